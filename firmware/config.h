@@ -1,0 +1,74 @@
+/*
+ * config.h — the hall's configuration: one JSON file, read with cJSON.
+ *
+ * Every key is declared once in config.c's schema tables (type, bounds,
+ * default, where it lands in struct hq_config). A bad file is refused with a
+ * message naming the file, the JSON path and what is wrong, e.g.
+ *   demo-hall.json: $.services[2].daily_quota: must be between 0 and 100000, got -5
+ * Unknown keys are errors (a typo must not silently become a default).
+ * Relative paths in the file are made relative to the file's folder.
+ */
+#ifndef HQ_CONFIG_H
+#define HQ_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine.h"
+
+#define HQ_CFG_PATH_MAX 512
+#define HQ_CFG_MAX_TOKENS 16
+
+struct hq_token_cfg {
+    char token[128];
+    char role[16]; /* "clerk" or "manager" */
+};
+
+struct hq_config {
+    char file[HQ_CFG_PATH_MAX]; /* the file it came from (absolute) */
+    char dir[HQ_CFG_PATH_MAX];  /* its folder: base of relative paths */
+
+    /* hall */
+    char hall_name[128];    /* 某某市政务服务中心 */
+    char hall_name_en[128];
+    char log_level[16];     /* error, warn, notice, info, debug, hex */
+
+    /* http */
+    char http_listen[64];   /* "127.0.0.1:8080" */
+    char public_url[256];   /* base of the status URL printed as QR: "http://hall.example/" */
+    char web_root[HQ_CFG_PATH_MAX]; /* page assets (absolute after loading) */
+    uint32_t http_max_body;  /* bytes */
+    uint32_t http_max_clients;
+    struct hq_token_cfg tokens[HQ_CFG_MAX_TOKENS];
+    int n_tokens;
+
+    /* store */
+    char database[HQ_CFG_PATH_MAX]; /* absolute after loading */
+    char synchronous[8];            /* "full" or "normal" */
+
+    /* display (pages and texts) */
+    char notice[512];       /* scrolling notice on the wall display */
+    char notice_en[512];
+    char ticket_notice[128]; /* 过号请重新取号 */
+
+    /* alarms */
+    uint32_t wait_alarm_s;  /* 预警: estimated or actual wait over this */
+    uint32_t idle_alarm_s;  /* 空岗: clerk logged in, nobody called for this long while people wait */
+
+    /* privacy */
+    char id_hash_key[128];  /* HMAC key for ID numbers (region-wide) */
+
+    /* the engine's part: services, windows, staff, priority and queue rules */
+    struct hq_engine_cfg engine;
+};
+
+/* Load and validate FILE into cfg. On failure returns HQ_ERR_CONFIG and
+ * writes one line into err ("FILE: $.path: what is wrong"). */
+int hq_config_load(const char *file, struct hq_config *cfg, char *err, size_t errlen);
+/* Same, from a string (tests); `name` stands for the file in messages and
+ * `dir` is the base of relative paths. */
+int hq_config_parse(const char *name, const char *dir, const char *json, struct hq_config *cfg,
+                    char *err, size_t errlen);
+void hq_config_free(struct hq_config *cfg);
+
+#endif
