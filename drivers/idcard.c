@@ -1,0 +1,580 @@
+/*
+ * idcard.c — SAM ID-card reader protocol (PROTOCOLS.md §1): byte lexer, command frames, status
+ * codes, the text-block parser that reduces a card to what hallq may keep, and the I/O-free
+ * reader state machine (find → select → read, once per placement, timeouts, offline).
+ *
+ *   AA AA AA 96 69 | LEN_H LEN_L | CMD PARA / SW1 SW2 SW3 | DATA ... | CHK
+ *   \_ preamble _/   \__ LEN counts from here to CHK included __________/
+ *                    \__ CHK = XOR of these bytes, CHK excluded _____/
+ */
+#include "idcard.h"
+
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+const uint8_t idcard_preamble[IDCARD_PREAMBLE_LEN] = {0xAA, 0xAA, 0xAA, 0x96, 0x69};
+
+/* ------------------------------------------------------------------- lexer */
+
+void idcard_lexer_init(struct idcard_lexer *lx)
+{
+    memset(lx, 0, sizeof *lx);
+}
+
+void idcard_lexer_reset(struct idcard_lexer *lx)
+{
+    explicit_bzero(lx->buf, lx->len);
+    lx->len = 0;
+}
+
+/* Remove the first n bytes of the buffer, wiping them: they may be part of a card's text. */
+static void idcard__drop(struct idcard_lexer *lx, size_t n)
+{
+    explicit_bzero(lx->buf, n);
+    memmove(lx->buf, lx->buf + n, lx->len - n);
+    lx->len -= n;
+    explicit_bzero(lx->buf + lx->len, n);
+}
+
+/* Skip to the first position that is a whole preamble or a prefix of one at the buffer end. */
+static void idcard__sync(struct idcard_lexer *lx)
+{
+    size_t i = 0;
+    for (; i < lx->len; i++) {
+        size_t k = lx->len - i < IDCARD_PREAMBLE_LEN ? lx->len - i : IDCARD_PREAMBLE_LEN;
+        if (memcmp(lx->buf + i, idcard_preamble, k) == 0) break;
+    }
+    if (i) {
+        lx->garbage += (uint32_t)i;
+        idcard__drop(lx, i);
+    }
+}
+
+uint8_t idcard_frame_checksum(const uint8_t *frame, size_t len)
+{
+    uint8_t x = 0;
+    for (size_t i = IDCARD_PREAMBLE_LEN; i + 1 < len; i++)
+        x ^= frame[i];
+    return x;
+}
+
+/* Deliver every complete frame in the buffer; leaves a partial frame (or prefix) behind. */
+static void idcard__scan(struct idcard_lexer *lx, idcard_frame_cb cb, void *arg)
+{
+    for (;;) {
+        idcard__sync(lx);
+        if (lx->len < IDCARD_HEADER_LEN) return;
+        size_t flen = (((size_t)lx->buf[5] << 8) | lx->buf[6]) + IDCARD_HEADER_LEN;
+        if (flen < IDCARD_HEADER_LEN + 3 || flen > IDCARD_FRAME_MAX) {
+            /* Not a real header: the preamble bytes were data. Resync one byte further. */
+            lx->bad_length++;
+            idcard__drop(lx, 1);
+            continue;
+        }
+        if (lx->len < flen) return;
+        if (idcard_frame_checksum(lx->buf, flen) != lx->buf[flen - 1]) {
+            /* A bad frame may hide the start of a good one (a truncated frame followed by the
+             * next): resync from the byte after this preamble, not after the whole frame. */
+            lx->bad_checksum++;
+            idcard__drop(lx, 1);
+            continue;
+        }
+        lx->frames++;
+        if (cb) cb(lx->buf, flen, arg);
+        idcard__drop(lx, flen);
+    }
+}
+
+void idcard_lexer_feed(struct idcard_lexer *lx, const uint8_t *data, size_t n, idcard_frame_cb cb,
+                       void *arg)
+{
+    while (n) {
+        size_t room = sizeof lx->buf - lx->len;
+        size_t k = n < room ? n : room;
+        memcpy(lx->buf + lx->len, data, k);
+        lx->len += k;
+        data += k;
+        n -= k;
+        idcard__scan(lx, cb, arg);
+    }
+}
+
+/* ---------------------------------------------------------------- frames */
+
+static const uint8_t idcard_cmds[IDCARD_CMD__COUNT][2] = {
+    [IDCARD_CMD_RESET_SAM] = {0x10, 0xFF},          [IDCARD_CMD_SAM_STATUS] = {0x11, 0xFF},
+    [IDCARD_CMD_READ_SAM_ID] = {0x12, 0xFF},        [IDCARD_CMD_FIND_CARD] = {0x20, 0x01},
+    [IDCARD_CMD_SELECT_CARD] = {0x20, 0x02},        [IDCARD_CMD_READ_TEXT_PHOTO] = {0x30, 0x01},
+    [IDCARD_CMD_READ_TEXT_PHOTO_FP] = {0x30, 0x10},
+};
+
+void idcard_cmd_bytes(enum idcard_cmd cmd, uint8_t *cmd_byte, uint8_t *para)
+{
+    *cmd_byte = idcard_cmds[cmd][0];
+    *para = idcard_cmds[cmd][1];
+}
+
+int idcard_cmd_from_bytes(uint8_t cmd_byte, uint8_t para)
+{
+    for (int i = 0; i < IDCARD_CMD__COUNT; i++)
+        if (idcard_cmds[i][0] == cmd_byte && idcard_cmds[i][1] == para) return i;
+    return -1;
+}
+
+size_t idcard_frame_build(const uint8_t *body, size_t body_len, uint8_t *out, size_t cap)
+{
+    size_t flen = IDCARD_HEADER_LEN + body_len + 1;
+    if (flen > cap || body_len + 1 > 0xFFFF) return 0;
+    memcpy(out, idcard_preamble, IDCARD_PREAMBLE_LEN);
+    out[5] = (uint8_t)((body_len + 1) >> 8);
+    out[6] = (uint8_t)(body_len + 1);
+    memmove(out + IDCARD_HEADER_LEN, body, body_len);
+    out[flen - 1] = idcard_frame_checksum(out, flen);
+    return flen;
+}
+
+size_t idcard_build_command(enum idcard_cmd cmd, uint8_t out[IDCARD_CMD_FRAME_LEN])
+{
+    if ((unsigned)cmd >= IDCARD_CMD__COUNT) return 0;
+    return idcard_frame_build(idcard_cmds[cmd], 2, out, IDCARD_CMD_FRAME_LEN);
+}
+
+int idcard_response_decode(const uint8_t *frame, size_t len, struct idcard_response *r)
+{
+    if (len < IDCARD_HEADER_LEN + 4) return HQ_ERR_PROTO;
+    if (frame[7] != 0 || frame[8] != 0) return HQ_ERR_PROTO;
+    r->sw1 = frame[7];
+    r->sw2 = frame[8];
+    r->sw3 = frame[9];
+    r->data = frame + 10;
+    r->data_len = len - 11;
+    return HQ_OK;
+}
+
+static const struct {
+    uint8_t sw3;
+    const char *zh, *en;
+} idcard_sw3_table[] = {
+    {0x90, "操作成功", "success"},
+    {0x9F, "找到卡", "card present"},
+    {0x91, "卡中此项无内容", "field empty on this card"},
+    {0x80, "未找到卡", "no card"},
+    {0x81, "选卡失败", "select card failed"},
+    {0x10, "接收业务终端数据的校验和错", "checksum error in request"},
+    {0x11, "接收业务终端数据的长度错", "length error in request"},
+    {0x21, "接收业务终端的命令错误", "command error"},
+    {0x23, "越权操作", "unauthorised operation"},
+    {0x24, "无法识别的错误", "unknown error"},
+    {0x31, "卡认证机具失败", "card failed to authenticate SAM"},
+    {0x32, "机具认证卡失败", "SAM failed to authenticate card"},
+    {0x33, "信息验证错误", "information verification error"},
+    {0x40, "无法识别的卡类型", "unknown card type"},
+    {0x41, "读卡操作失败", "read card failed"},
+    {0x47, "取随机数失败", "random number failed"},
+    {0x60, "SAM 自检失败", "SAM self-test failed"},
+    {0x66, "SAM 未经授权", "SAM not authorised"},
+};
+
+static int idcard__sw3_index(uint8_t sw3)
+{
+    for (size_t i = 0; i < HQ_ARRAY_LEN(idcard_sw3_table); i++)
+        if (idcard_sw3_table[i].sw3 == sw3) return (int)i;
+    return -1;
+}
+
+bool idcard_sw3_known(uint8_t sw3)
+{
+    return idcard__sw3_index(sw3) >= 0;
+}
+
+const char *idcard_sw3_text_zh(uint8_t sw3)
+{
+    int i = idcard__sw3_index(sw3);
+    return i < 0 ? "未知状态" : idcard_sw3_table[i].zh;
+}
+
+const char *idcard_sw3_text_en(uint8_t sw3)
+{
+    int i = idcard__sw3_index(sw3);
+    return i < 0 ? "unknown status" : idcard_sw3_table[i].en;
+}
+
+/* ------------------------------------------------------------- identity */
+
+const char *idcard_type_name(int type)
+{
+    static const char *const names[IDCARD_TYPE__COUNT] = {
+        "resident", "hk_mo_tw_permit", "foreigner_permanent", "foreigner_permanent_2023"};
+    return type >= 0 && type < IDCARD_TYPE__COUNT ? names[type] : "unknown";
+}
+
+const char *idcard_type_name_zh(int type)
+{
+    static const char *const names[IDCARD_TYPE__COUNT] = {
+        "居民身份证", "港澳台居民居住证", "外国人永久居留身份证", "外国人永久居留身份证(2023版)"};
+    return type >= 0 && type < IDCARD_TYPE__COUNT ? names[type] : "未知证件";
+}
+
+char idcard_gb11643_check_char(const char *d)
+{
+    static const int w[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+    int sum = 0;
+    for (int i = 0; i < 17; i++) {
+        if (d[i] < '0' || d[i] > '9') return 0;
+        sum += (d[i] - '0') * w[i];
+    }
+    return "10X98765432"[sum % 11];
+}
+
+bool idcard_gb11643_valid(const char *id)
+{
+    if (strlen(id) != 18) return false;
+    char c = idcard_gb11643_check_char(id);
+    return c && c == id[17];
+}
+
+/* Length of the UTF-8 sequence starting at s, 0 if it is not valid UTF-8. */
+static size_t idcard__utf8_len(const unsigned char *s)
+{
+    if (s[0] < 0x80) return 1;
+    size_t n = (s[0] & 0xE0) == 0xC0   ? 2
+               : (s[0] & 0xF0) == 0xE0 ? 3
+               : (s[0] & 0xF8) == 0xF0 ? 4
+                                       : 0;
+    for (size_t i = 1; i < n; i++)
+        if ((s[i] & 0xC0) != 0x80) return 0;
+    return n;
+}
+
+int idcard_mask_name(const char *name, char *out, size_t cap)
+{
+    const unsigned char *s = (const unsigned char *)name;
+    size_t first = *s ? idcard__utf8_len(s) : 0;
+    if (!first) return HQ_ERR_INVALID;
+    if (first + 1 > cap) return HQ_ERR_LIMIT;
+    memcpy(out, s, first);
+    size_t o = first;
+    for (s += first; *s;) {
+        size_t k = idcard__utf8_len(s);
+        if (!k) return HQ_ERR_INVALID;
+        if (o + 2 > cap) return HQ_ERR_LIMIT;
+        out[o++] = '*';
+        s += k;
+    }
+    out[o] = 0;
+    return HQ_OK;
+}
+
+/* One field of the text block: UCS-2LE → UTF-8, space padding trimmed. HQ_ERR_PROTO for a
+ * surrogate (not UCS-2) or a control character, HQ_ERR_LIMIT if out is too small. */
+static int idcard__field(const uint8_t *text, size_t off, size_t nbytes, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i + 1 < nbytes; i += 2) {
+        unsigned c = text[off + i] | (unsigned)text[off + i + 1] << 8;
+        if (c == 0) c = ' '; /* some readers pad with NUL */
+        if ((c >= 0xD800 && c <= 0xDFFF) || c < 0x20 || c == 0x7F) return HQ_ERR_PROTO;
+        if (o + 4 > cap) return HQ_ERR_LIMIT;
+        if (c < 0x80) {
+            out[o++] = (char)c;
+        } else if (c < 0x800) {
+            out[o++] = (char)(0xC0 | c >> 6);
+            out[o++] = (char)(0x80 | (c & 0x3F));
+        } else {
+            out[o++] = (char)(0xE0 | c >> 12);
+            out[o++] = (char)(0x80 | ((c >> 6) & 0x3F));
+            out[o++] = (char)(0x80 | (c & 0x3F));
+        }
+    }
+    while (o && out[o - 1] == ' ')
+        o--;
+    out[o] = 0;
+    size_t lead = 0;
+    while (out[lead] == ' ')
+        lead++;
+    if (lead) memmove(out, out + lead, o - lead + 1);
+    return HQ_OK;
+}
+
+/* YYYYMMDD with a real calendar date → 19480312; 0 if not. */
+static int32_t idcard__date(const char *s)
+{
+    if (strlen(s) != 8) return 0;
+    for (int i = 0; i < 8; i++)
+        if (s[i] < '0' || s[i] > '9') return 0;
+    int y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+    int m = (s[4] - '0') * 10 + (s[5] - '0');
+    int d = (s[6] - '0') * 10 + (s[7] - '0');
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1850 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1]) return 0;
+    if (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 0;
+    return y * 10000 + m * 100 + d;
+}
+
+/* Text block offsets (§1 table), in bytes. */
+enum {
+    IDC_OFF_NAME = 0,
+    IDC_LEN_NAME = 30,
+    IDC_OFF_BIRTH = 36,
+    IDC_LEN_BIRTH = 16,
+    IDC_OFF_ID = 122,
+    IDC_LEN_ID = 36,
+    IDC_OFF_TYPE = 248,
+    IDC_I_OFF_EN_NAME = 0,
+    IDC_I_LEN_EN_NAME = 120,
+    IDC_I_OFF_ID = 122,
+    IDC_I_LEN_ID = 30,
+    IDC_I_OFF_CN_NAME = 158,
+    IDC_I_LEN_CN_NAME = 30,
+    IDC_I_OFF_BIRTH = 220,
+    IDC_I_LEN_BIRTH = 16,
+};
+
+int idcard_parse_text(const uint8_t text[IDCARD_TEXT_LEN], const uint8_t *key, size_t key_len,
+                      struct idcard_identity *out)
+{
+    /* Every buffer that ever holds card data is wiped on the way out (the fail path too). */
+    char name[4 * 60 + 1], cname[4 * 15 + 1], birth[4 * 8 + 1], id[4 * 18 + 1];
+    int rc = HQ_ERR_PROTO;
+    memset(out, 0, sizeof *out);
+    unsigned tc = text[IDC_OFF_TYPE] | (unsigned)text[IDC_OFF_TYPE + 1] << 8;
+    out->type = tc == 'J'   ? IDCARD_TYPE_PERMIT_J
+                : tc == 'I' ? IDCARD_TYPE_FOREIGNER_I
+                : tc == 'Y' ? IDCARD_TYPE_FOREIGNER_Y
+                            : IDCARD_TYPE_RESIDENT;
+    cname[0] = 0;
+    if (out->type == IDCARD_TYPE_RESIDENT || out->type == IDCARD_TYPE_PERMIT_J) {
+        if ((rc = idcard__field(text, IDC_OFF_NAME, IDC_LEN_NAME, name, sizeof name))) goto fail;
+        if ((rc = idcard__field(text, IDC_OFF_BIRTH, IDC_LEN_BIRTH, birth, sizeof birth)))
+            goto fail;
+        if ((rc = idcard__field(text, IDC_OFF_ID, IDC_LEN_ID, id, sizeof id))) goto fail;
+        rc = HQ_ERR_PROTO;
+        if (!idcard_gb11643_valid(id)) {
+            LOG_WARN("IDCARD", "ID number fails its GB 11643 check: read error");
+            goto fail;
+        }
+        /* The number embeds the birth date; a mismatch means a misread block. */
+        if (strlen(birth) != 8 || memcmp(id + 6, birth, 8) != 0) {
+            LOG_WARN("IDCARD", "birth date and ID number disagree: read error");
+            goto fail;
+        }
+    } else {
+        if ((rc = idcard__field(text, IDC_I_OFF_EN_NAME, IDC_I_LEN_EN_NAME, name, sizeof name)))
+            goto fail;
+        if ((rc = idcard__field(text, IDC_I_OFF_CN_NAME, IDC_I_LEN_CN_NAME, cname, sizeof cname)))
+            goto fail;
+        if ((rc = idcard__field(text, IDC_I_OFF_BIRTH, IDC_I_LEN_BIRTH, birth, sizeof birth)))
+            goto fail;
+        if ((rc = idcard__field(text, IDC_I_OFF_ID, IDC_I_LEN_ID, id, sizeof id))) goto fail;
+        rc = HQ_ERR_PROTO;
+        if (!id[0]) goto fail;
+        for (const char *p = id; *p; p++)
+            if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z'))) goto fail;
+    }
+    out->birth_ymd = idcard__date(birth);
+    if (!out->birth_ymd) {
+        LOG_WARN("IDCARD", "birth date field is not a date: read error");
+        goto fail;
+    }
+    if ((rc = idcard_mask_name(cname[0] ? cname : name, out->name_masked, sizeof out->name_masked)))
+        goto fail;
+    unsigned int hlen = 0;
+    if (!HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)id, strlen(id), out->id_hash,
+              &hlen) ||
+        hlen != sizeof out->id_hash) {
+        rc = HQ_ERR_INVALID;
+        goto fail;
+    }
+    rc = HQ_OK;
+fail:
+    explicit_bzero(name, sizeof name);
+    explicit_bzero(cname, sizeof cname);
+    explicit_bzero(birth, sizeof birth);
+    explicit_bzero(id, sizeof id);
+    if (rc) explicit_bzero(out, sizeof *out);
+    return rc;
+}
+
+int idcard_parse_read_response(const uint8_t *frame, size_t len, const uint8_t *key, size_t key_len,
+                               struct idcard_identity *out)
+{
+    struct idcard_response r;
+    int rc = idcard_response_decode(frame, len, &r);
+    if (rc) return rc;
+    if (r.sw3 != IDCARD_SW_OK) return HQ_ERR_PROTO;
+    /* DATA: text length, photo length, [fingerprint length], text, photo, [fingerprint] */
+    if (r.data_len < 4) return HQ_ERR_PROTO;
+    size_t tlen = (size_t)r.data[0] << 8 | r.data[1];
+    size_t plen = (size_t)r.data[2] << 8 | r.data[3];
+    size_t toff = 4, flen = 0;
+    if (r.data_len != 4 + tlen + plen) { /* the 30 10 layout: a fingerprint length follows */
+        if (r.data_len < 6) return HQ_ERR_PROTO;
+        flen = (size_t)r.data[4] << 8 | r.data[5];
+        toff = 6;
+    }
+    if (tlen != IDCARD_TEXT_LEN || r.data_len != toff + tlen + plen + flen) return HQ_ERR_PROTO;
+    return idcard_parse_text(r.data + toff, key, key_len, out);
+}
+
+/* ------------------------------------------------------ reader machine */
+
+void idcard_reader_init(struct idcard_reader *r, const uint8_t *key, size_t key_len,
+                        bool fingerprint, uint64_t now_ms)
+{
+    memset(r, 0, sizeof *r);
+    idcard_lexer_init(&r->lx);
+    if (key_len > sizeof r->key) key_len = sizeof r->key;
+    memcpy(r->key, key, key_len);
+    r->key_len = key_len;
+    r->fingerprint = fingerprint;
+    r->next_poll_ms = now_ms;
+    r->last_rx_ms = now_ms;
+}
+
+void idcard_reader_free(struct idcard_reader *r)
+{
+    explicit_bzero(r, sizeof *r);
+}
+
+static void idcard__event(struct idcard_reader *r, const struct idcard_event *ev)
+{
+    if (r->ev_count == IDCARD_EVQ) { /* full: the oldest is dropped, the newest matters more */
+        r->ev_head = (r->ev_head + 1) % IDCARD_EVQ;
+        r->ev_count--;
+    }
+    r->evq[(r->ev_head + r->ev_count) % IDCARD_EVQ] = *ev;
+    r->ev_count++;
+}
+
+static void idcard__simple_event(struct idcard_reader *r, uint8_t type, int err, uint8_t sw3)
+{
+    struct idcard_event ev = {.type = type, .err = err, .sw3 = sw3};
+    idcard__event(r, &ev);
+}
+
+bool idcard_reader_next_event(struct idcard_reader *r, struct idcard_event *ev)
+{
+    if (!r->ev_count) return false;
+    *ev = r->evq[r->ev_head];
+    explicit_bzero(&r->evq[r->ev_head], sizeof r->evq[0]);
+    r->ev_head = (r->ev_head + 1) % IDCARD_EVQ;
+    r->ev_count--;
+    return true;
+}
+
+/* A read of the current placement failed: say so once per placement. */
+static void idcard__read_failed(struct idcard_reader *r, int err, uint8_t sw3)
+{
+    r->read_errors++;
+    if (r->placement_done) return;
+    r->placement_done = true;
+    idcard__simple_event(r, IDCARD_EV_READ_ERROR, err, sw3);
+}
+
+struct idcard__rx {
+    struct idcard_reader *r;
+    uint64_t now;
+};
+
+static void idcard__on_frame(uint8_t *frame, size_t len, void *arg)
+{
+    struct idcard__rx *rx = arg;
+    struct idcard_reader *r = rx->r;
+    struct idcard_response resp;
+    r->last_rx_ms = rx->now;
+    if (r->link != IDCARD_LINK_ONLINE) {
+        r->link = IDCARD_LINK_ONLINE;
+        idcard__simple_event(r, IDCARD_EV_ONLINE, HQ_OK, 0);
+    }
+    int cmd = (int)r->awaiting - 1;
+    if (cmd < 0 || idcard_response_decode(frame, len, &resp)) {
+        r->unexpected++;
+        return;
+    }
+    r->awaiting = 0;
+    switch (cmd) {
+    case IDCARD_CMD_FIND_CARD:
+        if (resp.sw3 == IDCARD_SW_CARD_PRESENT) {
+            if (!r->placement_done) r->pending = IDCARD_CMD_SELECT_CARD + 1;
+        } else if (resp.sw3 == IDCARD_SW_NO_CARD) {
+            if (r->placement_done) idcard__simple_event(r, IDCARD_EV_REMOVED, HQ_OK, 0);
+            r->placement_done = false;
+        }
+        break;
+    case IDCARD_CMD_SELECT_CARD:
+        /* A failed select is retried by the next find-card poll (a card still sliding in). */
+        if (resp.sw3 == IDCARD_SW_OK)
+            r->pending =
+                (r->fingerprint ? IDCARD_CMD_READ_TEXT_PHOTO_FP : IDCARD_CMD_READ_TEXT_PHOTO) + 1;
+        break;
+    case IDCARD_CMD_READ_TEXT_PHOTO:
+    case IDCARD_CMD_READ_TEXT_PHOTO_FP: {
+        if (resp.sw3 != IDCARD_SW_OK) {
+            LOG_WARN("IDCARD", "read failed: %s / %s", idcard_sw3_text_zh(resp.sw3),
+                     idcard_sw3_text_en(resp.sw3));
+            idcard__read_failed(r, HQ_ERR_PROTO, resp.sw3);
+            break;
+        }
+        struct idcard_event ev = {.type = IDCARD_EV_CARD};
+        int rc = idcard_parse_read_response(frame, len, r->key, r->key_len, &ev.id);
+        if (rc) {
+            idcard__read_failed(r, rc, resp.sw3);
+        } else if (!r->placement_done) {
+            r->reads++;
+            r->placement_done = true;
+            idcard__event(r, &ev);
+        }
+        explicit_bzero(&ev, sizeof ev);
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+void idcard_reader_input(struct idcard_reader *r, const uint8_t *data, size_t n, uint64_t now_ms)
+{
+    struct idcard__rx rx = {r, now_ms};
+    idcard_lexer_feed(&r->lx, data, n, idcard__on_frame, &rx);
+}
+
+size_t idcard_reader_step(struct idcard_reader *r, uint64_t now_ms,
+                          uint8_t out[IDCARD_CMD_FRAME_LEN])
+{
+    if (r->awaiting && now_ms - r->sent_at_ms >= IDCARD_CMD_TIMEOUT_MS) {
+        int cmd = r->awaiting - 1;
+        r->awaiting = 0;
+        r->timeouts++;
+        idcard_lexer_reset(&r->lx); /* a truncated answer must never be completed later */
+        if (cmd == IDCARD_CMD_READ_TEXT_PHOTO || cmd == IDCARD_CMD_READ_TEXT_PHOTO_FP)
+            idcard__read_failed(r, HQ_ERR_TIMEOUT, 0);
+    }
+    if (r->link != IDCARD_LINK_OFFLINE && now_ms - r->last_rx_ms >= IDCARD_OFFLINE_MS) {
+        r->link = IDCARD_LINK_OFFLINE;
+        idcard__simple_event(r, IDCARD_EV_OFFLINE, HQ_ERR_TIMEOUT, 0);
+    }
+    if (r->awaiting) return 0;
+    int cmd = -1;
+    if (r->pending) {
+        cmd = r->pending - 1;
+        r->pending = 0;
+    } else if (now_ms >= r->next_poll_ms) {
+        cmd = IDCARD_CMD_FIND_CARD;
+        r->next_poll_ms = now_ms + IDCARD_POLL_MS;
+    }
+    if (cmd < 0) return 0;
+    r->awaiting = (uint8_t)(cmd + 1);
+    r->sent_at_ms = now_ms;
+    return idcard_build_command((enum idcard_cmd)cmd, out);
+}
+
+uint64_t idcard_reader_wake_ms(const struct idcard_reader *r)
+{
+    if (r->pending) return 0;
+    uint64_t t = r->awaiting ? r->sent_at_ms + IDCARD_CMD_TIMEOUT_MS : r->next_poll_ms;
+    if (r->link != IDCARD_LINK_OFFLINE && r->last_rx_ms + IDCARD_OFFLINE_MS < t)
+        t = r->last_rx_ms + IDCARD_OFFLINE_MS;
+    return t;
+}

@@ -1,0 +1,213 @@
+/*
+ * idcard.h — the resident ID-card reader (SAM module, GA 467 family), PROTOCOLS.md §1.
+ *
+ * The reader gives name, ID number, birth date, address and photo; hallq may keep only the
+ * card type, a keyed hash of the ID number, the birth date and the masked name. So the parse
+ * functions here are the privacy boundary: struct idcard_identity is all that leaves them.
+ *
+ *   request : AA AA AA 96 69 | LEN_H LEN_L | CMD PARA | DATA... | CHK
+ *   response: AA AA AA 96 69 | LEN_H LEN_L | SW1 SW2 SW3 | DATA... | CHK
+ *   LEN counts every byte after itself (CHK included); CHK = XOR of LEN_H .. byte before CHK.
+ *
+ * Decision on `Y` cards (foreigner permanent residence card, 2023): PROTOCOLS.md gives no layout
+ * of its own, so a Y card is read with the `I` (2017) layout. For I and Y the number is the
+ * 30-byte field at offset 122, which carries no GB 11643 check character; only resident cards
+ * and J permits (18-character numbers) are checked with GB 11643. The masked name of an I/Y card
+ * is made from its Chinese name, or from the English name when the Chinese one is empty.
+ */
+#ifndef HQ_IDCARD_H
+#define HQ_IDCARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hq.h"
+
+#define IDCARD_PREAMBLE_LEN 5
+#define IDCARD_HEADER_LEN 7     /* preamble + LEN */
+#define IDCARD_FRAME_MAX 4096   /* the largest answer (text+photo+fingerprint) is 2321 */
+#define IDCARD_CMD_FRAME_LEN 10 /* every command of §1 is 10 bytes */
+#define IDCARD_TEXT_LEN 256
+#define IDCARD_PHOTO_LEN 1024
+#define IDCARD_FP_LEN 1024
+#define IDCARD_READ_FRAME_LEN 1295    /* answer to 30 01 */
+#define IDCARD_READ_FP_FRAME_LEN 2321 /* answer to 30 10: 1295 + 2 + 1024 */
+
+extern const uint8_t idcard_preamble[IDCARD_PREAMBLE_LEN];
+
+/* ------------------------------------------------------------------- lexer */
+
+/* Called for each frame whose LEN and CHK are good. The frame is the whole frame (preamble to
+ * CHK); the lexer wipes it right after the call, so copy what you need. */
+typedef void (*idcard_frame_cb)(uint8_t *frame, size_t len, void *arg);
+
+struct idcard_lexer {
+    uint8_t buf[IDCARD_FRAME_MAX];
+    size_t len;
+    uint32_t frames;       /* good frames delivered */
+    uint32_t bad_checksum; /* frames dropped for a wrong CHK */
+    uint32_t bad_length;   /* LEN too small or too large */
+    uint32_t garbage;      /* bytes skipped while looking for the preamble */
+};
+
+void idcard_lexer_init(struct idcard_lexer *lx);
+/* Drop (and wipe) a partial frame, e.g. when its command timed out. Counters are kept. */
+void idcard_lexer_reset(struct idcard_lexer *lx);
+/* Feed received bytes (any split); calls cb for every complete good frame. */
+void idcard_lexer_feed(struct idcard_lexer *lx, const uint8_t *data, size_t n, idcard_frame_cb cb,
+                       void *arg);
+
+/* ---------------------------------------------------------------- frames */
+
+enum idcard_cmd {
+    IDCARD_CMD_RESET_SAM = 0,      /* 10 FF */
+    IDCARD_CMD_SAM_STATUS,         /* 11 FF */
+    IDCARD_CMD_READ_SAM_ID,        /* 12 FF */
+    IDCARD_CMD_FIND_CARD,          /* 20 01 */
+    IDCARD_CMD_SELECT_CARD,        /* 20 02 */
+    IDCARD_CMD_READ_TEXT_PHOTO,    /* 30 01 */
+    IDCARD_CMD_READ_TEXT_PHOTO_FP, /* 30 10 */
+    IDCARD_CMD__COUNT
+};
+
+/* CMD and PARA bytes of a command. */
+void idcard_cmd_bytes(enum idcard_cmd cmd, uint8_t *cmd_byte, uint8_t *para);
+/* Command from its CMD PARA bytes; -1 if unknown. */
+int idcard_cmd_from_bytes(uint8_t cmd_byte, uint8_t para);
+/* Write the complete 10-byte frame of cmd into out; returns its length (10). */
+size_t idcard_build_command(enum idcard_cmd cmd, uint8_t out[IDCARD_CMD_FRAME_LEN]);
+/* Wrap body (CMD PARA DATA or SW1 SW2 SW3 DATA) into a frame; returns its length, 0 if the
+ * frame does not fit in cap. */
+size_t idcard_frame_build(const uint8_t *body, size_t body_len, uint8_t *out, size_t cap);
+/* XOR check of a frame of len bytes (over LEN_H .. len-2). */
+uint8_t idcard_frame_checksum(const uint8_t *frame, size_t len);
+
+struct idcard_response {
+    uint8_t sw1, sw2, sw3;
+    const uint8_t *data; /* points into the frame */
+    size_t data_len;
+};
+
+/* Split a response frame into SW and DATA. HQ_ERR_PROTO if it is too short or SW1 SW2 != 00 00. */
+int idcard_response_decode(const uint8_t *frame, size_t len, struct idcard_response *r);
+
+/* SW3 status codes (§1). */
+enum {
+    IDCARD_SW_OK = 0x90,
+    IDCARD_SW_CARD_PRESENT = 0x9F,
+    IDCARD_SW_FIELD_EMPTY = 0x91,
+    IDCARD_SW_NO_CARD = 0x80,
+    IDCARD_SW_SELECT_FAILED = 0x81,
+};
+/* Meaning of an SW3 byte, Chinese and English; "未知状态"/"unknown status" if not in the table. */
+const char *idcard_sw3_text_zh(uint8_t sw3);
+const char *idcard_sw3_text_en(uint8_t sw3);
+/* True when sw3 is in the table of §1. */
+bool idcard_sw3_known(uint8_t sw3);
+
+/* ------------------------------------------------------------- identity */
+
+enum idcard_type {
+    IDCARD_TYPE_RESIDENT = 0, /* 居民身份证 */
+    IDCARD_TYPE_PERMIT_J,     /* 港澳台居民居住证 */
+    IDCARD_TYPE_FOREIGNER_I,  /* 外国人永久居留身份证 (2017) */
+    IDCARD_TYPE_FOREIGNER_Y,  /* 外国人永久居留身份证 (2023) */
+    IDCARD_TYPE__COUNT
+};
+
+/* Stable English name of a card type ("resident", "hk_mo_tw_permit", "foreigner_permanent",
+ * "foreigner_permanent_2023"), and its Chinese name. */
+const char *idcard_type_name(int type);
+const char *idcard_type_name_zh(int type);
+
+#define IDCARD_NAME_MASKED_MAX 192
+
+/* Everything hallq keeps from a card read. */
+struct idcard_identity {
+    uint8_t type;                             /* enum idcard_type */
+    uint8_t id_hash[32];                      /* HMAC-SHA256(key, ID number as ASCII) */
+    int32_t birth_ymd;                        /* 19480312 */
+    char name_masked[IDCARD_NAME_MASKED_MAX]; /* UTF-8: first character, then one '*' each */
+};
+
+/* GB 11643: true when id is 17 digits followed by the right check character (0-9 or X). */
+bool idcard_gb11643_valid(const char *id);
+/* The check character for 17 digits, or 0 if they are not 17 digits. */
+char idcard_gb11643_check_char(const char *digits17);
+
+/* Mask a UTF-8 name: first character kept, one '*' per further character. HQ_ERR_INVALID if
+ * the name is empty or not UTF-8, HQ_ERR_LIMIT if out is too small. */
+int idcard_mask_name(const char *name, char *out, size_t cap);
+
+/* Parse the 256-byte text block into an identity. HQ_ERR_PROTO on any read error (bad UCS-2,
+ * missing field, bad date, wrong check character). The full number, the address and every
+ * other field are wiped before return. */
+int idcard_parse_text(const uint8_t text[IDCARD_TEXT_LEN], const uint8_t *key, size_t key_len,
+                      struct idcard_identity *out);
+
+/* Parse a whole answer to `read text + photo` (30 01) or its fingerprint variant (30 10):
+ * checks SW3 = 90 (else HQ_ERR_PROTO), the block lengths, then idcard_parse_text. */
+int idcard_parse_read_response(const uint8_t *frame, size_t len, const uint8_t *key, size_t key_len,
+                               struct idcard_identity *out);
+
+/* ------------------------------------------------------ reader machine */
+
+/* The reader state machine: no I/O, the caller passes time (monotonic ms) and bytes in, and
+ * sends what idcard_reader_step() answers. Poll find-card every 400 ms; on 9F select and
+ * read; report a card once per placement (until find-card says 80 no card). */
+#define IDCARD_POLL_MS 400
+#define IDCARD_CMD_TIMEOUT_MS 1000
+#define IDCARD_OFFLINE_MS 3000
+
+enum idcard_event_type {
+    IDCARD_EV_CARD = 1,   /* a card was read: ev.id holds the identity */
+    IDCARD_EV_REMOVED,    /* the card that was read or failed left the reader */
+    IDCARD_EV_READ_ERROR, /* a card is there but could not be read: ev.err, ev.sw3 */
+    IDCARD_EV_ONLINE,     /* the reader answers (again) */
+    IDCARD_EV_OFFLINE,    /* no answer for IDCARD_OFFLINE_MS */
+};
+
+struct idcard_event {
+    uint8_t type;
+    int err;     /* for READ_ERROR: HQ_ERR_TIMEOUT, HQ_ERR_PROTO */
+    uint8_t sw3; /* for READ_ERROR: the status the reader answered, 0 if none */
+    struct idcard_identity id;
+};
+
+enum idcard_link { IDCARD_LINK_UNKNOWN = 0, IDCARD_LINK_ONLINE, IDCARD_LINK_OFFLINE };
+
+#define IDCARD_EVQ 8
+
+struct idcard_reader {
+    struct idcard_lexer lx;
+    uint8_t key[64];
+    size_t key_len;
+    bool fingerprint;    /* read with 30 10 instead of 30 01 */
+    uint8_t awaiting;    /* enum idcard_cmd + 1 of the command in flight, 0 = none */
+    uint8_t pending;     /* enum idcard_cmd + 1 to send on the next step, 0 = none */
+    uint8_t link;        /* enum idcard_link */
+    bool placement_done; /* the card on the reader was reported (or its failure was) */
+    uint64_t sent_at_ms, next_poll_ms, last_rx_ms;
+    uint32_t timeouts, unexpected, reads, read_errors;
+    struct idcard_event evq[IDCARD_EVQ];
+    unsigned ev_head, ev_count;
+};
+
+/* Start a reader at now_ms; key (at most 64 bytes) is the HMAC key of the ID hash. */
+void idcard_reader_init(struct idcard_reader *r, const uint8_t *key, size_t key_len,
+                        bool fingerprint, uint64_t now_ms);
+/* Wipe the key and any buffered bytes. */
+void idcard_reader_free(struct idcard_reader *r);
+/* Run timers. When a command is due, writes its frame to out and returns its length (the
+ * caller sends it now); returns 0 when nothing is due. */
+size_t idcard_reader_step(struct idcard_reader *r, uint64_t now_ms,
+                          uint8_t out[IDCARD_CMD_FRAME_LEN]);
+/* Bytes received from the reader. */
+void idcard_reader_input(struct idcard_reader *r, const uint8_t *data, size_t n, uint64_t now_ms);
+/* Next event, oldest first; false when there is none. */
+bool idcard_reader_next_event(struct idcard_reader *r, struct idcard_event *ev);
+/* Absolute time (ms) at which idcard_reader_step must run next (a past time: now). */
+uint64_t idcard_reader_wake_ms(const struct idcard_reader *r);
+
+#endif
