@@ -1,0 +1,1100 @@
+/*
+ * api.c — the HTTP API of PROTOCOLS.md §6 on libmicrohttpd, driven from the
+ * daemon's epoll loop.
+ *
+ * Hostile input is the normal case here: a kiosk browser, a curious laptop
+ * on the hall LAN. Bodies are capped (413), must be JSON objects (400), and
+ * every failure answers a JSON error; nothing a client sends can reach the
+ * engine except through a validated hq_cmd.
+ *
+ * SSE: each /api/v1/events client owns a byte queue. The content reader
+ * drains it and suspends the connection when it is empty; publishing appends
+ * to every queue and resumes. A client that does not read (queue over
+ * 256 KiB) is dropped rather than letting it grow without bound.
+ */
+#include "api.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define API_SSE_MAX_QUEUE (256 * 1024)
+#define API_SSE_PING_MS 15000
+#define API_MAX_ROUTES 64
+#define API_MAX_PARTS 16
+#define API_MAX_FILE (4 * 1024 * 1024)
+
+struct api_sse {
+    struct hq_api *api;
+    struct MHD_Connection *conn;
+    char *buf;
+    size_t len, off, cap;
+    int suspended;
+    int dead;
+    struct api_sse *prev, *next;
+};
+
+struct api_route {
+    const char *method;
+    char prefix[64];
+    int role;
+    hq_api_handler fn;
+    void *arg;
+};
+
+struct hq_api {
+    struct hq_daemon *d;
+    struct MHD_Daemon *mhd;
+    int epfd;
+    uint64_t timer;
+    uint64_t ping_timer;
+    uint64_t event_id;
+    struct api_sse *clients;
+    size_t n_clients;
+    uint64_t requests, errors4xx, errors5xx;
+    struct api_route routes[API_MAX_ROUTES];
+    int n_routes;
+    struct {
+        hq_api_status_fn fn;
+        void *arg;
+    } parts[API_MAX_PARTS];
+    int n_parts;
+};
+
+/* Per-request state between MHD's calls of the access handler. */
+struct api_conn {
+    char *body;
+    size_t len;
+    int too_big;
+};
+
+static void api__schedule(struct hq_api *api);
+
+/* ------------------------------------------------------------ replies */
+
+unsigned hq_api_http_status(int err)
+{
+    switch (err) {
+    case HQ_OK: return MHD_HTTP_OK;
+    case HQ_ERR_INVALID: return MHD_HTTP_BAD_REQUEST;
+    case HQ_ERR_NOT_FOUND: return MHD_HTTP_NOT_FOUND;
+    case HQ_ERR_AUTH: return MHD_HTTP_UNAUTHORIZED;
+    case HQ_ERR_LIMIT: return MHD_HTTP_CONTENT_TOO_LARGE;
+    case HQ_ERR_STATE:
+    case HQ_ERR_CLOSED:
+    case HQ_ERR_QUOTA:
+    case HQ_ERR_PERSON_LIMIT:
+    case HQ_ERR_ID_REQUIRED:
+    case HQ_ERR_EMPTY:
+    case HQ_ERR_RANGE_FULL: return MHD_HTTP_CONFLICT;
+    case HQ_ERR_DISK_FULL:
+    case HQ_ERR_PRINTER:
+    case HQ_ERR_IO: return MHD_HTTP_SERVICE_UNAVAILABLE;
+    default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
+}
+
+int hq_api_reply_text(struct hq_api_req *req, unsigned status, const char *type, const char *body,
+                      size_t len)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!r) return HQ_ERR_NOMEM;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_queue_response(req->conn, status, r);
+    MHD_destroy_response(r);
+    req->answered = 1;
+    if (status >= 500) req->api->errors5xx++;
+    else if (status >= 400) req->api->errors4xx++;
+    return HQ_OK;
+}
+
+int hq_api_reply_json(struct hq_api_req *req, unsigned status, cJSON *json)
+{
+    char *s = cJSON_PrintUnformatted(json);
+    cJSON_Delete(json);
+    if (!s) return HQ_ERR_NOMEM;
+    int rc = hq_api_reply_text(req, status, "application/json; charset=utf-8", s, strlen(s));
+    free(s);
+    return rc;
+}
+
+int hq_api_reply_error(struct hq_api_req *req, int err, const char *detail)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", hq_strerror(err));
+    cJSON_AddStringToObject(o, "message", hq_strerror_zh(err));
+    cJSON_AddStringToObject(o, "message_en", hq_strerror_en(err));
+    if (detail) cJSON_AddStringToObject(o, "detail", detail);
+    return hq_api_reply_json(req, hq_api_http_status(err), o);
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static void api__add_time(cJSON *o, const char *key, uint32_t t, int32_t off)
+{
+    char buf[32];
+    if (!t) {
+        cJSON_AddNullToObject(o, key);
+        return;
+    }
+    hq_time_rfc3339(t, off, buf);
+    cJSON_AddStringToObject(o, key, buf);
+}
+
+static void api__add_estimate(cJSON *o, const char *key, int64_t s)
+{
+    if (s < 0) cJSON_AddNullToObject(o, key);
+    else cJSON_AddNumberToObject(o, key, (double)s);
+}
+
+cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ti)
+{
+    const struct hq_engine *e = &d->eng;
+    if (ti < 0 || (size_t)ti >= e->n_tickets) return cJSON_CreateNull();
+    const struct hq_ticket *t = &e->tickets[ti];
+    const struct hq_service_cfg *s = &e->cfg->services[t->service];
+    char buf[300], uuid[37];
+    cJSON *o = cJSON_CreateObject();
+    hq_uuid_format(t->uuid, uuid);
+    cJSON_AddStringToObject(o, "uuid", uuid);
+    cJSON_AddStringToObject(o, "number", hq_ticket_label(e, t, buf, sizeof buf));
+    cJSON_AddStringToObject(o, "service", s->code);
+    cJSON_AddStringToObject(o, "service_name", s->name);
+    cJSON_AddStringToObject(o, "service_name_en", s->name_en);
+    cJSON_AddStringToObject(o, "priority", hq_priority_name(t->priority));
+    cJSON_AddStringToObject(o, "priority_label", hq_priority_label_zh(t->priority));
+    cJSON_AddStringToObject(o, "status", hq_ticket_status_name(t->status));
+    cJSON_AddStringToObject(o, "channel", hq_channel_name(t->channel));
+    if (t->name_masked[0]) cJSON_AddStringToObject(o, "name_masked", t->name_masked);
+    if (t->status == HQ_TS_WAITING) {
+        cJSON_AddNumberToObject(o, "ahead", (double)hq_engine_ahead(e, ti));
+        api__add_estimate(o, "estimated_wait_s", hq_engine_estimate_ticket(e, ti));
+    }
+    if (t->window) cJSON_AddNumberToObject(o, "window", t->window);
+    else cJSON_AddNullToObject(o, "window");
+    cJSON_AddNumberToObject(o, "recalls", t->recalls);
+    api__add_time(o, "issued_at", t->issued_at, e->cfg->utc_offset_s);
+    api__add_time(o, "called_at", t->called_at, e->cfg->utc_offset_s);
+    snprintf(buf, sizeof buf, "%s/t/%s", d->cfg.public_url, uuid);
+    cJSON_AddStringToObject(o, "status_url", buf);
+    return o;
+}
+
+cJSON *hq_api_window_json(struct hq_daemon *d, size_t i)
+{
+    const struct hq_engine *e = &d->eng;
+    const struct hq_window_cfg *wc = &e->cfg->windows[i];
+    const struct hq_window_st *w = &e->win[i];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "number", wc->number);
+    cJSON_AddStringToObject(o, "name", wc->name);
+    cJSON_AddStringToObject(o, "name_en", wc->name_en);
+    cJSON_AddStringToObject(o, "state", hq_window_state_name(w->state));
+    api__add_time(o, "state_since", w->state_since, e->cfg->utc_offset_s);
+    api__add_time(o, "last_call_at", w->last_call_at, e->cfg->utc_offset_s);
+    if (w->staff && w->staff <= e->cfg->n_staff) {
+        cJSON *s = cJSON_AddObjectToObject(o, "staff");
+        cJSON_AddStringToObject(s, "id", e->cfg->staff[w->staff - 1].id);
+        cJSON_AddStringToObject(s, "name", e->cfg->staff[w->staff - 1].name);
+    } else {
+        cJSON_AddNullToObject(o, "staff");
+    }
+    cJSON_AddItemToObject(o, "current", hq_api_ticket_json(d, w->current));
+    cJSON *svcs = cJSON_AddArrayToObject(o, "services");
+    for (size_t k = 0; k < wc->n_services; k++)
+        cJSON_AddItemToArray(svcs, cJSON_CreateString(e->cfg->services[wc->services[k]].code));
+    return o;
+}
+
+static cJSON *api__waiting_json(struct hq_daemon *d)
+{
+    cJSON *o = cJSON_CreateObject();
+    for (size_t i = 0; i < d->eng.cfg->n_services; i++)
+        cJSON_AddNumberToObject(o, d->eng.cfg->services[i].code,
+                                (double)hq_engine_waiting(&d->eng, i));
+    return o;
+}
+
+cJSON *hq_api_status_json(struct hq_daemon *d)
+{
+    const struct hq_engine *e = &d->eng;
+    int64_t now = hq_loop_wall_s();
+    char buf[32];
+    cJSON *o = cJSON_CreateObject();
+    cJSON *h = cJSON_AddObjectToObject(o, "hall");
+    cJSON_AddStringToObject(h, "id", e->cfg->hall_id);
+    cJSON_AddStringToObject(h, "name", d->cfg.hall_name);
+    cJSON_AddStringToObject(h, "name_en", d->cfg.hall_name_en);
+    int y, m, dd;
+    hq_ymd_from_days(hq_engine_day_of(e->cfg, now), &y, &m, &dd);
+    snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, dd);
+    cJSON_AddStringToObject(h, "day", buf);
+    hq_time_rfc3339(now, e->cfg->utc_offset_s, buf);
+    cJSON_AddStringToObject(h, "time", buf);
+    cJSON_AddStringToObject(h, "notice", d->cfg.notice);
+    cJSON_AddStringToObject(h, "notice_en", d->cfg.notice_en);
+    cJSON *svcs = cJSON_AddArrayToObject(o, "services");
+    for (size_t i = 0; i < e->cfg->n_services; i++) {
+        const struct hq_service_cfg *s = &e->cfg->services[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "code", s->code);
+        cJSON_AddStringToObject(j, "name", s->name);
+        cJSON_AddStringToObject(j, "name_en", s->name_en);
+        cJSON_AddStringToObject(j, "prefix", s->prefix);
+        cJSON_AddBoolToObject(j, "open", hq_engine_service_open(e, i, now));
+        cJSON_AddBoolToObject(j, "id_required", s->id_required);
+        cJSON_AddNumberToObject(j, "waiting", (double)hq_engine_waiting(e, i));
+        api__add_estimate(j, "estimated_wait_s", hq_engine_estimate_wait(e, i));
+        cJSON_AddNumberToObject(j, "issued", e->svc[i].issued);
+        cJSON_AddNumberToObject(j, "daily_quota", s->daily_quota);
+        cJSON_AddNumberToObject(j, "handled", e->svc[i].handled);
+        cJSON_AddNumberToObject(j, "handle_s",
+                                e->svc[i].handle_s ? e->svc[i].handle_s : s->default_handle_s);
+        cJSON_AddItemToArray(svcs, j);
+    }
+    cJSON *wins = cJSON_AddArrayToObject(o, "windows");
+    for (size_t i = 0; i < e->cfg->n_windows; i++)
+        cJSON_AddItemToArray(wins, hq_api_window_json(d, i));
+    cJSON_AddArrayToObject(o, "devices"); /* device modules fill it */
+    cJSON *sy = cJSON_AddObjectToObject(o, "sync");
+    int64_t backlog, oldest, last;
+    if (hq_store_outbox_stats(d->store, &backlog, &oldest, &last) == HQ_OK) {
+        cJSON_AddNumberToObject(sy, "backlog", (double)backlog);
+        cJSON_AddNumberToObject(sy, "oldest_unsent_seq", (double)oldest);
+        cJSON_AddNumberToObject(sy, "last_seq", (double)last);
+    }
+    cJSON *st = cJSON_AddObjectToObject(o, "storage");
+    cJSON_AddBoolToObject(st, "ok", !d->storage_failed);
+    cJSON_AddNumberToObject(st, "commit_failures", (double)d->commit_failures);
+    for (int i = 0; i < d->api->n_parts; i++) d->api->parts[i].fn(d, o, d->api->parts[i].arg);
+    return o;
+}
+
+/* ----------------------------------------------------------------- SSE */
+
+static void api__sse_append(struct api_sse *c, const char *s, size_t n)
+{
+    if (c->dead) return;
+    if (c->len - c->off + n > API_SSE_MAX_QUEUE) {
+        LOG_WARN("HTTP", "an event-stream client stopped reading: dropped");
+        c->dead = 1;
+        return;
+    }
+    if (c->off && c->off == c->len) c->off = c->len = 0;
+    if (c->len + n > c->cap) {
+        if (c->off) { /* compact before growing */
+            memmove(c->buf, c->buf + c->off, c->len - c->off);
+            c->len -= c->off;
+            c->off = 0;
+        }
+        size_t cap = c->cap ? c->cap : 4096;
+        while (cap < c->len + n) cap *= 2;
+        char *b = realloc(c->buf, cap);
+        if (!b) {
+            c->dead = 1;
+            return;
+        }
+        c->buf = b;
+        c->cap = cap;
+    }
+    memcpy(c->buf + c->len, s, n);
+    c->len += n;
+}
+
+static void api__sse_wake(struct api_sse *c)
+{
+    if (c->suspended) {
+        c->suspended = 0;
+        MHD_resume_connection(c->conn);
+    }
+}
+
+static void api__sse_send(struct hq_api *api, struct api_sse *only, const char *event,
+                          const char *data)
+{
+    size_t n = strlen(data) + strlen(event) + 64;
+    char *msg = malloc(n);
+    if (!msg) return;
+    int len = snprintf(msg, n, "id: %llu\nevent: %s\ndata: %s\n\n",
+                       (unsigned long long)++api->event_id, event, data);
+    for (struct api_sse *c = api->clients; c; c = c->next) {
+        if (only && c != only) continue;
+        api__sse_append(c, msg, (size_t)len);
+        api__sse_wake(c);
+    }
+    free(msg);
+    api__schedule(api);
+}
+
+void hq_api_publish(struct hq_api *api, const char *event, cJSON *data)
+{
+    if (!api) {
+        cJSON_Delete(data);
+        return;
+    }
+    char *s = cJSON_PrintUnformatted(data);
+    cJSON_Delete(data);
+    if (!s) return;
+    if (api->clients) api__sse_send(api, NULL, event, s);
+    free(s);
+}
+
+static ssize_t api__sse_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct api_sse *c = cls;
+    (void)pos;
+    if (c->dead) return MHD_CONTENT_READER_END_WITH_ERROR;
+    if (c->off == c->len) {
+        /* Safe here (microhttpd.h): suspend from the content reader. */
+        c->suspended = 1;
+        MHD_suspend_connection(c->conn);
+        return 0;
+    }
+    size_t n = c->len - c->off < max ? c->len - c->off : max;
+    memcpy(buf, c->buf + c->off, n);
+    c->off += n;
+    return (ssize_t)n;
+}
+
+static void api__sse_free(void *cls)
+{
+    struct api_sse *c = cls;
+    struct hq_api *api = c->api;
+    if (c->prev) c->prev->next = c->next;
+    else api->clients = c->next;
+    if (c->next) c->next->prev = c->prev;
+    api->n_clients--;
+    free(c->buf);
+    free(c);
+}
+
+static void api__sse_ping(struct hq_loop *loop, void *arg)
+{
+    struct hq_api *api = arg;
+    /* A comment line keeps proxies and the browser's idle timers quiet and
+     * lets MHD notice clients that went away while suspended. */
+    for (struct api_sse *c = api->clients; c; c = c->next) {
+        api__sse_append(c, ": ping\n\n", 8);
+        api__sse_wake(c);
+    }
+    api__schedule(api);
+    api->ping_timer = hq_loop_timer(loop, API_SSE_PING_MS, api__sse_ping, api);
+}
+
+static int api__events(struct hq_api_req *req, void *arg)
+{
+    struct hq_api *api = req->api;
+    (void)arg;
+    if (api->n_clients >= (size_t)req->d->cfg.http_max_clients)
+        return hq_api_reply_error(req, HQ_ERR_LIMIT, "too many event-stream clients");
+    struct api_sse *c = calloc(1, sizeof *c);
+    if (!c) return HQ_ERR_NOMEM;
+    c->api = api;
+    c->conn = req->conn;
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, api__sse_read, c, api__sse_free);
+    if (!r) {
+        free(c);
+        return HQ_ERR_NOMEM;
+    }
+    c->next = api->clients;
+    if (api->clients) api->clients->prev = c;
+    api->clients = c;
+    api->n_clients++;
+    /* The first message is the whole picture, so a page (re)connecting is
+     * never showing something stale. */
+    api__sse_append(c, "retry: 2000\n\n", 13);
+    cJSON *snap = hq_api_status_json(req->d);
+    char *s = cJSON_PrintUnformatted(snap);
+    cJSON_Delete(snap);
+    if (s) {
+        api__sse_send(api, c, "status", s);
+        free(s);
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream; charset=utf-8");
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    MHD_add_response_header(r, "X-Accel-Buffering", "no");
+    MHD_queue_response(req->conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    req->answered = 1;
+    return HQ_OK;
+}
+
+/* Every committed command becomes SSE events for pages. */
+static void api__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
+                           const struct hq_result *res, void *arg)
+{
+    struct hq_api *api = arg;
+    (void)cmd;
+    if (!api->clients) return;
+    const struct hq_engine *e = &d->eng;
+    for (size_t i = 0; i < res->n_rec; i++) {
+        const struct hq_record *r = &res->rec[i];
+        cJSON *o = cJSON_CreateObject();
+        const char *ev = r->type == HQ_REC_EVENT        ? hq_event_name(r->event)
+                         : r->type == HQ_REC_EVALUATION ? "evaluation"
+                                                        : "ticket_closed";
+        cJSON_AddStringToObject(o, "kind", ev);
+        char ts[32];
+        hq_time_rfc3339(r->at, e->cfg->utc_offset_s, ts);
+        cJSON_AddStringToObject(o, "at", ts);
+        if (r->window) {
+            int wi = hq_engine_window_index(e, r->window);
+            if (wi >= 0) cJSON_AddItemToObject(o, "window", hq_api_window_json(d, (size_t)wi));
+        }
+        if (r->ticket >= 0) cJSON_AddItemToObject(o, "ticket", hq_api_ticket_json(d, r->ticket));
+        if (r->type == HQ_REC_EVALUATION) cJSON_AddNumberToObject(o, "level", r->level);
+        if (r->event == HQ_EV_RECALL) cJSON_AddBoolToObject(o, "recall", 1);
+        cJSON_AddItemToObject(o, "waiting", api__waiting_json(d));
+        hq_api_publish(api, ev, o);
+    }
+}
+
+/* ------------------------------------------------------------- routes */
+
+static int api__status(struct hq_api_req *req, void *arg)
+{
+    (void)arg;
+    return hq_api_reply_json(req, MHD_HTTP_OK, hq_api_status_json(req->d));
+}
+
+static int api__service_arg(struct hq_daemon *d, cJSON *body, const char *key, int *out)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
+    if (!cJSON_IsString(v)) return HQ_ERR_INVALID;
+    *out = hq_engine_service_index(&d->eng, v->valuestring);
+    return *out < 0 ? HQ_ERR_NOT_FOUND : HQ_OK;
+}
+
+static int api__reply_result(struct hq_api_req *req, int rc, int window_idx)
+{
+    if (rc) return hq_api_reply_error(req, rc, NULL);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", 1);
+    if (window_idx >= 0) cJSON_AddItemToObject(o, "window", hq_api_window_json(req->d, (size_t)window_idx));
+    cJSON_AddItemToObject(o, "ticket", hq_api_ticket_json(req->d, req->d->res.ticket));
+    return hq_api_reply_json(req, MHD_HTTP_OK, o);
+}
+
+static int api__issue(struct hq_api_req *req, void *arg)
+{
+    struct hq_daemon *d = req->d;
+    (void)arg;
+    if (strcmp(req->method, "POST") != 0) return HQ_ERR_INVALID;
+    if (*req->tail) return HQ_ERR_NOT_FOUND;
+    struct hq_cmd cmd = {.type = HQ_CMD_ISSUE};
+    int svc, rc = api__service_arg(d, req->body, "service", &svc);
+    if (rc) return hq_api_reply_error(req, rc, "body needs \"service\": a service code");
+    cmd.u.issue.service = (uint8_t)svc;
+    cmd.u.issue.channel = HQ_CHAN_API;
+    cJSON *p = cJSON_GetObjectItemCaseSensitive(req->body, "priority");
+    if (p) {
+        int prio = cJSON_IsString(p) ? hq_priority_from_name(p->valuestring) : -1;
+        /* Elderly comes from the card's birth date and appointments from a
+         * check-in, never from a client's say-so. */
+        if (prio < 0 || prio == HQ_PRIO_ELDERLY || prio == HQ_PRIO_APPOINTMENT)
+            return hq_api_reply_error(req, HQ_ERR_INVALID,
+                                      "priority must be one of normal, disabled, military, green");
+        if (prio != HQ_PRIO_NORMAL && req->role < HQ_ROLE_CLERK)
+            return hq_api_reply_error(req, HQ_ERR_AUTH, "a priority ticket needs a clerk token");
+        cmd.u.issue.priority = (uint8_t)prio;
+    }
+    cJSON *ch = cJSON_GetObjectItemCaseSensitive(req->body, "channel");
+    if (ch) {
+        if (!cJSON_IsString(ch)) return hq_api_reply_error(req, HQ_ERR_INVALID, "channel");
+        if (strcmp(ch->valuestring, "kiosk") == 0) cmd.u.issue.channel = HQ_CHAN_KIOSK;
+        else if (strcmp(ch->valuestring, "api") != 0)
+            return hq_api_reply_error(req, HQ_ERR_INVALID, "channel must be kiosk or api");
+    }
+    rc = hqd_apply(d, &cmd);
+    if (rc) return hq_api_reply_error(req, rc, NULL);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "ticket", hq_api_ticket_json(d, d->res.ticket));
+    return hq_api_reply_json(req, MHD_HTTP_CREATED, o);
+}
+
+static int32_t api__find_ticket(struct hq_daemon *d, const char *key)
+{
+    uint8_t u[16];
+    if (hq_uuid_parse(key, u) == HQ_OK) return hq_engine_find_uuid(&d->eng, u);
+    return hq_engine_find_label(&d->eng, key);
+}
+
+/* GET /api/v1/tickets/{uuid|label}, POST /api/v1/tickets/{uuid|label}/cancel */
+static int api__ticket(struct hq_api_req *req, void *arg)
+{
+    struct hq_daemon *d = req->d;
+    char key[64];
+    (void)arg;
+    const char *slash = strchr(req->tail, '/');
+    size_t n = slash ? (size_t)(slash - req->tail) : strlen(req->tail);
+    if (!n || n >= sizeof key) return HQ_ERR_NOT_FOUND;
+    memcpy(key, req->tail, n);
+    key[n] = 0;
+    int32_t ti = api__find_ticket(d, key);
+    if (ti < 0) return HQ_ERR_NOT_FOUND;
+    if (!slash && strcmp(req->method, "GET") == 0)
+        return hq_api_reply_json(req, MHD_HTTP_OK, hq_api_ticket_json(d, ti));
+    if (slash && strcmp(slash, "/cancel") == 0 && strcmp(req->method, "POST") == 0) {
+        if (req->role < HQ_ROLE_MANAGER) return HQ_ERR_AUTH;
+        struct hq_cmd cmd = {.type = HQ_CMD_CANCEL};
+        cmd.u.cancel.ticket = ti;
+        return api__reply_result(req, hqd_apply(d, &cmd), -1);
+    }
+    return HQ_ERR_NOT_FOUND;
+}
+
+static const struct {
+    const char *action;
+    uint8_t cmd;
+} api_window_actions[] = {
+    {"call-next", HQ_CMD_CALL_NEXT}, {"call", HQ_CMD_CALL_NUMBER}, {"recall", HQ_CMD_RECALL},
+    {"start", HQ_CMD_START},         {"no-show", HQ_CMD_NO_SHOW},  {"finish", HQ_CMD_FINISH},
+    {"transfer", HQ_CMD_TRANSFER},   {"park", HQ_CMD_PARK},        {"call-back", HQ_CMD_CALL_BACK},
+    {"pause", HQ_CMD_PAUSE},         {"resume", HQ_CMD_RESUME},    {"login", HQ_CMD_LOGIN},
+    {"logout", HQ_CMD_LOGOUT},       {"rating", HQ_CMD_RATE},
+};
+
+/* The body fields of one window action, validated into cmd. */
+static int api__window_body(struct hq_api_req *req, struct hq_cmd *cmd, const char **why)
+{
+    struct hq_daemon *d = req->d;
+    cJSON *b = req->body;
+    cJSON *v;
+    switch (cmd->type) {
+    case HQ_CMD_CALL_NUMBER:
+        v = cJSON_GetObjectItemCaseSensitive(b, "number");
+        *why = "body needs \"number\": a ticket number like \"A012\"";
+        if (!cJSON_IsString(v) || !*v->valuestring ||
+            strlen(v->valuestring) >= sizeof cmd->u.call.label)
+            return HQ_ERR_INVALID;
+        strcpy(cmd->u.call.label, v->valuestring);
+        return HQ_OK;
+    case HQ_CMD_NO_SHOW:
+        cmd->u.no_show.requeue = -1;
+        v = cJSON_GetObjectItemCaseSensitive(b, "requeue");
+        *why = "\"requeue\" must be true or false";
+        if (v && !cJSON_IsBool(v)) return HQ_ERR_INVALID;
+        if (v) cmd->u.no_show.requeue = cJSON_IsTrue(v) ? 1 : 0;
+        return HQ_OK;
+    case HQ_CMD_TRANSFER: {
+        cmd->u.transfer.service = -1;
+        v = cJSON_GetObjectItemCaseSensitive(b, "service");
+        *why = "body needs \"service\" (a service code) and/or \"window\" (a window number)";
+        if (v) {
+            int s;
+            int rc = api__service_arg(d, b, "service", &s);
+            if (rc) return rc;
+            cmd->u.transfer.service = (int16_t)s;
+        }
+        cJSON *w = cJSON_GetObjectItemCaseSensitive(b, "window");
+        if (w) {
+            if (!cJSON_IsNumber(w) || w->valuedouble < 1 || w->valuedouble > 65535)
+                return HQ_ERR_INVALID;
+            cmd->u.transfer.to_window = (uint16_t)w->valuedouble;
+        }
+        if (!v && !w) return HQ_ERR_INVALID;
+        cJSON *f = cJSON_GetObjectItemCaseSensitive(b, "front");
+        if (f && !cJSON_IsBool(f)) return HQ_ERR_INVALID;
+        cmd->u.transfer.front = cJSON_IsTrue(f);
+        return HQ_OK;
+    }
+    case HQ_CMD_LOGIN:
+        v = cJSON_GetObjectItemCaseSensitive(b, "staff");
+        *why = "body needs \"staff\": a staff number";
+        if (!cJSON_IsString(v) || !*v->valuestring ||
+            strlen(v->valuestring) >= sizeof cmd->u.login.staff_id)
+            return HQ_ERR_INVALID;
+        strcpy(cmd->u.login.staff_id, v->valuestring);
+        return HQ_OK;
+    case HQ_CMD_RATE:
+        v = cJSON_GetObjectItemCaseSensitive(b, "level");
+        *why = "body needs \"level\": 1 (非常不满意) to 5 (非常满意)";
+        if (!cJSON_IsNumber(v) || v->valuedouble != (int)v->valuedouble || v->valueint < 1 ||
+            v->valueint > 5)
+            return HQ_ERR_INVALID;
+        cmd->u.rate.level = (uint8_t)v->valueint;
+        cmd->u.rate.channel = HQ_CHAN_TABLET;
+        return HQ_OK;
+    default:
+        return HQ_OK;
+    }
+}
+
+/* POST /api/v1/windows/{n}/{action} */
+static int api__window(struct hq_api_req *req, void *arg)
+{
+    struct hq_daemon *d = req->d;
+    (void)arg;
+    char *end;
+    errno = 0;
+    long n = strtol(req->tail, &end, 10);
+    if (end == req->tail || errno || n < 1 || n > 65535) return HQ_ERR_NOT_FOUND;
+    int wi = hq_engine_window_index(&d->eng, (uint16_t)n);
+    if (wi < 0) return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such window");
+    if (!*end && strcmp(req->method, "GET") == 0)
+        return hq_api_reply_json(req, MHD_HTTP_OK, hq_api_window_json(d, (size_t)wi));
+    if (*end != '/' || strcmp(req->method, "POST") != 0) return HQ_ERR_NOT_FOUND;
+    const char *action = end + 1;
+    struct hq_cmd cmd = {.window = (uint16_t)n};
+    size_t k = 0;
+    for (; k < HQ_ARRAY_LEN(api_window_actions); k++)
+        if (strcmp(action, api_window_actions[k].action) == 0) break;
+    if (k == HQ_ARRAY_LEN(api_window_actions))
+        return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such window action");
+    cmd.type = api_window_actions[k].cmd;
+    const char *why = NULL;
+    int rc = api__window_body(req, &cmd, &why);
+    if (rc) return hq_api_reply_error(req, rc, why);
+    return api__reply_result(req, hqd_apply(d, &cmd), wi);
+}
+
+static void api__metric(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void api__metric(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+        va_end(ap);
+        if (n < 0) return;
+        if (*len + (size_t)n < *cap) {
+            *len += (size_t)n;
+            return;
+        }
+        size_t c = *cap * 2 + (size_t)n;
+        char *b = realloc(*buf, c);
+        if (!b) return;
+        *buf = b;
+        *cap = c;
+    }
+}
+
+static int api__metrics(struct hq_api_req *req, void *arg)
+{
+    struct hq_daemon *d = req->d;
+    const struct hq_engine *e = &d->eng;
+    (void)arg;
+    size_t len = 0, cap = 8192;
+    char *b = malloc(cap);
+    if (!b) return HQ_ERR_NOMEM;
+    b[0] = 0;
+    api__metric(&b, &len, &cap, "# TYPE hallq_waiting gauge\n");
+    for (size_t i = 0; i < e->cfg->n_services; i++)
+        api__metric(&b, &len, &cap, "hallq_waiting{service=\"%s\"} %zu\n",
+                    e->cfg->services[i].code, hq_engine_waiting(e, i));
+    api__metric(&b, &len, &cap, "# TYPE hallq_estimated_wait_seconds gauge\n");
+    for (size_t i = 0; i < e->cfg->n_services; i++)
+        api__metric(&b, &len, &cap, "hallq_estimated_wait_seconds{service=\"%s\"} %lld\n",
+                    e->cfg->services[i].code, (long long)hq_engine_estimate_wait(e, i));
+    api__metric(&b, &len, &cap, "# TYPE hallq_issued_today gauge\n");
+    for (size_t i = 0; i < e->cfg->n_services; i++)
+        api__metric(&b, &len, &cap, "hallq_issued_today{service=\"%s\"} %u\n",
+                    e->cfg->services[i].code, e->svc[i].issued);
+    api__metric(&b, &len, &cap, "# TYPE hallq_window_state gauge\n");
+    for (size_t i = 0; i < e->cfg->n_windows; i++)
+        for (int s = 0; s < HQ_WS__COUNT; s++)
+            api__metric(&b, &len, &cap, "hallq_window_state{window=\"%u\",state=\"%s\"} %d\n",
+                        e->cfg->windows[i].number, hq_window_state_name(s), e->win[i].state == s);
+    int64_t backlog = 0, oldest = 0, last = 0;
+    hq_store_outbox_stats(d->store, &backlog, &oldest, &last);
+    api__metric(&b, &len, &cap,
+                "# TYPE hallq_outbox_backlog gauge\nhallq_outbox_backlog %lld\n"
+                "# TYPE hallq_commands_total counter\nhallq_commands_total %llu\n"
+                "# TYPE hallq_commands_refused_total counter\nhallq_commands_refused_total %llu\n"
+                "# TYPE hallq_commit_failures_total counter\nhallq_commit_failures_total %llu\n"
+                "# TYPE hallq_http_requests_total counter\nhallq_http_requests_total %llu\n"
+                "# TYPE hallq_sse_clients gauge\nhallq_sse_clients %zu\n"
+                "# TYPE hallq_uptime_seconds gauge\nhallq_uptime_seconds %lld\n",
+                (long long)backlog, (unsigned long long)d->commands,
+                (unsigned long long)d->refused, (unsigned long long)d->commit_failures,
+                (unsigned long long)req->api->requests, req->api->n_clients,
+                (long long)(hq_loop_wall_s() - d->started_at));
+    int rc = hq_api_reply_text(req, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b, len);
+    free(b);
+    return rc;
+}
+
+/* ---------------------------------------------------------- page assets */
+
+static const struct {
+    const char *ext, *type;
+} api_types[] = {
+    {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
+    {".png", "image/png"},                 {".wav", "audio/wav"},
+    {".json", "application/json"},         {".woff2", "font/woff2"},
+};
+
+static int api__file(struct hq_api_req *req, const char *rel)
+{
+    char path[HQ_CFG_PATH_MAX + 128];
+    /* Only plain names below web_root: no "..", no hidden files, no odd bytes. */
+    for (const char *p = rel; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '_' || *p == '.' || *p == '/') ||
+            (*p == '.' && (p == rel || p[-1] == '/')))
+            return HQ_ERR_NOT_FOUND;
+    snprintf(path, sizeof path, "%s/%s", req->d->cfg.web_root, rel);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return HQ_ERR_NOT_FOUND;
+    struct stat sb;
+    if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size > API_MAX_FILE) {
+        close(fd);
+        return HQ_ERR_NOT_FOUND;
+    }
+    const char *type = "application/octet-stream";
+    const char *dot = strrchr(rel, '.');
+    for (size_t i = 0; dot && i < HQ_ARRAY_LEN(api_types); i++)
+        if (strcmp(dot, api_types[i].ext) == 0) type = api_types[i].type;
+    struct MHD_Response *r = MHD_create_response_from_fd((size_t)sb.st_size, fd);
+    if (!r) {
+        close(fd);
+        return HQ_ERR_NOMEM;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    /* Pages never load anything from elsewhere: the hall has no internet
+     * and a kiosk must not be steered to other sites. */
+    MHD_add_response_header(r, "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; style-src 'self' "
+                            "'unsafe-inline'; media-src 'self'; frame-ancestors 'none'");
+    MHD_queue_response(req->conn, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    req->answered = 1;
+    return HQ_OK;
+}
+
+static int api__page(struct hq_api_req *req, void *arg)
+{
+    const char *page = arg;
+    if (strcmp(req->method, "GET") != 0) return HQ_ERR_NOT_FOUND;
+    if (strcmp(page, "assets") == 0) return api__file(req, req->url + 1);
+    /* /display/window/{n} is one page that reads n from its URL. */
+    if (strcmp(page, "display.html") == 0 && strncmp(req->tail, "/window/", 8) == 0)
+        return api__file(req, "window.html");
+    if (*req->tail && strcmp(req->tail, "/") != 0 && strcmp(page, "ticket.html") != 0)
+        return HQ_ERR_NOT_FOUND;
+    return api__file(req, page);
+}
+
+/* ------------------------------------------------------------ dispatch */
+
+int hq_api_route(struct hq_api *api, const char *method, const char *prefix, int role,
+                 hq_api_handler fn, void *arg)
+{
+    if (api->n_routes >= API_MAX_ROUTES || strlen(prefix) >= sizeof api->routes[0].prefix)
+        return HQ_ERR_LIMIT;
+    struct api_route *r = &api->routes[api->n_routes++];
+    r->method = method;
+    snprintf(r->prefix, sizeof r->prefix, "%s", prefix);
+    r->role = role;
+    r->fn = fn;
+    r->arg = arg;
+    return HQ_OK;
+}
+
+int hq_api_status_part(struct hq_api *api, hq_api_status_fn fn, void *arg)
+{
+    if (api->n_parts >= API_MAX_PARTS) return HQ_ERR_LIMIT;
+    api->parts[api->n_parts].fn = fn;
+    api->parts[api->n_parts++].arg = arg;
+    return HQ_OK;
+}
+
+static int api__role(struct hq_api *api, struct MHD_Connection *conn)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncmp(h, "Bearer ", 7) != 0) return HQ_ROLE_NONE;
+    h += 7;
+    size_t hl = strlen(h);
+    int role = HQ_ROLE_NONE;
+    for (int i = 0; i < api->d->cfg.n_tokens; i++) {
+        const struct hq_token_cfg *t = &api->d->cfg.tokens[i];
+        size_t tl = strlen(t->token);
+        /* constant-time compare: the token is the only lock on the clerk API */
+        unsigned diff = (unsigned)(hl ^ tl);
+        for (size_t k = 0; k < tl; k++) diff |= (unsigned)(t->token[k] ^ (k < hl ? h[k] : 0));
+        if (!diff) {
+            int r = strcmp(t->role, "manager") == 0 ? HQ_ROLE_MANAGER : HQ_ROLE_CLERK;
+            if (r > role) role = r;
+        }
+    }
+    return role;
+}
+
+static int api__dispatch(struct hq_api *api, struct hq_api_req *req)
+{
+    struct api_route *best = NULL;
+    size_t best_len = 0;
+    for (int i = 0; i < api->n_routes; i++) {
+        struct api_route *r = &api->routes[i];
+        size_t n = strlen(r->prefix);
+        if (strncmp(req->url, r->prefix, n) != 0) continue;
+        /* "/kiosk" must not match "/kiosks": a prefix ends at a '/' or the end */
+        char next = req->url[n];
+        if (n > 1 && r->prefix[n - 1] != '/' && next && next != '/') continue;
+        if (r->method && strcmp(r->method, req->method) != 0) continue;
+        if (n >= best_len) {
+            best = r;
+            best_len = n;
+        }
+    }
+    if (!best) {
+        int any = 0; /* the path exists for another method: 405 */
+        for (int i = 0; i < api->n_routes; i++)
+            if (strcmp(req->url, api->routes[i].prefix) == 0) any = 1;
+        if (any) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "error", "method");
+            cJSON_AddStringToObject(o, "message", "不支持的请求方法");
+            cJSON_AddStringToObject(o, "message_en", "method not allowed");
+            return hq_api_reply_json(req, MHD_HTTP_METHOD_NOT_ALLOWED, o);
+        }
+        return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such path");
+    }
+    if (req->role < best->role) return hq_api_reply_error(req, HQ_ERR_AUTH, "a valid bearer token is needed");
+    req->tail = req->url + best_len;
+    int rc = best->fn(req, best->arg);
+    if (!req->answered) return hq_api_reply_error(req, rc ? rc : HQ_ERR_INVALID, NULL);
+    return HQ_OK;
+}
+
+static enum MHD_Result api__access(void *cls, struct MHD_Connection *conn, const char *url,
+                                   const char *method, const char *version,
+                                   const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    struct hq_api *api = cls;
+    struct api_conn *ac = *con_cls;
+    (void)version;
+    if (!ac) {
+        ac = calloc(1, sizeof *ac);
+        if (!ac) return MHD_NO;
+        *con_cls = ac;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        size_t max = api->d->cfg.http_max_body;
+        if (!ac->too_big && ac->len + *upload_size <= max) {
+            char *b = realloc(ac->body, ac->len + *upload_size + 1);
+            if (!b) return MHD_NO;
+            memcpy(b + ac->len, upload_data, *upload_size);
+            ac->body = b;
+            ac->len += *upload_size;
+            ac->body[ac->len] = 0;
+        } else {
+            ac->too_big = 1; /* keep reading, answer 413 at the end */
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+
+    api->requests++;
+    struct hq_api_req req = {.api = api, .d = api->d, .method = method, .url = url, .conn = conn};
+    req.role = api__role(api, conn);
+    if (ac->too_big) {
+        hq_api_reply_error(&req, HQ_ERR_LIMIT, "request body too large");
+        return MHD_YES;
+    }
+    if (strcmp(method, "POST") == 0) {
+        const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
+        if (ac->len && type && strncmp(type, "application/json", 16) != 0) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "error", "media_type");
+            cJSON_AddStringToObject(o, "message", "请求体须为 JSON");
+            cJSON_AddStringToObject(o, "message_en", "the body must be application/json");
+            hq_api_reply_json(&req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, o);
+            return MHD_YES;
+        }
+        req.body = ac->len ? cJSON_ParseWithLength(ac->body, ac->len) : cJSON_CreateObject();
+        if (!cJSON_IsObject(req.body)) {
+            cJSON_Delete(req.body);
+            hq_api_reply_error(&req, HQ_ERR_INVALID, "the body must be a JSON object");
+            return MHD_YES;
+        }
+    } else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "error", "method");
+        cJSON_AddStringToObject(o, "message", "不支持的请求方法");
+        cJSON_AddStringToObject(o, "message_en", "method not allowed");
+        hq_api_reply_json(&req, MHD_HTTP_METHOD_NOT_ALLOWED, o);
+        return MHD_YES;
+    }
+    if (strcmp(method, "HEAD") == 0) req.method = "GET";
+    api__dispatch(api, &req);
+    cJSON_Delete(req.body);
+    return MHD_YES;
+}
+
+static void api__completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    struct api_conn *ac = *con_cls;
+    (void)cls;
+    (void)conn;
+    (void)toe;
+    if (!ac) return;
+    free(ac->body);
+    free(ac);
+    *con_cls = NULL;
+}
+
+/* -------------------------------------------------------- loop plumbing */
+
+static void api__run(struct hq_api *api)
+{
+    MHD_run(api->mhd);
+    api__schedule(api);
+}
+
+static void api__on_timer(struct hq_loop *loop, void *arg)
+{
+    struct hq_api *api = arg;
+    (void)loop;
+    api->timer = 0;
+    api__run(api);
+}
+
+static void api__schedule(struct hq_api *api)
+{
+    MHD_UNSIGNED_LONG_LONG to = 0;
+    uint64_t ms = 1000;
+    if (MHD_get_timeout(api->mhd, &to) == MHD_YES) ms = to < 1000 ? to : 1000;
+    /* resumed connections need a turn of MHD_run even when no fd is ready */
+    for (struct api_sse *c = api->clients; c; c = c->next)
+        if (!c->suspended) ms = 0;
+    if (api->timer) hq_loop_timer_cancel(api->d->loop, api->timer);
+    api->timer = hq_loop_timer(api->d->loop, ms, api__on_timer, api);
+}
+
+static void api__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg)
+{
+    (void)loop;
+    (void)fd;
+    (void)events;
+    api__run(arg);
+}
+
+static void api__mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    (void)cls;
+    vsnprintf(line, sizeof line, fmt, ap);
+    size_t n = strlen(line);
+    while (n && line[n - 1] == '\n') line[--n] = 0;
+    LOG_INFO("HTTP", "%s", line);
+}
+
+static int api__parse_listen(const char *s, struct sockaddr_storage *ss, socklen_t *len)
+{
+    char host[64];
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || (size_t)(colon - s) >= sizeof host) return HQ_ERR_CONFIG;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535) return HQ_ERR_CONFIG;
+    memcpy(host, s, (size_t)(colon - s));
+    host[colon - s] = 0;
+    memset(ss, 0, sizeof *ss);
+    if (host[0] == '[') {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        size_t hl = strlen(host);
+        if (hl < 3 || host[hl - 1] != ']') return HQ_ERR_CONFIG;
+        host[hl - 1] = 0;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1) return HQ_ERR_CONFIG;
+        *len = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)ss;
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1) return HQ_ERR_CONFIG;
+        *len = sizeof *a;
+    }
+    return HQ_OK;
+}
+
+int hq_api_init(struct hq_daemon *d)
+{
+    struct hq_api *api = calloc(1, sizeof *api);
+    if (!api) return HQ_ERR_NOMEM;
+    api->d = d;
+    struct sockaddr_storage ss;
+    socklen_t sl;
+    if (api__parse_listen(d->cfg.http_listen, &ss, &sl)) {
+        LOG_ERR("HTTP", "%s: $.http.listen: \"%s\" is not host:port", d->cfg.file,
+                d->cfg.http_listen);
+        free(api);
+        return HQ_ERR_CONFIG;
+    }
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    api->mhd = MHD_start_daemon(
+        flags, 0, NULL, NULL, api__access, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.http_max_clients + 16,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)d->cfg.http_max_clients,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, api__completed, api,
+        MHD_OPTION_EXTERNAL_LOGGER, api__mhd_log, api, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        (unsigned)1, MHD_OPTION_END);
+    if (!api->mhd) {
+        LOG_ERR("HTTP", "cannot listen on %s: %s", d->cfg.http_listen, strerror(errno));
+        free(api);
+        return HQ_ERR_IO;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(api->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    api->epfd = info ? info->epoll_fd : -1;
+    if (api->epfd < 0 || hq_loop_add_fd(d->loop, api->epfd, EPOLLIN, api__on_fd, api)) {
+        MHD_stop_daemon(api->mhd);
+        free(api);
+        return HQ_ERR_IO;
+    }
+    d->api = api;
+    hq_api_route(api, "GET", "/api/v1/status", HQ_ROLE_NONE, api__status, NULL);
+    hq_api_route(api, "GET", "/api/v1/events", HQ_ROLE_NONE, api__events, NULL);
+    hq_api_route(api, "POST", "/api/v1/tickets", HQ_ROLE_NONE, api__issue, NULL);
+    hq_api_route(api, NULL, "/api/v1/tickets/", HQ_ROLE_NONE, api__ticket, NULL);
+    hq_api_route(api, "POST", "/api/v1/windows/", HQ_ROLE_CLERK, api__window, NULL);
+    hq_api_route(api, "GET", "/api/v1/windows/", HQ_ROLE_NONE, api__window, NULL);
+    hq_api_route(api, "GET", "/metrics", HQ_ROLE_NONE, api__metrics, NULL);
+    hq_api_route(api, "GET", "/display", HQ_ROLE_NONE, api__page, "display.html");
+    hq_api_route(api, "GET", "/kiosk", HQ_ROLE_NONE, api__page, "kiosk.html");
+    hq_api_route(api, "GET", "/admin", HQ_ROLE_NONE, api__page, "admin.html");
+    hq_api_route(api, "GET", "/t/", HQ_ROLE_NONE, api__page, "ticket.html");
+    hq_api_route(api, "GET", "/assets/", HQ_ROLE_NONE, api__page, "assets");
+    hqd_on_result(d, api__on_result, api);
+    api->ping_timer = hq_loop_timer(d->loop, API_SSE_PING_MS, api__sse_ping, api);
+    api__schedule(api);
+    LOG_INFO("HTTP", "listening on %s", d->cfg.http_listen);
+    return HQ_OK;
+}
+
+void hq_api_fini(struct hq_daemon *d)
+{
+    struct hq_api *api = d->api;
+    if (!api) return;
+    /* MHD must not be stopped with suspended connections (microhttpd.h). */
+    for (struct api_sse *c = api->clients; c; c = c->next) {
+        c->dead = 1;
+        api__sse_wake(c);
+    }
+    MHD_run(api->mhd);
+    hq_loop_del_fd(d->loop, api->epfd);
+    hq_loop_timer_cancel(d->loop, api->timer);
+    hq_loop_timer_cancel(d->loop, api->ping_timer);
+    MHD_stop_daemon(api->mhd);
+    free(api);
+    d->api = NULL;
+}

@@ -1,0 +1,63 @@
+/*
+ * api.h — hallqd's HTTP side (PROTOCOLS.md §6): the JSON API, Server-Sent
+ * Events, /metrics and the page assets, served by libmicrohttpd on the
+ * daemon's own epoll loop (no extra thread: MHD's epoll fd is a loop source).
+ *
+ * Other modules extend it without touching this file's routing: they add
+ * routes (hq_api_route), parts of /api/v1/status (hq_api_status_part) and
+ * publish SSE events (hq_api_publish).
+ */
+#ifndef HQ_API_H
+#define HQ_API_H
+
+#include <cjson/cJSON.h>
+
+#include "daemon.h"
+
+enum hq_api_role { HQ_ROLE_NONE = 0, HQ_ROLE_CLERK, HQ_ROLE_MANAGER };
+
+/* One request as a route handler sees it. */
+struct hq_api_req {
+    struct hq_api *api;
+    struct hq_daemon *d;
+    const char *method; /* "GET", "POST" */
+    const char *url;    /* path without the query */
+    const char *tail;   /* the part of url after the route's prefix */
+    cJSON *body;        /* parsed JSON body of a POST (an object), NULL for GET */
+    int role;           /* enum hq_api_role from the bearer token */
+    void *conn;         /* struct MHD_Connection */
+    int answered;
+};
+
+/* Handler of a route: answer with hq_api_reply_* and return HQ_OK, or
+ * return an error and the API answers it as JSON. */
+typedef int (*hq_api_handler)(struct hq_api_req *req, void *arg);
+/* Adds a part to /api/v1/status (e.g. "devices", "printers", "sync"). */
+typedef void (*hq_api_status_fn)(struct hq_daemon *d, cJSON *status, void *arg);
+
+int hq_api_init(struct hq_daemon *d);
+void hq_api_fini(struct hq_daemon *d);
+
+/* Route METHOD and every path that starts with prefix to fn; role is the
+ * least role a caller needs. Longest prefix wins. */
+int hq_api_route(struct hq_api *api, const char *method, const char *prefix, int role,
+                 hq_api_handler fn, void *arg);
+int hq_api_status_part(struct hq_api *api, hq_api_status_fn fn, void *arg);
+
+/* Replies; json is consumed. */
+int hq_api_reply_json(struct hq_api_req *req, unsigned status, cJSON *json);
+int hq_api_reply_text(struct hq_api_req *req, unsigned status, const char *content_type,
+                      const char *body, size_t len);
+int hq_api_reply_error(struct hq_api_req *req, int err, const char *detail);
+/* The HTTP status an error maps to (404 for HQ_ERR_NOT_FOUND, ...). */
+unsigned hq_api_http_status(int err);
+
+/* Send an SSE event to every /api/v1/events client; data is consumed. */
+void hq_api_publish(struct hq_api *api, const char *event, cJSON *data);
+
+/* JSON of one ticket / window / the whole status, for other modules too. */
+cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ticket);
+cJSON *hq_api_window_json(struct hq_daemon *d, size_t idx);
+cJSON *hq_api_status_json(struct hq_daemon *d);
+
+#endif

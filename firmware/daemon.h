@@ -1,0 +1,72 @@
+/*
+ * daemon.h — hallqd's shared context and its one command path.
+ *
+ * Everything that changes the queue goes through hqd_apply(): checks, the
+ * engine, the durable commit, and only then the listeners that release
+ * effects to devices, pages and the central server. Drivers and the HTTP API
+ * register listeners; none of them touches engine state directly.
+ */
+#ifndef HQ_DAEMON_H
+#define HQ_DAEMON_H
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "engine.h"
+#include "loop.h"
+#include "store.h"
+
+struct hq_daemon;
+struct hq_api;
+
+/* Called after a command was committed; effects and records are in res. */
+typedef void (*hqd_result_cb)(struct hq_daemon *d, const struct hq_cmd *cmd,
+                              const struct hq_result *res, void *arg);
+/* Called before a command runs; a non-zero answer refuses it (e.g. no
+ * printer can print a ticket: refuse before issuing, never after). */
+typedef int (*hqd_check_cb)(struct hq_daemon *d, const struct hq_cmd *cmd, void *arg);
+/* Called on SIGHUP after the configuration file was re-read successfully. */
+typedef void (*hqd_reload_cb)(struct hq_daemon *d, void *arg);
+
+#define HQD_MAX_LISTENERS 32
+
+struct hq_daemon {
+    struct hq_config cfg;
+    struct hq_loop *loop;
+    struct hq_engine eng;
+    struct hq_store *store;
+    struct hq_result res;
+    struct hq_api *api;
+    int64_t started_at;
+    bool storage_failed; /* the last commit could not be written */
+    uint64_t commands, refused, commit_failures;
+    struct {
+        hqd_result_cb fn;
+        void *arg;
+    } on_result[HQD_MAX_LISTENERS];
+    int n_on_result;
+    struct {
+        hqd_check_cb fn;
+        void *arg;
+    } on_check[HQD_MAX_LISTENERS];
+    int n_on_check;
+    struct {
+        hqd_reload_cb fn;
+        void *arg;
+    } on_reload[HQD_MAX_LISTENERS];
+    int n_on_reload;
+};
+
+/* Run one command: pre-checks, engine, commit, listeners. cmd->now is set
+ * here from the wall clock when it is 0, and new uuids are filled in.
+ * Returns HQ_OK or the reason it was refused; d->res holds the result. */
+int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd);
+
+int hqd_on_result(struct hq_daemon *d, hqd_result_cb fn, void *arg);
+int hqd_on_check(struct hq_daemon *d, hqd_check_cb fn, void *arg);
+int hqd_on_reload(struct hq_daemon *d, hqd_reload_cb fn, void *arg);
+
+/* Fill buf with random bytes (getrandom). */
+void hqd_random(void *buf, size_t len);
+
+#endif

@@ -1,0 +1,352 @@
+/*
+ * hallqd.c — the daemon: configuration, store, engine, event loop, signals,
+ * systemd readiness and watchdog, and the one command path (hqd_apply).
+ *
+ *   hallqd --config FILE          run the hall
+ *   hallqd --check-config FILE    validate FILE and exit (0 good, 2 bad)
+ *
+ * Modules start in the order of hqd_modules[] and stop in reverse (chrony's
+ * init/finalise discipline); only a bad configuration or an unusable
+ * database may stop start-up, with a message saying which file and why.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "daemon.h"
+
+#define HQD_VERSION "0.1.0"
+
+struct hqd_module {
+    const char *name;
+    int (*init)(struct hq_daemon *d);
+    void (*fini)(struct hq_daemon *d);
+};
+
+/* Start order. A module that fails to start stops start-up only when the
+ * failure is the configuration's fault; devices that are absent are not. */
+static const struct hqd_module hqd_modules[] = {
+    {.name = "api", .init = hq_api_init, .fini = hq_api_fini},
+};
+
+/* ---------------------------------------------------------- command path */
+
+void hqd_random(void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    while (len) {
+        ssize_t n = getrandom(p, len, 0);
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            /* getrandom cannot fail on Linux >= 3.17 once seeded; never
+             * leave the bytes unset all the same */
+            for (size_t i = 0; i < len; i++) p[i] = (uint8_t)(rand() >> 7);
+            return;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+}
+
+static void hqd__new_uuid(uint8_t u[16])
+{
+    hqd_random(u, 16);
+    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40); /* version 4 */
+    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+}
+
+static bool hqd__changed(const struct hq_daemon *d, const struct hq_result *r)
+{
+    if (r->n_rec || r->n_dirty_tickets || r->rollover) return true;
+    for (size_t i = 0; i < sizeof r->dirty_windows; i++)
+        if (r->dirty_windows[i]) return true;
+    for (size_t i = 0; i < sizeof r->dirty_services; i++)
+        if (r->dirty_services[i]) return true;
+    (void)d;
+    return false;
+}
+
+static int hqd__reload_engine(struct hq_daemon *d)
+{
+    char err[512];
+    hq_engine_free(&d->eng);
+    int rc = hq_engine_init(&d->eng, &d->cfg.engine);
+    if (!rc) rc = hq_store_load(d->store, &d->eng, err, sizeof err);
+    if (rc) {
+        LOG_ERR("HALLQD", "cannot rebuild the queue from the database: %s", err);
+        /* Serving from a state the database does not hold would issue
+         * numbers twice after the next restart: stop and let systemd start
+         * us again from the durable state. */
+        sd_notify(0, "STOPPING=1\nSTATUS=queue state lost, restarting");
+        exit(1);
+    }
+    return rc;
+}
+
+int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
+{
+    if (!cmd->now) cmd->now = hq_loop_wall_s();
+    if (cmd->type == HQ_CMD_ISSUE) hqd__new_uuid(cmd->u.issue.uuid);
+    if (cmd->type == HQ_CMD_RATE) hqd__new_uuid(cmd->u.rate.uuid);
+    d->commands++;
+    for (int i = 0; i < d->n_on_check; i++) {
+        int rc = d->on_check[i].fn(d, cmd, d->on_check[i].arg);
+        if (rc) {
+            d->refused++;
+            d->res.err = rc;
+            return rc;
+        }
+    }
+    int rc = hq_engine_apply(&d->eng, cmd, &d->res);
+    if (rc) {
+        d->refused++;
+        return rc;
+    }
+    if (!hqd__changed(d, &d->res)) return HQ_OK;
+    rc = hq_store_commit(d->store, &d->eng, cmd, &d->res);
+    if (rc) {
+        /* Nothing of this command may reach a device: the engine goes back
+         * to what the database holds, and the caller hears why. */
+        d->commit_failures++;
+        d->storage_failed = true;
+        hqd__reload_engine(d);
+        d->res.err = rc;
+        return rc;
+    }
+    d->storage_failed = false;
+    for (int i = 0; i < d->n_on_result; i++) d->on_result[i].fn(d, cmd, &d->res, d->on_result[i].arg);
+    return HQ_OK;
+}
+
+int hqd_on_result(struct hq_daemon *d, hqd_result_cb fn, void *arg)
+{
+    if (d->n_on_result >= HQD_MAX_LISTENERS) return HQ_ERR_LIMIT;
+    d->on_result[d->n_on_result].fn = fn;
+    d->on_result[d->n_on_result++].arg = arg;
+    return HQ_OK;
+}
+
+int hqd_on_check(struct hq_daemon *d, hqd_check_cb fn, void *arg)
+{
+    if (d->n_on_check >= HQD_MAX_LISTENERS) return HQ_ERR_LIMIT;
+    d->on_check[d->n_on_check].fn = fn;
+    d->on_check[d->n_on_check++].arg = arg;
+    return HQ_OK;
+}
+
+int hqd_on_reload(struct hq_daemon *d, hqd_reload_cb fn, void *arg)
+{
+    if (d->n_on_reload >= HQD_MAX_LISTENERS) return HQ_ERR_LIMIT;
+    d->on_reload[d->n_on_reload].fn = fn;
+    d->on_reload[d->n_on_reload++].arg = arg;
+    return HQ_OK;
+}
+
+/* -------------------------------------------------------- timers, signals */
+
+static void hqd__tick(struct hq_loop *loop, void *arg)
+{
+    struct hq_daemon *d = arg;
+    struct hq_cmd cmd = {.type = HQ_CMD_TICK};
+    hqd_apply(d, &cmd);
+    hq_loop_timer(loop, 1000, hqd__tick, d);
+}
+
+static uint64_t hqd_watchdog_usec;
+
+static void hqd__watchdog(struct hq_loop *loop, void *arg)
+{
+    /* Pinging from the loop itself proves the loop turns, not just that the
+     * process exists. */
+    sd_notify(0, "WATCHDOG=1");
+    hq_loop_timer(loop, hqd_watchdog_usec / 2000, hqd__watchdog, arg);
+}
+
+/* SIGHUP: re-read the file; apply what can change without a restart (log
+ * level, texts, alarm thresholds, tokens). Services, windows, staff and the
+ * database path need a restart, and the log says so. */
+static void hqd__reload(struct hq_daemon *d)
+{
+    struct hq_config *n = calloc(1, sizeof *n);
+    char err[512];
+    if (!n) return;
+    sd_notify(0, "RELOADING=1");
+    if (hq_config_load(d->cfg.file, n, err, sizeof err) != HQ_OK) {
+        LOG_ERR("HALLQD", "reload refused, keeping the running configuration: %s", err);
+    } else {
+        int lvl = hq_log_level_from_name(n->log_level);
+        if (lvl >= 0) hq_log_level = lvl;
+        memcpy(d->cfg.hall_name, n->hall_name, sizeof d->cfg.hall_name);
+        memcpy(d->cfg.hall_name_en, n->hall_name_en, sizeof d->cfg.hall_name_en);
+        memcpy(d->cfg.log_level, n->log_level, sizeof d->cfg.log_level);
+        memcpy(d->cfg.notice, n->notice, sizeof d->cfg.notice);
+        memcpy(d->cfg.notice_en, n->notice_en, sizeof d->cfg.notice_en);
+        memcpy(d->cfg.ticket_notice, n->ticket_notice, sizeof d->cfg.ticket_notice);
+        memcpy(d->cfg.tokens, n->tokens, sizeof d->cfg.tokens);
+        d->cfg.n_tokens = n->n_tokens;
+        d->cfg.wait_alarm_s = n->wait_alarm_s;
+        d->cfg.idle_alarm_s = n->idle_alarm_s;
+        if (n->engine.n_services != d->cfg.engine.n_services ||
+            n->engine.n_windows != d->cfg.engine.n_windows ||
+            strcmp(n->database, d->cfg.database) != 0)
+            LOG_NOTICE("HALLQD", "services, windows or the database changed in %s: they take "
+                                 "effect at the next restart",
+                       d->cfg.file);
+        for (int i = 0; i < d->n_on_reload; i++) d->on_reload[i].fn(d, d->on_reload[i].arg);
+        LOG_NOTICE("HALLQD", "configuration reloaded from %s", d->cfg.file);
+    }
+    hq_config_free(n);
+    free(n);
+    sd_notify(0, "READY=1");
+}
+
+static void hqd__signal(struct hq_loop *loop, int fd, uint32_t events, void *arg)
+{
+    struct hq_daemon *d = arg;
+    struct signalfd_siginfo si;
+    (void)events;
+    while (read(fd, &si, sizeof si) == (ssize_t)sizeof si) {
+        switch (si.ssi_signo) {
+        case SIGTERM:
+        case SIGINT:
+            LOG_NOTICE("HALLQD", "signal %u: stopping", si.ssi_signo);
+            sd_notify(0, "STOPPING=1");
+            hq_loop_stop(loop);
+            break;
+        case SIGHUP:
+            hqd__reload(d);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* -------------------------------------------------------------------- main */
+
+static void hqd__usage(FILE *f)
+{
+    fprintf(f, "usage: hallqd --config FILE [--log-level LEVEL]\n"
+               "       hallqd --check-config FILE\n"
+               "       hallqd --version\n");
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'}, {"check-config", required_argument, NULL, 'k'},
+        {"log-level", required_argument, NULL, 'l'}, {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+    };
+    const char *config = NULL, *check = NULL, *level = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:k:l:Vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config = optarg; break;
+        case 'k': check = optarg; break;
+        case 'l': level = optarg; break;
+        case 'V': printf("hallqd %s\n", HQD_VERSION); return 0;
+        case 'h': hqd__usage(stdout); return 0;
+        default: hqd__usage(stderr); return 2;
+        }
+    }
+    if ((!config && !check) || optind < argc) {
+        hqd__usage(stderr);
+        return 2;
+    }
+
+    static struct hq_daemon d;
+    char err[1024];
+    if (check) {
+        int rc = hq_config_load(check, &d.cfg, err, sizeof err);
+        if (rc) {
+            fprintf(stderr, "%s\n", err);
+            return 2;
+        }
+        printf("%s: configuration is valid (%zu services, %zu windows, %zu staff)\n", check,
+               d.cfg.engine.n_services, d.cfg.engine.n_windows, d.cfg.engine.n_staff);
+        hq_config_free(&d.cfg);
+        return 0;
+    }
+
+    if (hq_config_load(config, &d.cfg, err, sizeof err) != HQ_OK) {
+        fprintf(stderr, "hallqd: bad configuration: %s\n", err);
+        return 2;
+    }
+    int lvl = hq_log_level_from_name(level ? level : d.cfg.log_level);
+    if (lvl < 0) {
+        fprintf(stderr, "hallqd: unknown log level \"%s\"\n", level);
+        return 2;
+    }
+    hq_log_level = lvl;
+
+    int rc = hq_store_open(&d.cfg, &d.store, err, sizeof err);
+    if (rc) {
+        fprintf(stderr, "hallqd: %s\n", err);
+        return 1;
+    }
+    if ((rc = hq_engine_init(&d.eng, &d.cfg.engine)) ||
+        (rc = hq_store_load(d.store, &d.eng, err, sizeof err))) {
+        fprintf(stderr, "hallqd: %s\n", rc == HQ_ERR_NOMEM ? "out of memory" : err);
+        return 1;
+    }
+    d.loop = hq_loop_new();
+    if (!d.loop) {
+        fprintf(stderr, "hallqd: cannot create the event loop\n");
+        return 1;
+    }
+    d.started_at = hq_loop_wall_s();
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a client that hangs up is an error return, not a death */
+    int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (sfd < 0 || hq_loop_add_fd(d.loop, sfd, EPOLLIN, hqd__signal, &d)) {
+        fprintf(stderr, "hallqd: signalfd: %s\n", strerror(errno));
+        return 1;
+    }
+
+    size_t started = 0;
+    for (; started < HQ_ARRAY_LEN(hqd_modules); started++) {
+        rc = hqd_modules[started].init(&d);
+        if (rc) {
+            fprintf(stderr, "hallqd: %s could not start: %s\n", hqd_modules[started].name,
+                    hq_strerror(rc));
+            goto stop;
+        }
+    }
+
+    /* A first tick rolls the day over at once if the box was off at midnight. */
+    hqd__tick(d.loop, &d);
+    if (sd_watchdog_enabled(0, &hqd_watchdog_usec) > 0 && hqd_watchdog_usec >= 2000)
+        hq_loop_timer(d.loop, hqd_watchdog_usec / 2000, hqd__watchdog, &d);
+    LOG_NOTICE("HALLQD", "hall %s ready: %zu services, %zu windows, %zu tickets today, http %s",
+               d.cfg.engine.hall_id, d.cfg.engine.n_services, d.cfg.engine.n_windows,
+               d.eng.n_tickets, d.cfg.http_listen);
+    sd_notifyf(0, "READY=1\nSTATUS=serving %zu windows", d.cfg.engine.n_windows);
+    rc = hq_loop_run(d.loop);
+
+stop:
+    while (started-- > 0)
+        if (hqd_modules[started].fini) hqd_modules[started].fini(&d);
+    hq_result_free(&d.res);
+    hq_engine_free(&d.eng);
+    hq_store_close(d.store);
+    hq_loop_free(d.loop);
+    close(sfd);
+    hq_config_free(&d.cfg);
+    LOG_NOTICE("HALLQD", "stopped");
+    return rc ? 1 : 0;
+}

@@ -1,0 +1,11 @@
+# The daemon. hqstore is a library so the store tests and benchmarks use the
+# very code hallqd runs.
+if(TARGET hqconfig)
+  add_library(hqstore STATIC ${CMAKE_CURRENT_SOURCE_DIR}/store.c ${CMAKE_CURRENT_SOURCE_DIR}/loop.c)
+  target_link_libraries(hqstore PUBLIC hqconfig hqengine PkgConfig::SQLITE3 PkgConfig::CJSON)
+
+  file(GLOB HQD_EXTRA CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/hqd_*.c)
+  add_executable(hallqd ${CMAKE_CURRENT_SOURCE_DIR}/hallqd.c ${CMAKE_CURRENT_SOURCE_DIR}/api.c ${HQD_EXTRA})
+  target_link_libraries(hallqd PRIVATE hqstore PkgConfig::MHD PkgConfig::SYSTEMD)
+  set_target_properties(hallqd PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
+endif()

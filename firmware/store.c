@@ -1,0 +1,926 @@
+/*
+ * store.c — SQLite persistence of the queue: state rows, event log, outbox.
+ *
+ * Durability rule (ARCHITECTURE.md): a command's state change, its event-log
+ * rows and its outbox rows are one transaction, committed before any effect
+ * reaches a device. WAL mode; synchronous=FULL by default so an acknowledged
+ * ticket survives a power cut (NORMAL may lose the last commits, never
+ * corrupt). The schema is versioned with PRAGMA user_version and migrated one
+ * step at a time, each step in its own transaction.
+ */
+#include "store.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Days a 差评 has for its follow-up (回访整改) before it is overdue. */
+#define HQ_FOLLOW_UP_DAYS 15
+
+enum {
+    ST_TICKET,
+    ST_WINDOW,
+    ST_SERVICE,
+    ST_DAY,
+    ST_EVENT,
+    ST_OUTBOX,
+    ST_EVAL,
+    ST__COUNT
+};
+
+static const char *const store_sql[ST__COUNT] = {
+    [ST_TICKET] =
+        "INSERT INTO tickets(uuid, day, service, orig_service, serial, number, label, priority, "
+        "channel, status, recalls, requeues, flags, window, target_window, staff, issued_at, "
+        "queued_at, called_at, served_at, finished_at, id_hash, name_masked) "
+        "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,?18,?19,?20,?21,?22,?23) "
+        "ON CONFLICT(uuid) DO UPDATE SET service=?3, priority=?8, status=?10, recalls=?11, "
+        "requeues=?12, flags=?13, window=?14, target_window=?15, staff=?16, queued_at=?18, "
+        "called_at=?19, served_at=?20, finished_at=?21",
+    [ST_WINDOW] = "INSERT OR REPLACE INTO windows(number, state, staff, current, state_since, "
+                  "last_call_at, rating_ticket, rating_deadline) VALUES(?,?,?,?,?,?,?,?)",
+    [ST_SERVICE] = "INSERT OR REPLACE INTO services(code, issued, last_number, overtakes, "
+                   "handle_s, handled) VALUES(?,?,?,?,?,?)",
+    [ST_DAY] = "INSERT OR REPLACE INTO meta(key, value) VALUES('day', ?)",
+    [ST_EVENT] = "INSERT INTO events(at, kind, window, ticket, label, staff, data) "
+                 "VALUES(?,?,?,?,?,?,?)",
+    [ST_OUTBOX] = "INSERT INTO outbox(uuid, type, at, data) VALUES(?,?,?,?)",
+    [ST_EVAL] = "INSERT INTO evaluations(uuid, ticket, label, day, service, window, staff, level, "
+                "channel, reasons, at, follow_up_state, follow_up_due) "
+                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+};
+
+struct hq_store {
+    sqlite3 *db;
+    const struct hq_config *cfg;
+    char path[HQ_CFG_PATH_MAX];
+    sqlite3_stmt *st[ST__COUNT];
+    uint64_t rand_state; /* outbox uuids: seeded from /dev/urandom */
+};
+
+/* ------------------------------------------------------------ migrations */
+
+static const char *const store_migrations[HQ_STORE_SCHEMA_VERSION] = {
+    /* 1: the queue's state, the event log and the outbox */
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE tickets(uuid TEXT PRIMARY KEY, day INTEGER NOT NULL, service TEXT NOT NULL,"
+    " orig_service TEXT NOT NULL, serial INTEGER NOT NULL, number INTEGER NOT NULL,"
+    " label TEXT NOT NULL, priority TEXT NOT NULL, channel TEXT NOT NULL, status TEXT NOT NULL,"
+    " recalls INTEGER NOT NULL, requeues INTEGER NOT NULL, flags INTEGER NOT NULL,"
+    " window INTEGER NOT NULL, target_window INTEGER NOT NULL, staff TEXT,"
+    " issued_at INTEGER NOT NULL, queued_at INTEGER NOT NULL, called_at INTEGER,"
+    " served_at INTEGER, finished_at INTEGER, id_hash TEXT, name_masked TEXT,"
+    " UNIQUE(day, orig_service, serial));"
+    /* Duplicate numbers are impossible by construction: no two live tickets
+     * of a day may hold the same number of the same service. */
+    "CREATE UNIQUE INDEX tickets_live_number ON tickets(day, orig_service, number)"
+    " WHERE status IN ('waiting','called','serving','parked');"
+    "CREATE INDEX tickets_day ON tickets(day, status);"
+    "CREATE TABLE windows(number INTEGER PRIMARY KEY, state TEXT NOT NULL, staff TEXT,"
+    " current TEXT, state_since INTEGER NOT NULL, last_call_at INTEGER NOT NULL,"
+    " rating_ticket TEXT, rating_deadline INTEGER NOT NULL);"
+    "CREATE TABLE services(code TEXT PRIMARY KEY, issued INTEGER NOT NULL,"
+    " last_number INTEGER NOT NULL, overtakes INTEGER NOT NULL, handle_s INTEGER NOT NULL,"
+    " handled INTEGER NOT NULL);"
+    "CREATE TABLE events(id INTEGER PRIMARY KEY, at INTEGER NOT NULL, kind TEXT NOT NULL,"
+    " window INTEGER, ticket TEXT, label TEXT, staff TEXT, data TEXT NOT NULL);"
+    "CREATE TABLE outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, uuid TEXT NOT NULL UNIQUE,"
+    " type TEXT NOT NULL, at TEXT NOT NULL, data TEXT NOT NULL, acked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX outbox_unacked ON outbox(acked, seq);"
+    "CREATE TABLE evaluations(uuid TEXT PRIMARY KEY, ticket TEXT NOT NULL, label TEXT NOT NULL,"
+    " day INTEGER NOT NULL, service TEXT NOT NULL, window INTEGER NOT NULL, staff TEXT,"
+    " level INTEGER NOT NULL, channel TEXT NOT NULL, reasons INTEGER NOT NULL,"
+    " at INTEGER NOT NULL);",
+    /* 2: 差评 follow-up (回访整改) on evaluations */
+    "ALTER TABLE evaluations ADD COLUMN follow_up_state TEXT NOT NULL DEFAULT 'none';"
+    "ALTER TABLE evaluations ADD COLUMN follow_up_due INTEGER;"
+    "ALTER TABLE evaluations ADD COLUMN follow_up_note TEXT;"
+    "ALTER TABLE evaluations ADD COLUMN follow_up_at INTEGER;"
+    "UPDATE evaluations SET follow_up_state='open', follow_up_due=at+" "1296000"
+    " WHERE level <= 2;"
+    "CREATE INDEX evaluations_day ON evaluations(day);",
+};
+
+static int store__migrate(struct hq_store *st, char *err, size_t errlen)
+{
+    sqlite3_stmt *s = NULL;
+    int version = 0;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        version = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    if (version > HQ_STORE_SCHEMA_VERSION) {
+        snprintf(err, errlen,
+                 "%s: database schema version %d is newer than this hallqd knows (%d); "
+                 "refusing to touch it",
+                 st->path, version, HQ_STORE_SCHEMA_VERSION);
+        return HQ_ERR_DB;
+    }
+    for (int v = version; v < HQ_STORE_SCHEMA_VERSION; v++) {
+        char *msg = NULL, sql[64];
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v + 1);
+        if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(st->db, store_migrations[v], NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(st->db, sql, NULL, NULL, &msg) != SQLITE_OK ||
+            sqlite3_exec(st->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+            snprintf(err, errlen, "%s: migrating the schema from version %d to %d failed: %s",
+                     st->path, v, v + 1, msg ? msg : sqlite3_errmsg(st->db));
+            sqlite3_free(msg);
+            sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+            return HQ_ERR_DB;
+        }
+        if (v > 0) LOG_NOTICE("STORE", "%s: schema migrated to version %d", st->path, v + 1);
+    }
+    return HQ_OK;
+}
+
+/* ----------------------------------------------------------------- helpers */
+
+void hq_uuid_format(const uint8_t u[16], char out[37])
+{
+    snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", u[0],
+             u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+             u[14], u[15]);
+}
+
+int hq_uuid_parse(const char *s, uint8_t u[16])
+{
+    int n = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p == '-') continue;
+        int v;
+        if (*p >= '0' && *p <= '9') v = *p - '0';
+        else if (*p >= 'a' && *p <= 'f') v = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F') v = *p - 'A' + 10;
+        else return HQ_ERR_INVALID;
+        if (n >= 32) return HQ_ERR_INVALID;
+        if (n % 2 == 0) u[n / 2] = (uint8_t)(v << 4);
+        else u[n / 2] |= (uint8_t)v;
+        n++;
+    }
+    return n == 32 ? HQ_OK : HQ_ERR_INVALID;
+}
+
+void hq_time_rfc3339(int64_t t, int32_t off, char out[32])
+{
+    int64_t l = t + off;
+    int32_t days = (int32_t)(l >= 0 ? l / 86400 : (l - 86399) / 86400);
+    int64_t sec = l - (int64_t)days * 86400;
+    int y, m, d;
+    hq_ymd_from_days(days, &y, &m, &d);
+    int ao = off < 0 ? -off : off;
+    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d", y, m, d, (int)(sec / 3600),
+             (int)(sec / 60 % 60), (int)(sec % 60), off < 0 ? '-' : '+', ao / 3600, ao / 60 % 60);
+}
+
+static uint64_t store__rand(struct hq_store *st)
+{
+    /* splitmix64: outbox uuids only need to be unique, not secret */
+    uint64_t z = (st->rand_state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static void store__new_uuid(struct hq_store *st, char out[37])
+{
+    uint8_t u[16];
+    uint64_t a = store__rand(st), b = store__rand(st);
+    memcpy(u, &a, 8);
+    memcpy(u + 8, &b, 8);
+    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
+    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
+    hq_uuid_format(u, out);
+}
+
+static int store__err(struct hq_store *st, int rc)
+{
+    int ext = sqlite3_extended_errcode(st->db);
+    if (rc == SQLITE_FULL || rc == SQLITE_READONLY || (ext & 0xff) == SQLITE_FULL ||
+        (ext & 0xff) == SQLITE_READONLY || (ext & 0xff) == SQLITE_IOERR ||
+        (ext & 0xff) == SQLITE_CANTOPEN)
+        return HQ_ERR_DISK_FULL;
+    return HQ_ERR_DB;
+}
+
+static const char *store__staff_id(const struct hq_engine *e, uint16_t staff)
+{
+    if (!staff || staff > e->cfg->n_staff) return NULL;
+    return e->cfg->staff[staff - 1].id;
+}
+
+static void store__bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v && *v) sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else sqlite3_bind_null(s, i);
+}
+
+static void store__bind_time(sqlite3_stmt *s, int i, uint32_t t)
+{
+    if (t) sqlite3_bind_int64(s, i, t);
+    else sqlite3_bind_null(s, i);
+}
+
+static int store__step_done(struct hq_store *st, sqlite3_stmt *s)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    if (rc == SQLITE_DONE) return HQ_OK;
+    LOG_ERR("STORE", "%s: %s", st->path, sqlite3_errmsg(st->db));
+    return store__err(st, rc);
+}
+
+/* ------------------------------------------------------------ open/close */
+
+int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err, size_t errlen)
+{
+    struct hq_store *st = calloc(1, sizeof *st);
+    int rc = HQ_ERR_DB;
+    if (!st) return HQ_ERR_NOMEM;
+    st->cfg = cfg;
+    snprintf(st->path, sizeof st->path, "%s", cfg->database);
+
+    FILE *ur = fopen("/dev/urandom", "rb");
+    if (!ur || fread(&st->rand_state, sizeof st->rand_state, 1, ur) != 1)
+        st->rand_state = (uint64_t)getpid() ^ (uint64_t)time(NULL) << 20;
+    if (ur) fclose(ur);
+
+    if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot open the database: %s", st->path,
+                 st->db ? sqlite3_errmsg(st->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, 2000);
+    sqlite3_extended_result_codes(st->db, 1);
+
+    /* The first read tells a corrupt or foreign file apart before anything is
+     * written over it. */
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, &msg) !=
+        SQLITE_OK) {
+        snprintf(err, errlen,
+                 "%s: not a usable database (%s); it was left untouched: move it aside to "
+                 "start with an empty one",
+                 st->path, msg ? msg : sqlite3_errmsg(st->db));
+        sqlite3_free(msg);
+        goto fail;
+    }
+    if (sqlite3_exec(st->db, "PRAGMA journal_mode=WAL", NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: cannot switch to WAL mode: %s", st->path, msg);
+        sqlite3_free(msg);
+        goto fail;
+    }
+    const char *sync = strcmp(cfg->synchronous, "normal") == 0 ? "PRAGMA synchronous=NORMAL"
+                                                                : "PRAGMA synchronous=FULL";
+    sqlite3_exec(st->db, sync, NULL, NULL, NULL);
+    sqlite3_exec(st->db, "PRAGMA foreign_keys=ON; PRAGMA cache_size=-2048", NULL, NULL, NULL);
+
+    /* A hallq database has our tables or none at all. */
+    sqlite3_stmt *s = NULL;
+    int tables = 0, ours = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT count(*), sum(name IN ('meta','tickets','outbox')) "
+                           "FROM sqlite_master WHERE type='table'",
+                           -1, &s, NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
+        tables = sqlite3_column_int(s, 0);
+        ours = sqlite3_column_int(s, 1);
+    }
+    sqlite3_finalize(s);
+    if (tables > 0 && ours < 3) {
+        snprintf(err, errlen, "%s: this is an SQLite database but not a hallq one; refusing it",
+                 st->path);
+        goto fail;
+    }
+    rc = store__migrate(st, err, errlen);
+    if (rc) goto fail;
+    if (sqlite3_exec(st->db, "PRAGMA quick_check", NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: integrity check failed: %s", st->path, msg);
+        sqlite3_free(msg);
+        rc = HQ_ERR_DB;
+        goto fail;
+    }
+    for (int i = 0; i < ST__COUNT; i++)
+        if (sqlite3_prepare_v3(st->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->st[i],
+                               NULL) != SQLITE_OK) {
+            snprintf(err, errlen, "%s: %s", st->path, sqlite3_errmsg(st->db));
+            rc = HQ_ERR_DB;
+            goto fail;
+        }
+    *out = st;
+    return HQ_OK;
+fail:
+    hq_store_close(st);
+    return rc ? rc : HQ_ERR_DB;
+}
+
+void hq_store_close(struct hq_store *st)
+{
+    if (!st) return;
+    for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(st->st[i]);
+    if (st->db) sqlite3_close(st->db);
+    free(st);
+}
+
+sqlite3 *hq_store_db(struct hq_store *st)
+{
+    return st->db;
+}
+
+/* ------------------------------------------------------------------ load */
+
+static int store__service_by_code(const struct hq_engine_cfg *c, const char *code)
+{
+    for (size_t i = 0; i < c->n_services; i++)
+        if (code && strcmp(c->services[i].code, code) == 0) return (int)i;
+    return -1;
+}
+
+static int store__name_index(const char *(*fn)(int), int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (name && strcmp(fn(i), name) == 0) return i;
+    return -1;
+}
+
+static int store__hex8(const char *s, uint8_t out[8])
+{
+    if (!s || strlen(s) != 16) return -1;
+    for (int i = 0; i < 8; i++) {
+        unsigned v;
+        if (sscanf(s + 2 * i, "%2x", &v) != 1) return -1;
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+int hq_store_load(struct hq_store *st, struct hq_engine *e, char *err, size_t errlen)
+{
+    const struct hq_engine_cfg *c = e->cfg;
+    sqlite3_stmt *s = NULL;
+    int rc = HQ_OK;
+    int32_t day = 0;
+
+    if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key='day'", -1, &s, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        day = (int32_t)atol((const char *)sqlite3_column_text(s, 0));
+    sqlite3_finalize(s);
+    if (!day) return hq_engine_load_done(e); /* a fresh database */
+    hq_engine_load_day(e, day);
+
+    /* Tickets of the day, in issue order. A ticket whose service left the
+     * configuration stays in the database but out of the engine. */
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT uuid, service, orig_service, serial, number, priority, channel, "
+                           "status, recalls, requeues, flags, window, target_window, staff, "
+                           "issued_at, queued_at, called_at, served_at, finished_at, id_hash, "
+                           "name_masked FROM tickets WHERE day=? ORDER BY issued_at, rowid",
+                           -1, &s, NULL) != SQLITE_OK)
+        goto sqlfail;
+    sqlite3_bind_int(s, 1, day);
+    int step;
+    while ((step = sqlite3_step(s)) == SQLITE_ROW) {
+        struct hq_ticket t = {0};
+        const char *uuid = (const char *)sqlite3_column_text(s, 0);
+        int svc = store__service_by_code(c, (const char *)sqlite3_column_text(s, 1));
+        int osvc = store__service_by_code(c, (const char *)sqlite3_column_text(s, 2));
+        int prio = store__name_index(hq_priority_name, HQ_PRIO__COUNT,
+                                     (const char *)sqlite3_column_text(s, 5));
+        int chan = store__name_index(hq_channel_name, HQ_CHAN__COUNT,
+                                     (const char *)sqlite3_column_text(s, 6));
+        int status = store__name_index(hq_ticket_status_name, HQ_TS__COUNT,
+                                       (const char *)sqlite3_column_text(s, 7));
+        if (svc < 0 || osvc < 0) {
+            LOG_WARN("STORE", "ticket %s: service %s is no longer configured; left out", uuid,
+                     sqlite3_column_text(s, 1));
+            continue;
+        }
+        if (!uuid || hq_uuid_parse(uuid, t.uuid) || prio < 0 || chan < 0 || status < 0) {
+            snprintf(err, errlen, "%s: ticket row %s is damaged", st->path, uuid ? uuid : "?");
+            rc = HQ_ERR_DB;
+            goto out;
+        }
+        t.service = (uint8_t)svc;
+        t.orig_service = (uint8_t)osvc;
+        t.serial = (uint32_t)sqlite3_column_int64(s, 3);
+        t.number = (uint16_t)sqlite3_column_int(s, 4);
+        t.priority = (uint8_t)prio;
+        t.channel = (uint8_t)chan;
+        t.status = (uint8_t)status;
+        t.recalls = (uint8_t)sqlite3_column_int(s, 8);
+        t.requeues = (uint8_t)sqlite3_column_int(s, 9);
+        t.flags = (uint8_t)sqlite3_column_int(s, 10);
+        t.window = (uint16_t)sqlite3_column_int(s, 11);
+        t.target_window = (uint16_t)sqlite3_column_int(s, 12);
+        int staff = hq_engine_staff_index(e, (const char *)sqlite3_column_text(s, 13));
+        t.staff = (uint16_t)(staff < 0 ? 0 : staff + 1);
+        t.issued_at = (uint32_t)sqlite3_column_int64(s, 14);
+        t.queued_at = (uint32_t)sqlite3_column_int64(s, 15);
+        t.called_at = (uint32_t)sqlite3_column_int64(s, 16);
+        t.served_at = (uint32_t)sqlite3_column_int64(s, 17);
+        t.finished_at = (uint32_t)sqlite3_column_int64(s, 18);
+        store__hex8((const char *)sqlite3_column_text(s, 19), t.id_hash);
+        const char *nm = (const char *)sqlite3_column_text(s, 20);
+        if (nm) snprintf(t.name_masked, sizeof t.name_masked, "%s", nm);
+        rc = hq_engine_load_ticket(e, &t);
+        if (rc) {
+            snprintf(err, errlen, "%s: ticket %s could not be loaded: %s", st->path, uuid,
+                     hq_strerror(rc));
+            goto out;
+        }
+    }
+    if (step != SQLITE_DONE) goto sqlfail;
+    sqlite3_finalize(s);
+
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT code, issued, last_number, overtakes, handle_s, handled "
+                           "FROM services",
+                           -1, &s, NULL) != SQLITE_OK)
+        goto sqlfail;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int i = store__service_by_code(c, (const char *)sqlite3_column_text(s, 0));
+        if (i < 0) continue;
+        struct hq_service_st sv = {
+            .issued = (uint32_t)sqlite3_column_int64(s, 1),
+            .last_number = (uint16_t)sqlite3_column_int(s, 2),
+            .overtakes = (uint16_t)sqlite3_column_int(s, 3),
+            .handle_s = (uint32_t)sqlite3_column_int64(s, 4),
+            .handled = (uint32_t)sqlite3_column_int64(s, 5),
+        };
+        hq_engine_load_service(e, (size_t)i, &sv);
+    }
+    sqlite3_finalize(s);
+
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT number, state, staff, current, state_since, last_call_at, "
+                           "rating_ticket, rating_deadline FROM windows",
+                           -1, &s, NULL) != SQLITE_OK)
+        goto sqlfail;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        int i = hq_engine_window_index(e, (uint16_t)sqlite3_column_int(s, 0));
+        if (i < 0) continue;
+        int state = store__name_index(hq_window_state_name, HQ_WS__COUNT,
+                                      (const char *)sqlite3_column_text(s, 1));
+        int staff = hq_engine_staff_index(e, (const char *)sqlite3_column_text(s, 2));
+        struct hq_window_st w = {
+            .state = (uint8_t)(state < 0 ? HQ_WS_CLOSED : state),
+            .staff = (uint16_t)(staff < 0 ? 0 : staff + 1),
+            .current = -1,
+            .state_since = (uint32_t)sqlite3_column_int64(s, 4),
+            .last_call_at = (uint32_t)sqlite3_column_int64(s, 5),
+            .rating_ticket = -1,
+            .rating_deadline = (uint32_t)sqlite3_column_int64(s, 7),
+        };
+        uint8_t u[16];
+        const char *cur = (const char *)sqlite3_column_text(s, 3);
+        if (cur && hq_uuid_parse(cur, u) == HQ_OK) w.current = hq_engine_find_uuid(e, u);
+        const char *rt = (const char *)sqlite3_column_text(s, 6);
+        if (rt && hq_uuid_parse(rt, u) == HQ_OK) w.rating_ticket = hq_engine_find_uuid(e, u);
+        if (w.state != HQ_WS_CLOSED && !w.staff) w.state = HQ_WS_CLOSED; /* clerk left roster */
+        hq_engine_load_window(e, (size_t)i, &w);
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    rc = hq_engine_load_done(e);
+    if (rc) snprintf(err, errlen, "%s: the stored queue state is inconsistent", st->path);
+    return rc;
+sqlfail:
+    snprintf(err, errlen, "%s: reading the queue state failed: %s", st->path,
+             sqlite3_errmsg(st->db));
+    rc = HQ_ERR_DB;
+out:
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- commit */
+
+static void store__ymd(int32_t day, char out[11])
+{
+    int y, m, d;
+    hq_ymd_from_days(day, &y, &m, &d);
+    snprintf(out, 11, "%04d-%02d-%02d", y, m, d);
+}
+
+static void store__add_time(cJSON *o, const char *key, uint32_t t, int32_t off)
+{
+    if (!t) {
+        cJSON_AddNullToObject(o, key);
+        return;
+    }
+    char buf[32];
+    hq_time_rfc3339(t, off, buf);
+    cJSON_AddStringToObject(o, key, buf);
+}
+
+/* The ticket record sent to the central server: the ticket's whole life. */
+static cJSON *store__ticket_json(const struct hq_engine *e, const struct hq_ticket *t)
+{
+    const struct hq_engine_cfg *c = e->cfg;
+    char buf[40];
+    cJSON *o = cJSON_CreateObject();
+    hq_uuid_format(t->uuid, buf);
+    cJSON_AddStringToObject(o, "uuid", buf);
+    store__ymd(e->day, buf);
+    cJSON_AddStringToObject(o, "day", buf);
+    cJSON_AddStringToObject(o, "number", hq_ticket_label(e, t, buf, sizeof buf));
+    cJSON_AddNumberToObject(o, "serial", t->serial);
+    cJSON_AddStringToObject(o, "service", c->services[t->service].code);
+    cJSON_AddStringToObject(o, "issued_for", c->services[t->orig_service].code);
+    cJSON_AddStringToObject(o, "task_code", c->services[t->service].task_code);
+    cJSON_AddStringToObject(o, "priority", hq_priority_name(t->priority));
+    cJSON_AddStringToObject(o, "channel", hq_channel_name(t->channel));
+    cJSON_AddStringToObject(o, "status", hq_ticket_status_name(t->status));
+    cJSON_AddNumberToObject(o, "recalls", t->recalls);
+    cJSON_AddNumberToObject(o, "requeues", t->requeues);
+    cJSON_AddBoolToObject(o, "transferred", (t->flags & HQ_TF_TRANSFERRED) != 0);
+    cJSON_AddBoolToObject(o, "real_name", (t->flags & HQ_TF_HAS_ID) != 0);
+    if (t->window) cJSON_AddNumberToObject(o, "window", t->window);
+    else cJSON_AddNullToObject(o, "window");
+    const char *sid = store__staff_id(e, t->staff);
+    if (sid) cJSON_AddStringToObject(o, "staff", sid);
+    else cJSON_AddNullToObject(o, "staff");
+    store__add_time(o, "issued_at", t->issued_at, c->utc_offset_s);
+    store__add_time(o, "called_at", t->called_at, c->utc_offset_s);
+    store__add_time(o, "served_at", t->served_at, c->utc_offset_s);
+    store__add_time(o, "finished_at", t->finished_at, c->utc_offset_s);
+    if (t->called_at) cJSON_AddNumberToObject(o, "wait_s", t->called_at - t->issued_at);
+    if (t->finished_at && (t->served_at || t->called_at))
+        cJSON_AddNumberToObject(o, "handle_s",
+                                t->finished_at - (t->served_at ? t->served_at : t->called_at));
+    return o;
+}
+
+static int store__outbox(struct hq_store *st, const char *type, int64_t at, cJSON *data)
+{
+    char uuid[37], ts[32];
+    char *json = cJSON_PrintUnformatted(data);
+    cJSON_Delete(data);
+    if (!json) return HQ_ERR_NOMEM;
+    store__new_uuid(st, uuid);
+    hq_time_rfc3339(at, st->cfg->engine.utc_offset_s, ts);
+    sqlite3_stmt *s = st->st[ST_OUTBOX];
+    sqlite3_bind_text(s, 1, uuid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 3, ts, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 4, json, -1, free);
+    return store__step_done(st, s);
+}
+
+static int store__write_ticket(struct hq_store *st, const struct hq_engine *e,
+                               const struct hq_ticket *t)
+{
+    const struct hq_engine_cfg *c = e->cfg;
+    sqlite3_stmt *s = st->st[ST_TICKET];
+    char uuid[37], label[16], hash[17];
+    hq_uuid_format(t->uuid, uuid);
+    sqlite3_bind_text(s, 1, uuid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 2, e->day);
+    sqlite3_bind_text(s, 3, c->services[t->service].code, -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 4, c->services[t->orig_service].code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 5, t->serial);
+    sqlite3_bind_int(s, 6, t->number);
+    sqlite3_bind_text(s, 7, hq_ticket_label(e, t, label, sizeof label), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 8, hq_priority_name(t->priority), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 9, hq_channel_name(t->channel), -1, SQLITE_STATIC);
+    sqlite3_bind_text(s, 10, hq_ticket_status_name(t->status), -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 11, t->recalls);
+    sqlite3_bind_int(s, 12, t->requeues);
+    sqlite3_bind_int(s, 13, t->flags);
+    sqlite3_bind_int(s, 14, t->window);
+    sqlite3_bind_int(s, 15, t->target_window);
+    store__bind_text_or_null(s, 16, store__staff_id(e, t->staff));
+    sqlite3_bind_int64(s, 17, t->issued_at);
+    sqlite3_bind_int64(s, 18, t->queued_at);
+    store__bind_time(s, 19, t->called_at);
+    store__bind_time(s, 20, t->served_at);
+    store__bind_time(s, 21, t->finished_at);
+    if (t->flags & HQ_TF_HAS_ID) {
+        for (int i = 0; i < 8; i++) snprintf(hash + 2 * i, 3, "%02x", t->id_hash[i]);
+        sqlite3_bind_text(s, 22, hash, 16, SQLITE_TRANSIENT);
+    } else {
+        sqlite3_bind_null(s, 22);
+    }
+    store__bind_text_or_null(s, 23, t->name_masked);
+    return store__step_done(st, s);
+}
+
+static int store__write_window(struct hq_store *st, const struct hq_engine *e, size_t i)
+{
+    const struct hq_window_st *w = &e->win[i];
+    sqlite3_stmt *s = st->st[ST_WINDOW];
+    char uuid[37];
+    sqlite3_bind_int(s, 1, e->cfg->windows[i].number);
+    sqlite3_bind_text(s, 2, hq_window_state_name(w->state), -1, SQLITE_STATIC);
+    store__bind_text_or_null(s, 3, store__staff_id(e, w->staff));
+    if (w->current >= 0 && (size_t)w->current < e->n_tickets) {
+        hq_uuid_format(e->tickets[w->current].uuid, uuid);
+        sqlite3_bind_text(s, 4, uuid, -1, SQLITE_TRANSIENT);
+    }
+    sqlite3_bind_int64(s, 5, w->state_since);
+    sqlite3_bind_int64(s, 6, w->last_call_at);
+    if (w->rating_ticket >= 0 && (size_t)w->rating_ticket < e->n_tickets) {
+        hq_uuid_format(e->tickets[w->rating_ticket].uuid, uuid);
+        sqlite3_bind_text(s, 7, uuid, -1, SQLITE_TRANSIENT);
+    }
+    sqlite3_bind_int64(s, 8, w->rating_deadline);
+    return store__step_done(st, s);
+}
+
+static int store__write_service(struct hq_store *st, const struct hq_engine *e, size_t i)
+{
+    const struct hq_service_st *v = &e->svc[i];
+    sqlite3_stmt *s = st->st[ST_SERVICE];
+    sqlite3_bind_text(s, 1, e->cfg->services[i].code, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 2, v->issued);
+    sqlite3_bind_int(s, 3, v->last_number);
+    sqlite3_bind_int(s, 4, v->overtakes);
+    sqlite3_bind_int64(s, 5, v->handle_s);
+    sqlite3_bind_int64(s, 6, v->handled);
+    return store__step_done(st, s);
+}
+
+/* Close the old business day in SQL: its live tickets expire, each with its
+ * ticket record, exactly as if the engine had still held them. */
+static int store__close_day(struct hq_store *st, const struct hq_engine *e, int32_t old_day,
+                            int64_t now)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = HQ_OK;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT uuid, label, service, orig_service, serial, priority, channel, "
+                           "recalls, requeues, flags, window, staff, issued_at, called_at, "
+                           "served_at FROM tickets WHERE day=? AND status IN "
+                           "('waiting','called','serving','parked') ORDER BY rowid",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store__err(st, sqlite3_errcode(st->db));
+    sqlite3_bind_int(s, 1, old_day);
+    const int32_t off = e->cfg->utc_offset_s;
+    char buf[32];
+    while (rc == HQ_OK && sqlite3_step(s) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "uuid", (const char *)sqlite3_column_text(s, 0));
+        store__ymd(old_day, buf);
+        cJSON_AddStringToObject(o, "day", buf);
+        cJSON_AddStringToObject(o, "number", (const char *)sqlite3_column_text(s, 1));
+        cJSON_AddNumberToObject(o, "serial", (double)sqlite3_column_int64(s, 4));
+        cJSON_AddStringToObject(o, "service", (const char *)sqlite3_column_text(s, 2));
+        cJSON_AddStringToObject(o, "issued_for", (const char *)sqlite3_column_text(s, 3));
+        int svc = store__service_by_code(e->cfg, (const char *)sqlite3_column_text(s, 2));
+        cJSON_AddStringToObject(o, "task_code", svc >= 0 ? e->cfg->services[svc].task_code : "");
+        cJSON_AddStringToObject(o, "priority", (const char *)sqlite3_column_text(s, 5));
+        cJSON_AddStringToObject(o, "channel", (const char *)sqlite3_column_text(s, 6));
+        cJSON_AddStringToObject(o, "status", "expired");
+        cJSON_AddNumberToObject(o, "recalls", sqlite3_column_int(s, 7));
+        cJSON_AddNumberToObject(o, "requeues", sqlite3_column_int(s, 8));
+        int flags = sqlite3_column_int(s, 9);
+        cJSON_AddBoolToObject(o, "transferred", (flags & HQ_TF_TRANSFERRED) != 0);
+        cJSON_AddBoolToObject(o, "real_name", (flags & HQ_TF_HAS_ID) != 0);
+        int win = sqlite3_column_int(s, 10);
+        if (win) cJSON_AddNumberToObject(o, "window", win);
+        else cJSON_AddNullToObject(o, "window");
+        const char *staff = (const char *)sqlite3_column_text(s, 11);
+        if (staff) cJSON_AddStringToObject(o, "staff", staff);
+        else cJSON_AddNullToObject(o, "staff");
+        store__add_time(o, "issued_at", (uint32_t)sqlite3_column_int64(s, 12), off);
+        store__add_time(o, "called_at", (uint32_t)sqlite3_column_int64(s, 13), off);
+        store__add_time(o, "served_at", (uint32_t)sqlite3_column_int64(s, 14), off);
+        store__add_time(o, "finished_at", (uint32_t)now, off);
+        rc = store__outbox(st, "ticket", now, o);
+    }
+    sqlite3_finalize(s);
+    if (rc) return rc;
+    if (sqlite3_prepare_v2(st->db,
+                           "UPDATE tickets SET status='expired', finished_at=?2 WHERE day=?1 AND "
+                           "status IN ('waiting','called','serving','parked')",
+                           -1, &s, NULL) != SQLITE_OK)
+        return store__err(st, sqlite3_errcode(st->db));
+    sqlite3_bind_int(s, 1, old_day);
+    sqlite3_bind_int64(s, 2, now);
+    rc = store__step_done(st, s);
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static cJSON *store__event_json(const struct hq_engine *e, const struct hq_record *r)
+{
+    const struct hq_engine_cfg *c = e->cfg;
+    cJSON *o = cJSON_CreateObject();
+    char buf[40];
+    cJSON_AddStringToObject(o, "kind", hq_event_name(r->event));
+    if (r->window) cJSON_AddNumberToObject(o, "window", r->window);
+    const char *sid = store__staff_id(e, r->staff);
+    if (sid) cJSON_AddStringToObject(o, "staff", sid);
+    if (r->ticket >= 0 && (size_t)r->ticket < e->n_tickets) {
+        const struct hq_ticket *t = &e->tickets[r->ticket];
+        hq_uuid_format(t->uuid, buf);
+        cJSON_AddStringToObject(o, "ticket", buf);
+        cJSON_AddStringToObject(o, "number", hq_ticket_label(e, t, buf, sizeof buf));
+        cJSON_AddStringToObject(o, "service", c->services[t->service].code);
+        cJSON_AddStringToObject(o, "priority", hq_priority_name(t->priority));
+        cJSON_AddNumberToObject(o, "recalls", t->recalls);
+    }
+    if (r->event == HQ_EV_TRANSFER && r->aux >= 0 && (size_t)r->aux < c->n_services)
+        cJSON_AddStringToObject(o, "to_service", c->services[r->aux].code);
+    if (r->event == HQ_EV_ROLLOVER) {
+        store__ymd(r->aux, buf);
+        cJSON_AddStringToObject(o, "closed_day", buf);
+        store__ymd(e->day, buf);
+        cJSON_AddStringToObject(o, "new_day", buf);
+    }
+    if (r->event == HQ_EV_RATE) cJSON_AddNumberToObject(o, "level", r->level);
+    return o;
+}
+
+/* The 好差评 fields of PROTOCOLS.md §5. */
+static cJSON *store__evaluation_json(const struct hq_engine *e, const struct hq_record *r,
+                                     int64_t *due)
+{
+    const struct hq_engine_cfg *c = e->cfg;
+    const struct hq_ticket *t = &e->tickets[r->ticket];
+    cJSON *o = cJSON_CreateObject();
+    char buf[40];
+    hq_uuid_format(r->uuid, buf);
+    cJSON_AddStringToObject(o, "uuid", buf);
+    hq_uuid_format(t->uuid, buf);
+    cJSON_AddStringToObject(o, "case_no", buf);
+    cJSON_AddStringToObject(o, "ticket", hq_ticket_label(e, t, buf, sizeof buf));
+    cJSON_AddStringToObject(o, "service", c->services[t->service].code);
+    cJSON_AddStringToObject(o, "task_code", c->services[t->service].task_code);
+    cJSON_AddNumberToObject(o, "window", r->window);
+    const char *sid = store__staff_id(e, r->staff);
+    if (sid) cJSON_AddStringToObject(o, "staff", sid);
+    else cJSON_AddNullToObject(o, "staff");
+    cJSON_AddNumberToObject(o, "level", r->level);
+    /* GB/T 39046 A.8 numbers the levels the other way round: 1 = 非常满意. */
+    cJSON_AddNumberToObject(o, "gbt39046_code", 6 - r->level);
+    cJSON_AddStringToObject(o, "channel", r->channel == HQ_CHAN_TABLET ? "政务大厅平板电脑"
+                                                                        : "政务大厅其他终端");
+    cJSON *reasons = cJSON_AddArrayToObject(o, "reasons");
+    for (int b = 0; b < 32; b++)
+        if (r->reasons & (1u << b)) cJSON_AddItemToArray(reasons, cJSON_CreateNumber(b + 1));
+    cJSON_AddStringToObject(o, "text", "");
+    cJSON_AddNumberToObject(o, "assess_number", 1);
+    *due = 0;
+    if (r->level <= 2) {
+        *due = r->at + (int64_t)HQ_FOLLOW_UP_DAYS * 86400;
+        hq_time_rfc3339(*due, c->utc_offset_s, buf);
+        cJSON_AddStringToObject(o, "follow_up_due", buf);
+    }
+    return o;
+}
+
+static int store__write_evaluation(struct hq_store *st, const struct hq_engine *e,
+                                   const struct hq_record *r)
+{
+    if (r->ticket < 0 || (size_t)r->ticket >= e->n_tickets) return HQ_ERR_INVALID;
+    const struct hq_ticket *t = &e->tickets[r->ticket];
+    int64_t due;
+    cJSON *o = store__evaluation_json(e, r, &due);
+    char uuid[37], tuuid[37], label[16];
+    hq_uuid_format(r->uuid, uuid);
+    hq_uuid_format(t->uuid, tuuid);
+    sqlite3_stmt *s = st->st[ST_EVAL];
+    sqlite3_bind_text(s, 1, uuid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 2, tuuid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(s, 3, hq_ticket_label(e, t, label, sizeof label), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(s, 4, e->day);
+    sqlite3_bind_text(s, 5, e->cfg->services[t->service].code, -1, SQLITE_STATIC);
+    sqlite3_bind_int(s, 6, r->window);
+    store__bind_text_or_null(s, 7, store__staff_id(e, r->staff));
+    sqlite3_bind_int(s, 8, r->level);
+    sqlite3_bind_text(s, 9, hq_channel_name(r->channel), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(s, 10, r->reasons);
+    sqlite3_bind_int64(s, 11, r->at);
+    sqlite3_bind_text(s, 12, r->level <= 2 ? "open" : "none", -1, SQLITE_STATIC);
+    if (due) sqlite3_bind_int64(s, 13, due);
+    else sqlite3_bind_null(s, 13);
+    int rc = store__step_done(st, s);
+    if (rc) {
+        cJSON_Delete(o);
+        return rc;
+    }
+    return store__outbox(st, "evaluation", r->at, o);
+}
+
+static int store__write_record(struct hq_store *st, const struct hq_engine *e,
+                               const struct hq_record *r)
+{
+    switch (r->type) {
+    case HQ_REC_TICKET:
+        if (r->ticket < 0 || (size_t)r->ticket >= e->n_tickets) return HQ_OK;
+        return store__outbox(st, "ticket", r->at, store__ticket_json(e, &e->tickets[r->ticket]));
+    case HQ_REC_EVALUATION:
+        return store__write_evaluation(st, e, r);
+    case HQ_REC_EVENT: {
+        cJSON *o = store__event_json(e, r);
+        char *json = cJSON_PrintUnformatted(o);
+        if (!json) {
+            cJSON_Delete(o);
+            return HQ_ERR_NOMEM;
+        }
+        sqlite3_stmt *s = st->st[ST_EVENT];
+        char uuid[37], label[16];
+        sqlite3_bind_int64(s, 1, r->at);
+        sqlite3_bind_text(s, 2, hq_event_name(r->event), -1, SQLITE_STATIC);
+        if (r->window) sqlite3_bind_int(s, 3, r->window);
+        if (r->ticket >= 0 && (size_t)r->ticket < e->n_tickets) {
+            const struct hq_ticket *t = &e->tickets[r->ticket];
+            hq_uuid_format(t->uuid, uuid);
+            sqlite3_bind_text(s, 4, uuid, -1, SQLITE_TRANSIENT);
+            sqlite3_bind_text(s, 5, hq_ticket_label(e, t, label, sizeof label), -1,
+                              SQLITE_TRANSIENT);
+        }
+        store__bind_text_or_null(s, 6, store__staff_id(e, r->staff));
+        sqlite3_bind_text(s, 7, json, -1, free);
+        int rc = store__step_done(st, s);
+        if (rc) {
+            cJSON_Delete(o);
+            return rc;
+        }
+        return store__outbox(st, "event", r->at, o);
+    }
+    }
+    return HQ_ERR_INVALID;
+}
+
+int hq_store_commit(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
+                    const struct hq_result *res)
+{
+    int rc;
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
+        LOG_ERR("STORE", "%s: BEGIN: %s", st->path, msg);
+        sqlite3_free(msg);
+        return store__err(st, sqlite3_errcode(st->db));
+    }
+    if (res->rollover) {
+        rc = store__close_day(st, e, res->old_day, cmd->now);
+        if (rc) goto fail;
+    }
+    {
+        char day[16];
+        snprintf(day, sizeof day, "%d", e->day);
+        sqlite3_bind_text(st->st[ST_DAY], 1, day, -1, SQLITE_TRANSIENT);
+        rc = store__step_done(st, st->st[ST_DAY]);
+        if (rc) goto fail;
+    }
+    for (size_t i = 0; i < res->n_dirty_tickets; i++) {
+        int32_t ti = res->dirty_tickets[i];
+        if (ti < 0 || (size_t)ti >= e->n_tickets) continue;
+        rc = store__write_ticket(st, e, &e->tickets[ti]);
+        if (rc) goto fail;
+    }
+    for (size_t i = 0; i < e->cfg->n_windows; i++)
+        if (res->dirty_windows[i / 8] & (1u << (i % 8))) {
+            rc = store__write_window(st, e, i);
+            if (rc) goto fail;
+        }
+    for (size_t i = 0; i < e->cfg->n_services; i++)
+        if (res->dirty_services[i / 8] & (1u << (i % 8))) {
+            rc = store__write_service(st, e, i);
+            if (rc) goto fail;
+        }
+    for (size_t i = 0; i < res->n_rec; i++) {
+        rc = store__write_record(st, e, &res->rec[i]);
+        if (rc) goto fail;
+    }
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+        LOG_ERR("STORE", "%s: COMMIT: %s", st->path, msg);
+        sqlite3_free(msg);
+        rc = store__err(st, sqlite3_errcode(st->db));
+        goto fail;
+    }
+    return HQ_OK;
+fail:
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    LOG_ERR("STORE", "%s: %s command not saved: %s", st->path, hq_cmd_name(cmd->type),
+            hq_strerror(rc));
+    return rc;
+}
+
+int hq_store_outbox_stats(struct hq_store *st, int64_t *backlog, int64_t *oldest_at,
+                          int64_t *last_seq)
+{
+    sqlite3_stmt *s = NULL;
+    *backlog = *oldest_at = *last_seq = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT count(*), min(seq), (SELECT max(seq) FROM outbox) FROM outbox "
+                           "WHERE acked=0",
+                           -1, &s, NULL) != SQLITE_OK)
+        return HQ_ERR_DB;
+    if (sqlite3_step(s) == SQLITE_ROW) {
+        *backlog = sqlite3_column_int64(s, 0);
+        *oldest_at = sqlite3_column_int64(s, 1); /* oldest unsent seq */
+        *last_seq = sqlite3_column_int64(s, 2);
+    }
+    sqlite3_finalize(s);
+    return HQ_OK;
+}

@@ -1,0 +1,50 @@
+/*
+ * store.h — the durable store: one SQLite database in WAL mode.
+ *
+ * Every command that changed the engine is committed by hq_store_commit():
+ * its ticket/window/service rows, its event-log rows and its outbox rows in
+ * ONE transaction, before the daemon releases any effect to a device. On
+ * start-up hq_store_load() rebuilds the engine from the rows.
+ */
+#ifndef HQ_STORE_H
+#define HQ_STORE_H
+
+#include <sqlite3.h>
+
+#include "config.h"
+#include "engine.h"
+
+#define HQ_STORE_SCHEMA_VERSION 2
+
+struct hq_store;
+
+/* Open (creating or migrating) the database of cfg. On failure err says
+ * which file and what is wrong (corrupt, not a hallq database, newer schema,
+ * cannot be written). */
+int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err, size_t errlen);
+void hq_store_close(struct hq_store *st);
+
+/* Rebuild e (freshly initialised) from the database. */
+int hq_store_load(struct hq_store *st, struct hq_engine *e, char *err, size_t errlen);
+
+/* Commit the result of one applied command. HQ_ERR_DISK_FULL when the
+ * database cannot be written (full or read-only): the caller must then
+ * rebuild the engine from the database, since the change did not land. */
+int hq_store_commit(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
+                    const struct hq_result *res);
+
+/* Outbox numbers for the status page. */
+int hq_store_outbox_stats(struct hq_store *st, int64_t *backlog, int64_t *oldest_at,
+                          int64_t *last_seq);
+
+/* The database handle, for read-only queries of other modules (pages, CSV).
+ * Never write through it outside a store function. */
+sqlite3 *hq_store_db(struct hq_store *st);
+
+/* Helpers shared with other modules. */
+void hq_uuid_format(const uint8_t uuid[16], char out[37]);
+int hq_uuid_parse(const char *s, uint8_t uuid[16]);
+/* RFC 3339 local time with the hall's offset: 2026-11-23T09:05:00+08:00 */
+void hq_time_rfc3339(int64_t t, int32_t utc_offset_s, char out[32]);
+
+#endif
