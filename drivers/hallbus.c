@@ -237,7 +237,7 @@ static size_t hallbus__make(uint8_t addr, uint8_t func, const uint8_t *d, uint8_
                             size_t cap)
 {
     struct hallbus_frame f = {.addr = addr, .func = func, .n = n};
-    memcpy(f.data, d, n);
+    if (n) memcpy(f.data, d, n);
     return hallbus_encode(&f, out, cap);
 }
 
