@@ -71,4 +71,11 @@ int hq_config_parse(const char *name, const char *dir, const char *json, struct 
                     char *err, size_t errlen);
 void hq_config_free(struct hq_config *cfg);
 
+/* Every key of the schema, depth first in file order: fn(arg, path, type,
+ * default) with path like "services[].hours.mon" and the type/bounds and
+ * default exactly as docs/CONFIG.md shows them. Stops at fn's first non-zero. */
+int hq_config_schema_each(int (*fn)(void *arg, const char *path, const char *type,
+                                    const char *def),
+                          void *arg);
+
 #endif

@@ -1,0 +1,1296 @@
+/*
+ * config.c — reads the hall's one JSON configuration file into struct
+ * hq_config, refusing any file that is not exactly right.
+ *
+ * A hall box is set up by people editing JSON by hand; a typo that silently
+ * became a default (a misspelt "daily_quota" turning into "no quota") would
+ * only show on a busy morning. So every key is declared once in the schema
+ * tables below (type, bounds, default, where it lands), one generic walker
+ * validates and fills, unknown keys are errors, and the first problem is
+ * reported as one line: "FILE: $.json.path: what is wrong". Checks that span
+ * several keys (unique codes, window services that exist) run in the finish
+ * hook of the object they concern, so they name the exact path too.
+ *
+ * docs/CONFIG.md is written from the same tables; hq_config_schema_each()
+ * lets a unit test hold the two together.
+ */
+#include "config.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define CFG_FILE_MAX (1024 * 1024) /* a hall config is a few KiB; refuse a wrong file early */
+
+enum cfg_type {
+    CT_STR,      /* string into a char array */
+    CT_PATH,     /* string, made absolute against the config file's folder */
+    CT_INT,      /* integer into an unsigned field of 1, 2 or 4 bytes */
+    CT_BOOL,     /* true/false into a bool */
+    CT_ENUM,     /* one of `choices`, stored as the string */
+    CT_OFFSET,   /* "+HH:MM" into int32 seconds */
+    CT_DATE,     /* "YYYY-MM-DD" into int32 local days since 1970-01-01 */
+    CT_HOURS,    /* ["HH:MM-HH:MM", ...] into struct hq_day_hours for each day in `days` */
+    CT_RANGE,    /* [first, last] into two uint16 */
+    CT_PRIOS,    /* ["elderly", ...] into a priority bit mask (NORMAL always set) */
+    CT_REFS,     /* ["A", "B"] service codes into uint8 service indices */
+    CT_HOSTPORT, /* "HOST:PORT" */
+    CT_URL,      /* "http://..." or "https://..." */
+    CT_OBJECT,   /* a nested object whose keys land in the same base */
+    CT_ARRAY,    /* an array of objects: allocated, or inline (CF_INLINE) */
+};
+
+enum cfg_flags {
+    CF_REQ = 1 << 0,    /* no default: the key must be there */
+    CF_INLINE = 1 << 1, /* CT_ARRAY: the elements live in the struct, not on the heap */
+    CF_SECRET = 1 << 2, /* never echo the value in a message (logs are read by many) */
+};
+
+enum cfg_charset {
+    CS_ANY = 0,  /* any UTF-8 */
+    CS_DIGITS,   /* 0-9: typed on a keypad */
+    CS_CODE,     /* A-Z a-z 0-9 _ - . : safe in URLs, file names and records */
+    CS_LETTERS,  /* A-Z a-z: a ticket prefix, so "A012" splits into prefix and number */
+    CS_PRINTABLE /* ASCII 0x21-0x7e: tokens travel in HTTP headers */
+};
+
+struct cfg_walk;
+
+struct cfg_obj {
+    const struct cfg_key *keys;
+    size_t n;
+    /* Cross-checks once every key of element i of `elems` is in place (for
+     * a plain object: elems is its base and i is 0). */
+    int (*finish)(struct cfg_walk *w, void *elems, size_t i);
+};
+
+struct cfg_key {
+    const char *key;
+    uint8_t type;        /* enum cfg_type */
+    uint8_t flags;       /* enum cfg_flags */
+    uint8_t charset;     /* enum cfg_charset, for CT_STR */
+    uint8_t days;        /* CT_HOURS: the days it sets, bit = tm_wday (0 = Sunday) */
+    size_t off, size;    /* where it lands from the object's base, and the field's size */
+    size_t off2, size2;  /* CT_RANGE: the last number; CT_ARRAY, CT_REFS: the count */
+    long long min, max;  /* CT_INT, CT_RANGE: value bounds; CT_STR: min length; arrays: items */
+    long long def, def2; /* CT_INT, CT_BOOL, CT_RANGE defaults */
+    const char *def_str; /* string-like defaults; NULL = empty */
+    const char *def_doc; /* how the docs show a default that is computed at load time */
+    const char *const *choices; /* CT_ENUM, NULL-terminated */
+    const struct cfg_obj *sub;  /* CT_OBJECT, CT_ARRAY */
+    size_t elem_size;           /* CT_ARRAY */
+};
+
+struct cfg_walk {
+    const char *name; /* the file as messages name it */
+    const char *dir;  /* absolute base of relative paths */
+    struct hq_config *cfg;
+    char *err;
+    size_t errlen;
+    int failed;
+    char path[256]; /* "$.services[2].daily_quota" */
+    size_t plen;
+};
+
+#define CFG_OBJ(keys, fin)                                                                         \
+    {                                                                                              \
+        keys, HQ_ARRAY_LEN(keys), fin                                                              \
+    }
+#define F_OFF(field) .off = offsetof(BASE, field), .size = sizeof(((BASE *)0)->field)
+#define F_OFF2(field) .off2 = offsetof(BASE, field), .size2 = sizeof(((BASE *)0)->field)
+
+static int cfg__service_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__window_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__staff_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__token_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__top_finish(struct cfg_walk *w, void *elems, size_t i);
+
+static const char *const cfg_log_levels[] = {"error", "warn", "notice", "info",
+                                             "debug", "hex",  NULL};
+static const char *const cfg_sync_modes[] = {"full", "normal", NULL};
+static const char *const cfg_roles[] = {"clerk", "manager", NULL};
+
+/* ------------------------------------------------------------ the schema */
+
+/* The tables are laid out one key per entry, as a reader scans them;
+ * clang-format would spread each entry over many lines. */
+/* clang-format off */
+
+#define BASE struct hq_config
+static const struct cfg_key cfg_hall_keys[] = {
+    {.key = "id", .type = CT_STR, F_OFF(engine.hall_id), .flags = CF_REQ, .min = 1,
+     .charset = CS_CODE},
+    {.key = "name", .type = CT_STR, F_OFF(hall_name), .flags = CF_REQ, .min = 1},
+    {.key = "name_en", .type = CT_STR, F_OFF(hall_name_en)},
+    {.key = "utc_offset", .type = CT_OFFSET, F_OFF(engine.utc_offset_s), .def_str = "+08:00"},
+    {.key = "log_level", .type = CT_ENUM, F_OFF(log_level), .choices = cfg_log_levels,
+     .def_str = "info"},
+};
+#undef BASE
+
+#define BASE struct hq_token_cfg
+static const struct cfg_key cfg_token_keys[] = {
+    {.key = "token", .type = CT_STR, F_OFF(token), .flags = CF_REQ | CF_SECRET, .min = 16,
+     .charset = CS_PRINTABLE},
+    {.key = "role", .type = CT_ENUM, F_OFF(role), .flags = CF_REQ, .choices = cfg_roles},
+};
+#undef BASE
+static const struct cfg_obj cfg_token_obj = CFG_OBJ(cfg_token_keys, cfg__token_finish);
+
+#define BASE struct hq_config
+static const struct cfg_key cfg_http_keys[] = {
+    {.key = "listen", .type = CT_HOSTPORT, F_OFF(http_listen), .def_str = "127.0.0.1:8080"},
+    {.key = "public_url", .type = CT_URL, F_OFF(public_url), .def_doc = "\"http://{listen}\""},
+    {.key = "web_root", .type = CT_PATH, F_OFF(web_root), .def_str = "/usr/share/hallq/web"},
+    {.key = "max_body", .type = CT_INT, F_OFF(http_max_body), .min = 1024, .max = 16777216,
+     .def = 65536},
+    {.key = "max_clients", .type = CT_INT, F_OFF(http_max_clients), .min = 1, .max = 1024,
+     .def = 64},
+    {.key = "tokens", .type = CT_ARRAY, F_OFF(tokens), F_OFF2(n_tokens), .flags = CF_INLINE,
+     .min = 0, .max = HQ_CFG_MAX_TOKENS, .sub = &cfg_token_obj,
+     .elem_size = sizeof(struct hq_token_cfg)},
+};
+
+static const struct cfg_key cfg_store_keys[] = {
+    {.key = "database", .type = CT_PATH, F_OFF(database), .def_str = "/var/lib/hallq/hallq.db"},
+    {.key = "synchronous", .type = CT_ENUM, F_OFF(synchronous), .choices = cfg_sync_modes,
+     .def_str = "full"},
+};
+
+static const struct cfg_key cfg_display_keys[] = {
+    {.key = "notice", .type = CT_STR, F_OFF(notice)},
+    {.key = "notice_en", .type = CT_STR, F_OFF(notice_en)},
+    {.key = "ticket_notice", .type = CT_STR, F_OFF(ticket_notice), .def_str = "过号请重新取号"},
+};
+
+static const struct cfg_key cfg_alarm_keys[] = {
+    {.key = "wait_s", .type = CT_INT, F_OFF(wait_alarm_s), .min = 0, .max = 86400, .def = 1800},
+    {.key = "idle_s", .type = CT_INT, F_OFF(idle_alarm_s), .min = 0, .max = 86400, .def = 600},
+};
+
+static const struct cfg_key cfg_privacy_keys[] = {
+    {.key = "id_hash_key", .type = CT_STR, F_OFF(id_hash_key), .flags = CF_REQ | CF_SECRET,
+     .min = 16, .charset = CS_PRINTABLE},
+};
+
+static const struct cfg_key cfg_queue_keys[] = {
+    {.key = "recall_limit", .type = CT_INT, F_OFF(engine.recall_limit), .min = 0, .max = 9,
+     .def = 2},
+    {.key = "no_show_requeue", .type = CT_BOOL, F_OFF(engine.no_show_requeue), .def = 1},
+    {.key = "max_requeues", .type = CT_INT, F_OFF(engine.max_requeues), .min = 0, .max = 9,
+     .def = 1},
+    {.key = "max_overtakes", .type = CT_INT, F_OFF(engine.max_overtakes), .min = 1, .max = 1000,
+     .def = 5},
+    {.key = "rating_timeout_s", .type = CT_INT, F_OFF(engine.rating_timeout_s), .min = 5,
+     .max = 600, .def = 30},
+    {.key = "elderly_age", .type = CT_INT, F_OFF(engine.elderly_age), .min = 50, .max = 100,
+     .def = 65},
+    {.key = "handle_alpha_pct", .type = CT_INT, F_OFF(engine.handle_alpha_pct), .min = 1,
+     .max = 100, .def = 20},
+};
+
+static const struct cfg_key cfg_priority_keys[] = {
+    {.key = "elderly", .type = CT_INT, F_OFF(engine.head_start_s[HQ_PRIO_ELDERLY]), .min = 0,
+     .max = 86400, .def = 600},
+    {.key = "disabled", .type = CT_INT, F_OFF(engine.head_start_s[HQ_PRIO_DISABLED]), .min = 0,
+     .max = 86400, .def = 900},
+    {.key = "military", .type = CT_INT, F_OFF(engine.head_start_s[HQ_PRIO_MILITARY]), .min = 0,
+     .max = 86400, .def = 900},
+    {.key = "appointment", .type = CT_INT, F_OFF(engine.head_start_s[HQ_PRIO_APPOINTMENT]),
+     .min = 0, .max = 86400, .def = 1200},
+    {.key = "green", .type = CT_INT, F_OFF(engine.head_start_s[HQ_PRIO_GREEN]), .min = 0,
+     .max = 86400, .def = 3600},
+};
+#undef BASE
+
+/* Later keys win: "all" then "weekdays"/"weekend", then single days. */
+#define BASE struct hq_service_cfg
+static const struct cfg_key cfg_hours_keys[] = {
+    {.key = "all", .type = CT_HOURS, F_OFF(week), .days = 0x7f, .max = HQ_MAX_INTERVALS},
+    {.key = "weekdays", .type = CT_HOURS, F_OFF(week), .days = 0x3e, .max = HQ_MAX_INTERVALS},
+    {.key = "weekend", .type = CT_HOURS, F_OFF(week), .days = 0x41, .max = HQ_MAX_INTERVALS},
+    {.key = "mon", .type = CT_HOURS, F_OFF(week), .days = 1 << 1, .max = HQ_MAX_INTERVALS},
+    {.key = "tue", .type = CT_HOURS, F_OFF(week), .days = 1 << 2, .max = HQ_MAX_INTERVALS},
+    {.key = "wed", .type = CT_HOURS, F_OFF(week), .days = 1 << 3, .max = HQ_MAX_INTERVALS},
+    {.key = "thu", .type = CT_HOURS, F_OFF(week), .days = 1 << 4, .max = HQ_MAX_INTERVALS},
+    {.key = "fri", .type = CT_HOURS, F_OFF(week), .days = 1 << 5, .max = HQ_MAX_INTERVALS},
+    {.key = "sat", .type = CT_HOURS, F_OFF(week), .days = 1 << 6, .max = HQ_MAX_INTERVALS},
+    {.key = "sun", .type = CT_HOURS, F_OFF(week), .days = 1 << 0, .max = HQ_MAX_INTERVALS},
+};
+#undef BASE
+static const struct cfg_obj cfg_hours_obj = CFG_OBJ(cfg_hours_keys, NULL);
+
+#define BASE struct hq_date_override
+static const struct cfg_key cfg_override_keys[] = {
+    {.key = "date", .type = CT_DATE, F_OFF(day), .flags = CF_REQ},
+    {.key = "hours", .type = CT_HOURS, F_OFF(hours), .flags = CF_REQ, .days = 1,
+     .max = HQ_MAX_INTERVALS},
+};
+#undef BASE
+static const struct cfg_obj cfg_override_obj = CFG_OBJ(cfg_override_keys, NULL);
+
+#define BASE struct hq_service_cfg
+static const struct cfg_key cfg_service_keys[] = {
+    {.key = "code", .type = CT_STR, F_OFF(code), .flags = CF_REQ, .min = 1, .charset = CS_CODE},
+    {.key = "name", .type = CT_STR, F_OFF(name), .flags = CF_REQ, .min = 1},
+    {.key = "name_en", .type = CT_STR, F_OFF(name_en)},
+    {.key = "prefix", .type = CT_STR, F_OFF(prefix), .min = 1, .charset = CS_LETTERS,
+     .def_doc = "the code"},
+    {.key = "task_code", .type = CT_STR, F_OFF(task_code), .charset = CS_CODE},
+    {.key = "range", .type = CT_RANGE, F_OFF(num_min), F_OFF2(num_max), .min = 1, .max = 9999,
+     .def = 1, .def2 = 999},
+    {.key = "digits", .type = CT_INT, F_OFF(digits), .min = 1, .max = 4, .def = 3},
+    {.key = "daily_quota", .type = CT_INT, F_OFF(daily_quota), .min = 0, .max = 100000},
+    {.key = "id_required", .type = CT_BOOL, F_OFF(id_required)},
+    {.key = "per_person_limit", .type = CT_INT, F_OFF(per_person_limit), .min = 0, .max = 100},
+    {.key = "priorities", .type = CT_PRIOS, F_OFF(priority_mask)},
+    {.key = "handle_s", .type = CT_INT, F_OFF(default_handle_s), .min = 10, .max = 7200,
+     .def = 300},
+    {.key = "hours", .type = CT_OBJECT, .flags = CF_REQ, .sub = &cfg_hours_obj},
+    {.key = "overrides", .type = CT_ARRAY, F_OFF(overrides), F_OFF2(n_overrides), .min = 0,
+     .max = 366, .sub = &cfg_override_obj, .elem_size = sizeof(struct hq_date_override)},
+};
+#undef BASE
+static const struct cfg_obj cfg_service_obj = CFG_OBJ(cfg_service_keys, cfg__service_finish);
+
+#define BASE struct hq_window_cfg
+static const struct cfg_key cfg_window_keys[] = {
+    {.key = "number", .type = CT_INT, F_OFF(number), .flags = CF_REQ, .min = 1, .max = 999},
+    {.key = "name", .type = CT_STR, F_OFF(name), .def_doc = "\"{number}号窗口\""},
+    {.key = "name_en", .type = CT_STR, F_OFF(name_en), .def_doc = "\"Window {number}\""},
+    {.key = "services", .type = CT_REFS, F_OFF(services), F_OFF2(n_services), .flags = CF_REQ,
+     .min = 1, .max = HQ_MAX_WINDOW_SERVICES},
+};
+#undef BASE
+static const struct cfg_obj cfg_window_obj = CFG_OBJ(cfg_window_keys, cfg__window_finish);
+
+#define BASE struct hq_staff_cfg
+static const struct cfg_key cfg_staff_keys[] = {
+    {.key = "id", .type = CT_STR, F_OFF(id), .flags = CF_REQ, .min = 2, .max = 8,
+     .charset = CS_DIGITS},
+    {.key = "name", .type = CT_STR, F_OFF(name), .flags = CF_REQ, .min = 1},
+};
+#undef BASE
+static const struct cfg_obj cfg_staff_obj = CFG_OBJ(cfg_staff_keys, cfg__staff_finish);
+
+static const struct cfg_obj cfg_hall_obj = CFG_OBJ(cfg_hall_keys, NULL);
+static const struct cfg_obj cfg_http_obj = CFG_OBJ(cfg_http_keys, NULL);
+static const struct cfg_obj cfg_store_obj = CFG_OBJ(cfg_store_keys, NULL);
+static const struct cfg_obj cfg_display_obj = CFG_OBJ(cfg_display_keys, NULL);
+static const struct cfg_obj cfg_alarm_obj = CFG_OBJ(cfg_alarm_keys, NULL);
+static const struct cfg_obj cfg_privacy_obj = CFG_OBJ(cfg_privacy_keys, NULL);
+static const struct cfg_obj cfg_queue_obj = CFG_OBJ(cfg_queue_keys, NULL);
+static const struct cfg_obj cfg_priority_obj = CFG_OBJ(cfg_priority_keys, NULL);
+
+/* Services come before windows: a window's services are resolved against them. */
+#define BASE struct hq_config
+static const struct cfg_key cfg_top_keys[] = {
+    {.key = "hall", .type = CT_OBJECT, .flags = CF_REQ, .sub = &cfg_hall_obj},
+    {.key = "http", .type = CT_OBJECT, .sub = &cfg_http_obj},
+    {.key = "store", .type = CT_OBJECT, .sub = &cfg_store_obj},
+    {.key = "display", .type = CT_OBJECT, .sub = &cfg_display_obj},
+    {.key = "alarms", .type = CT_OBJECT, .sub = &cfg_alarm_obj},
+    {.key = "privacy", .type = CT_OBJECT, .flags = CF_REQ, .sub = &cfg_privacy_obj},
+    {.key = "queue", .type = CT_OBJECT, .sub = &cfg_queue_obj},
+    {.key = "priority", .type = CT_OBJECT, .sub = &cfg_priority_obj},
+    {.key = "services", .type = CT_ARRAY, F_OFF(engine.services), F_OFF2(engine.n_services),
+     .flags = CF_REQ, .min = 1, .max = HQ_MAX_SERVICES, .sub = &cfg_service_obj,
+     .elem_size = sizeof(struct hq_service_cfg)},
+    {.key = "windows", .type = CT_ARRAY, F_OFF(engine.windows), F_OFF2(engine.n_windows),
+     .flags = CF_REQ, .min = 1, .max = HQ_MAX_WINDOWS, .sub = &cfg_window_obj,
+     .elem_size = sizeof(struct hq_window_cfg)},
+    {.key = "staff", .type = CT_ARRAY, F_OFF(engine.staff), F_OFF2(engine.n_staff),
+     .flags = CF_REQ, .min = 1, .max = 1000, .sub = &cfg_staff_obj,
+     .elem_size = sizeof(struct hq_staff_cfg)},
+};
+#undef BASE
+static const struct cfg_obj cfg_top_obj = CFG_OBJ(cfg_top_keys, cfg__top_finish);
+/* clang-format on */
+
+/* ------------------------------------------------------------- messages */
+
+static int cfg__fail(struct cfg_walk *w, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Only the first problem is reported: later ones are often its echoes. */
+static int cfg__fail(struct cfg_walk *w, const char *fmt, ...)
+{
+    if (w->failed) return HQ_ERR_CONFIG;
+    w->failed = 1;
+    if (w->err && w->errlen) {
+        int n = snprintf(w->err, w->errlen, "%s: %s: ", w->name, w->path);
+        if (n >= 0 && (size_t)n < w->errlen) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(w->err + n, w->errlen - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
+    }
+    return HQ_ERR_CONFIG;
+}
+
+static size_t cfg__push_key(struct cfg_walk *w, const char *key)
+{
+    size_t old = w->plen;
+    int n = snprintf(w->path + w->plen, sizeof w->path - w->plen, ".%s", key);
+    if (n > 0) w->plen += (size_t)n < sizeof w->path - w->plen ? (size_t)n : 0;
+    return old;
+}
+
+static size_t cfg__push_index(struct cfg_walk *w, size_t i)
+{
+    size_t old = w->plen;
+    int n = snprintf(w->path + w->plen, sizeof w->path - w->plen, "[%zu]", i);
+    if (n > 0) w->plen += (size_t)n < sizeof w->path - w->plen ? (size_t)n : 0;
+    return old;
+}
+
+static void cfg__pop(struct cfg_walk *w, size_t old)
+{
+    w->plen = old;
+    w->path[old] = '\0';
+}
+
+/* Back off to the start of a UTF-8 sequence so a cut never splits a character. */
+static size_t cfg__utf8_cut(const char *s, size_t n)
+{
+    while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+        n--;
+    return n;
+}
+
+/* "got ..." part of a message: what the file actually holds there. */
+static const char *cfg__got(const cJSON *v, char *buf, size_t len)
+{
+    if (cJSON_IsString(v)) {
+        size_t n = strlen(v->valuestring);
+        if (n > 40) {
+            n = cfg__utf8_cut(v->valuestring, 40);
+            snprintf(buf, len, "\"%.*s...\"", (int)n, v->valuestring);
+        } else {
+            snprintf(buf, len, "\"%s\"", v->valuestring);
+        }
+    } else if (cJSON_IsNumber(v)) {
+        double d = v->valuedouble;
+        if (d == (double)(long long)d && d > -1e15 && d < 1e15)
+            snprintf(buf, len, "%lld", (long long)d);
+        else
+            snprintf(buf, len, "%g", d);
+    } else if (cJSON_IsTrue(v)) {
+        snprintf(buf, len, "true");
+    } else if (cJSON_IsFalse(v)) {
+        snprintf(buf, len, "false");
+    } else if (cJSON_IsNull(v)) {
+        snprintf(buf, len, "null");
+    } else if (cJSON_IsArray(v)) {
+        snprintf(buf, len, "an array");
+    } else {
+        snprintf(buf, len, "an object");
+    }
+    return buf;
+}
+
+static void cfg__store_uint(void *p, size_t size, uint64_t v)
+{
+    switch (size) {
+    case 1:
+        *(uint8_t *)p = (uint8_t)v;
+        break;
+    case 2:
+        *(uint16_t *)p = (uint16_t)v;
+        break;
+    case 4:
+        *(uint32_t *)p = (uint32_t)v;
+        break;
+    default:
+        *(uint64_t *)p = v;
+        break;
+    }
+}
+
+/* ---------------------------------------------------------- value types */
+
+static bool cfg__utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p, need;
+        uint32_t cp;
+        if (c < 0x80) {
+            p++;
+            continue;
+        } else if (c >= 0xc2 && c <= 0xdf) {
+            need = 1, cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            need = 2, cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            need = 3, cp = c & 0x07;
+        } else {
+            return false;
+        }
+        p++;
+        for (unsigned i = 0; i < need; i++, p++) {
+            if ((*p & 0xc0) != 0x80) return false;
+            cp = cp << 6 | (*p & 0x3f);
+        }
+        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff))
+            return false;
+    }
+    return true;
+}
+
+static bool cfg__charset_ok(int cs, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        unsigned c = *p;
+        bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+        bool digit = c >= '0' && c <= '9';
+        switch (cs) {
+        case CS_DIGITS:
+            if (!digit) return false;
+            break;
+        case CS_CODE:
+            if (!letter && !digit && c != '_' && c != '-' && c != '.') return false;
+            break;
+        case CS_LETTERS:
+            if (!letter) return false;
+            break;
+        case CS_PRINTABLE:
+            if (c < 0x21 || c > 0x7e) return false;
+            break;
+        default:
+            break;
+        }
+    }
+    return true;
+}
+
+static const char *const cfg_charset_rule[] = {
+    [CS_ANY] = "",
+    [CS_DIGITS] = "must contain only digits 0-9",
+    [CS_CODE] = "may contain only letters A-Z a-z, digits, '_', '-' and '.'",
+    [CS_LETTERS] = "may contain only letters A-Z a-z",
+    [CS_PRINTABLE] = "may contain only printable ASCII without spaces",
+};
+
+/* Longest string a key takes: its field less the NUL, or a tighter max. */
+static size_t cfg__str_max(const struct cfg_key *k)
+{
+    size_t max = k->size - 1;
+    if (k->max > 0 && (size_t)k->max < max) max = (size_t)k->max;
+    return max;
+}
+
+static int cfg__check_string(struct cfg_walk *w, const struct cfg_key *k, const cJSON *v)
+{
+    char got[96];
+    if (!cJSON_IsString(v))
+        return cfg__fail(w, "must be a string, got %s", cfg__got(v, got, sizeof got));
+    const char *s = v->valuestring;
+    size_t len = strlen(s), max = cfg__str_max(k);
+    if (!cfg__utf8_valid(s)) return cfg__fail(w, "is not valid UTF-8");
+    const char *unit = k->charset == CS_ANY ? "bytes of UTF-8" : "characters";
+    if (len == 0 && k->min >= 1) return cfg__fail(w, "must not be empty");
+    if (k->min > 0 && len < (size_t)k->min)
+        return cfg__fail(w, "is too short: at least %lld %s, got %zu", k->min, unit, len);
+    if (len > max) return cfg__fail(w, "is too long: at most %zu %s, got %zu", max, unit, len);
+    if (!cfg__charset_ok(k->charset, s)) {
+        if (k->flags & CF_SECRET) return cfg__fail(w, "%s", cfg_charset_rule[k->charset]);
+        return cfg__fail(w, "%s, got %s", cfg_charset_rule[k->charset],
+                         cfg__got(v, got, sizeof got));
+    }
+    return HQ_OK;
+}
+
+/* Join `rel` to `dir` unless it is absolute, and fold "." and ".." so logs
+ * and messages show the path people would type. */
+static int cfg__abspath(const char *dir, const char *rel, char *out, size_t outlen)
+{
+    char buf[2 * HQ_CFG_PATH_MAX + 2];
+    int n = rel[0] == '/' ? snprintf(buf, sizeof buf, "%s", rel)
+                          : snprintf(buf, sizeof buf, "%s/%s", dir, rel);
+    if (n < 0 || (size_t)n >= sizeof buf) return -1;
+    size_t o = 0;
+    char *save = NULL;
+    for (char *part = strtok_r(buf, "/", &save); part; part = strtok_r(NULL, "/", &save)) {
+        if (strcmp(part, ".") == 0) continue;
+        if (strcmp(part, "..") == 0) {
+            while (o > 0 && out[o - 1] != '/')
+                o--;
+            if (o > 0) o--; /* drop the slash too; the root stays */
+            continue;
+        }
+        size_t pl = strlen(part);
+        if (o + 1 + pl + 1 > outlen) return -1;
+        out[o++] = '/';
+        memcpy(out + o, part, pl);
+        o += pl;
+    }
+    if (o == 0) {
+        if (outlen < 2) return -1;
+        out[o++] = '/';
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static int cfg__parse_hhmm(const char *s, int *min)
+{
+    if (!(s[0] >= '0' && s[0] <= '9' && s[1] >= '0' && s[1] <= '9' && s[2] == ':' && s[3] >= '0' &&
+          s[3] <= '9' && s[4] >= '0' && s[4] <= '9'))
+        return -1;
+    int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+    if (m > 59 || h > 24 || (h == 24 && m != 0)) return -1;
+    *min = h * 60 + m;
+    return 0;
+}
+
+static int cfg__hours(struct cfg_walk *w, const struct cfg_key *k, const cJSON *v,
+                      struct hq_day_hours *d)
+{
+    char got[96];
+    if (!cJSON_IsArray(v))
+        return cfg__fail(w, "must be an array of \"HH:MM-HH:MM\", got %s",
+                         cfg__got(v, got, sizeof got));
+    int n = cJSON_GetArraySize(v);
+    if (n > k->max) return cfg__fail(w, "must have 0 to %lld items, got %d", k->max, n);
+    memset(d, 0, sizeof *d);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v)
+    {
+        size_t old = cfg__push_index(w, d->n);
+        int open, close;
+        const char *s = cJSON_IsString(it) ? it->valuestring : "";
+        if (!cJSON_IsString(it) || strlen(s) != 11 || s[5] != '-' || cfg__parse_hhmm(s, &open) ||
+            cfg__parse_hhmm(s + 6, &close) || open >= close)
+            return cfg__fail(
+                w, "must be \"HH:MM-HH:MM\" from 00:00 to 24:00, start before end, got %s",
+                cfg__got(it, got, sizeof got));
+        if (d->n > 0 && open < d->iv[d->n - 1].close_min)
+            return cfg__fail(w, "must start at or after the end of the interval before it, got %s",
+                             cfg__got(it, got, sizeof got));
+        d->iv[d->n].open_min = (uint16_t)open;
+        d->iv[d->n].close_min = (uint16_t)close;
+        d->n++;
+        cfg__pop(w, old);
+    }
+    return HQ_OK;
+}
+
+static bool cfg__leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* Strict "YYYY-MM-DD": all digits, real calendar day. */
+static int cfg__date(struct cfg_walk *w, const cJSON *v, int32_t *day)
+{
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    char got[96];
+    const char *s = cJSON_IsString(v) ? v->valuestring : "";
+    int f[3] = {0, 0, 0}, fi = 0;
+    bool ok = strlen(s) == 10 && s[4] == '-' && s[7] == '-';
+    for (int i = 0; ok && i < 10; i++) {
+        if (i == 4 || i == 7) {
+            fi++;
+            continue;
+        }
+        ok = s[i] >= '0' && s[i] <= '9';
+        f[fi] = f[fi] * 10 + (s[i] - '0');
+    }
+    int y = f[0], m = f[1], d = f[2];
+    if (!ok || y < 2000 || y > 2099 || m < 1 || m > 12 || d < 1 ||
+        d > mdays[m - 1] + (m == 2 && cfg__leap(y)))
+        return cfg__fail(w, "must be a date \"YYYY-MM-DD\" from 2000 to 2099, got %s",
+                         cfg__got(v, got, sizeof got));
+    *day = hq_days_from_ymd(y, m, d);
+    return HQ_OK;
+}
+
+static int cfg__offset(struct cfg_walk *w, const char *s, const cJSON *v, int32_t *out)
+{
+    char got[96];
+    int min;
+    if (strlen(s) != 6 || (s[0] != '+' && s[0] != '-') || cfg__parse_hhmm(s + 1, &min) ||
+        (s[0] == '-' && min > 12 * 60) || (s[0] == '+' && min > 14 * 60))
+        return cfg__fail(w, "must be \"+HH:MM\" or \"-HH:MM\" from -12:00 to +14:00, got %s",
+                         cfg__got(v, got, sizeof got));
+    *out = (s[0] == '-' ? -1 : 1) * min * 60;
+    return HQ_OK;
+}
+
+/* "HOST:PORT" or "[v6]:PORT": the port is what a typo most often breaks. */
+static bool cfg__hostport_ok(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || !colon[1] || strlen(colon + 1) > 5) return false;
+    if (s[0] == '[' && colon[-1] != ']') return false;
+    for (const char *p = s; p < colon; p++)
+        if ((unsigned char)*p <= 0x20 || (*p == ':' && s[0] != '[')) return false;
+    long port = 0;
+    for (const char *p = colon + 1; *p; p++) {
+        if (*p < '0' || *p > '9') return false;
+        port = port * 10 + (*p - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
+static int cfg__int(struct cfg_walk *w, const cJSON *v, long long min, long long max,
+                    long long *out)
+{
+    char got[96];
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
+        v->valuedouble < (double)min || v->valuedouble > (double)max)
+        return cfg__fail(w, "must be an integer between %lld and %lld, got %s", min, max,
+                         cfg__got(v, got, sizeof got));
+    *out = (long long)v->valuedouble;
+    return HQ_OK;
+}
+
+static int cfg__walk_object(struct cfg_walk *w, const struct cfg_obj *obj, const cJSON *json,
+                            void *elems, size_t i, size_t elem_size);
+
+static int cfg__array(struct cfg_walk *w, const struct cfg_key *k, const cJSON *v, char *base)
+{
+    char got[96];
+    size_t n = 0;
+    if (v) {
+        if (!cJSON_IsArray(v))
+            return cfg__fail(w, "must be an array, got %s", cfg__got(v, got, sizeof got));
+        n = (size_t)cJSON_GetArraySize(v);
+    }
+    if (n < (size_t)k->min || n > (size_t)k->max)
+        return cfg__fail(w, "must have %lld to %lld items, got %zu", k->min, k->max, n);
+    char *elems = base + k->off;
+    if (!(k->flags & CF_INLINE)) {
+        elems = n ? calloc(n, k->elem_size) : NULL;
+        if (n && !elems) return cfg__fail(w, "out of memory");
+        *(void **)(base + k->off) = elems;
+    }
+    /* The count is set before the elements are filled so a failure half-way
+     * still frees what was allocated (elements are zeroed). */
+    cfg__store_uint(base + k->off2, k->size2, n);
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v)
+    {
+        size_t old = cfg__push_index(w, i);
+        if (!cJSON_IsObject(it))
+            return cfg__fail(w, "must be an object, got %s", cfg__got(it, got, sizeof got));
+        int rc = cfg__walk_object(w, k->sub, it, elems, i, k->elem_size);
+        if (rc) return rc;
+        cfg__pop(w, old);
+        i++;
+    }
+    return HQ_OK;
+}
+
+static int cfg__prios(struct cfg_walk *w, const cJSON *v, uint32_t *mask)
+{
+    char got[96];
+    *mask = 1u << HQ_PRIO_NORMAL;
+    if (!v) {
+        for (int p = 1; p < HQ_PRIO__COUNT; p++)
+            *mask |= 1u << p;
+        return HQ_OK;
+    }
+    if (!cJSON_IsArray(v))
+        return cfg__fail(w, "must be an array of priority names, got %s",
+                         cfg__got(v, got, sizeof got));
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v)
+    {
+        size_t old = cfg__push_index(w, i++);
+        int p = cJSON_IsString(it) ? hq_priority_from_name(it->valuestring) : -1;
+        if (p <= HQ_PRIO_NORMAL || p >= HQ_PRIO__COUNT) {
+            char names[160] = "";
+            size_t o = 0;
+            for (int q = 1; q < HQ_PRIO__COUNT && o < sizeof names; q++)
+                o += (size_t)snprintf(names + o, sizeof names - o, "%s\"%s\"", q > 1 ? ", " : "",
+                                      hq_priority_name(q));
+            return cfg__fail(w, "must be one of %s, got %s", names, cfg__got(it, got, sizeof got));
+        }
+        if (*mask & (1u << p)) return cfg__fail(w, "\"%s\" is listed twice", it->valuestring);
+        *mask |= 1u << p;
+        cfg__pop(w, old);
+    }
+    return HQ_OK;
+}
+
+static int cfg__refs(struct cfg_walk *w, const struct cfg_key *k, const cJSON *v, char *base)
+{
+    char got[96];
+    const struct hq_engine_cfg *e = &w->cfg->engine;
+    if (!cJSON_IsArray(v))
+        return cfg__fail(w, "must be an array of service codes, got %s",
+                         cfg__got(v, got, sizeof got));
+    int n = cJSON_GetArraySize(v);
+    if (n < k->min || n > k->max)
+        return cfg__fail(w, "must have %lld to %lld items, got %d", k->min, k->max, n);
+    uint8_t *idx = (uint8_t *)(base + k->off);
+    size_t i = 0;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, v)
+    {
+        size_t old = cfg__push_index(w, i);
+        if (!cJSON_IsString(it))
+            return cfg__fail(w, "must be a service code, got %s", cfg__got(it, got, sizeof got));
+        size_t s;
+        for (s = 0; s < e->n_services; s++)
+            if (strcmp(e->services[s].code, it->valuestring) == 0) break;
+        if (s == e->n_services)
+            return cfg__fail(w, "unknown service %s", cfg__got(it, got, sizeof got));
+        for (size_t j = 0; j < i; j++)
+            if (idx[j] == s) return cfg__fail(w, "service \"%s\" is listed twice", it->valuestring);
+        idx[i++] = (uint8_t)s;
+        cfg__pop(w, old);
+    }
+    cfg__store_uint(base + k->off2, k->size2, i);
+    return HQ_OK;
+}
+
+/* One key: `v` is its JSON value, NULL when the file leaves it out. */
+static int cfg__walk_key(struct cfg_walk *w, const struct cfg_key *k, const cJSON *v, char *base)
+{
+    char got[96];
+    char *field = base + k->off;
+    int rc;
+
+    if (!v && (k->flags & CF_REQ)) return cfg__fail(w, "required key is missing");
+    switch (k->type) {
+    case CT_ENUM: {
+        size_t c = 0;
+        if (!v) {
+            snprintf(field, k->size, "%s", k->def_str ? k->def_str : "");
+            return HQ_OK;
+        }
+        while (k->choices[c] && !(cJSON_IsString(v) && strcmp(v->valuestring, k->choices[c]) == 0))
+            c++;
+        if (!k->choices[c]) {
+            char names[160] = "";
+            size_t o = 0;
+            for (size_t q = 0; k->choices[q] && o < sizeof names; q++)
+                o += (size_t)snprintf(names + o, sizeof names - o, "%s\"%s\"", q ? ", " : "",
+                                      k->choices[q]);
+            return cfg__fail(w, "must be one of %s, got %s", names, cfg__got(v, got, sizeof got));
+        }
+        snprintf(field, k->size, "%s", k->choices[c]);
+        return HQ_OK;
+    }
+    case CT_STR:
+    case CT_PATH:
+    case CT_HOSTPORT:
+    case CT_URL: {
+        const char *s = k->def_str ? k->def_str : "";
+        if (v) {
+            rc = cfg__check_string(w, k, v);
+            if (rc) return rc;
+            s = v->valuestring;
+        }
+        if (k->type == CT_HOSTPORT && !cfg__hostport_ok(s))
+            return cfg__fail(w, "must be \"HOST:PORT\" with a port from 1 to 65535, got %s",
+                             cfg__got(v, got, sizeof got));
+        if (k->type == CT_URL && *s && strncmp(s, "http://", 7) != 0 &&
+            strncmp(s, "https://", 8) != 0)
+            return cfg__fail(w, "must start with \"http://\" or \"https://\", got %s",
+                             cfg__got(v, got, sizeof got));
+        if (k->type == CT_PATH) {
+            if (!*s) return cfg__fail(w, "must not be empty");
+            if (cfg__abspath(w->dir, s, field, k->size))
+                return cfg__fail(w, "is longer than %zu bytes once made absolute", k->size - 1);
+            return HQ_OK;
+        }
+        snprintf(field, k->size, "%s", s);
+        return HQ_OK;
+    }
+    case CT_INT: {
+        long long val = k->def;
+        if (v) {
+            rc = cfg__int(w, v, k->min, k->max, &val);
+            if (rc) return rc;
+        }
+        cfg__store_uint(field, k->size, (uint64_t)val);
+        return HQ_OK;
+    }
+    case CT_BOOL:
+        if (v && !cJSON_IsBool(v))
+            return cfg__fail(w, "must be true or false, got %s", cfg__got(v, got, sizeof got));
+        *(bool *)field = v ? cJSON_IsTrue(v) : k->def != 0;
+        return HQ_OK;
+    case CT_OFFSET:
+        if (v && !cJSON_IsString(v))
+            return cfg__fail(w, "must be a string \"+HH:MM\", got %s",
+                             cfg__got(v, got, sizeof got));
+        return cfg__offset(w, v ? v->valuestring : k->def_str, v, (int32_t *)field);
+    case CT_DATE:
+        return v ? cfg__date(w, v, (int32_t *)field) : HQ_OK;
+    case CT_HOURS: {
+        if (!v) return HQ_OK; /* absent: those days keep what an earlier key set, or closed */
+        struct hq_day_hours d;
+        rc = cfg__hours(w, k, v, &d);
+        if (rc) return rc;
+        for (int wd = 0; wd < 7; wd++)
+            if (k->days & (1u << wd)) ((struct hq_day_hours *)field)[wd] = d;
+        return HQ_OK;
+    }
+    case CT_RANGE: {
+        long long first = k->def, last = k->def2;
+        if (v) {
+            if (!cJSON_IsArray(v) || cJSON_GetArraySize(v) != 2)
+                return cfg__fail(w, "must be [first, last], got %s", cfg__got(v, got, sizeof got));
+            size_t old = cfg__push_index(w, 0);
+            rc = cfg__int(w, cJSON_GetArrayItem(v, 0), k->min, k->max, &first);
+            if (rc) return rc;
+            cfg__pop(w, old);
+            old = cfg__push_index(w, 1);
+            rc = cfg__int(w, cJSON_GetArrayItem(v, 1), k->min, k->max, &last);
+            if (rc) return rc;
+            cfg__pop(w, old);
+            if (first > last)
+                return cfg__fail(w, "first number %lld is greater than last %lld", first, last);
+        }
+        cfg__store_uint(field, k->size, (uint64_t)first);
+        cfg__store_uint(base + k->off2, k->size2, (uint64_t)last);
+        return HQ_OK;
+    }
+    case CT_PRIOS:
+        return cfg__prios(w, v, (uint32_t *)field);
+    case CT_REFS:
+        return cfg__refs(w, k, v, base);
+    case CT_OBJECT:
+        if (v && !cJSON_IsObject(v))
+            return cfg__fail(w, "must be an object, got %s", cfg__got(v, got, sizeof got));
+        return cfg__walk_object(w, k->sub, v, field, 0, 0);
+    case CT_ARRAY:
+        return cfg__array(w, k, v, base);
+    }
+    return cfg__fail(w, "internal: unknown schema type %d", k->type);
+}
+
+/* Element i of `elems`: unknown and duplicate keys first (a typo explains
+ * the "missing" that would follow), then every declared key in table order,
+ * then the object's cross-checks. `json` NULL = absent: all defaults. */
+static int cfg__walk_object(struct cfg_walk *w, const struct cfg_obj *obj, const cJSON *json,
+                            void *elems, size_t i, size_t elem_size)
+{
+    char *base = (char *)elems + i * elem_size;
+    int rc;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, json)
+    {
+        size_t k, old = cfg__push_key(w, it->string);
+        for (k = 0; k < obj->n; k++)
+            if (strcmp(obj->keys[k].key, it->string) == 0) break;
+        if (k == obj->n) return cfg__fail(w, "unknown key");
+        for (const cJSON *prev = json->child; prev != it; prev = prev->next)
+            if (strcmp(prev->string, it->string) == 0) return cfg__fail(w, "duplicate key");
+        cfg__pop(w, old);
+    }
+    for (size_t k = 0; k < obj->n; k++) {
+        size_t old = cfg__push_key(w, obj->keys[k].key);
+        rc = cfg__walk_key(w, &obj->keys[k],
+                           json ? cJSON_GetObjectItemCaseSensitive(json, obj->keys[k].key) : NULL,
+                           base);
+        if (rc) return rc;
+        cfg__pop(w, old);
+    }
+    return obj->finish ? obj->finish(w, elems, i) : HQ_OK;
+}
+
+/* ------------------------------------------------------- cross-checks */
+
+static int cfg__fail_at(struct cfg_walk *w, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int cfg__fail_at(struct cfg_walk *w, const char *key, const char *fmt, ...)
+{
+    char msg[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (key) cfg__push_key(w, key);
+    return cfg__fail(w, "%s", msg);
+}
+
+static int cfg__cmp_override(const void *a, const void *b)
+{
+    const struct hq_date_override *x = a, *y = b;
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+static int cfg__service_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_service_cfg *all = elems, *s = &all[i];
+    if (!s->prefix[0]) {
+        /* No prefix given: the code serves, if it can be printed before digits. */
+        if (strlen(s->code) >= sizeof s->prefix || !cfg__charset_ok(CS_LETTERS, s->code))
+            return cfg__fail_at(w, "prefix",
+                                "required key is missing: the code \"%s\" cannot be the prefix "
+                                "(letters only, at most %zu)",
+                                s->code, sizeof s->prefix - 1);
+        memcpy(s->prefix, s->code, strlen(s->code) + 1);
+    }
+    for (size_t j = 0; j < i; j++) {
+        if (strcmp(all[j].code, s->code) == 0)
+            return cfg__fail_at(w, "code", "service code \"%s\" is already used by $.services[%zu]",
+                                s->code, j);
+        if (strcmp(all[j].prefix, s->prefix) == 0)
+            return cfg__fail_at(w, "prefix", "prefix \"%s\" is already used by $.services[%zu]",
+                                s->prefix, j);
+    }
+    unsigned width = 1;
+    for (unsigned v = s->num_max; v >= 10; v /= 10)
+        width++;
+    if (s->digits < width)
+        return cfg__fail_at(w, "digits", "%u digits cannot show %u, the last number of the range",
+                            (unsigned)s->digits, (unsigned)s->num_max);
+    bool open = false;
+    for (int d = 0; d < 7; d++)
+        open |= s->week[d].n > 0;
+    if (!open)
+        return cfg__fail_at(w, "hours",
+                            "the service is never open: give hours for at least one day");
+    if (s->n_overrides > 1) {
+        qsort(s->overrides, s->n_overrides, sizeof *s->overrides, cfg__cmp_override);
+        for (size_t j = 1; j < s->n_overrides; j++)
+            if (s->overrides[j].day == s->overrides[j - 1].day) {
+                int y, m, d;
+                hq_ymd_from_days(s->overrides[j].day, &y, &m, &d);
+                return cfg__fail_at(w, "overrides", "date %04d-%02d-%02d is listed twice", y, m, d);
+            }
+    }
+    return HQ_OK;
+}
+
+static int cfg__window_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_window_cfg *all = elems, *win = &all[i];
+    for (size_t j = 0; j < i; j++)
+        if (all[j].number == win->number)
+            return cfg__fail_at(w, "number", "window %u is already $.windows[%zu]",
+                                (unsigned)win->number, j);
+    if (!win->name[0]) snprintf(win->name, sizeof win->name, "%u号窗口", (unsigned)win->number);
+    if (!win->name_en[0])
+        snprintf(win->name_en, sizeof win->name_en, "Window %u", (unsigned)win->number);
+    return HQ_OK;
+}
+
+static int cfg__staff_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_staff_cfg *all = elems;
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(all[j].id, all[i].id) == 0)
+            return cfg__fail_at(w, "id", "staff id \"%s\" is already used by $.staff[%zu]",
+                                all[i].id, j);
+    return HQ_OK;
+}
+
+static int cfg__token_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_token_cfg *all = elems;
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(all[j].token, all[i].token) == 0)
+            return cfg__fail_at(w, "token", "the same token as $.http.tokens[%zu]", j);
+    return HQ_OK;
+}
+
+static int cfg__top_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_config *cfg = elems;
+    (void)w, (void)i;
+    if (!cfg->public_url[0])
+        snprintf(cfg->public_url, sizeof cfg->public_url, "http://%s", cfg->http_listen);
+    return HQ_OK;
+}
+
+/* ------------------------------------------------------------- entries */
+
+/* "line 12: JSON syntax error near '...'" from where cJSON stopped. The
+ * snippet starts a few bytes before that point (cJSON often stops just after
+ * the culprit) and stays on its line. */
+static void cfg__syntax_error(struct cfg_walk *w, const char *json, const char *at)
+{
+    int line = 1;
+    const char *line_start = json;
+    for (const char *p = json; p < at; p++)
+        if (*p == '\n') line++, line_start = p + 1;
+    size_t after = 0;
+    while (after < 16 && at[after] && at[after] != '\n' && at[after] != '\r')
+        after++;
+    if (at[after] && at[after] != '\n' && at[after] != '\r') after = cfg__utf8_cut(at, after);
+    const char *from = at - 8 < line_start ? line_start : at - 8;
+    while (from < at && ((unsigned char)*from & 0xc0) == 0x80)
+        from++;
+    if (w->err && w->errlen) {
+        if (!*at)
+            snprintf(w->err, w->errlen, "%s: line %d: JSON syntax error at end of file", w->name,
+                     line);
+        else
+            snprintf(w->err, w->errlen, "%s: line %d: JSON syntax error near '%.*s'", w->name, line,
+                     (int)(at + after - from), from);
+    }
+    w->failed = 1;
+}
+
+static int cfg__parse(const char *name, const char *dir, const char *file_abs, const char *json,
+                      struct hq_config *cfg, char *err, size_t errlen)
+{
+    struct cfg_walk w = {.name = name, .cfg = cfg, .err = err, .errlen = errlen};
+    char absdir[HQ_CFG_PATH_MAX], cwd[HQ_CFG_PATH_MAX];
+    cJSON *root = NULL;
+    int rc = HQ_ERR_CONFIG;
+
+    memset(cfg, 0, sizeof *cfg);
+    if (err && errlen) err[0] = '\0';
+    snprintf(w.path, sizeof w.path, "$");
+    w.plen = 1;
+    if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "/");
+    if (cfg__abspath(cwd, dir && *dir ? dir : ".", absdir, sizeof absdir) ||
+        cfg__abspath(absdir, file_abs ? file_abs : name, cfg->file, sizeof cfg->file)) {
+        cfg__fail(&w, "the file's path is longer than %d bytes", HQ_CFG_PATH_MAX - 1);
+        goto fail;
+    }
+    snprintf(cfg->dir, sizeof cfg->dir, "%s", absdir);
+    w.dir = cfg->dir;
+
+    if (!json) {
+        cfg__fail(&w, "no JSON text");
+        goto fail;
+    }
+    if ((unsigned char)json[0] == 0xef && (unsigned char)json[1] == 0xbb &&
+        (unsigned char)json[2] == 0xbf)
+        json += 3; /* a byte-order mark from a Windows editor */
+    const char *end = NULL;
+    root = cJSON_ParseWithOpts(json, &end, 1);
+    if (!root) {
+        cfg__syntax_error(&w, json, end ? end : json);
+        goto fail;
+    }
+    if (!cJSON_IsObject(root)) {
+        char got[96];
+        cfg__fail(&w, "must be an object, got %s", cfg__got(root, got, sizeof got));
+        goto fail;
+    }
+    rc = cfg__walk_object(&w, &cfg_top_obj, root, cfg, 0, 0);
+    if (rc) goto fail;
+    cJSON_Delete(root);
+    return HQ_OK;
+
+fail:
+    cJSON_Delete(root);
+    hq_config_free(cfg);
+    return HQ_ERR_CONFIG;
+}
+
+int hq_config_parse(const char *name, const char *dir, const char *json, struct hq_config *cfg,
+                    char *err, size_t errlen)
+{
+    return cfg__parse(name, dir, NULL, json, cfg, err, errlen);
+}
+
+int hq_config_load(const char *file, struct hq_config *cfg, char *err, size_t errlen)
+{
+    char abs[PATH_MAX], dir[PATH_MAX];
+    char *text = NULL;
+    int rc = HQ_ERR_CONFIG;
+    FILE *f = NULL;
+
+    memset(cfg, 0, sizeof *cfg);
+    if (!realpath(file, abs) || !(f = fopen(abs, "rb"))) {
+        snprintf(err, errlen, "%s: cannot open: %s", file, strerror(errno));
+        goto fail;
+    }
+    text = malloc(CFG_FILE_MAX + 1);
+    if (!text) {
+        snprintf(err, errlen, "%s: out of memory", file);
+        goto fail;
+    }
+    size_t n = fread(text, 1, CFG_FILE_MAX + 1, f);
+    if (ferror(f)) {
+        snprintf(err, errlen, "%s: cannot read: %s", file, strerror(errno));
+        goto fail;
+    }
+    if (n > CFG_FILE_MAX) {
+        snprintf(err, errlen, "%s: larger than %d bytes: not a hall configuration", file,
+                 CFG_FILE_MAX);
+        goto fail;
+    }
+    if (memchr(text, '\0', n)) {
+        snprintf(err, errlen, "%s: contains a NUL byte: not a JSON text file", file);
+        goto fail;
+    }
+    text[n] = '\0';
+    snprintf(dir, sizeof dir, "%s", abs);
+    char *slash = strrchr(dir, '/');
+    if (slash == dir)
+        dir[1] = '\0';
+    else if (slash)
+        *slash = '\0';
+    rc = cfg__parse(file, dir, abs, text, cfg, err, errlen);
+
+fail:
+    if (f) fclose(f);
+    free(text);
+    return rc;
+}
+
+void hq_config_free(struct hq_config *cfg)
+{
+    if (!cfg) return;
+    struct hq_engine_cfg *e = &cfg->engine;
+    for (size_t i = 0; e->services && i < e->n_services; i++)
+        free(e->services[i].overrides);
+    free(e->services);
+    free(e->windows);
+    free(e->staff);
+    e->services = NULL, e->windows = NULL, e->staff = NULL;
+    e->n_services = e->n_windows = e->n_staff = 0;
+}
+
+/* ------------------------------------------------------------- the docs */
+
+static const char *cfg__type_doc(const struct cfg_key *k, char *buf, size_t len)
+{
+    size_t o;
+    switch (k->type) {
+    case CT_STR:
+        if (k->min > 0)
+            o = (size_t)snprintf(buf, len, "string, %lld..%zu", k->min, cfg__str_max(k));
+        else
+            o = (size_t)snprintf(buf, len, "string, max %zu", cfg__str_max(k));
+        o += (size_t)snprintf(buf + o, len - o, " %s",
+                              k->charset == CS_ANY ? "bytes" : "characters");
+        if (k->charset == CS_DIGITS) snprintf(buf + o, len - o, ", digits");
+        if (k->charset == CS_CODE) snprintf(buf + o, len - o, ", A-Z a-z 0-9 _ - .");
+        if (k->charset == CS_LETTERS) snprintf(buf + o, len - o, ", A-Z a-z");
+        if (k->charset == CS_PRINTABLE) snprintf(buf + o, len - o, ", printable ASCII");
+        break;
+    case CT_PATH:
+        snprintf(buf, len, "path, max %zu bytes", k->size - 1);
+        break;
+    case CT_INT:
+        snprintf(buf, len, "integer, %lld..%lld", k->min, k->max);
+        break;
+    case CT_BOOL:
+        snprintf(buf, len, "boolean");
+        break;
+    case CT_ENUM:
+        o = (size_t)snprintf(buf, len, "one of");
+        for (size_t c = 0; k->choices[c] && o < len; c++)
+            o += (size_t)snprintf(buf + o, len - o, "%s \"%s\"", c ? "," : "", k->choices[c]);
+        break;
+    case CT_OFFSET:
+        snprintf(buf, len, "\"+HH:MM\", -12:00..+14:00");
+        break;
+    case CT_DATE:
+        snprintf(buf, len, "date \"YYYY-MM-DD\"");
+        break;
+    case CT_HOURS:
+        snprintf(buf, len, "array of \"HH:MM-HH:MM\", 0..%lld items", k->max);
+        break;
+    case CT_RANGE:
+        snprintf(buf, len, "[first, last], each %lld..%lld", k->min, k->max);
+        break;
+    case CT_PRIOS:
+        snprintf(buf, len, "array of priority names");
+        break;
+    case CT_REFS:
+        snprintf(buf, len, "array of service codes, %lld..%lld items", k->min, k->max);
+        break;
+    case CT_HOSTPORT:
+        snprintf(buf, len, "\"HOST:PORT\"");
+        break;
+    case CT_URL:
+        snprintf(buf, len, "URL http(s)://, max %zu bytes", k->size - 1);
+        break;
+    case CT_OBJECT:
+        snprintf(buf, len, "object");
+        break;
+    case CT_ARRAY:
+        snprintf(buf, len, "array of objects, %lld..%lld items", k->min, k->max);
+        break;
+    default:
+        snprintf(buf, len, "?");
+        break;
+    }
+    return buf;
+}
+
+static const char *cfg__default_doc(const struct cfg_key *k, char *buf, size_t len)
+{
+    if (k->flags & CF_REQ) return "required";
+    if (k->def_doc) return k->def_doc;
+    switch (k->type) {
+    case CT_INT:
+        snprintf(buf, len, "%lld", k->def);
+        break;
+    case CT_BOOL:
+        snprintf(buf, len, "%s", k->def ? "true" : "false");
+        break;
+    case CT_RANGE:
+        snprintf(buf, len, "[%lld, %lld]", k->def, k->def2);
+        break;
+    case CT_HOURS:
+        snprintf(buf, len, "closed");
+        break;
+    case CT_OBJECT:
+        snprintf(buf, len, "all defaults");
+        break;
+    case CT_ARRAY:
+        snprintf(buf, len, "[]");
+        break;
+    case CT_PRIOS: {
+        size_t o = (size_t)snprintf(buf, len, "[");
+        for (int p = 1; p < HQ_PRIO__COUNT && o < len; p++)
+            o += (size_t)snprintf(buf + o, len - o, "%s\"%s\"", p > 1 ? ", " : "",
+                                  hq_priority_name(p));
+        if (o < len) snprintf(buf + o, len - o, "]");
+        break;
+    }
+    default:
+        snprintf(buf, len, "\"%s\"", k->def_str ? k->def_str : "");
+        break;
+    }
+    return buf;
+}
+
+static int cfg__doc_walk(const struct cfg_obj *obj, char *path, size_t plen, size_t cap,
+                         int (*fn)(void *, const char *, const char *, const char *), void *arg)
+{
+    for (size_t i = 0; i < obj->n; i++) {
+        const struct cfg_key *k = &obj->keys[i];
+        char type[128], def[128];
+        int n = snprintf(path + plen, cap - plen, "%s%s", plen ? "." : "", k->key);
+        if (n < 0 || (size_t)n >= cap - plen) return HQ_ERR_LIMIT;
+        int rc = fn(arg, path, cfg__type_doc(k, type, sizeof type),
+                    cfg__default_doc(k, def, sizeof def));
+        if (rc) return rc;
+        if (k->sub) {
+            size_t sub = plen + (size_t)n;
+            if (k->type == CT_ARRAY) {
+                if (sub + 2 >= cap) return HQ_ERR_LIMIT;
+                memcpy(path + sub, "[]", 3);
+                sub += 2;
+            }
+            rc = cfg__doc_walk(k->sub, path, sub, cap, fn, arg);
+            if (rc) return rc;
+        }
+        path[plen] = '\0';
+    }
+    return HQ_OK;
+}
+
+int hq_config_schema_each(int (*fn)(void *arg, const char *path, const char *type, const char *def),
+                          void *arg)
+{
+    char path[256] = "";
+    return cfg__doc_walk(&cfg_top_obj, path, 0, sizeof path, fn, arg);
+}
