@@ -917,7 +917,10 @@ static enum MHD_Result api__access(void *cls, struct MHD_Connection *conn, const
             hq_api_reply_json(&req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, o);
             return MHD_YES;
         }
-        req.body = ac->len ? cJSON_ParseWithLength(ac->body, ac->len) : cJSON_CreateObject();
+        /* JSON never holds a raw NUL; cJSON would stop at one and read "A\0B" as "A". */
+        req.body = !ac->len                          ? cJSON_CreateObject()
+                   : memchr(ac->body, 0, ac->len) ? NULL
+                                                  : cJSON_ParseWithLength(ac->body, ac->len);
         if (!cJSON_IsObject(req.body)) {
             cJSON_Delete(req.body);
             hq_api_reply_error(&req, HQ_ERR_INVALID, "the body must be a JSON object");
@@ -1042,12 +1045,13 @@ int hq_api_init(struct hq_daemon *d)
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     api->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, api__access, api, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+        flags, 0, NULL, NULL, api__access, api, MHD_OPTION_EXTERNAL_LOGGER, api__mhd_log, api,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.http_max_clients + 16,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)d->cfg.http_max_clients,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, api__completed, api,
-        MHD_OPTION_EXTERNAL_LOGGER, api__mhd_log, api, MHD_OPTION_LISTENING_ADDRESS_REUSE,
+        MHD_OPTION_LISTENING_ADDRESS_REUSE,
         (unsigned)1, MHD_OPTION_END);
     if (!api->mhd) {
         LOG_ERR("HTTP", "cannot listen on %s: %s", d->cfg.http_listen, strerror(errno));

@@ -1,0 +1,206 @@
+"""Test harness: start the real hallqd on a temporary config and database,
+talk to it over HTTP, kill it, restart it. Python standard library only.
+
+Environment (set by ctest): HQ_BUILD = the CMake build dir, HQ_SOURCE = the
+source tree.
+"""
+import copy
+import http.client
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+
+BUILD = os.environ.get("HQ_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
+SOURCE = os.environ.get("HQ_SOURCE", os.path.join(os.path.dirname(__file__), "../.."))
+HALLQD = os.path.join(BUILD, "hallqd")
+HALLQCTL = os.path.join(BUILD, "hallqctl")
+
+CLERK = "test-clerk-token-0001"
+MANAGER = "test-manager-token-01"
+
+ALL_DAY = {"all": ["00:00-24:00"]}
+
+BASE_CONFIG = {
+    "hall": {"id": "test-hall", "name": "测试大厅", "name_en": "Test Hall", "log_level": "info"},
+    "http": {
+        "listen": "127.0.0.1:0",
+        "public_url": "http://127.0.0.1",
+        "max_body": 4096,
+        "max_clients": 16,
+        "tokens": [{"token": CLERK, "role": "clerk"}, {"token": MANAGER, "role": "manager"}],
+    },
+    "store": {"database": "hall.db", "synchronous": "full"},
+    "privacy": {"id_hash_key": "test-id-hash-key-0123456789"},
+    "queue": {"recall_limit": 2, "no_show_requeue": False, "rating_timeout_s": 60},
+    "services": [
+        {"code": "A", "name": "社保业务", "name_en": "Social insurance", "prefix": "A",
+         "range": [1, 999], "digits": 3, "daily_quota": 5000,
+         "priorities": ["elderly", "disabled", "green"], "hours": ALL_DAY},
+        {"code": "B", "name": "不动产登记", "name_en": "Real estate", "prefix": "B",
+         "range": [1, 999], "digits": 3, "daily_quota": 3, "hours": ALL_DAY},
+        {"code": "C", "name": "出入境", "name_en": "Exit and entry", "prefix": "C",
+         "range": [1, 999], "digits": 3, "id_required": True, "hours": ALL_DAY},
+    ],
+    "windows": [
+        {"number": 1, "name": "1号窗口", "name_en": "Window 1", "services": ["A"]},
+        {"number": 2, "name": "2号窗口", "name_en": "Window 2", "services": ["B", "A"]},
+        {"number": 3, "name": "3号窗口", "name_en": "Window 3", "services": ["A", "B", "C"]},
+    ],
+    "staff": [
+        {"id": "1001", "name": "王芳"},
+        {"id": "1002", "name": "李娜"},
+        {"id": "1003", "name": "张伟"},
+    ],
+}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Hall:
+    """One hallqd on a private temp dir. Use as a context manager."""
+
+    def __init__(self, config=None, keep=False):
+        self.dir = tempfile.mkdtemp(prefix="hallq-test-")
+        self.config = copy.deepcopy(config or BASE_CONFIG)
+        self.port = free_port()
+        self.config["http"]["listen"] = f"127.0.0.1:{self.port}"
+        self.config["http"]["public_url"] = f"http://127.0.0.1:{self.port}"
+        self.cfg_path = os.path.join(self.dir, "hall.json")
+        self.db_path = os.path.join(self.dir, self.config["store"]["database"])
+        self.log_path = os.path.join(self.dir, "hallqd.log")
+        self.proc = None
+        self.keep = keep
+        self.write_config()
+
+    def write_config(self):
+        with open(self.cfg_path, "w", encoding="utf-8") as f:
+            json.dump(self.config, f, ensure_ascii=False, indent=1)
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        if not self.keep:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def start(self, timeout=10.0):
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([HALLQD, "--config", self.cfg_path],
+                                     stdout=self.log, stderr=self.log)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"hallqd exited with {self.proc.returncode}: {self.read_log()}")
+            try:
+                status, _ = self.get("/api/v1/status")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError("hallqd did not become ready: " + self.read_log())
+
+    def read_log(self):
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                return f.read()[-4000:]
+        except OSError:
+            return ""
+
+    def stop(self, sig=signal.SIGTERM, timeout=10.0):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rc = self.proc.returncode if self.proc else None
+        self.proc = None
+        if getattr(self, "log", None):
+            self.log.close()
+            self.log = None
+        return rc
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # ---- HTTP
+
+    def request(self, method, path, body=None, token=None, headers=None, raw=None, timeout=10):
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            h.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=data, headers=h)
+        resp = conn.getresponse()
+        payload = resp.read()
+        conn.close()
+        ctype = resp.getheader("Content-Type", "")
+        if ctype.startswith("application/json"):
+            return resp.status, json.loads(payload.decode())
+        return resp.status, payload
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, body=None, **kw):
+        return self.request("POST", path, body=body if body is not None else {}, **kw)
+
+    def issue(self, service, **extra):
+        return self.post("/api/v1/tickets", {"service": service, **extra})
+
+    def window(self, n, action, body=None, token=CLERK):
+        return self.post(f"/api/v1/windows/{n}/{action}", body or {}, token=token)
+
+    def status(self):
+        st, body = self.get("/api/v1/status")
+        assert st == 200, (st, body)
+        return body
+
+    def db(self):
+        return sqlite3.connect(self.db_path)
+
+
+class Failures:
+    """Collects failed checks so one run reports them all."""
+
+    def __init__(self, name):
+        self.name = name
+        self.failed = 0
+        self.count = 0
+
+    def check(self, cond, what):
+        self.count += 1
+        if not cond:
+            self.failed += 1
+            print(f"FAIL: {what}", flush=True)
+        return cond
+
+    def eq(self, got, want, what):
+        return self.check(got == want, f"{what}: got {got!r}, want {want!r}")
+
+    def done(self):
+        print(f"{self.name}: {self.count} checks, {self.failed} failed")
+        return 1 if self.failed else 0

@@ -1,0 +1,311 @@
+/*
+ * test_store.c — the durable store: reopen gives back the same queue,
+ * rollover closes the old day in SQL, stepwise migration from version 1,
+ * refusal of newer, foreign and corrupt files (left untouched), and a full
+ * database reported as HQ_ERR_DISK_FULL with nothing half-written.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "config.h"
+#include "store.h"
+
+static const char *cfg_json =
+    "{\"hall\": {\"id\": \"store-test\", \"name\": \"存储测试\", \"name_en\": \"Store test\"},"
+    " \"http\": {\"tokens\": [{\"token\": \"store-test-token-0001\", \"role\": \"clerk\"}]},"
+    " \"store\": {\"database\": \"hall.db\"},"
+    " \"privacy\": {\"id_hash_key\": \"store-test-key-0123456789\"},"
+    " \"services\": ["
+    "  {\"code\": \"A\", \"name\": \"社保\", \"name_en\": \"Social\", \"prefix\": \"A\","
+    "   \"range\": [1, 999], \"digits\": 3, \"hours\": {\"all\": [\"00:00-24:00\"]}},"
+    "  {\"code\": \"B\", \"name\": \"不动产\", \"name_en\": \"Estate\", \"prefix\": \"B\","
+    "   \"range\": [1, 999], \"digits\": 3, \"hours\": {\"all\": [\"00:00-24:00\"]}}],"
+    " \"windows\": [{\"number\": 1, \"services\": [\"A\", \"B\"]},"
+    "              {\"number\": 2, \"services\": [\"B\"]}],"
+    " \"staff\": [{\"id\": \"1001\", \"name\": \"王芳\"}, {\"id\": \"1002\", \"name\": \"李娜\"}]}";
+
+/* 2026-11-23 10:00 +08:00 */
+#define T0 1795399200LL
+
+static char dir[256];
+static struct hq_config cfg;
+
+static int apply(struct hq_engine *e, struct hq_store *st, struct hq_cmd *cmd,
+                 struct hq_result *res)
+{
+    static uint32_t uuid_counter = 1;
+    if (cmd->type == HQ_CMD_ISSUE) {
+        memset(cmd->u.issue.uuid, 0, 16);
+        memcpy(cmd->u.issue.uuid, &uuid_counter, sizeof uuid_counter);
+        uuid_counter++;
+    }
+    if (cmd->type == HQ_CMD_RATE) {
+        memset(cmd->u.rate.uuid, 0xee, 16);
+        memcpy(cmd->u.rate.uuid, &uuid_counter, sizeof uuid_counter);
+        uuid_counter++;
+    }
+    int rc = hq_engine_apply(e, cmd, res);
+    if (rc) return rc;
+    return hq_store_commit(st, e, cmd, res);
+}
+
+static int64_t scalar(sqlite3 *db, const char *sql)
+{
+    sqlite3_stmt *s;
+    int64_t v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &s, NULL) != SQLITE_OK) return -2;
+    if (sqlite3_step(s) == SQLITE_ROW) v = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return v;
+}
+
+static void fresh_db(void)
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/hall.db", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/hall.db-wal", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/hall.db-shm", dir);
+    unlink(p);
+}
+
+static void test_reopen(void)
+{
+    struct hq_store *st = NULL;
+    struct hq_engine e;
+    struct hq_result res = {0};
+    char err[512] = "";
+    fresh_db();
+    CHECK_EQ_INT(hq_store_open(&cfg, &st, err, sizeof err), HQ_OK);
+    CHECK_EQ_INT(hq_engine_init(&e, &cfg.engine), HQ_OK);
+    CHECK_EQ_INT(hq_store_load(st, &e, err, sizeof err), HQ_OK);
+
+    struct hq_cmd c = {.type = HQ_CMD_ISSUE, .now = T0};
+    for (int i = 0; i < 5; i++) {
+        c.u.issue.service = (uint8_t)(i % 2);
+        c.now = T0 + i;
+        CHECK_EQ_INT(apply(&e, st, &c, &res), HQ_OK);
+    }
+    c = (struct hq_cmd){.type = HQ_CMD_LOGIN, .now = T0 + 10, .window = 1};
+    strcpy(c.u.login.staff_id, "1001");
+    CHECK_EQ_INT(apply(&e, st, &c, &res), HQ_OK);
+    c = (struct hq_cmd){.type = HQ_CMD_CALL_NEXT, .now = T0 + 20, .window = 1};
+    CHECK_EQ_INT(apply(&e, st, &c, &res), HQ_OK);
+    c = (struct hq_cmd){.type = HQ_CMD_FINISH, .now = T0 + 400, .window = 1};
+    CHECK_EQ_INT(apply(&e, st, &c, &res), HQ_OK);
+    c = (struct hq_cmd){.type = HQ_CMD_RATE, .now = T0 + 405, .window = 1};
+    c.u.rate.level = 2;
+    c.u.rate.channel = HQ_CHAN_PAD;
+    CHECK_EQ_INT(apply(&e, st, &c, &res), HQ_OK);
+    c = (struct hq_cmd){.type = HQ_CMD_CALL_NEXT, .now = T0 + 410, .window = 1};
+    CHECK_EQ_INT(apply(&e, st, &c, &res), HQ_OK);
+    hq_store_close(st);
+
+    /* Reopen: a fresh engine from the database equals the one in memory. */
+    struct hq_store *st2 = NULL;
+    struct hq_engine e2;
+    CHECK_EQ_INT(hq_store_open(&cfg, &st2, err, sizeof err), HQ_OK);
+    CHECK_EQ_INT(hq_engine_init(&e2, &cfg.engine), HQ_OK);
+    CHECK_EQ_INT(hq_store_load(st2, &e2, err, sizeof err), HQ_OK);
+    CHECK_EQ_INT(e2.day, e.day);
+    CHECK_EQ_INT(e2.n_tickets, e.n_tickets);
+    for (size_t i = 0; i < e.n_tickets && i < e2.n_tickets; i++)
+        CHECK_EQ_MEM(&e2.tickets[i], &e.tickets[i], sizeof e.tickets[i]);
+    for (size_t i = 0; i < cfg.engine.n_windows; i++) {
+        CHECK_EQ_INT(e2.win[i].state, e.win[i].state);
+        CHECK_EQ_INT(e2.win[i].staff, e.win[i].staff);
+        CHECK_EQ_INT(e2.win[i].current, e.win[i].current);
+    }
+    for (size_t i = 0; i < cfg.engine.n_services; i++)
+        CHECK_EQ_MEM(&e2.svc[i], &e.svc[i], sizeof e.svc[i]);
+
+    /* Both engines answer the next command the same way. */
+    struct hq_result r1 = {0}, r2 = {0};
+    c = (struct hq_cmd){.type = HQ_CMD_CALL_NEXT, .now = T0 + 500, .window = 1};
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r1), hq_engine_apply(&e2, &c, &r2));
+    CHECK_EQ_INT(r1.ticket, r2.ticket);
+
+    sqlite3 *db = hq_store_db(st2);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations WHERE level=2 AND "
+                            "follow_up_state='open' AND follow_up_due > at"),
+                 1);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM outbox WHERE type='evaluation'"), 1);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM outbox WHERE type='event' AND "
+                            "data LIKE '%\"kind\":\"issue\"%'"),
+                 5);
+    /* seq has no holes: every committed record got the next number */
+    CHECK_EQ_INT(scalar(db, "SELECT max(seq) - min(seq) + 1 - count(*) FROM outbox"), 0);
+    CHECK_EQ_INT(scalar(db, "PRAGMA journal_mode='wal'") != -2, 1);
+
+    /* Rollover three days later: the day's live tickets expire in SQL, each
+     * with its ticket record; numbering starts again. */
+    int64_t before = scalar(db, "SELECT count(*) FROM outbox WHERE type='ticket'");
+    int64_t live = scalar(db, "SELECT count(*) FROM tickets WHERE status IN "
+                              "('waiting','called','serving','parked')");
+    CHECK(live > 0);
+    c = (struct hq_cmd){.type = HQ_CMD_ISSUE, .now = T0 + 3 * 86400};
+    CHECK_EQ_INT(apply(&e2, st2, &c, &res), HQ_OK);
+    CHECK(res.rollover);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM tickets WHERE status IN "
+                            "('waiting','called','serving','parked') AND day < (SELECT value FROM "
+                            "meta WHERE key='day')"),
+                 0);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM outbox WHERE type='ticket'") - before, live);
+    CHECK_EQ_INT(scalar(db, "SELECT number FROM tickets ORDER BY rowid DESC LIMIT 1"), 1);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM outbox WHERE data LIKE "
+                            "'%\"kind\":\"rollover\"%'"),
+                 1);
+
+    hq_result_free(&r1);
+    hq_result_free(&r2);
+    hq_result_free(&res);
+    hq_engine_free(&e);
+    hq_engine_free(&e2);
+    hq_store_close(st2);
+}
+
+static void test_migrate(void)
+{
+    char err[512] = "", path[300];
+    struct hq_store *st = NULL;
+    snprintf(path, sizeof path, "%s/hall.db", dir);
+    fresh_db();
+    CHECK_EQ_INT(hq_store_open(&cfg, &st, err, sizeof err), HQ_OK);
+    hq_store_close(st);
+
+    /* Turn it back into a version-1 database holding a 差评 made then. */
+    sqlite3 *db;
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db,
+                              "DROP INDEX evaluations_day;"
+                              "ALTER TABLE evaluations DROP COLUMN follow_up_state;"
+                              "ALTER TABLE evaluations DROP COLUMN follow_up_due;"
+                              "ALTER TABLE evaluations DROP COLUMN follow_up_note;"
+                              "ALTER TABLE evaluations DROP COLUMN follow_up_at;"
+                              "INSERT INTO evaluations VALUES('e1','t1','A001',20000,'A',1,'1001',"
+                              "1,'pad',0,1000);"
+                              "INSERT INTO evaluations VALUES('e2','t2','A002',20000,'A',1,'1001',"
+                              "5,'pad',0,1000);"
+                              "PRAGMA user_version=1;",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+    sqlite3_close(db);
+
+    CHECK_EQ_INT(hq_store_open(&cfg, &st, err, sizeof err), HQ_OK);
+    db = hq_store_db(st);
+    CHECK_EQ_INT(scalar(db, "PRAGMA user_version"), HQ_STORE_SCHEMA_VERSION);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations WHERE uuid='e1' AND "
+                            "follow_up_state='open' AND follow_up_due=1000+15*86400"),
+                 1);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations WHERE uuid='e2' AND "
+                            "follow_up_state='none' AND follow_up_due IS NULL"),
+                 1);
+    hq_store_close(st);
+
+    /* A newer schema than this build knows is refused, not downgraded. */
+    CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_exec(db, "PRAGMA user_version=99", NULL, NULL, NULL);
+    sqlite3_close(db);
+    st = NULL;
+    CHECK_EQ_INT(hq_store_open(&cfg, &st, err, sizeof err), HQ_ERR_DB);
+    CHECK(strstr(err, "newer") != NULL);
+    CHECK(strstr(err, path) != NULL);
+}
+
+static void test_refusals(void)
+{
+    char err[512] = "", path[300];
+    struct hq_store *st = NULL;
+    snprintf(path, sizeof path, "%s/hall.db", dir);
+
+    /* garbage bytes: a clear error, and the file is left exactly as it was */
+    fresh_db();
+    unsigned char junk[8192];
+    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (unsigned char)(i * 131 + 7);
+    FILE *f = fopen(path, "wb");
+    fwrite(junk, 1, sizeof junk, f);
+    fclose(f);
+    CHECK(hq_store_open(&cfg, &st, err, sizeof err) != HQ_OK);
+    CHECK(st == NULL);
+    CHECK(strstr(err, path) != NULL);
+    CHECK(strstr(err, "not a usable database") != NULL);
+    unsigned char back[8192];
+    f = fopen(path, "rb");
+    CHECK_EQ_INT(fread(back, 1, sizeof back, f), sizeof back);
+    fclose(f);
+    CHECK_EQ_MEM(back, junk, sizeof junk);
+
+    /* an SQLite file of something else */
+    fresh_db();
+    sqlite3 *db;
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, "CREATE TABLE invoices(id INTEGER)", NULL, NULL, NULL);
+    sqlite3_close(db);
+    CHECK(hq_store_open(&cfg, &st, err, sizeof err) != HQ_OK);
+    CHECK(strstr(err, "not a hallq one") != NULL);
+
+    /* a directory that cannot be created into */
+    struct hq_config bad = cfg;
+    snprintf(bad.database, sizeof bad.database, "%s/no/such/dir/hall.db", dir);
+    CHECK(hq_store_open(&bad, &st, err, sizeof err) != HQ_OK);
+    CHECK(strstr(err, "no/such/dir") != NULL);
+}
+
+static void test_full(void)
+{
+    char err[512] = "";
+    struct hq_store *st = NULL;
+    struct hq_engine e;
+    struct hq_result res = {0};
+    fresh_db();
+    CHECK_EQ_INT(hq_store_open(&cfg, &st, err, sizeof err), HQ_OK);
+    CHECK_EQ_INT(hq_engine_init(&e, &cfg.engine), HQ_OK);
+    CHECK_EQ_INT(hq_store_load(st, &e, err, sizeof err), HQ_OK);
+    sqlite3 *db = hq_store_db(st);
+    /* Cap the file at its current size: the next growth is a full disk. */
+    int64_t pages = scalar(db, "PRAGMA page_count");
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA max_page_count=%lld", (long long)pages);
+    sqlite3_exec(db, sql, NULL, NULL, NULL);
+    struct hq_cmd c = {.type = HQ_CMD_ISSUE};
+    int rc = HQ_OK;
+    int i = 0;
+    for (; i < 2000 && rc == HQ_OK; i++) {
+        c.now = T0 + i;
+        rc = apply(&e, st, &c, &res);
+    }
+    CHECK_EQ_INT(rc, HQ_ERR_DISK_FULL);
+    /* nothing half-written: every ticket row has its issue event */
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM tickets"),
+                 scalar(db, "SELECT count(*) FROM events WHERE kind='issue'"));
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM tickets"), i - 1);
+    hq_result_free(&res);
+    hq_engine_free(&e);
+    hq_store_close(st);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/hallq-store-XXXXXX");
+    if (!mkdtemp(dir)) return 1;
+    char err[512];
+    if (hq_config_parse("store-test.json", dir, cfg_json, &cfg, err, sizeof err) != HQ_OK) {
+        fprintf(stderr, "config: %s\n", err);
+        return 1;
+    }
+    hq_log_level = HQ_LOG_ERR - 1; /* the refusals are expected: keep the output clean */
+    test_reopen();
+    test_migrate();
+    test_refusals();
+    test_full();
+    hq_config_free(&cfg);
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd)) return 1;
+    return check_report("test_store");
+}

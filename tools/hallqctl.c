@@ -1,0 +1,302 @@
+/*
+ * hallqctl — control a running hallqd from a shell, through its HTTP API.
+ *
+ *   hallqctl [--url URL] [--token TOKEN] [--json] COMMAND [ARGS]
+ *
+ * Human output (Chinese first) by default; --json prints the daemon's JSON
+ * answer as it came, for scripts. Exit codes:
+ *   0 done, 1 refused by hallqd (e.g. nobody waiting), 2 usage error,
+ *   3 cannot reach hallqd, 4 not authorised, 5 hallqd failed (5xx).
+ * URL and token also come from HALLQ_URL and HALLQ_TOKEN.
+ */
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { EX_OK = 0, EX_REFUSED = 1, EX_USAGE = 2, EX_CONNECT = 3, EX_AUTH = 4, EX_SERVER = 5 };
+
+struct buf {
+    char *p;
+    size_t n;
+};
+
+static size_t ctl__write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    struct buf *b = arg;
+    size_t n = size * nmemb;
+    char *q = realloc(b->p, b->n + n + 1);
+    if (!q) return 0;
+    memcpy(q + b->n, ptr, n);
+    b->p = q;
+    b->n += n;
+    b->p[b->n] = 0;
+    return n;
+}
+
+static const char *opt_url = "http://127.0.0.1:8080";
+static const char *opt_token;
+static int opt_json;
+
+/* One request; answers the HTTP status (0 = not reached) and the body. */
+static long ctl__request(const char *method, const char *path, const char *body, struct buf *out)
+{
+    CURL *c = curl_easy_init();
+    char url[1024], auth[512];
+    struct curl_slist *h = NULL;
+    long status = 0;
+    if (!c) return 0;
+    snprintf(url, sizeof url, "%s%s", opt_url, path);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ctl__write);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    if (opt_token) {
+        snprintf(auth, sizeof auth, "Authorization: Bearer %s", opt_token);
+        h = curl_slist_append(h, auth);
+    }
+    if (strcmp(method, "POST") == 0) {
+        h = curl_slist_append(h, "Content-Type: application/json");
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body ? body : "{}");
+    }
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    CURLcode rc = curl_easy_perform(c);
+    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    else fprintf(stderr, "hallqctl: cannot reach hallqd at %s: %s\n", opt_url, curl_easy_strerror(rc));
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    return status;
+}
+
+static const char *ctl__str(cJSON *o, const char *key)
+{
+    cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static const char *ctl__state_zh(const char *s)
+{
+    static const char *const map[][2] = {{"closed", "未登录"},  {"idle", "空闲"},
+                                         {"calling", "叫号中"}, {"serving", "办理中"},
+                                         {"paused", "暂停"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i][0], s) == 0) return map[i][1];
+    return s;
+}
+
+static void ctl__print_ticket(cJSON *t)
+{
+    if (!cJSON_IsObject(t)) return;
+    printf("号票 %s  %s (%s)  状态 %s", ctl__str(t, "number"), ctl__str(t, "service_name"),
+           ctl__str(t, "service"), ctl__str(t, "status"));
+    cJSON *ahead = cJSON_GetObjectItemCaseSensitive(t, "ahead");
+    if (cJSON_IsNumber(ahead)) printf("  前面 %d 人", ahead->valueint);
+    cJSON *est = cJSON_GetObjectItemCaseSensitive(t, "estimated_wait_s");
+    if (cJSON_IsNumber(est)) printf("  预计等候 %d 分钟", (est->valueint + 59) / 60);
+    const char *pl = ctl__str(t, "priority_label");
+    if (*pl) printf("  %s", pl);
+    printf("\n");
+}
+
+static void ctl__print_window(cJSON *w)
+{
+    if (!cJSON_IsObject(w)) return;
+    cJSON *staff = cJSON_GetObjectItemCaseSensitive(w, "staff");
+    cJSON *cur = cJSON_GetObjectItemCaseSensitive(w, "current");
+    printf("%-10s %-6s %-8s", ctl__str(w, "name"), ctl__state_zh(ctl__str(w, "state")),
+           cJSON_IsObject(staff) ? ctl__str(staff, "name") : "-");
+    if (cJSON_IsObject(cur)) printf(" 当前 %s", ctl__str(cur, "number"));
+    printf("\n");
+}
+
+static void ctl__print_status(cJSON *o)
+{
+    cJSON *hall = cJSON_GetObjectItemCaseSensitive(o, "hall");
+    printf("%s  %s\n\n业务 Services\n", ctl__str(hall, "name"), ctl__str(hall, "time"));
+    cJSON *s;
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(o, "services"))
+    {
+        cJSON *w = cJSON_GetObjectItemCaseSensitive(s, "waiting");
+        cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "estimated_wait_s");
+        printf("  %-3s %-14s 等候 %3d 人", ctl__str(s, "code"), ctl__str(s, "name"),
+               cJSON_IsNumber(w) ? w->valueint : 0);
+        if (cJSON_IsNumber(e)) printf("  预计 %d 分钟", (e->valueint + 59) / 60);
+        else printf("  无窗口办理");
+        printf("\n");
+    }
+    printf("\n窗口 Windows\n");
+    cJSON_ArrayForEach(s, cJSON_GetObjectItemCaseSensitive(o, "windows"))
+    {
+        printf("  ");
+        ctl__print_window(s);
+    }
+    cJSON *sync = cJSON_GetObjectItemCaseSensitive(o, "sync");
+    cJSON *b = cJSON_GetObjectItemCaseSensitive(sync, "backlog");
+    if (cJSON_IsNumber(b)) printf("\n待上传记录 Sync backlog: %d\n", b->valueint);
+}
+
+static int ctl__finish(long status, struct buf *b, void (*human)(cJSON *))
+{
+    if (!status) return EX_CONNECT;
+    cJSON *o = b->p ? cJSON_Parse(b->p) : NULL;
+    int ex = status < 300   ? EX_OK
+             : status == 401 ? EX_AUTH
+             : status >= 500 && status != 503 ? EX_SERVER
+                                              : EX_REFUSED;
+    if (status == 503) ex = EX_SERVER;
+    if (opt_json) {
+        printf("%s\n", b->p ? b->p : "");
+    } else if (ex == EX_OK) {
+        if (o && human) human(o);
+    } else {
+        const char *zh = o ? ctl__str(o, "message") : "";
+        const char *en = o ? ctl__str(o, "message_en") : "";
+        const char *detail = o ? ctl__str(o, "detail") : "";
+        fprintf(stderr, "hallqctl: %s (%s)%s%s [HTTP %ld]\n", *zh ? zh : "请求失败",
+                *en ? en : "request failed", *detail ? ": " : "", detail, status);
+    }
+    cJSON_Delete(o);
+    free(b->p);
+    return ex;
+}
+
+static void ctl__human_action(cJSON *o)
+{
+    cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "window");
+    if (w) ctl__print_window(w);
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "ticket");
+    if (cJSON_IsObject(t)) ctl__print_ticket(t);
+}
+
+static void ctl__human_issue(cJSON *o)
+{
+    ctl__print_ticket(cJSON_GetObjectItemCaseSensitive(o, "ticket"));
+}
+
+static void ctl__usage(FILE *f)
+{
+    fprintf(f,
+            "usage: hallqctl [--url URL] [--token TOKEN] [--json] COMMAND [ARGS]\n"
+            "  status\n"
+            "  issue SERVICE [--priority disabled|military|green]\n"
+            "  call WINDOW [NUMBER]          call next, or that number (A012)\n"
+            "  recall WINDOW | start WINDOW | finish WINDOW | park WINDOW | call-back WINDOW\n"
+            "  no-show WINDOW [--requeue|--no-requeue]\n"
+            "  transfer WINDOW [--service CODE] [--to-window N] [--front]\n"
+            "  pause WINDOW | resume WINDOW | login WINDOW STAFF | logout WINDOW\n"
+            "  rate WINDOW LEVEL             a rating 1..5 (5 = 非常满意)\n"
+            "  cancel TICKET                 (manager token)\n"
+            "exit: 0 done, 1 refused, 2 usage, 3 unreachable, 4 not authorised, 5 hallqd failed\n");
+}
+
+static int ctl__window_arg(const char *s)
+{
+    char *end;
+    long n = strtol(s, &end, 10);
+    return (*end || n < 1 || n > 65535) ? -1 : (int)n;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"url", required_argument, NULL, 'u'}, {"token", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},      {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    if (getenv("HALLQ_URL")) opt_url = getenv("HALLQ_URL");
+    opt_token = getenv("HALLQ_TOKEN");
+    int c;
+    /* "+" stops at the command so its own options stay its own */
+    while ((c = getopt_long(argc, argv, "+u:t:jh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'u': opt_url = optarg; break;
+        case 't': opt_token = optarg; break;
+        case 'j': opt_json = 1; break;
+        case 'h': ctl__usage(stdout); return EX_OK;
+        default: ctl__usage(stderr); return EX_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        ctl__usage(stderr);
+        return EX_USAGE;
+    }
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const char *cmd = argv[optind];
+    char **args = argv + optind + 1;
+    int nargs = argc - optind - 1;
+    struct buf b = {0};
+    char path[256];
+    int ex = EX_USAGE;
+
+    if (strcmp(cmd, "status") == 0 && nargs == 0) {
+        ex = ctl__finish(ctl__request("GET", "/api/v1/status", NULL, &b), &b, ctl__print_status);
+    } else if (strcmp(cmd, "issue") == 0 && (nargs == 1 || (nargs == 3 && !strcmp(args[1], "--priority")))) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "service", args[0]);
+        if (nargs == 3) cJSON_AddStringToObject(o, "priority", args[2]);
+        char *body = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        ex = ctl__finish(ctl__request("POST", "/api/v1/tickets", body, &b), &b, ctl__human_issue);
+        free(body);
+    } else if (strcmp(cmd, "cancel") == 0 && nargs == 1) {
+        snprintf(path, sizeof path, "/api/v1/tickets/%s/cancel", args[0]);
+        ex = ctl__finish(ctl__request("POST", path, "{}", &b), &b, ctl__human_action);
+    } else if (nargs >= 1 && ctl__window_arg(args[0]) > 0) {
+        int w = ctl__window_arg(args[0]);
+        const char *action = NULL;
+        cJSON *o = cJSON_CreateObject();
+        int ok = 1;
+        if (strcmp(cmd, "call") == 0) {
+            action = nargs == 2 ? "call" : "call-next";
+            if (nargs == 2) cJSON_AddStringToObject(o, "number", args[1]);
+            ok = nargs <= 2;
+        } else if (strcmp(cmd, "no-show") == 0) {
+            action = "no-show";
+            for (int i = 1; i < nargs; i++) {
+                if (!strcmp(args[i], "--requeue")) cJSON_AddBoolToObject(o, "requeue", 1);
+                else if (!strcmp(args[i], "--no-requeue")) cJSON_AddBoolToObject(o, "requeue", 0);
+                else ok = 0;
+            }
+        } else if (strcmp(cmd, "transfer") == 0) {
+            action = "transfer";
+            for (int i = 1; i < nargs; i++) {
+                if (!strcmp(args[i], "--service") && i + 1 < nargs)
+                    cJSON_AddStringToObject(o, "service", args[++i]);
+                else if (!strcmp(args[i], "--to-window") && i + 1 < nargs)
+                    cJSON_AddNumberToObject(o, "window", atoi(args[++i]));
+                else if (!strcmp(args[i], "--front")) cJSON_AddBoolToObject(o, "front", 1);
+                else ok = 0;
+            }
+        } else if (strcmp(cmd, "login") == 0) {
+            action = "login";
+            ok = nargs == 2;
+            if (ok) cJSON_AddStringToObject(o, "staff", args[1]);
+        } else if (strcmp(cmd, "rate") == 0) {
+            action = "rating";
+            ok = nargs == 2;
+            if (ok) cJSON_AddNumberToObject(o, "level", atoi(args[1]));
+        } else {
+            static const char *const plain[] = {"recall", "start", "finish", "park", "call-back",
+                                                "pause", "resume", "logout"};
+            for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
+                if (strcmp(cmd, plain[i]) == 0) action = plain[i];
+            ok = nargs == 1;
+        }
+        if (action && ok) {
+            char *body = cJSON_PrintUnformatted(o);
+            snprintf(path, sizeof path, "/api/v1/windows/%d/%s", w, action);
+            ex = ctl__finish(ctl__request("POST", path, body, &b), &b, ctl__human_action);
+            free(body);
+        } else {
+            ctl__usage(stderr);
+        }
+        cJSON_Delete(o);
+    } else {
+        ctl__usage(stderr);
+    }
+    curl_global_cleanup();
+    return ex;
+}
