@@ -1,0 +1,123 @@
+"""The programs as a person runs them: hallqd --check-config and its refusals,
+hallqd on a corrupt database, SIGHUP reload, and hallqctl's output and exit
+codes (0 done, 1 refused, 2 usage, 3 unreachable, 4 not authorised)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from hallq import CLERK, HALLQCTL, HALLQD, SOURCE, Failures, Hall, free_port
+
+T = Failures("test_cli")
+
+
+def run(args, env=None):
+    p = subprocess.run(args, capture_output=True, text=True, timeout=30,
+                       env={**os.environ, **(env or {})})
+    return p.returncode, p.stdout, p.stderr
+
+
+def test_check_config():
+    demo = os.path.join(SOURCE, "config", "demo-hall.json")
+    rc, out, err = run([HALLQD, "--check-config", demo])
+    T.eq(rc, 0, "demo config is valid")
+    T.check("8 windows" in out, "check-config reports the windows")
+    h = Hall()  # not started: its temp dir and a valid config to break
+    bad = dict(h.config)
+    bad["services"] = [dict(s) for s in h.config["services"]]
+    bad["services"][1]["daily_quota"] = -5
+    with open(h.cfg_path, "w") as f:
+        json.dump(bad, f)
+    rc, out, err = run([HALLQD, "--check-config", h.cfg_path])
+    T.eq(rc, 2, "bad config exit code")
+    T.check(h.cfg_path in err or "hall.json" in err, f"message names the file: {err!r}")
+    T.check("$.services[1].daily_quota" in err, f"message names the JSON path: {err!r}")
+    rc, out, err = run([HALLQD, "--config", h.cfg_path])
+    T.eq(rc, 2, "hallqd refuses to start on a bad config")
+    T.check("$.services[1].daily_quota" in err, "and says why")
+    rc, out, err = run([HALLQD, "--check-config", "/nonexistent/hall.json"])
+    T.eq(rc, 2, "missing config file")
+    T.check("/nonexistent/hall.json" in err, "names the missing file")
+    rc, out, err = run([HALLQD])
+    T.eq(rc, 2, "no arguments is a usage error")
+
+
+def test_corrupt_db():
+    h = Hall()
+    with open(h.db_path, "wb") as f:
+        f.write(b"\x13\x37" * 4096)
+    rc, out, err = run([HALLQD, "--config", h.cfg_path])
+    T.eq(rc, 1, "corrupt database stops start-up")
+    T.check(h.db_path in err and "not a usable database" in err, f"clear message: {err!r}")
+    with open(h.db_path, "rb") as f:
+        T.eq(f.read(), b"\x13\x37" * 4096, "the corrupt file is left untouched")
+
+
+def test_reload():
+    with Hall() as h:
+        T.eq(h.status()["hall"]["notice"], "", "no notice at first")
+        h.config["display"] = {"notice": "今日系统升级", "notice_en": "Upgrade today"}
+        h.write_config()
+        h.proc.send_signal(signal.SIGHUP)
+        ok = False
+        for _ in range(100):
+            if h.status()["hall"]["notice"] == "今日系统升级":
+                ok = True
+                break
+            time.sleep(0.02)
+        T.check(ok, "SIGHUP reloads the notice")
+        with open(h.cfg_path, "w") as f:
+            f.write("{ broken")
+        h.proc.send_signal(signal.SIGHUP)
+        time.sleep(0.3)
+        T.check(h.alive(), "a bad file on reload does not stop hallqd")
+        T.eq(h.status()["hall"]["notice"], "今日系统升级", "and the running config stays")
+        T.check("reload refused" in h.read_log(), "the refusal is logged")
+
+
+def test_hallqctl():
+    with Hall() as h:
+        env = {"HALLQ_URL": f"http://127.0.0.1:{h.port}", "HALLQ_TOKEN": CLERK}
+        rc, out, err = run([HALLQCTL, "issue", "A"], env)
+        T.eq(rc, 0, "hallqctl issue")
+        T.check("A001" in out and "社保业务" in out, f"human output: {out!r}")
+        rc, out, err = run([HALLQCTL, "--json", "issue", "A"], env)
+        T.eq(json.loads(out)["ticket"]["number"], "A002", "--json output")
+        rc, out, err = run([HALLQCTL, "login", "1", "1001"], env)
+        T.eq(rc, 0, "login")
+        rc, out, err = run([HALLQCTL, "call", "1"], env)
+        T.check(rc == 0 and "A001" in out, f"call: {out!r}")
+        for cmd in (["recall", "1"], ["start", "1"], ["park", "1"], ["call-back", "1"],
+                    ["transfer", "1", "--service", "B"], ["call", "1", "A002"],
+                    ["no-show", "1", "--no-requeue"], ["pause", "1"], ["resume", "1"]):
+            rc, out, err = run([HALLQCTL] + cmd, env)
+            T.eq(rc, 0, f"hallqctl {' '.join(cmd)} ({err.strip()})")
+        rc, out, err = run([HALLQCTL, "call", "1"], env)
+        T.eq(rc, 1, "call with nobody waiting is refused")
+        T.check("当前无人等候" in err, f"refusal in Chinese: {err!r}")
+        rc, out, err = run([HALLQCTL, "logout", "1"], env)
+        T.eq(rc, 0, "logout")
+        rc, out, err = run([HALLQCTL, "status"], env)
+        T.check(rc == 0 and "1号窗口" in out and "不动产登记" in out, f"status: {out!r}")
+        rc, out, err = run([HALLQCTL, "--token", "bad-token-bad-token", "call", "1"], env)
+        T.eq(rc, 4, "bad token")
+        rc, out, err = run([HALLQCTL, "frobnicate"], env)
+        T.eq(rc, 2, "unknown command")
+        rc, out, err = run([HALLQCTL, "call", "x"], env)
+        T.eq(rc, 2, "bad window number")
+    rc, out, err = run([HALLQCTL, "--url", f"http://127.0.0.1:{free_port()}", "status"])
+    T.eq(rc, 3, "unreachable hallqd")
+
+
+def main():
+    test_check_config()
+    test_corrupt_db()
+    test_reload()
+    test_hallqctl()
+    return T.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
