@@ -2,3 +2,8 @@
 # reference central server.
 hq_unit_test(test_slip SOURCES unit/test_slip.c LIBS hqsync)
 hq_unit_test(test_sync_proto SOURCES unit/test_sync_proto.c LIBS hqsync)
+# The reference central server, driven over HTTP(S), a pty and TCP.
+add_test(NAME central_server
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_central.py
+                 $<TARGET_FILE:hallq-central>)
+set_tests_properties(central_server PROPERTIES TIMEOUT 300)

@@ -1,0 +1,87 @@
+/*
+ * central.h — hallq-central, the reference central server: what its parts
+ * (database, HTTP side, serial side, fault injection) share. It exists so
+ * hallq's up-link can be tested end to end against something that follows
+ * PROTOCOLS.md §5 strictly and can misbehave on request.
+ */
+#ifndef HQ_CENTRAL_H
+#define HQ_CENTRAL_H
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Faults, set with --fault at start or a control line at run time. */
+struct central_faults {
+    bool refuse;   /* no HTTP listener at all: connections are refused */
+    int status;    /* answer every request with this status, store nothing */
+    int slow_ms;   /* wait this long before answering */
+    int ack_less;  /* acknowledge this many fewer records than held */
+    bool drop_mid; /* cut the connection in the middle of the answer */
+};
+
+struct central {
+    sqlite3 *db;
+    pthread_mutex_t lock; /* guards db and faults: MHD answers on its own threads */
+    struct central_faults faults;
+    const char *token;    /* NULL: no token needed */
+    char serial_hall[65]; /* last hall seen on the serial link (for Q frames) */
+};
+
+/* Parse one fault spec ("status 503", "off", ...) into f. HQ_OK or
+ * HQ_ERR_INVALID with a reason in err. */
+int central_fault_parse(const char *spec, struct central_faults *f, char *err, size_t errlen);
+/* A copy of the current faults, taken under the lock. */
+struct central_faults central_faults_get(struct central *c);
+
+/* ---- db.c ---- */
+int central_db_open(struct central *c, const char *path);
+void central_db_close(struct central *c);
+
+/* Validate and store a records batch body (path_hall: the hall of the URL,
+ * or NULL on the serial side, where the body names it). HQ_OK with *acked
+ * (the real acked_through, before any fault) and hall (the body's hall_id);
+ * HQ_ERR_INVALID with a reason in err; HQ_ERR_DB. Takes the lock. */
+int central_records_store(struct central *c, const char *path_hall, const char *body, size_t len,
+                          int64_t *acked, char hall[65], char *err, size_t errlen);
+
+/* Add the appointments of a JSON file ({"appointments":[..]} or a bare
+ * array; an item's optional "hall_id" limits it to one hall). An appointment
+ * already held with the same hall and id is replaced, and gets a new cursor
+ * position, when it changed. HQ_OK or an error with a reason in err. */
+int central_appointments_load(struct central *c, const char *file, char *err, size_t errlen);
+
+/* The appointments answer for hall after cursor since ("" or NULL: from
+ * the start), malloc'd JSON in *out. HQ_ERR_INVALID for a bad cursor. */
+int central_appointments_answer(struct central *c, const char *hall, const char *since, char **out);
+
+/* `hallq-central dump --db FILE`: every record as one JSON line. */
+int central_dump(const char *path, FILE *out);
+
+/* ---- http.c ---- */
+struct central_http;
+/* Start (or restart) the HTTP(S) side on host:port (port 0: any; the bound
+ * port is then kept for restarts). cert/key PEM text or NULL for plain HTTP. */
+int central_http_start(struct central *c, const char *host, uint16_t *port, const char *cert_pem,
+                       const char *key_pem, struct central_http **out);
+void central_http_stop(struct central_http *h);
+
+/* ---- serial.c ---- */
+struct central_serial;
+/* spec "pty:LINK" or "tcp-listen:[HOST:]PORT". */
+int central_serial_open(struct central *c, const char *spec, const char *default_host,
+                        struct central_serial **out);
+void central_serial_close(struct central_serial *s);
+/* fds to poll (up to 2) and the handler for their events. */
+int central_serial_fds(struct central_serial *s, int fds[2]);
+void central_serial_ready(struct central_serial *s, int fd);
+
+/* Shared helpers. */
+bool central_valid_hall(const char *s);
+/* {"error":"..","message":".."} */
+char *central_error_json(const char *error, const char *message);
+
+#endif

@@ -1,0 +1,434 @@
+/*
+ * db.c — hallq-central's storage: the records every hall sent (idempotent on
+ * hall id + seq, so a resent batch is absorbed) and the appointments it
+ * hands out with a cursor. acked_through is kept per hall and only ever
+ * advances over a contiguous run of seqs: a gap caps it, so the hall resends
+ * what the server is missing.
+ */
+#include "central.h"
+
+#include "hq.h"
+#include "sync_proto.h"
+
+#include <cjson/cJSON.h>
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char central__schema[] =
+    "PRAGMA journal_mode=WAL;"
+    "CREATE TABLE IF NOT EXISTS records(hall_id TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " uuid TEXT NOT NULL, type TEXT NOT NULL, at TEXT NOT NULL, data TEXT NOT NULL,"
+    " received_at TEXT NOT NULL, PRIMARY KEY(hall_id, seq));"
+    "CREATE TABLE IF NOT EXISTS halls(hall_id TEXT PRIMARY KEY,"
+    " acked_through INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS appointments(cursor INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " hall_id TEXT NOT NULL DEFAULT '', id TEXT NOT NULL, json TEXT NOT NULL,"
+    " UNIQUE(hall_id, id));";
+
+bool central_valid_hall(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > SYNC_HALL_ID_MAX) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i])) return false;
+    return true;
+}
+
+char *central_error_json(const char *error, const char *message)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", error);
+    cJSON_AddStringToObject(o, "message", message);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+int central_db_open(struct central *c, const char *path)
+{
+    char *msg = NULL;
+    if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        fprintf(stderr, "hallq-central: %s: %s\n", path, sqlite3_errmsg(c->db));
+        return HQ_ERR_DB;
+    }
+    sqlite3_busy_timeout(c->db, 5000);
+    if (sqlite3_exec(c->db, central__schema, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "hallq-central: %s: %s\n", path, msg ? msg : "schema failed");
+        sqlite3_free(msg);
+        return HQ_ERR_DB;
+    }
+    return HQ_OK;
+}
+
+void central_db_close(struct central *c)
+{
+    sqlite3_close(c->db);
+    c->db = NULL;
+}
+
+static void central__now(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The strict reading of one record; NULL when good, else why not. */
+static const char *central__check_record(const cJSON *r, int64_t *seq)
+{
+    if (!cJSON_IsObject(r)) return "a record is not an object";
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(r, "seq");
+    if (!cJSON_IsNumber(s) || s->valuedouble < 1 || s->valuedouble > 9007199254740992.0 ||
+        (double)(int64_t)s->valuedouble != s->valuedouble)
+        return "seq must be a positive integer";
+    *seq = (int64_t)s->valuedouble;
+    const char *uuid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "uuid"));
+    if (!uuid || !*uuid || strlen(uuid) > 64) return "uuid must be a string of 1 to 64 bytes";
+    if (!sync_valid_record_type(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "type"))))
+        return "type must be ticket, evaluation or event";
+    if (!sync_valid_rfc3339(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "at"))))
+        return "at must be an RFC 3339 time with an offset";
+    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r, "data")))
+        return "data must be an object";
+    return NULL;
+}
+
+static int central__advance(struct central *c, const char *hall, int64_t *acked)
+{
+    sqlite3_stmt *get = NULL, *has = NULL, *put = NULL;
+    int rc = HQ_ERR_DB;
+    int64_t a = 0;
+    if (sqlite3_prepare_v2(c->db, "SELECT acked_through FROM halls WHERE hall_id=?", -1, &get,
+                           NULL) ||
+        sqlite3_prepare_v2(c->db, "SELECT seq FROM records WHERE hall_id=? AND seq>? ORDER BY seq",
+                           -1, &has, NULL) ||
+        sqlite3_prepare_v2(
+            c->db,
+            "INSERT INTO halls(hall_id, acked_through) VALUES(?, ?) "
+            "ON CONFLICT(hall_id) DO UPDATE SET acked_through=excluded.acked_through",
+            -1, &put, NULL))
+        goto fail;
+    sqlite3_bind_text(get, 1, hall, -1, SQLITE_STATIC);
+    if (sqlite3_step(get) == SQLITE_ROW) a = sqlite3_column_int64(get, 0);
+    /* Walk the seqs above the mark while they are contiguous. */
+    sqlite3_bind_text(has, 1, hall, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(has, 2, a);
+    int step;
+    while ((step = sqlite3_step(has)) == SQLITE_ROW && sqlite3_column_int64(has, 0) == a + 1)
+        a++;
+    if (step != SQLITE_ROW && step != SQLITE_DONE) goto fail;
+    sqlite3_bind_text(put, 1, hall, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(put, 2, a);
+    if (sqlite3_step(put) != SQLITE_DONE) goto fail;
+    *acked = a;
+    rc = HQ_OK;
+fail:
+    sqlite3_finalize(get);
+    sqlite3_finalize(has);
+    sqlite3_finalize(put);
+    return rc;
+}
+
+int central_records_store(struct central *c, const char *path_hall, const char *body, size_t len,
+                          int64_t *acked, char hall[65], char *err, size_t errlen)
+{
+    int rc = HQ_ERR_INVALID;
+    const char *why = NULL;
+    sqlite3_stmt *ins = NULL;
+    bool in_tx = false, locked = false;
+    cJSON *j = cJSON_ParseWithLength(body, len);
+    if (!cJSON_IsObject(j)) {
+        why = "the body is not a JSON object";
+        goto fail;
+    }
+    const char *h = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "hall_id"));
+    if (!central_valid_hall(h)) {
+        why = "hall_id missing or not a valid hall id";
+        goto fail;
+    }
+    if (path_hall && strcmp(path_hall, h) != 0) {
+        why = "hall_id of the body differs from the URL's";
+        goto fail;
+    }
+    snprintf(hall, 65, "%s", h);
+    const cJSON *recs = cJSON_GetObjectItemCaseSensitive(j, "records");
+    if (!cJSON_IsArray(recs)) {
+        why = "records must be an array";
+        goto fail;
+    }
+    if (cJSON_GetArraySize(recs) > SYNC_BATCH_MAX_RECORDS) {
+        why = "more than 500 records in one batch";
+        goto fail;
+    }
+    const cJSON *r;
+    int64_t seq;
+    cJSON_ArrayForEach(r, recs)
+    {
+        if ((why = central__check_record(r, &seq))) goto fail;
+    }
+
+    char now[32];
+    central__now(now);
+    pthread_mutex_lock(&c->lock);
+    locked = true;
+    rc = HQ_ERR_DB;
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto fail;
+    in_tx = true;
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT OR IGNORE INTO records(hall_id, seq, uuid, type, at, data,"
+                           " received_at) VALUES(?,?,?,?,?,?,?)",
+                           -1, &ins, NULL))
+        goto fail;
+    cJSON_ArrayForEach(r, recs)
+    {
+        char *data = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r, "data"));
+        if (!data) goto fail;
+        sqlite3_reset(ins);
+        sqlite3_bind_text(ins, 1, h, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 2,
+                           (int64_t)cJSON_GetObjectItemCaseSensitive(r, "seq")->valuedouble);
+        sqlite3_bind_text(ins, 3, cJSON_GetObjectItemCaseSensitive(r, "uuid")->valuestring, -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_text(ins, 4, cJSON_GetObjectItemCaseSensitive(r, "type")->valuestring, -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_text(ins, 5, cJSON_GetObjectItemCaseSensitive(r, "at")->valuestring, -1,
+                          SQLITE_STATIC);
+        sqlite3_bind_text(ins, 6, data, -1, free);
+        sqlite3_bind_text(ins, 7, now, -1, SQLITE_STATIC);
+        if (sqlite3_step(ins) != SQLITE_DONE) goto fail;
+    }
+    if (central__advance(c, h, acked)) goto fail;
+    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) goto fail;
+    in_tx = false;
+    rc = HQ_OK;
+fail:
+    if (rc == HQ_ERR_DB) {
+        why = sqlite3_errmsg(c->db);
+        LOG_ERR("CENTRAL", "storing records failed: %s", why);
+    }
+    if (why) snprintf(err, errlen, "%s", why);
+    if (in_tx) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_finalize(ins);
+    if (locked) pthread_mutex_unlock(&c->lock);
+    cJSON_Delete(j);
+    return rc;
+}
+
+static char *central__read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *buf = NULL;
+    size_t cap = 0, n = 0;
+    for (;;) {
+        if (n + 4096 + 1 > cap) {
+            cap = cap ? cap * 2 : 8192;
+            char *nb = realloc(buf, cap);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return NULL;
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, 4096, f);
+        n += got;
+        if (got < 4096) break;
+    }
+    fclose(f);
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+int central_appointments_load(struct central *c, const char *file, char *err, size_t errlen)
+{
+    int rc = HQ_ERR_CONFIG;
+    size_t len = 0;
+    char *text = central__read_file(file, &len), *wrapped = NULL;
+    cJSON *j = NULL, *doc = NULL;
+    sqlite3_stmt *old = NULL, *del = NULL, *ins = NULL;
+    bool locked = false, in_tx = false;
+    if (!text) {
+        snprintf(err, errlen, "%s: cannot read", file);
+        goto fail;
+    }
+    j = cJSON_ParseWithLength(text, len);
+    cJSON *list = cJSON_IsArray(j) ? j : cJSON_GetObjectItemCaseSensitive(j, "appointments");
+    if (!cJSON_IsArray(list)) {
+        snprintf(err, errlen, "%s: want {\"appointments\": [...]} or an array", file);
+        goto fail;
+    }
+    /* Validate with the same reader hallq uses: what the server hands out
+     * must pass the hall's check. */
+    doc = cJSON_CreateObject();
+    cJSON_AddStringToObject(doc, "cursor", "0");
+    cJSON_AddItemReferenceToObject(doc, "appointments", list);
+    wrapped = cJSON_PrintUnformatted(doc);
+    struct sync_appointments parsed;
+    const char *why = NULL;
+    if (!wrapped || sync_appointments_parse(wrapped, strlen(wrapped), &parsed, &why) != HQ_OK) {
+        snprintf(err, errlen, "%s: %s", file, why ? why : "cannot be read");
+        goto fail;
+    }
+    sync_appointments_free(&parsed);
+    const cJSON *it;
+    cJSON_ArrayForEach(it, list)
+    {
+        const cJSON *h = cJSON_GetObjectItemCaseSensitive(it, "hall_id");
+        if (h && !central_valid_hall(cJSON_GetStringValue(h))) {
+            snprintf(err, errlen, "%s: bad hall_id in an appointment", file);
+            goto fail;
+        }
+    }
+
+    pthread_mutex_lock(&c->lock);
+    locked = true;
+    rc = HQ_ERR_DB;
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto fail;
+    in_tx = true;
+    if (sqlite3_prepare_v2(c->db, "SELECT json FROM appointments WHERE hall_id=? AND id=?", -1,
+                           &old, NULL) ||
+        sqlite3_prepare_v2(c->db, "DELETE FROM appointments WHERE hall_id=? AND id=?", -1, &del,
+                           NULL) ||
+        sqlite3_prepare_v2(c->db, "INSERT INTO appointments(hall_id, id, json) VALUES(?,?,?)", -1,
+                           &ins, NULL))
+        goto fail;
+    cJSON_ArrayForEach(it, list)
+    {
+        cJSON *copy = cJSON_Duplicate(it, 1);
+        char *hall = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(copy, "hall_id"));
+        char hall_key[65];
+        snprintf(hall_key, sizeof hall_key, "%s", hall ? hall : "");
+        cJSON_DeleteItemFromObjectCaseSensitive(copy, "hall_id");
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(copy, "id"));
+        char *js = cJSON_PrintUnformatted(copy);
+        bool same = false;
+        sqlite3_reset(old);
+        sqlite3_bind_text(old, 1, hall_key, -1, SQLITE_STATIC);
+        sqlite3_bind_text(old, 2, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(old) == SQLITE_ROW)
+            same = js && !strcmp((const char *)sqlite3_column_text(old, 0), js);
+        sqlite3_reset(old);
+        int ok = js != NULL;
+        if (ok && !same) {
+            sqlite3_reset(del);
+            sqlite3_bind_text(del, 1, hall_key, -1, SQLITE_STATIC);
+            sqlite3_bind_text(del, 2, id, -1, SQLITE_STATIC);
+            sqlite3_reset(ins);
+            sqlite3_bind_text(ins, 1, hall_key, -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 2, id, -1, SQLITE_STATIC);
+            sqlite3_bind_text(ins, 3, js, -1, SQLITE_STATIC);
+            ok = sqlite3_step(del) == SQLITE_DONE && sqlite3_step(ins) == SQLITE_DONE;
+            sqlite3_reset(ins);
+        }
+        free(js);
+        cJSON_Delete(copy);
+        if (!ok) goto fail;
+    }
+    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) goto fail;
+    in_tx = false;
+    rc = HQ_OK;
+fail:
+    if (rc == HQ_ERR_DB) snprintf(err, errlen, "%s: %s", file, sqlite3_errmsg(c->db));
+    if (in_tx) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_finalize(old);
+    sqlite3_finalize(del);
+    sqlite3_finalize(ins);
+    if (locked) pthread_mutex_unlock(&c->lock);
+    free(wrapped);
+    cJSON_Delete(doc);
+    cJSON_Delete(j);
+    free(text);
+    return rc;
+}
+
+/* At most this many appointments per answer; the hall asks again from the
+ * cursor it got. */
+#define CENTRAL_APPT_PAGE 500
+
+int central_appointments_answer(struct central *c, const char *hall, const char *since, char **out)
+{
+    long long from = 0;
+    if (since && *since) {
+        char *end = NULL;
+        from = strtoll(since, &end, 10);
+        if (!isdigit((unsigned char)since[0]) || *end || from < 0 || strlen(since) > 18)
+            return HQ_ERR_INVALID;
+    }
+    int rc = HQ_ERR_DB;
+    sqlite3_stmt *q = NULL;
+    cJSON *doc = cJSON_CreateObject(), *list = cJSON_CreateArray();
+    long long last = from;
+    pthread_mutex_lock(&c->lock);
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT cursor, json FROM appointments WHERE cursor>? AND"
+                           " (hall_id='' OR hall_id=?) ORDER BY cursor LIMIT ?",
+                           -1, &q, NULL))
+        goto fail;
+    sqlite3_bind_int64(q, 1, from);
+    sqlite3_bind_text(q, 2, hall ? hall : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, CENTRAL_APPT_PAGE);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        last = sqlite3_column_int64(q, 0);
+        cJSON *a = cJSON_Parse((const char *)sqlite3_column_text(q, 1));
+        if (a) cJSON_AddItemToArray(list, a);
+    }
+    if (step != SQLITE_DONE) goto fail;
+    char cur[32];
+    snprintf(cur, sizeof cur, "%lld", last);
+    cJSON_AddStringToObject(doc, "cursor", cur);
+    cJSON_AddItemToObject(doc, "appointments", list);
+    list = NULL;
+    *out = cJSON_PrintUnformatted(doc);
+    rc = *out ? HQ_OK : HQ_ERR_NOMEM;
+fail:
+    pthread_mutex_unlock(&c->lock);
+    sqlite3_finalize(q);
+    cJSON_Delete(list);
+    cJSON_Delete(doc);
+    return rc;
+}
+
+int central_dump(const char *path, FILE *out)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    int rc = HQ_ERR_DB;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) goto fail;
+    sqlite3_busy_timeout(db, 5000);
+    if (sqlite3_prepare_v2(db,
+                           "SELECT hall_id, seq, uuid, type, at, data, received_at FROM records"
+                           " ORDER BY hall_id, seq",
+                           -1, &q, NULL))
+        goto fail;
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "hall_id", (const char *)sqlite3_column_text(q, 0));
+        cJSON_AddNumberToObject(o, "seq", (double)sqlite3_column_int64(q, 1));
+        cJSON_AddStringToObject(o, "uuid", (const char *)sqlite3_column_text(q, 2));
+        cJSON_AddStringToObject(o, "type", (const char *)sqlite3_column_text(q, 3));
+        cJSON_AddStringToObject(o, "at", (const char *)sqlite3_column_text(q, 4));
+        cJSON *data = cJSON_Parse((const char *)sqlite3_column_text(q, 5));
+        cJSON_AddItemToObject(o, "data", data ? data : cJSON_CreateNull());
+        cJSON_AddStringToObject(o, "received_at", (const char *)sqlite3_column_text(q, 6));
+        char *s = cJSON_PrintUnformatted(o);
+        if (s) fprintf(out, "%s\n", s);
+        free(s);
+        cJSON_Delete(o);
+    }
+    if (step == SQLITE_DONE) rc = HQ_OK;
+fail:
+    if (rc)
+        fprintf(stderr, "hallq-central: %s: %s\n", path, db ? sqlite3_errmsg(db) : "cannot open");
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return rc;
+}

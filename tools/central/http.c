@@ -1,0 +1,270 @@
+/*
+ * http.c — hallq-central's HTTP(S) side (libmicrohttpd, one thread per
+ * connection so that the `slow` fault delays only its own request):
+ *
+ *   POST /v1/halls/{hall_id}/records       -> 200 {"acked_through": N}
+ *   GET  /v1/halls/{hall_id}/appointments?since={cursor}
+ *
+ * Errors answer a JSON body {"error": "...", "message": "..."} so that a
+ * hall's log says what the server disliked.
+ */
+#include "central.h"
+
+#include "hq.h"
+#include "sync_proto.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* A batch is at most 1 MiB; allow a little for a hall that counts
+ * differently, refuse beyond that without buffering it. */
+#define CENTRAL_BODY_MAX (SYNC_BATCH_MAX_BYTES + 64 * 1024)
+
+struct central_http {
+    struct MHD_Daemon *d;
+};
+
+struct central__req {
+    char *body;
+    size_t len, cap;
+    bool too_big;
+};
+
+static void central__completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                               enum MHD_RequestTerminationCode toe)
+{
+    (void)cls, (void)conn, (void)toe;
+    struct central__req *r = *con_cls;
+    if (r) free(r->body);
+    free(r);
+    *con_cls = NULL;
+}
+
+struct central__drop {
+    char *body;
+    size_t len;
+};
+
+/* `drop-mid`: send the first half of the answer, then break the connection
+ * (MHD closes it on END_WITH_ERROR; the client sees a short body). */
+static ssize_t central__drop_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct central__drop *d = cls;
+    size_t half = d->len / 2;
+    if (pos >= half) return MHD_CONTENT_READER_END_WITH_ERROR;
+    size_t n = half - (size_t)pos;
+    if (n > max) n = max;
+    memcpy(buf, d->body + pos, n);
+    return (ssize_t)n;
+}
+
+static void central__drop_free(void *cls)
+{
+    struct central__drop *d = cls;
+    free(d->body);
+    free(d);
+}
+
+/* Queue body (malloc'd, taken over) with status. */
+static enum MHD_Result central__send(struct MHD_Connection *conn, unsigned status, char *body,
+                                     bool drop_mid)
+{
+    struct MHD_Response *resp = NULL;
+    if (!body) body = strdup("{\"error\":\"nomem\",\"message\":\"out of memory\"}");
+    if (!body) return MHD_NO;
+    size_t len = strlen(body);
+    if (drop_mid) {
+        struct central__drop *d = malloc(sizeof *d);
+        if (d) {
+            d->body = body;
+            d->len = len;
+            resp = MHD_create_response_from_callback(len, 64, central__drop_reader, d,
+                                                     central__drop_free);
+            if (!resp) central__drop_free(d);
+        } else {
+            free(body);
+        }
+    } else {
+        resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        if (!resp) free(body);
+    }
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"hallq-central\"");
+    enum MHD_Result ret = MHD_queue_response(conn, status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result central__error(struct MHD_Connection *conn, unsigned status,
+                                      const char *error, const char *message, bool drop_mid)
+{
+    return central__send(conn, status, central_error_json(error, message), drop_mid);
+}
+
+/* Constant-time compare: the token must not leak through timing. */
+static bool central__token_ok(struct central *c, struct MHD_Connection *conn)
+{
+    if (!c->token) return true;
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (!h || strncmp(h, "Bearer ", 7) != 0) return false;
+    h += 7;
+    size_t a = strlen(h), b = strlen(c->token);
+    unsigned diff = (unsigned)(a != b);
+    for (size_t i = 0; i < a; i++)
+        diff |= (unsigned)(h[i] ^ c->token[i % (b ? b : 1)]);
+    return diff == 0;
+}
+
+static enum MHD_Result central__handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                        const char *method, const char *version,
+                                        const char *upload_data, size_t *upload_data_size,
+                                        void **con_cls)
+{
+    (void)version;
+    struct central *c = cls;
+    struct central__req *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->too_big || r->len + n > CENTRAL_BODY_MAX) {
+            r->too_big = true;
+            return MHD_YES;
+        }
+        if (r->len + n + 1 > r->cap) {
+            size_t cap = r->cap ? r->cap : 4096;
+            while (cap < r->len + n + 1)
+                cap *= 2;
+            char *nb = realloc(r->body, cap);
+            if (!nb) return MHD_NO;
+            r->body = nb;
+            r->cap = cap;
+        }
+        memcpy(r->body + r->len, upload_data, n);
+        r->len += n;
+        r->body[r->len] = 0;
+        return MHD_YES;
+    }
+
+    struct central_faults f = central_faults_get(c);
+    if (f.slow_ms > 0) usleep((useconds_t)f.slow_ms * 1000);
+    if (f.status)
+        return central__error(conn, (unsigned)f.status, "fault",
+                              "hallq-central answers this status on purpose (fault injection)",
+                              f.drop_mid);
+
+    /* /v1/halls/{hall}/{what} */
+    char hall[SYNC_HALL_ID_MAX + 2] = "", what[32] = "";
+    const char *p = url, *pre = "/v1/halls/";
+    if (strncmp(p, pre, strlen(pre)) == 0) {
+        p += strlen(pre);
+        const char *slash = strchr(p, '/');
+        if (slash && (size_t)(slash - p) < sizeof hall && strlen(slash + 1) < sizeof what) {
+            memcpy(hall, p, (size_t)(slash - p));
+            hall[slash - p] = 0;
+            strcpy(what, slash + 1);
+        }
+    }
+    bool is_records = !strcmp(what, "records"), is_appts = !strcmp(what, "appointments");
+    if (!central_valid_hall(hall) || (!is_records && !is_appts))
+        return central__error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource",
+                              f.drop_mid);
+    if ((is_records && strcmp(method, "POST")) || (is_appts && strcmp(method, "GET")))
+        return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method",
+                              is_records ? "use POST" : "use GET", f.drop_mid);
+    if (!central__token_ok(c, conn))
+        return central__error(conn, MHD_HTTP_UNAUTHORIZED, "auth", "missing or wrong token",
+                              f.drop_mid);
+
+    if (is_appts) {
+        const char *since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since");
+        char *out = NULL;
+        int rc = central_appointments_answer(c, hall, since, &out);
+        if (rc == HQ_ERR_INVALID)
+            return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid", "bad cursor", f.drop_mid);
+        if (rc)
+            return central__error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, hq_strerror(rc),
+                                  "database failed", f.drop_mid);
+        return central__send(conn, MHD_HTTP_OK, out, f.drop_mid);
+    }
+
+    if (r->too_big)
+        return central__error(conn, 413, "too_large", "a batch is at most 1 MiB", f.drop_mid);
+    if (!r->len)
+        return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid", "empty body", f.drop_mid);
+    int64_t acked = 0;
+    char err[256] = "", body_hall[65];
+    int rc = central_records_store(c, hall, r->body, r->len, &acked, body_hall, err, sizeof err);
+    if (rc == HQ_ERR_INVALID)
+        return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid", err, f.drop_mid);
+    if (rc)
+        return central__error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, hq_strerror(rc), err,
+                              f.drop_mid);
+    acked -= f.ack_less;
+    if (acked < 0) acked = 0;
+    char ack[64];
+    sync_ack_build(acked, ack, sizeof ack);
+    LOG_INFO("CENTRAL", "hall %s: batch of %zu bytes, acked_through %lld", hall, r->len,
+             (long long)acked);
+    return central__send(conn, MHD_HTTP_OK, strdup(ack), f.drop_mid);
+}
+
+int central_http_start(struct central *c, const char *host, uint16_t *port, const char *cert_pem,
+                       const char *key_pem, struct central_http **out)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(*port)};
+    if (inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
+        fprintf(stderr, "hallq-central: --listen: %s is not an IPv4 address\n", host);
+        return HQ_ERR_CONFIG;
+    }
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+    struct MHD_OptionItem opts[8];
+    int n = 0;
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};
+    opts[n++] =
+        (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)central__completed, NULL};
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL};
+    if (cert_pem && key_pem) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            fprintf(stderr, "hallq-central: this libmicrohttpd has no TLS\n");
+            return HQ_ERR_CONFIG;
+        }
+        flags |= MHD_USE_TLS;
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, (void *)key_pem};
+        opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, (void *)cert_pem};
+    }
+    opts[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+
+    struct central_http *h = calloc(1, sizeof *h);
+    if (!h) return HQ_ERR_NOMEM;
+    h->d = MHD_start_daemon(flags, *port, NULL, NULL, central__handler, c, MHD_OPTION_ARRAY, opts,
+                            MHD_OPTION_END);
+    if (!h->d) {
+        fprintf(stderr, "hallq-central: cannot listen on %s:%u\n", host, *port);
+        free(h);
+        return HQ_ERR_IO;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_BIND_PORT);
+    if (info && info->port) *port = info->port;
+    *out = h;
+    return HQ_OK;
+}
+
+void central_http_stop(struct central_http *h)
+{
+    if (!h) return;
+    MHD_stop_daemon(h->d);
+    free(h);
+}
