@@ -109,6 +109,7 @@ static int cfg__window_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__staff_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__token_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__top_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__sync_finish(struct cfg_walk *w, void *elems, size_t i);
 
 static const char *const cfg_log_levels[] = {"error", "warn", "notice", "info",
                                              "debug", "hex",  NULL};
@@ -176,6 +177,19 @@ static const struct cfg_key cfg_alarm_keys[] = {
 static const struct cfg_key cfg_privacy_keys[] = {
     {.key = "id_hash_key", .type = CT_STR, F_OFF(id_hash_key), .flags = CF_REQ | CF_SECRET,
      .min = 16, .charset = CS_PRINTABLE},
+};
+
+static const struct cfg_key cfg_sync_keys[] = {
+    {.key = "url", .type = CT_URL, F_OFF(sync_url)},
+    {.key = "token", .type = CT_STR, F_OFF(sync_token), .flags = CF_SECRET,
+     .charset = CS_PRINTABLE},
+    {.key = "ca_file", .type = CT_STR, F_OFF(sync_ca_file)},
+    {.key = "pinned_pubkey", .type = CT_STR, F_OFF(sync_pinned_pubkey), .charset = CS_PRINTABLE},
+    {.key = "serial", .type = CT_STR, F_OFF(sync_serial), .charset = CS_PRINTABLE},
+    {.key = "serial_baud", .type = CT_INT, F_OFF(sync_serial_baud), .min = 1200, .max = 921600,
+     .def = 115200},
+    {.key = "batch_max", .type = CT_INT, F_OFF(sync_batch_max), .min = 1, .max = 500, .def = 500},
+    {.key = "timeout_s", .type = CT_INT, F_OFF(sync_timeout_s), .min = 5, .max = 600, .def = 30},
 };
 
 static const struct cfg_key cfg_queue_keys[] = {
@@ -284,6 +298,7 @@ static const struct cfg_obj cfg_store_obj = CFG_OBJ(cfg_store_keys, NULL);
 static const struct cfg_obj cfg_display_obj = CFG_OBJ(cfg_display_keys, NULL);
 static const struct cfg_obj cfg_alarm_obj = CFG_OBJ(cfg_alarm_keys, NULL);
 static const struct cfg_obj cfg_privacy_obj = CFG_OBJ(cfg_privacy_keys, NULL);
+static const struct cfg_obj cfg_sync_obj = CFG_OBJ(cfg_sync_keys, cfg__sync_finish);
 static const struct cfg_obj cfg_queue_obj = CFG_OBJ(cfg_queue_keys, NULL);
 static const struct cfg_obj cfg_priority_obj = CFG_OBJ(cfg_priority_keys, NULL);
 
@@ -296,6 +311,7 @@ static const struct cfg_key cfg_top_keys[] = {
     {.key = "display", .type = CT_OBJECT, .sub = &cfg_display_obj},
     {.key = "alarms", .type = CT_OBJECT, .sub = &cfg_alarm_obj},
     {.key = "privacy", .type = CT_OBJECT, .flags = CF_REQ, .sub = &cfg_privacy_obj},
+    {.key = "sync", .type = CT_OBJECT, .sub = &cfg_sync_obj},
     {.key = "queue", .type = CT_OBJECT, .sub = &cfg_queue_obj},
     {.key = "priority", .type = CT_OBJECT, .sub = &cfg_priority_obj},
     {.key = "services", .type = CT_ARRAY, F_OFF(engine.services), F_OFF2(engine.n_services),
@@ -990,6 +1006,19 @@ static int cfg__staff_finish(struct cfg_walk *w, void *elems, size_t i)
         if (strcmp(all[j].id, all[i].id) == 0)
             return cfg__fail_at(w, "id", "staff id \"%s\" is already used by $.staff[%zu]",
                                 all[i].id, j);
+    return HQ_OK;
+}
+
+/* One link to the central server: records must not race each other on two
+ * transports, and acked_through is per hall, not per link. */
+static int cfg__sync_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    const struct hq_config *c = elems;
+    (void)i;
+    if (c->sync_url[0] && c->sync_serial[0])
+        return cfg__fail_at(w, "serial", "give either sync.url or sync.serial, not both");
+    if (c->sync_pinned_pubkey[0] && strncmp(c->sync_pinned_pubkey, "sha256//", 8) != 0)
+        return cfg__fail_at(w, "pinned_pubkey", "must start with \"sha256//\"");
     return HQ_OK;
 }
 

@@ -58,6 +58,16 @@ struct hq_config {
     /* privacy */
     char id_hash_key[128];  /* HMAC key for ID numbers (region-wide) */
 
+    /* sync: the central server (PROTOCOLS.md §5); url and serial both empty = off */
+    char sync_url[256];            /* base URL: "https://central.example/" */
+    char sync_token[256];          /* bearer token */
+    char sync_ca_file[HQ_CFG_PATH_MAX]; /* CA bundle (PEM), "" = the system's */
+    char sync_pinned_pubkey[512];  /* "sha256//BASE64[;sha256//...]" or "" */
+    char sync_serial[256];         /* serial link to a gateway (hal/serial.h spec) */
+    uint32_t sync_serial_baud;
+    uint32_t sync_batch_max;       /* records per batch, 1..500 */
+    uint32_t sync_timeout_s;       /* one HTTP exchange */
+
     /* the engine's part: services, windows, staff, priority and queue rules */
     struct hq_engine_cfg engine;
 };
