@@ -6,3 +6,15 @@ add_test(NAME printer_sim
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_printer_sim.py
                  $<TARGET_FILE:hallq-printer-sim> ${CMAKE_CURRENT_SOURCE_DIR}/data)
 set_tests_properties(printer_sim PROPERTIES TIMEOUT 60)
+
+hq_unit_test(test_print_status SOURCES unit/test_print_status.c LIBS hqhal)
+
+# The CUPS path: a private cupsd (tests/integration/cupsd.py) with a raw queue
+# to the printer simulator; print-submit drives hal/print_cups like hallqd.
+add_executable(hq-print-submit integration/print_submit.c)
+target_link_libraries(hq-print-submit PRIVATE hqhal hqcommon)
+add_test(NAME print_cups
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_print_cups.py
+                 $<TARGET_FILE:hallq-printer-sim> $<TARGET_FILE:hq-print-submit>
+                 ${CMAKE_CURRENT_SOURCE_DIR}/data)
+set_tests_properties(print_cups PROPERTIES TIMEOUT 120)

@@ -56,8 +56,12 @@ class PrinterSim:
         return False
 
     def status(self, n, timeout=1.0):
-        """Ask DLE EOT n on a fresh connection; None if no answer."""
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+        """Ask DLE EOT n on a fresh connection; None if no answer or refused."""
+        try:
+            s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
+        except OSError:
+            return None
+        with s:
             s.sendall(bytes([0x10, 0x04, n]))
             try:
                 b = s.recv(1)

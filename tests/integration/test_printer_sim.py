@@ -88,14 +88,24 @@ def main():
         sim.command("cover closed")
         check(sim.status(2) == 0x12, "cover closed")
 
-        # 4. offline: no answer at all; back online the query is answered
-        sim.command("offline")
-        check(sim.status(1, timeout=0.7) is None, "offline printer does not answer")
+        # 4. offline: an open connection drops with its unprinted data, new
+        # ones are refused; back online the printer answers again
         s = socket.create_connection(("127.0.0.1", sim.port), timeout=3)
-        s.sendall(b"\x10\x04\x01")
-        sim.command("online")
-        check(s.recv(1) == b"\x12", "query answered once back online")
+        s.sendall(blob[:200])
+        time.sleep(0.2)
+        sim.command("offline")
+        check(s.recv(1) == b"", "offline drops the open connection")
         s.close()
+        check(sim.status(1, timeout=0.7) is None, "offline printer does not answer")
+        try:
+            socket.create_connection(("127.0.0.1", sim.port), timeout=1).close()
+            check(False, "offline printer refuses connections")
+        except OSError:
+            pass
+        sim.command("online")
+        check(sim.status(1) == 0x12, "answers once back online")
+        time.sleep(0.3)
+        check(not os.path.exists(sim.ticket_path(3)), "the half-sent ticket was lost, not printed")
     finally:
         sim.stop()
         shutil.rmtree(tmp, ignore_errors=True)

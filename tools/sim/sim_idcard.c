@@ -76,8 +76,7 @@ static int generate(struct idsim *d, char *spec)
 {
     char *f[4] = {0};
     int n = 0;
-    for (char *save = NULL, *w = strtok_r(spec, ",", &save); w && n < 4;
-         w = strtok_r(NULL, ",", &save))
+    for (char *w; (w = strsep(&spec, ",")) && n < 4;) /* strsep: "name,birth,,I" keeps the gap */
         f[n++] = w;
     if (n < 2 || strlen(f[1]) != 8) return -2;
     const char *type = n >= 4 ? f[3] : "resident";

@@ -5,7 +5,8 @@
  * receives with the same decoder the tests use, and writes every ticket to
  * --out DIR as ticket-N.json (lines, sizes, alignment, QR payload, cut) plus
  * ticket-N.png (the ticket drawn: text with FreeType from a CJK font, the QR
- * with libqrencode) and one line per ticket in tickets.jsonl. It answers the
+ * with libqrencode), one line per ticket in tickets.jsonl, and the raw bytes
+ * of each connection in conn-N.bin (to prove a spooler passed them intact). It answers the
  * real-time status query DLE EOT n (10 04 n) like the printer of §4:
  *
  *   n=1: 0x12 | 08 offline      n=2: 0x12 | 04 cover open | 20 paper-end stop
@@ -14,9 +15,10 @@
  * Its state is switched by lines on stdin or on --control FIFO:
  *   paper near-end|end|ok    cover open|closed    online|offline    status    quit
  * With the paper out or the cover open, tickets are held and come out when
- * the printer can print again. Offline, it stops accepting and reading
- * connections entirely (a powered-off or unplugged printer): status queries
- * go unanswered and CUPS jobs hang, as they do in a hall.
+ * the printer can print again. Offline is a powered-off or unplugged
+ * printer: open connections drop with whatever they had not yet printed, and
+ * new ones are refused, so status queries go unanswered and a CUPS socket
+ * queue keeps retrying its job, as it does in a hall.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +57,7 @@ struct simp;
 
 struct simp_client {
     int fd;
+    FILE *raw; /* every byte received on this connection: conn-N.bin */
     struct escpos_decoder *dec;
     struct simp *sim;
 };
@@ -62,13 +65,16 @@ struct simp_client {
 struct simp {
     const char *out_dir;
     int width;
-    int listen_fd;
+    int listen_fd; /* -1 while offline */
+    const char *host;
+    int port; /* the port actually bound, kept across offline/online */
     int control_fd;
     bool stdin_open;
     struct simp_client clients[SIMP_MAX_CLIENTS];
     int paper;
     bool cover_open, offline, quit;
     int next_ticket;
+    int next_conn;
     struct escpos_dticket *held[SIMP_MAX_HELD];
     int n_held;
     FT_Library ft;
@@ -370,6 +376,9 @@ static void simp_on_status(int n, void *arg)
 
 /* ------------------------------------------------------------ the control */
 
+static void simp_go_offline(struct simp *s);
+static int simp_go_online(struct simp *s);
+
 static void simp_print_state(const struct simp *s)
 {
     static const char *const paper[] = {"ok", "near-end", "end"};
@@ -395,9 +404,9 @@ static void simp_command(struct simp *s, char *line)
     else if (strcmp(line, "cover closed") == 0)
         s->cover_open = false;
     else if (strcmp(line, "offline") == 0)
-        s->offline = true;
+        simp_go_offline(s);
     else if (strcmp(line, "online") == 0)
-        s->offline = false;
+        simp_go_online(s);
     else if (strcmp(line, "quit") == 0)
         s->quit = true;
     else if (strcmp(line, "status") != 0) {
@@ -434,10 +443,12 @@ static void simp_read_control(struct simp *s, int fd, char *buf, size_t *len, si
 
 /* ---------------------------------------------------------- the sockets */
 
-static void simp_close_client(struct simp_client *c)
+static void simp_close_client(struct simp_client *c, bool lose_buffer)
 {
-    escpos_decoder_finish(c->dec);
+    if (!lose_buffer) escpos_decoder_finish(c->dec);
     escpos_decoder_free(c->dec);
+    if (c->raw) fclose(c->raw);
+    c->raw = NULL;
     close(c->fd);
     c->fd = -1;
     c->dec = NULL;
@@ -454,6 +465,9 @@ static void simp_accept(struct simp *s)
         c->sim = s;
         c->dec = escpos_decoder_new(s->width, simp_on_ticket, simp_on_status, c);
         if (!c->dec) break;
+        char path[1024];
+        snprintf(path, sizeof path, "%s/conn-%d.bin", s->out_dir, ++s->next_conn);
+        c->raw = fopen(path, "wb");
         return;
     }
     close(fd); /* busy: a printer with no free connection drops it */
@@ -472,6 +486,29 @@ static int simp_listen(const char *host, int port)
         return -1;
     }
     return fd;
+}
+
+static void simp_go_offline(struct simp *s)
+{
+    if (s->offline) return;
+    s->offline = true;
+    for (int i = 0; i < SIMP_MAX_CLIENTS; i++)
+        if (s->clients[i].fd >= 0) simp_close_client(&s->clients[i], true);
+    close(s->listen_fd);
+    s->listen_fd = -1;
+}
+
+static int simp_go_online(struct simp *s)
+{
+    if (!s->offline) return 0;
+    s->listen_fd = simp_listen(s->host, s->port);
+    if (s->listen_fd < 0) {
+        fprintf(stderr, "sim-printer: cannot listen again on %s:%d: %s\n", s->host, s->port,
+                strerror(errno));
+        return -1;
+    }
+    s->offline = false;
+    return 0;
 }
 
 static void simp_usage(void)
@@ -584,7 +621,9 @@ int sim_printer_main(int argc, char **argv)
     struct sockaddr_in a;
     socklen_t al = sizeof a;
     getsockname(s.listen_fd, (void *)&a, &al);
-    printf("listening on %s:%d\n", host, ntohs(a.sin_port));
+    s.host = host;
+    s.port = ntohs(a.sin_port);
+    printf("listening on %s:%d\n", host, s.port);
     fflush(stdout);
     s.stdin_open = true;
     char stdin_buf[256], ctl_buf[256];
@@ -616,20 +655,24 @@ int sim_printer_main(int argc, char **argv)
                 struct simp_client *cl = &s.clients[who[i]];
                 uint8_t buf[4096];
                 ssize_t r = read(cl->fd, buf, sizeof buf);
+                if (r > 0 && cl->raw) {
+                    fwrite(buf, 1, (size_t)r, cl->raw);
+                    fflush(cl->raw);
+                }
                 if (r > 0)
                     escpos_decoder_feed(cl->dec, buf, (size_t)r);
                 else if (r == 0 || (errno != EAGAIN && errno != EINTR))
-                    simp_close_client(cl);
+                    simp_close_client(cl, false);
             }
         }
     }
     for (int i = 0; i < SIMP_MAX_CLIENTS; i++)
-        if (s.clients[i].fd >= 0) simp_close_client(&s.clients[i]);
+        if (s.clients[i].fd >= 0) simp_close_client(&s.clients[i], false);
     for (int i = 0; i < s.n_held; i++)
         free(s.held[i]);
     if (s.face) FT_Done_Face(s.face);
     if (s.ft) FT_Done_FreeType(s.ft);
-    close(s.listen_fd);
+    if (s.listen_fd >= 0) close(s.listen_fd);
     return 0;
 }
 
