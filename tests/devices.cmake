@@ -3,3 +3,8 @@ hq_unit_test(test_idcard SOURCES unit/test_idcard.c LIBS hqdrivers)
 hq_unit_test(test_hallbus SOURCES unit/test_hallbus.c LIBS hqdrivers)
 hq_unit_test(test_ledbar SOURCES unit/test_ledbar.c LIBS hqdrivers)
 hq_unit_test(test_serial SOURCES unit/test_serial.c LIBS hqhal)
+# The simulators, driven over their ptys by a Python script with independently built frames.
+add_test(NAME sim_devices
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_sim_devices.py
+                 $<TARGET_FILE:hallq-sim> ${CMAKE_CURRENT_SOURCE_DIR}/data)
+set_tests_properties(sim_devices PROPERTIES TIMEOUT 120)
