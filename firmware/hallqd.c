@@ -22,6 +22,7 @@
 
 #include "api.h"
 #include "daemon.h"
+#include "sync.h"
 
 #define HQD_VERSION "0.1.0"
 
@@ -35,6 +36,7 @@ struct hqd_module {
  * failure is the configuration's fault; devices that are absent are not. */
 static const struct hqd_module hqd_modules[] = {
     {.name = "api", .init = hq_api_init, .fini = hq_api_fini},
+    {.name = "sync", .init = hq_sync_init, .fini = hq_sync_fini},
 };
 
 /* ---------------------------------------------------------- command path */

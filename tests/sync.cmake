@@ -7,3 +7,12 @@ add_test(NAME central_server
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_central.py
                  $<TARGET_FILE:hallq-central>)
 set_tests_properties(central_server PROPERTIES TIMEOUT 300)
+# hallqd's up-link against hallq-central: HTTP faults, 4xx alarm, SIGKILL,
+# a server that lost its data, HTTPS (CA, wrong CA, pinned key), serial.
+if(TARGET hallqd)
+  add_test(NAME sync_uplink
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_uplink.py
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(sync_uplink PROPERTIES TIMEOUT 300 ENVIRONMENT
+    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};HQ_CENTRAL=$<TARGET_FILE:hallq-central>;PYTHONDONTWRITEBYTECODE=1")
+endif()

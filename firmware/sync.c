@@ -1,0 +1,735 @@
+/*
+ * sync.c — the up-link to the central server (sync.h). A record leaves the
+ * outbox only when the server's acked_through covers it; until then it is
+ * sent again, oldest first, as often as it takes. The exchange runs on the
+ * daemon's loop: libcurl's multi interface hands us its sockets and timer,
+ * and the serial transport is a non-blocking fd with a 3 s resend timer, so a
+ * dead server or a slow line never stalls a ticket.
+ *
+ *   outbox (acked=0, seq order) --batch--> POST /v1/halls/{id}/records  (or 'R' frame)
+ *   UPDATE outbox SET acked=1 WHERE seq <= N  <--  {"acked_through": N}   (or 'A' frame)
+ */
+#include "sync.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "daemon.h"
+#include "serial.h"
+#include "slip.h"
+#include "sync_proto.h"
+
+#define SYNC_RESP_MAX (64 * 1024)     /* an ack is 25 bytes; an error page is not */
+#define SYNC_SERIAL_BYTES (64 * 1024) /* a batch on a serial line */
+#define SYNC_SERIAL_RESEND_MS 3000    /* PROTOCOLS.md §5: resend after 3 s without an A */
+#define SYNC_LINK_TICK_MS 1000        /* reopen a lost serial link (its own backoff) */
+#define SYNC_IDLE_POLL_MS 60000       /* look at the outbox even without a new record */
+#define SYNC_KICK_MS 20               /* gather the records of one burst in one batch */
+
+enum sync_transport { SYNC_OFF = 0, SYNC_HTTP, SYNC_SERIAL };
+
+struct hq_sync {
+    struct hq_daemon *d;
+    enum sync_transport transport;
+    sqlite3 *db; /* own connection to the store's file (WAL): only the acked column */
+
+    struct sync_batch batch; /* in flight when in_flight */
+    bool in_flight;
+    int64_t sent_through;  /* highest seq ever put on the wire */
+    int64_t acked_through; /* highest seq the server confirmed */
+
+    uint64_t timer; /* next attempt */
+    bool backing_off;
+    unsigned attempt;
+    bool alarm; /* a 4xx: configuration or data problem */
+
+    int64_t last_success; /* wall clock */
+    char last_error[256];
+    uint64_t batches_ok, failures, records_acked;
+
+    /* HTTP */
+    CURLM *multi;
+    CURL *easy;
+    struct curl_slist *headers;
+    char url[600];
+    char *resp;
+    size_t resp_len;
+    uint64_t curl_timer;
+
+    /* serial */
+    struct hq_serial_link link;
+    int link_fd; /* registered with the loop, -1 when down */
+    uint64_t link_timer, resend_timer;
+    struct slip_decoder dec;
+    uint8_t *wbuf;
+    size_t wlen, woff;
+    uint32_t resends;
+};
+
+static struct hq_sync *sync__self;
+
+static void sync__attempt(struct hq_loop *loop, void *arg);
+
+/* --------------------------------------------------------------- helpers */
+
+int64_t hq_sync_parse_rfc3339(const char *s)
+{
+    if (!sync_valid_rfc3339(s)) return -1;
+    struct tm tm = {0};
+    tm.tm_year = atoi(s) - 1900;
+    tm.tm_mon = atoi(s + 5) - 1;
+    tm.tm_mday = atoi(s + 8);
+    tm.tm_hour = atoi(s + 11);
+    tm.tm_min = atoi(s + 14);
+    tm.tm_sec = atoi(s + 17);
+    int64_t t = (int64_t)timegm(&tm);
+    const char *p = s + 19;
+    while (*p && *p != 'Z' && *p != 'z' && *p != '+' && *p != '-')
+        p++;
+    if (*p == '+' || *p == '-') {
+        int off = atoi(p + 1) * 3600 + atoi(p + 4) * 60;
+        t -= *p == '+' ? off : -off;
+    }
+    return t;
+}
+
+static void sync__schedule(struct hq_sync *s, uint64_t delay_ms, bool backoff)
+{
+    struct hq_loop *loop = s->d->loop;
+    if (s->timer) hq_loop_timer_cancel(loop, s->timer);
+    s->timer = hq_loop_timer(loop, delay_ms, sync__attempt, s);
+    s->backing_off = backoff;
+}
+
+/* Unacknowledged rows, oldest first, as a batch body. HQ_ERR_EMPTY when
+ * nothing waits. A row that cannot be sent at all is an alarm, not a skip:
+ * skipping would open a gap the server never closes. */
+static int sync__load_batch(struct hq_sync *s)
+{
+    sqlite3_stmt *q = NULL;
+    struct sync_record *recs = NULL;
+    size_t n = 0, cap = s->d->cfg.sync_batch_max ? s->d->cfg.sync_batch_max : 500, bad = 0;
+    int rc = HQ_ERR_DB;
+    recs = calloc(cap, sizeof *recs);
+    if (!recs) return HQ_ERR_NOMEM;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT seq, uuid, type, at, data FROM outbox WHERE acked=0 "
+                           "ORDER BY seq LIMIT ?",
+                           -1, &q, NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_int64(q, 1, (sqlite3_int64)cap);
+    while (n < cap && sqlite3_step(q) == SQLITE_ROW) {
+        recs[n].seq = sqlite3_column_int64(q, 0);
+        recs[n].uuid = strdup((const char *)sqlite3_column_text(q, 1));
+        recs[n].type = strdup((const char *)sqlite3_column_text(q, 2));
+        recs[n].at = strdup((const char *)sqlite3_column_text(q, 3));
+        recs[n].data = strdup((const char *)sqlite3_column_text(q, 4));
+        n++;
+        if (!recs[n - 1].uuid || !recs[n - 1].type || !recs[n - 1].at || !recs[n - 1].data) {
+            rc = HQ_ERR_NOMEM;
+            goto fail;
+        }
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    if (!n) {
+        rc = HQ_ERR_EMPTY;
+        goto fail;
+    }
+    size_t max_bytes = s->transport == SYNC_SERIAL ? SYNC_SERIAL_BYTES : SYNC_BATCH_MAX_BYTES;
+    rc = sync_batch_build(s->d->cfg.engine.hall_id, recs, n, cap, max_bytes, &s->batch, &bad);
+    if (rc && rc != HQ_ERR_NOMEM)
+        snprintf(s->last_error, sizeof s->last_error,
+                 "outbox record seq %lld cannot be sent (%s): fix or remove it by hand",
+                 (long long)recs[bad < n ? bad : 0].seq, hq_strerror(rc));
+fail:
+    if (rc == HQ_ERR_DB)
+        snprintf(s->last_error, sizeof s->last_error, "outbox: %s", sqlite3_errmsg(s->db));
+    sqlite3_finalize(q);
+    for (size_t i = 0; i < n; i++) {
+        free((char *)recs[i].uuid);
+        free((char *)recs[i].type);
+        free((char *)recs[i].at);
+        free((char *)recs[i].data);
+    }
+    free(recs);
+    return rc;
+}
+
+/* The server holds everything up to acked: mark those rows. If it says it
+ * holds less than rows we marked before (its database was restored), they go
+ * back to unsent, since we still have them. */
+static int sync__mark(struct hq_sync *s, int64_t acked, int64_t *newly)
+{
+    sqlite3_stmt *u = NULL;
+    int rc = HQ_ERR_DB;
+    *newly = 0;
+    if (s->in_flight && acked < s->batch.first_seq - 1) {
+        LOG_WARN("SYNC",
+                 "the central server holds records only up to seq %lld: sending "
+                 "again from there",
+                 (long long)acked);
+        if (sqlite3_prepare_v2(s->db, "UPDATE outbox SET acked=0 WHERE acked=1 AND seq>?", -1, &u,
+                               NULL) != SQLITE_OK)
+            goto fail;
+        sqlite3_bind_int64(u, 1, acked);
+        if (sqlite3_step(u) != SQLITE_DONE) goto fail;
+        sqlite3_finalize(u);
+        u = NULL;
+    }
+    if (sqlite3_prepare_v2(s->db, "UPDATE outbox SET acked=1 WHERE acked=0 AND seq<=?", -1, &u,
+                           NULL) != SQLITE_OK)
+        goto fail;
+    sqlite3_bind_int64(u, 1, acked);
+    if (sqlite3_step(u) != SQLITE_DONE) goto fail;
+    *newly = sqlite3_changes(s->db);
+    rc = HQ_OK;
+fail:
+    if (rc)
+        snprintf(s->last_error, sizeof s->last_error, "outbox: cannot mark acknowledged: %s",
+                 sqlite3_errmsg(s->db));
+    sqlite3_finalize(u);
+    return rc;
+}
+
+/* One exchange is over. acked >= 0 only for a well-formed acknowledgement. */
+static void sync__done(struct hq_sync *s, enum sync_outcome outcome, int64_t acked,
+                       const char *error)
+{
+    int64_t newly = 0;
+    if (outcome == SYNC_OUTCOME_OK) {
+        if (sync__mark(s, acked, &newly)) {
+            outcome = SYNC_OUTCOME_RETRY;
+        } else if (newly == 0 && acked < s->batch.last_seq) {
+            /* The server took the batch and acknowledged nothing new: it
+             * misses an older record. Do not hammer it. */
+            outcome = SYNC_OUTCOME_RETRY;
+            snprintf(
+                s->last_error, sizeof s->last_error,
+                "the central server acknowledged nothing new (acked_through %lld, sent %lld..%lld)",
+                (long long)acked, (long long)s->batch.first_seq, (long long)s->batch.last_seq);
+        }
+        s->acked_through = acked;
+    } else if (error) {
+        snprintf(s->last_error, sizeof s->last_error, "%s", error);
+    }
+    s->in_flight = false;
+    sync_batch_free(&s->batch);
+    if (s->resend_timer) hq_loop_timer_cancel(s->d->loop, s->resend_timer);
+    s->resend_timer = 0;
+
+    if (outcome == SYNC_OUTCOME_OK) {
+        if (s->attempt || s->alarm)
+            LOG_NOTICE("SYNC", "central server reachable again after %u failed attempts",
+                       s->attempt);
+        s->attempt = 0;
+        s->alarm = false;
+        s->last_error[0] = 0;
+        s->batches_ok++;
+        s->records_acked += (uint64_t)newly;
+        s->last_success = hq_loop_wall_s();
+        LOG_DEBUG("SYNC", "acked_through %lld (%lld new)", (long long)acked, (long long)newly);
+        sync__schedule(s, 0, false); /* more may wait: the next attempt looks */
+        return;
+    }
+    uint32_t rnd;
+    hqd_random(&rnd, sizeof rnd);
+    uint32_t delay = sync_backoff_ms(outcome, s->attempt, rnd);
+    s->failures++;
+    if (outcome == SYNC_OUTCOME_ALARM) {
+        if (!s->alarm)
+            LOG_ERR("SYNC",
+                    "central server refuses the records: %s; retrying every few minutes, "
+                    "nothing is dropped",
+                    s->last_error);
+        s->alarm = true;
+    } else if (s->attempt == 0 || s->attempt % 10 == 0) {
+        LOG_WARN("SYNC", "sending to the central server failed: %s; retry in %u ms", s->last_error,
+                 delay);
+    }
+    s->attempt++;
+    sync__schedule(s, delay, true);
+}
+
+/* ------------------------------------------------------------------ HTTP */
+
+static size_t sync__curl_write(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    struct hq_sync *s = arg;
+    size_t n = size * nmemb;
+    if (s->resp_len + n > SYNC_RESP_MAX) return 0; /* aborts the transfer: not an ack */
+    char *nb = realloc(s->resp, s->resp_len + n + 1);
+    if (!nb) return 0;
+    s->resp = nb;
+    memcpy(s->resp + s->resp_len, ptr, n);
+    s->resp_len += n;
+    s->resp[s->resp_len] = 0;
+    return n;
+}
+
+static void sync__curl_check(struct hq_sync *s)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(s->multi, &left))) {
+        if (m->msg != CURLMSG_DONE) continue;
+        CURLcode res = m->data.result;
+        long status = 0;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
+        curl_multi_remove_handle(s->multi, m->easy_handle);
+        char err[256];
+        if (res != CURLE_OK) {
+            snprintf(err, sizeof err, "%s", curl_easy_strerror(res));
+            sync__done(s, SYNC_OUTCOME_RETRY, -1, err);
+            continue;
+        }
+        enum sync_outcome o = sync_classify_status(status);
+        if (o != SYNC_OUTCOME_OK) {
+            /* The server's JSON error says what it disliked; keep it short. */
+            snprintf(err, sizeof err, "HTTP %ld: %.160s", status, s->resp ? s->resp : "");
+            sync__done(s, o, -1, err);
+            continue;
+        }
+        int64_t acked;
+        int64_t sent = s->sent_through > s->batch.last_seq ? s->sent_through : s->batch.last_seq;
+        if (sync_ack_parse(s->resp, s->resp_len, sent, &acked) != HQ_OK) {
+            snprintf(err, sizeof err, "HTTP %ld with a bad acknowledgement", status);
+            sync__done(s, SYNC_OUTCOME_RETRY, -1, err);
+            continue;
+        }
+        sync__done(s, SYNC_OUTCOME_OK, acked, NULL);
+    }
+}
+
+static void sync__curl_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg)
+{
+    struct hq_sync *s = arg;
+    int running = 0, mask = 0;
+    (void)loop;
+    if (events & EPOLLIN) mask |= CURL_CSELECT_IN;
+    if (events & EPOLLOUT) mask |= CURL_CSELECT_OUT;
+    if (events & (EPOLLERR | EPOLLHUP)) mask |= CURL_CSELECT_ERR;
+    curl_multi_socket_action(s->multi, fd, mask, &running);
+    sync__curl_check(s);
+}
+
+static void sync__curl_timeout(struct hq_loop *loop, void *arg)
+{
+    struct hq_sync *s = arg;
+    int running = 0;
+    (void)loop;
+    s->curl_timer = 0;
+    curl_multi_socket_action(s->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    sync__curl_check(s);
+}
+
+/* libcurl asks to watch a socket (CURLMOPT_SOCKETFUNCTION). */
+static int sync__curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    struct hq_sync *s = userp;
+    struct hq_loop *loop = s->d->loop;
+    (void)easy;
+    if (what == CURL_POLL_REMOVE) {
+        if (socketp) hq_loop_del_fd(loop, fd);
+        curl_multi_assign(s->multi, fd, NULL);
+        return 0;
+    }
+    uint32_t ev = 0;
+    if (what & CURL_POLL_IN) ev |= EPOLLIN;
+    if (what & CURL_POLL_OUT) ev |= EPOLLOUT;
+    if (socketp) {
+        hq_loop_mod_fd(loop, fd, ev);
+    } else if (hq_loop_add_fd(loop, fd, ev, sync__curl_fd, s) == HQ_OK) {
+        curl_multi_assign(s->multi, fd, s); /* any non-NULL marks it registered */
+    }
+    return 0;
+}
+
+/* libcurl asks for a timeout (CURLMOPT_TIMERFUNCTION). */
+static int sync__curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    struct hq_sync *s = userp;
+    (void)multi;
+    if (s->curl_timer) hq_loop_timer_cancel(s->d->loop, s->curl_timer);
+    s->curl_timer = 0;
+    if (timeout_ms >= 0)
+        s->curl_timer = hq_loop_timer(s->d->loop, (uint64_t)timeout_ms, sync__curl_timeout, s);
+    return 0;
+}
+
+static int sync__http_init(struct hq_sync *s)
+{
+    const struct hq_config *c = &s->d->cfg;
+    char hdr[300];
+    size_t blen = strlen(c->sync_url);
+    while (blen && c->sync_url[blen - 1] == '/')
+        blen--;
+    snprintf(s->url, sizeof s->url, "%.*s/v1/halls/%s/records", (int)blen, c->sync_url,
+             c->engine.hall_id);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return HQ_ERR_IO;
+    s->multi = curl_multi_init();
+    s->easy = curl_easy_init();
+    if (!s->multi || !s->easy) return HQ_ERR_NOMEM;
+    s->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    s->headers = curl_slist_append(s->headers, "Expect:"); /* no 1 s wait for 100-continue */
+    if (c->sync_token[0]) {
+        snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", c->sync_token);
+        s->headers = curl_slist_append(s->headers, hdr);
+    }
+    curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, sync__curl_socket);
+    curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
+    curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, sync__curl_timer);
+    curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
+
+    CURL *e = s->easy;
+    curl_easy_setopt(e, CURLOPT_URL, s->url);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sync__curl_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)c->sync_timeout_s);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 10L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, "hallqd");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L); /* a redirect is a wrong URL: alarm */
+    if (c->sync_ca_file[0]) {
+        char path[HQ_CFG_PATH_MAX * 2];
+        if (c->sync_ca_file[0] == '/')
+            snprintf(path, sizeof path, "%s", c->sync_ca_file);
+        else
+            snprintf(path, sizeof path, "%s/%s", c->dir, c->sync_ca_file);
+        if (access(path, R_OK) != 0) {
+            LOG_ERR("SYNC", "%s: $.sync.ca_file: cannot read %s: %s", c->file, path,
+                    strerror(errno));
+            return HQ_ERR_CONFIG;
+        }
+        curl_easy_setopt(e, CURLOPT_CAINFO, path);
+    }
+    if (c->sync_pinned_pubkey[0]) {
+        if (curl_easy_setopt(e, CURLOPT_PINNEDPUBLICKEY, c->sync_pinned_pubkey) != CURLE_OK) {
+            LOG_ERR("SYNC", "%s: $.sync.pinned_pubkey: this libcurl cannot pin keys", c->file);
+            return HQ_ERR_CONFIG;
+        }
+    }
+    return HQ_OK;
+}
+
+static void sync__http_send(struct hq_sync *s)
+{
+    s->resp_len = 0;
+    if (s->resp) s->resp[0] = 0;
+    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)s->batch.len);
+    curl_easy_setopt(s->easy, CURLOPT_POSTFIELDS, s->batch.body);
+    CURLMcode mc = curl_multi_add_handle(s->multi, s->easy);
+    if (mc != CURLM_OK) sync__done(s, SYNC_OUTCOME_RETRY, -1, curl_multi_strerror(mc));
+}
+
+/* ---------------------------------------------------------------- serial */
+
+static void sync__link_tick(struct hq_loop *loop, void *arg);
+
+static void sync__link_lost(struct hq_sync *s, const char *why)
+{
+    struct hq_loop *loop = s->d->loop;
+    if (s->link_fd >= 0) hq_loop_del_fd(loop, s->link_fd);
+    s->link_fd = -1;
+    hq_serial_link_lost(&s->link, hq_loop_now_ms(loop));
+    slip_decoder_reset(&s->dec);
+    free(s->wbuf);
+    s->wbuf = NULL;
+    s->wlen = s->woff = 0;
+    LOG_WARN("SYNC", "serial link %s lost: %s", s->link.spec, why);
+    if (s->in_flight) sync__done(s, SYNC_OUTCOME_RETRY, -1, why);
+    if (!s->link_timer) s->link_timer = hq_loop_timer(loop, SYNC_LINK_TICK_MS, sync__link_tick, s);
+}
+
+static void sync__serial_resend(struct hq_loop *loop, void *arg);
+
+/* Push the pending frame; once it is all out, wait 3 s for the A. */
+static void sync__serial_flush(struct hq_sync *s)
+{
+    while (s->woff < s->wlen) {
+        ssize_t n = write(s->link_fd, s->wbuf + s->woff, s->wlen - s->woff);
+        if (n > 0) {
+            s->woff += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            hq_loop_mod_fd(s->d->loop, s->link_fd, EPOLLIN | EPOLLOUT);
+            return;
+        }
+        sync__link_lost(s, n < 0 ? strerror(errno) : "write returned 0");
+        return;
+    }
+    hq_loop_mod_fd(s->d->loop, s->link_fd, EPOLLIN);
+    if (s->resend_timer) hq_loop_timer_cancel(s->d->loop, s->resend_timer);
+    s->resend_timer = hq_loop_timer(s->d->loop, SYNC_SERIAL_RESEND_MS, sync__serial_resend, s);
+}
+
+static void sync__serial_send(struct hq_sync *s)
+{
+    uint8_t *wire = NULL;
+    size_t wlen = 0;
+    if (s->link_fd < 0) {
+        sync__done(s, SYNC_OUTCOME_RETRY, -1, "serial link is down");
+        return;
+    }
+    if (slip_frame_build(SLIP_TYPE_RECORDS, s->batch.body, s->batch.len, &wire, &wlen)) {
+        sync__done(s, SYNC_OUTCOME_RETRY, -1, "out of memory");
+        return;
+    }
+    free(s->wbuf);
+    s->wbuf = wire;
+    s->wlen = wlen;
+    s->woff = 0;
+    sync__serial_flush(s);
+}
+
+static void sync__serial_resend(struct hq_loop *loop, void *arg)
+{
+    struct hq_sync *s = arg;
+    (void)loop;
+    s->resend_timer = 0;
+    if (!s->in_flight || !s->wbuf || s->link_fd < 0) return;
+    s->resends++;
+    snprintf(s->last_error, sizeof s->last_error,
+             "no acknowledgement on the serial line within 3 s (resent %u times)", s->resends);
+    if (s->resends == 1 || s->resends % 20 == 0) LOG_WARN("SYNC", "%s", s->last_error);
+    s->woff = 0;
+    sync__serial_flush(s);
+}
+
+static void sync__serial_frame(void *arg, char type, const char *body, size_t len)
+{
+    struct hq_sync *s = arg;
+    int64_t acked;
+    if (type != SLIP_TYPE_ACK || !s->in_flight) {
+        LOG_DEBUG("SYNC", "serial frame '%c' ignored", type);
+        return;
+    }
+    int64_t sent = s->sent_through > s->batch.last_seq ? s->sent_through : s->batch.last_seq;
+    if (sync_ack_parse(body, len, sent, &acked) != HQ_OK) return; /* the resend timer retries */
+    s->resends = 0;
+    free(s->wbuf);
+    s->wbuf = NULL;
+    s->wlen = s->woff = 0;
+    sync__done(s, SYNC_OUTCOME_OK, acked, NULL);
+}
+
+static void sync__serial_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg)
+{
+    struct hq_sync *s = arg;
+    (void)loop;
+    (void)fd;
+    if (hq_serial_connecting(s->link.s)) {
+        if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) return;
+        if (hq_serial_finish_connect(s->link.s) != HQ_OK) {
+            sync__link_lost(s, "connection failed");
+            return;
+        }
+        LOG_NOTICE("SYNC", "serial link %s up", s->link.spec);
+        hq_loop_mod_fd(s->d->loop, s->link_fd, EPOLLIN);
+        if (!s->in_flight) sync__schedule(s, 0, false);
+        return;
+    }
+    if (events & EPOLLIN) {
+        uint8_t buf[4096];
+        for (;;) {
+            size_t got = 0;
+            if (hq_serial_read(s->link.s, buf, sizeof buf, &got) != HQ_OK) {
+                sync__link_lost(s, "read failed");
+                return;
+            }
+            if (!got) break;
+            LOG_HEX("SYNC", "serial in", buf, got);
+            slip_decoder_feed(&s->dec, buf, got, sync__serial_frame, s);
+            if (s->link_fd < 0) return;
+        }
+    }
+    if ((events & EPOLLOUT) && s->woff < s->wlen)
+        sync__serial_flush(s);
+    else if (events & (EPOLLERR | EPOLLHUP))
+        sync__link_lost(s, "hang-up");
+}
+
+static void sync__link_tick(struct hq_loop *loop, void *arg)
+{
+    struct hq_sync *s = arg;
+    s->link_timer = 0;
+    if (s->link_fd >= 0) return;
+    if (hq_serial_link_service(&s->link, hq_loop_now_ms(loop)) == HQ_OK) {
+        int fd = hq_serial_link_fd(&s->link);
+        bool connecting = hq_serial_connecting(s->link.s);
+        if (hq_loop_add_fd(loop, fd, connecting ? EPOLLOUT : EPOLLIN, sync__serial_fd, s) ==
+            HQ_OK) {
+            s->link_fd = fd;
+            slip_decoder_reset(&s->dec);
+            if (!connecting) {
+                LOG_NOTICE("SYNC", "serial link %s up", s->link.spec);
+                if (!s->in_flight) sync__schedule(s, 0, false);
+            }
+            return;
+        }
+        hq_serial_link_lost(&s->link, hq_loop_now_ms(loop));
+    }
+    s->link_timer = hq_loop_timer(loop, SYNC_LINK_TICK_MS, sync__link_tick, s);
+}
+
+/* ------------------------------------------------------------ the module */
+
+static void sync__attempt(struct hq_loop *loop, void *arg)
+{
+    struct hq_sync *s = arg;
+    (void)loop;
+    s->timer = 0;
+    s->backing_off = false;
+    if (s->in_flight) return;
+    if (s->transport == SYNC_SERIAL && s->link_fd < 0) return; /* link_tick calls again */
+    int rc = sync__load_batch(s);
+    if (rc == HQ_ERR_EMPTY) {
+        sync__schedule(s, SYNC_IDLE_POLL_MS, false);
+        return;
+    }
+    if (rc) {
+        sync__done(s,
+                   rc == HQ_ERR_NOMEM || rc == HQ_ERR_DB ? SYNC_OUTCOME_RETRY : SYNC_OUTCOME_ALARM,
+                   -1, NULL);
+        return;
+    }
+    s->in_flight = true;
+    if (s->batch.last_seq > s->sent_through) s->sent_through = s->batch.last_seq;
+    LOG_DEBUG("SYNC", "sending %zu records, seq %lld..%lld (%zu bytes)", s->batch.count,
+              (long long)s->batch.first_seq, (long long)s->batch.last_seq, s->batch.len);
+    if (s->transport == SYNC_HTTP)
+        sync__http_send(s);
+    else
+        sync__serial_send(s);
+}
+
+/* New records were committed: send soon, unless we are backing off (the
+ * server is down; a new ticket must not shorten the pause). */
+static void sync__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
+                            const struct hq_result *res, void *arg)
+{
+    struct hq_sync *s = arg;
+    (void)d;
+    (void)cmd;
+    if (!res->n_rec || s->in_flight || s->backing_off) return;
+    sync__schedule(s, SYNC_KICK_MS, false);
+}
+
+static void sync__status(struct hq_daemon *d, cJSON *status, void *arg)
+{
+    struct hq_sync *s = arg;
+    cJSON *sy = cJSON_GetObjectItemCaseSensitive(status, "sync");
+    if (!sy) sy = cJSON_AddObjectToObject(status, "sync");
+    if (!sy) return;
+    static const char *const names[] = {"off", "http", "serial"};
+    const char *tr = names[s->transport];
+    if (s->transport == SYNC_HTTP && !strncmp(d->cfg.sync_url, "https://", 8)) tr = "https";
+    cJSON_AddStringToObject(sy, "transport", tr);
+    if (s->transport == SYNC_SERIAL) cJSON_AddBoolToObject(sy, "link_up", s->link_fd >= 0);
+    int64_t now = hq_loop_wall_s(), age = 0;
+    sqlite3_stmt *q = NULL;
+    if (s->db &&
+        sqlite3_prepare_v2(s->db, "SELECT at FROM outbox WHERE acked=0 ORDER BY seq LIMIT 1", -1,
+                           &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        int64_t t = hq_sync_parse_rfc3339((const char *)sqlite3_column_text(q, 0));
+        if (t >= 0 && now > t) age = now - t;
+    }
+    sqlite3_finalize(q);
+    cJSON_AddNumberToObject(sy, "oldest_unsent_age_s", (double)age);
+    cJSON_AddNumberToObject(sy, "acked_through", (double)s->acked_through);
+    cJSON_AddNumberToObject(sy, "sent_through", (double)s->sent_through);
+    if (s->last_success) {
+        char ts[32];
+        hq_time_rfc3339(s->last_success, d->cfg.engine.utc_offset_s, ts);
+        cJSON_AddStringToObject(sy, "last_success", ts);
+    } else {
+        cJSON_AddNullToObject(sy, "last_success");
+    }
+    if (s->last_error[0])
+        cJSON_AddStringToObject(sy, "last_error", s->last_error);
+    else
+        cJSON_AddNullToObject(sy, "last_error");
+    cJSON_AddBoolToObject(sy, "alarm", s->alarm);
+    cJSON_AddBoolToObject(sy, "in_flight", s->in_flight);
+    cJSON_AddNumberToObject(sy, "failures", (double)s->failures);
+    cJSON_AddNumberToObject(sy, "batches", (double)s->batches_ok);
+}
+
+int hq_sync_init(struct hq_daemon *d)
+{
+    const struct hq_config *c = &d->cfg;
+    struct hq_sync *s = calloc(1, sizeof *s);
+    int rc = HQ_ERR_NOMEM;
+    if (!s) return rc;
+    s->d = d;
+    s->link_fd = -1;
+    slip_decoder_init(&s->dec, 0);
+    sync__self = s;
+    s->transport = c->sync_url[0] ? SYNC_HTTP : c->sync_serial[0] ? SYNC_SERIAL : SYNC_OFF;
+    if (d->api && (rc = hq_api_status_part(d->api, sync__status, s))) return rc;
+    if (sqlite3_open_v2(c->database, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        LOG_ERR("SYNC", "%s: %s", c->database, sqlite3_errmsg(s->db));
+        return HQ_ERR_DB;
+    }
+    sqlite3_busy_timeout(s->db, 2000);
+    if (s->transport == SYNC_OFF) {
+        LOG_NOTICE("SYNC", "no central server configured (sync.url, sync.serial): records stay "
+                           "in the outbox");
+        return HQ_OK;
+    }
+    if (s->transport == SYNC_HTTP) {
+        rc = sync__http_init(s);
+        if (rc) return rc;
+        LOG_NOTICE("SYNC", "up-link to %s", s->url);
+    } else {
+        rc = hq_serial_link_init(&s->link, c->sync_serial, (int)c->sync_serial_baud, 0);
+        if (rc) {
+            LOG_ERR("SYNC", "%s: $.sync.serial: bad serial spec", c->file);
+            return HQ_ERR_CONFIG;
+        }
+        s->link_timer = hq_loop_timer(d->loop, 0, sync__link_tick, s);
+        LOG_NOTICE("SYNC", "up-link over serial %s", c->sync_serial);
+    }
+    if ((rc = hqd_on_result(d, sync__on_result, s))) return rc;
+    sync__schedule(s, 0, false);
+    return HQ_OK;
+}
+
+void hq_sync_fini(struct hq_daemon *d)
+{
+    struct hq_sync *s = sync__self;
+    if (!s) return;
+    struct hq_loop *loop = d->loop;
+    if (s->timer) hq_loop_timer_cancel(loop, s->timer);
+    if (s->curl_timer) hq_loop_timer_cancel(loop, s->curl_timer);
+    if (s->link_timer) hq_loop_timer_cancel(loop, s->link_timer);
+    if (s->resend_timer) hq_loop_timer_cancel(loop, s->resend_timer);
+    if (s->multi) {
+        if (s->in_flight) curl_multi_remove_handle(s->multi, s->easy);
+        curl_easy_cleanup(s->easy);
+        curl_multi_cleanup(s->multi);
+        curl_slist_free_all(s->headers);
+        curl_global_cleanup();
+    }
+    if (s->link_fd >= 0) hq_loop_del_fd(loop, s->link_fd);
+    if (s->transport == SYNC_SERIAL) hq_serial_link_close(&s->link);
+    slip_decoder_free(&s->dec);
+    sync_batch_free(&s->batch);
+    free(s->wbuf);
+    free(s->resp);
+    sqlite3_close(s->db);
+    free(s);
+    sync__self = NULL;
+}
