@@ -4,7 +4,7 @@ hq_unit_test(test_escpos SOURCES unit/test_escpos.c LIBS hqdrivers)
 
 add_test(NAME printer_sim
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_printer_sim.py
-                 $<TARGET_FILE:hallq-printer-sim> ${CMAKE_CURRENT_SOURCE_DIR}/data)
+                 $<TARGET_FILE:hallq-sim> ${CMAKE_CURRENT_SOURCE_DIR}/data)
 set_tests_properties(printer_sim PROPERTIES TIMEOUT 60)
 
 hq_unit_test(test_print_status SOURCES unit/test_print_status.c LIBS hqhal)
@@ -15,6 +15,6 @@ add_executable(hq-print-submit integration/print_submit.c)
 target_link_libraries(hq-print-submit PRIVATE hqhal hqcommon)
 add_test(NAME print_cups
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_print_cups.py
-                 $<TARGET_FILE:hallq-printer-sim> $<TARGET_FILE:hq-print-submit>
+                 $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hq-print-submit>
                  ${CMAKE_CURRENT_SOURCE_DIR}/data)
 set_tests_properties(print_cups PROPERTIES TIMEOUT 120)

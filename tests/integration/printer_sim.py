@@ -14,11 +14,12 @@ import time
 
 class PrinterSim:
     def __init__(self, binary, out_dir, width=80):
+        """binary: the hallq-sim program (its `printer` device is started)."""
         self.out_dir = out_dir
         self.fifo = os.path.join(out_dir, "control.fifo")
         os.makedirs(out_dir, exist_ok=True)
         self.proc = subprocess.Popen(
-            [binary, "--out", out_dir, "--port", "0", "--width", str(width), "--control", self.fifo],
+            [binary, "printer", "--out", out_dir, "--port", "0", "--width", str(width), "--control", self.fifo],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=None, text=True)
         self.lines = queue.Queue()
         first = self.proc.stdout.readline()

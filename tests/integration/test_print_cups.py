@@ -5,7 +5,7 @@
 2. CUPS's printer status and the DLE EOT status link read the printer's state.
 3. With the simulator offline the job hangs in CUPS; after its timeout the
    worker cancels it and reports a printer fault.
-usage: test_print_cups.py SIM_BINARY SUBMIT_BINARY TESTDATA_DIR
+usage: test_print_cups.py HALLQ_SIM_BINARY SUBMIT_BINARY TESTDATA_DIR
 """
 import json
 import os

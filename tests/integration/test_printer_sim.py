@@ -3,7 +3,7 @@
 Checks that the simulator's JSON has the texts, sizes and QR payload of the
 golden ticket, that the QR drawn in its PNG scans (zbarimg) to the same URL,
 and that DLE EOT answers follow the switched paper / cover / online state.
-usage: test_printer_sim.py SIM_BINARY TESTDATA_DIR
+usage: test_printer_sim.py HALLQ_SIM_BINARY TESTDATA_DIR
 """
 import json
 import os

@@ -45,8 +45,7 @@
 #include "escpos.h"
 #include "escpos_decode.h"
 #include "hq.h"
-
-int sim_printer_main(int argc, char **argv);
+#include "sim.h"
 
 #define SIMP_MAX_CLIENTS 8
 #define SIMP_MAX_HELD 64
@@ -675,10 +674,3 @@ int sim_printer_main(int argc, char **argv)
     if (s.listen_fd >= 0) close(s.listen_fd);
     return 0;
 }
-
-#ifdef SIM_PRINTER_STANDALONE
-int main(int argc, char **argv)
-{
-    return sim_printer_main(argc, argv);
-}
-#endif
