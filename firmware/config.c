@@ -110,6 +110,7 @@ static int cfg__staff_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__token_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__top_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__sync_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i);
 
 static const char *const cfg_log_levels[] = {"error", "warn", "notice", "info",
                                              "debug", "hex",  NULL};
@@ -190,6 +191,22 @@ static const struct cfg_key cfg_sync_keys[] = {
      .def = 115200},
     {.key = "batch_max", .type = CT_INT, F_OFF(sync_batch_max), .min = 1, .max = 500, .def = 500},
     {.key = "timeout_s", .type = CT_INT, F_OFF(sync_timeout_s), .min = 5, .max = 600, .def = 30},
+};
+
+static const struct cfg_key cfg_printer_keys[] = {
+    {.key = "queue", .type = CT_STR, F_OFF(printer_queue), .charset = CS_PRINTABLE},
+    {.key = "cups_server", .type = CT_STR, F_OFF(printer_cups_server), .charset = CS_PRINTABLE},
+    {.key = "width_mm", .type = CT_INT, F_OFF(printer_width_mm), .min = 58, .max = 80, .def = 80},
+    {.key = "status_link", .type = CT_STR, F_OFF(printer_status_link), .charset = CS_PRINTABLE},
+    {.key = "job_timeout_s", .type = CT_INT, F_OFF(printer_job_timeout_s), .min = 3, .max = 600,
+     .def = 30},
+    {.key = "status_interval_s", .type = CT_INT, F_OFF(printer_status_interval_s), .min = 1,
+     .max = 600, .def = 10},
+    {.key = "backup_queue", .type = CT_STR, F_OFF(printer_backup_queue), .charset = CS_PRINTABLE},
+    {.key = "backup_status_link", .type = CT_STR, F_OFF(printer_backup_status_link),
+     .charset = CS_PRINTABLE},
+    {.key = "template", .type = CT_STR, F_OFF(printer_template)},
+    {.key = "replacement", .type = CT_STR, F_OFF(printer_replacement), .min = 1, .def_str = "?"},
 };
 
 static const struct cfg_key cfg_queue_keys[] = {
@@ -299,6 +316,7 @@ static const struct cfg_obj cfg_display_obj = CFG_OBJ(cfg_display_keys, NULL);
 static const struct cfg_obj cfg_alarm_obj = CFG_OBJ(cfg_alarm_keys, NULL);
 static const struct cfg_obj cfg_privacy_obj = CFG_OBJ(cfg_privacy_keys, NULL);
 static const struct cfg_obj cfg_sync_obj = CFG_OBJ(cfg_sync_keys, cfg__sync_finish);
+static const struct cfg_obj cfg_printer_obj = CFG_OBJ(cfg_printer_keys, cfg__printer_finish);
 static const struct cfg_obj cfg_queue_obj = CFG_OBJ(cfg_queue_keys, NULL);
 static const struct cfg_obj cfg_priority_obj = CFG_OBJ(cfg_priority_keys, NULL);
 
@@ -312,6 +330,7 @@ static const struct cfg_key cfg_top_keys[] = {
     {.key = "alarms", .type = CT_OBJECT, .sub = &cfg_alarm_obj},
     {.key = "privacy", .type = CT_OBJECT, .flags = CF_REQ, .sub = &cfg_privacy_obj},
     {.key = "sync", .type = CT_OBJECT, .sub = &cfg_sync_obj},
+    {.key = "printer", .type = CT_OBJECT, .sub = &cfg_printer_obj},
     {.key = "queue", .type = CT_OBJECT, .sub = &cfg_queue_obj},
     {.key = "priority", .type = CT_OBJECT, .sub = &cfg_priority_obj},
     {.key = "services", .type = CT_ARRAY, F_OFF(engine.services), F_OFF2(engine.n_services),
@@ -1019,6 +1038,25 @@ static int cfg__sync_finish(struct cfg_walk *w, void *elems, size_t i)
         return cfg__fail_at(w, "serial", "give either sync.url or sync.serial, not both");
     if (c->sync_pinned_pubkey[0] && strncmp(c->sync_pinned_pubkey, "sha256//", 8) != 0)
         return cfg__fail_at(w, "pinned_pubkey", "must start with \"sha256//\"");
+    return HQ_OK;
+}
+
+/* The printer's paper is one of two widths; status links speak TCP only;
+ * a backup printer backs up a primary one. */
+static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    const struct hq_config *c = elems;
+    (void)i;
+    if (c->printer_width_mm != 58 && c->printer_width_mm != 80)
+        return cfg__fail_at(w, "width_mm", "must be 58 or 80, got %u", c->printer_width_mm);
+    if (c->printer_status_link[0] && strncmp(c->printer_status_link, "tcp://", 6) != 0)
+        return cfg__fail_at(w, "status_link", "must be \"tcp://HOST:PORT\"");
+    if (c->printer_backup_status_link[0] && strncmp(c->printer_backup_status_link, "tcp://", 6))
+        return cfg__fail_at(w, "backup_status_link", "must be \"tcp://HOST:PORT\"");
+    if (c->printer_backup_queue[0] && !c->printer_queue[0])
+        return cfg__fail_at(w, "backup_queue", "needs printer.queue, the primary printer");
+    if (c->printer_backup_queue[0] && strcmp(c->printer_backup_queue, c->printer_queue) == 0)
+        return cfg__fail_at(w, "backup_queue", "is the same queue as printer.queue");
     return HQ_OK;
 }
 

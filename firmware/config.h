@@ -68,6 +68,18 @@ struct hq_config {
     uint32_t sync_batch_max;       /* records per batch, 1..500 */
     uint32_t sync_timeout_s;       /* one HTTP exchange */
 
+    /* printer: the ticket printer (PROTOCOLS.md §4); queue "" = tickets are not printed */
+    char printer_queue[128];          /* CUPS queue name */
+    char printer_cups_server[HQ_CFG_PATH_MAX]; /* cupsSetServer(): socket or host; "" = system */
+    uint32_t printer_width_mm;        /* 58 or 80 */
+    char printer_status_link[128];    /* "tcp://host:9100" for DLE EOT, "" = CUPS only */
+    uint32_t printer_job_timeout_s;   /* a job not completed by then is a printer fault */
+    uint32_t printer_status_interval_s;
+    char printer_backup_queue[128];   /* second printer for failover, "" = none */
+    char printer_backup_status_link[128];
+    char printer_template[HQ_CFG_PATH_MAX]; /* ticket layout JSON file, "" = built-in */
+    char printer_replacement[16];     /* printed for a character the printer lacks */
+
     /* the engine's part: services, windows, staff, priority and queue rules */
     struct hq_engine_cfg engine;
 };
