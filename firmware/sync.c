@@ -165,12 +165,14 @@ fail:
 /* The server holds everything up to acked: mark those rows. If it says it
  * holds less than rows we marked before (its database was restored), they go
  * back to unsent, since we still have them. */
-static int sync__mark(struct hq_sync *s, int64_t acked, int64_t *newly)
+static int sync__mark(struct hq_sync *s, int64_t acked, int64_t *newly, bool *rewound)
 {
     sqlite3_stmt *u = NULL;
     int rc = HQ_ERR_DB;
     *newly = 0;
+    *rewound = false;
     if (s->in_flight && acked < s->batch.first_seq - 1) {
+        *rewound = true;
         LOG_WARN("SYNC",
                  "the central server holds records only up to seq %lld: sending "
                  "again from there",
@@ -203,10 +205,11 @@ static void sync__done(struct hq_sync *s, enum sync_outcome outcome, int64_t ack
                        const char *error)
 {
     int64_t newly = 0;
+    bool rewound = false;
     if (outcome == SYNC_OUTCOME_OK) {
-        if (sync__mark(s, acked, &newly)) {
+        if (sync__mark(s, acked, &newly, &rewound)) {
             outcome = SYNC_OUTCOME_RETRY;
-        } else if (newly == 0 && acked < s->batch.last_seq) {
+        } else if (newly == 0 && !rewound && acked < s->batch.last_seq) {
             /* The server took the batch and acknowledged nothing new: it
              * misses an older record. Do not hammer it. */
             outcome = SYNC_OUTCOME_RETRY;

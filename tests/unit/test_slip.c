@@ -246,6 +246,43 @@ static void test_garbage_and_errors(void)
     free(f);
 }
 
+/* Random noise with good frames in between: every frame comes through, the
+ * noise never crashes the decoder or grows it past its bound. */
+static void test_noise(void)
+{
+    uint32_t seed = 0x1234567u;
+    struct slip_decoder d;
+    struct got g = {0};
+    int sent = 0, delivered = 0;
+    slip_decoder_init(&d, 4096);
+    for (int round = 0; round < 200; round++) {
+        uint8_t noise[600];
+        size_t n = 0;
+        seed = seed * 1103515245u + 12345u;
+        n = (seed >> 8) % sizeof noise;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            noise[i] = (uint8_t)(seed >> 16);
+        }
+        slip_decoder_feed(&d, noise, n, on_frame, &g);
+        char body[64];
+        snprintf(body, sizeof body, "{\"acked_through\":%d}", round);
+        uint8_t *f = NULL;
+        size_t fl = 0;
+        slip_frame_build('A', body, strlen(body), &f, &fl);
+        g.n = 0;
+        slip_decoder_feed(&d, f, fl, on_frame, &g);
+        sent++;
+        delivered += g.n == 1 && !strcmp(g.body[0], body);
+        g.n = 0;
+        free(f);
+    }
+    CHECK_EQ_INT(delivered, sent);
+    CHECK(d.cap <= 4096);
+    CHECK(d.stats.bad_crc + d.stats.bad_type + d.stats.bad_escape > 50);
+    slip_decoder_free(&d);
+}
+
 int main(void)
 {
     hq_log_level = HQ_LOG_ERR;
@@ -255,5 +292,6 @@ int main(void)
     test_known_frame();
     test_split();
     test_garbage_and_errors();
+    test_noise();
     return check_report("test_slip");
 }

@@ -416,6 +416,48 @@ static void test_validators(void)
     CHECK(!sync_valid_rfc3339("2026-11-23T09:05:00."));
 }
 
+/* Every single-byte corruption of good bodies: the parsers answer OK or
+ * PROTO, never crash, and never accept an ack beyond what was sent. */
+static void test_mutations(void)
+{
+    const char *appt = APPT("booked");
+    const char *ack = "{\"acked_through\":42}";
+    size_t alen = strlen(appt), klen = strlen(ack);
+    char *buf = malloc(alen + 1);
+    static const char subst[] = {'"',  '{', '}', '[', ']', ':', ',',
+                                 '\\', '0', '9', '-', 'x', ' ', 0};
+    int bad = 0, runs = 0;
+    for (size_t i = 0; i < alen; i++) {
+        for (size_t k = 0; k < sizeof subst; k++) {
+            memcpy(buf, appt, alen + 1);
+            buf[i] = subst[k];
+            size_t len = subst[k] ? alen : i; /* a NUL cuts the body there */
+            struct sync_appointments a;
+            int rc = sync_appointments_parse(buf, len, &a, NULL);
+            runs++;
+            bad += rc != HQ_OK && rc != HQ_ERR_PROTO;
+            if (rc == HQ_OK) {
+                bad += a.count > 1;
+                sync_appointments_free(&a);
+            }
+        }
+    }
+    for (size_t i = 0; i < klen; i++) {
+        for (size_t k = 0; k < sizeof subst; k++) {
+            memcpy(buf, ack, klen + 1);
+            buf[i] = subst[k];
+            int64_t v = -1;
+            int rc = sync_ack_parse(buf, subst[k] ? klen : i, 42, &v);
+            runs++;
+            bad += rc != HQ_OK && rc != HQ_ERR_PROTO;
+            bad += rc == HQ_OK && (v < 0 || v > 42);
+        }
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(runs > 1000);
+    free(buf);
+}
+
 int main(void)
 {
     hq_log_level = -1;
@@ -427,5 +469,6 @@ int main(void)
     test_classify();
     test_backoff();
     test_validators();
+    test_mutations();
     return check_report("test_sync_proto");
 }
