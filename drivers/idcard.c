@@ -553,6 +553,9 @@ size_t idcard_reader_step(struct idcard_reader *r, uint64_t now_ms,
     }
     if (r->link != IDCARD_LINK_OFFLINE && now_ms - r->last_rx_ms >= IDCARD_OFFLINE_MS) {
         r->link = IDCARD_LINK_OFFLINE;
+        /* Whatever lies on the reader when it comes back is a new placement: it may have been
+         * swapped while we could not see it. */
+        r->placement_done = false;
         idcard__simple_event(r, IDCARD_EV_OFFLINE, HQ_ERR_TIMEOUT, 0);
     }
     if (r->awaiting) return 0;

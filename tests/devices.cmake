@@ -8,3 +8,10 @@ add_test(NAME sim_devices
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_sim_devices.py
                  $<TARGET_FILE:hallq-sim> ${CMAKE_CURRENT_SOURCE_DIR}/data)
 set_tests_properties(sim_devices PROPERTIES TIMEOUT 120)
+# The ID-card driver end to end: serial HAL + reader state machine against hallq-sim over a pty.
+add_executable(test_idcard_e2e unit/test_idcard_e2e.c)
+target_include_directories(test_idcard_e2e PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
+target_link_libraries(test_idcard_e2e PRIVATE hqdrivers hqhal hqcommon)
+add_test(NAME test_idcard_e2e COMMAND test_idcard_e2e $<TARGET_FILE:hallq-sim>
+                                      ${CMAKE_CURRENT_SOURCE_DIR}/data)
+set_tests_properties(test_idcard_e2e PROPERTIES TIMEOUT 120)

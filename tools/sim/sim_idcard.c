@@ -6,6 +6,7 @@
  * entirely (the pty and its symlink vanish, as an unplugged USB reader does).
  *
  * Commands: place FILE | generate SPEC | remove | fault garbage|badsum|truncate|silence|off|none
+ * (truncate cuts the read answers to their first 700 bytes; the short answers stay whole)
  * SPEC: NAME,BIRTH[,ID[,TYPE]]  e.g. 王秀英,19480312  (TYPE resident|J|I|Y; ID computed if omitted)
  */
 #include <errno.h>
@@ -156,8 +157,8 @@ static void reply(struct sim *s, struct idsim *d, uint8_t *frame, size_t len)
     case F_BADSUM:
         frame[len - 1] ^= 0xFF;
         break;
-    case F_TRUNCATE:
-        len = len > 700 ? 700 : len - 3;
+    case F_TRUNCATE: /* the long read answers only, as when a USB transfer stalls */
+        if (len > 700) len = 700;
         break;
     default:
         break;
