@@ -11,6 +11,7 @@ transport over a pseudo-terminal.
 Environment: HQ_BUILD (the build dir: hallqd), HQ_CENTRAL (hallq-central).
 """
 import copy
+import json
 import os
 import shutil
 import signal
@@ -229,6 +230,37 @@ class UplinkTest(unittest.TestCase):
         st = wait_for("a pin failure", lambda: (s := h.status()["sync"])["failures"] and s)
         self.assertRegex(st["last_error"], "(?i)public key|pin")
         self.assertEqual(len(c.dump()), 3)
+
+    # ---- configuration ----
+    def test_config_errors(self):
+        hallqd = os.path.join(os.environ.get("HQ_BUILD", "."), "hallqd")
+        cases = [
+            ({"url": "http://a", "serial": "pty:/dev/null"}, "$.sync.serial: give either"),
+            ({"url": "ftp://a"}, "$.sync.url: must start with"),
+            ({"url": "https://a", "pinned_pubkey": "md5//x"}, "$.sync.pinned_pubkey: must start"),
+            ({"batch_max": 501}, "$.sync.batch_max:"),
+            ({"timeout_s": 1}, "$.sync.timeout_s:"),
+            ({"urll": "https://a"}, "$.sync.urll: unknown key"),
+        ]
+        for sync, want in cases:
+            cfg = copy.deepcopy(BASE_CONFIG)
+            cfg["http"]["listen"] = "127.0.0.1:8080"
+            cfg["sync"] = sync
+            path = os.path.join(self.tmp, "bad.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump(cfg, f)
+            r = subprocess.run([hallqd, "--check-config", path], capture_output=True, text=True)
+            self.assertEqual(r.returncode, 2, sync)
+            self.assertIn(want, r.stderr, sync)
+        # A secret never appears in a message.
+        cfg = copy.deepcopy(BASE_CONFIG)
+        cfg["http"]["listen"] = "127.0.0.1:8080"
+        cfg["sync"] = {"token": "secret\u00e9-token-123"}
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(cfg, f)
+        r = subprocess.run([hallqd, "--check-config", path], capture_output=True, text=True)
+        self.assertEqual(r.returncode, 2)
+        self.assertNotIn("secret", r.stderr)
 
     # ---- serial ----
     def test_serial(self):
