@@ -15,3 +15,4 @@ target_link_libraries(test_idcard_e2e PRIVATE hqdrivers hqhal hqcommon)
 add_test(NAME test_idcard_e2e COMMAND test_idcard_e2e $<TARGET_FILE:hallq-sim>
                                       ${CMAKE_CURRENT_SOURCE_DIR}/data)
 set_tests_properties(test_idcard_e2e PROPERTIES TIMEOUT 120)
+hq_unit_test(test_devices SOURCES unit/test_devices.c LIBS hqdevices)
