@@ -60,6 +60,7 @@ struct hq_store {
     char path[HQ_CFG_PATH_MAX];
     sqlite3_stmt *st[ST__COUNT];
     uint64_t rand_state; /* outbox uuids: seeded from /dev/urandom */
+    int32_t saved_day;   /* the business day the meta row holds */
 };
 
 /* ------------------------------------------------------------ migrations */
@@ -372,16 +373,18 @@ int hq_store_load(struct hq_store *st, struct hq_engine *e, char *err, size_t er
         sqlite3_step(s) == SQLITE_ROW)
         day = (int32_t)atol((const char *)sqlite3_column_text(s, 0));
     sqlite3_finalize(s);
+    st->saved_day = day;
     if (!day) return hq_engine_load_done(e); /* a fresh database */
     hq_engine_load_day(e, day);
 
-    /* Tickets of the day, in issue order. A ticket whose service left the
-     * configuration stays in the database but out of the engine. */
+    /* Tickets of the day in insertion order, which is the engine's index
+     * order (an upsert keeps its rowid). A ticket whose service left the
+     * configuration cannot be loaded: refuse rather than shift every index. */
     if (sqlite3_prepare_v2(st->db,
                            "SELECT uuid, service, orig_service, serial, number, priority, channel, "
                            "status, recalls, requeues, flags, window, target_window, staff, "
                            "issued_at, queued_at, called_at, served_at, finished_at, id_hash, "
-                           "name_masked FROM tickets WHERE day=? ORDER BY issued_at, rowid",
+                           "name_masked FROM tickets WHERE day=? ORDER BY rowid",
                            -1, &s, NULL) != SQLITE_OK)
         goto sqlfail;
     sqlite3_bind_int(s, 1, day);
@@ -398,9 +401,12 @@ int hq_store_load(struct hq_store *st, struct hq_engine *e, char *err, size_t er
         int status = store__name_index(hq_ticket_status_name, HQ_TS__COUNT,
                                        (const char *)sqlite3_column_text(s, 7));
         if (svc < 0 || osvc < 0) {
-            LOG_WARN("STORE", "ticket %s: service %s is no longer configured; left out", uuid,
-                     sqlite3_column_text(s, 1));
-            continue;
+            snprintf(err, errlen,
+                     "%s: today's ticket %s belongs to service \"%s\", which the configuration "
+                     "no longer has; put the service back until the day ends",
+                     st->path, uuid, sqlite3_column_text(s, svc < 0 ? 1 : 2));
+            rc = HQ_ERR_CONFIG;
+            goto out;
         }
         if (!uuid || hq_uuid_parse(uuid, t.uuid) || prio < 0 || chan < 0 || status < 0) {
             snprintf(err, errlen, "%s: ticket row %s is damaged", st->path, uuid ? uuid : "?");
@@ -865,7 +871,7 @@ int hq_store_commit(struct hq_store *st, const struct hq_engine *e, const struct
         rc = store__close_day(st, e, res->old_day, cmd->now);
         if (rc) goto fail;
     }
-    {
+    if (e->day != st->saved_day) { /* one page less per commit on ordinary days */
         char day[16];
         snprintf(day, sizeof day, "%d", e->day);
         sqlite3_bind_text(st->st[ST_DAY], 1, day, -1, SQLITE_TRANSIENT);
@@ -898,6 +904,7 @@ int hq_store_commit(struct hq_store *st, const struct hq_engine *e, const struct
         rc = store__err(st, sqlite3_errcode(st->db));
         goto fail;
     }
+    st->saved_day = e->day;
     return HQ_OK;
 fail:
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# tests/bench/run.sh BUILD — run every benchmark; results go to stdout.
+# Record them, with the machine, in docs/BENCHMARKS.md.
+set -euo pipefail
+build=$1
+work=$(mktemp -d "$build/bench-run.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+echo "== $(uname -srm); $(nproc) cores; $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "== disk of $work: $(df -h "$work" | awk 'NR==2 {print $1, $2}')"
+for b in "$build"/bench/*; do
+    [ -x "$b" ] || continue
+    echo "== $(basename "$b")"
+    "$b" "$work" "${HQ_BENCH_SECONDS:-3}"
+done
