@@ -515,6 +515,14 @@ static int api__issue(struct hq_api_req *req, void *arg)
         else if (strcmp(ch->valuestring, "api") != 0)
             return hq_api_reply_error(req, HQ_ERR_INVALID, "channel must be kiosk or api");
     }
+    cJSON *card = cJSON_GetObjectItemCaseSensitive(req->body, "card");
+    if (card && !cJSON_IsBool(card)) return hq_api_reply_error(req, HQ_ERR_INVALID, "card must be true or false");
+    if (cJSON_IsTrue(card)) {
+        /* 实名取号: the identity comes from the kiosk's own reader, never from
+         * the client, so a page cannot claim somebody else's card. */
+        rc = d->fill_card ? d->fill_card(d, &cmd, d->fill_card_arg) : HQ_ERR_ID_REQUIRED;
+        if (rc) return hq_api_reply_error(req, rc, "place your ID card on the reader");
+    }
     rc = hqd_apply(d, &cmd);
     if (rc) return hq_api_reply_error(req, rc, NULL);
     cJSON *o = cJSON_CreateObject();

@@ -55,6 +55,11 @@ struct hq_daemon {
         void *arg;
     } on_reload[HQD_MAX_LISTENERS];
     int n_on_reload;
+    /* Set by the ID-card module: fill an issue command with the identity of
+     * the card now on the kiosk's reader (has_id, id_hash, birth_ymd,
+     * name_masked). HQ_ERR_ID_REQUIRED when no card is there. */
+    int (*fill_card)(struct hq_daemon *d, struct hq_cmd *cmd, void *arg);
+    void *fill_card_arg;
 };
 
 /* Run one command: pre-checks, engine, commit, listeners. cmd->now is set
