@@ -913,6 +913,26 @@ fail:
     return rc;
 }
 
+int hq_store_begin(struct hq_store *st)
+{
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+        return store__err(st, sqlite3_errcode(st->db));
+    return HQ_OK;
+}
+
+int hq_store_end(struct hq_store *st, int rollback)
+{
+    if (!rollback && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return HQ_OK;
+    int rc = rollback ? HQ_OK : store__err(st, sqlite3_errcode(st->db));
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int hq_store_outbox_add(struct hq_store *st, const char *type, int64_t at, cJSON *data)
+{
+    return store__outbox(st, type, at, data);
+}
+
 int hq_store_outbox_stats(struct hq_store *st, int64_t *backlog, int64_t *oldest_at,
                           int64_t *last_seq)
 {

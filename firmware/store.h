@@ -9,6 +9,7 @@
 #ifndef HQ_STORE_H
 #define HQ_STORE_H
 
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 
 #include "config.h"
@@ -32,6 +33,17 @@ int hq_store_load(struct hq_store *st, struct hq_engine *e, char *err, size_t er
  * rebuild the engine from the database, since the change did not land. */
 int hq_store_commit(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
                     const struct hq_result *res);
+
+/* For other modules' own writes (follow-ups, appointments, device health):
+ * begin, write through hq_store_db() and hq_store_outbox_add(), then end.
+ * Every change a central server must hear of gets its outbox record in the
+ * same transaction. hq_store_end(st, 0) commits, non-zero rolls back; both
+ * answer HQ_OK, HQ_ERR_DB or HQ_ERR_DISK_FULL. */
+int hq_store_begin(struct hq_store *st);
+int hq_store_end(struct hq_store *st, int rollback);
+/* Append one outbox record (type "ticket", "evaluation", "event" or another
+ * agreed with the central server); data is consumed. */
+int hq_store_outbox_add(struct hq_store *st, const char *type, int64_t at, cJSON *data);
 
 /* Outbox numbers for the status page. */
 int hq_store_outbox_stats(struct hq_store *st, int64_t *backlog, int64_t *oldest_at,
