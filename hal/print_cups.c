@@ -97,12 +97,13 @@ void print_reasons_parse(const char *kw, struct print_printer_status *st)
         st->near_end = true;
     else if (strncmp(kw, "door-open", 9) == 0 || strncmp(kw, "cover-open", 10) == 0)
         st->cover_open = true;
-    else if (strncmp(kw, "offline", 7) == 0 || strncmp(kw, "shutdown", 8) == 0 ||
-             strncmp(kw, "connecting-to-device", 20) == 0)
+    else if (strncmp(kw, "offline", 7) == 0 || strncmp(kw, "shutdown", 8) == 0)
         st->offline = true;
     else if (strstr(kw, "-error"))
         st->other = true;
-    /* cups-waiting-for-job-completed, paused etc. alone say nothing of the paper */
+    /* connecting-to-device shows at the start of every socket job, and
+     * cups-waiting-for-job-completed at its end: neither is a fault; a dead
+     * printer is caught by the job's timeout instead. */
 }
 
 int print_link_health(const struct print_link_status *st)

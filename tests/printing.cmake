@@ -18,3 +18,13 @@ add_test(NAME print_cups
                  $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hq-print-submit>
                  ${CMAKE_CURRENT_SOURCE_DIR}/data)
 set_tests_properties(print_cups PROPERTIES TIMEOUT 120)
+
+# hallqd printing end to end: two simulated printers behind a private cupsd.
+if(TARGET hallqd)
+  add_test(NAME hallqd_print
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_hallqd_print.py
+                   $<TARGET_FILE:hallq-sim>
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(hallqd_print PROPERTIES TIMEOUT 180 ENVIRONMENT
+    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+endif()

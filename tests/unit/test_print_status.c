@@ -69,6 +69,7 @@ static void test_reasons(void)
 
     struct print_printer_status off = {.state = 4, .accepting = true};
     print_reasons_parse("cups-waiting-for-job-completed", &off);
+    print_reasons_parse("connecting-to-device", &off); /* every socket job starts so */
     CHECK_EQ_INT(print_printer_health(&off), PRINT_HEALTH_OK);
     print_reasons_parse("offline-report", &off);
     CHECK_EQ_INT(print_printer_health(&off), PRINT_HEALTH_OFFLINE);

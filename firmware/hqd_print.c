@@ -1,0 +1,439 @@
+/*
+ * hqd_print.c — tickets on paper: PRINT effects → ESC/POS → CUPS, and the
+ * printers' health.
+ *
+ * Order of things for one ticket (ARCHITECTURE.md: a ticket is never printed
+ * unless it is durable):
+ *
+ *   kiosk ─► hqd_apply ─► print__check: can a printer print? no → HQ_ERR_PRINTER, nothing issued
+ *                      ─► engine, commit
+ *                      ─► print__on_result: PRINT effect → render → print_cups_submit (worker)
+ *   worker ─► eventfd ─► print__on_fd: job done, or fault → the other printer, or log for the desk
+ *
+ * Health comes from two views per printer, asked every status_interval_s:
+ * the printer's own DLE EOT link (paper, cover, offline) when configured,
+ * and CUPS's printer-state(-reasons). A job that fails or times out marks
+ * its printer faulty; the fault clears when the status link answers "ok",
+ * or, without a link, after a cool-down (a second chance, as a circuit
+ * breaker), so a hall is not left refusing tickets for ever.
+ */
+#include "hqd_print.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api.h"
+#include "escpos.h"
+#include "print_cups.h"
+#include "store.h"
+
+#define PRINT_MAX_JOBS 64
+#define PRINT_TAG_STATUS 16 /* tags below this are status queries: printer*2 + (link ? 1 : 0) */
+#define PRINT_LINK_TIMEOUT_MS 1500
+
+struct print_printer {
+    const char *queue, *link; /* queue "" = not configured */
+    int link_health;          /* enum print_health; OK until asked */
+    int cups_health;
+    bool fault; /* the last job failed */
+    uint64_t fault_at_ms;
+    uint64_t jobs_ok, jobs_failed;
+    char last_error[PRINT_DETAIL_MAX];
+};
+
+struct print_job {
+    uint64_t tag; /* 0 = free slot */
+    int32_t ticket;
+    int printer;
+    bool tried[2];
+    uint8_t *data;
+    size_t len;
+    char label[16];
+};
+
+struct hq_print {
+    struct hq_daemon *d;
+    struct print_cups *pc;
+    struct escpos_template tpl;
+    int width_dots;
+    struct print_printer p[2];
+    int n_printers;
+    uint64_t timer;
+    uint64_t next_tag;
+    struct print_job jobs[PRINT_MAX_JOBS];
+    int last_health; /* overall health last published */
+};
+
+static struct hq_print *print__self;
+
+/* ---------------------------------------------------------------- health */
+
+static int print__health(const struct print_printer *p)
+{
+    if (p->fault) return PRINT_HEALTH_ERROR;
+    /* the worse of the two views */
+    return p->link_health > p->cups_health ? p->link_health : p->cups_health;
+}
+
+static bool print__usable(const struct print_printer *p)
+{
+    return p->queue[0] && print_health_can_print(print__health(p));
+}
+
+/* The printer a new ticket goes to: the first that can print, -1 if none. */
+static int print__pick(const struct hq_print *s, int avoid)
+{
+    for (int i = 0; i < s->n_printers; i++)
+        if (i != avoid && print__usable(&s->p[i])) return i;
+    return -1;
+}
+
+static cJSON *print__printer_json(const struct print_printer *p, int i)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "role", i == 0 ? "primary" : "backup");
+    cJSON_AddStringToObject(o, "queue", p->queue);
+    int h = print__health(p);
+    cJSON_AddStringToObject(o, "health", print_health_name(h));
+    cJSON_AddStringToObject(o, "text", print_health_text(h));
+    cJSON_AddBoolToObject(o, "can_print", print_health_can_print(h));
+    cJSON_AddStringToObject(o, "link", print_health_name(p->link_health));
+    cJSON_AddStringToObject(o, "cups", print_health_name(p->cups_health));
+    cJSON_AddNumberToObject(o, "jobs_ok", (double)p->jobs_ok);
+    cJSON_AddNumberToObject(o, "jobs_failed", (double)p->jobs_failed);
+    if (p->last_error[0]) cJSON_AddStringToObject(o, "last_error", p->last_error);
+    return o;
+}
+
+/* Tell the pages when a printer's health changed. */
+static void print__health_changed(struct hq_print *s, int i, int before)
+{
+    int now = print__health(&s->p[i]);
+    if (now == before) return;
+    if (print_health_can_print(now))
+        LOG_NOTICE("PRINT", "printer %s: %s", s->p[i].queue, print_health_text(now));
+    else
+        LOG_WARN("PRINT", "printer %s: %s", s->p[i].queue, print_health_text(now));
+    if (s->d->api) hq_api_publish(s->d->api, "printer", print__printer_json(&s->p[i], i));
+}
+
+static void print__status_part(struct hq_daemon *d, cJSON *status, void *arg)
+{
+    struct hq_print *s = arg;
+    (void)d;
+    cJSON *a = cJSON_AddArrayToObject(status, "printers");
+    for (int i = 0; i < s->n_printers; i++)
+        cJSON_AddItemToArray(a, print__printer_json(&s->p[i], i));
+}
+
+/* ------------------------------------------------------------- rendering */
+
+static void print__ticket_values(struct hq_daemon *d, int32_t ti, struct escpos_ticket *v,
+                                 char *label, char *issued, char *url, size_t urllen)
+{
+    const struct hq_engine *e = &d->eng;
+    const struct hq_ticket *t = &e->tickets[ti];
+    const struct hq_service_cfg *svc = &e->cfg->services[t->service];
+    hq_ticket_label(e, t, label, 16);
+    time_t local = (time_t)t->issued_at + e->cfg->utc_offset_s;
+    struct tm tm;
+    gmtime_r(&local, &tm);
+    strftime(issued, 32, "%Y-%m-%d %H:%M", &tm);
+    char uuid[37];
+    hq_uuid_format(t->uuid, uuid);
+    snprintf(url, urllen, "%s/t/%s", d->cfg.public_url, uuid);
+    int64_t wait = t->status == HQ_TS_WAITING ? hq_engine_estimate_ticket(e, ti) : -1;
+    *v = (struct escpos_ticket){
+        .hall_name = d->cfg.hall_name,
+        .hall_name_en = d->cfg.hall_name_en,
+        .service_name = svc->name,
+        .service_name_en = svc->name_en,
+        .label = label,
+        .ahead = t->status == HQ_TS_WAITING ? (int)hq_engine_ahead(e, ti) : -1,
+        .wait_min = wait < 0 ? -1 : (int)((wait + 59) / 60),
+        .issued_at = issued,
+        .priority = hq_priority_label_zh(t->priority),
+        .name_masked = t->name_masked,
+        .qr_url = url,
+        .notice = d->cfg.ticket_notice,
+    };
+}
+
+static int print__render(struct hq_print *s, int32_t ti, bool reprint, struct escpos_buf *out,
+                         char *label)
+{
+    struct escpos_ticket v;
+    char issued[32], url[512];
+    print__ticket_values(s->d, ti, &v, label, issued, url, sizeof url);
+    v.reprint = reprint;
+    struct escpos_opts o = {.width_dots = s->width_dots,
+                            .replacement = s->d->cfg.printer_replacement};
+    return escpos_render(&s->tpl, &v, &o, out);
+}
+
+/* ------------------------------------------------------------------ jobs */
+
+static int print__send(struct hq_print *s, struct print_job *j, int printer)
+{
+    j->printer = printer;
+    j->tried[printer] = true;
+    return print_cups_submit(s->pc, j->tag, s->p[printer].queue, j->data, j->len,
+                             s->d->cfg.printer_job_timeout_s * 1000u);
+}
+
+static int print__start(struct hq_print *s, int32_t ti, bool reprint)
+{
+    int printer = print__pick(s, -1);
+    if (printer < 0) return HQ_ERR_PRINTER;
+    struct print_job *j = NULL;
+    for (int i = 0; i < PRINT_MAX_JOBS && !j; i++)
+        if (!s->jobs[i].tag) j = &s->jobs[i];
+    if (!j) {
+        LOG_ERR("PRINT", "%d jobs in flight: CUPS is not finishing them", PRINT_MAX_JOBS);
+        return HQ_ERR_PRINTER;
+    }
+    struct escpos_buf b = {0};
+    int rc = print__render(s, ti, reprint, &b, j->label);
+    if (rc) {
+        escpos_buf_free(&b);
+        LOG_ERR("PRINT", "ticket %d: cannot render: %s", ti, hq_strerror(rc));
+        return rc;
+    }
+    *j = (struct print_job){.tag = ++s->next_tag, .ticket = ti, .data = b.data, .len = b.len};
+    hq_ticket_label(&s->d->eng, &s->d->eng.tickets[ti], j->label, sizeof j->label);
+    rc = print__send(s, j, printer);
+    if (rc) {
+        free(j->data);
+        j->tag = 0;
+        return rc;
+    }
+    LOG_INFO("PRINT", "ticket %s%s to %s (%zu bytes)", j->label, reprint ? " (reprint)" : "",
+             s->p[printer].queue, b.len);
+    return HQ_OK;
+}
+
+static void print__job_done(struct hq_print *s, const struct print_result *r)
+{
+    struct print_job *j = NULL;
+    for (int i = 0; i < PRINT_MAX_JOBS && !j; i++)
+        if (s->jobs[i].tag == r->tag) j = &s->jobs[i];
+    if (!j) return;
+    struct print_printer *p = &s->p[j->printer];
+    if (r->err == HQ_OK) {
+        p->jobs_ok++;
+        LOG_INFO("PRINT", "ticket %s printed on %s (%s)", j->label, p->queue, r->detail);
+        goto done;
+    }
+    p->jobs_failed++;
+    snprintf(p->last_error, sizeof p->last_error, "%s", r->detail);
+    int before = print__health(p);
+    p->fault = true;
+    p->fault_at_ms = hq_loop_now_ms(s->d->loop);
+    print__health_changed(s, j->printer, before);
+    /* The ticket is issued and durable: try the other printer if it can print. */
+    int other = print__pick(s, j->printer);
+    if (other >= 0 && !j->tried[other]) {
+        LOG_WARN("PRINT", "ticket %s failed on %s (%s): printing it on %s", j->label, p->queue,
+                 r->detail, s->p[other].queue);
+        if (print__send(s, j, other) == HQ_OK) return;
+    }
+    LOG_ERR("PRINT", "ticket %s was issued but not printed (%s): reprint it at the desk", j->label,
+            r->detail);
+    if (s->d->api) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "ticket", j->label);
+        cJSON_AddStringToObject(o, "error", r->detail);
+        cJSON_AddStringToObject(o, "text",
+                                "号票未打印，请到服务台补打 / ticket not printed, "
+                                "please ask at the service desk");
+        hq_api_publish(s->d->api, "print_failed", o);
+    }
+done:
+    free(j->data);
+    j->data = NULL;
+    j->tag = 0;
+}
+
+static void print__status_done(struct hq_print *s, const struct print_result *r)
+{
+    int i = (int)(r->tag / 2) % 2;
+    if (i >= s->n_printers) return;
+    struct print_printer *p = &s->p[i];
+    int before = print__health(p);
+    if (r->kind == PRINT_REQ_LINK) {
+        p->link_health = r->health;
+        /* the printer itself says it is fine: give it its jobs again */
+        if (p->fault && r->health == PRINT_HEALTH_OK) p->fault = false;
+    } else {
+        p->cups_health = r->err == HQ_ERR_NOT_FOUND ? PRINT_HEALTH_ERROR : r->health;
+        if (r->err) snprintf(p->last_error, sizeof p->last_error, "%s", r->detail);
+        uint64_t cool = 2000ull * s->d->cfg.printer_job_timeout_s;
+        if (p->fault && !p->link[0] && print_health_can_print(p->cups_health) &&
+            hq_loop_now_ms(s->d->loop) - p->fault_at_ms >= cool)
+            p->fault = false;
+    }
+    print__health_changed(s, i, before);
+}
+
+static void print__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg)
+{
+    struct hq_print *s = arg;
+    struct print_result r;
+    (void)loop, (void)fd, (void)events;
+    while (print_cups_result(s->pc, &r) == HQ_OK) {
+        if (r.kind == PRINT_REQ_JOB)
+            print__job_done(s, &r);
+        else
+            print__status_done(s, &r);
+    }
+}
+
+static void print__poll(struct hq_loop *loop, void *arg)
+{
+    struct hq_print *s = arg;
+    for (int i = 0; i < s->n_printers; i++) {
+        struct print_printer *p = &s->p[i];
+        print_cups_query_printer(s->pc, (uint64_t)i * 2, p->queue);
+        if (p->link[0])
+            print_cups_query_link(s->pc, (uint64_t)i * 2 + 1, p->link, PRINT_LINK_TIMEOUT_MS);
+    }
+    s->timer = hq_loop_timer(loop, s->d->cfg.printer_status_interval_s * 1000ull, print__poll, s);
+}
+
+/* ------------------------------------------------------------ the daemon */
+
+static int print__check(struct hq_daemon *d, const struct hq_cmd *cmd, void *arg)
+{
+    struct hq_print *s = arg;
+    (void)d;
+    if (cmd->type != HQ_CMD_ISSUE) return HQ_OK;
+    if (print__pick(s, -1) >= 0) return HQ_OK;
+    LOG_NOTICE("PRINT", "ticket refused: no printer can print (%s)",
+               print_health_text(print__health(&s->p[0])));
+    return HQ_ERR_PRINTER;
+}
+
+static void print__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
+                             const struct hq_result *res, void *arg)
+{
+    struct hq_print *s = arg;
+    (void)d, (void)cmd;
+    for (size_t i = 0; i < res->n_fx; i++) {
+        const struct hq_effect *fx = &res->fx[i];
+        if (fx->type != HQ_FX_PRINT || fx->ticket < 0) continue;
+        int rc = print__start(s, fx->ticket, false);
+        if (rc)
+            LOG_ERR("PRINT", "ticket %d was issued but not sent to a printer: %s", fx->ticket,
+                    hq_strerror(rc));
+    }
+}
+
+int hq_print_reprint(struct hq_daemon *d, int32_t ticket)
+{
+    struct hq_print *s = print__self;
+    (void)d;
+    if (!s) return HQ_ERR_STATE;
+    if (ticket < 0 || (size_t)ticket >= s->d->eng.n_tickets) return HQ_ERR_NOT_FOUND;
+    return print__start(s, ticket, true);
+}
+
+/* POST /api/v1/reprint/{uuid|label} */
+static int print__api_reprint(struct hq_api_req *req, void *arg)
+{
+    (void)arg;
+    uint8_t u[16];
+    int32_t ti = hq_uuid_parse(req->tail, u) == HQ_OK
+                     ? hq_engine_find_uuid(&req->d->eng, u)
+                     : hq_engine_find_label(&req->d->eng, req->tail);
+    if (ti < 0) return HQ_ERR_NOT_FOUND;
+    int rc = hq_print_reprint(req->d, ti);
+    if (rc) return rc;
+    cJSON *o = cJSON_CreateObject();
+    char label[16];
+    cJSON_AddStringToObject(
+        o, "reprinted",
+        hq_ticket_label(&req->d->eng, &req->d->eng.tickets[ti], label, sizeof label));
+    return hq_api_reply_json(req, 202, o);
+}
+
+static int print__load_template(struct hq_print *s, const struct hq_config *cfg)
+{
+    if (!cfg->printer_template[0]) return escpos_template_default(&s->tpl);
+    char path[2 * HQ_CFG_PATH_MAX + 2];
+    if (cfg->printer_template[0] == '/')
+        snprintf(path, sizeof path, "%s", cfg->printer_template);
+    else
+        snprintf(path, sizeof path, "%s/%s", cfg->dir, cfg->printer_template);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "%s: $.printer.template: cannot open %s\n", cfg->file, path);
+        return HQ_ERR_CONFIG;
+    }
+    static char text[64 * 1024];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    cJSON *j = cJSON_Parse(text);
+    char err[256] = "not JSON";
+    int rc = j ? escpos_template_parse_json(j, &s->tpl, err, sizeof err) : HQ_ERR_CONFIG;
+    cJSON_Delete(j);
+    if (rc) fprintf(stderr, "%s: %s\n", path, err);
+    return rc ? HQ_ERR_CONFIG : HQ_OK;
+}
+
+int hq_print_init(struct hq_daemon *d)
+{
+    const struct hq_config *c = &d->cfg;
+    if (!c->printer_queue[0]) {
+        LOG_NOTICE("PRINT", "no ticket printer configured: tickets are issued without printing");
+        return HQ_OK;
+    }
+    struct hq_print *s = calloc(1, sizeof *s);
+    if (!s) return HQ_ERR_NOMEM;
+    s->d = d;
+    s->width_dots = c->printer_width_mm == 58 ? ESCPOS_DOTS_58 : ESCPOS_DOTS_80;
+    s->next_tag = PRINT_TAG_STATUS;
+    s->p[0] = (struct print_printer){.queue = c->printer_queue, .link = c->printer_status_link};
+    s->p[1] = (struct print_printer){.queue = c->printer_backup_queue,
+                                     .link = c->printer_backup_status_link};
+    s->n_printers = c->printer_backup_queue[0] ? 2 : 1;
+    int rc = print__load_template(s, c);
+    if (rc) goto fail;
+    rc = HQ_ERR_IO;
+    s->pc = print_cups_new(c->printer_cups_server[0] ? c->printer_cups_server : NULL);
+    if (!s->pc) goto fail;
+    if ((rc = hq_loop_add_fd(d->loop, print_cups_fd(s->pc), EPOLLIN, print__on_fd, s))) goto fail;
+    if ((rc = hqd_on_check(d, print__check, s))) goto fail;
+    if ((rc = hqd_on_result(d, print__on_result, s))) goto fail;
+    if (d->api) {
+        if ((rc = hq_api_status_part(d->api, print__status_part, s))) goto fail;
+        if ((rc = hq_api_route(d->api, "POST", "/api/v1/reprint/", HQ_ROLE_CLERK,
+                               print__api_reprint, s)))
+            goto fail;
+    }
+    print__self = s;
+    print__poll(d->loop, s); /* ask at once; tickets are allowed until an answer says no */
+    LOG_INFO("PRINT", "ticket printer %s%s%s, %u mm", c->printer_queue,
+             s->n_printers > 1 ? ", backup " : "", s->n_printers > 1 ? c->printer_backup_queue : "",
+             c->printer_width_mm);
+    return HQ_OK;
+fail:
+    if (s->pc) print_cups_free(s->pc);
+    free(s);
+    return rc;
+}
+
+void hq_print_fini(struct hq_daemon *d)
+{
+    struct hq_print *s = print__self;
+    if (!s) return;
+    if (s->timer) hq_loop_timer_cancel(d->loop, s->timer);
+    hq_loop_del_fd(d->loop, print_cups_fd(s->pc));
+    print_cups_free(s->pc);
+    for (int i = 0; i < PRINT_MAX_JOBS; i++)
+        free(s->jobs[i].data);
+    free(s);
+    print__self = NULL;
+}
