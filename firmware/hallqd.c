@@ -110,13 +110,14 @@ int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
         }
     }
     int rc = hq_engine_apply(&d->eng, cmd, &d->res);
-    if (rc) {
-        d->refused++;
-        return rc;
-    }
-    if (!hqd__changed(d, &d->res)) return HQ_OK;
-    rc = hq_store_commit(d->store, &d->eng, cmd, &d->res);
-    if (rc) {
+    if (rc) d->refused++;
+    /* A refused command changed nothing, except that a day rollover that
+     * happened before the refusal stands and must be committed all the same,
+     * or the old day would never be closed in the database. */
+    if (!hqd__changed(d, &d->res)) return rc;
+    int crc = hq_store_commit(d->store, &d->eng, cmd, &d->res);
+    if (crc) {
+        rc = crc;
         /* Nothing of this command may reach a device: the engine goes back
          * to what the database holds, and the caller hears why. */
         d->commit_failures++;
@@ -127,7 +128,7 @@ int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
     }
     d->storage_failed = false;
     for (int i = 0; i < d->n_on_result; i++) d->on_result[i].fn(d, cmd, &d->res, d->on_result[i].arg);
-    return HQ_OK;
+    return rc;
 }
 
 int hqd_on_result(struct hq_daemon *d, hqd_result_cb fn, void *arg)
