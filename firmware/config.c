@@ -111,11 +111,18 @@ static int cfg__token_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__top_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__sync_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__reader_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__bus_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__devwin_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__led_finish(struct cfg_walk *w, void *elems, size_t i);
 
 static const char *const cfg_log_levels[] = {"error", "warn", "notice", "info",
                                              "debug", "hex",  NULL};
 static const char *const cfg_sync_modes[] = {"full", "normal", NULL};
 static const char *const cfg_roles[] = {"clerk", "manager", NULL};
+static const char *const cfg_bus_types[] = {"hall", "led", NULL};
+static const char *const cfg_pad_types[] = {"five", "four", NULL};
+static const char *const cfg_led_colors[] = {"red", "green", "yellow", NULL};
 
 /* ------------------------------------------------------------ the schema */
 
@@ -191,6 +198,16 @@ static const struct cfg_key cfg_sync_keys[] = {
      .def = 115200},
     {.key = "batch_max", .type = CT_INT, F_OFF(sync_batch_max), .min = 1, .max = 500, .def = 500},
     {.key = "timeout_s", .type = CT_INT, F_OFF(sync_timeout_s), .min = 5, .max = 600, .def = 30},
+    {.key = "appointments_interval_s", .type = CT_INT, F_OFF(sync_appointments_interval_s),
+     .min = 0, .max = 86400, .def = 300},
+    {.key = "appointment_early_s", .type = CT_INT, F_OFF(sync_appointment_early_s), .min = 0,
+     .max = 86400, .def = 1800},
+    {.key = "appointment_grace_s", .type = CT_INT, F_OFF(sync_appointment_grace_s), .min = 0,
+     .max = 86400, .def = 900},
+    {.key = "alarm_backlog", .type = CT_INT, F_OFF(sync_alarm_backlog), .min = 1,
+     .max = 100000000, .def = 1000},
+    {.key = "alarm_age_s", .type = CT_INT, F_OFF(sync_alarm_age_s), .min = 1, .max = 2592000,
+     .def = 3600},
 };
 
 static const struct cfg_key cfg_printer_keys[] = {
@@ -309,6 +326,82 @@ static const struct cfg_key cfg_staff_keys[] = {
 #undef BASE
 static const struct cfg_obj cfg_staff_obj = CFG_OBJ(cfg_staff_keys, cfg__staff_finish);
 
+/* Devices: ID-card readers, buses, and each window's addresses on them. */
+#define BASE struct hq_reader_cfg
+static const struct cfg_key cfg_reader_keys[] = {
+    {.key = "kiosk", .type = CT_STR, F_OFF(kiosk), .flags = CF_REQ, .min = 1, .charset = CS_CODE},
+    {.key = "port", .type = CT_STR, F_OFF(port), .flags = CF_REQ, .min = 1,
+     .charset = CS_PRINTABLE},
+    {.key = "baud", .type = CT_INT, F_OFF(baud), .min = 1200, .max = 230400, .def = 115200},
+    {.key = "fingerprint", .type = CT_BOOL, F_OFF(fingerprint)},
+};
+#undef BASE
+static const struct cfg_obj cfg_reader_obj = CFG_OBJ(cfg_reader_keys, cfg__reader_finish);
+
+#define BASE struct hq_bus_cfg
+static const struct cfg_key cfg_bus_keys[] = {
+    {.key = "id", .type = CT_STR, F_OFF(id), .flags = CF_REQ, .min = 1, .charset = CS_CODE},
+    {.key = "type", .type = CT_ENUM, F_OFF(type), .flags = CF_REQ, .choices = cfg_bus_types},
+    {.key = "port", .type = CT_STR, F_OFF(port), .flags = CF_REQ, .min = 1,
+     .charset = CS_PRINTABLE},
+    {.key = "baud", .type = CT_INT, F_OFF(baud), .min = 1200, .max = 230400, .def = 9600},
+    {.key = "rs485", .type = CT_BOOL, F_OFF(rs485)},
+    {.key = "rs485_rts_low", .type = CT_BOOL, F_OFF(rs485_rts_low)},
+    {.key = "acknowledge", .type = CT_BOOL, F_OFF(acknowledge)},
+};
+#undef BASE
+static const struct cfg_obj cfg_bus_obj = CFG_OBJ(cfg_bus_keys, cfg__bus_finish);
+
+#define BASE struct hq_devwin_cfg
+static const struct cfg_key cfg_devwin_keys[] = {
+    {.key = "window", .type = CT_INT, F_OFF(window), .flags = CF_REQ, .min = 1, .max = 999},
+    {.key = "bus", .type = CT_STR, F_OFF(bus), .charset = CS_CODE,
+     .def_doc = "the only hall bus"},
+    {.key = "keypad", .type = CT_INT, F_OFF(keypad), .min = 0, .max = 254},
+    {.key = "pad", .type = CT_INT, F_OFF(pad), .min = 0, .max = 254},
+    {.key = "pad_type", .type = CT_ENUM, F_OFF(pad_type), .choices = cfg_pad_types,
+     .def_str = "five"},
+    {.key = "pad_map", .type = CT_STR, F_OFF(pad_map), .charset = CS_PRINTABLE},
+    {.key = "led_bus", .type = CT_STR, F_OFF(led_bus), .charset = CS_CODE,
+     .def_doc = "the only LED bus"},
+    {.key = "bar", .type = CT_INT, F_OFF(bar), .min = 0, .max = 254},
+    {.key = "idle_text", .type = CT_STR, F_OFF(idle_text), .def_doc = "devices.led.idle_text"},
+};
+#undef BASE
+static const struct cfg_obj cfg_devwin_obj = CFG_OBJ(cfg_devwin_keys, cfg__devwin_finish);
+
+#define BASE struct hq_config
+static const struct cfg_key cfg_led_keys[] = {
+    {.key = "template", .type = CT_STR, F_OFF(led_template), .min = 1,
+     .def_str = "{ticket}请到{window}号窗口"},
+    {.key = "color", .type = CT_ENUM, F_OFF(led_color), .choices = cfg_led_colors,
+     .def_str = "red"},
+    {.key = "idle_text", .type = CT_STR, F_OFF(led_idle_text), .def_str = "{name} 欢迎光临"},
+    {.key = "idle_color", .type = CT_ENUM, F_OFF(led_idle_color), .choices = cfg_led_colors,
+     .def_str = "green"},
+    {.key = "paused_text", .type = CT_STR, F_OFF(led_paused_text), .min = 1,
+     .def_str = "暂停服务"},
+    {.key = "blank_at", .type = CT_STR, F_OFF(led_blank_at), .min = 1, .charset = CS_PRINTABLE,
+     .def_str = "auto"},
+};
+static const struct cfg_obj cfg_led_obj = CFG_OBJ(cfg_led_keys, cfg__led_finish);
+
+/* Windows after buses: a window's bus ids are resolved against them. */
+static const struct cfg_key cfg_devices_keys[] = {
+    {.key = "card_readers", .type = CT_ARRAY, F_OFF(readers), F_OFF2(n_readers),
+     .flags = CF_INLINE, .min = 0, .max = HQ_CFG_MAX_READERS, .sub = &cfg_reader_obj,
+     .elem_size = sizeof(struct hq_reader_cfg)},
+    {.key = "card_hold_s", .type = CT_INT, F_OFF(card_hold_s), .min = 10, .max = 600, .def = 60},
+    {.key = "buses", .type = CT_ARRAY, F_OFF(buses), F_OFF2(n_buses), .flags = CF_INLINE,
+     .min = 0, .max = HQ_CFG_MAX_BUSES, .sub = &cfg_bus_obj,
+     .elem_size = sizeof(struct hq_bus_cfg)},
+    {.key = "windows", .type = CT_ARRAY, F_OFF(devwins), F_OFF2(n_devwins), .min = 0,
+     .max = HQ_MAX_WINDOWS, .sub = &cfg_devwin_obj, .elem_size = sizeof(struct hq_devwin_cfg)},
+    {.key = "led", .type = CT_OBJECT, .sub = &cfg_led_obj},
+};
+#undef BASE
+static const struct cfg_obj cfg_devices_obj = CFG_OBJ(cfg_devices_keys, NULL);
+
 static const struct cfg_obj cfg_hall_obj = CFG_OBJ(cfg_hall_keys, NULL);
 static const struct cfg_obj cfg_http_obj = CFG_OBJ(cfg_http_keys, NULL);
 static const struct cfg_obj cfg_store_obj = CFG_OBJ(cfg_store_keys, NULL);
@@ -342,6 +435,7 @@ static const struct cfg_key cfg_top_keys[] = {
     {.key = "staff", .type = CT_ARRAY, F_OFF(engine.staff), F_OFF2(engine.n_staff),
      .flags = CF_REQ, .min = 1, .max = 1000, .sub = &cfg_staff_obj,
      .elem_size = sizeof(struct hq_staff_cfg)},
+    {.key = "devices", .type = CT_OBJECT, .sub = &cfg_devices_obj},
 };
 #undef BASE
 static const struct cfg_obj cfg_top_obj = CFG_OBJ(cfg_top_keys, cfg__top_finish);
@@ -1060,6 +1154,210 @@ static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i)
     return HQ_OK;
 }
 
+/* A device port as hal/serial.h opens it; a typo here would only show as a device that never
+ * comes online, so the form is checked at load. */
+static bool cfg__port_ok(const char *s)
+{
+    if (strncmp(s, "tcp://", 6) == 0) return cfg__hostport_ok(s + 6);
+    if (strncmp(s, "pty:", 4) == 0) return s[4] == '/';
+    if (strncmp(s, "usb:", 4) == 0) {
+        unsigned vid, pid;
+        int n = 0;
+        return sscanf(s + 4, "%4x:%4x%n", &vid, &pid, &n) == 2 && n > 0 &&
+               (s[4 + n] == '\0' || s[4 + n] == ':');
+    }
+    return s[0] == '/';
+}
+
+static int cfg__port_check(struct cfg_walk *w, const char *port, const void *self)
+{
+    const struct hq_config *c = w->cfg;
+    if (!cfg__port_ok(port))
+        return cfg__fail_at(w, "port",
+                            "must be a device path (\"/dev/ttyUSB0\"), \"usb:VID:PID[:SERIAL]\", "
+                            "\"pty:PATH\" or \"tcp://HOST:PORT\", got \"%s\"",
+                            port);
+    for (int j = 0; j < c->n_readers; j++)
+        if ((const void *)&c->readers[j] != self && strcmp(c->readers[j].port, port) == 0)
+            return cfg__fail_at(w, "port", "\"%s\" is already $.devices.card_readers[%d]", port,
+                                j);
+    for (int j = 0; j < c->n_buses; j++)
+        if ((const void *)&c->buses[j] != self && c->buses[j].port[0] &&
+            strcmp(c->buses[j].port, port) == 0)
+            return cfg__fail_at(w, "port", "\"%s\" is already $.devices.buses[%d]", port, j);
+    if (strcmp(c->sync_serial, port) == 0)
+        return cfg__fail_at(w, "port", "\"%s\" is already sync.serial", port);
+    return HQ_OK;
+}
+
+/* LED texts take {ticket}, {window} and {name} ("{{" is a brace). */
+static int cfg__led_text_check(struct cfg_walk *w, const char *key, const char *t)
+{
+    static const char *const names[] = {"ticket", "window", "name"};
+    for (const char *p = t; *p; p++) {
+        if (*p != '{') continue;
+        if (p[1] == '{') {
+            p++;
+            continue;
+        }
+        const char *end = strchr(p, '}');
+        size_t n = end ? (size_t)(end - p - 1) : 0;
+        bool ok = false;
+        for (size_t k = 0; end && k < HQ_ARRAY_LEN(names); k++)
+            ok |= strlen(names[k]) == n && strncmp(p + 1, names[k], n) == 0;
+        if (!ok)
+            return cfg__fail_at(w, key,
+                                "unknown placeholder \"%.*s\": use {ticket}, {window} or {name}",
+                                end ? (int)(end - p + 1) : (int)strlen(p), p);
+        p = end;
+    }
+    return HQ_OK;
+}
+
+static int cfg__reader_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_reader_cfg *all = elems;
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(all[j].kiosk, all[i].kiosk) == 0)
+            return cfg__fail_at(w, "kiosk", "kiosk \"%s\" already has a reader: "
+                                            "$.devices.card_readers[%zu]",
+                                all[i].kiosk, j);
+    /* n_readers already counts every element; later ones are still zero (empty port) */
+    return cfg__port_check(w, all[i].port, &all[i]);
+}
+
+static int cfg__bus_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_bus_cfg *all = elems, *b = &all[i];
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(all[j].id, b->id) == 0)
+            return cfg__fail_at(w, "id", "bus id \"%s\" is already $.devices.buses[%zu]", b->id,
+                                j);
+    if (b->acknowledge && strcmp(b->type, "led") != 0)
+        return cfg__fail_at(w, "acknowledge", "only LED bars acknowledge (type \"led\")");
+    if (b->rs485_rts_low && !b->rs485)
+        return cfg__fail_at(w, "rs485_rts_low", "needs \"rs485\": true");
+    return cfg__port_check(w, b->port, b);
+}
+
+/* The bus of type `type` named id, or the only one of that type when id is "". */
+static int cfg__bus_resolve(struct cfg_walk *w, const char *key, const char *id, const char *type,
+                            int8_t *out)
+{
+    const struct hq_config *c = w->cfg;
+    int found = -1, count = 0;
+    for (int j = 0; j < c->n_buses; j++) {
+        if (strcmp(c->buses[j].type, type) != 0) continue;
+        count++;
+        if (!id[0] || strcmp(c->buses[j].id, id) == 0) found = j;
+    }
+    if (id[0] && found < 0) {
+        for (int j = 0; j < c->n_buses; j++)
+            if (strcmp(c->buses[j].id, id) == 0)
+                return cfg__fail_at(w, key, "bus \"%s\" is a %s bus, not a %s bus", id,
+                                    c->buses[j].type, type);
+        return cfg__fail_at(w, key, "unknown bus \"%s\"", id);
+    }
+    if (!id[0] && count != 1)
+        return cfg__fail_at(w, key,
+                            count ? "required key is missing: there are %d %s buses, name one"
+                                  : "required key is missing: there are %d %s buses in "
+                                    "$.devices.buses",
+                            count, type);
+    *out = (int8_t)found;
+    return HQ_OK;
+}
+
+/* "raw=level,..." with raw 0..255 and level 1..5 (hallbus_padmap_parse reads the same). */
+static bool cfg__padmap_ok(const char *s)
+{
+    if (!*s) return true;
+    while (*s) {
+        char *end;
+        long raw = strtol(s, &end, 10);
+        if (end == s || *end != '=' || raw < 0 || raw > 255) return false;
+        s = end + 1;
+        long lvl = strtol(s, &end, 10);
+        if (end == s || lvl < 1 || lvl > 5) return false;
+        s = end;
+        if (*s == ',') s++;
+        else if (*s) return false;
+    }
+    return true;
+}
+
+static int cfg__devwin_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_devwin_cfg *all = elems, *d = &all[i];
+    const struct hq_engine_cfg *e = &w->cfg->engine;
+    size_t k;
+    for (k = 0; k < e->n_windows; k++)
+        if (e->windows[k].number == d->window) break;
+    if (k == e->n_windows)
+        return cfg__fail_at(w, "window", "window %u is not in $.windows", (unsigned)d->window);
+    for (size_t j = 0; j < i; j++)
+        if (all[j].window == d->window)
+            return cfg__fail_at(w, "window", "window %u is already $.devices.windows[%zu]",
+                                (unsigned)d->window, j);
+    d->bus_idx = d->led_bus_idx = -1;
+    if (d->keypad || d->pad) {
+        int rc = cfg__bus_resolve(w, "bus", d->bus, "hall", &d->bus_idx);
+        if (rc) return rc;
+    } else if (d->bus[0]) {
+        return cfg__fail_at(w, "bus", "the window has no keypad or pad on it");
+    }
+    if (d->bar) {
+        int rc = cfg__bus_resolve(w, "led_bus", d->led_bus, "led", &d->led_bus_idx);
+        if (rc) return rc;
+    } else if (d->led_bus[0]) {
+        return cfg__fail_at(w, "led_bus", "the window has no bar on it");
+    }
+    if (d->keypad && d->keypad == d->pad)
+        return cfg__fail_at(w, "pad", "address %u is the window's keypad too",
+                            (unsigned)d->pad);
+    /* One address, one device on a line: two would answer the same frame. */
+    for (size_t j = 0; j < i; j++) {
+        const struct hq_devwin_cfg *o = &all[j];
+        if (d->bus_idx >= 0 && o->bus_idx == d->bus_idx) {
+            uint8_t mine[2] = {d->keypad, d->pad}, theirs[2] = {o->keypad, o->pad};
+            for (int a = 0; a < 2; a++)
+                for (int b = 0; b < 2; b++)
+                    if (mine[a] && mine[a] == theirs[b])
+                        return cfg__fail_at(w, a ? "pad" : "keypad",
+                                            "address %u on bus \"%s\" is already "
+                                            "$.devices.windows[%zu]",
+                                            (unsigned)mine[a], w->cfg->buses[d->bus_idx].id, j);
+        }
+        if (d->bar && o->led_bus_idx == d->led_bus_idx && o->bar == d->bar)
+            return cfg__fail_at(w, "bar", "address %u on bus \"%s\" is already "
+                                          "$.devices.windows[%zu]",
+                                (unsigned)d->bar, w->cfg->buses[d->led_bus_idx].id, j);
+    }
+    if (d->pad_map[0] && strcmp(d->pad_type, "four") != 0)
+        return cfg__fail_at(w, "pad_map", "only a four-key pad (\"pad_type\": \"four\") takes a map");
+    if (!cfg__padmap_ok(d->pad_map))
+        return cfg__fail_at(w, "pad_map",
+                            "must be \"raw=level,...\" with raw 0..255 and level 1..5, got \"%s\"",
+                            d->pad_map);
+    return cfg__led_text_check(w, "idle_text", d->idle_text);
+}
+
+static int cfg__led_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    const struct hq_config *c = elems;
+    (void)i;
+    int rc = cfg__led_text_check(w, "template", c->led_template);
+    if (!rc) rc = cfg__led_text_check(w, "idle_text", c->led_idle_text);
+    if (rc) return rc;
+    const char *b = c->led_blank_at;
+    int min;
+    if (strcmp(b, "auto") != 0 && strcmp(b, "off") != 0 &&
+        (strlen(b) != 5 || cfg__parse_hhmm(b, &min) || min >= 24 * 60))
+        return cfg__fail_at(w, "blank_at",
+                            "must be \"auto\", \"off\" or a time \"HH:MM\", got \"%s\"", b);
+    return HQ_OK;
+}
+
 static int cfg__token_finish(struct cfg_walk *w, void *elems, size_t i)
 {
     struct hq_token_cfg *all = elems;
@@ -1216,6 +1514,9 @@ void hq_config_free(struct hq_config *cfg)
     for (size_t i = 0; e->services && i < e->n_services; i++)
         free(e->services[i].overrides);
     free(e->services);
+    free(cfg->devwins);
+    cfg->devwins = NULL;
+    cfg->n_devwins = 0;
     free(e->windows);
     free(e->staff);
     e->services = NULL, e->windows = NULL, e->staff = NULL;

@@ -24,6 +24,42 @@ struct hq_token_cfg {
     char role[16]; /* "clerk" or "manager" */
 };
 
+#define HQ_CFG_MAX_READERS 8
+#define HQ_CFG_MAX_BUSES 8
+
+/* One ID-card reader: the kiosk it feeds and its serial link. */
+struct hq_reader_cfg {
+    char kiosk[32];   /* "k1" */
+    char port[256];   /* hal/serial.h spec: /dev/ttyUSB0, usb:VID:PID, pty:PATH, tcp://H:P */
+    uint32_t baud;    /* 115200 */
+    bool fingerprint; /* read with 30 10 (readers whose SAM insists on it) */
+};
+
+/* One serial line: a hall bus (FF 68 keypads and rating pads) or an LED bus (A0 90 bars). */
+struct hq_bus_cfg {
+    char id[32];   /* "keys", referred to by devices.windows[].bus / .led_bus */
+    char type[8];  /* "hall" or "led" */
+    char port[256];
+    uint32_t baud; /* 9600 */
+    bool rs485;    /* driver-controlled RS-485 direction (TIOCSRS485) */
+    bool rs485_rts_low;
+    bool acknowledge; /* led: the bars answer AA; one frame in flight at a time */
+};
+
+/* The bus addresses of one window's devices (0 = the window has none). */
+struct hq_devwin_cfg {
+    uint16_t window;    /* windows[].number */
+    char bus[32];       /* hall bus id ("" = the only hall bus) */
+    uint8_t keypad;     /* 1..254 */
+    uint8_t pad;        /* 1..254 */
+    char pad_type[8];   /* "five" or "four" */
+    char pad_map[128];  /* "raw=level,..." for a four-key pad, "" = the usual map */
+    char led_bus[32];   /* LED bus id ("" = the only LED bus) */
+    uint8_t bar;        /* 1..254 */
+    char idle_text[128]; /* "" = devices.led.idle_text */
+    int8_t bus_idx, led_bus_idx; /* resolved at load: index into buses[], -1 = none */
+};
+
 struct hq_config {
     char file[HQ_CFG_PATH_MAX]; /* the file it came from (absolute) */
     char dir[HQ_CFG_PATH_MAX];  /* its folder: base of relative paths */
@@ -67,6 +103,11 @@ struct hq_config {
     uint32_t sync_serial_baud;
     uint32_t sync_batch_max;       /* records per batch, 1..500 */
     uint32_t sync_timeout_s;       /* one HTTP exchange */
+    uint32_t sync_appointments_interval_s; /* appointments pull period, 0 = on demand only */
+    uint32_t sync_appointment_early_s;     /* check-in opens this long before the slot */
+    uint32_t sync_appointment_grace_s;     /* later than slot start + this: no priority */
+    uint32_t sync_alarm_backlog;           /* alarm at this many unsent records */
+    uint32_t sync_alarm_age_s;             /* alarm when the oldest unsent is this old */
 
     /* printer: the ticket printer (PROTOCOLS.md §4); queue "" = tickets are not printed */
     char printer_queue[128];          /* CUPS queue name */
@@ -79,6 +120,22 @@ struct hq_config {
     char printer_backup_status_link[128];
     char printer_template[HQ_CFG_PATH_MAX]; /* ticket layout JSON file, "" = built-in */
     char printer_replacement[16];     /* printed for a character the printer lacks */
+
+    /* devices: ID-card readers, hall buses (keypads, rating pads) and LED bar buses, and
+     * which window's devices sit at which bus address (hqd_devices.c) */
+    struct hq_reader_cfg readers[HQ_CFG_MAX_READERS];
+    int n_readers;
+    uint32_t card_hold_s; /* a read identity is forgotten after this, card or not */
+    struct hq_bus_cfg buses[HQ_CFG_MAX_BUSES];
+    int n_buses;
+    struct hq_devwin_cfg *devwins; /* heap, n_devwins */
+    size_t n_devwins;
+    char led_template[128];   /* "{ticket}请到{window}号窗口" */
+    char led_color[8];        /* red, green, yellow */
+    char led_idle_text[128];  /* "{name} 欢迎光临" */
+    char led_idle_color[8];
+    char led_paused_text[64]; /* 暂停服务 */
+    char led_blank_at[8];     /* "auto", "off" or "HH:MM" */
 
     /* the engine's part: services, windows, staff, priority and queue rules */
     struct hq_engine_cfg engine;

@@ -246,6 +246,71 @@ static const struct bad_case bad_cases[] = {
      "x.json: $.staff[1].id: staff id \"1001\" is already used by $.staff[0]"},
     {"http.tokens[1]", "{\"token\": \"0123456789abcdef\", \"role\": \"manager\"}", NULL,
      "x.json: $.http.tokens[1].token: the same token as $.http.tokens[0]"},
+    /* devices */
+    {"devices.card_readers", "[{\"kiosk\": \"k1\", \"port\": \"COM3\"}]", NULL,
+     "x.json: $.devices.card_readers[0].port: must be a device path (\"/dev/ttyUSB0\"), "
+     "\"usb:VID:PID[:SERIAL]\", \"pty:PATH\" or \"tcp://HOST:PORT\", got \"COM3\""},
+    {"devices.card_readers",
+     "[{\"kiosk\": \"k1\", \"port\": \"/dev/ttyS0\"}, {\"kiosk\": \"k1\", \"port\": "
+     "\"/dev/ttyS1\"}]",
+     NULL,
+     "x.json: $.devices.card_readers[1].kiosk: kiosk \"k1\" already has a reader: "
+     "$.devices.card_readers[0]"},
+    {"devices.card_hold_s", "5", NULL,
+     "x.json: $.devices.card_hold_s: must be an integer between 10 and 600, got 5"},
+    {"devices.buses", "[{\"id\": \"b\", \"type\": \"hall\", \"port\": \"tcp://h:70000\"}]", NULL,
+     "x.json: $.devices.buses[0].port: must be a device path (\"/dev/ttyUSB0\"), "
+     "\"usb:VID:PID[:SERIAL]\", \"pty:PATH\" or \"tcp://HOST:PORT\", got \"tcp://h:70000\""},
+    {"devices.buses", "[{\"id\": \"b\", \"type\": \"modbus\", \"port\": \"/dev/ttyS0\"}]", NULL,
+     "x.json: $.devices.buses[0].type: must be one of \"hall\", \"led\", got \"modbus\""},
+    {"devices.buses",
+     "[{\"id\": \"b\", \"type\": \"hall\", \"port\": \"usb:1A86:7523\", \"acknowledge\": true}]",
+     NULL, "x.json: $.devices.buses[0].acknowledge: only LED bars acknowledge (type \"led\")"},
+    {"devices",
+     "{\"card_readers\": [{\"kiosk\": \"k1\", \"port\": \"pty:/tmp/a\"}], \"buses\": [{\"id\": "
+     "\"b\", \"type\": \"hall\", \"port\": \"pty:/tmp/a\"}]}",
+     NULL, "x.json: $.devices.buses[0].port: \"pty:/tmp/a\" is already $.devices.card_readers[0]"},
+    {"devices", "{\"windows\": [{\"window\": 9, \"keypad\": 1}]}", NULL,
+     "x.json: $.devices.windows[0].window: window 9 is not in $.windows"},
+    {"devices", "{\"windows\": [{\"window\": 1, \"keypad\": 1}]}", NULL,
+     "x.json: $.devices.windows[0].bus: required key is missing: there are 0 hall buses in "
+     "$.devices.buses"},
+    {"devices",
+     "{\"buses\": [{\"id\": \"b\", \"type\": \"hall\", \"port\": \"/dev/ttyS0\"}, {\"id\": "
+     "\"c\", \"type\": \"hall\", \"port\": \"/dev/ttyS1\"}], \"windows\": [{\"window\": 1, "
+     "\"keypad\": 1}]}",
+     NULL,
+     "x.json: $.devices.windows[0].bus: required key is missing: there are 2 hall buses, name one"},
+    {"devices",
+     "{\"buses\": [{\"id\": \"bars\", \"type\": \"led\", \"port\": \"/dev/ttyS0\"}], "
+     "\"windows\": [{\"window\": 1, \"bus\": \"bars\", \"keypad\": 1}]}",
+     NULL, "x.json: $.devices.windows[0].bus: bus \"bars\" is a led bus, not a hall bus"},
+    {"devices",
+     "{\"buses\": [{\"id\": \"b\", \"type\": \"hall\", \"port\": \"/dev/ttyS0\"}], "
+     "\"windows\": [{\"window\": 1, \"keypad\": 3}, {\"window\": 2, \"keypad\": 4, \"pad\": 3}]}",
+     NULL,
+     "x.json: $.devices.windows[1].pad: address 3 on bus \"b\" is already $.devices.windows[0]"},
+    {"devices",
+     "{\"buses\": [{\"id\": \"b\", \"type\": \"hall\", \"port\": \"/dev/ttyS0\"}], "
+     "\"windows\": [{\"window\": 1, \"pad\": 33, \"pad_type\": \"four\", \"pad_map\": "
+     "\"1=1,2=6\"}]}",
+     NULL,
+     "x.json: $.devices.windows[0].pad_map: must be \"raw=level,...\" with raw 0..255 and level "
+     "1..5, got \"1=1,2=6\""},
+    {"devices",
+     "{\"buses\": [{\"id\": \"b\", \"type\": \"hall\", \"port\": \"/dev/ttyS0\"}, {\"id\": "
+     "\"l\", \"type\": \"led\", \"port\": \"tcp://10.0.0.5:4001\", \"acknowledge\": true}], "
+     "\"windows\": [{\"window\": 1, \"keypad\": 1, \"pad\": 33, \"pad_type\": \"four\", "
+     "\"pad_map\": \"1=1,2=3,3=4,4=5\", \"bar\": 1}, {\"window\": 2, \"keypad\": 2, \"bar\": 2}]}",
+     NULL, NULL}, /* valid: the only bus of each type is the default */
+    {"devices.led.template", "\"{number}号请\"", NULL,
+     "x.json: $.devices.led.template: unknown placeholder \"{number}\": use {ticket}, {window} "
+     "or {name}"},
+    {"devices.led.blank_at", "\"25:00\"", NULL,
+     "x.json: $.devices.led.blank_at: must be \"auto\", \"off\" or a time \"HH:MM\", got "
+     "\"25:00\""},
+    {"devices.led.color", "\"blue\"", NULL,
+     "x.json: $.devices.led.color: must be one of \"red\", \"green\", \"yellow\", got \"blue\""},
     /* JSON itself */
     {NULL, NULL, "{\n  \"hall\": {\"id\": \"x\"},\n  \"http\": {\"listen\": \"a:1\",, }\n}\n",
      "x.json: line 3: JSON syntax error near ' \"a:1\",, }'"},
@@ -557,8 +622,58 @@ static void test_docs(void)
     CHECK_EQ_INT(d.prio_keys, HQ_PRIO__COUNT - 1);
 }
 
+/* The devices section: defaults, and each window's buses resolved to indices. */
+static void test_devices_section(void)
+{
+    struct hq_config cfg;
+    char err[512] = "";
+    int rc = hq_config_parse("x.json", "/etc/hallq", base_hall, &cfg, err, sizeof err);
+    CHECK_EQ_INT(rc, HQ_OK);
+    CHECK_EQ_INT(cfg.n_readers, 0);
+    CHECK_EQ_INT(cfg.n_buses, 0);
+    CHECK_EQ_INT(cfg.n_devwins, 0);
+    CHECK_EQ_INT(cfg.card_hold_s, 60);
+    CHECK_EQ_STR(cfg.led_template, "{ticket}请到{window}号窗口");
+    CHECK_EQ_STR(cfg.led_color, "red");
+    CHECK_EQ_STR(cfg.led_idle_text, "{name} 欢迎光临");
+    CHECK_EQ_STR(cfg.led_idle_color, "green");
+    CHECK_EQ_STR(cfg.led_paused_text, "暂停服务");
+    CHECK_EQ_STR(cfg.led_blank_at, "auto");
+    hq_config_free(&cfg);
+
+    char *text = patched(
+        "devices",
+        "{\"card_readers\": [{\"kiosk\": \"k1\", \"port\": \"usb:1A86:7523:A1\"}],"
+        " \"buses\": [{\"id\": \"bars\", \"type\": \"led\", \"port\": \"tcp://[::1]:4002\"},"
+        " {\"id\": \"keys\", \"type\": \"hall\", \"port\": \"/dev/ttyS0\", \"rs485\": true}],"
+        " \"windows\": [{\"window\": 2, \"keypad\": 2, \"pad\": 34, \"bar\": 2, \"idle_text\": "
+        "\"{{二}}\"}, {\"window\": 1, \"bar\": 1}]}");
+    rc = hq_config_parse("x.json", "/etc/hallq", text, &cfg, err, sizeof err);
+    CHECK_EQ_INT(rc, HQ_OK);
+    CHECK_EQ_STR(err, "");
+    CHECK_EQ_INT(cfg.n_readers, 1);
+    CHECK_EQ_INT(cfg.readers[0].baud, 115200);
+    CHECK(!cfg.readers[0].fingerprint);
+    CHECK_EQ_INT(cfg.n_buses, 2);
+    CHECK_EQ_INT(cfg.buses[1].baud, 9600);
+    CHECK(cfg.buses[1].rs485);
+    CHECK_EQ_INT(cfg.n_devwins, 2);
+    if (cfg.n_devwins == 2) {
+        CHECK_EQ_INT(cfg.devwins[0].bus_idx, 1);
+        CHECK_EQ_INT(cfg.devwins[0].led_bus_idx, 0);
+        CHECK_EQ_STR(cfg.devwins[0].pad_type, "five");
+        CHECK_EQ_INT(cfg.devwins[1].bus_idx, -1);
+        CHECK_EQ_INT(cfg.devwins[1].led_bus_idx, 0);
+        CHECK_EQ_INT(cfg.devwins[1].keypad, 0);
+    }
+    hq_config_free(&cfg);
+    CHECK(cfg.devwins == NULL);
+    free(text);
+}
+
 int main(void)
 {
+    test_devices_section();
     test_bad_cases();
     test_base_and_paths();
     test_demo_hall();
