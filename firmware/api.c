@@ -65,6 +65,11 @@ struct hq_api {
         void *arg;
     } parts[API_MAX_PARTS];
     int n_parts;
+    struct {
+        hq_api_metrics_fn fn;
+        void *arg;
+    } mparts[API_MAX_PARTS];
+    int n_mparts;
 };
 
 /* Per-request state between MHD's calls of the access handler. */
@@ -728,6 +733,11 @@ static int api__metrics(struct hq_api_req *req, void *arg)
                 (unsigned long long)d->refused, (unsigned long long)d->commit_failures,
                 (unsigned long long)req->api->requests, req->api->n_clients,
                 (long long)(hq_loop_wall_s() - d->started_at));
+    for (int i = 0; i < req->api->n_mparts; i++) {
+        char *part = req->api->mparts[i].fn(d, req->api->mparts[i].arg);
+        if (part) api__metric(&b, &len, &cap, "%s", part);
+        free(part);
+    }
     int rc = hq_api_reply_text(req, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b, len);
     free(b);
     return rc;
@@ -818,6 +828,14 @@ int hq_api_status_part(struct hq_api *api, hq_api_status_fn fn, void *arg)
     if (api->n_parts >= API_MAX_PARTS) return HQ_ERR_LIMIT;
     api->parts[api->n_parts].fn = fn;
     api->parts[api->n_parts++].arg = arg;
+    return HQ_OK;
+}
+
+int hq_api_metrics_part(struct hq_api *api, hq_api_metrics_fn fn, void *arg)
+{
+    if (api->n_mparts >= API_MAX_PARTS) return HQ_ERR_LIMIT;
+    api->mparts[api->n_mparts].fn = fn;
+    api->mparts[api->n_mparts++].arg = arg;
     return HQ_OK;
 }
 

@@ -34,6 +34,9 @@ struct hq_api_req {
 typedef int (*hq_api_handler)(struct hq_api_req *req, void *arg);
 /* Adds a part to /api/v1/status (e.g. "devices", "printers", "sync"). */
 typedef void (*hq_api_status_fn)(struct hq_daemon *d, cJSON *status, void *arg);
+/* Adds lines to /metrics: Prometheus text ("# TYPE x gauge\nx 1\n"),
+ * malloc'd (the API frees it), NULL for nothing. */
+typedef char *(*hq_api_metrics_fn)(struct hq_daemon *d, void *arg);
 
 int hq_api_init(struct hq_daemon *d);
 void hq_api_fini(struct hq_daemon *d);
@@ -43,6 +46,7 @@ void hq_api_fini(struct hq_daemon *d);
 int hq_api_route(struct hq_api *api, const char *method, const char *prefix, int role,
                  hq_api_handler fn, void *arg);
 int hq_api_status_part(struct hq_api *api, hq_api_status_fn fn, void *arg);
+int hq_api_metrics_part(struct hq_api *api, hq_api_metrics_fn fn, void *arg);
 
 /* Replies; json is consumed. */
 int hq_api_reply_json(struct hq_api_req *req, unsigned status, cJSON *json);

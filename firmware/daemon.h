@@ -60,6 +60,13 @@ struct hq_daemon {
      * name_masked). HQ_ERR_ID_REQUIRED when no card is there. */
     int (*fill_card)(struct hq_daemon *d, struct hq_cmd *cmd, void *arg);
     void *fill_card_arg;
+    /* Kept current by the ID-card module: the FULL keyed hash (HMAC-SHA256
+     * under privacy.id_hash_key, as the appointments' id_hash) of the card
+     * now on the kiosk's reader, valid while card_present. Appointment
+     * check-in by card matches it against the appointments table; tickets
+     * keep only its first 8 bytes (hq_cmd.u.issue.id_hash). */
+    uint8_t card_hash[32];
+    bool card_present;
 };
 
 /* Run one command: pre-checks, engine, commit, listeners. cmd->now is set

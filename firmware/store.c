@@ -104,6 +104,19 @@ static const char *const store_migrations[HQ_STORE_SCHEMA_VERSION] = {
     "UPDATE evaluations SET follow_up_state='open', follow_up_due=at+" "1296000"
     " WHERE level <= 2;"
     "CREATE INDEX evaluations_day ON evaluations(day);",
+    /* 3: appointments from the central server (PROTOCOLS.md §5), kept for
+     * check-in. checked_in_ticket is the uuid of the ticket a check-in issued
+     * here, written (status 'checking_in') BEFORE that ticket is committed,
+     * so a crash between the two can never give one appointment two tickets
+     * (firmware/appt.h). The pull cursor lives in meta('appointments_cursor'). */
+    "CREATE TABLE appointments(id TEXT PRIMARY KEY, service TEXT NOT NULL, date TEXT NOT NULL,"
+    " slot_start TEXT NOT NULL, slot_end TEXT NOT NULL, id_hash TEXT, booking_code TEXT,"
+    " name_masked TEXT, status TEXT NOT NULL, checked_in_ticket TEXT,"
+    " updated_at INTEGER NOT NULL);"
+    "CREATE INDEX appointments_code ON appointments(booking_code) WHERE booking_code IS NOT NULL;"
+    "CREATE INDEX appointments_hash ON appointments(id_hash, date) WHERE id_hash IS NOT NULL;"
+    "CREATE UNIQUE INDEX appointments_ticket ON appointments(checked_in_ticket)"
+    " WHERE checked_in_ticket IS NOT NULL;",
 };
 
 static int store__migrate(struct hq_store *st, char *err, size_t errlen)

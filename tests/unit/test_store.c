@@ -182,6 +182,7 @@ static void test_migrate(void)
     sqlite3 *db;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db,
+                              "DROP TABLE appointments;" /* schema 3 */
                               "DROP INDEX evaluations_day;"
                               "ALTER TABLE evaluations DROP COLUMN follow_up_state;"
                               "ALTER TABLE evaluations DROP COLUMN follow_up_due;"
@@ -199,6 +200,7 @@ static void test_migrate(void)
     CHECK_EQ_INT(hq_store_open(&cfg, &st, err, sizeof err), HQ_OK);
     db = hq_store_db(st);
     CHECK_EQ_INT(scalar(db, "PRAGMA user_version"), HQ_STORE_SCHEMA_VERSION);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM appointments"), 0);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations WHERE uuid='e1' AND "
                             "follow_up_state='open' AND follow_up_due=1000+15*86400"),
                  1);
