@@ -1,0 +1,253 @@
+/*
+ * display.js — the wall display: who is called to which window, now and
+ * recently, how many wait per service and for how long, the hall's notice.
+ *
+ * It runs all day on a wall screen, so everything it keeps is bounded: the
+ * call list is capped, each render replaces its part of the DOM, listeners
+ * are attached once. Every (re)connection starts from hallqd's status
+ * snapshot; while the link is down the page says so and dims its data.
+ */
+'use strict';
+
+(function () {
+    const h = HQ.h;
+    const MAX_CALLS = 40; /* kept in memory */
+    const params = new URLSearchParams(location.search);
+    const layout = params.get('layout') === 'windows' ? 'windows' : 'calls';
+    const colsParam = parseInt(params.get('cols'), 10);
+    const histRows = layout === 'calls' ? 8 : 0;
+
+    let status = null; /* the last snapshot, patched by events */
+    let calls = []; /* {uuid, number, window, at, recall}, newest first */
+    let seq = 0;
+    const flashing = {}; /* window number -> true while its tile flashes */
+
+    document.body.classList.toggle('layout-windows', layout === 'windows');
+    document.body.classList.toggle('layout-calls', layout === 'calls');
+    HQ.$('windows').hidden = layout !== 'windows';
+
+    /* ------------------------------------------------------------ state */
+
+    function windowByNumber(n) {
+        if (!status) return null;
+        for (const w of status.windows || []) if (w.number === n) return w;
+        return null;
+    }
+    function callTime(t) {
+        const ms = Date.parse((t && t.called_at) || '');
+        return isNaN(ms) ? 0 : ms;
+    }
+    function addCall(c) {
+        calls = calls.filter((x) => x.uuid !== c.uuid);
+        calls.unshift(c);
+        if (calls.length > MAX_CALLS) calls.length = MAX_CALLS;
+    }
+    /* Calls the snapshot knows of (tickets now called or served at a
+     * window) that this page missed, e.g. while it was disconnected. */
+    function mergeSnapshotCalls() {
+        const known = {};
+        for (const c of calls) known[c.uuid + '@' + c.window] = true;
+        const add = [];
+        for (const w of status.windows || []) {
+            const t = w.current;
+            if (!t || !t.uuid || (w.state !== 'calling' && w.state !== 'serving')) continue;
+            if (known[t.uuid + '@' + w.number]) continue;
+            add.push({ uuid: t.uuid, number: t.number, window: w.number, at: callTime(t), seq: 0, recall: false });
+        }
+        if (!add.length) return;
+        calls = calls.concat(add).filter((c, i, a) => a.findIndex((x) => x.uuid === c.uuid) === i);
+        calls.sort((a, b) => b.at - a.at || b.seq - a.seq);
+        if (calls.length > MAX_CALLS) calls.length = MAX_CALLS;
+    }
+
+    /* ---------------------------------------------------------- render */
+
+    function renderHall() {
+        const hall = (status && status.hall) || {};
+        HQ.text(HQ.$('hall-name'), HQ.t(hall.name || '政务服务中心', hall.name_en));
+        document.title = HQ.t('叫号大屏', 'Queue display') + ' · ' + HQ.t(hall.name || '', hall.name_en || hall.name || '');
+        const zh = hall.notice || '';
+        const en = hall.notice_en || '';
+        const text = HQ.lang() === 'en' ? en || zh : zh + (en ? '　　' + en : '');
+        const el = HQ.$('notice-text');
+        if (el.textContent !== text) {
+            el.textContent = text;
+            /* the same reading speed for short and long notices */
+            el.style.animationDuration = Math.max(20, Math.round(text.length * 0.35)) + 's';
+        }
+        document.querySelector('.notice').hidden = !text;
+    }
+
+    function callLine(c) {
+        const win = windowByNumber(c.window);
+        const en = HQ.lang() === 'en';
+        const line1 = en
+            ? h('div', { class: 'call-line' }, h('span', { class: 'call-word' }, 'Ticket'), h('span', { class: 'call-num' }, c.number))
+            : h('div', { class: 'call-line' }, h('span', { class: 'call-word' }, '请'), h('span', { class: 'call-num' }, c.number),
+                h('span', { class: 'call-word' }, '号'));
+        const line2 = en
+            ? h('div', { class: 'call-line' }, h('span', { class: 'call-word' }, 'to window'), h('span', { class: 'call-win' }, c.window))
+            : h('div', { class: 'call-line' }, h('span', { class: 'call-word' }, '到'), h('span', { class: 'call-win' }, c.window),
+                h('span', { class: 'call-word' }, '号窗口'));
+        const name = win ? HQ.windowName(win) : '';
+        const plain = en ? 'Window ' + c.window : c.window + '号窗口';
+        return [line1, line2, name && name !== plain ? h('div', { class: 'call-sub' }, name) : null];
+    }
+
+    function renderNow() {
+        const body = HQ.$('now-body');
+        const c = calls[0];
+        if (!c) {
+            HQ.fill(body, h('div', { class: 'idle' }, HQ.t('欢迎光临', 'Welcome')),
+                h('div', { class: 'idle-sub' }, HQ.t('请留意叫号，按号就座等候', 'Please wait for your number to be called')));
+            return;
+        }
+        const parts = callLine(c);
+        if (c.recall) parts.push(h('div', { class: 'call-tag' }, HQ.t('重复呼叫', 'Called again')));
+        if (layout === 'windows') HQ.fill(body, h('div', { class: 'call-line' }, parts.slice(0, 2)));
+        else HQ.fill(body, parts);
+    }
+
+    function renderHistory() {
+        if (!histRows) return;
+        const rows = [];
+        for (const c of calls.slice(1, 1 + histRows)) {
+            rows.push(h('li', { dataset: { uuid: c.uuid } }, h('span', { class: 'h-num' }, c.number),
+                h('span', { class: 'h-win' }, HQ.t(c.window + ' 号窗口', 'Window ' + c.window))));
+        }
+        if (!rows.length) rows.push(h('li', { class: 'h-empty' }, HQ.t('暂无', 'none yet')));
+        HQ.fill(HQ.$('history'), rows);
+    }
+
+    function renderServices() {
+        const box = HQ.$('services');
+        const tiles = [];
+        for (const s of (status && status.services) || []) {
+            const closed = s.open === false;
+            tiles.push(h('div', { class: 'svc' + (closed ? ' closed' : ''), dataset: { code: s.code } },
+                h('div', { class: 'svc-name' }, HQ.serviceName(s)),
+                h('div', { class: 'svc-wait' }, HQ.t('等候', 'waiting'), h('b', null, s.waiting), HQ.t('人', '')),
+                h('div', { class: 'svc-est' }, closed ? HQ.t('暂停取号', 'closed now') : HQ.waitText(s.estimated_wait_s))));
+        }
+        HQ.fill(box, tiles);
+    }
+
+    const STATE_TEXT = {
+        closed: ['未开放', 'Closed'],
+        idle: ['空闲', 'Available'],
+        calling: ['请到本窗口', 'Please come'],
+        serving: ['正在办理', 'Serving'],
+        paused: ['暂停服务', 'Paused'],
+    };
+    function tile(w) {
+        const cur = w.current && w.current.number && (w.state === 'calling' || w.state === 'serving') ? w.current.number : '';
+        const st = STATE_TEXT[w.state] || [w.state, w.state];
+        /* the head shows a custom window name, else the clerk on duty */
+        let name = HQ.windowName(w);
+        if (name === w.number + '号窗口' || name === 'Window ' + w.number) name = w.staff && w.state !== 'closed' ? w.staff.name : '';
+        const el = h('div', { class: 'tile ' + w.state, dataset: { window: w.number } },
+            h('div', { class: 'tile-head' }, h('span', { class: 'tile-no' }, w.number), h('span', { class: 'tile-name' }, name)),
+            h('div', { class: 'tile-num' }, cur || '—'),
+            h('div', { class: 'tile-state' }, w.state === 'calling' ? HQ.t('请 ' + cur + ' 号', cur + ' please') : HQ.t(st[0], st[1])));
+        el.addEventListener('animationend', () => {
+            el.classList.remove('flash');
+            delete flashing[w.number];
+        });
+        if (flashing[w.number]) el.classList.add('flash');
+        return el;
+    }
+    function gridCols(n) {
+        if (colsParam >= 1 && colsParam <= 20) return colsParam;
+        if (n <= 8) return Math.max(1, Math.min(4, n));
+        return Math.ceil(Math.sqrt(n * 1.9));
+    }
+    function sizeGrid() {
+        const box = HQ.$('windows');
+        const n = box.children.length || 1;
+        const cols = gridCols(n);
+        const rows = Math.ceil(n / cols);
+        box.style.gridTemplateColumns = 'repeat(' + cols + ', minmax(0, 1fr))';
+        box.style.gridTemplateRows = 'repeat(' + rows + ', minmax(0, 1fr))';
+        const tileH = (box.clientHeight - 10 * (rows - 1)) / rows;
+        const tileW = (box.clientWidth - 10 * (cols - 1)) / cols;
+        /* type follows the smaller of height and a width-limited height */
+        box.style.setProperty('--tile-h', Math.max(40, Math.min(tileH, tileW * 0.62)) + 'px');
+    }
+    function renderWindows() {
+        if (layout !== 'windows') return;
+        const box = HQ.$('windows');
+        HQ.fill(box, ((status && status.windows) || []).map(tile));
+        sizeGrid();
+    }
+    function renderWindow(n) {
+        if (layout !== 'windows') return;
+        const w = windowByNumber(n);
+        const old = document.querySelector('.tile[data-window="' + n + '"]');
+        if (w && old) old.replaceWith(tile(w));
+        else renderWindows();
+    }
+
+    function renderAll() {
+        renderHall();
+        renderNow();
+        renderHistory();
+        renderServices();
+        renderWindows();
+    }
+
+    /* ------------------------------------------------------------ live */
+
+    function onStatus(st, fresh) {
+        if (fresh || !status) {
+            status = st;
+            mergeSnapshotCalls();
+            renderAll();
+            return;
+        }
+        /* a refresh for the estimates: take services and windows, keep the
+         * calls this page has seen */
+        status = st;
+        renderHall();
+        renderServices();
+        renderWindows();
+    }
+
+    function onEvent(kind, d) {
+        if (!status || kind === 'card') return;
+        if (d.window && typeof d.window.number === 'number') {
+            const ws = status.windows || [];
+            const i = ws.findIndex((w) => w.number === d.window.number);
+            if (i >= 0) ws[i] = d.window;
+            else ws.push(d.window);
+        }
+        if (d.waiting) {
+            for (const s of status.services || []) if (d.waiting[s.code] !== undefined) s.waiting = d.waiting[s.code];
+        }
+        if (HQ.CALL_KINDS[kind] && d.ticket && d.ticket.number && d.window) {
+            const at = Date.parse(d.at || '');
+            addCall({ uuid: d.ticket.uuid, number: d.ticket.number, window: d.window.number, at: isNaN(at) ? Date.now() : at,
+                seq: ++seq, recall: kind === 'recall' });
+            flashing[d.window.number] = true;
+            renderNow();
+            renderHistory();
+            HQ.flash(HQ.$('now'), 'flash');
+        }
+        if (d.window) renderWindow(d.window.number);
+        renderServices();
+        /* estimated waits are not in events: fetch them, at most every 5 s */
+        live.refresh(5000);
+    }
+
+    HQ.$('now').addEventListener('animationend', () => HQ.$('now').classList.remove('flash'));
+    window.addEventListener('resize', () => layout === 'windows' && sizeGrid());
+    HQ.langButton(HQ.$('lang'));
+    HQ.onLang(() => {
+        document.body.classList.toggle('lang-en', HQ.lang() === 'en');
+        renderAll();
+    });
+    document.body.classList.toggle('lang-en', HQ.lang() === 'en');
+    HQ.applyI18n(document);
+    HQ.clock(HQ.$('clock'), HQ.$('date'), false);
+    renderAll();
+    const live = HQ.live({ onStatus: onStatus, onEvent: onEvent, onLink: HQ.linkBadge(HQ.$('link')) });
+})();

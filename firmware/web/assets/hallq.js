@@ -1,0 +1,367 @@
+/*
+ * hallq.js — what every hall page shares: the live link to hallqd (Server-Sent
+ * Events with reconnect and a silence watchdog), the zh/en switch, safe DOM
+ * building, times and waits. Plain ES2017, no framework, no build step: the
+ * pages run on the kiosk's and wall screen's low-end ARM browser.
+ *
+ * Safety rule of every page: text from the daemon (names from ID cards and
+ * from the configuration) only ever reaches the DOM as textContent. h() turns
+ * strings into text nodes and refuses event-handler and URL attributes, so a
+ * name like <img src=x onerror=...> stays text.
+ */
+'use strict';
+
+(function (global) {
+    const HQ = {};
+
+    /* ------------------------------------------------------------ i18n */
+
+    const LANG_KEY = 'hallq.lang';
+    let lang = 'zh';
+    try {
+        const q = new URLSearchParams(location.search).get('lang');
+        const saved = global.localStorage ? localStorage.getItem(LANG_KEY) : null;
+        lang = q === 'en' || q === 'zh' ? q : saved === 'en' ? 'en' : 'zh';
+    } catch (e) {
+        lang = 'zh'; /* storage may be off on a locked-down kiosk profile */
+    }
+    const langListeners = [];
+
+    HQ.lang = function () {
+        return lang;
+    };
+    /* Chinese first: zh when the page is in Chinese, en (or zh when there is
+     * no English text) otherwise. */
+    HQ.t = function (zh, en) {
+        return lang === 'en' && en ? en : zh;
+    };
+    HQ.setLang = function (l) {
+        lang = l === 'en' ? 'en' : 'zh';
+        try {
+            localStorage.setItem(LANG_KEY, lang);
+        } catch (e) {
+            /* not remembered: still switched for this page */
+        }
+        document.documentElement.lang = lang === 'en' ? 'en' : 'zh-CN';
+        HQ.applyI18n(document);
+        for (const fn of langListeners) fn(lang);
+    };
+    HQ.onLang = function (fn) {
+        langListeners.push(fn);
+    };
+    /* Static texts: an element with data-en shows its Chinese text (kept in
+     * data-zh on first use) or the English one. */
+    HQ.applyI18n = function (root) {
+        for (const el of root.querySelectorAll('[data-en]')) {
+            if (el.dataset.zh === undefined) el.dataset.zh = el.textContent;
+            el.textContent = lang === 'en' ? el.dataset.en : el.dataset.zh;
+        }
+    };
+    /* A button that flips the language; its label names the other one. */
+    HQ.langButton = function (btn) {
+        const label = () => {
+            btn.textContent = lang === 'en' ? '中文' : 'English';
+        };
+        btn.addEventListener('click', () => {
+            HQ.setLang(lang === 'en' ? 'zh' : 'en');
+            label();
+        });
+        label();
+    };
+
+    /* ------------------------------------------------------------- DOM */
+
+    /* h('div', {class: 'x', dataset: {...}}, 'text', child, ...): element with
+     * text children as text nodes. Attributes that could run script or leave
+     * the page are refused outright. */
+    HQ.h = function (tag, props) {
+        const el = document.createElement(tag);
+        if (props) {
+            for (const k of Object.keys(props)) {
+                const v = props[k];
+                if (v === undefined || v === null || v === false) continue;
+                if (k === 'class') el.className = v;
+                else if (k === 'text') el.textContent = String(v);
+                else if (k === 'dataset') Object.assign(el.dataset, v);
+                else if (/^on|^(href|src|srcdoc|action|formaction|style)$/i.test(k))
+                    throw new Error('hallq: attribute ' + k + ' is not allowed');
+                else el.setAttribute(k, v === true ? '' : String(v));
+            }
+        }
+        for (let i = 2; i < arguments.length; i++) HQ.append(el, arguments[i]);
+        return el;
+    };
+    HQ.append = function (el, c) {
+        if (c === undefined || c === null || c === false) return;
+        if (Array.isArray(c)) for (const x of c) HQ.append(el, x);
+        else el.appendChild(typeof c === 'object' ? c : document.createTextNode(String(c)));
+    };
+    /* Replace all children (bounded DOM: a re-render never accumulates). */
+    HQ.fill = function (el) {
+        const kids = [];
+        for (let i = 1; i < arguments.length; i++) kids.push(arguments[i]);
+        el.textContent = '';
+        HQ.append(el, kids);
+        return el;
+    };
+    HQ.text = function (el, s) {
+        const v = s === undefined || s === null ? '' : String(s);
+        if (el.textContent !== v) el.textContent = v;
+    };
+    HQ.$ = function (id) {
+        return document.getElementById(id);
+    };
+    /* Restart a one-shot CSS animation class (a new call flashes again). */
+    HQ.flash = function (el, cls) {
+        el.classList.remove(cls);
+        void el.offsetWidth;
+        el.classList.add(cls);
+    };
+
+    /* ---------------------------------------------------- time and waits */
+
+    let clockSkewMs = 0; /* hallqd's clock minus ours */
+    let hallOffsetMin = 480; /* the hall's UTC offset, from its RFC 3339 time */
+
+    /* Learn the hall's clock and zone from status.hall.time ("...+08:00"). */
+    HQ.syncClock = function (status) {
+        const t = status && status.hall && status.hall.time;
+        if (!t) return;
+        const ms = Date.parse(t);
+        if (!isNaN(ms)) clockSkewMs = ms - Date.now();
+        const m = /([+-])(\d\d):(\d\d)$/.exec(t);
+        if (m) hallOffsetMin = (m[1] === '-' ? -1 : 1) * (+m[2] * 60 + +m[3]);
+        else if (/Z$/.test(t)) hallOffsetMin = 0;
+    };
+    /* Now in the hall's zone, as UTC fields of a Date. */
+    HQ.hallNow = function () {
+        return new Date(Date.now() + clockSkewMs + hallOffsetMin * 60000);
+    };
+    const pad = (n) => (n < 10 ? '0' : '') + n;
+    HQ.hhmm = function (d, secs) {
+        return pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes()) + (secs ? ':' + pad(d.getUTCSeconds()) : '');
+    };
+    /* An RFC 3339 time from hallqd shown as HH:MM in the hall's zone. */
+    HQ.timeOf = function (rfc) {
+        const ms = Date.parse(rfc || '');
+        if (isNaN(ms)) return '';
+        return HQ.hhmm(new Date(ms + hallOffsetMin * 60000));
+    };
+    const WEEK_ZH = ['星期日', '星期一', '星期二', '星期三', '星期四', '星期五', '星期六'];
+    const WEEK_EN = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+    const MON_EN = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+    HQ.dateText = function (d) {
+        if (lang === 'en')
+            return WEEK_EN[d.getUTCDay()] + ' ' + d.getUTCDate() + ' ' + MON_EN[d.getUTCMonth()] + ' ' + d.getUTCFullYear();
+        return d.getUTCFullYear() + '年' + (d.getUTCMonth() + 1) + '月' + d.getUTCDate() + '日 ' + WEEK_ZH[d.getUTCDay()];
+    };
+    /* Keep el (and dateEl) showing the hall's time, ticking on the second. */
+    HQ.clock = function (el, dateEl, secs) {
+        const tick = () => {
+            const d = HQ.hallNow();
+            HQ.text(el, HQ.hhmm(d, secs));
+            if (dateEl) HQ.text(dateEl, HQ.dateText(d));
+            setTimeout(tick, 1000 - ((Date.now() + clockSkewMs) % 1000) + 5);
+        };
+        tick();
+    };
+    /* "约 15 分钟" for an estimate in seconds; null when hallqd has none. */
+    HQ.waitText = function (s) {
+        if (s === null || s === undefined || s < 0) return HQ.t('暂无估计', 'no estimate');
+        if (s === 0) return HQ.t('无需等待', 'no wait');
+        if (s < 60) return HQ.t('不到 1 分钟', 'under 1 min');
+        const min = Math.round(s / 60);
+        if (min < 120) return HQ.t('约 ' + min + ' 分钟', 'about ' + min + ' min');
+        const hrs = Math.round(s / 360) / 10;
+        return HQ.t('约 ' + hrs + ' 小时', 'about ' + hrs + ' h');
+    };
+    HQ.serviceName = function (o) {
+        if (!o) return '';
+        return HQ.t(o.name || o.service_name || o.code || o.service, o.name_en || o.service_name_en);
+    };
+    HQ.windowName = function (w) {
+        if (!w) return '';
+        return HQ.t(w.name || w.number + '号窗口', w.name_en || 'Window ' + w.number);
+    };
+
+    /* ------------------------------------------------------------- HTTP */
+
+    /* JSON request; resolves {status, body} and never rejects on an HTTP
+     * error (the body then holds hallqd's {"error","message","message_en"}). */
+    HQ.request = async function (method, url, body) {
+        const opt = { method: method, headers: {}, cache: 'no-store' };
+        if (body !== undefined) {
+            opt.headers['Content-Type'] = 'application/json';
+            opt.body = JSON.stringify(body);
+        }
+        let res;
+        try {
+            res = await fetch(url, opt);
+        } catch (e) {
+            return {
+                status: 0,
+                body: { error: 'network', message: '网络连接中断，请稍后再试', message_en: 'the connection is down, please try again' },
+            };
+        }
+        let data = null;
+        try {
+            data = await res.json();
+        } catch (e) {
+            data = null;
+        }
+        if (!data || typeof data !== 'object')
+            data = res.ok ? {} : { error: 'http', message: '服务暂不可用（' + res.status + '）', message_en: 'service unavailable (' + res.status + ')' };
+        return { status: res.status, body: data };
+    };
+    /* The refusal text of an error body, in the page's language first. */
+    HQ.errorText = function (body) {
+        const zh = (body && body.message) || '操作失败';
+        const en = (body && body.message_en) || 'the request failed';
+        return { zh: zh, en: en };
+    };
+
+    /* -------------------------------------------------------- live link */
+
+    /* Every record kind hallqd publishes (api.c) and the kiosk reader's card. */
+    HQ.EVENT_KINDS = ['issue', 'call', 'recall', 'start', 'no_show', 'requeue', 'park', 'call_back', 'transfer', 'pause', 'resume',
+        'finish', 'cancel', 'login', 'logout', 'rate', 'unrated', 'expire', 'rollover', 'evaluation', 'ticket_closed', 'card'];
+    HQ.CALL_KINDS = { call: 1, recall: 1, call_back: 1 };
+
+    /*
+     * HQ.live({onStatus(status, fresh), onEvent(kind, data), onLink(up)}):
+     * one EventSource on /api/v1/events. Its first message is the whole
+     * status, so every (re)connection re-renders from scratch. The browser
+     * reconnects by itself after a network error; a refused or closed stream
+     * is reopened here with a backoff. hallqd's ": ping" every 15 s is a
+     * comment the browser swallows, so 40 s without any message reopens the
+     * stream; the page is "down" until a new status arrives. Returns
+     * {refresh(), reconnect(), close(), up()}.
+     */
+    HQ.live = function (opts) {
+        const SILENCE_MS = opts.silenceMs || 40000;
+        const STATUS_WAIT_MS = 5000;
+        let es = null;
+        let up = false;
+        let silence = 0, statusWait = 0, retry = 0, refreshT = 0;
+        let backoff = 1000;
+        let lastRefresh = 0;
+        let closed = false;
+
+        const setUp = (v) => {
+            if (v === up) return;
+            up = v;
+            if (opts.onLink) opts.onLink(up);
+        };
+        const armSilence = () => {
+            clearTimeout(silence);
+            silence = setTimeout(() => {
+                /* quiet too long: the link may be dead without an error */
+                reopen();
+                clearTimeout(statusWait);
+                statusWait = setTimeout(() => setUp(false), STATUS_WAIT_MS);
+            }, SILENCE_MS);
+        };
+        const onStatus = (ev) => {
+            let st;
+            try {
+                st = JSON.parse(ev.data);
+            } catch (e) {
+                return;
+            }
+            backoff = 1000;
+            clearTimeout(statusWait);
+            armSilence();
+            HQ.syncClock(st);
+            if (opts.onStatus) opts.onStatus(st, true);
+            setUp(true);
+        };
+        const onRecord = (ev) => {
+            armSilence();
+            let data;
+            try {
+                data = JSON.parse(ev.data);
+            } catch (e) {
+                return;
+            }
+            if (ev.type === 'rollover') {
+                /* a new service day: counts and numbers restart; take the
+                 * whole picture again rather than patching */
+                reopen();
+                return;
+            }
+            if (opts.onEvent) opts.onEvent(ev.type, data);
+        };
+        const open = () => {
+            if (closed) return;
+            es = new EventSource('/api/v1/events');
+            es.addEventListener('status', onStatus);
+            for (const k of HQ.EVENT_KINDS) es.addEventListener(k, onRecord);
+            es.onerror = () => {
+                setUp(false);
+                if (es && es.readyState === EventSource.CLOSED) {
+                    /* refused (e.g. too many clients) or not an event
+                     * stream: the browser gives up, we do not */
+                    clearTimeout(retry);
+                    retry = setTimeout(reopen, backoff);
+                    backoff = Math.min(backoff * 2, 30000);
+                }
+            };
+            armSilence();
+        };
+        const shut = () => {
+            if (!es) return;
+            es.onerror = null;
+            es.close();
+            es = null;
+        };
+        const reopen = () => {
+            clearTimeout(retry);
+            shut();
+            open();
+        };
+        /* Fetch the status once (e.g. for estimates that events do not
+         * carry), at most every minGapMs, trailing. */
+        const refresh = (minGapMs) => {
+            if (refreshT) return;
+            const gap = Math.max(0, lastRefresh + (minGapMs || 0) - Date.now());
+            refreshT = setTimeout(async () => {
+                lastRefresh = Date.now();
+                const r = await HQ.request('GET', '/api/v1/status');
+                refreshT = 0;
+                if (r.status === 200 && opts.onStatus) {
+                    HQ.syncClock(r.body);
+                    opts.onStatus(r.body, false);
+                }
+            }, gap);
+        };
+        if (opts.onLink) opts.onLink(false); /* down until the first status */
+        open();
+        return {
+            refresh: refresh,
+            reconnect: reopen,
+            up: () => up,
+            close: () => {
+                closed = true;
+                clearTimeout(silence);
+                clearTimeout(statusWait);
+                clearTimeout(retry);
+                shut();
+                setUp(false);
+            },
+            open: () => {
+                closed = false;
+                reopen();
+            },
+        };
+    };
+
+    /* The discreet "连接中断 / reconnecting" badge every live page carries. */
+    HQ.linkBadge = function (el) {
+        return (up) => {
+            el.hidden = up;
+            document.body.classList.toggle('link-down', !up);
+        };
+    };
+
+    global.HQ = HQ;
+})(window);

@@ -1,0 +1,313 @@
+/*
+ * harness.js — page tests' harness (the JS twin of tests/integration/hallq.py):
+ * start the real hallqd on a temporary config and database with the pages of
+ * firmware/web, talk to it over HTTP, kill and restart it; drive the system's
+ * Chromium headless through playwright-core (never a downloaded browser: the
+ * hall and the CI have no internet); an optional proxy in front of hallqd
+ * that can add Server-Sent Events (the kiosk reader's `card`) and records
+ * what pages send.
+ *
+ * Environment (set by ctest): HQ_BUILD = the CMake build dir, HQ_SOURCE = the
+ * source tree.
+ */
+'use strict';
+
+const { spawn, execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const http = require('node:http');
+const net = require('node:net');
+const os = require('node:os');
+const path = require('node:path');
+
+const BUILD = path.resolve(process.env.HQ_BUILD || path.join(__dirname, '../../build'));
+const SOURCE = path.resolve(process.env.HQ_SOURCE || path.join(__dirname, '../..'));
+const HALLQD = path.join(BUILD, 'hallqd');
+const WEB_ROOT = path.join(SOURCE, 'firmware/web');
+const ARTEFACTS = path.join(BUILD, 'artefacts');
+const CHROMIUM = process.env.HQ_CHROMIUM || '/usr/bin/chromium';
+
+const CLERK = 'test-clerk-token-0001';
+const MANAGER = 'test-manager-token-01';
+const ALL_DAY = { all: ['00:00-24:00'] };
+
+function loadPlaywright() {
+    try {
+        return require(path.join(__dirname, 'node_modules/playwright-core'));
+    } catch (e) {
+        throw new Error('playwright-core is missing: run `npm ci` in tests/web (tools/hallq build does)');
+    }
+}
+
+function baseConfig() {
+    return {
+        hall: { id: 'test-hall', name: '测试大厅', name_en: 'Test Hall', log_level: 'info' },
+        http: {
+            listen: '127.0.0.1:0',
+            public_url: 'http://127.0.0.1',
+            web_root: WEB_ROOT,
+            max_body: 4096,
+            max_clients: 16,
+            tokens: [
+                { token: CLERK, role: 'clerk' },
+                { token: MANAGER, role: 'manager' },
+            ],
+        },
+        store: { database: 'hall.db', synchronous: 'normal' },
+        display: { notice: '请保管好随身物品，过号请重新取号。', notice_en: 'Please keep your belongings with you.' },
+        privacy: { id_hash_key: 'test-id-hash-key-0123456789' },
+        queue: { recall_limit: 2, no_show_requeue: false, rating_timeout_s: 60 },
+        services: [
+            { code: 'A', name: '社保业务', name_en: 'Social insurance', prefix: 'A', range: [1, 999], digits: 3, daily_quota: 5000,
+                priorities: ['elderly', 'disabled', 'green'], hours: ALL_DAY },
+            { code: 'B', name: '不动产登记', name_en: 'Real estate', prefix: 'B', range: [1, 999], digits: 3, daily_quota: 3, hours: ALL_DAY },
+            { code: 'C', name: '出入境', name_en: 'Exit and entry', prefix: 'C', range: [1, 999], digits: 3, id_required: true, hours: ALL_DAY },
+        ],
+        windows: [
+            { number: 1, name: '1号窗口', name_en: 'Window 1', services: ['A'] },
+            { number: 2, name: '2号窗口', name_en: 'Window 2', services: ['B', 'A'] },
+            { number: 3, name: '3号窗口', name_en: 'Window 3', services: ['A', 'B', 'C'] },
+        ],
+        staff: [
+            { id: '1001', name: '王芳' },
+            { id: '1002', name: '李娜' },
+            { id: '1003', name: '张伟' },
+        ],
+    };
+}
+
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const s = net.createServer();
+        s.listen(0, '127.0.0.1', () => {
+            const p = s.address().port;
+            s.close(() => resolve(p));
+        });
+        s.on('error', reject);
+    });
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/* One HTTP request; resolves {status, body} with body parsed when JSON. */
+function request(port, method, p, body, token, timeoutMs) {
+    return new Promise((resolve, reject) => {
+        const headers = {};
+        let data;
+        if (body !== undefined) {
+            data = Buffer.from(JSON.stringify(body));
+            headers['Content-Type'] = 'application/json';
+            headers['Content-Length'] = data.length;
+        }
+        if (token) headers.Authorization = 'Bearer ' + token;
+        const req = http.request({ host: '127.0.0.1', port: port, method: method, path: p, headers: headers }, (res) => {
+            const chunks = [];
+            res.on('data', (c) => chunks.push(c));
+            res.on('end', () => {
+                const raw = Buffer.concat(chunks);
+                let b = raw;
+                if ((res.headers['content-type'] || '').startsWith('application/json')) b = JSON.parse(raw.toString('utf8'));
+                resolve({ status: res.statusCode, body: b, headers: res.headers });
+            });
+        });
+        req.setTimeout(timeoutMs || 10000, () => req.destroy(new Error('timeout')));
+        req.on('error', reject);
+        if (data) req.write(data);
+        req.end();
+    });
+}
+
+class Hall {
+    constructor(config) {
+        this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hallq-web-'));
+        this.config = config || baseConfig();
+        this.cfgPath = path.join(this.dir, 'hall.json');
+        this.dbPath = path.join(this.dir, this.config.store.database);
+        this.logPath = path.join(this.dir, 'hallqd.log');
+        this.proc = null;
+    }
+
+    get url() {
+        return 'http://127.0.0.1:' + this.port;
+    }
+
+    async start(timeoutMs) {
+        if (!fs.existsSync(HALLQD)) throw new Error('no hallqd at ' + HALLQD + ' (set HQ_BUILD)');
+        if (!this.port) this.port = await freePort();
+        this.config.http.listen = '127.0.0.1:' + this.port;
+        this.config.http.public_url = 'http://127.0.0.1:' + this.port;
+        fs.writeFileSync(this.cfgPath, JSON.stringify(this.config, null, 1));
+        const log = fs.openSync(this.logPath, 'a');
+        this.proc = spawn(HALLQD, ['--config', this.cfgPath], { stdio: ['ignore', log, log] });
+        fs.closeSync(log);
+        let exited = null;
+        this.proc.on('exit', (code, sig) => {
+            exited = code === null ? sig : code;
+        });
+        const deadline = Date.now() + (timeoutMs || 10000);
+        while (Date.now() < deadline) {
+            if (exited !== null) throw new Error('hallqd exited (' + exited + '): ' + this.readLog());
+            try {
+                const r = await this.get('/api/v1/status');
+                if (r.status === 200) return this;
+            } catch (e) {
+                /* not listening yet */
+            }
+            await sleep(50);
+        }
+        throw new Error('hallqd did not become ready: ' + this.readLog());
+    }
+
+    readLog() {
+        try {
+            return fs.readFileSync(this.logPath, 'utf8').slice(-4000);
+        } catch (e) {
+            return '';
+        }
+    }
+
+    /* Stop with sig (SIGTERM; SIGKILL for a crash) and wait for the exit. */
+    async stop(sig) {
+        const p = this.proc;
+        this.proc = null;
+        if (!p || p.exitCode !== null || p.signalCode !== null) return;
+        const done = new Promise((r) => p.once('exit', r));
+        p.kill(sig || 'SIGTERM');
+        const t = setTimeout(() => p.kill('SIGKILL'), 10000);
+        await done;
+        clearTimeout(t);
+    }
+
+    kill() {
+        return this.stop('SIGKILL');
+    }
+
+    async close() {
+        await this.stop();
+        if (!process.env.HQ_KEEP) fs.rmSync(this.dir, { recursive: true, force: true });
+    }
+
+    request(method, p, body, token) {
+        return request(this.port, method, p, body, token);
+    }
+    get(p, token) {
+        return this.request('GET', p, undefined, token);
+    }
+    post(p, body, token) {
+        return this.request('POST', p, body || {}, token);
+    }
+    issue(service, extra) {
+        return this.post('/api/v1/tickets', Object.assign({ service: service }, extra || {}));
+    }
+    window(n, action, body, token) {
+        return this.post('/api/v1/windows/' + n + '/' + action, body || {}, token || CLERK);
+    }
+    async status() {
+        const r = await this.get('/api/v1/status');
+        if (r.status !== 200) throw new Error('status ' + r.status);
+        return r.body;
+    }
+    /* Rows of a query on the hall's database (the sqlite3 program, JSON). */
+    db(sql) {
+        const out = execFileSync('sqlite3', ['-json', this.dbPath, sql], { encoding: 'utf8' });
+        return out.trim() ? JSON.parse(out) : [];
+    }
+}
+
+/* A proxy in front of hallqd: pages talk to it, it forwards everything,
+ * remembers each request's method, path and body, and can add events to
+ * every /api/v1/events stream passing through (inject). */
+class Proxy {
+    constructor(hall) {
+        this.hall = hall;
+        this.streams = new Set();
+        this.requests = [];
+    }
+    get url() {
+        return 'http://127.0.0.1:' + this.port;
+    }
+    async start() {
+        this.port = await freePort();
+        this.server = http.createServer((req, res) => {
+            const chunks = [];
+            req.on('data', (c) => chunks.push(c));
+            req.on('end', () => {
+                const body = Buffer.concat(chunks);
+                this.requests.push({ method: req.method, url: req.url, body: body.toString('utf8') });
+                const up = http.request({ host: '127.0.0.1', port: this.hall.port, method: req.method, path: req.url, headers: req.headers },
+                    (ur) => {
+                        res.writeHead(ur.statusCode, ur.headers);
+                        if (req.url.startsWith('/api/v1/events') && ur.statusCode === 200) {
+                            this.streams.add(res);
+                            res.on('close', () => this.streams.delete(res));
+                        }
+                        ur.pipe(res);
+                    });
+                up.on('error', () => {
+                    res.destroy();
+                });
+                up.end(body);
+            });
+        });
+        await new Promise((r) => this.server.listen(this.port, '127.0.0.1', r));
+        return this;
+    }
+    /* Send `event` with data to every page's event stream now open. */
+    inject(event, data) {
+        const msg = 'event: ' + event + '\ndata: ' + JSON.stringify(data) + '\n\n';
+        for (const s of this.streams) s.write(msg);
+        return this.streams.size;
+    }
+    async close() {
+        for (const s of this.streams) s.destroy();
+        this.server.closeAllConnections();
+        await new Promise((r) => this.server.close(r));
+    }
+}
+
+/* Headless Chromium with a fresh profile. Returns {context, newPage(viewport),
+ * close()}; every page collects console errors and dialogs it met. */
+async function browser() {
+    if (!fs.existsSync(CHROMIUM)) throw new Error('no Chromium at ' + CHROMIUM + ' (apt-get install chromium)');
+    const { chromium } = loadPlaywright();
+    const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'hallq-chromium-'));
+    const context = await chromium.launchPersistentContext(profile, {
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+            '--no-first-run'],
+        viewport: { width: 1920, height: 1080 },
+    });
+    return {
+        context: context,
+        async newPage(viewport) {
+            const page = await context.newPage();
+            if (viewport) await page.setViewportSize(viewport);
+            page.hq = { errors: [], dialogs: [] };
+            page.on('pageerror', (e) => page.hq.errors.push(String(e)));
+            page.on('console', (m) => {
+                if (m.type() === 'error' && !/Failed to load resource|ERR_CONNECTION_REFUSED|EventSource/.test(m.text()))
+                    page.hq.errors.push(m.text());
+            });
+            page.on('dialog', (d) => {
+                page.hq.dialogs.push(d.message());
+                d.dismiss().catch(() => {});
+            });
+            return page;
+        },
+        async close() {
+            await context.close();
+            fs.rmSync(profile, { recursive: true, force: true });
+        },
+    };
+}
+
+/* Keep a screenshot as a test artefact in BUILD/artefacts. */
+async function artefact(pageOrLocator, name) {
+    fs.mkdirSync(ARTEFACTS, { recursive: true });
+    const file = path.join(ARTEFACTS, name);
+    await pageOrLocator.screenshot({ path: file });
+    return file;
+}
+
+module.exports = { BUILD, SOURCE, WEB_ROOT, ARTEFACTS, CLERK, MANAGER, ALL_DAY, baseConfig, freePort, sleep, request, Hall, Proxy,
+    browser, artefact };
