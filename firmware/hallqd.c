@@ -22,6 +22,7 @@
 
 #include "api.h"
 #include "daemon.h"
+#include "hqd_admin.h"
 #include "hqd_print.h"
 #include "sync.h"
 
@@ -39,6 +40,7 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "api", .init = hq_api_init, .fini = hq_api_fini},
     {.name = "sync", .init = hq_sync_init, .fini = hq_sync_fini},
     {.name = "print", .init = hq_print_init, .fini = hq_print_fini},
+    {.name = "admin", .init = hq_admin_init, .fini = hq_admin_fini},
 };
 
 /* ---------------------------------------------------------- command path */

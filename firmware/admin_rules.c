@@ -1,0 +1,468 @@
+/*
+ * admin_rules.c — pure rules of the manager dashboard (admin_rules.h):
+ * Erlang C staffing, alarm rules, the follow-up state machine, note checks
+ * and CSV quoting. The daemon side (routes, SQL, timers) is hqd_admin.c.
+ */
+#include "admin_rules.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------------------ Erlang C */
+
+double admin_erlang_c(unsigned c, double a)
+{
+    if (a <= 0) return 0.0;
+    if (c == 0 || a >= (double)c) return 1.0;
+    /* Erlang B by its recurrence B(k) = a·B(k-1) / (k + a·B(k-1)): no
+     * factorials or powers, so no overflow for large halls; then
+     * C = c·B / (c − a·(1 − B)). */
+    double b = 1.0;
+    for (unsigned k = 1; k <= c; k++) b = a * b / ((double)k + a * b);
+    return (double)c * b / ((double)c - a * (1.0 - b));
+}
+
+double admin_erlang_wait_s(unsigned c, double lambda_h, double handle_s)
+{
+    if (lambda_h <= 0) return 0.0;
+    if (handle_s <= 0) return 0.0;
+    double mu_h = 3600.0 / handle_s; /* one window's services per hour */
+    double a = lambda_h / mu_h;
+    if (c == 0 || a >= (double)c) return -1.0;
+    /* Wq = C(c, a) / (c·μ − λ), in hours */
+    return admin_erlang_c(c, a) / ((double)c * mu_h - lambda_h) * 3600.0;
+}
+
+unsigned admin_staffing(double lambda_h, double handle_s, double target_s, unsigned max_c)
+{
+    if (lambda_h <= 0 || handle_s <= 0) return 0;
+    for (unsigned c = 1; c <= max_c; c++) {
+        double w = admin_erlang_wait_s(c, lambda_h, handle_s);
+        if (w >= 0 && w <= target_s) return c;
+    }
+    return max_c + 1;
+}
+
+/* -------------------------------------------------------------- alarms */
+
+static const char *const admin_alarm_kinds[ADMIN_AL__COUNT] = {"wait", "idle", "device", "printer",
+                                                               "sync"};
+
+const char *admin_alarm_kind_name(int kind)
+{
+    return kind >= 0 && kind < ADMIN_AL__COUNT ? admin_alarm_kinds[kind] : "unknown";
+}
+
+cJSON *admin_alarm_json(const struct admin_alarm *a)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "key", a->key);
+    cJSON_AddStringToObject(o, "kind", admin_alarm_kind_name(a->kind));
+    cJSON_AddStringToObject(o, "subject", a->subject);
+    if (a->value >= 0) cJSON_AddNumberToObject(o, "value", (double)a->value);
+    else cJSON_AddNullToObject(o, "value");
+    if (a->threshold >= 0) cJSON_AddNumberToObject(o, "threshold", (double)a->threshold);
+    else cJSON_AddNullToObject(o, "threshold");
+    cJSON_AddStringToObject(o, "message", a->msg_zh);
+    cJSON_AddStringToObject(o, "message_en", a->msg_en);
+    return o;
+}
+
+int64_t admin_oldest_wait(const struct hq_engine *e, size_t service, int64_t now)
+{
+    int64_t oldest = -1;
+    for (size_t i = 0; i < e->n_tickets; i++) {
+        const struct hq_ticket *t = &e->tickets[i];
+        if (t->status != HQ_TS_WAITING || t->service != service) continue;
+        /* from the issue, not the re-queue: the citizen has been in the
+         * hall all that time */
+        int64_t w = now - (int64_t)t->issued_at;
+        if (w < 0) w = 0;
+        if (w > oldest) oldest = w;
+    }
+    return oldest;
+}
+
+static bool admin__serves(const struct hq_window_cfg *wc, size_t service)
+{
+    for (size_t k = 0; k < wc->n_services; k++)
+        if (wc->services[k] == service) return true;
+    return false;
+}
+
+unsigned admin_open_windows(const struct hq_engine *e, size_t service)
+{
+    unsigned n = 0;
+    for (size_t w = 0; w < e->cfg->n_windows; w++) {
+        uint8_t st = e->win[w].state;
+        if (st == HQ_WS_CLOSED || st == HQ_WS_PAUSED) continue;
+        if (admin__serves(&e->cfg->windows[w], service)) n++;
+    }
+    return n;
+}
+
+static int64_t admin__min_up(int64_t s)
+{
+    return (s + 59) / 60;
+}
+
+size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t idle_s,
+                          int64_t now, struct admin_alarm *out, size_t max)
+{
+    size_t n = 0;
+    const struct hq_engine_cfg *c = e->cfg;
+    for (size_t s = 0; wait_s && s < c->n_services && n < max; s++) {
+        size_t waiting = hq_engine_waiting(e, s);
+        if (!waiting) continue;
+        int64_t est = hq_engine_estimate_wait(e, s);
+        int64_t oldest = admin_oldest_wait(e, s, now);
+        if (est <= (int64_t)wait_s && oldest <= (int64_t)wait_s) continue;
+        const struct hq_service_cfg *sc = &c->services[s];
+        struct admin_alarm *a = &out[n++];
+        memset(a, 0, sizeof *a);
+        a->kind = ADMIN_AL_WAIT;
+        snprintf(a->key, sizeof a->key, "wait:%s", sc->code);
+        snprintf(a->subject, sizeof a->subject, "%s", sc->code);
+        a->value = est > oldest ? est : oldest;
+        a->threshold = wait_s;
+        char est_zh[48] = "无窗口受理", est_en[48] = "no window open";
+        if (est >= 0) {
+            snprintf(est_zh, sizeof est_zh, "%lld 分钟", (long long)admin__min_up(est));
+            snprintf(est_en, sizeof est_en, "%lld min", (long long)admin__min_up(est));
+        }
+        snprintf(a->msg_zh, sizeof a->msg_zh,
+                 "%s %s 等候超时：%zu 人等候，预计等候 %s，最久已等 %lld 分钟（阈值 %u 分钟）",
+                 sc->code, sc->name, waiting, est_zh, (long long)(oldest / 60), wait_s / 60);
+        snprintf(a->msg_en, sizeof a->msg_en,
+                 "%s %s: long wait: %zu waiting, estimated %s, longest wait %lld min (limit %u "
+                 "min)",
+                 sc->code, sc->name_en[0] ? sc->name_en : sc->name, waiting, est_en,
+                 (long long)(oldest / 60), wait_s / 60);
+    }
+    for (size_t w = 0; idle_s && w < c->n_windows && n < max; w++) {
+        const struct hq_window_st *st = &e->win[w];
+        /* 空岗 is a window staffed on paper and not working: logged in and
+         * idle. A pause is declared (break, meeting) and is not 空岗. */
+        if (st->state != HQ_WS_IDLE || !st->staff) continue;
+        const struct hq_window_cfg *wc = &c->windows[w];
+        size_t waiting = 0;
+        for (size_t k = 0; k < wc->n_services; k++) waiting += hq_engine_waiting(e, wc->services[k]);
+        if (!waiting) continue;
+        int64_t since = st->state_since > st->last_call_at ? st->state_since : st->last_call_at;
+        int64_t idle = now - since;
+        if (!since || idle < (int64_t)idle_s) continue;
+        const char *clerk = st->staff <= c->n_staff ? c->staff[st->staff - 1].name : "?";
+        struct admin_alarm *a = &out[n++];
+        memset(a, 0, sizeof *a);
+        a->kind = ADMIN_AL_IDLE;
+        snprintf(a->key, sizeof a->key, "idle:%u", wc->number);
+        snprintf(a->subject, sizeof a->subject, "%u", wc->number);
+        a->value = idle;
+        a->threshold = idle_s;
+        snprintf(a->msg_zh, sizeof a->msg_zh, "%s 空岗：%s 已 %lld 分钟未叫号，%zu 人等候", wc->name,
+                 clerk, (long long)(idle / 60), waiting);
+        snprintf(a->msg_en, sizeof a->msg_en,
+                 "%s idle: %s has called nobody for %lld min while %zu wait",
+                 wc->name_en[0] ? wc->name_en : wc->name, clerk, (long long)(idle / 60), waiting);
+    }
+    return n;
+}
+
+static const char *admin__str(const cJSON *o, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int64_t admin__num(const cJSON *o, const char *key, int64_t def)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
+}
+
+/* "打印纸将尽 / paper low" → the two halves */
+static void admin__split_text(const char *text, char *zh, size_t zl, char *en, size_t el)
+{
+    const char *sep = strstr(text, " / ");
+    if (!sep) {
+        snprintf(zh, zl, "%s", text);
+        snprintf(en, el, "%s", text);
+        return;
+    }
+    snprintf(zh, zl, "%.*s", (int)(sep - text), text);
+    snprintf(en, el, "%s", sep + 3);
+}
+
+size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t max)
+{
+    size_t n = 0;
+    const cJSON *devs = cJSON_GetObjectItemCaseSensitive(status, "devices");
+    const cJSON *d;
+    int i = 0;
+    cJSON_ArrayForEach(d, devs)
+    {
+        i++;
+        if (n >= max) break;
+        /* Device modules describe themselves; only "online": false counts. */
+        if (!cJSON_IsObject(d) || !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(d, "online")))
+            continue;
+        const char *kind = admin__str(d, "kind");
+        if (!kind) kind = admin__str(d, "type");
+        const char *name = admin__str(d, "name");
+        if (!name) name = admin__str(d, "id");
+        char fallback[32];
+        if (!name) {
+            snprintf(fallback, sizeof fallback, "#%d", i);
+            name = fallback;
+        }
+        struct admin_alarm *a = &out[n++];
+        memset(a, 0, sizeof *a);
+        a->kind = ADMIN_AL_DEVICE;
+        snprintf(a->key, sizeof a->key, "device:%s:%s", kind ? kind : "", name);
+        snprintf(a->subject, sizeof a->subject, "%s", name);
+        a->value = a->threshold = -1;
+        snprintf(a->msg_zh, sizeof a->msg_zh, "设备离线：%s%s%s", kind ? kind : "", kind ? " " : "",
+                 name);
+        snprintf(a->msg_en, sizeof a->msg_en, "Device offline: %s%s%s", kind ? kind : "",
+                 kind ? " " : "", name);
+    }
+    const cJSON *prs = cJSON_GetObjectItemCaseSensitive(status, "printers");
+    cJSON_ArrayForEach(d, prs)
+    {
+        if (n >= max) break;
+        const char *health = admin__str(d, "health");
+        if (!health || strcmp(health, "ok") == 0 || strcmp(health, "unknown") == 0) continue;
+        const char *role = admin__str(d, "role");
+        const char *queue = admin__str(d, "queue");
+        const char *text = admin__str(d, "text");
+        struct admin_alarm *a = &out[n++];
+        memset(a, 0, sizeof *a);
+        a->kind = ADMIN_AL_PRINTER;
+        snprintf(a->key, sizeof a->key, "printer:%s:%s", role ? role : "", health);
+        snprintf(a->subject, sizeof a->subject, "%s", queue ? queue : role ? role : "");
+        a->value = a->threshold = -1;
+        char zh[128], en[128];
+        admin__split_text(text ? text : health, zh, sizeof zh, en, sizeof en);
+        bool backup = role && strcmp(role, "backup") == 0;
+        snprintf(a->msg_zh, sizeof a->msg_zh, "%s打印机 %s：%s", backup ? "备用" : "取号",
+                 a->subject, zh);
+        snprintf(a->msg_en, sizeof a->msg_en, "%s printer %s: %s",
+                 backup ? "Backup" : "Ticket", a->subject, en);
+    }
+    const cJSON *sy = cJSON_GetObjectItemCaseSensitive(status, "sync");
+    if (cJSON_IsObject(sy) && n < max) {
+        const char *tr = admin__str(sy, "transport");
+        bool alarm = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sy, "alarm"));
+        int64_t backlog = admin__num(sy, "backlog", 0);
+        int64_t age = admin__num(sy, "oldest_unsent_age_s", 0);
+        /* With no central server configured the records stay by design. */
+        bool on = tr && strcmp(tr, "off") != 0;
+        if (on && (alarm || (backlog > 0 && age > ADMIN_SYNC_BACKLOG_AGE_S))) {
+            const char *err = admin__str(sy, "last_error");
+            struct admin_alarm *a = &out[n++];
+            memset(a, 0, sizeof *a);
+            a->kind = ADMIN_AL_SYNC;
+            snprintf(a->key, sizeof a->key, "sync:%s", alarm ? "error" : "backlog");
+            snprintf(a->subject, sizeof a->subject, "%s", tr);
+            a->value = backlog;
+            a->threshold = ADMIN_SYNC_BACKLOG_AGE_S;
+            snprintf(a->msg_zh, sizeof a->msg_zh, "上传中心%s：%lld 条未送达，最早的已等 %lld 分钟%s%s",
+                     alarm ? "出错" : "积压", (long long)backlog, (long long)(age / 60),
+                     err ? "；" : "", err ? err : "");
+            snprintf(a->msg_en, sizeof a->msg_en,
+                     "Central sync %s: %lld records not delivered, oldest %lld min%s%s",
+                     alarm ? "failing" : "backlog", (long long)backlog, (long long)(age / 60),
+                     err ? "; " : "", err ? err : "");
+        }
+    }
+    return n;
+}
+
+/* ------------------------------------------------------ 差评 follow-up */
+
+static const char *const admin_fu_names[ADMIN_FU__COUNT] = {"none", "open", "contacted",
+                                                            "rectified", "closed"};
+static const char *const admin_fu_zh[ADMIN_FU__COUNT] = {"无需回访", "待回访", "已回访", "已整改",
+                                                         "已办结"};
+
+int admin_fu_from_name(const char *name)
+{
+    for (int i = 0; name && i < ADMIN_FU__COUNT; i++)
+        if (strcmp(name, admin_fu_names[i]) == 0) return i;
+    return -1;
+}
+
+const char *admin_fu_name(int state)
+{
+    return state >= 0 && state < ADMIN_FU__COUNT ? admin_fu_names[state] : "unknown";
+}
+
+const char *admin_fu_label_zh(int state)
+{
+    return state >= 0 && state < ADMIN_FU__COUNT ? admin_fu_zh[state] : "未知";
+}
+
+int admin_fu_step(int from, int to)
+{
+    /* 回访 before 整改 before 办结: a step cannot be skipped or undone, so
+     * the record the central server receives tells the whole story. */
+    if (from < ADMIN_FU_OPEN || from >= ADMIN_FU_CLOSED) return HQ_ERR_STATE;
+    return to == from + 1 ? HQ_OK : HQ_ERR_STATE;
+}
+
+int admin_note_check(const char *note, size_t max_chars, const char **why)
+{
+    *why = NULL;
+    const unsigned char *p = (const unsigned char *)note;
+    size_t chars = 0, visible = 0;
+    while (*p) {
+        unsigned c = *p;
+        size_t len;
+        uint32_t cp;
+        if (c < 0x80) {
+            len = 1;
+            cp = c;
+        } else if ((c & 0xe0) == 0xc0) {
+            len = 2;
+            cp = c & 0x1f;
+        } else if ((c & 0xf0) == 0xe0) {
+            len = 3;
+            cp = c & 0x0f;
+        } else if ((c & 0xf8) == 0xf0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            *why = "note is not valid UTF-8";
+            return HQ_ERR_INVALID;
+        }
+        for (size_t k = 1; k < len; k++) {
+            if ((p[k] & 0xc0) != 0x80) {
+                *why = "note is not valid UTF-8";
+                return HQ_ERR_INVALID;
+            }
+            cp = (cp << 6) | (p[k] & 0x3f);
+        }
+        static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < min_cp[len] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            *why = "note is not valid UTF-8";
+            return HQ_ERR_INVALID;
+        }
+        if ((cp < 0x20 && cp != '\n' && cp != '\t' && cp != '\r') || cp == 0x7f) {
+            *why = "note holds control characters";
+            return HQ_ERR_INVALID;
+        }
+        if (cp != ' ' && cp != '\n' && cp != '\t' && cp != '\r' && cp != 0x3000) visible++;
+        chars++;
+        p += len;
+    }
+    if (!visible) {
+        *why = "note is required: what was done (回访/整改情况)";
+        return HQ_ERR_INVALID;
+    }
+    if (chars > max_chars) {
+        *why = "note is too long";
+        return HQ_ERR_INVALID;
+    }
+    return HQ_OK;
+}
+
+/* ----------------------------------------------------------------- CSV */
+
+void admin_buf_add(struct admin_buf *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1) cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
+}
+
+void admin_buf_printf(struct admin_buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    if ((size_t)n < sizeof tmp) {
+        admin_buf_add(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->oom = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    admin_buf_add(b, big, (size_t)n);
+    free(big);
+}
+
+void admin_buf_free(struct admin_buf *b)
+{
+    free(b->p);
+    memset(b, 0, sizeof *b);
+}
+
+void admin_csv_field(struct admin_buf *b, const char *s, char sep)
+{
+    if (!s) s = "";
+    /* A spreadsheet runs =, +, - and @ at the start of a cell as a formula;
+     * a note typed by a manager must stay text. */
+    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+    bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
+    if (!quote) {
+        admin_buf_add(b, s, strlen(s));
+    } else {
+        admin_buf_add(b, "\"", 1);
+        if (formula) admin_buf_add(b, "'", 1);
+        for (const char *p = s; *p; p++) {
+            if (*p == '"') admin_buf_add(b, "\"\"", 2);
+            else admin_buf_add(b, p, 1);
+        }
+        admin_buf_add(b, "\"", 1);
+    }
+    if (sep) admin_buf_add(b, &sep, 1);
+}
+
+/* ---------------------------------------------------------------- misc */
+
+int admin_parse_day(const char *s, int32_t *day)
+{
+    int y, m, d, n = 0;
+    if (!s || strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10)
+        return HQ_ERR_INVALID;
+    if (s[4] != '-' || s[7] != '-' || y < 2000 || y > 2200 || m < 1 || m > 12 || d < 1)
+        return HQ_ERR_INVALID;
+    static const int mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > mdays[m - 1] || (m == 2 && d == 29 && !leap)) return HQ_ERR_INVALID;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9')) return HQ_ERR_INVALID;
+    *day = hq_days_from_ymd(y, m, d);
+    return HQ_OK;
+}
+
+int admin_wait_bucket(int64_t wait_s)
+{
+    static const int64_t upper_min[ADMIN_WAIT_BUCKETS - 1] = {5, 10, 20, 30, 60};
+    for (int i = 0; i < ADMIN_WAIT_BUCKETS - 1; i++)
+        if (wait_s < upper_min[i] * 60) return i;
+    return ADMIN_WAIT_BUCKETS - 1;
+}
