@@ -1,0 +1,329 @@
+/*
+ * kiosk.js — the touch kiosk. A citizen taps a service and gets a ticket
+ * (hallqd prints it; the screen shows it with a QR of its status page), or
+ * checks in an appointment with a booking code. With an ID card on the
+ * reader (SSE `card` events from the kiosk's reader) every ticket is issued
+ * with it: real name, elderly priority; a service that needs the card waits
+ * for one. Every refusal shows hallqd's own message (error JSON `message`,
+ * `message_en`) in large type.
+ *
+ * The kiosk is a public machine: nothing here links out, the context menu,
+ * selection, dragging and navigation keys are blocked, the back gesture is
+ * trapped, and any screen returns to the start after a while untouched.
+ */
+'use strict';
+
+(function () {
+    const h = HQ.h;
+    const params = new URLSearchParams(location.search);
+    const IDLE_S = Math.max(3, parseInt(params.get('idle'), 10) || 60);
+    const TICKET_S = Math.min(IDLE_S, 25);
+    const ERROR_S = Math.min(IDLE_S, 12);
+    const CARD_WAIT_S = Math.min(IDLE_S, 45);
+    const LARGE_DEFAULT = params.get('large') === '1';
+
+    let status = null;
+    let card = { present: false }; /* the kiosk reader's card, from SSE */
+    let page = 0;
+    let large = LARGE_DEFAULT;
+    let screen = 'home';
+    let idleT = 0, countT = 0;
+    let busy = false;
+    let waitingService = null; /* the service waiting for a card */
+    let code = '';
+    let letters = false;
+
+    /* ------------------------------------------------------ lock-down */
+
+    const stop = (e) => e.preventDefault();
+    for (const ev of ['contextmenu', 'selectstart', 'dragstart', 'drop', 'auxclick', 'gesturestart'])
+        document.addEventListener(ev, stop, { capture: true });
+    /* pinch or ctrl+wheel zoom would push the buttons off the screen */
+    document.addEventListener('wheel', (e) => e.ctrlKey && e.preventDefault(), { passive: false, capture: true });
+    document.addEventListener('touchmove', (e) => e.touches.length > 1 && e.preventDefault(), { passive: false, capture: true });
+    /* the back gesture and the back key land on this same page again */
+    history.pushState({ kiosk: 1 }, '', location.href);
+    window.addEventListener('popstate', () => history.pushState({ kiosk: 1 }, '', location.href));
+    document.addEventListener('keydown', (e) => {
+        poke();
+        const nav = e.ctrlKey || e.metaKey || e.altKey || /^(F\d+|Browser\w+|Escape|Tab|ContextMenu|Home|End|PageUp|PageDown)$/.test(e.key);
+        if (screen === 'checkin' && !nav) {
+            /* a USB barcode scanner types the booking code */
+            if (e.key === 'Enter') checkin();
+            else if (e.key === 'Backspace') typeKey('⌫');
+            else if (/^[0-9A-Za-z-]$/.test(e.key)) typeKey(e.key.toUpperCase());
+        }
+        e.preventDefault();
+    }, { capture: true });
+    document.addEventListener('pointerdown', poke, { capture: true });
+
+    /* ------------------------------------------------------- screens */
+
+    const SCREENS = ['home', 'card', 'checkin', 'busy', 'ticket', 'error'];
+    function show(name, seconds) {
+        screen = name;
+        for (const s of SCREENS) HQ.$('screen-' + s).hidden = s !== name;
+        clearInterval(countT);
+        HQ.text(HQ.$('tk-count'), '');
+        HQ.text(HQ.$('err-count'), '');
+        if (name !== 'card') waitingService = null;
+        poke(seconds);
+    }
+    /* Any touch restarts the countdown back to the start screen. */
+    let idleFor = IDLE_S;
+    function poke(seconds) {
+        if (typeof seconds === 'number') idleFor = seconds;
+        else if (seconds !== undefined) idleFor = screen === 'ticket' ? TICKET_S : screen === 'error' ? ERROR_S : IDLE_S;
+        clearTimeout(idleT);
+        if (screen === 'home' && page === 0 && large === LARGE_DEFAULT) return;
+        if (screen === 'busy') return; /* the answer decides */
+        idleT = setTimeout(home, idleFor * 1000);
+    }
+    function countdown(el, seconds) {
+        let left = seconds;
+        HQ.text(el, '(' + left + ')');
+        clearInterval(countT);
+        countT = setInterval(() => {
+            left--;
+            HQ.text(el, left > 0 ? '(' + left + ')' : '');
+            if (left <= 0) clearInterval(countT);
+        }, 1000);
+    }
+    /* Back to the start, as the next citizen expects it. */
+    function home() {
+        page = 0;
+        code = '';
+        if (large !== LARGE_DEFAULT) setLarge(LARGE_DEFAULT);
+        show('home', IDLE_S);
+        renderServices();
+    }
+
+    function setLarge(on) {
+        large = on;
+        document.body.classList.toggle('large', large);
+        HQ.$('large').setAttribute('aria-pressed', large ? 'true' : 'false');
+        page = 0;
+        renderServices();
+    }
+
+    /* ------------------------------------------------------- render */
+
+    function perPage() {
+        return large ? 4 : 8;
+    }
+    function renderHall() {
+        const hall = (status && status.hall) || {};
+        HQ.text(HQ.$('hall-name'), HQ.t(hall.name || '政务服务中心', hall.name_en));
+    }
+    function serviceButton(s) {
+        const full = s.daily_quota > 0 && s.issued >= s.daily_quota;
+        const off = s.open === false || full;
+        const badge = s.open === false ? HQ.t('暂停取号', 'Closed') : full ? HQ.t('今日已满', 'Full today')
+            : s.id_required ? HQ.t('需刷身份证', 'ID card needed') : null;
+        const b = h('button', { class: 'svc-btn' + (off ? ' off' : ''), type: 'button', dataset: { code: s.code } },
+            badge ? h('span', { class: 'svc-badge' }, badge) : null,
+            h('span', { class: 'svc-name' }, HQ.serviceName(s)),
+            HQ.lang() === 'en' ? h('span', { class: 'svc-sub' }, s.name) : null,
+            h('span', { class: 'svc-info' }, HQ.t('等候', 'Waiting'), h('b', null, s.waiting), HQ.t('人 · ', ' · '),
+                off ? '' : HQ.waitText(s.estimated_wait_s)));
+        /* a closed or full service still answers a touch: hallqd says why */
+        b.addEventListener('click', () => choose(s.code));
+        return b;
+    }
+    function renderServices() {
+        const svcs = (status && status.services) || [];
+        const n = perPage();
+        const pages = Math.max(1, Math.ceil(svcs.length / n));
+        if (page >= pages) page = pages - 1;
+        HQ.fill(HQ.$('services'), svcs.slice(page * n, page * n + n).map(serviceButton));
+        HQ.$('pager').hidden = pages < 2;
+        HQ.$('prev').disabled = page === 0;
+        HQ.$('next').disabled = page >= pages - 1;
+        HQ.text(HQ.$('page-no'), page + 1 + ' / ' + pages);
+    }
+    function renderCard() {
+        const el = HQ.$('card');
+        el.hidden = !card.present;
+        if (!card.present) return;
+        const who = card.name_masked || '';
+        const prio = card.elderly ? HQ.t(' · 老年人优先', ' · elderly priority') : '';
+        HQ.fill(el, HQ.t('已读取身份证：', 'ID card read: ') + who + prio,
+            h('small', null, HQ.t('请选择业务，将实名取号', 'Choose a service: the ticket will carry your name')));
+    }
+    function renderAll() {
+        renderHall();
+        renderServices();
+        renderCard();
+        if (screen === 'checkin') renderCode();
+    }
+
+    /* ------------------------------------------------------ tickets */
+
+    function serviceOf(code) {
+        for (const s of (status && status.services) || []) if (s.code === code) return s;
+        return null;
+    }
+    function choose(codeS) {
+        if (busy) return;
+        const s = serviceOf(codeS);
+        if (s && s.id_required && !card.present && s.open !== false) {
+            waitingService = codeS;
+            show('card', CARD_WAIT_S);
+            waitingService = codeS;
+            HQ.text(HQ.$('card-svc'), HQ.serviceName(s));
+            return;
+        }
+        issue(codeS);
+    }
+    async function issue(codeS) {
+        if (busy) return;
+        busy = true;
+        show('busy');
+        const body = { service: codeS, channel: 'kiosk' };
+        if (card.present) body.card = true;
+        const r = await HQ.request('POST', '/api/v1/tickets', body);
+        busy = false;
+        if (r.status === 201 && r.body.ticket) {
+            showTicket(r.body.ticket);
+        } else if (r.body && r.body.error === 'id_required' && !card.present) {
+            /* the card went away between the touch and the answer */
+            waitingService = codeS;
+            show('card', CARD_WAIT_S);
+            waitingService = codeS;
+        } else {
+            showError(r.body);
+        }
+        live.refresh(0);
+    }
+    function showTicket(t) {
+        HQ.text(HQ.$('tk-num'), t.number);
+        HQ.text(HQ.$('tk-svc'), HQ.serviceName(t));
+        const prio = HQ.$('tk-prio');
+        prio.hidden = !t.priority_label;
+        HQ.text(prio, HQ.t(t.priority_label, t.priority));
+        HQ.text(HQ.$('tk-ahead'), typeof t.ahead === 'number' ? HQ.t(t.ahead + ' 人', String(t.ahead)) : '—');
+        HQ.text(HQ.$('tk-wait'), HQ.waitText(t.estimated_wait_s));
+        const url = t.status_url || location.origin + '/t/' + t.uuid;
+        HQ.text(HQ.$('tk-url'), url);
+        try {
+            HQ_QR.draw(HQ.$('tk-qr'), url, 6);
+            HQ.$('tk-qr').hidden = false;
+        } catch (e) {
+            HQ.$('tk-qr').hidden = true; /* the URL is shown as text */
+        }
+        show('ticket', TICKET_S);
+        countdown(HQ.$('tk-count'), TICKET_S);
+    }
+    function showError(body) {
+        const m = HQ.errorText(body);
+        const en = HQ.lang() === 'en';
+        HQ.text(HQ.$('err-main'), en ? m.en : m.zh);
+        HQ.text(HQ.$('err-sub'), en ? m.zh : m.en);
+        show('error', ERROR_S);
+        countdown(HQ.$('err-count'), ERROR_S);
+    }
+
+    /* --------------------------------------------------- check-in */
+
+    const DIGITS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', 'ABC', '0', '⌫'];
+    const LETTERS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ'.split('').concat(['123', '⌫', '清除']);
+    function renderKeypad() {
+        const keys = letters ? LETTERS : DIGITS;
+        HQ.$('keypad').className = 'keypad' + (letters ? ' letters' : '');
+        HQ.fill(HQ.$('keypad'), keys.map((k) => {
+            const b = h('button', { class: 'key' + (k.length > 1 || k === '⌫' ? ' fn' : ''), type: 'button', dataset: { key: k } },
+                k === '清除' ? HQ.t('清除', 'Clear') : k);
+            b.addEventListener('click', () => typeKey(k));
+            return b;
+        }));
+    }
+    function renderCode() {
+        HQ.text(HQ.$('code'), code);
+        HQ.$('checkin-ok').disabled = code.length < 1;
+    }
+    function typeKey(k) {
+        if (k === 'ABC' || k === '123') {
+            letters = k === 'ABC';
+            renderKeypad();
+            return;
+        }
+        if (k === '⌫') code = code.slice(0, -1);
+        else if (k === '清除') code = '';
+        else if (code.length < 32) code += k;
+        renderCode();
+    }
+    async function checkin() {
+        if (busy || !code) return;
+        busy = true;
+        show('busy');
+        const r = await HQ.request('POST', '/api/v1/appointments/checkin', { booking_code: code });
+        busy = false;
+        code = '';
+        if (r.status >= 200 && r.status < 300) {
+            if (r.body && r.body.ticket) showTicket(r.body.ticket);
+            else showError({ message: (r.body && r.body.message) || '签到成功', message_en: (r.body && r.body.message_en) || 'checked in' });
+        } else {
+            showError(r.body);
+        }
+        live.refresh(0);
+    }
+
+    /* ------------------------------------------------------- wiring */
+
+    HQ.$('prev').addEventListener('click', () => {
+        if (page > 0) page--;
+        renderServices();
+    });
+    HQ.$('next').addEventListener('click', () => {
+        page++;
+        renderServices();
+    });
+    HQ.$('large').addEventListener('click', () => setLarge(!large));
+    HQ.$('checkin-btn').addEventListener('click', () => {
+        code = '';
+        letters = false;
+        renderKeypad();
+        renderCode();
+        show('checkin', IDLE_S);
+    });
+    HQ.$('checkin-cancel').addEventListener('click', home);
+    HQ.$('checkin-ok').addEventListener('click', checkin);
+    HQ.$('card-cancel').addEventListener('click', home);
+    HQ.$('tk-done').addEventListener('click', home);
+    HQ.$('err-back').addEventListener('click', home);
+
+    function onStatus(st) {
+        status = st;
+        if (st.card && typeof st.card === 'object') card = st.card; /* if hallqd's status carries the reader */
+        renderAll();
+    }
+    function onEvent(kind, d) {
+        if (kind === 'card') {
+            card = d && d.present ? d : { present: false };
+            renderCard();
+            /* a service was waiting for this card: issue now */
+            if (card.present && screen === 'card' && waitingService) issue(waitingService);
+            return;
+        }
+        if (!status) return;
+        if (d.waiting) for (const s of status.services || []) if (d.waiting[s.code] !== undefined) s.waiting = d.waiting[s.code];
+        if (kind === 'issue' && d.ticket) {
+            const s = serviceOf(d.ticket.service);
+            if (s) s.issued = (s.issued || 0) + 1;
+        }
+        if (screen === 'home') renderServices();
+        live.refresh(5000);
+    }
+
+    document.body.classList.toggle('large', large);
+    HQ.langButton(HQ.$('lang'));
+    HQ.onLang(() => {
+        HQ.applyI18n(document);
+        renderAll();
+    });
+    HQ.applyI18n(document);
+    HQ.clock(HQ.$('clock'), HQ.$('date'), false);
+    renderKeypad();
+    show('home', IDLE_S);
+    const live = HQ.live({ onStatus: onStatus, onEvent: onEvent, onLink: HQ.linkBadge(HQ.$('link')) });
+})();
