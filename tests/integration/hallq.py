@@ -31,6 +31,7 @@ BASE_CONFIG = {
     "http": {
         "listen": "127.0.0.1:0",
         "public_url": "http://127.0.0.1",
+        "web_root": os.path.abspath(os.path.join(SOURCE, "firmware/web")),
         "max_body": 4096,
         "max_clients": 16,
         "tokens": [{"token": CLERK, "role": "clerk"}, {"token": MANAGER, "role": "manager"}],
