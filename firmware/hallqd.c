@@ -23,6 +23,7 @@
 #include "api.h"
 #include "daemon.h"
 #include "hqd_admin.h"
+#include "hqd_appointments.h"
 #include "hqd_print.h"
 #include "sync.h"
 
@@ -41,6 +42,7 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "sync", .init = hq_sync_init, .fini = hq_sync_fini},
     {.name = "print", .init = hq_print_init, .fini = hq_print_fini},
     {.name = "admin", .init = hq_admin_init, .fini = hq_admin_fini},
+    {.name = "appointments", .init = hq_appointments_init, .fini = hq_appointments_fini},
 };
 
 /* ---------------------------------------------------------- command path */

@@ -11,6 +11,7 @@
  */
 #include "sync.h"
 
+#include <cjson/cJSON.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <sqlite3.h>
@@ -20,6 +21,7 @@
 #include <unistd.h>
 
 #include "api.h"
+#include "appt.h"
 #include "daemon.h"
 #include "serial.h"
 #include "slip.h"
@@ -31,6 +33,10 @@
 #define SYNC_LINK_TICK_MS 1000        /* reopen a lost serial link (its own backoff) */
 #define SYNC_IDLE_POLL_MS 60000       /* look at the outbox even without a new record */
 #define SYNC_KICK_MS 20               /* gather the records of one burst in one batch */
+#define SYNC_ALARM_CHECK_MS 5000      /* backlog and age thresholds are looked at this often */
+#define SYNC_APPT_RESP_MAX (16 * 1024 * 1024) /* 10,000 appointments with room to spare */
+#define SYNC_APPT_RETRY_S 60                  /* a failed appointments pull is tried again after */
+#define SYNC_APPT_SERIAL_WAIT_MS 10000        /* a Q frame without its P: failed */
 
 enum sync_transport { SYNC_OFF = 0, SYNC_HTTP, SYNC_SERIAL };
 
@@ -48,6 +54,21 @@ struct hq_sync {
     bool backing_off;
     unsigned attempt;
     bool alarm; /* a 4xx: configuration or data problem */
+    /* The alarm as published (SSE "alarm", status, metrics): the 4xx above,
+     * or a backlog or an age past sync.alarm_backlog / sync.alarm_age_s. */
+    bool alarm_on;
+    unsigned alarm_why; /* SYNC_ALARM_* bits */
+    uint64_t alarm_timer;
+    int64_t backlog;    /* as last counted (alarm check, status) */
+    int64_t oldest_age; /* seconds */
+
+    /* appointments down-link */
+    bool appt_busy;
+    uint64_t appt_timer, appt_wait_timer;
+    char appt_since[SYNC_CURSOR_MAX + 1]; /* cursor of the pull in flight */
+    int64_t appt_last_success;
+    char appt_last_error[256];
+    uint64_t appt_received, appt_pulls;
 
     int64_t last_success; /* wall clock */
     char last_error[256];
@@ -61,20 +82,34 @@ struct hq_sync {
     char *resp;
     size_t resp_len;
     uint64_t curl_timer;
+    CURL *aeasy; /* the appointments GET, on the same multi */
+    char *aresp;
+    size_t aresp_len;
+    char base[300]; /* sync.url without trailing slashes */
 
     /* serial */
     struct hq_serial_link link;
     int link_fd; /* registered with the loop, -1 when down */
     uint64_t link_timer, resend_timer;
     struct slip_decoder dec;
-    uint8_t *wbuf;
-    size_t wlen, woff;
+    uint8_t *wbuf; /* the R frame in flight, kept for resends */
+    size_t wlen;
+    uint8_t *out; /* bytes queued for the line: R frames and Q frames */
+    size_t out_len, out_off;
+    bool r_queued; /* an R frame is in out: start the resend wait once it is written */
     uint32_t resends;
 };
+
+enum { SYNC_ALARM_REFUSED = 1, SYNC_ALARM_BACKLOG = 2, SYNC_ALARM_AGE = 4 };
 
 static struct hq_sync *sync__self;
 
 static void sync__attempt(struct hq_loop *loop, void *arg);
+static void sync__check_alarm(struct hq_sync *s);
+static void sync__appt_schedule(struct hq_sync *s, uint64_t delay_ms);
+static void sync__appt_answer(struct hq_sync *s, const char *body, size_t len);
+static void sync__appt_failed(struct hq_sync *s, const char *why);
+static void sync__appt_serial_timeout(struct hq_loop *loop, void *arg);
 
 /* --------------------------------------------------------------- helpers */
 
@@ -232,8 +267,10 @@ static void sync__done(struct hq_sync *s, enum sync_outcome outcome, int64_t ack
             LOG_NOTICE("SYNC", "central server reachable again after %u failed attempts",
                        s->attempt);
         s->attempt = 0;
+        bool was_refused = s->alarm;
         s->alarm = false;
         s->last_error[0] = 0;
+        if (was_refused) sync__check_alarm(s);
         s->batches_ok++;
         s->records_acked += (uint64_t)newly;
         s->last_success = hq_loop_wall_s();
@@ -251,7 +288,9 @@ static void sync__done(struct hq_sync *s, enum sync_outcome outcome, int64_t ack
                     "central server refuses the records: %s; retrying every few minutes, "
                     "nothing is dropped",
                     s->last_error);
+        bool was_refused = s->alarm;
         s->alarm = true;
+        if (!was_refused) sync__check_alarm(s);
     } else if (s->attempt == 0 || s->attempt % 10 == 0) {
         LOG_WARN("SYNC", "sending to the central server failed: %s; retry in %u ms", s->last_error,
                  delay);
@@ -276,6 +315,20 @@ static size_t sync__curl_write(char *ptr, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
+static size_t sync__curl_write_appt(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+    struct hq_sync *s = arg;
+    size_t n = size * nmemb;
+    if (s->aresp_len + n > SYNC_APPT_RESP_MAX) return 0;
+    char *nb = realloc(s->aresp, s->aresp_len + n + 1);
+    if (!nb) return 0;
+    s->aresp = nb;
+    memcpy(s->aresp + s->aresp_len, ptr, n);
+    s->aresp_len += n;
+    s->aresp[s->aresp_len] = 0;
+    return n;
+}
+
 static void sync__curl_check(struct hq_sync *s)
 {
     CURLMsg *m;
@@ -287,6 +340,18 @@ static void sync__curl_check(struct hq_sync *s)
         curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
         curl_multi_remove_handle(s->multi, m->easy_handle);
         char err[256];
+        if (m->easy_handle == s->aeasy) {
+            if (res != CURLE_OK) {
+                snprintf(err, sizeof err, "%s", curl_easy_strerror(res));
+                sync__appt_failed(s, err);
+            } else if (status != 200) {
+                snprintf(err, sizeof err, "HTTP %ld: %.160s", status, s->aresp ? s->aresp : "");
+                sync__appt_failed(s, err);
+            } else {
+                sync__appt_answer(s, s->aresp ? s->aresp : "", s->aresp_len);
+            }
+            continue;
+        }
         if (res != CURLE_OK) {
             snprintf(err, sizeof err, "%s", curl_easy_strerror(res));
             sync__done(s, SYNC_OUTCOME_RETRY, -1, err);
@@ -366,36 +431,12 @@ static int sync__curl_timer(CURLM *multi, long timeout_ms, void *userp)
     return 0;
 }
 
-static int sync__http_init(struct hq_sync *s)
+/* Options both exchanges share: TLS trust, token, timeouts. */
+static int sync__curl_common(struct hq_sync *s, CURL *e)
 {
     const struct hq_config *c = &s->d->cfg;
-    char hdr[300];
-    size_t blen = strlen(c->sync_url);
-    while (blen && c->sync_url[blen - 1] == '/')
-        blen--;
-    snprintf(s->url, sizeof s->url, "%.*s/v1/halls/%s/records", (int)blen, c->sync_url,
-             c->engine.hall_id);
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return HQ_ERR_IO;
-    s->multi = curl_multi_init();
-    s->easy = curl_easy_init();
-    if (!s->multi || !s->easy) return HQ_ERR_NOMEM;
-    s->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    s->headers = curl_slist_append(s->headers, "Expect:"); /* no 1 s wait for 100-continue */
-    if (c->sync_token[0]) {
-        snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", c->sync_token);
-        s->headers = curl_slist_append(s->headers, hdr);
-    }
-    curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, sync__curl_socket);
-    curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
-    curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, sync__curl_timer);
-    curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
-
-    CURL *e = s->easy;
-    curl_easy_setopt(e, CURLOPT_URL, s->url);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, s->headers);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sync__curl_write);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)c->sync_timeout_s);
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, 10L);
@@ -424,6 +465,42 @@ static int sync__http_init(struct hq_sync *s)
     return HQ_OK;
 }
 
+static int sync__http_init(struct hq_sync *s)
+{
+    const struct hq_config *c = &s->d->cfg;
+    char hdr[300];
+    size_t blen = strlen(c->sync_url);
+    while (blen && c->sync_url[blen - 1] == '/')
+        blen--;
+    snprintf(s->base, sizeof s->base, "%.*s", (int)blen, c->sync_url);
+    snprintf(s->url, sizeof s->url, "%s/v1/halls/%s/records", s->base, c->engine.hall_id);
+    s->multi = curl_multi_init();
+    s->easy = curl_easy_init();
+    s->aeasy = curl_easy_init();
+    if (!s->multi || !s->easy || !s->aeasy) return HQ_ERR_NOMEM;
+    s->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    s->headers = curl_slist_append(s->headers, "Expect:"); /* no 1 s wait for 100-continue */
+    if (c->sync_token[0]) {
+        snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", c->sync_token);
+        s->headers = curl_slist_append(s->headers, hdr);
+    }
+    curl_multi_setopt(s->multi, CURLMOPT_SOCKETFUNCTION, sync__curl_socket);
+    curl_multi_setopt(s->multi, CURLMOPT_SOCKETDATA, s);
+    curl_multi_setopt(s->multi, CURLMOPT_TIMERFUNCTION, sync__curl_timer);
+    curl_multi_setopt(s->multi, CURLMOPT_TIMERDATA, s);
+
+    CURL *e = s->easy;
+    curl_easy_setopt(e, CURLOPT_URL, s->url);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sync__curl_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+    int rc = sync__curl_common(s, e);
+    if (rc) return rc;
+    curl_easy_setopt(s->aeasy, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(s->aeasy, CURLOPT_WRITEFUNCTION, sync__curl_write_appt);
+    curl_easy_setopt(s->aeasy, CURLOPT_WRITEDATA, s);
+    return sync__curl_common(s, s->aeasy);
+}
+
 static void sync__http_send(struct hq_sync *s)
 {
     s->resp_len = 0;
@@ -447,21 +524,39 @@ static void sync__link_lost(struct hq_sync *s, const char *why)
     slip_decoder_reset(&s->dec);
     free(s->wbuf);
     s->wbuf = NULL;
-    s->wlen = s->woff = 0;
+    s->wlen = 0;
+    free(s->out);
+    s->out = NULL;
+    s->out_len = s->out_off = 0;
+    s->r_queued = false;
     LOG_WARN("SYNC", "serial link %s lost: %s", s->link.spec, why);
     if (s->in_flight) sync__done(s, SYNC_OUTCOME_RETRY, -1, why);
+    if (s->appt_busy) sync__appt_failed(s, why);
     if (!s->link_timer) s->link_timer = hq_loop_timer(loop, SYNC_LINK_TICK_MS, sync__link_tick, s);
 }
 
 static void sync__serial_resend(struct hq_loop *loop, void *arg);
 
-/* Push the pending frame; once it is all out, wait 3 s for the A. */
+/* Queue frame bytes for the line (an R frame, its resend, or a Q frame). */
+static int sync__serial_queue(struct hq_sync *s, const uint8_t *buf, size_t len, bool records)
+{
+    if (s->out_off == s->out_len) s->out_len = s->out_off = 0;
+    uint8_t *nb = realloc(s->out, s->out_len + len);
+    if (!nb) return HQ_ERR_NOMEM;
+    s->out = nb;
+    memcpy(s->out + s->out_len, buf, len);
+    s->out_len += len;
+    if (records) s->r_queued = true;
+    return HQ_OK;
+}
+
+/* Push the queued bytes; once an R frame is all out, wait 3 s for the A. */
 static void sync__serial_flush(struct hq_sync *s)
 {
-    while (s->woff < s->wlen) {
-        ssize_t n = write(s->link_fd, s->wbuf + s->woff, s->wlen - s->woff);
+    while (s->out_off < s->out_len) {
+        ssize_t n = write(s->link_fd, s->out + s->out_off, s->out_len - s->out_off);
         if (n > 0) {
-            s->woff += (size_t)n;
+            s->out_off += (size_t)n;
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -473,6 +568,10 @@ static void sync__serial_flush(struct hq_sync *s)
         return;
     }
     hq_loop_mod_fd(s->d->loop, s->link_fd, EPOLLIN);
+    s->out_len = s->out_off = 0;
+    if (!s->r_queued) return;
+    s->r_queued = false;
+    if (!s->in_flight) return;
     if (s->resend_timer) hq_loop_timer_cancel(s->d->loop, s->resend_timer);
     s->resend_timer = hq_loop_timer(s->d->loop, SYNC_SERIAL_RESEND_MS, sync__serial_resend, s);
 }
@@ -492,7 +591,10 @@ static void sync__serial_send(struct hq_sync *s)
     free(s->wbuf);
     s->wbuf = wire;
     s->wlen = wlen;
-    s->woff = 0;
+    if (sync__serial_queue(s, wire, wlen, true)) {
+        sync__done(s, SYNC_OUTCOME_RETRY, -1, "out of memory");
+        return;
+    }
     sync__serial_flush(s);
 }
 
@@ -506,14 +608,19 @@ static void sync__serial_resend(struct hq_loop *loop, void *arg)
     snprintf(s->last_error, sizeof s->last_error,
              "no acknowledgement on the serial line within 3 s (resent %u times)", s->resends);
     if (s->resends == 1 || s->resends % 20 == 0) LOG_WARN("SYNC", "%s", s->last_error);
-    s->woff = 0;
-    sync__serial_flush(s);
+    if (sync__serial_queue(s, s->wbuf, s->wlen, true) == HQ_OK) sync__serial_flush(s);
 }
 
 static void sync__serial_frame(void *arg, char type, const char *body, size_t len)
 {
     struct hq_sync *s = arg;
     int64_t acked;
+    if (type == SLIP_TYPE_APPOINTMENTS && s->appt_busy) {
+        if (s->appt_wait_timer) hq_loop_timer_cancel(s->d->loop, s->appt_wait_timer);
+        s->appt_wait_timer = 0;
+        sync__appt_answer(s, body, len);
+        return;
+    }
     if (type != SLIP_TYPE_ACK || !s->in_flight) {
         LOG_DEBUG("SYNC", "serial frame '%c' ignored", type);
         return;
@@ -523,7 +630,8 @@ static void sync__serial_frame(void *arg, char type, const char *body, size_t le
     s->resends = 0;
     free(s->wbuf);
     s->wbuf = NULL;
-    s->wlen = s->woff = 0;
+    s->wlen = 0;
+    s->r_queued = false;
     sync__done(s, SYNC_OUTCOME_OK, acked, NULL);
 }
 
@@ -557,7 +665,7 @@ static void sync__serial_fd(struct hq_loop *loop, int fd, uint32_t events, void 
             if (s->link_fd < 0) return;
         }
     }
-    if ((events & EPOLLOUT) && s->woff < s->wlen)
+    if ((events & EPOLLOUT) && s->out_off < s->out_len)
         sync__serial_flush(s);
     else if (events & (EPOLLERR | EPOLLHUP))
         sync__link_lost(s, "hang-up");
@@ -586,6 +694,142 @@ static void sync__link_tick(struct hq_loop *loop, void *arg)
     s->link_timer = hq_loop_timer(loop, SYNC_LINK_TICK_MS, sync__link_tick, s);
 }
 
+/* ---------------------------------------------------- appointments down-link */
+
+/* Pull appointments after the stored cursor: GET .../appointments?since= over
+ * HTTP, or a Q frame answered by a P frame over serial. A non-empty answer is
+ * followed at once by the next page; an empty one ends the pull. */
+static void sync__appt_pull(struct hq_loop *loop, void *arg)
+{
+    struct hq_sync *s = arg;
+    (void)loop;
+    s->appt_timer = 0;
+    if (s->appt_busy || s->transport == SYNC_OFF) return;
+    if (appt_cursor_get(hq_store_db(s->d->store), s->appt_since, sizeof s->appt_since)) {
+        sync__appt_failed(s, "cannot read the appointments cursor");
+        return;
+    }
+    s->appt_busy = true;
+    s->appt_pulls++;
+    if (s->transport == SYNC_HTTP) {
+        char url[900];
+        char *esc = curl_easy_escape(s->aeasy, s->appt_since, 0);
+        snprintf(url, sizeof url, "%s/v1/halls/%s/appointments?since=%s", s->base,
+                 s->d->cfg.engine.hall_id, esc ? esc : "");
+        curl_free(esc);
+        curl_easy_setopt(s->aeasy, CURLOPT_URL, url);
+        s->aresp_len = 0;
+        if (s->aresp) s->aresp[0] = 0;
+        CURLMcode mc = curl_multi_add_handle(s->multi, s->aeasy);
+        if (mc != CURLM_OK) sync__appt_failed(s, curl_multi_strerror(mc));
+        return;
+    }
+    if (s->link_fd < 0 || hq_serial_connecting(s->link.s)) {
+        sync__appt_failed(s, "serial link is down");
+        return;
+    }
+    cJSON *q = cJSON_CreateObject();
+    cJSON_AddStringToObject(q, "since", s->appt_since);
+    cJSON_AddStringToObject(q, "hall_id", s->d->cfg.engine.hall_id);
+    char *body = cJSON_PrintUnformatted(q);
+    cJSON_Delete(q);
+    uint8_t *wire = NULL;
+    size_t wlen = 0;
+    int rc =
+        body ? slip_frame_build(SLIP_TYPE_QUERY, body, strlen(body), &wire, &wlen) : HQ_ERR_NOMEM;
+    free(body);
+    if (!rc) rc = sync__serial_queue(s, wire, wlen, false);
+    free(wire);
+    if (rc) {
+        sync__appt_failed(s, "out of memory");
+        return;
+    }
+    sync__serial_flush(s);
+    if (s->appt_busy && !s->appt_wait_timer)
+        s->appt_wait_timer =
+            hq_loop_timer(s->d->loop, SYNC_APPT_SERIAL_WAIT_MS, sync__appt_serial_timeout, s);
+}
+
+static void sync__appt_serial_timeout(struct hq_loop *loop, void *arg)
+{
+    struct hq_sync *s = arg;
+    (void)loop;
+    s->appt_wait_timer = 0;
+    if (s->appt_busy) sync__appt_failed(s, "no appointments answer on the serial line within 10 s");
+}
+
+static void sync__appt_schedule(struct hq_sync *s, uint64_t delay_ms)
+{
+    if (s->appt_timer) hq_loop_timer_cancel(s->d->loop, s->appt_timer);
+    s->appt_timer = hq_loop_timer(s->d->loop, delay_ms, sync__appt_pull, s);
+}
+
+/* The next regular pull (none when sync.appointments_interval_s is 0). */
+static void sync__appt_next(struct hq_sync *s, uint64_t delay_s)
+{
+    if (s->appt_timer) hq_loop_timer_cancel(s->d->loop, s->appt_timer);
+    s->appt_timer = 0;
+    uint32_t iv = s->d->cfg.sync_appointments_interval_s;
+    if (!iv) return;
+    if (!delay_s || delay_s > iv) delay_s = iv;
+    sync__appt_schedule(s, delay_s * 1000);
+}
+
+static void sync__appt_failed(struct hq_sync *s, const char *why)
+{
+    s->appt_busy = false;
+    if (s->appt_wait_timer) hq_loop_timer_cancel(s->d->loop, s->appt_wait_timer);
+    s->appt_wait_timer = 0;
+    if (strcmp(s->appt_last_error, why) != 0) LOG_WARN("SYNC", "appointments pull failed: %s", why);
+    snprintf(s->appt_last_error, sizeof s->appt_last_error, "%s", why);
+    sync__appt_next(s, SYNC_APPT_RETRY_S);
+}
+
+static void sync__appt_answer(struct hq_sync *s, const char *body, size_t len)
+{
+    struct sync_appointments a = {0};
+    const char *why = NULL;
+    struct hq_daemon *d = s->d;
+    if (sync_appointments_parse(body, len, &a, &why) != HQ_OK) {
+        char err[200];
+        snprintf(err, sizeof err, "bad appointments answer: %s", why ? why : "out of memory");
+        sync__appt_failed(s, err);
+        return;
+    }
+    int rc = hq_store_begin(d->store);
+    if (!rc) {
+        rc = appt_store_apply(hq_store_db(d->store), &a, hq_loop_wall_s(),
+                              d->cfg.engine.utc_offset_s);
+        int erc = hq_store_end(d->store, rc);
+        if (!rc) rc = erc;
+    }
+    if (rc) {
+        sync_appointments_free(&a);
+        sync__appt_failed(s, "cannot store the appointments");
+        return;
+    }
+    s->appt_busy = false;
+    s->appt_received += a.count;
+    s->appt_last_success = hq_loop_wall_s();
+    s->appt_last_error[0] = 0;
+    bool more = a.count > 0 && strcmp(a.cursor, s->appt_since) != 0;
+    if (a.count) LOG_INFO("SYNC", "%zu appointments received (cursor %s)", a.count, a.cursor);
+    sync_appointments_free(&a);
+    if (more)
+        sync__appt_schedule(s, 0);
+    else
+        sync__appt_next(s, 0);
+}
+
+int hq_sync_appointments_refresh(struct hq_daemon *d)
+{
+    struct hq_sync *s = sync__self;
+    (void)d;
+    if (!s || s->transport == SYNC_OFF) return HQ_ERR_STATE;
+    if (!s->appt_busy) sync__appt_schedule(s, 0);
+    return HQ_OK;
+}
+
 /* ------------------------------------------------------------ the module */
 
 static void sync__attempt(struct hq_loop *loop, void *arg)
@@ -594,7 +838,7 @@ static void sync__attempt(struct hq_loop *loop, void *arg)
     (void)loop;
     s->timer = 0;
     s->backing_off = false;
-    if (s->in_flight) return;
+    if (s->in_flight || s->transport == SYNC_OFF) return;
     if (s->transport == SYNC_SERIAL && s->link_fd < 0) return; /* link_tick calls again */
     int rc = sync__load_batch(s);
     if (rc == HQ_ERR_EMPTY) {
@@ -617,16 +861,104 @@ static void sync__attempt(struct hq_loop *loop, void *arg)
         sync__serial_send(s);
 }
 
+void hq_sync_kick(struct hq_daemon *d)
+{
+    struct hq_sync *s = sync__self;
+    (void)d;
+    if (!s || s->transport == SYNC_OFF || s->in_flight || s->backing_off) return;
+    sync__schedule(s, SYNC_KICK_MS, false);
+}
+
 /* New records were committed: send soon, unless we are backing off (the
  * server is down; a new ticket must not shorten the pause). */
 static void sync__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
                             const struct hq_result *res, void *arg)
 {
-    struct hq_sync *s = arg;
-    (void)d;
+    (void)arg;
     (void)cmd;
-    if (!res->n_rec || s->in_flight || s->backing_off) return;
-    sync__schedule(s, SYNC_KICK_MS, false);
+    if (res->n_rec) hq_sync_kick(d);
+}
+
+/* Backlog and the age of the oldest unsent record, counted now. */
+static void sync__count(struct hq_sync *s)
+{
+    sqlite3_stmt *q = NULL;
+    int64_t now = hq_loop_wall_s();
+    s->backlog = 0;
+    s->oldest_age = 0;
+    if (!s->db) return;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM outbox WHERE acked=0", -1, &q, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        s->backlog = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    q = NULL;
+    if (s->backlog &&
+        sqlite3_prepare_v2(s->db, "SELECT at FROM outbox WHERE acked=0 ORDER BY seq LIMIT 1", -1,
+                           &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        int64_t t = hq_sync_parse_rfc3339((const char *)sqlite3_column_text(q, 0));
+        if (t >= 0 && now > t) s->oldest_age = now - t;
+    }
+    sqlite3_finalize(q);
+}
+
+static void sync__alarm_reasons(cJSON *arr, unsigned why)
+{
+    if (why & SYNC_ALARM_REFUSED) cJSON_AddItemToArray(arr, cJSON_CreateString("refused"));
+    if (why & SYNC_ALARM_BACKLOG) cJSON_AddItemToArray(arr, cJSON_CreateString("backlog"));
+    if (why & SYNC_ALARM_AGE) cJSON_AddItemToArray(arr, cJSON_CreateString("age"));
+}
+
+/* Recount, and publish the alarm when it is raised, changes reason, or
+ * clears: SSE "alarm" {"source":"sync","alarm":bool,"reasons":[..],...}. */
+static void sync__check_alarm(struct hq_sync *s)
+{
+    const struct hq_config *c = &s->d->cfg;
+    sync__count(s);
+    unsigned why = 0;
+    if (s->alarm) why |= SYNC_ALARM_REFUSED;
+    if (s->backlog >= (int64_t)c->sync_alarm_backlog) why |= SYNC_ALARM_BACKLOG;
+    if (s->backlog && s->oldest_age >= (int64_t)c->sync_alarm_age_s) why |= SYNC_ALARM_AGE;
+    if (why == s->alarm_why) return;
+    s->alarm_why = why;
+    s->alarm_on = why != 0;
+    char zh[200], en[200];
+    if (why) {
+        snprintf(zh, sizeof zh, "数据上报告警：%s%s%s（积压 %lld 条，最早 %lld 秒前）",
+                 why & SYNC_ALARM_REFUSED ? "中心拒收 " : "",
+                 why & SYNC_ALARM_BACKLOG ? "积压过多 " : "",
+                 why & SYNC_ALARM_AGE ? "积压过久" : "", (long long)s->backlog,
+                 (long long)s->oldest_age);
+        snprintf(en, sizeof en, "central sync alarm:%s%s%s (%lld records waiting, oldest %lld s)",
+                 why & SYNC_ALARM_REFUSED ? " refused by the server" : "",
+                 why & SYNC_ALARM_BACKLOG ? " backlog too large" : "",
+                 why & SYNC_ALARM_AGE ? " backlog too old" : "", (long long)s->backlog,
+                 (long long)s->oldest_age);
+        LOG_ERR("SYNC", "%s", en);
+    } else {
+        snprintf(zh, sizeof zh, "数据上报告警解除");
+        snprintf(en, sizeof en, "central sync alarm cleared");
+        LOG_NOTICE("SYNC", "%s", en);
+    }
+    if (!s->d->api) return;
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "source", "sync");
+    cJSON_AddBoolToObject(ev, "alarm", why != 0);
+    sync__alarm_reasons(cJSON_AddArrayToObject(ev, "reasons"), why);
+    cJSON_AddStringToObject(ev, "message", zh);
+    cJSON_AddStringToObject(ev, "message_en", en);
+    cJSON_AddNumberToObject(ev, "backlog", (double)s->backlog);
+    cJSON_AddNumberToObject(ev, "oldest_unsent_age_s", (double)s->oldest_age);
+    if (s->last_error[0]) cJSON_AddStringToObject(ev, "last_error", s->last_error);
+    hq_api_publish(s->d->api, "alarm", ev);
+}
+
+static void sync__alarm_tick(struct hq_loop *loop, void *arg)
+{
+    struct hq_sync *s = arg;
+    s->alarm_timer = hq_loop_timer(loop, SYNC_ALARM_CHECK_MS, sync__alarm_tick, s);
+    sync__check_alarm(s);
 }
 
 static void sync__status(struct hq_daemon *d, cJSON *status, void *arg)
@@ -640,21 +972,12 @@ static void sync__status(struct hq_daemon *d, cJSON *status, void *arg)
     if (s->transport == SYNC_HTTP && !strncmp(d->cfg.sync_url, "https://", 8)) tr = "https";
     cJSON_AddStringToObject(sy, "transport", tr);
     if (s->transport == SYNC_SERIAL) cJSON_AddBoolToObject(sy, "link_up", s->link_fd >= 0);
-    int64_t now = hq_loop_wall_s(), age = 0;
-    sqlite3_stmt *q = NULL;
-    if (s->db &&
-        sqlite3_prepare_v2(s->db, "SELECT at FROM outbox WHERE acked=0 ORDER BY seq LIMIT 1", -1,
-                           &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW) {
-        int64_t t = hq_sync_parse_rfc3339((const char *)sqlite3_column_text(q, 0));
-        if (t >= 0 && now > t) age = now - t;
-    }
-    sqlite3_finalize(q);
-    cJSON_AddNumberToObject(sy, "oldest_unsent_age_s", (double)age);
+    sync__check_alarm(s); /* counts backlog and age as of now */
+    cJSON_AddNumberToObject(sy, "oldest_unsent_age_s", (double)s->oldest_age);
     cJSON_AddNumberToObject(sy, "acked_through", (double)s->acked_through);
     cJSON_AddNumberToObject(sy, "sent_through", (double)s->sent_through);
+    char ts[32];
     if (s->last_success) {
-        char ts[32];
         hq_time_rfc3339(s->last_success, d->cfg.engine.utc_offset_s, ts);
         cJSON_AddStringToObject(sy, "last_success", ts);
     } else {
@@ -664,29 +987,110 @@ static void sync__status(struct hq_daemon *d, cJSON *status, void *arg)
         cJSON_AddStringToObject(sy, "last_error", s->last_error);
     else
         cJSON_AddNullToObject(sy, "last_error");
-    cJSON_AddBoolToObject(sy, "alarm", s->alarm);
+    /* alarm: what the dashboard shows; refused: the 4xx part of it. */
+    cJSON_AddBoolToObject(sy, "alarm", s->alarm_on);
+    sync__alarm_reasons(cJSON_AddArrayToObject(sy, "alarm_reasons"), s->alarm_why);
+    cJSON_AddBoolToObject(sy, "refused", s->alarm);
+    cJSON_AddNumberToObject(sy, "alarm_backlog", d->cfg.sync_alarm_backlog);
+    cJSON_AddNumberToObject(sy, "alarm_age_s", d->cfg.sync_alarm_age_s);
     cJSON_AddBoolToObject(sy, "in_flight", s->in_flight);
     cJSON_AddNumberToObject(sy, "failures", (double)s->failures);
     cJSON_AddNumberToObject(sy, "batches", (double)s->batches_ok);
+    cJSON_AddNumberToObject(sy, "records_acked", (double)s->records_acked);
+    cJSON *ap = cJSON_AddObjectToObject(sy, "appointments");
+    cJSON_AddNumberToObject(ap, "interval_s", d->cfg.sync_appointments_interval_s);
+    cJSON_AddBoolToObject(ap, "pulling", s->appt_busy);
+    cJSON_AddNumberToObject(ap, "pulls", (double)s->appt_pulls);
+    cJSON_AddNumberToObject(ap, "received", (double)s->appt_received);
+    char cursor[SYNC_CURSOR_MAX + 1] = "";
+    appt_cursor_get(hq_store_db(d->store), cursor, sizeof cursor);
+    cJSON_AddStringToObject(ap, "cursor", cursor);
+    if (s->appt_last_success) {
+        hq_time_rfc3339(s->appt_last_success, d->cfg.engine.utc_offset_s, ts);
+        cJSON_AddStringToObject(ap, "last_success", ts);
+    } else {
+        cJSON_AddNullToObject(ap, "last_success");
+    }
+    if (s->appt_last_error[0])
+        cJSON_AddStringToObject(ap, "last_error", s->appt_last_error);
+    else
+        cJSON_AddNullToObject(ap, "last_error");
 }
 
-int hq_sync_init(struct hq_daemon *d)
+static char *sync__metrics(struct hq_daemon *d, void *arg)
 {
-    const struct hq_config *c = &d->cfg;
-    struct hq_sync *s = calloc(1, sizeof *s);
-    int rc = HQ_ERR_NOMEM;
-    if (!s) return rc;
-    s->d = d;
-    s->link_fd = -1;
-    slip_decoder_init(&s->dec, 0);
-    sync__self = s;
-    s->transport = c->sync_url[0] ? SYNC_HTTP : c->sync_serial[0] ? SYNC_SERIAL : SYNC_OFF;
-    if (d->api && (rc = hq_api_status_part(d->api, sync__status, s))) return rc;
-    if (sqlite3_open_v2(c->database, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        LOG_ERR("SYNC", "%s: %s", c->database, sqlite3_errmsg(s->db));
-        return HQ_ERR_DB;
+    struct hq_sync *s = arg;
+    char *out = NULL;
+    (void)d;
+    sync__check_alarm(s);
+    if (asprintf(&out,
+                 "# TYPE hallq_sync_backlog gauge\nhallq_sync_backlog %lld\n"
+                 "# TYPE hallq_sync_oldest_unsent_age_seconds gauge\n"
+                 "hallq_sync_oldest_unsent_age_seconds %lld\n"
+                 "# TYPE hallq_sync_last_success_timestamp_seconds gauge\n"
+                 "hallq_sync_last_success_timestamp_seconds %lld\n"
+                 "# TYPE hallq_sync_last_error gauge\nhallq_sync_last_error %d\n"
+                 "# TYPE hallq_sync_alarm gauge\nhallq_sync_alarm %d\n"
+                 "# TYPE hallq_sync_refused gauge\nhallq_sync_refused %d\n"
+                 "# TYPE hallq_sync_failures_total counter\nhallq_sync_failures_total %llu\n"
+                 "# TYPE hallq_sync_batches_total counter\nhallq_sync_batches_total %llu\n"
+                 "# TYPE hallq_sync_records_acked_total counter\n"
+                 "hallq_sync_records_acked_total %llu\n"
+                 "# TYPE hallq_sync_appointments_received_total counter\n"
+                 "hallq_sync_appointments_received_total %llu\n"
+                 "# TYPE hallq_sync_appointments_last_success_timestamp_seconds gauge\n"
+                 "hallq_sync_appointments_last_success_timestamp_seconds %lld\n",
+                 (long long)s->backlog, (long long)s->oldest_age, (long long)s->last_success,
+                 s->last_error[0] != 0, s->alarm_on, s->alarm, (unsigned long long)s->failures,
+                 (unsigned long long)s->batches_ok, (unsigned long long)s->records_acked,
+                 (unsigned long long)s->appt_received, (long long)s->appt_last_success) < 0)
+        return NULL;
+    return out;
+}
+
+/* Tear the transport down: an exchange in flight is forgotten (its records
+ * stay unacknowledged and go again; the server absorbs duplicates). */
+static void sync__transport_stop(struct hq_sync *s)
+{
+    struct hq_loop *loop = s->d->loop;
+    uint64_t *timers[] = {&s->timer,        &s->curl_timer, &s->link_timer,
+                          &s->resend_timer, &s->appt_timer, &s->appt_wait_timer};
+    for (size_t i = 0; i < HQ_ARRAY_LEN(timers); i++) {
+        if (*timers[i]) hq_loop_timer_cancel(loop, *timers[i]);
+        *timers[i] = 0;
     }
-    sqlite3_busy_timeout(s->db, 2000);
+    if (s->multi) {
+        if (s->in_flight) curl_multi_remove_handle(s->multi, s->easy);
+        if (s->appt_busy) curl_multi_remove_handle(s->multi, s->aeasy);
+        curl_easy_cleanup(s->easy);
+        curl_easy_cleanup(s->aeasy);
+        curl_multi_cleanup(s->multi);
+        curl_slist_free_all(s->headers);
+        s->multi = NULL;
+        s->easy = s->aeasy = NULL;
+        s->headers = NULL;
+    }
+    if (s->link_fd >= 0) hq_loop_del_fd(loop, s->link_fd);
+    s->link_fd = -1;
+    if (s->transport == SYNC_SERIAL) hq_serial_link_close(&s->link);
+    memset(&s->link, 0, sizeof s->link);
+    slip_decoder_reset(&s->dec);
+    sync_batch_free(&s->batch);
+    free(s->wbuf);
+    free(s->out);
+    s->wbuf = s->out = NULL;
+    s->wlen = s->out_len = s->out_off = 0;
+    s->r_queued = false;
+    s->in_flight = s->appt_busy = s->backing_off = false;
+    s->attempt = 0;
+    s->transport = SYNC_OFF;
+}
+
+static int sync__transport_start(struct hq_sync *s)
+{
+    const struct hq_config *c = &s->d->cfg;
+    int rc;
+    s->transport = c->sync_url[0] ? SYNC_HTTP : c->sync_serial[0] ? SYNC_SERIAL : SYNC_OFF;
     if (s->transport == SYNC_OFF) {
         LOG_NOTICE("SYNC", "no central server configured (sync.url, sync.serial): records stay "
                            "in the outbox");
@@ -702,36 +1106,120 @@ int hq_sync_init(struct hq_daemon *d)
             LOG_ERR("SYNC", "%s: $.sync.serial: bad serial spec", c->file);
             return HQ_ERR_CONFIG;
         }
-        s->link_timer = hq_loop_timer(d->loop, 0, sync__link_tick, s);
+        s->link_timer = hq_loop_timer(s->d->loop, 0, sync__link_tick, s);
         LOG_NOTICE("SYNC", "up-link over serial %s", c->sync_serial);
     }
-    if ((rc = hqd_on_result(d, sync__on_result, s))) return rc;
     sync__schedule(s, 0, false);
+    /* A serial link needs a moment to come up; HTTP pulls at once. */
+    if (c->sync_appointments_interval_s)
+        sync__appt_schedule(s, s->transport == SYNC_SERIAL ? SYNC_LINK_TICK_MS + 500 : 0);
     return HQ_OK;
+}
+
+/* The sync part of struct hq_config, copied as a whole on reload. */
+static void sync__copy_cfg(struct hq_config *dst, const struct hq_config *src)
+{
+    memcpy(dst->sync_url, src->sync_url, sizeof dst->sync_url);
+    memcpy(dst->sync_token, src->sync_token, sizeof dst->sync_token);
+    memcpy(dst->sync_ca_file, src->sync_ca_file, sizeof dst->sync_ca_file);
+    memcpy(dst->sync_pinned_pubkey, src->sync_pinned_pubkey, sizeof dst->sync_pinned_pubkey);
+    memcpy(dst->sync_serial, src->sync_serial, sizeof dst->sync_serial);
+    dst->sync_serial_baud = src->sync_serial_baud;
+    dst->sync_batch_max = src->sync_batch_max;
+    dst->sync_timeout_s = src->sync_timeout_s;
+    dst->sync_appointments_interval_s = src->sync_appointments_interval_s;
+    dst->sync_appointment_early_s = src->sync_appointment_early_s;
+    dst->sync_appointment_grace_s = src->sync_appointment_grace_s;
+    dst->sync_alarm_backlog = src->sync_alarm_backlog;
+    dst->sync_alarm_age_s = src->sync_alarm_age_s;
+}
+
+static bool sync__transport_changed(const struct hq_config *a, const struct hq_config *b)
+{
+    return strcmp(a->sync_url, b->sync_url) || strcmp(a->sync_token, b->sync_token) ||
+           strcmp(a->sync_ca_file, b->sync_ca_file) ||
+           strcmp(a->sync_pinned_pubkey, b->sync_pinned_pubkey) ||
+           strcmp(a->sync_serial, b->sync_serial) || a->sync_serial_baud != b->sync_serial_baud ||
+           a->sync_timeout_s != b->sync_timeout_s;
+}
+
+/* SIGHUP: the daemon copied only its own fields; read the file again for
+ * ours. Thresholds, batch size and the pull interval apply at once; a new
+ * URL, token, CA, pin or serial port restarts the transport, and a transport
+ * the new settings cannot start leaves the old one running. */
+static void sync__reload(struct hq_daemon *d, void *arg)
+{
+    struct hq_sync *s = arg;
+    struct hq_config *n = calloc(1, sizeof *n), *old = calloc(1, sizeof *old);
+    char err[512];
+    if (!n || !old) goto out;
+    if (hq_config_load(d->cfg.file, n, err, sizeof err) != HQ_OK) {
+        LOG_ERR("SYNC", "reload: %s", err);
+        goto out;
+    }
+    bool restart = sync__transport_changed(&d->cfg, n);
+    uint32_t old_iv = d->cfg.sync_appointments_interval_s;
+    sync__copy_cfg(old, &d->cfg);
+    sync__copy_cfg(&d->cfg, n);
+    if (restart) {
+        sync__transport_stop(s);
+        if (sync__transport_start(s) != HQ_OK) {
+            LOG_ERR("SYNC", "reload: the new sync settings cannot start; keeping the old ones");
+            sync__transport_stop(s);
+            sync__copy_cfg(&d->cfg, old);
+            sync__transport_start(s);
+        } else {
+            LOG_NOTICE("SYNC", "reload: sync settings changed, transport restarted");
+        }
+    } else if (old_iv != d->cfg.sync_appointments_interval_s && !s->appt_busy) {
+        sync__appt_next(s, 0);
+    }
+    s->alarm_why = ~0u; /* thresholds may have moved: publish the state anew */
+    sync__check_alarm(s);
+out:
+    if (n) hq_config_free(n);
+    free(n);
+    free(old);
+}
+
+int hq_sync_init(struct hq_daemon *d)
+{
+    const struct hq_config *c = &d->cfg;
+    struct hq_sync *s = calloc(1, sizeof *s);
+    int rc = HQ_ERR_NOMEM;
+    if (!s) return rc;
+    s->d = d;
+    s->link_fd = -1;
+    slip_decoder_init(&s->dec, 0);
+    sync__self = s;
+    if (d->api && ((rc = hq_api_status_part(d->api, sync__status, s)) ||
+                   (rc = hq_api_metrics_part(d->api, sync__metrics, s))))
+        return rc;
+    if (sqlite3_open_v2(c->database, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        LOG_ERR("SYNC", "%s: %s", c->database, sqlite3_errmsg(s->db));
+        return HQ_ERR_DB;
+    }
+    sqlite3_busy_timeout(s->db, 2000);
+    /* This connection only marks rows acknowledged. Losing such a mark in a
+     * power cut costs a resend the server absorbs, so no fsync per batch. */
+    sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return HQ_ERR_IO;
+    if ((rc = hqd_on_result(d, sync__on_result, s)) || (rc = hqd_on_reload(d, sync__reload, s)))
+        return rc;
+    s->alarm_timer = hq_loop_timer(d->loop, SYNC_ALARM_CHECK_MS, sync__alarm_tick, s);
+    return sync__transport_start(s);
 }
 
 void hq_sync_fini(struct hq_daemon *d)
 {
     struct hq_sync *s = sync__self;
     if (!s) return;
-    struct hq_loop *loop = d->loop;
-    if (s->timer) hq_loop_timer_cancel(loop, s->timer);
-    if (s->curl_timer) hq_loop_timer_cancel(loop, s->curl_timer);
-    if (s->link_timer) hq_loop_timer_cancel(loop, s->link_timer);
-    if (s->resend_timer) hq_loop_timer_cancel(loop, s->resend_timer);
-    if (s->multi) {
-        if (s->in_flight) curl_multi_remove_handle(s->multi, s->easy);
-        curl_easy_cleanup(s->easy);
-        curl_multi_cleanup(s->multi);
-        curl_slist_free_all(s->headers);
-        curl_global_cleanup();
-    }
-    if (s->link_fd >= 0) hq_loop_del_fd(loop, s->link_fd);
-    if (s->transport == SYNC_SERIAL) hq_serial_link_close(&s->link);
+    sync__transport_stop(s);
+    if (s->alarm_timer) hq_loop_timer_cancel(d->loop, s->alarm_timer);
+    curl_global_cleanup();
     slip_decoder_free(&s->dec);
-    sync_batch_free(&s->batch);
-    free(s->wbuf);
     free(s->resp);
+    free(s->aresp);
     sqlite3_close(s->db);
     free(s);
     sync__self = NULL;

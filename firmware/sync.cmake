@@ -13,3 +13,14 @@ if(TARGET hallqd)
   target_link_libraries(hquplink PUBLIC hqsync hqstore hqhal PkgConfig::CURL PkgConfig::SQLITE3)
   target_link_libraries(hallqd PRIVATE hquplink)
 endif()
+
+# hqappt: appointments in the hall's database and the check-in rules (appt.c),
+# shared by the down-link (sync.c), the check-in module (hqd_appointments.c)
+# and test_appt.
+if(TARGET hqstore)
+  add_library(hqappt STATIC ${CMAKE_CURRENT_SOURCE_DIR}/appt.c)
+  target_link_libraries(hqappt PUBLIC hqsync hqengine PkgConfig::SQLITE3)
+endif()
+if(TARGET hquplink)
+  target_link_libraries(hquplink PUBLIC hqappt)
+endif()

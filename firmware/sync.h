@@ -5,7 +5,11 @@
  * line (SLIP, stop-and-wait), and marks rows acknowledged only when the
  * server says it holds them. Nothing is ever dropped: failures back off
  * (1 s doubling to 5 min, with jitter); a 4xx other than 408/429 raises an
- * alarm and retries slowly.
+ * alarm and retries slowly. A backlog past sync.alarm_backlog records or
+ * sync.alarm_age_s seconds raises the alarm too (status "sync.alarm", SSE
+ * "alarm", /metrics). Down-link: appointments pulled every
+ * sync.appointments_interval_s (and on demand) into the appointments table
+ * (appt.h). SIGHUP re-reads the sync settings.
  */
 #ifndef HQ_SYNC_H
 #define HQ_SYNC_H
@@ -19,6 +23,14 @@ struct hq_daemon;
  * to /api/v1/status. Fails only on a configuration the transport refuses. */
 int hq_sync_init(struct hq_daemon *d);
 void hq_sync_fini(struct hq_daemon *d);
+
+/* Records were added outside hqd_apply (check-ins, follow-ups): send them
+ * soon instead of at the next idle poll. */
+void hq_sync_kick(struct hq_daemon *d);
+
+/* Pull appointments now (after the stored cursor), in the background.
+ * HQ_ERR_STATE when no central server is configured. */
+int hq_sync_appointments_refresh(struct hq_daemon *d);
 
 /* Seconds since the epoch of an RFC 3339 time ("2026-11-23T09:05:00+08:00"),
  * or -1 if it is not one. */
