@@ -21,7 +21,8 @@ double admin_erlang_c(unsigned c, double a)
      * factorials or powers, so no overflow for large halls; then
      * C = c·B / (c − a·(1 − B)). */
     double b = 1.0;
-    for (unsigned k = 1; k <= c; k++) b = a * b / ((double)k + a * b);
+    for (unsigned k = 1; k <= c; k++)
+        b = a * b / ((double)k + a * b);
     return (double)c * b / ((double)c - a * (1.0 - b));
 }
 
@@ -62,10 +63,14 @@ cJSON *admin_alarm_json(const struct admin_alarm *a)
     cJSON_AddStringToObject(o, "key", a->key);
     cJSON_AddStringToObject(o, "kind", admin_alarm_kind_name(a->kind));
     cJSON_AddStringToObject(o, "subject", a->subject);
-    if (a->value >= 0) cJSON_AddNumberToObject(o, "value", (double)a->value);
-    else cJSON_AddNullToObject(o, "value");
-    if (a->threshold >= 0) cJSON_AddNumberToObject(o, "threshold", (double)a->threshold);
-    else cJSON_AddNullToObject(o, "threshold");
+    if (a->value >= 0)
+        cJSON_AddNumberToObject(o, "value", (double)a->value);
+    else
+        cJSON_AddNullToObject(o, "value");
+    if (a->threshold >= 0)
+        cJSON_AddNumberToObject(o, "threshold", (double)a->threshold);
+    else
+        cJSON_AddNullToObject(o, "threshold");
     cJSON_AddStringToObject(o, "message", a->msg_zh);
     cJSON_AddStringToObject(o, "message_en", a->msg_en);
     return o;
@@ -109,8 +114,20 @@ static int64_t admin__min_up(int64_t s)
     return (s + 59) / 60;
 }
 
-size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t idle_s,
-                          int64_t now, struct admin_alarm *out, size_t max)
+/* "12 分钟" / "12 min", or seconds under a minute (short test limits) */
+static void admin__dur(int64_t s, char *zh, size_t zl, char *en, size_t el)
+{
+    if (s < 60) {
+        snprintf(zh, zl, "%lld 秒", (long long)s);
+        snprintf(en, el, "%lld s", (long long)s);
+    } else {
+        snprintf(zh, zl, "%lld 分钟", (long long)(s / 60));
+        snprintf(en, el, "%lld min", (long long)(s / 60));
+    }
+}
+
+size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t idle_s, int64_t now,
+                          struct admin_alarm *out, size_t max)
 {
     size_t n = 0;
     const struct hq_engine_cfg *c = e->cfg;
@@ -133,14 +150,16 @@ size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t i
             snprintf(est_zh, sizeof est_zh, "%lld 分钟", (long long)admin__min_up(est));
             snprintf(est_en, sizeof est_en, "%lld min", (long long)admin__min_up(est));
         }
+        char old_zh[32], old_en[32], lim_zh[32], lim_en[32];
+        admin__dur(oldest, old_zh, sizeof old_zh, old_en, sizeof old_en);
+        admin__dur(wait_s, lim_zh, sizeof lim_zh, lim_en, sizeof lim_en);
         snprintf(a->msg_zh, sizeof a->msg_zh,
-                 "%s %s 等候超时：%zu 人等候，预计等候 %s，最久已等 %lld 分钟（阈值 %u 分钟）",
-                 sc->code, sc->name, waiting, est_zh, (long long)(oldest / 60), wait_s / 60);
+                 "%s %s 等候超时：%zu 人等候，预计等候 %s，最久已等 %s（阈值 %s）", sc->code,
+                 sc->name, waiting, est_zh, old_zh, lim_zh);
         snprintf(a->msg_en, sizeof a->msg_en,
-                 "%s %s: long wait: %zu waiting, estimated %s, longest wait %lld min (limit %u "
-                 "min)",
-                 sc->code, sc->name_en[0] ? sc->name_en : sc->name, waiting, est_en,
-                 (long long)(oldest / 60), wait_s / 60);
+                 "%s %s: long wait: %zu waiting, estimated %s, longest wait %s (limit %s)",
+                 sc->code, sc->name_en[0] ? sc->name_en : sc->name, waiting, est_en, old_en,
+                 lim_en);
     }
     for (size_t w = 0; idle_s && w < c->n_windows && n < max; w++) {
         const struct hq_window_st *st = &e->win[w];
@@ -149,7 +168,8 @@ size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t i
         if (st->state != HQ_WS_IDLE || !st->staff) continue;
         const struct hq_window_cfg *wc = &c->windows[w];
         size_t waiting = 0;
-        for (size_t k = 0; k < wc->n_services; k++) waiting += hq_engine_waiting(e, wc->services[k]);
+        for (size_t k = 0; k < wc->n_services; k++)
+            waiting += hq_engine_waiting(e, wc->services[k]);
         if (!waiting) continue;
         int64_t since = st->state_since > st->last_call_at ? st->state_since : st->last_call_at;
         int64_t idle = now - since;
@@ -162,11 +182,12 @@ size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t i
         snprintf(a->subject, sizeof a->subject, "%u", wc->number);
         a->value = idle;
         a->threshold = idle_s;
-        snprintf(a->msg_zh, sizeof a->msg_zh, "%s 空岗：%s 已 %lld 分钟未叫号，%zu 人等候", wc->name,
-                 clerk, (long long)(idle / 60), waiting);
-        snprintf(a->msg_en, sizeof a->msg_en,
-                 "%s idle: %s has called nobody for %lld min while %zu wait",
-                 wc->name_en[0] ? wc->name_en : wc->name, clerk, (long long)(idle / 60), waiting);
+        char zh[32], en[32];
+        admin__dur(idle, zh, sizeof zh, en, sizeof en);
+        snprintf(a->msg_zh, sizeof a->msg_zh, "%s 空岗：%s 已 %s未叫号，%zu 人等候", wc->name,
+                 clerk, zh, waiting);
+        snprintf(a->msg_en, sizeof a->msg_en, "%s idle: %s has called nobody for %s while %zu wait",
+                 wc->name_en[0] ? wc->name_en : wc->name, clerk, en, waiting);
     }
     return n;
 }
@@ -249,8 +270,8 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         bool backup = role && strcmp(role, "backup") == 0;
         snprintf(a->msg_zh, sizeof a->msg_zh, "%s打印机 %s：%s", backup ? "备用" : "取号",
                  a->subject, zh);
-        snprintf(a->msg_en, sizeof a->msg_en, "%s printer %s: %s",
-                 backup ? "Backup" : "Ticket", a->subject, en);
+        snprintf(a->msg_en, sizeof a->msg_en, "%s printer %s: %s", backup ? "Backup" : "Ticket",
+                 a->subject, en);
     }
     const cJSON *sy = cJSON_GetObjectItemCaseSensitive(status, "sync");
     if (cJSON_IsObject(sy) && n < max) {
@@ -269,9 +290,9 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
             snprintf(a->subject, sizeof a->subject, "%s", tr);
             a->value = backlog;
             a->threshold = ADMIN_SYNC_BACKLOG_AGE_S;
-            snprintf(a->msg_zh, sizeof a->msg_zh, "上传中心%s：%lld 条未送达，最早的已等 %lld 分钟%s%s",
-                     alarm ? "出错" : "积压", (long long)backlog, (long long)(age / 60),
-                     err ? "；" : "", err ? err : "");
+            snprintf(a->msg_zh, sizeof a->msg_zh,
+                     "上传中心%s：%lld 条未送达，最早的已等 %lld 分钟%s%s", alarm ? "出错" : "积压",
+                     (long long)backlog, (long long)(age / 60), err ? "；" : "", err ? err : "");
             snprintf(a->msg_en, sizeof a->msg_en,
                      "Central sync %s: %lld records not delivered, oldest %lld min%s%s",
                      alarm ? "failing" : "backlog", (long long)backlog, (long long)(age / 60),
@@ -376,7 +397,8 @@ void admin_buf_add(struct admin_buf *b, const char *s, size_t n)
     if (b->oom) return;
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) cap *= 2;
+        while (cap < b->len + n + 1)
+            cap *= 2;
         char *p = realloc(b->p, cap);
         if (!p) {
             b->oom = true;
@@ -433,8 +455,10 @@ void admin_csv_field(struct admin_buf *b, const char *s, char sep)
         admin_buf_add(b, "\"", 1);
         if (formula) admin_buf_add(b, "'", 1);
         for (const char *p = s; *p; p++) {
-            if (*p == '"') admin_buf_add(b, "\"\"", 2);
-            else admin_buf_add(b, p, 1);
+            if (*p == '"')
+                admin_buf_add(b, "\"\"", 2);
+            else
+                admin_buf_add(b, p, 1);
         }
         admin_buf_add(b, "\"", 1);
     }

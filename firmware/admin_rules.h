@@ -60,8 +60,8 @@ struct admin_alarm {
 /* Queue alarms from the engine's state at `now`: one ADMIN_AL_WAIT per
  * service and one ADMIN_AL_IDLE per window at most. A limit of 0 turns that
  * rule off. Returns how many alarms were written (at most max). */
-size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t idle_s,
-                          int64_t now, struct admin_alarm *out, size_t max);
+size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t idle_s, int64_t now,
+                          struct admin_alarm *out, size_t max);
 /* Device, printer and sync alarms from a /api/v1/status object (its
  * "devices", "printers" and "sync" parts; absent parts raise nothing). */
 size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t max);
@@ -80,8 +80,14 @@ unsigned admin_open_windows(const struct hq_engine *e, size_t service);
 
 /* Follow-up states in their one allowed order: open → contacted →
  * rectified → closed ("none" for evaluations that need no follow-up). */
-enum admin_fu_state { ADMIN_FU_NONE = 0, ADMIN_FU_OPEN, ADMIN_FU_CONTACTED, ADMIN_FU_RECTIFIED,
-                      ADMIN_FU_CLOSED, ADMIN_FU__COUNT };
+enum admin_fu_state {
+    ADMIN_FU_NONE = 0,
+    ADMIN_FU_OPEN,
+    ADMIN_FU_CONTACTED,
+    ADMIN_FU_RECTIFIED,
+    ADMIN_FU_CLOSED,
+    ADMIN_FU__COUNT
+};
 int admin_fu_from_name(const char *name); /* -1 if unknown */
 const char *admin_fu_name(int state);
 const char *admin_fu_label_zh(int state); /* 待回访, 已回访, 已整改, 已办结 */

@@ -122,8 +122,10 @@ static cJSON *admin__staff_json(const struct hq_engine_cfg *c, const char *id)
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "id", id);
     const char *name = admin__staff_name(c, id);
-    if (name) cJSON_AddStringToObject(o, "name", name);
-    else cJSON_AddNullToObject(o, "name");
+    if (name)
+        cJSON_AddStringToObject(o, "name", name);
+    else
+        cJSON_AddNullToObject(o, "name");
     return o;
 }
 
@@ -154,8 +156,8 @@ static int admin__db_fail(struct hq_api_req *req, sqlite3 *db, sqlite3_stmt *s)
     return hq_api_reply_error(req, HQ_ERR_DB, NULL);
 }
 
-static const char *const admin_level_zh[6] = {"", "非常不满意", "不满意", "基本满意", "满意",
-                                              "非常满意"};
+static const char *const admin_level_zh[6] = {"",         "非常不满意", "不满意",
+                                              "基本满意", "满意",       "非常满意"};
 
 /* --------------------------------------------------------------- alarms */
 
@@ -185,8 +187,10 @@ static cJSON *admin__alarms(struct hq_admin *s, char **keys)
     }
     admin_buf_add(&kb, "", 0);
     free(al);
-    if (keys && !kb.oom) *keys = kb.p;
-    else admin_buf_free(&kb);
+    if (keys && !kb.oom)
+        *keys = kb.p;
+    else
+        admin_buf_free(&kb);
     return arr;
 }
 
@@ -252,11 +256,14 @@ static cJSON *admin__windows_json(struct hq_daemon *d, int64_t now)
     for (size_t i = 0; i < e->cfg->n_windows; i++) {
         cJSON *w = hq_api_window_json(d, i);
         const struct hq_window_st *st = &e->win[i];
-        if (st->state_since) cJSON_AddNumberToObject(w, "time_in_state_s", (double)(now - st->state_since));
-        else cJSON_AddNullToObject(w, "time_in_state_s");
+        if (st->state_since)
+            cJSON_AddNumberToObject(w, "time_in_state_s", (double)(now - st->state_since));
+        else
+            cJSON_AddNullToObject(w, "time_in_state_s");
         if (st->last_call_at)
             cJSON_AddNumberToObject(w, "since_last_call_s", (double)(now - st->last_call_at));
-        else cJSON_AddNullToObject(w, "since_last_call_s");
+        else
+            cJSON_AddNullToObject(w, "since_last_call_s");
         cJSON_AddItemToArray(arr, w);
     }
     return arr;
@@ -264,8 +271,10 @@ static cJSON *admin__windows_json(struct hq_daemon *d, int64_t now)
 
 static void admin__add_wait(cJSON *o, const char *key, double w)
 {
-    if (w < 0) cJSON_AddNullToObject(o, key);
-    else cJSON_AddNumberToObject(o, key, round(w));
+    if (w < 0)
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddNumberToObject(o, key, round(w));
 }
 
 /* Per service: today's arrival rate and handling time, the windows Erlang C
@@ -312,8 +321,10 @@ static cJSON *admin__staffing_json(struct hq_daemon *d, int64_t now)
         cJSON_AddNumberToObject(o, "target_wait_s", target);
         cJSON_AddNumberToObject(o, "open_windows", open);
         cJSON_AddNumberToObject(o, "eligible_windows", eligible);
-        if (need > ADMIN_STAFF_MAX) cJSON_AddNullToObject(o, "needed_windows");
-        else cJSON_AddNumberToObject(o, "needed_windows", need);
+        if (need > ADMIN_STAFF_MAX)
+            cJSON_AddNullToObject(o, "needed_windows");
+        else
+            cJSON_AddNumberToObject(o, "needed_windows", need);
         admin__add_wait(o, "expected_wait_open_s", admin_erlang_wait_s(open, lambda, h));
         admin__add_wait(o, "expected_wait_needed_s",
                         need > ADMIN_STAFF_MAX ? -1 : admin_erlang_wait_s(need, lambda, h));
@@ -353,11 +364,15 @@ static int admin__overview(struct hq_admin *s, struct hq_api_req *req)
         cJSON_AddBoolToObject(q, "open", hq_engine_service_open(e, i, now));
         cJSON_AddNumberToObject(q, "waiting", (double)hq_engine_waiting(e, i));
         int64_t est = hq_engine_estimate_wait(e, i);
-        if (est < 0) cJSON_AddNullToObject(q, "estimated_wait_s");
-        else cJSON_AddNumberToObject(q, "estimated_wait_s", (double)est);
+        if (est < 0)
+            cJSON_AddNullToObject(q, "estimated_wait_s");
+        else
+            cJSON_AddNumberToObject(q, "estimated_wait_s", (double)est);
         int64_t oldest = admin_oldest_wait(e, i, now);
-        if (oldest < 0) cJSON_AddNullToObject(q, "oldest_wait_s");
-        else cJSON_AddNumberToObject(q, "oldest_wait_s", (double)oldest);
+        if (oldest < 0)
+            cJSON_AddNullToObject(q, "oldest_wait_s");
+        else
+            cJSON_AddNumberToObject(q, "oldest_wait_s", (double)oldest);
         cJSON_AddNumberToObject(q, "open_windows", admin_open_windows(e, i));
         cJSON_AddNumberToObject(q, "issued", e->svc[i].issued);
         cJSON_AddNumberToObject(q, "handled", e->svc[i].handled);
@@ -395,7 +410,8 @@ static cJSON *admin__evaluation_row(struct hq_daemon *d, sqlite3_stmt *q, int64_
     cJSON_AddItemToObject(o, "staff", admin__staff_json(c, admin__col(q, 6)));
     int level = sqlite3_column_int(q, 7);
     cJSON_AddNumberToObject(o, "level", level);
-    cJSON_AddStringToObject(o, "level_label", level >= 1 && level <= 5 ? admin_level_zh[level] : "");
+    cJSON_AddStringToObject(o, "level_label",
+                            level >= 1 && level <= 5 ? admin_level_zh[level] : "");
     cJSON_AddStringToObject(o, "channel", admin__col(q, 8));
     cJSON *rs = cJSON_AddArrayToObject(o, "reasons");
     int64_t reasons = sqlite3_column_int64(q, 9);
@@ -413,17 +429,20 @@ static cJSON *admin__evaluation_row(struct hq_daemon *d, sqlite3_stmt *q, int64_
         cJSON_AddBoolToObject(f, "overdue", due && now > due && fs != ADMIN_FU_CLOSED);
         if (fs >= ADMIN_FU_OPEN && fs < ADMIN_FU_CLOSED)
             cJSON_AddStringToObject(f, "next", admin_fu_name(fs + 1));
-        else cJSON_AddNullToObject(f, "next");
+        else
+            cJSON_AddNullToObject(f, "next");
         const char *note = admin__col(q, 13);
-        if (note) cJSON_AddStringToObject(f, "note", note);
-        else cJSON_AddNullToObject(f, "note");
+        if (note)
+            cJSON_AddStringToObject(f, "note", note);
+        else
+            cJSON_AddNullToObject(f, "note");
         admin__add_time(f, "at", sqlite3_column_int64(q, 14), off);
     }
     return o;
 }
 
 #define ADMIN_EVAL_COLS                                                                            \
-    "uuid, ticket, label, day, service, window, staff, level, channel, reasons, at, "             \
+    "uuid, ticket, label, day, service, window, staff, level, channel, reasons, at, "              \
     "follow_up_state, follow_up_due, follow_up_note, follow_up_at"
 
 static int admin__evaluations(struct hq_admin *s, struct hq_api_req *req)
@@ -452,7 +471,8 @@ static int admin__evaluations(struct hq_admin *s, struct hq_api_req *req)
     sqlite3_bind_int(q, 5, ADMIN_LIST_MAX + 1);
     int64_t now = hq_loop_wall_s();
     cJSON *o = cJSON_CreateObject();
-    if (any_day) cJSON_AddNullToObject(o, "day");
+    if (any_day)
+        cJSON_AddNullToObject(o, "day");
     else {
         char buf[11];
         admin__ymd(day, buf);
@@ -478,7 +498,8 @@ static int admin__follow_up(struct hq_admin *s, struct hq_api_req *req, const ch
 {
     struct hq_daemon *d = s->d;
     uint8_t u[16];
-    if (hq_uuid_parse(uuid, u)) return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such evaluation");
+    if (hq_uuid_parse(uuid, u))
+        return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such evaluation");
     cJSON *st = cJSON_GetObjectItemCaseSensitive(req->body, "state");
     cJSON *nt = cJSON_GetObjectItemCaseSensitive(req->body, "note");
     int to = cJSON_IsString(st) ? admin_fu_from_name(st->valuestring) : -1;
@@ -718,12 +739,15 @@ static int admin__stats(struct hq_admin *s, struct hq_api_req *req)
     cJSON_AddNumberToObject(tk, "issued", total);
     cJSON_AddNumberToObject(tk, "called", called);
     cJSON_AddItemToObject(tk, "by_status", by_status);
-    if (called) cJSON_AddNumberToObject(tk, "average_wait_s", round((double)wait_sum / called));
-    else cJSON_AddNullToObject(tk, "average_wait_s");
+    if (called)
+        cJSON_AddNumberToObject(tk, "average_wait_s", round((double)wait_sum / called));
+    else
+        cJSON_AddNullToObject(tk, "average_wait_s");
     cJSON_AddNumberToObject(tk, "max_wait_s", (double)wait_max);
     cJSON *ah = cJSON_AddArrayToObject(o, "arrivals_per_hour");
-    for (int i = 0; i < 24; i++) cJSON_AddItemToArray(ah, cJSON_CreateNumber(hours[i]));
-    static const char *const bucket_labels[ADMIN_WAIT_BUCKETS] = {"<5", "5-10", "10-20",
+    for (int i = 0; i < 24; i++)
+        cJSON_AddItemToArray(ah, cJSON_CreateNumber(hours[i]));
+    static const char *const bucket_labels[ADMIN_WAIT_BUCKETS] = {"<5",    "5-10",  "10-20",
                                                                   "20-30", "30-60", ">60"};
     cJSON *wd = cJSON_AddArrayToObject(o, "wait_distribution");
     for (int i = 0; i < ADMIN_WAIT_BUCKETS; i++) {
@@ -777,7 +801,8 @@ static int admin__stats(struct hq_admin *s, struct hq_api_req *req)
         cJSON_AddStringToObject(x, "name", wc ? wc->name : rw[i].key);
         cJSON_AddStringToObject(x, "name_en", wc ? wc->name_en : rw[i].key);
         admin__rating_fields(x, &rw[i]);
-        for (int l = 1; l <= 5; l++) all.n[l] += rw[i].n[l];
+        for (int l = 1; l <= 5; l++)
+            all.n[l] += rw[i].n[l];
         cJSON_AddItemToArray(pw, x);
     }
     cJSON *ps = cJSON_AddArrayToObject(ratings, "per_clerk");
@@ -808,10 +833,14 @@ static int admin__stats(struct hq_admin *s, struct hq_api_req *req)
         cJSON_AddItemToObject(x, "staff", admin__staff_json(c, admin__col(q, 0)));
         cJSON_AddNumberToObject(x, "served", sqlite3_column_int(q, 1));
         cJSON_AddNumberToObject(x, "no_show", sqlite3_column_int(q, 2));
-        if (sqlite3_column_type(q, 3) == SQLITE_NULL) cJSON_AddNullToObject(x, "average_handle_s");
-        else cJSON_AddNumberToObject(x, "average_handle_s", round(sqlite3_column_double(q, 3)));
-        if (sqlite3_column_type(q, 4) == SQLITE_NULL) cJSON_AddNullToObject(x, "average_wait_s");
-        else cJSON_AddNumberToObject(x, "average_wait_s", round(sqlite3_column_double(q, 4)));
+        if (sqlite3_column_type(q, 3) == SQLITE_NULL)
+            cJSON_AddNullToObject(x, "average_handle_s");
+        else
+            cJSON_AddNumberToObject(x, "average_handle_s", round(sqlite3_column_double(q, 3)));
+        if (sqlite3_column_type(q, 4) == SQLITE_NULL)
+            cJSON_AddNullToObject(x, "average_wait_s");
+        else
+            cJSON_AddNumberToObject(x, "average_wait_s", round(sqlite3_column_double(q, 4)));
         cJSON_AddItemToArray(cl, x);
     }
     if (rc != SQLITE_DONE) goto dbfail;
@@ -852,8 +881,8 @@ static const char *admin__priority_zh(const char *s)
 static void admin__csv_time(struct admin_buf *b, sqlite3_stmt *q, int col, int32_t off, char sep)
 {
     char t[24];
-    admin__local(sqlite3_column_type(q, col) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, col),
-                 off, t);
+    admin__local(sqlite3_column_type(q, col) == SQLITE_NULL ? 0 : sqlite3_column_int64(q, col), off,
+                 t);
     admin_csv_field(b, t, sep);
 }
 
@@ -897,11 +926,12 @@ static int admin__csv_tickets(struct hq_admin *s, struct hq_api_req *req, int32_
     admin__ymd(day, ymd);
     /* The BOM tells Excel the file is UTF-8; without it Chinese is mojibake. */
     admin_buf_add(&b, "\xEF\xBB\xBF", 3);
-    admin_buf_printf(&b, "日期 Day,号码 Number,业务 Service,业务名称 Service name,取号业务 Issued for,"
-                         "优先 Priority,渠道 Channel,状态 Status,窗口 Window,工号 Staff ID,"
-                         "姓名 Clerk,取号时间 Issued,叫号时间 Called,开始办理 Started,"
-                         "结束时间 Finished,等候秒数 Wait s,办理秒数 Handling s,重呼次数 Recalls,"
-                         "持证人 Card holder,号票编号 Ticket UUID\r\n");
+    admin_buf_printf(&b,
+                     "日期 Day,号码 Number,业务 Service,业务名称 Service name,取号业务 Issued for,"
+                     "优先 Priority,渠道 Channel,状态 Status,窗口 Window,工号 Staff ID,"
+                     "姓名 Clerk,取号时间 Issued,叫号时间 Called,开始办理 Started,"
+                     "结束时间 Finished,等候秒数 Wait s,办理秒数 Handling s,重呼次数 Recalls,"
+                     "持证人 Card holder,号票编号 Ticket UUID\r\n");
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *svc = admin__col(q, 1);
@@ -917,8 +947,10 @@ static int admin__csv_tickets(struct hq_admin *s, struct hq_api_req *req, int32_
         admin_csv_field(&b, admin__channel_zh(admin__col(q, 4)), ',');
         admin_csv_field(&b, admin__status_zh(admin__col(q, 5)), ',');
         int wn = sqlite3_column_int(q, 6);
-        if (wn) admin_buf_printf(&b, "%d,", wn);
-        else admin_csv_field(&b, "", ',');
+        if (wn)
+            admin_buf_printf(&b, "%d,", wn);
+        else
+            admin_csv_field(&b, "", ',');
         admin_csv_field(&b, staff, ',');
         admin_csv_field(&b, sname, ',');
         admin__csv_time(&b, q, 8, c->utc_offset_s, ',');
@@ -929,7 +961,8 @@ static int admin__csv_tickets(struct hq_admin *s, struct hq_api_req *req, int32_
         /* handling runs from the start (or the call) to the end */
         if (sqlite3_column_type(q, 11) != SQLITE_NULL && sqlite3_column_type(q, 10) != SQLITE_NULL)
             admin__csv_secs(&b, q, 11, 10, ',');
-        else admin__csv_secs(&b, q, 11, 9, ',');
+        else
+            admin__csv_secs(&b, q, 11, 9, ',');
         admin_buf_printf(&b, "%d,", sqlite3_column_int(q, 12));
         admin_csv_field(&b, admin__col(q, 13), ',');
         admin_csv_field(&b, admin__col(q, 14), 0);
@@ -959,10 +992,11 @@ static int admin__csv_evaluations(struct hq_admin *s, struct hq_api_req *req, in
     char ymd[11];
     admin__ymd(day, ymd);
     admin_buf_add(&b, "\xEF\xBB\xBF", 3);
-    admin_buf_printf(&b, "日期 Day,评价时间 Rated at,号码 Number,业务 Service,窗口 Window,"
-                         "工号 Staff ID,姓名 Clerk,等级 Level,评价 Rating,渠道 Channel,原因 Reasons,"
-                         "回访状态 Follow-up,回访期限 Due,回访记录 Note,回访时间 Followed up,"
-                         "评价编号 Evaluation UUID\r\n");
+    admin_buf_printf(&b,
+                     "日期 Day,评价时间 Rated at,号码 Number,业务 Service,窗口 Window,"
+                     "工号 Staff ID,姓名 Clerk,等级 Level,评价 Rating,渠道 Channel,原因 Reasons,"
+                     "回访状态 Follow-up,回访期限 Due,回访记录 Note,回访时间 Followed up,"
+                     "评价编号 Evaluation UUID\r\n");
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         const char *staff = admin__col(q, 6);
@@ -1019,7 +1053,8 @@ static int admin__login(struct hq_api_req *req, void *arg)
         size_t tl = strlen(tk->token);
         /* constant time, as the API's own bearer check */
         unsigned diff = (unsigned)(hl ^ tl);
-        for (size_t k = 0; k < tl; k++) diff |= (unsigned)(tk->token[k] ^ (k < hl ? h[k] : 0));
+        for (size_t k = 0; k < tl; k++)
+            diff |= (unsigned)(tk->token[k] ^ (k < hl ? h[k] : 0));
         if (!diff && strcmp(tk->role, "manager") == 0) ok = true;
     }
     if (!ok) {

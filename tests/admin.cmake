@@ -1,5 +1,12 @@
 # The manager dashboard: its pure rules (C), its API against the real hallqd
-# (Python), and the page in headless Chromium (Playwright, when installed).
+# (Python), and the page in headless Chromium (tests/web, Playwright).
 if(TARGET hqadmin)
   hq_unit_test(test_admin SOURCES unit/test_admin.c LIBS hqadmin)
+endif()
+if(TARGET hallqd)
+  add_test(NAME test_admin_api
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_admin_api.py
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(test_admin_api PROPERTIES TIMEOUT 120 ENVIRONMENT
+    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
 endif()

@@ -39,8 +39,8 @@ static const struct {
     double lambda_h, handle_s, target_s;
     unsigned windows;
 } staffing_cases[] = {
-    {10, 900, 300, 4},   {10, 900, 60, 5},   {30, 600, 120, 7},
-    {0.5, 300, 1, 2},    {100, 300, 60, 11}, {60, 1200, 1800, 21},
+    {10, 900, 300, 4}, {10, 900, 60, 5},   {30, 600, 120, 7},
+    {0.5, 300, 1, 2},  {100, 300, 60, 11}, {60, 1200, 1800, 21},
 };
 
 static bool near(double got, double want)
@@ -102,7 +102,8 @@ static void setup(void)
         snprintf(svc[i].code, sizeof svc[i].code, "%c", 'A' + i);
         snprintf(svc[i].prefix, sizeof svc[i].prefix, "%c", 'A' + i);
         snprintf(svc[i].name, sizeof svc[i].name, "%s", i ? "不动产登记" : "社保业务");
-        snprintf(svc[i].name_en, sizeof svc[i].name_en, "%s", i ? "Real estate" : "Social insurance");
+        snprintf(svc[i].name_en, sizeof svc[i].name_en, "%s",
+                 i ? "Real estate" : "Social insurance");
         svc[i].num_min = 1;
         svc[i].num_max = 999;
         svc[i].digits = 3;
@@ -198,13 +199,14 @@ static void test_queue_alarms(void)
         CHECK(strstr(idle->msg_zh, "3 人等候") != NULL);
     }
     /* a call ends it, and so does an empty queue */
-    CHECK_EQ_INT(apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_CALL_NEXT, .now = t0 + 400, .window = 1}),
-                 HQ_OK);
+    CHECK_EQ_INT(
+        apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_CALL_NEXT, .now = t0 + 400, .window = 1}),
+        HQ_OK);
     CHECK(find_alarm(al, admin_alarms_queue(&e, 0, 300, t0 + 800, al, 16), "idle:1") == NULL);
     CHECK_EQ_INT(apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_START, .now = t0 + 410, .window = 1}),
                  HQ_OK);
-    CHECK_EQ_INT(apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_FINISH, .now = t0 + 420, .window = 1}),
-                 HQ_OK);
+    CHECK_EQ_INT(
+        apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_FINISH, .now = t0 + 420, .window = 1}), HQ_OK);
     /* idle again since the finish at t0+420 (two still wait) */
     CHECK(find_alarm(al, admin_alarms_queue(&e, 0, 300, t0 + 719, al, 16), "idle:1") == NULL);
     CHECK(find_alarm(al, admin_alarms_queue(&e, 0, 300, t0 + 720, al, 16), "idle:1") != NULL);
@@ -231,8 +233,10 @@ static void test_status_alarms(void)
         "{\"devices\":[{\"kind\":\"keypad\",\"name\":\"3号呼叫器\",\"online\":false},"
         "{\"kind\":\"led\",\"name\":\"1号窗口屏\",\"online\":true},{\"online\":false}],"
         "\"printers\":[{\"role\":\"primary\",\"queue\":\"hq-ticket\",\"health\":\"near_end\","
-        "\"text\":\"打印纸将尽 / paper low\"},{\"role\":\"backup\",\"queue\":\"b\",\"health\":\"ok\"}],"
-        "\"sync\":{\"transport\":\"http\",\"alarm\":false,\"backlog\":5,\"oldest_unsent_age_s\":601}}");
+        "\"text\":\"打印纸将尽 / paper "
+        "low\"},{\"role\":\"backup\",\"queue\":\"b\",\"health\":\"ok\"}],"
+        "\"sync\":{\"transport\":\"http\",\"alarm\":false,\"backlog\":5,\"oldest_unsent_age_s\":"
+        "601}}");
     CHECK(st != NULL);
     size_t n = admin_alarms_status(st, al, 8);
     CHECK_EQ_INT(n, 4);
@@ -262,13 +266,19 @@ static void test_status_alarms(void)
     CHECK(strstr(al[0].msg_en, "HTTP 403") != NULL);
     cJSON_Delete(st);
     /* no central server configured: records stay by design */
-    st = cJSON_Parse("{\"sync\":{\"transport\":\"off\",\"backlog\":900,\"oldest_unsent_age_s\":99999},"
-                     "\"devices\":[],\"printers\":[{\"health\":\"ok\"}]}");
+    st = cJSON_Parse(
+        "{\"sync\":{\"transport\":\"off\",\"backlog\":900,\"oldest_unsent_age_s\":99999},"
+        "\"devices\":[],\"printers\":[{\"health\":\"ok\"}]}");
     CHECK_EQ_INT(admin_alarms_status(st, al, 8), 0);
     cJSON_Delete(st);
 
-    struct admin_alarm a = {.key = "wait:A", .kind = ADMIN_AL_WAIT, .subject = "A", .value = 60,
-                            .threshold = -1, .msg_zh = "中", .msg_en = "en"};
+    struct admin_alarm a = {.key = "wait:A",
+                            .kind = ADMIN_AL_WAIT,
+                            .subject = "A",
+                            .value = 60,
+                            .threshold = -1,
+                            .msg_zh = "中",
+                            .msg_en = "en"};
     cJSON *j = admin_alarm_json(&a);
     CHECK_EQ_STR(cJSON_GetObjectItem(j, "kind")->valuestring, "wait");
     CHECK(cJSON_IsNull(cJSON_GetObjectItem(j, "threshold")));
@@ -284,17 +294,22 @@ static void test_follow_up(void)
         const char *from, *to;
         int rc;
     } steps[] = {
-        {"open", "contacted", HQ_OK},        {"contacted", "rectified", HQ_OK},
-        {"rectified", "closed", HQ_OK},      {"open", "rectified", HQ_ERR_STATE},
-        {"open", "closed", HQ_ERR_STATE},    {"contacted", "open", HQ_ERR_STATE},
-        {"contacted", "contacted", HQ_ERR_STATE}, {"closed", "closed", HQ_ERR_STATE},
-        {"closed", "open", HQ_ERR_STATE},    {"none", "contacted", HQ_ERR_STATE},
+        {"open", "contacted", HQ_OK},
+        {"contacted", "rectified", HQ_OK},
+        {"rectified", "closed", HQ_OK},
+        {"open", "rectified", HQ_ERR_STATE},
+        {"open", "closed", HQ_ERR_STATE},
+        {"contacted", "open", HQ_ERR_STATE},
+        {"contacted", "contacted", HQ_ERR_STATE},
+        {"closed", "closed", HQ_ERR_STATE},
+        {"closed", "open", HQ_ERR_STATE},
+        {"none", "contacted", HQ_ERR_STATE},
         {"rectified", "contacted", HQ_ERR_STATE},
     };
     for (size_t i = 0; i < HQ_ARRAY_LEN(steps); i++)
-        CHECK_EQ_INT(admin_fu_step(admin_fu_from_name(steps[i].from),
-                                   admin_fu_from_name(steps[i].to)),
-                     steps[i].rc);
+        CHECK_EQ_INT(
+            admin_fu_step(admin_fu_from_name(steps[i].from), admin_fu_from_name(steps[i].to)),
+            steps[i].rc);
     CHECK_EQ_INT(admin_fu_from_name("Closed"), -1);
     CHECK_EQ_INT(admin_fu_from_name(NULL), -1);
     CHECK_EQ_INT(admin_fu_step(ADMIN_FU_OPEN, -1), HQ_ERR_STATE);
@@ -347,7 +362,8 @@ static void test_csv(void)
     admin_buf_printf(&b, "|%d|%s", 42, "x");
     CHECK_EQ_STR(b.p, ",end|42|x");
     /* growth past the first block */
-    for (int i = 0; i < 2000; i++) admin_buf_add(&b, "0123456789", 10);
+    for (int i = 0; i < 2000; i++)
+        admin_buf_add(&b, "0123456789", 10);
     CHECK_EQ_INT(b.len, 9 + 20000);
     CHECK(!b.oom);
     admin_buf_free(&b);
@@ -359,9 +375,9 @@ static void test_misc(void)
     CHECK_EQ_INT(admin_parse_day("2026-11-23", &d), HQ_OK);
     CHECK_EQ_INT(d, hq_days_from_ymd(2026, 11, 23));
     CHECK_EQ_INT(admin_parse_day("2024-02-29", &d), HQ_OK);
-    static const char *const bad[] = {"2023-02-29", "2026-13-01", "2026-00-10", "2026-1-01",
-                                      "2026/11/23", "2026-11-23x", "20261123", "",
-                                      "2026-11-31", "+026-11-23", "2026-11- 3", "1969-12-31"};
+    static const char *const bad[] = {"2023-02-29", "2026-13-01",  "2026-00-10", "2026-1-01",
+                                      "2026/11/23", "2026-11-23x", "20261123",   "",
+                                      "2026-11-31", "+026-11-23",  "2026-11- 3", "1969-12-31"};
     for (size_t i = 0; i < HQ_ARRAY_LEN(bad); i++)
         CHECK_EQ_INT(admin_parse_day(bad[i], &d), HQ_ERR_INVALID);
     CHECK_EQ_INT(admin_parse_day(NULL, &d), HQ_ERR_INVALID);
@@ -369,9 +385,10 @@ static void test_misc(void)
     static const struct {
         int64_t s;
         int bucket;
-    } b[] = {{0, 0},    {299, 0},  {300, 1},  {599, 1},  {600, 2},   {1199, 2},
+    } b[] = {{0, 0},    {299, 0},  {300, 1},  {599, 1},  {600, 2},  {1199, 2},
              {1200, 3}, {1799, 3}, {1800, 4}, {3599, 4}, {3600, 5}, {86400, 5}};
-    for (size_t i = 0; i < HQ_ARRAY_LEN(b); i++) CHECK_EQ_INT(admin_wait_bucket(b[i].s), b[i].bucket);
+    for (size_t i = 0; i < HQ_ARRAY_LEN(b); i++)
+        CHECK_EQ_INT(admin_wait_bucket(b[i].s), b[i].bucket);
 }
 
 int main(void)
