@@ -16,3 +16,7 @@ if(TARGET hallqd)
   set_tests_properties(sync_uplink PROPERTIES TIMEOUT 300 ENVIRONMENT
     "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};HQ_CENTRAL=$<TARGET_FILE:hallq-central>;PYTHONDONTWRITEBYTECODE=1")
 endif()
+# Appointments: storage, look-ups, the check-in rules and the claim protocol.
+if(TARGET hqappt)
+  hq_unit_test(test_appt SOURCES unit/test_appt.c LIBS hqappt hqstore PkgConfig::OPENSSL)
+endif()

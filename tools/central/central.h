@@ -21,6 +21,7 @@ struct central_faults {
     int slow_ms;   /* wait this long before answering */
     int ack_less;  /* acknowledge this many fewer records than held */
     bool drop_mid; /* cut the connection in the middle of the answer */
+    bool noise;    /* serial: line noise, a bad-CRC frame and a bad escape before each answer */
 };
 
 struct central {
@@ -29,6 +30,10 @@ struct central {
     struct central_faults faults;
     const char *token;    /* NULL: no token needed */
     char serial_hall[65]; /* last hall seen on the serial link (for Q frames) */
+    /* Serial line speed to imitate, bytes per second each way (0: as fast as
+     * the pty goes). 115200 baud 8N1 = 11520 B/s. */
+    long serial_rate;
+    uint64_t serial_rx, serial_tx, serial_frames; /* bytes and good frames on the line */
 };
 
 /* Parse one fault spec ("status 503", "off", ...) into f. HQ_OK or
@@ -78,6 +83,8 @@ void central_serial_close(struct central_serial *s);
 /* fds to poll (up to 2) and the handler for their events. */
 int central_serial_fds(struct central_serial *s, int fds[2]);
 void central_serial_ready(struct central_serial *s, int fd);
+/* "stats serial_rx N serial_tx N serial_frames N records N" for the control line. */
+void central_stats(struct central *c, char *out, size_t cap);
 
 /* Shared helpers. */
 bool central_valid_hall(const char *s);

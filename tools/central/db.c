@@ -432,3 +432,18 @@ fail:
     sqlite3_close(db);
     return rc;
 }
+
+void central_stats(struct central *c, char *out, size_t cap)
+{
+    long long records = 0;
+    sqlite3_stmt *q = NULL;
+    pthread_mutex_lock(&c->lock);
+    if (sqlite3_prepare_v2(c->db, "SELECT count(*) FROM records", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        records = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&c->lock);
+    snprintf(out, cap, "stats serial_rx %llu serial_tx %llu serial_frames %llu records %lld",
+             (unsigned long long)c->serial_rx, (unsigned long long)c->serial_tx,
+             (unsigned long long)c->serial_frames, records);
+}

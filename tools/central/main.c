@@ -7,12 +7,14 @@
  *   hallq-central --listen 127.0.0.1:PORT --db FILE [--token T]
  *                 [--tls-cert F --tls-key F] [--serial pty:LINK|tcp-listen:[HOST:]PORT]
  *                 [--appointments FILE.json] [--fault SPEC]... [--control FIFO]
+ *                 [--serial-rate BYTES_PER_S]
  *   hallq-central dump --db FILE
  *
  * Control lines (stdin or the FIFO), one per line, each answered on stdout
  * with "ok LINE" or "error LINE: why":
- *   refuse | status 500|503|400|401 | slow MS | ack-less N | drop-mid | off
+ *   refuse | status 500|503|400|401 | slow MS | ack-less N | drop-mid | noise | off
  *   appointments FILE.json
+ *   stats        (answered "ok stats serial_rx N serial_tx N serial_frames N records N")
  * stdout also says "ready http HOST:PORT" and "ready serial LINK" at start.
  */
 #include "central.h"
@@ -68,6 +70,8 @@ int central_fault_parse(const char *spec, struct central_faults *f, char *err, s
         f->refuse = true;
     } else if (!strcmp(word, "drop-mid") && n == 1) {
         f->drop_mid = true;
+    } else if (!strcmp(word, "noise") && n == 1) {
+        f->noise = true;
     } else if (!strcmp(word, "status") && n == 2 && central__int(arg, 0, 599, &v) &&
                (v == 0 || v >= 400)) {
         f->status = (int)v;
@@ -81,7 +85,8 @@ int central_fault_parse(const char *spec, struct central_faults *f, char *err, s
     return HQ_OK;
 bad:
     snprintf(err, errlen,
-             "unknown fault \"%s\" (refuse, status 4xx|5xx, slow MS, ack-less N, drop-mid, off)",
+             "unknown fault \"%s\" (refuse, status 4xx|5xx, slow MS, ack-less N, drop-mid, noise, "
+             "off)",
              spec);
     return HQ_ERR_INVALID;
 }
@@ -139,6 +144,11 @@ static void central__control_line(struct central__run *r, char *line)
     int rc;
     if (!strncmp(line, "appointments ", 13)) {
         rc = central_appointments_load(r->c, line + 13, err, sizeof err);
+    } else if (!strcmp(line, "stats")) {
+        char st[200];
+        central_stats(r->c, st, sizeof st);
+        printf("ok %s\n", st);
+        return;
     } else {
         pthread_mutex_lock(&r->c->lock);
         struct central_faults f = r->c->faults;
@@ -188,9 +198,11 @@ static void central__usage(void)
             "usage: hallq-central --listen HOST:PORT --db FILE [--token T]\n"
             "         [--tls-cert F --tls-key F] [--serial pty:LINK|tcp-listen:[HOST:]PORT]\n"
             "         [--appointments FILE.json] [--fault SPEC]... [--control FIFO]\n"
+            "         [--serial-rate BYTES_PER_S]\n"
             "         [--log-level error|warn|notice|info|debug|hex]\n"
             "       hallq-central dump --db FILE\n"
-            "  faults: refuse | status 500|503|400|401 | slow MS | ack-less N | drop-mid | off\n");
+            "  faults: refuse | status 500|503|400|401 | slow MS | ack-less N | drop-mid | noise |"
+            " off\n");
 }
 
 int main(int argc, char **argv)
@@ -214,6 +226,7 @@ int main(int argc, char **argv)
         {"fault", required_argument, NULL, 'f'},
         {"control", required_argument, NULL, 'C'},
         {"log-level", required_argument, NULL, 'L'},
+        {"serial-rate", required_argument, NULL, 'r'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -243,6 +256,12 @@ int main(int argc, char **argv)
             break;
         case 'a':
             appts = optarg;
+            break;
+        case 'r':
+            if (!central__int(optarg, 0, 100000000, &c->serial_rate)) {
+                central__usage();
+                return 2;
+            }
             break;
         case 'C':
             control = optarg;

@@ -9,6 +9,10 @@
  *   hall -> central   'Q' {"since":"..."(,"hall_id":..)}  central -> hall  'P' appointments answer
  *
  * A Q without hall_id is answered for the hall last seen in an R on this link.
+ * With --serial-rate the side behaves like a line of that many bytes per
+ * second each way (a pty has no baud rate): after n bytes in or out it waits
+ * n/rate seconds before the next transfer in that direction, so a sender
+ * blocks exactly as on a real UART once the kernel's buffer is full.
  */
 #include "central.h"
 
@@ -26,6 +30,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 struct central_serial {
@@ -35,7 +40,25 @@ struct central_serial {
     int slave_fd;  /* kept open so the master never sees a hang-up */
     char link[256];
     struct slip_decoder dec;
+    uint64_t rx_free_at, tx_free_at; /* µs (monotonic) when the line is free again */
 };
+
+static uint64_t central__now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* n bytes crossed the imitated line: wait until they would have. */
+static void central__pace(const struct central *c, uint64_t *free_at, size_t n)
+{
+    if (c->serial_rate <= 0 || !n) return;
+    uint64_t now = central__now_us();
+    if (*free_at < now) *free_at = now;
+    *free_at += (uint64_t)n * 1000000u / (uint64_t)c->serial_rate;
+    if (*free_at > now) usleep((useconds_t)(*free_at - now));
+}
 
 /* Write all of buf, waiting up to 2 s for a slow reader; a gateway that does
  * not read loses the frame, and the hall resends it after its timeout. */
@@ -46,6 +69,8 @@ static void central__write(struct central_serial *s, const uint8_t *buf, size_t 
         ssize_t n = write(s->fd, buf + off, len - off);
         if (n > 0) {
             off += (size_t)n;
+            s->c->serial_tx += (uint64_t)n;
+            central__pace(s->c, &s->tx_free_at, (size_t)n);
             continue;
         }
         if (n < 0 && errno == EINTR) continue;
@@ -58,11 +83,34 @@ static void central__write(struct central_serial *s, const uint8_t *buf, size_t 
     }
 }
 
+/* Line noise before an answer: stray bytes, an A frame whose CRC is wrong
+ * (it claims everything acknowledged: a hall that believed it would lose
+ * records), and a frame broken by a bad escape. The hall must drop them all. */
+static void central__noise(struct central_serial *s)
+{
+    static const uint8_t junk[] = {0x00, 0xff, 'n', 'o', 'i', 's', 'e', 0x7e, 0x55};
+    static const uint8_t bad_escape[] = {SLIP_END, 'A', '{', SLIP_ESC, 0x00, '}', SLIP_END};
+    uint8_t *wire = NULL;
+    size_t wlen = 0;
+    central__write(s, junk, sizeof junk);
+    if (slip_frame_build(SLIP_TYPE_ACK, "{\"acked_through\":999999999}", 27, &wire, &wlen) ==
+            HQ_OK &&
+        wlen > 3) {
+        wire[wlen - 2] ^=
+            0x01; /* a CRC byte (escaped CRC bytes stay escapes: 0xDC/0xDD ^1 are not C0/DB) */
+        if (wire[wlen - 2] == SLIP_END || wire[wlen - 2] == SLIP_ESC) wire[wlen - 2] ^= 0x03;
+        central__write(s, wire, wlen);
+    }
+    free(wire);
+    central__write(s, bad_escape, sizeof bad_escape);
+}
+
 static void central__send_frame(struct central_serial *s, char type, const char *body,
                                 bool drop_mid)
 {
     uint8_t *wire = NULL;
     size_t wlen = 0;
+    if (central_faults_get(s->c).noise) central__noise(s);
     if (slip_frame_build(type, body, strlen(body), &wire, &wlen) != HQ_OK) return;
     /* drop-mid: half a frame and no END, like a line cut mid-answer. */
     central__write(s, wire, drop_mid ? wlen / 2 : wlen);
@@ -74,6 +122,7 @@ static void central__on_frame(void *arg, char type, const char *body, size_t len
     struct central_serial *s = arg;
     struct central *c = s->c;
     struct central_faults f = central_faults_get(c);
+    c->serial_frames++;
     /* refuse and status faults: the gateway is down, nothing answers. */
     if (f.refuse || f.status) {
         LOG_INFO("CENTRAL", "serial frame '%c' ignored (fault)", type);
@@ -236,8 +285,14 @@ void central_serial_ready(struct central_serial *s, int fd)
         return;
     }
     uint8_t buf[4096];
-    ssize_t n = read(s->fd, buf, sizeof buf);
+    /* At an imitated line rate, small reads pace the sender evenly. */
+    size_t want = sizeof buf;
+    if (s->c->serial_rate > 0 && (size_t)(s->c->serial_rate / 50) + 16 < want)
+        want = (size_t)(s->c->serial_rate / 50) + 16;
+    ssize_t n = read(s->fd, buf, want);
     if (n > 0) {
+        s->c->serial_rx += (uint64_t)n;
+        central__pace(s->c, &s->rx_free_at, (size_t)n);
         LOG_HEX("CENTRAL", "serial in", buf, (size_t)n);
         slip_decoder_feed(&s->dec, buf, (size_t)n, central__on_frame, s);
     } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
