@@ -1,0 +1,257 @@
+/*
+ * test_display.js — the wall display, the window page and the ticket status
+ * page in headless Chromium against the real hallqd:
+ *   - a call made on the API shows on /display (text, flash, history,
+ *     waiting counts), in both layouts; screenshots kept as artefacts;
+ *   - the display survives a hallqd crash: "连接中断" while it is away, live
+ *     data again after the restart;
+ *   - names from the configuration and tickets render as text, never as
+ *     markup, and no script dialog ever opens;
+ *   - the window page shows the clerk, staff number, current ticket and the
+ *     paused state;
+ *   - the ticket page follows its ticket live until it is called.
+ */
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const H = require('./harness.js');
+
+let B;
+test.before(async () => {
+    B = await H.browser();
+});
+test.after(async () => {
+    if (B) await B.close();
+});
+
+/* Wait until the page's live link is up (the first status arrived). */
+async function linkUp(page) {
+    await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
+}
+const text = (page, sel) => page.locator(sel).innerText();
+
+test('a call on the API shows on /display, flashes and goes to the history', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        const page = await B.newPage({ width: 1920, height: 1080 });
+        await page.goto(hall.url + '/display');
+        await linkUp(page);
+        assert.match(await text(page, '#hall-name'), /测试大厅/);
+        assert.match(await text(page, '#now-body'), /欢迎光临/);
+
+        for (let i = 0; i < 4; i++) assert.equal((await hall.issue('A')).status, 201);
+        assert.equal((await hall.window(3, 'login', { staff: '1003' })).status, 200);
+        const r = await hall.window(3, 'call-next');
+        assert.equal(r.status, 200);
+        const first = r.body.ticket.number;
+
+        await page.waitForFunction((n) => document.getElementById('now-body').innerText.includes(n), first, { timeout: 5000 });
+        const now = await text(page, '#now-body');
+        assert.match(now, new RegExp('请\\s*' + first + '\\s*号'));
+        assert.match(now, /到\s*3\s*号窗口/);
+        assert.ok(await page.locator('#now.flash').count(), 'a new call flashes');
+        /* waiting count follows the events: 4 issued, 1 called */
+        await page.waitForFunction(() => document.querySelector('.svc[data-code="A"] b').textContent === '3', null, { timeout: 5000 });
+
+        assert.equal((await hall.window(1, 'login', { staff: '1001' })).status, 200);
+        const second = (await hall.window(1, 'call-next')).body.ticket.number;
+        await page.waitForFunction((n) => document.getElementById('now-body').innerText.includes(n), second, { timeout: 5000 });
+        assert.match(await text(page, '#history'), new RegExp(first + '\\s*3 号窗口'));
+
+        /* a recall puts the ticket back on top, marked */
+        assert.equal((await hall.window(3, 'recall')).status, 200);
+        await page.waitForFunction((n) => document.getElementById('now-body').innerText.includes(n), first, { timeout: 5000 });
+        assert.match(await text(page, '#now-body'), /重复呼叫/);
+        await page.waitForTimeout(300);
+        await H.artefact(page, 'display-calls.png');
+
+        /* English switch, remembered */
+        await page.click('#lang');
+        assert.match(await text(page, '#now-body'), new RegExp('Ticket\\s*' + first));
+        assert.equal(await page.evaluate(() => localStorage.getItem('hallq.lang')), 'en');
+        await page.click('#lang');
+        assert.match(await text(page, '#now-body'), /请/);
+
+        /* the windows layout: one tile per window */
+        const grid = await B.newPage({ width: 1920, height: 1080 });
+        await grid.goto(hall.url + '/display?layout=windows&cols=3');
+        await linkUp(grid);
+        assert.equal(await grid.locator('.tile').count(), 3);
+        assert.match(await grid.locator('.tile[data-window="3"]').innerText(), new RegExp(first));
+        assert.match(await grid.locator('.tile[data-window="2"]').innerText(), /未开放/);
+        assert.equal((await hall.window(1, 'finish')).status, 200);
+        await grid.waitForFunction(() => document.querySelector('.tile[data-window="1"]').classList.contains('idle'), null, { timeout: 5000 });
+        await H.artefact(grid, 'display-windows.png');
+        assert.deepEqual(page.hq.errors.concat(grid.hq.errors), []);
+        await page.close();
+        await grid.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('the display shows 连接中断 while hallqd is down and live data after its restart', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        const page = await B.newPage({ width: 1920, height: 1080 });
+        await page.goto(hall.url + '/display');
+        await linkUp(page);
+        await hall.kill();
+        await page.waitForFunction(() => !document.getElementById('link').hidden, null, { timeout: 10000 });
+        assert.match(await text(page, '#link'), /连接中断/);
+        assert.ok(await page.evaluate(() => document.body.classList.contains('link-down')), 'data dimmed while down');
+        await H.artefact(page, 'display-disconnected.png');
+
+        await hall.start();
+        await hall.issue('A');
+        await hall.window(2, 'login', { staff: '1002' });
+        const n = (await hall.window(2, 'call-next')).body.ticket.number;
+        /* the call made while the page may still be reconnecting must show:
+         * from the event, or from the status snapshot of the new link */
+        await page.waitForFunction((x) => document.getElementById('now-body').innerText.includes(x), n, { timeout: 15000 });
+        await linkUp(page);
+        assert.ok(!(await page.evaluate(() => document.body.classList.contains('link-down'))));
+        /* and it is live again: a later call arrives as an event */
+        await hall.issue('A');
+        await hall.window(2, 'finish');
+        const m = (await hall.window(2, 'call-next')).body.ticket.number;
+        await page.waitForFunction((x) => document.getElementById('now-body').innerText.includes(x), m, { timeout: 5000 });
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('names from the configuration render as text, never markup', async () => {
+    const XSS_SVC = '<script>alert(1)</script>';
+    const XSS_WIN = '<img src=x onerror=alert(2)>';
+    const XSS_STAFF = '<svg onload=alert(3)>';
+    const cfg = H.baseConfig();
+    cfg.hall.name = '<b>大厅</b><img src=x onerror=alert(4)>';
+    cfg.display.notice = '<img src=x onerror=alert(5)>通知';
+    cfg.services[0].name = XSS_SVC;
+    cfg.windows[2].name = XSS_WIN;
+    cfg.staff[2].name = XSS_STAFF;
+    const hall = await new H.Hall(cfg).start();
+    try {
+        await hall.issue('A');
+        await hall.issue('A');
+        await hall.window(3, 'login', { staff: '1003' });
+        const pages = {};
+        for (const [name, url, vp] of [['display', '/display', null], ['windows', '/display?layout=windows', null],
+            ['window', '/display/window/3', { width: 800, height: 480 }], ['kiosk', '/kiosk', { width: 1080, height: 1920 }]]) {
+            pages[name] = await B.newPage(vp || { width: 1920, height: 1080 });
+            await pages[name].goto(hall.url + url);
+            await linkUp(pages[name]);
+        }
+        const n = (await hall.window(3, 'call-next')).body.ticket.number;
+        await pages.display.waitForFunction((x) => document.getElementById('now-body').innerText.includes(x), n, { timeout: 5000 });
+        await pages.window.waitForFunction((x) => document.getElementById('wnum').textContent === x, n, { timeout: 5000 });
+        await pages.windows.waitForFunction((x) => document.querySelector('.tile[data-window="3"]').innerText.includes(x), n,
+            { timeout: 5000 });
+        await pages.display.waitForTimeout(500);
+
+        assert.match(await text(pages.display, '#hall-name'), /<b>大厅<\/b><img src=x onerror=alert\(4\)>/);
+        assert.match(await pages.display.locator('#notice-text').textContent(), /<img src=x onerror=alert\(5\)>通知/);
+        assert.ok((await text(pages.display, '#services')).includes(XSS_SVC));
+        assert.ok((await text(pages.display, '#now-body')).includes(XSS_WIN), 'the custom window name is shown as text');
+        assert.ok((await text(pages.windows, '.tile[data-window="3"]')).includes(XSS_WIN));
+        assert.ok((await text(pages.window, '#wname')).includes(XSS_WIN));
+        assert.ok((await text(pages.window, '#wstaff')).includes(XSS_STAFF));
+        assert.ok((await text(pages.window, '#wsvc')).includes(XSS_SVC));
+        assert.ok((await text(pages.kiosk, '#services')).includes(XSS_SVC));
+        for (const [name, p] of Object.entries(pages)) {
+            /* no element the names could have made, no script beyond the page's own */
+            const counts = await p.evaluate(() => ({
+                img: document.querySelectorAll('img, svg, iframe, script:not([src])').length +
+                    Array.from(document.querySelectorAll('*')).filter((e) => Array.from(e.attributes).some((a) => /^on/i.test(a.name)))
+                        .length,
+                scripts: Array.from(document.scripts).every((s) => s.src && new URL(s.src).pathname.startsWith('/assets/')),
+            }));
+            assert.equal(counts.img, 0, name + ': markup from a name became an element');
+            assert.ok(counts.scripts, name + ': a script other than the page assets');
+            assert.deepEqual(p.hq.dialogs, [], name + ': a dialog opened');
+            assert.deepEqual(p.hq.errors, [], name + ': page errors');
+            await p.close();
+        }
+    } finally {
+        await hall.close();
+    }
+});
+
+test('the window page shows the clerk, the current ticket and 暂停服务', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        const page = await B.newPage({ width: 800, height: 480 });
+        await page.goto(hall.url + '/display/window/2');
+        await linkUp(page);
+        assert.match(await text(page, '#wname'), /2号窗口/);
+        assert.match(await text(page, '#wstaff'), /暂无工作人员/);
+
+        await hall.issue('B');
+        await hall.window(2, 'login', { staff: '1002' });
+        await page.waitForFunction(() => document.getElementById('wstaff').innerText.includes('李娜'), null, { timeout: 5000 });
+        assert.match(await text(page, '#wstaff'), /工号\s*1002/);
+        const n = (await hall.window(2, 'call-next')).body.ticket.number;
+        await page.waitForFunction((x) => document.getElementById('wnum').textContent === x, n, { timeout: 5000 });
+        assert.equal(n, 'B001');
+        assert.match(await text(page, '#wstate'), /请/);
+        assert.match(await text(page, '#wsvc'), /不动产登记/);
+        await page.waitForTimeout(5200); /* let the call flash end for the picture */
+        await H.artefact(page, 'window.png');
+
+        assert.equal((await hall.window(2, 'start')).status, 200);
+        await page.waitForFunction(() => document.getElementById('wstate').textContent === '正在办理', null, { timeout: 5000 });
+        assert.equal((await hall.window(2, 'finish')).status, 200);
+        assert.equal((await hall.window(2, 'pause')).status, 200);
+        await page.waitForFunction(() => !document.getElementById('paused').hidden, null, { timeout: 5000 });
+        assert.match(await text(page, '#paused'), /暂停服务/);
+        await H.artefact(page, 'window-paused.png');
+        assert.equal((await hall.window(2, 'resume')).status, 200);
+        await page.waitForFunction(() => document.getElementById('paused').hidden, null, { timeout: 5000 });
+
+        /* a window the hall does not have says so */
+        const none = await B.newPage({ width: 800, height: 480 });
+        await none.goto(hall.url + '/display/window/9');
+        await linkUp(none);
+        assert.match(await text(none, '#wnum'), /不存在/);
+        assert.deepEqual(page.hq.errors.concat(none.hq.errors), []);
+        await page.close();
+        await none.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('the ticket page follows its ticket live', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        await hall.issue('A');
+        const t = (await hall.issue('A')).body.ticket;
+        const page = await B.newPage({ width: 390, height: 844 });
+        await page.goto(hall.url + '/t/' + t.uuid);
+        await linkUp(page);
+        await page.waitForFunction((x) => document.getElementById('tnum').textContent === x, t.number, { timeout: 5000 });
+        assert.match(await text(page, '#tstatus'), /排队等候中/);
+        assert.match(await text(page, '#tahead'), /^1 人$/);
+        await H.artefact(page, 'ticket-page.png');
+
+        await hall.window(1, 'login', { staff: '1001' });
+        await hall.window(1, 'call-next'); /* the one ahead */
+        await page.waitForFunction(() => document.getElementById('tahead').textContent === '0 人', null, { timeout: 5000 });
+        await hall.window(1, 'finish');
+        await hall.window(1, 'call-next'); /* this one */
+        await page.waitForFunction(() => /请到 1 号窗口/.test(document.getElementById('tstatus').textContent), null, { timeout: 5000 });
+
+        const gone = await B.newPage({ width: 390, height: 844 });
+        await gone.goto(hall.url + '/t/00000000-0000-4000-8000-000000000000');
+        await gone.waitForFunction(() => /未找到/.test(document.getElementById('tstatus').textContent), null, { timeout: 5000 });
+        assert.deepEqual(page.hq.errors.concat(gone.hq.errors), []);
+        await page.close();
+        await gone.close();
+    } finally {
+        await hall.close();
+    }
+});
