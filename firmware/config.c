@@ -111,6 +111,7 @@ static int cfg__token_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__top_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__sync_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__voice_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__reader_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__bus_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__devwin_finish(struct cfg_walk *w, void *elems, size_t i);
@@ -120,6 +121,7 @@ static const char *const cfg_log_levels[] = {"error", "warn", "notice", "info",
                                              "debug", "hex",  NULL};
 static const char *const cfg_sync_modes[] = {"full", "normal", NULL};
 static const char *const cfg_roles[] = {"clerk", "manager", NULL};
+static const char *const cfg_voice_languages[] = {"zh", "zh+en", NULL};
 static const char *const cfg_bus_types[] = {"hall", "led", NULL};
 static const char *const cfg_pad_types[] = {"five", "four", NULL};
 static const char *const cfg_led_colors[] = {"red", "green", "yellow", NULL};
@@ -224,6 +226,19 @@ static const struct cfg_key cfg_printer_keys[] = {
      .charset = CS_PRINTABLE},
     {.key = "template", .type = CT_STR, F_OFF(printer_template)},
     {.key = "replacement", .type = CT_STR, F_OFF(printer_replacement), .min = 1, .def_str = "?"},
+};
+
+static const struct cfg_key cfg_voice_keys[] = {
+    {.key = "enabled", .type = CT_BOOL, F_OFF(voice_enabled), .def = 0},
+    {.key = "pack", .type = CT_STR, F_OFF(voice_pack), .def_doc = "the pack built with hallq"},
+    {.key = "output", .type = CT_STR, F_OFF(voice_output), .min = 5, .def_str = "alsa:default"},
+    {.key = "repeat", .type = CT_INT, F_OFF(voice_repeat), .min = 1, .max = 5, .def = 2},
+    {.key = "language", .type = CT_ENUM, F_OFF(voice_language), .choices = cfg_voice_languages,
+     .def_str = "zh"},
+    {.key = "gap_ms", .type = CT_INT, F_OFF(voice_gap_ms), .min = 0, .max = 1000, .def = 60},
+    {.key = "pause_ms", .type = CT_INT, F_OFF(voice_pause_ms), .min = 100, .max = 5000,
+     .def = 700},
+    {.key = "max_lag_s", .type = CT_INT, F_OFF(voice_max_lag_s), .min = 5, .max = 600, .def = 30},
 };
 
 static const struct cfg_key cfg_queue_keys[] = {
@@ -410,6 +425,7 @@ static const struct cfg_obj cfg_alarm_obj = CFG_OBJ(cfg_alarm_keys, NULL);
 static const struct cfg_obj cfg_privacy_obj = CFG_OBJ(cfg_privacy_keys, NULL);
 static const struct cfg_obj cfg_sync_obj = CFG_OBJ(cfg_sync_keys, cfg__sync_finish);
 static const struct cfg_obj cfg_printer_obj = CFG_OBJ(cfg_printer_keys, cfg__printer_finish);
+static const struct cfg_obj cfg_voice_obj = CFG_OBJ(cfg_voice_keys, cfg__voice_finish);
 static const struct cfg_obj cfg_queue_obj = CFG_OBJ(cfg_queue_keys, NULL);
 static const struct cfg_obj cfg_priority_obj = CFG_OBJ(cfg_priority_keys, NULL);
 
@@ -424,6 +440,7 @@ static const struct cfg_key cfg_top_keys[] = {
     {.key = "privacy", .type = CT_OBJECT, .flags = CF_REQ, .sub = &cfg_privacy_obj},
     {.key = "sync", .type = CT_OBJECT, .sub = &cfg_sync_obj},
     {.key = "printer", .type = CT_OBJECT, .sub = &cfg_printer_obj},
+    {.key = "voice", .type = CT_OBJECT, .sub = &cfg_voice_obj},
     {.key = "queue", .type = CT_OBJECT, .sub = &cfg_queue_obj},
     {.key = "priority", .type = CT_OBJECT, .sub = &cfg_priority_obj},
     {.key = "services", .type = CT_ARRAY, F_OFF(engine.services), F_OFF2(engine.n_services),
@@ -1151,6 +1168,37 @@ static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i)
         return cfg__fail_at(w, "backup_queue", "needs printer.queue, the primary printer");
     if (c->printer_backup_queue[0] && strcmp(c->printer_backup_queue, c->printer_queue) == 0)
         return cfg__fail_at(w, "backup_queue", "is the same queue as printer.queue");
+    return HQ_OK;
+}
+
+/* The pack folder and a "dir:" output are made absolute like CT_PATH keys,
+ * but may be empty (pack) or carry a prefix (output). */
+static int cfg__voice_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_config *c = elems;
+    char abs[HQ_CFG_PATH_MAX];
+    (void)i;
+    if (c->voice_pack[0]) {
+        if (cfg__abspath(w->dir, c->voice_pack, abs, sizeof abs))
+            return cfg__fail_at(w, "pack", "is longer than %zu bytes once made absolute",
+                                sizeof abs - 1);
+        snprintf(c->voice_pack, sizeof c->voice_pack, "%s", abs);
+    }
+    const char *o = c->voice_output;
+    if (!strncmp(o, "dir:", 4) && o[4]) {
+        if (cfg__abspath(w->dir, o + 4, abs, sizeof abs) ||
+            strlen(abs) + 4 >= sizeof c->voice_output)
+            return cfg__fail_at(w, "output", "is longer than %zu bytes once made absolute",
+                                sizeof c->voice_output - 1);
+        snprintf(c->voice_output, sizeof c->voice_output, "dir:%s", abs);
+    } else {
+        bool ok = !strncmp(o, "alsa:", 5) && o[5];
+        for (const char *p = o; ok && *p; p++)
+            ok = *p > 0x20 && *p < 0x7f;
+        if (!ok)
+            return cfg__fail_at(w, "output",
+                                "must be \"alsa:DEVICE\" or \"dir:FOLDER\", got \"%s\"", o);
+    }
     return HQ_OK;
 }
 

@@ -137,6 +137,16 @@ struct hq_config {
     char led_paused_text[64]; /* 暂停服务 */
     char led_blank_at[8];     /* "auto", "off" or "HH:MM" */
 
+    /* voice: calls announced through ALSA or into WAV files (hqd_voice.c) */
+    bool voice_enabled;
+    char voice_pack[HQ_CFG_PATH_MAX];   /* clips folder (absolute), "" = the built-in pack */
+    char voice_output[HQ_CFG_PATH_MAX]; /* "alsa:DEVICE" or "dir:/absolute/folder" */
+    uint32_t voice_repeat;              /* times each call is said */
+    char voice_language[8];             /* "zh" or "zh+en" */
+    uint32_t voice_gap_ms;              /* silence between words */
+    uint32_t voice_pause_ms;            /* silence between sentences and repetitions */
+    uint32_t voice_max_lag_s;           /* queue trimmed beyond this much waiting sound */
+
     /* the engine's part: services, windows, staff, priority and queue rules */
     struct hq_engine_cfg engine;
 };

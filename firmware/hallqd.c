@@ -25,6 +25,7 @@
 #include "hqd_admin.h"
 #include "hqd_appointments.h"
 #include "hqd_print.h"
+#include "hqd_voice.h"
 #include "sync.h"
 
 #define HQD_VERSION "0.1.0"
@@ -41,6 +42,7 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "api", .init = hq_api_init, .fini = hq_api_fini},
     {.name = "sync", .init = hq_sync_init, .fini = hq_sync_fini},
     {.name = "print", .init = hq_print_init, .fini = hq_print_fini},
+    {.name = "voice", .init = hq_voice_init, .fini = hq_voice_fini},
     {.name = "admin", .init = hq_admin_init, .fini = hq_admin_fini},
     {.name = "appointments", .init = hq_appointments_init, .fini = hq_appointments_fini},
 };
