@@ -274,30 +274,52 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
                  a->subject, en);
     }
     const cJSON *sy = cJSON_GetObjectItemCaseSensitive(status, "sync");
-    if (cJSON_IsObject(sy) && n < max) {
+    /* The up-link judges its own backlog and age against sync.alarm_backlog
+     * and sync.alarm_age_s; the dashboard shows its verdict and why. */
+    if (cJSON_IsObject(sy) && n < max &&
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sy, "alarm"))) {
         const char *tr = admin__str(sy, "transport");
-        bool alarm = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sy, "alarm"));
         int64_t backlog = admin__num(sy, "backlog", 0);
         int64_t age = admin__num(sy, "oldest_unsent_age_s", 0);
-        /* With no central server configured the records stay by design. */
-        bool on = tr && strcmp(tr, "off") != 0;
-        if (on && (alarm || (backlog > 0 && age > ADMIN_SYNC_BACKLOG_AGE_S))) {
-            const char *err = admin__str(sy, "last_error");
-            struct admin_alarm *a = &out[n++];
-            memset(a, 0, sizeof *a);
-            a->kind = ADMIN_AL_SYNC;
-            snprintf(a->key, sizeof a->key, "sync:%s", alarm ? "error" : "backlog");
-            snprintf(a->subject, sizeof a->subject, "%s", tr);
-            a->value = backlog;
-            a->threshold = ADMIN_SYNC_BACKLOG_AGE_S;
-            snprintf(a->msg_zh, sizeof a->msg_zh,
-                     "上传中心%s：%lld 条未送达，最早的已等 %lld 分钟%s%s", alarm ? "出错" : "积压",
-                     (long long)backlog, (long long)(age / 60), err ? "；" : "", err ? err : "");
-            snprintf(a->msg_en, sizeof a->msg_en,
-                     "Central sync %s: %lld records not delivered, oldest %lld min%s%s",
-                     alarm ? "failing" : "backlog", (long long)backlog, (long long)(age / 60),
-                     err ? "; " : "", err ? err : "");
+        const char *err = admin__str(sy, "last_error");
+        static const struct {
+            const char *name, *zh, *en;
+        } reasons[] = {{"refused", "中心拒收", "refused by the server"},
+                       {"backlog", "积压过多", "backlog too large"},
+                       {"age", "积压过久", "backlog too old"}};
+        char key[64] = "sync", zh[96] = "", en[128] = "";
+        const cJSON *r;
+        cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(sy, "alarm_reasons"))
+        {
+            for (size_t k = 0; cJSON_IsString(r) && k < HQ_ARRAY_LEN(reasons); k++) {
+                if (strcmp(r->valuestring, reasons[k].name) != 0) continue;
+                snprintf(key + strlen(key), sizeof key - strlen(key), ":%s", reasons[k].name);
+                snprintf(zh + strlen(zh), sizeof zh - strlen(zh), "%s%s", zh[0] ? "、" : "",
+                         reasons[k].zh);
+                snprintf(en + strlen(en), sizeof en - strlen(en), "%s%s", en[0] ? ", " : "",
+                         reasons[k].en);
+            }
         }
+        if (!zh[0]) {
+            snprintf(key, sizeof key, "sync:error");
+            snprintf(zh, sizeof zh, "上报失败");
+            snprintf(en, sizeof en, "failing");
+        }
+        char age_zh[32], age_en[32];
+        admin__dur(age, age_zh, sizeof age_zh, age_en, sizeof age_en);
+        struct admin_alarm *a = &out[n++];
+        memset(a, 0, sizeof *a);
+        a->kind = ADMIN_AL_SYNC;
+        snprintf(a->key, sizeof a->key, "%s", key);
+        snprintf(a->subject, sizeof a->subject, "%s", tr ? tr : "");
+        a->value = backlog;
+        a->threshold = -1;
+        snprintf(a->msg_zh, sizeof a->msg_zh,
+                 "数据上报中心告警：%s（%lld 条未送达，最早的已等 %s）%s%s", zh, (long long)backlog,
+                 age_zh, err ? "；" : "", err ? err : "");
+        snprintf(a->msg_en, sizeof a->msg_en,
+                 "Central sync alarm: %s (%lld records not delivered, oldest waiting %s)%s%s", en,
+                 (long long)backlog, age_en, err ? "; " : "", err ? err : "");
     }
     return n;
 }

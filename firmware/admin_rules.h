@@ -39,13 +39,9 @@ enum admin_alarm_kind {
     ADMIN_AL_IDLE,     /* 空岗: clerk logged in, no call for alarms.idle_s while people wait */
     ADMIN_AL_DEVICE,   /* a device of the status "devices" array is offline */
     ADMIN_AL_PRINTER,  /* a ticket printer is low on / out of paper or not printing */
-    ADMIN_AL_SYNC,     /* the up-link to the central server is failing or backed up */
+    ADMIN_AL_SYNC,     /* the up-link raised its alarm: refused, backlog too large or too old */
     ADMIN_AL__COUNT
 };
-
-/* A sync backlog whose oldest unsent record is older than this is an alarm
- * even while the up-link reports no error (the records are not leaving). */
-#define ADMIN_SYNC_BACKLOG_AGE_S 600
 
 struct admin_alarm {
     char key[96];      /* identity of the condition: "wait:A", "printer:primary:paper_end" */

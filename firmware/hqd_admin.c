@@ -228,6 +228,8 @@ static void admin__alarm_tick(struct hq_loop *loop, void *arg)
         cJSON *o = cJSON_CreateObject();
         char ts[32];
         hq_time_rfc3339(hq_loop_wall_s(), s->d->eng.cfg->utc_offset_s, ts);
+        /* the up-link publishes "alarm" events of its own (source "sync") */
+        cJSON_AddStringToObject(o, "source", "admin");
         cJSON_AddStringToObject(o, "at", ts);
         admin__diff(cJSON_AddArrayToObject(o, "raised"), keys, old);
         admin__diff(cJSON_AddArrayToObject(o, "cleared"), old, keys);

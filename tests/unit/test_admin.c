@@ -235,8 +235,8 @@ static void test_status_alarms(void)
         "\"printers\":[{\"role\":\"primary\",\"queue\":\"hq-ticket\",\"health\":\"near_end\","
         "\"text\":\"打印纸将尽 / paper "
         "low\"},{\"role\":\"backup\",\"queue\":\"b\",\"health\":\"ok\"}],"
-        "\"sync\":{\"transport\":\"http\",\"alarm\":false,\"backlog\":5,\"oldest_unsent_age_s\":"
-        "601}}");
+        "\"sync\":{\"transport\":\"http\",\"alarm\":true,\"alarm_reasons\":[\"backlog\",\"age\"],"
+        "\"backlog\":5,\"oldest_unsent_age_s\":601}}");
     CHECK(st != NULL);
     size_t n = admin_alarms_status(st, al, 8);
     CHECK_EQ_INT(n, 4);
@@ -248,27 +248,37 @@ static void test_status_alarms(void)
         CHECK_EQ_STR(p->msg_zh, "取号打印机 hq-ticket：打印纸将尽");
         CHECK_EQ_STR(p->msg_en, "Ticket printer hq-ticket: paper low");
     }
-    const struct admin_alarm *s = find_alarm(al, n, "sync:backlog");
+    const struct admin_alarm *s = find_alarm(al, n, "sync:backlog:age");
     CHECK(s != NULL);
-    if (s) CHECK_EQ_INT(s->value, 5);
+    if (s) {
+        CHECK_EQ_INT(s->value, 5);
+        CHECK(strstr(s->msg_zh, "积压过多、积压过久") != NULL);
+        CHECK(strstr(s->msg_zh, "10 分钟") != NULL);
+    }
     CHECK_EQ_INT(admin_alarms_status(st, al, 2), 2); /* max bounds the output */
     cJSON_Delete(st);
 
-    /* a young backlog is normal traffic; a failing link is an alarm at once */
+    /* the up-link's own verdict counts: a backlog it does not call an alarm is none */
     st = cJSON_Parse("{\"sync\":{\"transport\":\"https\",\"alarm\":false,\"backlog\":9,"
-                     "\"oldest_unsent_age_s\":600}}");
+                     "\"oldest_unsent_age_s\":6000}}");
     CHECK_EQ_INT(admin_alarms_status(st, al, 8), 0);
     cJSON_Delete(st);
     st = cJSON_Parse("{\"sync\":{\"transport\":\"serial\",\"alarm\":true,\"backlog\":1,"
-                     "\"oldest_unsent_age_s\":3,\"last_error\":\"HTTP 403\"}}");
+                     "\"oldest_unsent_age_s\":3,\"last_error\":\"HTTP 403\","
+                     "\"alarm_reasons\":[\"refused\"]}}");
     CHECK_EQ_INT(admin_alarms_status(st, al, 8), 1);
-    CHECK_EQ_STR(al[0].key, "sync:error");
+    CHECK_EQ_STR(al[0].key, "sync:refused");
+    CHECK(strstr(al[0].msg_zh, "中心拒收") != NULL);
     CHECK(strstr(al[0].msg_en, "HTTP 403") != NULL);
     cJSON_Delete(st);
-    /* no central server configured: records stay by design */
-    st = cJSON_Parse(
-        "{\"sync\":{\"transport\":\"off\",\"backlog\":900,\"oldest_unsent_age_s\":99999},"
-        "\"devices\":[],\"printers\":[{\"health\":\"ok\"}]}");
+    /* an alarm without reasons (an older up-link) still shows */
+    st = cJSON_Parse("{\"sync\":{\"transport\":\"http\",\"alarm\":true}}");
+    CHECK_EQ_INT(admin_alarms_status(st, al, 8), 1);
+    CHECK_EQ_STR(al[0].key, "sync:error");
+    cJSON_Delete(st);
+    /* nothing raised anywhere */
+    st = cJSON_Parse("{\"sync\":{\"transport\":\"off\",\"backlog\":900,\"alarm\":false},"
+                     "\"devices\":[],\"printers\":[{\"health\":\"ok\"}]}");
     CHECK_EQ_INT(admin_alarms_status(st, al, 8), 0);
     cJSON_Delete(st);
 
