@@ -311,6 +311,19 @@ static const struct bad_case bad_cases[] = {
      "\"25:00\""},
     {"devices.led.color", "\"blue\"", NULL,
      "x.json: $.devices.led.color: must be one of \"red\", \"green\", \"yellow\", got \"blue\""},
+    /* voice */
+    {"voice.output", "\"speaker\"", NULL,
+     "x.json: $.voice.output: must be \"alsa:DEVICE\" or \"dir:FOLDER\", got \"speaker\""},
+    {"voice.output", "\"alsa:\"", NULL,
+     "x.json: $.voice.output: must be \"alsa:DEVICE\" or \"dir:FOLDER\", got \"alsa:\""},
+    {"voice.output", "\"alsa:my card\"", NULL,
+     "x.json: $.voice.output: must be \"alsa:DEVICE\" or \"dir:FOLDER\", got \"alsa:my card\""},
+    {"voice.language", "\"en\"", NULL,
+     "x.json: $.voice.language: must be one of \"zh\", \"zh+en\", got \"en\""},
+    {"voice.repeat", "0", NULL,
+     "x.json: $.voice.repeat: must be an integer between 1 and 5, got 0"},
+    {"voice.volume", "5", NULL, "x.json: $.voice.volume: unknown key"},
+    {"voice", "{\"enabled\": true, \"output\": \"dir:out\", \"language\": \"zh+en\"}", NULL, NULL},
     /* JSON itself */
     {NULL, NULL, "{\n  \"hall\": {\"id\": \"x\"},\n  \"http\": {\"listen\": \"a:1\",, }\n}\n",
      "x.json: line 3: JSON syntax error near ' \"a:1\",, }'"},
@@ -390,6 +403,14 @@ static void test_base_and_paths(void)
     CHECK_EQ_INT(c->week[2].n, 0);
     CHECK_EQ_STR(cfg.engine.windows[1].name, "2号窗口");
     CHECK_EQ_STR(cfg.engine.windows[1].name_en, "Window 2");
+    CHECK(!cfg.voice_enabled);
+    CHECK_EQ_STR(cfg.voice_pack, "");
+    CHECK_EQ_STR(cfg.voice_output, "alsa:default");
+    CHECK_EQ_INT(cfg.voice_repeat, 2);
+    CHECK_EQ_STR(cfg.voice_language, "zh");
+    CHECK_EQ_INT(cfg.voice_gap_ms, 60);
+    CHECK_EQ_INT(cfg.voice_pause_ms, 700);
+    CHECK_EQ_INT(cfg.voice_max_lag_s, 30);
     hq_config_free(&cfg);
     CHECK(cfg.engine.services == NULL && cfg.engine.windows == NULL && cfg.engine.staff == NULL);
     hq_config_free(&cfg); /* twice is harmless */
@@ -412,6 +433,22 @@ static void test_base_and_paths(void)
         hq_config_free(&cfg);
         free(text);
     }
+    /* The voice pack folder and a dir: output are relative to the config's folder too. */
+    char *vtext = patched("voice", "{\"pack\": \"../voice/./hall\", \"output\": \"dir:out/\", "
+                                   "\"repeat\": 3}");
+    rc = hq_config_parse("x.json", "/etc/hallq", vtext, &cfg, err, sizeof err);
+    CHECK_EQ_INT(rc, HQ_OK);
+    CHECK_EQ_STR(cfg.voice_pack, "/etc/voice/hall");
+    CHECK_EQ_STR(cfg.voice_output, "dir:/etc/hallq/out");
+    CHECK_EQ_INT(cfg.voice_repeat, 3);
+    hq_config_free(&cfg);
+    free(vtext);
+    vtext = patched("voice.output", "\"alsa:plughw:1,0\"");
+    rc = hq_config_parse("x.json", "/etc/hallq", vtext, &cfg, err, sizeof err);
+    CHECK_EQ_INT(rc, HQ_OK);
+    CHECK_EQ_STR(cfg.voice_output, "alsa:plughw:1,0");
+    hq_config_free(&cfg);
+    free(vtext);
     /* A relative config folder is taken from the working directory. */
     char cwd[PATH_MAX], want[PATH_MAX + 32];
     CHECK(getcwd(cwd, sizeof cwd) != NULL);
