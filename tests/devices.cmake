@@ -16,3 +16,12 @@ add_test(NAME test_idcard_e2e COMMAND test_idcard_e2e $<TARGET_FILE:hallq-sim>
                                       ${CMAKE_CURRENT_SOURCE_DIR}/data)
 set_tests_properties(test_idcard_e2e PROPERTIES TIMEOUT 120)
 hq_unit_test(test_devices SOURCES unit/test_devices.c LIBS hqdevices)
+# hallqd with its hall devices, end to end: simulators over ptys and TCP (test_hallqd_devices.py).
+if(TARGET hallqd)
+  add_test(NAME hallqd_devices
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_hallqd_devices.py
+                   $<TARGET_FILE:hallq-sim>
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(hallqd_devices PROPERTIES TIMEOUT 180 ENVIRONMENT
+    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+endif()

@@ -7,7 +7,7 @@
  *   display 3 waiting=7 ticket=---    beep 3    echo 3 0C    invite 33    ack 33 5    stars 33 4
  *
  * Commands: key ADDR HEX... | rate ADDR RAW | autorate ADDR RAW [DELAY_MS] | silent ADDR |
- *           wake ADDR
+ *           wake ADDR | raw HEX... (bytes sent as they are: noise, broken frames)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +189,19 @@ static int on_command(struct sim *s, int argc, char **argv)
         }
         return 0;
     }
+    if (strcmp(argv[0], "raw") == 0) {
+        /* Bytes as they are: line noise, a frame with a bad checksum, half a frame. */
+        uint8_t bytes[64];
+        int n = 0;
+        for (int i = 1; i < argc && n < (int)sizeof bytes; i++) {
+            int v = sim_parse_hex_byte(argv[i]);
+            if (v < 0) return -2;
+            bytes[n++] = (uint8_t)v;
+        }
+        sim_send(s, bytes, (size_t)n);
+        sim_record(s, "raw %d bytes", n);
+        return 0;
+    }
     if (strcmp(argv[0], "silent") == 0 || strcmp(argv[0], "wake") == 0) {
         int a = addr_arg(b, argv[1], false);
         if (a < 0) return -2;
@@ -211,7 +224,8 @@ static void usage(FILE *f)
         "usage: hallq-sim bus (--pty LINK | --tcp PORT) --keypads 3,4 --pads "
         "33,34\n" SIM_COMMON_USAGE
         "commands: key ADDR HEX... (key 3 00 01 02 0C) | rate ADDR RAW |\n"
-        "          autorate ADDR RAW [DELAY_MS] | silent ADDR | wake ADDR | link off|on | quit\n");
+        "          autorate ADDR RAW [DELAY_MS] | silent ADDR | wake ADDR | raw HEX... |\n"
+        "          link off|on | quit\n");
 }
 
 int sim_bus_main(int argc, char **argv)

@@ -1,0 +1,480 @@
+#!/usr/bin/env python3
+"""test_hallqd_devices.py — the hall devices end to end: the real hallqd with hallq-sim
+simulators of an ID-card reader (pty), two hall buses of keypads and rating pads (one on a pty,
+one behind a TCP serial server) and a bus of acknowledging LED bars (TCP).
+
+Checked from the outside only (simulator records, HTTP, SSE, the database): a card read gives a
+real-name ticket with a masked name and elderly priority, and never the ID number anywhere; the
+per-person limit answers the kiosk clearly; keypad keys drive the queue (login, call, recall,
+start, finish, no-show, park / call back, transfer, pause, help) and the keypad display, the
+LED bar and /api/v1/status follow; a pad rating becomes an evaluation; a resent key frame acts
+once; garbage and bad checksums are counted and survived; a pty unplugged and a TCP serial
+server restarted come back without restarting hallqd; hallqd starts with every device absent.
+"""
+import copy
+import http.client
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(__file__))
+import hallq  # noqa: E402
+
+# usage: test_hallqd_devices.py [HALLQ_SIM]  (ctest passes the simulator's path)
+SIM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(hallq.BUILD, "tools", "hallq-sim")
+DATA = os.path.join(hallq.SOURCE, "tests", "data", "idcard")
+ELDERLY_ID = "110101194803120010"  # what resident_elderly.bin holds (CASES.json)
+ADULT_ID = "440305199007151233"
+
+F = hallq.Failures("test_hallqd_devices")
+
+
+class Sim:
+    """One hallq-sim: records from stdout into a queue (and a list), commands to stdin."""
+
+    def __init__(self, tmp, name, device, link_args, *args):
+        self.name = name
+        self.argv = [SIM, device, *link_args, "--log", os.path.join(tmp, name + ".log"), *args]
+        self.records = []
+        self.start()
+
+    def start(self):
+        self.q = queue.Queue()
+        self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  text=True, encoding="utf-8")
+        threading.Thread(target=self._pump, args=(self.p, self.q), daemon=True).start()
+        self.expect("ready")
+
+    def _pump(self, p, q):
+        for line in p.stdout:
+            line = line.rstrip("\n")
+            self.records.append(line)
+            q.put(line)
+
+    def cmd(self, line):
+        self.p.stdin.write(line + "\n")
+        self.p.stdin.flush()
+
+    def drain(self):
+        while True:
+            try:
+                self.q.get_nowait()
+            except queue.Empty:
+                return
+
+    def expect(self, prefix, timeout=4.0, what=None):
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                line = self.q.get(timeout=max(0.01, end - time.time()))
+            except queue.Empty:
+                break
+            if line.startswith(prefix):
+                return line
+        F.check(False, f"{self.name}: record '{prefix}' never came ({what or ''})")
+        return None
+
+    def none(self, prefix, wait=0.6):
+        end = time.time() + wait
+        while time.time() < end:
+            try:
+                line = self.q.get(timeout=max(0.01, end - time.time()))
+            except queue.Empty:
+                return True
+            if line.startswith(prefix):
+                F.check(False, f"{self.name}: unexpected record '{line}'")
+                return False
+        return True
+
+    def stop(self):
+        if self.p.poll() is None:
+            self.p.terminate()
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+
+
+class Events:
+    """The SSE stream of /api/v1/events, collected by a thread."""
+
+    def __init__(self, port):
+        self.q = queue.Queue()
+        self.raw = []
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        self.conn.request("GET", "/api/v1/events")
+        self.resp = self.conn.getresponse()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self):
+        event = None
+        try:
+            for raw in self.resp:
+                line = raw.decode("utf-8", "replace").rstrip("\r\n")
+                self.raw.append(line)
+                if line.startswith("event: "):
+                    event = line[7:]
+                elif line.startswith("data: ") and event:
+                    try:
+                        self.q.put((event, json.loads(line[6:])))
+                    except ValueError:
+                        pass
+                    event = None
+        except Exception:  # the stream ends when the test closes it
+            pass
+
+    def expect(self, name, pred=lambda d: True, timeout=5.0):
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                ev, data = self.q.get(timeout=max(0.01, end - time.time()))
+            except queue.Empty:
+                break
+            if ev == name and pred(data):
+                return data
+        F.check(False, f"SSE event '{name}' never came")
+        return None
+
+    def close(self):
+        try:
+            self.conn.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.conn.close()
+
+
+def device(st, dev_id):
+    for d in st.get("devices", []):
+        if d.get("id") == dev_id:
+            return d
+    return None
+
+
+def wait_health(h, dev_id, health, timeout=8.0):
+    end = time.time() + timeout
+    d = None
+    while time.time() < end:
+        d = device(h.status(), dev_id)
+        if d and d.get("health") == health:
+            return d
+        time.sleep(0.1)
+    F.check(False, f"{dev_id} never became {health} (last: {d})")
+    return d
+
+
+def window(st, n):
+    for w in st["windows"]:
+        if w.get("number") == n:
+            return w
+    return None
+
+
+def wait_window(h, n, pred, what, timeout=4.0):
+    end = time.time() + timeout
+    w = None
+    while time.time() < end:
+        w = window(h.status(), n)
+        if w and pred(w):
+            return w
+        time.sleep(0.05)
+    F.check(False, f"window {n}: {what} (last: {w})")
+    return w
+
+
+def ticket(h, label):
+    st, body = h.get(f"/api/v1/tickets/{label}")
+    return body if st == 200 else None
+
+
+def devices_config(tmp, bus_tcp, led_tcp):
+    cfg = copy.deepcopy(hallq.BASE_CONFIG)
+    cfg["queue"]["rating_timeout_s"] = 5
+    cfg["services"][2]["per_person_limit"] = 1  # C: 实名, one ticket per person a day
+    cfg["devices"] = {
+        "card_readers": [{"kiosk": "k1", "port": "pty:" + os.path.join(tmp, "card.tty")}],
+        "card_hold_s": 60,
+        "buses": [
+            {"id": "keys", "type": "hall", "port": "pty:" + os.path.join(tmp, "bus.tty")},
+            {"id": "keys2", "type": "hall", "port": f"tcp://127.0.0.1:{bus_tcp}"},
+            {"id": "bars", "type": "led", "port": f"tcp://127.0.0.1:{led_tcp}",
+             "acknowledge": True},
+        ],
+        "windows": [
+            {"window": 1, "bus": "keys", "keypad": 1, "pad": 33, "bar": 1},
+            {"window": 2, "bus": "keys", "keypad": 2, "pad": 34, "pad_type": "four", "bar": 2},
+            {"window": 3, "bus": "keys2", "keypad": 3, "bar": 3},
+        ],
+    }
+    return cfg
+
+
+def key(sim, addr, *data):
+    sim.cmd("key %d %s" % (addr, " ".join("%02X" % b for b in data)))
+
+
+def main():
+    bus_tcp, led_tcp = hallq.free_port(), hallq.free_port()
+    # hallqd starts first: absent devices are only offline
+    h = hallq.Hall()
+    tmp = h.dir
+    h.config = devices_config(tmp, bus_tcp, led_tcp)
+    h.config["http"]["listen"] = f"127.0.0.1:{h.port}"
+    h.write_config()
+    h.start()
+    sims = []
+    ev = None
+    try:
+        st = h.status()
+        F.eq(device(st, "bus:keys")["health"], "offline", "bus on an absent pty is offline")
+        F.eq(device(st, "bus:bars")["health"], "offline", "LED bus on a closed TCP port")
+        F.eq(device(st, "reader:k1")["health"], "offline", "reader absent")
+        F.check(h.alive(), "hallqd runs with every device absent")
+
+        card = Sim(tmp, "card", "idcard", ["--pty", os.path.join(tmp, "card.tty")])
+        bus = Sim(tmp, "bus", "bus", ["--pty", os.path.join(tmp, "bus.tty")],
+                  "--keypads", "1,2", "--pads", "33,34")
+        bus2 = Sim(tmp, "bus2", "bus", ["--tcp", str(bus_tcp)], "--keypads", "3")
+        led = Sim(tmp, "led", "led", ["--tcp", str(led_tcp)], "--bars", "1,2,3")
+        sims += [card, bus, bus2, led]
+        ev = Events(h.port)
+        ev.expect("status")
+
+        wait_health(h, "bus:keys", "online")
+        wait_health(h, "bus:keys2", "online")
+        wait_health(h, "bus:bars", "online")
+        wait_health(h, "reader:k1", "online")
+        # each bar gets its idle text stored, then shows it; every bar acknowledges
+        rec = led.expect('bar 1 idle-text', what="idle text stored in bar 1")
+        F.eq(rec, 'bar 1 idle-text "1号窗口 欢迎光临" green', "bar 1 idle text")
+        led.expect("bar 1 show-idle")
+        wait_health(h, "bar:bars:1", "online")
+
+        # ---- login by keypad: staff 1001 at window 1, 1002 at window 2, 1003 at window 3
+        key(bus, 1, 1, 0, 0, 1, 0x0F)
+        F.eq(bus.expect("echo 1"), "echo 1 01 00 00 01 0F", "keypad 1 login echoed")
+        w = wait_window(h, 1, lambda w: w.get("state") == "idle", "idle after login")
+        key(bus, 2, 1, 0, 0, 2, 0x0F)
+        wait_window(h, 2, lambda w: w.get("state") == "idle", "idle after login")
+        key(bus2, 3, 1, 0, 0, 3, 0x0F)
+        bus2.expect("echo 3", what="keypad on the TCP bus echoed")
+        wait_window(h, 3, lambda w: w.get("state") == "idle", "window 3 idle after login")
+
+        # ---- tickets: one plain, then the elderly card at kiosk k1
+        bus.drain()
+        st_, t1 = h.issue("A")
+        F.eq(st_, 201, "plain ticket issued")
+        rec = bus.expect("display 1 ", what="keypad 1 shows the waiting count")
+        F.eq(rec, "display 1 waiting=1 ticket=---", "keypad 1 display after one ticket")
+        bus.expect("beep 1", what="idle window hears that somebody waits")
+
+        st_, body = h.issue("A", card=True)
+        F.check(st_ >= 400 and body.get("error") == "id_required",
+                f"no card on the reader: id_required ({st_} {body})")
+
+        card.cmd("place " + os.path.join(DATA, "resident_elderly.bin"))
+        c = ev.expect("card", lambda d: d.get("present"))
+        if c:
+            F.eq(c.get("name_masked"), "王**", "card event: masked name")
+            F.eq(c.get("elderly"), True, "card event: elderly")
+            F.eq(c.get("kiosk"), "k1", "card event: kiosk")
+        st_, body = h.issue("A", card=True)
+        F.eq(st_, 201, "real-name ticket issued from the card")
+        t_eld = body.get("ticket", {})
+        F.eq(t_eld.get("name_masked"), "王**", "ticket carries the masked name")
+        F.eq(t_eld.get("priority"), "elderly", "elderly priority from the birth date")
+        # per-person limit on C (1 a day): the first passes, the second is refused clearly
+        st_, body = h.issue("C", card=True)
+        F.eq(st_, 201, "first C ticket with the card")
+        st_, body = h.issue("C", card=True)
+        F.check(st_ in (403, 409, 429), f"second C ticket refused with a 4xx ({st_})")
+        F.eq(body.get("error"), "person_limit", "refusal names the per-person limit")
+        F.eq(body.get("message"), "您今日取号次数已达上限", "kiosk message in Chinese")
+        card.cmd("remove")
+        ev.expect("card", lambda d: d.get("present") is False)
+        st_, body = h.issue("C", card=True)
+        F.eq(body.get("error"), "id_required", "card removed: its identity is gone")
+
+        # ---- call next on keypad 1: the elderly ticket first
+        bus.drain()
+        led.drain()
+        key(bus, 1, 0x0C)
+        bus.expect("echo 1 0C")
+        label = t_eld.get("number", "?")
+        rec = led.expect("bar 1 show", what="bar 1 shows the call")
+        F.eq(rec, f'bar 1 show "{label}请到1号窗口" red', "LED bar call text")
+        rec = bus.expect("display 1 ", what="keypad display after the call")
+        F.eq(rec, f"display 1 waiting=1 ticket={label[-3:]}", "keypad shows the called ticket")
+        w = wait_window(h, 1, lambda w: w.get("state") == "calling", "calling")
+        F.eq(((w or {}).get("current") or {}).get("number"), label, "status: window 1 calls it")
+
+        # ---- a resent frame (keypad missed the echo) acts once
+        key(bus, 1, 0x0D)
+        key(bus, 1, 0x0D)
+        time.sleep(0.5)
+        t = ticket(h, label)
+        F.eq((t or {}).get("recalls"), 1, "recall sent twice within 2 s recalls once")
+        F.check(device(h.status(), "bus:keys").get("repeats", 0) >= 1, "the repeat is counted")
+
+        # ---- start, finish, rating on the five-key pad 33
+        key(bus, 1, 0x0A)
+        wait_window(h, 1, lambda w: w.get("state") == "serving", "serving after start")
+        bus.drain()
+        key(bus, 1, 0x0B)
+        bus.expect("invite 33", what="pad invited after finish")
+        bus.cmd("rate 33 5")
+        F.eq(bus.expect("ack 33"), "ack 33 5", "rating acknowledged")
+        time.sleep(0.3)
+        with h.db() as db:
+            rows = db.execute("SELECT level, channel, window FROM evaluations").fetchall()
+        F.eq([tuple(r) for r in rows], [(5, "pad", 1)], "the pad's rating is stored")
+
+        # ---- no-show: call the plain ticket, skip it; the bar goes back to idle
+        led.drain()
+        key(bus, 1, 0x0C)
+        led.expect("bar 1 show", what="call t1")
+        key(bus, 1, 0x06, 0x0F)
+        led.expect("bar 1 show-idle", what="bar idle after no-show")
+        t = ticket(h, t1["ticket"]["number"])
+        F.eq((t or {}).get("status"), "no_show", "no-show by keypad")
+
+        # ---- park and call back, transfer, pause/resume at window 2 (four-key pad)
+        st_, t2 = h.issue("A")
+        l2 = t2["ticket"]["number"]
+        key(bus, 2, 0x0C)
+        wait_window(h, 2, lambda w: w.get("state") == "calling", "window 2 calls")
+        key(bus, 2, 0x00, 0x0F)
+        time.sleep(0.3)
+        F.eq((ticket(h, l2) or {}).get("status"), "parked", "park by keypad")
+        key(bus, 2, 0x03, 0x0F)
+        time.sleep(0.3)
+        F.eq((ticket(h, l2) or {}).get("status"), "called", "call back by keypad")
+        key(bus, 2, 0x13)
+        time.sleep(0.3)
+        F.eq((ticket(h, l2) or {}).get("status"), "waiting", "transfer back to the queue")
+        led.drain()
+        key(bus, 2, 0x12)
+        wait_window(h, 2, lambda w: w.get("state") == "paused", "paused by keypad")
+        F.eq(led.expect("bar 2 show"), 'bar 2 show "暂停服务" green', "bar shows 暂停服务")
+        time.sleep(2.1)  # the same key again within 2 s would be a keypad's resend
+        key(bus, 2, 0x12)
+        wait_window(h, 2, lambda w: w.get("state") == "idle", "resumed by keypad")
+        led.expect("bar 2 show-idle")
+
+        # ---- help key: an event for the manager, a beep for the clerk
+        bus.drain()
+        key(bus, 2, 0x07, 0x0F)
+        hl = ev.expect("help")
+        F.eq((hl or {}).get("window"), 2, "help event names the window")
+        bus.expect("beep 2")
+
+        # ---- the TCP bus: window 3 calls; its bar shows it
+        led.drain()
+        key(bus2, 3, 0x0C)
+        rec = led.expect("bar 3 show", what="bar 3 shows the call from the TCP keypad")
+        F.eq(rec, f'bar 3 show "{l2}请到3号窗口" red', "window 3 called the transferred ticket")
+
+        # ---- rating timeout: finish at window 3 (no pad) is plain; window 2's pad stays silent
+        key(bus2, 3, 0x0A)
+        key(bus2, 3, 0x0B)
+        wait_window(h, 3, lambda w: w.get("state") == "idle", "window 3 idle after finish")
+
+        # ---- garbage and a bad checksum on the hall bus: counted, survived
+        before = device(h.status(), "bus:keys")
+        bus.cmd("raw 00 13 FF 55 AA 12")
+        bus.cmd("raw FF 68 03 03 68 01 01 0C 99 16")  # keypad 1 call-next, wrong CS
+        time.sleep(0.4)
+        after = device(h.status(), "bus:keys")
+        F.check(after["garbage_bytes"] > before["garbage_bytes"], "garbage bytes counted")
+        F.check(after["bad_frames"] > before["bad_frames"], "bad checksum counted")
+        F.eq(window(h.status(), 1).get("state"), "idle", "a frame with a bad checksum does nothing")
+        st_, t3 = h.issue("A")
+        key(bus, 1, 0x0C)
+        wait_window(h, 1, lambda w: w.get("state") == "calling", "keys still work after garbage")
+        # a reader spewing garbage and bad checksums: counted, and it still reads cards
+        card.cmd("fault badsum")
+        time.sleep(1.2)
+        card.cmd("fault garbage")
+        time.sleep(1.0)
+        card.cmd("fault none")
+        d = wait_health(h, "reader:k1", "online", timeout=10)
+        F.check(d and d["bad_frames"] > 0, f"reader bad checksums counted ({d})")
+        F.check(d and d["garbage_bytes"] > 0, "reader garbage counted")
+        card.cmd("place " + os.path.join(DATA, "resident_adult.bin"))
+        c = ev.expect("card", lambda d: d.get("present"))
+        F.eq((c or {}).get("name_masked"), "李*", "the reader reads again after the faults")
+        F.eq((c or {}).get("elderly"), False, "an adult is not elderly")
+        card.cmd("remove")
+
+        # ---- unplug the pty bus and plug it back: no restart of hallqd
+        bus.cmd("link off")
+        d = wait_health(h, "bus:keys", "offline")
+        ev.expect("device", lambda d: d.get("id") == "bus:keys" and d.get("health") == "offline")
+        bus.cmd("link on")
+        wait_health(h, "bus:keys", "online", timeout=10)
+        bus.drain()
+        key(bus, 1, 0x0D)
+        F.check(bus.expect("echo 1 0D", what="keys work after replug") is not None,
+                "replugged bus answers")
+        # ---- restart the TCP serial server of the LED bars
+        led.stop()
+        wait_health(h, "bus:bars", "offline")
+        led.start()
+        wait_health(h, "bus:bars", "online", timeout=10)
+        led.expect("bar 1 idle-text", what="bar 1 reprogrammed after reconnect")
+        rec = led.expect("bar 1 show", what="bar 1 shows the current call again")
+        F.check(rec is not None and t3["ticket"]["number"] in rec, f"bar 1 current call ({rec})")
+        F.check(h.alive(), "hallqd survived every unplug")
+
+        # ---- health changes reached the outbox for the central server
+        with h.db() as db:
+            rows = [json.loads(r[0]) for r in
+                    db.execute("SELECT data FROM outbox WHERE type='event'").fetchall()]
+        kinds = [(r.get("device"), r.get("health")) for r in rows if r.get("kind") == "device"]
+        F.check(("bus:keys", "offline") in kinds and ("bus:keys", "online") in kinds,
+                f"device records in the outbox ({kinds[:6]}...)")
+        F.check(any(r.get("kind") == "help" for r in rows), "help call in the outbox")
+        # /metrics carries the device counters
+        st_, m = h.get("/metrics")
+        m = m.decode() if isinstance(m, bytes) else str(m)
+        F.check('hallq_device_up{device="bus:keys"} 1' in m, "metrics: bus up")
+
+        # ---- privacy: the ID numbers are nowhere
+        with open(h.log_path, "rb") as f:
+            log = f.read()
+        with open(h.db_path, "rb") as f:
+            dbb = f.read()
+        sse = "\n".join(ev.raw)
+        for idn in (ELDERLY_ID, ADULT_ID):
+            F.check(idn.encode() not in log, "no ID number in hallqd's log")
+            F.check(idn.encode() not in dbb, "no ID number in the database")
+            F.check(idn not in sse, "no ID number in the events")
+        F.check("王秀英".encode() not in log and "王秀英" not in sse, "no full name anywhere")
+
+        # ---- rating pad silent past rating_timeout_s: unrated, pad back to idle
+        bus.drain()
+        key(bus, 1, 0x0A)
+        key(bus, 1, 0x0B)
+        bus.expect("invite 33")
+        rec = bus.expect("stars 33", timeout=9.0, what="pad back to idle after the timeout")
+        F.eq(rec, "stars 33 0", "pad idle screen, no stars")
+    finally:
+        if ev:
+            ev.close()
+        for s in sims:
+            s.stop()
+        h.stop()
+        if F.failed:
+            print(h.read_log()[-3000:])
+    import shutil
+    shutil.rmtree(tmp, ignore_errors=True)
+    return F.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
