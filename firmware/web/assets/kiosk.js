@@ -104,6 +104,7 @@
         HQ.$('large').setAttribute('aria-pressed', large ? 'true' : 'false');
         page = 0;
         renderServices();
+        poke(IDLE_S); /* the next citizen finds the normal size again */
     }
 
     /* ------------------------------------------------------- render */
@@ -167,7 +168,6 @@
         if (busy) return;
         const s = serviceOf(codeS);
         if (s && s.id_required && !card.present && s.open !== false) {
-            waitingService = codeS;
             show('card', CARD_WAIT_S);
             waitingService = codeS;
             HQ.text(HQ.$('card-svc'), HQ.serviceName(s));
@@ -187,7 +187,6 @@
             showTicket(r.body.ticket);
         } else if (r.body && r.body.error === 'id_required' && !card.present) {
             /* the card went away between the touch and the answer */
-            waitingService = codeS;
             show('card', CARD_WAIT_S);
             waitingService = codeS;
         } else {
@@ -273,10 +272,12 @@
     HQ.$('prev').addEventListener('click', () => {
         if (page > 0) page--;
         renderServices();
+        poke(IDLE_S);
     });
     HQ.$('next').addEventListener('click', () => {
         page++;
         renderServices();
+        poke(IDLE_S);
     });
     HQ.$('large').addEventListener('click', () => setLarge(!large));
     HQ.$('checkin-btn').addEventListener('click', () => {

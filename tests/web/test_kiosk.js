@@ -1,0 +1,291 @@
+/*
+ * test_kiosk.js — the touch kiosk in headless Chromium (1080x1920) against
+ * the real hallqd:
+ *   - a touch issues a ticket: the number on screen is in the API and the
+ *     database, and the QR on screen decodes (zbarimg) to its status URL;
+ *   - refusals show hallqd's own message: daily quota, ID card required;
+ *   - an ID card on the reader (SSE `card`, injected through a proxy) is
+ *     announced and every ticket is then asked for with it; a service that
+ *     needs the card issues as soon as one is placed;
+ *   - appointment check-in shows what the API answered;
+ *   - large mode toggles (bigger type, fewer buttons per screen);
+ *   - nothing on the kiosk leaves /kiosk; it returns to the start when idle.
+ */
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { execFileSync } = require('node:child_process');
+const H = require('./harness.js');
+
+const KIOSK = { width: 1080, height: 1920 };
+let B;
+test.before(async () => {
+    B = await H.browser();
+});
+test.after(async () => {
+    if (B) await B.close();
+});
+
+async function linkUp(page) {
+    await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
+}
+async function visible(page, id) {
+    await page.waitForFunction((x) => !document.getElementById(x).hidden, id, { timeout: 8000 });
+}
+const text = (page, sel) => page.locator(sel).innerText();
+
+test('a touch issues a ticket that hallqd has, with a QR of its status page', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        const page = await B.newPage(KIOSK);
+        await page.goto(hall.url + '/kiosk');
+        await linkUp(page);
+        assert.equal(await page.locator('.svc-btn').count(), 3);
+        await H.artefact(page, 'kiosk-home.png');
+
+        await page.click('.svc-btn[data-code="A"]');
+        await visible(page, 'screen-ticket');
+        const number = await text(page, '#tk-num');
+        assert.match(number, /^A\d{3}$/);
+        assert.match(await text(page, '#tk-svc'), /社保业务/);
+        assert.match(await text(page, '#tk-ahead'), /^0 人$/);
+
+        const r = await hall.get('/api/v1/tickets/' + number);
+        assert.equal(r.status, 200);
+        assert.equal(r.body.channel, 'kiosk');
+        const rows = hall.db("SELECT label, channel, status FROM tickets WHERE label = '" + number + "'");
+        assert.deepEqual(rows, [{ label: number, channel: 'kiosk', status: 'waiting' }]);
+        assert.equal(await text(page, '#tk-url'), r.body.status_url);
+
+        /* the QR on screen is the status URL */
+        const png = await H.artefact(page.locator('#tk-qr'), 'kiosk-qr.png');
+        const decoded = execFileSync('zbarimg', ['-q', '--raw', png], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+        assert.equal(decoded, r.body.status_url);
+        await H.artefact(page, 'kiosk-ticket.png');
+
+        /* the home screen counts it; 完成 returns there */
+        await page.click('#tk-done');
+        await visible(page, 'screen-home');
+        await page.waitForFunction(() => document.querySelector('.svc-btn[data-code="A"] .svc-info b').textContent === '1', null,
+            { timeout: 5000 });
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('refusals show the message hallqd gives', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        for (let i = 0; i < 3; i++) assert.equal((await hall.issue('B')).status, 201); /* B's quota is 3 */
+        const refused = await hall.issue('B', { channel: 'kiosk' });
+        assert.equal(refused.status, 409);
+        const page = await B.newPage(KIOSK);
+        await page.goto(hall.url + '/kiosk');
+        await linkUp(page);
+        assert.match(await text(page, '.svc-btn[data-code="B"]'), /今日已满/);
+        await page.click('.svc-btn[data-code="B"]');
+        await visible(page, 'screen-error');
+        assert.equal(await text(page, '#err-main'), refused.body.message);
+        assert.equal(await text(page, '#err-sub'), refused.body.message_en);
+        assert.match(refused.body.message, /号源/);
+        await H.artefact(page, 'kiosk-refused.png');
+        await page.click('#err-back');
+        await visible(page, 'screen-home');
+
+        /* English first when the page is in English */
+        await page.click('#lang');
+        await page.click('.svc-btn[data-code="B"]');
+        await visible(page, 'screen-error');
+        assert.equal(await text(page, '#err-main'), refused.body.message_en);
+        await page.click('#err-back');
+        await page.click('#lang');
+
+        /* a service that needs the ID card asks for it, and goes back */
+        await page.click('.svc-btn[data-code="C"]');
+        await visible(page, 'screen-card');
+        assert.match(await text(page, '#screen-card'), /请将身份证放在读卡区/);
+        assert.match(await text(page, '#card-svc'), /出入境/);
+        await page.click('#card-cancel');
+        await visible(page, 'screen-home');
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('an ID card on the reader: announced, and tickets are asked for with it', async () => {
+    const hall = await new H.Hall().start();
+    const proxy = await new H.Proxy(hall).start();
+    try {
+        const page = await B.newPage(KIOSK);
+        await page.goto(proxy.url + '/kiosk');
+        await linkUp(page);
+        assert.ok(proxy.inject('card', { present: true, name_masked: '王*<img src=x onerror=alert(7)>', elderly: true }) >= 1);
+        await visible(page, 'card');
+        const banner = await text(page, '#card');
+        assert.match(banner, /已读取身份证：王\*<img src=x onerror=alert\(7\)>/);
+        assert.match(banner, /老年人优先/);
+        await H.artefact(page, 'kiosk-card.png');
+
+        proxy.requests.length = 0;
+        await page.click('.svc-btn[data-code="A"]');
+        await page.waitForFunction(() => !document.getElementById('screen-ticket').hidden || !document.getElementById('screen-error').hidden,
+            null, { timeout: 8000 });
+        const posts = proxy.requests.filter((r) => r.method === 'POST' && r.url === '/api/v1/tickets');
+        assert.equal(posts.length, 1);
+        assert.deepEqual(JSON.parse(posts[0].body), { service: 'A', channel: 'kiosk', card: true });
+        /* whatever hallqd answered (a ticket, or no card on its reader) is on screen */
+        const direct = await hall.issue('A', { channel: 'kiosk', card: true });
+        if (direct.status === 409) assert.equal(await text(page, '#err-main'), direct.body.message);
+        else assert.match(await text(page, '#tk-num'), /^A\d{3}$/);
+
+        proxy.inject('card', { present: false });
+        await page.waitForFunction(() => document.getElementById('card').hidden, null, { timeout: 5000 });
+        await page.click(direct.status === 409 ? '#err-back' : '#tk-done');
+        await visible(page, 'screen-home');
+
+        /* a service that needs the card waits for one, then issues by itself */
+        await page.click('.svc-btn[data-code="C"]');
+        await visible(page, 'screen-card');
+        proxy.requests.length = 0;
+        proxy.inject('card', { present: true, name_masked: '李*', elderly: false });
+        await page.waitForFunction(() => document.getElementById('screen-card').hidden, null, { timeout: 8000 });
+        const c = proxy.requests.filter((r) => r.method === 'POST' && r.url === '/api/v1/tickets');
+        assert.equal(c.length, 1);
+        assert.deepEqual(JSON.parse(c[0].body), { service: 'C', channel: 'kiosk', card: true });
+        assert.deepEqual(page.hq.dialogs, []);
+        assert.equal(await page.locator('img').count(), 0);
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await proxy.close();
+        await hall.close();
+    }
+});
+
+test('appointment check-in shows what the API answered', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        const page = await B.newPage(KIOSK);
+        await page.goto(hall.url + '/kiosk');
+        await linkUp(page);
+        await page.click('#checkin-btn');
+        await visible(page, 'screen-checkin');
+        for (const k of ['9', '0', '7', '⌫', '1']) await page.click('.key[data-key="' + k + '"]');
+        await page.click('.key[data-key="ABC"]');
+        await page.click('.key[data-key="Q"]');
+        assert.equal(await text(page, '#code'), '901Q');
+        await H.artefact(page, 'kiosk-checkin.png');
+        await page.click('#checkin-ok');
+        await page.waitForFunction(() => !document.getElementById('screen-ticket').hidden || !document.getElementById('screen-error').hidden,
+            null, { timeout: 8000 });
+        const direct = await hall.post('/api/v1/appointments/checkin', { booking_code: '901Q' });
+        if (direct.status >= 400) {
+            assert.equal(await text(page, '#err-main'), direct.body.message);
+        } else if (direct.body.ticket) {
+            assert.match(await text(page, '#tk-num'), /\d/);
+        }
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('large mode: bigger type, fewer buttons per screen', async () => {
+    const cfg = H.baseConfig();
+    for (const code of ['D', 'E', 'F'])
+        cfg.services.push({ code: code, name: '综合业务' + code, name_en: 'General ' + code, prefix: code, range: [1, 999], digits: 3,
+            hours: H.ALL_DAY });
+    const hall = await new H.Hall(cfg).start();
+    try {
+        const page = await B.newPage(KIOSK);
+        await page.goto(hall.url + '/kiosk');
+        await linkUp(page);
+        const size = () => page.evaluate(() => parseFloat(getComputedStyle(document.querySelector('.svc-name')).fontSize));
+        const cols = () => page.evaluate(() => getComputedStyle(document.getElementById('services')).gridTemplateColumns.split(' ').length);
+        assert.equal(await page.locator('.svc-btn').count(), 6);
+        assert.equal(await cols(), 2);
+        const normal = await size();
+        await page.click('#large');
+        assert.ok(await page.evaluate(() => document.body.classList.contains('large')));
+        assert.ok((await size()) >= normal * 1.4, 'type grows in large mode');
+        assert.equal(await cols(), 1);
+        assert.equal(await page.locator('.svc-btn').count(), 4);
+        assert.ok(await page.locator('#pager').isVisible());
+        await page.click('#next');
+        assert.equal(await page.locator('.svc-btn').count(), 2);
+        assert.equal(await text(page, '#page-no'), '2 / 2');
+        await H.artefact(page, 'kiosk-large.png');
+        await page.click('#large');
+        assert.equal(await page.locator('.svc-btn').count(), 6);
+        assert.ok(Math.abs((await size()) - normal) < 0.5);
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('nothing on the kiosk leaves /kiosk, and it returns to the start when idle', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        const page = await B.newPage(KIOSK);
+        const origin = hall.url;
+        const url = origin + '/kiosk?idle=3';
+        await page.goto(url);
+        await linkUp(page);
+        const stays = async (what) => {
+            const u = new URL(page.url());
+            assert.equal(u.origin + u.pathname, origin + '/kiosk', what + ' navigated to ' + page.url());
+        };
+        assert.equal(await page.locator('body a, body form, body iframe, body [href], body [target]').count(), 0, 'no links or forms');
+        assert.equal(await page.evaluate(() => getComputedStyle(document.body).userSelect), 'none');
+        const blocked = await page.evaluate(() => ['contextmenu', 'selectstart', 'dragstart'].map((t) =>
+            document.body.dispatchEvent(new MouseEvent(t, { bubbles: true, cancelable: true }))));
+        assert.deepEqual(blocked, [false, false, false], 'context menu, selection and drag are cancelled');
+
+        /* every button on every screen the kiosk can reach by touch */
+        const clickAll = async (where) => {
+            const n = await page.locator('button:visible').count();
+            for (let i = 0; i < n; i++) {
+                const b = page.locator('button:visible').nth(i);
+                if (!(await b.count()) || (await b.isDisabled())) continue;
+                await b.click({ timeout: 2000 }).catch(() => {});
+                await stays(where + ' button ' + i);
+            }
+        };
+        await clickAll('home');
+        await page.goto(url);
+        await linkUp(page);
+        await page.click('#checkin-btn');
+        await clickAll('check-in');
+        for (const keys of ['Alt+ArrowLeft', 'Alt+Home', 'Backspace', 'Control+l', 'BrowserBack', 'Escape', 'F6']) {
+            await page.keyboard.press(keys).catch(() => {});
+            await page.waitForTimeout(100);
+            await stays('key ' + keys);
+        }
+        await page.goBack({ timeout: 2000 }).catch(() => {});
+        await page.waitForTimeout(300);
+        await stays('history back');
+        await page.mouse.click(540, 960, { button: 'middle' });
+        await stays('middle click');
+
+        /* idle: any screen goes back to the start */
+        await page.goto(url);
+        await linkUp(page);
+        await page.click('#checkin-btn');
+        await visible(page, 'screen-checkin');
+        await page.waitForFunction(() => !document.getElementById('screen-home').hidden, null, { timeout: 6000 });
+        await page.click('#large');
+        await page.waitForFunction(() => !document.body.classList.contains('large'), null, { timeout: 6000 });
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
