@@ -39,13 +39,13 @@
 #include "serial.h"
 #include "store.h"
 
-#define DEVS_OUT_CAP 8192          /* bytes waiting for a slow line; more is dropped */
-#define DEVS_RX_CHUNK 2048         /* one read */
-#define DEVS_RX_PER_WAKE 16384     /* a spewing device is read in bounded bites per wake-up */
-#define DEVS_BAD_WINDOW_MS 10000   /* bad frames are counted over this window... */
-#define DEVS_BAD_FAULTY 10         /* ...and this many in it make the line faulty */
-#define DEVS_LOG_MS 10000          /* at most one warning per link in this time */
-#define DEVS_BAR_FAILS 3           /* missed AA in a row before a bar is faulty */
+#define DEVS_OUT_CAP 8192        /* bytes waiting for a slow line; more is dropped */
+#define DEVS_RX_CHUNK 2048       /* one read */
+#define DEVS_RX_PER_WAKE 16384   /* a spewing device is read in bounded bites per wake-up */
+#define DEVS_BAD_WINDOW_MS 10000 /* bad frames are counted over this window... */
+#define DEVS_BAD_FAULTY 10       /* ...and this many in it make the line faulty */
+#define DEVS_LOG_MS 10000        /* at most one warning per link in this time */
+#define DEVS_BAR_FAILS 3         /* missed AA in a row before a bar is faulty */
 #define DEVS_HOUSE_MS 1000
 
 enum { LINK_READER = 0, LINK_HALL, LINK_LED };
@@ -571,7 +571,8 @@ static void devs__stage(struct hqd_devs *s, struct devs_link *l, const uint8_t *
 static void devs__stage_beep(struct hqd_devs *s, struct devs_win *w)
 {
     uint8_t b[HALLBUS_FRAME_MAX];
-    if (w->bus && w->c->keypad) devs__stage(s, w->bus, b, hallbus_make_beep(w->c->keypad, b, sizeof b));
+    if (w->bus && w->c->keypad)
+        devs__stage(s, w->bus, b, hallbus_make_beep(w->c->keypad, b, sizeof b));
 }
 
 static void devs__stage_flush(struct hqd_devs *s)
@@ -738,8 +739,8 @@ static void devs__hall_frame(const struct hallbus_frame *f, void *arg)
 static void devs__hall_input(struct devs_link *l, const uint8_t *b, size_t n)
 {
     hallbus_lexer_feed(&l->hlx, b, n, devs__hall_frame, l);
-    uint64_t bad = (uint64_t)l->hlx.bad_length + l->hlx.bad_header + l->hlx.bad_checksum +
-                   l->hlx.bad_end;
+    uint64_t bad =
+        (uint64_t)l->hlx.bad_length + l->hlx.bad_header + l->hlx.bad_checksum + l->hlx.bad_end;
     uint64_t garbage = l->hlx.garbage;
     devs__bad(l, bad - l->lexer_bad_seen, garbage - l->lexer_garbage_seen);
     l->lexer_bad_seen = bad;
@@ -806,9 +807,12 @@ static void devs__cap_mask(const char *in, char out[16])
 {
     size_t first = 1;
     unsigned char c = (unsigned char)in[0];
-    if (c >= 0xf0) first = 4;
-    else if (c >= 0xe0) first = 3;
-    else if (c >= 0xc0) first = 2;
+    if (c >= 0xf0)
+        first = 4;
+    else if (c >= 0xe0)
+        first = 3;
+    else if (c >= 0xc0)
+        first = 2;
     size_t o = 0;
     for (; o < first && in[o]; o++)
         out[o] = in[o];
@@ -953,8 +957,8 @@ static void devs__up(struct devs_link *l)
                            c->readers[l->cfg_idx].fingerprint, now);
         l->lexer_bad_seen = l->lexer_garbage_seen = 0;
         /* The port is open but a reader is only online when it answers. */
-        devs__set_health(l, HQ_DEV_OFFLINE, HQ_ERR_TIMEOUT, "port %s open, reader not answering yet",
-                         hq_serial_name(l->sl.s));
+        devs__set_health(l, HQ_DEV_OFFLINE, HQ_ERR_TIMEOUT,
+                         "port %s open, reader not answering yet", hq_serial_name(l->sl.s));
         devs__reader_pump(l);
         break;
     case LINK_HALL:
@@ -977,7 +981,8 @@ static void devs__up(struct devs_link *l)
         devs__set_health(l, HQ_DEV_ONLINE, HQ_OK, "%s", "");
         if (s->blanked) {
             uint8_t f[16];
-            devs__led_frame(l, f, ledbar_encode(LEDBAR_BROADCAST, LEDBAR_CMD_SHOW, NULL, 0, f, sizeof f));
+            devs__led_frame(l, f,
+                            ledbar_encode(LEDBAR_BROADCAST, LEDBAR_CMD_SHOW, NULL, 0, f, sizeof f));
         }
         for (size_t i = 0; i < s->n_win; i++) {
             if (s->win[i].led != l) continue;
@@ -1140,7 +1145,8 @@ static void devs__blank_check(struct hqd_devs *s)
             struct devs_link *l = &s->links[i];
             if (l->kind != LINK_LED || l->fd < 0 || l->connecting) continue;
             uint8_t f[16];
-            devs__led_frame(l, f, ledbar_encode(LEDBAR_BROADCAST, LEDBAR_CMD_SHOW, NULL, 0, f, sizeof f));
+            devs__led_frame(l, f,
+                            ledbar_encode(LEDBAR_BROADCAST, LEDBAR_CMD_SHOW, NULL, 0, f, sizeof f));
         }
         for (size_t i = 0; i < s->n_win; i++)
             if (s->win[i].led && e->win[s->win[i].wi].current >= 0) devs__bar_show(s, &s->win[i]);
@@ -1234,8 +1240,8 @@ static char *devs__metrics(struct hq_daemon *d, void *arg)
     for (size_t i = 0; i < s->n_links; i++)
         DEVS_M("hallq_device_up{device=\"%s\"} %d\n", s->links[i].id,
                s->links[i].st.health == HQ_DEV_ONLINE);
-    static const char *const names[] = {"rx_bytes", "garbage_bytes", "bad_frames",
-                                        "dropped_frames", "opens"};
+    static const char *const names[] = {"rx_bytes", "garbage_bytes", "bad_frames", "dropped_frames",
+                                        "opens"};
     for (size_t m = 0; m < HQ_ARRAY_LEN(names); m++) {
         DEVS_M("# TYPE hallq_device_%s_total counter\n", names[m]);
         for (size_t i = 0; i < s->n_links; i++) {
@@ -1295,8 +1301,8 @@ int hqd_devices_init(struct hq_daemon *d)
     struct devs_link *bus_link[HQ_CFG_MAX_BUSES] = {0};
     for (int i = 0; i < c->n_buses; i++, li++) {
         const struct hq_bus_cfg *b = &c->buses[i];
-        unsigned flags = (b->rs485 ? HQ_SERIAL_RS485 : 0) |
-                         (b->rs485_rts_low ? HQ_SERIAL_RS485_RTS_LOW : 0);
+        unsigned flags =
+            (b->rs485 ? HQ_SERIAL_RS485 : 0) | (b->rs485_rts_low ? HQ_SERIAL_RS485_RTS_LOW : 0);
         bool led = strcmp(b->type, "led") == 0;
         rc = devs__link_init(s, &s->links[li], led ? LINK_LED : LINK_HALL, i, b->id, b->port,
                              b->baud, flags);

@@ -14,14 +14,18 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT INT TERM
 
+# The device simulators listen on the TCP ports the demo config names (9601 keypads and
+# pads, 9602 LED bars, 9603 the card reader), so they start first; hallqd would find them
+# later anyway (an absent device is only offline and is retried).
+[ -x "$top/tools/demo-devices.sh" ] && { "$top/tools/demo-devices.sh" "$build" & pids+=($!); sleep 0.3; }
+
 "$build/hallqd" --config "$cfg" &
-pids+=($!)
+hqd=$!
+pids+=($hqd)
 for _ in $(seq 50); do
     curl -sf http://127.0.0.1:8080/api/v1/status >/dev/null 2>&1 && break
     sleep 0.1
 done
-
-[ -x "$top/tools/demo-devices.sh" ] && { "$top/tools/demo-devices.sh" "$build" & pids+=($!); }
 
 cat <<TXT
 
@@ -45,4 +49,4 @@ cat <<TXT
 
   Ctrl-C stops the demo.
 TXT
-wait "${pids[0]}"
+wait "$hqd"
