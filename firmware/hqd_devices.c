@@ -114,6 +114,9 @@ struct devs_win {
     struct devs_link *bus, *led;
     int wi; /* engine window index */
     int last_waiting;
+    uint8_t disp[HALLBUS_FRAME_MAX]; /* the keypad's display as last sent */
+    uint8_t disp_len;
+    bool disp_dirty; /* its waiting count changed since */
     uint64_t keypad_heard_ms, pad_heard_ms;
     /* LED bar */
     uint8_t led_want;
@@ -593,14 +596,41 @@ static void devs__fx_bus(struct hqd_devs *s, struct devs_win *w, const struct hq
     if (hq_devices_effect_frames(&s->d->eng, &w->hw, fx, s->d->cfg.led_template, bus, sizeof bus,
                                  &bn, led, sizeof led, &ln) != HQ_OK)
         return;
+    bool display = bn && bus[6] == HALLBUS_FUNC_DISPLAY && bus[5] == w->c->keypad;
+    if (display && fx->type == HQ_FX_QUEUE) {
+        /* Another window's call or a new ticket only changes the waiting count. Sent to all
+         * keypads at once that would be 64 × 14 bytes, a second of a 9600 baud bus per call:
+         * such updates are gathered and sent at most once a second, and only if changed. */
+        w->disp_dirty = true;
+        return;
+    }
+    if (display) {
+        if (w->disp_len == bn && memcmp(w->disp, bus, bn) == 0 && fx->type != HQ_FX_CALL) return;
+        memcpy(w->disp, bus, bn);
+        w->disp_len = (uint8_t)bn;
+        w->disp_dirty = false;
+    }
     devs__stage(s, w->bus, bus, bn);
-    if (bn && bus[6] == HALLBUS_FUNC_DISPLAY && bus[5] == w->c->keypad) {
+    if (display) {
         /* Somebody is waiting for an idle window that was waiting for nobody: tell the clerk. */
         int n = devs__waiting(&s->d->eng, w->wi);
         if (w->last_waiting == 0 && n > 0 && s->d->eng.win[w->wi].state == HQ_WS_IDLE)
             devs__stage_beep(s, w);
         w->last_waiting = n;
     }
+}
+
+/* The waiting counts gathered by devs__fx_bus, once a second. */
+static void devs__flush_displays(struct hqd_devs *s)
+{
+    for (size_t k = 0; k < s->n_win; k++) {
+        struct devs_win *w = &s->win[k];
+        if (!w->disp_dirty || !w->bus || w->bus->fd < 0) continue;
+        w->disp_dirty = false;
+        struct hq_effect fx = {.type = HQ_FX_WINDOW, .window = w->c->window, .ticket = -1};
+        devs__fx_bus(s, w, &fx);
+    }
+    devs__stage_flush(s);
 }
 
 static struct devs_win *devs__win_by_number(struct hqd_devs *s, uint16_t number)
@@ -969,6 +999,7 @@ static void devs__up(struct devs_link *l)
         for (size_t i = 0; i < s->n_win; i++) {
             struct devs_win *w = &s->win[i];
             if (w->bus != l || !w->c->keypad) continue;
+            w->disp_len = 0; /* a keypad back on the line shows nothing until told */
             struct hq_effect fx = {.type = HQ_FX_WINDOW, .window = w->c->window, .ticket = -1};
             devs__fx_bus(s, w, &fx);
         }
@@ -1177,6 +1208,7 @@ static void devs__house(struct hq_loop *loop, void *arg)
         }
     }
     devs__blank_check(s);
+    devs__flush_displays(s);
     s->house_timer = hq_loop_timer(loop, DEVS_HOUSE_MS, devs__house, s);
 }
 
