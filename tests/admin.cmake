@@ -10,3 +10,12 @@ if(TARGET hallqd)
   set_tests_properties(test_admin_api PROPERTIES TIMEOUT 120 ENVIRONMENT
     "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
 endif()
+# The page in the system's Chromium through tests/web's harness (playwright-core
+# from `npm ci` in tests/web); screenshots land in ${CMAKE_BINARY_DIR}/artefacts.
+find_program(HQ_NODE node)
+if(TARGET hallqd AND HQ_NODE)
+  add_test(NAME web_admin COMMAND ${HQ_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/web/admin.test.js
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
+  set_tests_properties(web_admin PROPERTIES TIMEOUT 120 ENVIRONMENT
+    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}")
+endif()

@@ -1,0 +1,607 @@
+/*
+ * admin.js — the hall manager's dashboard (/admin).
+ *
+ * The page is public; the data is not. The manager types the token once, the
+ * page checks it (POST /api/v1/admin/login), keeps it in sessionStorage (this
+ * tab only, gone when the tab closes) and sends it as a Bearer token on every
+ * /api/v1/admin call. A 401 signs the page out.
+ *
+ * Live: the public event stream (/api/v1/events) says *that* something
+ * changed; the page then fetches the overview (debounced), and `alarm` events
+ * carry the whole alarm list. Everything from hallqd — clerk names from the
+ * configuration, notes typed by managers — reaches the DOM as text only
+ * (HQ.h / textContent); charts are SVG built with createElementNS and text
+ * nodes, never markup strings.
+ */
+'use strict';
+
+(function () {
+    const TOKEN_KEY = 'hallq.admin.token';
+    const SVG = 'http://www.w3.org/2000/svg';
+    const h = HQ.h;
+    const $ = HQ.$;
+    const t = HQ.t;
+
+    const STATE = {
+        closed: ['未开窗', 'Closed'],
+        idle: ['空闲', 'Idle'],
+        calling: ['叫号中', 'Calling'],
+        serving: ['办理中', 'Serving'],
+        paused: ['暂停', 'Paused'],
+    };
+    const FU = {
+        open: ['待回访', 'To contact'],
+        contacted: ['已回访', 'Contacted'],
+        rectified: ['已整改', 'Rectified'],
+        closed: ['已办结', 'Closed'],
+    };
+    const LEVEL = {
+        1: ['非常不满意', 'Very dissatisfied'],
+        2: ['不满意', 'Dissatisfied'],
+        3: ['基本满意', 'Fair'],
+        4: ['满意', 'Satisfied'],
+        5: ['非常满意', 'Very satisfied'],
+    };
+    const LEVEL_COLOURS = { 1: '#c8102e', 2: '#f08a24', 3: '#c9b037', 4: '#6cbf6a', 5: '#2e8b57' };
+    const ALARM_KIND = {
+        wait: ['预警', 'Long wait'],
+        idle: ['空岗', 'Idle window'],
+        device: ['设备离线', 'Device offline'],
+        printer: ['打印机', 'Printer'],
+        sync: ['数据上报', 'Central sync'],
+    };
+    const tr = (pair, fallback) => (pair ? t(pair[0], pair[1]) : fallback || '');
+
+    let token = '';
+    try {
+        token = sessionStorage.getItem(TOKEN_KEY) || '';
+    } catch (e) {
+        token = '';
+    }
+    let live = null;
+    let overview = null;
+    let overviewAt = 0; /* Date.now() when it arrived: time in state ticks from here */
+    let alarms = [];
+    let followups = [];
+    let stats = null;
+    let overviewTimer = 0;
+    let pollTimer = 0;
+    let fuTimer = 0;
+    let statsAt = 0;
+    let statsTimer = 0;
+
+    /* ------------------------------------------------------------ HTTP */
+
+    async function api(method, url, body) {
+        const opt = { method: method, headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' };
+        if (body !== undefined) {
+            opt.headers['Content-Type'] = 'application/json';
+            opt.body = JSON.stringify(body);
+        }
+        let res;
+        try {
+            res = await fetch(url, opt);
+        } catch (e) {
+            return { status: 0, body: { message: '网络连接中断', message_en: 'the connection is down' } };
+        }
+        let data = null;
+        try {
+            data = await res.json();
+        } catch (e) {
+            data = null;
+        }
+        if (res.status === 401) signOut(true);
+        return { status: res.status, body: data || {} };
+    }
+
+    const errText = (body) => t((body && body.message) || '操作失败', (body && body.message_en) || 'the request failed');
+
+    /* ---------------------------------------------------------- formats */
+
+    function dur(s) {
+        if (s === null || s === undefined || s < 0) return '—';
+        s = Math.floor(s);
+        const hh = Math.floor(s / 3600);
+        const mm = Math.floor((s % 3600) / 60);
+        const ss = s % 60;
+        const p = (n) => (n < 10 ? '0' : '') + n;
+        return (hh ? hh + ':' + p(mm) : mm) + ':' + p(ss);
+    }
+    function minutes(s) {
+        if (s === null || s === undefined || s < 0) return t('—', '—');
+        if (s < 60) return t(Math.round(s) + ' 秒', Math.round(s) + ' s');
+        return t(Math.round(s / 60) + ' 分钟', Math.round(s / 60) + ' min');
+    }
+    function localTime(rfc) {
+        if (!rfc) return '';
+        return rfc.slice(0, 10) + ' ' + HQ.timeOf(rfc);
+    }
+    const pct = (x) => (x === null || x === undefined ? '—' : Math.round(x * 100) + '%');
+    const staffText = (s) => (s ? (s.name || '?') + t('（', ' (') + s.id + t('）', ')') : t('未知', 'unknown'));
+
+    /* ------------------------------------------------------------ login */
+
+    function showLogin(msg) {
+        $('dash').hidden = true;
+        $('logout').hidden = true;
+        $('login').hidden = false;
+        HQ.text($('login-error'), msg || '');
+        $('token').focus();
+    }
+
+    function signOut(expired) {
+        token = '';
+        try {
+            sessionStorage.removeItem(TOKEN_KEY);
+        } catch (e) {
+            /* nothing kept */
+        }
+        if (live) live.close();
+        live = null;
+        clearTimeout(pollTimer);
+        clearInterval(fuTimer);
+        showLogin(expired ? t('登录已失效，请重新登录', 'Your sign-in is no longer valid; please sign in again') : '');
+    }
+
+    async function login(ev) {
+        ev.preventDefault();
+        const value = $('token').value.trim();
+        if (!value) return;
+        let res;
+        try {
+            res = await fetch('/api/v1/admin/login', {
+                method: 'POST',
+                headers: { 'Content-Type': 'application/json' },
+                body: JSON.stringify({ token: value }),
+                cache: 'no-store',
+            });
+        } catch (e) {
+            HQ.text($('login-error'), t('网络连接中断', 'The connection is down'));
+            return;
+        }
+        let body = {};
+        try {
+            body = await res.json();
+        } catch (e) {
+            body = {};
+        }
+        if (res.status !== 200) {
+            HQ.text($('login-error'), res.status === 401 ? t('令牌无效或不是管理员令牌', 'Not a valid manager token') : errText(body));
+            return;
+        }
+        token = value;
+        try {
+            sessionStorage.setItem(TOKEN_KEY, token);
+        } catch (e) {
+            /* kept in memory for this page only */
+        }
+        $('token').value = '';
+        start();
+    }
+
+    /* --------------------------------------------------------- overview */
+
+    function scheduleOverview(delay) {
+        if (overviewTimer) return;
+        overviewTimer = setTimeout(loadOverview, delay === undefined ? 250 : delay);
+    }
+
+    async function loadOverview() {
+        overviewTimer = 0;
+        if (!token) return;
+        const r = await api('GET', '/api/v1/admin/overview');
+        if (r.status !== 200) return;
+        overview = r.body;
+        overviewAt = Date.now();
+        alarms = overview.alarms || [];
+        if (!$('day').value && overview.hall) {
+            $('day').value = overview.hall.day;
+            loadStats();
+        }
+        renderOverview();
+        /* today's charts follow the hall, at most every 5 s */
+        if (overview.hall && $('day').value === overview.hall.day && !statsTimer)
+            statsTimer = setTimeout(loadStats, Math.max(0, statsAt + 5000 - Date.now()));
+    }
+
+    function renderOverview() {
+        if (!overview) return;
+        const hall = overview.hall || {};
+        HQ.text($('hall-name'), t(hall.name, hall.name_en));
+        renderAlarms();
+        renderWindows();
+        renderQueues();
+        renderStaffing();
+    }
+
+    function renderAlarms() {
+        const list = $('alarms');
+        HQ.text($('alarm-count'), alarms.length ? String(alarms.length) : '');
+        $('alarms-card').classList.toggle('has-alarms', alarms.length > 0);
+        if (!alarms.length) {
+            HQ.fill(list, h('li', { class: 'none' }, t('暂无告警', 'No alarms')));
+            return;
+        }
+        HQ.fill(
+            list,
+            alarms.map((a) =>
+                h('li', { class: 'alarm alarm-' + a.kind, dataset: { key: a.key, kind: a.kind } },
+                    h('span', { class: 'tag' }, tr(ALARM_KIND[a.kind], a.kind)),
+                    h('span', { class: 'msg' }, t(a.message, a.message_en)))
+            )
+        );
+    }
+
+    function renderWindows() {
+        const idle = {};
+        for (const a of alarms) if (a.kind === 'idle') idle[a.subject] = true;
+        HQ.fill(
+            $('windows'),
+            (overview.windows || []).map((w) => {
+                const cur = w.current && w.current.number ? w.current.number : '';
+                const since = w.time_in_state_s === null || w.time_in_state_s === undefined ? null : overviewAt - w.time_in_state_s * 1000;
+                return h('div', { class: 'win state-' + w.state + (idle[String(w.number)] ? ' alarm' : ''), dataset: { window: w.number } },
+                    h('div', { class: 'wtop' }, h('span', { class: 'wname' }, HQ.windowName(w)),
+                        h('span', { class: 'wstate' }, tr(STATE[w.state], w.state))),
+                    h('div', { class: 'wclerk' }, w.staff ? staffText(w.staff) : t('无人登录', 'nobody signed in')),
+                    h('div', { class: 'wbottom' }, h('span', { class: 'wticket' }, cur),
+                        h('span', { class: 'wtime', dataset: since === null ? {} : { since: String(since) } }, since === null ? '' : dur((Date.now() - since) / 1000))));
+            })
+        );
+    }
+
+    function tick() {
+        for (const el of document.querySelectorAll('.wtime[data-since]')) HQ.text(el, dur((Date.now() - Number(el.dataset.since)) / 1000));
+    }
+
+    function renderQueues() {
+        const waitAlarm = {};
+        for (const a of alarms) if (a.kind === 'wait') waitAlarm[a.subject] = true;
+        HQ.fill(
+            $('queues'),
+            (overview.queues || []).map((q) =>
+                h('tr', { class: waitAlarm[q.code] ? 'alarm' : '', dataset: { service: q.code } },
+                    h('td', null, q.code + ' ' + HQ.serviceName(q)),
+                    h('td', { class: 'num' }, String(q.waiting)),
+                    h('td', { class: 'num' }, q.estimated_wait_s === null ? t('无窗口受理', 'no window open') : minutes(q.estimated_wait_s)),
+                    h('td', { class: 'num' }, q.oldest_wait_s === null ? '—' : minutes(q.oldest_wait_s)),
+                    h('td', { class: 'num' }, String(q.open_windows)),
+                    h('td', { class: 'num' }, String(q.issued)))
+            )
+        );
+    }
+
+    function renderStaffing() {
+        HQ.fill(
+            $('staffing'),
+            (overview.staffing || []).map((s) => {
+                const short = s.needed_windows === null || s.needed_windows > s.open_windows;
+                return h('tr', { class: short ? 'short' : '', dataset: { service: s.service } },
+                    h('td', null, s.service + ' ' + HQ.serviceName(s)),
+                    h('td', { class: 'num' }, String(s.arrivals_last_hour)),
+                    h('td', { class: 'num' }, minutes(s.handle_s) + (s.handle_measured ? '' : t('（默认）', ' (default)'))),
+                    h('td', { class: 'num' }, minutes(s.target_wait_s)),
+                    h('td', { class: 'num' }, String(s.open_windows)),
+                    h('td', { class: 'num need' }, s.needed_windows === null ? t('超过 99', 'over 99') : String(s.needed_windows)),
+                    h('td', { class: 'num' }, s.expected_wait_open_s === null ? t('持续增长', 'grows without bound') : minutes(s.expected_wait_open_s)),
+                    h('td', { class: 'num' }, s.expected_wait_needed_s === null ? '—' : minutes(s.expected_wait_needed_s)));
+            })
+        );
+    }
+
+    /* -------------------------------------------------------- follow-up */
+
+    async function loadFollowups() {
+        if (!token) return;
+        const r = await api('GET', '/api/v1/admin/evaluations?bad=1&pending=1');
+        if (r.status !== 200) return;
+        let list = r.body.evaluations || [];
+        if ($('fu-closed').checked && $('day').value) {
+            const r2 = await api('GET', '/api/v1/admin/evaluations?bad=1&day=' + encodeURIComponent($('day').value));
+            if (r2.status === 200) {
+                const seen = {};
+                for (const e of list) seen[e.uuid] = true;
+                for (const e of r2.body.evaluations || []) if (!seen[e.uuid]) list.push(e);
+            }
+        }
+        followups = list;
+        renderFollowups();
+    }
+
+    function followupForm(e) {
+        const f = e.follow_up;
+        const note = h('textarea', { name: 'note', rows: '2', maxlength: '500', required: true,
+            placeholder: t('回访/整改情况（必填）', 'What was done (required)') });
+        const msg = h('span', { class: 'error', role: 'alert' });
+        const btn = h('button', { type: 'submit', class: 'btn' }, t('记录为「', 'Record as “') + tr(FU[f.next]) + t('」', '”'));
+        const form = h('form', { class: 'fu-form', dataset: { uuid: e.uuid, next: f.next } }, note, btn, msg);
+        form.addEventListener('submit', async (ev) => {
+            ev.preventDefault();
+            const text = note.value.trim();
+            if (!text) {
+                HQ.text(msg, t('请填写回访/整改情况', 'Please say what was done'));
+                return;
+            }
+            btn.disabled = true;
+            const r = await api('POST', '/api/v1/admin/evaluations/' + encodeURIComponent(e.uuid) + '/follow-up', { state: f.next, note: text });
+            btn.disabled = false;
+            if (r.status !== 200) {
+                HQ.text(msg, errText(r.body));
+                return;
+            }
+            /* show the new state at once; the list reloads behind it */
+            const i = followups.findIndex((x) => x.uuid === e.uuid);
+            if (i >= 0 && r.body.evaluation) followups[i] = r.body.evaluation;
+            renderFollowups();
+            loadFollowups();
+        });
+        return form;
+    }
+
+    function renderFollowups() {
+        const box = $('followups');
+        const open = followups.filter((e) => e.follow_up && e.follow_up.state !== 'closed').length;
+        HQ.text($('fu-count'), open ? String(open) : '');
+        if (!followups.length) {
+            HQ.fill(box, h('p', { class: 'none' }, t('暂无待处理差评', 'No bad ratings to follow up')));
+            return;
+        }
+        HQ.fill(
+            box,
+            followups.map((e) => {
+                const f = e.follow_up || {};
+                const due = f.due ? localTime(f.due) : '—';
+                return h('div', { class: 'fu fu-' + f.state + (f.overdue ? ' overdue' : ''), dataset: { uuid: e.uuid, state: f.state } },
+                    h('div', { class: 'fu-head' },
+                        h('span', { class: 'lvl lvl-' + e.level }, e.level + ' · ' + tr(LEVEL[e.level])),
+                        h('span', { class: 'fu-ticket' }, e.ticket),
+                        h('span', null, localTime(e.at)),
+                        h('span', null, t(e.window_name || e.window + '号窗口', 'Window ' + e.window)),
+                        h('span', { class: 'fu-clerk' }, staffText(e.staff)),
+                        h('span', null, e.service + ' ' + t(e.service_name, e.service_name_en))),
+                    h('div', { class: 'fu-state' },
+                        h('span', { class: 'state-tag' }, tr(FU[f.state], f.state)),
+                        h('span', { class: 'due' + (f.overdue ? ' overdue' : '') },
+                            t('期限 ', 'Due ') + due + (f.overdue ? t('（已逾期）', ' (overdue)') : ''))),
+                    f.note ? h('div', { class: 'fu-note' }, h('span', { class: 'label' }, t('记录：', 'Note: ')), f.note) : null,
+                    f.next ? followupForm(e) : null);
+            })
+        );
+    }
+
+    /* ------------------------------------------------------------ stats */
+
+    async function loadStats() {
+        clearTimeout(statsTimer);
+        statsTimer = 0;
+        statsAt = Date.now();
+        const day = $('day').value;
+        if (!token || !day) return;
+        const r = await api('GET', '/api/v1/admin/stats?day=' + encodeURIComponent(day));
+        if (r.status !== 200) return;
+        stats = r.body;
+        renderStats();
+    }
+
+    function svg(tag, attrs, text) {
+        const el = document.createElementNS(SVG, tag);
+        for (const k of Object.keys(attrs || {})) el.setAttribute(k, String(attrs[k]));
+        if (text !== undefined) el.textContent = String(text);
+        return el;
+    }
+
+    /* Vertical bars: labels along x, one value per label. */
+    function barChart(box, labels, values, colour) {
+        const W = 720;
+        const H = 220;
+        const L = 36;
+        const B = 28;
+        const T = 12;
+        const max = Math.max(1, ...values);
+        const step = Math.max(1, Math.ceil(max / 4));
+        const top = step * Math.ceil(max / step);
+        const s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'bars', role: 'img' });
+        for (let y = 0; y <= top; y += step) {
+            const py = H - B - ((H - B - T) * y) / top;
+            s.appendChild(svg('line', { x1: L, x2: W, y1: py, y2: py, class: 'gridline' }));
+            s.appendChild(svg('text', { x: L - 6, y: py + 4, 'text-anchor': 'end', class: 'axis' }, y));
+        }
+        const bw = (W - L) / labels.length;
+        labels.forEach((lab, i) => {
+            const v = values[i] || 0;
+            const bh = ((H - B - T) * v) / top;
+            const x = L + i * bw;
+            const bar = svg('rect', { x: x + bw * 0.15, y: H - B - bh, width: bw * 0.7, height: Math.max(0, bh), fill: colour, class: 'bar' });
+            bar.appendChild(svg('title', {}, lab + ': ' + v));
+            s.appendChild(bar);
+            if (v) s.appendChild(svg('text', { x: x + bw / 2, y: H - B - bh - 3, 'text-anchor': 'middle', class: 'val' }, v));
+            s.appendChild(svg('text', { x: x + bw / 2, y: H - B + 16, 'text-anchor': 'middle', class: 'axis' }, lab));
+        });
+        HQ.fill(box, s);
+    }
+
+    /* Horizontal bars stacked by level (1 red .. 5 green), one per row. */
+    function ratingChart(box, rows) {
+        if (!rows.length) {
+            HQ.fill(box, h('p', { class: 'none' }, t('当日无评价', 'No ratings that day')));
+            return;
+        }
+        const W = 720;
+        const RH = 30;
+        const L = 150;
+        const R = 150;
+        const H = rows.length * RH + 24;
+        const max = Math.max(1, ...rows.map((r) => r.count));
+        const s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'hbars', role: 'img' });
+        rows.forEach((r, i) => {
+            const y = i * RH + 4;
+            /* long names are cut; the whole one is the tooltip */
+            const name = svg('text', { x: L - 8, y: y + RH / 2 + 4, 'text-anchor': 'end', class: 'axis name' },
+                r.label.length > 16 ? r.label.slice(0, 15) + '…' : r.label);
+            name.appendChild(svg('title', {}, r.label));
+            s.appendChild(name);
+            let x = L;
+            for (let l = 1; l <= 5; l++) {
+                const n = (r.levels && r.levels[String(l)]) || 0;
+                if (!n) continue;
+                const w = ((W - L - R) * n) / max;
+                const seg = svg('rect', { x: x, y: y + 4, width: w, height: RH - 10, fill: LEVEL_COLOURS[l], class: 'seg' });
+                seg.appendChild(svg('title', {}, tr(LEVEL[l]) + ': ' + n));
+                s.appendChild(seg);
+                x += w;
+            }
+            const info = t('均分 ', 'avg ') + (r.average === null ? '—' : r.average) + t(' · 满意率 ', ' · satisfied ') + pct(r.satisfaction) + ' · ' + r.count;
+            s.appendChild(svg('text', { x: W - R + 8, y: y + RH / 2 + 4, class: 'axis' }, info));
+        });
+        let lx = L;
+        for (let l = 1; l <= 5; l++) {
+            s.appendChild(svg('rect', { x: lx, y: H - 14, width: 10, height: 10, fill: LEVEL_COLOURS[l] }));
+            s.appendChild(svg('text', { x: lx + 14, y: H - 5, class: 'legend' }, tr(LEVEL[l])));
+            lx += HQ.lang() === 'en' ? 125 : 80;
+        }
+        HQ.fill(box, s);
+    }
+
+    function renderStats() {
+        if (!stats) return;
+        const tk = stats.tickets || {};
+        const tot = (stats.ratings && stats.ratings.total) || {};
+        HQ.fill(
+            $('stats-summary'),
+            h('span', null, t('取号 ', 'Issued ') + tk.issued),
+            h('span', null, t('已叫号 ', 'Called ') + tk.called),
+            h('span', null, t('办结 ', 'Done ') + ((tk.by_status && tk.by_status.done) || 0)),
+            h('span', null, t('平均等候 ', 'Average wait ') + minutes(tk.average_wait_s)),
+            h('span', null, t('评价 ', 'Ratings ') + (tot.count || 0)),
+            h('span', null, t('满意率 ', 'Satisfied ') + pct(tot.satisfaction))
+        );
+        const hours = [];
+        for (let i = 0; i < 24; i++) hours.push(String(i));
+        barChart($('chart-arrivals'), hours, stats.arrivals_per_hour || [], '#1560c4');
+        const wd = stats.wait_distribution || [];
+        barChart($('chart-waits'), wd.map((b) => b.minutes), wd.map((b) => b.count), '#0f4c9c');
+        const r = stats.ratings || {};
+        ratingChart($('chart-win'), (r.per_window || []).map((x) => Object.assign({ label: t(x.name, x.name_en) }, x)));
+        ratingChart($('chart-clerk'), (r.per_clerk || []).map((x) => Object.assign({ label: staffText(x.staff) }, x)));
+        HQ.fill(
+            $('clerks'),
+            (stats.clerks || []).map((c) =>
+                h('tr', null,
+                    h('td', null, staffText(c.staff)),
+                    h('td', { class: 'num' }, String(c.served)),
+                    h('td', { class: 'num' }, String(c.no_show)),
+                    h('td', { class: 'num' }, minutes(c.average_handle_s)),
+                    h('td', { class: 'num' }, minutes(c.average_wait_s)))
+            )
+        );
+    }
+
+    /* ------------------------------------------------------------- CSV */
+
+    async function download(kind) {
+        const day = $('day').value;
+        HQ.text($('csv-msg'), '');
+        let res;
+        try {
+            res = await fetch('/api/v1/admin/export/' + kind + '.csv?day=' + encodeURIComponent(day), {
+                headers: { Authorization: 'Bearer ' + token },
+                cache: 'no-store',
+            });
+        } catch (e) {
+            HQ.text($('csv-msg'), t('网络连接中断', 'The connection is down'));
+            return;
+        }
+        if (res.status === 401) return signOut(true);
+        if (!res.ok) {
+            let body = {};
+            try {
+                body = await res.json();
+            } catch (e) {
+                body = {};
+            }
+            HQ.text($('csv-msg'), errText(body));
+            return;
+        }
+        /* a Blob download: the token never goes into a URL */
+        const blob = await res.blob();
+        const url = URL.createObjectURL(blob);
+        const a = document.createElement('a');
+        a.href = url;
+        a.download = kind + '-' + day + '.csv';
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 30000);
+    }
+
+    /* ------------------------------------------------------------- live */
+
+    function start() {
+        $('login').hidden = true;
+        $('dash').hidden = false;
+        $('logout').hidden = false;
+        HQ.text($('login-error'), '');
+        loadOverview();
+        loadFollowups();
+        if (live) live.close();
+        /* two kinds of our own on the shared stream */
+        for (const k of ['alarm', 'follow_up']) if (HQ.EVENT_KINDS.indexOf(k) < 0) HQ.EVENT_KINDS.push(k);
+        live = HQ.live({
+            onStatus: () => scheduleOverview(),
+            onEvent: (kind, data) => {
+                if (kind === 'alarm') {
+                    /* ours carries the whole list; the up-link's says only
+                     * that its own alarm changed */
+                    if (data && Array.isArray(data.alarms)) {
+                        alarms = data.alarms;
+                        renderAlarms();
+                        if (overview) {
+                            renderWindows();
+                            renderQueues();
+                        }
+                    }
+                    scheduleOverview(1000);
+                    return;
+                }
+                if (kind === 'follow_up' || kind === 'evaluation') loadFollowups();
+                scheduleOverview();
+            },
+            onLink: HQ.linkBadge($('link')),
+        });
+        /* estimates and waits move with the clock even when nothing happens */
+        const poll = () => {
+            scheduleOverview(0);
+            pollTimer = setTimeout(poll, 30000);
+        };
+        clearTimeout(pollTimer);
+        pollTimer = setTimeout(poll, 30000);
+        clearInterval(fuTimer);
+        fuTimer = setInterval(loadFollowups, 60000); /* due dates pass */
+    }
+
+    function init() {
+        HQ.applyI18n(document);
+        HQ.langButton($('lang'));
+        HQ.onLang(() => {
+            renderOverview();
+            renderFollowups();
+            renderStats();
+        });
+        HQ.clock($('clock'), null, true);
+        $('login-form').addEventListener('submit', login);
+        $('logout').addEventListener('click', () => signOut(false));
+        $('day').addEventListener('change', () => {
+            loadStats();
+            if ($('fu-closed').checked) loadFollowups();
+        });
+        $('fu-closed').addEventListener('change', loadFollowups);
+        $('csv-tickets').addEventListener('click', () => download('tickets'));
+        $('csv-evals').addEventListener('click', () => download('evaluations'));
+        setInterval(tick, 1000);
+        if (token) start();
+        else showLogin('');
+    }
+
+    if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+    else init();
+})();

@@ -1,0 +1,187 @@
+/*
+ * admin.test.js — the manager dashboard (/admin) in headless Chromium against
+ * the real hallqd: the token sign-in, a long wait raising 预警 live, a 差评 in
+ * the follow-up list moved on by the form (and the database agreeing), an
+ * overdue due date in red, a clerk named <script>… shown as text only,
+ * charts, the CSV download, the English switch and signing out. Screenshots
+ * go to BUILD/artefacts/admin-*.png.
+ */
+'use strict';
+
+const fs = require('node:fs');
+const H = require('./harness');
+
+let checks = 0;
+let failed = 0;
+function check(cond, what) {
+    checks++;
+    if (!cond) {
+        failed++;
+        console.log('FAIL: ' + what);
+    }
+    return cond;
+}
+function eq(got, want, what) {
+    return check(JSON.stringify(got) === JSON.stringify(want), what + ': got ' + JSON.stringify(got) + ', want ' + JSON.stringify(want));
+}
+
+const EVIL = '<script>alert(1)</script>';
+
+async function main() {
+    const cfg = H.baseConfig();
+    cfg.alarms = { wait_s: 60, idle_s: 3600 };
+    cfg.services[0].handle_s = 3600; /* A: an hour per citizen, so 3 waiting is a long wait */
+    cfg.staff[2].name = EVIL;
+    const hall = new H.Hall(cfg);
+    await hall.start();
+    const br = await H.browser();
+    try {
+        /* before the page: two clerks at work, one 差评 for the <script> clerk */
+        eq((await hall.window(1, 'login', { staff: '1001' })).status, 200, 'window 1 login');
+        eq((await hall.window(2, 'login', { staff: '1003' })).status, 200, 'window 2 login');
+        eq((await hall.issue('B')).status, 201, 'issue B');
+        for (const a of ['call-next', 'start', 'finish']) eq((await hall.window(2, a)).status, 200, 'window 2 ' + a);
+        eq((await hall.window(2, 'rating', { level: 1 })).status, 200, 'rating 1 at window 2');
+
+        const page = await br.newPage({ width: 1600, height: 1400 });
+        await page.goto(hall.url + '/admin');
+        await page.locator('#login-form').waitFor({ state: 'visible', timeout: 5000 });
+        check(await page.locator('#dash').isHidden(), 'the dashboard is hidden before sign-in');
+
+        /* a clerk token is refused at the form */
+        await page.fill('#token', H.CLERK);
+        await page.click('#login-form button[type=submit]');
+        await page.waitForFunction(() => document.getElementById('login-error').textContent.length > 0, null, { timeout: 5000 });
+        check((await page.textContent('#login-error')).includes('管理员令牌'), 'clerk token refused with a Chinese message');
+        check(await page.locator('#dash').isHidden(), 'still signed out');
+
+        await page.fill('#token', H.MANAGER);
+        await page.click('#login-form button[type=submit]');
+        await page.locator('#dash').waitFor({ state: 'visible', timeout: 5000 });
+        await page.locator('#windows .win').first().waitFor({ timeout: 5000 });
+        eq(await page.locator('#windows .win').count(), 3, 'three window tiles');
+        eq(await page.evaluate(() => sessionStorage.getItem('hallq.admin.token')), H.MANAGER, 'token kept in sessionStorage');
+        await page.locator('#alarms li.none').waitFor({ timeout: 5000 });
+        eq(await page.locator('#alarms li.alarm').count(), 0, 'no alarms before the queue grows');
+
+        /* <script> as a clerk name stays text */
+        const w2 = page.locator('#windows .win[data-window="2"] .wclerk');
+        check((await w2.textContent()).includes(EVIL), 'the clerk name is shown literally');
+        eq(await page.locator('#windows script, #followups script, #alarms script').count(), 0, 'no script element from data');
+        eq(await page.evaluate(() => document.scripts.length), 2, 'only the page\'s own two scripts');
+        check((await page.locator('#windows .win[data-window="1"]').getAttribute('class')).includes('state-idle'), 'window 1 tile is idle');
+        check((await page.textContent('#windows .win[data-window="1"] .wclerk')).includes('王芳'), 'window 1 clerk');
+
+        /* 预警 raised live by a long wait: 3 × 3600 s / 2 windows over 60 s */
+        for (let i = 0; i < 3; i++) eq((await hall.issue('A')).status, 201, 'issue A');
+        const wait = page.locator('#alarms li.alarm-wait');
+        await wait.waitFor({ timeout: 8000 }).catch(() => {});
+        check(await wait.count() === 1, '预警 appears without a reload');
+        if (await wait.count()) {
+            const txt = await wait.textContent();
+            check(txt.includes('预警') && txt.includes('等候超时'), '预警 text: ' + txt);
+        }
+        await page.waitForFunction(() => {
+            const r = document.querySelector('#queues tr[data-service="A"]');
+            return r && r.classList.contains('alarm') && r.children[1].textContent === '3';
+        }, null, { timeout: 5000 }).catch(() => {});
+        check(await page.locator('#queues tr[data-service="A"].alarm').count() === 1, 'queue A row marked and shows 3 waiting');
+        eq(await page.textContent('#alarm-count'), '1', 'alarm count badge');
+        check((await page.textContent('#staffing tr[data-service="A"]')).length > 0, 'staffing row for A');
+
+        /* the 差评 and its follow-up through the form */
+        const fu = page.locator('#followups .fu');
+        await fu.first().waitFor({ timeout: 5000 });
+        eq(await fu.count(), 1, 'one 差评 to follow up');
+        eq(await fu.first().getAttribute('data-state'), 'open', 'it is open');
+        check((await fu.first().textContent()).includes(EVIL), 'the follow-up names the clerk as text');
+        check((await fu.first().textContent()).includes('非常不满意'), 'level in words');
+        await H.artefact(page, 'admin-dashboard.png');
+
+        const note = '已电话回访，群众表示理解 <b>不是粗体</b>';
+        await fu.first().locator('textarea').fill(note);
+        await fu.first().locator('button[type=submit]').click();
+        await page.waitForFunction(() => {
+            const el = document.querySelector('#followups .fu');
+            return el && el.dataset.state === 'contacted';
+        }, null, { timeout: 5000 }).catch(() => {});
+        eq(await fu.first().getAttribute('data-state'), 'contacted', 'the form moved it to contacted');
+        check((await fu.first().locator('.state-tag').textContent()) === '已回访', 'state shown in Chinese');
+        check((await fu.first().locator('.fu-note').textContent()).includes(note), 'the note is shown as text');
+        eq(await page.locator('#followups b').count(), 0, 'markup in a note stays text');
+        const rows = hall.db("SELECT follow_up_state, follow_up_note FROM evaluations WHERE level<=2");
+        eq(rows, [{ follow_up_state: 'contacted', follow_up_note: note }], 'the database holds the step');
+        const out = hall.db("SELECT json_extract(data,'$.state') AS s FROM outbox WHERE json_extract(data,'$.kind')='follow_up'");
+        eq(out, [{ s: 'contacted' }], 'one outbox record for the step');
+        check((await fu.first().locator('button[type=submit]').textContent()).includes('已整改'), 'the next step offered is rectified');
+
+        /* an empty note is refused at the form, nothing sent */
+        await fu.first().locator('textarea').fill('   ');
+        await fu.first().locator('button[type=submit]').click();
+        await page.waitForTimeout(300);
+        eq(await fu.first().getAttribute('data-state'), 'contacted', 'blank note: no step');
+
+        /* overdue: the due date passes */
+        hall.db("UPDATE evaluations SET follow_up_due=" + (Math.floor(Date.now() / 1000) - 3600) + " WHERE level<=2");
+        await page.check('#fu-closed');
+        await page.locator('#followups .fu.overdue').waitFor({ timeout: 5000 }).catch(() => {});
+        const due = page.locator('#followups .fu .due.overdue');
+        check(await due.count() === 1, 'overdue due date marked');
+        if (await due.count()) {
+            eq(await due.evaluate((el) => getComputedStyle(el).color), 'rgb(200, 16, 46)', 'overdue is red');
+            check((await due.textContent()).includes('已逾期'), 'overdue said in words');
+        }
+        await H.artefact(page.locator('.followups-card'), 'admin-followup.png');
+
+        /* charts of today */
+        await page.waitForFunction(() => document.querySelectorAll('#chart-arrivals rect.bar').length === 24, null, { timeout: 5000 }).catch(() => {});
+        eq(await page.locator('#chart-arrivals rect.bar').count(), 24, 'arrivals chart: 24 hourly bars');
+        eq(await page.locator('#chart-waits rect.bar').count(), 6, 'waiting-time chart: 6 buckets');
+        check(await page.locator('#chart-clerk svg text title').filter({ hasText: EVIL }).count() === 1, 'clerk chart label is text');
+        /* today's charts follow the hall (refreshed at most every 5 s) */
+        const sum = () => Array.from(document.querySelectorAll('#chart-arrivals rect.bar title')).reduce((n, t) => n + Number(t.textContent.split(': ')[1]), 0);
+        await page.waitForFunction(() => Array.from(document.querySelectorAll('#chart-arrivals rect.bar title')).reduce((n, t) => n + Number(t.textContent.split(': ')[1]), 0) === 4,
+            null, { timeout: 12000 }).catch(() => {});
+        eq(await page.evaluate(sum), 4, 'arrivals chart adds up to the 4 tickets issued');
+
+        /* CSV through a Blob download */
+        const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 5000 }), page.click('#csv-tickets')]);
+        const file = await dl.path();
+        const csv = fs.readFileSync(file);
+        check(csv[0] === 0xef && csv[1] === 0xbb && csv[2] === 0xbf, 'CSV starts with the BOM');
+        const text = csv.toString('utf8');
+        check(text.includes('号码 Number'), 'CSV header');
+        eq(text.trim().split('\r\n').length, 5, 'CSV: header and 4 tickets');
+        check(/^tickets-\d{4}-\d\d-\d\d\.csv$/.test(dl.suggestedFilename()), 'CSV file name ' + dl.suggestedFilename());
+
+        /* English second */
+        await page.click('#lang');
+        check((await page.textContent('.atitle .sub')) === 'Manager dashboard', 'English title');
+        if (await wait.count()) check((await wait.textContent()).includes('long wait'), 'alarm in English');
+        check((await fu.first().locator('.state-tag').textContent()) === 'Contacted', 'follow-up state in English');
+        await H.artefact(page, 'admin-en.png');
+        await page.click('#lang');
+
+        /* sign out */
+        await page.click('#logout');
+        await page.locator('#login-form').waitFor({ state: 'visible', timeout: 5000 });
+        eq(await page.evaluate(() => sessionStorage.getItem('hallq.admin.token')), null, 'token forgotten');
+        check(await page.locator('#dash').isHidden(), 'dashboard hidden after sign-out');
+
+        eq(page.hq.dialogs, [], 'no dialog ever opened (no script ran from data)');
+        eq(page.hq.errors, [], 'no page errors');
+    } finally {
+        await br.close();
+        await hall.close();
+    }
+    console.log('admin.test.js: ' + checks + ' checks, ' + failed + ' failed');
+    return failed ? 1 : 0;
+}
+
+main().then(
+    (rc) => process.exit(rc),
+    (e) => {
+        console.error(e);
+        process.exit(1);
+    }
+);
