@@ -552,6 +552,10 @@ static void test_demo_hall(void)
         CHECK_EQ_INT(strlen(e->staff[i].id), 4);
     CHECK_EQ_STR(e->staff[0].name, "王芳");
     CHECK_EQ_INT(e->head_start_s[HQ_PRIO_ELDERLY], 600);
+    /* the demo speaks, from the pack built with hallq */
+    CHECK(cfg.voice_enabled);
+    CHECK_EQ_STR(cfg.voice_pack, "");
+    CHECK_EQ_STR(cfg.voice_language, "zh+en");
 out:
     hq_config_free(&cfg);
 }
