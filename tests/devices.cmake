@@ -25,3 +25,11 @@ if(TARGET hallqd)
   set_tests_properties(hallqd_devices PROPERTIES TIMEOUT 180 ENVIRONMENT
     "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
 endif()
+# Benchmark: keypad key frame → LED bar frame through the real hallqd (run by tests/bench/run.sh,
+# never by ctest).
+if(TARGET hallqd)
+  add_executable(bench_devices ${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_devices.c)
+  target_link_libraries(bench_devices PRIVATE hqdrivers hqcommon)
+  set_target_properties(bench_devices PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
+  add_dependencies(bench_devices hallqd)
+endif()
