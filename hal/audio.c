@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,7 +191,10 @@ static void audio__alsa_quiet(const char *file, int line, const char *fn, int er
 
 static int audio__alsa_open(struct hq_audio *a, char *err, size_t errlen)
 {
-    int e = snd_pcm_open(&a->pcm, a->target, SND_PCM_STREAM_PLAYBACK, 0);
+    /* opened non-blocking so a device another program holds fails at once
+     * ("busy") instead of stalling the queue, then made blocking for writes */
+    int e = snd_pcm_open(&a->pcm, a->target, SND_PCM_STREAM_PLAYBACK, SND_PCM_NONBLOCK);
+    if (e >= 0 && (e = snd_pcm_nonblock(a->pcm, 0)) < 0) snd_pcm_close(a->pcm);
     if (e < 0) {
         snprintf(err, errlen, "cannot open ALSA device %.64s: %.60s", a->target, snd_strerror(e));
         a->pcm = NULL;
@@ -337,6 +341,11 @@ static int audio__play_unit(struct hq_audio *a, const struct audio_ent *e, size_
 static void *audio__worker(void *arg)
 {
     struct hq_audio *a = arg;
+    /* signals belong to the loop's signalfd: a SIGHUP delivered to this
+     * thread would kill the daemon */
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
     pthread_mutex_lock(&a->mu);
     for (;;) {
         while (!atomic_load(&a->stop) && a->nq == 0)

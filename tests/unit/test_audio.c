@@ -283,6 +283,13 @@ static void test_bad_outputs(void)
     struct hq_audio_item it = {.pcm = tone(10, 1), .n = 10, .reps = 0};
     CHECK_EQ_INT(hq_audio_submit(a, &it, NULL), HQ_ERR_INVALID);
     CHECK(it.pcm == NULL);
+    /* alsa-lib's "null" device takes the sound: the whole ALSA path runs */
+    CHECK_EQ_INT(submit(a, 1600, 2, 100, 1, false, "A001"), 1);
+    struct hq_audio_result r;
+    CHECK_EQ_INT(collect(a, &r, 1, 5000), 1);
+    CHECK_EQ_INT(r.outcome, HQ_AUDIO_PLAYED);
+    CHECK_EQ_INT(r.played, 2);
+    CHECK_EQ_STR(r.error, "");
     hq_audio_free(a);
 }
 
