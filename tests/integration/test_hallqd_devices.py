@@ -473,8 +473,54 @@ def main():
             print(h.read_log()[-3000:])
     import shutil
     shutil.rmtree(tmp, ignore_errors=True)
-    return F.done()
+    return F.failed
+
+
+def blank_and_ack():
+    """Bars blanked at closing time (blank_at 00:00 = from the start) while a call still shows;
+    a bar that never acknowledges becomes faulty, its neighbour stays online."""
+    h = hallq.Hall()
+    tmp = h.dir
+    cfg = copy.deepcopy(hallq.BASE_CONFIG)
+    cfg["http"]["listen"] = f"127.0.0.1:{h.port}"
+    cfg["devices"] = {
+        "buses": [{"id": "bars", "type": "led", "port": "pty:" + os.path.join(tmp, "led.tty"),
+                   "acknowledge": True}],
+        "windows": [{"window": 1, "bar": 1}, {"window": 2, "bar": 2}],
+        "led": {"blank_at": "00:00", "color": "yellow"},
+    }
+    h.config = cfg
+    h.write_config()
+    led = Sim(tmp, "led-b", "led", ["--pty", os.path.join(tmp, "led.tty")], "--bars", "1,2",
+              "--no-ack", "2")
+    h.start()
+    try:
+        F.eq(led.expect("bar *", what="blank broadcast"), 'bar * show "" none',
+             "closing time: one blank broadcast")
+        st = h.status()
+        F.eq(st.get("device_keys", {}).get("bars_blanked"), True, "status says the bars are blank")
+        F.eq(h.window(1, "login", {"staff": "1001"})[0], 200, "login at window 1")
+        h.window(2, "login", {"staff": "1002"})
+        st_, t = h.issue("A")
+        label = t["ticket"]["number"]
+        led.drain()
+        F.eq(h.window(1, "call-next")[0], 200, "call at window 1")
+        F.eq(led.expect("bar 1 show"), f'bar 1 show "{label}请到1号窗口" yellow',
+             "a call shows even on a blanked bar, in the configured colour")
+        h.issue("A")
+        F.eq(h.window(2, "call-next")[0], 200, "call at window 2, whose bar never answers")
+        d = wait_health(h, "bar:bars:2", "faulty")
+        F.check(d is not None and d.get("ack_timeouts", 0) >= 3, f"bar 2 timeouts counted ({d})")
+        d = device(h.status(), "bar:bars:1")
+        F.eq((d or {}).get("health"), "online", "bar 1 acknowledges: online")
+    finally:
+        led.stop()
+        h.stop()
+        import shutil
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    rc = main()
+    blank_and_ack()
+    sys.exit(F.done())
