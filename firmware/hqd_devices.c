@@ -1111,7 +1111,8 @@ static void devs__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg
             if (!got) break;
             total += got;
             l->rx_bytes += got;
-            LOG_HEX("DEVICES", l->id, buf, got);
+            /* A reader's answer holds the whole card: never dumped, not even at level hex. */
+            if (l->kind != LINK_READER) LOG_HEX("DEVICES", l->id, buf, got);
             switch (l->kind) {
             case LINK_READER:
                 idcard_reader_input(l->rd, buf, got, devs__now(l->s));
