@@ -223,15 +223,28 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
     const cJSON *devs = cJSON_GetObjectItemCaseSensitive(status, "devices");
     const cJSON *d;
     int i = 0;
+    /* type names of the device module's status (hqd_devices.c) */
+    static const struct {
+        const char *type, *zh, *en;
+    } types[] = {{"card_reader", "身份证读卡器", "ID card reader"},
+                 {"hall_bus", "窗口设备总线", "hall bus"},
+                 {"led_bus", "窗口屏总线", "LED bus"},
+                 {"keypad", "呼叫器", "keypad"},
+                 {"rating_pad", "评价器", "rating pad"},
+                 {"led_bar", "窗口屏", "LED bar"}};
     cJSON_ArrayForEach(d, devs)
     {
         i++;
         if (n >= max) break;
-        /* Device modules describe themselves; only "online": false counts. */
-        if (!cJSON_IsObject(d) || !cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(d, "online")))
-            continue;
-        const char *kind = admin__str(d, "kind");
-        if (!kind) kind = admin__str(d, "type");
+        if (!cJSON_IsObject(d)) continue;
+        /* "health": offline or faulty; or a plain "online": false */
+        const char *health = admin__str(d, "health");
+        bool faulty = health && strcmp(health, "faulty") == 0;
+        bool offline = (health && strcmp(health, "offline") == 0) ||
+                       cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(d, "online"));
+        if (!faulty && !offline) continue;
+        const char *type = admin__str(d, "type");
+        if (!type) type = admin__str(d, "kind");
         const char *name = admin__str(d, "name");
         if (!name) name = admin__str(d, "id");
         char fallback[32];
@@ -239,16 +252,32 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
             snprintf(fallback, sizeof fallback, "#%d", i);
             name = fallback;
         }
+        const char *tzh = type ? type : "", *ten = type ? type : "";
+        for (size_t k = 0; type && k < HQ_ARRAY_LEN(types); k++)
+            if (strcmp(type, types[k].type) == 0) {
+                tzh = types[k].zh;
+                ten = types[k].en;
+            }
+        const char *reason = admin__str(d, "reason");
+        if (reason && !*reason) reason = NULL;
+        int win = (int)admin__num(d, "window", 0);
+        char where_zh[32] = "", where_en[32] = "";
+        if (win > 0) {
+            snprintf(where_zh, sizeof where_zh, "%d号窗口 ", win);
+            snprintf(where_en, sizeof where_en, " at window %d", win);
+        }
         struct admin_alarm *a = &out[n++];
         memset(a, 0, sizeof *a);
         a->kind = ADMIN_AL_DEVICE;
-        snprintf(a->key, sizeof a->key, "device:%s:%s", kind ? kind : "", name);
+        snprintf(a->key, sizeof a->key, "device:%s:%s:%s", type ? type : "", name,
+                 faulty ? "faulty" : "offline");
         snprintf(a->subject, sizeof a->subject, "%s", name);
         a->value = a->threshold = -1;
-        snprintf(a->msg_zh, sizeof a->msg_zh, "设备离线：%s%s%s", kind ? kind : "", kind ? " " : "",
-                 name);
-        snprintf(a->msg_en, sizeof a->msg_en, "Device offline: %s%s%s", kind ? kind : "",
-                 kind ? " " : "", name);
+        snprintf(a->msg_zh, sizeof a->msg_zh, "设备%s：%s%s%s%s%s%s", faulty ? "故障" : "离线",
+                 where_zh, tzh, *tzh ? " " : "", name, reason ? "，" : "", reason ? reason : "");
+        snprintf(a->msg_en, sizeof a->msg_en, "Device %s: %s%s%s%s%s%s",
+                 faulty ? "faulty" : "offline", ten, *ten ? " " : "", name, where_en,
+                 reason ? ", " : "", reason ? reason : "");
     }
     const cJSON *prs = cJSON_GetObjectItemCaseSensitive(status, "printers");
     cJSON_ArrayForEach(d, prs)

@@ -230,8 +230,10 @@ static void test_status_alarms(void)
 {
     struct admin_alarm al[8];
     cJSON *st = cJSON_Parse(
-        "{\"devices\":[{\"kind\":\"keypad\",\"name\":\"3号呼叫器\",\"online\":false},"
-        "{\"kind\":\"led\",\"name\":\"1号窗口屏\",\"online\":true},{\"online\":false}],"
+        "{\"devices\":[{\"id\":\"keypad:1:3\",\"type\":\"keypad\",\"window\":3,\"health\":"
+        "\"offline\",\"reason\":\"no answer\"},{\"id\":\"bar:1:1\",\"type\":\"led_bar\","
+        "\"health\":\"online\"},{\"online\":false},{\"id\":\"reader\",\"type\":\"card_reader\","
+        "\"health\":\"faulty\"},{\"id\":\"x\",\"health\":\"unknown\"}],"
         "\"printers\":[{\"role\":\"primary\",\"queue\":\"hq-ticket\",\"health\":\"near_end\","
         "\"text\":\"打印纸将尽 / paper "
         "low\"},{\"role\":\"backup\",\"queue\":\"b\",\"health\":\"ok\"}],"
@@ -239,9 +241,17 @@ static void test_status_alarms(void)
         "\"backlog\":5,\"oldest_unsent_age_s\":601}}");
     CHECK(st != NULL);
     size_t n = admin_alarms_status(st, al, 8);
-    CHECK_EQ_INT(n, 4);
-    CHECK(find_alarm(al, n, "device:keypad:3号呼叫器") != NULL);
-    CHECK(find_alarm(al, n, "device::#3") != NULL); /* a nameless device still shows */
+    CHECK_EQ_INT(n, 5);
+    const struct admin_alarm *k = find_alarm(al, n, "device:keypad:keypad:1:3:offline");
+    CHECK(k != NULL);
+    if (k) {
+        CHECK_EQ_STR(k->msg_zh, "设备离线：3号窗口 呼叫器 keypad:1:3，no answer");
+        CHECK_EQ_STR(k->msg_en, "Device offline: keypad keypad:1:3 at window 3, no answer");
+    }
+    CHECK(find_alarm(al, n, "device::#3:offline") != NULL); /* a nameless device still shows */
+    k = find_alarm(al, n, "device:card_reader:reader:faulty");
+    CHECK(k != NULL);
+    if (k) CHECK(strstr(k->msg_zh, "设备故障：身份证读卡器") != NULL);
     const struct admin_alarm *p = find_alarm(al, n, "printer:primary:near_end");
     CHECK(p != NULL);
     if (p) {
