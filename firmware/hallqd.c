@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -301,6 +302,17 @@ int main(int argc, char **argv)
     }
     hq_log_level = lvl;
 
+    /* Block the signals before any thread exists (the store's checkpointer,
+     * workers): threads inherit the mask, and only the loop's signalfd may
+     * receive them. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a client that hangs up is an error return, not a death */
+
     int rc = hq_store_open(&d.cfg, &d.store, err, sizeof err);
     if (rc) {
         fprintf(stderr, "hallqd: %s\n", err);
@@ -318,13 +330,6 @@ int main(int argc, char **argv)
     }
     d.started_at = hq_loop_wall_s();
 
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGTERM);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGHUP);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN); /* a client that hangs up is an error return, not a death */
     int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sfd < 0 || hq_loop_add_fd(d.loop, sfd, EPOLLIN, hqd__signal, &d)) {
         fprintf(stderr, "hallqd: signalfd: %s\n", strerror(errno));
