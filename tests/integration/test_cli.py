@@ -77,6 +77,45 @@ def test_reload():
         T.check("reload refused" in h.read_log(), "the refusal is logged")
 
 
+def test_systemd_notify():
+    """Type=notify: READY=1 once serving, WATCHDOG=1 pings from the loop,
+    RELOADING=1 on SIGHUP, STOPPING=1 on SIGTERM."""
+    import socket as so
+    import tempfile
+    sock_dir = tempfile.mkdtemp(prefix="hallq-notify-")
+    path = os.path.join(sock_dir, "notify")
+    srv = so.socket(so.AF_UNIX, so.SOCK_DGRAM)
+    srv.bind(path)
+    srv.settimeout(0.2)
+    h = Hall()
+    env = {**os.environ, "NOTIFY_SOCKET": path, "WATCHDOG_USEC": "400000"}
+    log = open(h.log_path, "ab")
+    p = subprocess.Popen([HALLQD, "--config", h.cfg_path], stdout=log, stderr=log, env=env)
+    msgs = []
+    end = time.time() + 5
+    while time.time() < end and sum("WATCHDOG=1" in m for m in msgs) < 2:
+        try:
+            msgs.append(srv.recv(4096).decode())
+        except so.timeout:
+            pass
+    T.check(any("READY=1" in m for m in msgs), f"READY=1 sent: {msgs!r}")
+    T.check(sum("WATCHDOG=1" in m for m in msgs) >= 2, "watchdog pinged from the loop")
+    p.send_signal(signal.SIGHUP)
+    p.send_signal(signal.SIGTERM)
+    p.wait(10)
+    end = time.time() + 2
+    while time.time() < end:
+        try:
+            msgs.append(srv.recv(4096).decode())
+        except so.timeout:
+            break
+    T.check(any("RELOADING=1" in m for m in msgs), "RELOADING=1 on SIGHUP")
+    T.check(any("STOPPING=1" in m for m in msgs), "STOPPING=1 on SIGTERM")
+    T.eq(p.returncode, 0, "clean exit under systemd")
+    log.close()
+    srv.close()
+
+
 def test_hallqctl():
     with Hall() as h:
         env = {"HALLQ_URL": f"http://127.0.0.1:{h.port}", "HALLQ_TOKEN": CLERK}
@@ -115,6 +154,7 @@ def main():
     test_check_config()
     test_corrupt_db()
     test_reload()
+    test_systemd_notify()
     test_hallqctl()
     return T.done()
 
