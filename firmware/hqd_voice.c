@@ -248,21 +248,42 @@ static void voice__status_part(struct hq_daemon *d, cJSON *status, void *arg)
 }
 
 /* SIGHUP: how often, how fast and in which languages change at once; the
- * pack and the output at the next restart. */
+ * pack, the output and the lag bound at the next restart. hallqd copies only
+ * its own keys into d->cfg on reload, so the voice keys are read here from
+ * the file hallqd has just accepted. */
 static void voice__reload(struct hq_daemon *d, void *arg)
 {
     struct hq_voice *v = arg;
-    unsigned langs = voice__langs(d->cfg.voice_language);
-    if ((langs & v->have_langs) == langs)
+    struct hq_config *n = calloc(1, sizeof *n);
+    char err[512];
+    if (!n) return;
+    if (hq_config_load(d->cfg.file, n, err, sizeof err) != HQ_OK) {
+        LOG_WARN("VOICE", "reload: %s", err);
+        goto out;
+    }
+    struct hq_config *c = &d->cfg;
+    if (n->voice_enabled != c->voice_enabled || strcmp(n->voice_pack, c->voice_pack) ||
+        strcmp(n->voice_output, c->voice_output) || n->voice_max_lag_s != c->voice_max_lag_s)
+        LOG_NOTICE("VOICE", "voice.enabled, pack, output and max_lag_s take effect at the next "
+                            "restart");
+    unsigned langs = voice__langs(n->voice_language);
+    if ((langs & v->have_langs) == langs) {
         v->langs = langs;
-    else
+        memcpy(c->voice_language, n->voice_language, sizeof c->voice_language);
+    } else {
         LOG_NOTICE("VOICE",
                    "voice.language %s needs clips the pack did not have at start: "
-                   "keeping the languages it had",
-                   d->cfg.voice_language);
-    v->repeat = d->cfg.voice_repeat;
-    v->gap_ms = d->cfg.voice_gap_ms;
-    v->pause_ms = d->cfg.voice_pause_ms;
+                   "keeping %s",
+                   n->voice_language, c->voice_language);
+    }
+    v->repeat = c->voice_repeat = n->voice_repeat;
+    v->gap_ms = c->voice_gap_ms = n->voice_gap_ms;
+    v->pause_ms = c->voice_pause_ms = n->voice_pause_ms;
+    LOG_INFO("VOICE", "reloaded: %s, %u times, gaps %u/%u ms", c->voice_language, v->repeat,
+             v->gap_ms, v->pause_ms);
+out:
+    hq_config_free(n);
+    free(n);
 }
 
 /* ---------------------------------------------------------------- module */
