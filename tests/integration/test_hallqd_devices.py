@@ -468,7 +468,7 @@ def main():
             ev.close()
         for s in sims:
             s.stop()
-        h.stop()
+        F.eq(h.stop(), 0, "hallqd stops cleanly on SIGTERM (no sanitizer report)")
         if F.failed:
             print(h.read_log()[-3000:])
     import shutil
@@ -515,7 +515,9 @@ def blank_and_ack():
         F.eq((d or {}).get("health"), "online", "bar 1 acknowledges: online")
     finally:
         led.stop()
-        h.stop()
+        F.eq(h.stop(), 0, "hallqd stops cleanly on SIGTERM")
+        if F.failed:
+            print(h.read_log()[-3000:])
         import shutil
         shutil.rmtree(tmp, ignore_errors=True)
 
