@@ -12,3 +12,10 @@ for b in "$build"/bench/*; do
     echo "== $(basename "$b")"
     "$b" "$work" "${HQ_BENCH_SECONDS:-3}"
 done
+# Page benchmarks: Node scripts driving hallqd and the system's Chromium
+# (playwright-core from tests/web/node_modules).
+for js in "$(dirname "${BASH_SOURCE[0]}")"/bench_*.js; do
+    [ -f "$js" ] || continue
+    echo "== $(basename "$js" .js)"
+    HQ_BUILD=$build node "$js"
+done

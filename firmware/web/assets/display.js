@@ -127,7 +127,7 @@
             tiles.push(h('div', { class: 'svc' + (closed ? ' closed' : ''), dataset: { code: s.code } },
                 h('div', { class: 'svc-name' }, HQ.serviceName(s)),
                 h('div', { class: 'svc-wait' }, HQ.t('等候', 'waiting'), h('b', null, s.waiting), HQ.t('人', '')),
-                h('div', { class: 'svc-est' }, closed ? HQ.t('暂停取号', 'closed now') : HQ.waitText(s.estimated_wait_s))));
+                h('div', { class: 'svc-est' }, closed ? HQ.t('暂停取号', 'closed now') : HQ.serviceWait(s))));
         }
         HQ.fill(box, tiles);
     }
@@ -204,12 +204,10 @@
             renderAll();
             return;
         }
-        /* a refresh for the estimates: take services and windows, keep the
-         * calls this page has seen */
-        status = st;
+        /* a refresh for the estimates; windows and counts come from events */
+        HQ.mergeRefresh(status, st);
         renderHall();
         renderServices();
-        renderWindows();
     }
 
     function onEvent(kind, d) {

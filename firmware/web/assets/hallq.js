@@ -175,6 +175,10 @@
         const hrs = Math.round(s / 360) / 10;
         return HQ.t('约 ' + hrs + ' 小时', 'about ' + hrs + ' h');
     };
+    /* A service's expected wait: nobody waiting means no wait at all. */
+    HQ.serviceWait = function (s) {
+        return s.waiting === 0 ? HQ.t('无需等待', 'no wait') : HQ.waitText(s.estimated_wait_s);
+    };
     HQ.serviceName = function (o) {
         if (!o) return '';
         return HQ.t(o.name || o.service_name || o.code || o.service, o.name_en || o.service_name_en);
@@ -320,10 +324,13 @@
             open();
         };
         /* Fetch the status once (e.g. for estimates that events do not
-         * carry), at most every minGapMs, trailing. */
+         * carry), a second after the event that asked and at most every
+         * minGapMs. Its answer travels on another connection than the
+         * events and may be older than the last of them: pages take only
+         * what events do not carry from it (HQ.mergeRefresh). */
         const refresh = (minGapMs) => {
             if (refreshT) return;
-            const gap = Math.max(0, lastRefresh + (minGapMs || 0) - Date.now());
+            const gap = Math.max(1000, lastRefresh + (minGapMs || 0) - Date.now());
             refreshT = setTimeout(async () => {
                 lastRefresh = Date.now();
                 const r = await HQ.request('GET', '/api/v1/status');
@@ -353,6 +360,23 @@
                 reopen();
             },
         };
+    };
+
+    /* Take from a refreshed status only what events do not carry: the
+     * estimates, open/closed and quotas. Waiting counts and windows come
+     * from the events, which are in order; issued only grows in a day. */
+    HQ.mergeRefresh = function (status, fresh) {
+        const by = {};
+        for (const s of fresh.services || []) by[s.code] = s;
+        for (const s of status.services || []) {
+            const f = by[s.code];
+            if (!f) continue;
+            s.estimated_wait_s = f.estimated_wait_s;
+            s.open = f.open;
+            s.daily_quota = f.daily_quota;
+            s.issued = Math.max(s.issued || 0, f.issued || 0);
+        }
+        status.hall = fresh.hall || status.hall;
     };
 
     /* The discreet "连接中断 / reconnecting" badge every live page carries. */

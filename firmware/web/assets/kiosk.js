@@ -126,7 +126,7 @@
             h('span', { class: 'svc-name' }, HQ.serviceName(s)),
             HQ.lang() === 'en' ? h('span', { class: 'svc-sub' }, s.name) : null,
             h('span', { class: 'svc-info' }, HQ.t('等候', 'Waiting'), h('b', null, s.waiting), HQ.t('人 · ', ' · '),
-                off ? '' : HQ.waitText(s.estimated_wait_s)));
+                off ? '' : HQ.serviceWait(s)));
         /* a closed or full service still answers a touch: hallqd says why */
         b.addEventListener('click', () => choose(s.code));
         return b;
@@ -293,7 +293,12 @@
     HQ.$('tk-done').addEventListener('click', home);
     HQ.$('err-back').addEventListener('click', home);
 
-    function onStatus(st) {
+    function onStatus(st, fresh) {
+        if (!fresh && status) {
+            HQ.mergeRefresh(status, st);
+            renderAll();
+            return;
+        }
         status = st;
         if (st.card && typeof st.card === 'object') card = st.card; /* if hallqd's status carries the reader */
         renderAll();

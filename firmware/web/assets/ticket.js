@@ -86,6 +86,9 @@
         if (d.ticket && d.ticket.uuid === ticket.uuid) {
             ticket = d.ticket;
             render();
+            /* a fetch already on its way may answer with the state before
+             * this event: one more after it settles the page on the truth */
+            loadSoon();
         } else if (ticket.status === 'waiting' && (!d.ticket || d.ticket.service === ticket.service || kind === 'call')) {
             loadSoon(); /* the queue ahead moved */
         }
