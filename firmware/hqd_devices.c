@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -47,6 +48,7 @@
 #define DEVS_LOG_MS 10000        /* at most one warning per link in this time */
 #define DEVS_BAR_FAILS 3         /* missed AA in a row before a bar is faulty */
 #define DEVS_HOUSE_MS 1000
+#define DEVS_LAT 1024
 
 enum { LINK_READER = 0, LINK_HALL, LINK_LED };
 static const char *const devs_link_type[] = {"card_reader", "hall_bus", "led_bus"};
@@ -145,6 +147,9 @@ struct hqd_devs {
     uint64_t keys, ratings, refused, help_calls;
     struct devs_stage *stage;
     size_t n_stage, cap_stage;
+    /* key frame lexed → its frames written, microseconds, the last DEVS_LAT samples */
+    uint32_t lat[DEVS_LAT];
+    uint64_t n_lat;
 };
 
 static struct hqd_devs *devs__self;
@@ -756,7 +761,13 @@ static void devs__hall_frame(const struct hallbus_frame *f, void *arg)
         devs__send(l, b, hallbus_make_beep(f->addr, b, sizeof b));
         return;
     }
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = out == HQ_KEY_CMD ? hqd_apply(s->d, &cmd) : HQ_ERR_INVALID;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (!rc)
+        s->lat[s->n_lat++ % DEVS_LAT] =
+            (uint32_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
     if (rc) {
         /* A key that cannot apply (nobody waiting, not logged in) beeps: the clerk hears it. */
         s->refused++;
@@ -1215,6 +1226,12 @@ static void devs__house(struct hq_loop *loop, void *arg)
 
 /* ------------------------------------------------------------------ status */
 
+static int devs__cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 static void devs__status_part(struct hq_daemon *d, cJSON *status, void *arg)
 {
     struct hqd_devs *s = arg;
@@ -1254,6 +1271,16 @@ static void devs__status_part(struct hq_daemon *d, cJSON *status, void *arg)
     cJSON_AddNumberToObject(sum, "refused", (double)s->refused);
     cJSON_AddNumberToObject(sum, "help_calls", (double)s->help_calls);
     cJSON_AddBoolToObject(sum, "bars_blanked", s->blanked);
+    /* What hallqd itself spends on a key (engine, commit, frames out), apart from the wire. */
+    size_t n = s->n_lat < DEVS_LAT ? (size_t)s->n_lat : DEVS_LAT;
+    if (n) {
+        uint32_t v[DEVS_LAT];
+        memcpy(v, s->lat, n * sizeof *v);
+        qsort(v, n, sizeof *v, devs__cmp_u32);
+        cJSON_AddNumberToObject(sum, "apply_us_p50", v[n / 2]);
+        cJSON_AddNumberToObject(sum, "apply_us_p99", v[n * 99 / 100]);
+        cJSON_AddNumberToObject(sum, "apply_us_max", v[n - 1]);
+    }
 }
 
 /* /metrics: health and counters per link, for the hall's monitoring. */

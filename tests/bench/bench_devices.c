@@ -93,6 +93,42 @@ static int issue(int port)
     return atoi(resp + 9);
 }
 
+/* GET path into a malloc'd buffer (whole response), NULL on failure. */
+static char *http_get(int port, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a) < 0) {
+        if (fd >= 0) close(fd);
+        return NULL;
+    }
+    char req[256];
+    int n =
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    size_t cap = 1 << 20, len = 0;
+    char *b = malloc(cap + 1);
+    if (!b || write(fd, req, (size_t)n) != n) {
+        free(b);
+        close(fd);
+        return NULL;
+    }
+    ssize_t k;
+    while (len < cap && (k = read(fd, b + len, cap - len)) > 0)
+        len += (size_t)k;
+    close(fd);
+    b[len] = 0;
+    return b;
+}
+
+static long json_num(const char *doc, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = doc ? strstr(doc, pat) : NULL;
+    return p ? strtol(p + strlen(pat), NULL, 10) : -1;
+}
+
 static int free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -287,6 +323,12 @@ int main(int argc, char **argv)
            (long long)wmin, (long long)w50);
     printf("  p99 software / min wire = %.2f%%  (target < 5%%: %s)\n",
            100.0 * (double)p99 / (double)wmin, p99 * 20 < wmin ? "met" : "NOT met");
+    char *stj = http_get(port, "/api/v1/status");
+    printf("  inside hallqd (key lexed -> engine, commit, frames written), last 1024 keys: "
+           "p50 %ld us  p99 %ld us  max %ld us\n",
+           json_num(stj, "apply_us_p50"), json_num(stj, "apply_us_p99"),
+           json_num(stj, "apply_us_max"));
+    free(stj);
     /* Two cores shared with builds make a tail of scheduling waits: say how busy it was. */
     FILE *la = fopen("/proc/loadavg", "r");
     char load[64] = "?";
