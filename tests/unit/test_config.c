@@ -500,7 +500,7 @@ static void test_demo_hall(void)
     CHECK_EQ_STR(cfg.file, want);
     snprintf(want, sizeof want, "%s/config", src);
     CHECK_EQ_STR(cfg.dir, want);
-    snprintf(want, sizeof want, "%s/web", src);
+    snprintf(want, sizeof want, "%s/firmware/web", src);
     CHECK_EQ_STR(cfg.web_root, want);
     snprintf(want, sizeof want, "%s/config/hallq-demo.db", src);
     CHECK_EQ_STR(cfg.database, want);
