@@ -77,7 +77,9 @@ struct devs_link {
     struct hq_serial_link sl;
     int fd; /* registered with the loop, -1 while down */
     bool connecting, broken;
-    uint64_t timer; /* reopen while down; the reader's poll while up */
+    uint64_t timer;        /* reopen while down; the reader's poll while up */
+    uint64_t up_at_ms;     /* when the link last came up */
+    uint32_t prev_backoff; /* the reopen delay before the last successful open */
     uint8_t out[DEVS_OUT_CAP];
     size_t out_len;
     struct hq_device_status st;
@@ -1053,6 +1055,11 @@ static void devs__lost(struct devs_link *l, const char *why)
         l->rd = NULL;
     }
     devs__card_clear(l, true);
+    /* A serial server that accepts and hangs up at once would otherwise be retried (and its
+     * health recorded) twice a second for ever: a link that did not stay up keeps backing
+     * off as if the open had failed. */
+    if (devs__now(s) - l->up_at_ms < 5000 && l->prev_backoff > l->sl.backoff_ms)
+        l->sl.backoff_ms = l->prev_backoff;
     hq_serial_link_lost(&l->sl, devs__now(s));
     devs__set_health(l, HQ_DEV_OFFLINE, HQ_ERR_IO, "%s", why);
     devs__schedule_reopen(l);
@@ -1062,7 +1069,12 @@ static void devs__try_open(struct devs_link *l)
 {
     struct hqd_devs *s = l->s;
     l->timer = 0;
+    uint32_t backoff = l->sl.backoff_ms;
     int rc = hq_serial_link_service(&l->sl, devs__now(s));
+    if (!rc) {
+        l->prev_backoff = backoff;
+        l->up_at_ms = devs__now(s);
+    }
     if (rc) {
         devs__set_health(l, rc == HQ_ERR_CONFIG ? HQ_DEV_FAULTY : HQ_DEV_OFFLINE, rc,
                          "cannot open %s (%s); next try in %u ms", l->port, hq_strerror(rc),
