@@ -255,3 +255,29 @@ test('the ticket page follows its ticket live', async () => {
         await hall.close();
     }
 });
+
+test('a day of calls keeps the display bounded', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        for (let i = 0; i < 70; i++) await hall.issue('A');
+        await hall.window(1, 'login', { staff: '1001' });
+        const page = await B.newPage({ width: 1920, height: 1080 });
+        await page.goto(hall.url + '/display');
+        await linkUp(page);
+        const call = async () => {
+            await hall.window(1, 'finish');
+            const n = (await hall.window(1, 'call-next')).body.ticket.number;
+            await page.waitForFunction((x) => document.getElementById('now-body').innerText.includes(x), n, { timeout: 5000 });
+        };
+        for (let i = 0; i < 12; i++) await call();
+        const nodes = () => page.evaluate(() => document.getElementsByTagName('*').length);
+        const after12 = await nodes();
+        for (let i = 0; i < 48; i++) await call();
+        assert.equal(await page.locator('#history li').count(), 8, 'history capped');
+        assert.equal(await nodes(), after12, 'the DOM does not grow with calls');
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});

@@ -56,7 +56,9 @@
         }
         if (!add.length) return;
         calls = calls.concat(add).filter((c, i, a) => a.findIndex((x) => x.uuid === c.uuid) === i);
-        calls.sort((a, b) => b.at - a.at || b.seq - a.seq);
+        /* called_at has whole seconds: within one, the higher number was
+         * most likely called later */
+        calls.sort((a, b) => b.at - a.at || b.seq - a.seq || (b.number > a.number ? 1 : b.number < a.number ? -1 : 0));
         if (calls.length > MAX_CALLS) calls.length = MAX_CALLS;
     }
 
@@ -171,7 +173,9 @@
         const tileH = (box.clientHeight - 10 * (rows - 1)) / rows;
         const tileW = (box.clientWidth - 10 * (cols - 1)) / cols;
         /* type follows the smaller of height and a width-limited height */
-        box.style.setProperty('--tile-h', Math.max(40, Math.min(tileH, tileW * 0.62)) + 'px');
+        const th = Math.max(40, Math.min(tileH, tileW * 0.62));
+        box.style.setProperty('--tile-h', th + 'px');
+        box.classList.toggle('small', th < 130);
     }
     function renderWindows() {
         if (layout !== 'windows') return;
