@@ -792,11 +792,10 @@ static void devs__hall_input(struct devs_link *l, const uint8_t *b, size_t n)
 
 /* --------------------------------------------------------------- ID cards */
 
-static void devs__card_publish(struct devs_link *l, bool present, const char *error)
+/* What the kiosk page may know of the card on its reader: never the number or the name. */
+static cJSON *devs__card_json(const struct devs_link *l, bool present)
 {
-    struct hqd_devs *s = l->s;
-    const struct hq_config *c = &s->d->cfg;
-    if (!s->d->api) return;
+    const struct hq_config *c = &l->s->d->cfg;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "present", present);
     cJSON_AddStringToObject(o, "kiosk", c->readers[l->cfg_idx].kiosk);
@@ -812,6 +811,14 @@ static void devs__card_publish(struct devs_link *l, bool present, const char *er
         cJSON_AddBoolToObject(o, "elderly",
                               c->engine.elderly_age > 0 && b > 0 && age >= c->engine.elderly_age);
     }
+    return o;
+}
+
+static void devs__card_publish(struct devs_link *l, bool present, const char *error)
+{
+    struct hqd_devs *s = l->s;
+    if (!s->d->api) return;
+    cJSON *o = devs__card_json(l, present);
     if (error) {
         cJSON_AddStringToObject(o, "error", error);
         cJSON_AddStringToObject(o, "message", "读卡失败，请重新放置身份证");
@@ -1277,6 +1284,17 @@ static void devs__status_part(struct hq_daemon *d, cJSON *status, void *arg)
         }
         if (w->led) cJSON_AddItemToArray(arr, devs__bar_json(w));
     }
+    /* The card on a reader, for a kiosk page that (re)loads while a card lies there. */
+    const struct devs_link *newest = NULL, *reader = NULL;
+    for (size_t i = 0; i < s->n_links; i++) {
+        const struct devs_link *l = &s->links[i];
+        if (l->kind != LINK_READER) continue;
+        if (!reader) reader = l;
+        if (l->card && (!newest || l->card_at_ms > newest->card_at_ms)) newest = l;
+    }
+    if (reader)
+        cJSON_AddItemToObject(status, "card",
+                              devs__card_json(newest ? newest : reader, newest != NULL));
     cJSON *sum = cJSON_AddObjectToObject(status, "device_keys");
     cJSON_AddNumberToObject(sum, "keys", (double)s->keys);
     cJSON_AddNumberToObject(sum, "ratings", (double)s->ratings);

@@ -283,6 +283,9 @@ def main():
             F.eq(c.get("name_masked"), "王**", "card event: masked name")
             F.eq(c.get("elderly"), True, "card event: elderly")
             F.eq(c.get("kiosk"), "k1", "card event: kiosk")
+        sc = h.status().get("card", {})
+        F.eq((sc.get("present"), sc.get("name_masked"), sc.get("kiosk")), (True, "王**", "k1"),
+             "status carries the card for a kiosk page that reloads")
         st_, body = h.issue("A", card=True)
         F.eq(st_, 201, "real-name ticket issued from the card")
         t_eld = body.get("ticket", {})
@@ -297,6 +300,7 @@ def main():
         F.eq(body.get("message"), "您今日取号次数已达上限", "kiosk message in Chinese")
         card.cmd("remove")
         ev.expect("card", lambda d: d.get("present") is False)
+        F.eq(h.status().get("card", {}).get("present"), False, "status: card gone")
         st_, body = h.issue("C", card=True)
         F.eq(body.get("error"), "id_required", "card removed: its identity is gone")
 
