@@ -86,22 +86,30 @@ static void api__schedule(struct hq_api *api);
 unsigned hq_api_http_status(int err)
 {
     switch (err) {
-    case HQ_OK: return MHD_HTTP_OK;
-    case HQ_ERR_INVALID: return MHD_HTTP_BAD_REQUEST;
-    case HQ_ERR_NOT_FOUND: return MHD_HTTP_NOT_FOUND;
-    case HQ_ERR_AUTH: return MHD_HTTP_UNAUTHORIZED;
-    case HQ_ERR_LIMIT: return MHD_HTTP_CONTENT_TOO_LARGE;
+    case HQ_OK:
+        return MHD_HTTP_OK;
+    case HQ_ERR_INVALID:
+        return MHD_HTTP_BAD_REQUEST;
+    case HQ_ERR_NOT_FOUND:
+        return MHD_HTTP_NOT_FOUND;
+    case HQ_ERR_AUTH:
+        return MHD_HTTP_UNAUTHORIZED;
+    case HQ_ERR_LIMIT:
+        return MHD_HTTP_CONTENT_TOO_LARGE;
     case HQ_ERR_STATE:
     case HQ_ERR_CLOSED:
     case HQ_ERR_QUOTA:
     case HQ_ERR_PERSON_LIMIT:
     case HQ_ERR_ID_REQUIRED:
     case HQ_ERR_EMPTY:
-    case HQ_ERR_RANGE_FULL: return MHD_HTTP_CONFLICT;
+    case HQ_ERR_RANGE_FULL:
+        return MHD_HTTP_CONFLICT;
     case HQ_ERR_DISK_FULL:
     case HQ_ERR_PRINTER:
-    case HQ_ERR_IO: return MHD_HTTP_SERVICE_UNAVAILABLE;
-    default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    case HQ_ERR_IO:
+        return MHD_HTTP_SERVICE_UNAVAILABLE;
+    default:
+        return MHD_HTTP_INTERNAL_SERVER_ERROR;
     }
 }
 
@@ -117,8 +125,10 @@ int hq_api_reply_text(struct hq_api_req *req, unsigned status, const char *type,
     MHD_queue_response(req->conn, status, r);
     MHD_destroy_response(r);
     req->answered = 1;
-    if (status >= 500) req->api->errors5xx++;
-    else if (status >= 400) req->api->errors4xx++;
+    if (status >= 500)
+        req->api->errors5xx++;
+    else if (status >= 400)
+        req->api->errors4xx++;
     return HQ_OK;
 }
 
@@ -157,8 +167,10 @@ static void api__add_time(cJSON *o, const char *key, uint32_t t, int32_t off)
 
 static void api__add_estimate(cJSON *o, const char *key, int64_t s)
 {
-    if (s < 0) cJSON_AddNullToObject(o, key);
-    else cJSON_AddNumberToObject(o, key, (double)s);
+    if (s < 0)
+        cJSON_AddNullToObject(o, key);
+    else
+        cJSON_AddNumberToObject(o, key, (double)s);
 }
 
 cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ti)
@@ -184,8 +196,10 @@ cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ti)
         cJSON_AddNumberToObject(o, "ahead", (double)hq_engine_ahead(e, ti));
         api__add_estimate(o, "estimated_wait_s", hq_engine_estimate_ticket(e, ti));
     }
-    if (t->window) cJSON_AddNumberToObject(o, "window", t->window);
-    else cJSON_AddNullToObject(o, "window");
+    if (t->window)
+        cJSON_AddNumberToObject(o, "window", t->window);
+    else
+        cJSON_AddNullToObject(o, "window");
     cJSON_AddNumberToObject(o, "recalls", t->recalls);
     api__add_time(o, "issued_at", t->issued_at, e->cfg->utc_offset_s);
     api__add_time(o, "called_at", t->called_at, e->cfg->utc_offset_s);
@@ -280,7 +294,8 @@ cJSON *hq_api_status_json(struct hq_daemon *d)
     cJSON *st = cJSON_AddObjectToObject(o, "storage");
     cJSON_AddBoolToObject(st, "ok", !d->storage_failed);
     cJSON_AddNumberToObject(st, "commit_failures", (double)d->commit_failures);
-    for (int i = 0; i < d->api->n_parts; i++) d->api->parts[i].fn(d, o, d->api->parts[i].arg);
+    for (int i = 0; i < d->api->n_parts; i++)
+        d->api->parts[i].fn(d, o, d->api->parts[i].arg);
     return o;
 }
 
@@ -302,7 +317,8 @@ static void api__sse_append(struct api_sse *c, const char *s, size_t n)
             c->off = 0;
         }
         size_t cap = c->cap ? c->cap : 4096;
-        while (cap < c->len + n) cap *= 2;
+        while (cap < c->len + n)
+            cap *= 2;
         char *b = realloc(c->buf, cap);
         if (!b) {
             c->dead = 1;
@@ -374,8 +390,10 @@ static void api__sse_free(void *cls)
 {
     struct api_sse *c = cls;
     struct hq_api *api = c->api;
-    if (c->prev) c->prev->next = c->next;
-    else api->clients = c->next;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        api->clients = c->next;
     if (c->next) c->next->prev = c->prev;
     api->n_clients--;
     free(c->buf);
@@ -485,7 +503,8 @@ static int api__reply_result(struct hq_api_req *req, int rc, int window_idx)
     if (rc) return hq_api_reply_error(req, rc, NULL);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "ok", 1);
-    if (window_idx >= 0) cJSON_AddItemToObject(o, "window", hq_api_window_json(req->d, (size_t)window_idx));
+    if (window_idx >= 0)
+        cJSON_AddItemToObject(o, "window", hq_api_window_json(req->d, (size_t)window_idx));
     cJSON_AddItemToObject(o, "ticket", hq_api_ticket_json(req->d, req->d->res.ticket));
     return hq_api_reply_json(req, MHD_HTTP_OK, o);
 }
@@ -516,12 +535,14 @@ static int api__issue(struct hq_api_req *req, void *arg)
     cJSON *ch = cJSON_GetObjectItemCaseSensitive(req->body, "channel");
     if (ch) {
         if (!cJSON_IsString(ch)) return hq_api_reply_error(req, HQ_ERR_INVALID, "channel");
-        if (strcmp(ch->valuestring, "kiosk") == 0) cmd.u.issue.channel = HQ_CHAN_KIOSK;
+        if (strcmp(ch->valuestring, "kiosk") == 0)
+            cmd.u.issue.channel = HQ_CHAN_KIOSK;
         else if (strcmp(ch->valuestring, "api") != 0)
             return hq_api_reply_error(req, HQ_ERR_INVALID, "channel must be kiosk or api");
     }
     cJSON *card = cJSON_GetObjectItemCaseSensitive(req->body, "card");
-    if (card && !cJSON_IsBool(card)) return hq_api_reply_error(req, HQ_ERR_INVALID, "card must be true or false");
+    if (card && !cJSON_IsBool(card))
+        return hq_api_reply_error(req, HQ_ERR_INVALID, "card must be true or false");
     if (cJSON_IsTrue(card)) {
         /* 实名取号: the identity comes from the kiosk's own reader, never from
          * the client, so a page cannot claim somebody else's card. */
@@ -704,8 +725,8 @@ static int api__metrics(struct hq_api_req *req, void *arg)
     b[0] = 0;
     api__metric(&b, &len, &cap, "# TYPE hallq_waiting gauge\n");
     for (size_t i = 0; i < e->cfg->n_services; i++)
-        api__metric(&b, &len, &cap, "hallq_waiting{service=\"%s\"} %zu\n",
-                    e->cfg->services[i].code, hq_engine_waiting(e, i));
+        api__metric(&b, &len, &cap, "hallq_waiting{service=\"%s\"} %zu\n", e->cfg->services[i].code,
+                    hq_engine_waiting(e, i));
     api__metric(&b, &len, &cap, "# TYPE hallq_estimated_wait_seconds gauge\n");
     for (size_t i = 0; i < e->cfg->n_services; i++)
         api__metric(&b, &len, &cap, "hallq_estimated_wait_seconds{service=\"%s\"} %lld\n",
@@ -729,16 +750,16 @@ static int api__metrics(struct hq_api_req *req, void *arg)
                 "# TYPE hallq_http_requests_total counter\nhallq_http_requests_total %llu\n"
                 "# TYPE hallq_sse_clients gauge\nhallq_sse_clients %zu\n"
                 "# TYPE hallq_uptime_seconds gauge\nhallq_uptime_seconds %lld\n",
-                (long long)backlog, (unsigned long long)d->commands,
-                (unsigned long long)d->refused, (unsigned long long)d->commit_failures,
-                (unsigned long long)req->api->requests, req->api->n_clients,
-                (long long)(hq_loop_wall_s() - d->started_at));
+                (long long)backlog, (unsigned long long)d->commands, (unsigned long long)d->refused,
+                (unsigned long long)d->commit_failures, (unsigned long long)req->api->requests,
+                req->api->n_clients, (long long)(hq_loop_wall_s() - d->started_at));
     for (int i = 0; i < req->api->n_mparts; i++) {
         char *part = req->api->mparts[i].fn(d, req->api->mparts[i].arg);
         if (part) api__metric(&b, &len, &cap, "%s", part);
         free(part);
     }
-    int rc = hq_api_reply_text(req, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b, len);
+    int rc =
+        hq_api_reply_text(req, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", b, len);
     free(b);
     return rc;
 }
@@ -748,10 +769,14 @@ static int api__metrics(struct hq_api_req *req, void *arg)
 static const struct {
     const char *ext, *type;
 } api_types[] = {
-    {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-    {".css", "text/css; charset=utf-8"},   {".svg", "image/svg+xml"},
-    {".png", "image/png"},                 {".wav", "audio/wav"},
-    {".json", "application/json"},         {".woff2", "font/woff2"},
+    {".html", "text/html; charset=utf-8"},
+    {".js", "text/javascript; charset=utf-8"},
+    {".css", "text/css; charset=utf-8"},
+    {".svg", "image/svg+xml"},
+    {".png", "image/png"},
+    {".wav", "audio/wav"},
+    {".json", "application/json"},
+    {".woff2", "font/woff2"},
 };
 
 static int api__file(struct hq_api_req *req, const char *rel)
@@ -851,7 +876,8 @@ static int api__role(struct hq_api *api, struct MHD_Connection *conn)
         size_t tl = strlen(t->token);
         /* constant-time compare: the token is the only lock on the clerk API */
         unsigned diff = (unsigned)(hl ^ tl);
-        for (size_t k = 0; k < tl; k++) diff |= (unsigned)(t->token[k] ^ (k < hl ? h[k] : 0));
+        for (size_t k = 0; k < tl; k++)
+            diff |= (unsigned)(t->token[k] ^ (k < hl ? h[k] : 0));
         if (!diff) {
             int r = strcmp(t->role, "manager") == 0 ? HQ_ROLE_MANAGER : HQ_ROLE_CLERK;
             if (r > role) role = r;
@@ -890,7 +916,8 @@ static int api__dispatch(struct hq_api *api, struct hq_api_req *req)
         }
         return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such path");
     }
-    if (req->role < best->role) return hq_api_reply_error(req, HQ_ERR_AUTH, "a valid bearer token is needed");
+    if (req->role < best->role)
+        return hq_api_reply_error(req, HQ_ERR_AUTH, "a valid bearer token is needed");
     req->tail = req->url + best_len;
     int rc = best->fn(req, best->arg);
     if (!req->answered) return hq_api_reply_error(req, rc ? rc : HQ_ERR_INVALID, NULL);
@@ -898,8 +925,8 @@ static int api__dispatch(struct hq_api *api, struct hq_api_req *req)
 }
 
 static enum MHD_Result api__access(void *cls, struct MHD_Connection *conn, const char *url,
-                                   const char *method, const char *version,
-                                   const char *upload_data, size_t *upload_size, void **con_cls)
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_size, void **con_cls)
 {
     struct hq_api *api = cls;
     struct api_conn *ac = *con_cls;
@@ -944,7 +971,7 @@ static enum MHD_Result api__access(void *cls, struct MHD_Connection *conn, const
             return MHD_YES;
         }
         /* JSON never holds a raw NUL; cJSON would stop at one and read "A\0B" as "A". */
-        req.body = !ac->len                          ? cJSON_CreateObject()
+        req.body = !ac->len                       ? cJSON_CreateObject()
                    : memchr(ac->body, 0, ac->len) ? NULL
                                                   : cJSON_ParseWithLength(ac->body, ac->len);
         if (!cJSON_IsObject(req.body)) {
@@ -1021,7 +1048,8 @@ static void api__mhd_log(void *cls, const char *fmt, va_list ap)
     (void)cls;
     vsnprintf(line, sizeof line, fmt, ap);
     size_t n = strlen(line);
-    while (n && line[n - 1] == '\n') line[--n] = 0;
+    while (n && line[n - 1] == '\n')
+        line[--n] = 0;
     LOG_INFO("HTTP", "%s", line);
 }
 
@@ -1072,13 +1100,11 @@ int hq_api_init(struct hq_daemon *d)
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
     api->mhd = MHD_start_daemon(
         flags, 0, NULL, NULL, api__access, api, MHD_OPTION_EXTERNAL_LOGGER, api__mhd_log, api,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)d->cfg.http_max_clients + 16,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)d->cfg.http_max_clients,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-        (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED, api__completed, api,
-        MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        (unsigned)1, MHD_OPTION_END);
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)d->cfg.http_max_clients + 16, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)d->cfg.http_max_clients, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
+        api__completed, api, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
     if (!api->mhd) {
         LOG_ERR("HTTP", "cannot listen on %s: %s", d->cfg.http_listen, strerror(errno));
         free(api);

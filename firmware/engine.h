@@ -69,27 +69,27 @@ struct hq_date_override {
 };
 
 struct hq_service_cfg {
-    char code[16];      /* "A" — the id used in the API */
-    char name[64];      /* 社保业务 (UTF-8) */
-    char name_en[64];   /* Social insurance */
-    char prefix[8];     /* printed before the number: "A" */
-    char task_code[40]; /* 事项编码 for 好差评 records */
-    uint16_t num_min, num_max; /* number range; wraps from max to min */
-    uint8_t digits;            /* zero-padded width of the number: 3 → A012 */
-    uint32_t daily_quota;      /* tickets per day, 0 = no quota */
-    bool id_required;          /* 实名取号 */
-    uint16_t per_person_limit; /* tickets per ID per day for this service, 0 = none */
-    uint32_t priority_mask;    /* bit p set: class p is honoured here (NORMAL always) */
-    uint32_t default_handle_s; /* handling time assumed before any is measured */
-    struct hq_day_hours week[7]; /* index 0 = Sunday, as tm_wday */
+    char code[16];                      /* "A" — the id used in the API */
+    char name[64];                      /* 社保业务 (UTF-8) */
+    char name_en[64];                   /* Social insurance */
+    char prefix[8];                     /* printed before the number: "A" */
+    char task_code[40];                 /* 事项编码 for 好差评 records */
+    uint16_t num_min, num_max;          /* number range; wraps from max to min */
+    uint8_t digits;                     /* zero-padded width of the number: 3 → A012 */
+    uint32_t daily_quota;               /* tickets per day, 0 = no quota */
+    bool id_required;                   /* 实名取号 */
+    uint16_t per_person_limit;          /* tickets per ID per day for this service, 0 = none */
+    uint32_t priority_mask;             /* bit p set: class p is honoured here (NORMAL always) */
+    uint32_t default_handle_s;          /* handling time assumed before any is measured */
+    struct hq_day_hours week[7];        /* index 0 = Sunday, as tm_wday */
     struct hq_date_override *overrides; /* holidays, make-up working days */
     size_t n_overrides;
 };
 
 struct hq_window_cfg {
-    uint16_t number;   /* 3 → "3号窗口" */
-    char name[64];     /* 3号窗口 */
-    char name_en[64];  /* Window 3 */
+    uint16_t number;                          /* 3 → "3号窗口" */
+    char name[64];                            /* 3号窗口 */
+    char name_en[64];                         /* Window 3 */
     uint8_t services[HQ_MAX_WINDOW_SERVICES]; /* service indices, first = preferred */
     uint8_t n_services;
 };
@@ -115,9 +115,9 @@ struct hq_engine_cfg {
      * passed over the ticket at the head of the arrival order, that ticket is
      * called next whatever its class. */
     uint16_t max_overtakes;
-    uint8_t recall_limit;     /* recalls allowed; one more makes the ticket a no-show */
-    bool no_show_requeue;     /* 过号重排: a no-show goes back into its queue */
-    uint8_t max_requeues;     /* how often one ticket may be re-queued */
+    uint8_t recall_limit;      /* recalls allowed; one more makes the ticket a no-show */
+    bool no_show_requeue;      /* 过号重排: a no-show goes back into its queue */
+    uint8_t max_requeues;      /* how often one ticket may be re-queued */
     uint32_t rating_timeout_s; /* a pad silent this long leaves the service unrated */
     uint8_t elderly_age;       /* age from which a card gets HQ_PRIO_ELDERLY (65) */
     uint8_t handle_alpha_pct;  /* EWMA weight of a new handling time, percent (20) */
@@ -146,21 +146,21 @@ enum hq_ticket_flags {
 
 struct hq_ticket {
     uint8_t uuid[16];
-    uint8_t id_hash[8];    /* first 8 bytes of the keyed ID hash (per-person limit) */
-    char name_masked[16];  /* 王** ; empty when no card */
-    uint32_t serial;       /* 1, 2, ... per service per day: never repeats in a day */
-    uint16_t number;       /* the printed number (wraps within the range) */
-    uint8_t service;       /* current service index */
-    uint8_t orig_service;  /* service it was issued for */
-    uint8_t priority;      /* enum hq_priority */
-    uint8_t channel;       /* enum hq_channel */
-    uint8_t status;        /* enum hq_ticket_status */
+    uint8_t id_hash[8];   /* first 8 bytes of the keyed ID hash (per-person limit) */
+    char name_masked[16]; /* 王** ; empty when no card */
+    uint32_t serial;      /* 1, 2, ... per service per day: never repeats in a day */
+    uint16_t number;      /* the printed number (wraps within the range) */
+    uint8_t service;      /* current service index */
+    uint8_t orig_service; /* service it was issued for */
+    uint8_t priority;     /* enum hq_priority */
+    uint8_t channel;      /* enum hq_channel */
+    uint8_t status;       /* enum hq_ticket_status */
     uint8_t recalls;
     uint8_t requeues;
-    uint8_t flags;         /* enum hq_ticket_flags */
-    uint16_t window;       /* window number serving/holding it, 0 = none */
+    uint8_t flags;          /* enum hq_ticket_flags */
+    uint16_t window;        /* window number serving/holding it, 0 = none */
     uint16_t target_window; /* transferred to this window only, 0 = any */
-    uint16_t staff;        /* staff index + 1 of the clerk who called it, 0 = none */
+    uint16_t staff;         /* staff index + 1 of the clerk who called it, 0 = none */
     uint32_t issued_at, queued_at, called_at, served_at, finished_at; /* Unix s, 0 = not yet */
 };
 
@@ -174,9 +174,9 @@ enum hq_window_state {
 };
 
 struct hq_window_st {
-    uint8_t state;       /* enum hq_window_state */
-    uint16_t staff;      /* staff index + 1, 0 = nobody */
-    int32_t current;     /* ticket index being called/served, -1 = none */
+    uint8_t state;   /* enum hq_window_state */
+    uint16_t staff;  /* staff index + 1, 0 = nobody */
+    int32_t current; /* ticket index being called/served, -1 = none */
     uint32_t state_since;
     uint32_t last_call_at;
     int32_t rating_ticket;    /* ticket awaiting a rating, -1 = none */
@@ -184,11 +184,11 @@ struct hq_window_st {
 };
 
 struct hq_service_st {
-    uint32_t issued;        /* serial of the last ticket issued today */
-    uint16_t last_number;   /* last number issued today, 0 = none yet */
-    uint16_t overtakes;     /* consecutive calls that passed over the oldest waiting ticket */
-    uint32_t handle_s;      /* measured handling time (EWMA), seconds */
-    uint32_t handled;       /* tickets finished today */
+    uint32_t issued;      /* serial of the last ticket issued today */
+    uint16_t last_number; /* last number issued today, 0 = none yet */
+    uint16_t overtakes;   /* consecutive calls that passed over the oldest waiting ticket */
+    uint32_t handle_s;    /* measured handling time (EWMA), seconds */
+    uint32_t handled;     /* tickets finished today */
 };
 
 struct hq_engine {
@@ -225,8 +225,8 @@ enum hq_cmd_type {
 };
 
 struct hq_cmd {
-    uint8_t type; /* enum hq_cmd_type */
-    int64_t now;  /* Unix seconds */
+    uint8_t type;    /* enum hq_cmd_type */
+    int64_t now;     /* Unix seconds */
     uint16_t window; /* window number, for window commands */
     union {
         struct {
@@ -246,9 +246,9 @@ struct hq_cmd {
             int16_t requeue; /* -1 = as configured, 0 = no, 1 = yes */
         } no_show;
         struct {
-            int16_t service;   /* target service index, -1 = keep */
+            int16_t service;    /* target service index, -1 = keep */
             uint16_t to_window; /* target window number, 0 = any window */
-            bool front;        /* to the front of the target queue */
+            bool front;         /* to the front of the target queue */
         } transfer;
         struct {
             int32_t ticket; /* ticket index */
@@ -257,8 +257,8 @@ struct hq_cmd {
             char staff_id[16];
         } login;
         struct {
-            uint8_t level;   /* 1..5, 5 = 非常满意 */
-            uint8_t channel; /* HQ_CHAN_PAD or HQ_CHAN_TABLET */
+            uint8_t level;    /* 1..5, 5 = 非常满意 */
+            uint8_t channel;  /* HQ_CHAN_PAD or HQ_CHAN_TABLET */
             uint8_t uuid[16]; /* the evaluation's uuid */
             uint32_t reasons; /* reason tag bits */
         } rate;
@@ -324,13 +324,13 @@ struct hq_record {
     uint8_t level;   /* evaluation level 1..5 */
     uint8_t channel; /* evaluation channel */
     uint32_t reasons;
-    int32_t aux;     /* event detail: target service of a transfer, old day of a rollover */
+    int32_t aux;      /* event detail: target service of a transfer, old day of a rollover */
     uint8_t uuid[16]; /* evaluation uuid */
     int64_t at;
 };
 
 struct hq_result {
-    int err; /* HQ_OK or the reason the command was refused (nothing changed then) */
+    int err;        /* HQ_OK or the reason the command was refused (nothing changed then) */
     int32_t ticket; /* the ticket the command issued/called/acted on, -1 = none */
     struct hq_effect *fx;
     size_t n_fx, cap_fx;
@@ -375,8 +375,8 @@ size_t hq_engine_ahead(const struct hq_engine *e, int32_t ticket); /* people bef
 int64_t hq_engine_estimate_wait(const struct hq_engine *e, size_t service);
 int64_t hq_engine_estimate_ticket(const struct hq_engine *e, int32_t ticket);
 bool hq_engine_service_open(const struct hq_engine *e, size_t service, int64_t now);
-int hq_engine_window_index(const struct hq_engine *e, uint16_t number); /* -1 if none */
-int hq_engine_service_index(const struct hq_engine *e, const char *code); /* -1 if none */
+int hq_engine_window_index(const struct hq_engine *e, uint16_t number);     /* -1 if none */
+int hq_engine_service_index(const struct hq_engine *e, const char *code);   /* -1 if none */
 int hq_engine_staff_index(const struct hq_engine *e, const char *staff_id); /* -1 if none */
 /* Find today's ticket by its label ("A012") or uuid; -1 if none. */
 int32_t hq_engine_find_label(const struct hq_engine *e, const char *label);

@@ -61,7 +61,8 @@ void hqd_random(void *buf, size_t len)
             if (errno == EINTR) continue;
             /* getrandom cannot fail on Linux >= 3.17 once seeded; never
              * leave the bytes unset all the same */
-            for (size_t i = 0; i < len; i++) p[i] = (uint8_t)(rand() >> 7);
+            for (size_t i = 0; i < len; i++)
+                p[i] = (uint8_t)(rand() >> 7);
             return;
         }
         p += n;
@@ -136,7 +137,8 @@ int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
         return rc;
     }
     d->storage_failed = false;
-    for (int i = 0; i < d->n_on_result; i++) d->on_result[i].fn(d, cmd, &d->res, d->on_result[i].arg);
+    for (int i = 0; i < d->n_on_result; i++)
+        d->on_result[i].fn(d, cmd, &d->res, d->on_result[i].arg);
     return rc;
 }
 
@@ -211,10 +213,12 @@ static void hqd__reload(struct hq_daemon *d)
         if (n->engine.n_services != d->cfg.engine.n_services ||
             n->engine.n_windows != d->cfg.engine.n_windows ||
             strcmp(n->database, d->cfg.database) != 0)
-            LOG_NOTICE("HALLQD", "services, windows or the database changed in %s: they take "
-                                 "effect at the next restart",
+            LOG_NOTICE("HALLQD",
+                       "services, windows or the database changed in %s: they take "
+                       "effect at the next restart",
                        d->cfg.file);
-        for (int i = 0; i < d->n_on_reload; i++) d->on_reload[i].fn(d, d->on_reload[i].arg);
+        for (int i = 0; i < d->n_on_reload; i++)
+            d->on_reload[i].fn(d, d->on_reload[i].arg);
         LOG_NOTICE("HALLQD", "configuration reloaded from %s", d->cfg.file);
     }
     hq_config_free(n);
@@ -256,20 +260,35 @@ static void hqd__usage(FILE *f)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"config", required_argument, NULL, 'c'}, {"check-config", required_argument, NULL, 'k'},
-        {"log-level", required_argument, NULL, 'l'}, {"version", no_argument, NULL, 'V'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'c'},
+        {"check-config", required_argument, NULL, 'k'},
+        {"log-level", required_argument, NULL, 'l'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     const char *config = NULL, *check = NULL, *level = NULL;
     int c;
     while ((c = getopt_long(argc, argv, "c:k:l:Vh", opts, NULL)) != -1) {
         switch (c) {
-        case 'c': config = optarg; break;
-        case 'k': check = optarg; break;
-        case 'l': level = optarg; break;
-        case 'V': printf("hallqd %s\n", HQD_VERSION); return 0;
-        case 'h': hqd__usage(stdout); return 0;
-        default: hqd__usage(stderr); return 2;
+        case 'c':
+            config = optarg;
+            break;
+        case 'k':
+            check = optarg;
+            break;
+        case 'l':
+            level = optarg;
+            break;
+        case 'V':
+            printf("hallqd %s\n", HQD_VERSION);
+            return 0;
+        case 'h':
+            hqd__usage(stdout);
+            return 0;
+        default:
+            hqd__usage(stderr);
+            return 2;
         }
     }
     if ((!config && !check) || optind < argc) {

@@ -28,7 +28,8 @@ static const struct {
                            "no free ticket number, please ask at the service desk"},
     [HQ_ERR_NOMEM] = {"nomem", "系统内存不足", "out of memory"},
     [HQ_ERR_IO] = {"io", "设备读写失败", "device input/output failed"},
-    [HQ_ERR_DB] = {"db", "数据保存失败，请到服务台咨询", "could not save, please ask at the service desk"},
+    [HQ_ERR_DB] = {"db", "数据保存失败，请到服务台咨询",
+                   "could not save, please ask at the service desk"},
     [HQ_ERR_DISK_FULL] = {"disk_full", "系统存储已满，暂停取号，请到服务台咨询",
                           "storage is full: no tickets now, please ask at the service desk"},
     [HQ_ERR_CONFIG] = {"config", "配置错误", "configuration error"},
@@ -88,7 +89,8 @@ void hq_log_hex(const char *tag, const char *legend, const void *buf, size_t len
     const uint8_t *p = buf;
     char line[3 * 64 + 8];
     size_t n = len > 64 ? 64 : len, o = 0;
-    for (size_t i = 0; i < n; i++) o += (size_t)snprintf(line + o, sizeof line - o, "%02X ", p[i]);
+    for (size_t i = 0; i < n; i++)
+        o += (size_t)snprintf(line + o, sizeof line - o, "%02X ", p[i]);
     if (len > n) snprintf(line + o, sizeof line - o, "...");
     hq_log_write(HQ_LOG_HEX, tag, "%s (%zu bytes): %s", legend, len, line);
 }

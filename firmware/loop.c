@@ -60,7 +60,8 @@ struct hq_loop *hq_loop_new(void)
 void hq_loop_free(struct hq_loop *l)
 {
     if (!l) return;
-    for (size_t i = 0; i < l->n_fds; i++) free(l->fds[i]);
+    for (size_t i = 0; i < l->n_fds; i++)
+        free(l->fds[i]);
     free(l->fds);
     free(l->heap);
     close(l->epfd);
@@ -159,8 +160,8 @@ uint64_t hq_loop_timer(struct hq_loop *l, uint64_t delay_ms, hq_timer_cb cb, voi
         l->cap_heap = n;
     }
     uint64_t id = ++l->next_id;
-    l->heap[l->n_heap] =
-        (struct hq_loop__timer){.when = hq_loop__mono_ms() + delay_ms, .id = id, .cb = cb, .arg = arg};
+    l->heap[l->n_heap] = (struct hq_loop__timer){
+        .when = hq_loop__mono_ms() + delay_ms, .id = id, .cb = cb, .arg = arg};
     hq_loop__up(l, l->n_heap++);
     return id;
 }

@@ -23,16 +23,7 @@
 /* Days a 差评 has for its follow-up (回访整改) before it is overdue. */
 #define HQ_FOLLOW_UP_DAYS 15
 
-enum {
-    ST_TICKET,
-    ST_WINDOW,
-    ST_SERVICE,
-    ST_DAY,
-    ST_EVENT,
-    ST_OUTBOX,
-    ST_EVAL,
-    ST__COUNT
-};
+enum { ST_TICKET, ST_WINDOW, ST_SERVICE, ST_DAY, ST_EVENT, ST_OUTBOX, ST_EVAL, ST__COUNT };
 
 static const char *const store_sql[ST__COUNT] = {
     [ST_TICKET] =
@@ -109,7 +100,8 @@ static const char *const store_migrations[HQ_STORE_SCHEMA_VERSION] = {
     "ALTER TABLE evaluations ADD COLUMN follow_up_due INTEGER;"
     "ALTER TABLE evaluations ADD COLUMN follow_up_note TEXT;"
     "ALTER TABLE evaluations ADD COLUMN follow_up_at INTEGER;"
-    "UPDATE evaluations SET follow_up_state='open', follow_up_due=at+" "1296000"
+    "UPDATE evaluations SET follow_up_state='open', follow_up_due=at+"
+    "1296000"
     " WHERE level <= 2;"
     "CREATE INDEX evaluations_day ON evaluations(day);",
     /* 3: appointments from the central server (PROTOCOLS.md §5), kept for
@@ -214,13 +206,19 @@ int hq_uuid_parse(const char *s, uint8_t u[16])
     for (const char *p = s; *p; p++) {
         if (*p == '-') continue;
         int v;
-        if (*p >= '0' && *p <= '9') v = *p - '0';
-        else if (*p >= 'a' && *p <= 'f') v = *p - 'a' + 10;
-        else if (*p >= 'A' && *p <= 'F') v = *p - 'A' + 10;
-        else return HQ_ERR_INVALID;
+        if (*p >= '0' && *p <= '9')
+            v = *p - '0';
+        else if (*p >= 'a' && *p <= 'f')
+            v = *p - 'a' + 10;
+        else if (*p >= 'A' && *p <= 'F')
+            v = *p - 'A' + 10;
+        else
+            return HQ_ERR_INVALID;
         if (n >= 32) return HQ_ERR_INVALID;
-        if (n % 2 == 0) u[n / 2] = (uint8_t)(v << 4);
-        else u[n / 2] |= (uint8_t)v;
+        if (n % 2 == 0)
+            u[n / 2] = (uint8_t)(v << 4);
+        else
+            u[n / 2] |= (uint8_t)v;
         n++;
     }
     return n == 32 ? HQ_OK : HQ_ERR_INVALID;
@@ -276,14 +274,18 @@ static const char *store__staff_id(const struct hq_engine *e, uint16_t staff)
 
 static void store__bind_text_or_null(sqlite3_stmt *s, int i, const char *v)
 {
-    if (v && *v) sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
-    else sqlite3_bind_null(s, i);
+    if (v && *v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(s, i);
 }
 
 static void store__bind_time(sqlite3_stmt *s, int i, uint32_t t)
 {
-    if (t) sqlite3_bind_int64(s, i, t);
-    else sqlite3_bind_null(s, i);
+    if (t)
+        sqlite3_bind_int64(s, i, t);
+    else
+        sqlite3_bind_null(s, i);
 }
 
 static int store__step_done(struct hq_store *st, sqlite3_stmt *s)
@@ -323,8 +325,7 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
     /* The first read tells a corrupt or foreign file apart before anything is
      * written over it. */
     char *msg = NULL;
-    if (sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, &msg) !=
-        SQLITE_OK) {
+    if (sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errlen,
                  "%s: not a usable database (%s); it was left untouched: move it aside to "
                  "start with an empty one",
@@ -338,7 +339,7 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
         goto fail;
     }
     const char *sync = strcmp(cfg->synchronous, "normal") == 0 ? "PRAGMA synchronous=NORMAL"
-                                                                : "PRAGMA synchronous=FULL";
+                                                               : "PRAGMA synchronous=FULL";
     sqlite3_exec(st->db, sync, NULL, NULL, NULL);
     /* 1 MiB of page cache: the day's hot rows are few (the engine holds the
      * state), and a hall box has little memory to spare. */
@@ -397,7 +398,8 @@ void hq_store_close(struct hq_store *st)
         atomic_store(&st->ckpt_stop, 1);
         pthread_join(st->ckpt_thread, NULL);
     }
-    for (int i = 0; i < ST__COUNT; i++) sqlite3_finalize(st->st[i]);
+    for (int i = 0; i < ST__COUNT; i++)
+        sqlite3_finalize(st->st[i]);
     if (st->db) sqlite3_close(st->db);
     free(st);
 }
@@ -621,11 +623,15 @@ static cJSON *store__ticket_json(const struct hq_engine *e, const struct hq_tick
     cJSON_AddNumberToObject(o, "requeues", t->requeues);
     cJSON_AddBoolToObject(o, "transferred", (t->flags & HQ_TF_TRANSFERRED) != 0);
     cJSON_AddBoolToObject(o, "real_name", (t->flags & HQ_TF_HAS_ID) != 0);
-    if (t->window) cJSON_AddNumberToObject(o, "window", t->window);
-    else cJSON_AddNullToObject(o, "window");
+    if (t->window)
+        cJSON_AddNumberToObject(o, "window", t->window);
+    else
+        cJSON_AddNullToObject(o, "window");
     const char *sid = store__staff_id(e, t->staff);
-    if (sid) cJSON_AddStringToObject(o, "staff", sid);
-    else cJSON_AddNullToObject(o, "staff");
+    if (sid)
+        cJSON_AddStringToObject(o, "staff", sid);
+    else
+        cJSON_AddNullToObject(o, "staff");
     store__add_time(o, "issued_at", t->issued_at, c->utc_offset_s);
     store__add_time(o, "called_at", t->called_at, c->utc_offset_s);
     store__add_time(o, "served_at", t->served_at, c->utc_offset_s);
@@ -682,7 +688,8 @@ static int store__write_ticket(struct hq_store *st, const struct hq_engine *e,
     store__bind_time(s, 20, t->served_at);
     store__bind_time(s, 21, t->finished_at);
     if (t->flags & HQ_TF_HAS_ID) {
-        for (int i = 0; i < 8; i++) snprintf(hash + 2 * i, 3, "%02x", t->id_hash[i]);
+        for (int i = 0; i < 8; i++)
+            snprintf(hash + 2 * i, 3, "%02x", t->id_hash[i]);
         sqlite3_bind_text(s, 22, hash, 16, SQLITE_TRANSIENT);
     } else {
         sqlite3_bind_null(s, 22);
@@ -765,11 +772,15 @@ static int store__close_day(struct hq_store *st, const struct hq_engine *e, int3
         cJSON_AddBoolToObject(o, "transferred", (flags & HQ_TF_TRANSFERRED) != 0);
         cJSON_AddBoolToObject(o, "real_name", (flags & HQ_TF_HAS_ID) != 0);
         int win = sqlite3_column_int(s, 10);
-        if (win) cJSON_AddNumberToObject(o, "window", win);
-        else cJSON_AddNullToObject(o, "window");
+        if (win)
+            cJSON_AddNumberToObject(o, "window", win);
+        else
+            cJSON_AddNullToObject(o, "window");
         const char *staff = (const char *)sqlite3_column_text(s, 11);
-        if (staff) cJSON_AddStringToObject(o, "staff", staff);
-        else cJSON_AddNullToObject(o, "staff");
+        if (staff)
+            cJSON_AddStringToObject(o, "staff", staff);
+        else
+            cJSON_AddNullToObject(o, "staff");
         store__add_time(o, "issued_at", (uint32_t)sqlite3_column_int64(s, 12), off);
         store__add_time(o, "called_at", (uint32_t)sqlite3_column_int64(s, 13), off);
         store__add_time(o, "served_at", (uint32_t)sqlite3_column_int64(s, 14), off);
@@ -837,13 +848,15 @@ static cJSON *store__evaluation_json(const struct hq_engine *e, const struct hq_
     cJSON_AddStringToObject(o, "task_code", c->services[t->service].task_code);
     cJSON_AddNumberToObject(o, "window", r->window);
     const char *sid = store__staff_id(e, r->staff);
-    if (sid) cJSON_AddStringToObject(o, "staff", sid);
-    else cJSON_AddNullToObject(o, "staff");
+    if (sid)
+        cJSON_AddStringToObject(o, "staff", sid);
+    else
+        cJSON_AddNullToObject(o, "staff");
     cJSON_AddNumberToObject(o, "level", r->level);
     /* GB/T 39046 A.8 numbers the levels the other way round: 1 = 非常满意. */
     cJSON_AddNumberToObject(o, "gbt39046_code", 6 - r->level);
-    cJSON_AddStringToObject(o, "channel", r->channel == HQ_CHAN_TABLET ? "政务大厅平板电脑"
-                                                                        : "政务大厅其他终端");
+    cJSON_AddStringToObject(o, "channel",
+                            r->channel == HQ_CHAN_TABLET ? "政务大厅平板电脑" : "政务大厅其他终端");
     cJSON *reasons = cJSON_AddArrayToObject(o, "reasons");
     for (int b = 0; b < 32; b++)
         if (r->reasons & (1u << b)) cJSON_AddItemToArray(reasons, cJSON_CreateNumber(b + 1));
@@ -881,8 +894,10 @@ static int store__write_evaluation(struct hq_store *st, const struct hq_engine *
     sqlite3_bind_int64(s, 10, r->reasons);
     sqlite3_bind_int64(s, 11, r->at);
     sqlite3_bind_text(s, 12, r->level <= 2 ? "open" : "none", -1, SQLITE_STATIC);
-    if (due) sqlite3_bind_int64(s, 13, due);
-    else sqlite3_bind_null(s, 13);
+    if (due)
+        sqlite3_bind_int64(s, 13, due);
+    else
+        sqlite3_bind_null(s, 13);
     int rc = store__step_done(st, s);
     if (rc) {
         cJSON_Delete(o);

@@ -64,8 +64,11 @@ static long ctl__request(const char *method, const char *path, const char *body,
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     CURLcode rc = curl_easy_perform(c);
-    if (rc == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    else fprintf(stderr, "hallqctl: cannot reach hallqd at %s: %s\n", opt_url, curl_easy_strerror(rc));
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    else
+        fprintf(stderr, "hallqctl: cannot reach hallqd at %s: %s\n", opt_url,
+                curl_easy_strerror(rc));
     curl_slist_free_all(h);
     curl_easy_cleanup(c);
     return status;
@@ -79,8 +82,10 @@ static const char *ctl__str(cJSON *o, const char *key)
 
 static const char *ctl__state_zh(const char *s)
 {
-    static const char *const map[][2] = {{"closed", "未登录"},  {"idle", "空闲"},
-                                         {"calling", "叫号中"}, {"serving", "办理中"},
+    static const char *const map[][2] = {{"closed", "未登录"},
+                                         {"idle", "空闲"},
+                                         {"calling", "叫号中"},
+                                         {"serving", "办理中"},
                                          {"paused", "暂停"}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strcmp(map[i][0], s) == 0) return map[i][1];
@@ -123,8 +128,10 @@ static void ctl__print_status(cJSON *o)
         cJSON *e = cJSON_GetObjectItemCaseSensitive(s, "estimated_wait_s");
         printf("  %-3s %-14s 等候 %3d 人", ctl__str(s, "code"), ctl__str(s, "name"),
                cJSON_IsNumber(w) ? w->valueint : 0);
-        if (cJSON_IsNumber(e)) printf("  预计 %d 分钟", (e->valueint + 59) / 60);
-        else printf("  无窗口办理");
+        if (cJSON_IsNumber(e))
+            printf("  预计 %d 分钟", (e->valueint + 59) / 60);
+        else
+            printf("  无窗口办理");
         printf("\n");
     }
     printf("\n窗口 Windows\n");
@@ -142,8 +149,8 @@ static int ctl__finish(long status, struct buf *b, void (*human)(cJSON *))
 {
     if (!status) return EX_CONNECT;
     cJSON *o = b->p ? cJSON_Parse(b->p) : NULL;
-    int ex = status < 300   ? EX_OK
-             : status == 401 ? EX_AUTH
+    int ex = status < 300                     ? EX_OK
+             : status == 401                  ? EX_AUTH
              : status >= 500 && status != 503 ? EX_SERVER
                                               : EX_REFUSED;
     if (status == 503) ex = EX_SERVER;
@@ -202,8 +209,10 @@ static int ctl__window_arg(const char *s)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"url", required_argument, NULL, 'u'}, {"token", required_argument, NULL, 't'},
-        {"json", no_argument, NULL, 'j'},      {"help", no_argument, NULL, 'h'},
+        {"url", required_argument, NULL, 'u'},
+        {"token", required_argument, NULL, 't'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     if (getenv("HALLQ_URL")) opt_url = getenv("HALLQ_URL");
@@ -212,11 +221,21 @@ int main(int argc, char **argv)
     /* "+" stops at the command so its own options stay its own */
     while ((c = getopt_long(argc, argv, "+u:t:jh", opts, NULL)) != -1) {
         switch (c) {
-        case 'u': opt_url = optarg; break;
-        case 't': opt_token = optarg; break;
-        case 'j': opt_json = 1; break;
-        case 'h': ctl__usage(stdout); return EX_OK;
-        default: ctl__usage(stderr); return EX_USAGE;
+        case 'u':
+            opt_url = optarg;
+            break;
+        case 't':
+            opt_token = optarg;
+            break;
+        case 'j':
+            opt_json = 1;
+            break;
+        case 'h':
+            ctl__usage(stdout);
+            return EX_OK;
+        default:
+            ctl__usage(stderr);
+            return EX_USAGE;
         }
     }
     if (optind >= argc) {
@@ -233,7 +252,8 @@ int main(int argc, char **argv)
 
     if (strcmp(cmd, "status") == 0 && nargs == 0) {
         ex = ctl__finish(ctl__request("GET", "/api/v1/status", NULL, &b), &b, ctl__print_status);
-    } else if (strcmp(cmd, "issue") == 0 && (nargs == 1 || (nargs == 3 && !strcmp(args[1], "--priority")))) {
+    } else if (strcmp(cmd, "issue") == 0 &&
+               (nargs == 1 || (nargs == 3 && !strcmp(args[1], "--priority")))) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "service", args[0]);
         if (nargs == 3) cJSON_AddStringToObject(o, "priority", args[2]);
@@ -256,9 +276,12 @@ int main(int argc, char **argv)
         } else if (strcmp(cmd, "no-show") == 0) {
             action = "no-show";
             for (int i = 1; i < nargs; i++) {
-                if (!strcmp(args[i], "--requeue")) cJSON_AddBoolToObject(o, "requeue", 1);
-                else if (!strcmp(args[i], "--no-requeue")) cJSON_AddBoolToObject(o, "requeue", 0);
-                else ok = 0;
+                if (!strcmp(args[i], "--requeue"))
+                    cJSON_AddBoolToObject(o, "requeue", 1);
+                else if (!strcmp(args[i], "--no-requeue"))
+                    cJSON_AddBoolToObject(o, "requeue", 0);
+                else
+                    ok = 0;
             }
         } else if (strcmp(cmd, "transfer") == 0) {
             action = "transfer";
@@ -267,8 +290,10 @@ int main(int argc, char **argv)
                     cJSON_AddStringToObject(o, "service", args[++i]);
                 else if (!strcmp(args[i], "--to-window") && i + 1 < nargs)
                     cJSON_AddNumberToObject(o, "window", atoi(args[++i]));
-                else if (!strcmp(args[i], "--front")) cJSON_AddBoolToObject(o, "front", 1);
-                else ok = 0;
+                else if (!strcmp(args[i], "--front"))
+                    cJSON_AddBoolToObject(o, "front", 1);
+                else
+                    ok = 0;
             }
         } else if (strcmp(cmd, "login") == 0) {
             action = "login";
@@ -279,8 +304,8 @@ int main(int argc, char **argv)
             ok = nargs == 2;
             if (ok) cJSON_AddNumberToObject(o, "level", atoi(args[1]));
         } else {
-            static const char *const plain[] = {"recall", "start", "finish", "park", "call-back",
-                                                "pause", "resume", "logout"};
+            static const char *const plain[] = {"recall",    "start", "finish", "park",
+                                                "call-back", "pause", "resume", "logout"};
             for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
                 if (strcmp(cmd, plain[i]) == 0) action = plain[i];
             ok = nargs == 1;

@@ -52,7 +52,8 @@ static double bare_commits(void)
     rm_db(path);
     sqlite3 *db;
     sqlite3_open(path, &db);
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t(x)", 0, 0, 0);
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t(x)", 0, 0,
+                 0);
     sqlite3_stmt *s;
     sqlite3_prepare_v2(db, "INSERT INTO t VALUES(?)", -1, &s, NULL);
     double t0 = now_s(), t;
@@ -93,10 +94,11 @@ static char *make_config(int windows, int services, const char *sync)
           i ? "," : "", i, i, i, 'A' + i % 26, 'A' + i / 26);
     P("], \"windows\": [");
     for (int i = 0; i < windows; i++)
-        P("%s{\"number\": %d, \"services\": [\"S%d\", \"S%d\"]}", i ? "," : "", i + 1,
-          i % services, (i + 1) % services);
+        P("%s{\"number\": %d, \"services\": [\"S%d\", \"S%d\"]}", i ? "," : "", i + 1, i % services,
+          (i + 1) % services);
     P("], \"staff\": [");
-    for (int i = 0; i < windows; i++) P("%s{\"id\": \"%d\", \"name\": \"工作人员\"}", i ? "," : "", 1000 + i);
+    for (int i = 0; i < windows; i++)
+        P("%s{\"id\": \"%d\", \"name\": \"工作人员\"}", i ? "," : "", 1000 + i);
     P("]}");
 #undef P
     return b;
@@ -178,7 +180,8 @@ static double engine_rate(const char *sync, double *p50, double *p99)
         for (size_t k = 0; k < sizeof cycle; k++) {
             struct hq_cmd c = {.type = cycle[k], .now = ++t, .window = (uint16_t)w};
             c.u.issue.service = (uint8_t)((w - 1) % 4);
-            if (cycle[k] != HQ_CMD_ISSUE) c = (struct hq_cmd){.type = cycle[k], .now = t, .window = (uint16_t)w};
+            if (cycle[k] != HQ_CMD_ISSUE)
+                c = (struct hq_cmd){.type = cycle[k], .now = t, .window = (uint16_t)w};
             double a = now_s();
             int rc = rig_cmd(&r, &c);
             double b = now_s();
@@ -237,7 +240,8 @@ static void rss_child(int fd)
     long rss = peak_rss_kib();
     long tickets = (long)r.e.n_tickets;
     size_t waiting = 0;
-    for (size_t s = 0; s < 20; s++) waiting += hq_engine_waiting(&r.e, s);
+    for (size_t s = 0; s < 20; s++)
+        waiting += hq_engine_waiting(&r.e, s);
     dprintf(fd, "%ld %ld %zu\n", rss, tickets, waiting);
     rig_close(&r);
     _exit(0);
@@ -278,7 +282,8 @@ int main(int argc, char **argv)
     printf("(b) engine commands, synchronous=FULL:          %10.0f /s  (%.0f%% of (a))\n", b,
            100.0 * b / a);
     printf("(c) engine commands, synchronous=NORMAL:        %10.0f /s\n", c);
-    printf("    one bare commit (the fsync floor): p50 %7.0f us  p99 %7.0f us\n", bare_p50, bare_p99);
+    printf("    one bare commit (the fsync floor): p50 %7.0f us  p99 %7.0f us\n", bare_p50,
+           bare_p99);
     printf("(d) one command, FULL:   p50 %7.0f us  p99 %7.0f us\n", p50f, p99f);
     printf("    one command, NORMAL: p50 %7.0f us  p99 %7.0f us\n", p50n, p99n);
     printf("(e) peak RSS, 200 windows, %ld tickets in the day (%zu waiting): %.1f MiB\n", tickets,

@@ -36,7 +36,7 @@ static int check_failures, check_count;
         check_count++;                                                                             \
         if (!_a || !_b || strcmp(_a, _b) != 0) {                                                   \
             check_failures++;                                                                      \
-            fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__, __LINE__, #a, \
+            fprintf(stderr, "%s:%d: %s == %s failed: \"%s\" != \"%s\"\n", __FILE__, __LINE__, #a,  \
                     #b, _a ? _a : "(null)", _b ? _b : "(null)");                                   \
         }                                                                                          \
     } while (0)

@@ -228,7 +228,8 @@ static void test_refusals(void)
     /* garbage bytes: a clear error, and the file is left exactly as it was */
     fresh_db();
     unsigned char junk[8192];
-    for (size_t i = 0; i < sizeof junk; i++) junk[i] = (unsigned char)(i * 131 + 7);
+    for (size_t i = 0; i < sizeof junk; i++)
+        junk[i] = (unsigned char)(i * 131 + 7);
     FILE *f = fopen(path, "wb");
     fwrite(junk, 1, sizeof junk, f);
     fclose(f);
