@@ -226,6 +226,10 @@ static const struct cfg_key cfg_printer_keys[] = {
      .charset = CS_PRINTABLE},
     {.key = "template", .type = CT_STR, F_OFF(printer_template)},
     {.key = "replacement", .type = CT_STR, F_OFF(printer_replacement), .min = 1, .def_str = "?"},
+    {.key = "kiosk_reprint_s", .type = CT_INT, F_OFF(printer_kiosk_reprint_s), .min = 1,
+     .max = 3600, .def = 600},
+    {.key = "kiosk_reprints", .type = CT_INT, F_OFF(printer_kiosk_reprints), .min = 0, .max = 3,
+     .def = 1},
 };
 
 static const struct cfg_key cfg_voice_keys[] = {

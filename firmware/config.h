@@ -120,6 +120,8 @@ struct hq_config {
     char printer_backup_status_link[128];
     char printer_template[HQ_CFG_PATH_MAX]; /* ticket layout JSON file, "" = built-in */
     char printer_replacement[16];     /* printed for a character the printer lacks */
+    uint32_t printer_kiosk_reprint_s; /* a kiosk (no token) may reprint this long after issue */
+    uint32_t printer_kiosk_reprints;  /* and this many times per ticket; 0 = never */
 
     /* devices: ID-card readers, hall buses (keypads, rating pads) and LED bar buses, and
      * which window's devices sit at which bus address (hqd_devices.c) */
