@@ -19,6 +19,7 @@
  */
 #include "hqd_print.h"
 
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #define PRINT_MAX_JOBS 64
 #define PRINT_TAG_STATUS 16 /* tags below this are status queries: printer*2 + (link ? 1 : 0) */
 #define PRINT_LINK_TIMEOUT_MS 1500
+#define PRINT_LAT_RING 1024 /* software times kept for the status page's p50/p99 */
 
 struct print_printer {
     const char *queue, *link; /* queue "" = not configured */
@@ -51,6 +53,7 @@ struct print_job {
     uint8_t *data;
     size_t len;
     char label[16];
+    uint64_t t0_us; /* CLOCK_MONOTONIC when the request reached this module, 0 = not timed */
 };
 
 struct hq_print {
@@ -63,10 +66,50 @@ struct hq_print {
     uint64_t timer;
     uint64_t next_tag;
     struct print_job jobs[PRINT_MAX_JOBS];
-    int last_health; /* overall health last published */
+    int last_health;   /* overall health last published */
+    uint64_t check_us; /* when the issue being applied passed print__check */
+    /* Software time per job, request to "CUPS has it" (cupsFinishDocument
+     * returned): the last PRINT_LAT_RING, for status "print_latency". */
+    uint32_t lat_us[PRINT_LAT_RING];
+    uint64_t lat_n;
+    /* Kiosk reprints per ticket index of the day kiosk_day (anti-abuse rule). */
+    uint8_t *kiosk_reprints;
+    size_t n_kiosk_reprints;
+    uint32_t kiosk_day;
 };
 
 static struct hq_print *print__self;
+
+static uint64_t print__now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static int print__cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* "print_latency": p50/p99/max of the software time of the last jobs, from
+ * the kiosk's request reaching the print module (the issue's pre-check) to
+ * CUPS holding the job (cupsFinishDocument returned): what tests/bench reads. */
+static cJSON *print__latency_json(const struct hq_print *s)
+{
+    static uint32_t v[PRINT_LAT_RING];
+    size_t n = s->lat_n < PRINT_LAT_RING ? (size_t)s->lat_n : PRINT_LAT_RING;
+    memcpy(v, s->lat_us, n * sizeof *v);
+    qsort(v, n, sizeof *v, print__cmp_u32);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "jobs", (double)s->lat_n);
+    cJSON_AddNumberToObject(o, "samples", (double)n);
+    cJSON_AddNumberToObject(o, "p50_ms", n ? v[(n - 1) * 50 / 100] / 1000.0 : 0);
+    cJSON_AddNumberToObject(o, "p99_ms", n ? v[(n - 1) * 99 / 100] / 1000.0 : 0);
+    cJSON_AddNumberToObject(o, "max_ms", n ? v[n - 1] / 1000.0 : 0);
+    return o;
+}
 
 /* ---------------------------------------------------------------- health */
 
@@ -126,6 +169,7 @@ static void print__status_part(struct hq_daemon *d, cJSON *status, void *arg)
     cJSON *a = cJSON_AddArrayToObject(status, "printers");
     for (int i = 0; i < s->n_printers; i++)
         cJSON_AddItemToArray(a, print__printer_json(&s->p[i], i));
+    cJSON_AddItemToObject(status, "print_latency", print__latency_json(s));
 }
 
 /* ------------------------------------------------------------- rendering */
@@ -183,7 +227,7 @@ static int print__send(struct hq_print *s, struct print_job *j, int printer)
                              s->d->cfg.printer_job_timeout_s * 1000u);
 }
 
-static int print__start(struct hq_print *s, int32_t ti, bool reprint)
+static int print__start(struct hq_print *s, int32_t ti, bool reprint, uint64_t t0_us)
 {
     int printer = print__pick(s, -1);
     if (printer < 0) return HQ_ERR_PRINTER;
@@ -201,7 +245,8 @@ static int print__start(struct hq_print *s, int32_t ti, bool reprint)
         LOG_ERR("PRINT", "ticket %d: cannot render: %s", ti, hq_strerror(rc));
         return rc;
     }
-    *j = (struct print_job){.tag = ++s->next_tag, .ticket = ti, .data = b.data, .len = b.len};
+    *j = (struct print_job){
+        .tag = ++s->next_tag, .ticket = ti, .data = b.data, .len = b.len, .t0_us = t0_us};
     hq_ticket_label(&s->d->eng, &s->d->eng.tickets[ti], j->label, sizeof j->label);
     rc = print__send(s, j, printer);
     if (rc) {
@@ -221,6 +266,11 @@ static void print__job_done(struct hq_print *s, const struct print_result *r)
         if (s->jobs[i].tag == r->tag) j = &s->jobs[i];
     if (!j) return;
     struct print_printer *p = &s->p[j->printer];
+    if (r->handed_us && j->t0_us && r->handed_us >= j->t0_us) {
+        uint64_t us = r->handed_us - j->t0_us;
+        s->lat_us[s->lat_n++ % PRINT_LAT_RING] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+        j->t0_us = 0; /* a failover's second send is not the kiosk's wait */
+    }
     if (r->err == HQ_OK) {
         p->jobs_ok++;
         LOG_INFO("PRINT", "ticket %s printed on %s (%s)", j->label, p->queue, r->detail);
@@ -244,6 +294,11 @@ static void print__job_done(struct hq_print *s, const struct print_result *r)
     if (s->d->api) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "ticket", j->label);
+        if (j->ticket >= 0 && (size_t)j->ticket < s->d->eng.n_tickets) {
+            char uuid[37];
+            hq_uuid_format(s->d->eng.tickets[j->ticket].uuid, uuid);
+            cJSON_AddStringToObject(o, "uuid", uuid); /* the kiosk showing it offers a reprint */
+        }
         cJSON_AddStringToObject(o, "error", r->detail);
         cJSON_AddStringToObject(o, "text",
                                 "号票未打印，请到服务台补打 / ticket not printed, "
@@ -309,6 +364,7 @@ static int print__check(struct hq_daemon *d, const struct hq_cmd *cmd, void *arg
     struct hq_print *s = arg;
     (void)d;
     if (cmd->type != HQ_CMD_ISSUE) return HQ_OK;
+    s->check_us = print__now_us();
     if (print__pick(s, -1) >= 0) return HQ_OK;
     LOG_NOTICE("PRINT", "ticket refused: no printer can print (%s)",
                print_health_text(print__health(&s->p[0])));
@@ -323,38 +379,156 @@ static void print__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
     for (size_t i = 0; i < res->n_fx; i++) {
         const struct hq_effect *fx = &res->fx[i];
         if (fx->type != HQ_FX_PRINT || fx->ticket < 0) continue;
-        int rc = print__start(s, fx->ticket, false);
+        uint64_t t0 = cmd->type == HQ_CMD_ISSUE ? s->check_us : 0;
+        int rc = print__start(s, fx->ticket, false, t0);
         if (rc)
             LOG_ERR("PRINT", "ticket %d was issued but not sent to a printer: %s", fx->ticket,
                     hq_strerror(rc));
     }
 }
 
-int hq_print_reprint(struct hq_daemon *d, int32_t ticket)
+/* The reprint in the hall's event log and the outbox ("event", kind
+ * "reprint"), so that a second ticket in someone's hand can be explained. */
+static void print__record_reprint(struct hq_print *s, int32_t ti, const char *by)
+{
+    struct hq_daemon *d = s->d;
+    const struct hq_ticket *t = &d->eng.tickets[ti];
+    char uuid[37], label[16];
+    hq_uuid_format(t->uuid, uuid);
+    hq_ticket_label(&d->eng, t, label, sizeof label);
+    int64_t now = hq_loop_wall_s();
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", "reprint");
+    cJSON_AddStringToObject(o, "ticket", uuid);
+    cJSON_AddStringToObject(o, "number", label);
+    cJSON_AddStringToObject(o, "service", d->eng.cfg->services[t->service].code);
+    cJSON_AddStringToObject(o, "by", by);
+    char *json = cJSON_PrintUnformatted(o);
+    sqlite3_stmt *q = NULL;
+    int rc = json ? hq_store_begin(d->store) : HQ_ERR_NOMEM;
+    if (rc) goto fail;
+    rc = HQ_ERR_DB;
+    if (sqlite3_prepare_v2(hq_store_db(d->store),
+                           "INSERT INTO events(at, kind, ticket, label, data) VALUES(?,?,?,?,?)",
+                           -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(q, 1, now);
+        sqlite3_bind_text(q, 2, "reprint", -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 3, uuid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 4, label, -1, SQLITE_STATIC);
+        sqlite3_bind_text(q, 5, json, -1, SQLITE_STATIC);
+        if (sqlite3_step(q) == SQLITE_DONE) rc = HQ_OK;
+    }
+    sqlite3_finalize(q);
+    if (!rc) {
+        rc = hq_store_outbox_add(d->store, "event", now, cJSON_Duplicate(o, 1));
+    }
+    rc = hq_store_end(d->store, rc);
+fail:
+    if (rc) LOG_WARN("PRINT", "reprint of %s not recorded: %s", label, hq_strerror(rc));
+    free(json);
+    if (d->api)
+        hq_api_publish(d->api, "reprint", o);
+    else
+        cJSON_Delete(o);
+}
+
+int hq_print_reprint(struct hq_daemon *d, int32_t ticket, const char *by)
 {
     struct hq_print *s = print__self;
     (void)d;
     if (!s) return HQ_ERR_STATE;
     if (ticket < 0 || (size_t)ticket >= s->d->eng.n_tickets) return HQ_ERR_NOT_FOUND;
-    return print__start(s, ticket, true);
+    int rc = print__start(s, ticket, true, print__now_us());
+    if (rc) return rc;
+    print__record_reprint(s, ticket, by);
+    return HQ_OK;
 }
 
-/* POST /api/v1/reprint/{uuid|label} */
+static int print__refuse(struct hq_api_req *req, unsigned status, const char *error, const char *zh,
+                         const char *en)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", error);
+    cJSON_AddStringToObject(o, "message", zh);
+    cJSON_AddStringToObject(o, "message_en", en);
+    return hq_api_reply_json(req, status, o);
+}
+
+/* The kiosk's allowance for ticket ti, per business day; NULL if no memory. */
+static uint8_t *print__kiosk_count(struct hq_print *s, int32_t ti)
+{
+    if (s->kiosk_day != (uint32_t)s->d->eng.day) { /* a new day numbers tickets afresh */
+        memset(s->kiosk_reprints, 0, s->n_kiosk_reprints);
+        s->kiosk_day = (uint32_t)s->d->eng.day;
+    }
+    if ((size_t)ti >= s->n_kiosk_reprints) {
+        size_t n = s->n_kiosk_reprints ? s->n_kiosk_reprints : 256;
+        while (n <= (size_t)ti)
+            n *= 2;
+        uint8_t *p = realloc(s->kiosk_reprints, n);
+        if (!p) return NULL;
+        memset(p + s->n_kiosk_reprints, 0, n - s->n_kiosk_reprints);
+        s->kiosk_reprints = p;
+        s->n_kiosk_reprints = n;
+    }
+    return &s->kiosk_reprints[ti];
+}
+
+/*
+ * POST /api/v1/reprint/{uuid|label}
+ *
+ * Staff (clerk or manager token): any ticket of the day, by uuid or number.
+ * The kiosk has no token, and anyone on the hall network could call this, so
+ * without one (the anti-abuse rule, docs/CONFIG.md printer.kiosk_*):
+ *  - only by uuid: a number like A012 is guessable, the uuid is known only to
+ *    the screen that issued the ticket (and its QR);
+ *  - only while the ticket still waits, and within printer.kiosk_reprint_s
+ *    (600 s) of issue: a reprint is for the citizen standing at the kiosk;
+ *  - at most printer.kiosk_reprints (1) times per ticket; after that, the
+ *    service desk.
+ */
 static int print__api_reprint(struct hq_api_req *req, void *arg)
 {
-    (void)arg;
+    struct hq_print *s = arg;
+    struct hq_daemon *d = req->d;
     uint8_t u[16];
-    int32_t ti = hq_uuid_parse(req->tail, u) == HQ_OK
-                     ? hq_engine_find_uuid(&req->d->eng, u)
-                     : hq_engine_find_label(&req->d->eng, req->tail);
+    bool by_uuid = hq_uuid_parse(req->tail, u) == HQ_OK;
+    int32_t ti =
+        by_uuid ? hq_engine_find_uuid(&d->eng, u) : hq_engine_find_label(&d->eng, req->tail);
+    bool kiosk = req->role < HQ_ROLE_CLERK;
+    if (kiosk && !by_uuid)
+        return print__refuse(req, 401, "auth", "按号码补打需由工作人员操作，请到服务台",
+                             "a reprint by number needs staff: please ask at the service desk");
     if (ti < 0) return HQ_ERR_NOT_FOUND;
-    int rc = hq_print_reprint(req->d, ti);
+    const struct hq_ticket *t = &d->eng.tickets[ti];
+    uint8_t *count = NULL;
+    if (kiosk) {
+        if (t->status != HQ_TS_WAITING)
+            return print__refuse(req, 409, "state", "该号已叫号或办结，无需补打",
+                                 "this ticket has already been called or closed");
+        if (hq_loop_wall_s() - (int64_t)t->issued_at > (int64_t)d->cfg.printer_kiosk_reprint_s)
+            return print__refuse(req, 403, "reprint_late", "已超过自助补打时限，请到服务台补打",
+                                 "too long since the ticket was issued: please ask at the "
+                                 "service desk");
+        if (!(count = print__kiosk_count(s, ti))) return HQ_ERR_NOMEM;
+        if (*count >= d->cfg.printer_kiosk_reprints)
+            return print__refuse(req, 429, "reprint_limit",
+                                 "本号票已补打过，如需再次补打请到服务台",
+                                 "this ticket has been reprinted already: please ask at the "
+                                 "service desk");
+    }
+    int rc = hq_print_reprint(d, ti,
+                              kiosk                          ? "kiosk"
+                              : req->role >= HQ_ROLE_MANAGER ? "manager"
+                                                             : "clerk");
     if (rc) return rc;
+    if (count) (*count)++;
     cJSON *o = cJSON_CreateObject();
     char label[16];
-    cJSON_AddStringToObject(
-        o, "reprinted",
-        hq_ticket_label(&req->d->eng, &req->d->eng.tickets[ti], label, sizeof label));
+    cJSON_AddStringToObject(o, "reprinted", hq_ticket_label(&d->eng, t, label, sizeof label));
+    if (kiosk)
+        cJSON_AddNumberToObject(o, "kiosk_reprints_left",
+                                d->cfg.printer_kiosk_reprints - (count ? *count : 0));
     return hq_api_reply_json(req, 202, o);
 }
 
@@ -409,8 +583,8 @@ int hq_print_init(struct hq_daemon *d)
     if ((rc = hqd_on_result(d, print__on_result, s))) goto fail;
     if (d->api) {
         if ((rc = hq_api_status_part(d->api, print__status_part, s))) goto fail;
-        if ((rc = hq_api_route(d->api, "POST", "/api/v1/reprint/", HQ_ROLE_CLERK,
-                               print__api_reprint, s)))
+        if ((rc = hq_api_route(d->api, "POST", "/api/v1/reprint/", HQ_ROLE_NONE, print__api_reprint,
+                               s)))
             goto fail;
     }
     print__self = s;
@@ -434,6 +608,7 @@ void hq_print_fini(struct hq_daemon *d)
     print_cups_free(s->pc);
     for (int i = 0; i < PRINT_MAX_JOBS; i++)
         free(s->jobs[i].data);
+    free(s->kiosk_reprints);
     free(s);
     print__self = NULL;
 }

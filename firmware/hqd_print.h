@@ -4,9 +4,13 @@
  * the printers' health watched so that a kiosk is refused *before* a number
  * is issued when no printer can print it.
  *
- * API it adds: POST /api/v1/reprint/{uuid|label} (clerk) prints a ticket
- * again marked 补打 / REPRINT; /api/v1/status gains "printers"; SSE event
- * "printer" on every health change.
+ * API it adds: POST /api/v1/reprint/{uuid|label} prints a ticket again
+ * marked 补打 / REPRINT (staff: any ticket of the day; no token, i.e. the
+ * kiosk: by uuid, while it waits, within printer.kiosk_reprint_s of issue,
+ * printer.kiosk_reprints times), recorded as an event of kind "reprint";
+ * /api/v1/status gains "printers" and "print_latency"; SSE events "printer"
+ * on every health change, "print_failed" (ticket, uuid) when a ticket could
+ * not be printed, "reprint".
  */
 #ifndef HQ_HQD_PRINT_H
 #define HQ_HQD_PRINT_H
@@ -20,9 +24,10 @@
 int hq_print_init(struct hq_daemon *d);
 void hq_print_fini(struct hq_daemon *d);
 
-/* Print today's ticket `ticket` again (marked as a reprint). HQ_ERR_PRINTER
- * if no printer can print now, HQ_ERR_NOT_FOUND for no such ticket,
- * HQ_ERR_STATE when the hall has no printer configured. */
-int hq_print_reprint(struct hq_daemon *d, int32_t ticket);
+/* Print today's ticket `ticket` again (marked as a reprint) and record it
+ * (event "reprint", `by` "kiosk", "clerk", "manager"). HQ_ERR_PRINTER if no
+ * printer can print now, HQ_ERR_NOT_FOUND for no such ticket, HQ_ERR_STATE
+ * when the hall has no printer configured. */
+int hq_print_reprint(struct hq_daemon *d, int32_t ticket, const char *by);
 
 #endif

@@ -317,6 +317,9 @@ static int print__start_job(const struct print_req *q, struct print_result *r)
         cupsCancelJob2(CUPS_HTTP_DEFAULT, q->queue, id, 0);
         return print__cups_err();
     }
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    r->handed_us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
     return HQ_OK;
 }
 

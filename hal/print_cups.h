@@ -58,12 +58,14 @@ struct print_printer_status {
 enum print_req_kind { PRINT_REQ_JOB = 0, PRINT_REQ_PRINTER, PRINT_REQ_LINK };
 
 struct print_result {
-    uint8_t kind; /* enum print_req_kind */
-    uint64_t tag; /* the caller's tag from the request */
-    int err;      /* HQ_OK; HQ_ERR_PRINTER fault (cancelled, aborted, timed out, refused);
-                     HQ_ERR_IO CUPS unreachable; HQ_ERR_NOT_FOUND no such queue */
-    int job_id;   /* CUPS job id, 0 if none was created */
-    int health;   /* enum print_health, for PRINTER and LINK */
+    uint8_t kind;       /* enum print_req_kind */
+    uint64_t tag;       /* the caller's tag from the request */
+    int err;            /* HQ_OK; HQ_ERR_PRINTER fault (cancelled, aborted, timed out, refused);
+                           HQ_ERR_IO CUPS unreachable; HQ_ERR_NOT_FOUND no such queue */
+    int job_id;         /* CUPS job id, 0 if none was created */
+    uint64_t handed_us; /* jobs: CLOCK_MONOTONIC µs when cupsFinishDocument returned (the
+                           job is CUPS's from then on), 0 if it never did */
+    int health;         /* enum print_health, for PRINTER and LINK */
     char queue[PRINT_QUEUE_MAX];
     char detail[PRINT_DETAIL_MAX]; /* for the log: "job 12 still processing after 20 s" */
     struct print_printer_status printer;

@@ -1,0 +1,11 @@
+# Ticket printing, second part: the kiosk's and the staff's reprints (the
+# anti-abuse rule, records, print_failed), the private-cupsd tool the demo
+# uses, and the demo hall's printer section.
+if(TARGET hallqd)
+  add_test(NAME print_reprint
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_print_reprint.py
+                   $<TARGET_FILE:hallq-sim>
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(print_reprint PROPERTIES TIMEOUT 120 ENVIRONMENT
+    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+endif()
