@@ -6,6 +6,7 @@ top=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=$1
 cfg=$top/config/demo-hall.json
 db=$top/config/hallq-demo.db
+run=${HALLQ_DEMO_RUN:-/tmp/hallq-demo}
 
 "$build/hallqd" --check-config "$cfg"
 rm -f "$db" "$db-wal" "$db-shm"
@@ -18,6 +19,40 @@ trap cleanup EXIT INT TERM
 # pads, 9602 LED bars, 9603 the card reader), so they start first; hallqd would find them
 # later anyway (an absent device is only offline and is retried).
 [ -x "$top/tools/demo-devices.sh" ] && { "$top/tools/demo-devices.sh" "$build" & pids+=($!); sleep 0.3; }
+
+# The ticket printer: the printer simulator behind a private cupsd (tools/demo-printer.sh),
+# as the config's printer section says. Without it hallqd would refuse every ticket (no
+# printer can print), so if it cannot start the demo says so loudly and runs on a copy of
+# the config without the printer: tickets on screen only.
+printing=no
+if [ -x "$top/tools/demo-printer.sh" ]; then
+    "$top/tools/demo-printer.sh" "$build" "$cfg" & pids+=($!)
+    for _ in $(seq 300); do
+        [ -s "$run/printer.state" ] && break
+        kill -0 "${pids[-1]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    if grep -qx ready "$run/printer.state" 2>/dev/null; then
+        printing=yes
+    else
+        why=$(cat "$run/printer.state" 2>/dev/null || echo "no answer")
+        printf '\n\033[1;31m  !!! 打印机未启动 / TICKET PRINTING IS OFF: %s\033[0m\n' "$why" >&2
+        printf '\033[1;31m  !!! (a private cupsd needs root and the Debian packages cups, cups-daemon);\033[0m\n' >&2
+        printf '\033[1;31m  !!! the demo runs without a printer: tickets are shown on screen only.\033[0m\n\n' >&2
+        noprint=$run/demo-hall-noprint.json
+        python3 - "$cfg" "$noprint" "$top" <<'PY'
+import json, os, sys
+cfg, out, top = sys.argv[1:4]
+c = json.load(open(cfg, encoding="utf-8"))
+c.pop("printer", None)
+here = os.path.dirname(os.path.abspath(cfg))
+c["http"]["web_root"] = os.path.normpath(os.path.join(here, c["http"]["web_root"]))
+c["store"]["database"] = os.path.join(here, c["store"]["database"])
+json.dump(c, open(out, "w", encoding="utf-8"), ensure_ascii=False, indent=1)
+PY
+        cfg=$noprint
+    fi
+fi
 
 "$build/hallqd" --config "$cfg" &
 hqd=$!
@@ -37,6 +72,17 @@ cat <<TXT
     status (JSON)  http://127.0.0.1:8080/api/v1/status
     live events    http://127.0.0.1:8080/api/v1/events
     metrics        http://127.0.0.1:8080/metrics
+TXT
+if [ "$printing" = yes ]; then
+    cat <<TXT
+    printed tickets $run/printer/ticket-N.png   (the simulated kiosk printer)
+TXT
+else
+    cat <<TXT
+    printed tickets none: printing is off (see the message above)
+TXT
+fi
+cat <<TXT
 
   try, in another terminal:
     export HALLQ_TOKEN=clerk-demo-token-0001

@@ -11,14 +11,23 @@ filters): the ESC/POS bytes reach the printer untouched.
         cups.add_raw_queue("tickets", "socket://127.0.0.1:9100")
         ... cupsSetServer(cups.socket) in the program under test ...
 
-Run directly (python3 cupsd.py) it starts one, adds a queue and shows lpstat.
+As a command-line tool it is the demo hall's print server (tools/demo-printer.sh):
+
+    python3 cupsd.py serve DIR [--queue NAME=URI ...]
+
+starts one with its files in DIR (emptied first; the socket is DIR/cups.sock),
+adds the raw queues (printer-error-policy=retry-job), prints "ready SOCKET"
+and serves until SIGTERM or SIGINT; on failure it prints "failed: WHY" and
+exits 1. `python3 cupsd.py` alone starts one, adds a queue and shows lpstat.
 """
+import argparse
 import grp
 import os
 import pwd
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -31,9 +40,11 @@ class CupsdError(RuntimeError):
 
 
 class PrivateCupsd:
-    def __init__(self, user="lp", group="lp"):
+    def __init__(self, user="lp", group="lp", directory=None):
+        """directory: where its files go (kept after stop); None = a new temp folder."""
         self.user, self.group = user, group
         self.dir = None
+        self.fixed_dir = directory
         self.proc = None
 
     # -- set-up ---------------------------------------------------------
@@ -45,7 +56,14 @@ class PrivateCupsd:
         uid = pwd.getpwnam(self.user).pw_uid
         gid = grp.getgrnam(self.group).gr_gid
         # /tmp paths stay short: a unix socket path has a 108-byte limit.
-        self.dir = tempfile.mkdtemp(prefix="hq-cups-")
+        if self.fixed_dir:
+            self.dir = os.path.abspath(self.fixed_dir)
+            shutil.rmtree(self.dir, ignore_errors=True)
+            os.makedirs(self.dir)
+        else:
+            self.dir = tempfile.mkdtemp(prefix="hq-cups-")
+        if len(os.path.join(self.dir, "cups.sock")) >= 108:
+            raise CupsdError("%s: too long for a unix socket path" % self.dir)
         os.chmod(self.dir, 0o755)
         d = self.dir
         self.socket = os.path.join(d, "cups.sock")
@@ -99,13 +117,14 @@ class PrivateCupsd:
         r = subprocess.run(["lpstat", "-h", self.socket, "-r"], capture_output=True, text=True)
         return r.returncode == 0 and "is running" in r.stdout
 
-    def add_raw_queue(self, name, uri):
-        """A raw queue to uri, enabled and accepting jobs."""
+    def add_raw_queue(self, name, uri, options=()):
+        """A raw queue to uri, enabled and accepting jobs; options: ["k=v", ...] for lpadmin -o."""
+        opts = [a for o in options for a in ("-o", o)]
         # Debian's CUPS 2.4 still takes "-m raw" (it warns that raw queues are
         # deprecated); without any -m the queue is raw as well, so fall back.
         for extra in (["-m", "raw"], []):
-            r = subprocess.run([LPADMIN, "-h", self.socket, "-p", name, "-E", "-v", uri] + extra,
-                               capture_output=True, text=True)
+            r = subprocess.run([LPADMIN, "-h", self.socket, "-p", name, "-E", "-v", uri] + opts +
+                               extra, capture_output=True, text=True)
             if r.returncode == 0:
                 break
         else:
@@ -132,7 +151,7 @@ class PrivateCupsd:
         if self.proc and self.proc.stderr:
             self.proc.stderr.close()
         self.proc = None
-        if self.dir and not os.environ.get("HQ_KEEP_CUPSD"):
+        if self.dir and not self.fixed_dir and not os.environ.get("HQ_KEEP_CUPSD"):
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
@@ -142,7 +161,42 @@ class PrivateCupsd:
         self.stop()
 
 
-if __name__ == "__main__":
+def serve(argv):
+    ap = argparse.ArgumentParser(prog="cupsd.py serve", description="a private cupsd in DIR")
+    ap.add_argument("dir")
+    ap.add_argument("--queue", action="append", default=[], metavar="NAME=URI")
+    a = ap.parse_args(argv)
+    stop = []
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda *_: stop.append(1))
+    c = PrivateCupsd(directory=a.dir)
+    try:
+        c.start()
+        for q in a.queue:
+            name, sep, uri = q.partition("=")
+            if not sep or not name or not uri:
+                raise CupsdError("--queue %r: want NAME=URI" % q)
+            c.add_raw_queue(name, uri, ["printer-error-policy=retry-job"])
+    except (CupsdError, OSError, KeyError) as e:
+        print("failed: %s" % str(e).strip().replace("\n", " ")[:600], flush=True)
+        c.stop()
+        return 1
+    print("ready %s" % c.socket, flush=True)
+    try:
+        while not stop and c.proc.poll() is None:
+            time.sleep(0.2)
+        if not stop:
+            print("failed: cupsd exited (%d): %s" % (c.proc.returncode, c.log()[-300:]),
+                  flush=True)
+            return 1
+    finally:
+        c.stop()
+    return 0
+
+
+if __name__ == "__main__" and sys.argv[1:2] == ["serve"]:
+    sys.exit(serve(sys.argv[2:]))
+elif __name__ == "__main__":
     with PrivateCupsd() as c:
         c.add_raw_queue("hq-test", "socket://127.0.0.1:9")
         print(subprocess.run(["lpstat", "-h", c.socket, "-t"], capture_output=True,
