@@ -9,3 +9,10 @@ if(TARGET hallqd)
   set_tests_properties(print_reprint PROPERTIES TIMEOUT 120 ENVIRONMENT
     "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
 endif()
+if(TARGET hallqd AND TARGET hallq-sim)
+  add_test(NAME demo_print
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_demo_print.py
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(demo_print PROPERTIES TIMEOUT 120 ENVIRONMENT
+    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+endif()
