@@ -415,6 +415,9 @@ static size_t escpos__step(struct escpos_decoder *d, const uint8_t *p, size_t n)
 
 int escpos_decoder_feed(struct escpos_decoder *d, const void *buf, size_t len)
 {
+    /* Nothing new: everything held back still waits for more. (Also keeps d->in + 0 off a
+     * NULL buffer, undefined behaviour found by tests/fuzz/fuzz_escpos.) */
+    if (!len) return HQ_OK;
     if (d->n_in + len > d->cap_in) {
         size_t cap = d->cap_in ? d->cap_in : 4096;
         while (cap < d->n_in + len)

@@ -527,7 +527,8 @@ static const char *cfg__got(const cJSON *v, char *buf, size_t len)
         }
     } else if (cJSON_IsNumber(v)) {
         double d = v->valuedouble;
-        if (d == (double)(long long)d && d > -1e15 && d < 1e15)
+        /* bounds before the cast, which is undefined beyond long long (tests/fuzz/fuzz_config) */
+        if (d > -1e15 && d < 1e15 && d == (double)(long long)d)
             snprintf(buf, len, "%lld", (long long)d);
         else
             snprintf(buf, len, "%g", d);
@@ -795,8 +796,10 @@ static int cfg__int(struct cfg_walk *w, const cJSON *v, long long min, long long
                     long long *out)
 {
     char got[96];
-    if (!cJSON_IsNumber(v) || v->valuedouble != (double)(long long)v->valuedouble ||
-        v->valuedouble < (double)min || v->valuedouble > (double)max)
+    /* Range first: converting a double beyond long long (1e300) is undefined behaviour
+     * (found by tests/fuzz/fuzz_config). */
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= (double)min && v->valuedouble <= (double)max) ||
+        v->valuedouble != (double)(long long)v->valuedouble)
         return cfg__fail(w, "must be an integer between %lld and %lld, got %s", min, max,
                          cfg__got(v, got, sizeof got));
     *out = (long long)v->valuedouble;
