@@ -371,6 +371,7 @@ struct print_active {
     struct print_req *req;
     struct print_result res;
     int64_t deadline;
+    int polls; /* how often the job was asked after: sets the next wait */
 };
 
 static void print__finish_job(struct print_cups *p, struct print_active *a)
@@ -435,6 +436,7 @@ static void *print__worker(void *arg)
             a.res.tag = job->tag;
             snprintf(a.res.queue, sizeof a.res.queue, "%s", job->queue);
             a.deadline = print__now_ms() + job->timeout_ms;
+            a.polls = 0;
             int rc = print__start_job(job, &a.res);
             if (rc) {
                 a.res.err = rc;
@@ -445,10 +447,15 @@ static void *print__worker(void *arg)
         if (a.req) {
             print__watch(p, &a);
             if (!a.req) continue;
-            /* wait for the next poll, or for a query or stop */
+            /* wait for the next poll, or for a query or stop. A local printer
+             * takes a ticket in tens of ms and the next job waits for this
+             * one: ask soon at first (10, 20, 40, 80, 160 ms), then every
+             * PRINT_POLL_MS (bench_print: 4.5 tickets/s with 250 ms only). */
+            long wait_ms = a.polls < 5 ? 10L << a.polls : PRINT_POLL_MS;
+            a.polls++;
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += PRINT_POLL_MS * 1000000L;
+            ts.tv_nsec += wait_ms * 1000000L;
             if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
             pthread_mutex_lock(&p->mu);
             if (!p->stop && !p->queries) pthread_cond_timedwait(&p->cv, &p->mu, &ts);

@@ -16,3 +16,8 @@ if(TARGET hallqd AND TARGET hallq-sim)
   set_tests_properties(demo_print PROPERTIES TIMEOUT 120 ENVIRONMENT
     "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
 endif()
+# bench_print (tests/bench/bench_print.py) as an executable of BUILD/bench, the
+# way tests/bench/run.sh finds benchmarks: python3 with the build's paths.
+file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/bench/bench_print
+     CONTENT "#!/bin/sh\nHQ_BUILD='${CMAKE_BINARY_DIR}' HQ_SOURCE='${CMAKE_SOURCE_DIR}' exec '${Python3_EXECUTABLE}' '${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_print.py' \"$@\"\n"
+     FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
