@@ -116,6 +116,8 @@ static int cfg__reader_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__bus_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__devwin_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__led_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__gpio_button_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__gpio_finish(struct cfg_walk *w, void *elems, size_t i);
 
 static const char *const cfg_log_levels[] = {"error", "warn", "notice", "info",
                                              "debug", "hex",  NULL};
@@ -421,6 +423,53 @@ static const struct cfg_key cfg_devices_keys[] = {
 #undef BASE
 static const struct cfg_obj cfg_devices_obj = CFG_OBJ(cfg_devices_keys, NULL);
 
+/* GPIO: one chip; lines by offset, HQ_GPIO_NONE when not connected. */
+#define BASE struct hq_gpio_button_cfg
+static const struct cfg_key cfg_gpio_button_keys[] = {
+    {.key = "line", .type = CT_INT, F_OFF(line), .flags = CF_REQ, .min = 0, .max = 1023},
+    {.key = "service", .type = CT_STR, F_OFF(service), .flags = CF_REQ, .min = 1,
+     .charset = CS_CODE},
+    {.key = "active_low", .type = CT_BOOL, F_OFF(active_low)},
+};
+#undef BASE
+static const struct cfg_obj cfg_gpio_button_obj =
+    CFG_OBJ(cfg_gpio_button_keys, cfg__gpio_button_finish);
+
+#define BASE struct hq_config
+static const struct cfg_key cfg_gpio_led_keys[] = {
+    {.key = "printer_fault", .type = CT_INT, F_OFF(gpio_led_printer), .min = 0, .max = 1023,
+     .def = HQ_GPIO_NONE, .def_doc = "none"},
+    {.key = "device_fault", .type = CT_INT, F_OFF(gpio_led_device), .min = 0, .max = 1023,
+     .def = HQ_GPIO_NONE, .def_doc = "none"},
+    {.key = "active_low", .type = CT_BOOL, F_OFF(gpio_led_active_low)},
+};
+static const struct cfg_obj cfg_gpio_led_obj = CFG_OBJ(cfg_gpio_led_keys, NULL);
+static const struct cfg_key cfg_gpio_paper_keys[] = {
+    {.key = "line", .type = CT_INT, F_OFF(gpio_paper_line), .min = 0, .max = 1023,
+     .def = HQ_GPIO_NONE, .def_doc = "none"},
+    {.key = "active_low", .type = CT_BOOL, F_OFF(gpio_paper_active_low)},
+};
+static const struct cfg_obj cfg_gpio_paper_obj = CFG_OBJ(cfg_gpio_paper_keys, NULL);
+static const struct cfg_key cfg_gpio_door_keys[] = {
+    {.key = "line", .type = CT_INT, F_OFF(gpio_door_line), .min = 0, .max = 1023,
+     .def = HQ_GPIO_NONE, .def_doc = "none"},
+    {.key = "active_low", .type = CT_BOOL, F_OFF(gpio_door_active_low)},
+};
+static const struct cfg_obj cfg_gpio_door_obj = CFG_OBJ(cfg_gpio_door_keys, NULL);
+static const struct cfg_key cfg_gpio_keys[] = {
+    {.key = "chip", .type = CT_STR, F_OFF(gpio_chip), .charset = CS_PRINTABLE},
+    {.key = "debounce_ms", .type = CT_INT, F_OFF(gpio_debounce_ms), .min = 0, .max = 2000,
+     .def = 50},
+    {.key = "buttons", .type = CT_ARRAY, F_OFF(gpio_buttons), F_OFF2(n_gpio_buttons),
+     .flags = CF_INLINE, .min = 0, .max = HQ_CFG_MAX_GPIO_BUTTONS, .sub = &cfg_gpio_button_obj,
+     .elem_size = sizeof(struct hq_gpio_button_cfg)},
+    {.key = "leds", .type = CT_OBJECT, .sub = &cfg_gpio_led_obj},
+    {.key = "paper_sensor", .type = CT_OBJECT, .sub = &cfg_gpio_paper_obj},
+    {.key = "door", .type = CT_OBJECT, .sub = &cfg_gpio_door_obj},
+};
+#undef BASE
+static const struct cfg_obj cfg_gpio_obj = CFG_OBJ(cfg_gpio_keys, cfg__gpio_finish);
+
 static const struct cfg_obj cfg_hall_obj = CFG_OBJ(cfg_hall_keys, NULL);
 static const struct cfg_obj cfg_http_obj = CFG_OBJ(cfg_http_keys, NULL);
 static const struct cfg_obj cfg_store_obj = CFG_OBJ(cfg_store_keys, NULL);
@@ -457,6 +506,7 @@ static const struct cfg_key cfg_top_keys[] = {
      .flags = CF_REQ, .min = 1, .max = 1000, .sub = &cfg_staff_obj,
      .elem_size = sizeof(struct hq_staff_cfg)},
     {.key = "devices", .type = CT_OBJECT, .sub = &cfg_devices_obj},
+    {.key = "gpio", .type = CT_OBJECT, .sub = &cfg_gpio_obj},
 };
 #undef BASE
 static const struct cfg_obj cfg_top_obj = CFG_OBJ(cfg_top_keys, cfg__top_finish);
@@ -1266,6 +1316,55 @@ static int cfg__led_text_check(struct cfg_walk *w, const char *key, const char *
                                 end ? (int)(end - p + 1) : (int)strlen(p), p);
         p = end;
     }
+    return HQ_OK;
+}
+
+/* A kiosk button's service code → its index (services are read before gpio). */
+static int cfg__gpio_button_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_gpio_button_cfg *b = &((struct hq_gpio_button_cfg *)elems)[i];
+    const struct hq_engine_cfg *e = &w->cfg->engine;
+    for (size_t k = 0; k < e->n_services; k++)
+        if (strcmp(e->services[k].code, b->service) == 0) {
+            b->service_idx = (uint8_t)k;
+            return HQ_OK;
+        }
+    return cfg__fail_at(w, "service", "unknown service \"%s\"", b->service);
+}
+
+/* Every connected line once, and a chip to find them on. */
+static int cfg__gpio_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    const struct hq_config *c = w->cfg;
+    (void)elems, (void)i;
+    struct {
+        uint16_t line;
+        char path[40];
+    } used[HQ_CFG_MAX_GPIO_BUTTONS + 4];
+    size_t n = 0;
+    for (int b = 0; b < c->n_gpio_buttons; b++) {
+        used[n].line = c->gpio_buttons[b].line;
+        snprintf(used[n++].path, sizeof used[0].path, "buttons[%d].line", b);
+    }
+    const struct {
+        uint16_t line;
+        const char *path;
+    } single[] = {{c->gpio_led_printer, "leds.printer_fault"},
+                  {c->gpio_led_device, "leds.device_fault"},
+                  {c->gpio_paper_line, "paper_sensor.line"},
+                  {c->gpio_door_line, "door.line"}};
+    for (size_t k = 0; k < HQ_ARRAY_LEN(single); k++) {
+        if (single[k].line == HQ_GPIO_NONE) continue;
+        used[n].line = single[k].line;
+        snprintf(used[n++].path, sizeof used[0].path, "%s", single[k].path);
+    }
+    for (size_t k = 0; k < n; k++)
+        for (size_t j = 0; j < k; j++)
+            if (used[j].line == used[k].line)
+                return cfg__fail_at(w, used[k].path, "line %u is already $.gpio.%s", used[k].line,
+                                    used[j].path);
+    if (n && !c->gpio_chip[0])
+        return cfg__fail_at(w, "chip", "required key is missing: GPIO lines are configured");
     return HQ_OK;
 }
 

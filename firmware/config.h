@@ -60,6 +60,17 @@ struct hq_devwin_cfg {
     int8_t bus_idx, led_bus_idx; /* resolved at load: index into buses[], -1 = none */
 };
 
+#define HQ_CFG_MAX_GPIO_BUTTONS 16
+#define HQ_GPIO_NONE 0xffff
+
+/* One kiosk button: a press issues a ticket of its service. */
+struct hq_gpio_button_cfg {
+    uint16_t line;       /* offset on gpio.chip */
+    char service[16];    /* services[].code */
+    bool active_low;     /* pressed = line low (a switch to ground with a pull-up) */
+    uint8_t service_idx; /* resolved at load */
+};
+
 struct hq_config {
     char file[HQ_CFG_PATH_MAX]; /* the file it came from (absolute) */
     char dir[HQ_CFG_PATH_MAX];  /* its folder: base of relative paths */
@@ -148,6 +159,19 @@ struct hq_config {
     uint32_t voice_gap_ms;              /* silence between words */
     uint32_t voice_pause_ms;            /* silence between sentences and repetitions */
     uint32_t voice_max_lag_s;           /* queue trimmed beyond this much waiting sound */
+
+    /* gpio: kiosk buttons, status LEDs, paper-near-end sensor, cabinet door (hqd_gpio.c);
+     * a line HQ_GPIO_NONE is not connected */
+    char gpio_chip[64];        /* "gpiochip0", "/dev/gpiochip0", a label or a number; "" = none */
+    uint32_t gpio_debounce_ms; /* a level counts once it held this long */
+    struct hq_gpio_button_cfg gpio_buttons[HQ_CFG_MAX_GPIO_BUTTONS];
+    int n_gpio_buttons;
+    uint16_t gpio_led_printer, gpio_led_device; /* outputs: printer fault, device fault */
+    bool gpio_led_active_low;                   /* LEDs lit by driving the line low */
+    uint16_t gpio_paper_line;                   /* printer's paper-near-end sensor */
+    bool gpio_paper_active_low;
+    uint16_t gpio_door_line; /* cabinet door switch: active = open */
+    bool gpio_door_active_low;
 
     /* the engine's part: services, windows, staff, priority and queue rules */
     struct hq_engine_cfg engine;

@@ -10,3 +10,9 @@ find_package(Threads REQUIRED)
 target_link_libraries(gpiod_fake PUBLIC Threads::Threads)
 hq_unit_test(test_gpio_hal SOURCES unit/test_gpio_hal.c ../hal/gpio.c LIBS hqdrivers gpiod_fake)
 target_include_directories(test_gpio_hal PRIVATE ${CMAKE_SOURCE_DIR}/hal)
+
+# The configuration's gpio section (the schema rows themselves are held to docs/CONFIG.md by
+# test_config).
+if(TARGET hqconfig)
+  hq_unit_test(test_gpio_config SOURCES unit/test_gpio_config.c LIBS hqconfig)
+endif()
