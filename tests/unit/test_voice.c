@@ -274,7 +274,9 @@ static void test_wav(void)
 
 static void add_clip(struct voice_pack *p, const char *name, size_t n, int16_t v)
 {
-    int16_t *s = malloc(n * sizeof *s);
+    /* calloc: gcc's -fsanitize=address build (-DHQ_SANITIZE=ON) warns that malloc'd samples
+     * "may be used uninitialized" when n is 0, and -Werror stops the build */
+    int16_t *s = calloc(n ? n : 1, sizeof *s);
     for (size_t i = 0; i < n; i++)
         s[i] = v;
     struct wavb w;
