@@ -579,6 +579,26 @@
         fuTimer = setInterval(loadFollowups, 60000); /* due dates pass */
     }
 
+    /* ---------------------------------------------------------- reprint */
+
+    /* A ticket of today on paper again (hallqd marks it 补打 and logs who). */
+    async function reprint(ev) {
+        ev.preventDefault();
+        const key = $('reprint-key').value.trim().toUpperCase().replace(/^([0-9A-F-]{36})$/, (m) => m.toLowerCase());
+        const msg = $('reprint-msg');
+        if (!key) return;
+        msg.classList.remove('bad');
+        HQ.text(msg, t('正在补打…', 'printing…'));
+        const r = await api('POST', '/api/v1/reprint/' + encodeURIComponent(key), {});
+        if (r.status === 202) {
+            HQ.text(msg, t('已补打 ' + r.body.reprinted, 'reprinted ' + r.body.reprinted));
+            $('reprint-key').value = '';
+        } else {
+            msg.classList.add('bad');
+            HQ.text(msg, r.status === 404 ? t('今日无此号票', 'no such ticket today') : errText(r.body));
+        }
+    }
+
     function init() {
         HQ.applyI18n(document);
         HQ.langButton($('lang'));
@@ -589,6 +609,7 @@
         });
         HQ.clock($('clock'), null, true);
         $('login-form').addEventListener('submit', login);
+        $('reprint-form').addEventListener('submit', reprint);
         $('logout').addEventListener('click', () => signOut(false));
         $('day').addEventListener('change', () => {
             loadStats();

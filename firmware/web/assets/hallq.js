@@ -232,13 +232,14 @@
     HQ.CALL_KINDS = { call: 1, recall: 1, call_back: 1 };
 
     /*
-     * HQ.live({onStatus(status, fresh), onEvent(kind, data), onLink(up)}):
+     * HQ.live({onStatus(status, fresh), onEvent(kind, data), onLink(up), kinds}):
      * one EventSource on /api/v1/events. Its first message is the whole
      * status, so every (re)connection re-renders from scratch. The browser
      * reconnects by itself after a network error; a refused or closed stream
      * is reopened here with a backoff. hallqd's ": ping" every 15 s is a
      * comment the browser swallows, so 40 s without any message reopens the
-     * stream; the page is "down" until a new status arrives. Returns
+     * stream; the page is "down" until a new status arrives. `kinds`: more
+     * event names for this page (the kiosk's "print_failed"). Returns
      * {refresh(), reconnect(), close(), up()}.
      */
     HQ.live = function (opts) {
@@ -299,7 +300,7 @@
             if (closed) return;
             es = new EventSource('/api/v1/events');
             es.addEventListener('status', onStatus);
-            for (const k of HQ.EVENT_KINDS) es.addEventListener(k, onRecord);
+            for (const k of HQ.EVENT_KINDS.concat(opts.kinds || [])) es.addEventListener(k, onRecord);
             es.onerror = () => {
                 setUp(false);
                 if (es && es.readyState === EventSource.CLOSED) {

@@ -5,7 +5,11 @@
  * reader (SSE `card` events from the kiosk's reader) every ticket is issued
  * with it: real name, elderly priority; a service that needs the card waits
  * for one. Every refusal shows hallqd's own message (error JSON `message`,
- * `message_en`) in large type.
+ * `message_en`) in large type. On the ticket screen "补打号票 / Reprint"
+ * asks hallqd for the paper again (POST /api/v1/reprint/{uuid}, the kiosk's
+ * allowance: once, within minutes, while it waits); when the printer failed
+ * on it (SSE print_failed with its uuid) the screen says so and the number
+ * and QR stay on screen longer.
  *
  * The kiosk is a public machine: nothing here links out, the context menu,
  * selection, dragging and navigation keys are blocked, the back gesture is
@@ -32,6 +36,7 @@
     let waitingService = null; /* the service waiting for a card */
     let code = '';
     let letters = false;
+    let shown = null; /* the ticket on the ticket screen */
 
     /* ------------------------------------------------------ lock-down */
 
@@ -202,6 +207,11 @@
         HQ.text(prio, HQ.t(t.priority_label, t.priority));
         HQ.text(HQ.$('tk-ahead'), typeof t.ahead === 'number' ? HQ.t(t.ahead + ' 人', String(t.ahead)) : '—');
         HQ.text(HQ.$('tk-wait'), HQ.waitText(t.estimated_wait_s));
+        shown = t;
+        note(null);
+        const rp = HQ.$('tk-reprint');
+        rp.hidden = !hasPrinter();
+        rp.disabled = false;
         const url = t.status_url || location.origin + '/t/' + t.uuid;
         HQ.text(HQ.$('tk-url'), url);
         try {
@@ -209,6 +219,33 @@
             HQ.$('tk-qr').hidden = false;
         } catch (e) {
             HQ.$('tk-qr').hidden = true; /* the URL is shown as text */
+        }
+        show('ticket', TICKET_S);
+        countdown(HQ.$('tk-count'), TICKET_S);
+    }
+    function hasPrinter() {
+        return !!(status && Array.isArray(status.printers) && status.printers.length);
+    }
+    function note(zh, en, bad) {
+        const el = HQ.$('tk-note');
+        el.hidden = !zh;
+        el.classList.toggle('bad', !!bad);
+        HQ.text(el, zh ? HQ.t(zh, en) : '');
+    }
+    /* The paper again, marked 补打 by the printer; hallqd decides whether
+     * this kiosk may (its refusal is shown under the ticket). */
+    async function reprint() {
+        if (!shown || busy) return;
+        const rp = HQ.$('tk-reprint');
+        rp.disabled = true;
+        const r = await HQ.request('POST', '/api/v1/reprint/' + encodeURIComponent(shown.uuid), {});
+        if (screen !== 'ticket') return;
+        if (r.status === 202) {
+            note('已补打，请取走号票', 'Printed again, please take your ticket');
+        } else {
+            const m = HQ.errorText(r.body);
+            note(m.zh, m.en, true);
+            rp.disabled = r.status !== 503; /* only a printer fault may pass */
         }
         show('ticket', TICKET_S);
         countdown(HQ.$('tk-count'), TICKET_S);
@@ -291,6 +328,7 @@
     HQ.$('checkin-ok').addEventListener('click', checkin);
     HQ.$('card-cancel').addEventListener('click', home);
     HQ.$('tk-done').addEventListener('click', home);
+    HQ.$('tk-reprint').addEventListener('click', reprint);
     HQ.$('err-back').addEventListener('click', home);
 
     function onStatus(st, fresh) {
@@ -309,6 +347,15 @@
             renderCard();
             /* a service was waiting for this card: issue now */
             if (card.present && screen === 'card' && waitingService) issue(waitingService);
+            return;
+        }
+        if (kind === 'print_failed') {
+            if (screen === 'ticket' && shown && d && d.uuid === shown.uuid) {
+                note('号票未能打印，请记下屏幕上的号码或扫码，也可点击“补打号票”',
+                    'Your ticket could not be printed: note the number or scan the code, or tap Reprint', true);
+                show('ticket', Math.max(TICKET_S, 45)); /* time to write it down */
+                countdown(HQ.$('tk-count'), Math.max(TICKET_S, 45));
+            }
             return;
         }
         if (!status) return;
@@ -331,5 +378,5 @@
     HQ.clock(HQ.$('clock'), HQ.$('date'), false);
     renderKeypad();
     show('home', IDLE_S);
-    const live = HQ.live({ onStatus: onStatus, onEvent: onEvent, onLink: HQ.linkBadge(HQ.$('link')) });
+    const live = HQ.live({ onStatus: onStatus, onEvent: onEvent, onLink: HQ.linkBadge(HQ.$('link')), kinds: ['print_failed'] });
 })();
