@@ -40,6 +40,7 @@ struct print_printer {
     int link_health;          /* enum print_health; OK until asked */
     int cups_health;
     bool fault; /* the last job failed */
+    bool sensor_near_end; /* the GPIO paper sensor (hq_print_set_sensor) */
     uint64_t fault_at_ms;
     uint64_t jobs_ok, jobs_failed;
     char last_error[PRINT_DETAIL_MAX];
@@ -116,8 +117,9 @@ static cJSON *print__latency_json(const struct hq_print *s)
 static int print__health(const struct print_printer *p)
 {
     if (p->fault) return PRINT_HEALTH_ERROR;
-    /* the worse of the two views */
-    return p->link_health > p->cups_health ? p->link_health : p->cups_health;
+    /* the worse of the two views, and of the paper sensor */
+    int h = p->link_health > p->cups_health ? p->link_health : p->cups_health;
+    return p->sensor_near_end && h < PRINT_HEALTH_NEAR_END ? PRINT_HEALTH_NEAR_END : h;
 }
 
 static bool print__usable(const struct print_printer *p)
@@ -144,6 +146,12 @@ static cJSON *print__printer_json(const struct print_printer *p, int i)
     cJSON_AddBoolToObject(o, "can_print", print_health_can_print(h));
     cJSON_AddStringToObject(o, "link", print_health_name(p->link_health));
     cJSON_AddStringToObject(o, "cups", print_health_name(p->cups_health));
+    bool end =
+        p->link_health == PRINT_HEALTH_PAPER_END || p->cups_health == PRINT_HEALTH_PAPER_END;
+    bool near = p->sensor_near_end || p->link_health == PRINT_HEALTH_NEAR_END ||
+                p->cups_health == PRINT_HEALTH_NEAR_END;
+    cJSON_AddStringToObject(o, "paper", end ? "end" : near ? "near_end" : "ok");
+    cJSON_AddBoolToObject(o, "paper_sensor", p->sensor_near_end);
     cJSON_AddNumberToObject(o, "jobs_ok", (double)p->jobs_ok);
     cJSON_AddNumberToObject(o, "jobs_failed", (double)p->jobs_failed);
     if (p->last_error[0]) cJSON_AddStringToObject(o, "last_error", p->last_error);
@@ -472,6 +480,17 @@ static uint8_t *print__kiosk_count(struct hq_print *s, int32_t ti)
         s->n_kiosk_reprints = n;
     }
     return &s->kiosk_reprints[ti];
+}
+
+int hq_print_set_sensor(struct hq_daemon *d, bool near_end)
+{
+    struct hq_print *s = print__self;
+    (void)d;
+    if (!s) return HQ_ERR_STATE;
+    int before = print__health(&s->p[0]);
+    s->p[0].sensor_near_end = near_end;
+    print__health_changed(s, 0, before);
+    return HQ_OK;
 }
 
 /*

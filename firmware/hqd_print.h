@@ -15,6 +15,7 @@
 #ifndef HQ_HQD_PRINT_H
 #define HQ_HQD_PRINT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "daemon.h"
@@ -29,5 +30,10 @@ void hq_print_fini(struct hq_daemon *d);
  * printer can print now, HQ_ERR_NOT_FOUND for no such ticket, HQ_ERR_STATE
  * when the hall has no printer configured. */
 int hq_print_reprint(struct hq_daemon *d, int32_t ticket, const char *by);
+
+/* The primary printer's paper-near-end sensor (a GPIO line, hqd_gpio.c): near_end marks the
+ * printer "paper near end" (it still prints) in its health and status. HQ_ERR_STATE when the
+ * hall has no printer configured. */
+int hq_print_set_sensor(struct hq_daemon *d, bool near_end);
 
 #endif
