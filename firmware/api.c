@@ -653,8 +653,10 @@ static int api__window_body(struct hq_api_req *req, struct hq_cmd *cmd, const ch
     case HQ_CMD_RATE:
         v = cJSON_GetObjectItemCaseSensitive(b, "level");
         *why = "body needs \"level\": 1 (非常不满意) to 5 (非常满意)";
-        if (!cJSON_IsNumber(v) || v->valuedouble != (int)v->valuedouble || v->valueint < 1 ||
-            v->valueint > 5)
+        /* Range before the (int) cast: {"level":1e300} made it undefined behaviour
+         * (tests/fuzz/fuzz_api). */
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1 && v->valuedouble <= 5) ||
+            v->valuedouble != (int)v->valuedouble)
             return HQ_ERR_INVALID;
         cmd->u.rate.level = (uint8_t)v->valueint;
         cmd->u.rate.channel = HQ_CHAN_TABLET;
