@@ -1,0 +1,159 @@
+/*
+ * test_print_reprint.js — reprints from the pages, in headless Chromium
+ * against the real hallqd printing through a private cupsd
+ * (tests/integration/cupsd.py serve) to the printer simulator:
+ *   - kiosk: the ticket screen offers 补打号票; a tap prints the ticket again
+ *     marked 补打 / REPRINT; a second tap is refused by hallqd and the
+ *     refusal shows under the ticket; print_failed for the ticket on screen
+ *     (injected through the proxy) says it was not printed;
+ *   - dashboard: the manager reprints by number, the printer gets it.
+ */
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const H = require('./harness.js');
+
+const KIOSK = { width: 1080, height: 1920 };
+const SIM = [path.join(H.BUILD, 'tools', 'hallq-sim'), path.join(H.BUILD, 'hallq-sim')].find((p) => fs.existsSync(p));
+let B, tmp, sim, cups, simPort, socket;
+
+/* First line of a child's stdout matching re. */
+function line(child, re, ms) {
+    return new Promise((resolve, reject) => {
+        let buf = '';
+        const t = setTimeout(() => reject(new Error('no ' + re + ' in ' + buf)), ms);
+        child.stdout.on('data', (c) => {
+            buf += c;
+            const m = buf.match(re);
+            if (m) {
+                clearTimeout(t);
+                resolve(m);
+            }
+        });
+    });
+}
+async function until(fn, ms) {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+        if (await fn()) return true;
+        await H.sleep(50);
+    }
+    return false;
+}
+const printed = (n) => path.join(tmp, 'printer', 'ticket-' + n + '.json');
+const lines = (n) => JSON.parse(fs.readFileSync(printed(n), 'utf8')).lines.filter((l) => 'text' in l).map((l) => l.text);
+
+test.before(async () => {
+    tmp = fs.mkdtempSync(path.join('/tmp', 'hq-web-reprint-'));
+    fs.chmodSync(tmp, 0o755);
+    sim = spawn(SIM, ['printer', '--out', path.join(tmp, 'printer'), '--port', '0', '--width', '80'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    simPort = parseInt((await line(sim, /listening on [\d.]+:(\d+)/, 5000))[1], 10);
+    cups = spawn('python3', [path.join(H.SOURCE, 'tests/integration/cupsd.py'), 'serve', path.join(tmp, 'cups'),
+        '--queue', 'kiosk=socket://127.0.0.1:' + simPort], { stdio: ['ignore', 'pipe', 'inherit'] });
+    socket = (await line(cups, /^ready (\S+)/m, 30000))[1];
+    B = await H.browser();
+});
+test.after(async () => {
+    if (B) await B.close();
+    for (const p of [cups, sim]) if (p && p.exitCode === null) p.kill('SIGTERM');
+    await H.sleep(1500);
+    fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+function config() {
+    const c = H.baseConfig();
+    c.printer = { queue: 'kiosk', cups_server: socket, status_link: 'tcp://127.0.0.1:' + simPort, status_interval_s: 1,
+        job_timeout_s: 10 };
+    return c;
+}
+
+test('kiosk: 补打号票 prints once, a second tap shows the refusal, print_failed is said', async () => {
+    const hall = await new H.Hall(config()).start();
+    const proxy = await new H.Proxy(hall).start();
+    try {
+        const base = fs.readdirSync(path.join(tmp, 'printer')).filter((f) => /^ticket-\d+\.json$/.test(f)).length;
+        const page = await B.newPage(KIOSK);
+        await page.goto(proxy.url + '/kiosk');
+        await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
+        await page.click('.svc-btn[data-code="A"]');
+        await page.waitForFunction(() => !document.getElementById('screen-ticket').hidden, null, { timeout: 8000 });
+        const number = await page.locator('#tk-num').innerText();
+        assert.ok(await until(() => fs.existsSync(printed(base + 1)), 10000), 'ticket printed');
+        assert.equal(await page.locator('#tk-reprint').isVisible(), true, 'reprint offered');
+
+        await page.click('#tk-reprint');
+        await page.waitForFunction(() => !document.getElementById('tk-note').hidden, null, { timeout: 5000 });
+        assert.match(await page.locator('#tk-note').innerText(), /已补打/);
+        assert.ok(await until(() => fs.existsSync(printed(base + 2)), 10000), 'reprint printed');
+        const l = lines(base + 2);
+        assert.equal(l[0], '补打 / REPRINT');
+        assert.ok(l.includes(number));
+        assert.equal(await page.locator('#tk-reprint').isDisabled(), true, 'one reprint: the button is spent');
+        const rq = proxy.requests.filter((r) => r.url.startsWith('/api/v1/reprint/'));
+        assert.equal(rq.length, 1);
+        assert.match(rq[0].url, /^\/api\/v1\/reprint\/[0-9a-f-]{36}$/, 'the kiosk asks by uuid');
+
+        /* the next citizen: hallqd refuses a second kiosk reprint (made here
+         * through the API first), and the page shows why */
+        await page.click('#tk-done');
+        await page.click('.svc-btn[data-code="A"]');
+        await page.waitForFunction((n) => document.getElementById('tk-num').textContent !== n, number, { timeout: 8000 });
+        const n2 = await page.locator('#tk-num').innerText();
+        const t2 = (await hall.get('/api/v1/tickets/' + n2)).body;
+        assert.equal((await hall.post('/api/v1/reprint/' + t2.uuid, {})).status, 202);
+        await page.click('#tk-reprint');
+        await page.waitForFunction(() => document.getElementById('tk-note').classList.contains('bad'), null, { timeout: 5000 });
+        assert.match(await page.locator('#tk-note').innerText(), /服务台/);
+
+        /* the printer failed on the ticket on screen */
+        assert.ok(proxy.inject('print_failed', { ticket: n2, uuid: t2.uuid, error: 'job 9 aborted', text: '号票未打印' }) >= 1);
+        await page.waitForFunction(() => /未能打印/.test(document.getElementById('tk-note').textContent), null, { timeout: 5000 });
+        await H.artefact(page, 'kiosk-print-failed.png');
+        /* another ticket's failure is not this citizen's */
+        await page.click('#tk-done');
+        await page.click('.svc-btn[data-code="A"]');
+        await page.waitForFunction((n) => document.getElementById('tk-num').textContent !== n, n2, { timeout: 8000 });
+        proxy.inject('print_failed', { ticket: n2, uuid: t2.uuid, error: 'x', text: 'x' });
+        await H.sleep(300);
+        assert.equal(await page.locator('#tk-note').isHidden(), true);
+        assert.deepEqual(page.hq.errors, []);
+    } finally {
+        await proxy.close();
+        await hall.stop();
+    }
+});
+
+test('dashboard: a manager reprints by number', async () => {
+    const hall = await new H.Hall(config()).start();
+    try {
+        const base = fs.readdirSync(path.join(tmp, 'printer')).filter((f) => /^ticket-\d+\.json$/.test(f)).length + 1;
+        const r = await hall.post('/api/v1/tickets', { service: 'A' });
+        assert.equal(r.status, 201);
+        const number = r.body.ticket.number;
+        assert.ok(await until(() => fs.existsSync(printed(base)) && lines(base).includes(number), 10000));
+        const page = await B.newPage({ width: 1920, height: 1080 });
+        await page.goto(hall.url + '/admin');
+        await page.fill('#token', H.MANAGER);
+        await page.click('#login-form button[type=submit]');
+        await page.waitForFunction(() => !document.getElementById('dash').hidden, null, { timeout: 8000 });
+        await page.fill('#reprint-key', number.toLowerCase());
+        await page.click('#reprint-form button[type=submit]');
+        await page.waitForFunction(() => /已补打/.test(document.getElementById('reprint-msg').textContent), null, { timeout: 5000 });
+        assert.ok(await until(() => fs.existsSync(printed(base + 1)), 10000), 'reprint printed');
+        assert.equal(lines(base + 1)[0], '补打 / REPRINT');
+        await page.fill('#reprint-key', 'Z999');
+        await page.click('#reprint-form button[type=submit]');
+        await page.waitForFunction(() => document.getElementById('reprint-msg').classList.contains('bad'), null, { timeout: 5000 });
+        const rows = hall.db("SELECT data FROM outbox WHERE type='event' AND data LIKE '%reprint%'");
+        assert.equal(rows.length, 1);
+        assert.equal(JSON.parse(rows[0].data).by, 'manager');
+        await H.artefact(page, 'admin-reprint.png');
+    } finally {
+        await hall.stop();
+    }
+});
