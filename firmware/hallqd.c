@@ -26,6 +26,7 @@
 #include "hqd_admin.h"
 #include "hqd_appointments.h"
 #include "hqd_devices.h"
+#include "hqd_gpio.h"
 #include "hqd_print.h"
 #include "hqd_voice.h"
 #include "sync.h"
@@ -46,6 +47,7 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "print", .init = hq_print_init, .fini = hq_print_fini},
     {.name = "voice", .init = hq_voice_init, .fini = hq_voice_fini},
     {.name = "devices", .init = hqd_devices_init, .fini = hqd_devices_fini},
+    {.name = "gpio", .init = hqd_gpio_init, .fini = hqd_gpio_fini},
     {.name = "admin", .init = hq_admin_init, .fini = hq_admin_fini},
     {.name = "appointments", .init = hq_appointments_init, .fini = hq_appointments_fini},
 };
