@@ -72,7 +72,10 @@ def free_port():
 class Hall:
     """One hallqd on a private temp dir. Use as a context manager."""
 
-    def __init__(self, config=None, keep=False):
+    def __init__(self, config=None, keep=False, binary=None, env=None):
+        # binary: another build of the daemon (e.g. hallqd-gpiofake); env: extra variables
+        self.binary = binary or HALLQD
+        self.env = dict(os.environ, **(env or {}))
         self.dir = tempfile.mkdtemp(prefix="hallq-test-")
         self.config = copy.deepcopy(config or BASE_CONFIG)
         self.port = free_port()
@@ -100,8 +103,8 @@ class Hall:
 
     def start(self, timeout=10.0):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([HALLQD, "--config", self.cfg_path],
-                                     stdout=self.log, stderr=self.log)
+        self.proc = subprocess.Popen([self.binary, "--config", self.cfg_path],
+                                     stdout=self.log, stderr=self.log, env=self.env)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
