@@ -1,0 +1,122 @@
+"""The Debian package (tools/package.cmake): cpack builds it from this build, dpkg-deb reads
+its control part, `dpkg -x` unpacks it into a scratch root, and the files are checked there:
+the programs, pages, voice pack, systemd unit, udev rules, example configuration and the
+maintainer scripts. A real `dpkg -i` + systemctl run needs a machine with systemd as PID 1,
+which CI's container is not; postinst's user creation is checked by reading it, and its
+secret generation by running that part of it on a copy of the example.
+"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(__file__))
+from hallq import BUILD, Failures  # noqa: E402
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
+
+
+def main():
+    f = Failures("test_package")
+    tmp = tempfile.mkdtemp(prefix="hallq-pkg-")
+    r = run(["cpack", "--config", os.path.join(BUILD, "CPackConfig.cmake"), "-G", "DEB", "-B", tmp])
+    f.check(r.returncode == 0, "cpack failed: " + r.stdout[-2000:] + r.stderr[-2000:])
+    debs = [n for n in os.listdir(tmp) if n.endswith(".deb")]
+    f.check(len(debs) == 1, "one .deb expected, got %r" % debs)
+    if f.failed:
+        return f.done()
+    deb = os.path.join(tmp, debs[0])
+
+    # control
+    info = run(["dpkg-deb", "-f", deb]).stdout
+    fields = dict(re.findall(r"^([A-Za-z-]+): (.*)$", info, re.M))
+    f.check(fields.get("Package") == "hallq", "Package: %r" % fields.get("Package"))
+    dep = fields.get("Depends", "")
+    for want in ("adduser", "systemd", "libc6", "libmicrohttpd12", "libsqlite3-0", "libcjson1"):
+        f.check(want in dep, "Depends lacks %s: %s" % (want, dep))
+    ctl = os.path.join(tmp, "control")
+    r = run(["dpkg-deb", "-e", deb, ctl])
+    f.check(r.returncode == 0, "dpkg-deb -e: " + r.stderr)
+    with open(os.path.join(ctl, "conffiles")) as fh:
+        f.check(fh.read().split() == ["/etc/hallq/hall.json"], "conffiles is not /etc/hallq/hall.json")
+    for script in ("postinst", "prerm", "postrm"):
+        p = os.path.join(ctl, script)
+        f.check(os.access(p, os.X_OK), script + " missing or not executable")
+        f.check(run(["sh", "-n", p]).returncode == 0, script + ": shell syntax error")
+    with open(os.path.join(ctl, "postinst")) as fh:
+        postinst = fh.read()
+    f.check(re.search(r"adduser .*--system .*hallq", postinst.replace("\\\n", " ")) is not None,
+            "postinst does not create the hallq system user")
+    f.check("install -d -o hallq -g hallq" in postinst and "/var/lib/hallq" in postinst,
+            "postinst does not give /var/lib/hallq to hallq")
+    f.check("addgroup --quiet --system gpio" in postinst, "postinst does not make group gpio")
+
+    # files
+    root = os.path.join(tmp, "root")
+    r = run(["dpkg", "-x", deb, root])
+    f.check(r.returncode == 0, "dpkg -x: " + r.stderr)
+    for prog in ("hallqd", "hallqctl", "hallq-sim", "hallq-central"):
+        p = os.path.join(root, "usr/bin", prog)
+        f.check(os.path.isfile(p) and os.access(p, os.X_OK), "usr/bin/%s missing" % prog)
+    for page in ("display.html", "window.html", "kiosk.html", "admin.html", "ticket.html",
+                 "assets/hallq.js", "assets/qr.js"):
+        f.check(os.path.isfile(os.path.join(root, "usr/share/hallq/web", page)), "web/%s missing" % page)
+    for clip in ("zh/qing.wav", "zh/hao.wav", "zh/0.wav", "en/window.wav"):
+        p = os.path.join(root, "usr/share/hallq/voice", clip)
+        ok = os.path.isfile(p)
+        if ok:
+            with open(p, "rb") as fh:
+                head = fh.read(12)
+            ok = head[:4] == b"RIFF" and head[8:12] == b"WAVE"
+        f.check(ok, "voice/%s missing or not a WAV file" % clip)
+    f.check(os.path.isdir(os.path.join(root, "var/lib/hallq")), "var/lib/hallq missing")
+
+    unit = open(os.path.join(root, "lib/systemd/system/hallqd.service")).read()
+    m = re.search(r"^ExecStart=(\S+)", unit, re.M)
+    f.check(m is not None and os.path.isfile(os.path.join(root, m.group(1).lstrip("/"))),
+            "the unit's ExecStart program is not in the package")
+    f.check(re.search(r"^User=hallq$", unit, re.M) is not None, "the unit does not run as hallq")
+
+    rules = open(os.path.join(root, "lib/udev/rules.d/99-hallq.rules")).read()
+    names = {}
+    for line in rules.splitlines():
+        if line.startswith("#") or "SYMLINK+=" not in line:
+            continue
+        vid = re.search(r'ATTRS\{idVendor\}=="([0-9a-f]{4})"', line)
+        pid = re.search(r'ATTRS\{idProduct\}=="([0-9a-f]{4})"', line)
+        link = re.search(r'SYMLINK\+="([a-z-]+)"', line)
+        f.check(bool(vid and pid and link) and 'GROUP="dialout"' in line, "odd udev rule: " + line)
+        if link:
+            names[link.group(1)] = line
+    f.check(sorted(names) == ["hallq-bus", "hallq-led", "hallq-reader"],
+            "udev names: %r" % sorted(names))
+
+    # The example configuration: refused as shipped (placeholder secrets), valid once
+    # postinst's own secret step ran on it.
+    cfg = os.path.join(root, "etc/hallq/hall.json")
+    hallqd = os.path.join(root, "usr/bin/hallqd")
+    r = run([hallqd, "--check-config", cfg])
+    f.check(r.returncode != 0, "the example with placeholder tokens passed --check-config")
+    for port in ("/dev/hallq-reader", "/dev/hallq-bus", "/dev/hallq-led"):
+        f.check(port in open(cfg).read(), "the example does not use " + port)
+    m = re.search(r"(    cfg=/etc/hallq/hall.json\n.*?\n    fi\n)", postinst, re.S)
+    f.check(m is not None, "postinst has no secrets step")
+    if m:
+        step = m.group(1).replace("/etc/hallq/hall.json", cfg)
+        r = run(["sh", "-ec", step])
+        f.check(r.returncode == 0, "postinst's secrets step failed: " + r.stderr)
+        text = open(cfg).read()
+        f.check("@" not in text, "placeholders left after postinst's step")
+        tokens = re.findall(r'"token": "([0-9a-f]+)"', text)
+        f.check(len(tokens) == 2 and len(set(tokens)) == 2 and all(len(t) == 32 for t in tokens),
+                "tokens not random hex: %r" % tokens)
+        r = run([hallqd, "--check-config", cfg])
+        f.check(r.returncode == 0, "example invalid after postinst: " + r.stdout + r.stderr)
+    return f.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
