@@ -51,7 +51,9 @@ bool appt_hash_matches(const char *hex, const uint8_t hash[32])
     for (int i = 0; i < 32; i++) {
         int hi = appt__hexval(hex[2 * i]), lo = appt__hexval(hex[2 * i + 1]);
         if (hi < 0 || lo < 0) bad = true;
-        diff |= (unsigned)(((hi << 4) | lo) ^ hash[i]) & 0xffu;
+        /* unsigned before the shift: hi is -1 for a non-hex digit, and -1 << 4 is undefined
+         * behaviour (UBSan in the sanitizer run); the result is ignored then (bad). */
+        diff |= ((((unsigned)hi << 4) | (unsigned)lo) ^ hash[i]) & 0xffu;
     }
     return !bad && diff == 0;
 }
