@@ -466,7 +466,9 @@ static int print__refuse(struct hq_api_req *req, unsigned status, const char *er
 static uint8_t *print__kiosk_count(struct hq_print *s, int32_t ti)
 {
     if (s->kiosk_day != (uint32_t)s->d->eng.day) { /* a new day numbers tickets afresh */
-        memset(s->kiosk_reprints, 0, s->n_kiosk_reprints);
+        /* guarded: memset(NULL, 0, 0) before the first allocation is undefined behaviour,
+         * and UBSan stops hallqd on it (sanitizer run) */
+        if (s->kiosk_reprints) memset(s->kiosk_reprints, 0, s->n_kiosk_reprints);
         s->kiosk_day = (uint32_t)s->d->eng.day;
     }
     if ((size_t)ti >= s->n_kiosk_reprints) {
