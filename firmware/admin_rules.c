@@ -231,7 +231,11 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
                  {"led_bus", "窗口屏总线", "LED bus"},
                  {"keypad", "呼叫器", "keypad"},
                  {"rating_pad", "评价器", "rating pad"},
-                 {"led_bar", "窗口屏", "LED bar"}};
+                 {"led_bar", "窗口屏", "LED bar"},
+                 {"gpio_button", "取号按键", "ticket button"},
+                 {"paper_sensor", "缺纸传感器", "paper sensor"},
+                 {"door_switch", "机柜门开关", "cabinet door switch"},
+                 {"status_led", "状态指示灯", "status LED"}};
     cJSON_ArrayForEach(d, devs)
     {
         i++;
@@ -301,6 +305,20 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
                  a->subject, zh);
         snprintf(a->msg_en, sizeof a->msg_en, "%s printer %s: %s", backup ? "Backup" : "Ticket",
                  a->subject, en);
+    }
+    /* The cabinet door of a kiosk or the box itself (hqd_gpio.c): an open
+     * door in a public hall is somebody's hand near the paper and the cables. */
+    const cJSON *gal = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(status, "gpio"), "alarms");
+    if (n < max && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(gal, "door_open"))) {
+        struct admin_alarm *a = &out[n++];
+        memset(a, 0, sizeof *a);
+        a->kind = ADMIN_AL_DEVICE;
+        snprintf(a->key, sizeof a->key, "door:open");
+        snprintf(a->subject, sizeof a->subject, "door");
+        a->value = a->threshold = -1;
+        snprintf(a->msg_zh, sizeof a->msg_zh, "机柜门已打开");
+        snprintf(a->msg_en, sizeof a->msg_en, "Cabinet door open");
     }
     const cJSON *sy = cJSON_GetObjectItemCaseSensitive(status, "sync");
     /* The up-link judges its own backlog and age against sync.alarm_backlog

@@ -286,6 +286,18 @@ static void test_status_alarms(void)
     CHECK_EQ_INT(admin_alarms_status(st, al, 8), 1);
     CHECK_EQ_STR(al[0].key, "sync:error");
     cJSON_Delete(st);
+    /* GPIO lines have Chinese names; an open cabinet door is an alarm */
+    st = cJSON_Parse("{\"devices\":[{\"id\":\"paper\",\"type\":\"paper_sensor\","
+                     "\"health\":\"offline\"}],\"gpio\":{\"alarms\":{\"door_open\":true,"
+                     "\"paper_near_end\":false}}}");
+    CHECK_EQ_INT(admin_alarms_status(st, al, 8), 2);
+    CHECK(strstr(al[0].msg_zh, "缺纸传感器") != NULL);
+    CHECK_EQ_STR(al[1].key, "door:open");
+    CHECK(strstr(al[1].msg_zh, "机柜门") != NULL);
+    cJSON_Delete(st);
+    st = cJSON_Parse("{\"gpio\":{\"alarms\":{\"door_open\":false}}}");
+    CHECK_EQ_INT(admin_alarms_status(st, al, 8), 0);
+    cJSON_Delete(st);
     /* nothing raised anywhere */
     st = cJSON_Parse("{\"sync\":{\"transport\":\"off\",\"backlog\":900,\"alarm\":false},"
                      "\"devices\":[],\"printers\":[{\"health\":\"ok\"}]}");
