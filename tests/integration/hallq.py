@@ -9,6 +9,7 @@ import http.client
 import json
 import os
 import shutil
+import shlex
 import signal
 import socket
 import sqlite3
@@ -19,6 +20,11 @@ import time
 BUILD = os.environ.get("HQ_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
 SOURCE = os.environ.get("HQ_SOURCE", os.path.join(os.path.dirname(__file__), "../.."))
 HALLQD = os.path.join(BUILD, "hallqd")
+# HQ_WRAP: a command put in front of every hallqd the harness starts (tools/hallq valgrind:
+# "valgrind --error-exitcode=99 ..."); HQ_TIME_SCALE stretches the harness's own waits for it.
+WRAP = shlex.split(os.environ.get("HQ_WRAP", ""))
+TIME_SCALE = float(os.environ.get("HQ_TIME_SCALE", "1"))
+WRAP_ERROR_EXIT = 99
 HALLQCTL = os.path.join(BUILD, "hallqctl")
 
 CLERK = "test-clerk-token-0001"
@@ -103,9 +109,9 @@ class Hall:
 
     def start(self, timeout=10.0):
         self.log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([self.binary, "--config", self.cfg_path],
+        self.proc = subprocess.Popen(WRAP + [self.binary, "--config", self.cfg_path],
                                      stdout=self.log, stderr=self.log, env=self.env)
-        deadline = time.time() + timeout
+        deadline = time.time() + timeout * TIME_SCALE
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"hallqd exited with {self.proc.returncode}: {self.read_log()}")
@@ -129,7 +135,7 @@ class Hall:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
-                self.proc.wait(timeout)
+                self.proc.wait(timeout * TIME_SCALE)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
@@ -138,6 +144,8 @@ class Hall:
         if getattr(self, "log", None):
             self.log.close()
             self.log = None
+        if WRAP and rc == WRAP_ERROR_EXIT:
+            raise RuntimeError("the HQ_WRAP tool found errors in hallqd: " + self.read_log())
         return rc
 
     def kill(self):
