@@ -71,6 +71,23 @@ static void test_batch_invalid(void)
         {"data an array", 1, 2, "ticket", "2026-01-02T03:04:05Z", "[]", HQ_ERR_INVALID, 0},
         {"data broken", 1, 2, "ticket", "2026-01-02T03:04:05Z", "{\"a\":", HQ_ERR_INVALID, 0},
         {"data trailing", 1, 2, "ticket", "2026-01-02T03:04:05Z", "{} x", HQ_ERR_INVALID, 0},
+        /* The data goes out verbatim once the syntax check passes. */
+        {"data nested, spaces", 1, 2, "ticket", "2026-01-02T03:04:05Z",
+         " {\"a\": [1, -2.5e3, true, null, {\"b\": \"\\u4e2d\\n\"}]} ", HQ_OK, 0},
+        {"data bad escape", 1, 2, "ticket", "2026-01-02T03:04:05Z", "{\"a\":\"\\x\"}",
+         HQ_ERR_INVALID, 0},
+        {"data short \\u", 1, 2, "ticket", "2026-01-02T03:04:05Z", "{\"a\":\"\\u12\"}",
+         HQ_ERR_INVALID, 0},
+        {"data raw control char", 1, 2, "ticket", "2026-01-02T03:04:05Z", "{\"a\":\"x\ty\"}",
+         HQ_ERR_INVALID, 0},
+        {"data leading zero", 1, 2, "ticket", "2026-01-02T03:04:05Z", "{\"a\":01}", HQ_ERR_INVALID,
+         0},
+        {"data bare word", 1, 2, "ticket", "2026-01-02T03:04:05Z", "{\"a\":yes}", HQ_ERR_INVALID,
+         0},
+        {"data key not a string", 1, 2, "ticket", "2026-01-02T03:04:05Z", "{a:1}", HQ_ERR_INVALID,
+         0},
+        {"data trailing comma", 1, 2, "ticket", "2026-01-02T03:04:05Z", "{\"a\":1,}",
+         HQ_ERR_INVALID, 0},
     };
     for (size_t i = 0; i < HQ_ARRAY_LEN(t); i++) {
         struct sync_record r[2] = {rec(t[i].seq0, t[i].data), rec(t[i].seq1, "{}")};
@@ -88,8 +105,31 @@ static void test_batch_invalid(void)
         }
         if (rc != t[i].rc) fprintf(stderr, "  case: %s\n", t[i].legend);
     }
-    struct sync_record r = rec(1, "{}");
+    struct sync_record r = rec(1, " {\"n\": 1.50, \"t\":\"\u4e2d\"}\n");
     struct sync_batch b;
+    CHECK_EQ_INT(sync_batch_build("H1", &r, 1, 0, 0, &b, NULL), HQ_OK);
+    CHECK(b.body && strstr(b.body, ",\"data\":{\"n\": 1.50, \"t\":\"\u4e2d\"}}]}") != NULL);
+    sync_batch_free(&b);
+    /* Nesting: 60 levels pass, 70 are refused (a bound, not a stack overflow). */
+    char deep[200];
+    for (int depth = 60; depth <= 70; depth += 10) {
+        size_t k = 0;
+        deep[k++] = '{';
+        deep[k++] = '"';
+        deep[k++] = 'a';
+        deep[k++] = '"';
+        deep[k++] = ':';
+        for (int d = 0; d < depth; d++)
+            deep[k++] = '[';
+        for (int d = 0; d < depth; d++)
+            deep[k++] = ']';
+        deep[k++] = '}';
+        deep[k] = 0;
+        struct sync_record dr = rec(1, deep);
+        int drc = sync_batch_build("H1", &dr, 1, 0, 0, &b, NULL);
+        CHECK_EQ_INT(drc, depth == 60 ? HQ_OK : HQ_ERR_INVALID);
+        if (drc == HQ_OK) sync_batch_free(&b);
+    }
     CHECK_EQ_INT(sync_batch_build("", &r, 1, 0, 0, &b, NULL), HQ_ERR_INVALID);
     CHECK_EQ_INT(sync_batch_build("H1", &r, 0, 0, 0, &b, NULL), HQ_ERR_INVALID);
 }
