@@ -47,6 +47,13 @@ struct hq_sync {
 
     struct sync_batch batch; /* in flight when in_flight */
     bool in_flight;
+    /* HTTP: the batch after the one in flight, built while the server works
+     * on that one (valid only if the server then acknowledges through
+     * next_after, the end of the batch in flight). */
+    struct sync_batch next;
+    bool next_ready;
+    int64_t next_after;
+    uint64_t next_timer;
     int64_t sent_through;  /* highest seq ever put on the wire */
     int64_t acked_through; /* highest seq the server confirmed */
 
@@ -106,6 +113,7 @@ static struct hq_sync *sync__self;
 
 static void sync__attempt(struct hq_loop *loop, void *arg);
 static void sync__check_alarm(struct hq_sync *s);
+static void sync__drop_next(struct hq_sync *s);
 static void sync__appt_schedule(struct hq_sync *s, uint64_t delay_ms);
 static void sync__appt_answer(struct hq_sync *s, const char *body, size_t len);
 static void sync__appt_failed(struct hq_sync *s, const char *why);
@@ -145,7 +153,7 @@ static void sync__schedule(struct hq_sync *s, uint64_t delay_ms, bool backoff)
 /* Unacknowledged rows, oldest first, as a batch body. HQ_ERR_EMPTY when
  * nothing waits. A row that cannot be sent at all is an alarm, not a skip:
  * skipping would open a gap the server never closes. */
-static int sync__load_batch(struct hq_sync *s)
+static int sync__load_batch(struct hq_sync *s, int64_t after, struct sync_batch *out)
 {
     sqlite3_stmt *q = NULL;
     struct sync_record *recs = NULL;
@@ -155,10 +163,11 @@ static int sync__load_batch(struct hq_sync *s)
     if (!recs) return HQ_ERR_NOMEM;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT seq, uuid, type, at, data FROM outbox WHERE acked=0 "
-                           "ORDER BY seq LIMIT ?",
+                           "AND seq>? ORDER BY seq LIMIT ?",
                            -1, &q, NULL) != SQLITE_OK)
         goto fail;
-    sqlite3_bind_int64(q, 1, (sqlite3_int64)cap);
+    sqlite3_bind_int64(q, 1, after);
+    sqlite3_bind_int64(q, 2, (sqlite3_int64)cap);
     while (n < cap && sqlite3_step(q) == SQLITE_ROW) {
         recs[n].seq = sqlite3_column_int64(q, 0);
         recs[n].uuid = strdup((const char *)sqlite3_column_text(q, 1));
@@ -178,7 +187,7 @@ static int sync__load_batch(struct hq_sync *s)
         goto fail;
     }
     size_t max_bytes = s->transport == SYNC_SERIAL ? SYNC_SERIAL_BYTES : SYNC_BATCH_MAX_BYTES;
-    rc = sync_batch_build(s->d->cfg.engine.hall_id, recs, n, cap, max_bytes, &s->batch, &bad);
+    rc = sync_batch_build(s->d->cfg.engine.hall_id, recs, n, cap, max_bytes, out, &bad);
     if (rc && rc != HQ_ERR_NOMEM)
         snprintf(s->last_error, sizeof s->last_error,
                  "outbox record seq %lld cannot be sent (%s): fix or remove it by hand",
@@ -832,6 +841,31 @@ int hq_sync_appointments_refresh(struct hq_daemon *d)
 
 /* ------------------------------------------------------------ the module */
 
+static void sync__drop_next(struct hq_sync *s)
+{
+    if (s->next_timer) hq_loop_timer_cancel(s->d->loop, s->next_timer);
+    s->next_timer = 0;
+    sync_batch_free(&s->next);
+    s->next_ready = false;
+}
+
+static void sync__prebuild(struct hq_loop *loop, void *arg)
+{
+    struct hq_sync *s = arg;
+    (void)loop;
+    s->next_timer = 0;
+    if (!s->in_flight || s->next_ready) return;
+    char keep[sizeof s->last_error];
+    memcpy(keep, s->last_error, sizeof keep);
+    if (sync__load_batch(s, s->batch.last_seq, &s->next) == HQ_OK) {
+        s->next_ready = true;
+        s->next_after = s->batch.last_seq;
+    } else {
+        memcpy(s->last_error, keep, sizeof keep); /* the attempt proper reports problems */
+        sync_batch_free(&s->next);
+    }
+}
+
 static void sync__attempt(struct hq_loop *loop, void *arg)
 {
     struct hq_sync *s = arg;
@@ -840,7 +874,16 @@ static void sync__attempt(struct hq_loop *loop, void *arg)
     s->backing_off = false;
     if (s->in_flight || s->transport == SYNC_OFF) return;
     if (s->transport == SYNC_SERIAL && s->link_fd < 0) return; /* link_tick calls again */
-    int rc = sync__load_batch(s);
+    int rc;
+    if (s->next_ready && s->next_after == s->acked_through) {
+        s->batch = s->next; /* built while the last batch was out */
+        memset(&s->next, 0, sizeof s->next);
+        s->next_ready = false;
+        rc = HQ_OK;
+    } else {
+        sync__drop_next(s);
+        rc = sync__load_batch(s, 0, &s->batch);
+    }
     if (rc == HQ_ERR_EMPTY) {
         sync__schedule(s, SYNC_IDLE_POLL_MS, false);
         return;
@@ -855,10 +898,15 @@ static void sync__attempt(struct hq_loop *loop, void *arg)
     if (s->batch.last_seq > s->sent_through) s->sent_through = s->batch.last_seq;
     LOG_DEBUG("SYNC", "sending %zu records, seq %lld..%lld (%zu bytes)", s->batch.count,
               (long long)s->batch.first_seq, (long long)s->batch.last_seq, s->batch.len);
-    if (s->transport == SYNC_HTTP)
+    if (s->transport == SYNC_HTTP) {
         sync__http_send(s);
-    else
+        /* Build the next batch once this one is on its way (the timer runs
+         * after libcurl's own, which starts the request). */
+        if (s->in_flight && !s->next_timer)
+            s->next_timer = hq_loop_timer(s->d->loop, 1, sync__prebuild, s);
+    } else {
         sync__serial_send(s);
+    }
 }
 
 void hq_sync_kick(struct hq_daemon *d)
@@ -1076,6 +1124,7 @@ static void sync__transport_stop(struct hq_sync *s)
     memset(&s->link, 0, sizeof s->link);
     slip_decoder_reset(&s->dec);
     sync_batch_free(&s->batch);
+    sync__drop_next(s);
     free(s->wbuf);
     free(s->out);
     s->wbuf = s->out = NULL;
