@@ -65,9 +65,10 @@ struct hq_sync {
      * or a backlog or an age past sync.alarm_backlog / sync.alarm_age_s. */
     bool alarm_on;
     unsigned alarm_why; /* SYNC_ALARM_* bits */
-    uint64_t alarm_timer;
-    int64_t backlog;    /* as last counted (alarm check, status) */
-    int64_t oldest_age; /* seconds */
+    uint64_t alarm_timer, alarm_pub_timer;
+    char alarm_zh[200], alarm_en[200]; /* what the last change said */
+    int64_t backlog;                   /* as last counted (alarm check, status) */
+    int64_t oldest_age;                /* seconds */
 
     /* appointments down-link */
     bool appt_busy;
@@ -958,8 +959,29 @@ static void sync__alarm_reasons(cJSON *arr, unsigned why)
     if (why & SYNC_ALARM_AGE) cJSON_AddItemToArray(arr, cJSON_CreateString("age"));
 }
 
-/* Recount, and publish the alarm when it is raised, changes reason, or
- * clears: SSE "alarm" {"source":"sync","alarm":bool,"reasons":[..],...}. */
+/* SSE "alarm" {"source":"sync","alarm":bool,"reasons":[..],...}, from the
+ * loop (never from inside a status answer, whose first SSE message must stay
+ * the status itself). */
+static void sync__alarm_publish(struct hq_loop *loop, void *arg)
+{
+    struct hq_sync *s = arg;
+    (void)loop;
+    s->alarm_pub_timer = 0;
+    if (!s->d->api) return;
+    cJSON *ev = cJSON_CreateObject();
+    cJSON_AddStringToObject(ev, "source", "sync");
+    cJSON_AddBoolToObject(ev, "alarm", s->alarm_on);
+    sync__alarm_reasons(cJSON_AddArrayToObject(ev, "reasons"), s->alarm_why);
+    cJSON_AddStringToObject(ev, "message", s->alarm_zh);
+    cJSON_AddStringToObject(ev, "message_en", s->alarm_en);
+    cJSON_AddNumberToObject(ev, "backlog", (double)s->backlog);
+    cJSON_AddNumberToObject(ev, "oldest_unsent_age_s", (double)s->oldest_age);
+    if (s->last_error[0]) cJSON_AddStringToObject(ev, "last_error", s->last_error);
+    hq_api_publish(s->d->api, "alarm", ev);
+}
+
+/* Recount; when the alarm is raised, changes reason, or clears, log it and
+ * publish it once. */
 static void sync__check_alarm(struct hq_sync *s)
 {
     const struct hq_config *c = &s->d->cfg;
@@ -971,35 +993,27 @@ static void sync__check_alarm(struct hq_sync *s)
     if (why == s->alarm_why) return;
     s->alarm_why = why;
     s->alarm_on = why != 0;
-    char zh[200], en[200];
+    char *zh = s->alarm_zh, *en = s->alarm_en;
     if (why) {
-        snprintf(zh, sizeof zh, "数据上报告警：%s%s%s（积压 %lld 条，最早 %lld 秒前）",
+        snprintf(zh, sizeof s->alarm_zh, "数据上报告警：%s%s%s（积压 %lld 条，最早 %lld 秒前）",
                  why & SYNC_ALARM_REFUSED ? "中心拒收 " : "",
                  why & SYNC_ALARM_BACKLOG ? "积压过多 " : "",
                  why & SYNC_ALARM_AGE ? "积压过久" : "", (long long)s->backlog,
                  (long long)s->oldest_age);
-        snprintf(en, sizeof en, "central sync alarm:%s%s%s (%lld records waiting, oldest %lld s)",
+        snprintf(en, sizeof s->alarm_en,
+                 "central sync alarm:%s%s%s (%lld records waiting, oldest %lld s)",
                  why & SYNC_ALARM_REFUSED ? " refused by the server" : "",
                  why & SYNC_ALARM_BACKLOG ? " backlog too large" : "",
                  why & SYNC_ALARM_AGE ? " backlog too old" : "", (long long)s->backlog,
                  (long long)s->oldest_age);
         LOG_ERR("SYNC", "%s", en);
     } else {
-        snprintf(zh, sizeof zh, "数据上报告警解除");
-        snprintf(en, sizeof en, "central sync alarm cleared");
+        snprintf(zh, sizeof s->alarm_zh, "数据上报告警解除");
+        snprintf(en, sizeof s->alarm_en, "central sync alarm cleared");
         LOG_NOTICE("SYNC", "%s", en);
     }
-    if (!s->d->api) return;
-    cJSON *ev = cJSON_CreateObject();
-    cJSON_AddStringToObject(ev, "source", "sync");
-    cJSON_AddBoolToObject(ev, "alarm", why != 0);
-    sync__alarm_reasons(cJSON_AddArrayToObject(ev, "reasons"), why);
-    cJSON_AddStringToObject(ev, "message", zh);
-    cJSON_AddStringToObject(ev, "message_en", en);
-    cJSON_AddNumberToObject(ev, "backlog", (double)s->backlog);
-    cJSON_AddNumberToObject(ev, "oldest_unsent_age_s", (double)s->oldest_age);
-    if (s->last_error[0]) cJSON_AddStringToObject(ev, "last_error", s->last_error);
-    hq_api_publish(s->d->api, "alarm", ev);
+    if (!s->alarm_pub_timer)
+        s->alarm_pub_timer = hq_loop_timer(s->d->loop, 0, sync__alarm_publish, s);
 }
 
 static void sync__alarm_tick(struct hq_loop *loop, void *arg)
@@ -1265,6 +1279,7 @@ void hq_sync_fini(struct hq_daemon *d)
     if (!s) return;
     sync__transport_stop(s);
     if (s->alarm_timer) hq_loop_timer_cancel(d->loop, s->alarm_timer);
+    if (s->alarm_pub_timer) hq_loop_timer_cancel(d->loop, s->alarm_pub_timer);
     curl_global_cleanup();
     slip_decoder_free(&s->dec);
     free(s->resp);
