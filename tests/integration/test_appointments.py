@@ -6,7 +6,8 @@ kiosk's API. Checks every rule: on time -> appointment priority; late past
 the grace -> a normal ticket and the answer says so; too early -> refused,
 appointment kept; another day, cancelled, unknown service, unknown code,
 twice -> refused. A check-in cut by a crash between its claim and its ticket
-is settled at start (released, or finished with its checkin record).
+is settled at start (released, or finished with its checkin record). Over
+HTTPS the pull trusts only the configured CA.
 Card check-in is unit-tested (test_appt: hash matching); here a card request
 without a card on the reader is refused.
 
@@ -18,6 +19,7 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -221,6 +223,41 @@ class AppointmentsTest(unittest.TestCase):
         wait_for("the pull to fail", lambda: "10 s" in (
             h.status()["sync"]["appointments"]["last_error"] or ""), timeout=25)
         self.assertEqual(h.issue("A")[0], 201)
+
+    def test_https_pull(self):
+        """The appointments GET trusts what the records POST trusts: the
+        configured CA; a server signed by another CA is refused."""
+        def ssl(*args):
+            subprocess.run(["openssl", *args], check=True, cwd=self.tmp, capture_output=True)
+        ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out",
+            "ca.pem", "-days", "2", "-subj", "/CN=hallq appointments test CA")
+        ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "other.key", "-out",
+            "other.pem", "-days", "2", "-subj", "/CN=another CA")
+        ssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "srv.key", "-out", "srv.csr",
+            "-subj", "/CN=127.0.0.1")
+        with open(os.path.join(self.tmp, "ext.cnf"), "w") as f:
+            f.write("subjectAltName=IP:127.0.0.1\n")
+        ssl("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+            "-CAcreateserial", "-out", "srv.pem", "-days", "2", "-extfile", "ext.cnf")
+        path, n = self.appointments()
+        c = self.central("--token", TOKEN, "--appointments", path, "--tls-cert",
+                         os.path.join(self.tmp, "srv.pem"), "--tls-key",
+                         os.path.join(self.tmp, "srv.key"))
+        url = "https://127.0.0.1:%d/" % c.port
+        bad = self.hall({"url": url, "token": TOKEN, "appointments_interval_s": 3600,
+                         "ca_file": os.path.join(self.tmp, "other.pem")})
+        ap = wait_for("the refused pull", lambda: (a := bad.status()["sync"]["appointments"])
+                      ["last_error"] and a)
+        self.assertRegex(ap["last_error"], "(?i)ssl|certificate|peer")
+        self.assertEqual(ap["received"], 0)
+        db = bad.db()
+        self.assertEqual(db.execute("SELECT count(*) FROM appointments").fetchone()[0], 0)
+        db.close()
+        good = self.hall({"url": url, "token": TOKEN, "appointments_interval_s": 3600,
+                          "ca_file": os.path.join(self.tmp, "ca.pem")})
+        wait_for("the pull over TLS", lambda: good.status()["sync"]["appointments"]
+                 ["received"] == n)
+        self.assertEqual(self.checkin(good, "ONTIME1", 201)["ticket"]["priority"], "appointment")
 
     def central(self, *args, name="c"):
         c = tc.Central(self.tmp, *args, name=name)
