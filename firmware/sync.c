@@ -246,11 +246,47 @@ fail:
 }
 
 /* One exchange is over. acked >= 0 only for a well-formed acknowledgement. */
+static void sync__http_send(struct hq_sync *s);
+
+/* The server acknowledged the whole HTTP batch and the next one is built:
+ * send it at once, before marking, so the marking overlaps the server's
+ * work on it. Returns false when it cannot chain. */
+static bool sync__chain(struct hq_sync *s, int64_t acked)
+{
+    if (s->transport != SYNC_HTTP || !s->next_ready || acked != s->batch.last_seq ||
+        s->next_after != acked)
+        return false;
+    sync_batch_free(&s->batch);
+    s->batch = s->next;
+    memset(&s->next, 0, sizeof s->next);
+    s->next_ready = false;
+    if (s->batch.last_seq > s->sent_through) s->sent_through = s->batch.last_seq;
+    s->acked_through = acked;
+    sync__http_send(s); /* a failure there ends this exchange through sync__done */
+    return true;
+}
+
 static void sync__done(struct hq_sync *s, enum sync_outcome outcome, int64_t acked,
                        const char *error)
 {
     int64_t newly = 0;
     bool rewound = false;
+    if (outcome == SYNC_OUTCOME_OK && sync__chain(s, acked)) {
+        if (sync__mark(s, acked, &newly, &rewound) == HQ_OK) {
+            s->records_acked += (uint64_t)newly;
+            s->batches_ok++;
+            s->last_success = hq_loop_wall_s();
+            if (s->attempt || s->alarm)
+                LOG_NOTICE("SYNC", "central server reachable again after %u failed attempts",
+                           s->attempt);
+            s->attempt = 0;
+            s->last_error[0] = 0;
+            bool was_refused = s->alarm;
+            s->alarm = false;
+            if (was_refused) sync__check_alarm(s);
+        } /* else: those rows stay unmarked and go again later; the server absorbs them */
+        return;
+    }
     if (outcome == SYNC_OUTCOME_OK) {
         if (sync__mark(s, acked, &newly, &rewound)) {
             outcome = SYNC_OUTCOME_RETRY;
@@ -337,6 +373,22 @@ static size_t sync__curl_write_appt(char *ptr, size_t size, size_t nmemb, void *
     s->aresp_len += n;
     s->aresp[s->aresp_len] = 0;
     return n;
+}
+
+static void sync__prebuild(struct hq_loop *loop, void *arg);
+
+/* libcurl's progress: once the whole body is out, build the next batch while
+ * the server stores this one (building earlier would hold the loop, and so
+ * the rest of this upload, up). */
+static int sync__curl_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                               curl_off_t ulnow)
+{
+    struct hq_sync *s = arg;
+    (void)dltotal;
+    (void)dlnow;
+    if (ultotal > 0 && ulnow >= ultotal && s->in_flight && !s->next_ready && !s->next_timer)
+        s->next_timer = hq_loop_timer(s->d->loop, 0, sync__prebuild, s);
+    return 0;
 }
 
 static void sync__curl_check(struct hq_sync *s)
@@ -503,6 +555,9 @@ static int sync__http_init(struct hq_sync *s)
     curl_easy_setopt(e, CURLOPT_URL, s->url);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, sync__curl_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, s);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, sync__curl_progress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, s);
     int rc = sync__curl_common(s, e);
     if (rc) return rc;
     curl_easy_setopt(s->aeasy, CURLOPT_HTTPGET, 1L);
@@ -899,15 +954,10 @@ static void sync__attempt(struct hq_loop *loop, void *arg)
     if (s->batch.last_seq > s->sent_through) s->sent_through = s->batch.last_seq;
     LOG_DEBUG("SYNC", "sending %zu records, seq %lld..%lld (%zu bytes)", s->batch.count,
               (long long)s->batch.first_seq, (long long)s->batch.last_seq, s->batch.len);
-    if (s->transport == SYNC_HTTP) {
-        sync__http_send(s);
-        /* Build the next batch once this one is on its way (the timer runs
-         * after libcurl's own, which starts the request). */
-        if (s->in_flight && !s->next_timer)
-            s->next_timer = hq_loop_timer(s->d->loop, 1, sync__prebuild, s);
-    } else {
+    if (s->transport == SYNC_HTTP)
+        sync__http_send(s); /* the next batch is built once this one is sent */
+    else
         sync__serial_send(s);
-    }
 }
 
 void hq_sync_kick(struct hq_daemon *d)
