@@ -580,6 +580,14 @@ static void sync__http_send(struct hq_sync *s)
 
 static void sync__link_tick(struct hq_loop *loop, void *arg);
 
+/* A serial link (back) up: a pull that failed for want of it, or never
+ * happened, goes now rather than at its retry. */
+static void sync__appt_link_up(struct hq_sync *s)
+{
+    if (s->appt_busy || !s->d->cfg.sync_appointments_interval_s) return;
+    if (!s->appt_last_success || s->appt_last_error[0]) sync__appt_schedule(s, 200);
+}
+
 static void sync__link_lost(struct hq_sync *s, const char *why)
 {
     struct hq_loop *loop = s->d->loop;
@@ -714,6 +722,7 @@ static void sync__serial_fd(struct hq_loop *loop, int fd, uint32_t events, void 
         LOG_NOTICE("SYNC", "serial link %s up", s->link.spec);
         hq_loop_mod_fd(s->d->loop, s->link_fd, EPOLLIN);
         if (!s->in_flight) sync__schedule(s, 0, false);
+        sync__appt_link_up(s);
         return;
     }
     if (events & EPOLLIN) {
@@ -751,6 +760,7 @@ static void sync__link_tick(struct hq_loop *loop, void *arg)
             if (!connecting) {
                 LOG_NOTICE("SYNC", "serial link %s up", s->link.spec);
                 if (!s->in_flight) sync__schedule(s, 0, false);
+                sync__appt_link_up(s);
             }
             return;
         }
