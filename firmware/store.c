@@ -113,7 +113,8 @@ static const char *const store_migrations[HQ_STORE_SCHEMA_VERSION] = {
     " slot_start TEXT NOT NULL, slot_end TEXT NOT NULL, id_hash TEXT, booking_code TEXT,"
     " name_masked TEXT, status TEXT NOT NULL, checked_in_ticket TEXT,"
     " updated_at INTEGER NOT NULL);"
-    "CREATE INDEX appointments_code ON appointments(booking_code) WHERE booking_code IS NOT NULL;"
+    "CREATE INDEX appointments_code ON appointments(booking_code COLLATE NOCASE)"
+    " WHERE booking_code IS NOT NULL;"
     "CREATE INDEX appointments_hash ON appointments(id_hash, date) WHERE id_hash IS NOT NULL;"
     "CREATE UNIQUE INDEX appointments_ticket ON appointments(checked_in_ticket)"
     " WHERE checked_in_ticket IS NOT NULL;",
