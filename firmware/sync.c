@@ -8,6 +8,11 @@
  *
  *   outbox (acked=0, seq order) --batch--> POST /v1/halls/{id}/records  (or 'R' frame)
  *   UPDATE outbox SET acked=1 WHERE seq <= N  <--  {"acked_through": N}   (or 'A' frame)
+ *
+ * Down-link: GET /v1/halls/{id}/appointments?since=C (or 'Q' -> 'P' frames)
+ * into the appointments table (appt.h), page after page. The alarm (4xx,
+ * backlog, age) is published once per change as the SSE event "alarm".
+ * Decisions and measurements: docs/SYNC.md.
  */
 #include "sync.h"
 
