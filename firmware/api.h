@@ -46,6 +46,7 @@ void hq_api_fini(struct hq_daemon *d);
 int hq_api_route(struct hq_api *api, const char *method, const char *prefix, int role,
                  hq_api_handler fn, void *arg);
 int hq_api_status_part(struct hq_api *api, hq_api_status_fn fn, void *arg);
+/* Add fn's lines to every /metrics answer (after the API's own). */
 int hq_api_metrics_part(struct hq_api *api, hq_api_metrics_fn fn, void *arg);
 
 /* Replies; json is consumed. */
