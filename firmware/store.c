@@ -54,6 +54,9 @@ struct hq_store {
     sqlite3_stmt *st[ST__COUNT];
     uint64_t rand_state; /* outbox uuids: seeded from /dev/urandom */
     int32_t saved_day;   /* the business day the meta row holds */
+    void (*outbox_fn)(void *arg);
+    void *outbox_arg;
+    int outbox_added; /* hq_store_outbox_add ran in the open transaction */
     pthread_t ckpt_thread;
     int ckpt_started;
     atomic_int ckpt_stop;
@@ -1016,9 +1019,20 @@ int hq_store_begin(struct hq_store *st)
     return HQ_OK;
 }
 
+void hq_store_on_outbox(struct hq_store *st, void (*fn)(void *arg), void *arg)
+{
+    st->outbox_fn = fn;
+    st->outbox_arg = arg;
+}
+
 int hq_store_end(struct hq_store *st, int rollback)
 {
-    if (!rollback && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) return HQ_OK;
+    int added = st->outbox_added;
+    st->outbox_added = 0;
+    if (!rollback && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+        if (added && st->outbox_fn) st->outbox_fn(st->outbox_arg);
+        return HQ_OK;
+    }
     int rc = rollback ? HQ_OK : store__err(st, sqlite3_errcode(st->db));
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
@@ -1026,6 +1040,7 @@ int hq_store_end(struct hq_store *st, int rollback)
 
 int hq_store_outbox_add(struct hq_store *st, const char *type, int64_t at, cJSON *data)
 {
+    st->outbox_added = 1;
     return store__outbox(st, type, at, data);
 }
 

@@ -41,6 +41,11 @@ int hq_store_commit(struct hq_store *st, const struct hq_engine *e, const struct
  * answer HQ_OK, HQ_ERR_DB or HQ_ERR_DISK_FULL. */
 int hq_store_begin(struct hq_store *st);
 int hq_store_end(struct hq_store *st, int rollback);
+/* Called after a transaction of hq_store_begin/hq_store_end that added
+ * outbox records committed, so the up-link sends them now rather than at its
+ * next idle poll (commands reach it through hqd_on_result already). */
+void hq_store_on_outbox(struct hq_store *st, void (*fn)(void *arg), void *arg);
+
 /* Append one outbox record (type "ticket", "evaluation", "event" or another
  * agreed with the central server); data is consumed. */
 int hq_store_outbox_add(struct hq_store *st, const char *type, int64_t at, cJSON *data);

@@ -993,6 +993,11 @@ static void sync__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
     if (res->n_rec) hq_sync_kick(d);
 }
 
+static void sync__outbox_written(void *arg)
+{
+    hq_sync_kick(arg);
+}
+
 /* Backlog and the age of the oldest unsent record, counted now. */
 static void sync__count(struct hq_sync *s)
 {
@@ -1334,12 +1339,15 @@ int hq_sync_init(struct hq_daemon *d)
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return HQ_ERR_IO;
     if ((rc = hqd_on_result(d, sync__on_result, s)) || (rc = hqd_on_reload(d, sync__reload, s)))
         return rc;
+    /* records other modules write (follow-ups, reprints, device health) go out at once too */
+    hq_store_on_outbox(d->store, sync__outbox_written, d);
     s->alarm_timer = hq_loop_timer(d->loop, SYNC_ALARM_CHECK_MS, sync__alarm_tick, s);
     return sync__transport_start(s);
 }
 
 void hq_sync_fini(struct hq_daemon *d)
 {
+    hq_store_on_outbox(d->store, NULL, NULL);
     struct hq_sync *s = sync__self;
     if (!s) return;
     sync__transport_stop(s);
