@@ -1284,8 +1284,7 @@ static int cfg__port_check(struct cfg_walk *w, const char *port, const void *sel
                             port);
     for (int j = 0; j < c->n_readers; j++)
         if ((const void *)&c->readers[j] != self && strcmp(c->readers[j].port, port) == 0)
-            return cfg__fail_at(w, "port", "\"%s\" is already $.devices.card_readers[%d]", port,
-                                j);
+            return cfg__fail_at(w, "port", "\"%s\" is already $.devices.card_readers[%d]", port, j);
     for (int j = 0; j < c->n_buses; j++)
         if ((const void *)&c->buses[j] != self && c->buses[j].port[0] &&
             strcmp(c->buses[j].port, port) == 0)
@@ -1373,8 +1372,9 @@ static int cfg__reader_finish(struct cfg_walk *w, void *elems, size_t i)
     struct hq_reader_cfg *all = elems;
     for (size_t j = 0; j < i; j++)
         if (strcmp(all[j].kiosk, all[i].kiosk) == 0)
-            return cfg__fail_at(w, "kiosk", "kiosk \"%s\" already has a reader: "
-                                            "$.devices.card_readers[%zu]",
+            return cfg__fail_at(w, "kiosk",
+                                "kiosk \"%s\" already has a reader: "
+                                "$.devices.card_readers[%zu]",
                                 all[i].kiosk, j);
     /* n_readers already counts every element; later ones are still zero (empty port) */
     return cfg__port_check(w, all[i].port, &all[i]);
@@ -1385,8 +1385,7 @@ static int cfg__bus_finish(struct cfg_walk *w, void *elems, size_t i)
     struct hq_bus_cfg *all = elems, *b = &all[i];
     for (size_t j = 0; j < i; j++)
         if (strcmp(all[j].id, b->id) == 0)
-            return cfg__fail_at(w, "id", "bus id \"%s\" is already $.devices.buses[%zu]", b->id,
-                                j);
+            return cfg__fail_at(w, "id", "bus id \"%s\" is already $.devices.buses[%zu]", b->id, j);
     if (b->acknowledge && strcmp(b->type, "led") != 0)
         return cfg__fail_at(w, "acknowledge", "only LED bars acknowledge (type \"led\")");
     if (b->rs485_rts_low && !b->rs485)
@@ -1434,8 +1433,10 @@ static bool cfg__padmap_ok(const char *s)
         long lvl = strtol(s, &end, 10);
         if (end == s || lvl < 1 || lvl > 5) return false;
         s = end;
-        if (*s == ',') s++;
-        else if (*s) return false;
+        if (*s == ',')
+            s++;
+        else if (*s)
+            return false;
     }
     return true;
 }
@@ -1467,8 +1468,7 @@ static int cfg__devwin_finish(struct cfg_walk *w, void *elems, size_t i)
         return cfg__fail_at(w, "led_bus", "the window has no bar on it");
     }
     if (d->keypad && d->keypad == d->pad)
-        return cfg__fail_at(w, "pad", "address %u is the window's keypad too",
-                            (unsigned)d->pad);
+        return cfg__fail_at(w, "pad", "address %u is the window's keypad too", (unsigned)d->pad);
     /* One address, one device on a line: two would answer the same frame. */
     for (size_t j = 0; j < i; j++) {
         const struct hq_devwin_cfg *o = &all[j];
@@ -1483,12 +1483,14 @@ static int cfg__devwin_finish(struct cfg_walk *w, void *elems, size_t i)
                                             (unsigned)mine[a], w->cfg->buses[d->bus_idx].id, j);
         }
         if (d->bar && o->led_bus_idx == d->led_bus_idx && o->bar == d->bar)
-            return cfg__fail_at(w, "bar", "address %u on bus \"%s\" is already "
-                                          "$.devices.windows[%zu]",
+            return cfg__fail_at(w, "bar",
+                                "address %u on bus \"%s\" is already "
+                                "$.devices.windows[%zu]",
                                 (unsigned)d->bar, w->cfg->buses[d->led_bus_idx].id, j);
     }
     if (d->pad_map[0] && strcmp(d->pad_type, "four") != 0)
-        return cfg__fail_at(w, "pad_map", "only a four-key pad (\"pad_type\": \"four\") takes a map");
+        return cfg__fail_at(w, "pad_map",
+                            "only a four-key pad (\"pad_type\": \"four\") takes a map");
     if (!cfg__padmap_ok(d->pad_map))
         return cfg__fail_at(w, "pad_map",
                             "must be \"raw=level,...\" with raw 0..255 and level 1..5, got \"%s\"",

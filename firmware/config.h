@@ -37,8 +37,8 @@ struct hq_reader_cfg {
 
 /* One serial line: a hall bus (FF 68 keypads and rating pads) or an LED bus (A0 90 bars). */
 struct hq_bus_cfg {
-    char id[32];   /* "keys", referred to by devices.windows[].bus / .led_bus */
-    char type[8];  /* "hall" or "led" */
+    char id[32];  /* "keys", referred to by devices.windows[].bus / .led_bus */
+    char type[8]; /* "hall" or "led" */
     char port[256];
     uint32_t baud; /* 9600 */
     bool rs485;    /* driver-controlled RS-485 direction (TIOCSRS485) */
@@ -48,15 +48,15 @@ struct hq_bus_cfg {
 
 /* The bus addresses of one window's devices (0 = the window has none). */
 struct hq_devwin_cfg {
-    uint16_t window;    /* windows[].number */
-    char bus[32];       /* hall bus id ("" = the only hall bus) */
-    uint8_t keypad;     /* 1..254 */
-    uint8_t pad;        /* 1..254 */
-    char pad_type[8];   /* "five" or "four" */
-    char pad_map[128];  /* "raw=level,..." for a four-key pad, "" = the usual map */
-    char led_bus[32];   /* LED bus id ("" = the only LED bus) */
-    uint8_t bar;        /* 1..254 */
-    char idle_text[128]; /* "" = devices.led.idle_text */
+    uint16_t window;             /* windows[].number */
+    char bus[32];                /* hall bus id ("" = the only hall bus) */
+    uint8_t keypad;              /* 1..254 */
+    uint8_t pad;                 /* 1..254 */
+    char pad_type[8];            /* "five" or "four" */
+    char pad_map[128];           /* "raw=level,..." for a four-key pad, "" = the usual map */
+    char led_bus[32];            /* LED bus id ("" = the only LED bus) */
+    uint8_t bar;                 /* 1..254 */
+    char idle_text[128];         /* "" = devices.led.idle_text */
     int8_t bus_idx, led_bus_idx; /* resolved at load: index into buses[], -1 = none */
 };
 
@@ -76,15 +76,15 @@ struct hq_config {
     char dir[HQ_CFG_PATH_MAX];  /* its folder: base of relative paths */
 
     /* hall */
-    char hall_name[128];    /* 某某市政务服务中心 */
+    char hall_name[128]; /* 某某市政务服务中心 */
     char hall_name_en[128];
-    char log_level[16];     /* error, warn, notice, info, debug, hex */
+    char log_level[16]; /* error, warn, notice, info, debug, hex */
 
     /* http */
-    char http_listen[64];   /* "127.0.0.1:8080" */
-    char public_url[256];   /* base of the status URL printed as QR: "http://hall.example/" */
+    char http_listen[64]; /* "127.0.0.1:8080" */
+    char public_url[256]; /* base of the status URL printed as QR: "http://hall.example/" */
     char web_root[HQ_CFG_PATH_MAX]; /* page assets (absolute after loading) */
-    uint32_t http_max_body;  /* bytes */
+    uint32_t http_max_body;         /* bytes */
     uint32_t http_max_clients;
     struct hq_token_cfg tokens[HQ_CFG_MAX_TOKENS];
     int n_tokens;
@@ -94,26 +94,27 @@ struct hq_config {
     char synchronous[8];            /* "full" or "normal" */
 
     /* display (pages and texts) */
-    char notice[512];       /* scrolling notice on the wall display */
+    char notice[512]; /* scrolling notice on the wall display */
     char notice_en[512];
     char ticket_notice[128]; /* 过号请重新取号 */
 
     /* alarms */
-    uint32_t wait_alarm_s;  /* 预警: estimated or actual wait over this */
-    uint32_t idle_alarm_s;  /* 空岗: clerk logged in, nobody called for this long while people wait */
+    uint32_t wait_alarm_s; /* 预警: estimated or actual wait over this */
+    uint32_t
+        idle_alarm_s; /* 空岗: clerk logged in, nobody called for this long while people wait */
 
     /* privacy */
-    char id_hash_key[128];  /* HMAC key for ID numbers (region-wide) */
+    char id_hash_key[128]; /* HMAC key for ID numbers (region-wide) */
 
     /* sync: the central server (PROTOCOLS.md §5); url and serial both empty = off */
-    char sync_url[256];            /* base URL: "https://central.example/" */
-    char sync_token[256];          /* bearer token */
+    char sync_url[256];                 /* base URL: "https://central.example/" */
+    char sync_token[256];               /* bearer token */
     char sync_ca_file[HQ_CFG_PATH_MAX]; /* CA bundle (PEM), "" = the system's */
-    char sync_pinned_pubkey[512];  /* "sha256//BASE64[;sha256//...]" or "" */
-    char sync_serial[256];         /* serial link to a gateway (hal/serial.h spec) */
+    char sync_pinned_pubkey[512];       /* "sha256//BASE64[;sha256//...]" or "" */
+    char sync_serial[256];              /* serial link to a gateway (hal/serial.h spec) */
     uint32_t sync_serial_baud;
-    uint32_t sync_batch_max;       /* records per batch, 1..500 */
-    uint32_t sync_timeout_s;       /* one HTTP exchange */
+    uint32_t sync_batch_max;               /* records per batch, 1..500 */
+    uint32_t sync_timeout_s;               /* one HTTP exchange */
     uint32_t sync_appointments_interval_s; /* appointments pull period, 0 = on demand only */
     uint32_t sync_appointment_early_s;     /* check-in opens this long before the slot */
     uint32_t sync_appointment_grace_s;     /* later than slot start + this: no priority */
@@ -121,16 +122,16 @@ struct hq_config {
     uint32_t sync_alarm_age_s;             /* alarm when the oldest unsent is this old */
 
     /* printer: the ticket printer (PROTOCOLS.md §4); queue "" = tickets are not printed */
-    char printer_queue[128];          /* CUPS queue name */
+    char printer_queue[128];                   /* CUPS queue name */
     char printer_cups_server[HQ_CFG_PATH_MAX]; /* cupsSetServer(): socket or host; "" = system */
-    uint32_t printer_width_mm;        /* 58 or 80 */
-    char printer_status_link[128];    /* "tcp://host:9100" for DLE EOT, "" = CUPS only */
-    uint32_t printer_job_timeout_s;   /* a job not completed by then is a printer fault */
+    uint32_t printer_width_mm;                 /* 58 or 80 */
+    char printer_status_link[128];             /* "tcp://host:9100" for DLE EOT, "" = CUPS only */
+    uint32_t printer_job_timeout_s;            /* a job not completed by then is a printer fault */
     uint32_t printer_status_interval_s;
-    char printer_backup_queue[128];   /* second printer for failover, "" = none */
+    char printer_backup_queue[128]; /* second printer for failover, "" = none */
     char printer_backup_status_link[128];
     char printer_template[HQ_CFG_PATH_MAX]; /* ticket layout JSON file, "" = built-in */
-    char printer_replacement[16];     /* printed for a character the printer lacks */
+    char printer_replacement[16];           /* printed for a character the printer lacks */
     uint32_t printer_kiosk_reprint_s; /* a kiosk (no token) may reprint this long after issue */
     uint32_t printer_kiosk_reprints;  /* and this many times per ticket; 0 = never */
 
@@ -143,9 +144,9 @@ struct hq_config {
     int n_buses;
     struct hq_devwin_cfg *devwins; /* heap, n_devwins */
     size_t n_devwins;
-    char led_template[128];   /* "{ticket}请到{window}号窗口" */
-    char led_color[8];        /* red, green, yellow */
-    char led_idle_text[128];  /* "{name} 欢迎光临" */
+    char led_template[128];  /* "{ticket}请到{window}号窗口" */
+    char led_color[8];       /* red, green, yellow */
+    char led_idle_text[128]; /* "{name} 欢迎光临" */
     char led_idle_color[8];
     char led_paused_text[64]; /* 暂停服务 */
     char led_blank_at[8];     /* "auto", "off" or "HH:MM" */
@@ -189,8 +190,7 @@ void hq_config_free(struct hq_config *cfg);
 /* Every key of the schema, depth first in file order: fn(arg, path, type,
  * default) with path like "services[].hours.mon" and the type/bounds and
  * default exactly as docs/CONFIG.md shows them. Stops at fn's first non-zero. */
-int hq_config_schema_each(int (*fn)(void *arg, const char *path, const char *type,
-                                    const char *def),
+int hq_config_schema_each(int (*fn)(void *arg, const char *path, const char *type, const char *def),
                           void *arg);
 
 #endif

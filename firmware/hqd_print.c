@@ -39,7 +39,7 @@ struct print_printer {
     const char *queue, *link; /* queue "" = not configured */
     int link_health;          /* enum print_health; OK until asked */
     int cups_health;
-    bool fault; /* the last job failed */
+    bool fault;           /* the last job failed */
     bool sensor_near_end; /* the GPIO paper sensor (hq_print_set_sensor) */
     uint64_t fault_at_ms;
     uint64_t jobs_ok, jobs_failed;
@@ -146,8 +146,7 @@ static cJSON *print__printer_json(const struct print_printer *p, int i)
     cJSON_AddBoolToObject(o, "can_print", print_health_can_print(h));
     cJSON_AddStringToObject(o, "link", print_health_name(p->link_health));
     cJSON_AddStringToObject(o, "cups", print_health_name(p->cups_health));
-    bool end =
-        p->link_health == PRINT_HEALTH_PAPER_END || p->cups_health == PRINT_HEALTH_PAPER_END;
+    bool end = p->link_health == PRINT_HEALTH_PAPER_END || p->cups_health == PRINT_HEALTH_PAPER_END;
     bool near = p->sensor_near_end || p->link_health == PRINT_HEALTH_NEAR_END ||
                 p->cups_health == PRINT_HEALTH_NEAR_END;
     cJSON_AddStringToObject(o, "paper", end ? "end" : near ? "near_end" : "ok");

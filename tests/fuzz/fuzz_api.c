@@ -39,7 +39,7 @@ int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
 {
     cmd->now = fd_now += 7;
     /* uuids unique within a run, as hqd_apply's random ones are */
-    uint8_t *u = cmd->type == HQ_CMD_ISSUE ? cmd->u.issue.uuid
+    uint8_t *u = cmd->type == HQ_CMD_ISSUE  ? cmd->u.issue.uuid
                  : cmd->type == HQ_CMD_RATE ? cmd->u.rate.uuid
                                             : NULL;
     if (u) {
@@ -103,7 +103,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         p = fuzz_line(p, end, line, sizeof line, &n);
         if (n < 2) continue;
         const char *method = line[0] == 'P' ? "POST" : line[0] == 'G' ? "GET" : "DELETE";
-        struct hq_api_req req = {.api = &fd_api, .d = &fd_d, .method = method,
+        struct hq_api_req req = {.api = &fd_api,
+                                 .d = &fd_d,
+                                 .method = method,
                                  .url = line + 2 + (n > 2 && line[2] == ' '),
                                  .role = line[1] == '2'   ? HQ_ROLE_MANAGER
                                          : line[1] == '1' ? HQ_ROLE_CLERK

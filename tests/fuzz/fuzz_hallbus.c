@@ -22,7 +22,8 @@ static void on_frame(const struct hallbus_frame *f, void *arg)
         (void)hallbus_action_name(k.action);
         (void)hallbus_action_name_zh(k.action);
     }
-    if (hallbus_rating_decode(f, &raw) == HQ_OK) (void)hallbus_make_rating_ack(f->addr, raw, out, sizeof out);
+    if (hallbus_rating_decode(f, &raw) == HQ_OK)
+        (void)hallbus_make_rating_ack(f->addr, raw, out, sizeof out);
     now += 300;
     (void)hallbus_repeat_check(&rep, f, now);
     /* What was read must encode back to a frame the lexer accepts. */

@@ -219,13 +219,11 @@ static const struct sim_device bus_device = {
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f,
-        "usage: hallq-sim bus (--pty LINK | --tcp PORT) --keypads 3,4 --pads "
-        "33,34\n" SIM_COMMON_USAGE
-        "commands: key ADDR HEX... (key 3 00 01 02 0C) | rate ADDR RAW |\n"
-        "          autorate ADDR RAW [DELAY_MS] | silent ADDR | wake ADDR | raw HEX... |\n"
-        "          link off|on | quit\n");
+    fprintf(f, "usage: hallq-sim bus (--pty LINK | --tcp PORT) --keypads 3,4 --pads "
+               "33,34\n" SIM_COMMON_USAGE
+               "commands: key ADDR HEX... (key 3 00 01 02 0C) | rate ADDR RAW |\n"
+               "          autorate ADDR RAW [DELAY_MS] | silent ADDR | wake ADDR | raw HEX... |\n"
+               "          link off|on | quit\n");
 }
 
 int sim_bus_main(int argc, char **argv)

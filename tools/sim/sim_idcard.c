@@ -170,7 +170,8 @@ static void answer_sw(struct sim *s, struct idsim *d, uint8_t sw3, const uint8_t
 {
     uint8_t body[64], frame[80];
     body[0] = 0, body[1] = 0, body[2] = sw3;
-    if (n) memcpy(body + 3, data, n); /* data is NULL for a bare status: memcpy(.., NULL, 0) is UB */
+    if (n)
+        memcpy(body + 3, data, n); /* data is NULL for a bare status: memcpy(.., NULL, 0) is UB */
     size_t len = idcard_frame_build(body, 3 + n, frame, sizeof frame);
     reply(s, d, frame, len);
 }
