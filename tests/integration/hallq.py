@@ -195,6 +195,46 @@ class Hall:
         return sqlite3.connect(self.db_path)
 
 
+def sse_reader(hall, events, stop):
+    """Read /api/v1/events into events as (event, data) pairs until stop is set
+    (run it in a thread)."""
+    s = socket.create_connection(("127.0.0.1", hall.port))
+    s.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+    s.settimeout(0.2)
+    buf = b""
+    while not stop.is_set():
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            continue
+        if not chunk:
+            break
+        buf += chunk
+        while b"\n\n" in buf:
+            block, buf = buf.split(b"\n\n", 1)
+            ev, data = None, None
+            for line in block.decode("utf-8", "replace").splitlines():
+                # chunked framing puts size lines between blocks: ignore them
+                if line.startswith("event: "):
+                    ev = line[7:]
+                elif line.startswith("data: "):
+                    data = line[6:]
+            if ev and data:
+                events.append((ev, json.loads(data)))
+    s.close()
+
+
+def wait_for(pred, timeout=10.0, step=0.02):
+    """True as soon as pred() is, False after timeout seconds (stretched by
+    HQ_TIME_SCALE under valgrind)."""
+    end = time.time() + timeout * float(os.environ.get("HQ_TIME_SCALE", "1"))
+    while time.time() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return False
+
+
 class Failures:
     """Collects failed checks so one run reports them all."""
 

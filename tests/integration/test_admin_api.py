@@ -16,45 +16,10 @@ import uuid as uuidlib
 from fractions import Fraction
 from math import factorial
 
-from hallq import BASE_CONFIG, CLERK, MANAGER, Failures, Hall
+from hallq import BASE_CONFIG, CLERK, MANAGER, Failures, Hall, sse_reader, wait_for
 
 T = Failures("test_admin_api")
 OFFSET = 8 * 3600  # the test hall is on +08:00
-
-
-def sse_reader(hall, events, stop):
-    s = socket.create_connection(("127.0.0.1", hall.port))
-    s.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-    s.settimeout(0.2)
-    buf = b""
-    while not stop.is_set():
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            continue
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n\n" in buf:
-            block, buf = buf.split(b"\n\n", 1)
-            ev, data = None, None
-            for line in block.decode("utf-8", "replace").splitlines():
-                if line.startswith("event: "):
-                    ev = line[7:]
-                elif line.startswith("data: "):
-                    data = line[6:]
-            if ev and data:
-                events.append((ev, json.loads(data)))
-    s.close()
-
-
-def wait_for(pred, timeout=5.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def erlang_wait_s(c, lam, mu):

@@ -24,21 +24,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hallq import BUILD, HALLQD, SOURCE, Failures, Hall, free_port  # noqa: E402
+from hallq import BUILD, HALLQD, SOURCE, Failures, Hall, free_port, wait_for  # noqa: E402
 
 f = Failures("test_demo_print")
 DEMO = os.path.join(SOURCE, "config", "demo-hall.json")
 SCRIPT = os.path.join(SOURCE, "tools", "demo-printer.sh")
 CUPSD_PY = os.path.join(SOURCE, "tests", "integration", "cupsd.py")
-
-
-def wait_for(pred, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def read(path):

@@ -19,7 +19,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hallq import BASE_CONFIG, BUILD, Failures, Hall, free_port  # noqa: E402
+from hallq import BASE_CONFIG, BUILD, Failures, Hall, free_port, sse_reader, wait_for  # noqa: E402
 
 FAKE_HALLQD = os.path.join(BUILD, "hallqd-gpiofake")
 
@@ -35,41 +35,6 @@ GPIO = {
     "paper_sensor": {"line": 5},
     "door": {"line": 6, "active_low": True},
 }
-
-
-def sse_reader(hall, events, stop):
-    s = socket.create_connection(("127.0.0.1", hall.port))
-    s.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-    s.settimeout(0.2)
-    buf = b""
-    while not stop.is_set():
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            continue
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n\n" in buf:
-            block, buf = buf.split(b"\n\n", 1)
-            ev, data = None, None
-            for line in block.decode("utf-8", "replace").splitlines():
-                if line.startswith("event: "):
-                    ev = line[7:]
-                elif line.startswith("data: "):
-                    data = line[6:]
-            if ev and data:
-                events.append((ev, json.loads(data)))
-    s.close()
-
-
-def wait_for(pred, timeout=5.0):
-    end = time.time() + timeout
-    while time.time() < end:
-        if pred():
-            return True
-        time.sleep(0.03)
-    return False
 
 
 class Chip:

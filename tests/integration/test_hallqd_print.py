@@ -22,19 +22,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cupsd import PrivateCupsd  # noqa: E402
-from hallq import BASE_CONFIG, CLERK, HALLQD, Failures, Hall  # noqa: E402
+from hallq import BASE_CONFIG, CLERK, HALLQD, Failures, Hall, wait_for  # noqa: E402
 from printer_sim import PrinterSim  # noqa: E402
 
 f = Failures("test_hallqd_print")
-
-
-def wait_for(pred, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def printer_health(hall, role):

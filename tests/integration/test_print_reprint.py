@@ -23,46 +23,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cupsd import PrivateCupsd  # noqa: E402
-from hallq import BASE_CONFIG, CLERK, MANAGER, Failures, Hall, free_port  # noqa: E402
+from hallq import BASE_CONFIG, CLERK, MANAGER, Failures, Hall, free_port, sse_reader, wait_for  # noqa: E402
 from printer_sim import PrinterSim  # noqa: E402
 
 f = Failures("test_print_reprint")
 KIOSK_S = 3  # printer.kiosk_reprint_s of the test hall
-
-
-def wait_for(pred, timeout=10.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def sse_reader(hall, events, stop):
-    s = socket.create_connection(("127.0.0.1", hall.port))
-    s.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-    s.settimeout(0.2)
-    buf = b""
-    while not stop.is_set():
-        try:
-            chunk = s.recv(65536)
-        except socket.timeout:
-            continue
-        if not chunk:
-            break
-        buf += chunk
-        while b"\n\n" in buf:
-            block, buf = buf.split(b"\n\n", 1)
-            ev, data = None, None
-            for line in block.decode("utf-8", "replace").splitlines():
-                if line.startswith("event: "):
-                    ev = line[7:]
-                elif line.startswith("data: "):
-                    data = line[6:]
-            if ev and data:
-                events.append((ev, json.loads(data)))
-    s.close()
 
 
 def printed_lines(sim, n):
