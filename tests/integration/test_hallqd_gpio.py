@@ -142,7 +142,8 @@ def run1(F):
         st, tk = h.get("/api/v1/tickets/A001")
         F.eq((st, tk.get("channel") if isinstance(tk, dict) else None), (200, "button"),
              "ticket A001 came from the button")
-        F.check(any(e == "issue" for e, _ in events), "SSE issue event for the press")
+        F.check(wait_for(lambda: any(e == "issue" for e, _ in events)),
+                "SSE issue event for the press")
 
         # ---- a glitch shorter than the debounce time: nothing
         chip.send("edge 4 rising 5000", "edge 4 falling 5010")
@@ -186,7 +187,8 @@ def run1(F):
         F.check(wait_for(lambda: health(h, "gpio:button:7") == "online", 8),
                 "freed line comes online")
         F.check(wait_for(lambda: chip.value(11) == 0, 3), "device-fault LED dark again")
-        F.check(any(e == "device" and d.get("id") == "gpio:button:7" for e, d in events),
+        F.check(wait_for(lambda: any(e == "device" and d.get("id") == "gpio:button:7"
+                                     for e, d in events)),
                 "SSE device event for the line")
 
         # ---- a read error: faulty, the daemon keeps serving, the line comes back
