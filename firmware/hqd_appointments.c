@@ -327,6 +327,40 @@ static int appts__list(struct hq_api_req *req, void *arg)
     return hq_api_reply_json(req, 200, o);
 }
 
+/* GET /api/v1/appointments/card: does the card now on the kiosk's reader
+ * have an open appointment today? The kiosk then offers "check in" before
+ * the service list (place card -> the single matching appointment ->
+ * ticket). Only the service and the slot are answered, nothing that says
+ * who the citizen is; the check-in itself goes through POST .../checkin. */
+static int appts__card(struct hq_api_req *req, void *arg)
+{
+    struct hq_daemon *d = req->d;
+    struct appt_row row;
+    char today[11];
+    (void)arg;
+    if (*req->tail) return HQ_ERR_NOT_FOUND;
+    if (!d->card_present)
+        return appts__refuse(req, HQ_ERR_ID_REQUIRED, "请将身份证放在读卡器上",
+                             "place your ID card on the reader", NULL);
+    appt_local_date(hq_loop_wall_s(), d->cfg.engine.utc_offset_s, today);
+    int rc = appt_find_hash(hq_store_db(d->store), d->card_hash, today, NULL, &row);
+    if (rc && rc != HQ_ERR_NOT_FOUND) return appts__refuse(req, rc, NULL, NULL, NULL);
+    cJSON *o = cJSON_CreateObject();
+    int si = rc ? -1 : hq_engine_service_index(&d->eng, row.service);
+    if (rc || si < 0 || strcmp(row.status, "booked") != 0 || row.ticket[0]) {
+        cJSON_AddNullToObject(o, "appointment");
+    } else {
+        const struct hq_service_cfg *sv = &d->cfg.engine.services[si];
+        cJSON *ap = cJSON_AddObjectToObject(o, "appointment");
+        cJSON_AddStringToObject(ap, "service", sv->code);
+        cJSON_AddStringToObject(ap, "service_name", sv->name);
+        cJSON_AddStringToObject(ap, "service_name_en", sv->name_en);
+        cJSON_AddStringToObject(ap, "slot_start", row.slot_start);
+        cJSON_AddStringToObject(ap, "slot_end", row.slot_end);
+    }
+    return hq_api_reply_json(req, 200, o);
+}
+
 int hq_appointments_init(struct hq_daemon *d)
 {
     struct hqd_appts *a = calloc(1, sizeof *a);
@@ -341,6 +375,8 @@ int hq_appointments_init(struct hq_daemon *d)
                            appts__checkin, a)) ||
         (rc = hq_api_route(d->api, "POST", "/api/v1/appointments/refresh", HQ_ROLE_MANAGER,
                            appts__refresh, a)) ||
+        (rc = hq_api_route(d->api, "GET", "/api/v1/appointments/card", HQ_ROLE_NONE, appts__card,
+                           a)) ||
         (rc = hq_api_route(d->api, "GET", "/api/v1/appointments", HQ_ROLE_MANAGER, appts__list, a)))
         return rc;
     return HQ_OK;

@@ -33,3 +33,12 @@ if(TARGET hallqd)
   set_target_properties(bench_devices PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bench)
   add_dependencies(bench_devices hallqd)
 endif()
+# The kiosk's card flow with an appointment: card → the matching appointment → ticket.
+if(TARGET hallqd)
+  add_test(NAME kiosk_appointment
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_kiosk_appointment.py
+                   $<TARGET_FILE:hallq-sim>
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(kiosk_appointment PROPERTIES TIMEOUT 120 ENVIRONMENT
+    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+endif()

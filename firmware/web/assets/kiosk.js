@@ -28,6 +28,7 @@
 
     let status = null;
     let card = { present: false }; /* the kiosk reader's card, from SSE */
+    let cardAppt = null; /* its appointment today: {service, service_name, slot_start, slot_end} */
     let page = 0;
     let large = LARGE_DEFAULT;
     let screen = 'home';
@@ -153,8 +154,27 @@
         if (!card.present) return;
         const who = card.name_masked || '';
         const prio = card.elderly ? HQ.t(' · 老年人优先', ' · elderly priority') : '';
+        /* the card holder's appointment today: one big button before the
+         * service list (place card -> the matching appointment -> ticket) */
+        const appt = cardAppt
+            ? h('button', { id: 'card-appt', class: 'card-appt', type: 'button' },
+                HQ.t('您今天有预约：', 'Your appointment today: ') +
+                    HQ.serviceName({ name: cardAppt.service_name, name_en: cardAppt.service_name_en }) +
+                    ' ' + cardAppt.slot_start + '–' + cardAppt.slot_end,
+                h('small', null, HQ.t('点此签到取号', 'Tap to check in')))
+            : null;
         HQ.fill(el, HQ.t('已读取身份证：', 'ID card read: ') + who + prio,
-            h('small', null, HQ.t('请选择业务，将实名取号', 'Choose a service: the ticket will carry your name')));
+            h('small', null, HQ.t('请选择业务，将实名取号', 'Choose a service: the ticket will carry your name')),
+            appt);
+        if (appt) appt.addEventListener('click', checkinCard);
+    }
+    /* Ask hallqd whether the card on the reader has an appointment today. */
+    async function lookupAppointment() {
+        cardAppt = null;
+        if (!card.present) return renderCard();
+        const r = await HQ.request('GET', '/api/v1/appointments/card');
+        cardAppt = r.status === 200 && r.body && r.body.appointment ? r.body.appointment : null;
+        renderCard();
     }
     function renderAll() {
         renderHall();
@@ -288,6 +308,17 @@
         else if (code.length < 32) code += k;
         renderCode();
     }
+    async function checkinCard() {
+        if (busy) return;
+        busy = true;
+        show('busy');
+        const r = await HQ.request('POST', '/api/v1/appointments/checkin', { card: true });
+        busy = false;
+        cardAppt = null;
+        if (r.status >= 200 && r.status < 300 && r.body && r.body.ticket) showTicket(r.body.ticket);
+        else showError(r.body);
+        live.refresh(0);
+    }
     async function checkin() {
         if (busy || !code) return;
         busy = true;
@@ -340,11 +371,14 @@
         status = st;
         if (st.card && typeof st.card === 'object') card = st.card; /* if hallqd's status carries the reader */
         renderAll();
+        if (card.present && !cardAppt) lookupAppointment();
     }
     function onEvent(kind, d) {
         if (kind === 'card') {
             card = d && d.present ? d : { present: false };
+            cardAppt = null;
             renderCard();
+            lookupAppointment();
             /* a service was waiting for this card: issue now */
             if (card.present && screen === 'card' && waitingService) issue(waitingService);
             return;
