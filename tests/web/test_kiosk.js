@@ -117,6 +117,49 @@ test('refusals show the message hallqd gives', async () => {
     }
 });
 
+test('a card with an appointment today: the kiosk offers a one-tap check-in', async () => {
+    const hall = await new H.Hall().start();
+    const proxy = await new H.Proxy(hall).start();
+    try {
+        const page = await B.newPage(KIOSK);
+        /* hallqd answers for the card really on its reader; here the reader is
+         * simulated by the SSE proxy, so its appointment look-up is too */
+        let lookups = 0;
+        await page.route('**/api/v1/appointments/card', (route) => {
+            lookups++;
+            route.fulfill({
+                status: 200,
+                contentType: 'application/json',
+                body: JSON.stringify({ appointment: { service: 'A', service_name: '社保<b>业务</b>', service_name_en: 'Social', slot_start: '09:00', slot_end: '09:30' } }),
+            });
+        });
+        await page.goto(proxy.url + '/kiosk');
+        await linkUp(page);
+        proxy.inject('card', { present: true, name_masked: '王**', elderly: false });
+        await page.waitForSelector('#card-appt', { state: 'visible', timeout: 5000 });
+        const btn = await text(page, '#card-appt');
+        assert.match(btn, /您今天有预约：社保<b>业务<\/b> 09:00–09:30/);
+        assert.equal(await page.locator('#card-appt b').count(), 0); /* names are text, never markup */
+        assert.ok(lookups >= 1);
+        await H.artefact(page, 'kiosk-card-appointment.png');
+
+        proxy.requests.length = 0;
+        await page.click('#card-appt');
+        await page.waitForFunction(() => !document.getElementById('screen-ticket').hidden || !document.getElementById('screen-error').hidden,
+            null, { timeout: 8000 });
+        const posts = proxy.requests.filter((r) => r.method === 'POST' && r.url === '/api/v1/appointments/checkin');
+        assert.equal(posts.length, 1);
+        assert.deepEqual(JSON.parse(posts[0].body), { card: true });
+        /* hallqd has no card on its own reader: its refusal is what the citizen reads */
+        const direct = await hall.post('/api/v1/appointments/checkin', { card: true });
+        assert.equal(direct.status, 409);
+        assert.equal(await text(page, '#err-main'), direct.body.message);
+    } finally {
+        await proxy.close();
+        await hall.close();
+    }
+});
+
 test('an ID card on the reader: announced, and tickets are asked for with it', async () => {
     const hall = await new H.Hall().start();
     const proxy = await new H.Proxy(hall).start();
