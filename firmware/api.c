@@ -70,6 +70,8 @@ struct hq_api {
         void *arg;
     } mparts[API_MAX_PARTS];
     int n_mparts;
+    struct api_conn *held; /* replies waiting for their group's commit */
+    int resumed;           /* held connections resumed: MHD_run them now */
 };
 
 /* Per-request state between MHD's calls of the access handler. */
@@ -77,9 +79,17 @@ struct api_conn {
     char *body;
     size_t len;
     int too_big;
+    /* A reply written while commands of this turn were not yet committed:
+     * the connection is suspended and the reply queued after the commit
+     * (or replaced by a refusal if the commit failed). */
+    struct MHD_Response *held;
+    unsigned held_status;
+    struct MHD_Connection *conn;
+    struct api_conn *next_held;
 };
 
 static void api__schedule(struct hq_api *api);
+static void api__on_timer(struct hq_loop *loop, void *arg);
 
 /* ------------------------------------------------------------ replies */
 
@@ -122,9 +132,20 @@ int hq_api_reply_text(struct hq_api_req *req, unsigned status, const char *type,
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_queue_response(req->conn, status, r);
-    MHD_destroy_response(r);
     req->answered = 1;
+    if (req->ac && hqd_batch_pending(req->d)) {
+        /* Not a byte of it leaves before the commands it reports are durable. */
+        struct api_conn *ac = req->ac;
+        ac->held = r;
+        ac->held_status = status;
+        ac->conn = req->conn;
+        ac->next_held = req->api->held;
+        req->api->held = ac;
+        MHD_suspend_connection(req->conn);
+    } else {
+        MHD_queue_response(req->conn, status, r);
+        MHD_destroy_response(r);
+    }
     if (status >= 500)
         req->api->errors5xx++;
     else if (status >= 400)
@@ -294,6 +315,9 @@ cJSON *hq_api_status_json(struct hq_daemon *d)
     cJSON *st = cJSON_AddObjectToObject(o, "storage");
     cJSON_AddBoolToObject(st, "ok", !d->storage_failed);
     cJSON_AddNumberToObject(st, "commit_failures", (double)d->commit_failures);
+    /* group commit: commands_committed / commit_groups commands per fsync */
+    cJSON_AddNumberToObject(st, "commit_groups", (double)d->batches);
+    cJSON_AddNumberToObject(st, "commands_committed", (double)d->committed);
     for (int i = 0; i < d->api->n_parts; i++)
         d->api->parts[i].fn(d, o, d->api->parts[i].arg);
     return o;
@@ -749,11 +773,15 @@ static int api__metrics(struct hq_api_req *req, void *arg)
                 "# TYPE hallq_commands_total counter\nhallq_commands_total %llu\n"
                 "# TYPE hallq_commands_refused_total counter\nhallq_commands_refused_total %llu\n"
                 "# TYPE hallq_commit_failures_total counter\nhallq_commit_failures_total %llu\n"
+                "# TYPE hallq_commit_groups_total counter\nhallq_commit_groups_total %llu\n"
+                "# TYPE hallq_commands_committed_total counter\n"
+                "hallq_commands_committed_total %llu\n"
                 "# TYPE hallq_http_requests_total counter\nhallq_http_requests_total %llu\n"
                 "# TYPE hallq_sse_clients gauge\nhallq_sse_clients %zu\n"
                 "# TYPE hallq_uptime_seconds gauge\nhallq_uptime_seconds %lld\n",
                 (long long)backlog, (unsigned long long)d->commands, (unsigned long long)d->refused,
-                (unsigned long long)d->commit_failures, (unsigned long long)req->api->requests,
+                (unsigned long long)d->commit_failures, (unsigned long long)d->batches,
+                (unsigned long long)d->committed, (unsigned long long)req->api->requests,
                 req->api->n_clients, (long long)(hq_loop_wall_s() - d->started_at));
     for (int i = 0; i < req->api->n_mparts; i++) {
         char *part = req->api->mparts[i].fn(d, req->api->mparts[i].arg);
@@ -939,6 +967,13 @@ static enum MHD_Result api__access(void *cls, struct MHD_Connection *conn, const
         *con_cls = ac;
         return MHD_YES;
     }
+    if (ac->held) { /* resumed after its group's commit */
+        struct MHD_Response *r = ac->held;
+        ac->held = NULL;
+        enum MHD_Result q = MHD_queue_response(conn, ac->held_status, r);
+        MHD_destroy_response(r);
+        return q;
+    }
     if (*upload_size) {
         size_t max = api->d->cfg.http_max_body;
         if (!ac->too_big && ac->len + *upload_size <= max) {
@@ -956,7 +991,8 @@ static enum MHD_Result api__access(void *cls, struct MHD_Connection *conn, const
     }
 
     api->requests++;
-    struct hq_api_req req = {.api = api, .d = api->d, .method = method, .url = url, .conn = conn};
+    struct hq_api_req req = {
+        .api = api, .d = api->d, .method = method, .url = url, .conn = conn, .ac = ac};
     req.role = api__role(api, conn);
     if (ac->too_big) {
         hq_api_reply_error(&req, HQ_ERR_LIMIT, "request body too large");
@@ -1003,6 +1039,7 @@ static void api__completed(void *cls, struct MHD_Connection *conn, void **con_cl
     (void)conn;
     (void)toe;
     if (!ac) return;
+    if (ac->held) MHD_destroy_response(ac->held);
     free(ac->body);
     free(ac);
     *con_cls = NULL;
@@ -1012,8 +1049,48 @@ static void api__completed(void *cls, struct MHD_Connection *conn, void **con_cl
 
 static void api__run(struct hq_api *api)
 {
+    api->resumed = 0;
     MHD_run(api->mhd);
+    /* Commit this turn's commands now, so the replies held for them go out
+     * in the next MHD_run (scheduled at once by api__schedule). */
+    hqd_flush(api->d);
     api__schedule(api);
+}
+
+/* The group was committed (rc 0) or lost (rc != 0): send or replace the
+ * replies held for it. */
+static void api__on_flush(struct hq_daemon *d, int rc, void *arg)
+{
+    struct hq_api *api = arg;
+    (void)d;
+    while (api->held) {
+        struct api_conn *ac = api->held;
+        api->held = ac->next_held;
+        ac->next_held = NULL;
+        if (rc) {
+            MHD_destroy_response(ac->held);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "error", hq_strerror(rc));
+            cJSON_AddStringToObject(o, "message", hq_strerror_zh(rc));
+            cJSON_AddStringToObject(o, "message_en", hq_strerror_en(rc));
+            char *body = cJSON_PrintUnformatted(o);
+            cJSON_Delete(o);
+            ac->held = MHD_create_response_from_buffer(body ? strlen(body) : 0, body ? body : "",
+                                                       MHD_RESPMEM_MUST_COPY);
+            free(body);
+            if (ac->held)
+                MHD_add_response_header(ac->held, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                        "application/json; charset=utf-8");
+            ac->held_status = hq_api_http_status(rc);
+            api->errors5xx++;
+        }
+        MHD_resume_connection(ac->conn);
+        api->resumed = 1;
+    }
+    if (api->resumed && api->timer) {
+        hq_loop_timer_cancel(api->d->loop, api->timer);
+        api->timer = hq_loop_timer(api->d->loop, 0, api__on_timer, api);
+    }
 }
 
 static void api__on_timer(struct hq_loop *loop, void *arg)
@@ -1032,6 +1109,7 @@ static void api__schedule(struct hq_api *api)
     /* resumed connections need a turn of MHD_run even when no fd is ready */
     for (struct api_sse *c = api->clients; c; c = c->next)
         if (!c->suspended) ms = 0;
+    if (api->resumed) ms = 0;
     if (api->timer) hq_loop_timer_cancel(api->d->loop, api->timer);
     api->timer = hq_loop_timer(api->d->loop, ms, api__on_timer, api);
 }
@@ -1133,6 +1211,8 @@ int hq_api_init(struct hq_daemon *d)
     hq_api_route(api, "GET", "/t/", HQ_ROLE_NONE, api__page, "ticket.html");
     hq_api_route(api, "GET", "/assets/", HQ_ROLE_NONE, api__page, "assets");
     hqd_on_result(d, api__on_result, api);
+    d->on_flush = api__on_flush;
+    d->on_flush_arg = api;
     api->ping_timer = hq_loop_timer(d->loop, API_SSE_PING_MS, api__sse_ping, api);
     api__schedule(api);
     LOG_INFO("HTTP", "listening on %s", d->cfg.http_listen);
@@ -1143,6 +1223,8 @@ void hq_api_fini(struct hq_daemon *d)
 {
     struct hq_api *api = d->api;
     if (!api) return;
+    hqd_flush(d); /* releases held replies */
+    d->on_flush = NULL;
     /* MHD must not be stopped with suspended connections (microhttpd.h). */
     for (struct api_sse *c = api->clients; c; c = c->next) {
         c->dead = 1;

@@ -17,15 +17,17 @@
 enum hq_api_role { HQ_ROLE_NONE = 0, HQ_ROLE_CLERK, HQ_ROLE_MANAGER };
 
 /* One request as a route handler sees it. */
+struct api_conn;
 struct hq_api_req {
     struct hq_api *api;
     struct hq_daemon *d;
-    const char *method; /* "GET", "POST" */
-    const char *url;    /* path without the query */
-    const char *tail;   /* the part of url after the route's prefix */
-    cJSON *body;        /* parsed JSON body of a POST (an object), NULL for GET */
-    int role;           /* enum hq_api_role from the bearer token */
-    void *conn;         /* struct MHD_Connection */
+    const char *method;  /* "GET", "POST" */
+    const char *url;     /* path without the query */
+    const char *tail;    /* the part of url after the route's prefix */
+    cJSON *body;         /* parsed JSON body of a POST (an object), NULL for GET */
+    int role;            /* enum hq_api_role from the bearer token */
+    void *conn;          /* struct MHD_Connection */
+    struct api_conn *ac; /* per-connection state, NULL outside a connection */
     int answered;
 };
 

@@ -40,6 +40,15 @@ struct hq_daemon {
     int64_t started_at;
     bool storage_failed; /* the last commit could not be written */
     uint64_t commands, refused, commit_failures;
+    /* Group commit (hallqd.c): the commands of this turn, written, not yet
+     * committed; their listeners run after the commit. */
+    struct hqd_staged *staged;
+    size_t n_staged, cap_staged;
+    uint64_t batches;   /* groups committed */
+    uint64_t committed; /* commands committed in them */
+    /* The HTTP API: release (rc 0) or refuse the replies it held. */
+    void (*on_flush)(struct hq_daemon *d, int rc, void *arg);
+    void *on_flush_arg;
     struct {
         hqd_result_cb fn;
         void *arg;
@@ -73,6 +82,15 @@ struct hq_daemon {
  * here from the wall clock when it is 0, and new uuids are filled in.
  * Returns HQ_OK or the reason it was refused; d->res holds the result. */
 int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd);
+
+/* Commands are committed in groups: hqd_apply() writes a command into the
+ * open group and returns; the group is committed, and its listeners run,
+ * at the end of the loop turn that ran it (hqd_flush, the loop's turn hook),
+ * or as soon as any other code asks the store for anything. While
+ * hqd_batch_pending(), a reply to a client must be held until the flush
+ * (the HTTP API does so by itself). */
+void hqd_flush(struct hq_daemon *d);
+int hqd_batch_pending(const struct hq_daemon *d);
 
 int hqd_on_result(struct hq_daemon *d, hqd_result_cb fn, void *arg);
 int hqd_on_check(struct hq_daemon *d, hqd_check_cb fn, void *arg);

@@ -107,12 +107,120 @@ static int hqd__reload_engine(struct hq_daemon *d)
     return rc;
 }
 
+/* Group commit. The commands that arrive in one turn of the loop (one
+ * MHD_run, one read from a bus) are written into one open transaction and
+ * committed together when the turn ends: one fsync for the group instead of
+ * one per command. Nothing of a command is released before the commit: its
+ * listeners run from a copy of its result after it, and the HTTP API holds
+ * the replies of a turn until then (hqd_batch_pending). */
+struct hqd_staged {
+    struct hq_cmd cmd;
+    struct hq_result res; /* a copy: d->res is reused by the next command */
+};
+
+static int hqd__stage(struct hq_daemon *d, const struct hq_cmd *cmd, const struct hq_result *r)
+{
+    if (d->n_staged == d->cap_staged) {
+        size_t cap = d->cap_staged ? d->cap_staged * 2 : 16;
+        struct hqd_staged *n = realloc(d->staged, cap * sizeof *n);
+        if (!n) return HQ_ERR_NOMEM;
+        d->staged = n;
+        d->cap_staged = cap;
+    }
+    struct hqd_staged *s = &d->staged[d->n_staged];
+    s->cmd = *cmd;
+    s->res = *r;
+    s->res.fx = r->n_fx ? malloc(r->n_fx * sizeof *r->fx) : NULL;
+    s->res.rec = r->n_rec ? malloc(r->n_rec * sizeof *r->rec) : NULL;
+    s->res.dirty_tickets = r->n_dirty_tickets ? malloc(r->n_dirty_tickets * sizeof(int32_t)) : NULL;
+    if ((r->n_fx && !s->res.fx) || (r->n_rec && !s->res.rec) ||
+        (r->n_dirty_tickets && !s->res.dirty_tickets)) {
+        hq_result_free(&s->res);
+        return HQ_ERR_NOMEM;
+    }
+    if (r->n_fx) memcpy(s->res.fx, r->fx, r->n_fx * sizeof *r->fx);
+    if (r->n_rec) memcpy(s->res.rec, r->rec, r->n_rec * sizeof *r->rec);
+    if (r->n_dirty_tickets)
+        memcpy(s->res.dirty_tickets, r->dirty_tickets, r->n_dirty_tickets * sizeof(int32_t));
+    s->res.cap_fx = s->res.n_fx;
+    s->res.cap_rec = s->res.n_rec;
+    s->res.cap_dirty_tickets = s->res.n_dirty_tickets;
+    d->n_staged++;
+    return HQ_OK;
+}
+
+static void hqd__drop_staged(struct hq_daemon *d)
+{
+    for (size_t i = 0; i < d->n_staged; i++)
+        hq_result_free(&d->staged[i].res);
+    d->n_staged = 0;
+}
+
+/* The group could not be written: none of its commands happened. The engine
+ * goes back to what the database holds; held replies become refusals. */
+static void hqd__batch_failed(struct hq_daemon *d, int rc)
+{
+    d->commit_failures += d->n_staged ? d->n_staged : 1;
+    d->storage_failed = true;
+    LOG_ERR("HALLQD", "%zu command(s) not saved (%s): the queue goes back to the database",
+            d->n_staged, hq_strerror(rc));
+    hqd__drop_staged(d);
+    hqd__reload_engine(d);
+    if (d->on_flush) d->on_flush(d, rc, d->on_flush_arg);
+}
+
+int hqd_batch_pending(const struct hq_daemon *d)
+{
+    return d->store && hq_store_batch_open(d->store);
+}
+
+void hqd_flush(struct hq_daemon *d)
+{
+    /* Listeners may run commands of their own: they form the next group. */
+    for (int guard = 0; guard < 8 && hqd_batch_pending(d); guard++) {
+        int rc = hq_store_batch_commit(d->store, &d->eng);
+        if (rc) {
+            hqd__batch_failed(d, rc);
+            return;
+        }
+        d->storage_failed = false;
+        d->batches++;
+        size_t n = d->n_staged;
+        d->committed += n;
+        struct hqd_staged *st = d->staged;
+        /* Take the group out first: a listener's own command stages anew. */
+        d->staged = NULL;
+        d->n_staged = d->cap_staged = 0;
+        for (size_t i = 0; i < n; i++)
+            for (int k = 0; k < d->n_on_result; k++)
+                d->on_result[k].fn(d, &st[i].cmd, &st[i].res, d->on_result[k].arg);
+        for (size_t i = 0; i < n; i++)
+            hq_result_free(&st[i].res);
+        if (!d->staged) {
+            d->staged = st;
+            d->cap_staged = n > 16 ? n : 16;
+        } else {
+            free(st);
+        }
+        if (d->on_flush) d->on_flush(d, HQ_OK, d->on_flush_arg);
+    }
+}
+
+static void hqd__store_flush(void *arg)
+{
+    hqd_flush(arg);
+}
+
 int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
 {
     if (!cmd->now) cmd->now = hq_loop_wall_s();
     if (cmd->type == HQ_CMD_ISSUE) hqd__new_uuid(cmd->u.issue.uuid);
     if (cmd->type == HQ_CMD_RATE) hqd__new_uuid(cmd->u.rate.uuid);
     d->commands++;
+    /* A new business day starts a group of its own: the rollover empties the
+     * engine's ticket list, which the staged results point into. */
+    if (hqd_batch_pending(d) && hq_engine_day_of(&d->cfg.engine, cmd->now) != d->eng.day)
+        hqd_flush(d);
     for (int i = 0; i < d->n_on_check; i++) {
         int rc = d->on_check[i].fn(d, cmd, d->on_check[i].arg);
         if (rc) {
@@ -127,20 +235,17 @@ int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
      * happened before the refusal stands and must be committed all the same,
      * or the old day would never be closed in the database. */
     if (!hqd__changed(d, &d->res)) return rc;
-    int crc = hq_store_commit(d->store, &d->eng, cmd, &d->res);
+    int crc = hq_store_batch_add(d->store, &d->eng, cmd, &d->res);
+    if (!crc) crc = hqd__stage(d, cmd, &d->res);
     if (crc) {
-        rc = crc;
-        /* Nothing of this command may reach a device: the engine goes back
-         * to what the database holds, and the caller hears why. */
-        d->commit_failures++;
-        d->storage_failed = true;
-        hqd__reload_engine(d);
-        d->res.err = rc;
-        return rc;
+        /* Nothing of this command (nor of its group) may reach a device: the
+         * engine goes back to what the database holds, and the caller hears
+         * why. */
+        if (hqd_batch_pending(d)) hq_store_batch_rollback(d->store); /* the copy failed */
+        hqd__batch_failed(d, crc);
+        d->res.err = crc;
+        return crc;
     }
-    d->storage_failed = false;
-    for (int i = 0; i < d->n_on_result; i++)
-        d->on_result[i].fn(d, cmd, &d->res, d->on_result[i].arg);
     return rc;
 }
 
@@ -350,6 +455,8 @@ int main(int argc, char **argv)
         return 1;
     }
     d.started_at = hq_loop_wall_s();
+    hq_loop_on_turn(d.loop, hqd__store_flush, &d);
+    hq_store_on_flush(d.store, hqd__store_flush, &d);
 
     int sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (sfd < 0 || hq_loop_add_fd(d.loop, sfd, EPOLLIN, hqd__signal, &d)) {
@@ -369,6 +476,7 @@ int main(int argc, char **argv)
 
     /* A first tick rolls the day over at once if the box was off at midnight. */
     hqd__tick(d.loop, &d);
+    hqd_flush(&d);
     if (sd_watchdog_enabled(0, &hqd_watchdog_usec) > 0 && hqd_watchdog_usec >= 2000)
         hq_loop_timer(d.loop, hqd_watchdog_usec / 2000, hqd__watchdog, &d);
     LOG_NOTICE("HALLQD", "hall %s ready: %zu services, %zu windows, %zu tickets today, http %s",
@@ -378,8 +486,11 @@ int main(int argc, char **argv)
     rc = hq_loop_run(d.loop);
 
 stop:
+    hqd_flush(&d);
     while (started-- > 0)
         if (hqd_modules[started].fini) hqd_modules[started].fini(&d);
+    hqd__drop_staged(&d);
+    free(d.staged);
     hq_result_free(&d.res);
     hq_engine_free(&d.eng);
     hq_store_close(d.store);

@@ -35,6 +35,8 @@ struct hq_loop {
     struct hq_loop__timer *heap;
     size_t n_heap, cap_heap;
     uint64_t next_id;
+    void (*turn_fn)(void *arg);
+    void *turn_arg;
 };
 
 static uint64_t hq_loop__mono_ms(void)
@@ -203,7 +205,14 @@ static void hq_loop__run_timers(struct hq_loop *l)
         struct hq_loop__timer t = l->heap[0];
         hq_loop__remove_at(l, 0);
         t.cb(l, t.arg);
+        if (l->turn_fn) l->turn_fn(l->turn_arg);
     }
+}
+
+void hq_loop_on_turn(struct hq_loop *l, void (*fn)(void *arg), void *arg)
+{
+    l->turn_fn = fn;
+    l->turn_arg = arg;
 }
 
 int hq_loop_run(struct hq_loop *l)
@@ -228,6 +237,7 @@ int hq_loop_run(struct hq_loop *l)
             if ((size_t)fd >= l->n_fds || !l->fds[fd] || !l->fds[fd]->live) continue;
             struct hq_loop__fd *f = l->fds[fd];
             f->cb(l, fd, evs[i].events, f->arg);
+            if (l->turn_fn) l->turn_fn(l->turn_arg);
         }
         hq_loop__run_timers(l);
     }

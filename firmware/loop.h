@@ -35,6 +35,9 @@ int64_t hq_loop_wall_s(void);
 
 /* Run until hq_loop_stop(); returns HQ_OK. */
 int hq_loop_run(struct hq_loop *loop);
+/* Called after every fd callback and every timer: the daemon commits the
+ * commands that callback ran as one group (hqd_flush). */
+void hq_loop_on_turn(struct hq_loop *loop, void (*fn)(void *arg), void *arg);
 void hq_loop_stop(struct hq_loop *loop);
 
 #endif

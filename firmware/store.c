@@ -57,6 +57,9 @@ struct hq_store {
     void (*outbox_fn)(void *arg);
     void *outbox_arg;
     int outbox_added; /* hq_store_outbox_add ran in the open transaction */
+    int batch_open;   /* a group of commands is written and not yet committed */
+    void (*flush_fn)(void *arg);
+    void *flush_arg;
     pthread_t ckpt_thread;
     int ckpt_started;
     atomic_int ckpt_stop;
@@ -176,6 +179,9 @@ static void *store__checkpointer(void *arg)
         return NULL;
     }
     sqlite3_busy_timeout(db, 100);
+    /* A checkpoint copies frames; it needs no page cache of its own (the
+     * default 2 MiB would count in the daemon's RSS). */
+    sqlite3_exec(db, "PRAGMA cache_size=16", NULL, NULL, NULL);
     /* A connection learns that the file is in WAL mode on its first read;
      * until then a checkpoint call does nothing at all. */
     sqlite3_exec(db, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
@@ -415,6 +421,9 @@ void hq_store_close(struct hq_store *st)
 
 sqlite3 *hq_store_db(struct hq_store *st)
 {
+    /* Whoever reads or writes next sees only committed commands, and never
+     * joins a group of commands in flight. */
+    hq_store_flush(st);
     return st->db;
 }
 
@@ -956,16 +965,11 @@ static int store__write_record(struct hq_store *st, const struct hq_engine *e,
     return HQ_ERR_INVALID;
 }
 
-int hq_store_commit(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
-                    const struct hq_result *res)
+/* The rows of one command, inside a transaction the caller opened. */
+static int store__write(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
+                        const struct hq_result *res)
 {
     int rc;
-    char *msg = NULL;
-    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
-        LOG_ERR("STORE", "%s: BEGIN: %s", st->path, msg);
-        sqlite3_free(msg);
-        return store__err(st, sqlite3_errcode(st->db));
-    }
     if (res->rollover) {
         rc = store__close_day(st, e, res->old_day, cmd->now);
         if (rc) goto fail;
@@ -997,23 +1001,102 @@ int hq_store_commit(struct hq_store *st, const struct hq_engine *e, const struct
         rc = store__write_record(st, e, &res->rec[i]);
         if (rc) goto fail;
     }
-    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
-        LOG_ERR("STORE", "%s: COMMIT: %s", st->path, msg);
-        sqlite3_free(msg);
-        rc = store__err(st, sqlite3_errcode(st->db));
-        goto fail;
-    }
-    st->saved_day = e->day;
     return HQ_OK;
 fail:
-    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     LOG_ERR("STORE", "%s: %s command not saved: %s", st->path, hq_cmd_name(cmd->type),
             hq_strerror(rc));
     return rc;
 }
 
+static int store__begin_immediate(struct hq_store *st)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) == SQLITE_OK) return HQ_OK;
+    LOG_ERR("STORE", "%s: BEGIN: %s", st->path, msg);
+    sqlite3_free(msg);
+    return store__err(st, sqlite3_errcode(st->db));
+}
+
+static int store__commit_open(struct hq_store *st, const struct hq_engine *e)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+        LOG_ERR("STORE", "%s: COMMIT: %s", st->path, msg);
+        sqlite3_free(msg);
+        int rc = store__err(st, sqlite3_errcode(st->db));
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    if (e) st->saved_day = e->day;
+    return HQ_OK;
+}
+
+int hq_store_commit(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
+                    const struct hq_result *res)
+{
+    hq_store_flush(st);
+    int rc = store__begin_immediate(st);
+    if (rc) return rc;
+    rc = store__write(st, e, cmd, res);
+    if (rc) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    return store__commit_open(st, e);
+}
+
+int hq_store_batch_add(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
+                       const struct hq_result *res)
+{
+    int rc;
+    if (!st->batch_open) {
+        rc = store__begin_immediate(st);
+        if (rc) return rc;
+        st->batch_open = 1;
+    }
+    rc = store__write(st, e, cmd, res);
+    if (rc) {
+        /* The group goes back as a whole: its commands all fail. */
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        st->batch_open = 0;
+    }
+    return rc;
+}
+
+int hq_store_batch_commit(struct hq_store *st, const struct hq_engine *e)
+{
+    if (!st->batch_open) return HQ_OK;
+    st->batch_open = 0;
+    return store__commit_open(st, e);
+}
+
+void hq_store_batch_rollback(struct hq_store *st)
+{
+    if (!st->batch_open) return;
+    st->batch_open = 0;
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int hq_store_batch_open(const struct hq_store *st)
+{
+    return st->batch_open;
+}
+
+void hq_store_on_flush(struct hq_store *st, void (*fn)(void *arg), void *arg)
+{
+    st->flush_fn = fn;
+    st->flush_arg = arg;
+}
+
+void hq_store_flush(struct hq_store *st)
+{
+    /* The owner of the group commits it and releases its effects. */
+    if (st->batch_open && st->flush_fn) st->flush_fn(st->flush_arg);
+}
+
 int hq_store_begin(struct hq_store *st)
 {
+    hq_store_flush(st);
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return store__err(st, sqlite3_errcode(st->db));
     return HQ_OK;
@@ -1048,6 +1131,7 @@ int hq_store_outbox_stats(struct hq_store *st, int64_t *backlog, int64_t *oldest
                           int64_t *last_seq)
 {
     sqlite3_stmt *s = NULL;
+    hq_store_flush(st);
     *backlog = *oldest_at = *last_seq = 0;
     if (sqlite3_prepare_v2(st->db,
                            "SELECT count(*), min(seq), (SELECT max(seq) FROM outbox) FROM outbox "

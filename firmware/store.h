@@ -34,6 +34,22 @@ int hq_store_load(struct hq_store *st, struct hq_engine *e, char *err, size_t er
 int hq_store_commit(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
                     const struct hq_result *res);
 
+/* Group commit: the commands that arrive together (in one turn of the loop)
+ * share one transaction. hq_store_batch_add() writes one command's rows into
+ * the open group (opening it first); on failure the whole group is rolled
+ * back and every command in it failed. hq_store_batch_commit() commits the
+ * group; only then may the commands' effects be released. The group's owner
+ * registers a flush function: every other entry point of the store
+ * (hq_store_begin, hq_store_db, hq_store_commit, hq_store_outbox_stats) calls
+ * it first, so nothing else ever reads or joins an uncommitted group. */
+int hq_store_batch_add(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
+                       const struct hq_result *res);
+int hq_store_batch_commit(struct hq_store *st, const struct hq_engine *e);
+void hq_store_batch_rollback(struct hq_store *st);
+int hq_store_batch_open(const struct hq_store *st);
+void hq_store_on_flush(struct hq_store *st, void (*fn)(void *arg), void *arg);
+void hq_store_flush(struct hq_store *st);
+
 /* For other modules' own writes (follow-ups, appointments, device health):
  * begin, write through hq_store_db() and hq_store_outbox_add(), then end.
  * Every change a central server must hear of gets its outbox record in the

@@ -159,8 +159,12 @@ static int cmp_double(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* issue, call, start, finish in a cycle over the windows; returns cmds/s */
-static double engine_rate(const char *sync, double *p50, double *p99)
+/* issue, call, start, finish in a cycle over the windows; returns cmds/s.
+ * group 1: one command, one commit. group k: k commands arrive together and
+ * share one commit, as hallqd does with the commands of one loop turn
+ * (hq_store_batch_add / hq_store_batch_commit); a command's latency is then
+ * from the group's start to its commit. */
+static double engine_rate(const char *sync, int group, double *p50, double *p99)
 {
     struct rig r;
     if (rig_open(&r, 8, 4, sync)) exit(1);
@@ -174,25 +178,47 @@ static double engine_rate(const char *sync, double *p50, double *p99)
     double *lat = malloc(cap * sizeof *lat);
     double t0 = now_s(), t1;
     int w = 1;
+    static const uint8_t cycle[] = {HQ_CMD_ISSUE, HQ_CMD_CALL_NEXT, HQ_CMD_START, HQ_CMD_FINISH};
+    size_t k = 0;
     do {
-        static const uint8_t cycle[] = {HQ_CMD_ISSUE, HQ_CMD_CALL_NEXT, HQ_CMD_START,
-                                        HQ_CMD_FINISH};
-        for (size_t k = 0; k < sizeof cycle; k++) {
+        double a = now_s();
+        for (int g = 0; g < group; g++) {
             struct hq_cmd c = {.type = cycle[k], .now = ++t, .window = (uint16_t)w};
             c.u.issue.service = (uint8_t)((w - 1) % 4);
             if (cycle[k] != HQ_CMD_ISSUE)
                 c = (struct hq_cmd){.type = cycle[k], .now = t, .window = (uint16_t)w};
-            double a = now_s();
-            int rc = rig_cmd(&r, &c);
-            double b = now_s();
+            int rc;
+            if (group == 1) {
+                rc = rig_cmd(&r, &c);
+            } else {
+                if (c.type == HQ_CMD_ISSUE) {
+                    r.uuid++;
+                    memset(c.u.issue.uuid, 0, 16);
+                    memcpy(c.u.issue.uuid, &r.uuid, sizeof r.uuid);
+                }
+                rc = hq_engine_apply(&r.e, &c, &r.res);
+                if (!rc) rc = hq_store_batch_add(r.st, &r.e, &c, &r.res);
+            }
             if (rc) {
                 fprintf(stderr, "bench: %s failed: %s\n", hq_cmd_name(c.type), hq_strerror(rc));
                 exit(1);
             }
-            if (n < cap) lat[n] = b - a;
-            n++;
+            /* one at a time: each window issues, calls, starts, finishes in
+             * turn; grouped: the 8 windows do the same step together */
+            if (group == 1) {
+                if (++k == sizeof cycle) k = 0, w = w % 8 + 1;
+            } else {
+                w = w % 8 + 1;
+                if (w == 1) k = (k + 1) % sizeof cycle;
+            }
         }
-        w = w % 8 + 1;
+        if (group > 1 && hq_store_batch_commit(r.st, &r.e)) {
+            fprintf(stderr, "bench: group commit failed\n");
+            exit(1);
+        }
+        double b = now_s();
+        for (int g = 0; g < group; g++, n++)
+            if (n < cap) lat[n] = b - a;
     } while ((t1 = now_s()) - t0 < seconds);
     size_t m = n < cap ? n : cap;
     qsort(lat, m, sizeof *lat, cmp_double);
@@ -272,24 +298,30 @@ int main(int argc, char **argv)
     if (got > 0) sscanf(buf, "%ld %ld %zu", &rss, &tickets, &waiting);
 
     double a = bare_commits();
-    double p50f, p99f, p50n, p99n;
-    double b = engine_rate("full", &p50f, &p99f);
-    double c = engine_rate("normal", &p50n, &p99n);
+    double p50f, p99f, p50n, p99n, p50g, p99g;
+    double b = engine_rate("full", 1, &p50f, &p99f);
+    double bg = engine_rate("full", 8, &p50g, &p99g);
+    double c = engine_rate("normal", 1, &p50n, &p99n);
 
     printf("machine: %ld cores; databases in %s; %.1f s per measurement\n",
            sysconf(_SC_NPROCESSORS_ONLN), dir, seconds);
     printf("(a) bare SQLite commits, WAL, synchronous=FULL: %10.0f /s\n", a);
-    printf("(b) engine commands, synchronous=FULL:          %10.0f /s  (%.0f%% of (a))\n", b,
+    printf("(b) engine commands, FULL, one per commit:      %10.0f /s  (%.0f%% of (a))\n", b,
            100.0 * b / a);
+    printf("(b) engine commands, FULL, 8 arriving together: %10.0f /s  (%.0f%% of (a))\n", bg,
+           100.0 * bg / a);
     printf("(c) engine commands, synchronous=NORMAL:        %10.0f /s\n", c);
     printf("    one bare commit (the fsync floor): p50 %7.0f us  p99 %7.0f us\n", bare_p50,
            bare_p99);
     printf("(d) one command, FULL:   p50 %7.0f us  p99 %7.0f us\n", p50f, p99f);
+    printf("    in a group of 8:     p50 %7.0f us  p99 %7.0f us\n", p50g, p99g);
     printf("    one command, NORMAL: p50 %7.0f us  p99 %7.0f us\n", p50n, p99n);
     printf("(e) peak RSS, 200 windows, %ld tickets in the day (%zu waiting): %.1f MiB\n", tickets,
            waiting, rss / 1024.0);
-    printf("targets: (b) >= 75%% of (a): %s; p99 < 2 ms: %s; RSS < 16 MiB: %s\n",
-           b >= 0.75 * a ? "met" : "NOT met", p99f < 2000 ? "met" : "NOT met",
+    printf("targets: (b) >= 75%% of (a): one per commit %s, grouped %s; p99 < 2 ms: %s; "
+           "RSS < 16 MiB: %s\n",
+           b >= 0.75 * a ? "met" : "NOT met", bg >= 0.75 * a ? "met" : "NOT met",
+           p99f < 2000 && p99g < 2000 ? "met" : "NOT met",
            rss > 0 && rss < 16 * 1024 ? "met" : "NOT met");
     return 0;
 }

@@ -22,10 +22,11 @@ SEED = int(os.environ.get("HQ_CRASH_SEED", str(int(time.time()))))
 class Client(threading.Thread):
     """Sends commands as fast as hallqd answers; remembers what was acknowledged."""
 
-    def __init__(self, hall, rng):
+    def __init__(self, hall, rng, windows=(1, 2, 3)):
         super().__init__(daemon=True)
         self.h = hall
         self.rng = rng
+        self.windows = list(windows)
         self.stop = threading.Event()
         self.issued = {}        # uuid -> number, acknowledged
         self.numbers = []       # every acknowledged number, in order
@@ -55,7 +56,7 @@ class Client(threading.Thread):
                     self.issued[t["uuid"]] = t["number"]
                     self.numbers.append((t["service"], t["number"]))
             else:
-                w = self.rng.choice([1, 2, 3])
+                w = self.rng.choice(self.windows)
                 st, body = self.cmd(h.window, w, "call-next")
                 if st == 200 and body.get("ticket"):
                     self.called.add(body["ticket"]["uuid"])
@@ -70,6 +71,23 @@ class Client(threading.Thread):
                                 self.rated.add(uuid)
 
 
+class Merged:
+    """The clients' acknowledgements together."""
+
+    def __init__(self, clients):
+        self.issued, self.numbers = {}, []
+        self.called, self.rated, self.finished = set(), set(), set()
+        self.sent = self.errors = 0
+        for c in clients:
+            self.issued.update(c.issued)
+            self.numbers += c.numbers
+            self.called |= c.called
+            self.rated |= c.rated
+            self.finished |= c.finished
+            self.sent += c.sent
+            self.errors += c.errors
+
+
 def main():
     print(f"test_crash: seed {SEED}, {KILLS} kills")
     rng = random.Random(SEED)
@@ -81,16 +99,53 @@ def main():
         for w, staff in ((1, "1001"), (2, "1002"), (3, "1003")):
             st, _ = h.window(w, "login", {"staff": staff})
             T.eq(st, 200, f"login window {w}")
-        client = Client(h, random.Random(SEED + 1))
-        client.start()
+        # one client per window (a clerk's call and finish must meet the same
+        # ticket), all of them issuing: commands arrive together and are
+        # committed in groups
+        clients = [Client(h, random.Random(SEED + 1 + w), (w,)) for w in (1, 2, 3)]
+        for c in clients:
+            c.start()
         for k in range(KILLS):
             time.sleep(rng.uniform(0.1, 0.6))
             h.kill()
             h.start()
         time.sleep(0.3)
-        client.stop.set()
-        client.join(10)
-        T.check(not client.is_alive(), "client stopped")
+        for c in clients:
+            c.stop.set()
+            c.join(10)
+            T.check(not c.is_alive(), "client stopped")
+        client = Merged(clients)
+
+        # a burst: requests at once share commits, each answered only
+        # after its own commit (checked below with the rest)
+        st0 = h.status()["storage"]
+        burst, lock = [], threading.Lock()
+
+        def one():
+            try:
+                st, body = h.issue("A")
+            except OSError as e:  # would be a fault: the burst is under http.max_clients
+                st, body = str(e), None
+            with lock:
+                burst.append((st, body))
+        # under the per-address limit of BASE_CONFIG (http.max_clients 16)
+        threads = [threading.Thread(target=one) for _ in range(12)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(10)
+        T.eq(sorted(st for st, _ in burst), [201] * 12, "a burst of 12 tickets all issued")
+        for st, body in burst:
+            if st == 201:
+                t = body["ticket"]
+                client.issued[t["uuid"]] = t["number"]
+                client.numbers.append((t["service"], t["number"]))
+        st1 = h.status()["storage"]
+        cmds = st1["commands_committed"] - st0["commands_committed"]
+        groups = st1["commit_groups"] - st0["commit_groups"]
+        print(f"burst: {cmds} commands committed in {groups} groups")
+        T.eq(cmds, 12, "the burst's commands committed")
+        T.check(0 < groups < cmds, "commands that arrived together shared commits")
         T.eq(h.stop(), 0, "clean stop after the crashes")
         print(f"commands sent {client.sent}, failed in flight {client.errors}, "
               f"tickets acknowledged {len(client.issued)}, calls {len(client.called)}, "
