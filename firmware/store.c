@@ -166,7 +166,25 @@ static int store__migrate(struct hq_store *st, char *err, size_t errlen)
  * a command's commit: with SQLite's automatic checkpoint every few hundredth
  * command paid for all the others. PASSIVE never blocks the writer. */
 #define STORE_CHECKPOINT_MS 250
-#define STORE_WAL_MAX_FRAMES 4096 /* 16 MiB of WAL */
+#define STORE_WAL_MAX_FRAMES 16384 /* frames: 16 MiB of WAL with 1 KiB pages */
+
+/* The WAL's bound. The thread's PASSIVE checkpoints copy frames, but the WAL
+ * only rewinds when a writer finds it wholly copied, which a writer that
+ * never pauses (a burst, a benchmark) never does; a WAL that grows without
+ * end grows the wal-index mapped into the daemon too. So past the bound the
+ * writer itself truncates it, right after a commit: most frames are already
+ * copied, so this costs one short copy and fsync every few thousand frames.
+ * It is done here and not in the thread because a checkpoint that has to
+ * wait for a gap between commits starves under a steady writer. If the
+ * thread holds the checkpoint lock just then (SQLITE_BUSY), the next commit
+ * tries again. */
+static int store__wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void)arg;
+    if (frames > STORE_WAL_MAX_FRAMES)
+        sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    return SQLITE_OK;
+}
 
 static void *store__checkpointer(void *arg)
 {
@@ -188,14 +206,8 @@ static void *store__checkpointer(void *arg)
     while (!atomic_load(&st->ckpt_stop)) {
         struct timespec ts = {0, STORE_CHECKPOINT_MS * 1000000L};
         nanosleep(&ts, NULL);
-        int log = 0, done = 0;
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
-        /* The WAL only rewinds when a writer finds it wholly copied; under
-         * a steady stream of commits that may never happen, so past a bound
-         * the thread waits for a gap between commits and truncates it (the
-         * one moment a writer may wait on a checkpoint). */
-        if (log > STORE_WAL_MAX_FRAMES)
-            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        /* rewinding the WAL is the writer's (store__wal_hook) */
     }
     sqlite3_close(db);
     return NULL;
@@ -395,6 +407,7 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
     sqlite3_exec(st->db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL);
     if (pthread_create(&st->ckpt_thread, NULL, store__checkpointer, st) == 0) {
         st->ckpt_started = 1;
+        sqlite3_wal_hook(st->db, store__wal_hook, st);
     } else {
         /* without the thread, SQLite's own checkpoints keep the WAL bounded */
         sqlite3_exec(st->db, "PRAGMA wal_autocheckpoint=1000", NULL, NULL, NULL);
