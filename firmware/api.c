@@ -15,6 +15,7 @@
 #include "api.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <microhttpd.h>
@@ -150,6 +151,26 @@ int hq_api_reply_text(struct hq_api_req *req, unsigned status, const char *type,
         req->api->errors5xx++;
     else if (status >= 400)
         req->api->errors4xx++;
+    return HQ_OK;
+}
+
+int hq_api_kiosk_arg(struct hq_api_req *req, const char **kiosk)
+{
+    *kiosk = NULL;
+    cJSON *k = req->body ? cJSON_GetObjectItemCaseSensitive(req->body, "kiosk") : NULL;
+    const char *v = NULL;
+    if (k) {
+        if (!cJSON_IsString(k)) return HQ_ERR_INVALID;
+        v = k->valuestring;
+    } else if (req->conn) {
+        v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "kiosk");
+    }
+    if (!v || !*v) return HQ_OK;
+    size_t n = strlen(v);
+    if (n > 31) return HQ_ERR_INVALID;
+    for (size_t i = 0; i < n; i++)
+        if (!isalnum((unsigned char)v[i]) && !strchr("_-.", v[i])) return HQ_ERR_INVALID;
+    *kiosk = v;
     return HQ_OK;
 }
 
@@ -567,10 +588,13 @@ static int api__issue(struct hq_api_req *req, void *arg)
     cJSON *card = cJSON_GetObjectItemCaseSensitive(req->body, "card");
     if (card && !cJSON_IsBool(card))
         return hq_api_reply_error(req, HQ_ERR_INVALID, "card must be true or false");
+    const char *kiosk;
+    if (hq_api_kiosk_arg(req, &kiosk))
+        return hq_api_reply_error(req, HQ_ERR_INVALID, "kiosk must be a kiosk id string");
     if (cJSON_IsTrue(card)) {
         /* 实名取号: the identity comes from the kiosk's own reader, never from
          * the client, so a page cannot claim somebody else's card. */
-        rc = d->fill_card ? d->fill_card(d, &cmd, d->fill_card_arg) : HQ_ERR_ID_REQUIRED;
+        rc = d->fill_card ? d->fill_card(d, &cmd, kiosk, d->fill_card_arg) : HQ_ERR_ID_REQUIRED;
         if (rc) return hq_api_reply_error(req, rc, "place your ID card on the reader");
     }
     rc = hqd_apply(d, &cmd);

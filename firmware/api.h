@@ -31,6 +31,11 @@ struct hq_api_req {
     int answered;
 };
 
+/* The kiosk a request comes from: "kiosk" in the JSON body or ?kiosk= in
+ * the URL (devices.card_readers[].kiosk); NULL when not given. HQ_ERR_INVALID
+ * for a value that cannot be a kiosk id. */
+int hq_api_kiosk_arg(struct hq_api_req *req, const char **kiosk);
+
 /* Handler of a route: answer with hq_api_reply_* and return HQ_OK, or
  * return an error and the API answers it as JSON. */
 typedef int (*hq_api_handler)(struct hq_api_req *req, void *arg);

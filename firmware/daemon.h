@@ -67,15 +67,15 @@ struct hq_daemon {
     /* Set by the ID-card module: fill an issue command with the identity of
      * the card now on the kiosk's reader (has_id, id_hash, birth_ymd,
      * name_masked). HQ_ERR_ID_REQUIRED when no card is there. */
-    int (*fill_card)(struct hq_daemon *d, struct hq_cmd *cmd, void *arg);
+    int (*fill_card)(struct hq_daemon *d, struct hq_cmd *cmd, const char *kiosk, void *arg);
     void *fill_card_arg;
-    /* Kept current by the ID-card module: the FULL keyed hash (HMAC-SHA256
-     * under privacy.id_hash_key, as the appointments' id_hash) of the card
-     * now on the kiosk's reader, valid while card_present. Appointment
-     * check-in by card matches it against the appointments table; tickets
-     * keep only its first 8 bytes (hq_cmd.u.issue.id_hash). */
-    uint8_t card_hash[32];
-    bool card_present;
+    /* The card of one kiosk: fill_card and card_hash_of take the kiosk id of
+     * the page that asks (devices.card_readers[].kiosk, the page's ?kiosk=);
+     * NULL means "the one card present on any reader" (a hall with one
+     * kiosk), and two cards at once are then refused rather than guessed
+     * between. card_hash_of answers true and the full keyed hash when that
+     * kiosk's reader holds a card. */
+    bool (*card_hash_of)(struct hq_daemon *d, const char *kiosk, uint8_t hash[32], void *arg);
 };
 
 /* Run one command: pre-checks, engine, commit, listeners. cmd->now is set

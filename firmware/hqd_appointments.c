@@ -154,6 +154,10 @@ static int appts__checkin(struct hq_api_req *req, void *arg)
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(req->body, "booking_code");
     const cJSON *card = cJSON_GetObjectItemCaseSensitive(req->body, "card");
     const cJSON *svc = cJSON_GetObjectItemCaseSensitive(req->body, "service");
+    const char *kiosk;
+    if (hq_api_kiosk_arg(req, &kiosk))
+        return appts__refuse(req, HQ_ERR_INVALID, "取号机编号无效", "kiosk must be a kiosk id",
+                             NULL);
     if ((code != NULL) == cJSON_IsTrue(card) || (code && !cJSON_IsString(code)) ||
         (card && !cJSON_IsBool(card)) || (svc && !cJSON_IsString(svc)))
         return appts__refuse(req, HQ_ERR_INVALID, "请输入预约码或刷身份证",
@@ -169,10 +173,12 @@ static int appts__checkin(struct hq_api_req *req, void *arg)
             c[--n] = 0;
         rc = appt_find_code(db, c, &row);
     } else {
-        if (!d->card_present || !d->fill_card)
+        uint8_t hash[32];
+        if (!d->fill_card || !d->card_hash_of || !d->card_hash_of(d, kiosk, hash, d->fill_card_arg))
             return appts__refuse(req, HQ_ERR_ID_REQUIRED, "请将身份证放在读卡器上",
                                  "place your ID card on the reader", NULL);
-        rc = appt_find_hash(db, d->card_hash, today, svc ? svc->valuestring : NULL, &row);
+        rc = appt_find_hash(db, hash, today, svc ? svc->valuestring : NULL, &row);
+        explicit_bzero(hash, sizeof hash);
     }
     if (rc == HQ_ERR_NOT_FOUND)
         return appts__refuse(req, rc, "未找到您今天的预约，请核对预约码或到服务台咨询",
@@ -227,7 +233,7 @@ static int appts__checkin(struct hq_api_req *req, void *arg)
     cmd.u.issue.channel = HQ_CHAN_APPOINTMENT;
     if (cJSON_IsTrue(card)) {
         /* The ticket carries the card's identity (per-person limits). */
-        rc = d->fill_card(d, &cmd, d->fill_card_arg);
+        rc = d->fill_card(d, &cmd, kiosk, d->fill_card_arg);
         if (rc)
             return appts__refuse(req, rc, "请将身份证放在读卡器上",
                                  "place your ID card on the reader", NULL);
@@ -339,11 +345,16 @@ static int appts__card(struct hq_api_req *req, void *arg)
     char today[11];
     (void)arg;
     if (*req->tail) return HQ_ERR_NOT_FOUND;
-    if (!d->card_present)
+    const char *kiosk;
+    uint8_t hash[32];
+    if (hq_api_kiosk_arg(req, &kiosk))
+        return hq_api_reply_error(req, HQ_ERR_INVALID, "kiosk must be a kiosk id");
+    if (!d->card_hash_of || !d->card_hash_of(d, kiosk, hash, d->fill_card_arg))
         return appts__refuse(req, HQ_ERR_ID_REQUIRED, "请将身份证放在读卡器上",
                              "place your ID card on the reader", NULL);
     appt_local_date(hq_loop_wall_s(), d->cfg.engine.utc_offset_s, today);
-    int rc = appt_find_hash(hq_store_db(d->store), d->card_hash, today, NULL, &row);
+    int rc = appt_find_hash(hq_store_db(d->store), hash, today, NULL, &row);
+    explicit_bzero(hash, sizeof hash);
     if (rc && rc != HQ_ERR_NOT_FOUND) return appts__refuse(req, rc, NULL, NULL, NULL);
     cJSON *o = cJSON_CreateObject();
     int si = rc ? -1 : hq_engine_service_index(&d->eng, row.service);

@@ -827,28 +827,11 @@ static void devs__card_publish(struct devs_link *l, bool present, const char *er
     hq_api_publish(s->d->api, "card", o);
 }
 
-/* d->card_hash / card_present for appointment check-in: the newest card on any reader. */
-static void devs__card_daemon(struct hqd_devs *s)
-{
-    struct devs_link *best = NULL;
-    for (size_t i = 0; i < s->n_links; i++) {
-        struct devs_link *l = &s->links[i];
-        if (l->kind == LINK_READER && l->card && (!best || l->card_at_ms > best->card_at_ms))
-            best = l;
-    }
-    s->d->card_present = best != NULL;
-    if (best)
-        memcpy(s->d->card_hash, best->cardid.hash, sizeof s->d->card_hash);
-    else
-        explicit_bzero(s->d->card_hash, sizeof s->d->card_hash);
-}
-
 static void devs__card_clear(struct devs_link *l, bool publish)
 {
     bool had = l->card;
     l->card = false;
     explicit_bzero(&l->cardid, sizeof l->cardid);
-    if (had) devs__card_daemon(l->s);
     if (had && publish) devs__card_publish(l, false, NULL);
 }
 
@@ -882,7 +865,6 @@ static void devs__reader_event(struct devs_link *l, struct idcard_event *ev)
         memcpy(l->cardid.hash, ev->id.id_hash, sizeof l->cardid.hash);
         l->cardid.birth_ymd = ev->id.birth_ymd;
         devs__cap_mask(ev->id.name_masked, l->cardid.name);
-        devs__card_daemon(l->s);
         LOG_INFO("DEVICES", "%s: %s card read", l->id, idcard_type_name(ev->id.type));
         devs__card_publish(l, true, NULL);
         break;
@@ -944,35 +926,60 @@ static void devs__reader_timer(struct hq_loop *loop, void *arg)
     devs__reader_pump(l);
 }
 
-/* d->fill_card: the identity of the card on the kiosk's reader. One card on one reader is
- * the usual hall; with several readers the one card present is taken, and two cards at once
- * are refused rather than guessed between. */
-static int devs__fill_card(struct hq_daemon *d, struct hq_cmd *cmd, void *arg)
+/* The reader with a card for kiosk (NULL: the one card present on any reader). Two cards and
+ * no kiosk named: refused (*two set) rather than guessed between. */
+static struct devs_link *devs__card_for(struct hqd_devs *s, const char *kiosk, bool *two)
 {
-    struct hqd_devs *s = arg;
+    const struct hq_config *c = &s->d->cfg;
     uint64_t now = devs__now(s);
     struct devs_link *found = NULL;
+    *two = false;
     for (size_t i = 0; i < s->n_links; i++) {
         struct devs_link *l = &s->links[i];
         if (l->kind != LINK_READER || !l->card) continue;
-        if (now - l->card_at_ms >= (uint64_t)d->cfg.card_hold_s * 1000) {
+        if (kiosk && *kiosk && strcmp(c->readers[l->cfg_idx].kiosk, kiosk) != 0) continue;
+        if (now - l->card_at_ms >= (uint64_t)c->card_hold_s * 1000) {
             devs__card_clear(l, true);
             continue;
         }
         if (found) {
-            LOG_NOTICE("DEVICES", "card ticket refused: cards on two readers (%s, %s)", found->id,
-                       l->id);
-            return HQ_ERR_STATE;
+            *two = true;
+            return found;
         }
         found = l;
     }
+    return found;
+}
+
+/* d->fill_card: the identity of the card on the kiosk's reader. */
+static int devs__fill_card(struct hq_daemon *d, struct hq_cmd *cmd, const char *kiosk, void *arg)
+{
+    struct hqd_devs *s = arg;
+    bool two;
+    struct devs_link *found = devs__card_for(s, kiosk, &two);
+    if (two) {
+        LOG_NOTICE("DEVICES", "card ticket refused: cards on two readers and no kiosk named");
+        return HQ_ERR_STATE;
+    }
     if (!found) return HQ_ERR_ID_REQUIRED;
+    (void)d;
     cmd->u.issue.has_id = true;
     memcpy(cmd->u.issue.id_hash, found->cardid.hash, sizeof cmd->u.issue.id_hash);
     cmd->u.issue.birth_ymd = found->cardid.birth_ymd;
     memcpy(cmd->u.issue.name_masked, found->cardid.name, sizeof cmd->u.issue.name_masked);
     if (cmd->u.issue.channel == HQ_CHAN_API) cmd->u.issue.channel = HQ_CHAN_KIOSK;
     return HQ_OK;
+}
+
+/* d->card_hash_of: the full keyed hash of the card on the kiosk's reader (appointments). */
+static bool devs__card_hash_of(struct hq_daemon *d, const char *kiosk, uint8_t hash[32], void *arg)
+{
+    bool two;
+    struct devs_link *found = devs__card_for(arg, kiosk, &two);
+    (void)d;
+    if (!found || two) return false;
+    memcpy(hash, found->cardid.hash, 32);
+    return true;
 }
 
 /* --------------------------------------------------------------- the links */
@@ -1292,9 +1299,15 @@ static void devs__status_part(struct hq_daemon *d, cJSON *status, void *arg)
         if (!reader) reader = l;
         if (l->card && (!newest || l->card_at_ms > newest->card_at_ms)) newest = l;
     }
-    if (reader)
+    if (reader) {
         cJSON_AddItemToObject(status, "card",
                               devs__card_json(newest ? newest : reader, newest != NULL));
+        /* every kiosk's reader, for a page that knows its kiosk */
+        cJSON *cards = cJSON_AddArrayToObject(status, "cards");
+        for (size_t i = 0; i < s->n_links; i++)
+            if (s->links[i].kind == LINK_READER)
+                cJSON_AddItemToArray(cards, devs__card_json(&s->links[i], s->links[i].card));
+    }
     cJSON *sum = cJSON_AddObjectToObject(status, "device_keys");
     cJSON_AddNumberToObject(sum, "keys", (double)s->keys);
     cJSON_AddNumberToObject(sum, "ratings", (double)s->ratings);
@@ -1448,6 +1461,7 @@ int hqd_devices_init(struct hq_daemon *d)
     if (d->api && (rc = hq_api_metrics_part(d->api, devs__metrics, s))) goto fail;
     if (c->n_readers) {
         d->fill_card = devs__fill_card;
+        d->card_hash_of = devs__card_hash_of;
         d->fill_card_arg = s;
     }
     devs__self = s;
@@ -1478,6 +1492,7 @@ void hqd_devices_fini(struct hq_daemon *d)
     if (!s) return;
     if (d->fill_card == devs__fill_card) {
         d->fill_card = NULL;
+        d->card_hash_of = NULL;
         d->fill_card_arg = NULL;
     }
     if (s->house_timer) hq_loop_timer_cancel(d->loop, s->house_timer);

@@ -42,3 +42,13 @@ if(TARGET hallqd)
   set_tests_properties(kiosk_appointment PROPERTIES TIMEOUT 120 ENVIRONMENT
     "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
 endif()
+
+# Two kiosks with a reader each: a kiosk takes only its own reader's card.
+if(TARGET hallqd)
+  add_test(NAME kiosk_cards
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_kiosk_cards.py
+                   $<TARGET_FILE:hallq-sim>
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(kiosk_cards PROPERTIES TIMEOUT 120 ENVIRONMENT
+    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+endif()

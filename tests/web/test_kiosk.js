@@ -160,6 +160,43 @@ test('a card with an appointment today: the kiosk offers a one-tap check-in', as
     }
 });
 
+test('a kiosk with an id hears only its own reader and names itself in its requests', async () => {
+    const hall = await new H.Hall().start();
+    const proxy = await new H.Proxy(hall).start();
+    try {
+        const page = await B.newPage(KIOSK);
+        await page.goto(proxy.url + '/kiosk?kiosk=k2');
+        await linkUp(page);
+        /* the card lies on kiosk k1's reader: not this kiosk's */
+        assert.ok(proxy.inject('card', { kiosk: 'k1', present: true, name_masked: '张*', elderly: false }) >= 1);
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(await page.locator('#card').isHidden(), true);
+        /* its own reader */
+        proxy.inject('card', { kiosk: 'k2', present: true, name_masked: '李*', elderly: false });
+        await visible(page, 'card');
+        assert.match(await text(page, '#card'), /李\*/);
+        /* k1's card going away does not clear k2's */
+        proxy.inject('card', { kiosk: 'k1', present: false });
+        await new Promise((r) => setTimeout(r, 300));
+        assert.equal(await page.locator('#card').isHidden(), false);
+        /* its appointment look-up asks for its own reader's card */
+        const looks = proxy.requests.filter((r) => r.method === 'GET' && r.url.startsWith('/api/v1/appointments/card'));
+        assert.ok(looks.length >= 1);
+        assert.deepEqual([...new Set(looks.map((r) => r.url))], ['/api/v1/appointments/card?kiosk=k2']);
+
+        proxy.requests.length = 0;
+        await page.click('.svc-btn[data-code="A"]');
+        await page.waitForFunction(() => !document.getElementById('screen-ticket').hidden || !document.getElementById('screen-error').hidden,
+            null, { timeout: 8000 });
+        const posts = proxy.requests.filter((r) => r.method === 'POST' && r.url === '/api/v1/tickets');
+        assert.equal(posts.length, 1);
+        assert.deepEqual(JSON.parse(posts[0].body), { service: 'A', channel: 'kiosk', kiosk: 'k2', card: true });
+    } finally {
+        await proxy.close();
+        await hall.close();
+    }
+});
+
 test('an ID card on the reader: announced, and tickets are asked for with it', async () => {
     const hall = await new H.Hall().start();
     const proxy = await new H.Proxy(hall).start();

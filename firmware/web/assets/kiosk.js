@@ -25,6 +25,17 @@
     const ERROR_S = Math.min(IDLE_S, 12);
     const CARD_WAIT_S = Math.min(IDLE_S, 45);
     const LARGE_DEFAULT = params.get('large') === '1';
+    /* Which kiosk this page runs on (/kiosk?kiosk=k1, devices.card_readers[].kiosk): it then
+     * hears only its own reader, and its card tickets take only that reader's card. With no
+     * kiosk given (a hall with one reader) any reader's card is this kiosk's. */
+    const KIOSK = /^[A-Za-z0-9_.-]{1,31}$/.test(params.get('kiosk') || '') ? params.get('kiosk') : '';
+    function mine(c) {
+        return !KIOSK || (c && c.kiosk === KIOSK);
+    }
+    function withKiosk(body) {
+        if (KIOSK) body.kiosk = KIOSK;
+        return body;
+    }
 
     let status = null;
     let card = { present: false }; /* the kiosk reader's card, from SSE */
@@ -172,7 +183,7 @@
     async function lookupAppointment() {
         cardAppt = null;
         if (!card.present) return renderCard();
-        const r = await HQ.request('GET', '/api/v1/appointments/card');
+        const r = await HQ.request('GET', '/api/v1/appointments/card' + (KIOSK ? '?kiosk=' + encodeURIComponent(KIOSK) : ''));
         cardAppt = r.status === 200 && r.body && r.body.appointment ? r.body.appointment : null;
         renderCard();
     }
@@ -204,7 +215,7 @@
         if (busy) return;
         busy = true;
         show('busy');
-        const body = { service: codeS, channel: 'kiosk' };
+        const body = withKiosk({ service: codeS, channel: 'kiosk' });
         if (card.present) body.card = true;
         const r = await HQ.request('POST', '/api/v1/tickets', body);
         busy = false;
@@ -312,7 +323,7 @@
         if (busy) return;
         busy = true;
         show('busy');
-        const r = await HQ.request('POST', '/api/v1/appointments/checkin', { card: true });
+        const r = await HQ.request('POST', '/api/v1/appointments/checkin', withKiosk({ card: true }));
         busy = false;
         cardAppt = null;
         if (r.status >= 200 && r.status < 300 && r.body && r.body.ticket) showTicket(r.body.ticket);
@@ -323,7 +334,7 @@
         if (busy || !code) return;
         busy = true;
         show('busy');
-        const r = await HQ.request('POST', '/api/v1/appointments/checkin', { booking_code: code });
+        const r = await HQ.request('POST', '/api/v1/appointments/checkin', withKiosk({ booking_code: code }));
         busy = false;
         code = '';
         if (r.status >= 200 && r.status < 300) {
@@ -369,12 +380,19 @@
             return;
         }
         status = st;
-        if (st.card && typeof st.card === 'object') card = st.card; /* if hallqd's status carries the reader */
+        /* the reader's card when the page (re)loads while a card lies there */
+        if (KIOSK && Array.isArray(st.cards)) {
+            const own = st.cards.filter((c) => c && c.kiosk === KIOSK)[0];
+            card = own && own.present ? own : { present: false };
+        } else if (st.card && typeof st.card === 'object') {
+            card = st.card;
+        }
         renderAll();
         if (card.present && !cardAppt) lookupAppointment();
     }
     function onEvent(kind, d) {
         if (kind === 'card') {
+            if (!mine(d)) return; /* another kiosk's reader */
             card = d && d.present ? d : { present: false };
             cardAppt = null;
             renderCard();
