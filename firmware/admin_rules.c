@@ -49,8 +49,8 @@ unsigned admin_staffing(double lambda_h, double handle_s, double target_s, unsig
 
 /* -------------------------------------------------------------- alarms */
 
-static const char *const admin_alarm_kinds[ADMIN_AL__COUNT] = {"wait", "idle", "device", "printer",
-                                                               "sync"};
+static const char *const admin_alarm_kinds[ADMIN_AL__COUNT] = {"wait",    "idle", "device",
+                                                               "printer", "sync", "storage"};
 
 const char *admin_alarm_kind_name(int kind)
 {
@@ -319,6 +319,46 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         a->value = a->threshold = -1;
         snprintf(a->msg_zh, sizeof a->msg_zh, "机柜门已打开");
         snprintf(a->msg_en, sizeof a->msg_en, "Cabinet door open");
+    }
+    /* The store (hallqd.c, store.c): cannot write now, or a corrupt file
+     * was moved aside at start (until a manager acknowledges it). */
+    const cJSON *sto = cJSON_GetObjectItemCaseSensitive(status, "storage");
+    if (n < max && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sto, "degraded"))) {
+        struct admin_alarm *a = &out[n++];
+        memset(a, 0, sizeof *a);
+        a->kind = ADMIN_AL_STORAGE;
+        bool full = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sto, "backlog_full"));
+        snprintf(a->key, sizeof a->key, "storage:%s", full ? "backlog_full" : "degraded");
+        const char *path = admin__str(sto, "path");
+        snprintf(a->subject, sizeof a->subject, "%s", path ? path : "");
+        a->value = admin__num(sto, "backlog_commands", 0);
+        a->threshold = -1;
+        const char *zh = admin__str(sto, "alarm"), *en = admin__str(sto, "alarm_en");
+        snprintf(a->msg_zh, sizeof a->msg_zh, "%s", zh ? zh : "存储无法写入：暂停取号");
+        snprintf(a->msg_en, sizeof a->msg_en, "%s", en ? en : "Storage cannot be written");
+    }
+    const cJSON *cor = cJSON_GetObjectItemCaseSensitive(sto, "corrupt");
+    if (n < max && cJSON_IsObject(cor)) {
+        struct admin_alarm *a = &out[n++];
+        memset(a, 0, sizeof *a);
+        a->kind = ADMIN_AL_STORAGE;
+        snprintf(a->key, sizeof a->key, "storage:corrupt");
+        const char *to = admin__str(cor, "moved_to"), *at = admin__str(cor, "at");
+        const char *why = admin__str(cor, "reason");
+        bool offset = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cor, "numbers_offset"));
+        snprintf(a->subject, sizeof a->subject, "%s", to ? to : "");
+        a->value = a->threshold = -1;
+        snprintf(a->msg_zh, sizeof a->msg_zh,
+                 "数据库文件损坏，已于 %s 以空数据库重新开始；旧文件保留在 %s（%s）%s",
+                 at ? at : "", to ? to : "", why ? why : "",
+                 offset ? "；今日号码从各业务号段中间继续，大厅内旧号票请人工核对" : "");
+        snprintf(a->msg_en, sizeof a->msg_en,
+                 "The database was corrupt: a fresh one was started at %s; the old file was kept "
+                 "at %s (%s)%s",
+                 at ? at : "", to ? to : "", why ? why : "",
+                 offset ? "; today's numbers go on from the middle of each range, check paper "
+                          "tickets in the hall by hand"
+                        : "");
     }
     const cJSON *sy = cJSON_GetObjectItemCaseSensitive(status, "sync");
     /* The up-link judges its own backlog and age against sync.alarm_backlog

@@ -334,11 +334,37 @@ cJSON *hq_api_status_json(struct hq_daemon *d)
         cJSON_AddNumberToObject(sy, "last_seq", (double)last);
     }
     cJSON *st = cJSON_AddObjectToObject(o, "storage");
-    cJSON_AddBoolToObject(st, "ok", !d->storage_failed);
+    cJSON_AddBoolToObject(st, "ok", !d->storage_failed && !d->storage_degraded);
     cJSON_AddNumberToObject(st, "commit_failures", (double)d->commit_failures);
     /* group commit: commands_committed / commit_groups commands per fsync */
     cJSON_AddNumberToObject(st, "commit_groups", (double)d->batches);
     cJSON_AddNumberToObject(st, "commands_committed", (double)d->committed);
+    cJSON_AddStringToObject(st, "path", hq_store_path(d->store));
+    cJSON_AddBoolToObject(st, "degraded", d->storage_degraded);
+    size_t bl_cmds = 0, bl_bytes = 0;
+    hq_store_backlog(d->store, &bl_cmds, &bl_bytes);
+    cJSON_AddNumberToObject(st, "backlog_commands", (double)bl_cmds);
+    cJSON_AddNumberToObject(st, "backlog_bytes", (double)bl_bytes);
+    cJSON_AddNumberToObject(st, "backlog_max_bytes", (double)d->cfg.store_backlog_max_kib * 1024);
+    cJSON_AddBoolToObject(st, "backlog_full", d->storage_backlog_full);
+    cJSON_AddNumberToObject(st, "deferred_commands", (double)d->storage_deferred);
+    cJSON_AddNumberToObject(st, "recoveries", (double)d->storage_recoveries);
+    cJSON_AddNumberToObject(st, "lost_commands", (double)d->storage_lost);
+    if (d->storage_degraded) {
+        char zh[768], en[768];
+        hq_time_rfc3339(d->storage_degraded_since, e->cfg->utc_offset_s, buf);
+        cJSON_AddStringToObject(st, "since", buf);
+        cJSON_AddStringToObject(st, "reason", hq_store_why(d->store));
+        hqd_storage_alarm(d, zh, sizeof zh, en, sizeof en);
+        cJSON_AddStringToObject(st, "alarm", zh);
+        cJSON_AddStringToObject(st, "alarm_en", en);
+    }
+    const char *notice = hq_store_notice(d->store);
+    cJSON *cn = notice ? cJSON_Parse(notice) : NULL;
+    if (cn)
+        cJSON_AddItemToObject(st, "corrupt", cn);
+    else
+        cJSON_AddNullToObject(st, "corrupt");
     for (int i = 0; i < d->api->n_parts; i++)
         d->api->parts[i].fn(d, o, d->api->parts[i].arg);
     return o;
@@ -807,6 +833,17 @@ static int api__metrics(struct hq_api_req *req, void *arg)
                 (unsigned long long)d->commit_failures, (unsigned long long)d->batches,
                 (unsigned long long)d->committed, (unsigned long long)req->api->requests,
                 req->api->n_clients, (long long)(hq_loop_wall_s() - d->started_at));
+    size_t bl_cmds = 0, bl_bytes = 0;
+    hq_store_backlog(d->store, &bl_cmds, &bl_bytes);
+    api__metric(&b, &len, &cap,
+                "# TYPE hallq_storage_degraded gauge\nhallq_storage_degraded %d\n"
+                "# TYPE hallq_storage_backlog_commands gauge\nhallq_storage_backlog_commands %zu\n"
+                "# TYPE hallq_storage_backlog_bytes gauge\nhallq_storage_backlog_bytes %zu\n"
+                "# TYPE hallq_storage_deferred_total counter\nhallq_storage_deferred_total %llu\n"
+                "# TYPE hallq_storage_lost_total counter\nhallq_storage_lost_total %llu\n"
+                "# TYPE hallq_storage_corrupt_moved gauge\nhallq_storage_corrupt_moved %d\n",
+                d->storage_degraded, bl_cmds, bl_bytes, (unsigned long long)d->storage_deferred,
+                (unsigned long long)d->storage_lost, hq_store_notice(d->store) != NULL);
     for (int i = 0; i < req->api->n_mparts; i++) {
         char *part = req->api->mparts[i].fn(d, req->api->mparts[i].arg);
         if (part) api__metric(&b, &len, &cap, "%s", part);

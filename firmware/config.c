@@ -173,6 +173,8 @@ static const struct cfg_key cfg_store_keys[] = {
     {.key = "database", .type = CT_PATH, F_OFF(database), .def_str = "/var/lib/hallq/hallq.db"},
     {.key = "synchronous", .type = CT_ENUM, F_OFF(synchronous), .choices = cfg_sync_modes,
      .def_str = "full"},
+    {.key = "backlog_max_kib", .type = CT_INT, F_OFF(store_backlog_max_kib), .min = 64,
+     .max = 262144, .def = 4096},
 };
 
 static const struct cfg_key cfg_display_keys[] = {

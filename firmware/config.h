@@ -92,6 +92,7 @@ struct hq_config {
     /* store */
     char database[HQ_CFG_PATH_MAX]; /* absolute after loading */
     char synchronous[8];            /* "full" or "normal" */
+    uint32_t store_backlog_max_kib; /* unsaved writes kept in RAM while the disk refuses them */
 
     /* display (pages and texts) */
     char notice[512]; /* scrolling notice on the wall display */

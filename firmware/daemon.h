@@ -49,6 +49,14 @@ struct hq_daemon {
     /* The HTTP API: release (rc 0) or refuse the replies it held. */
     void (*on_flush)(struct hq_daemon *d, int rc, void *arg);
     void *on_flush_arg;
+    /* Degraded storage (docs/RELIABILITY.md): the database cannot be
+     * written; no tickets are issued, everything else goes on from memory
+     * and its writes wait in the store's backlog until a retry lands them. */
+    bool storage_degraded;
+    bool storage_backlog_full; /* past store.backlog_max_kib: every command refused */
+    int64_t storage_degraded_since;
+    uint64_t storage_retry_timer;
+    uint64_t storage_deferred, storage_recoveries, storage_lost;
     struct {
         hqd_result_cb fn;
         void *arg;
@@ -91,6 +99,9 @@ int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd);
  * (the HTTP API does so by itself). */
 void hqd_flush(struct hq_daemon *d);
 int hqd_batch_pending(const struct hq_daemon *d);
+
+/* The storage alarm now (Chinese, English), or false when there is none. */
+bool hqd_storage_alarm(const struct hq_daemon *d, char *zh, size_t zl, char *en, size_t el);
 
 int hqd_on_result(struct hq_daemon *d, hqd_result_cb fn, void *arg);
 int hqd_on_check(struct hq_daemon *d, hqd_check_cb fn, void *arg);

@@ -156,8 +156,13 @@ static void hqd__drop_staged(struct hq_daemon *d)
     d->n_staged = 0;
 }
 
+static void hqd__storage_degrade(struct hq_daemon *d);
+
 /* The group could not be written: none of its commands happened. The engine
- * goes back to what the database holds; held replies become refusals. */
+ * goes back to what the database holds; held replies become refusals. When
+ * the database cannot be written at all (full, read-only), the commands from
+ * now on go on from memory (degraded storage, below); this group stays
+ * refused: its replies were held, nothing of it was acknowledged. */
 static void hqd__batch_failed(struct hq_daemon *d, int rc)
 {
     d->commit_failures += d->n_staged ? d->n_staged : 1;
@@ -166,6 +171,7 @@ static void hqd__batch_failed(struct hq_daemon *d, int rc)
             d->n_staged, hq_strerror(rc));
     hqd__drop_staged(d);
     hqd__reload_engine(d);
+    if (rc == HQ_ERR_DISK_FULL) hqd__storage_degrade(d);
     if (d->on_flush) d->on_flush(d, rc, d->on_flush_arg);
 }
 
@@ -211,6 +217,140 @@ static void hqd__store_flush(void *arg)
     hqd_flush(arg);
 }
 
+/* ------------------------------------------------------ degraded storage */
+
+#define HQD_STORAGE_RETRY_MS 3000
+
+static void hqd__storage_retry(struct hq_loop *loop, void *arg);
+
+bool hqd_storage_alarm(const struct hq_daemon *d, char *zh, size_t zl, char *en, size_t el)
+{
+    if (!d->storage_degraded) return false;
+    const char *why = d->store ? hq_store_why(d->store) : "";
+    const char *path = d->store ? hq_store_path(d->store) : "";
+    if (d->storage_backlog_full) {
+        snprintf(zh, zl,
+                 "存储无法写入（磁盘已满/只读），未保存的记录已达上限：暂停取号及一切操作；原因：%s"
+                 "；数据库：%s",
+                 why, path);
+        snprintf(en, el,
+                 "Storage cannot be written (disk full / read-only) and the unsaved backlog is "
+                 "full: no tickets and no other commands; reason: %s; database: %s",
+                 why, path);
+    } else {
+        snprintf(zh, zl, "存储无法写入（磁盘已满/只读）：暂停取号，叫号继续；原因：%s；数据库：%s",
+                 why, path);
+        snprintf(en, el,
+                 "Storage cannot be written (disk full / read-only): no new tickets, calls go "
+                 "on; reason: %s; database: %s",
+                 why, path);
+    }
+    return true;
+}
+
+static void hqd__storage_publish(struct hq_daemon *d, bool raised)
+{
+    char zh[768], en[768];
+    if (raised) {
+        hqd_storage_alarm(d, zh, sizeof zh, en, sizeof en);
+        LOG_ERR("HALLQD", "%s / %s", zh, en);
+    } else {
+        snprintf(zh, sizeof zh, "存储已恢复，暂存的记录已写入数据库，恢复取号");
+        snprintf(en, sizeof en,
+                 "storage recovered: the kept records are in the database, tickets are issued "
+                 "again");
+    }
+    if (!d->api) return;
+    cJSON *o = cJSON_CreateObject();
+    char ts[32];
+    hq_time_rfc3339(hq_loop_wall_s(), d->cfg.engine.utc_offset_s, ts);
+    cJSON_AddStringToObject(o, "source", "storage");
+    cJSON_AddStringToObject(o, "kind", d->storage_backlog_full ? "storage_full" : "storage");
+    cJSON_AddBoolToObject(o, "raised", raised);
+    cJSON_AddStringToObject(o, "at", ts);
+    cJSON_AddStringToObject(o, "text", zh);
+    cJSON_AddStringToObject(o, "text_en", en);
+    hq_api_publish(d->api, "alarm", o);
+}
+
+static void hqd__storage_backlog_check(struct hq_daemon *d)
+{
+    size_t bytes = 0;
+    hq_store_backlog(d->store, NULL, &bytes);
+    bool full = bytes >= (size_t)d->cfg.store_backlog_max_kib * 1024;
+    if (full == d->storage_backlog_full) return;
+    d->storage_backlog_full = full;
+    if (full) hqd__storage_publish(d, true);
+}
+
+static void hqd__storage_degrade(struct hq_daemon *d)
+{
+    if (d->storage_degraded) return;
+    d->storage_degraded = true;
+    d->storage_degraded_since = hq_loop_wall_s();
+    hqd__storage_publish(d, true);
+    if (d->loop && !d->storage_retry_timer)
+        d->storage_retry_timer =
+            hq_loop_timer(d->loop, HQD_STORAGE_RETRY_MS, hqd__storage_retry, d);
+}
+
+/* Lose what the backlog held: only when it cannot be kept or written (out
+ * of memory, or the database refuses the rows: a bug). */
+static void hqd__storage_drop(struct hq_daemon *d, const char *why)
+{
+    size_t cmds = 0;
+    hq_store_backlog(d->store, &cmds, NULL);
+    hq_store_backlog_drop(d->store);
+    d->storage_lost += cmds;
+    d->storage_backlog_full = false;
+    LOG_ERR("HALLQD",
+            "%zu 条未保存的操作已丢弃（%s），队列按数据库重建 / %zu unsaved commands dropped (%s): "
+            "the queue is rebuilt from the database",
+            cmds, why, cmds, why);
+    hqd__reload_engine(d);
+}
+
+static void hqd__storage_retry(struct hq_loop *loop, void *arg)
+{
+    struct hq_daemon *d = arg;
+    d->storage_retry_timer = 0;
+    if (!d->storage_degraded) return;
+    size_t cmds = 0, bytes = 0;
+    hq_store_backlog(d->store, &cmds, &bytes);
+    int rc = hq_store_backlog_write(d->store);
+    if (rc == HQ_ERR_DB) {
+        hqd__storage_drop(d, "the database refused them");
+        rc = hq_store_backlog_write(d->store); /* the probe: can it write at all? */
+    }
+    if (rc == HQ_OK) {
+        d->storage_degraded = false;
+        d->storage_backlog_full = false;
+        d->storage_failed = false;
+        d->storage_recoveries++;
+        LOG_NOTICE(
+            "HALLQD",
+            "存储已恢复：%zu 条暂存操作（%zu 字节）已写入，恢复取号 / storage recovered after "
+            "%lld s: %zu kept commands (%zu bytes) written, tickets are issued again",
+            cmds, bytes, (long long)(hq_loop_wall_s() - d->storage_degraded_since), cmds, bytes);
+        hqd__storage_publish(d, false);
+        return;
+    }
+    LOG_INFO("HALLQD", "storage still cannot be written (%s); %zu commands kept",
+             hq_store_why(d->store), cmds);
+    d->storage_retry_timer = hq_loop_timer(loop, HQD_STORAGE_RETRY_MS, hqd__storage_retry, d);
+}
+
+/* While degraded: no ticket may be handed out (it would not be durable, and a
+ * crash would hand its number out again); past the backlog's bound nothing
+ * but the timers runs. */
+static int hqd__storage_check(const struct hq_daemon *d, const struct hq_cmd *cmd)
+{
+    if (!d->storage_degraded) return HQ_OK;
+    if (cmd->type == HQ_CMD_ISSUE) return HQ_ERR_DISK_FULL;
+    if (d->storage_backlog_full && cmd->type != HQ_CMD_TICK) return HQ_ERR_DISK_FULL;
+    return HQ_OK;
+}
+
 int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
 {
     if (!cmd->now) cmd->now = hq_loop_wall_s();
@@ -221,6 +361,12 @@ int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
      * engine's ticket list, which the staged results point into. */
     if (hqd_batch_pending(d) && hq_engine_day_of(&d->cfg.engine, cmd->now) != d->eng.day)
         hqd_flush(d);
+    int src = hqd__storage_check(d, cmd);
+    if (src) {
+        d->refused++;
+        d->res.err = src;
+        return src;
+    }
     for (int i = 0; i < d->n_on_check; i++) {
         int rc = d->on_check[i].fn(d, cmd, d->on_check[i].arg);
         if (rc) {
@@ -235,6 +381,24 @@ int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
      * happened before the refusal stands and must be committed all the same,
      * or the old day would never be closed in the database. */
     if (!hqd__changed(d, &d->res)) return rc;
+    if (d->storage_degraded) {
+        /* The database cannot be written: the command stands in memory, its
+         * writes wait in the store's backlog for the retry, and its effects
+         * go out now (the clerk's call is announced). Issues never get here
+         * (hqd__storage_check). */
+        int drc = hq_store_defer(d->store, &d->eng, cmd, &d->res);
+        if (drc) {
+            hqd__storage_drop(d, hq_strerror(drc)); /* reloads the engine */
+            d->commit_failures++;
+            d->res.err = HQ_ERR_DISK_FULL;
+            return HQ_ERR_DISK_FULL;
+        }
+        d->storage_deferred++;
+        hqd__storage_backlog_check(d);
+        for (int i = 0; i < d->n_on_result; i++)
+            d->on_result[i].fn(d, cmd, &d->res, d->on_result[i].arg);
+        return rc;
+    }
     int crc = hq_store_batch_add(d->store, &d->eng, cmd, &d->res);
     if (!crc) crc = hqd__stage(d, cmd, &d->res);
     if (crc) {
@@ -487,6 +651,18 @@ int main(int argc, char **argv)
 
 stop:
     hqd_flush(&d);
+    if (d.storage_degraded) {
+        size_t cmds = 0;
+        hq_store_backlog(d.store, &cmds, NULL);
+        if (hq_store_backlog_write(d.store) == HQ_OK)
+            LOG_NOTICE("HALLQD", "storage recovered at stop: %zu kept commands written", cmds);
+        else if (cmds)
+            LOG_ERR("HALLQD",
+                    "停止时存储仍无法写入：%zu 条已确认的操作未能保存，已丢失 / stopping while the "
+                    "storage cannot be written: %zu acknowledged commands are lost (%s)",
+                    cmds, cmds, hq_store_why(d.store));
+    }
+    if (d.storage_retry_timer) hq_loop_timer_cancel(d.loop, d.storage_retry_timer);
     while (started-- > 0)
         if (hqd_modules[started].fini) hqd_modules[started].fini(&d);
     hqd__drop_staged(&d);

@@ -8,6 +8,7 @@
  *   GET  /api/v1/admin/stats?day=                 arrivals, waits, ratings, clerks
  *   GET  /api/v1/admin/export/tickets.csv?day=    CSV for Excel (UTF-8 with BOM)
  *   GET  /api/v1/admin/export/evaluations.csv?day=
+ *   POST /api/v1/admin/storage/ack                the corrupt-database notice was seen
  *
  * Everything but login needs a manager token. Live numbers come from the
  * engine (d->eng, read only); history from SQLite through read-only queries;
@@ -1087,6 +1088,17 @@ static int admin__route(struct hq_api_req *req, void *arg)
         if (admin__day_arg(req, &day))
             return hq_api_reply_error(req, HQ_ERR_INVALID, "day must be YYYY-MM-DD");
         return tickets ? admin__csv_tickets(s, req, day) : admin__csv_evaluations(s, req, day);
+    }
+    if (strcmp(t, "storage/ack") == 0) {
+        /* The manager has seen that a corrupt database was moved aside. */
+        if (strcmp(req->method, "POST") != 0)
+            return hq_api_reply_error(req, HQ_ERR_INVALID, "acknowledging is a POST");
+        int rc = hq_store_notice_ack(s->d->store);
+        if (rc) return hq_api_reply_error(req, rc, "no storage notice to acknowledge");
+        LOG_NOTICE("ADMIN", "the corrupt-database notice was acknowledged");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddBoolToObject(o, "acknowledged", true);
+        return hq_api_reply_json(req, MHD_HTTP_OK, o);
     }
     if (strncmp(t, "evaluations/", 12) == 0) {
         const char *u = t + 12, *slash = strchr(u, '/');

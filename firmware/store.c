@@ -12,11 +12,13 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,6 +65,25 @@ struct hq_store {
     pthread_t ckpt_thread;
     int ckpt_started;
     atomic_int ckpt_stop;
+    /* Degraded storage (hq_store_defer): the writes of the commands the
+     * database could not take, in their order, as SQL text with the values
+     * in it; row upserts of one ticket/window/service are kept once, at their
+     * first place, holding the latest values. */
+    struct store_op *ops;
+    size_t n_ops, cap_ops, backlog_bytes, backlog_cmds;
+    int capture;        /* the write functions append to ops instead of stepping */
+    const char *op_key; /* the row the statement being captured writes */
+    char why[256];      /* the last "cannot write" reason: SQLite code, errno */
+    char *notice;       /* meta('corrupt_moved'): a corrupt file was moved aside (JSON) */
+};
+
+enum { OP_SQL, OP_CLOSE_DAY };
+struct store_op {
+    uint8_t kind;
+    char key[24]; /* "t:<id>", "w:<number>", "s:<code>"; empty = not a row upsert */
+    char *sql;    /* OP_SQL */
+    int32_t day;  /* OP_CLOSE_DAY: the day to close */
+    int64_t at;   /* OP_CLOSE_DAY: when */
 };
 
 /* ------------------------------------------------------------ migrations */
@@ -278,14 +299,65 @@ static void store__new_uuid(struct hq_store *st, char out[37])
     hq_uuid_format(u, out);
 }
 
+/* "Cannot write" (HQ_ERR_DISK_FULL): the disk is full, the file system or
+ * the file is read-only, an I/O error, the file cannot be (re)opened, or
+ * another process held the write lock past the busy timeout. These pass when
+ * space or the disk comes back, so the daemon keeps serving from memory.
+ * Anything else (a constraint, a misuse, corruption) is HQ_ERR_DB: a bug or
+ * a broken file that retrying will not cure. */
 static int store__err(struct hq_store *st, int rc)
 {
     int ext = sqlite3_extended_errcode(st->db);
-    if (rc == SQLITE_FULL || rc == SQLITE_READONLY || (ext & 0xff) == SQLITE_FULL ||
-        (ext & 0xff) == SQLITE_READONLY || (ext & 0xff) == SQLITE_IOERR ||
-        (ext & 0xff) == SQLITE_CANTOPEN)
+    int prim = ext & 0xff;
+    if (rc == SQLITE_FULL || rc == SQLITE_READONLY || prim == SQLITE_FULL ||
+        prim == SQLITE_READONLY || prim == SQLITE_IOERR || prim == SQLITE_CANTOPEN ||
+        rc == SQLITE_BUSY || prim == SQLITE_BUSY) {
+        int en = sqlite3_system_errno(st->db);
+        snprintf(st->why, sizeof st->why, "SQLite %d: %s%s%s", ext, sqlite3_errstr(ext),
+                 en ? ", " : "", en ? strerror(en) : "");
         return HQ_ERR_DISK_FULL;
+    }
     return HQ_ERR_DB;
+}
+
+/* Keep the statement s, with its values, at the end of the backlog (or in
+ * place of the same row's earlier upsert). */
+static int store__capture(struct hq_store *st, sqlite3_stmt *s)
+{
+    char *x = sqlite3_expanded_sql(s);
+    if (!x) return HQ_ERR_NOMEM;
+    size_t len = strlen(x) + 1;
+    char *sql = malloc(len);
+    if (sql) memcpy(sql, x, len);
+    sqlite3_free(x);
+    if (!sql) return HQ_ERR_NOMEM;
+    if (st->op_key) {
+        for (size_t i = 0; i < st->n_ops; i++) {
+            struct store_op *o = &st->ops[i];
+            if (o->kind != OP_SQL || strcmp(o->key, st->op_key) != 0) continue;
+            st->backlog_bytes = st->backlog_bytes - strlen(o->sql) + strlen(sql);
+            free(o->sql);
+            o->sql = sql;
+            return HQ_OK;
+        }
+    }
+    if (st->n_ops == st->cap_ops) {
+        size_t cap = st->cap_ops ? st->cap_ops * 2 : 64;
+        struct store_op *n = realloc(st->ops, cap * sizeof *n);
+        if (!n) {
+            free(sql);
+            return HQ_ERR_NOMEM;
+        }
+        st->ops = n;
+        st->cap_ops = cap;
+    }
+    struct store_op *o = &st->ops[st->n_ops++];
+    memset(o, 0, sizeof *o);
+    o->kind = OP_SQL;
+    o->sql = sql;
+    if (st->op_key) snprintf(o->key, sizeof o->key, "%s", st->op_key);
+    st->backlog_bytes += len + sizeof *o;
+    return HQ_OK;
 }
 
 static const char *store__staff_id(const struct hq_engine *e, uint16_t staff)
@@ -312,6 +384,12 @@ static void store__bind_time(sqlite3_stmt *s, int i, uint32_t t)
 
 static int store__step_done(struct hq_store *st, sqlite3_stmt *s)
 {
+    if (st->capture) {
+        int crc = store__capture(st, s);
+        sqlite3_reset(s);
+        sqlite3_clear_bindings(s);
+        return crc;
+    }
     int rc = sqlite3_step(s);
     sqlite3_reset(s);
     sqlite3_clear_bindings(s);
@@ -320,7 +398,157 @@ static int store__step_done(struct hq_store *st, sqlite3_stmt *s)
     return store__err(st, rc);
 }
 
+/* A row upsert: captured once per row while the backlog is kept. */
+static int store__step_row(struct hq_store *st, sqlite3_stmt *s, const char *key)
+{
+    st->op_key = key;
+    int rc = store__step_done(st, s);
+    st->op_key = NULL;
+    return rc;
+}
+
 /* ------------------------------------------------------------ open/close */
+
+/* Is the file at path corrupt? 1 = yes (why says how), 0 = no or cannot tell
+ * (missing, empty, locked, unreadable: the ordinary open reports those).
+ * Read-only, on a connection of its own: nothing is written to the file,
+ * not even a checkpoint at close. */
+static int store__corrupt(const char *path, char *why, size_t len)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || sb.st_size == 0) return 0;
+    sqlite3 *db = NULL;
+    int corrupt = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return 0;
+    }
+    sqlite3_extended_result_codes(db, 1);
+    sqlite3_busy_timeout(db, 2000);
+    sqlite3_stmt *q = NULL;
+    int rc = sqlite3_prepare_v2(db, "PRAGMA quick_check(1)", -1, &q, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_step(q);
+    int prim = sqlite3_extended_errcode(db) & 0xff;
+    if (rc == SQLITE_ROW) {
+        const char *r = (const char *)sqlite3_column_text(q, 0);
+        if (!r || strcmp(r, "ok") != 0) {
+            corrupt = 1;
+            snprintf(why, len, "quick_check: %.200s", r ? r : "no answer");
+        }
+    } else if (prim == SQLITE_NOTADB || prim == SQLITE_CORRUPT) {
+        corrupt = 1;
+        snprintf(why, len, "%s", sqlite3_errmsg(db));
+    }
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return corrupt;
+}
+
+/* Move path (and its -wal and -shm) to path.corrupt-<UTC time>, never over
+ * an existing file. */
+static int store__move_aside(const char *path, char *to, size_t len)
+{
+    char ts[32];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(ts, sizeof ts, "%Y%m%dT%H%M%SZ", &tm);
+    for (int n = 1; n < 100; n++) {
+        if (n == 1)
+            snprintf(to, len, "%s.corrupt-%s", path, ts);
+        else
+            snprintf(to, len, "%s.corrupt-%s-%d", path, ts, n);
+        if (renameat2(AT_FDCWD, path, AT_FDCWD, to, RENAME_NOREPLACE) == 0) break;
+        if (errno != EEXIST) return -1;
+        if (n == 99) return -1;
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *sfx = i ? "-shm" : "-wal";
+        char a[HQ_CFG_PATH_MAX + 8], b[HQ_CFG_PATH_MAX + 64];
+        snprintf(a, sizeof a, "%s%s", path, sfx);
+        snprintf(b, sizeof b, "%s%s", to, sfx);
+        if (renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_NOREPLACE) != 0 && errno != ENOENT)
+            LOG_ERR("STORE", "%s: cannot move it to %s: %s", a, b, strerror(errno));
+    }
+    return 0;
+}
+
+/* Latest modification of the database or its WAL (0 when neither exists). */
+static time_t store__mtime(const char *path)
+{
+    struct stat sb;
+    char wal[HQ_CFG_PATH_MAX + 8];
+    time_t t = 0;
+    if (stat(path, &sb) == 0) t = sb.st_mtime;
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    if (stat(wal, &sb) == 0 && sb.st_mtime > t) t = sb.st_mtime;
+    return t;
+}
+
+/* A fresh database replaced a corrupt one: keep the notice for the
+ * dashboard until a manager acknowledges it, and when the old file was in
+ * use today, start today's numbers at the middle of each service's range so
+ * they do not meet the paper tickets still in the hall. */
+static int store__after_corrupt(struct hq_store *st, const char *moved_to, const char *why,
+                                time_t old_mtime, char *err, size_t errlen)
+{
+    const struct hq_engine_cfg *c = &st->cfg->engine;
+    int64_t now = time(NULL);
+    int32_t today = hq_engine_day_of(c, now);
+    bool used_today = old_mtime && hq_engine_day_of(c, old_mtime) == today;
+    cJSON *o = cJSON_CreateObject();
+    char ts[32];
+    hq_time_rfc3339(now, c->utc_offset_s, ts);
+    cJSON_AddStringToObject(o, "path", st->path);
+    cJSON_AddStringToObject(o, "moved_to", moved_to);
+    cJSON_AddStringToObject(o, "reason", why);
+    cJSON_AddStringToObject(o, "at", ts);
+    cJSON_AddBoolToObject(o, "numbers_offset", used_today);
+    char *json = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (!json) return HQ_ERR_NOMEM;
+    sqlite3_stmt *q = NULL;
+    int ok = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_prepare_v2(
+                 st->db, "INSERT OR REPLACE INTO meta(key, value) VALUES('corrupt_moved', ?)", -1,
+                 &q, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_text(q, 1, json, -1, SQLITE_TRANSIENT);
+        ok = sqlite3_step(q) == SQLITE_DONE;
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    if (ok && used_today) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta(key, value) VALUES('day', '%d')",
+                 today);
+        ok = sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_prepare_v2(st->db,
+                                "INSERT OR REPLACE INTO services(code, issued, last_number, "
+                                "overtakes, handle_s, handled) VALUES(?, 0, ?, 0, ?, 0)",
+                                -1, &q, NULL) == SQLITE_OK;
+        for (size_t i = 0; ok && i < c->n_services; i++) {
+            const struct hq_service_cfg *sc = &c->services[i];
+            int last = sc->num_min + (sc->num_max - sc->num_min + 1) / 2 - 1;
+            sqlite3_bind_text(q, 1, sc->code, -1, SQLITE_STATIC);
+            sqlite3_bind_int(q, 2, last);
+            sqlite3_bind_int64(q, 3, sc->default_handle_s);
+            ok = sqlite3_step(q) == SQLITE_DONE;
+            sqlite3_reset(q);
+        }
+        sqlite3_finalize(q);
+    }
+    if (!ok || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: the fresh database cannot be written: %s", st->path,
+                 sqlite3_errmsg(st->db));
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        free(json);
+        return HQ_ERR_DB;
+    }
+    free(st->notice);
+    st->notice = json;
+    return HQ_OK;
+}
 
 int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err, size_t errlen)
 {
@@ -334,6 +562,28 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
     if (!ur || fread(&st->rand_state, sizeof st->rand_state, 1, ur) != 1)
         st->rand_state = (uint64_t)getpid() ^ (uint64_t)time(NULL) << 20;
     if (ur) fclose(ur);
+
+    /* A corrupt file is never written over nor deleted: it goes aside, with
+     * its WAL, and the hall starts on a fresh database with an alarm. A file
+     * that is merely locked, foreign or of a newer schema is not corrupt:
+     * the checks below refuse it as before. */
+    char why[256] = "", moved_to[HQ_CFG_PATH_MAX + 64] = "";
+    time_t old_mtime = 0;
+    if (store__corrupt(st->path, why, sizeof why)) {
+        old_mtime = store__mtime(st->path);
+        if (store__move_aside(st->path, moved_to, sizeof moved_to) != 0) {
+            snprintf(err, errlen,
+                     "%s: the database is corrupt (%s) and cannot be moved aside: %s; move it "
+                     "away by hand to start with an empty one",
+                     st->path, why, strerror(errno));
+            goto fail;
+        }
+        LOG_ERR("STORE",
+                "%s: 数据库文件已损坏（%s），已移至 %s，以空数据库启动 / the database is corrupt "
+                "(%s): it was moved to %s (with its -wal and -shm) and a fresh database is "
+                "started",
+                st->path, why, moved_to, why, moved_to);
+    }
 
     if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
@@ -391,11 +641,16 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
     }
     rc = store__migrate(st, err, errlen);
     if (rc) goto fail;
-    if (sqlite3_exec(st->db, "PRAGMA quick_check", NULL, NULL, &msg) != SQLITE_OK) {
-        snprintf(err, errlen, "%s: integrity check failed: %s", st->path, msg);
-        sqlite3_free(msg);
-        rc = HQ_ERR_DB;
-        goto fail;
+    if (moved_to[0]) {
+        rc = store__after_corrupt(st, moved_to, why, old_mtime, err, errlen);
+        if (rc) goto fail;
+    } else {
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(st->db, "SELECT value FROM meta WHERE key='corrupt_moved'", -1, &q,
+                               NULL) == SQLITE_OK &&
+            sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+            st->notice = strdup((const char *)sqlite3_column_text(q, 0));
+        sqlite3_finalize(q);
     }
     for (int i = 0; i < ST__COUNT; i++)
         if (sqlite3_prepare_v3(st->db, store_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &st->st[i],
@@ -429,6 +684,8 @@ void hq_store_close(struct hq_store *st)
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(st->st[i]);
     if (st->db) sqlite3_close(st->db);
+    hq_store_backlog_drop(st);
+    free(st->notice);
     free(st);
 }
 
@@ -727,8 +984,11 @@ static int store__write_ticket(struct hq_store *st, const struct hq_engine *e,
     }
     store__bind_text_or_null(s, 23, t->name_masked);
     if (t - e->tickets >= (1 << 20)) return HQ_ERR_LIMIT; /* a million tickets in a day */
-    sqlite3_bind_int64(s, 24, ((int64_t)e->day << 20) | (int64_t)(t - e->tickets));
-    return store__step_done(st, s);
+    int64_t id = ((int64_t)e->day << 20) | (int64_t)(t - e->tickets);
+    sqlite3_bind_int64(s, 24, id);
+    char key[24];
+    snprintf(key, sizeof key, "t:%lld", (long long)id);
+    return store__step_row(st, s, key);
 }
 
 static int store__write_window(struct hq_store *st, const struct hq_engine *e, size_t i)
@@ -750,7 +1010,9 @@ static int store__write_window(struct hq_store *st, const struct hq_engine *e, s
         sqlite3_bind_text(s, 7, uuid, -1, SQLITE_TRANSIENT);
     }
     sqlite3_bind_int64(s, 8, w->rating_deadline);
-    return store__step_done(st, s);
+    char key[24];
+    snprintf(key, sizeof key, "w:%u", e->cfg->windows[i].number);
+    return store__step_row(st, s, key);
 }
 
 static int store__write_service(struct hq_store *st, const struct hq_engine *e, size_t i)
@@ -763,16 +1025,34 @@ static int store__write_service(struct hq_store *st, const struct hq_engine *e, 
     sqlite3_bind_int(s, 4, v->overtakes);
     sqlite3_bind_int64(s, 5, v->handle_s);
     sqlite3_bind_int64(s, 6, v->handled);
-    return store__step_done(st, s);
+    char key[24];
+    snprintf(key, sizeof key, "s:%.20s", e->cfg->services[i].code);
+    return store__step_row(st, s, key);
 }
 
 /* Close the old business day in SQL: its live tickets expire, each with its
  * ticket record, exactly as if the engine had still held them. */
-static int store__close_day(struct hq_store *st, const struct hq_engine *e, int32_t old_day,
+static int store__close_day(struct hq_store *st, const struct hq_engine_cfg *c, int32_t old_day,
                             int64_t now)
 {
     sqlite3_stmt *s = NULL;
     int rc = HQ_OK;
+    if (st->capture) { /* it reads the rows the backlog writes: done when it is written */
+        if (st->n_ops == st->cap_ops) {
+            size_t cap = st->cap_ops ? st->cap_ops * 2 : 64;
+            struct store_op *n = realloc(st->ops, cap * sizeof *n);
+            if (!n) return HQ_ERR_NOMEM;
+            st->ops = n;
+            st->cap_ops = cap;
+        }
+        struct store_op *o = &st->ops[st->n_ops++];
+        memset(o, 0, sizeof *o);
+        o->kind = OP_CLOSE_DAY;
+        o->day = old_day;
+        o->at = now;
+        st->backlog_bytes += sizeof *o;
+        return HQ_OK;
+    }
     if (sqlite3_prepare_v2(st->db,
                            "SELECT uuid, label, service, orig_service, serial, priority, channel, "
                            "recalls, requeues, flags, window, staff, issued_at, called_at, "
@@ -781,7 +1061,7 @@ static int store__close_day(struct hq_store *st, const struct hq_engine *e, int3
                            -1, &s, NULL) != SQLITE_OK)
         return store__err(st, sqlite3_errcode(st->db));
     sqlite3_bind_int(s, 1, old_day);
-    const int32_t off = e->cfg->utc_offset_s;
+    const int32_t off = c->utc_offset_s;
     char buf[32];
     while (rc == HQ_OK && sqlite3_step(s) == SQLITE_ROW) {
         cJSON *o = cJSON_CreateObject();
@@ -792,8 +1072,8 @@ static int store__close_day(struct hq_store *st, const struct hq_engine *e, int3
         cJSON_AddNumberToObject(o, "serial", (double)sqlite3_column_int64(s, 4));
         cJSON_AddStringToObject(o, "service", (const char *)sqlite3_column_text(s, 2));
         cJSON_AddStringToObject(o, "issued_for", (const char *)sqlite3_column_text(s, 3));
-        int svc = store__service_by_code(e->cfg, (const char *)sqlite3_column_text(s, 2));
-        cJSON_AddStringToObject(o, "task_code", svc >= 0 ? e->cfg->services[svc].task_code : "");
+        int svc = store__service_by_code(c, (const char *)sqlite3_column_text(s, 2));
+        cJSON_AddStringToObject(o, "task_code", svc >= 0 ? c->services[svc].task_code : "");
         cJSON_AddStringToObject(o, "priority", (const char *)sqlite3_column_text(s, 5));
         cJSON_AddStringToObject(o, "channel", (const char *)sqlite3_column_text(s, 6));
         cJSON_AddStringToObject(o, "status", "expired");
@@ -978,46 +1258,54 @@ static int store__write_record(struct hq_store *st, const struct hq_engine *e,
     return HQ_ERR_INVALID;
 }
 
-/* The rows of one command, inside a transaction the caller opened. */
-static int store__write(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
-                        const struct hq_result *res)
+/* The writes of one command, inside a transaction the caller opened (or
+ * captured into the backlog). */
+static int store__write_cmd(struct hq_store *st, const struct hq_engine *e,
+                            const struct hq_cmd *cmd, const struct hq_result *res)
 {
     int rc;
     if (res->rollover) {
-        rc = store__close_day(st, e, res->old_day, cmd->now);
-        if (rc) goto fail;
+        rc = store__close_day(st, e->cfg, res->old_day, cmd->now);
+        if (rc) return rc;
     }
     if (e->day != st->saved_day) { /* one page less per commit on ordinary days */
         char day[16];
         snprintf(day, sizeof day, "%d", e->day);
         sqlite3_bind_text(st->st[ST_DAY], 1, day, -1, SQLITE_TRANSIENT);
         rc = store__step_done(st, st->st[ST_DAY]);
-        if (rc) goto fail;
+        if (rc) return rc;
     }
     for (size_t i = 0; i < res->n_dirty_tickets; i++) {
         int32_t ti = res->dirty_tickets[i];
         if (ti < 0 || (size_t)ti >= e->n_tickets) continue;
         rc = store__write_ticket(st, e, &e->tickets[ti]);
-        if (rc) goto fail;
+        if (rc) return rc;
     }
     for (size_t i = 0; i < e->cfg->n_windows; i++)
         if (res->dirty_windows[i / 8] & (1u << (i % 8))) {
             rc = store__write_window(st, e, i);
-            if (rc) goto fail;
+            if (rc) return rc;
         }
     for (size_t i = 0; i < e->cfg->n_services; i++)
         if (res->dirty_services[i / 8] & (1u << (i % 8))) {
             rc = store__write_service(st, e, i);
-            if (rc) goto fail;
+            if (rc) return rc;
         }
     for (size_t i = 0; i < res->n_rec; i++) {
         rc = store__write_record(st, e, &res->rec[i]);
-        if (rc) goto fail;
+        if (rc) return rc;
     }
     return HQ_OK;
-fail:
-    LOG_ERR("STORE", "%s: %s command not saved: %s", st->path, hq_cmd_name(cmd->type),
-            hq_strerror(rc));
+}
+
+/* The rows of one command, logged when they could not be written. */
+static int store__write(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
+                        const struct hq_result *res)
+{
+    int rc = store__write_cmd(st, e, cmd, res);
+    if (rc)
+        LOG_ERR("STORE", "%s: %s command not saved: %s", st->path, hq_cmd_name(cmd->type),
+                hq_strerror(rc));
     return rc;
 }
 
@@ -1048,6 +1336,8 @@ int hq_store_commit(struct hq_store *st, const struct hq_engine *e, const struct
                     const struct hq_result *res)
 {
     hq_store_flush(st);
+    /* Nothing may land before the backlog does (the outbox keeps its order). */
+    if (st->n_ops || st->backlog_cmds) return HQ_ERR_DISK_FULL;
     int rc = store__begin_immediate(st);
     if (rc) return rc;
     rc = store__write(st, e, cmd, res);
@@ -1062,6 +1352,7 @@ int hq_store_batch_add(struct hq_store *st, const struct hq_engine *e, const str
                        const struct hq_result *res)
 {
     int rc;
+    if (st->n_ops || st->backlog_cmds) return HQ_ERR_DISK_FULL; /* see hq_store_defer */
     if (!st->batch_open) {
         rc = store__begin_immediate(st);
         if (rc) return rc;
@@ -1107,9 +1398,95 @@ void hq_store_flush(struct hq_store *st)
     if (st->batch_open && st->flush_fn) st->flush_fn(st->flush_arg);
 }
 
+int hq_store_defer(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
+                   const struct hq_result *res)
+{
+    if (st->batch_open) return HQ_ERR_STATE; /* a group in flight: it goes first */
+    st->capture = 1;
+    int rc = store__write_cmd(st, e, cmd, res);
+    st->capture = 0;
+    if (rc) {
+        LOG_ERR("STORE", "%s: %s command could not be kept for later: %s", st->path,
+                hq_cmd_name(cmd->type), hq_strerror(rc));
+        return rc;
+    }
+    st->saved_day = e->day; /* the backlog writes the day row */
+    st->backlog_cmds++;
+    return HQ_OK;
+}
+
+void hq_store_backlog(const struct hq_store *st, size_t *commands, size_t *bytes)
+{
+    if (commands) *commands = st->backlog_cmds;
+    if (bytes) *bytes = st->backlog_bytes;
+}
+
+void hq_store_backlog_drop(struct hq_store *st)
+{
+    for (size_t i = 0; i < st->n_ops; i++)
+        free(st->ops[i].sql);
+    free(st->ops);
+    st->ops = NULL;
+    st->n_ops = st->cap_ops = st->backlog_bytes = st->backlog_cmds = 0;
+}
+
+int hq_store_backlog_write(struct hq_store *st)
+{
+    char *msg = NULL;
+    int rc = HQ_OK;
+    hq_store_flush(st);
+    if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
+        sqlite3_free(msg);
+        return store__err(st, sqlite3_errcode(st->db));
+    }
+    for (size_t i = 0; i < st->n_ops && rc == HQ_OK; i++) {
+        const struct store_op *o = &st->ops[i];
+        if (o->kind == OP_CLOSE_DAY) {
+            rc = store__close_day(st, &st->cfg->engine, o->day, o->at);
+        } else if (sqlite3_exec(st->db, o->sql, NULL, NULL, &msg) != SQLITE_OK) {
+            rc = store__err(st, sqlite3_errcode(st->db));
+            if (rc != HQ_ERR_DISK_FULL)
+                LOG_ERR("STORE", "%s: a kept write was refused: %s: %.200s", st->path, msg, o->sql);
+            sqlite3_free(msg);
+            msg = NULL;
+        }
+    }
+    /* With nothing kept, a write of its own tells whether the file takes
+     * writes again. */
+    if (rc == HQ_OK && !st->n_ops &&
+        sqlite3_exec(st->db,
+                     "INSERT OR REPLACE INTO meta(key, value) VALUES('write_probe', "
+                     "strftime('%s','now'))",
+                     NULL, NULL, NULL) != SQLITE_OK)
+        rc = store__err(st, sqlite3_errcode(st->db));
+    if (rc == HQ_OK && sqlite3_exec(st->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
+        rc = store__err(st, sqlite3_errcode(st->db));
+        sqlite3_free(msg);
+    }
+    if (rc) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return rc;
+    }
+    int had = st->n_ops > 0;
+    hq_store_backlog_drop(st);
+    if (had && st->outbox_fn) st->outbox_fn(st->outbox_arg);
+    return HQ_OK;
+}
+
+const char *hq_store_why(const struct hq_store *st)
+{
+    return st->why;
+}
+
+const char *hq_store_path(const struct hq_store *st)
+{
+    return st->path;
+}
+
 int hq_store_begin(struct hq_store *st)
 {
     hq_store_flush(st);
+    if (st->n_ops || st->backlog_cmds) return HQ_ERR_DISK_FULL; /* degraded: see hq_store_defer */
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return store__err(st, sqlite3_errcode(st->db));
     return HQ_OK;
@@ -1157,5 +1534,23 @@ int hq_store_outbox_stats(struct hq_store *st, int64_t *backlog, int64_t *oldest
         *last_seq = sqlite3_column_int64(s, 2);
     }
     sqlite3_finalize(s);
+    return HQ_OK;
+}
+
+const char *hq_store_notice(const struct hq_store *st)
+{
+    return st->notice;
+}
+
+int hq_store_notice_ack(struct hq_store *st)
+{
+    if (!st->notice) return HQ_ERR_NOT_FOUND;
+    hq_store_flush(st);
+    if (st->n_ops || st->backlog_cmds) return HQ_ERR_DISK_FULL;
+    if (sqlite3_exec(st->db, "DELETE FROM meta WHERE key='corrupt_moved'", NULL, NULL, NULL) !=
+        SQLITE_OK)
+        return store__err(st, sqlite3_errcode(st->db));
+    free(st->notice);
+    st->notice = NULL;
     return HQ_OK;
 }

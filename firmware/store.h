@@ -20,8 +20,11 @@
 struct hq_store;
 
 /* Open (creating or migrating) the database of cfg. On failure err says
- * which file and what is wrong (corrupt, not a hallq database, newer schema,
- * cannot be written). */
+ * which file and what is wrong (not a hallq database, newer schema, locked,
+ * cannot be written). A CORRUPT file (not a database, or PRAGMA quick_check
+ * is not "ok") is not refused: it is moved aside with its -wal and -shm to
+ * <database>.corrupt-<UTC time>, never deleted nor written, a fresh database
+ * is started, and hq_store_notice() says so until a manager acknowledges it. */
 int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err, size_t errlen);
 void hq_store_close(struct hq_store *st);
 
@@ -29,8 +32,11 @@ void hq_store_close(struct hq_store *st);
 int hq_store_load(struct hq_store *st, struct hq_engine *e, char *err, size_t errlen);
 
 /* Commit the result of one applied command. HQ_ERR_DISK_FULL when the
- * database cannot be written (full or read-only): the caller must then
- * rebuild the engine from the database, since the change did not land. */
+ * database cannot be written (full, read-only, I/O error, locked by another
+ * process past the busy timeout; hq_store_why() says which) or while a
+ * backlog is kept (hq_store_defer); HQ_ERR_DB for anything else. Either way
+ * nothing of the command landed: the caller keeps it with hq_store_defer()
+ * or rebuilds the engine from the database. */
 int hq_store_commit(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
                     const struct hq_result *res);
 
@@ -49,6 +55,31 @@ void hq_store_batch_rollback(struct hq_store *st);
 int hq_store_batch_open(const struct hq_store *st);
 void hq_store_on_flush(struct hq_store *st, void (*fn)(void *arg), void *arg);
 void hq_store_flush(struct hq_store *st);
+
+/* Degraded storage. hq_store_defer() keeps the writes of a command, when no
+ * group is open, in memory instead of the database, in order (SQL text with its values;
+ * one row upsert per ticket/window/service, holding the latest values), so
+ * the engine can go on from memory. While anything is kept, hq_store_commit,
+ * hq_store_batch_add, hq_store_begin and hq_store_notice_ack answer
+ * HQ_ERR_DISK_FULL: nothing may land before it. hq_store_backlog_write() writes all of it in ONE
+ * transaction (outbox seq assigned then, in the original order, without holes), or with nothing
+ * kept writes a probe row; HQ_OK, HQ_ERR_DISK_FULL (still cannot), HQ_ERR_DB (refused: a bug; the
+ * backlog is kept for the caller to drop). hq_store_defer answers HQ_ERR_NOMEM when it could not
+ * keep the command. */
+int hq_store_defer(struct hq_store *st, const struct hq_engine *e, const struct hq_cmd *cmd,
+                   const struct hq_result *res);
+int hq_store_backlog_write(struct hq_store *st);
+void hq_store_backlog(const struct hq_store *st, size_t *commands, size_t *bytes);
+void hq_store_backlog_drop(struct hq_store *st);
+/* The last "cannot write" reason ("SQLite 13: database or disk is full, No
+ * space left on device"), and the database's path. */
+const char *hq_store_why(const struct hq_store *st);
+const char *hq_store_path(const struct hq_store *st);
+
+/* The corrupt-file notice (JSON: path, moved_to, reason, at, numbers_offset)
+ * or NULL; acknowledging removes it (HQ_ERR_NOT_FOUND when there is none). */
+const char *hq_store_notice(const struct hq_store *st);
+int hq_store_notice_ack(struct hq_store *st);
 
 /* For other modules' own writes (follow-ups, appointments, device health):
  * begin, write through hq_store_db() and hq_store_outbox_add(), then end.

@@ -12,3 +12,12 @@ if(TARGET hallqd)
     hq_unit_test(test_store SOURCES unit/test_store.c LIBS hqstore)
   endif()
 endif()
+# Disk full, read-only storage, corrupt database (issue 7): mounts a tmpfs and
+# an ext4 loop image, so it needs root (CI runs as root; elsewhere it fails
+# saying so).
+if(TARGET hallqd)
+  add_test(NAME test_storage
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_storage.py
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(test_storage PROPERTIES TIMEOUT 300 ENVIRONMENT "${HQ_PY_ENV}")
+endif()

@@ -1,6 +1,7 @@
 """The programs as a person runs them: hallqd --check-config and its refusals,
 hallqd on a corrupt database, SIGHUP reload, and hallqctl's output and exit
 codes (0 done, 1 refused, 2 usage, 3 unreachable, 4 not authorised)."""
+import glob
 import json
 import os
 import signal
@@ -45,14 +46,21 @@ def test_check_config():
 
 
 def test_corrupt_db():
+    # A corrupt file is moved aside untouched and a fresh database starts
+    # (issue 7; tests/integration/test_storage.py covers the rest).
     h = Hall()
     with open(h.db_path, "wb") as f:
         f.write(b"\x13\x37" * 4096)
-    rc, out, err = run([HALLQD, "--config", h.cfg_path])
-    T.eq(rc, 1, "corrupt database stops start-up")
-    T.check(h.db_path in err and "not a usable database" in err, f"clear message: {err!r}")
-    with open(h.db_path, "rb") as f:
-        T.eq(f.read(), b"\x13\x37" * 4096, "the corrupt file is left untouched")
+    try:
+        h.start()
+        moved = glob.glob(h.db_path + ".corrupt-*")
+        T.eq(len(moved), 1, "corrupt database moved aside")
+        T.check(h.db_path in h.read_log() and "corrupt" in h.read_log(), "clear message")
+        if moved:
+            with open(moved[0], "rb") as f:
+                T.eq(f.read(), b"\x13\x37" * 4096, "the corrupt file is kept untouched")
+    finally:
+        h.stop()
 
 
 def test_reload():

@@ -49,6 +49,7 @@
         device: ['设备离线', 'Device offline'],
         printer: ['打印机', 'Printer'],
         sync: ['数据上报', 'Central sync'],
+        storage: ['存储', 'Storage'],
     };
     const tr = (pair, fallback) => (pair ? t(pair[0], pair[1]) : fallback || '');
 
