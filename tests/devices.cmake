@@ -12,9 +12,9 @@ set_tests_properties(sim_devices PROPERTIES TIMEOUT 120)
 add_executable(test_idcard_e2e unit/test_idcard_e2e.c)
 target_include_directories(test_idcard_e2e PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/unit)
 target_link_libraries(test_idcard_e2e PRIVATE hqdrivers hqhal hqcommon)
-add_test(NAME test_idcard_e2e COMMAND test_idcard_e2e $<TARGET_FILE:hallq-sim>
-                                      ${CMAKE_CURRENT_SOURCE_DIR}/data)
-set_tests_properties(test_idcard_e2e PROPERTIES TIMEOUT 120)
+hq_program(_sim hallq-sim)
+add_test(NAME test_idcard_e2e COMMAND test_idcard_e2e ${_sim} ${CMAKE_CURRENT_SOURCE_DIR}/data)
+set_tests_properties(test_idcard_e2e PROPERTIES TIMEOUT 120 LABELS unit)
 hq_unit_test(test_devices SOURCES unit/test_devices.c LIBS hqdevices)
 # hallqd with its hall devices, end to end: simulators over ptys and TCP (test_hallqd_devices.py).
 if(TARGET hallqd)

@@ -42,6 +42,7 @@ foreach(_t ${HQ_FUZZ_TARGETS})
   set_target_properties(fuzz_regress_${_t} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/fuzz)
   add_test(NAME fuzz_regress_${_t}
            COMMAND fuzz_regress_${_t} ${HQ_FUZZ_DIR}/corpus/${_t} ${HQ_FUZZ_DIR}/regress/${_t})
+  set_tests_properties(fuzz_regress_${_t} PROPERTIES LABELS fuzz)
   if(HQ_FUZZ)
     add_executable(fuzz_${_t} ${HQ_FUZZ_DIR}/fuzz_${_t}.c)
     target_link_libraries(fuzz_${_t} PRIVATE ${_libs} hqcommon)
