@@ -13,7 +13,8 @@ switched on and off at random.
 Load, all at once: kiosk arrivals over the HTTP API (channel kiosk, some priority tickets with a
 clerk token), card arrivals (card placed, `"card": true`, card removed), one clerk per window
 calling / starting / recalling / skipping / finishing by keypad frame or by the API at random,
-ratings by pad or by the API. Meanwhile hallqd gets SIGKILL every 0.2-2.5 s and is restarted.
+ratings by pad or by the API. Meanwhile hallqd gets SIGKILL every 0.2-2.5 s and is restarted;
+about one restart in seven is itself killed within 80 ms, before hallqd is ready.
 
 Afterwards (faults off, one clean restart, the outbox drained) it checks:
   - no duplicate number or serial in a day (the ranges are far larger than the load);
@@ -414,6 +415,7 @@ class Soak:
                     self.led.add("starts", (n, before))
             elif state == "serving":
                 time.sleep(rng.uniform(0.1, 0.8))  # the citizen is being served
+                bus.drain(pad)  # an invitation seen after this is the finish's own
                 a = act("finish", "0B", lambda w: w.get("state") == "idle")
                 if a and a.get("state") == "idle" and self.ticket_status(before) == "done":
                     self.led.add("finishes", before, n)
@@ -433,6 +435,15 @@ class Soak:
             self.fault_changes += 1
             self.stop.wait(rng.uniform(0.5, 4.0))
         self.central.control("off")
+
+
+def kill_early(h, delay):
+    """Start hallqd as Hall.start does, but SIGKILL it after delay seconds, ready or not."""
+    h.log = open(h.log_path, "ab")
+    h.proc = subprocess.Popen(hallq.WRAP + [h.binary, "--config", h.cfg_path], stdout=h.log,
+                              stderr=h.log, env=h.env)
+    time.sleep(delay)
+    h.kill()
 
 
 def replay_queue(db, cfg):
@@ -538,7 +549,7 @@ def main():
                    s.thread(s.faults, random.Random(SEED + 3))]
         threads += [s.thread(s.clerk, n, random.Random(SEED + 10 + n)) for n in WINDOWS]
 
-        kills, t0, shown = 0, time.time(), time.time()
+        kills, early, t0, shown = 0, 0, time.time(), time.time()
         while time.time() - t0 < SECONDS and not s.stop.is_set():
             s.stop.wait(rng.uniform(*KILL_GAP))
             if s.stop.is_set():
@@ -546,6 +557,11 @@ def main():
             h.kill()
             kills += 1
             time.sleep(rng.uniform(0.0, 0.3))  # the box is dark for a moment
+            if rng.random() < 0.15:
+                # power lost again while hallqd starts: opening the database, loading the day,
+                # opening the devices, before it answers anything
+                kill_early(h, rng.uniform(0.0, 0.08) * TIME_SCALE)
+                early += 1
             try:
                 h.start(timeout=20)
             except RuntimeError as e:
@@ -577,7 +593,7 @@ def main():
         st = h.status()
         T.eq(h.stop(), 0, "hallqd stops cleanly at the end")
         L = s.led
-        print(f"soak: {SECONDS:.0f} s, {kills} kills, {L.sent} commands ({L.failed} lost in "
+        print(f"soak: {SECONDS:.0f} s, {kills} kills (+{early} while starting), {L.sent} commands ({L.failed} lost in "
               f"flight, {L.keys} keypad frames), {s.fault_changes} fault switches, "
               f"{L.card_reads} card reads; acknowledged: {len(L.tickets)} tickets "
               f"({len(L.card_tickets)} by card), {len(L.calls)} calls, "
