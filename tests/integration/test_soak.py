@@ -311,7 +311,8 @@ class Soak:
                 for _ in range(rng.choice([1, 1, 2])):
                     svc = rng.choice("AC")
                     st, ans = self.call("POST", "/api/v1/tickets",
-                                        {"service": svc, "card": True, "channel": "kiosk"})
+                                        {"service": svc, "card": True, "channel": "kiosk",
+                                         "kiosk": "k1"})
                     if st == 201:
                         self.issued(ans)
                         self.led.add("card_tickets", ans["ticket"]["uuid"], name)
