@@ -19,3 +19,8 @@ for js in "$(dirname "${BASH_SOURCE[0]}")"/bench_*.js; do
     echo "== $(basename "$js" .js)"
     HQ_BUILD=$build node "$js"
 done
+# Load (issue 7): a fresh hallqd with a 60-window hall at 10x a large hall's peak
+# (tools/hallq-load; `tools/hallq load SECONDS` for a longer run).
+echo "== hallq-load (${HQ_LOAD_SECONDS:-60} s)"
+python3 "$(dirname "${BASH_SOURCE[0]}")/../../tools/hallq-load" --hallqd "$build/hallqd" \
+    --seconds "${HQ_LOAD_SECONDS:-60}"
