@@ -163,12 +163,16 @@ static void hqd__storage_degrade(struct hq_daemon *d);
  * the database cannot be written at all (full, read-only), the commands from
  * now on go on from memory (degraded storage, below); this group stays
  * refused: its replies were held, nothing of it was acknowledged. */
-static void hqd__batch_failed(struct hq_daemon *d, int rc)
+static void hqd__batch_failed(struct hq_daemon *d, int rc, size_t in_hand)
 {
-    d->commit_failures += d->n_staged ? d->n_staged : 1;
+    /* commit_failures counts the commands refused for it: the group's and
+     * the one being applied when its write failed (not staged, not in
+     * d->refused either). */
+    size_t n = d->n_staged + in_hand;
+    d->commit_failures += n ? n : 1;
     d->storage_failed = true;
-    LOG_ERR("HALLQD", "%zu command(s) not saved (%s): the queue goes back to the database",
-            d->n_staged, hq_strerror(rc));
+    LOG_ERR("HALLQD", "%zu command(s) not saved (%s): the queue goes back to the database", n,
+            hq_strerror(rc));
     hqd__drop_staged(d);
     hqd__reload_engine(d);
     if (rc == HQ_ERR_DISK_FULL) hqd__storage_degrade(d);
@@ -186,7 +190,7 @@ void hqd_flush(struct hq_daemon *d)
     for (int guard = 0; guard < 8 && hqd_batch_pending(d); guard++) {
         int rc = hq_store_batch_commit(d->store, &d->eng);
         if (rc) {
-            hqd__batch_failed(d, rc);
+            hqd__batch_failed(d, rc, 0);
             return;
         }
         d->storage_failed = false;
@@ -406,7 +410,7 @@ int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
          * engine goes back to what the database holds, and the caller hears
          * why. */
         if (hqd_batch_pending(d)) hq_store_batch_rollback(d->store); /* the copy failed */
-        hqd__batch_failed(d, crc);
+        hqd__batch_failed(d, crc, 1);
         d->res.err = crc;
         return crc;
     }
