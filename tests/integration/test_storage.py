@@ -19,6 +19,17 @@
     hallqd starts, the file goes aside with its -wal, the log says so, the
     alarm is visible until acknowledged, tickets can be issued.
 (d) a locked database and one of a newer schema are refused, not moved aside.
+(e) concurrent (ctest test_storage_concurrent): group commit meeting a full
+    disk. Two issuers and one clerk per window send requests as fast as
+    hallqd answers while the tmpfs is filled up and freed twice (the second
+    time until the degraded-mode backlog is full). Every request is
+    answered (201/200, 409 nobody waiting, or the 503 storage refusal; no
+    timeout, no reset); afterwards the database holds exactly the
+    acknowledged tickets with their numbers (none twice, none refused), each
+    window's call/finish/rate events are exactly its acknowledged ones in
+    order, the evaluations are the acknowledged ratings, and the counters
+    agree: commands_committed + deferred_commands = the acknowledged
+    commands, commit_failures + refused = the 503 and 409 answers.
 
 Needs root (mount). Without it the test FAILS saying so.
 """
@@ -278,6 +289,198 @@ def test_disk_full():
             h.stop()
 
 
+class Load(threading.Thread):
+    """One client of the concurrent test: an issuer (tickets, A and B) or a
+    window's clerk (call-next, finish, rating, in that order; a refused step
+    is tried again). Every request and its answer is kept in self.log as
+    (action, status, body); a request that got no answer (timeout, reset)
+    goes to self.broken."""
+
+    def __init__(self, h, window=None, seed=0):
+        super().__init__(daemon=True)
+        self.h, self.window = h, window
+        self.rng = random.Random(seed)
+        self.stop = threading.Event()
+        self.log, self.broken = [], []
+
+    def send(self, action, fn, *a):
+        try:
+            st, body = fn(*a)
+        except Exception as e:  # no answer: a fault, whatever the reason
+            self.broken.append((action, repr(e)))
+            return None, None
+        self.log.append((action, st, body))
+        return st, body
+
+    def run(self):
+        h, w = self.h, self.window
+        step = "call"
+        while not self.stop.is_set():
+            if w is None:
+                st, body = self.send("issue", h.issue, self.rng.choice("AB"))
+            elif step == "call":
+                st, body = self.send("call", h.window, w, "call-next")
+                if st == 200:
+                    step = "finish"
+                elif st is None or st == 409:  # nobody waiting
+                    time.sleep(0.005)
+            elif step == "finish":
+                st, body = self.send("finish", h.window, w, "finish")
+                if st == 200:
+                    step = "rate"
+            else:
+                st, body = self.send("rate", h.window, w, "rating",
+                                     {"level": self.rng.randint(1, 5)})
+                if st == 200:
+                    step = "call"
+            if st == 503:
+                time.sleep(0.005)
+
+
+def test_concurrent():
+    """Group commit meeting a full disk: one client per window and two
+    issuers run flat out while the tmpfs fills up twice and frees again."""
+    # room for the WAL at its bound (16 MiB, store.c): the filler, not the
+    # WAL, fills the disk, and removing it frees room for the kept writes
+    with Mount("tmpfs", 32768) as m:
+        cfg = copy.deepcopy(BASE_CONFIG)
+        cfg["store"]["database"] = os.path.join(m.dir, "hall.db")
+        cfg["store"]["backlog_max_kib"] = 2048  # about 1,400 commands
+        for svc in cfg["services"][:2]:  # a range and quota the load cannot exhaust
+            svc.update({"range": [1, 9999], "digits": 4, "daily_quota": 9999})
+        h = Hall(cfg)
+        clients = []
+        try:
+            h.start()
+            for w, staff in ((1, "1001"), (2, "1002"), (3, "1003")):
+                st, _ = h.window(w, "login", {"staff": staff})
+                T.eq(st, 200, f"conc: login window {w}")
+            before = storage(h)
+            before["_refused"] = metric(h, "hallq_commands_refused_total")
+            clients = [Load(h, seed=1), Load(h, seed=2)] + \
+                [Load(h, window=w, seed=10 + w) for w in (1, 2, 3)]
+            for c in clients:
+                c.start()
+            filler = os.path.join(m.dir, "filler")
+            for cycle in (1, 2):
+                time.sleep(1.0)
+                T.check(fill(filler) > 1 << 20, f"conc {cycle}: the filler took the free space")
+                T.check(wait_for(lambda: storage(h)["degraded"], 15),
+                        f"conc {cycle}: the storage gave way under load")
+                time.sleep(1.0)  # the windows go on from memory
+                if cycle == 2:  # until the backlog is full: then every command is refused
+                    T.check(wait_for(lambda: storage(h)["backlog_full"], 20),
+                            "conc 2: the backlog filled up")
+                    time.sleep(0.5)
+                os.unlink(filler)
+                T.check(wait_for(lambda: not storage(h)["degraded"], 10),
+                        f"conc {cycle}: recovered")
+            time.sleep(1.0)
+            for c in clients:
+                c.stop.set()
+            for c in clients:
+                c.join(15)
+                T.check(not c.is_alive(), "conc: a client hangs on a request")
+            check_concurrent(h, clients, before)
+            after = snapshot(h)
+            T.eq(h.stop(), 0, "conc: clean stop")
+            h.start()
+            T.eq(snapshot(h), after, "conc: a restart shows the same state")
+        finally:
+            for c in clients:
+                c.stop.set()
+            h.stop()
+
+
+def check_concurrent(h, clients, before):
+    broken = [b for c in clients for b in c.broken]
+    T.eq(broken, [], "conc: requests without an answer")
+    log = [e for c in clients for e in c.log]
+    by = {}
+    for action, st, body in log:
+        by.setdefault((action, st), 0)
+        by[(action, st)] += 1
+    print(f"conc: answers {sorted(by.items())}", flush=True)
+    allowed = {"issue": (201, 503), "call": (200, 409, 503), "finish": (200, 503),
+               "rate": (200, 503)}
+    odd = [(a, st, body) for a, st, body in log if st not in allowed[a]]
+    T.eq(odd[:5], [], "conc: answers other than done, nobody waiting or the storage refusal")
+    bad503 = [(a, body) for a, st, body in log if st == 503 and
+              (body.get("error") != "disk_full" or body.get("message") != STORAGE_MSG)]
+    T.eq(bad503[:5], [], "conc: every 503 is the storage refusal, Chinese first")
+    empty409 = [(a, body) for a, st, body in log if st == 409 and body.get("error") != "empty"]
+    T.eq(empty409[:5], [], "conc: every 409 is 'nobody waiting'")
+    T.check(by.get(("issue", 503), 0) > 0, "conc: tickets were refused while degraded")
+    T.check(by.get(("call", 200), 0) > 20, "conc: the windows called")
+    T.check(sum(n for (a, st), n in by.items() if a != "issue" and st == 503) > 0,
+            "conc: window commands were refused (failed groups, full backlog)")
+
+    issued = {}  # uuid -> (service, number) acknowledged
+    for a, st, body in log:
+        if a == "issue" and st == 201:
+            t = body["ticket"]
+            issued[t["uuid"]] = t["number"]
+    numbers = list(issued.values())
+    T.eq(len(numbers), len(set(numbers)), "conc: a number acknowledged twice")
+
+    s = storage(h)
+    T.eq(s["degraded"], False, "conc: storage no longer degraded")
+    T.eq(s["backlog_commands"], 0, "conc: nothing left in the backlog")
+    T.eq(s["lost_commands"], 0, "conc: no acknowledged command dropped")
+    T.eq(s["recoveries"] - before["recoveries"], 2, "conc: two recoveries")
+    d = {k: s[k] - before[k] for k in ("commit_groups", "commands_committed", "commit_failures",
+                                       "deferred_commands")}
+    print(f"conc: storage counters {d}", flush=True)
+    acked = sum(1 for a, st, _ in log if st in (200, 201))
+    refused_storage = sum(1 for a, st, _ in log if st == 503)
+    refused_engine = sum(1 for a, st, _ in log if st == 409)
+    # each acknowledged command was committed in a group or kept while degraded
+    T.eq(d["commands_committed"] + d["deferred_commands"], acked,
+         "conc: committed + kept = acknowledged")
+    T.check(0 < d["commit_groups"] <= d["commands_committed"],
+            "conc: groups between 1 and the commands committed")
+    T.check(d["commit_failures"] > 0, "conc: groups failed when the disk filled")
+    # a 503 is a command of a failed group (commit_failures) or one refused
+    # before the engine (refused, with the 409s)
+    refused = metric(h, "hallq_commands_refused_total") - before["_refused"]
+    T.eq(d["commit_failures"] + refused, refused_storage + refused_engine,
+         "conc: commit_failures + refused = the 503 and 409 answers")
+
+    db = sqlite3.connect(h.db_path)
+    try:
+        rows = {u: (lbl, stt) for u, lbl, stt in db.execute(
+            "SELECT uuid, label, status FROM tickets")}
+        T.eq(sorted(u for u in issued if u not in rows), [], "conc: acknowledged tickets lost")
+        T.eq(sorted(u for u in rows if u not in issued), [],
+             "conc: tickets in the database that nobody was given")
+        T.eq(sorted(u for u, n in issued.items() if u in rows and rows[u][0] != n), [],
+             "conc: acknowledged tickets with another number in the database")
+        T.eq(db.execute("SELECT day, label, count(*) FROM tickets GROUP BY 1, 2 "
+                        "HAVING count(*) > 1").fetchall(), [], "conc: a number twice in the DB")
+        for c in clients:
+            if c.window is None:
+                continue
+            want = [("call" if a == "call" else a, body["ticket"]["uuid"])
+                    for a, st, body in c.log if st == 200]
+            got = db.execute("SELECT kind, ticket FROM events WHERE window=? AND kind IN "
+                             "('call', 'finish', 'rate') ORDER BY id", (c.window,)).fetchall()
+            T.eq(len(got), len(want), f"conc: window {c.window}: as many events as acknowledged")
+            T.eq([i for i, (x, y) in enumerate(zip(got, want)) if x != y][:3], [],
+                 f"conc: window {c.window}: the event log is what was acknowledged, in order")
+            finished = [body["ticket"]["uuid"] for a, st, body in c.log
+                        if a == "finish" and st == 200]
+            T.eq([u for u in finished if rows.get(u, ("", ""))[1] != "done"], [],
+                 f"conc: window {c.window}: acknowledged finishes are done in the DB")
+            rated = {body["ticket"]["uuid"] for a, st, body in c.log if a == "rate" and st == 200}
+            got = {t for (t,) in db.execute("SELECT ticket FROM evaluations WHERE window=?",
+                                            (c.window,))}
+            T.eq(sorted(rated ^ got), [], f"conc: window {c.window}: evaluations = ratings acknowledged")
+        T.eq(db.execute("PRAGMA integrity_check").fetchone()[0], "ok", "conc: database integrity")
+    finally:
+        db.close()
+    db_checks(h.db_path, "conc")
+
+
 def test_read_only():
     with Mount("ext4", 16384) as m:
         cfg = copy.deepcopy(BASE_CONFIG)
@@ -462,7 +665,8 @@ def main():
         return 1
     only = sys.argv[1:]
     for name, fn in (("full", test_disk_full), ("ro", test_read_only), ("corrupt", test_corrupt),
-                     ("not_corrupt", test_not_corrupt)):
+                     ("not_corrupt", test_not_corrupt),
+                     ("concurrent", test_concurrent)):
         if not only or name in only:
             print(f"--- {name}", flush=True)
             fn()
