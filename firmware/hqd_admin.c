@@ -15,9 +15,10 @@
  * the one write (a follow-up step) goes into the store in one transaction
  * with its outbox record, so the central server hears of every step.
  *
- * Alarms are re-evaluated every ADMIN_ALARM_MS on the loop and published as
- * an SSE `alarm` event only when the set of raised conditions changed, so a
- * wall of dashboards is not woken every 5 s for nothing.
+ * Alarms are re-evaluated every ADMIN_ALARM_MS on the loop (and at once
+ * after an acknowledgement) and published as an SSE `alarm` event only when
+ * the set of raised conditions changed, so a wall of dashboards is not woken
+ * every 5 s for nothing.
  */
 #include "hqd_admin.h"
 
@@ -40,6 +41,11 @@ struct hq_admin {
     uint64_t timer;
     char *alarm_keys; /* keys of the alarms last published, '\n'-joined */
     uint64_t published;
+    /* Publish at the next tick even if the keys did not change: after an
+     * acknowledgement within the first ADMIN_ALARM_MS the notice was never
+     * published (the dashboards had it from the overview), so its going
+     * would not be either. */
+    bool publish_now;
 };
 
 /* Static, not malloc'd: the API keeps the routes' argument until it stops
@@ -225,7 +231,8 @@ static void admin__alarm_tick(struct hq_loop *loop, void *arg)
     char *keys = NULL;
     cJSON *arr = admin__alarms(s, &keys);
     const char *old = s->alarm_keys ? s->alarm_keys : "";
-    if (keys && strcmp(keys, old) != 0) {
+    if (keys && (strcmp(keys, old) != 0 || s->publish_now)) {
+        s->publish_now = false;
         cJSON *o = cJSON_CreateObject();
         char ts[32];
         hq_time_rfc3339(hq_loop_wall_s(), s->d->eng.cfg->utc_offset_s, ts);
@@ -1096,6 +1103,11 @@ static int admin__route(struct hq_api_req *req, void *arg)
         int rc = hq_store_notice_ack(s->d->store);
         if (rc) return hq_api_reply_error(req, rc, "no storage notice to acknowledge");
         LOG_NOTICE("ADMIN", "the corrupt-database notice was acknowledged");
+        /* Re-evaluate the alarms on the next loop turn instead of within 5 s:
+         * every open dashboard drops the notice through the SSE `alarm`. */
+        s->publish_now = true;
+        if (s->timer) hq_loop_timer_cancel(s->d->loop, s->timer);
+        s->timer = hq_loop_timer(s->d->loop, 0, admin__alarm_tick, s);
         cJSON *o = cJSON_CreateObject();
         cJSON_AddBoolToObject(o, "acknowledged", true);
         return hq_api_reply_json(req, MHD_HTTP_OK, o);
