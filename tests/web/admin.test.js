@@ -3,8 +3,12 @@
  * the real hallqd: the token sign-in, a long wait raising 预警 live, a 差评 in
  * the follow-up list moved on by the form (and the database agreeing), an
  * overdue due date in red, a clerk named <script>… shown as text only,
- * charts, the CSV download, the English switch and signing out. Screenshots
- * go to BUILD/artefacts/admin-*.png.
+ * charts, the CSV download, the English switch and signing out. Then
+ * (storageAck) hallqd restarts on a corrupt database file: the notice that
+ * the file was moved aside shows a 确认 / Acknowledge button on two open
+ * dashboards; pressing it on one clears the alarm there, in the status and
+ * in the database, and the other dashboard drops it without a reload.
+ * Screenshots go to BUILD/artefacts/admin-*.png.
  */
 'use strict';
 
@@ -174,8 +178,82 @@ async function main() {
         await br.close();
         await hall.close();
     }
+    await storageAck();
     console.log('admin.test.js: ' + checks + ' checks, ' + failed + ' failed');
     return failed ? 1 : 0;
+}
+
+async function signIn(page, url) {
+    await page.goto(url + '/admin');
+    await page.locator('#login-form').waitFor({ state: 'visible', timeout: 5000 });
+    await page.fill('#token', H.MANAGER);
+    await page.click('#login-form button[type=submit]');
+    await page.locator('#dash').waitFor({ state: 'visible', timeout: 5000 });
+}
+
+/* The corrupt-database notice and its acknowledgement from the dashboard. */
+async function storageAck() {
+    const hall = new H.Hall();
+    await hall.start();
+    const br = await H.browser();
+    try {
+        for (let i = 0; i < 5; i++) eq((await hall.issue('A')).status, 201, 'issue before the damage');
+        await hall.stop();
+        /* garbage over the header: SQLite no longer knows the file */
+        const fd = fs.openSync(hall.dbPath, 'r+');
+        fs.writeSync(fd, Buffer.alloc(100, 0x5a), 0, 100, 0);
+        fs.closeSync(fd);
+        await hall.start();
+        const corrupt = (await hall.status()).storage.corrupt;
+        if (!check(corrupt && corrupt.moved_to, 'hallqd moved the corrupt file aside: ' + JSON.stringify(corrupt))) return;
+        check(fs.existsSync(corrupt.moved_to), 'the old file is kept');
+
+        const page = await br.newPage({ width: 1400, height: 900 });
+        const other = await br.newPage({ width: 1400, height: 900 });
+        await signIn(page, hall.url);
+        await signIn(other, hall.url);
+        const sel = '#alarms li[data-key="storage:corrupt"]';
+        const alarm = page.locator(sel);
+        await alarm.waitFor({ timeout: 5000 }).catch(() => {});
+        if (!check(await alarm.count() === 1, 'the corrupt-database alarm is on the dashboard')) return;
+        const txt = await alarm.textContent();
+        check(txt.includes('数据库文件损坏') && txt.includes(corrupt.moved_to), 'the alarm names the kept file: ' + txt);
+        const btn = alarm.locator('button.ack');
+        eq(await btn.count(), 1, 'the alarm has a button');
+        eq(await btn.textContent(), '确认', 'the button says 确认');
+        eq(await btn.getAttribute('title'), '确认 / Acknowledge', 'its title says both');
+        eq(await page.locator('#alarms button.ack').count(), 1, 'no other alarm has the button');
+        await other.locator(sel).waitFor({ timeout: 5000 }).catch(() => {});
+        eq(await other.locator(sel).count(), 1, 'the second dashboard shows the alarm too');
+        await H.artefact(page.locator('#alarms-card'), 'admin-storage-ack.png');
+        await H.artefact(page, 'admin-storage-alarm.png');
+
+        await page.click('#lang');
+        eq(await btn.textContent(), 'Acknowledge', 'the button in English');
+        await page.click('#lang');
+
+        await btn.click();
+        await alarm.waitFor({ state: 'detached', timeout: 5000 }).catch(() => {});
+        eq(await alarm.count(), 0, 'the alarm is gone after 确认');
+        await page.locator('#alarms li.none').waitFor({ timeout: 5000 }).catch(() => {});
+        eq(await page.locator('#alarms li.none').count(), 1, 'no alarms left');
+        eq((await hall.status()).storage.corrupt, null, 'the status has no notice');
+        eq(hall.db("SELECT count(*) AS n FROM meta WHERE key='corrupt_moved'"), [{ n: 0 }], 'the notice is gone from the database');
+        check(hall.readLog().includes('the corrupt-database notice was acknowledged'), 'the log says who-what: acknowledged');
+        /* the other dashboard hears it on the event stream (alarm list) or its
+         * next overview, without a reload */
+        await other.locator(sel).waitFor({ state: 'detached', timeout: 8000 }).catch(() => {});
+        eq(await other.locator(sel).count(), 0, 'the second dashboard dropped the alarm');
+        check(fs.existsSync(corrupt.moved_to), 'the old file is still kept');
+        /* after a restart it stays acknowledged */
+        await hall.stop();
+        await hall.start();
+        eq((await hall.status()).storage.corrupt, null, 'still acknowledged after a restart');
+        eq(page.hq.errors.concat(other.hq.errors), [], 'no page errors');
+    } finally {
+        await br.close();
+        await hall.close();
+    }
 }
 
 main().then(

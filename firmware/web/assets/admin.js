@@ -63,6 +63,7 @@
     let overview = null;
     let overviewAt = 0; /* Date.now() when it arrived: time in state ticks from here */
     let alarms = [];
+    let ackError = ''; /* why the last 确认 of the storage notice failed */
     let followups = [];
     let stats = null;
     let overviewTimer = 0;
@@ -228,9 +229,37 @@
             alarms.map((a) =>
                 h('li', { class: 'alarm alarm-' + a.kind, dataset: { key: a.key, kind: a.kind } },
                     h('span', { class: 'tag' }, tr(ALARM_KIND[a.kind], a.kind)),
-                    h('span', { class: 'msg' }, t(a.message, a.message_en)))
+                    h('span', { class: 'msg' }, t(a.message, a.message_en)),
+                    a.key === 'storage:corrupt' ? ackButton() : null)
             )
         );
+    }
+
+    /* The corrupt-database notice stays until a manager has seen it (the old
+     * file is kept for the vendor): 确认 acknowledges it
+     * (POST /api/v1/admin/storage/ack). hallqd then publishes the new alarm
+     * list at once, so every open dashboard drops it. The other alarms clear
+     * themselves when their cause goes. */
+    function ackButton() {
+        const msg = h('span', { class: 'ack-msg error', role: 'alert' }, ackError);
+        const btn = h('button', { type: 'button', class: 'btn ack', title: '确认 / Acknowledge' }, t('确认', 'Acknowledge'));
+        btn.addEventListener('click', async () => {
+            btn.disabled = true;
+            ackError = '';
+            HQ.text(msg, '');
+            const r = await api('POST', '/api/v1/admin/storage/ack', {});
+            /* 404: somebody else acknowledged it first; it is gone all the same */
+            if (r.status !== 200 && r.status !== 404) {
+                btn.disabled = false;
+                ackError = errText(r.body); /* kept over the re-renders */
+                renderAlarms();
+                return;
+            }
+            alarms = alarms.filter((a) => a.key !== 'storage:corrupt');
+            renderAlarms();
+            scheduleOverview(0);
+        });
+        return h('span', { class: 'ack-box' }, btn, msg);
     }
 
     function renderWindows() {
