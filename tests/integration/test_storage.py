@@ -389,7 +389,7 @@ def test_concurrent():
         finally:
             for c in clients:
                 c.stop.set()
-            h.stop()
+            h.__exit__(None, None, None)  # stops hallqd, removes its temp dir
 
 
 def check_concurrent(h, clients, before):
