@@ -195,6 +195,9 @@ void hqd_flush(struct hq_daemon *d)
         }
         d->storage_failed = false;
         d->batches++;
+        /* The held replies of this group are released first: a listener's
+         * own command that failed must not turn them into refusals. */
+        if (d->on_flush) d->on_flush(d, HQ_OK, d->on_flush_arg);
         size_t n = d->n_staged;
         d->committed += n;
         struct hqd_staged *st = d->staged;
@@ -212,7 +215,6 @@ void hqd_flush(struct hq_daemon *d)
         } else {
             free(st);
         }
-        if (d->on_flush) d->on_flush(d, HQ_OK, d->on_flush_arg);
     }
 }
 

@@ -343,11 +343,12 @@ static void test_wal_bounded(void)
         }
     }
     CHECK(!failed);
-    /* 16384 frames of a 1 KiB page (+ 24-byte frame headers), and slack for a
-     * truncation that had to wait for the checkpoint thread */
+    /* 16384 frames of a 1 KiB page (+ 24-byte frame headers) is 16.4 MiB; on a
+     * loaded machine a truncation may have to wait for the checkpoint thread a
+     * few commits (21 MB seen). Unbounded, 30,000 commands make ~330 MB. */
     CHECK(biggest > 0);
-    CHECK(biggest < 20LL * 1024 * 1024);
-    if (biggest >= 20LL * 1024 * 1024) fprintf(stderr, "WAL grew to %lld bytes\n", biggest);
+    CHECK(biggest < 48LL * 1024 * 1024);
+    if (biggest >= 48LL * 1024 * 1024) fprintf(stderr, "WAL grew to %lld bytes\n", biggest);
     hq_result_free(&res);
     hq_engine_free(&e);
     hq_store_close(st);
