@@ -4,11 +4,7 @@ if(TARGET hqadmin)
   hq_unit_test(test_admin SOURCES unit/test_admin.c LIBS hqadmin)
 endif()
 if(TARGET hallqd)
-  add_test(NAME test_admin_api
-           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_admin_api.py
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
-  set_tests_properties(test_admin_api PROPERTIES TIMEOUT 120 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+  hq_py_test(test_admin_api test_admin_api.py TIMEOUT 120)
 endif()
 # The page in the system's Chromium through tests/web's harness (playwright-core
 # from `npm ci` in tests/web); screenshots land in ${CMAKE_BINARY_DIR}/artefacts.

@@ -18,12 +18,7 @@ set_tests_properties(test_idcard_e2e PROPERTIES TIMEOUT 120 LABELS unit)
 hq_unit_test(test_devices SOURCES unit/test_devices.c LIBS hqdevices)
 # hallqd with its hall devices, end to end: simulators over ptys and TCP (test_hallqd_devices.py).
 if(TARGET hallqd)
-  add_test(NAME hallqd_devices
-           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_hallqd_devices.py
-                   $<TARGET_FILE:hallq-sim>
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
-  set_tests_properties(hallqd_devices PROPERTIES TIMEOUT 180 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+  hq_py_test(hallqd_devices test_hallqd_devices.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim>)
 endif()
 # Benchmark: keypad key frame → LED bar frame through the real hallqd (run by tests/bench/run.sh,
 # never by ctest).
@@ -35,20 +30,10 @@ if(TARGET hallqd)
 endif()
 # The kiosk's card flow with an appointment: card → the matching appointment → ticket.
 if(TARGET hallqd)
-  add_test(NAME kiosk_appointment
-           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_kiosk_appointment.py
-                   $<TARGET_FILE:hallq-sim>
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
-  set_tests_properties(kiosk_appointment PROPERTIES TIMEOUT 120 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+  hq_py_test(kiosk_appointment test_kiosk_appointment.py TIMEOUT 120 ARGS $<TARGET_FILE:hallq-sim>)
 endif()
 
 # Two kiosks with a reader each: a kiosk takes only its own reader's card.
 if(TARGET hallqd)
-  add_test(NAME kiosk_cards
-           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_kiosk_cards.py
-                   $<TARGET_FILE:hallq-sim>
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
-  set_tests_properties(kiosk_cards PROPERTIES TIMEOUT 120 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+  hq_py_test(kiosk_cards test_kiosk_cards.py TIMEOUT 120 ARGS $<TARGET_FILE:hallq-sim>)
 endif()

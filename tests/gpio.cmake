@@ -38,9 +38,5 @@ if(TARGET hallqd)
     target_include_directories(hallqd-gpiofake PRIVATE ${_gf_incs})
   endif()
   set_target_properties(hallqd-gpiofake PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR})
-  add_test(NAME hallqd_gpio
-           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_hallqd_gpio.py
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
-  set_tests_properties(hallqd_gpio PROPERTIES TIMEOUT 120 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+  hq_py_test(hallqd_gpio test_hallqd_gpio.py TIMEOUT 120)
 endif()

@@ -4,9 +4,5 @@
 # every event); speed and memory are measured by `tools/hallq load` and
 # tests/bench/run.sh, never asserted (docs/BENCHMARKS.md).
 if(TARGET hallqd)
-  add_test(NAME load_generator
-           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_load.py
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
-  set_tests_properties(load_generator PROPERTIES TIMEOUT 240 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+  hq_py_test(load_generator test_load.py TIMEOUT 240)
 endif()

@@ -2,19 +2,10 @@
 # anti-abuse rule, records, print_failed), the private-cupsd tool the demo
 # uses, and the demo hall's printer section.
 if(TARGET hallqd)
-  add_test(NAME print_reprint
-           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_print_reprint.py
-                   $<TARGET_FILE:hallq-sim>
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
-  set_tests_properties(print_reprint PROPERTIES TIMEOUT 120 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+  hq_py_test(print_reprint test_print_reprint.py TIMEOUT 120 ARGS $<TARGET_FILE:hallq-sim>)
 endif()
 if(TARGET hallqd AND TARGET hallq-sim)
-  add_test(NAME demo_print
-           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_demo_print.py
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
-  set_tests_properties(demo_print PROPERTIES TIMEOUT 120 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+  hq_py_test(demo_print test_demo_print.py TIMEOUT 120)
 endif()
 # bench_print (tests/bench/bench_print.py) as an executable of BUILD/bench, the
 # way tests/bench/run.sh finds benchmarks: python3 with the build's paths.

@@ -21,10 +21,5 @@ set_tests_properties(print_cups PROPERTIES TIMEOUT 120)
 
 # hallqd printing end to end: two simulated printers behind a private cupsd.
 if(TARGET hallqd)
-  add_test(NAME hallqd_print
-           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_hallqd_print.py
-                   $<TARGET_FILE:hallq-sim>
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
-  set_tests_properties(hallqd_print PROPERTIES TIMEOUT 180 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};PYTHONDONTWRITEBYTECODE=1")
+  hq_py_test(hallqd_print test_hallqd_print.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim>)
 endif()
