@@ -39,7 +39,9 @@ set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, systemd")
+# procps: the unit's ExecReload runs /bin/kill, which Debian's minimal base does not have
+# (found by systemd-analyze verify in the install test, tests/package/install-test.py).
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, systemd, init-system-helpers, procps")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "cups")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     "${CMAKE_SOURCE_DIR}/tools/debian/postinst;${CMAKE_SOURCE_DIR}/tools/debian/prerm;${CMAKE_SOURCE_DIR}/tools/debian/postrm;${CMAKE_BINARY_DIR}/debian/conffiles")

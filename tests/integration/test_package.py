@@ -1,9 +1,9 @@
 """The Debian package (tools/package.cmake): cpack builds it from this build, dpkg-deb reads
 its control part, `dpkg -x` unpacks it into a scratch root, and the files are checked there:
 the programs, pages, voice pack, systemd unit, udev rules, example configuration and the
-maintainer scripts. A real `dpkg -i` + systemctl run needs a machine with systemd as PID 1,
-which CI's container is not; postinst's user creation is checked by reading it, and its
-secret generation by running that part of it on a copy of the example.
+maintainer scripts. Installing it for real (apt-get in a clean Debian 12 root, the maintainer
+scripts run, hallqd started as its unit starts it) is tests/package/install_test.py, which
+`tools/hallq install-test` and CI run: it needs root and Debian's archive, so it is not here.
 """
 import os
 import re
