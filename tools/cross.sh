@@ -12,7 +12,10 @@
 #     that could not be co-installed with the native one stops here, saying which);
 #  2. configures build-cross-ARCH with cmake/toolchain-ARCH.cmake and builds everything;
 #  3. checks the programs are ARCH's (readelf), prints the size of hallqd;
-#  4. runs the C tests (ctest labels "unit" and "fuzz") under qemu-user.
+#  4. runs the C tests (ctest labels "unit" and "fuzz") under qemu-user;
+#  5. makes the Debian package for ARCH (cpack; dpkg-shlibdeps reads the :ARCH libraries'
+#     symbols files) into build-cross-ARCH/package/hallq_VERSION_ARCH.deb and checks it with
+#     tests/integration/test_package.py, the unpacked hallqd running under qemu-user.
 # HQ_CROSS_BUILD_PREFIX: where the build folders go (default: the top of the tree).
 set -euo pipefail
 
@@ -78,8 +81,11 @@ cross_one() {
     install_cross "$arch" "$triplet"
     local b=${HQ_CROSS_BUILD_PREFIX:-$top}/build-cross-$arch
     say "$arch: building in $b"
+    # The default voice pack is where the package installs it (as tools/hallq package does):
+    # only hallqd reads it, and hallqd is not among the tests run here.
     cmake -S "$top" -B "$b" -DCMAKE_TOOLCHAIN_FILE="$top/cmake/toolchain-$arch.cmake" \
-        -DCMAKE_BUILD_TYPE=${HQ_BUILD_TYPE:-RelWithDebInfo} >/dev/null
+        -DCMAKE_BUILD_TYPE=${HQ_BUILD_TYPE:-RelWithDebInfo} \
+        -DHQ_DEFAULT_VOICE_PACK=/usr/share/hallq/voice >/dev/null
     cmake --build "$b" -j"$(nproc)"
     local want got prog
     want=$(machine_of "$arch")
@@ -97,6 +103,30 @@ cross_one() {
     rm -f "$stripped"
     say "$arch: the C tests under qemu-user"
     (cd "$b" && ctest -L '^(unit|fuzz)$' --no-tests=error --output-on-failure -j"$(nproc)" --timeout 300)
+    package_one "$arch" "$b"
+}
+
+package_one() {
+    local arch=$1 b=$2 debs
+    say "$arch: the Debian package"
+    rm -f "$b"/package/*.deb
+    # DEB_HOST_ARCH makes dpkg-shlibdeps read the $arch libraries (their :$arch symbols files
+    # and $triplet-objdump) for the Depends line.
+    (cd "$b" && DEB_HOST_ARCH=$arch cpack -G DEB -B "$b/package" \
+        -D CPACK_DEBIAN_PACKAGE_ARCHITECTURE="$arch" >/dev/null)
+    debs=("$b"/package/*_"$arch".deb)
+    [ -f "${debs[0]}" ] || { say "$arch: cpack made no *_$arch.deb"; exit 1; }
+    say "$arch: ${debs[0]##*/}, $(stat -c %s "${debs[0]}") bytes"
+    HQ_BUILD=$b HQ_SOURCE=$top HQ_PACKAGE_DEB=${debs[0]} HQ_PACKAGE_ARCH=$arch \
+        HQ_EMULATOR=$(qemu_of "$arch") PYTHONDONTWRITEBYTECODE=1 \
+        python3 "$top/tests/integration/test_package.py"
+}
+
+qemu_of() {
+    case "$1" in
+    arm64) echo qemu-aarch64 ;;
+    armhf) echo qemu-arm ;;
+    esac
 }
 
 archs=("$@")

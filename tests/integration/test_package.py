@@ -4,6 +4,11 @@ the programs, pages, voice pack, systemd unit, udev rules, example configuration
 maintainer scripts. Installing it for real (apt-get in a clean Debian 12 root, the maintainer
 scripts run, hallqd started as its unit starts it) is tests/package/install_test.py, which
 `tools/hallq install-test` and CI run: it needs root and Debian's archive, so it is not here.
+
+tools/cross.sh runs it on the ARM packages too, with
+  HQ_PACKAGE_DEB   the .deb to check (instead of running cpack on HQ_BUILD),
+  HQ_PACKAGE_ARCH  the Debian architecture it must be for (its programs' ELF machine too),
+  HQ_EMULATOR      what runs the unpacked hallqd (qemu-aarch64, qemu-arm).
 """
 import os
 import re
@@ -15,6 +20,18 @@ sys.path.insert(0, os.path.dirname(__file__))
 from hallq import BUILD, Failures  # noqa: E402
 
 
+# e_machine of an ELF file, by Debian architecture
+ELF_MACHINE = {"amd64": 62, "arm64": 183, "armhf": 40, "i386": 3}
+
+
+def elf_machine(path):
+    with open(path, "rb") as fh:
+        head = fh.read(20)
+    if head[:4] != b"\x7fELF":
+        return None
+    return int.from_bytes(head[18:20], "little" if head[5] == 1 else "big")
+
+
 def run(cmd, **kw):
     return subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
 
@@ -22,18 +39,24 @@ def run(cmd, **kw):
 def main():
     f = Failures("test_package")
     tmp = tempfile.mkdtemp(prefix="hallq-pkg-")
-    r = run(["cpack", "--config", os.path.join(BUILD, "CPackConfig.cmake"), "-G", "DEB", "-B", tmp])
-    f.check(r.returncode == 0, "cpack failed: " + r.stdout[-2000:] + r.stderr[-2000:])
-    debs = [n for n in os.listdir(tmp) if n.endswith(".deb")]
-    f.check(len(debs) == 1, "one .deb expected, got %r" % debs)
-    if f.failed:
-        return f.done()
-    deb = os.path.join(tmp, debs[0])
+    deb = os.environ.get("HQ_PACKAGE_DEB")
+    arch = os.environ.get("HQ_PACKAGE_ARCH") or run(["dpkg", "--print-architecture"]).stdout.strip()
+    emulator = os.environ.get("HQ_EMULATOR", "").split()
+    if not deb:
+        r = run(["cpack", "--config", os.path.join(BUILD, "CPackConfig.cmake"), "-G", "DEB", "-B", tmp])
+        f.check(r.returncode == 0, "cpack failed: " + r.stdout[-2000:] + r.stderr[-2000:])
+        debs = [n for n in os.listdir(tmp) if n.endswith(".deb")]
+        f.check(len(debs) == 1, "one .deb expected, got %r" % debs)
+        if f.failed:
+            return f.done()
+        deb = os.path.join(tmp, debs[0])
 
     # control
     info = run(["dpkg-deb", "-f", deb]).stdout
     fields = dict(re.findall(r"^([A-Za-z-]+): (.*)$", info, re.M))
     f.check(fields.get("Package") == "hallq", "Package: %r" % fields.get("Package"))
+    f.check(fields.get("Architecture") == arch, "Architecture: %r, want %s" % (fields.get("Architecture"), arch))
+    f.check(os.path.basename(deb).endswith("_%s.deb" % arch), "file name %s" % os.path.basename(deb))
     dep = fields.get("Depends", "")
     for want in ("adduser", "systemd", "libc6", "libmicrohttpd12", "libsqlite3-0", "libcjson1"):
         f.check(want in dep, "Depends lacks %s: %s" % (want, dep))
@@ -61,6 +84,9 @@ def main():
     for prog in ("hallqd", "hallqctl", "hallq-sim", "hallq-central"):
         p = os.path.join(root, "usr/bin", prog)
         f.check(os.path.isfile(p) and os.access(p, os.X_OK), "usr/bin/%s missing" % prog)
+        if os.path.isfile(p):
+            f.check(elf_machine(p) == ELF_MACHINE.get(arch), "usr/bin/%s: ELF machine %r for %s"
+                    % (prog, elf_machine(p), arch))
     for page in ("display.html", "window.html", "kiosk.html", "admin.html", "ticket.html",
                  "assets/hallq.js", "assets/qr.js"):
         f.check(os.path.isfile(os.path.join(root, "usr/share/hallq/web", page)), "web/%s missing" % page)
@@ -97,8 +123,8 @@ def main():
     # The example configuration: refused as shipped (placeholder secrets), valid once
     # postinst's own secret step ran on it.
     cfg = os.path.join(root, "etc/hallq/hall.json")
-    hallqd = os.path.join(root, "usr/bin/hallqd")
-    r = run([hallqd, "--check-config", cfg])
+    hallqd = emulator + [os.path.join(root, "usr/bin/hallqd")]
+    r = run(hallqd + ["--check-config", cfg])
     f.check(r.returncode != 0, "the example with placeholder tokens passed --check-config")
     for port in ("/dev/hallq-reader", "/dev/hallq-bus", "/dev/hallq-led"):
         f.check(port in open(cfg).read(), "the example does not use " + port)
@@ -113,7 +139,7 @@ def main():
         tokens = re.findall(r'"token": "([0-9a-f]+)"', text)
         f.check(len(tokens) == 2 and len(set(tokens)) == 2 and all(len(t) == 32 for t in tokens),
                 "tokens not random hex: %r" % tokens)
-        r = run([hallqd, "--check-config", cfg])
+        r = run(hallqd + ["--check-config", cfg])
         f.check(r.returncode == 0, "example invalid after postinst: " + r.stdout + r.stderr)
     return f.done()
 
