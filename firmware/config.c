@@ -175,6 +175,10 @@ static const struct cfg_key cfg_store_keys[] = {
      .def_str = "full"},
     {.key = "backlog_max_kib", .type = CT_INT, F_OFF(store_backlog_max_kib), .min = 64,
      .max = 262144, .def = 4096},
+    {.key = "history_days", .type = CT_INT, F_OFF(store_history_days), .min = 0, .max = 36500,
+     .def = 400},
+    {.key = "event_log_days", .type = CT_INT, F_OFF(store_event_log_days), .min = 0,
+     .max = 36500, .def = 90},
 };
 
 static const struct cfg_key cfg_display_keys[] = {
@@ -214,6 +218,8 @@ static const struct cfg_key cfg_sync_keys[] = {
      .max = 100000000, .def = 1000},
     {.key = "alarm_age_s", .type = CT_INT, F_OFF(sync_alarm_age_s), .min = 1, .max = 2592000,
      .def = 3600},
+    {.key = "retention_days", .type = CT_INT, F_OFF(sync_retention_days), .min = 1,
+     .max = 36500, .def = 30},
 };
 
 static const struct cfg_key cfg_printer_keys[] = {

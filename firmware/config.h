@@ -93,6 +93,8 @@ struct hq_config {
     char database[HQ_CFG_PATH_MAX]; /* absolute after loading */
     char synchronous[8];            /* "full" or "normal" */
     uint32_t store_backlog_max_kib; /* unsaved writes kept in RAM while the disk refuses them */
+    uint32_t store_history_days;    /* tickets and evaluations kept; 0 = for ever */
+    uint32_t store_event_log_days;  /* event log rows kept; 0 = for ever */
 
     /* display (pages and texts) */
     char notice[512]; /* scrolling notice on the wall display */
@@ -121,6 +123,7 @@ struct hq_config {
     uint32_t sync_appointment_grace_s;     /* later than slot start + this: no priority */
     uint32_t sync_alarm_backlog;           /* alarm at this many unsent records */
     uint32_t sync_alarm_age_s;             /* alarm when the oldest unsent is this old */
+    uint32_t sync_retention_days;          /* acknowledged records kept this long */
 
     /* printer: the ticket printer (PROTOCOLS.md §4); queue "" = tickets are not printed */
     char printer_queue[128];                   /* CUPS queue name */

@@ -28,6 +28,7 @@
 #include "hqd_devices.h"
 #include "hqd_gpio.h"
 #include "hqd_print.h"
+#include "hqd_retention.h"
 #include "hqd_voice.h"
 #include "sync.h"
 
@@ -50,6 +51,7 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "gpio", .init = hqd_gpio_init, .fini = hqd_gpio_fini},
     {.name = "admin", .init = hq_admin_init, .fini = hq_admin_fini},
     {.name = "appointments", .init = hq_appointments_init, .fini = hq_appointments_fini},
+    {.name = "retention", .init = hqd_retention_init, .fini = hqd_retention_fini},
 };
 
 /* ---------------------------------------------------------- command path */
@@ -487,6 +489,9 @@ static void hqd__reload(struct hq_daemon *d)
         d->cfg.n_tokens = n->n_tokens;
         d->cfg.wait_alarm_s = n->wait_alarm_s;
         d->cfg.idle_alarm_s = n->idle_alarm_s;
+        d->cfg.store_history_days = n->store_history_days; /* hqd_retention.c */
+        d->cfg.store_event_log_days = n->store_event_log_days;
+        d->cfg.sync_retention_days = n->sync_retention_days;
         if (n->engine.n_services != d->cfg.engine.n_services ||
             n->engine.n_windows != d->cfg.engine.n_windows ||
             strcmp(n->database, d->cfg.database) != 0)

@@ -689,6 +689,64 @@ void hq_store_close(struct hq_store *st)
     free(st);
 }
 
+/* One DELETE of a retention step: binds ?1 (a cutoff) and ?2 (the limit). */
+static int store__prune_one(struct hq_store *st, const char *sql, int64_t cutoff, int limit,
+                            int64_t *n)
+{
+    sqlite3_stmt *s = NULL;
+    int rc = HQ_ERR_DB;
+    if (sqlite3_prepare_v2(st->db, sql, -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, cutoff);
+        sqlite3_bind_int(s, 2, limit);
+        if (sqlite3_step(s) == SQLITE_DONE) {
+            *n = sqlite3_changes(st->db);
+            rc = HQ_OK;
+        }
+    }
+    if (rc) LOG_ERR("STORE", "%s: retention: %s", st->path, sqlite3_errmsg(st->db));
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int hq_store_prune(struct hq_store *st, int64_t outbox_before, int64_t events_before,
+                   int32_t history_day, int limit, struct hq_store_pruned *out)
+{
+    memset(out, 0, sizeof *out);
+    int rc = hq_store_begin(st);
+    if (rc) return rc;
+    /* The first `limit` acknowledged records in seq order (the index
+     * outbox_unacked), of which those older than the cutoff go: `at` is
+     * RFC 3339 with the hall's offset, which julianday() reads. A record
+     * whose time is out of order waits for its neighbours; none goes early. */
+    rc = store__prune_one(st,
+                          "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE acked=1 "
+                          "ORDER BY seq LIMIT ?2) AND julianday(at) < julianday(?1, 'unixepoch')",
+                          outbox_before, limit, &out->outbox);
+    if (!rc && events_before > 0)
+        rc = store__prune_one(st,
+                              "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id "
+                              "LIMIT ?2) AND at < ?1",
+                              events_before, limit, &out->events);
+    /* tickets.id = day << 20 | index: a day's tickets are one id range */
+    if (!rc && history_day > 0)
+        rc = store__prune_one(st,
+                              "DELETE FROM tickets WHERE id IN (SELECT id FROM tickets WHERE id < "
+                              "?1 ORDER BY id LIMIT ?2)",
+                              (int64_t)history_day << 20, limit, &out->tickets);
+    if (!rc && history_day > 0)
+        rc = store__prune_one(st,
+                              "DELETE FROM evaluations WHERE rowid IN (SELECT rowid FROM "
+                              "evaluations WHERE day < ?1 AND (level > 2 OR follow_up_state IN "
+                              "('none','closed')) ORDER BY day LIMIT ?2)",
+                              history_day, limit, &out->evaluations);
+    if (rc) {
+        hq_store_end(st, 1);
+        memset(out, 0, sizeof *out);
+        return rc;
+    }
+    return hq_store_end(st, 0);
+}
+
 sqlite3 *hq_store_db(struct hq_store *st)
 {
     /* Whoever reads or writes next sees only committed commands, and never

@@ -105,6 +105,20 @@ int hq_store_outbox_stats(struct hq_store *st, int64_t *backlog, int64_t *oldest
  * Never write through it outside a store function. */
 sqlite3 *hq_store_db(struct hq_store *st);
 
+/* Retention. Deletes, in one transaction, at most `limit` rows of each kind:
+ * outbox records the central server acknowledged whose time is before
+ * outbox_before (unix s; unacknowledged records are never deleted); event log
+ * rows before events_before (unix s; 0 keeps them); tickets of business days
+ * before history_day; evaluations of those days, except a 差评 whose
+ * follow-up is not closed (history_day 0 keeps both). The oldest rows go first, so a
+ * caller repeats while a kind comes back with `limit` rows. HQ_ERR_DISK_FULL
+ * while degraded (nothing may land before the backlog), HQ_ERR_DB else. */
+struct hq_store_pruned {
+    int64_t outbox, events, tickets, evaluations;
+};
+int hq_store_prune(struct hq_store *st, int64_t outbox_before, int64_t events_before,
+                   int32_t history_day, int limit, struct hq_store_pruned *out);
+
 /* Helpers shared with other modules. */
 void hq_uuid_format(const uint8_t uuid[16], char out[37]);
 int hq_uuid_parse(const char *s, uint8_t uuid[16]);

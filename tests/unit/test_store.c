@@ -4,7 +4,7 @@
  * refusal of newer and foreign files, a corrupt file moved aside (never
  * changed), a full database reported as HQ_ERR_DISK_FULL with nothing
  * half-written, and the degraded-storage backlog written later giving the
- * same rows as direct commits.
+ * same rows as direct commits; retention deletes only what it may.
  */
 #include <sqlite3.h>
 #include <stdio.h>
@@ -74,6 +74,15 @@ static void fresh_db(void)
     unlink(p);
     snprintf(p, sizeof p, "%s/hall.db-shm", dir);
     unlink(p);
+}
+
+/* Opens the store on cfg and loads a fresh engine from it. */
+static void open_loaded(struct hq_store **st, struct hq_engine *e)
+{
+    char err[512] = "";
+    CHECK_EQ_INT(hq_store_open(&cfg, st, err, sizeof err), HQ_OK);
+    CHECK_EQ_INT(hq_engine_init(e, &cfg.engine), HQ_OK);
+    CHECK_EQ_INT(hq_store_load(*st, e, err, sizeof err), HQ_OK);
 }
 
 static void test_reopen(void)
@@ -585,6 +594,113 @@ static void test_backlog(void)
     free(want);
 }
 
+/* Retention: acknowledged outbox records past sync.retention_days and the
+ * history (event log, tickets, evaluations) past store.history_days go, in
+ * steps of `limit` rows; unacknowledged records and open 差评 follow-ups stay,
+ * whatever their age; today's queue is untouched. */
+static void test_prune(void)
+{
+    struct hq_store *st = NULL;
+    struct hq_engine e;
+    struct hq_result res = {0};
+    fresh_db();
+    open_loaded(&st, &e);
+
+    /* Day 0: six tickets, two served and rated (one 差评, one 非常满意). */
+    struct hq_cmd c = {.type = HQ_CMD_ISSUE, .now = T0};
+    for (int i = 0; i < 6; i++) {
+        c = (struct hq_cmd){.type = HQ_CMD_ISSUE, .now = T0 + i};
+        CHECK_EQ_INT(apply(&e, st, &c, &res), HQ_OK);
+    }
+    c = (struct hq_cmd){.type = HQ_CMD_LOGIN, .now = T0 + 10, .window = 1};
+    strcpy(c.u.login.staff_id, "1001");
+    CHECK_EQ_INT(apply(&e, st, &c, &res), HQ_OK);
+    for (int i = 0; i < 2; i++) {
+        c = (struct hq_cmd){.type = HQ_CMD_CALL_NEXT, .now = T0 + 20 + 100 * i, .window = 1};
+        CHECK_EQ_INT(apply(&e, st, &c, &res), HQ_OK);
+        c = (struct hq_cmd){.type = HQ_CMD_FINISH, .now = T0 + 80 + 100 * i, .window = 1};
+        CHECK_EQ_INT(apply(&e, st, &c, &res), HQ_OK);
+        c = (struct hq_cmd){.type = HQ_CMD_RATE, .now = T0 + 85 + 100 * i, .window = 1};
+        c.u.rate.level = i ? 5 : 1;
+        c.u.rate.channel = HQ_CHAN_PAD;
+        CHECK_EQ_INT(apply(&e, st, &c, &res), HQ_OK);
+    }
+    /* Day 10: two tickets (the rollover closes day 0). */
+    for (int i = 0; i < 2; i++) {
+        c = (struct hq_cmd){.type = HQ_CMD_ISSUE, .now = T0 + 10 * 86400 + i};
+        CHECK_EQ_INT(apply(&e, st, &c, &res), HQ_OK);
+    }
+    sqlite3 *db = hq_store_db(st);
+    int32_t day0 = hq_engine_day_of(&cfg.engine, T0);
+    int64_t cut = T0 + 5 * 86400;
+    char q[256];
+    snprintf(q, sizeof q,
+             "SELECT count(*) FROM outbox WHERE julianday(at) < julianday(%lld, 'unixepoch')",
+             (long long)cut);
+    int64_t old_rec = scalar(db, q);
+    int64_t all_rec = scalar(db, "SELECT count(*) FROM outbox");
+    int64_t first = scalar(db, "SELECT min(seq) FROM outbox");
+    CHECK(old_rec >= 15 && all_rec > old_rec);
+    /* the server acknowledged all but the last 3 records of day 0 */
+    snprintf(q, sizeof q, "UPDATE outbox SET acked=1 WHERE seq < %lld",
+             (long long)(first + old_rec - 3));
+    CHECK_EQ_INT(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
+    snprintf(q, sizeof q, "SELECT count(*) FROM events WHERE at < %lld", (long long)cut);
+    int64_t old_ev = scalar(db, q), all_ev = scalar(db, "SELECT count(*) FROM events");
+    CHECK(old_ev >= 10 && all_ev > old_ev);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM tickets"), 8);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations"), 2);
+
+    /* events_before 0 and history_day 0: only the outbox; limit 4: four at a time, oldest
+     * first */
+    struct hq_store_pruned p, sum = {0};
+    CHECK_EQ_INT(hq_store_prune(st, cut, 0, 0, 4, &p), HQ_OK);
+    CHECK_EQ_INT(p.outbox, 4);
+    CHECK_EQ_INT(p.events + p.tickets + p.evaluations, 0);
+    CHECK_EQ_INT(scalar(db, "SELECT min(seq) FROM outbox"), first + 4);
+    sum.outbox = p.outbox;
+    int steps = 1;
+    do {
+        CHECK_EQ_INT(hq_store_prune(st, cut, cut, day0 + 5, 4, &p), HQ_OK);
+        sum.outbox += p.outbox;
+        sum.events += p.events;
+        sum.tickets += p.tickets;
+        sum.evaluations += p.evaluations;
+    } while ((p.outbox == 4 || p.events == 4 || p.tickets == 4 || p.evaluations == 4) &&
+             ++steps < 100);
+    CHECK_EQ_INT(sum.outbox, old_rec - 3);
+    CHECK_EQ_INT(sum.events, old_ev);
+    CHECK_EQ_INT(sum.tickets, 6);
+    CHECK_EQ_INT(sum.evaluations, 1);
+    /* what stays: the 3 unacknowledged old records, everything of day 10, the open 差评 */
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM outbox WHERE acked=0"), all_rec - old_rec + 3);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM outbox"), all_rec - old_rec + 3);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM events"), all_ev - old_ev);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM tickets"), 2);
+    CHECK_EQ_INT(scalar(db, "SELECT level FROM evaluations"), 1);
+    /* a second pass finds nothing; closing the follow-up lets the 差评 go */
+    CHECK_EQ_INT(hq_store_prune(st, cut, cut, day0 + 5, 4, &p), HQ_OK);
+    CHECK_EQ_INT(p.outbox + p.events + p.tickets + p.evaluations, 0);
+    CHECK_EQ_INT(
+        sqlite3_exec(db, "UPDATE evaluations SET follow_up_state='closed'", NULL, NULL, NULL),
+        SQLITE_OK);
+    CHECK_EQ_INT(hq_store_prune(st, cut, cut, day0 + 5, 4, &p), HQ_OK);
+    CHECK_EQ_INT(p.evaluations, 1);
+    hq_store_close(st);
+
+    /* today's queue comes back whole */
+    struct hq_engine e2;
+    open_loaded(&st, &e2);
+    CHECK_EQ_INT(e2.day, e.day);
+    CHECK_EQ_INT(e2.n_tickets, e.n_tickets);
+    for (size_t i = 0; i < e.n_tickets && i < e2.n_tickets; i++)
+        CHECK_EQ_MEM(&e2.tickets[i], &e.tickets[i], sizeof e.tickets[i]);
+    hq_result_free(&res);
+    hq_engine_free(&e);
+    hq_engine_free(&e2);
+    hq_store_close(st);
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/hallq-store-XXXXXX");
@@ -602,6 +718,7 @@ int main(void)
     test_wal_bounded();
     test_batch();
     test_backlog();
+    test_prune();
     hq_config_free(&cfg);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
