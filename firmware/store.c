@@ -1575,24 +1575,31 @@ int hq_store_outbox_add(struct hq_store *st, const char *type, int64_t at, cJSON
     return store__outbox(st, type, at, data);
 }
 
-int hq_store_outbox_stats(struct hq_store *st, int64_t *backlog, int64_t *oldest_at,
-                          int64_t *last_seq)
+int hq_outbox_unsent(sqlite3 *db, int64_t *backlog, int64_t *oldest_seq, int64_t *last_seq)
 {
     sqlite3_stmt *s = NULL;
-    hq_store_flush(st);
-    *backlog = *oldest_at = *last_seq = 0;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT count(*), min(seq), (SELECT max(seq) FROM outbox) FROM outbox "
-                           "WHERE acked=0",
+    *backlog = *oldest_seq = *last_seq = 0;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT (SELECT min(seq) FROM outbox WHERE acked=0), "
+                           "(SELECT max(seq) FROM outbox)",
                            -1, &s, NULL) != SQLITE_OK)
         return HQ_ERR_DB;
-    if (sqlite3_step(s) == SQLITE_ROW) {
-        *backlog = sqlite3_column_int64(s, 0);
-        *oldest_at = sqlite3_column_int64(s, 1); /* oldest unsent seq */
-        *last_seq = sqlite3_column_int64(s, 2);
+    if (sqlite3_step(s) == SQLITE_ROW && sqlite3_column_type(s, 0) != SQLITE_NULL) {
+        *oldest_seq = sqlite3_column_int64(s, 0);
+        *last_seq = sqlite3_column_int64(s, 1);
+        *backlog = *last_seq - *oldest_seq + 1;
+    } else if (sqlite3_column_type(s, 1) != SQLITE_NULL) {
+        *last_seq = sqlite3_column_int64(s, 1);
     }
     sqlite3_finalize(s);
     return HQ_OK;
+}
+
+int hq_store_outbox_stats(struct hq_store *st, int64_t *backlog, int64_t *oldest_at,
+                          int64_t *last_seq)
+{
+    hq_store_flush(st);
+    return hq_outbox_unsent(st->db, backlog, oldest_at, last_seq);
 }
 
 const char *hq_store_notice(const struct hq_store *st)

@@ -97,9 +97,19 @@ void hq_store_on_outbox(struct hq_store *st, void (*fn)(void *arg), void *arg);
  * agreed with the central server); data is consumed. */
 int hq_store_outbox_add(struct hq_store *st, const char *type, int64_t at, cJSON *data);
 
-/* Outbox numbers for the status page. */
-int hq_store_outbox_stats(struct hq_store *st, int64_t *backlog, int64_t *oldest_at,
+/* Outbox numbers for the status page: unsent records, the oldest unsent seq
+ * (0: none), the last seq. */
+int hq_store_outbox_stats(struct hq_store *st, int64_t *backlog, int64_t *oldest_seq,
                           int64_t *last_seq);
+/* The same on any connection to the database (the up-link's own). Two index
+ * look-ups, not a count over the backlog (69 ms at 900,000 unsent rows): the
+ * rows from the oldest unacknowledged one on are all unacknowledged
+ * (acknowledgements cover a prefix, a server's rewind un-acknowledges a
+ * suffix) and have no holes (AUTOINCREMENT seqs; retention deletes only
+ * acknowledged rows), so there are last - oldest + 1 of them. The one
+ * exception: a rewind behind records retention already deleted leaves holes,
+ * and the figure counts them too until the link has passed them. */
+int hq_outbox_unsent(sqlite3 *db, int64_t *backlog, int64_t *oldest_seq, int64_t *last_seq);
 
 /* The database handle, for read-only queries of other modules (pages, CSV).
  * Never write through it outside a store function. */

@@ -234,6 +234,20 @@ static int sync__mark(struct hq_sync *s, int64_t acked, int64_t *newly, bool *re
         if (sqlite3_step(u) != SQLITE_DONE) goto fail;
         sqlite3_finalize(u);
         u = NULL;
+        /* Records past sync.retention_days may be gone from the box already (a rare scan:
+         * only on a rewind). */
+        if (sqlite3_prepare_v2(s->db,
+                               "SELECT coalesce(max(seq), ?1) - ?1 - count(*) FROM outbox "
+                               "WHERE seq > ?1",
+                               -1, &u, NULL) == SQLITE_OK &&
+            sqlite3_bind_int64(u, 1, acked) == SQLITE_OK && sqlite3_step(u) == SQLITE_ROW &&
+            sqlite3_column_int64(u, 0) > 0)
+            LOG_ERR("SYNC",
+                    "the central server lost %lld records that this box no longer holds "
+                    "(deleted after sync.retention_days): they cannot be sent again",
+                    (long long)sqlite3_column_int64(u, 0));
+        sqlite3_finalize(u);
+        u = NULL;
     }
     if (sqlite3_prepare_v2(s->db, "UPDATE outbox SET acked=1 WHERE acked=0 AND seq<=?", -1, &u,
                            NULL) != SQLITE_OK)
@@ -1002,20 +1016,14 @@ static void sync__outbox_written(void *arg)
 static void sync__count(struct hq_sync *s)
 {
     sqlite3_stmt *q = NULL;
-    int64_t now = hq_loop_wall_s();
+    int64_t now = hq_loop_wall_s(), oldest, last;
     s->backlog = 0;
     s->oldest_age = 0;
     if (!s->db) return;
-    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM outbox WHERE acked=0", -1, &q, NULL) ==
-            SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW)
-        s->backlog = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    q = NULL;
+    hq_outbox_unsent(s->db, &s->backlog, &oldest, &last);
     if (s->backlog &&
-        sqlite3_prepare_v2(s->db, "SELECT at FROM outbox WHERE acked=0 ORDER BY seq LIMIT 1", -1,
-                           &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW) {
+        sqlite3_prepare_v2(s->db, "SELECT at FROM outbox WHERE seq=?", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_bind_int64(q, 1, oldest) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
         int64_t t = hq_sync_parse_rfc3339((const char *)sqlite3_column_text(q, 0));
         if (t >= 0 && now > t) s->oldest_age = now - t;
     }

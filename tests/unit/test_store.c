@@ -678,6 +678,12 @@ static void test_prune(void)
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM events"), all_ev - old_ev);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM tickets"), 2);
     CHECK_EQ_INT(scalar(db, "SELECT level FROM evaluations"), 1);
+    /* the unsent figures (two index look-ups) agree with a count */
+    int64_t bl, oldest, last;
+    CHECK_EQ_INT(hq_store_outbox_stats(st, &bl, &oldest, &last), HQ_OK);
+    CHECK_EQ_INT(bl, all_rec - old_rec + 3);
+    CHECK_EQ_INT(oldest, scalar(db, "SELECT min(seq) FROM outbox WHERE acked=0"));
+    CHECK_EQ_INT(last, scalar(db, "SELECT max(seq) FROM outbox"));
     /* a second pass finds nothing; closing the follow-up lets the 差评 go */
     CHECK_EQ_INT(hq_store_prune(st, cut, cut, day0 + 5, 4, &p), HQ_OK);
     CHECK_EQ_INT(p.outbox + p.events + p.tickets + p.evaluations, 0);
@@ -686,6 +692,11 @@ static void test_prune(void)
         SQLITE_OK);
     CHECK_EQ_INT(hq_store_prune(st, cut, cut, day0 + 5, 4, &p), HQ_OK);
     CHECK_EQ_INT(p.evaluations, 1);
+    CHECK_EQ_INT(sqlite3_exec(db, "UPDATE outbox SET acked=1", NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ_INT(hq_store_outbox_stats(st, &bl, &oldest, &last), HQ_OK);
+    CHECK_EQ_INT(bl, 0);
+    CHECK_EQ_INT(oldest, 0);
+    CHECK_EQ_INT(last, scalar(db, "SELECT max(seq) FROM outbox"));
     hq_store_close(st);
 
     /* today's queue comes back whole */
