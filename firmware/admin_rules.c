@@ -337,6 +337,23 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         snprintf(a->msg_zh, sizeof a->msg_zh, "%s", zh ? zh : "存储无法写入：暂停取号");
         snprintf(a->msg_en, sizeof a->msg_en, "%s", en ? en : "Storage cannot be written");
     }
+    if (n < max && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sto, "disk_low"))) {
+        struct admin_alarm *a = &out[n++];
+        memset(a, 0, sizeof *a);
+        a->kind = ADMIN_AL_STORAGE;
+        snprintf(a->key, sizeof a->key, "storage:disk_low");
+        const char *path = admin__str(sto, "path");
+        snprintf(a->subject, sizeof a->subject, "%s", path ? path : "");
+        a->value = admin__num(sto, "disk_free_bytes", 0) / 1048576;
+        a->threshold = admin__num(sto, "disk_alarm_bytes", 0) / 1048576;
+        snprintf(a->msg_zh, sizeof a->msg_zh,
+                 "存储空间不足：剩余 %lld MiB（低于 %lld MiB 告警），写满后将暂停取号，请联系运维",
+                 (long long)a->value, (long long)a->threshold);
+        snprintf(a->msg_en, sizeof a->msg_en,
+                 "Disk space low: %lld MiB free (alarm below %lld MiB); when it is full, "
+                 "tickets stop. Call maintenance",
+                 (long long)a->value, (long long)a->threshold);
+    }
     const cJSON *cor = cJSON_GetObjectItemCaseSensitive(sto, "corrupt");
     if (n < max && cJSON_IsObject(cor)) {
         struct admin_alarm *a = &out[n++];

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define API_SSE_MAX_QUEUE (256 * 1024)
@@ -207,6 +208,25 @@ static void api__add_time(cJSON *o, const char *key, uint32_t t, int32_t off)
     cJSON_AddStringToObject(o, key, buf);
 }
 
+/* Room left on the database's file system, for the user hallqd runs as
+ * (f_bavail), and whether it is below store.disk_alarm_mib: the manager hears
+ * of a filling card days before the store has to refuse tickets. */
+static void api__disk_space(cJSON *st, const char *db_path, uint32_t alarm_mib)
+{
+    char dir[HQ_CFG_PATH_MAX];
+    struct statvfs v;
+    snprintf(dir, sizeof dir, "%s", db_path);
+    char *slash = strrchr(dir, '/');
+    if (slash) *(slash == dir ? slash + 1 : slash) = '\0';
+    if (statvfs(slash ? dir : ".", &v) != 0) return;
+    double free_b = (double)v.f_bavail * (double)v.f_frsize;
+    double alarm_b = (double)alarm_mib * 1048576.0;
+    cJSON_AddNumberToObject(st, "disk_free_bytes", free_b);
+    cJSON_AddNumberToObject(st, "disk_total_bytes", (double)v.f_blocks * (double)v.f_frsize);
+    cJSON_AddNumberToObject(st, "disk_alarm_bytes", alarm_b);
+    cJSON_AddBoolToObject(st, "disk_low", alarm_mib && free_b < alarm_b);
+}
+
 static void api__add_estimate(cJSON *o, const char *key, int64_t s)
 {
     if (s < 0)
@@ -350,6 +370,7 @@ cJSON *hq_api_status_json(struct hq_daemon *d)
     cJSON_AddNumberToObject(st, "deferred_commands", (double)d->storage_deferred);
     cJSON_AddNumberToObject(st, "recoveries", (double)d->storage_recoveries);
     cJSON_AddNumberToObject(st, "lost_commands", (double)d->storage_lost);
+    api__disk_space(st, hq_store_path(d->store), d->cfg.store_disk_alarm_mib);
     if (d->storage_degraded) {
         char zh[768], en[768];
         hq_time_rfc3339(d->storage_degraded_since, e->cfg->utc_offset_s, buf);

@@ -179,6 +179,8 @@ static const struct cfg_key cfg_store_keys[] = {
      .def = 400},
     {.key = "event_log_days", .type = CT_INT, F_OFF(store_event_log_days), .min = 0,
      .max = 36500, .def = 90},
+    {.key = "disk_alarm_mib", .type = CT_INT, F_OFF(store_disk_alarm_mib), .min = 0,
+     .max = 16777216, .def = 256},
 };
 
 static const struct cfg_key cfg_display_keys[] = {

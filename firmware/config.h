@@ -95,6 +95,7 @@ struct hq_config {
     uint32_t store_backlog_max_kib; /* unsaved writes kept in RAM while the disk refuses them */
     uint32_t store_history_days;    /* tickets and evaluations kept; 0 = for ever */
     uint32_t store_event_log_days;  /* event log rows kept; 0 = for ever */
+    uint32_t store_disk_alarm_mib;  /* alarm when less is free on the database's disk; 0 = off */
 
     /* display (pages and texts) */
     char notice[512]; /* scrolling notice on the wall display */

@@ -491,6 +491,7 @@ static void hqd__reload(struct hq_daemon *d)
         d->cfg.idle_alarm_s = n->idle_alarm_s;
         d->cfg.store_history_days = n->store_history_days; /* hqd_retention.c */
         d->cfg.store_event_log_days = n->store_event_log_days;
+        d->cfg.store_disk_alarm_mib = n->store_disk_alarm_mib; /* api.c, admin_rules.c */
         d->cfg.sync_retention_days = n->sync_retention_days;
         if (n->engine.n_services != d->cfg.engine.n_services ||
             n->engine.n_windows != d->cfg.engine.n_windows ||

@@ -6,7 +6,14 @@ hallqd with sync.retention_days 7, store.history_days 100 and store.event_log_da
 start) deletes exactly the old acknowledged records and the old history, keeps the
 unacknowledged records and the open 差评, leaves today's queue alone, and says so in
 /api/v1/status, /metrics and the log.
+
+And the disk-space alarm (store.disk_alarm_mib): the free space of the database's file
+system in /api/v1/status agrees with statvfs; a threshold above it raises the dashboard's
+存储空间不足 alarm, and lowering it with SIGHUP clears it.
 """
+import json
+import os
+import signal
 import sqlite3
 import sys
 import time
@@ -54,7 +61,44 @@ def age_database(path):
     return {"outbox": 50, "events": 30, "tickets": old_tickets, "evaluations": 2}
 
 
+def alarm_keys(h):
+    st, ov = h.get("/api/v1/admin/overview", token=MANAGER)
+    T.eq(st, 200, "overview")
+    return {a["key"]: a for a in ov.get("alarms", [])} if st == 200 else {}
+
+
+def disk_alarm():
+    cfg = dict(BASE_CONFIG)
+    cfg["store"] = dict(BASE_CONFIG["store"], disk_alarm_mib=16777216)  # 16 TiB: always low
+    h = Hall(cfg)
+    try:
+        h.start()
+        s = h.status()["storage"]
+        v = os.statvfs(h.dir)
+        free = v.f_bavail * v.f_frsize
+        T.check(abs(s["disk_free_bytes"] - free) < max(64 << 20, free // 20),
+                f"status disk_free_bytes {s['disk_free_bytes']} vs statvfs {free}")
+        T.eq(s["disk_total_bytes"], v.f_blocks * v.f_frsize, "status disk_total_bytes")
+        T.eq((s["disk_low"], s["disk_alarm_bytes"]), (True, 16777216 << 20), "disk_low below 16 TiB")
+        T.check(wait_for(lambda: "storage:disk_low" in alarm_keys(h), 12),
+                "no storage:disk_low alarm on the dashboard")
+        a = alarm_keys(h).get("storage:disk_low", {})
+        T.check(a.get("message", "").startswith("存储空间不足：剩余 ") and
+                a.get("threshold") == 16777216 and a.get("kind") == "storage",
+                f"alarm: {json.dumps(a, ensure_ascii=False)}")
+        h.config["store"]["disk_alarm_mib"] = 0
+        h.write_config()
+        h.proc.send_signal(signal.SIGHUP)
+        T.check(wait_for(lambda: h.status()["storage"]["disk_low"] is False, 10),
+                "disk_low still true after SIGHUP with disk_alarm_mib 0")
+        T.check(wait_for(lambda: "storage:disk_low" not in alarm_keys(h), 12),
+                "the disk alarm did not clear")
+    finally:
+        h.__exit__(None, None, None)
+
+
 def main():
+    disk_alarm()
     cfg = dict(BASE_CONFIG)
     cfg["store"] = dict(BASE_CONFIG["store"], history_days=100, event_log_days=60)
     cfg["sync"] = {"retention_days": 7}

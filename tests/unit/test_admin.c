@@ -298,6 +298,21 @@ static void test_status_alarms(void)
     st = cJSON_Parse("{\"gpio\":{\"alarms\":{\"door_open\":false}}}");
     CHECK_EQ_INT(admin_alarms_status(st, al, 8), 0);
     cJSON_Delete(st);
+    /* the database's disk filling up: an alarm with MiB free and the threshold */
+    st = cJSON_Parse("{\"storage\":{\"path\":\"/var/lib/hallq/hallq.db\",\"degraded\":false,"
+                     "\"disk_free_bytes\":104857600,\"disk_alarm_bytes\":268435456,"
+                     "\"disk_low\":true}}");
+    CHECK_EQ_INT(admin_alarms_status(st, al, 8), 1);
+    CHECK_EQ_STR(al[0].key, "storage:disk_low");
+    CHECK_EQ_INT(al[0].value, 100);
+    CHECK_EQ_INT(al[0].threshold, 256);
+    CHECK_EQ_STR(al[0].msg_zh,
+                 "存储空间不足：剩余 100 MiB（低于 256 MiB 告警），写满后将暂停取号，请联系运维");
+    CHECK(strstr(al[0].msg_en, "100 MiB free (alarm below 256 MiB)") != NULL);
+    cJSON_Delete(st);
+    st = cJSON_Parse("{\"storage\":{\"disk_free_bytes\":104857600,\"disk_low\":false}}");
+    CHECK_EQ_INT(admin_alarms_status(st, al, 8), 0);
+    cJSON_Delete(st);
     /* nothing raised anywhere */
     st = cJSON_Parse("{\"sync\":{\"transport\":\"off\",\"backlog\":900,\"alarm\":false},"
                      "\"devices\":[],\"printers\":[{\"health\":\"ok\"}]}");

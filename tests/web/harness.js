@@ -52,7 +52,7 @@ function baseConfig() {
                 { token: MANAGER, role: 'manager' },
             ],
         },
-        store: { database: 'hall.db', synchronous: 'normal' },
+        store: { database: 'hall.db', synchronous: 'normal', disk_alarm_mib: 0 }, // not /tmp's fill
         display: { notice: '请保管好随身物品，过号请重新取号。', notice_en: 'Please keep your belongings with you.' },
         privacy: { id_hash_key: 'test-id-hash-key-0123456789' },
         queue: { recall_limit: 2, no_show_requeue: false, rating_timeout_s: 60 },
