@@ -49,8 +49,8 @@ unsigned admin_staffing(double lambda_h, double handle_s, double target_s, unsig
 
 /* -------------------------------------------------------------- alarms */
 
-static const char *const admin_alarm_kinds[ADMIN_AL__COUNT] = {"wait",    "idle", "device",
-                                                               "printer", "sync", "storage"};
+static const char *const admin_alarm_kinds[ADMIN_AL__COUNT] = {
+    "wait", "idle", "device", "printer", "sync", "storage", "clock"};
 
 const char *admin_alarm_kind_name(int kind)
 {
@@ -376,6 +376,29 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
                  offset ? "; today's numbers go on from the middle of each range, check paper "
                           "tickets in the hall by hand"
                         : "");
+    }
+    /* The wall clock (api.c): behind the newest time recorded, or on a date
+     * before the queue's business day. */
+    const cJSON *clk = cJSON_GetObjectItemCaseSensitive(status, "clock");
+    if (n < max && cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(clk, "ok"))) {
+        struct admin_alarm *a = &out[n++];
+        memset(a, 0, sizeof *a);
+        a->kind = ADMIN_AL_CLOCK;
+        snprintf(a->key, sizeof a->key, "clock:behind");
+        const char *seen = admin__str(clk, "latest_seen");
+        snprintf(a->subject, sizeof a->subject, "%s", seen ? seen : "");
+        int64_t min = (admin__num(clk, "behind_s", 0) + 59) / 60;
+        a->value = min;
+        a->threshold = -1;
+        snprintf(
+            a->msg_zh, sizeof a->msg_zh,
+            "系统时钟比已记录的时间慢 %lld 分钟（%s），可能已被重置或未同步：号票时间与等候时间"
+            "有误，请检查校时（NTP）",
+            (long long)min, seen ? seen : "");
+        snprintf(a->msg_en, sizeof a->msg_en,
+                 "The clock is %lld min behind the newest record (%s): reset or not "
+                 "synchronised; ticket times and waits are wrong until it is set (NTP)",
+                 (long long)min, seen ? seen : "");
     }
     const cJSON *sy = cJSON_GetObjectItemCaseSensitive(status, "sync");
     /* The up-link judges its own backlog and age against sync.alarm_backlog

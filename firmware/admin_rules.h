@@ -41,6 +41,7 @@ enum admin_alarm_kind {
     ADMIN_AL_PRINTER,  /* a ticket printer is low on / out of paper or not printing */
     ADMIN_AL_SYNC,     /* the up-link raised its alarm: refused, backlog too large or too old */
     ADMIN_AL_STORAGE,  /* the database cannot be written, or a corrupt one was moved aside */
+    ADMIN_AL_CLOCK,    /* the wall clock is behind what was recorded (reset, not synchronised) */
     ADMIN_AL__COUNT
 };
 

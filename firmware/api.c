@@ -227,6 +227,33 @@ static void api__disk_space(cJSON *st, const char *db_path, uint32_t alarm_mib)
     cJSON_AddBoolToObject(st, "disk_low", alarm_mib && free_b < alarm_b);
 }
 
+/* Is the wall clock plausible? Behind the newest time hallqd has recorded
+ * (by more than a small NTP step), or on a date before the business day the
+ * queue is on: it was reset (no battery-backed RTC, a power cut) or jumped.
+ * The engine never rolls the day back, so numbering stays right, but ticket
+ * times and waits are wrong until someone sets the clock. */
+static void api__clock(cJSON *o, const struct hq_daemon *d, int64_t now)
+{
+    cJSON *c = cJSON_AddObjectToObject(o, "clock");
+    if (!c) return;
+    int64_t behind = d->clock_seen - now;
+    bool behind_day = d->eng.day && hq_engine_day_of(&d->cfg.engine, now) < d->eng.day;
+    char ts[32];
+    cJSON_AddBoolToObject(c, "ok", behind <= HQD_CLOCK_SLACK_S && !behind_day);
+    cJSON_AddNumberToObject(c, "behind_s", behind > 0 ? (double)behind : 0);
+    cJSON_AddBoolToObject(c, "behind_day", behind_day);
+    if (d->clock_seen) {
+        hq_time_rfc3339(d->clock_seen, d->cfg.engine.utc_offset_s, ts);
+        cJSON_AddStringToObject(c, "latest_seen", ts);
+    }
+    if (d->eng.day) { /* the queue's day; hall.day is the clock's date */
+        int y, m, dd;
+        hq_ymd_from_days(d->eng.day, &y, &m, &dd);
+        snprintf(ts, sizeof ts, "%04d-%02d-%02d", y, m, dd);
+        cJSON_AddStringToObject(c, "business_day", ts);
+    }
+}
+
 static void api__add_estimate(cJSON *o, const char *key, int64_t s)
 {
     if (s < 0)
@@ -323,6 +350,7 @@ cJSON *hq_api_status_json(struct hq_daemon *d)
     cJSON_AddStringToObject(h, "time", buf);
     cJSON_AddStringToObject(h, "notice", d->cfg.notice);
     cJSON_AddStringToObject(h, "notice_en", d->cfg.notice_en);
+    api__clock(o, d, now);
     cJSON *svcs = cJSON_AddArrayToObject(o, "services");
     for (size_t i = 0; i < e->cfg->n_services; i++) {
         const struct hq_service_cfg *s = &e->cfg->services[i];

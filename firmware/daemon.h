@@ -38,7 +38,12 @@ struct hq_daemon {
     struct hq_result res;
     struct hq_api *api;
     int64_t started_at;
-    bool storage_failed; /* the last commit could not be written */
+    /* The latest wall-clock time hallqd has seen: the newest event-log row at start, then
+     * every command's time. A clock now behind it was reset or not yet synchronised (a box
+     * without a battery-backed RTC after a power cut): /api/v1/status "clock". */
+    int64_t clock_seen;
+#define HQD_CLOCK_SLACK_S 120 /* behind by less is a small step of NTP, not an alarm */
+    bool storage_failed;      /* the last commit could not be written */
     uint64_t commands, refused, commit_failures;
     /* Group commit (hallqd.c): the commands of this turn, written, not yet
      * committed; their listeners run after the commit. */

@@ -362,6 +362,7 @@ static int hqd__storage_check(const struct hq_daemon *d, const struct hq_cmd *cm
 int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
 {
     if (!cmd->now) cmd->now = hq_loop_wall_s();
+    if (cmd->now > d->clock_seen) d->clock_seen = cmd->now;
     if (cmd->type == HQ_CMD_ISSUE) hqd__new_uuid(cmd->u.issue.uuid);
     if (cmd->type == HQ_CMD_RATE) hqd__new_uuid(cmd->u.rate.uuid);
     d->commands++;
@@ -631,6 +632,16 @@ int main(int argc, char **argv)
         return 1;
     }
     d.started_at = hq_loop_wall_s();
+    d.clock_seen = hq_store_latest_time(d.store);
+    if (d.clock_seen > d.started_at + HQD_CLOCK_SLACK_S) {
+        char a[32], b[32];
+        hq_time_rfc3339(d.started_at, d.cfg.engine.utc_offset_s, a);
+        hq_time_rfc3339(d.clock_seen, d.cfg.engine.utc_offset_s, b);
+        LOG_WARN("HALLQD",
+                 "the clock (%s) is behind the newest record (%s): reset or not synchronised? "
+                 "Ticket times are wrong until it is set",
+                 a, b);
+    }
     hq_loop_on_turn(d.loop, hqd__store_flush, &d);
     hq_store_on_flush(d.store, hqd__store_flush, &d);
 

@@ -1575,6 +1575,19 @@ int hq_store_outbox_add(struct hq_store *st, const char *type, int64_t at, cJSON
     return store__outbox(st, type, at, data);
 }
 
+int64_t hq_store_latest_time(struct hq_store *st)
+{
+    sqlite3_stmt *s = NULL;
+    int64_t t = 0;
+    hq_store_flush(st);
+    if (sqlite3_prepare_v2(st->db, "SELECT at FROM events ORDER BY id DESC LIMIT 1", -1, &s,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW)
+        t = sqlite3_column_int64(s, 0);
+    sqlite3_finalize(s);
+    return t;
+}
+
 int hq_outbox_unsent(sqlite3 *db, int64_t *backlog, int64_t *oldest_seq, int64_t *last_seq)
 {
     sqlite3_stmt *s = NULL;

@@ -129,6 +129,9 @@ struct hq_store_pruned {
 int hq_store_prune(struct hq_store *st, int64_t outbox_before, int64_t events_before,
                    int32_t history_day, int limit, struct hq_store_pruned *out);
 
+/* The time of the newest event-log row (unix s), 0 when there is none. */
+int64_t hq_store_latest_time(struct hq_store *st);
+
 /* Helpers shared with other modules. */
 void hq_uuid_format(const uint8_t uuid[16], char out[37]);
 int hq_uuid_parse(const char *s, uint8_t uuid[16]);

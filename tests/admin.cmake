@@ -15,3 +15,8 @@ if(TARGET hallqd AND HQ_NODE)
   set_tests_properties(web_admin PROPERTIES TIMEOUT 120 ENVIRONMENT
     "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}")
 endif()
+# A wall clock behind the recorded data: status "clock", the dashboard's 时钟 alarm, the queue
+# stays on its business day.
+if(TARGET hallqd)
+  hq_py_test(hallqd_clock test_clock.py TIMEOUT 120)
+endif()

@@ -197,6 +197,13 @@ class Hall:
         return sqlite3.connect(self.db_path)
 
 
+def alarm_keys(hall):
+    """The dashboard's alarms by key (GET /api/v1/admin/overview as the manager)."""
+    st, ov = hall.get("/api/v1/admin/overview", token=MANAGER)
+    assert st == 200, (st, ov)
+    return {a["key"]: a for a in ov["alarms"]}
+
+
 def sse_reader(hall, events, stop):
     """Read /api/v1/events into events as (event, data) pairs until stop is set
     (run it in a thread)."""

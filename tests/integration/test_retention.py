@@ -18,7 +18,7 @@ import sqlite3
 import sys
 import time
 
-from hallq import BASE_CONFIG, MANAGER, Failures, Hall, wait_for
+from hallq import BASE_CONFIG, MANAGER, Failures, Hall, alarm_keys, wait_for
 
 T = Failures("test_retention")
 OLD_AT = "2025-06-01T10:00:00+08:00"
@@ -59,12 +59,6 @@ def age_database(path):
                         now - 200 * 86400, state))
     db.close()
     return {"outbox": 50, "events": 30, "tickets": old_tickets, "evaluations": 2}
-
-
-def alarm_keys(h):
-    st, ov = h.get("/api/v1/admin/overview", token=MANAGER)
-    T.eq(st, 200, "overview")
-    return {a["key"]: a for a in ov.get("alarms", [])} if st == 200 else {}
 
 
 def disk_alarm():

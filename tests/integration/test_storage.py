@@ -44,7 +44,7 @@ import tempfile
 import threading
 import time
 
-from hallq import BASE_CONFIG, MANAGER, Failures, Hall, sse_reader, wait_for
+from hallq import BASE_CONFIG, MANAGER, Failures, Hall, alarm_keys, sse_reader, wait_for
 
 T = Failures("test_storage")
 STORAGE_MSG = "系统存储故障，暂停取号，请到服务台咨询"
@@ -114,12 +114,6 @@ def storage(h):
 
 def waiting(h):
     return sum(v["waiting"] for v in h.status()["services"])
-
-
-def alarm_keys(h):
-    st, ov = h.get("/api/v1/admin/overview", token=MANAGER)
-    assert st == 200, (st, ov)
-    return {a["key"]: a for a in ov["alarms"]}
 
 
 def metric(h, name):

@@ -313,6 +313,20 @@ static void test_status_alarms(void)
     st = cJSON_Parse("{\"storage\":{\"disk_free_bytes\":104857600,\"disk_low\":false}}");
     CHECK_EQ_INT(admin_alarms_status(st, al, 8), 0);
     cJSON_Delete(st);
+    /* a clock behind the newest record: minutes rounded up, the time it should be past */
+    st = cJSON_Parse("{\"clock\":{\"ok\":false,\"behind_s\":10801,\"behind_day\":false,"
+                     "\"latest_seen\":\"2026-12-03T09:00:00+08:00\"}}");
+    CHECK_EQ_INT(admin_alarms_status(st, al, 8), 1);
+    CHECK_EQ_STR(al[0].key, "clock:behind");
+    CHECK_EQ_STR(admin_alarm_kind_name(al[0].kind), "clock");
+    CHECK_EQ_INT(al[0].value, 181);
+    CHECK(strstr(al[0].msg_zh, "系统时钟比已记录的时间慢 181 分钟（2026-12-03T09:00:00+08:00）") ==
+          al[0].msg_zh);
+    CHECK(strstr(al[0].msg_en, "181 min behind") != NULL);
+    cJSON_Delete(st);
+    st = cJSON_Parse("{\"clock\":{\"ok\":true,\"behind_s\":30}}");
+    CHECK_EQ_INT(admin_alarms_status(st, al, 8), 0);
+    cJSON_Delete(st);
     /* nothing raised anywhere */
     st = cJSON_Parse("{\"sync\":{\"transport\":\"off\",\"backlog\":900,\"alarm\":false},"
                      "\"devices\":[],\"printers\":[{\"health\":\"ok\"}]}");

@@ -50,6 +50,7 @@
         printer: ['打印机', 'Printer'],
         sync: ['数据上报', 'Central sync'],
         storage: ['存储', 'Storage'],
+        clock: ['时钟', 'Clock'],
     };
     const tr = (pair, fallback) => (pair ? t(pair[0], pair[1]) : fallback || '');
 
