@@ -29,3 +29,8 @@ if(TARGET hallqd)
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   set_tests_properties(test_storage_concurrent PROPERTIES TIMEOUT 300 ENVIRONMENT "${HQ_PY_ENV}")
 endif()
+# The day rolling over at the hall's midnight under concurrent load (utc_offset chosen so that
+# midnight comes 10-70 s after the start).
+if(TARGET hallqd)
+  hq_py_test(test_rollover test_rollover.py TIMEOUT 240)
+endif()

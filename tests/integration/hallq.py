@@ -12,9 +12,11 @@ import shutil
 import shlex
 import signal
 import socket
+import random
 import sqlite3
 import subprocess
 import tempfile
+import threading
 import time
 
 BUILD = os.environ.get("HQ_BUILD", os.path.join(os.path.dirname(__file__), "../../build"))
@@ -195,6 +197,68 @@ class Hall:
 
     def db(self):
         return sqlite3.connect(self.db_path)
+
+
+class Load(threading.Thread):
+    """One client of a concurrent test (test_storage, test_rollover): an
+    issuer (tickets, A and B) or a window's clerk (call-next, finish, rating,
+    in that order; a refused step is tried again, a 409 on finish or rating
+    starts over with a call). Every request and its answer is kept in self.log as
+    (action, status, body); a request that got no answer (timeout, reset)
+    goes to self.broken."""
+
+    def __init__(self, h, window=None, seed=0, pause=0.0):
+        super().__init__(daemon=True)
+        self.h, self.window, self.pause = h, window, pause  # pause: s after each answer
+        self.rng = random.Random(seed)
+        self.stop = threading.Event()
+        self.log, self.broken = [], []
+
+    def send(self, action, fn, *a):
+        try:
+            st, body = fn(*a)
+        except Exception as e:  # no answer: a fault, whatever the reason
+            self.broken.append((action, repr(e)))
+            return None, None
+        self.log.append((action, st, body))
+        return st, body
+
+    def run(self):
+        h, w = self.h, self.window
+        step = "call"
+        while not self.stop.is_set():
+            if w is None:
+                st, body = self.send("issue", h.issue, self.rng.choice("AB"))
+            elif step == "call":
+                st, body = self.send("call", h.window, w, "call-next")
+                if st == 200:
+                    step = "finish"
+                elif st is None or st == 409:  # nobody waiting
+                    time.sleep(0.005)
+            elif step == "finish":
+                st, body = self.send("finish", h.window, w, "finish")
+                if st == 200:
+                    step = "rate"
+                elif st == 409:  # the window has no ticket any more (a day rollover)
+                    step = "call"
+            else:
+                st, body = self.send("rate", h.window, w, "rating",
+                                     {"level": self.rng.randint(1, 5)})
+                if st in (200, 409):  # 409: nothing to rate any more (a day rollover)
+                    step = "call"
+            if st == 503:
+                time.sleep(0.005)
+            if self.pause:
+                time.sleep(self.pause)
+
+
+def stop_loads(clients, timeout=15):
+    """Stops Load clients; returns how many still hang on a request after timeout s each."""
+    for c in clients:
+        c.stop.set()
+    for c in clients:
+        c.join(timeout)
+    return sum(1 for c in clients if c.is_alive())
 
 
 def alarm_keys(hall):

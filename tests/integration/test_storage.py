@@ -44,7 +44,8 @@ import tempfile
 import threading
 import time
 
-from hallq import BASE_CONFIG, MANAGER, Failures, Hall, alarm_keys, sse_reader, wait_for
+from hallq import (BASE_CONFIG, MANAGER, Failures, Hall, Load, alarm_keys, sse_reader,
+                   stop_loads, wait_for)
 
 T = Failures("test_storage")
 STORAGE_MSG = "系统存储故障，暂停取号，请到服务台咨询"
@@ -287,54 +288,6 @@ def test_disk_full():
             h.stop()
 
 
-class Load(threading.Thread):
-    """One client of the concurrent test: an issuer (tickets, A and B) or a
-    window's clerk (call-next, finish, rating, in that order; a refused step
-    is tried again). Every request and its answer is kept in self.log as
-    (action, status, body); a request that got no answer (timeout, reset)
-    goes to self.broken."""
-
-    def __init__(self, h, window=None, seed=0):
-        super().__init__(daemon=True)
-        self.h, self.window = h, window
-        self.rng = random.Random(seed)
-        self.stop = threading.Event()
-        self.log, self.broken = [], []
-
-    def send(self, action, fn, *a):
-        try:
-            st, body = fn(*a)
-        except Exception as e:  # no answer: a fault, whatever the reason
-            self.broken.append((action, repr(e)))
-            return None, None
-        self.log.append((action, st, body))
-        return st, body
-
-    def run(self):
-        h, w = self.h, self.window
-        step = "call"
-        while not self.stop.is_set():
-            if w is None:
-                st, body = self.send("issue", h.issue, self.rng.choice("AB"))
-            elif step == "call":
-                st, body = self.send("call", h.window, w, "call-next")
-                if st == 200:
-                    step = "finish"
-                elif st is None or st == 409:  # nobody waiting
-                    time.sleep(0.005)
-            elif step == "finish":
-                st, body = self.send("finish", h.window, w, "finish")
-                if st == 200:
-                    step = "rate"
-            else:
-                st, body = self.send("rate", h.window, w, "rating",
-                                     {"level": self.rng.randint(1, 5)})
-                if st == 200:
-                    step = "call"
-            if st == 503:
-                time.sleep(0.005)
-
-
 def test_concurrent():
     """Group commit meeting a full disk: one client per window and two
     issuers run flat out while the tmpfs fills up twice and frees again."""
@@ -381,11 +334,7 @@ def test_concurrent():
                 T.check(wait_for(lambda: not storage(h)["degraded"], 10),
                         f"conc {cycle}: recovered")
             time.sleep(1.0)
-            for c in clients:
-                c.stop.set()
-            for c in clients:
-                c.join(15)
-                T.check(not c.is_alive(), "conc: a client hangs on a request")
+            T.eq(stop_loads(clients), 0, "conc: clients hanging on a request")
             check_concurrent(h, clients, before)
             after = snapshot(h)
             T.eq(h.stop(), 0, "conc: clean stop")
