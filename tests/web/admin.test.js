@@ -179,6 +179,7 @@ async function main() {
         await hall.close();
     }
     await storageAck();
+    await boxAlarms();
     console.log('admin.test.js: ' + checks + ' checks, ' + failed + ' failed');
     return failed ? 1 : 0;
 }
@@ -250,6 +251,49 @@ async function storageAck() {
         await hall.start();
         eq((await hall.status()).storage.corrupt, null, 'still acknowledged after a restart');
         eq(page.hq.errors.concat(other.hq.errors), [], 'no page errors');
+    } finally {
+        await br.close();
+        await hall.close();
+    }
+}
+
+/* The box's own alarms: the database's disk below store.disk_alarm_mib (存储空间不足) and a
+ * clock behind the newest record (时钟), as the dashboard shows them, in both languages. */
+async function boxAlarms() {
+    const cfg = H.baseConfig();
+    cfg.store.disk_alarm_mib = 16777216; /* 16 TiB: more than any disk here has free */
+    const hall = new H.Hall(cfg);
+    await hall.start();
+    const br = await H.browser();
+    try {
+        eq((await hall.issue('A')).status, 201, 'issue');
+        await hall.stop();
+        hall.db('UPDATE events SET at = at + 3 * 3600'); /* recorded 3 h "in the future" */
+        await hall.start();
+        const page = await br.newPage({ width: 1400, height: 900 });
+        await signIn(page, hall.url);
+        const disk = page.locator('#alarms li[data-key="storage:disk_low"]');
+        const clock = page.locator('#alarms li[data-key="clock:behind"]');
+        await disk.waitFor({ timeout: 8000 }).catch(() => {});
+        await clock.waitFor({ timeout: 8000 }).catch(() => {});
+        if (check(await disk.count() === 1, 'the disk alarm is on the dashboard')) {
+            eq(await disk.locator('.tag').textContent(), '存储', 'its tag');
+            check((await disk.locator('.msg').textContent()).startsWith('存储空间不足：剩余 '), 'its text');
+        }
+        if (check(await clock.count() === 1, 'the clock alarm is on the dashboard')) {
+            eq(await clock.locator('.tag').textContent(), '时钟', 'its tag');
+            check((await clock.locator('.msg').textContent()).startsWith('系统时钟比已记录的时间慢 18'), 'its text');
+            const bg = await clock.locator('.tag').evaluate((el) => getComputedStyle(el).backgroundColor);
+            eq(bg, 'rgb(180, 83, 9)', 'its own tag colour');
+        }
+        await H.artefact(page.locator('#alarms-card'), 'admin-box-alarms.png');
+        await page.click('#lang');
+        if (await clock.count()) {
+            eq(await clock.locator('.tag').textContent(), 'Clock', 'the tag in English');
+            check((await clock.locator('.msg').textContent()).includes('min behind the newest record'), 'the text in English');
+        }
+        await page.click('#lang');
+        eq(page.hq.errors, [], 'no page errors');
     } finally {
         await br.close();
         await hall.close();
