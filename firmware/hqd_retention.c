@@ -17,12 +17,12 @@
 struct hqd_retention {
     struct hq_daemon *d;
     uint64_t timer;
-    int64_t last_pass;            /* when the last pass finished (0: none yet) */
-    struct hq_store_pruned total; /* deleted since start */
-    struct hq_store_pruned pass;  /* deleted by the pass in progress */
-    int64_t outbox_before;        /* the cutoffs of the pass in progress */
-    int64_t events_before;
-    int32_t history_day;
+    int64_t last_pass;             /* when the last pass finished (0: none yet) */
+    bool in_pass;                  /* a pass is between its steps: keep its cutoffs */
+    struct hq_store_pruned total;  /* deleted since start */
+    struct hq_store_pruned pass;   /* deleted by the pass in progress */
+    struct hq_store_prune_at at;   /* the cutoffs of the pass in progress */
+    struct hq_store_prune_pos pos; /* and how far it got */
 };
 
 static struct hqd_retention *ret__self;
@@ -40,11 +40,13 @@ static void ret__start_pass(struct hqd_retention *r)
 {
     const struct hq_config *c = &r->d->cfg;
     int64_t now = hq_loop_wall_s();
-    r->outbox_before = now - (int64_t)c->sync_retention_days * 86400;
-    r->events_before = c->store_event_log_days ? now - (int64_t)c->store_event_log_days * 86400 : 0;
-    r->history_day = 0;
+    r->at.outbox_before = now - (int64_t)c->sync_retention_days * 86400;
+    r->at.events_before =
+        c->store_event_log_days ? now - (int64_t)c->store_event_log_days * 86400 : 0;
+    r->at.history_day = 0;
     if (c->store_history_days)
-        r->history_day = hq_engine_day_of(&c->engine, now) - (int32_t)c->store_history_days;
+        r->at.history_day = hq_engine_day_of(&c->engine, now) - (int32_t)c->store_history_days;
+    r->pos = (struct hq_store_prune_pos){0};
     r->pass = (struct hq_store_pruned){0};
 }
 
@@ -52,26 +54,23 @@ static void ret__step(struct hq_loop *loop, void *arg)
 {
     struct hqd_retention *r = arg;
     struct hq_store_pruned n;
-    bool starting = r->last_pass >= 0;
     r->timer = 0;
-    if (starting) ret__start_pass(r);
-    int rc = hq_store_prune(r->d->store, r->outbox_before, r->events_before, r->history_day,
-                            RET_STEP_ROWS, &n);
+    if (!r->in_pass) ret__start_pass(r);
+    int rc = hq_store_prune(r->d->store, &r->at, RET_STEP_ROWS, &r->pos, &n);
     if (rc) {
         /* degraded storage (HQ_ERR_DISK_FULL) or a database error, logged by the store: the
          * rows stay, the next hourly pass tries again */
         if (rc != HQ_ERR_DISK_FULL)
             LOG_WARN("RETAIN", "retention pass stopped: %s; next in an hour", hq_strerror(rc));
+        r->in_pass = false;
         r->last_pass = hq_loop_wall_s();
         r->timer = hq_loop_timer(loop, RET_PERIOD_MS, ret__step, r);
         return;
     }
     ret__add(&r->pass, &n);
     ret__add(&r->total, &n);
-    bool more = n.outbox == RET_STEP_ROWS || n.events == RET_STEP_ROWS ||
-                n.tickets == RET_STEP_ROWS || n.evaluations == RET_STEP_ROWS;
-    if (more) {
-        r->last_pass = -1; /* a pass in progress: the next step keeps its cutoffs */
+    r->in_pass = n.more;
+    if (n.more) {
         r->timer = hq_loop_timer(loop, RET_STEP_MS, ret__step, r);
         return;
     }
@@ -104,7 +103,7 @@ static void ret__status(struct hq_daemon *d, cJSON *status, void *arg)
     cJSON_AddNumberToObject(o, "outbox_days", d->cfg.sync_retention_days);
     cJSON_AddNumberToObject(o, "history_days", d->cfg.store_history_days);
     cJSON_AddNumberToObject(o, "event_log_days", d->cfg.store_event_log_days);
-    if (r->last_pass > 0) {
+    if (r->last_pass) {
         char ts[32];
         hq_time_rfc3339(r->last_pass, d->cfg.engine.utc_offset_s, ts);
         cJSON_AddStringToObject(o, "last_pass", ts);

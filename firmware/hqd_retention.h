@@ -13,7 +13,8 @@
  *
  * A pass runs 5 s after start and then hourly, in steps of at most 2,000 rows of each kind
  * (one short transaction each, a second apart while there is more), so a first pass over a
- * year of rows never holds the loop. Skipped while the storage is degraded. Freed pages are
+ * year of rows never holds the loop; a row with a wrong time never holds up the others
+ * (hq_store_prune). Skipped while the storage is degraded. Freed pages are
  * reused by SQLite; the file does not shrink (no VACUUM on an SD card).
  *
  * API it adds: /api/v1/status "retention" {"outbox_days", "history_days", "event_log_days",

@@ -708,37 +708,89 @@ static int store__prune_one(struct hq_store *st, const char *sql, int64_t cutoff
     return rc;
 }
 
-int hq_store_prune(struct hq_store *st, int64_t outbox_before, int64_t events_before,
-                   int32_t history_day, int limit, struct hq_store_pruned *out)
+/* A window of a table in key order: the next `limit` rows from *from on
+ * (`window` selects max(key), count(*) of them; ?1 from, ?2 limit), of which
+ * those older than the cutoff go (`del`: ?1 from, ?2 the window's last key,
+ * ?3 the cutoff). *from moves past the window. A row whose time is out of
+ * order (the clock was wrong when it was written) stays and is passed over,
+ * so it never holds up the rows after it; *more says whether the next window
+ * is worth a look: this one was full and held old rows (once a window holds
+ * only young rows, the rest is younger still). */
+static int store__prune_window(struct hq_store *st, const char *window, const char *del,
+                               int64_t *from, int64_t cutoff, int limit, int64_t *n, bool *more)
 {
+    sqlite3_stmt *s = NULL;
+    int64_t last = 0, seen = 0;
+    *n = 0;
+    *more = false;
+    int rc = HQ_ERR_DB;
+    if (sqlite3_prepare_v2(st->db, window, -1, &s, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(s, 1, *from);
+        sqlite3_bind_int(s, 2, limit);
+        if (sqlite3_step(s) == SQLITE_ROW) {
+            last = sqlite3_column_int64(s, 0);
+            seen = sqlite3_column_int64(s, 1);
+            rc = HQ_OK;
+        }
+    }
+    sqlite3_finalize(s);
+    s = NULL;
+    if (!rc && seen &&
+        (rc = HQ_ERR_DB, sqlite3_prepare_v2(st->db, del, -1, &s, NULL) == SQLITE_OK)) {
+        sqlite3_bind_int64(s, 1, *from);
+        sqlite3_bind_int64(s, 2, last);
+        sqlite3_bind_int64(s, 3, cutoff);
+        if (sqlite3_step(s) == SQLITE_DONE) {
+            *n = sqlite3_changes(st->db);
+            *from = last + 1;
+            *more = seen == limit && *n > 0;
+            rc = HQ_OK;
+        }
+    }
+    if (rc) LOG_ERR("STORE", "%s: retention: %s", st->path, sqlite3_errmsg(st->db));
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int hq_store_prune(struct hq_store *st, const struct hq_store_prune_at *at, int limit,
+                   struct hq_store_prune_pos *pos, struct hq_store_pruned *out)
+{
+    bool more = false;
     memset(out, 0, sizeof *out);
     int rc = hq_store_begin(st);
     if (rc) return rc;
-    /* The first `limit` acknowledged records in seq order (the index
-     * outbox_unacked), of which those older than the cutoff go: `at` is
-     * RFC 3339 with the hall's offset, which julianday() reads. A record
-     * whose time is out of order waits for its neighbours; none goes early. */
-    rc = store__prune_one(st,
-                          "DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE acked=1 "
-                          "ORDER BY seq LIMIT ?2) AND julianday(at) < julianday(?1, 'unixepoch')",
-                          outbox_before, limit, &out->outbox);
-    if (!rc && events_before > 0)
-        rc = store__prune_one(st,
-                              "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id "
-                              "LIMIT ?2) AND at < ?1",
-                              events_before, limit, &out->events);
+    /* Acknowledged records, in seq order; `at` is RFC 3339 with the hall's
+     * offset, which julianday() reads. */
+    rc = store__prune_window(
+        st,
+        "SELECT max(seq), count(*) FROM (SELECT seq FROM outbox WHERE acked=1 AND seq >= ?1 "
+        "ORDER BY seq LIMIT ?2)",
+        "DELETE FROM outbox WHERE seq BETWEEN ?1 AND ?2 AND acked=1 AND julianday(at) < "
+        "julianday(?3, 'unixepoch')",
+        &pos->outbox_seq, at->outbox_before, limit, &out->outbox, &more);
+    out->more |= more;
+    if (!rc && at->events_before > 0) {
+        rc = store__prune_window(
+            st,
+            "SELECT max(id), count(*) FROM (SELECT id FROM events WHERE id >= ?1 ORDER BY id "
+            "LIMIT ?2)",
+            "DELETE FROM events WHERE id BETWEEN ?1 AND ?2 AND at < ?3", &pos->event_id,
+            at->events_before, limit, &out->events, &more);
+        out->more |= more;
+    }
     /* tickets.id = day << 20 | index: a day's tickets are one id range */
-    if (!rc && history_day > 0)
+    if (!rc && at->history_day > 0)
         rc = store__prune_one(st,
                               "DELETE FROM tickets WHERE id IN (SELECT id FROM tickets WHERE id < "
                               "?1 ORDER BY id LIMIT ?2)",
-                              (int64_t)history_day << 20, limit, &out->tickets);
-    if (!rc && history_day > 0)
+                              (int64_t)at->history_day << 20, limit, &out->tickets);
+    if (!rc && at->history_day > 0)
         rc = store__prune_one(st,
                               "DELETE FROM evaluations WHERE rowid IN (SELECT rowid FROM "
                               "evaluations WHERE day < ?1 AND (level > 2 OR follow_up_state IN "
                               "('none','closed')) ORDER BY day LIMIT ?2)",
-                              history_day, limit, &out->evaluations);
+                              at->history_day, limit, &out->evaluations);
+    out->more |= out->tickets == limit || out->evaluations == limit;
     if (rc) {
         hq_store_end(st, 1);
         memset(out, 0, sizeof *out);

@@ -115,19 +115,31 @@ int hq_outbox_unsent(sqlite3 *db, int64_t *backlog, int64_t *oldest_seq, int64_t
  * Never write through it outside a store function. */
 sqlite3 *hq_store_db(struct hq_store *st);
 
-/* Retention. Deletes, in one transaction, at most `limit` rows of each kind:
- * outbox records the central server acknowledged whose time is before
- * outbox_before (unix s; unacknowledged records are never deleted); event log
- * rows before events_before (unix s; 0 keeps them); tickets of business days
- * before history_day; evaluations of those days, except a 差评 whose
- * follow-up is not closed (history_day 0 keeps both). The oldest rows go first, so a
- * caller repeats while a kind comes back with `limit` rows. HQ_ERR_DISK_FULL
- * while degraded (nothing may land before the backlog), HQ_ERR_DB else. */
+/* Retention: one step of a pass, in one transaction, at most `limit` rows
+ * of each kind, oldest first:
+ *  - outbox records the central server acknowledged whose time is before
+ *    at->outbox_before (unix s; unacknowledged records are never deleted);
+ *  - event log rows before at->events_before (unix s; 0 keeps them);
+ *  - tickets of business days before at->history_day, and evaluations of
+ *    those days except a 差评 whose follow-up is not closed (0 keeps both).
+ * The outbox and the event log are walked in key order from *pos (zero at
+ * the start of a pass; each step moves it on), so a row with a wrong time
+ * never holds up the rows after it. out->more: another step has work.
+ * HQ_ERR_DISK_FULL while degraded (nothing may land before the backlog),
+ * HQ_ERR_DB else. */
+struct hq_store_prune_at {
+    int64_t outbox_before, events_before;
+    int32_t history_day;
+};
+struct hq_store_prune_pos {
+    int64_t outbox_seq, event_id;
+};
 struct hq_store_pruned {
     int64_t outbox, events, tickets, evaluations;
+    bool more;
 };
-int hq_store_prune(struct hq_store *st, int64_t outbox_before, int64_t events_before,
-                   int32_t history_day, int limit, struct hq_store_pruned *out);
+int hq_store_prune(struct hq_store *st, const struct hq_store_prune_at *at, int limit,
+                   struct hq_store_prune_pos *pos, struct hq_store_pruned *out);
 
 /* The time of the newest event-log row (unix s), 0 when there is none. */
 int64_t hq_store_latest_time(struct hq_store *st);

@@ -651,31 +651,47 @@ static void test_prune(void)
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM tickets"), 8);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations"), 2);
 
-    /* events_before 0 and history_day 0: only the outbox; limit 4: four at a time, oldest
-     * first */
+    /* A record and an event written while the clock was far ahead: they stay, and they do not
+     * hold up the rows after them. */
+    snprintf(q, sizeof q, "UPDATE outbox SET at='2099-01-01T00:00:00+08:00' WHERE seq=%lld",
+             (long long)first);
+    CHECK_EQ_INT(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
+    CHECK_EQ_INT(sqlite3_exec(db,
+                              "UPDATE events SET at = at + 36500 * 86400 WHERE id = (SELECT "
+                              "min(id) FROM events)",
+                              NULL, NULL, NULL),
+                 SQLITE_OK);
+
+    /* the outbox alone first; limit 4: a window of four at a time, oldest first */
     struct hq_store_pruned p, sum = {0};
-    CHECK_EQ_INT(hq_store_prune(st, cut, 0, 0, 4, &p), HQ_OK);
-    CHECK_EQ_INT(p.outbox, 4);
+    struct hq_store_prune_pos pos = {0};
+    struct hq_store_prune_at outbox_only = {.outbox_before = cut};
+    CHECK_EQ_INT(hq_store_prune(st, &outbox_only, 4, &pos, &p), HQ_OK);
+    CHECK_EQ_INT(p.outbox, 3); /* the first of the window is the one from 2099 */
     CHECK_EQ_INT(p.events + p.tickets + p.evaluations, 0);
-    CHECK_EQ_INT(scalar(db, "SELECT min(seq) FROM outbox"), first + 4);
+    CHECK(p.more);
+    CHECK_EQ_INT(scalar(db, "SELECT min(seq) FROM outbox"), first);
+    CHECK_EQ_INT(pos.outbox_seq, first + 4);
     sum.outbox = p.outbox;
+    struct hq_store_prune_at all = {
+        .outbox_before = cut, .events_before = cut, .history_day = day0 + 5};
     int steps = 1;
     do {
-        CHECK_EQ_INT(hq_store_prune(st, cut, cut, day0 + 5, 4, &p), HQ_OK);
+        CHECK_EQ_INT(hq_store_prune(st, &all, 4, &pos, &p), HQ_OK);
         sum.outbox += p.outbox;
         sum.events += p.events;
         sum.tickets += p.tickets;
         sum.evaluations += p.evaluations;
-    } while ((p.outbox == 4 || p.events == 4 || p.tickets == 4 || p.evaluations == 4) &&
-             ++steps < 100);
-    CHECK_EQ_INT(sum.outbox, old_rec - 3);
-    CHECK_EQ_INT(sum.events, old_ev);
+    } while (p.more && ++steps < 100);
+    CHECK_EQ_INT(sum.outbox, old_rec - 3 - 1);
+    CHECK_EQ_INT(sum.events, old_ev - 1);
     CHECK_EQ_INT(sum.tickets, 6);
     CHECK_EQ_INT(sum.evaluations, 1);
-    /* what stays: the 3 unacknowledged old records, everything of day 10, the open 差评 */
+    /* what stays: the 3 unacknowledged old records, the two from the clock that ran ahead,
+     * everything of day 10, the open 差评 */
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM outbox WHERE acked=0"), all_rec - old_rec + 3);
-    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM outbox"), all_rec - old_rec + 3);
-    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM events"), all_ev - old_ev);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM outbox"), all_rec - old_rec + 3 + 1);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM events"), all_ev - old_ev + 1);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM tickets"), 2);
     CHECK_EQ_INT(scalar(db, "SELECT level FROM evaluations"), 1);
     /* the unsent figures (two index look-ups) agree with a count */
@@ -685,12 +701,15 @@ static void test_prune(void)
     CHECK_EQ_INT(oldest, scalar(db, "SELECT min(seq) FROM outbox WHERE acked=0"));
     CHECK_EQ_INT(last, scalar(db, "SELECT max(seq) FROM outbox"));
     /* a second pass finds nothing; closing the follow-up lets the 差评 go */
-    CHECK_EQ_INT(hq_store_prune(st, cut, cut, day0 + 5, 4, &p), HQ_OK);
+    pos = (struct hq_store_prune_pos){0};
+    CHECK_EQ_INT(hq_store_prune(st, &all, 4, &pos, &p), HQ_OK);
     CHECK_EQ_INT(p.outbox + p.events + p.tickets + p.evaluations, 0);
+    CHECK(!p.more);
     CHECK_EQ_INT(
         sqlite3_exec(db, "UPDATE evaluations SET follow_up_state='closed'", NULL, NULL, NULL),
         SQLITE_OK);
-    CHECK_EQ_INT(hq_store_prune(st, cut, cut, day0 + 5, 4, &p), HQ_OK);
+    pos = (struct hq_store_prune_pos){0};
+    CHECK_EQ_INT(hq_store_prune(st, &all, 4, &pos, &p), HQ_OK);
     CHECK_EQ_INT(p.evaluations, 1);
     CHECK_EQ_INT(sqlite3_exec(db, "UPDATE outbox SET acked=1", NULL, NULL, NULL), SQLITE_OK);
     CHECK_EQ_INT(hq_store_outbox_stats(st, &bl, &oldest, &last), HQ_OK);
