@@ -1089,7 +1089,8 @@ static bool engine__window_serves(const struct hq_window_cfg *wc, uint8_t s, siz
 /* Call by number: "A012" names the ticket's printed prefix; bare digits look
  * through the window's services in order, then tickets transferred to it.
  * Waiting tickets and no-shows (a late citizen came back) qualify; the most
- * recent serial wins when a number was handed out twice. */
+ * recent serial wins when a number was handed out twice, and a no-show whose
+ * number a live ticket holds again is not called back. */
 static int32_t engine__pick_number(const struct engine__ctx *c, const char *label)
 {
     const struct hq_engine *e = c->e;
@@ -1104,6 +1105,13 @@ static int32_t engine__pick_number(const struct engine__ctx *c, const char *labe
         const struct hq_ticket *t = &e->tickets[i];
         if (t->number != number) continue;
         if (t->status != HQ_TS_WAITING && t->status != HQ_TS_NO_SHOW) continue;
+        /* A no-show's number went back to the range; once a newer ticket
+         * holds it, calling the old one back would make two live tickets
+         * with one number. The newer ticket owns the number. */
+        if (t->status == HQ_TS_NO_SHOW) {
+            const uint8_t *slot = engine__live_slot(e, t);
+            if (slot && *slot) continue;
+        }
         if (!engine__eligible(t, wc->number)) continue;
         size_t pos;
         bool serves = engine__window_serves(wc, t->service, &pos);

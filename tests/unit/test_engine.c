@@ -705,8 +705,30 @@ static void test_number_range(void)
         NOSHOW(13, 2, 0, HQ_OK, "B002"), /* B002 no-show: its number is free again */
         ISSUE(14, SVC_B, HQ_OK, "B002"),
         ISSUE(15, SVC_B, HQ_ERR_RANGE_FULL, ""),
+        /* The new B002 is called at window 2; the old B002 (a no-show whose
+         * number went back to the range) cannot be called back at window 1:
+         * two live tickets would hold one number. */
+        LOGIN(16, 1, "1001", HQ_OK),
+        CALLNO(17, 2, "B002", HQ_OK, "B002"),
+        CALLNO(18, 1, "B002", HQ_ERR_NOT_FOUND, ""),
+        CALLNO(19, 1, "2", HQ_ERR_NOT_FOUND, ""), /* digits only: A002 not issued */
     };
     RUN("range", &e, &r, base0, steps);
+    {
+        /* Exactly one live B002, and it is the newest. */
+        int live = 0;
+        for (size_t i = 0; i < e.n_tickets; i++) {
+            const struct hq_ticket *t = &e.tickets[i];
+            char b[16];
+            if (strcmp(hq_ticket_label(&e, t, b, sizeof b), "B002") != 0) continue;
+            if (t->status == HQ_TS_WAITING || t->status == HQ_TS_CALLED ||
+                t->status == HQ_TS_SERVING || t->status == HQ_TS_PARKED) {
+                live++;
+                CHECK_EQ_INT(t->serial, 6);
+            }
+        }
+        CHECK_EQ_INT(live, 1);
+    }
     CHECK_EQ_INT(e.svc[SVC_B].issued, 6);
     CHECK_EQ_INT(e.svc[SVC_B].last_number, 2);
     CHECK_EQ_INT(e.tickets[e.n_tickets - 1].serial, 6);
