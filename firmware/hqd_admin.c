@@ -633,6 +633,10 @@ static int admin__follow_up(struct hq_admin *s, struct hq_api_req *req, const ch
     }
     LOG_INFO("ADMIN", "evaluation %s follow-up: %s → %s", canon, admin_fu_name(from),
              admin_fu_name(to));
+    /* The event stream needs no token (displays and kiosks read it): the
+     * manager's note, which may quote a citizen, stays behind the manager's
+     * API and the central record. */
+    cJSON_DeleteItemFromObjectCaseSensitive(pub, "note");
     hq_api_publish(d->api, "follow_up", pub);
     /* answer the row as the list shows it now */
     if (sqlite3_prepare_v2(db, "SELECT " ADMIN_EVAL_COLS " FROM evaluations WHERE uuid=?", -1, &q,

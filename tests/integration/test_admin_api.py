@@ -236,7 +236,20 @@ def test_follow_up(h):
         seq0 = db.execute("SELECT max(seq) FROM outbox").fetchone()[0]
 
     note = '已电话回访, 群众说 "窗口态度" 已改进\n第二行'
+    events, stop = [], threading.Event()
+    th = threading.Thread(target=sse_reader, args=(h, events, stop), daemon=True)
+    th.start()
+    wait_for(lambda: any(e == "status" for e, _ in events))
     st, body = follow(h, u, "contacted", note)
+    wait_for(lambda: any(e == "follow_up" for e, _ in events), timeout=5)
+    stop.set()
+    th.join(2)
+    fu = [d for e, d in events if e == "follow_up"]
+    T.eq(len(fu), 1, "one follow_up event on the public stream")
+    if fu:
+        T.eq((fu[0]["evaluation"], fu[0]["state"]), (u, "contacted"), "follow_up event says what")
+        T.check("note" not in fu[0] and "第二行" not in json.dumps(fu[0], ensure_ascii=False),
+                "the manager's note stays off the public event stream")
     T.eq(st, 200, "open → contacted")
     T.eq(body["evaluation"]["follow_up"]["state"], "contacted", "answer shows the new state")
     T.eq(body["evaluation"]["follow_up"]["note"], note, "answer shows the note")
