@@ -485,6 +485,24 @@ static time_t store__mtime(const char *path)
     return t;
 }
 
+/* The highest outbox seq a corrupt file moved aside still shows, or 0. */
+static int64_t store__old_seq(const char *path)
+{
+    sqlite3 *db = NULL;
+    sqlite3_stmt *q = NULL;
+    int64_t seq = 0;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db,
+                           "SELECT max(coalesce((SELECT max(seq) FROM outbox), 0), "
+                           "coalesce((SELECT seq FROM sqlite_sequence WHERE name='outbox'), 0))",
+                           -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        seq = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return seq > 0 ? seq : 0;
+}
+
 /* A fresh database replaced a corrupt one: keep the notice for the
  * dashboard until a manager acknowledges it, and when the old file was in
  * use today, start today's numbers at the middle of each service's range so
@@ -518,6 +536,25 @@ static int store__after_corrupt(struct hq_store *st, const char *moved_to, const
     }
     sqlite3_finalize(q);
     q = NULL;
+    /* seq is never reused (PROTOCOLS §5) and the server keeps the first
+     * record it got under each: the fresh outbox starts above anything the
+     * old file may have sent, found in the old file where it still reads,
+     * and at least at the clock's seconds (far above any hall's count of
+     * records). Batches then say gone_through below it (docs/SYNC.md). */
+    if (ok) {
+        int64_t from = store__old_seq(moved_to) + 1;
+        if (from < now) from = now;
+        ok =
+            sqlite3_prepare_v2(st->db, "INSERT INTO sqlite_sequence(name, seq) VALUES('outbox', ?)",
+                               -1, &q, NULL) == SQLITE_OK;
+        if (ok) {
+            sqlite3_bind_int64(q, 1, from - 1);
+            ok = sqlite3_step(q) == SQLITE_DONE;
+        }
+        sqlite3_finalize(q);
+        q = NULL;
+        if (ok) LOG_NOTICE("STORE", "the fresh outbox starts at seq %lld", (long long)from);
+    }
     if (ok && used_today) {
         char sql[96];
         snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta(key, value) VALUES('day', '%d')",

@@ -192,8 +192,19 @@ static int sync__load_batch(struct hq_sync *s, int64_t after, struct sync_batch 
         rc = HQ_ERR_EMPTY;
         goto fail;
     }
+    /* Below the lowest seq the box still holds nothing will ever be sent
+     * (deleted after sync.retention_days once acknowledged, or lost with a
+     * corrupt database): say so, so that a server that never had them (a
+     * new or restored one) can still acknowledge what follows. */
+    int64_t gone = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT min(seq) FROM outbox", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW && sqlite3_column_type(q, 0) == SQLITE_INTEGER)
+        gone = sqlite3_column_int64(q, 0) - 1;
+    sqlite3_finalize(q);
+    q = NULL;
+    if (gone < 0 || gone >= recs[0].seq) gone = 0;
     size_t max_bytes = s->transport == SYNC_SERIAL ? SYNC_SERIAL_BYTES : SYNC_BATCH_MAX_BYTES;
-    rc = sync_batch_build(s->d->cfg.engine.hall_id, recs, n, cap, max_bytes, out, &bad);
+    rc = sync_batch_build(s->d->cfg.engine.hall_id, gone, recs, n, cap, max_bytes, out, &bad);
     if (rc && rc != HQ_ERR_NOMEM)
         snprintf(s->last_error, sizeof s->last_error,
                  "outbox record seq %lld cannot be sent (%s): fix or remove it by hand",
@@ -222,16 +233,20 @@ static int sync__mark(struct hq_sync *s, int64_t acked, int64_t *newly, bool *re
     *newly = 0;
     *rewound = false;
     if (s->in_flight && acked < s->batch.first_seq - 1) {
-        *rewound = true;
-        LOG_WARN("SYNC",
-                 "the central server holds records only up to seq %lld: sending "
-                 "again from there",
-                 (long long)acked);
         if (sqlite3_prepare_v2(s->db, "UPDATE outbox SET acked=0 WHERE acked=1 AND seq>?", -1, &u,
                                NULL) != SQLITE_OK)
             goto fail;
         sqlite3_bind_int64(u, 1, acked);
         if (sqlite3_step(u) != SQLITE_DONE) goto fail;
+        /* Only a rewind that gives rows back to send is one; when the box
+         * holds nothing between the server's mark and this batch, sending
+         * again at once would loop: the caller backs off instead. */
+        *rewound = sqlite3_changes(s->db) > 0;
+        if (*rewound)
+            LOG_WARN("SYNC",
+                     "the central server holds records only up to seq %lld: sending "
+                     "again from there",
+                     (long long)acked);
         sqlite3_finalize(u);
         u = NULL;
         /* Records past sync.retention_days may be gone from the box already (a rare scan:
@@ -313,10 +328,17 @@ static void sync__done(struct hq_sync *s, enum sync_outcome outcome, int64_t ack
             /* The server took the batch and acknowledged nothing new: it
              * misses an older record. Do not hammer it. */
             outcome = SYNC_OUTCOME_RETRY;
-            snprintf(
-                s->last_error, sizeof s->last_error,
-                "the central server acknowledged nothing new (acked_through %lld, sent %lld..%lld)",
-                (long long)acked, (long long)s->batch.first_seq, (long long)s->batch.last_seq);
+            if (acked < s->batch.first_seq - 1)
+                snprintf(s->last_error, sizeof s->last_error,
+                         "the central server holds records only up to seq %lld and does not "
+                         "take gone_through: seqs %lld..%lld are no longer on this box",
+                         (long long)acked, (long long)acked + 1, (long long)s->batch.first_seq - 1);
+            else
+                snprintf(s->last_error, sizeof s->last_error,
+                         "the central server acknowledged nothing new (acked_through %lld, sent "
+                         "%lld..%lld)",
+                         (long long)acked, (long long)s->batch.first_seq,
+                         (long long)s->batch.last_seq);
         }
         s->acked_through = acked;
     } else if (error) {
@@ -448,8 +470,18 @@ static void sync__curl_check(struct hq_sync *s)
         int64_t acked;
         int64_t sent = s->sent_through > s->batch.last_seq ? s->sent_through : s->batch.last_seq;
         if (sync_ack_parse(s->resp, s->resp_len, sent, &acked) != HQ_OK) {
-            snprintf(err, sizeof err, "HTTP %ld with a bad acknowledgement", status);
-            sync__done(s, SYNC_OUTCOME_RETRY, -1, err);
+            /* An acknowledgement beyond anything sent: the server holds
+             * another history under this hall_id (two boxes with one id, or
+             * a database that started over). A data problem, as a 4xx. */
+            bool beyond = sync_ack_parse(s->resp, s->resp_len, INT64_MAX, &acked) == HQ_OK;
+            if (beyond)
+                snprintf(err, sizeof err,
+                         "the central server acknowledges seq %lld, beyond the last one sent "
+                         "(%lld): it holds other records under hall_id %s",
+                         (long long)acked, (long long)sent, s->d->cfg.engine.hall_id);
+            else
+                snprintf(err, sizeof err, "HTTP %ld with a bad acknowledgement", status);
+            sync__done(s, beyond ? SYNC_OUTCOME_ALARM : SYNC_OUTCOME_RETRY, -1, err);
             continue;
         }
         sync__done(s, SYNC_OUTCOME_OK, acked, NULL);

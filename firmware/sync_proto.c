@@ -278,8 +278,9 @@ static int sync__record_json(struct sync__buf *b, const struct sync_record *r, i
     return b->oom ? HQ_ERR_NOMEM : HQ_OK;
 }
 
-int sync_batch_build(const char *hall_id, const struct sync_record *recs, size_t n,
-                     size_t max_records, size_t max_bytes, struct sync_batch *out, size_t *bad)
+int sync_batch_build(const char *hall_id, int64_t gone_through, const struct sync_record *recs,
+                     size_t n, size_t max_records, size_t max_bytes, struct sync_batch *out,
+                     size_t *bad)
 {
     struct sync__buf b = {0}, one = {0};
     int rc = HQ_OK;
@@ -287,11 +288,17 @@ int sync_batch_build(const char *hall_id, const struct sync_record *recs, size_t
     memset(out, 0, sizeof *out);
     if (bad) *bad = 0;
     if (!hall_id || !*hall_id || strlen(hall_id) > SYNC_HALL_ID_MAX || !n) return HQ_ERR_INVALID;
+    if (gone_through < 0 || gone_through >= recs[0].seq) return HQ_ERR_INVALID;
     if (!max_records || max_records > SYNC_BATCH_MAX_RECORDS) max_records = SYNC_BATCH_MAX_RECORDS;
     if (!max_bytes || max_bytes > SYNC_BATCH_MAX_BYTES) max_bytes = SYNC_BATCH_MAX_BYTES;
 
     sync__puts(&b, "{\"hall_id\":");
     sync__put_json_str(&b, hall_id);
+    if (gone_through > 0) {
+        char g[48];
+        snprintf(g, sizeof g, ",\"gone_through\":%lld", (long long)gone_through);
+        sync__puts(&b, g);
+    }
     sync__puts(&b, ",\"records\":[");
     const size_t tail = 2; /* "]}" */
     int64_t prev = 0;

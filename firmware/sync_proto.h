@@ -6,7 +6,7 @@
  * share one strict reading of the protocol, and the tests need no network.
  *
  *   POST {base}/v1/halls/{hall_id}/records
- *     {"hall_id":"H1","records":[{"seq":1,"uuid":"..","type":"ticket","at":"..","data":{..}},..]}
+ *     {"hall_id":"H1"[,"gone_through":N],"records":[{"seq":1,"uuid":"..","type":"ticket","at":"..","data":{..}},..]}
  *   -> 200 {"acked_through": N}
  *   GET  {base}/v1/halls/{hall_id}/appointments?since={cursor}
  *   -> 200 {"cursor":"..","appointments":[{"id","service","date","slot_start","slot_end",
@@ -58,9 +58,15 @@ struct sync_batch {
  * increasing, type one of ticket, evaluation, event, and data a JSON object.
  * HQ_ERR_INVALID if recs[0] (or a later one that would be sent) is bad,
  * HQ_ERR_LIMIT if recs[0] alone is bigger than the byte limit, HQ_ERR_NOMEM.
- * On error *bad (if not NULL) is the index of the offending record. */
-int sync_batch_build(const char *hall_id, const struct sync_record *recs, size_t n,
-                     size_t max_records, size_t max_bytes, struct sync_batch *out, size_t *bad);
+ * On error *bad (if not NULL) is the index of the offending record.
+ *
+ * gone_through > 0 adds "gone_through": N (docs/SYNC.md, an extension of §5):
+ * the hall no longer holds records up to N and will never send one, so the
+ * server counts them as settled when it works out acked_through. It must be
+ * below recs[0].seq (HQ_ERR_INVALID otherwise). */
+int sync_batch_build(const char *hall_id, int64_t gone_through, const struct sync_record *recs,
+                     size_t n, size_t max_records, size_t max_bytes, struct sync_batch *out,
+                     size_t *bad);
 void sync_batch_free(struct sync_batch *b);
 
 /* Parse {"acked_through": N}: N an integer, 0 <= N <= sent_through (the

@@ -203,6 +203,42 @@ class CentralTest(unittest.TestCase):
         self.assertEqual(post(c.port, "H1", body), (200, {"acked_through": 8}))
         self.assertEqual(c.dump()[7]["data"]["text"], "办理很快，非常满意")
 
+    def test_gone_through_and_seq_conflict(self):
+        """docs/SYNC.md: a hall that no longer holds seqs up to N says gone_through N;
+        another uuid under a held seq is refused with 409, never ignored."""
+        c = self.start("--token", "T0k")
+
+        def with_gone(hall, seqs, gone):
+            d = json.loads(batch(hall, seqs))
+            d["gone_through"] = gone
+            return json.dumps(d).encode()
+
+        # A new server, a hall that deleted 1..4500 after retention.
+        self.assertEqual(post(c.port, "H3", batch("H3", [4501, 4502])), (200, {"acked_through": 0}))
+        self.assertEqual(post(c.port, "H3", with_gone("H3", [4501, 4502], 4500)),
+                         (200, {"acked_through": 4502}))
+        # gone_through below what is held already changes nothing; a gap above still caps.
+        self.assertEqual(post(c.port, "H3", with_gone("H3", [4504], 10)),
+                         (200, {"acked_through": 4502}))
+        self.assertEqual(post(c.port, "H3", with_gone("H3", [4503], 4502)),
+                         (200, {"acked_through": 4504}))
+        # Malformed: not an integer, negative, or not below a record sent with it.
+        for bad in ("x", -1, 1.5, 4504):
+            st, body = post(c.port, "H3", with_gone("H3", [4504], bad))
+            self.assertEqual(st, 400, bad)
+            self.assertIn("gone_through", json.dumps(body))
+        # A held seq under another uuid (the hall's database started over): 409, the batch
+        # is not stored, the first copy stays.
+        self.assertEqual(post(c.port, "H4", batch("H4", [1, 2])), (200, {"acked_through": 2}))
+        st, body = post(c.port, "H4", json.dumps(
+            {"hall_id": "H4", "records": [record(2, uuid="11111111-0000-4000-8000-000000000002"),
+                                          record(3, uuid="11111111-0000-4000-8000-000000000003")]
+             }).encode())
+        self.assertEqual(st, 409, body)
+        self.assertIn("seq 2 is already held with another uuid", json.dumps(body))
+        rows = [(r["seq"], r["uuid"]) for r in c.dump() if r["hall_id"] == "H4"]
+        self.assertEqual(rows, [(1, record(1)["uuid"]), (2, record(2)["uuid"])])
+
     def test_token(self):
         c = self.start("--token", "T0k")
         for tok in (None, "wrong", "T0k2", "T0", ""):

@@ -180,6 +180,114 @@ class UplinkTest(unittest.TestCase):
         self.all_delivered(h, c2, timeout=30)
         del port
 
+    def test_seq_gaps(self):
+        """Seqs the box no longer holds (docs/SYNC.md, gone_through): a new server after
+        retention deleted acknowledged records; a server that ignores gone_through (no tight
+        loop); a corrupt database moved aside (seqs go on above the old ones); a database
+        that started over under the same hall id (the server refuses with 409: an alarm,
+        the records kept)."""
+        c = self.central("--token", TOKEN)
+        h = self.hall({"url": "http://127.0.0.1:%d" % c.port, "token": TOKEN})
+        self.issue(h, 6)
+        rows = self.all_delivered(h, c)
+        h.stop()
+        # What hqd_retention does after sync.retention_days (test_retention): acknowledged
+        # records at the head of the outbox are deleted.
+        cut = rows[len(rows) // 2][0]
+        with h.db() as db:
+            db.execute("DELETE FROM outbox WHERE seq <= ?", (cut,))
+        db.close()
+
+        # A new server: it gets what the box still holds and acknowledges all of it.
+        c2 = self.central("--token", TOKEN, name="c2")
+        h.config["sync"]["url"] = "http://127.0.0.1:%d" % c2.port
+        h.write_config()
+        h.start()
+        self.issue(h, 2)
+        rows2 = self.all_delivered(h, c2, timeout=30)
+        self.assertEqual(rows2[0][0], cut + 1)
+
+        # A server that ignores gone_through answers 0 for ever: the box sends what it
+        # holds once more, then backs off instead of looping.
+        import http.server
+        import threading
+        posts = []
+
+        class Foreign(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                body = b'{"acked_through": 0}'
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Foreign)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        try:
+            h.stop()
+            h.config["sync"]["url"] = "http://127.0.0.1:%d" % srv.server_address[1]
+            h.write_config()
+            h.start()
+            self.issue(h, 1)
+            st = wait_for("the error", lambda: "gone_through" in
+                          ((s := h.status()["sync"])["last_error"] or "") and s)
+            self.assertIn("seqs 1..%d are no longer on this box" % cut, st["last_error"])
+            self.assertEqual(posts[0]["gone_through"], cut)
+            n = len(posts)
+            time.sleep(3)
+            self.assertLessEqual(len(posts) - n, 3, "backs off, no tight loop")
+            self.assertEqual(h.status()["sync"]["backlog"], len(outbox(h)))
+        finally:
+            srv.shutdown()
+            srv.server_close()
+
+        # A corrupt database: moved aside; the fresh outbox starts above every seq the old
+        # one could have sent, and the server takes the new records (nothing ignored).
+        h.stop()
+        with open(h.db_path, "r+b") as f:
+            f.write(b"this is not an SQLite database" * 4)
+        before = len(c2.dump())
+        h.config["sync"]["url"] = "http://127.0.0.1:%d" % c2.port
+        h.write_config()
+        t0 = int(time.time())
+        h.start()
+        self.issue(h, 3)
+        wait_for("the new outbox to drain",
+                 lambda: (r := outbox(h)) and all(x[2] == 1 for x in r), timeout=30)
+        new = outbox(h)
+        self.assertEqual(len(new), 3)
+        self.assertGreaterEqual(new[0][0], t0 - 5)
+        held = {(r["seq"], r["uuid"]) for r in c2.dump()}
+        self.assertEqual(len(held), before + 3)
+        self.assertTrue({(s_, u) for s_, u, _ in new} <= held)
+
+        # A database that started over (a new SD card) under the same hall id. To c2, which
+        # never had seqs 1..cut: it acknowledges far beyond what the box sent, an alarm. To c,
+        # which holds seq 1 with another uuid: 409, an alarm. The records stay unacknowledged.
+        def start_over(server):
+            h.stop()
+            for suffix in ("", "-wal", "-shm"):
+                if os.path.exists(h.db_path + suffix):
+                    os.unlink(h.db_path + suffix)
+            h.config["sync"]["url"] = "http://127.0.0.1:%d" % server.port
+            h.write_config()
+            h.start()
+            self.issue(h, 1)
+            st = wait_for("the alarm", lambda: (s := h.status()["sync"])["alarm"] and s)
+            self.assertTrue(outbox(h) and all(r[2] == 0 for r in outbox(h)), outbox(h))
+            return st["last_error"]
+
+        self.assertIn("beyond the last one sent", start_over(c2))
+        held_c = c.dump()
+        err = start_over(c)
+        self.assertIn("409", err)
+        self.assertEqual(c.dump(), held_c, "the first server's records are untouched")
+
     # ---- TLS ----
     def openssl(self, *args, stdin=None):
         return subprocess.run(["openssl", *args], check=True, cwd=self.tmp, capture_output=True,

@@ -689,27 +689,21 @@ static void test_number_range(void)
     fresh(&e, &cfg);
     /* B: numbers 1..3. Window 2 serves B first. */
     static const struct step steps[] = {
-        LOGIN(0, 2, "1002", HQ_OK),
-        ISSUE(1, SVC_B, HQ_OK, "B001"),
-        ISSUE(2, SVC_B, HQ_OK, "B002"),
-        ISSUE(3, SVC_B, HQ_OK, "B003"),
-        ISSUE(4, SVC_B, HQ_ERR_RANGE_FULL, ""), /* all three live */
+        LOGIN(0, 2, "1002", HQ_OK), ISSUE(1, SVC_B, HQ_OK, "B001"), ISSUE(2, SVC_B, HQ_OK, "B002"),
+        ISSUE(3, SVC_B, HQ_OK, "B003"), ISSUE(4, SVC_B, HQ_ERR_RANGE_FULL, ""), /* all three live */
         NEXT(5, 2, HQ_OK, "B001"),
         ISSUE(6, SVC_B, HQ_ERR_RANGE_FULL, ""), /* B001 is being called: still live */
         WCMD(HQ_CMD_FINISH, 7, 2, HQ_OK),
         ISSUE(8, SVC_B, HQ_OK, "B001"), /* wraps: 3 was the last, B001 is done */
-        ISSUE(9, SVC_B, HQ_ERR_RANGE_FULL, ""),
-        NEXT(10, 2, HQ_OK, "B002"),
+        ISSUE(9, SVC_B, HQ_ERR_RANGE_FULL, ""), NEXT(10, 2, HQ_OK, "B002"),
         CANCEL(11, 2, HQ_OK),            /* B003 cancelled */
         ISSUE(12, SVC_B, HQ_OK, "B003"), /* after B001: B002 live (called), B003 free */
         NOSHOW(13, 2, 0, HQ_OK, "B002"), /* B002 no-show: its number is free again */
-        ISSUE(14, SVC_B, HQ_OK, "B002"),
-        ISSUE(15, SVC_B, HQ_ERR_RANGE_FULL, ""),
+        ISSUE(14, SVC_B, HQ_OK, "B002"), ISSUE(15, SVC_B, HQ_ERR_RANGE_FULL, ""),
         /* The new B002 is called at window 2; the old B002 (a no-show whose
          * number went back to the range) cannot be called back at window 1:
          * two live tickets would hold one number. */
-        LOGIN(16, 1, "1001", HQ_OK),
-        CALLNO(17, 2, "B002", HQ_OK, "B002"),
+        LOGIN(16, 1, "1001", HQ_OK), CALLNO(17, 2, "B002", HQ_OK, "B002"),
         CALLNO(18, 1, "B002", HQ_ERR_NOT_FOUND, ""),
         CALLNO(19, 1, "2", HQ_ERR_NOT_FOUND, ""), /* digits only: A002 not issued */
     };

@@ -29,7 +29,7 @@ static void test_batch_basic(void)
     r[2].type = "evaluation";
     r[2].uuid = "quote\"d";
     struct sync_batch b;
-    CHECK_EQ_INT(sync_batch_build("H1", r, 3, 0, 0, &b, NULL), HQ_OK);
+    CHECK_EQ_INT(sync_batch_build("H1", 0, r, 3, 0, 0, &b, NULL), HQ_OK);
     CHECK_EQ_INT(b.count, 3);
     CHECK_EQ_INT(b.first_seq, 1);
     CHECK_EQ_INT(b.last_seq, 5);
@@ -47,8 +47,21 @@ static void test_batch_basic(void)
     CHECK_EQ_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetObjectItem(r2, "data"), "text")),
                  "办理很快\n\"好\"");
     CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetArrayItem(recs, 1), "data")), 1);
+    CHECK(cJSON_GetObjectItem(j, "gone_through") == NULL); /* only when there is a gap */
     cJSON_Delete(j);
     sync_batch_free(&b);
+
+    /* gone_through: below the first record's seq, else refused */
+    struct sync_record late[2] = {rec(4501, "{}"), rec(4502, "{}")};
+    CHECK_EQ_INT(sync_batch_build("H1", 4500, late, 2, 0, 0, &b, NULL), HQ_OK);
+    CHECK(strncmp(b.body, "{\"hall_id\":\"H1\",\"gone_through\":4500,\"records\":[", 47) == 0);
+    j = cJSON_Parse(b.body);
+    CHECK(j != NULL);
+    CHECK_EQ_INT(cJSON_GetObjectItem(j, "gone_through")->valuedouble, 4500);
+    cJSON_Delete(j);
+    sync_batch_free(&b);
+    CHECK_EQ_INT(sync_batch_build("H1", 4501, late, 2, 0, 0, &b, NULL), HQ_ERR_INVALID);
+    CHECK_EQ_INT(sync_batch_build("H1", -1, late, 2, 0, 0, &b, NULL), HQ_ERR_INVALID);
 }
 
 static void test_batch_invalid(void)
@@ -95,7 +108,7 @@ static void test_batch_invalid(void)
         r[0].at = t[i].at;
         struct sync_batch b;
         size_t bad = 99;
-        int rc = sync_batch_build("H1", r, 2, 0, 0, &b, &bad);
+        int rc = sync_batch_build("H1", 0, r, 2, 0, 0, &b, &bad);
         CHECK_EQ_INT(rc, t[i].rc);
         if (rc == HQ_OK) {
             CHECK_EQ_INT(b.count, 2);
@@ -107,7 +120,7 @@ static void test_batch_invalid(void)
     }
     struct sync_record r = rec(1, " {\"n\": 1.50, \"t\":\"\u4e2d\"}\n");
     struct sync_batch b;
-    CHECK_EQ_INT(sync_batch_build("H1", &r, 1, 0, 0, &b, NULL), HQ_OK);
+    CHECK_EQ_INT(sync_batch_build("H1", 0, &r, 1, 0, 0, &b, NULL), HQ_OK);
     CHECK(b.body && strstr(b.body, ",\"data\":{\"n\": 1.50, \"t\":\"\u4e2d\"}}]}") != NULL);
     sync_batch_free(&b);
     /* Nesting: 60 levels pass, 70 are refused (a bound, not a stack overflow). */
@@ -126,12 +139,12 @@ static void test_batch_invalid(void)
         deep[k++] = '}';
         deep[k] = 0;
         struct sync_record dr = rec(1, deep);
-        int drc = sync_batch_build("H1", &dr, 1, 0, 0, &b, NULL);
+        int drc = sync_batch_build("H1", 0, &dr, 1, 0, 0, &b, NULL);
         CHECK_EQ_INT(drc, depth == 60 ? HQ_OK : HQ_ERR_INVALID);
         if (drc == HQ_OK) sync_batch_free(&b);
     }
-    CHECK_EQ_INT(sync_batch_build("", &r, 1, 0, 0, &b, NULL), HQ_ERR_INVALID);
-    CHECK_EQ_INT(sync_batch_build("H1", &r, 0, 0, 0, &b, NULL), HQ_ERR_INVALID);
+    CHECK_EQ_INT(sync_batch_build("", 0, &r, 1, 0, 0, &b, NULL), HQ_ERR_INVALID);
+    CHECK_EQ_INT(sync_batch_build("H1", 0, &r, 0, 0, 0, &b, NULL), HQ_ERR_INVALID);
 }
 
 static void test_batch_limits(void)
@@ -142,17 +155,17 @@ static void test_batch_limits(void)
         r[i] = rec(i + 1, "{\"k\":1}");
     struct sync_batch b;
     /* Record count: never more than 500, even when asked for more. */
-    CHECK_EQ_INT(sync_batch_build("H1", r, N, 0, 0, &b, NULL), HQ_OK);
+    CHECK_EQ_INT(sync_batch_build("H1", 0, r, N, 0, 0, &b, NULL), HQ_OK);
     CHECK_EQ_INT(b.count, 500);
     CHECK_EQ_INT(b.last_seq, 500);
     cJSON *j = cJSON_Parse(b.body);
     CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(j, "records")), 500);
     cJSON_Delete(j);
     sync_batch_free(&b);
-    CHECK_EQ_INT(sync_batch_build("H1", r, N, 100000, 0, &b, NULL), HQ_OK);
+    CHECK_EQ_INT(sync_batch_build("H1", 0, r, N, 100000, 0, &b, NULL), HQ_OK);
     CHECK_EQ_INT(b.count, 500);
     sync_batch_free(&b);
-    CHECK_EQ_INT(sync_batch_build("H1", r, N, 7, 0, &b, NULL), HQ_OK);
+    CHECK_EQ_INT(sync_batch_build("H1", 0, r, N, 7, 0, &b, NULL), HQ_OK);
     CHECK_EQ_INT(b.count, 7);
     sync_batch_free(&b);
 
@@ -164,7 +177,7 @@ static void test_batch_limits(void)
     strcpy(big + 6 + dlen, "\"}");
     for (int i = 0; i < N; i++)
         r[i].data = big;
-    CHECK_EQ_INT(sync_batch_build("H1", r, N, 0, 0, &b, NULL), HQ_OK);
+    CHECK_EQ_INT(sync_batch_build("H1", 0, r, N, 0, 0, &b, NULL), HQ_OK);
     CHECK(b.len <= SYNC_BATCH_MAX_BYTES);
     CHECK(b.count >= 95 && b.count < 103);
     /* One more record would not have fitted. */
@@ -174,7 +187,7 @@ static void test_batch_limits(void)
     cJSON_Delete(j);
     sync_batch_free(&b);
     /* Larger than the protocol's 1 MiB is clamped. */
-    CHECK_EQ_INT(sync_batch_build("H1", r, N, 0, 50u << 20, &b, NULL), HQ_OK);
+    CHECK_EQ_INT(sync_batch_build("H1", 0, r, N, 0, 50u << 20, &b, NULL), HQ_OK);
     CHECK(b.len <= SYNC_BATCH_MAX_BYTES);
     sync_batch_free(&b);
 
@@ -185,7 +198,7 @@ static void test_batch_limits(void)
     strcpy(huge + 6 + SYNC_BATCH_MAX_BYTES, "\"}");
     r[0].data = huge;
     size_t bad = 99;
-    CHECK_EQ_INT(sync_batch_build("H1", r, N, 0, 0, &b, &bad), HQ_ERR_LIMIT);
+    CHECK_EQ_INT(sync_batch_build("H1", 0, r, N, 0, 0, &b, &bad), HQ_ERR_LIMIT);
     CHECK_EQ_INT(bad, 0);
     free(huge);
     free(big);

@@ -148,7 +148,9 @@ static const char *central__check_record(const cJSON *r, int64_t *seq)
     return NULL;
 }
 
-static int central__advance(struct central *c, const char *hall, int64_t *acked)
+/* acked_through: the highest seq up to which every record is held or was
+ * declared gone by the hall (gone_through, docs/SYNC.md). */
+static int central__advance(struct central *c, const char *hall, int64_t gone, int64_t *acked)
 {
     sqlite3_stmt *get = NULL, *has = NULL, *put = NULL;
     int rc = HQ_ERR_DB;
@@ -165,6 +167,13 @@ static int central__advance(struct central *c, const char *hall, int64_t *acked)
         goto fail;
     sqlite3_bind_text(get, 1, hall, -1, SQLITE_STATIC);
     if (sqlite3_step(get) == SQLITE_ROW) a = sqlite3_column_int64(get, 0);
+    if (gone > a) {
+        LOG_WARN("CENTRAL",
+                 "hall %s: seqs %lld..%lld were never received and the hall no longer holds "
+                 "them (gone_through): counted as settled",
+                 hall, (long long)a + 1, (long long)gone);
+        a = gone;
+    }
     /* Walk the seqs above the mark while they are contiguous. */
     sqlite3_bind_text(has, 1, hall, -1, SQLITE_STATIC);
     sqlite3_bind_int64(has, 2, a);
@@ -279,7 +288,8 @@ int central_records_store(struct central *c, const char *path_hall, const char *
 {
     int rc = HQ_ERR_INVALID;
     const char *why = NULL;
-    sqlite3_stmt *ins = NULL;
+    sqlite3_stmt *ins = NULL, *dup = NULL;
+    char conflict[160];
     bool in_tx = false, locked = false, raw = false;
     const char **span = NULL;
     size_t *span_len = NULL, nrec = 0, i = 0;
@@ -309,11 +319,25 @@ int central_records_store(struct central *c, const char *path_hall, const char *
         why = "more than 500 records in one batch";
         goto fail;
     }
+    int64_t gone = 0;
+    const cJSON *g = cJSON_GetObjectItemCaseSensitive(j, "gone_through");
+    if (g) {
+        if (!cJSON_IsNumber(g) || g->valuedouble < 0 || g->valuedouble > 9007199254740992.0 ||
+            (double)(int64_t)g->valuedouble != g->valuedouble) {
+            why = "gone_through must be a non-negative integer";
+            goto fail;
+        }
+        gone = (int64_t)g->valuedouble;
+    }
     const cJSON *r;
     int64_t seq;
     cJSON_ArrayForEach(r, recs)
     {
         if ((why = central__check_record(r, &seq))) goto fail;
+        if (seq <= gone) {
+            why = "gone_through must be below the seq of every record sent with it";
+            goto fail;
+        }
     }
 
     nrec = (size_t)cJSON_GetArraySize(recs);
@@ -356,8 +380,32 @@ int central_records_store(struct central *c, const char *path_hall, const char *
         sqlite3_bind_text(ins, 6, data, -1, free);
         sqlite3_bind_text(ins, 7, now, -1, SQLITE_STATIC);
         if (sqlite3_step(ins) != SQLITE_DONE) goto fail;
+        if (sqlite3_changes(c->db) == 0) {
+            /* Held already: a resend carries the same uuid. Another uuid
+             * under a held seq is a hall whose database started over (a
+             * new SD card): ignoring it would lose the record silently. */
+            int64_t sq = (int64_t)cJSON_GetObjectItemCaseSensitive(r, "seq")->valuedouble;
+            const char *u = cJSON_GetObjectItemCaseSensitive(r, "uuid")->valuestring;
+            if (!dup &&
+                sqlite3_prepare_v2(c->db, "SELECT uuid FROM records WHERE hall_id=? AND seq=?", -1,
+                                   &dup, NULL) != SQLITE_OK)
+                goto fail;
+            sqlite3_reset(dup);
+            sqlite3_bind_text(dup, 1, h, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(dup, 2, sq);
+            if (sqlite3_step(dup) == SQLITE_ROW &&
+                strcmp((const char *)sqlite3_column_text(dup, 0), u) != 0) {
+                snprintf(conflict, sizeof conflict,
+                         "seq %lld is already held with another uuid: seqs are never reused "
+                         "(the hall's database started over?)",
+                         (long long)sq);
+                why = conflict;
+                rc = HQ_ERR_STATE;
+                goto fail;
+            }
+        }
     }
-    if (central__advance(c, h, acked)) goto fail;
+    if (central__advance(c, h, gone, acked)) goto fail;
     if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) goto fail;
     in_tx = false;
     rc = HQ_OK;
@@ -369,6 +417,7 @@ fail:
     if (why) snprintf(err, errlen, "%s", why);
     if (in_tx) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_finalize(ins);
+    sqlite3_finalize(dup);
     if (locked) pthread_mutex_unlock(&c->lock);
     cJSON_Delete(j);
     central__arena_drop();

@@ -208,6 +208,8 @@ static enum MHD_Result central__handler(void *cls, struct MHD_Connection *conn, 
     int rc = central_records_store(c, hall, r->body, r->len, &acked, body_hall, err, sizeof err);
     if (rc == HQ_ERR_INVALID)
         return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid", err, f.drop_mid);
+    if (rc == HQ_ERR_STATE)
+        return central__error(conn, MHD_HTTP_CONFLICT, "seq_conflict", err, f.drop_mid);
     if (rc)
         return central__error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, hq_strerror(rc), err,
                               f.drop_mid);
