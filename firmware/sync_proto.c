@@ -533,6 +533,10 @@ uint32_t sync_backoff_ms(enum sync_outcome outcome, unsigned attempt, uint32_t r
         uint64_t b = (uint64_t)SYNC_BACKOFF_MIN_MS << attempt;
         if (b < SYNC_BACKOFF_MAX_MS) base = (uint32_t)b;
     }
-    uint32_t span = base / 4;
-    return base - span + rnd % (span + 1);
+    /* Jitter of a quarter, kept inside the protocol's 1 s … 5 min: above the
+     * doubling step while it grows, below the ceiling once it is reached. */
+    uint32_t span = base / 4, lo = base;
+    if (base >= SYNC_BACKOFF_MAX_MS) lo = SYNC_BACKOFF_MAX_MS - span;
+    else if (base + span > SYNC_BACKOFF_MAX_MS) span = SYNC_BACKOFF_MAX_MS - base;
+    return lo + rnd % (span + 1);
 }

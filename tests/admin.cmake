@@ -9,7 +9,10 @@ endif()
 # The page in the system's Chromium through tests/web's harness (playwright-core
 # from `npm ci` in tests/web); screenshots land in ${CMAKE_BINARY_DIR}/artefacts.
 find_program(HQ_NODE node)
-if(TARGET hallqd AND HQ_NODE)
+if(NOT HQ_NODE)
+  set(HQ_NODE node) # the test then fails saying so: never skipped into green
+endif()
+if(TARGET hallqd)
   add_test(NAME web_admin COMMAND ${HQ_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/web/admin.test.js
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
   set_tests_properties(web_admin PROPERTIES TIMEOUT 120 ENVIRONMENT

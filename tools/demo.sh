@@ -57,10 +57,18 @@ fi
 "$build/hallqd" --config "$cfg" &
 hqd=$!
 pids+=($hqd)
-for _ in $(seq 50); do
-    curl -sf http://127.0.0.1:8080/api/v1/status >/dev/null 2>&1 && break
+up=no
+for _ in $(seq 100); do
+    curl -sf http://127.0.0.1:8080/api/v1/status >/dev/null 2>&1 && { up=yes; break; }
+    kill -0 "$hqd" 2>/dev/null || break
     sleep 0.1
 done
+if [ "$up" != yes ]; then
+    # Its own messages (above) say why: a port in use, a bad config, a database it refuses.
+    printf '\n\033[1;31m  !!! hallqd 未能启动 / hallqd did not start: it is not answering on 127.0.0.1:8080\033[0m\n' >&2
+    printf '\033[1;31m  !!! (is another hallq demo or program using port 8080?  ss -ltnp "sport = :8080")\033[0m\n' >&2
+    exit 1
+fi
 
 cat <<TXT
 

@@ -414,28 +414,36 @@ static void test_classify(void)
 
 static void test_backoff(void)
 {
-    /* Without jitter's upper pull (rnd = all ones hits the top often; 0 the
-     * bottom): the ceiling doubles from 1 s and stops at 5 min. */
-    static const uint32_t top[] = {1000,   2000,   4000,   8000,   16000,  32000, 64000,
-                                   128000, 256000, 300000, 300000, 300000, 300000};
-    for (unsigned a = 0; a < HQ_ARRAY_LEN(top); a++) {
-        uint32_t lo = sync_backoff_ms(SYNC_OUTCOME_RETRY, a, 0);
-        CHECK_EQ_INT(lo, top[a] - top[a] / 4);
-        CHECK_EQ_INT(sync_backoff_ms(SYNC_OUTCOME_RETRY, a, top[a] / 4), top[a]);
+    /* The step doubles from 1 s and stops at 5 min; jitter adds up to a
+     * quarter while it grows and takes up to a quarter off at the ceiling,
+     * so every delay is inside the protocol's 1 s … 5 min. */
+    static const uint32_t step[] = {1000,   2000,   4000,   8000,   16000,  32000, 64000,
+                                    128000, 256000, 300000, 300000, 300000, 300000};
+    for (unsigned a = 0; a < HQ_ARRAY_LEN(step); a++) {
+        uint32_t lo = step[a] < 300000 ? step[a] : 225000;
+        uint32_t hi = step[a] < 300000 ? step[a] + step[a] / 4 : 300000;
+        if (hi > 300000) hi = 300000;
+        CHECK_EQ_INT(sync_backoff_ms(SYNC_OUTCOME_RETRY, a, 0), lo);
+        CHECK_EQ_INT(sync_backoff_ms(SYNC_OUTCOME_RETRY, a, hi - lo), hi);
     }
-    /* Every random value stays inside [3/4 base, base], also for huge
-     * attempt counts (no shift overflow). */
+    /* Every random value stays inside [lo, hi], also for huge attempt counts
+     * (no shift overflow). */
     unsigned attempts[] = {0, 1, 5, 8, 9, 31, 32, 63, 64, 1000, 4000000000u};
     uint32_t seed = 12345;
     int inside = 0, total = 0;
-    uint32_t mn = UINT32_MAX, mx = 0;
+    uint32_t mn = UINT32_MAX, mx = 0, all_mn = UINT32_MAX, all_mx = 0;
     for (size_t i = 0; i < HQ_ARRAY_LEN(attempts); i++) {
         uint32_t base = attempts[i] >= 9 ? 300000 : 1000u << attempts[i];
+        uint32_t lo = base < 300000 ? base : 225000;
+        uint32_t hi = base < 300000 ? base + base / 4 : 300000;
+        if (hi > 300000) hi = 300000;
         for (int k = 0; k < 2000; k++) {
             seed = seed * 1103515245u + 12345u;
             uint32_t d = sync_backoff_ms(SYNC_OUTCOME_RETRY, attempts[i], seed);
             total++;
-            inside += d >= base - base / 4 && d <= base;
+            inside += d >= lo && d <= hi;
+            if (d < all_mn) all_mn = d;
+            if (d > all_mx) all_mx = d;
             if (attempts[i] == 1000) {
                 if (d < mn) mn = d;
                 if (d > mx) mx = d;
@@ -443,9 +451,10 @@ static void test_backoff(void)
         }
     }
     CHECK_EQ_INT(inside, total);
+    CHECK(all_mn >= SYNC_BACKOFF_MIN_MS);
+    CHECK(all_mx <= SYNC_BACKOFF_MAX_MS);
     /* Jitter really spreads: the capped delays cover most of their range. */
     CHECK(mx - mn > 60000);
-    CHECK(mx <= SYNC_BACKOFF_MAX_MS);
     /* An alarm waits the slow delay whatever the attempt. */
     CHECK(sync_backoff_ms(SYNC_OUTCOME_ALARM, 0, 0) >= 225000);
     CHECK(sync_backoff_ms(SYNC_OUTCOME_ALARM, 0, UINT32_MAX) <= 300000);
