@@ -783,6 +783,21 @@ static int api__window_body(struct hq_api_req *req, struct hq_cmd *cmd, const ch
             return HQ_ERR_INVALID;
         cmd->u.rate.level = (uint8_t)v->valueint;
         cmd->u.rate.channel = HQ_CHAN_TABLET;
+        /* Optional: the reason codes a tablet offers with the levels (the
+         * province's list, 1..32), sent on as §5's "reasons". */
+        v = cJSON_GetObjectItemCaseSensitive(b, "reasons");
+        if (v) {
+            const cJSON *it;
+            *why = "\"reasons\" must be an array of reason codes 1 to 32";
+            if (!cJSON_IsArray(v)) return HQ_ERR_INVALID;
+            cJSON_ArrayForEach(it, v)
+            {
+                if (!cJSON_IsNumber(it) || !(it->valuedouble >= 1 && it->valuedouble <= 32) ||
+                    it->valuedouble != (int)it->valuedouble)
+                    return HQ_ERR_INVALID;
+                cmd->u.rate.reasons |= 1u << (it->valueint - 1);
+            }
+        }
         return HQ_OK;
     default:
         return HQ_OK;

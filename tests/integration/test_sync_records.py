@@ -193,7 +193,12 @@ class SyncRecordsTest(unittest.TestCase):
             for action in ("call-next", "start", "finish"):
                 st, body = hall.window(1, action)
                 self.assertEqual(st, 200, (action, body))
-            st, body = hall.window(1, "rating", {"level": level})
+            if level == 1:  # a malformed reason list is refused and the rating still waits
+                for bad in ([0], [33], ["slow"], 3, [1.5]):
+                    st, body = hall.window(1, "rating", {"level": 1, "reasons": bad})
+                    self.assertEqual(st, 400, (bad, body))
+            body_ = {"level": level, "reasons": [2, 5]} if level == 1 else {"level": level}
+            st, body = hall.window(1, "rating", body_)
             self.assertEqual(st, 200, body)
 
     def check_types(self, rows):
@@ -213,7 +218,8 @@ class SyncRecordsTest(unittest.TestCase):
             self.assertEqual(e["window"], 1)
             self.assertEqual(e["staff"], "1001")
             self.assertEqual(e["assess_number"], 1)
-            self.assertIsInstance(e["reasons"], list)
+            self.assertEqual(e["text"], "")
+        self.assertEqual([e["reasons"] for e in evs], [[2, 5], []])  # the tablet's reason codes
         self.assertIn("follow_up_due", evs[0])      # 差评: 回访整改 due date
         self.assertNotIn("follow_up_due", evs[1])
         tickets = [t for t in by_type["ticket"] if t["status"] == "done"]
