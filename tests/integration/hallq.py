@@ -150,6 +150,15 @@ class Hall:
             self.log = None
         if WRAP and rc == WRAP_ERROR_EXIT:
             raise RuntimeError("the HQ_WRAP tool found errors in hallqd: " + self.read_log())
+        # A sanitizer build (tools/hallq's ASan run) reports into the log; a report is a
+        # failure whatever the test then checks, also when it never looks at the exit code.
+        try:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
+                found = sanitizer_report(f.read())
+        except OSError:
+            found = ""
+        if found:
+            raise RuntimeError("hallqd: sanitizer report in its log:\n" + found)
         return rc
 
     def kill(self):
@@ -266,6 +275,20 @@ def alarm_keys(hall):
     st, ov = hall.get("/api/v1/admin/overview", token=MANAGER)
     assert st == 200, (st, ov)
     return {a["key"]: a for a in ov["alarms"]}
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ",
+                   "WARNING: ThreadSanitizer")
+
+
+def sanitizer_report(text):
+    """The first sanitizer report in a process's output (with some lines after it), or ""."""
+    for mark in SANITIZER_MARKS:
+        i = text.find(mark)
+        if i >= 0:
+            start = text.rfind("\n", 0, i) + 1
+            return "\n".join(text[start:].splitlines()[:40])
+    return ""
 
 
 def sse_reader(hall, events, stop):

@@ -13,6 +13,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -24,6 +25,9 @@ import time
 import tty
 import unittest
 import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hallq import sanitizer_report  # noqa: E402
 
 CENTRAL = None  # set from argv
 
@@ -47,13 +51,15 @@ class Central:
 
     def __init__(self, tmp, *args, name="c"):
         self.db = os.path.join(tmp, name + ".db")
-        self.proc = subprocess.Popen(
-            [CENTRAL, "--listen", "127.0.0.1:0", "--db", self.db, *args],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
+        self.log_path = os.path.join(tmp, name + ".log")
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [CENTRAL, "--listen", "127.0.0.1:0", "--db", self.db, *args],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                text=True,
+            )
         self.lines = queue.Queue()
         self.seen = []  # lines read while waiting for another
         threading.Thread(target=self._reader, daemon=True).start()
@@ -103,6 +109,11 @@ class Central:
             self.proc.wait()
         self.proc.stdin.close()
         self.proc.stdout.close()
+        # Under tools/hallq's ASan run a leak or an error shows in the log and the exit code.
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            found = sanitizer_report(f.read())
+        if found or self.proc.returncode not in (0, -signal.SIGTERM):
+            raise AssertionError("hallq-central exited %s:\n%s" % (self.proc.returncode, found))
 
 
 def request(port, method, path, body=None, token=None, context=None, timeout=10):
