@@ -295,16 +295,25 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         struct admin_alarm *a = &out[n++];
         memset(a, 0, sizeof *a);
         a->kind = ADMIN_AL_PRINTER;
-        snprintf(a->key, sizeof a->key, "printer:%s:%s", role ? role : "", health);
+        const char *kiosk = admin__str(d, "kiosk"); /* a kiosk's own printer */
+        if (kiosk)
+            snprintf(a->key, sizeof a->key, "printer:kiosk:%s:%s", kiosk, health);
+        else
+            snprintf(a->key, sizeof a->key, "printer:%s:%s", role ? role : "", health);
         snprintf(a->subject, sizeof a->subject, "%s", queue ? queue : role ? role : "");
         a->value = a->threshold = -1;
         char zh[128], en[128];
         admin__split_text(text ? text : health, zh, sizeof zh, en, sizeof en);
         bool backup = role && strcmp(role, "backup") == 0;
-        snprintf(a->msg_zh, sizeof a->msg_zh, "%s打印机 %s：%s", backup ? "备用" : "取号",
-                 a->subject, zh);
-        snprintf(a->msg_en, sizeof a->msg_en, "%s printer %s: %s", backup ? "Backup" : "Ticket",
-                 a->subject, en);
+        if (kiosk) {
+            snprintf(a->msg_zh, sizeof a->msg_zh, "取号机 %s 打印机 %s：%s", kiosk, a->subject, zh);
+            snprintf(a->msg_en, sizeof a->msg_en, "Kiosk %s printer %s: %s", kiosk, a->subject, en);
+        } else {
+            snprintf(a->msg_zh, sizeof a->msg_zh, "%s打印机 %s：%s", backup ? "备用" : "取号",
+                     a->subject, zh);
+            snprintf(a->msg_en, sizeof a->msg_en, "%s printer %s: %s", backup ? "Backup" : "Ticket",
+                     a->subject, en);
+        }
     }
     /* The cabinet door of a kiosk or the box itself (hqd_gpio.c): an open
      * door in a public hall is somebody's hand near the paper and the cables. */

@@ -672,6 +672,7 @@ static int api__issue(struct hq_api_req *req, void *arg)
         rc = d->fill_card ? d->fill_card(d, &cmd, kiosk, d->fill_card_arg) : HQ_ERR_ID_REQUIRED;
         if (rc) return hq_api_reply_error(req, rc, "place your ID card on the reader");
     }
+    cmd.u.issue.kiosk_printer = hq_config_kiosk_printer(&d->cfg, kiosk);
     rc = hqd_apply(d, &cmd);
     if (rc) return hq_api_reply_error(req, rc, NULL);
     cJSON *o = cJSON_CreateObject();

@@ -113,6 +113,7 @@ static int cfg__sync_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__voice_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__reader_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__kprinter_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__bus_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__devwin_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__led_finish(struct cfg_walk *w, void *elems, size_t i);
@@ -224,6 +225,18 @@ static const struct cfg_key cfg_sync_keys[] = {
      .max = 36500, .def = 30},
 };
 
+#undef BASE
+#define BASE struct hq_kiosk_printer_cfg
+static const struct cfg_key cfg_kprinter_keys[] = {
+    {.key = "kiosk", .type = CT_STR, F_OFF(kiosk), .flags = CF_REQ, .min = 1, .charset = CS_CODE},
+    {.key = "queue", .type = CT_STR, F_OFF(queue), .flags = CF_REQ, .min = 1,
+     .charset = CS_PRINTABLE},
+    {.key = "status_link", .type = CT_STR, F_OFF(status_link), .charset = CS_PRINTABLE},
+};
+#undef BASE
+static const struct cfg_obj cfg_kprinter_obj = CFG_OBJ(cfg_kprinter_keys, cfg__kprinter_finish);
+#define BASE struct hq_config
+
 static const struct cfg_key cfg_printer_keys[] = {
     {.key = "queue", .type = CT_STR, F_OFF(printer_queue), .charset = CS_PRINTABLE},
     {.key = "cups_server", .type = CT_STR, F_OFF(printer_cups_server), .charset = CS_PRINTABLE},
@@ -242,6 +255,9 @@ static const struct cfg_key cfg_printer_keys[] = {
      .max = 3600, .def = 600},
     {.key = "kiosk_reprints", .type = CT_INT, F_OFF(printer_kiosk_reprints), .min = 0, .max = 3,
      .def = 1},
+    {.key = "kiosks", .type = CT_ARRAY, F_OFF(kiosk_printers), F_OFF2(n_kiosk_printers),
+     .flags = CF_INLINE, .min = 0, .max = HQ_CFG_MAX_KIOSK_PRINTERS, .sub = &cfg_kprinter_obj,
+     .elem_size = sizeof(struct hq_kiosk_printer_cfg)},
 };
 
 static const struct cfg_key cfg_voice_keys[] = {
@@ -1235,6 +1251,35 @@ static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i)
         return cfg__fail_at(w, "backup_queue", "needs printer.queue, the primary printer");
     if (c->printer_backup_queue[0] && strcmp(c->printer_backup_queue, c->printer_queue) == 0)
         return cfg__fail_at(w, "backup_queue", "is the same queue as printer.queue");
+    for (int k = 0; k < c->n_kiosk_printers; k++)
+        if (!strcmp(c->kiosk_printers[k].queue, c->printer_queue) ||
+            !strcmp(c->kiosk_printers[k].queue, c->printer_backup_queue)) {
+            char key[32];
+            snprintf(key, sizeof key, "kiosks[%d].queue", k);
+            return cfg__fail_at(w, key,
+                                "is the hall's %s printer's queue: a kiosk's printer "
+                                "is a printer of its own",
+                                strcmp(c->kiosk_printers[k].queue, c->printer_queue) ? "backup"
+                                                                                     : "main");
+        }
+    return HQ_OK;
+}
+
+/* A kiosk has one printer of its own, on a queue no other printer uses. */
+static int cfg__kprinter_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_kiosk_printer_cfg *all = elems, *k = &all[i];
+    if (k->status_link[0] && strncmp(k->status_link, "tcp://", 6) != 0)
+        return cfg__fail_at(w, "status_link", "must be \"tcp://HOST:PORT\"");
+    for (size_t j = 0; j < i; j++) {
+        if (strcmp(all[j].kiosk, k->kiosk) == 0)
+            return cfg__fail_at(w, "kiosk",
+                                "kiosk \"%s\" already has a printer: "
+                                "$.printer.kiosks[%zu]",
+                                k->kiosk, j);
+        if (strcmp(all[j].queue, k->queue) == 0)
+            return cfg__fail_at(w, "queue", "\"%s\" is already $.printer.kiosks[%zu]", k->queue, j);
+    }
     return HQ_OK;
 }
 
@@ -1829,4 +1874,11 @@ int hq_config_schema_each(int (*fn)(void *arg, const char *path, const char *typ
 {
     char path[256] = "";
     return cfg__doc_walk(&cfg_top_obj, path, 0, sizeof path, fn, arg);
+}
+
+uint8_t hq_config_kiosk_printer(const struct hq_config *c, const char *kiosk)
+{
+    for (int k = 0; kiosk && k < c->n_kiosk_printers; k++)
+        if (strcmp(c->kiosk_printers[k].kiosk, kiosk) == 0) return (uint8_t)(k + 1);
+    return 0;
 }

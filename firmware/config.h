@@ -25,6 +25,7 @@ struct hq_token_cfg {
 };
 
 #define HQ_CFG_MAX_READERS 8
+#define HQ_CFG_MAX_KIOSK_PRINTERS 8
 #define HQ_CFG_MAX_BUSES 8
 
 /* One ID-card reader: the kiosk it feeds and its serial link. */
@@ -33,6 +34,13 @@ struct hq_reader_cfg {
     char port[256];   /* hal/serial.h spec: /dev/ttyUSB0, usb:VID:PID, pty:PATH, tcp://H:P */
     uint32_t baud;    /* 115200 */
     bool fingerprint; /* read with 30 10 (readers whose SAM insists on it) */
+};
+
+/* A kiosk's own ticket printer: tickets asked for at that kiosk print there. */
+struct hq_kiosk_printer_cfg {
+    char kiosk[32];        /* "k1", as the page's ?kiosk= and devices.card_readers[].kiosk */
+    char queue[128];       /* its CUPS queue */
+    char status_link[128]; /* "tcp://host:9100" for DLE EOT, "" = CUPS only */
 };
 
 /* One serial line: a hall bus (FF 68 keypads and rating pads) or an LED bus (A0 90 bars). */
@@ -139,6 +147,8 @@ struct hq_config {
     char printer_replacement[16];           /* printed for a character the printer lacks */
     uint32_t printer_kiosk_reprint_s; /* a kiosk (no token) may reprint this long after issue */
     uint32_t printer_kiosk_reprints;  /* and this many times per ticket; 0 = never */
+    struct hq_kiosk_printer_cfg kiosk_printers[HQ_CFG_MAX_KIOSK_PRINTERS];
+    int n_kiosk_printers;
 
     /* devices: ID-card readers, hall buses (keypads, rating pads) and LED bar buses, and
      * which window's devices sit at which bus address (hqd_devices.c) */
@@ -197,5 +207,9 @@ void hq_config_free(struct hq_config *cfg);
  * default exactly as docs/CONFIG.md shows them. Stops at fn's first non-zero. */
 int hq_config_schema_each(int (*fn)(void *arg, const char *path, const char *type, const char *def),
                           void *arg);
+
+/* 1 + the index of kiosk's own printer in printer.kiosks, 0 when it has none
+ * (or kiosk is NULL): the value of hq_cmd issue.kiosk_printer. */
+uint8_t hq_config_kiosk_printer(const struct hq_config *c, const char *kiosk);
 
 #endif

@@ -238,6 +238,9 @@ struct hq_cmd {
             int32_t birth_ymd; /* 19580312, 0 = unknown */
             char name_masked[16];
             uint8_t uuid[16]; /* the new ticket's uuid */
+            /* 1 + index into printer.kiosks of the kiosk that asked, 0 = none: where
+             * the ticket prints (hqd_print.c); the engine does not look at it */
+            uint8_t kiosk_printer;
         } issue;
         struct {
             char label[16]; /* "A012", or digits "012"/"12" within the window's services */

@@ -240,6 +240,7 @@ static int appts__checkin(struct hq_api_req *req, void *arg)
         cmd.u.issue.priority = timing == APPT_LATE ? HQ_PRIO_NORMAL : HQ_PRIO_APPOINTMENT;
         cmd.u.issue.channel = HQ_CHAN_APPOINTMENT;
     }
+    cmd.u.issue.kiosk_printer = hq_config_kiosk_printer(&d->cfg, kiosk);
     a->pending = &row;
     a->claimed = false;
     rc = hqd_apply(d, &cmd);

@@ -31,12 +31,16 @@
 #include "store.h"
 
 #define PRINT_MAX_JOBS 64
-#define PRINT_TAG_STATUS 16 /* tags below this are status queries: printer*2 + (link ? 1 : 0) */
+/* p[0] the hall's main printer, p[1] its backup (queue "" when absent), p[2 + k]
+ * the printer of printer.kiosks[k] */
+#define PRINT_MAX_PRINTERS (2 + HQ_CFG_MAX_KIOSK_PRINTERS)
+#define PRINT_TAG_STATUS 32 /* tags below this are status queries: printer*2 + (link ? 1 : 0) */
 #define PRINT_LINK_TIMEOUT_MS 1500
 #define PRINT_LAT_RING 1024 /* software times kept for the status page's p50/p99 */
 
 struct print_printer {
     const char *queue, *link; /* queue "" = not configured */
+    const char *kiosk;        /* a kiosk's own printer: its id; NULL for the hall's */
     int link_health;          /* enum print_health; OK until asked */
     int cups_health;
     bool fault;           /* the last job failed */
@@ -50,7 +54,8 @@ struct print_job {
     uint64_t tag; /* 0 = free slot */
     int32_t ticket;
     int printer;
-    bool tried[2];
+    int kiosk; /* 1 + index into printer.kiosks of the kiosk that asked, 0 = none */
+    bool tried[PRINT_MAX_PRINTERS];
     uint8_t *data;
     size_t len;
     char label[16];
@@ -62,7 +67,7 @@ struct hq_print {
     struct print_cups *pc;
     struct escpos_template tpl;
     int width_dots;
-    struct print_printer p[2];
+    struct print_printer p[PRINT_MAX_PRINTERS];
     int n_printers;
     uint64_t timer;
     uint64_t next_tag;
@@ -127,18 +132,30 @@ static bool print__usable(const struct print_printer *p)
     return p->queue[0] && print_health_can_print(print__health(p));
 }
 
-/* The printer a new ticket goes to: the first that can print, -1 if none. */
-static int print__pick(const struct hq_print *s, int avoid)
+/* The printer a new ticket goes to: the asking kiosk's own when it can print,
+ * else the hall's main printer, else its backup; -1 if none can. */
+static int print__pick(const struct hq_print *s, int kiosk, int avoid)
 {
-    for (int i = 0; i < s->n_printers; i++)
-        if (i != avoid && print__usable(&s->p[i])) return i;
+    const int order[3] = {kiosk > 0 ? 1 + kiosk : -1, 0, 1};
+    for (int k = 0; k < 3; k++) {
+        int i = order[k];
+        if (i >= 0 && i < s->n_printers && i != avoid && print__usable(&s->p[i])) return i;
+    }
     return -1;
+}
+
+/* Whether a ticket asked for at kiosk (0 = none) is printed at all: a hall
+ * whose only printers are kiosks' issues API and button tickets unprinted. */
+static bool print__prints(const struct hq_print *s, int kiosk)
+{
+    return (kiosk > 0 && 1 + kiosk < s->n_printers) || s->p[0].queue[0];
 }
 
 static cJSON *print__printer_json(const struct print_printer *p, int i)
 {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "role", i == 0 ? "primary" : "backup");
+    cJSON_AddStringToObject(o, "role", i == 0 ? "primary" : i == 1 ? "backup" : "kiosk");
+    if (p->kiosk) cJSON_AddStringToObject(o, "kiosk", p->kiosk);
     cJSON_AddStringToObject(o, "queue", p->queue);
     int h = print__health(p);
     cJSON_AddStringToObject(o, "health", print_health_name(h));
@@ -175,7 +192,7 @@ static void print__status_part(struct hq_daemon *d, cJSON *status, void *arg)
     (void)d;
     cJSON *a = cJSON_AddArrayToObject(status, "printers");
     for (int i = 0; i < s->n_printers; i++)
-        cJSON_AddItemToArray(a, print__printer_json(&s->p[i], i));
+        if (s->p[i].queue[0]) cJSON_AddItemToArray(a, print__printer_json(&s->p[i], i));
     cJSON_AddItemToObject(status, "print_latency", print__latency_json(s));
 }
 
@@ -234,9 +251,9 @@ static int print__send(struct hq_print *s, struct print_job *j, int printer)
                              s->d->cfg.printer_job_timeout_s * 1000u);
 }
 
-static int print__start(struct hq_print *s, int32_t ti, bool reprint, uint64_t t0_us)
+static int print__start(struct hq_print *s, int32_t ti, bool reprint, uint64_t t0_us, int kiosk)
 {
-    int printer = print__pick(s, -1);
+    int printer = print__pick(s, kiosk, -1);
     if (printer < 0) return HQ_ERR_PRINTER;
     struct print_job *j = NULL;
     for (int i = 0; i < PRINT_MAX_JOBS && !j; i++)
@@ -252,8 +269,12 @@ static int print__start(struct hq_print *s, int32_t ti, bool reprint, uint64_t t
         LOG_ERR("PRINT", "ticket %d: cannot render: %s", ti, hq_strerror(rc));
         return rc;
     }
-    *j = (struct print_job){
-        .tag = ++s->next_tag, .ticket = ti, .data = b.data, .len = b.len, .t0_us = t0_us};
+    *j = (struct print_job){.tag = ++s->next_tag,
+                            .ticket = ti,
+                            .kiosk = kiosk,
+                            .data = b.data,
+                            .len = b.len,
+                            .t0_us = t0_us};
     hq_ticket_label(&s->d->eng, &s->d->eng.tickets[ti], j->label, sizeof j->label);
     rc = print__send(s, j, printer);
     if (rc) {
@@ -290,7 +311,7 @@ static void print__job_done(struct hq_print *s, const struct print_result *r)
     p->fault_at_ms = hq_loop_now_ms(s->d->loop);
     print__health_changed(s, j->printer, before);
     /* The ticket is issued and durable: try the other printer if it can print. */
-    int other = print__pick(s, j->printer);
+    int other = print__pick(s, j->kiosk, j->printer);
     if (other >= 0 && !j->tried[other]) {
         LOG_WARN("PRINT", "ticket %s failed on %s (%s): printing it on %s", j->label, p->queue,
                  r->detail, s->p[other].queue);
@@ -320,7 +341,7 @@ done:
 
 static void print__status_done(struct hq_print *s, const struct print_result *r)
 {
-    int i = (int)(r->tag / 2) % 2;
+    int i = (int)(r->tag / 2);
     if (i >= s->n_printers) return;
     struct print_printer *p = &s->p[i];
     int before = print__health(p);
@@ -357,6 +378,7 @@ static void print__poll(struct hq_loop *loop, void *arg)
     struct hq_print *s = arg;
     for (int i = 0; i < s->n_printers; i++) {
         struct print_printer *p = &s->p[i];
+        if (!p->queue[0]) continue;
         print_cups_query_printer(s->pc, (uint64_t)i * 2, p->queue);
         if (p->link[0])
             print_cups_query_link(s->pc, (uint64_t)i * 2 + 1, p->link, PRINT_LINK_TIMEOUT_MS);
@@ -372,9 +394,11 @@ static int print__check(struct hq_daemon *d, const struct hq_cmd *cmd, void *arg
     (void)d;
     if (cmd->type != HQ_CMD_ISSUE) return HQ_OK;
     s->check_us = print__now_us();
-    if (print__pick(s, -1) >= 0) return HQ_OK;
-    LOG_NOTICE("PRINT", "ticket refused: no printer can print (%s)",
-               print_health_text(print__health(&s->p[0])));
+    int kiosk = cmd->u.issue.kiosk_printer;
+    if (!print__prints(s, kiosk) || print__pick(s, kiosk, -1) >= 0) return HQ_OK;
+    const struct print_printer *p = &s->p[kiosk > 0 && 1 + kiosk < s->n_printers ? 1 + kiosk : 0];
+    LOG_NOTICE("PRINT", "ticket refused: no printer can print (%s: %s)", p->queue,
+               print_health_text(print__health(p)));
     return HQ_ERR_PRINTER;
 }
 
@@ -387,7 +411,9 @@ static void print__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
         const struct hq_effect *fx = &res->fx[i];
         if (fx->type != HQ_FX_PRINT || fx->ticket < 0) continue;
         uint64_t t0 = cmd->type == HQ_CMD_ISSUE ? s->check_us : 0;
-        int rc = print__start(s, fx->ticket, false, t0);
+        int kiosk = cmd->type == HQ_CMD_ISSUE ? cmd->u.issue.kiosk_printer : 0;
+        if (!print__prints(s, kiosk)) continue;
+        int rc = print__start(s, fx->ticket, false, t0, kiosk);
         if (rc)
             LOG_ERR("PRINT", "ticket %d was issued but not sent to a printer: %s", fx->ticket,
                     hq_strerror(rc));
@@ -439,16 +465,20 @@ fail:
         cJSON_Delete(o);
 }
 
-int hq_print_reprint(struct hq_daemon *d, int32_t ticket, const char *by)
+/* A reprint at kiosk's own printer (0: the hall's). */
+static int print__reprint(struct hq_print *s, int32_t ticket, const char *by, int kiosk)
 {
-    struct hq_print *s = print__self;
-    (void)d;
-    if (!s) return HQ_ERR_STATE;
     if (ticket < 0 || (size_t)ticket >= s->d->eng.n_tickets) return HQ_ERR_NOT_FOUND;
-    int rc = print__start(s, ticket, true, print__now_us());
+    int rc = print__start(s, ticket, true, print__now_us(), kiosk);
     if (rc) return rc;
     print__record_reprint(s, ticket, by);
     return HQ_OK;
+}
+
+int hq_print_reprint(struct hq_daemon *d, int32_t ticket, const char *by)
+{
+    (void)d;
+    return print__self ? print__reprint(print__self, ticket, by, 0) : HQ_ERR_STATE;
 }
 
 static int print__refuse(struct hq_api_req *req, unsigned status, const char *error, const char *zh,
@@ -537,10 +567,14 @@ static int print__api_reprint(struct hq_api_req *req, void *arg)
                                  "this ticket has been reprinted already: please ask at the "
                                  "service desk");
     }
-    int rc = hq_print_reprint(d, ti,
-                              kiosk                          ? "kiosk"
-                              : req->role >= HQ_ROLE_MANAGER ? "manager"
-                                                             : "clerk");
+    const char *at = NULL;
+    if (hq_api_kiosk_arg(req, &at))
+        return hq_api_reply_error(req, HQ_ERR_INVALID, "kiosk must be a kiosk id string");
+    int rc = print__reprint(s, ti,
+                            kiosk                          ? "kiosk"
+                            : req->role >= HQ_ROLE_MANAGER ? "manager"
+                                                           : "clerk",
+                            hq_config_kiosk_printer(&d->cfg, at));
     if (rc) return rc;
     if (count) (*count)++;
     cJSON *o = cJSON_CreateObject();
@@ -580,7 +614,7 @@ static int print__load_template(struct hq_print *s, const struct hq_config *cfg)
 int hq_print_init(struct hq_daemon *d)
 {
     const struct hq_config *c = &d->cfg;
-    if (!c->printer_queue[0]) {
+    if (!c->printer_queue[0] && !c->n_kiosk_printers) {
         LOG_NOTICE("PRINT", "no ticket printer configured: tickets are issued without printing");
         return HQ_OK;
     }
@@ -592,7 +626,11 @@ int hq_print_init(struct hq_daemon *d)
     s->p[0] = (struct print_printer){.queue = c->printer_queue, .link = c->printer_status_link};
     s->p[1] = (struct print_printer){.queue = c->printer_backup_queue,
                                      .link = c->printer_backup_status_link};
-    s->n_printers = c->printer_backup_queue[0] ? 2 : 1;
+    for (int k = 0; k < c->n_kiosk_printers; k++)
+        s->p[2 + k] = (struct print_printer){.queue = c->kiosk_printers[k].queue,
+                                             .link = c->kiosk_printers[k].status_link,
+                                             .kiosk = c->kiosk_printers[k].kiosk};
+    s->n_printers = 2 + c->n_kiosk_printers;
     int rc = print__load_template(s, c);
     if (rc) goto fail;
     rc = HQ_ERR_IO;
@@ -609,9 +647,10 @@ int hq_print_init(struct hq_daemon *d)
     }
     print__self = s;
     print__poll(d->loop, s); /* ask at once; tickets are allowed until an answer says no */
-    LOG_INFO("PRINT", "ticket printer %s%s%s, %u mm", c->printer_queue,
-             s->n_printers > 1 ? ", backup " : "", s->n_printers > 1 ? c->printer_backup_queue : "",
-             c->printer_width_mm);
+    LOG_INFO("PRINT", "ticket printer %s%s%s, %d kiosk printers, %u mm",
+             c->printer_queue[0] ? c->printer_queue : "(none)",
+             c->printer_backup_queue[0] ? ", backup " : "", c->printer_backup_queue,
+             c->n_kiosk_printers, c->printer_width_mm);
     return HQ_OK;
 fail:
     if (s->pc) print_cups_free(s->pc);

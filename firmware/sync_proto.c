@@ -536,7 +536,9 @@ uint32_t sync_backoff_ms(enum sync_outcome outcome, unsigned attempt, uint32_t r
     /* Jitter of a quarter, kept inside the protocol's 1 s … 5 min: above the
      * doubling step while it grows, below the ceiling once it is reached. */
     uint32_t span = base / 4, lo = base;
-    if (base >= SYNC_BACKOFF_MAX_MS) lo = SYNC_BACKOFF_MAX_MS - span;
-    else if (base + span > SYNC_BACKOFF_MAX_MS) span = SYNC_BACKOFF_MAX_MS - base;
+    if (base >= SYNC_BACKOFF_MAX_MS)
+        lo = SYNC_BACKOFF_MAX_MS - span;
+    else if (base + span > SYNC_BACKOFF_MAX_MS)
+        span = SYNC_BACKOFF_MAX_MS - base;
     return lo + rnd % (span + 1);
 }

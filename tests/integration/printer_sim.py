@@ -48,6 +48,13 @@ class PrinterSim:
     def ticket_path(self, n, ext="json"):
         return os.path.join(self.out_dir, "ticket-%d.%s" % (n, ext))
 
+    def count(self):
+        """How many tickets the simulator has decoded so far."""
+        n = 0
+        while os.path.exists(self.ticket_path(n + 1)):
+            n += 1
+        return n
+
     def wait_ticket(self, n, timeout=10):
         deadline = time.time() + timeout
         while time.time() < deadline:

@@ -22,7 +22,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from cupsd import PrivateCupsd  # noqa: E402
-from hallq import BASE_CONFIG, CLERK, HALLQD, Failures, Hall, wait_for  # noqa: E402
+from hallq import BASE_CONFIG, CLERK, HALLQD, MANAGER, Failures, Hall, wait_for  # noqa: E402
 from printer_sim import PrinterSim  # noqa: E402
 
 f = Failures("test_hallqd_print")
@@ -112,6 +112,84 @@ def main():
             f.check(label in lines, "reprint carries the number")
             st, _ = hall.post("/api/v1/reprint/" + label, {})
             f.eq(st, 401, "reprint needs a clerk token")
+
+        # 6. kiosks with printers of their own (printer.kiosks): k1 prints on a, k2 on b,
+        # the hall's own printer is c; a ticket naming no kiosk prints on c.
+        c = PrinterSim(sim_bin, os.path.join(tmp, "c"), width=58)
+        try:
+            cups.add_raw_queue("hall-c", "socket://127.0.0.1:%d" % c.port)
+            kcfg = copy.deepcopy(BASE_CONFIG)
+            kcfg["printer"] = {
+                "queue": "hall-c", "status_link": "tcp://127.0.0.1:%d" % c.port,
+                "cups_server": cups.socket, "width_mm": 58, "job_timeout_s": 10,
+                "status_interval_s": 1,
+                "kiosks": [{"kiosk": "k1", "queue": "kiosk-a",
+                            "status_link": "tcp://127.0.0.1:%d" % a.port},
+                           {"kiosk": "k2", "queue": "kiosk-b",
+                            "status_link": "tcp://127.0.0.1:%d" % b.port}],
+            }
+            na, nb, nc = a.count(), b.count(), c.count()
+            with Hall(kcfg) as hall:
+                prs = {p["queue"]: p for p in hall.status().get("printers", [])}
+                f.eq(sorted((q, p["role"], p.get("kiosk")) for q, p in prs.items()),
+                     [("hall-c", "primary", None), ("kiosk-a", "kiosk", "k1"),
+                      ("kiosk-b", "kiosk", "k2")], "status: the hall's and the kiosks' printers")
+                for kiosk, sim, n in (("k1", a, na + 1), ("k2", b, nb + 1), (None, c, nc + 1)):
+                    extra = {"kiosk": kiosk} if kiosk else {}
+                    st, body = hall.issue("A", channel="kiosk", **extra)
+                    f.eq(st, 201, f"issue at {kiosk}")
+                    f.check(sim.wait_ticket(n), f"the ticket of {kiosk} printed on its printer")
+                    lines, _ = texts(sim, n)
+                    f.check(body.get("ticket", {}).get("number") in lines,
+                            f"{kiosk}: its number on its paper")
+                # k2's paper ends: its tickets go to the hall's printer; k1 is untouched
+                b.command("paper end")
+                f.check(wait_for(lambda: any(p.get("kiosk") == "k2" and p["health"] == "paper_end"
+                                             for p in hall.status()["printers"])),
+                        "k2's printer reported paper end")
+                st, body = hall.issue("A", channel="kiosk", kiosk="k2")
+                f.eq(st, 201, "k2 issues on the hall's printer")
+                f.check(c.wait_ticket(nc + 2), "k2's ticket on the hall's printer")
+                # the hall's printer's cover opens too: k2 refuses before issuing, k1 goes on
+                c.command("cover open")
+                f.check(wait_for(lambda: printer_health(hall, "primary") == "cover_open"),
+                        "hall printer reported cover open")
+                before = hall.status()["services"]
+                st, body = hall.issue("A", channel="kiosk", kiosk="k2")
+                f.eq(st, 503, "k2 refused with no printer: %r" % body)
+                f.eq(hall.status()["services"], before, "no number used up at k2")
+                st, body = hall.issue("A", channel="kiosk", kiosk="k1")
+                f.eq(st, 201, "k1 still issues")
+                f.check(a.wait_ticket(na + 2), "k1's ticket on its own printer")
+                st, ov = hall.get("/api/v1/admin/overview", token=MANAGER)
+                keys = {x["key"]: x for x in ov.get("alarms", [])}
+                f.check("printer:kiosk:k2:paper_end" in keys and
+                        keys["printer:kiosk:k2:paper_end"]["message"].startswith("取号机 k2 打印机"),
+                        "dashboard alarm names kiosk k2: %r" % list(keys))
+                # a reprint asked for at k1 comes out at k1
+                num = body.get("ticket", {}).get("number")
+                st, _ = hall.post("/api/v1/reprint/" + num, {"kiosk": "k1"}, token=CLERK)
+                f.eq(st, 202, "reprint at k1")
+                f.check(a.wait_ticket(na + 3), "reprint printed at k1")
+                f.eq(texts(a, na + 3)[0][0], "补打 / REPRINT", "marked as a reprint")
+                b.command("paper ok")
+                c.command("cover closed")
+            # configuration mistakes are named
+            for kiosks, want in (
+                ([{"kiosk": "k1", "queue": "x"}, {"kiosk": "k1", "queue": "y"}],
+                 "$.printer.kiosks[1].kiosk: kiosk \"k1\" already has a printer"),
+                ([{"kiosk": "k1", "queue": "hall-c"}],
+                 "$.printer.kiosks[0].queue: is the hall's main printer's queue"),
+            ):
+                bad_cfg = copy.deepcopy(kcfg)
+                bad_cfg["printer"]["kiosks"] = kiosks
+                bad = Hall(bad_cfg)
+                r = subprocess.run([HALLQD, "--check-config", bad.cfg_path], capture_output=True,
+                                   text=True, timeout=20)
+                f.check(r.returncode != 0 and want in r.stderr, "%s: %r" % (want, r.stderr))
+                shutil.rmtree(bad.dir, ignore_errors=True)
+        finally:
+            c.stop()
 
         # 5. a bad template stops start-up, naming file and path
         cfg["printer"]["template"] = "ticket.json"

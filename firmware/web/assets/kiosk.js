@@ -269,7 +269,8 @@
         if (!shown || busy) return;
         const rp = HQ.$('tk-reprint');
         rp.disabled = true;
-        const r = await HQ.request('POST', '/api/v1/reprint/' + encodeURIComponent(shown.uuid), {});
+        const r = await HQ.request('POST', '/api/v1/reprint/' + encodeURIComponent(shown.uuid),
+            withKiosk({})); /* at this kiosk's own printer (printer.kiosks) */
         if (screen !== 'ticket') return;
         if (r.status === 202) {
             note('已补打，请取走号票', 'Printed again, please take your ticket');
