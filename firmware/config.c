@@ -1235,18 +1235,36 @@ static int cfg__sync_finish(struct cfg_walk *w, void *elems, size_t i)
     return HQ_OK;
 }
 
-/* The printer's paper is one of two widths; status links speak TCP only;
- * a backup printer backs up a primary one. */
+/* A printer's DLE EOT status link: "tcp://HOST:PORT" (its network port) or a serial port
+ * "SPEC[@BAUD]" in hal/serial.h's forms (read by print_link_serial_spec). */
+static int cfg__status_link(struct cfg_walk *w, const char *key, const char *link)
+{
+    static const char *const why = "must be \"tcp://HOST:PORT\" or a serial port "
+                                   "(/dev/..., usb:VID:PID or pty:PATH) with an optional @BAUD";
+    if (!link[0] || strncmp(link, "tcp://", 6) == 0) return HQ_OK;
+    if (strncmp(link, "/dev/", 5) && strncmp(link, "usb:", 4) && strncmp(link, "pty:", 4))
+        return cfg__fail_at(w, key, "%s", why);
+    const char *at = strrchr(link, '@');
+    if (at) {
+        char *end;
+        long b = strtol(at + 1, &end, 10);
+        if (end == at + 1 || *end || b < 1200 || b > 230400)
+            return cfg__fail_at(w, key, "baud after @ must be 1200..230400");
+    }
+    if ((at ? (size_t)(at - link) : strlen(link)) < 6) return cfg__fail_at(w, key, "%s", why);
+    return HQ_OK;
+}
+
+/* The printer's paper is one of two widths; a backup printer backs up a primary one. */
 static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i)
 {
     const struct hq_config *c = elems;
     (void)i;
     if (c->printer_width_mm != 58 && c->printer_width_mm != 80)
         return cfg__fail_at(w, "width_mm", "must be 58 or 80, got %u", c->printer_width_mm);
-    if (c->printer_status_link[0] && strncmp(c->printer_status_link, "tcp://", 6) != 0)
-        return cfg__fail_at(w, "status_link", "must be \"tcp://HOST:PORT\"");
-    if (c->printer_backup_status_link[0] && strncmp(c->printer_backup_status_link, "tcp://", 6))
-        return cfg__fail_at(w, "backup_status_link", "must be \"tcp://HOST:PORT\"");
+    if (cfg__status_link(w, "status_link", c->printer_status_link) ||
+        cfg__status_link(w, "backup_status_link", c->printer_backup_status_link))
+        return HQ_ERR_CONFIG;
     if (c->printer_backup_queue[0] && !c->printer_queue[0])
         return cfg__fail_at(w, "backup_queue", "needs printer.queue, the primary printer");
     if (c->printer_backup_queue[0] && strcmp(c->printer_backup_queue, c->printer_queue) == 0)
@@ -1269,8 +1287,7 @@ static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i)
 static int cfg__kprinter_finish(struct cfg_walk *w, void *elems, size_t i)
 {
     struct hq_kiosk_printer_cfg *all = elems, *k = &all[i];
-    if (k->status_link[0] && strncmp(k->status_link, "tcp://", 6) != 0)
-        return cfg__fail_at(w, "status_link", "must be \"tcp://HOST:PORT\"");
+    if (cfg__status_link(w, "status_link", k->status_link)) return HQ_ERR_CONFIG;
     for (size_t j = 0; j < i; j++) {
         if (strcmp(all[j].kiosk, k->kiosk) == 0)
             return cfg__fail_at(w, "kiosk",

@@ -31,6 +31,7 @@
 #include <fcntl.h>
 
 #include "hq.h"
+#include "serial.h"
 
 #define PRINT_POLL_MS 250
 
@@ -191,23 +192,64 @@ static int64_t print__now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+int print_link_serial_spec(const char *link, char *spec, size_t cap, int *baud)
+{
+    *baud = 9600;
+    if (!link || strncmp(link, "tcp://", 6) == 0 ||
+        (strncmp(link, "/dev/", 5) && strncmp(link, "usb:", 4) && strncmp(link, "pty:", 4)))
+        return HQ_ERR_INVALID;
+    const char *at = strrchr(link, '@');
+    size_t n = at ? (size_t)(at - link) : strlen(link);
+    if (at) {
+        char *end;
+        long b = strtol(at + 1, &end, 10);
+        if (end == at + 1 || *end || b < 1200 || b > 230400) return HQ_ERR_INVALID;
+        *baud = (int)b;
+    }
+    if (n < 6 || n >= cap) return HQ_ERR_INVALID;
+    memcpy(spec, link, n);
+    spec[n] = 0;
+    return HQ_OK;
+}
+
 int print_link_query(const char *link, uint32_t timeout_ms, struct print_link_status *st)
 {
     memset(st, 0, sizeof *st);
     int64_t deadline = print__now_ms() + timeout_ms;
-    int fd = print__connect(link, (int)timeout_ms);
-    if (fd == -HQ_ERR_CONFIG) return HQ_ERR_CONFIG;
-    if (fd < 0) return HQ_OK; /* nobody there: not answered = offline */
     static const uint8_t q[] = {0x10, 0x04, 0x01, 0x10, 0x04, 0x02, 0x10, 0x04, 0x04};
     static const int ns[] = {1, 2, 4};
-    int rc = HQ_OK;
-    if (send(fd, q, sizeof q, MSG_NOSIGNAL) != (ssize_t)sizeof q) goto done;
+    struct hq_serial *ser = NULL; /* a serial status port; else TCP */
+    int fd, rc = HQ_OK;
+    if (strncmp(link, "tcp://", 6) == 0) {
+        fd = print__connect(link, (int)timeout_ms);
+        if (fd == -HQ_ERR_CONFIG) return HQ_ERR_CONFIG;
+        if (fd < 0) return HQ_OK; /* nobody there: not answered = offline */
+        if (send(fd, q, sizeof q, MSG_NOSIGNAL) != (ssize_t)sizeof q) goto done;
+    } else {
+        char spec[PRINT_QUEUE_MAX];
+        int baud;
+        if (print_link_serial_spec(link, spec, sizeof spec, &baud)) return HQ_ERR_CONFIG;
+        int orc = hq_serial_open(spec, baud, 0, &ser);
+        if (orc == HQ_ERR_INVALID) return HQ_ERR_CONFIG;
+        if (orc) return HQ_OK; /* unplugged: not answered = offline */
+        fd = hq_serial_fd(ser);
+        hq_serial_flush_input(ser); /* a late answer to the last query is no answer to this */
+        if (hq_serial_write(ser, q, sizeof q, (int)timeout_ms) != HQ_OK) goto done;
+    }
     for (int got = 0; got < 3;) {
         int64_t left = deadline - print__now_ms();
         struct pollfd pf = {fd, POLLIN, 0};
         if (left <= 0 || poll(&pf, 1, (int)left) != 1) break;
         uint8_t b[3];
-        ssize_t r = recv(fd, b, (size_t)(3 - got), 0);
+        ssize_t r;
+        if (ser) {
+            size_t n = 0;
+            if (hq_serial_read(ser, b, (size_t)(3 - got), &n) != HQ_OK) break;
+            r = (ssize_t)n;
+            if (!r) continue;
+        } else {
+            r = recv(fd, b, (size_t)(3 - got), 0);
+        }
         if (r <= 0) break;
         for (ssize_t i = 0; i < r; i++, got++)
             if (print_link_parse(ns[got], b[i], st)) {
@@ -217,7 +259,10 @@ int print_link_query(const char *link, uint32_t timeout_ms, struct print_link_st
             }
     }
 done:
-    close(fd);
+    if (ser)
+        hq_serial_close(ser);
+    else
+        close(fd);
     return rc;
 }
 
@@ -597,6 +642,9 @@ int print_cups_query_printer(struct print_cups *p, uint64_t tag, const char *que
 
 int print_cups_query_link(struct print_cups *p, uint64_t tag, const char *link, uint32_t timeout_ms)
 {
-    if (strncmp(link, "tcp://", 6) != 0) return HQ_ERR_INVALID;
+    char spec[PRINT_QUEUE_MAX];
+    int baud;
+    if (strncmp(link, "tcp://", 6) != 0 && print_link_serial_spec(link, spec, sizeof spec, &baud))
+        return HQ_ERR_INVALID;
     return print__enqueue(p, PRINT_REQ_LINK, tag, link, NULL, 0, timeout_ms);
 }

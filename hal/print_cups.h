@@ -95,6 +95,10 @@ int print_cups_query_printer(struct print_cups *p, uint64_t tag, const char *que
 int print_cups_query_link(struct print_cups *p, uint64_t tag, const char *link,
                           uint32_t timeout_ms);
 
+/* A serial status link "SPEC[@BAUD]" (hal/serial.h's /dev/..., usb:VID:PID[:SERIAL] or
+ * pty:PATH; 9600 baud unless given, 1200..230400) into its port spec and baud. HQ_ERR_INVALID
+ * for anything else (a tcp:// link is not serial). */
+int print_link_serial_spec(const char *link, char *spec, size_t cap, int *baud);
 /* The same queries, synchronously on the calling thread (tools and tests). */
 int print_printer_status(const char *server, const char *queue, struct print_printer_status *st);
 int print_link_query(const char *link, uint32_t timeout_ms, struct print_link_status *st);

@@ -13,13 +13,15 @@ import time
 
 
 class PrinterSim:
-    def __init__(self, binary, out_dir, width=80):
-        """binary: the hallq-sim program (its `printer` device is started)."""
+    def __init__(self, binary, out_dir, width=80, status_pty=None):
+        """binary: the hallq-sim program (its `printer` device is started); status_pty: a path
+        where the printer's serial status port (a pty) is linked too."""
         self.out_dir = out_dir
         self.fifo = os.path.join(out_dir, "control.fifo")
         os.makedirs(out_dir, exist_ok=True)
         self.proc = subprocess.Popen(
-            [binary, "printer", "--out", out_dir, "--port", "0", "--width", str(width), "--control", self.fifo],
+            [binary, "printer", "--out", out_dir, "--port", "0", "--width", str(width), "--control",
+             self.fifo] + (["--status-pty", status_pty] if status_pty else []),
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=None, text=True)
         self.lines = queue.Queue()
         first = self.proc.stdout.readline()

@@ -191,6 +191,37 @@ def main():
         finally:
             c.stop()
 
+        # 7. a status link on a serial port of the printer's own (a pty here): paper end read
+        # there refuses the kiosk before issuing; paper back, tickets again.
+        pty = os.path.join(tmp, "status.pty")
+        d = PrinterSim(sim_bin, os.path.join(tmp, "d"), width=58, status_pty=pty)
+        try:
+            cups.add_raw_queue("serial-d", "socket://127.0.0.1:%d" % d.port)
+            scfg = copy.deepcopy(BASE_CONFIG)
+            scfg["printer"] = {"queue": "serial-d", "status_link": "pty:%s@19200" % pty,
+                               "cups_server": cups.socket, "width_mm": 58, "job_timeout_s": 10,
+                               "status_interval_s": 1}
+            with Hall(scfg) as hall:
+                f.check(wait_for(lambda: (hall.status()["printers"] or [{}])[0].get("link") == "ok"),
+                        "serial status link answers ok: %r" % hall.status().get("printers"))
+                d.command("paper end")
+                f.check(wait_for(lambda: printer_health(hall, "primary") == "paper_end"),
+                        "paper end read over the serial link")
+                st, body = hall.issue("A", channel="kiosk")
+                f.eq(st, 503, "refused before issuing: %r" % body)
+                d.command("paper ok")
+                f.check(wait_for(lambda: printer_health(hall, "primary") == "ok"), "paper back")
+                d.command("offline")
+                f.check(wait_for(lambda: printer_health(hall, "primary") == "offline"),
+                        "a mute serial link is an offline printer")
+                d.command("online")
+                f.check(wait_for(lambda: printer_health(hall, "primary") == "ok"), "online again")
+                st, body = hall.issue("A", channel="kiosk")
+                f.eq(st, 201, "issue once the printer is back")
+                f.check(d.wait_ticket(1), "printed")
+        finally:
+            d.stop()
+
         # 5. a bad template stops start-up, naming file and path
         cfg["printer"]["template"] = "ticket.json"
         bad = Hall(cfg)

@@ -246,6 +246,20 @@ static const struct bad_case bad_cases[] = {
      "x.json: $.staff[1].id: staff id \"1001\" is already used by $.staff[0]"},
     {"http.tokens[1]", "{\"token\": \"0123456789abcdef\", \"role\": \"manager\"}", NULL,
      "x.json: $.http.tokens[1].token: the same token as $.http.tokens[0]"},
+    /* printers */
+    {"printer", "{\"queue\": \"q\", \"status_link\": \"COM3\"}", NULL,
+     "x.json: $.printer.status_link: must be \"tcp://HOST:PORT\" or a serial port (/dev/..., "
+     "usb:VID:PID or pty:PATH) with an optional @BAUD"},
+    {"printer",
+     "{\"queue\": \"q\", \"backup_queue\": \"r\", \"backup_status_link\": \"/dev/ttyS1@300\"}",
+     NULL, "x.json: $.printer.backup_status_link: baud after @ must be 1200..230400"},
+    {"printer",
+     "{\"kiosks\": [{\"kiosk\": \"k1\", \"queue\": \"a\"}, {\"kiosk\": \"k2\", \"queue\": \"a\"}]}",
+     NULL, "x.json: $.printer.kiosks[1].queue: \"a\" is already $.printer.kiosks[0]"},
+    {"printer", "{\"kiosks\": [{\"kiosk\": \"k1\", \"queue\": \"a\", \"status_link\": \"lpt1\"}]}",
+     NULL,
+     "x.json: $.printer.kiosks[0].status_link: must be \"tcp://HOST:PORT\" or a serial port "
+     "(/dev/..., usb:VID:PID or pty:PATH) with an optional @BAUD"},
     /* devices */
     {"devices.card_readers", "[{\"kiosk\": \"k1\", \"port\": \"COM3\"}]", NULL,
      "x.json: $.devices.card_readers[0].port: must be a device path (\"/dev/ttyUSB0\"), "

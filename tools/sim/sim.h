@@ -97,4 +97,8 @@ int sim_parse_hex_byte(const char *w);
 /* Hex bytes as "00 01 0C" into out. */
 void sim_hex(const uint8_t *b, size_t n, char *out, size_t cap);
 
+/* A pseudo-terminal whose slave is reached through the symlink link (raw, kept open by
+ * us); the master (non-blocking) is the simulated device's end. 0 or -1 (said on stderr). */
+int sim_pty_make(const char *link, int *master, int *slave);
+
 #endif

@@ -122,7 +122,7 @@ int sim_parse_addrs(const char *list, bool addrs[256])
 
 /* ------------------------------------------------------------------ link */
 
-static int sim__pty_open(struct sim *s)
+int sim_pty_make(const char *link, int *master, int *slave)
 {
     int m = posix_openpt(O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
     if (m < 0 || grantpt(m) || unlockpt(m)) {
@@ -130,30 +130,34 @@ static int sim__pty_open(struct sim *s)
         if (m >= 0) close(m);
         return -1;
     }
-    const char *slave = ptsname(m);
+    const char *name = ptsname(m);
     /* Keep the slave open ourselves: the master then never reads EIO between two host
      * sessions, and the slave is raw before any host opens it (no echo of our replies). */
-    int sl = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    int sl = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
     struct termios t;
     if (sl < 0 || tcgetattr(sl, &t) < 0) {
-        fprintf(stderr, "hallq-sim: cannot open %s: %s\n", slave, strerror(errno));
+        fprintf(stderr, "hallq-sim: cannot open %s: %s\n", name, strerror(errno));
         close(m);
         if (sl >= 0) close(sl);
         return -1;
     }
     cfmakeraw(&t);
     tcsetattr(sl, TCSANOW, &t);
-    unlink(s->pty_link);
-    if (symlink(slave, s->pty_link) < 0) {
-        fprintf(stderr, "hallq-sim: cannot link %s -> %s: %s\n", s->pty_link, slave,
-                strerror(errno));
+    unlink(link);
+    if (symlink(name, link) < 0) {
+        fprintf(stderr, "hallq-sim: cannot link %s -> %s: %s\n", link, name, strerror(errno));
         close(m);
         close(sl);
         return -1;
     }
-    s->master_fd = m;
-    s->slave_fd = sl;
+    *master = m;
+    *slave = sl;
     return 0;
+}
+
+static int sim__pty_open(struct sim *s)
+{
+    return sim_pty_make(s->pty_link, &s->master_fd, &s->slave_fd);
 }
 
 static int sim__tcp_listen(struct sim *s)

@@ -74,6 +74,7 @@ struct simp {
     bool cover_open, offline, quit;
     int next_ticket;
     int next_conn;
+    int pty_client, pty_slave; /* --status-pty: the client slot of the pty's master, -1 = none */
     struct escpos_dticket *held[SIMP_MAX_HELD];
     int n_held;
     FT_Library ft;
@@ -492,7 +493,7 @@ static void simp_go_offline(struct simp *s)
     if (s->offline) return;
     s->offline = true;
     for (int i = 0; i < SIMP_MAX_CLIENTS; i++)
-        if (s->clients[i].fd >= 0) simp_close_client(&s->clients[i], true);
+        if (s->clients[i].fd >= 0 && i != s->pty_client) simp_close_client(&s->clients[i], true);
     close(s->listen_fd);
     s->listen_fd = -1;
 }
@@ -514,9 +515,11 @@ static void simp_usage(void)
 {
     fprintf(stderr,
             "usage: printer --out DIR [--port N (9100; 0 = any)] [--bind ADDR (127.0.0.1)]\n"
-            "               [--width 58|80] [--control FIFO] [--font FILE]\n"
+            "               [--width 58|80] [--control FIFO] [--font FILE] [--status-pty LINK]\n"
             "Prints \"listening on ADDR:PORT\" on stdout once ready. Commands on stdin or\n"
-            "the FIFO: paper near-end|end|ok, cover open|closed, online|offline, status, quit\n");
+            "the FIFO: paper near-end|end|ok, cover open|closed, online|offline, status, quit\n"
+            "--status-pty: a serial status port too (a pty reached through LINK) that answers\n"
+            "DLE EOT like the TCP port, and is silent while the printer is offline.\n");
 }
 
 static void simp_open_font(struct simp *s, const char *path)
@@ -553,18 +556,26 @@ static void simp_open_font(struct simp *s, const char *path)
 int sim_printer_main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"out", required_argument, 0, 'o'},     {"port", required_argument, 0, 'p'},
-        {"bind", required_argument, 0, 'b'},    {"width", required_argument, 0, 'w'},
-        {"control", required_argument, 0, 'c'}, {"font", required_argument, 0, 'f'},
-        {"help", no_argument, 0, 'h'},          {0, 0, 0, 0},
+        {"out", required_argument, 0, 'o'},
+        {"port", required_argument, 0, 'p'},
+        {"bind", required_argument, 0, 'b'},
+        {"width", required_argument, 0, 'w'},
+        {"control", required_argument, 0, 'c'},
+        {"font", required_argument, 0, 'f'},
+        {"status-pty", required_argument, 0, 's'},
+        {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0},
     };
     static struct simp s;
-    const char *host = "127.0.0.1", *control = NULL, *font = NULL;
+    const char *host = "127.0.0.1", *control = NULL, *font = NULL, *status_pty = NULL;
     int port = 9100, c;
     s.width = ESCPOS_DOTS_80;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "o:p:b:w:c:f:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "o:p:b:w:c:f:s:h", opts, NULL)) != -1) {
         switch (c) {
+        case 's':
+            status_pty = optarg;
+            break;
         case 'o':
             s.out_dir = optarg;
             break;
@@ -599,6 +610,15 @@ int sim_printer_main(int argc, char **argv)
     for (int i = 0; i < SIMP_MAX_CLIENTS; i++)
         s.clients[i].fd = -1;
     s.control_fd = -1;
+    s.pty_client = s.pty_slave = -1;
+    if (status_pty) {
+        struct simp_client *pc = &s.clients[SIMP_MAX_CLIENTS - 1];
+        if (sim_pty_make(status_pty, &pc->fd, &s.pty_slave)) return 1;
+        pc->sim = &s;
+        pc->dec = escpos_decoder_new(s.width, simp_on_ticket, simp_on_status, pc);
+        if (!pc->dec) return 1;
+        s.pty_client = SIMP_MAX_CLIENTS - 1;
+    }
     if (control) {
         if (mkfifo(control, 0600) && errno != EEXIST) {
             fprintf(stderr, "sim-printer: %s: %s\n", control, strerror(errno));
@@ -632,6 +652,8 @@ int sim_printer_main(int argc, char **argv)
         int who[SIMP_MAX_CLIENTS + 3], n = 0;
         if (s.stdin_open) p[n] = (struct pollfd){0, POLLIN, 0}, who[n++] = -2;
         if (s.control_fd >= 0) p[n] = (struct pollfd){s.control_fd, POLLIN, 0}, who[n++] = -3;
+        if (s.offline && s.pty_client >= 0) /* read and dropped: an offline printer is mute */
+            p[n] = (struct pollfd){s.clients[s.pty_client].fd, POLLIN, 0}, who[n++] = s.pty_client;
         if (!s.offline) {
             p[n] = (struct pollfd){s.listen_fd, POLLIN, 0}, who[n++] = -1;
             for (int i = 0; i < SIMP_MAX_CLIENTS; i++)
@@ -650,7 +672,11 @@ int sim_printer_main(int argc, char **argv)
                 simp_read_control(&s, s.control_fd, ctl_buf, &ctl_len, sizeof ctl_buf);
             else if (who[i] == -1)
                 simp_accept(&s);
-            else if (!s.offline) {
+            else if (s.offline) {
+                uint8_t drop[256];
+                if (read(s.clients[who[i]].fd, drop, sizeof drop) < 0 && errno != EAGAIN)
+                    fprintf(stderr, "sim-printer: status pty: %s\n", strerror(errno));
+            } else {
                 struct simp_client *cl = &s.clients[who[i]];
                 uint8_t buf[4096];
                 ssize_t r = read(cl->fd, buf, sizeof buf);
@@ -667,6 +693,8 @@ int sim_printer_main(int argc, char **argv)
     }
     for (int i = 0; i < SIMP_MAX_CLIENTS; i++)
         if (s.clients[i].fd >= 0) simp_close_client(&s.clients[i], false);
+    if (s.pty_slave >= 0) close(s.pty_slave);
+    if (status_pty) unlink(status_pty);
     for (int i = 0; i < s.n_held; i++)
         free(s.held[i]);
     if (s.face) FT_Done_Face(s.face);
