@@ -19,8 +19,9 @@
  *
  * Privacy: the reader's answer is parsed by drivers/idcard.c, which returns only the card type,
  * the keyed hash, the birth date and the masked name; the receive buffers are wiped after each
- * read. Only the first 8 bytes of the hash and a masked name of at most 15 bytes are kept here,
- * for card_hold_s at most, and neither is ever logged.
+ * read. The keyed hash (all 32 bytes: an appointment is matched on the whole hash, a ticket
+ * keeps only its first 8) and a masked name of at most 15 bytes are kept here, for card_hold_s
+ * at most, and neither is ever logged.
  */
 #include "hqd_devices.h"
 
