@@ -7,9 +7,10 @@ Checked from the outside only (simulator records, HTTP, SSE, the database): a ca
 real-name ticket with a masked name and elderly priority, and never the ID number anywhere; the
 per-person limit answers the kiosk clearly; keypad keys drive the queue (login, call, recall,
 start, finish, no-show, park / call back, transfer, pause, help) and the keypad display, the
-LED bar and /api/v1/status follow; a pad rating becomes an evaluation; a resent key frame acts
-once; garbage and bad checksums are counted and survived; a pty unplugged and a TCP serial
-server restarted come back without restarting hallqd; hallqd starts with every device absent.
+LED bar and /api/v1/status follow; a pad rating becomes an evaluation; a resent key or rating
+frame (the device lost the echo / acknowledgement) is answered again but acts once; garbage and
+bad checksums are counted and survived; a pty unplugged and a TCP serial server restarted come
+back without restarting hallqd; hallqd starts with every device absent.
 """
 import copy
 import http.client
@@ -324,6 +325,17 @@ def main():
         t = ticket(h, label)
         F.eq((t or {}).get("recalls"), 1, "recall sent twice within 2 s recalls once")
         F.check(device(h.status(), "bus:keys").get("repeats", 0) >= 1, "the repeat is counted")
+        # the keypad loses hallqd's echo and resends (§2): echoed again, acted on once
+        time.sleep(2.1)  # past the repeat window of the recalls above
+        bus.drain()
+        bus.cmd("miss 1")
+        key(bus, 1, 0x0D)
+        bus.expect("missed-echo 1 0D", what="the first echo is lost")
+        bus.expect("resend 1 0D", what="the keypad resends")
+        F.eq(bus.expect("echo 1", what="the resend is echoed"), "echo 1 0D", "repeat echoed")
+        bus.none("resend 1 0D", wait=0.8)
+        time.sleep(0.2)
+        F.eq((ticket(h, label) or {}).get("recalls"), 2, "a resent recall recalls once")
 
         # ---- start, finish, rating on the five-key pad 33
         key(bus, 1, 0x0A)
@@ -331,12 +343,21 @@ def main():
         bus.drain()
         key(bus, 1, 0x0B)
         bus.expect("invite 33", what="pad invited after finish")
+        # the pad loses the acknowledgement and resends its rating: acknowledged again (else it
+        # resends until it gives up and shows a failure), evaluated once
+        repeats = device(h.status(), "bus:keys").get("repeats", 0)
+        bus.cmd("miss 33")
         bus.cmd("rate 33 5")
-        F.eq(bus.expect("ack 33"), "ack 33 5", "rating acknowledged")
-        time.sleep(0.3)
+        bus.expect("missed-ack 33 5", what="the first acknowledgement is lost")
+        bus.expect("resend 33 05", what="the pad resends its rating")
+        F.eq(bus.expect("ack 33", what="the resent rating is acknowledged"), "ack 33 5",
+             "rating acknowledged after the resend")
+        bus.none("resend 33", wait=0.8)
+        F.eq(device(h.status(), "bus:keys").get("repeats", 0), repeats + 1,
+             "the resent rating is counted as a repeat")
         with h.db() as db:
             rows = db.execute("SELECT level, channel, window FROM evaluations").fetchall()
-        F.eq([tuple(r) for r in rows], [(5, "pad", 1)], "the pad's rating is stored")
+        F.eq([tuple(r) for r in rows], [(5, "pad", 1)], "the pad's rating is stored once")
 
         # ---- no-show: call the plain ticket, skip it; the bar goes back to idle
         led.drain()

@@ -300,6 +300,18 @@ def test_bus(tmp):
     s.send(V["call012"])  # the host's echo
     s.expect("echo 3 00 01 02 0C")
     check(s.recv(13, timeout=0.8) == b"", "no resend after the echo")
+    # an echo lost on the line (miss): the keypad resends, and is quiet once the resend is echoed
+    s.cmd("miss 3")
+    s.expect("miss 3 1")
+    s.cmd("key 3 0D")
+    recall = bus_frame(3, 1, [0x0D])
+    check(s.recv(10) == recall, "keypad 3 recall bytes")
+    s.send(recall)
+    s.expect("missed-echo 3 0D")
+    check(s.recv(10, timeout=1.0) == recall, "resent after the lost echo")
+    s.send(recall)
+    s.expect("echo 3 0D")
+    check(s.recv(10, timeout=0.8) == b"", "quiet once the resend is echoed")
     # never echoed: 3 resends, then it gives up
     s.cmd("key 4 0C")
     a = s.recv(40, timeout=2.5, gap=0.8)

@@ -7,7 +7,9 @@
  *   display 3 waiting=7 ticket=---    beep 3    echo 3 0C    invite 33    ack 33 5    stars 33 4
  *
  * Commands: key ADDR HEX... | rate ADDR RAW | autorate ADDR RAW [DELAY_MS] | silent ADDR |
- *           wake ADDR | raw HEX... (bytes sent as they are: noise, broken frames)
+ *           wake ADDR | raw HEX... (bytes sent as they are: noise, broken frames) |
+ *           miss ADDR [N] (the next N echoes/acknowledgements for ADDR are lost on the line, so
+ *           the device resends: `missed-echo 3 0C`, `missed-ack 33 5`)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@ struct busdev {
     struct hallbus_frame out;
     int resends;
     uint64_t resend_at;
+    int miss; /* echoes/acknowledgements still to lose */
     /* pads: answer invitations by themselves */
     int autorate; /* raw level, 0 = off */
     uint32_t autorate_delay_ms;
@@ -84,6 +87,11 @@ static void on_frame(const struct hallbus_frame *f, void *arg)
             sim_record(s, "beep %u", f->addr);
         } else if (d->pending && f->func == d->out.func && f->n == d->out.n &&
                    memcmp(f->data, d->out.data, f->n) == 0) {
+            if (d->miss) {
+                d->miss--;
+                sim_record(s, "missed-echo %u %s", f->addr, hex);
+                return;
+            }
             d->pending = false;
             sim_record(s, "echo %u %s", f->addr, hex);
         } else {
@@ -96,6 +104,11 @@ static void on_frame(const struct hallbus_frame *f, void *arg)
             sim_record(s, "invite %u", f->addr);
             if (d->autorate && !d->silent) d->rate_at = sim_now_ms() + d->autorate_delay_ms;
         } else if (f->func == HALLBUS_FUNC_KEY && f->n == 1) {
+            if (d->pending && d->out.data[0] == f->data[0] && d->miss) {
+                d->miss--;
+                sim_record(s, "missed-ack %u %u", f->addr, f->data[0]);
+                return;
+            }
             if (d->pending && d->out.data[0] == f->data[0]) d->pending = false;
             sim_record(s, "ack %u %u", f->addr, f->data[0]);
         } else if (f->func == HALLBUS_FUNC_DISPLAY && f->n == 1) {
@@ -202,6 +215,14 @@ static int on_command(struct sim *s, int argc, char **argv)
         sim_record(s, "raw %d bytes", n);
         return 0;
     }
+    if (strcmp(argv[0], "miss") == 0) {
+        int a = addr_arg(b, argv[1], false);
+        long n = argc > 2 ? strtol(argv[2], NULL, 0) : 1;
+        if (a < 0 || n < 0 || n > RESENDS + 1) return -2;
+        b->dev[a].miss = (int)n;
+        sim_record(s, "miss %d %ld", a, n);
+        return 0;
+    }
     if (strcmp(argv[0], "silent") == 0 || strcmp(argv[0], "wake") == 0) {
         int a = addr_arg(b, argv[1], false);
         if (a < 0) return -2;
@@ -223,6 +244,7 @@ static void usage(FILE *f)
                "33,34\n" SIM_COMMON_USAGE
                "commands: key ADDR HEX... (key 3 00 01 02 0C) | rate ADDR RAW |\n"
                "          autorate ADDR RAW [DELAY_MS] | silent ADDR | wake ADDR | raw HEX... |\n"
+               "          miss ADDR [N] |\n"
                "          link off|on | quit\n");
 }
 
