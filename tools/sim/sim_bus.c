@@ -9,7 +9,9 @@
  * Commands: key ADDR HEX... | rate ADDR RAW | autorate ADDR RAW [DELAY_MS] | silent ADDR |
  *           wake ADDR | raw HEX... (bytes sent as they are: noise, broken frames) |
  *           miss ADDR [N] (the next N echoes/acknowledgements for ADDR are lost on the line, so
- *           the device resends: `missed-echo 3 0C`, `missed-ack 33 5`)
+ *           the device resends: `missed-echo 3 0C`, `missed-ack 33 5`) |
+ *           fault garbage|badsum|truncate|silence|off|none (what every key, rating and resend
+ *           goes through: noise before it, CS inverted, only its first half, nothing at all)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,11 +44,17 @@ struct bussim {
     uint32_t bad_seen;
 };
 
-static void transmit(struct sim *s, struct busdev *d, const struct hallbus_frame *f)
+/* A device's frame onto the bus, through the fault mode (CS is the byte before the end 16). */
+static void put(struct sim *s, const struct hallbus_frame *f)
 {
     uint8_t b[HALLBUS_FRAME_MAX];
     size_t n = hallbus_encode(f, b, sizeof b);
-    sim_send(s, b, n);
+    if (n) sim_reply(s, b, n, n - 2, n / 2);
+}
+
+static void transmit(struct sim *s, struct busdev *d, const struct hallbus_frame *f)
+{
+    put(s, f);
     d->out = *f;
     d->pending = true;
     d->resends = 0;
@@ -153,11 +161,10 @@ static void on_tick(struct sim *s, uint64_t now)
             sim_record(s, "no-echo %d %s", a, hex);
             continue;
         }
-        uint8_t buf[HALLBUS_FRAME_MAX];
-        sim_send(s, buf, hallbus_encode(&d->out, buf, sizeof buf));
+        put(s, &d->out);
         d->resends++;
         d->resend_at = now + RESEND_MS;
-        sim_record(s, "resend %d %s", a, hex);
+        sim_record(s, "resend %d %s%s", a, hex, sim_fault_note(s));
     }
 }
 
@@ -235,8 +242,22 @@ static int on_command(struct sim *s, int argc, char **argv)
     return -1;
 }
 
-static const struct sim_device bus_device = {
-    .name = "bus", .on_bytes = on_bytes, .on_command = on_command, .on_tick = on_tick};
+static void on_fault(struct sim *s)
+{
+    struct bussim *b = s->priv;
+    hallbus_lexer_reset(&b->lx);
+}
+
+/* Noise with a false start (FF 13, 68 16) but no FF 68: nothing a lexer may take for a frame. */
+static const uint8_t bus_garbage[] = {0x00, 0x55, 0xFF, 0x13, 0x68, 0x16, 0xA5};
+
+static const struct sim_device bus_device = {.name = "bus",
+                                             .on_bytes = on_bytes,
+                                             .on_command = on_command,
+                                             .on_tick = on_tick,
+                                             .on_fault = on_fault,
+                                             .garbage = bus_garbage,
+                                             .n_garbage = sizeof bus_garbage};
 
 static void usage(FILE *f)
 {
@@ -244,8 +265,7 @@ static void usage(FILE *f)
                "33,34\n" SIM_COMMON_USAGE
                "commands: key ADDR HEX... (key 3 00 01 02 0C) | rate ADDR RAW |\n"
                "          autorate ADDR RAW [DELAY_MS] | silent ADDR | wake ADDR | raw HEX... |\n"
-               "          miss ADDR [N] |\n"
-               "          link off|on | quit\n");
+               "          miss ADDR [N] |\n" SIM_FAULT_USAGE "          link off|on | quit\n");
 }
 
 int sim_bus_main(int argc, char **argv)
