@@ -5,6 +5,7 @@ failures(name), the test program's own.
 """
 import os
 import queue
+import shutil
 import subprocess
 import sys
 import threading
@@ -137,3 +138,14 @@ def ticket(h, label):
 
 def key(sim, addr, *data):
     sim.cmd("key %d %s" % (addr, " ".join("%02X" % b for b in data)))
+
+
+def finish(h, sims):
+    """Stop the simulators and hallqd (which must exit 0: no sanitizer report), show hallqd's log
+    if anything failed, remove the test's directory."""
+    for s in sims:
+        s.stop()
+    F.eq(h.stop(), 0, "hallqd stops cleanly on SIGTERM (no sanitizer report)")
+    if F.failed:
+        print(h.read_log()[-4000:])
+    shutil.rmtree(h.dir, ignore_errors=True)

@@ -426,12 +426,7 @@ def blank_and_ack():
         d = device(h.status(), "bar:bars:1")
         F.eq((d or {}).get("health"), "online", "bar 1 acknowledges: online")
     finally:
-        led.stop()
-        F.eq(h.stop(), 0, "hallqd stops cleanly on SIGTERM")
-        if F.failed:
-            print(h.read_log()[-3000:])
-        import shutil
-        shutil.rmtree(tmp, ignore_errors=True)
+        hallq_devices.finish(h, [led])
 
 
 if __name__ == "__main__":

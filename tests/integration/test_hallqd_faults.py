@@ -16,14 +16,14 @@ usage: test_hallqd_faults.py [HALLQ_SIM]  (ctest passes the simulator's path)
 """
 import copy
 import os
-import shutil
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import hallq  # noqa: E402
 import hallq_devices  # noqa: E402
-from hallq_devices import Sim, device, key, wait_health, wait_window, window  # noqa: E402
+from hallq_devices import (Sim, device, finish, key, wait_health, wait_window,  # noqa: E402
+                           window)
 
 F = hallq_devices.failures("test_hallqd_faults")
 
@@ -213,12 +213,7 @@ def main():
         led_bus(h, led)
         F.check(h.alive(), "hallqd survived every fault")
     finally:
-        bus.stop()
-        led.stop()
-        F.eq(h.stop(), 0, "hallqd stops cleanly on SIGTERM (no sanitizer report)")
-        if F.failed:
-            print(h.read_log()[-4000:])
-        shutil.rmtree(tmp, ignore_errors=True)
+        finish(h, [bus, led])
     return F.done()
 
 
