@@ -1152,6 +1152,10 @@ static void devs__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg
         while (total < DEVS_RX_PER_WAKE && !l->broken) {
             size_t got = 0;
             int rc = hq_serial_read(l->sl.s, buf, sizeof buf, &got);
+            if (rc == HQ_ERR_TIMEOUT) {
+                devs__lost(l, "the serial server stopped answering (connection timed out)");
+                return;
+            }
             if (rc) {
                 devs__lost(l, l->kind == LINK_READER || hq_serial_kind(l->sl.s) != HQ_SERIAL_TCP
                                   ? "link lost (unplugged?)"
