@@ -19,8 +19,9 @@
  *
  * Privacy: the reader's answer is parsed by drivers/idcard.c, which returns only the card type,
  * the keyed hash, the birth date and the masked name; the receive buffers are wiped after each
- * read. Only the first 8 bytes of the hash and a masked name of at most 15 bytes are kept here,
- * for card_hold_s at most, and neither is ever logged.
+ * read. The keyed hash (all 32 bytes: an appointment is matched on the whole hash, a ticket
+ * keeps only its first 8) and a masked name of at most 15 bytes are kept here, for card_hold_s
+ * at most, and neither is ever logged.
  */
 #include "hqd_devices.h"
 
@@ -122,6 +123,8 @@ struct devs_win {
     uint8_t disp_len;
     bool disp_dirty; /* its waiting count changed since */
     uint64_t keypad_heard_ms, pad_heard_ms;
+    uint8_t pad_reply[HALLBUS_FRAME_MAX]; /* the answer to the pad's last rating frame */
+    uint8_t pad_reply_len;
     /* LED bar */
     uint8_t led_want;
     struct hq_device_status bar_st;
@@ -728,7 +731,10 @@ static void devs__hall_frame(const struct hallbus_frame *f, void *arg)
         }
         w->pad_heard_ms = now;
         if (hallbus_repeat_check(l->rep, f, now)) {
+            /* The pad missed our answer and resends (§2): answer again, or it keeps resending
+             * and shows the citizen a failure, but never count the rating twice. */
             l->repeats++;
+            devs__send(l, w->pad_reply, w->pad_reply_len);
             return;
         }
         s->ratings++;
@@ -739,7 +745,13 @@ static void devs__hall_frame(const struct hallbus_frame *f, void *arg)
              * its idle screen instead of waiting for an acknowledgement that never comes. */
             LOG_INFO("DEVICES", "window %u: rating key %u refused: %s", w->c->window, raw,
                      hq_strerror(rc));
-            devs__send(l, b, hallbus_make_stars(f->addr, 0, b, sizeof b));
+            w->pad_reply_len =
+                (uint8_t)hallbus_make_stars(f->addr, 0, w->pad_reply, sizeof w->pad_reply);
+            devs__send(l, w->pad_reply, w->pad_reply_len);
+        } else {
+            /* The acknowledgement itself went out with the result (HQ_FX_RATED). */
+            w->pad_reply_len =
+                (uint8_t)hallbus_make_rating_ack(f->addr, raw, w->pad_reply, sizeof w->pad_reply);
         }
         return;
     }
@@ -747,7 +759,8 @@ static void devs__hall_frame(const struct hallbus_frame *f, void *arg)
         l->unknown++;
         return;
     }
-    /* Echo first: the keypad stops resending once it hears its frame back. */
+    /* Echo first, a repeat too (§2: every key frame is echoed): the keypad resends until it
+     * hears its frame back. */
     devs__send(l, b, hallbus_encode(f, b, sizeof b));
     w->keypad_heard_ms = now;
     if (hallbus_repeat_check(l->rep, f, now)) {
@@ -1139,6 +1152,10 @@ static void devs__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg
         while (total < DEVS_RX_PER_WAKE && !l->broken) {
             size_t got = 0;
             int rc = hq_serial_read(l->sl.s, buf, sizeof buf, &got);
+            if (rc == HQ_ERR_TIMEOUT) {
+                devs__lost(l, "the serial server stopped answering (connection timed out)");
+                return;
+            }
             if (rc) {
                 devs__lost(l, l->kind == LINK_READER || hq_serial_kind(l->sl.s) != HQ_SERIAL_TCP
                                   ? "link lost (unplugged?)"

@@ -169,6 +169,26 @@ static int hq_serial__find_usb(const char *id, char *name, size_t cap)
     return rc;
 }
 
+/* A serial server that vanishes silently (power cut, pulled cable) sends no FIN or RST, and
+ * the kernel's keepalive defaults notice that after two hours: the devices behind it would look
+ * online while nothing reaches them. Probe idle links and give up on what stays unacknowledged
+ * (serial.h says how soon); the read then fails with ETIMEDOUT and the link reopens. */
+static void hq_serial__tcp_dead_peer(int fd, const char *hostport)
+{
+    int one = 1, idle = HQ_SERIAL_TCP_KEEPIDLE_S, intvl = HQ_SERIAL_TCP_KEEPINTVL_S,
+        cnt = HQ_SERIAL_TCP_KEEPCNT;
+    unsigned user_ms = HQ_SERIAL_TCP_USER_TIMEOUT_MS;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof user_ms) < 0)
+        LOG_WARN("SERIAL",
+                 "tcp://%s: dead-peer detection not set (%s): a vanished serial "
+                 "server may go unnoticed",
+                 hostport, strerror(errno));
+}
+
 static int hq_serial__tcp(const char *hostport, struct hq_serial *s)
 {
     char host[256];
@@ -188,8 +208,7 @@ static int hq_serial__tcp(const char *hostport, struct hq_serial *s)
     if (fd < 0) goto fail;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    /* A serial server that vanishes silently must still be noticed. */
-    setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    hq_serial__tcp_dead_peer(fd, hostport);
     if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
         if (errno != EINPROGRESS) {
             close(fd);
@@ -300,6 +319,7 @@ int hq_serial_read(struct hq_serial *s, void *buf, size_t cap, size_t *got)
         return HQ_ERR_IO;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return HQ_OK;
+    if (errno == ETIMEDOUT) return HQ_ERR_TIMEOUT; /* a TCP peer that stopped answering */
     return HQ_ERR_IO; /* EIO/ENXIO: unplugged port or pty master gone; ECONNRESET */
 }
 

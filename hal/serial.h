@@ -27,6 +27,14 @@ enum hq_serial_flags {
 
 enum hq_serial_kind { HQ_SERIAL_SP = 0, HQ_SERIAL_TERMIOS, HQ_SERIAL_TCP };
 
+/* TCP links notice a serial server that vanished without a word within about 20 s: keepalive
+ * probes after 10 s idle, every 5 s, 3 of them; and at most 20 s for anything sent to be
+ * acknowledged (TCP_USER_TIMEOUT). */
+#define HQ_SERIAL_TCP_KEEPIDLE_S 10
+#define HQ_SERIAL_TCP_KEEPINTVL_S 5
+#define HQ_SERIAL_TCP_KEEPCNT 3
+#define HQ_SERIAL_TCP_USER_TIMEOUT_MS 20000
+
 struct hq_serial;
 
 /* Open a link; *out is set on HQ_OK. HQ_ERR_NOT_FOUND: no such port or USB device;
@@ -48,7 +56,8 @@ bool hq_serial_connecting(const struct hq_serial *s);
 int hq_serial_finish_connect(struct hq_serial *s);
 
 /* Read what is available into buf. HQ_OK with *got = 0 when nothing is there; HQ_ERR_IO when
- * the link is gone (EIO/ENXIO from an unplugged port, EOF or reset on TCP): reopen it then. */
+ * the link is gone (EIO/ENXIO from an unplugged port, EOF or reset on TCP), HQ_ERR_TIMEOUT when
+ * a TCP peer stopped answering (keepalive / user timeout): reopen it then. */
 int hq_serial_read(struct hq_serial *s, void *buf, size_t cap, size_t *got);
 /* Write all n bytes, waiting up to timeout_ms for room. HQ_ERR_TIMEOUT if it could not,
  * HQ_ERR_IO if the link is gone. */

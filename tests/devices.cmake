@@ -19,6 +19,12 @@ hq_unit_test(test_devices SOURCES unit/test_devices.c LIBS hqdevices)
 # hallqd with its hall devices, end to end: simulators over ptys and TCP (test_hallqd_devices.py).
 if(TARGET hallqd)
   hq_py_test(hallqd_devices test_hallqd_devices.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim>)
+  # the same against buses that misbehave in each of hallq-sim's fault modes
+  hq_py_test(hallqd_device_faults test_hallqd_faults.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim>)
+  # a TCP serial server that dies silently, in a private network namespace (skipped without one)
+  hq_py_test(serial_tcp_dead_peer test_serial_dead_peer.py TIMEOUT 120
+             ARGS $<TARGET_FILE:hallq-sim>)
+  set_tests_properties(serial_tcp_dead_peer PROPERTIES SKIP_RETURN_CODE 77)
 endif()
 # Benchmark: keypad key frame → LED bar frame through the real hallqd (run by tests/bench/run.sh,
 # never by ctest).

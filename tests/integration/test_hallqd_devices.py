@@ -7,9 +7,10 @@ Checked from the outside only (simulator records, HTTP, SSE, the database): a ca
 real-name ticket with a masked name and elderly priority, and never the ID number anywhere; the
 per-person limit answers the kiosk clearly; keypad keys drive the queue (login, call, recall,
 start, finish, no-show, park / call back, transfer, pause, help) and the keypad display, the
-LED bar and /api/v1/status follow; a pad rating becomes an evaluation; a resent key frame acts
-once; garbage and bad checksums are counted and survived; a pty unplugged and a TCP serial
-server restarted come back without restarting hallqd; hallqd starts with every device absent.
+LED bar and /api/v1/status follow; a pad rating becomes an evaluation; a resent key or rating
+frame (the device lost the echo / acknowledgement) is answered again but acts once; garbage and
+bad checksums are counted and survived; a pty unplugged and a TCP serial server restarted come
+back without restarting hallqd; hallqd starts with every device absent.
 """
 import copy
 import http.client
@@ -17,88 +18,22 @@ import json
 import os
 import queue
 import socket
-import subprocess
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import hallq  # noqa: E402
+import hallq_devices  # noqa: E402
+from hallq_devices import (Sim, device, key, ticket, wait_health, wait_window,  # noqa: E402
+                           window)
 
 # usage: test_hallqd_devices.py [HALLQ_SIM]  (ctest passes the simulator's path)
-SIM = sys.argv[1] if len(sys.argv) > 1 else os.path.join(hallq.BUILD, "tools", "hallq-sim")
 DATA = os.path.join(hallq.SOURCE, "tests", "data", "idcard")
 ELDERLY_ID = "110101194803120010"  # what resident_elderly.bin holds (CASES.json)
 ADULT_ID = "440305199007151233"
 
-F = hallq.Failures("test_hallqd_devices")
-
-
-class Sim:
-    """One hallq-sim: records from stdout into a queue (and a list), commands to stdin."""
-
-    def __init__(self, tmp, name, device, link_args, *args):
-        self.name = name
-        self.argv = [SIM, device, *link_args, "--log", os.path.join(tmp, name + ".log"), *args]
-        self.records = []
-        self.start()
-
-    def start(self):
-        self.q = queue.Queue()
-        self.p = subprocess.Popen(self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  text=True, encoding="utf-8")
-        threading.Thread(target=self._pump, args=(self.p, self.q), daemon=True).start()
-        self.expect("ready")
-
-    def _pump(self, p, q):
-        for line in p.stdout:
-            line = line.rstrip("\n")
-            self.records.append(line)
-            q.put(line)
-
-    def cmd(self, line):
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-
-    def drain(self):
-        while True:
-            try:
-                self.q.get_nowait()
-            except queue.Empty:
-                return
-
-    def expect(self, prefix, timeout=4.0, what=None):
-        end = time.time() + timeout
-        while time.time() < end:
-            try:
-                line = self.q.get(timeout=max(0.01, end - time.time()))
-            except queue.Empty:
-                break
-            if line.startswith(prefix):
-                return line
-        F.check(False, f"{self.name}: record '{prefix}' never came ({what or ''})")
-        return None
-
-    def none(self, prefix, wait=0.6):
-        end = time.time() + wait
-        while time.time() < end:
-            try:
-                line = self.q.get(timeout=max(0.01, end - time.time()))
-            except queue.Empty:
-                return True
-            if line.startswith(prefix):
-                F.check(False, f"{self.name}: unexpected record '{line}'")
-                return False
-        return True
-
-    def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+F = hallq_devices.failures("test_hallqd_devices")
 
 
 class Events:
@@ -149,49 +84,6 @@ class Events:
         self.conn.close()
 
 
-def device(st, dev_id):
-    for d in st.get("devices", []):
-        if d.get("id") == dev_id:
-            return d
-    return None
-
-
-def wait_health(h, dev_id, health, timeout=8.0):
-    end = time.time() + timeout
-    d = None
-    while time.time() < end:
-        d = device(h.status(), dev_id)
-        if d and d.get("health") == health:
-            return d
-        time.sleep(0.1)
-    F.check(False, f"{dev_id} never became {health} (last: {d})")
-    return d
-
-
-def window(st, n):
-    for w in st["windows"]:
-        if w.get("number") == n:
-            return w
-    return None
-
-
-def wait_window(h, n, pred, what, timeout=4.0):
-    end = time.time() + timeout
-    w = None
-    while time.time() < end:
-        w = window(h.status(), n)
-        if w and pred(w):
-            return w
-        time.sleep(0.05)
-    F.check(False, f"window {n}: {what} (last: {w})")
-    return w
-
-
-def ticket(h, label):
-    st, body = h.get(f"/api/v1/tickets/{label}")
-    return body if st == 200 else None
-
-
 def devices_config(tmp, bus_tcp, led_tcp):
     cfg = copy.deepcopy(hallq.BASE_CONFIG)
     cfg["queue"]["rating_timeout_s"] = 5
@@ -212,10 +104,6 @@ def devices_config(tmp, bus_tcp, led_tcp):
         ],
     }
     return cfg
-
-
-def key(sim, addr, *data):
-    sim.cmd("key %d %s" % (addr, " ".join("%02X" % b for b in data)))
 
 
 def main():
@@ -324,6 +212,17 @@ def main():
         t = ticket(h, label)
         F.eq((t or {}).get("recalls"), 1, "recall sent twice within 2 s recalls once")
         F.check(device(h.status(), "bus:keys").get("repeats", 0) >= 1, "the repeat is counted")
+        # the keypad loses hallqd's echo and resends (§2): echoed again, acted on once
+        time.sleep(2.1)  # past the repeat window of the recalls above
+        bus.drain()
+        bus.cmd("miss 1")
+        key(bus, 1, 0x0D)
+        bus.expect("missed-echo 1 0D", what="the first echo is lost")
+        bus.expect("resend 1 0D", what="the keypad resends")
+        F.eq(bus.expect("echo 1", what="the resend is echoed"), "echo 1 0D", "repeat echoed")
+        bus.none("resend 1 0D", wait=0.8)
+        time.sleep(0.2)
+        F.eq((ticket(h, label) or {}).get("recalls"), 2, "a resent recall recalls once")
 
         # ---- start, finish, rating on the five-key pad 33
         key(bus, 1, 0x0A)
@@ -331,12 +230,21 @@ def main():
         bus.drain()
         key(bus, 1, 0x0B)
         bus.expect("invite 33", what="pad invited after finish")
+        # the pad loses the acknowledgement and resends its rating: acknowledged again (else it
+        # resends until it gives up and shows a failure), evaluated once
+        repeats = device(h.status(), "bus:keys").get("repeats", 0)
+        bus.cmd("miss 33")
         bus.cmd("rate 33 5")
-        F.eq(bus.expect("ack 33"), "ack 33 5", "rating acknowledged")
-        time.sleep(0.3)
+        bus.expect("missed-ack 33 5", what="the first acknowledgement is lost")
+        bus.expect("resend 33 05", what="the pad resends its rating")
+        F.eq(bus.expect("ack 33", what="the resent rating is acknowledged"), "ack 33 5",
+             "rating acknowledged after the resend")
+        bus.none("resend 33", wait=0.8)
+        F.eq(device(h.status(), "bus:keys").get("repeats", 0), repeats + 1,
+             "the resent rating is counted as a repeat")
         with h.db() as db:
             rows = db.execute("SELECT level, channel, window FROM evaluations").fetchall()
-        F.eq([tuple(r) for r in rows], [(5, "pad", 1)], "the pad's rating is stored")
+        F.eq([tuple(r) for r in rows], [(5, "pad", 1)], "the pad's rating is stored once")
 
         # ---- no-show: call the plain ticket, skip it; the bar goes back to idle
         led.drain()
@@ -518,12 +426,7 @@ def blank_and_ack():
         d = device(h.status(), "bar:bars:1")
         F.eq((d or {}).get("health"), "online", "bar 1 acknowledges: online")
     finally:
-        led.stop()
-        F.eq(h.stop(), 0, "hallqd stops cleanly on SIGTERM")
-        if F.failed:
-            print(h.read_log()[-3000:])
-        import shutil
-        shutil.rmtree(tmp, ignore_errors=True)
+        hallq_devices.finish(h, [led])
 
 
 if __name__ == "__main__":

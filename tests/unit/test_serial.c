@@ -1,8 +1,9 @@
 /*
  * test_serial.c — the serial HAL on real pseudo-terminals and a loopback TCP listener: raw
  * 8-bit transfer both ways, baud set, a vanished port reported as HQ_ERR_IO, TCP connect /
- * refused / peer closed, usb: identities that are not plugged in, and the reopen backoff
- * (0.5 s doubling to 30 s) bringing a link back when its port reappears.
+ * refused / peer closed and the keepalive / user-timeout options that notice a silent one, usb:
+ * identities that are not plugged in, and the reopen backoff (0.5 s doubling to 30 s) bringing a
+ * link back when its port reappears.
  */
 #include "check.h"
 #include "serial.h"
@@ -10,6 +11,7 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -99,6 +101,26 @@ static void test_pty(const char *prefix)
     hq_serial_close(s);
 }
 
+/* A serial server that vanishes without a word is noticed in seconds, not the kernel's 2 h. */
+static void check_dead_peer_options(int fd)
+{
+    static const struct {
+        int level, opt, want;
+    } opts[] = {
+        {SOL_SOCKET, SO_KEEPALIVE, 1},
+        {IPPROTO_TCP, TCP_KEEPIDLE, HQ_SERIAL_TCP_KEEPIDLE_S},
+        {IPPROTO_TCP, TCP_KEEPINTVL, HQ_SERIAL_TCP_KEEPINTVL_S},
+        {IPPROTO_TCP, TCP_KEEPCNT, HQ_SERIAL_TCP_KEEPCNT},
+        {IPPROTO_TCP, TCP_USER_TIMEOUT, HQ_SERIAL_TCP_USER_TIMEOUT_MS},
+    };
+    for (size_t i = 0; i < HQ_ARRAY_LEN(opts); i++) {
+        int v = -1;
+        socklen_t len = sizeof v;
+        CHECK_EQ_INT(getsockopt(fd, opts[i].level, opts[i].opt, &v, &len), 0);
+        CHECK_EQ_INT(v, opts[i].want);
+    }
+}
+
 static void test_tcp(void)
 {
     int ls = socket(AF_INET, SOCK_STREAM, 0);
@@ -114,6 +136,7 @@ static void test_tcp(void)
     CHECK_EQ_INT(hq_serial_open(spec, 9600, 0, &s), HQ_OK);
     if (!s) return;
     CHECK_EQ_INT(hq_serial_kind(s), HQ_SERIAL_TCP);
+    check_dead_peer_options(hq_serial_fd(s));
     struct pollfd pf = {.fd = hq_serial_fd(s), .events = POLLOUT};
     CHECK_EQ_INT(poll(&pf, 1, 2000), 1);
     CHECK_EQ_INT(hq_serial_finish_connect(s), HQ_OK);

@@ -1,7 +1,8 @@
 /*
  * sim.h — what the hall device simulators of hallq-sim share: the device link (a pty with a
- * symlink to its slave, or a TCP listener), control lines from stdin, a FIFO or a script, and
- * the record of what the host sent (stdout, and --log FILE). Each device (sim_<device>.c) only
+ * symlink to its slave, or a TCP listener), control lines from stdin, a FIFO or a script, the
+ * record of what the host sent (stdout, and --log FILE), and the fault modes every device can be
+ * put in (`fault MODE`: its answers go through sim_reply). Each device (sim_<device>.c) only
  * speaks its protocol, through the same lexers hallqd uses.
  */
 #ifndef HQ_SIM_H
@@ -21,6 +22,17 @@ int sim_printer_main(int argc, char **argv);
 
 struct sim;
 
+/* `fault MODE`: how a device misbehaves, the same words for every device. */
+enum sim_fault {
+    SIM_FAULT_NONE = 0,
+    SIM_FAULT_GARBAGE,  /* the device's garbage bytes before each answer */
+    SIM_FAULT_BADSUM,   /* each answer's checksum byte inverted */
+    SIM_FAULT_TRUNCATE, /* each answer cut short (the device says how short) */
+    SIM_FAULT_SILENCE,  /* no answers, though the device still hears the host */
+    SIM_FAULT_OFF       /* the link gone (sim_link_off) until another mode is set */
+};
+#define SIM_FAULT_USAGE "          fault garbage|badsum|truncate|silence|off|none\n"
+
 struct sim_device {
     const char *name;
     /* Bytes the host sent. */
@@ -29,6 +41,12 @@ struct sim_device {
     int (*on_command)(struct sim *s, int argc, char **argv);
     /* Every loop turn (at least every 20 ms), with monotonic milliseconds. */
     void (*on_tick)(struct sim *s, uint64_t now_ms);
+    /* The fault mode changed (s->fault): drop half-heard frames. Optional. */
+    void (*on_fault)(struct sim *s);
+    /* What SIM_FAULT_GARBAGE puts before an answer: line noise that may look like the start of
+     * a frame, but never a whole one. */
+    const uint8_t *garbage;
+    size_t n_garbage;
 };
 
 struct sim {
@@ -50,6 +68,7 @@ struct sim {
     uint64_t script_wait_ms;
     FILE *log;
     bool quit;
+    int fault; /* enum sim_fault */
 };
 
 /* Long options every device takes; their codes are >= SIM_OPT_BASE. */
@@ -85,6 +104,11 @@ int sim_run(struct sim *s);
 void sim_record(struct sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Send bytes to the host (dropped while nobody is connected or the link is off). */
 void sim_send(struct sim *s, const uint8_t *b, size_t n);
+/* Send one answer of len bytes through the fault mode: its checksum byte is frame[sum_at]
+ * (inverted in place for badsum), truncate sends its first `keep` bytes. */
+void sim_reply(struct sim *s, uint8_t *frame, size_t len, size_t sum_at, size_t keep);
+/* " (silent)" while the fault mode swallows answers, else "": for the records of answers. */
+const char *sim_fault_note(const struct sim *s);
 /* Take the link down (an unplugged device) / bring it back (a new pty, the same symlink). */
 void sim_link_off(struct sim *s);
 int sim_link_on(struct sim *s);

@@ -7,7 +7,11 @@
  *   display 3 waiting=7 ticket=---    beep 3    echo 3 0C    invite 33    ack 33 5    stars 33 4
  *
  * Commands: key ADDR HEX... | rate ADDR RAW | autorate ADDR RAW [DELAY_MS] | silent ADDR |
- *           wake ADDR | raw HEX... (bytes sent as they are: noise, broken frames)
+ *           wake ADDR | raw HEX... (bytes sent as they are: noise, broken frames) |
+ *           miss ADDR [N] (the next N echoes/acknowledgements for ADDR are lost on the line, so
+ *           the device resends: `missed-echo 3 0C`, `missed-ack 33 5`) |
+ *           fault garbage|badsum|truncate|silence|off|none (what every key, rating and resend
+ *           goes through: noise before it, CS inverted, only its first half, nothing at all)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +30,7 @@ struct busdev {
     struct hallbus_frame out;
     int resends;
     uint64_t resend_at;
+    int miss; /* echoes/acknowledgements still to lose */
     /* pads: answer invitations by themselves */
     int autorate; /* raw level, 0 = off */
     uint32_t autorate_delay_ms;
@@ -39,11 +44,17 @@ struct bussim {
     uint32_t bad_seen;
 };
 
-static void transmit(struct sim *s, struct busdev *d, const struct hallbus_frame *f)
+/* A device's frame onto the bus, through the fault mode (CS is the byte before the end 16). */
+static void put(struct sim *s, const struct hallbus_frame *f)
 {
     uint8_t b[HALLBUS_FRAME_MAX];
     size_t n = hallbus_encode(f, b, sizeof b);
-    sim_send(s, b, n);
+    if (n) sim_reply(s, b, n, n - 2, n / 2);
+}
+
+static void transmit(struct sim *s, struct busdev *d, const struct hallbus_frame *f)
+{
+    put(s, f);
     d->out = *f;
     d->pending = true;
     d->resends = 0;
@@ -84,6 +95,11 @@ static void on_frame(const struct hallbus_frame *f, void *arg)
             sim_record(s, "beep %u", f->addr);
         } else if (d->pending && f->func == d->out.func && f->n == d->out.n &&
                    memcmp(f->data, d->out.data, f->n) == 0) {
+            if (d->miss) {
+                d->miss--;
+                sim_record(s, "missed-echo %u %s", f->addr, hex);
+                return;
+            }
             d->pending = false;
             sim_record(s, "echo %u %s", f->addr, hex);
         } else {
@@ -96,6 +112,11 @@ static void on_frame(const struct hallbus_frame *f, void *arg)
             sim_record(s, "invite %u", f->addr);
             if (d->autorate && !d->silent) d->rate_at = sim_now_ms() + d->autorate_delay_ms;
         } else if (f->func == HALLBUS_FUNC_KEY && f->n == 1) {
+            if (d->pending && d->out.data[0] == f->data[0] && d->miss) {
+                d->miss--;
+                sim_record(s, "missed-ack %u %u", f->addr, f->data[0]);
+                return;
+            }
             if (d->pending && d->out.data[0] == f->data[0]) d->pending = false;
             sim_record(s, "ack %u %u", f->addr, f->data[0]);
         } else if (f->func == HALLBUS_FUNC_DISPLAY && f->n == 1) {
@@ -140,11 +161,10 @@ static void on_tick(struct sim *s, uint64_t now)
             sim_record(s, "no-echo %d %s", a, hex);
             continue;
         }
-        uint8_t buf[HALLBUS_FRAME_MAX];
-        sim_send(s, buf, hallbus_encode(&d->out, buf, sizeof buf));
+        put(s, &d->out);
         d->resends++;
         d->resend_at = now + RESEND_MS;
-        sim_record(s, "resend %d %s", a, hex);
+        sim_record(s, "resend %d %s%s", a, hex, sim_fault_note(s));
     }
 }
 
@@ -202,6 +222,14 @@ static int on_command(struct sim *s, int argc, char **argv)
         sim_record(s, "raw %d bytes", n);
         return 0;
     }
+    if (strcmp(argv[0], "miss") == 0) {
+        int a = addr_arg(b, argv[1], false);
+        long n = argc > 2 ? strtol(argv[2], NULL, 0) : 1;
+        if (a < 0 || n < 0 || n > RESENDS + 1) return -2;
+        b->dev[a].miss = (int)n;
+        sim_record(s, "miss %d %ld", a, n);
+        return 0;
+    }
     if (strcmp(argv[0], "silent") == 0 || strcmp(argv[0], "wake") == 0) {
         int a = addr_arg(b, argv[1], false);
         if (a < 0) return -2;
@@ -214,8 +242,22 @@ static int on_command(struct sim *s, int argc, char **argv)
     return -1;
 }
 
-static const struct sim_device bus_device = {
-    .name = "bus", .on_bytes = on_bytes, .on_command = on_command, .on_tick = on_tick};
+static void on_fault(struct sim *s)
+{
+    struct bussim *b = s->priv;
+    hallbus_lexer_reset(&b->lx);
+}
+
+/* Noise with a false start (FF 13, 68 16) but no FF 68: nothing a lexer may take for a frame. */
+static const uint8_t bus_garbage[] = {0x00, 0x55, 0xFF, 0x13, 0x68, 0x16, 0xA5};
+
+static const struct sim_device bus_device = {.name = "bus",
+                                             .on_bytes = on_bytes,
+                                             .on_command = on_command,
+                                             .on_tick = on_tick,
+                                             .on_fault = on_fault,
+                                             .garbage = bus_garbage,
+                                             .n_garbage = sizeof bus_garbage};
 
 static void usage(FILE *f)
 {
@@ -223,7 +265,7 @@ static void usage(FILE *f)
                "33,34\n" SIM_COMMON_USAGE
                "commands: key ADDR HEX... (key 3 00 01 02 0C) | rate ADDR RAW |\n"
                "          autorate ADDR RAW [DELAY_MS] | silent ADDR | wake ADDR | raw HEX... |\n"
-               "          link off|on | quit\n");
+               "          miss ADDR [N] |\n" SIM_FAULT_USAGE "          link off|on | quit\n");
 }
 
 int sim_bus_main(int argc, char **argv)

@@ -2,7 +2,8 @@
  * sim_common.c — the simulators' shared loop: a pty whose slave is reached through a symlink
  * (so a test or hallqd opens a stable path, and a "replugged" device gets a new pts behind the
  * same name), or a TCP listener; control lines from stdin, a FIFO and a script; records to
- * stdout and a log. One thread, one poll loop.
+ * stdout and a log; the fault modes every device's answers go through. One thread, one poll
+ * loop.
  */
 #include "sim.h"
 
@@ -221,6 +222,54 @@ void sim_send(struct sim *s, const uint8_t *b, size_t n)
     }
 }
 
+/* ---------------------------------------------------------------- faults */
+
+static const char *const sim__fault_names[] = {"none",     "garbage", "badsum",
+                                               "truncate", "silence", "off"};
+
+void sim_reply(struct sim *s, uint8_t *frame, size_t len, size_t sum_at, size_t keep)
+{
+    switch (s->fault) {
+    case SIM_FAULT_SILENCE:
+    case SIM_FAULT_OFF:
+        return;
+    case SIM_FAULT_GARBAGE:
+        sim_send(s, s->dev->garbage, s->dev->n_garbage);
+        break;
+    case SIM_FAULT_BADSUM:
+        if (sum_at < len) frame[sum_at] ^= 0xFF;
+        break;
+    case SIM_FAULT_TRUNCATE:
+        if (keep < len) len = keep;
+        break;
+    default:
+        break;
+    }
+    sim_send(s, frame, len);
+}
+
+const char *sim_fault_note(const struct sim *s)
+{
+    return s->fault == SIM_FAULT_SILENCE ? " (silent)" : "";
+}
+
+/* `fault MODE`; off unplugs the device, any other mode after off plugs it back. */
+static int sim__fault(struct sim *s, const char *mode)
+{
+    for (int i = 0; i < (int)(sizeof sim__fault_names / sizeof sim__fault_names[0]); i++) {
+        if (strcmp(mode, sim__fault_names[i]) != 0) continue;
+        if (i == SIM_FAULT_OFF)
+            sim_link_off(s);
+        else if (s->fault == SIM_FAULT_OFF)
+            sim_link_on(s);
+        s->fault = i;
+        if (s->dev->on_fault) s->dev->on_fault(s);
+        sim_record(s, "fault %s", mode);
+        return 0;
+    }
+    return -1;
+}
+
 /* --------------------------------------------------------------- control */
 
 static void sim__command(struct sim *s, char *line)
@@ -251,6 +300,10 @@ static void sim__command(struct sim *s, char *line)
             sim_link_on(s);
             sim_record(s, "link on");
         }
+        return;
+    }
+    if (strcmp(argv[0], "fault") == 0) {
+        if (argc != 2 || sim__fault(s, argv[1])) sim_record(s, "error bad arguments to 'fault'");
         return;
     }
     int rc = s->dev->on_command ? s->dev->on_command(s, argc, argv) : -1;

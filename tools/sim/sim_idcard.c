@@ -17,10 +17,6 @@
 #include "idcard.h"
 #include "sim.h"
 
-enum fault { F_NONE = 0, F_GARBAGE, F_BADSUM, F_TRUNCATE, F_SILENCE, F_OFF };
-static const char *const fault_names[] = {"none",     "garbage", "badsum",
-                                          "truncate", "silence", "off"};
-
 struct idsim {
     struct idcard_lexer lx;
     bool card;
@@ -28,7 +24,6 @@ struct idsim {
     uint8_t file[IDCARD_FRAME_MAX]; /* the answer to 30 01 exactly as loaded */
     size_t file_len;
     bool have_text; /* text[] is valid (the file was long enough to hold it) */
-    int fault;
 };
 
 /* Put UTF-8 s into the text block as UCS-2LE at off, padded with spaces to nbytes. */
@@ -143,37 +138,21 @@ static int place(struct sim *s, struct idsim *d, const char *path)
     return 0;
 }
 
-/* Send an answer through the current fault. */
-static void reply(struct sim *s, struct idsim *d, uint8_t *frame, size_t len)
+/* Send an answer through the fault mode: CHK is the last byte; truncate cuts the long read
+ * answers only, as when a USB transfer stalls. */
+static void reply(struct sim *s, uint8_t *frame, size_t len)
 {
-    static const uint8_t garbage[] = {0x55, 0xAA, 0x00, 0xAA, 0xAA, 0x96, 0x13};
-    switch (d->fault) {
-    case F_SILENCE:
-    case F_OFF:
-        return;
-    case F_GARBAGE:
-        sim_send(s, garbage, sizeof garbage);
-        break;
-    case F_BADSUM:
-        frame[len - 1] ^= 0xFF;
-        break;
-    case F_TRUNCATE: /* the long read answers only, as when a USB transfer stalls */
-        if (len > 700) len = 700;
-        break;
-    default:
-        break;
-    }
-    sim_send(s, frame, len);
+    sim_reply(s, frame, len, len - 1, len > 700 ? 700 : len);
 }
 
-static void answer_sw(struct sim *s, struct idsim *d, uint8_t sw3, const uint8_t *data, size_t n)
+static void answer_sw(struct sim *s, uint8_t sw3, const uint8_t *data, size_t n)
 {
     uint8_t body[64], frame[80];
     body[0] = 0, body[1] = 0, body[2] = sw3;
     if (n)
         memcpy(body + 3, data, n); /* data is NULL for a bare status: memcpy(.., NULL, 0) is UB */
     size_t len = idcard_frame_build(body, 3 + n, frame, sizeof frame);
-    reply(s, d, frame, len);
+    reply(s, frame, len);
 }
 
 struct rx {
@@ -192,30 +171,30 @@ static void on_frame(uint8_t *frame, size_t len, void *arg)
     static const uint8_t sam_id[16] = {0x05, 0x01, 0x20, 0x24, 0x11, 0x23, 0,    0,
                                        0x12, 0x34, 0x56, 0x78, 0x9A, 0xBC, 0xDE, 0xF0};
     int cmd = len == IDCARD_CMD_FRAME_LEN ? idcard_cmd_from_bytes(frame[7], frame[8]) : -1;
-    const char *q = d->fault == F_SILENCE ? " (silent)" : "";
+    const char *q = sim_fault_note(s);
     switch (cmd) {
     case IDCARD_CMD_RESET_SAM:
     case IDCARD_CMD_SAM_STATUS:
         sim_record(s, "%s 90%s", names[cmd], q);
-        answer_sw(s, d, IDCARD_SW_OK, NULL, 0);
+        answer_sw(s, IDCARD_SW_OK, NULL, 0);
         break;
     case IDCARD_CMD_READ_SAM_ID:
         sim_record(s, "%s 90%s", names[cmd], q);
-        answer_sw(s, d, IDCARD_SW_OK, sam_id, sizeof sam_id);
+        answer_sw(s, IDCARD_SW_OK, sam_id, sizeof sam_id);
         break;
     case IDCARD_CMD_FIND_CARD:
         sim_record(s, "%s %s%s", names[cmd], d->card ? "9F" : "80", q);
-        answer_sw(s, d, d->card ? IDCARD_SW_CARD_PRESENT : IDCARD_SW_NO_CARD, zeros, 4);
+        answer_sw(s, d->card ? IDCARD_SW_CARD_PRESENT : IDCARD_SW_NO_CARD, zeros, 4);
         break;
     case IDCARD_CMD_SELECT_CARD:
         sim_record(s, "%s %s%s", names[cmd], d->card ? "90" : "81", q);
-        answer_sw(s, d, d->card ? IDCARD_SW_OK : IDCARD_SW_SELECT_FAILED, zeros, 8);
+        answer_sw(s, d->card ? IDCARD_SW_OK : IDCARD_SW_SELECT_FAILED, zeros, 8);
         break;
     case IDCARD_CMD_READ_TEXT_PHOTO:
     case IDCARD_CMD_READ_TEXT_PHOTO_FP: {
         if (!d->card || (cmd == IDCARD_CMD_READ_TEXT_PHOTO_FP && !d->have_text)) {
             sim_record(s, "%s 41%s", names[cmd], q);
-            answer_sw(s, d, 0x41, NULL, 0);
+            answer_sw(s, 0x41, NULL, 0);
             break;
         }
         static uint8_t out[IDCARD_FRAME_MAX];
@@ -227,14 +206,14 @@ static void on_frame(uint8_t *frame, size_t len, void *arg)
             n = build_read_answer(d->text, true, out, sizeof out);
         }
         sim_record(s, "%s 90 %zu bytes%s", names[cmd], n, q);
-        reply(s, d, out, n);
+        reply(s, out, n);
         break;
     }
     default: {
         char h[64];
         sim_hex(frame + 7, len - 8 > 8 ? 8 : len - 8, h, sizeof h);
         sim_record(s, "unknown-command %s", h);
-        answer_sw(s, d, 0x21, NULL, 0);
+        answer_sw(s, 0x21, NULL, 0);
         break;
     }
     }
@@ -248,7 +227,7 @@ static void on_bytes(struct sim *s, const uint8_t *b, size_t n)
     idcard_lexer_feed(&d->lx, b, n, on_frame, &rx);
     if (d->lx.bad_checksum != bad) {
         sim_record(s, "bad-checksum");
-        answer_sw(s, d, 0x10, NULL, 0); /* §1: 10 = checksum error in request */
+        answer_sw(s, 0x10, NULL, 0); /* §1: 10 = checksum error in request */
     }
 }
 
@@ -272,25 +251,24 @@ static int on_command(struct sim *s, int argc, char **argv)
         sim_record(s, "card removed");
         return 0;
     }
-    if (strcmp(argv[0], "fault") == 0 && argc == 2) {
-        for (int i = 0; i < (int)(sizeof fault_names / sizeof fault_names[0]); i++) {
-            if (strcmp(argv[1], fault_names[i]) != 0) continue;
-            if (i == F_OFF)
-                sim_link_off(s);
-            else if (d->fault == F_OFF)
-                sim_link_on(s);
-            d->fault = i;
-            idcard_lexer_reset(&d->lx);
-            sim_record(s, "fault %s", fault_names[i]);
-            return 0;
-        }
-        return -2;
-    }
     return -1;
 }
 
-static const struct sim_device idcard_device = {
-    .name = "idcard", .on_bytes = on_bytes, .on_command = on_command};
+static void on_fault(struct sim *s)
+{
+    struct idsim *d = s->priv;
+    idcard_lexer_reset(&d->lx);
+}
+
+/* Noise with a broken preamble in it: the host must resynchronise on the real one. */
+static const uint8_t idcard_garbage[] = {0x55, 0xAA, 0x00, 0xAA, 0xAA, 0x96, 0x13};
+
+static const struct sim_device idcard_device = {.name = "idcard",
+                                                .on_bytes = on_bytes,
+                                                .on_command = on_command,
+                                                .on_fault = on_fault,
+                                                .garbage = idcard_garbage,
+                                                .n_garbage = sizeof idcard_garbage};
 
 static void usage(FILE *f)
 {
@@ -299,8 +277,8 @@ static void usage(FILE *f)
         "usage: hallq-sim idcard (--pty LINK | --tcp PORT) [--card FILE | --generate SPEC]\n"
         "  --card FILE      a card on the reader: FILE is a whole 'read text+photo' answer\n"
         "  --generate SPEC  a generated card: NAME,BIRTH[,ID[,resident|J|I|Y]]\n" SIM_COMMON_USAGE
-        "commands: place FILE | generate SPEC | remove |\n"
-        "          fault garbage|badsum|truncate|silence|off|none | link off|on | quit\n");
+        "commands: place FILE | generate SPEC | remove |\n" SIM_FAULT_USAGE
+        "          link off|on | quit\n");
 }
 
 int sim_idcard_main(int argc, char **argv)

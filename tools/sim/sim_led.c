@@ -6,7 +6,9 @@
  *   bar 3 show "A012请到3号窗口" red     bar 3 idle-text "欢迎" green     bar 3 show-idle
  *
  * Broadcast frames (ADDR FF) are recorded as `bar * ...` and never acknowledged.
- * Commands: ack ADDR on|off
+ * Commands: ack ADDR on|off | fault garbage|badsum|truncate|silence|off|none
+ * A bar's only answer is AA, so under a fault: noise before it (garbage), a corrupt 55 instead
+ * (badsum), nothing (truncate cuts the one byte; silence).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,8 +54,8 @@ static void on_frame(const struct ledbar_frame *f, void *arg)
         return;
     }
     if (!bcast && !l->no_ack[f->addr]) {
-        static const uint8_t aa = LEDBAR_ACK;
-        sim_send(s, &aa, 1);
+        uint8_t aa = LEDBAR_ACK;
+        sim_reply(s, &aa, 1, 0, 0);
     }
 }
 
@@ -82,15 +84,28 @@ static int on_command(struct sim *s, int argc, char **argv)
     return -1;
 }
 
-static const struct sim_device led_device = {
-    .name = "led", .on_bytes = on_bytes, .on_command = on_command};
+static void on_fault(struct sim *s)
+{
+    struct ledsim *l = s->priv;
+    ledbar_lexer_reset(&l->lx);
+}
+
+/* Noise without an AA in it: the host must not take any of it for an acknowledgement. */
+static const uint8_t led_garbage[] = {0x00, 0x55, 0x13, 0xFF, 0x0A};
+
+static const struct sim_device led_device = {.name = "led",
+                                             .on_bytes = on_bytes,
+                                             .on_command = on_command,
+                                             .on_fault = on_fault,
+                                             .garbage = led_garbage,
+                                             .n_garbage = sizeof led_garbage};
 
 static void usage(FILE *f)
 {
     fprintf(
         f,
         "usage: hallq-sim led (--pty LINK | --tcp PORT) --bars 3,4 [--no-ack 4]\n" SIM_COMMON_USAGE
-        "commands: ack ADDR on|off | link off|on | quit\n");
+        "commands: ack ADDR on|off |\n" SIM_FAULT_USAGE "          link off|on | quit\n");
 }
 
 int sim_led_main(int argc, char **argv)
