@@ -541,6 +541,33 @@ static void hqd__usage(FILE *f)
                "       hallqd --version\n");
 }
 
+/* Anti-starvation works inside a service (queue.max_overtakes); between services a window
+ * takes its first service with someone waiting. A service that no window lists first is
+ * therefore called only when every service listed before it is empty: legal (an overflow
+ * service), but a manager should know, so it is said at start. */
+static void hqd__warn_second_only(const struct hq_engine_cfg *c)
+{
+    for (size_t s = 0; s < c->n_services; s++) {
+        size_t serving = 0, first = 0;
+        for (size_t w = 0; w < c->n_windows; w++)
+            for (size_t k = 0; k < c->windows[w].n_services; k++)
+                if (c->windows[w].services[k] == s) {
+                    serving++;
+                    first += k == 0;
+                }
+        if (serving && !first)
+            LOG_WARN("HALLQD",
+                     "service %s (%s) is no window's first service: its tickets are called "
+                     "only while the services listed before it have nobody waiting",
+                     c->services[s].code, c->services[s].name);
+        else if (!serving)
+            LOG_WARN("HALLQD",
+                     "service %s (%s) is served at no window: its tickets are never "
+                     "called",
+                     c->services[s].code, c->services[s].name);
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -666,6 +693,7 @@ int main(int argc, char **argv)
     hqd_flush(&d);
     if (sd_watchdog_enabled(0, &hqd_watchdog_usec) > 0 && hqd_watchdog_usec >= 2000)
         hq_loop_timer(d.loop, hqd_watchdog_usec / 2000, hqd__watchdog, &d);
+    hqd__warn_second_only(&d.cfg.engine);
     LOG_NOTICE("HALLQD", "hall %s ready: %zu services, %zu windows, %zu tickets today, http %s",
                d.cfg.engine.hall_id, d.cfg.engine.n_services, d.cfg.engine.n_windows,
                d.eng.n_tickets, d.cfg.http_listen);

@@ -126,6 +126,10 @@ def test_systemd_notify():
 
 def test_hallqctl():
     with Hall() as h:
+        # the test hall's service C is third at window 3 and nowhere first: said at start
+        T.check("service C (出入境) is no window's first service" in h.read_log(),
+                "start-up warns of a service no window takes first")
+        T.check("service A (" not in h.read_log(), "and of no other")
         env = {"HALLQ_URL": f"http://127.0.0.1:{h.port}", "HALLQ_TOKEN": CLERK}
         rc, out, err = run([HALLQCTL, "issue", "A"], env)
         T.eq(rc, 0, "hallqctl issue")
