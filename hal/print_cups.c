@@ -34,6 +34,8 @@
 #include "serial.h"
 
 #define PRINT_POLL_MS 250
+/* Jobs watched at once: one per queue, so a dead printer holds up only its own tickets. */
+#define PRINT_MAX_ACTIVE 12
 
 struct print_req {
     struct print_req *next;
@@ -43,6 +45,7 @@ struct print_req {
     uint8_t *data;
     size_t len;
     uint32_t timeout_ms;
+    int64_t queued_ms; /* CLOCK_MONOTONIC when it was handed to the worker */
 };
 
 struct print_res_node {
@@ -413,14 +416,37 @@ static void print__query(struct print_cups *p, struct print_req *q)
 }
 
 struct print_active {
-    struct print_req *req;
+    struct print_req *req; /* NULL: a free slot */
     struct print_result res;
     int64_t deadline;
+    int64_t next_poll_ms;
     int polls; /* how often the job was asked after: sets the next wait */
 };
 
-static void print__finish_job(struct print_cups *p, struct print_active *a)
+/* A queue whose job failed, and when: a job handed over for it before then is failed at
+ * once (hallqd learns of the fault only from that result and sent it before it knew), so
+ * a dead printer costs its tickets one timeout, not one each. */
+struct print_failed {
+    char queue[PRINT_QUEUE_MAX];
+    int64_t at_ms;
+};
+
+struct print_worker {
+    struct print_active act[PRINT_MAX_ACTIVE];
+    struct print_failed failed[PRINT_MAX_ACTIVE];
+    int n_failed;
+};
+
+static void print__finish_job(struct print_cups *p, struct print_worker *w, struct print_active *a)
 {
+    if (a->res.err) {
+        struct print_failed *f = NULL;
+        for (int i = 0; i < w->n_failed && !f; i++)
+            if (!strcmp(w->failed[i].queue, a->req->queue)) f = &w->failed[i];
+        if (!f) f = &w->failed[w->n_failed < PRINT_MAX_ACTIVE ? w->n_failed++ : 0];
+        snprintf(f->queue, sizeof f->queue, "%s", a->req->queue);
+        f->at_ms = print__now_ms();
+    }
     print__post(p, &a->res);
     free(a->req->data);
     free(a->req);
@@ -428,19 +454,19 @@ static void print__finish_job(struct print_cups *p, struct print_active *a)
 }
 
 /* Poll the watched job once. */
-static void print__watch(struct print_cups *p, struct print_active *a)
+static void print__watch(struct print_cups *p, struct print_worker *w, struct print_active *a)
 {
     char reasons[96] = "";
     int id = a->res.job_id, state = print__job_state(id, reasons, sizeof reasons);
     if (state == IPP_JSTATE_COMPLETED) {
         a->res.err = HQ_OK;
         snprintf(a->res.detail, sizeof a->res.detail, "job %d completed", id);
-        print__finish_job(p, a);
+        print__finish_job(p, w, a);
     } else if (state == IPP_JSTATE_CANCELED || state == IPP_JSTATE_ABORTED) {
         a->res.err = HQ_ERR_PRINTER;
         snprintf(a->res.detail, sizeof a->res.detail, "job %d %s (%s)", id,
                  state == IPP_JSTATE_CANCELED ? "cancelled" : "aborted", reasons);
-        print__finish_job(p, a);
+        print__finish_job(p, w, a);
     } else if (print__now_ms() >= a->deadline) {
         /* A queue to a dead printer keeps retrying: cancel, so the ticket is
          * known unprinted and the next one is not stuck behind it. */
@@ -449,7 +475,66 @@ static void print__watch(struct print_cups *p, struct print_active *a)
         snprintf(a->res.detail, sizeof a->res.detail,
                  "job %d not printed after %u ms (state %d, %s): cancelled", id, a->req->timeout_ms,
                  state, reasons[0] ? reasons : "-");
-        print__finish_job(p, a);
+        print__finish_job(p, w, a);
+    } else {
+        /* A local printer takes a ticket in tens of ms and the next job of its queue waits
+         * for this one: ask soon at first (10, 20, 40, 80, 160 ms), then every PRINT_POLL_MS
+         * (bench_print: 4.5 tickets/s with 250 ms only). */
+        a->next_poll_ms = print__now_ms() + (a->polls < 5 ? 10L << a->polls : PRINT_POLL_MS);
+        a->polls++;
+    }
+}
+
+static bool print__busy(const struct print_worker *w, const char *queue)
+{
+    for (int i = 0; i < PRINT_MAX_ACTIVE; i++)
+        if (w->act[i].req && !strcmp(w->act[i].req->queue, queue)) return true;
+    return false;
+}
+
+/* Under p->mu: take the first job whose queue has none in hand, if a slot is free. Jobs of
+ * one queue keep their order; other queues do not wait behind them. */
+static struct print_req *print__take_job(struct print_cups *p, struct print_worker *w,
+                                         struct print_active **slot)
+{
+    *slot = NULL;
+    for (int i = 0; i < PRINT_MAX_ACTIVE && !*slot; i++)
+        if (!w->act[i].req) *slot = &w->act[i];
+    if (!*slot) return NULL;
+    for (struct print_req **pp = &p->jobs; *pp; pp = &(*pp)->next) {
+        struct print_req *q = *pp;
+        if (print__busy(w, q->queue)) continue;
+        *pp = q->next;
+        if (p->jobs_tail == &q->next) p->jobs_tail = pp;
+        q->next = NULL;
+        return q;
+    }
+    return NULL;
+}
+
+static void print__start_active(struct print_cups *p, struct print_worker *w,
+                                struct print_active *a, struct print_req *job)
+{
+    a->req = job;
+    memset(&a->res, 0, sizeof a->res);
+    a->res.kind = PRINT_REQ_JOB;
+    a->res.tag = job->tag;
+    snprintf(a->res.queue, sizeof a->res.queue, "%s", job->queue);
+    a->deadline = print__now_ms() + job->timeout_ms;
+    a->polls = 0;
+    a->next_poll_ms = 0;
+    for (int i = 0; i < w->n_failed; i++)
+        if (!strcmp(w->failed[i].queue, job->queue) && job->queued_ms <= w->failed[i].at_ms) {
+            a->res.err = HQ_ERR_PRINTER;
+            snprintf(a->res.detail, sizeof a->res.detail,
+                     "not sent: the job before it on %s did not print", job->queue);
+            print__finish_job(p, w, a);
+            return;
+        }
+    int rc = print__start_job(job, &a->res);
+    if (rc) {
+        a->res.err = rc;
+        print__finish_job(p, w, a);
     }
 }
 
@@ -457,61 +542,61 @@ static void *print__worker(void *arg)
 {
     struct print_cups *p = arg;
     if (p->server) cupsSetServer(p->server);
-    struct print_active a = {0};
+    struct print_worker w; /* about 16 KiB, on this thread's stack */
+    memset(&w, 0, sizeof w);
     for (;;) {
+        int64_t now = print__now_ms(), next = -1;
+        for (int i = 0; i < PRINT_MAX_ACTIVE; i++)
+            if (w.act[i].req && (next < 0 || w.act[i].next_poll_ms < next))
+                next = w.act[i].next_poll_ms;
         pthread_mutex_lock(&p->mu);
-        while (!p->stop && !p->queries && !(p->jobs && !a.req) && !a.req)
-            pthread_cond_wait(&p->cv, &p->mu);
-        if (p->stop) {
-            pthread_mutex_unlock(&p->mu);
+        struct print_active *slot = NULL;
+        struct print_req *q = NULL, *job = NULL;
+        while (!p->stop && !(q = print__pop(&p->queries, &p->queries_tail)) &&
+               !(job = print__take_job(p, &w, &slot)) && !(next >= 0 && next <= now)) {
+            if (next < 0) {
+                pthread_cond_wait(&p->cv, &p->mu);
+            } else {
+                struct timespec ts;
+                clock_gettime(CLOCK_REALTIME, &ts);
+                long wait_ms = (long)(next - now);
+                ts.tv_sec += wait_ms / 1000;
+                ts.tv_nsec += (wait_ms % 1000) * 1000000L;
+                if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
+                pthread_cond_timedwait(&p->cv, &p->mu, &ts);
+            }
+            now = print__now_ms();
+        }
+        bool stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (stop) {
+            /* what was taken goes back to nobody: free it */
+            if (q) free(q);
+            if (job) {
+                free(job->data);
+                free(job);
+            }
             break;
         }
-        struct print_req *q = print__pop(&p->queries, &p->queries_tail);
-        struct print_req *job = (!q && !a.req) ? print__pop(&p->jobs, &p->jobs_tail) : NULL;
-        pthread_mutex_unlock(&p->mu);
         if (q) {
             print__query(p, q);
             free(q);
             continue;
         }
         if (job) {
-            a.req = job;
-            memset(&a.res, 0, sizeof a.res);
-            a.res.kind = PRINT_REQ_JOB;
-            a.res.tag = job->tag;
-            snprintf(a.res.queue, sizeof a.res.queue, "%s", job->queue);
-            a.deadline = print__now_ms() + job->timeout_ms;
-            a.polls = 0;
-            int rc = print__start_job(job, &a.res);
-            if (rc) {
-                a.res.err = rc;
-                print__finish_job(p, &a);
-            }
+            print__start_active(p, &w, slot, job);
             continue;
         }
-        if (a.req) {
-            print__watch(p, &a);
-            if (!a.req) continue;
-            /* wait for the next poll, or for a query or stop. A local printer
-             * takes a ticket in tens of ms and the next job waits for this
-             * one: ask soon at first (10, 20, 40, 80, 160 ms), then every
-             * PRINT_POLL_MS (bench_print: 4.5 tickets/s with 250 ms only). */
-            long wait_ms = a.polls < 5 ? 10L << a.polls : PRINT_POLL_MS;
-            a.polls++;
-            struct timespec ts;
-            clock_gettime(CLOCK_REALTIME, &ts);
-            ts.tv_nsec += wait_ms * 1000000L;
-            if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
-            pthread_mutex_lock(&p->mu);
-            if (!p->stop && !p->queries) pthread_cond_timedwait(&p->cv, &p->mu, &ts);
-            pthread_mutex_unlock(&p->mu);
+        for (int i = 0; i < PRINT_MAX_ACTIVE; i++)
+            if (w.act[i].req && w.act[i].next_poll_ms <= now) print__watch(p, &w, &w.act[i]);
+    }
+    for (int i = 0; i < PRINT_MAX_ACTIVE; i++)
+        if (w.act[i].req) {
+            LOG_NOTICE("PRINT", "stopping while job %d is unfinished; CUPS keeps it",
+                       w.act[i].res.job_id);
+            free(w.act[i].req->data);
+            free(w.act[i].req);
         }
-    }
-    if (a.req) {
-        LOG_NOTICE("PRINT", "stopping while job %d is unfinished; CUPS keeps it", a.res.job_id);
-        free(a.req->data);
-        free(a.req);
-    }
     return NULL;
 }
 
@@ -606,6 +691,7 @@ static int print__enqueue(struct print_cups *p, uint8_t kind, uint64_t tag, cons
     q->kind = kind;
     q->tag = tag;
     q->timeout_ms = timeout_ms;
+    q->queued_ms = print__now_ms();
     strcpy(q->queue, queue);
     if (len) {
         if (!(q->data = malloc(len))) {

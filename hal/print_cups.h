@@ -86,7 +86,9 @@ int print_cups_fd(const struct print_cups *p);
 int print_cups_result(struct print_cups *p, struct print_result *out);
 
 /* Queue a raw job of len bytes (copied) to `queue`; timeout_ms bounds the
- * time until CUPS reports it completed. Jobs run one at a time, in order. */
+ * time until CUPS reports it completed. Jobs of one queue run one at a time, in order;
+ * the queues do not wait for each other (a dead printer holds up only its own tickets), and
+ * a job handed over for a queue before a job of that queue failed is failed at once. */
 int print_cups_submit(struct print_cups *p, uint64_t tag, const char *queue, const void *data,
                       size_t len, uint32_t timeout_ms);
 /* Ask CUPS for the queue's printer-state, -reasons and -is-accepting-jobs. */

@@ -1,8 +1,9 @@
 /*
  * print_submit.c — drive hal/print_cups through its worker, as hallqd does,
- * for the printing integration tests. One request per run; the result comes
- * back through the eventfd and is printed as one JSON line:
- *   print-submit --server SOCK --queue Q --file TICKET.bin [--timeout MS]
+ * for the printing integration tests. One request per run (or the same
+ * ticket to more queues with --also, in that order, tags 42, 43, ...); each result
+ * comes back through the eventfd and is printed as one JSON line, as it arrives:
+ *   print-submit --server SOCK --queue Q --file TICKET.bin [--timeout MS] [--also Q2]...
  *   print-submit --server SOCK --queue Q --printer-status
  *   print-submit --link tcp://HOST:PORT [--timeout MS]
  */
@@ -26,17 +27,15 @@ static const char *clean(char *s)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"server", required_argument, 0, 's'},
-        {"queue", required_argument, 0, 'q'},
-        {"file", required_argument, 0, 'f'},
-        {"timeout", required_argument, 0, 't'},
-        {"link", required_argument, 0, 'l'},
-        {"printer-status", no_argument, 0, 'p'},
-        {0, 0, 0, 0},
+        {"server", required_argument, 0, 's'}, {"queue", required_argument, 0, 'q'},
+        {"file", required_argument, 0, 'f'},   {"timeout", required_argument, 0, 't'},
+        {"link", required_argument, 0, 'l'},   {"printer-status", no_argument, 0, 'p'},
+        {"also", required_argument, 0, 'a'},   {0, 0, 0, 0},
     };
     const char *server = NULL, *queue = NULL, *file = NULL, *link = NULL;
     uint32_t timeout = 20000;
-    int printer = 0, c;
+    int printer = 0, c, n_also = 0;
+    const char *also[8];
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 's':
@@ -57,6 +56,10 @@ int main(int argc, char **argv)
         case 'p':
             printer = 1;
             break;
+        case 'a':
+            if (n_also == 8) return 2;
+            also[n_also++] = optarg;
+            break;
         default:
             return 2;
         }
@@ -71,6 +74,8 @@ int main(int argc, char **argv)
         size_t n = fread(buf, 1, sizeof buf, f);
         fclose(f);
         rc = print_cups_submit(p, 42, queue, buf, n, timeout);
+        for (int i = 0; !rc && i < n_also; i++)
+            rc = print_cups_submit(p, 43 + (uint64_t)i, also[i], buf, n, timeout);
     } else if (printer) {
         rc = print_cups_query_printer(p, 42, queue);
     } else if (link) {
@@ -81,14 +86,17 @@ int main(int argc, char **argv)
     if (rc) return 1;
     struct print_result r;
     struct pollfd pf = {print_cups_fd(p), POLLIN, 0};
-    while (print_cups_result(p, &r) == HQ_ERR_EMPTY)
-        if (poll(&pf, 1, 120000) != 1) return 1;
-    printf("{\"tag\": %llu, \"err\": \"%s\", \"job_id\": %d, \"health\": \"%s\", "
-           "\"detail\": \"%s\", \"state\": %d, \"accepting\": %s, \"reasons\": \"%s\", "
-           "\"answered\": %s}\n",
-           (unsigned long long)r.tag, hq_strerror(r.err), r.job_id, print_health_name(r.health),
-           clean(r.detail), r.printer.state, r.printer.accepting ? "true" : "false",
-           clean(r.printer.reasons), r.link.answered ? "true" : "false");
+    for (int left = 1 + n_also; left > 0; left--) {
+        while (print_cups_result(p, &r) == HQ_ERR_EMPTY)
+            if (poll(&pf, 1, 120000) != 1) return 1;
+        printf("{\"tag\": %llu, \"err\": \"%s\", \"job_id\": %d, \"health\": \"%s\", "
+               "\"detail\": \"%s\", \"state\": %d, \"accepting\": %s, \"reasons\": \"%s\", "
+               "\"answered\": %s}\n",
+               (unsigned long long)r.tag, hq_strerror(r.err), r.job_id, print_health_name(r.health),
+               clean(r.detail), r.printer.state, r.printer.accepting ? "true" : "false",
+               clean(r.printer.reasons), r.link.answered ? "true" : "false");
+        fflush(stdout);
+    }
     print_cups_free(p);
     return 0;
 }

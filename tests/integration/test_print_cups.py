@@ -5,6 +5,8 @@
 2. CUPS's printer status and the DLE EOT status link read the printer's state.
 3. With the simulator offline the job hangs in CUPS; after its timeout the
    worker cancels it and reports a printer fault.
+4. A dead printer holds up only its own queue, and its queued jobs fail at once after
+   the first one's timeout.
 usage: test_print_cups.py HALLQ_SIM_BINARY SUBMIT_BINARY TESTDATA_DIR
 """
 import json
@@ -97,8 +99,32 @@ def main():
                                 capture_output=True, text=True).stdout
         check("hq-tickets-%d " % job not in active, "cancelled job no longer active: %r" % active)
         check("hq-tickets-%d " % job in out, "cancelled job is in the finished list: %r" % out)
+        # 4. a dead printer holds up only its own queue: with this printer still offline, two
+        # jobs for it and one for a live printer; the live one is done first, the dead
+        # queue's first job times out and the second is failed at once after it (it was
+        # handed over before the first failed), not after a second timeout.
+        live = PrinterSim(sim_bin, os.path.join(tmp, "live"))
+        try:
+            cups.add_raw_queue("hq-live", "socket://127.0.0.1:%d" % live.port)
+            r = subprocess.run([submit_bin, "--server", cups.socket, "--queue", "hq-tickets",
+                                "--file", golden, "--timeout", "3000", "--also", "hq-tickets",
+                                "--also", "hq-live"], capture_output=True, text=True, timeout=90)
+            res = [json.loads(line) for line in r.stdout.splitlines()]
+            check([x.get("tag") for x in res] == [44, 42, 43],
+                  "the live queue's job first, then the dead queue's two: %r" % res)
+            by_tag = {x.get("tag"): x for x in res}
+            check(by_tag.get(44, {}).get("err") == "ok" and live.wait_ticket(1),
+                  "the live printer printed: %r" % by_tag.get(44))
+            check("not printed after 3000 ms" in by_tag.get(42, {}).get("detail", ""),
+                  "the first dead job timed out: %r" % by_tag.get(42))
+            check(by_tag.get(43, {}).get("err") == "printer" and
+                  "the job before it on hq-tickets did not print" in
+                  by_tag.get(43, {}).get("detail", ""),
+                  "the second dead job failed at once: %r" % by_tag.get(43))
+        finally:
+            live.stop()
         sim.command("online")
-        check(not sim.wait_ticket(2, timeout=2), "the cancelled ticket never printed")
+        check(not sim.wait_ticket(2, timeout=2), "the cancelled tickets never printed")
     except Exception:
         print(cups.log(), file=sys.stderr)
         raise
