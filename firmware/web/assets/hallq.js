@@ -138,6 +138,12 @@
         return new Date(Date.now() + clockSkewMs + hallOffsetMin * 60000);
     };
     const pad = (n) => (n < 10 ? '0' : '') + n;
+    /* The hall's date now, "YYYY-MM-DD" as status.hall.day writes the
+     * business day (the local date: hallqd rolls the day over at midnight). */
+    HQ.hallDay = function () {
+        const d = HQ.hallNow();
+        return d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate());
+    };
     HQ.hhmm = function (d, secs) {
         return pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes()) + (secs ? ':' + pad(d.getUTCSeconds()) : '');
     };
