@@ -278,6 +278,7 @@ cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ti)
     cJSON_AddStringToObject(o, "service_name_en", s->name_en);
     cJSON_AddStringToObject(o, "priority", hq_priority_name(t->priority));
     cJSON_AddStringToObject(o, "priority_label", hq_priority_label_zh(t->priority));
+    cJSON_AddStringToObject(o, "priority_label_en", hq_priority_label_en(t->priority));
     cJSON_AddStringToObject(o, "status", hq_ticket_status_name(t->status));
     cJSON_AddStringToObject(o, "channel", hq_channel_name(t->channel));
     if (t->name_masked[0]) cJSON_AddStringToObject(o, "name_masked", t->name_masked);

@@ -193,6 +193,13 @@ test('the window page shows the clerk, the current ticket and 暂停服务', asy
         await linkUp(page);
         assert.match(await text(page, '#wname'), /2号窗口/);
         assert.match(await text(page, '#wstaff'), /暂无工作人员/);
+        /* nobody signed in: not open, which is not the paused wording */
+        assert.equal(await text(page, '#wstate'), '暂未开放');
+        assert.match(await text(page, '#wnum'), /本窗口暂未开放/);
+        assert.ok(await page.locator('#paused').isHidden());
+        await page.click('#lang');
+        assert.equal(await text(page, '#wstate'), 'Not open');
+        await page.click('#lang');
 
         await hall.issue('B');
         await hall.window(2, 'login', { staff: '1002' });
@@ -386,6 +393,46 @@ test('a display that reconnects into a new business day shows none of the old on
         await noCallOf(page, [a, b]);
         assert.deepEqual(page.hq.errors, []);
         await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('a priority ticket says its priority in words, Chinese first and proper English', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        const r = await hall.post('/api/v1/tickets', { service: 'A', priority: 'disabled' }, H.CLERK);
+        assert.equal(r.status, 201);
+        const t = r.body.ticket;
+        assert.equal(t.priority_label, '残疾人优先');
+        assert.equal(t.priority_label_en, 'Disabled');
+        const g = (await hall.post('/api/v1/tickets', { service: 'A', priority: 'green' }, H.CLERK)).body.ticket;
+        assert.equal(g.priority_label_en, 'Green channel');
+
+        const tp = await B.newPage({ width: 390, height: 844 });
+        await tp.goto(hall.url + '/t/' + g.uuid);
+        await linkUp(tp);
+        await tp.waitForFunction(() => document.getElementById('tprio').textContent !== '', null, { timeout: 5000 });
+        assert.equal(await text(tp, '#tprio'), '绿色通道');
+        await tp.click('#lang');
+        assert.equal(await text(tp, '#tprio'), 'Green channel');
+        await tp.click('#lang');
+
+        const page = await B.newPage({ width: 800, height: 480 });
+        await page.goto(hall.url + '/display/window/1');
+        await linkUp(page);
+        await hall.window(1, 'login', { staff: '1001' });
+        const n = (await hall.window(1, 'call', { number: t.number })).body.ticket.number;
+        assert.equal(n, t.number);
+        await page.waitForFunction((x) => document.getElementById('wnum').textContent === x, n, { timeout: 5000 });
+        assert.match(await text(page, '#wsvc'), /社保业务 · 残疾人优先/);
+        await page.click('#lang');
+        assert.match(await text(page, '#wsvc'), /Social insurance · Disabled/);
+        assert.doesNotMatch(await text(page, '#wsvc'), /disabled/);
+        await page.click('#lang');
+        assert.deepEqual(page.hq.errors.concat(tp.hq.errors), []);
+        await page.close();
+        await tp.close();
     } finally {
         await hall.close();
     }

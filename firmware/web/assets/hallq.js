@@ -193,6 +193,10 @@
         if (!o) return '';
         return HQ.t(o.name || o.service_name || o.code || o.service, o.name_en || o.service_name_en);
     };
+    /* A ticket's priority in words (老年人优先 / Elderly); '' for none. */
+    HQ.priorityText = function (t) {
+        return t && t.priority_label ? HQ.t(t.priority_label, t.priority_label_en) : '';
+    };
     HQ.windowName = function (w) {
         if (!w) return '';
         return HQ.t(w.name || w.number + '号窗口', w.name_en || 'Window ' + w.number);
