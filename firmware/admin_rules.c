@@ -11,6 +11,97 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* -------------------------------------------------- device reasons */
+
+/* The reasons hallqd's device links give (hqd_devices.c, hqd_gpio.c and
+ * hal/gpio), whole: a fixed text, or a pattern whose numbers and names
+ * (%u, %[^ ...]) carry over in order. English error texts inside a reason
+ * (strerror) are left out of the Chinese. */
+static const struct {
+    const char *en, *zh;
+} admin__reasons_fixed[] = {
+    {"no answer", "无应答"},
+    {"out of memory", "内存不足"},
+    {"connection refused", "连接被拒绝"},
+    {"cannot watch the port", "无法监视端口"},
+    {"link lost (unplugged?)", "连接中断（线缆是否脱落？）"},
+    {"the serial server closed the connection", "串口服务器断开了连接"},
+    {"write failed: link lost", "写入失败，连接中断"},
+};
+
+bool admin_reason_zh(const char *en, char *buf, size_t len)
+{
+    char a[64];
+    unsigned x, y;
+    int end = -1;
+    size_t n = strlen(en);
+    if (len) buf[0] = 0;
+    if (!len) return false;
+    for (size_t k = 0; k < HQ_ARRAY_LEN(admin__reasons_fixed); k++)
+        if (strcmp(en, admin__reasons_fixed[k].en) == 0) {
+            snprintf(buf, len, "%s", admin__reasons_fixed[k].zh);
+            return true;
+        }
+#define ADMIN__WHOLE(r) ((r) && end >= 0 && (size_t)end == n)
+    end = -1;
+    if (ADMIN__WHOLE(sscanf(en, "no answer for %u s%n", &x, &end) == 1)) {
+        snprintf(buf, len, "%u 秒无应答", x);
+        return true;
+    }
+    end = -1;
+    if (ADMIN__WHOLE(sscanf(en, "no AA acknowledgement within %u ms%n", &x, &end) == 1)) {
+        snprintf(buf, len, "%u 毫秒内未收到应答确认", x);
+        return true;
+    }
+    end = -1;
+    if (ADMIN__WHOLE(sscanf(en, "%u bad frames or bursts of garbage within %u s%n", &x, &y, &end) ==
+                     2)) {
+        snprintf(buf, len, "%u 秒内 %u 次错误帧或乱码", y, x);
+        return true;
+    }
+    end = -1;
+    if (ADMIN__WHOLE(sscanf(en, "port %63s open, reader not answering yet%n", a, &end) == 1)) {
+        snprintf(buf, len, "端口 %s 已打开，读卡器尚未应答", a);
+        return true;
+    }
+    end = -1;
+    if (ADMIN__WHOLE(sscanf(en, "cannot open %63s (%*[^)]); next try in %u ms%n", a, &x, &end) ==
+                     2)) {
+        snprintf(buf, len, "无法打开 %s，%u 毫秒后重试", a, x);
+        return true;
+    }
+    end = -1;
+    if (ADMIN__WHOLE(
+            sscanf(en, "line %u of %63s is busy (held by another program)%n", &x, a, &end) == 2)) {
+        snprintf(buf, len, "%s 的 %u 号线被其他程序占用", a, x);
+        return true;
+    }
+    /* the rest end in an English error text: matched by their start */
+    if (sscanf(en, "no GPIO chip %63[^:]:", a) == 1) {
+        snprintf(buf, len, "没有 GPIO 芯片 %s", a);
+        return true;
+    }
+    if (sscanf(en, "chip %63s has no line %u:", a, &x) == 2) {
+        snprintf(buf, len, "芯片 %s 没有 %u 号线", a, x);
+        return true;
+    }
+    if (sscanf(en, "setting line %u:", &x) == 1) {
+        snprintf(buf, len, "设置 %u 号线失败", x);
+        return true;
+    }
+    if (sscanf(en, "requesting line %u of %63[^:]:", &x, a) == 2 ||
+        sscanf(en, "event fd of line %u of %63[^:]:", &x, a) == 2) {
+        snprintf(buf, len, "%s 的 %u 号线申请失败", a, x);
+        return true;
+    }
+    if (sscanf(en, "reading line %u of %63[^:]:", &x, a) == 2) {
+        snprintf(buf, len, "%s 的 %u 号线读取失败", a, x);
+        return true;
+    }
+#undef ADMIN__WHOLE
+    return false;
+}
+
 /* ------------------------------------------------------------ Erlang C */
 
 double admin_erlang_c(unsigned c, double a)
@@ -264,6 +355,8 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
             }
         const char *reason = admin__str(d, "reason");
         if (reason && !*reason) reason = NULL;
+        char reason_zh[96];
+        bool has_zh = reason && admin_reason_zh(reason, reason_zh, sizeof reason_zh);
         int win = (int)admin__num(d, "window", 0);
         char where_zh[32] = "", where_en[32] = "";
         if (win > 0) {
@@ -278,7 +371,7 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         snprintf(a->subject, sizeof a->subject, "%s", name);
         a->value = a->threshold = -1;
         snprintf(a->msg_zh, sizeof a->msg_zh, "设备%s：%s%s%s%s%s%s", faulty ? "故障" : "离线",
-                 where_zh, tzh, *tzh ? " " : "", name, reason ? "，" : "", reason ? reason : "");
+                 where_zh, tzh, *tzh ? " " : "", name, has_zh ? "，" : "", has_zh ? reason_zh : "");
         snprintf(a->msg_en, sizeof a->msg_en, "Device %s: %s%s%s%s%s%s",
                  faulty ? "faulty" : "offline", ten, *ten ? " " : "", name, where_en,
                  reason ? ", " : "", reason ? reason : "");

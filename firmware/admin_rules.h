@@ -63,6 +63,11 @@ size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t i
 /* Device, printer and sync alarms from a /api/v1/status object (its
  * "devices", "printers" and "sync" parts; absent parts raise nothing). */
 size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t max);
+
+/* A device's reason (hallqd's English, "no answer for 10 s") in Chinese
+ * into buf ("10 秒无应答"); false, and buf empty, for a reason it does not
+ * know (the Chinese alarm then goes without it; the English one has it). */
+bool admin_reason_zh(const char *en, char *buf, size_t len);
 /* "wait", "idle", "device", "printer", "sync" */
 const char *admin_alarm_kind_name(int kind);
 /* The alarm as JSON: {key, kind, subject, value, threshold, message, message_en}. */

@@ -278,6 +278,7 @@ cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ti)
     cJSON_AddStringToObject(o, "service_name_en", s->name_en);
     cJSON_AddStringToObject(o, "priority", hq_priority_name(t->priority));
     cJSON_AddStringToObject(o, "priority_label", hq_priority_label_zh(t->priority));
+    cJSON_AddStringToObject(o, "priority_label_en", hq_priority_label_en(t->priority));
     cJSON_AddStringToObject(o, "status", hq_ticket_status_name(t->status));
     cJSON_AddStringToObject(o, "channel", hq_channel_name(t->channel));
     if (t->name_masked[0]) cJSON_AddStringToObject(o, "name_masked", t->name_masked);
@@ -523,10 +524,14 @@ static void api__sse_free(void *cls)
 static void api__sse_ping(struct hq_loop *loop, void *arg)
 {
     struct hq_api *api = arg;
-    /* A comment line keeps proxies and the browser's idle timers quiet and
-     * lets MHD notice clients that went away while suspended. */
+    /* Keeps proxies and the browser's idle timers quiet and lets MHD notice
+     * clients that went away while suspended. A message without an event
+     * name: a page sees it (EventSource's "message", so its silence
+     * watchdog knows the link is alive in a quiet hall and does not
+     * reconnect), clients that read named events skip it. */
+    static const char ping[] = ": ping\ndata: {}\n\n";
     for (struct api_sse *c = api->clients; c; c = c->next) {
-        api__sse_append(c, ": ping\n\n", 8);
+        api__sse_append(c, ping, sizeof ping - 1);
         api__sse_wake(c);
     }
     api__schedule(api);

@@ -76,6 +76,8 @@ static const char *const engine__prio_names[HQ_PRIO__COUNT] = {
     "normal", "elderly", "disabled", "military", "appointment", "green"};
 static const char *const engine__prio_zh[HQ_PRIO__COUNT] = {"",         "老年人优先", "残疾人优先",
                                                             "军人优先", "预约优先",   "绿色通道"};
+static const char *const engine__prio_en[HQ_PRIO__COUNT] = {
+    "", "Elderly", "Disabled", "Military", "Appointment", "Green channel"};
 static const char *const engine__chan_names[HQ_CHAN__COUNT] = {"kiosk", "button", "appointment",
                                                                "api",   "pad",    "tablet"};
 static const char *const engine__cmd_names[HQ_CMD__COUNT] = {
@@ -107,6 +109,11 @@ const char *hq_priority_name(int prio)
 const char *hq_priority_label_zh(int prio)
 {
     return prio >= 0 && prio < HQ_PRIO__COUNT ? engine__prio_zh[prio] : "";
+}
+
+const char *hq_priority_label_en(int prio)
+{
+    return prio >= 0 && prio < HQ_PRIO__COUNT ? engine__prio_en[prio] : "";
 }
 
 const char *hq_channel_name(int chan)

@@ -393,6 +393,7 @@ const char *hq_ticket_status_name(int status);
 const char *hq_window_state_name(int state);
 const char *hq_priority_name(int prio);
 const char *hq_priority_label_zh(int prio); /* 老年人优先; "" for NORMAL */
+const char *hq_priority_label_en(int prio); /* Elderly; "" for NORMAL */
 const char *hq_channel_name(int chan);
 const char *hq_cmd_name(int type);
 const char *hq_event_name(int ev);

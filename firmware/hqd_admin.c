@@ -18,7 +18,9 @@
  * Alarms are re-evaluated every ADMIN_ALARM_MS on the loop (and at once
  * after an acknowledgement) and published as an SSE `alarm` event only when
  * the set of raised conditions changed, so a wall of dashboards is not woken
- * every 5 s for nothing.
+ * every 5 s for nothing. The same tick publishes `staffing` (no data) when
+ * an arrival of today leaves the last hour: the staffing hints move with
+ * the clock there, and the dashboards, which never poll, reload then.
  */
 #include "hqd_admin.h"
 
@@ -46,6 +48,10 @@ struct hq_admin {
      * published (the dashboards had it from the overview), so its going
      * would not be either. */
     bool publish_now;
+    /* Today's tickets issued over an hour ago when last counted, and the
+     * business day of that count. */
+    uint32_t aged;
+    int32_t aged_day;
 };
 
 /* Static, not malloc'd: the API keeps the routes' argument until it stops
@@ -225,9 +231,32 @@ static void admin__diff(cJSON *into, const char *from, const char *to)
     }
 }
 
+/* An arrival left the last hour since the previous tick: the staffing
+ * hints (arrivals_last_hour and what follows from it) changed with the
+ * clock alone, so say so. A new day starts the count afresh (its rollover
+ * is an event of its own). */
+static void admin__staffing_tick(struct hq_admin *s)
+{
+    const struct hq_engine *e = &s->d->eng;
+    int64_t now = hq_loop_wall_s();
+    uint32_t aged = 0;
+    for (size_t k = 0; k < e->n_tickets; k++)
+        if ((int64_t)e->tickets[k].issued_at <= now - 3600) aged++;
+    bool moved = e->day == s->aged_day && aged != s->aged;
+    s->aged = aged;
+    s->aged_day = e->day;
+    if (!moved || !s->d->api) return;
+    cJSON *o = cJSON_CreateObject();
+    char ts[32];
+    hq_time_rfc3339(now, e->cfg->utc_offset_s, ts);
+    cJSON_AddStringToObject(o, "at", ts);
+    hq_api_publish(s->d->api, "staffing", o);
+}
+
 static void admin__alarm_tick(struct hq_loop *loop, void *arg)
 {
     struct hq_admin *s = arg;
+    admin__staffing_tick(s);
     char *keys = NULL;
     cJSON *arr = admin__alarms(s, &keys);
     const char *old = s->alarm_keys ? s->alarm_keys : "";

@@ -15,7 +15,7 @@ endif()
 if(TARGET hallqd)
   add_test(NAME web_admin COMMAND ${HQ_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/web/admin.test.js
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
-  set_tests_properties(web_admin PROPERTIES TIMEOUT 120 ENVIRONMENT
+  set_tests_properties(web_admin PROPERTIES TIMEOUT 240 ENVIRONMENT
     "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}")
 endif()
 # A wall clock behind the recorded data: status "clock", the dashboard's 时钟 alarm, the queue

@@ -226,6 +226,45 @@ static void test_queue_alarms(void)
     hq_engine_free(&e);
 }
 
+/* Every reason hallqd's device links give, in Chinese. */
+static void test_reason_zh(void)
+{
+    static const char *const cases[][2] = {
+        {"no answer", "无应答"},
+        {"no answer for 10 s", "10 秒无应答"},
+        {"no AA acknowledgement within 300 ms", "300 毫秒内未收到应答确认"},
+        {"7 bad frames or bursts of garbage within 10 s", "10 秒内 7 次错误帧或乱码"},
+        {"out of memory", "内存不足"},
+        {"port /dev/ttyUSB0 open, reader not answering yet",
+         "端口 /dev/ttyUSB0 已打开，读卡器尚未应答"},
+        {"cannot open /dev/ttyS3 (not found); next try in 2000 ms",
+         "无法打开 /dev/ttyS3，2000 毫秒后重试"},
+        {"connection refused", "连接被拒绝"},
+        {"cannot watch the port", "无法监视端口"},
+        {"link lost (unplugged?)", "连接中断（线缆是否脱落？）"},
+        {"the serial server closed the connection", "串口服务器断开了连接"},
+        {"write failed: link lost", "写入失败，连接中断"},
+        {"line 5 of gpiochip0 is busy (held by another program)",
+         "gpiochip0 的 5 号线被其他程序占用"},
+        {"no GPIO chip gpiochip9: No such file or directory", "没有 GPIO 芯片 gpiochip9"},
+        {"chip gpiochip0 has no line 99: Invalid argument", "芯片 gpiochip0 没有 99 号线"},
+        {"setting line 4: I/O error", "设置 4 号线失败"},
+        {"requesting line 4 of gpiochip0: Device or resource busy", "gpiochip0 的 4 号线申请失败"},
+        {"event fd of line 4 of gpiochip0: Bad file descriptor", "gpiochip0 的 4 号线申请失败"},
+        {"reading line 4 of gpiochip0: I/O error", "gpiochip0 的 4 号线读取失败"},
+    };
+    char buf[96];
+    for (size_t i = 0; i < HQ_ARRAY_LEN(cases); i++) {
+        CHECK(admin_reason_zh(cases[i][0], buf, sizeof buf));
+        CHECK_EQ_STR(buf, cases[i][1]);
+    }
+    /* not one of ours, or one of ours with more after it: unknown, buf empty */
+    CHECK(!admin_reason_zh("something new", buf, sizeof buf));
+    CHECK_EQ_STR(buf, "");
+    CHECK(!admin_reason_zh("no answer for 10 s at all", buf, sizeof buf));
+    CHECK(!admin_reason_zh("no answer for ten s", buf, sizeof buf));
+}
+
 static void test_status_alarms(void)
 {
     struct admin_alarm al[8];
@@ -245,7 +284,8 @@ static void test_status_alarms(void)
     const struct admin_alarm *k = find_alarm(al, n, "device:keypad:keypad:1:3:offline");
     CHECK(k != NULL);
     if (k) {
-        CHECK_EQ_STR(k->msg_zh, "设备离线：3号窗口 呼叫器 keypad:1:3，no answer");
+        /* the reason in Chinese in the Chinese message, English in the English one */
+        CHECK_EQ_STR(k->msg_zh, "设备离线：3号窗口 呼叫器 keypad:1:3，无应答");
         CHECK_EQ_STR(k->msg_en, "Device offline: keypad keypad:1:3 at window 3, no answer");
     }
     CHECK(find_alarm(al, n, "device::#3:offline") != NULL); /* a nameless device still shows */
@@ -266,6 +306,14 @@ static void test_status_alarms(void)
         CHECK(strstr(s->msg_zh, "10 分钟") != NULL);
     }
     CHECK_EQ_INT(admin_alarms_status(st, al, 2), 2); /* max bounds the output */
+    cJSON_Delete(st);
+
+    /* a reason it does not know stays out of the Chinese message, never English there */
+    st = cJSON_Parse("{\"devices\":[{\"id\":\"hall\",\"type\":\"hall_bus\",\"health\":"
+                     "\"offline\",\"reason\":\"something new\"}]}");
+    CHECK_EQ_INT(admin_alarms_status(st, al, 8), 1);
+    CHECK_EQ_STR(al[0].msg_zh, "设备离线：窗口设备总线 hall");
+    CHECK_EQ_STR(al[0].msg_en, "Device offline: hall bus hall, something new");
     cJSON_Delete(st);
 
     /* the up-link's own verdict counts: a backlog it does not call an alarm is none */
@@ -456,6 +504,7 @@ int main(void)
 {
     test_erlang();
     test_queue_alarms();
+    test_reason_zh();
     test_status_alarms();
     test_follow_up();
     test_csv();

@@ -8,11 +8,17 @@
  * the file was moved aside shows a 确认 / Acknowledge button on two open
  * dashboards; pressing it on one clears the alarm there, in the status and
  * in the database, and the other dashboard drops it without a reload.
+ * (idleDashboard) The dashboard never polls: idle for 35 s after loading it
+ * sends hallqd no request at all, while time in state and the oldest wait
+ * count on and a due date passing turns 逾期 from the page's own clock;
+ * an arrival leaving the last hour comes as hallqd's `staffing` event and
+ * the staffing row follows it.
  * Screenshots go to BUILD/artefacts/admin-*.png.
  */
 'use strict';
 
 const fs = require('node:fs');
+const http = require('node:http');
 const H = require('./harness');
 
 let checks = 0;
@@ -180,6 +186,7 @@ async function main() {
     }
     await storageAck();
     await boxAlarms();
+    await idleDashboard();
     console.log('admin.test.js: ' + checks + ' checks, ' + failed + ' failed');
     return failed ? 1 : 0;
 }
@@ -283,8 +290,17 @@ async function boxAlarms() {
         if (check(await clock.count() === 1, 'the clock alarm is on the dashboard')) {
             eq(await clock.locator('.tag').textContent(), '时钟', 'its tag');
             check((await clock.locator('.msg').textContent()).startsWith('系统时钟比已记录的时间慢 18'), 'its text');
-            const bg = await clock.locator('.tag').evaluate((el) => getComputedStyle(el).backgroundColor);
-            eq(bg, 'rgb(180, 83, 9)', 'its own tag colour');
+            /* the list is re-rendered when the overview follows the alarm event: an element read
+             * just as it is replaced has no style, so read the one in the page now */
+            const tagColour = () => page.evaluate(() => {
+                const el = document.querySelector('#alarms li[data-key="clock:behind"] .tag');
+                return el ? getComputedStyle(el).backgroundColor : '';
+            });
+            await page.waitForFunction(() => {
+                const el = document.querySelector('#alarms li[data-key="clock:behind"] .tag');
+                return el && getComputedStyle(el).backgroundColor !== '';
+            }, null, { timeout: 5000 }).catch(() => {});
+            eq(await tagColour(), 'rgb(180, 83, 9)', 'its own tag colour');
         }
         await H.artefact(page.locator('#alarms-card'), 'admin-box-alarms.png');
         await page.click('#lang');
@@ -293,6 +309,85 @@ async function boxAlarms() {
             check((await clock.locator('.msg').textContent()).includes('min behind the newest record'), 'the text in English');
         }
         await page.click('#lang');
+        eq(page.hq.errors, [], 'no page errors');
+    } finally {
+        await br.close();
+        await hall.close();
+    }
+}
+
+/* The next `event` on hallqd's public stream within ms (true), or false. */
+function nextEvent(hall, event, ms) {
+    return new Promise((resolve) => {
+        const req = http.get({ host: '127.0.0.1', port: hall.port, path: '/api/v1/events' }, (res) => {
+            let buf = '';
+            res.on('data', (c) => {
+                buf += c.toString('utf8');
+                if (buf.includes('\nevent: ' + event + '\n')) done(true);
+            });
+        });
+        const done = (v) => {
+            clearTimeout(timer);
+            req.destroy();
+            resolve(v);
+        };
+        const timer = setTimeout(() => done(false), ms);
+        req.on('error', () => done(false));
+    });
+}
+
+async function idleDashboard() {
+    const hall = new H.Hall();
+    await hall.start();
+    const br = await H.browser();
+    try {
+        /* a 差评 due 20 s from now, two citizens waiting for A, a clerk idle at window 1 */
+        eq((await hall.window(2, 'login', { staff: '1003' })).status, 200, 'window 2 login');
+        eq((await hall.issue('B')).status, 201, 'issue B');
+        for (const a of ['call-next', 'start', 'finish']) eq((await hall.window(2, a)).status, 200, 'window 2 ' + a);
+        eq((await hall.window(2, 'rating', { level: 1 })).status, 200, 'rating 1');
+        hall.db('UPDATE evaluations SET follow_up_due=' + (Math.floor(Date.now() / 1000) + 20) + ' WHERE level<=2');
+        for (let i = 0; i < 2; i++) eq((await hall.issue('A')).status, 201, 'issue A');
+        eq((await hall.window(1, 'login', { staff: '1001' })).status, 200, 'window 1 login');
+
+        const page = await br.newPage({ width: 1400, height: 1200 });
+        await signIn(page, hall.url);
+        await page.locator('#followups .fu').waitFor({ timeout: 5000 });
+        await page.locator('#queues tr[data-service="A"]').waitFor({ timeout: 5000 });
+        /* the sign-in's own loads are done (today's charts follow an
+         * overview within 5 s) */
+        await page.waitForTimeout(6000);
+        const asked = [];
+        page.on('request', (r) => {
+            const u = new URL(r.url());
+            if (u.pathname.startsWith('/api/')) asked.push(u.pathname + u.search);
+        });
+        const inState = () => page.textContent('#windows .win[data-window="1"] .wtime');
+        const oldest = () => page.textContent('#queues tr[data-service="A"] td:nth-child(4)');
+        const t0 = await inState();
+        const o0 = await oldest();
+        check(!(await page.locator('#followups .fu.overdue').count()), 'not overdue before its due date');
+        await page.waitForTimeout(35000);
+        eq(asked.filter((p) => p.startsWith('/api/v1/admin/overview')), [], 'no overview request in 35 s idle');
+        eq(asked, [], 'no request at all in 35 s idle');
+        const t1 = await inState();
+        check(t1 !== t0 && /^\d+:\d\d$/.test(t1), 'time in state counts on: ' + t0 + ' -> ' + t1);
+        check((await oldest()) !== o0, 'the oldest wait counts on: ' + o0 + ' -> ' + (await oldest()));
+        const fu = page.locator('#followups .fu.overdue .due.overdue');
+        eq(await fu.count(), 1, 'the due date passed on the page\'s clock: 逾期');
+        if (await fu.count()) check((await fu.textContent()).includes('已逾期'), 'overdue said in words');
+
+        /* the tickets were issued an hour ago, 25 s from now: hallqd's
+         * `staffing` event reloads the overview and arrivals fall to 0 */
+        const arrivals = () => page.textContent('#staffing tr[data-service="A"] td:nth-child(2)');
+        eq(await arrivals(), '2', 'two arrivals of A in the last hour');
+        await hall.stop();
+        hall.db('UPDATE tickets SET issued_at=' + (Math.floor(Date.now() / 1000) - 3600 + 25));
+        await hall.start();
+        check(await nextEvent(hall, 'staffing', 45000), 'hallqd published staffing when the arrivals left the hour');
+        await page.waitForFunction(() => document.querySelector('#staffing tr[data-service="A"] td:nth-child(2)').textContent === '0', null,
+            { timeout: 8000 }).catch(() => {});
+        eq(await arrivals(), '0', 'the staffing row follows without a reload');
         eq(page.hq.errors, [], 'no page errors');
     } finally {
         await br.close();

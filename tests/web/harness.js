@@ -75,6 +75,21 @@ function baseConfig() {
     };
 }
 
+/* A utc_offset ("+HH:MM") that puts the hall's midnight at a whole UTC
+ * minute leadS..leadS+60 s from now (tests/integration/test_rollover.py's
+ * way), and that midnight's time in ms. */
+function offsetForMidnight(leadS) {
+    const now = new Date();
+    const sod = now.getUTCHours() * 3600 + now.getUTCMinutes() * 60 + now.getUTCSeconds();
+    const m = Math.floor((sod + (leadS || 10) + 59) / 60); /* the UTC minute of day of the local midnight */
+    let off = (((-m) % 1440) + 1440) % 1440;
+    if (off > 840) off -= 1440;
+    const pad = (n) => (n < 10 ? '0' : '') + n;
+    const offset = (off < 0 ? '-' : '+') + pad(Math.floor(Math.abs(off) / 60)) + ':' + pad(Math.abs(off) % 60);
+    const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()) + m * 60000;
+    return { offset: offset, midnight: midnight };
+}
+
 function freePort() {
     return new Promise((resolve, reject) => {
         const s = net.createServer();
@@ -309,5 +324,5 @@ async function artefact(pageOrLocator, name) {
     return file;
 }
 
-module.exports = { BUILD, SOURCE, WEB_ROOT, ARTEFACTS, CLERK, MANAGER, ALL_DAY, baseConfig, freePort, sleep, request, Hall, Proxy,
+module.exports = { BUILD, SOURCE, WEB_ROOT, ARTEFACTS, CLERK, MANAGER, ALL_DAY, baseConfig, offsetForMidnight, freePort, sleep, request, Hall, Proxy,
     browser, artefact };

@@ -9,7 +9,11 @@
  *     markup, and no script dialog ever opens;
  *   - the window page shows the clerk, staff number, current ticket and the
  *     paused state;
- *   - the ticket page follows its ticket live until it is called.
+ *   - the ticket page follows its ticket live until it is called;
+ *   - at the hall's midnight (a utc_offset puts it a few seconds into the
+ *     test) the display drops yesterday's calls, with its link up (the
+ *     rollover) or down (its own clock), and when it reconnects into a new
+ *     business day.
  */
 'use strict';
 
@@ -189,6 +193,13 @@ test('the window page shows the clerk, the current ticket and 暂停服务', asy
         await linkUp(page);
         assert.match(await text(page, '#wname'), /2号窗口/);
         assert.match(await text(page, '#wstaff'), /暂无工作人员/);
+        /* nobody signed in: not open, which is not the paused wording */
+        assert.equal(await text(page, '#wstate'), '暂未开放');
+        assert.match(await text(page, '#wnum'), /本窗口暂未开放/);
+        assert.ok(await page.locator('#paused').isHidden());
+        await page.click('#lang');
+        assert.equal(await text(page, '#wstate'), 'Not open');
+        await page.click('#lang');
 
         await hall.issue('B');
         await hall.window(2, 'login', { staff: '1002' });
@@ -277,6 +288,151 @@ test('a day of calls keeps the display bounded', async () => {
         assert.equal(await nodes(), after12, 'the DOM does not grow with calls');
         assert.deepEqual(page.hq.errors, []);
         await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+/* What the calls layout and the windows layout show of yesterday after the
+ * hall's midnight: nothing. */
+async function noCallOf(page, numbers) {
+    await page.waitForFunction((nums) => {
+        const now = document.getElementById('now-body').innerText;
+        const hist = document.getElementById('history').innerText;
+        const tiles = Array.from(document.querySelectorAll('.tile')).map((t) => t.innerText).join(' ');
+        const windows = document.body.classList.contains('layout-windows');
+        return (windows || (/欢迎光临/.test(now) && document.querySelector('#history .h-empty') !== null)) &&
+            nums.every((n) => !now.includes(n) && !hist.includes(n) && !tiles.includes(n));
+    }, numbers, { timeout: 10000 });
+}
+
+test('at the hall\'s midnight the display drops yesterday\'s calls, link up or down', async () => {
+    const cfg = H.baseConfig();
+    const m = H.offsetForMidnight(15);
+    cfg.hall.utc_offset = m.offset;
+    const hall = await new H.Hall(cfg).start();
+    const proxy = await new H.Proxy(hall).start();
+    try {
+        const day0 = (await hall.status()).hall.day;
+        const page = await B.newPage({ width: 1920, height: 1080 });
+        const grid = await B.newPage({ width: 1920, height: 1080 });
+        const away = await B.newPage({ width: 1920, height: 1080 }); /* its link goes down before midnight */
+        await page.goto(hall.url + '/display');
+        await grid.goto(hall.url + '/display?layout=windows');
+        await away.goto(proxy.url + '/display');
+        for (const p of [page, grid, away]) await linkUp(p);
+
+        for (let i = 0; i < 3; i++) assert.equal((await hall.issue('A')).status, 201);
+        await hall.window(1, 'login', { staff: '1001' });
+        await hall.window(3, 'login', { staff: '1003' });
+        const a = (await hall.window(1, 'call-next')).body.ticket.number;
+        const b = (await hall.window(3, 'call-next')).body.ticket.number;
+        for (const p of [page, away]) {
+            await p.waitForFunction((x) => document.getElementById('now-body').innerText.includes(x), b, { timeout: 5000 });
+            assert.match(await text(p, '#history'), new RegExp(a));
+        }
+        await grid.waitForFunction((x) => document.querySelector('.tile[data-window="3"]').innerText.includes(x), b, { timeout: 5000 });
+        assert.ok(Date.now() < m.midnight - 3000, 'the calls were made before midnight');
+
+        /* the proxy goes away 3 s before midnight: that page is cut off and
+         * must see the day change on its own clock */
+        await H.sleep(m.midnight - 3000 - Date.now());
+        await proxy.close();
+        await away.waitForFunction(() => !document.getElementById('link').hidden, null, { timeout: 5000 });
+        const deadline = m.midnight + 15000;
+        while ((await hall.status()).hall.day === day0) {
+            assert.ok(Date.now() < deadline, 'the hall\'s day did not change');
+            await H.sleep(200);
+        }
+
+        for (const p of [page, grid, away]) await noCallOf(p, [a, b]);
+        await page.waitForFunction(() => document.querySelector('.svc[data-code="A"] b').textContent === '0', null, { timeout: 5000 });
+        assert.match(await text(away, '#now-body'), /欢迎光临/);
+        assert.equal(await away.locator('.svc[data-code="A"] b').textContent(), '0', 'nobody waits from yesterday');
+        await H.artefact(page, 'display-after-midnight.png');
+
+        /* the new day is live: its first call shows */
+        assert.equal((await hall.issue('A')).status, 201);
+        await hall.window(1, 'finish');
+        const c = (await hall.window(1, 'call-next')).body.ticket.number;
+        await page.waitForFunction((x) => document.getElementById('now-body').innerText.includes(x), c, { timeout: 5000 });
+        assert.match(await text(page, '#history'), /暂无/);
+        assert.deepEqual(page.hq.errors.concat(grid.hq.errors, away.hq.errors), []);
+        for (const p of [page, grid, away]) await p.close();
+    } finally {
+        await proxy.close().catch(() => {});
+        await hall.close();
+    }
+});
+
+test('a display that reconnects into a new business day shows none of the old one', async () => {
+    /* a box off over midnight: the hall comes back a whole day on (its
+     * zone moved from -10:00 to +14:00, the same instant one date later) */
+    const cfg = H.baseConfig();
+    cfg.hall.utc_offset = '-10:00';
+    const hall = await new H.Hall(cfg).start();
+    try {
+        const page = await B.newPage({ width: 1920, height: 1080 });
+        await page.goto(hall.url + '/display');
+        await linkUp(page);
+        await hall.issue('B');
+        await hall.issue('B');
+        await hall.window(2, 'login', { staff: '1002' });
+        const a = (await hall.window(2, 'call-next')).body.ticket.number;
+        await hall.window(2, 'finish');
+        const b = (await hall.window(2, 'call-next')).body.ticket.number;
+        await page.waitForFunction((x) => document.getElementById('now-body').innerText.includes(x), b, { timeout: 5000 });
+        const day0 = (await hall.status()).hall.day;
+
+        await hall.stop();
+        await page.waitForFunction(() => !document.getElementById('link').hidden, null, { timeout: 10000 });
+        hall.config.hall.utc_offset = '+14:00';
+        await hall.start();
+        assert.notEqual((await hall.status()).hall.day, day0);
+        await linkUp(page);
+        await noCallOf(page, [a, b]);
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('a priority ticket says its priority in words, Chinese first and proper English', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        const r = await hall.post('/api/v1/tickets', { service: 'A', priority: 'disabled' }, H.CLERK);
+        assert.equal(r.status, 201);
+        const t = r.body.ticket;
+        assert.equal(t.priority_label, '残疾人优先');
+        assert.equal(t.priority_label_en, 'Disabled');
+        const g = (await hall.post('/api/v1/tickets', { service: 'A', priority: 'green' }, H.CLERK)).body.ticket;
+        assert.equal(g.priority_label_en, 'Green channel');
+
+        const tp = await B.newPage({ width: 390, height: 844 });
+        await tp.goto(hall.url + '/t/' + g.uuid);
+        await linkUp(tp);
+        await tp.waitForFunction(() => document.getElementById('tprio').textContent !== '', null, { timeout: 5000 });
+        assert.equal(await text(tp, '#tprio'), '绿色通道');
+        await tp.click('#lang');
+        assert.equal(await text(tp, '#tprio'), 'Green channel');
+        await tp.click('#lang');
+
+        const page = await B.newPage({ width: 800, height: 480 });
+        await page.goto(hall.url + '/display/window/1');
+        await linkUp(page);
+        await hall.window(1, 'login', { staff: '1001' });
+        const n = (await hall.window(1, 'call', { number: t.number })).body.ticket.number;
+        assert.equal(n, t.number);
+        await page.waitForFunction((x) => document.getElementById('wnum').textContent === x, n, { timeout: 5000 });
+        assert.match(await text(page, '#wsvc'), /社保业务 · 残疾人优先/);
+        await page.click('#lang');
+        assert.match(await text(page, '#wsvc'), /Social insurance · Disabled/);
+        assert.doesNotMatch(await text(page, '#wsvc'), /disabled/);
+        await page.click('#lang');
+        assert.deepEqual(page.hq.errors.concat(tp.hq.errors), []);
+        await page.close();
+        await tp.close();
     } finally {
         await hall.close();
     }

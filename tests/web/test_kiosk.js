@@ -4,6 +4,9 @@
  *   - a touch issues a ticket: the number on screen is in the API and the
  *     database, and the QR on screen decodes (zbarimg) to its status URL;
  *   - refusals show hallqd's own message: daily quota, ID card required;
+ *     large on a screen of their own: a service outside its opening hours,
+ *     and the per-person limit with a real card on a simulated reader
+ *     (hallq-sim idcard) (the printer out of paper: test_print_reprint.js);
  *   - an ID card on the reader (SSE `card`, injected through a proxy) is
  *     announced and every ticket is then asked for with it; a service that
  *     needs the card issues as soon as one is placed;
@@ -15,7 +18,9 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
 const H = require('./harness.js');
 
 const KIOSK = { width: 1080, height: 1920 };
@@ -34,6 +39,18 @@ async function visible(page, id) {
     await page.waitForFunction((x) => !document.getElementById(x).hidden, id, { timeout: 8000 });
 }
 const text = (page, sel) => page.locator(sel).innerText();
+
+/* The refusal screen: hallqd's message for the touch, large (a citizen
+ * reads it from a step back), in Chinese first with the English under it. */
+async function refusal(page, body) {
+    await visible(page, 'screen-error');
+    assert.equal(await text(page, '#err-main'), body.message);
+    assert.equal(await text(page, '#err-sub'), body.message_en);
+    const px = await page.evaluate(() => parseFloat(getComputedStyle(document.getElementById('err-main')).fontSize));
+    assert.ok(px >= 60, 'the message is large: ' + px + ' px');
+    assert.ok(await page.locator('#err-main').isVisible());
+    assert.ok(await page.locator('#err-back').isVisible(), 'and a way back');
+}
 
 test('a touch issues a ticket that hallqd has, with a QR of its status page', async () => {
     const hall = await new H.Hall().start();
@@ -87,9 +104,7 @@ test('refusals show the message hallqd gives', async () => {
         await linkUp(page);
         assert.match(await text(page, '.svc-btn[data-code="B"]'), /今日已满/);
         await page.click('.svc-btn[data-code="B"]');
-        await visible(page, 'screen-error');
-        assert.equal(await text(page, '#err-main'), refused.body.message);
-        assert.equal(await text(page, '#err-sub'), refused.body.message_en);
+        await refusal(page, refused.body);
         assert.match(refused.body.message, /号源/);
         await H.artefact(page, 'kiosk-refused.png');
         await page.click('#err-back');
@@ -371,6 +386,98 @@ test('nothing on the kiosk leaves /kiosk, and it returns to the start when idle'
         assert.deepEqual(page.hq.errors, []);
         await page.close();
     } finally {
+        await hall.close();
+    }
+});
+
+test('a service outside its opening hours: the kiosk says so, large, and issues nothing', async () => {
+    const cfg = H.baseConfig();
+    /* an hour of the hall's day (+08:00) that is not now */
+    const hour = new Date(Date.now() + 8 * 3600000).getUTCHours();
+    cfg.services.push({ code: 'D', name: '公积金', name_en: 'Housing fund', prefix: 'D', range: [1, 999], digits: 3,
+        hours: { all: [hour < 12 ? '18:00-19:00' : '06:00-07:00'] } });
+    const hall = await new H.Hall(cfg).start();
+    try {
+        const page = await B.newPage(KIOSK);
+        await page.goto(hall.url + '/kiosk');
+        await linkUp(page);
+        assert.match(await text(page, '.svc-btn[data-code="D"]'), /暂停取号/);
+        await page.click('.svc-btn[data-code="D"]');
+        const direct = await hall.issue('D', { channel: 'kiosk' });
+        assert.equal(direct.status, 409);
+        assert.equal(direct.body.error, 'closed');
+        await refusal(page, direct.body);
+        assert.match(await text(page, '#err-main'), /不在办理时间/);
+        await H.artefact(page, 'kiosk-closed.png');
+        assert.deepEqual(hall.db("SELECT count(*) AS n FROM tickets WHERE service = 'D'"), [{ n: 0 }]);
+        await page.click('#err-back');
+        await visible(page, 'screen-home');
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('the per-person limit: a second ticket on the same ID card is refused on screen', async () => {
+    const SIM = [path.join(H.BUILD, 'tools', 'hallq-sim'), path.join(H.BUILD, 'hallq-sim')].find((p) => fs.existsSync(p));
+    assert.ok(SIM, 'hallq-sim is built');
+    const cfg = H.baseConfig();
+    cfg.services[0].per_person_limit = 1;
+    const hall = new H.Hall(cfg);
+    const tty = path.join(hall.dir, 'card.tty');
+    cfg.devices = { card_readers: [{ kiosk: 'k1', port: 'pty:' + tty }] };
+    await hall.start();
+    /* the reader with a card on it (tests/data/idcard: an adult resident) */
+    const sim = spawn(SIM, ['idcard', '--pty', tty, '--card', path.join(H.SOURCE, 'tests/data/idcard/resident_adult.bin'),
+        '--log', path.join(hall.dir, 'card.log')], { stdio: ['pipe', 'pipe', 'ignore'] });
+    try {
+        await new Promise((resolve, reject) => {
+            let buf = '';
+            const t = setTimeout(() => reject(new Error('hallq-sim idcard: ' + buf)), 5000);
+            sim.stdout.on('data', (c) => {
+                buf += c;
+                if (/^ready/m.test(buf)) {
+                    clearTimeout(t);
+                    resolve();
+                }
+            });
+        });
+        const page = await B.newPage(KIOSK);
+        await page.goto(hall.url + '/kiosk?kiosk=k1');
+        await linkUp(page);
+        await visible(page, 'card'); /* hallqd read it and said so */
+        assert.match(await text(page, '#card'), /已读取身份证/);
+
+        await page.click('.svc-btn[data-code="A"]');
+        await visible(page, 'screen-ticket');
+        const first = await text(page, '#tk-num');
+        const t = (await hall.get('/api/v1/tickets/' + first)).body;
+        assert.ok(t.name_masked, 'a real-name ticket');
+        await page.click('#tk-done');
+        await visible(page, 'screen-home');
+
+        /* the same card, the same service: refused */
+        await page.click('.svc-btn[data-code="A"]');
+        const direct = await hall.issue('A', { channel: 'kiosk', card: true, kiosk: 'k1' });
+        assert.equal(direct.status, 409);
+        assert.equal(direct.body.error, 'person_limit');
+        await refusal(page, direct.body);
+        assert.match(await text(page, '#err-main'), /取号次数已达上限/);
+        await H.artefact(page, 'kiosk-person-limit.png');
+        assert.deepEqual(hall.db("SELECT count(*) AS n FROM tickets WHERE service = 'A'"), [{ n: 1 }]);
+        /* in English the English message comes first */
+        await page.click('#err-back');
+        await page.click('#lang');
+        await page.click('.svc-btn[data-code="A"]');
+        await visible(page, 'screen-error');
+        assert.equal(await text(page, '#err-main'), direct.body.message_en);
+        await page.click('#err-back');
+        await page.click('#lang');
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        sim.kill('SIGTERM');
         await hall.close();
     }
 });

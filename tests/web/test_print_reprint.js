@@ -6,7 +6,10 @@
  *     marked 补打 / REPRINT; a second tap is refused by hallqd and the
  *     refusal shows under the ticket; print_failed for the ticket on screen
  *     (injected through the proxy) says it was not printed;
- *   - dashboard: the manager reprints by number, the printer gets it.
+ *   - dashboard: the manager reprints by number, the printer gets it;
+ *   - kiosk: with the printer's paper out (the simulator's status link says
+ *     paper end) a touch shows hallqd's refusal large and issues nothing;
+ *     with paper again it issues.
  */
 'use strict';
 
@@ -51,7 +54,7 @@ const lines = (n) => JSON.parse(fs.readFileSync(printed(n), 'utf8')).lines.filte
 test.before(async () => {
     tmp = fs.mkdtempSync(path.join('/tmp', 'hq-web-reprint-'));
     fs.chmodSync(tmp, 0o755);
-    sim = spawn(SIM, ['printer', '--out', path.join(tmp, 'printer'), '--port', '0', '--width', '80'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    sim = spawn(SIM, ['printer', '--out', path.join(tmp, 'printer'), '--port', '0', '--width', '80'], { stdio: ['pipe', 'pipe', 'ignore'] });
     simPort = parseInt((await line(sim, /listening on [\d.]+:(\d+)/, 5000))[1], 10);
     cups = spawn('python3', [path.join(H.SOURCE, 'tests/integration/cupsd.py'), 'serve', path.join(tmp, 'cups'),
         '--queue', 'kiosk=socket://127.0.0.1:' + simPort], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -154,6 +157,45 @@ test('dashboard: a manager reprints by number', async () => {
         assert.equal(JSON.parse(rows[0].data).by, 'manager');
         await H.artefact(page, 'admin-reprint.png');
     } finally {
+        await hall.stop();
+    }
+});
+
+test('kiosk: the printer out of paper is said large on screen, and nothing is issued', async () => {
+    const hall = await new H.Hall(config()).start();
+    const paper = async (what) => {
+        sim.stdin.write('paper ' + what + '\n');
+        const want = what === 'ok' ? 'ok' : 'end';
+        assert.ok(await until(async () => ((await hall.status()).printers || []).some((p) => p.paper === want), 10000),
+            'hallqd sees paper ' + want);
+    };
+    try {
+        const page = await B.newPage(KIOSK);
+        await page.goto(hall.url + '/kiosk');
+        await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
+        await paper('end');
+        await page.click('.svc-btn[data-code="A"]');
+        await page.waitForFunction(() => !document.getElementById('screen-error').hidden, null, { timeout: 8000 });
+        const direct = await hall.post('/api/v1/tickets', { service: 'A', channel: 'kiosk' });
+        assert.equal(direct.status, 503);
+        assert.equal(direct.body.error, 'printer');
+        assert.equal(await page.locator('#err-main').innerText(), direct.body.message);
+        assert.match(direct.body.message, /打印机缺纸/);
+        assert.equal(await page.locator('#err-sub').innerText(), direct.body.message_en);
+        const px = await page.evaluate(() => parseFloat(getComputedStyle(document.getElementById('err-main')).fontSize));
+        assert.ok(px >= 60, 'the message is large: ' + px + ' px');
+        await H.artefact(page, 'kiosk-no-paper.png');
+        assert.deepEqual(hall.db('SELECT count(*) AS n FROM tickets'), [{ n: 0 }], 'nothing issued');
+
+        await paper('ok');
+        await page.click('#err-back');
+        await page.click('.svc-btn[data-code="A"]');
+        await page.waitForFunction(() => !document.getElementById('screen-ticket').hidden, null, { timeout: 8000 });
+        assert.match(await page.locator('#tk-num').innerText(), /^A\d{3}$/);
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        sim.stdin.write('paper ok\n');
         await hall.stop();
     }
 });

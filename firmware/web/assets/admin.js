@@ -8,7 +8,12 @@
  *
  * Live: the public event stream (/api/v1/events) says *that* something
  * changed; the page then fetches the overview (debounced), and `alarm` events
- * carry the whole alarm list. Everything from hallqd — clerk names from the
+ * carry the whole alarm list. It never polls: it reloads on events and on
+ * each (re)connection only. What moves with the clock alone is worked out
+ * here from timestamps by a 1 s tick that re-renders data in hand (time in
+ * state, the oldest wait, a follow-up's due date passing); the staffing
+ * hints, which move when an arrival leaves the last hour, come with
+ * hallqd's `staffing` event. Everything from hallqd — clerk names from the
  * configuration, notes typed by managers — reaches the DOM as text only
  * (HQ.h / textContent); charts are SVG built with createElementNS and text
  * nodes, never markup strings.
@@ -68,8 +73,6 @@
     let followups = [];
     let stats = null;
     let overviewTimer = 0;
-    let pollTimer = 0;
-    let fuTimer = 0;
     let statsAt = 0;
     let statsTimer = 0;
 
@@ -141,8 +144,6 @@
         }
         if (live) live.close();
         live = null;
-        clearTimeout(pollTimer);
-        clearInterval(fuTimer);
         showLogin(expired ? t('登录已失效，请重新登录', 'Your sign-in is no longer valid; please sign in again') : '');
     }
 
@@ -270,19 +271,32 @@
             $('windows'),
             (overview.windows || []).map((w) => {
                 const cur = w.current && w.current.number ? w.current.number : '';
-                const since = w.time_in_state_s === null || w.time_in_state_s === undefined ? null : overviewAt - w.time_in_state_s * 1000;
                 return h('div', { class: 'win state-' + w.state + (idle[String(w.number)] ? ' alarm' : ''), dataset: { window: w.number } },
                     h('div', { class: 'wtop' }, h('span', { class: 'wname' }, HQ.windowName(w)),
                         h('span', { class: 'wstate' }, tr(STATE[w.state], w.state))),
                     h('div', { class: 'wclerk' }, w.staff ? staffText(w.staff) : t('无人登录', 'nobody signed in')),
                     h('div', { class: 'wbottom' }, h('span', { class: 'wticket' }, cur),
-                        h('span', { class: 'wtime', dataset: since === null ? {} : { since: String(since) } }, since === null ? '' : dur((Date.now() - since) / 1000))));
+                        sinceCell('span', { class: 'wtime' }, w.time_in_state_s, dur)));
             })
         );
     }
 
+    /* A duration that grows with the clock: the overview's value in
+     * seconds, counted on from when the overview arrived by tick(). */
+    const FORMATS = { dur: dur, minutes: minutes };
+    function sinceCell(tag, props, secs, fmt) {
+        if (secs === null || secs === undefined) return h(tag, props, fmt === dur ? '' : '—');
+        const since = overviewAt - secs * 1000;
+        const name = fmt === dur ? 'dur' : 'minutes';
+        return h(tag, Object.assign({ dataset: { since: String(since), fmt: name } }, props), fmt((Date.now() - since) / 1000));
+    }
+
+    /* Once a second, from data in hand only (no request): durations count
+     * on and due dates pass. */
     function tick() {
-        for (const el of document.querySelectorAll('.wtime[data-since]')) HQ.text(el, dur((Date.now() - Number(el.dataset.since)) / 1000));
+        for (const el of document.querySelectorAll('[data-since]'))
+            HQ.text(el, FORMATS[el.dataset.fmt]((Date.now() - Number(el.dataset.since)) / 1000));
+        for (const el of document.querySelectorAll('.fu[data-due]')) markDue(el);
     }
 
     function renderQueues() {
@@ -295,7 +309,7 @@
                     h('td', null, q.code + ' ' + HQ.serviceName(q)),
                     h('td', { class: 'num' }, String(q.waiting)),
                     h('td', { class: 'num' }, q.estimated_wait_s === null ? t('无窗口受理', 'no window open') : minutes(q.estimated_wait_s)),
-                    h('td', { class: 'num' }, q.oldest_wait_s === null ? '—' : minutes(q.oldest_wait_s)),
+                    sinceCell('td', { class: 'num' }, q.oldest_wait_s, minutes),
                     h('td', { class: 'num' }, String(q.open_windows)),
                     h('td', { class: 'num' }, String(q.issued)))
             )
@@ -381,8 +395,9 @@
             box,
             followups.map((e) => {
                 const f = e.follow_up || {};
-                const due = f.due ? localTime(f.due) : '—';
-                return h('div', { class: 'fu fu-' + f.state + (f.overdue ? ' overdue' : ''), dataset: { uuid: e.uuid, state: f.state } },
+                const dueMs = Date.parse(f.due || '');
+                const el = h('div', { class: 'fu fu-' + f.state,
+                    dataset: Object.assign({ uuid: e.uuid, state: f.state }, isNaN(dueMs) ? {} : { due: String(dueMs), time: localTime(f.due) }) },
                     h('div', { class: 'fu-head' },
                         h('span', { class: 'lvl lvl-' + e.level }, e.level + ' · ' + tr(LEVEL[e.level])),
                         h('span', { class: 'fu-ticket' }, e.ticket),
@@ -392,12 +407,24 @@
                         h('span', null, e.service + ' ' + t(e.service_name, e.service_name_en))),
                     h('div', { class: 'fu-state' },
                         h('span', { class: 'state-tag' }, tr(FU[f.state], f.state)),
-                        h('span', { class: 'due' + (f.overdue ? ' overdue' : '') },
-                            t('期限 ', 'Due ') + due + (f.overdue ? t('（已逾期）', ' (overdue)') : ''))),
+                        h('span', { class: 'due' }, t('期限 ', 'Due ') + '—')),
                     f.note ? h('div', { class: 'fu-note' }, h('span', { class: 'label' }, t('记录：', 'Note: ')), f.note) : null,
                     f.next ? followupForm(e) : null);
+                markDue(el);
+                return el;
             })
         );
+    }
+
+    /* Overdue once hallqd's clock passes the due date, unless closed: set
+     * in place, so a note being typed in the form stays. */
+    function markDue(el) {
+        if (!el.dataset.due) return;
+        const over = el.dataset.state !== 'closed' && HQ.serverNow() > Number(el.dataset.due);
+        el.classList.toggle('overdue', over);
+        const due = el.querySelector('.due');
+        due.classList.toggle('overdue', over);
+        HQ.text(due, t('期限 ', 'Due ') + el.dataset.time + (over ? t('（已逾期）', ' (overdue)') : ''));
     }
 
     /* ------------------------------------------------------------ stats */
@@ -575,10 +602,16 @@
         loadOverview();
         loadFollowups();
         if (live) live.close();
-        /* two kinds of our own on the shared stream */
-        for (const k of ['alarm', 'follow_up']) if (HQ.EVENT_KINDS.indexOf(k) < 0) HQ.EVENT_KINDS.push(k);
+        /* kinds of our own on the shared stream */
+        for (const k of ['alarm', 'follow_up', 'staffing']) if (HQ.EVENT_KINDS.indexOf(k) < 0) HQ.EVENT_KINDS.push(k);
+        let connected = false;
         live = HQ.live({
-            onStatus: () => scheduleOverview(),
+            /* each (re)connection: what changed while the link was down */
+            onStatus: () => {
+                scheduleOverview();
+                if (connected) loadFollowups();
+                connected = true;
+            },
             onEvent: (kind, data) => {
                 if (kind === 'alarm') {
                     /* ours carries the whole list; the up-link's says only
@@ -599,15 +632,6 @@
             },
             onLink: HQ.linkBadge($('link')),
         });
-        /* estimates and waits move with the clock even when nothing happens */
-        const poll = () => {
-            scheduleOverview(0);
-            pollTimer = setTimeout(poll, 30000);
-        };
-        clearTimeout(pollTimer);
-        pollTimer = setTimeout(poll, 30000);
-        clearInterval(fuTimer);
-        fuTimer = setInterval(loadFollowups, 60000); /* due dates pass */
     }
 
     /* ---------------------------------------------------------- reprint */

@@ -18,6 +18,7 @@
     const histRows = layout === 'calls' ? 8 : 0;
 
     let status = null; /* the last snapshot, patched by events */
+    let day = ''; /* the business day the calls belong to ("YYYY-MM-DD") */
     let calls = []; /* {uuid, number, window, at, recall}, newest first */
     let seq = 0;
     const flashing = {}; /* window number -> true while its tile flashes */
@@ -60,6 +61,40 @@
          * most likely called later */
         calls.sort((a, b) => b.at - a.at || b.seq - a.seq || (b.number > a.number ? 1 : b.number < a.number ? -1 : 0));
         if (calls.length > MAX_CALLS) calls.length = MAX_CALLS;
+    }
+
+    /* A later business day: yesterday's calls are no one's to come to now.
+     * Forget them and what flashes; true when the day moved on. The day
+     * only moves forward (hallqd never rolls a day back). */
+    function newDay(d) {
+        if (!d || d <= day) return false;
+        const had = day !== '';
+        day = d;
+        if (!had) return false;
+        calls = [];
+        seq = 0;
+        for (const k of Object.keys(flashing)) delete flashing[k];
+        HQ.$('now').classList.remove('flash');
+        return true;
+    }
+    /* The hall's midnight on the page's own clock (learned from hallqd's):
+     * with the link up the rollover event follows within a second; with it
+     * down nothing would come, so do what the rollover does to the picture
+     * in hand: no window calls or serves anyone, nobody waits, nothing
+     * issued yet. */
+    function rollOver() {
+        for (const w of status.windows || []) {
+            w.current = null;
+            if (w.state === 'calling' || w.state === 'serving') w.state = 'idle';
+        }
+        for (const s of status.services || []) {
+            s.waiting = 0;
+            s.issued = 0;
+        }
+        renderAll();
+    }
+    function checkMidnight() {
+        if (status && newDay(HQ.hallDay())) rollOver();
     }
 
     /* ---------------------------------------------------------- render */
@@ -202,6 +237,13 @@
     /* ------------------------------------------------------------ live */
 
     function onStatus(st, fresh) {
+        const later = newDay(st.hall && st.hall.day);
+        if (later && !fresh && status) {
+            /* a refresh from a new day: take the whole picture again */
+            rollOver();
+            live.reconnect();
+            return;
+        }
         if (fresh || !status) {
             status = st;
             mergeSnapshotCalls();
@@ -250,6 +292,7 @@
     document.body.classList.toggle('lang-en', HQ.lang() === 'en');
     HQ.applyI18n(document);
     HQ.clock(HQ.$('clock'), HQ.$('date'), false);
+    setInterval(checkMidnight, 1000); /* the page's own data only */
     renderAll();
     const live = HQ.live({ onStatus: onStatus, onEvent: onEvent, onLink: HQ.linkBadge(HQ.$('link')) });
 })();

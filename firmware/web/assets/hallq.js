@@ -133,11 +133,21 @@
         if (m) hallOffsetMin = (m[1] === '-' ? -1 : 1) * (+m[2] * 60 + +m[3]);
         else if (/Z$/.test(t)) hallOffsetMin = 0;
     };
+    /* Now on hallqd's clock, in ms since 1970. */
+    HQ.serverNow = function () {
+        return Date.now() + clockSkewMs;
+    };
     /* Now in the hall's zone, as UTC fields of a Date. */
     HQ.hallNow = function () {
         return new Date(Date.now() + clockSkewMs + hallOffsetMin * 60000);
     };
     const pad = (n) => (n < 10 ? '0' : '') + n;
+    /* The hall's date now, "YYYY-MM-DD" as status.hall.day writes the
+     * business day (the local date: hallqd rolls the day over at midnight). */
+    HQ.hallDay = function () {
+        const d = HQ.hallNow();
+        return d.getUTCFullYear() + '-' + pad(d.getUTCMonth() + 1) + '-' + pad(d.getUTCDate());
+    };
     HQ.hhmm = function (d, secs) {
         return pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes()) + (secs ? ':' + pad(d.getUTCSeconds()) : '');
     };
@@ -182,6 +192,10 @@
     HQ.serviceName = function (o) {
         if (!o) return '';
         return HQ.t(o.name || o.service_name || o.code || o.service, o.name_en || o.service_name_en);
+    };
+    /* A ticket's priority in words (老年人优先 / Elderly); '' for none. */
+    HQ.priorityText = function (t) {
+        return t && t.priority_label ? HQ.t(t.priority_label, t.priority_label_en) : '';
     };
     HQ.windowName = function (w) {
         if (!w) return '';
@@ -236,10 +250,11 @@
      * one EventSource on /api/v1/events. Its first message is the whole
      * status, so every (re)connection re-renders from scratch. The browser
      * reconnects by itself after a network error; a refused or closed stream
-     * is reopened here with a backoff. hallqd's ": ping" every 15 s is a
-     * comment the browser swallows, so 40 s without any message reopens the
-     * stream; the page is "down" until a new status arrives. `kinds`: more
-     * event names for this page (the kiosk's "print_failed"). Returns
+     * is reopened here with a backoff. hallqd pings every 15 s with a
+     * nameless message ("message" here), so a quiet hall's link stays as it
+     * is; 40 s without any message reopens the stream; the page is "down"
+     * until a new status arrives. `kinds`: more event names for this page
+     * (the kiosk's "print_failed"). Returns
      * {refresh(), reconnect(), close(), up()}.
      */
     HQ.live = function (opts) {
@@ -300,6 +315,7 @@
             if (closed) return;
             es = new EventSource('/api/v1/events');
             es.addEventListener('status', onStatus);
+            es.addEventListener('message', armSilence); /* hallqd's ping */
             for (const k of HQ.EVENT_KINDS.concat(opts.kinds || [])) es.addEventListener(k, onRecord);
             es.onerror = () => {
                 setUp(false);

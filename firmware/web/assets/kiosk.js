@@ -235,7 +235,7 @@
         HQ.text(HQ.$('tk-svc'), HQ.serviceName(t));
         const prio = HQ.$('tk-prio');
         prio.hidden = !t.priority_label;
-        HQ.text(prio, HQ.t(t.priority_label, t.priority));
+        HQ.text(prio, HQ.priorityText(t));
         HQ.text(HQ.$('tk-ahead'), typeof t.ahead === 'number' ? HQ.t(t.ahead + ' 人', String(t.ahead)) : '—');
         HQ.text(HQ.$('tk-wait'), HQ.waitText(t.estimated_wait_s));
         shown = t;

@@ -40,7 +40,7 @@
         HQ.text(HQ.$('tsvc'), HQ.serviceName(ticket));
         const prio = HQ.$('tprio');
         prio.hidden = !ticket.priority_label;
-        HQ.text(prio, HQ.t(ticket.priority_label, ticket.priority));
+        HQ.text(prio, HQ.priorityText(ticket));
         const s = STATUS[ticket.status] || [ticket.status, ticket.status];
         HQ.text(st, HQ.t(s[0], s[1]).replace('{w}', ticket.window || '?'));
         st.className = 'tstatus ' + (ticket.status === 'called' ? 'called' : ticket.status === 'serving' ? 'serving'

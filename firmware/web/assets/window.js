@@ -14,7 +14,7 @@
     let known = true; /* false when the hall has no such window */
 
     const STATE = {
-        closed: ['暂停服务', 'Not open'],
+        closed: ['暂未开放', 'Not open'],
         idle: ['欢迎光临', 'Welcome'],
         calling: ['请', 'Ticket'],
         serving: ['正在办理', 'Now serving'],
@@ -40,7 +40,7 @@
         if (cur) {
             HQ.text(n, cur.number);
             n.className = 'wnum ' + win.state;
-            HQ.text(HQ.$('wsvc'), HQ.serviceName(cur) + (cur.priority_label ? ' · ' + HQ.t(cur.priority_label, cur.priority) : ''));
+            HQ.text(HQ.$('wsvc'), HQ.serviceName(cur) + (cur.priority_label ? ' · ' + HQ.priorityText(cur) : ''));
         } else {
             HQ.text(n, win.state === 'closed' ? HQ.t('本窗口暂未开放', 'This window is closed') : HQ.t('欢迎光临', 'Welcome'));
             n.className = 'wnum none';
