@@ -164,7 +164,7 @@ static const struct cfg_key cfg_http_keys[] = {
     {.key = "max_body", .type = CT_INT, F_OFF(http_max_body), .min = 1024, .max = 16777216,
      .def = 65536},
     {.key = "max_clients", .type = CT_INT, F_OFF(http_max_clients), .min = 1, .max = 1024,
-     .def = 64},
+     .def = 256},
     {.key = "tokens", .type = CT_ARRAY, F_OFF(tokens), F_OFF2(n_tokens), .flags = CF_INLINE,
      .min = 0, .max = HQ_CFG_MAX_TOKENS, .sub = &cfg_token_obj,
      .elem_size = sizeof(struct hq_token_cfg)},
