@@ -167,12 +167,16 @@
     };
     /* Keep el (and dateEl) showing the hall's time, ticking on the second. */
     HQ.clock = function (el, dateEl, secs) {
-        const tick = () => {
+        const show = () => {
             const d = HQ.hallNow();
             HQ.text(el, HQ.hhmm(d, secs));
             if (dateEl) HQ.text(dateEl, HQ.dateText(d));
+        };
+        const tick = () => {
+            show();
             setTimeout(tick, 1000 - ((Date.now() + clockSkewMs) % 1000) + 5);
         };
+        HQ.onLang(show); /* the date in the new language now, not at the next tick */
         tick();
     };
     /* "约 15 分钟" for an estimate in seconds; null when hallqd has none. */
