@@ -137,12 +137,14 @@
         if (!c) {
             HQ.fill(body, h('div', { class: 'idle' }, HQ.t('欢迎光临', 'Welcome')),
                 h('div', { class: 'idle-sub' }, HQ.t('请留意叫号，按号就座等候', 'Please wait for your number to be called')));
+            fitNow();
             return;
         }
         const parts = callLine(c);
         if (c.recall) parts.push(h('div', { class: 'call-tag' }, HQ.t('重复呼叫', 'Called again')));
         if (layout === 'windows') HQ.fill(body, h('div', { class: 'call-line' }, parts.slice(0, 2)));
         else HQ.fill(body, parts);
+        fitNow();
     }
 
     function renderHistory() {
@@ -193,24 +195,70 @@
         if (flashing[w.number]) el.classList.add('flash');
         return el;
     }
-    function gridCols(n) {
-        if (colsParam >= 1 && colsParam <= 20) return colsParam;
-        if (n <= 8) return Math.max(1, Math.min(4, n));
-        return Math.ceil(Math.sqrt(n * 1.9));
+    /* The tile grid. In units of the number's font size f (--num in
+     * display.css, which draws the tiles with the same figures) a tile is
+     * TILE.h tall, TILE.hState with its state line, and TILE.ch a
+     * character of its number plus TILE.w wide; TILE.px is its border. The
+     * grid is the one of all row counts that gives f the largest. */
+    const TILE = { h: 1.81, hState: 2.2, ch: 0.6, w: 0.28, px: 4 };
+    const STATE_MIN = 30; /* the state line shows from this size (1920x1080 px) */
+    function labelChars() {
+        let n = 4;
+        for (const s of (status && status.services) || []) n = Math.max(n, (s.prefix || '').length + 3);
+        for (const w of (status && status.windows) || []) if (w.current && w.current.number) n = Math.max(n, w.current.number.length);
+        return n;
+    }
+    function bestGrid(n, width, height, gap, hEm) {
+        const chars = labelChars();
+        let best = null;
+        const fixed = colsParam >= 1 && colsParam <= 60;
+        for (let cols = fixed ? colsParam : 1; cols <= (fixed ? colsParam : n); cols++) {
+            const rows = Math.ceil(n / cols);
+            if (!fixed && cols > 1 && Math.ceil(n / (cols - 1)) === rows) continue; /* as many rows, wider tiles */
+            const tw = (width - gap * (cols - 1)) / cols - TILE.px;
+            const th = (height - gap * (rows - 1)) / rows - TILE.px;
+            const f = Math.min(th / hEm, tw / (chars * TILE.ch + TILE.w));
+            if (!best || f > best.f) best = { cols: cols, rows: rows, f: f };
+        }
+        return best;
     }
     function sizeGrid() {
         const box = HQ.$('windows');
         const n = box.children.length || 1;
-        const cols = gridCols(n);
-        const rows = Math.ceil(n / cols);
-        box.style.gridTemplateColumns = 'repeat(' + cols + ', minmax(0, 1fr))';
-        box.style.gridTemplateRows = 'repeat(' + rows + ', minmax(0, 1fr))';
-        const tileH = (box.clientHeight - 10 * (rows - 1)) / rows;
-        const tileW = (box.clientWidth - 10 * (cols - 1)) / cols;
-        /* type follows the smaller of height and a width-limited height */
-        const th = Math.max(40, Math.min(tileH, tileW * 0.62));
-        box.style.setProperty('--tile-h', th + 'px');
-        box.classList.toggle('small', th < 130);
+        const gap = parseFloat(getComputedStyle(box).rowGap) || 0;
+        const u = Math.min(innerWidth / 1920, innerHeight / 1080);
+        let g = bestGrid(n, box.clientWidth, box.clientHeight, gap, TILE.hState);
+        const roomy = g.f * 0.3 >= STATE_MIN * u;
+        if (!roomy) g = bestGrid(n, box.clientWidth, box.clientHeight, gap, TILE.h);
+        box.style.gridTemplateColumns = 'repeat(' + g.cols + ', minmax(0, 1fr))';
+        box.style.gridTemplateRows = 'repeat(' + g.rows + ', minmax(0, 1fr))';
+        box.style.setProperty('--num', Math.max(8, Math.floor(g.f)) + 'px');
+        box.classList.toggle('small', !roomy);
+        fitNumbers(box.querySelectorAll('.tile-num'));
+    }
+    /* A number wider than its tile (a long prefix, a 4-digit number) is
+     * set smaller, never cut: all the widths are read before any is set. */
+    function fitNumbers(els) {
+        for (const e of els) e.style.fontSize = '';
+        const wide = [];
+        for (const e of els) if (e.scrollWidth > e.clientWidth) wide.push([e, e.clientWidth / e.scrollWidth]);
+        for (const [e, k] of wide) e.style.fontSize = 'calc(var(--num) * ' + k.toFixed(3) + ')';
+    }
+    /* The same for the latest call in its box (gaps do not shrink with
+     * the type: a second look corrects for them). */
+    function fitNow() {
+        const body = HQ.$('now-body');
+        body.style.removeProperty('--fit');
+        const cs = getComputedStyle(body);
+        const room = body.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+        let fit = 1;
+        for (let i = 0; i < 3; i++) {
+            let need = 0;
+            for (const c of body.children) need = Math.max(need, c.scrollWidth);
+            if (need <= room) break;
+            fit *= (room / need) * 0.99;
+            body.style.setProperty('--fit', fit.toFixed(4));
+        }
     }
     function renderWindows() {
         if (layout !== 'windows') return;
@@ -222,8 +270,11 @@
         if (layout !== 'windows') return;
         const w = windowByNumber(n);
         const old = document.querySelector('.tile[data-window="' + n + '"]');
-        if (w && old) old.replaceWith(tile(w));
-        else renderWindows();
+        if (w && old) {
+            const t = tile(w);
+            old.replaceWith(t);
+            fitNumbers(t.querySelectorAll('.tile-num'));
+        } else renderWindows();
     }
 
     function renderAll() {
@@ -283,7 +334,10 @@
     }
 
     HQ.$('now').addEventListener('animationend', () => HQ.$('now').classList.remove('flash'));
-    window.addEventListener('resize', () => layout === 'windows' && sizeGrid());
+    window.addEventListener('resize', () => {
+        fitNow();
+        if (layout === 'windows') sizeGrid();
+    });
     HQ.langButton(HQ.$('lang'));
     HQ.onLang(() => {
         document.body.classList.toggle('lang-en', HQ.lang() === 'en');
