@@ -3,6 +3,9 @@
  * page in headless Chromium against the real hallqd:
  *   - a call made on the API shows on /display (text, flash, history,
  *     waiting counts), in both layouts; screenshots kept as artefacts;
+ *   - both layouts hold for halls of 8, 24 and 60 windows at 1920x1080 and
+ *     1280x720, in Chinese and English: nothing off the screen, overlapping
+ *     or cut, and type large enough to read from 15 m;
  *   - the display survives a hallqd crash: "连接中断" while it is away, live
  *     data again after the restart;
  *   - names from the configuration and tickets render as text, never as
@@ -92,6 +95,150 @@ test('a call on the API shows on /display, flashes and goes to the history', asy
         await grid.close();
     } finally {
         await hall.close();
+    }
+});
+
+/* A hall of n windows, all serving A; staff 2001.. (a few names longer
+ * than most, to see the tiles' name cells cut them, not the tiles) and a
+ * hall name too long for the bar. */
+function hallOf(n) {
+    const cfg = H.baseConfig();
+    cfg.hall.name = '某某市某某区政务服务中心不动产登记与社会保障综合服务大厅'; /* cut with an ellipsis, clear of the clock */
+    cfg.hall.name_en = 'Municipal Government Service Centre, Real Estate and Social Insurance Hall';
+    const names = ['王芳', '欧阳晓燕', '李娜', '张伟', '司马文静'];
+    cfg.windows = [];
+    cfg.staff = [];
+    for (let i = 1; i <= n; i++) {
+        cfg.windows.push({ number: i, services: ['A'] });
+        cfg.staff.push({ id: String(2000 + i), name: names[i % names.length] });
+    }
+    return cfg;
+}
+
+/* In the page: where the display's boxes are, which overlap or leave the
+ * screen, which text is wider than its box (a cut with an ellipsis is
+ * allowed: names) or lies partly outside it, and the type sizes. */
+function measureLayout() {
+    const vw = innerWidth;
+    const vh = innerHeight;
+    const box = (e) => e.getBoundingClientRect();
+    const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className ? '.' + String(e.className).split(' ').join('.') : '') +
+        (e.closest('.tile') ? '@' + e.closest('.tile').dataset.window : '');
+    const shown = (e) => e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden';
+    const windows = document.body.classList.contains('layout-windows');
+    const boxes = Array.from(document.querySelectorAll(windows ? '.bar, #now, .tile, .svc, .notice' : '.bar, #now, #history-box, .svc, .notice'))
+        .filter(shown);
+    const out = { outside: [], overlaps: [], overflow: [], cut: [], tiles: 0, callNum: 0, tileNum: 0, tileNo: 0 };
+    for (const e of boxes) {
+        const r = box(e);
+        if (r.left < -0.5 || r.top < -0.5 || r.right > vw + 0.5 || r.bottom > vh + 0.5 || r.width < 1 || r.height < 1) out.outside.push(name(e));
+    }
+    for (const set of [boxes, Array.from(document.querySelectorAll('.bar > *'))]) {
+        for (let i = 0; i < set.length; i++) {
+            for (let j = i + 1; j < set.length; j++) {
+                const a = box(set[i]);
+                const b = box(set[j]);
+                if (Math.min(a.right, b.right) - Math.max(a.left, b.left) > 0.5 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 0.5)
+                    out.overlaps.push(name(set[i]) + ' / ' + name(set[j]));
+            }
+        }
+    }
+    /* wider than its box: text that runs out sideways (a line-height
+     * tighter than the font's own is no overflow: the glyphs fit) */
+    for (const e of document.querySelectorAll('.bar *, main, main *')) {
+        if (!shown(e) || !e.clientWidth || getComputedStyle(e).textOverflow === 'ellipsis') continue;
+        if (e.scrollWidth > e.clientWidth + 1) out.overflow.push(name(e) + ' ' + e.scrollWidth + ' in ' + e.clientWidth);
+    }
+    /* cut: whatever a box holds lies wholly inside it (but in a box that
+     * ends it with an ellipsis) */
+    const ellipsis = (e) => e && (getComputedStyle(e).textOverflow === 'ellipsis' || ellipsis(e.parentElement));
+    for (const b of boxes) {
+        const c = box(b);
+        for (const e of b.querySelectorAll('*')) {
+            if (!shown(e) || e.closest('.notice') || ellipsis(e)) continue;
+            const r = box(e);
+            if (r.left < c.left - 1 || r.right > c.right + 1 || r.top < c.top - 1 || r.bottom > c.bottom + 1) out.cut.push(name(e));
+        }
+    }
+    const px = (sel, f) => Array.from(document.querySelectorAll(sel)).filter(shown).map((e) => parseFloat(getComputedStyle(e).fontSize))
+        .reduce((a, b) => f(a, b), f === Math.min ? Infinity : 0);
+    out.tiles = document.querySelectorAll('.tile').length;
+    out.callNum = px('.call-num', Math.max);
+    out.tileNum = windows ? px('.tile-num', Math.min) : 0;
+    out.tileNo = windows ? px('.tile-no', Math.min) : 0;
+    return out;
+}
+
+/* Readable from 15 m. A 55-inch 16:9 screen is 1.22 m wide: 0.63 mm a
+ * pixel at 1920x1080 (0.95 mm at 1280x720). Digits are about 0.72 em tall.
+ * Normal (6/6) sight just reads a letter of 5 arc minutes, 22 mm at 15 m:
+ * 35 px of digit, a 48 px font at 1920x1080. That is the floor for the
+ * tiles of a 60-window hall (found, not read at a glance); the latest call
+ * is read at a glance, three times that in the calls layout (144 px; it
+ * gets 230) and 1.5 times in the windows layout's strip (72 px; it gets
+ * 110). All scale with the width: the same screen at 1280x720 has larger
+ * pixels. (The often quoted "1 cm letters, 30 px" is half of 6/6 sight's
+ * limit at 15 m: too small.) */
+const READ_PX = { calls: 144, strip: 72, tile: 48 };
+const toggleLang = (p) => p.evaluate(() => document.getElementById('lang').click());
+
+test('the layouts hold for halls of 8, 24 and 60 windows at 1920x1080 and 1280x720', async (t) => {
+    for (const n of [8, 24, 60]) {
+        const hall = await new H.Hall(hallOf(n)).start();
+        try {
+            const pages = {};
+            for (const layout of ['calls', 'windows']) {
+                pages[layout] = await B.newPage({ width: 1920, height: 1080 });
+                await pages[layout].goto(hall.url + '/display?layout=' + layout);
+            }
+            for (const p of Object.values(pages)) await linkUp(p);
+            /* calls at the first, a middle and the last window, the last one
+             * last; one window serving, one paused */
+            const at = [1, Math.ceil(n / 2), n - 1, n];
+            for (let i = 0; i <= at.length; i++) assert.equal((await hall.issue('A')).status, 201); /* one left waiting */
+            for (const w of at.concat([2])) assert.equal((await hall.window(w, 'login', { staff: String(2000 + w) })).status, 200);
+            assert.equal((await hall.window(2, 'pause')).status, 200);
+            let last = '';
+            for (const w of at) last = (await hall.window(w, 'call-next')).body.ticket.number;
+            assert.equal((await hall.window(1, 'start')).status, 200);
+            await pages.calls.waitForFunction((x) => document.getElementById('now-body').innerText.includes(x), last, { timeout: 5000 });
+            await pages.windows.waitForFunction((x) => document.querySelector('.tile[data-window="' + x[1] + '"]').innerText.includes(x[0]) &&
+                document.querySelector('.tile[data-window="1"]').classList.contains('serving'), [last, n], { timeout: 5000 });
+            assert.match(await text(pages.calls, '#now-body'), new RegExp('到\\s*' + n + '\\s*号窗口'));
+
+            for (const [w, h] of [[1920, 1080], [1280, 720]]) {
+                const scale = w / 1920;
+                for (const [layout, p] of Object.entries(pages)) {
+                    await p.bringToFront(); /* a page behind another gets its frames late */
+                    if (w !== 1920) await p.setViewportSize({ width: w, height: h });
+                    for (const lang of ['zh', 'en']) {
+                        if (lang === 'en') await toggleLang(p);
+                        await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+                        const m = await p.evaluate(measureLayout);
+                        const what = n + ' windows, ' + layout + ', ' + w + 'x' + h + ', ' + lang + ': ';
+                        t.diagnostic(what + 'call ' + m.callNum + ' px' + (layout === 'windows' ? ', tiles ' + m.tileNum + ' px, window no. ' +
+                            m.tileNo + ' px' : ''));
+                        assert.deepEqual(m.outside, [], what + 'off the screen');
+                        assert.deepEqual(m.overlaps, [], what + 'overlapping');
+                        assert.deepEqual(m.overflow, [], what + 'text wider than its box');
+                        assert.deepEqual(m.cut, [], what + 'cut by its box');
+                        assert.ok(m.callNum >= READ_PX[layout === 'calls' ? 'calls' : 'strip'] * scale, what + 'call number ' + m.callNum + ' px');
+                        if (layout === 'windows') {
+                            assert.equal(m.tiles, n);
+                            assert.ok(m.tileNum >= READ_PX.tile * scale, what + 'tile number ' + m.tileNum + ' px');
+                        }
+                        if (lang === 'zh' && (w === 1920 || n === 60)) await H.artefact(p, 'display-' + layout + '-' + n + 'w-' + w + '.png');
+                        if (lang === 'en') await toggleLang(p);
+                    }
+                }
+            }
+            for (const p of Object.values(pages)) {
+                assert.deepEqual(p.hq.errors, []);
+                await p.close();
+            }
+        } finally {
+            await hall.close();
+        }
     }
 });
 
