@@ -277,6 +277,17 @@ def alarm_keys(hall):
     return {a["key"]: a for a in ov["alarms"]}
 
 
+def stop_process(p, timeout=5):
+    """Ask a helper process (a simulator, hallq-central) to stop; kill it if it will not."""
+    if p.poll() is None:
+        p.terminate()
+        try:
+            p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ",
                    "WARNING: ThreadSanitizer")
 

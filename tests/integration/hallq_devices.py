@@ -84,13 +84,7 @@ class Sim:
         return True
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+        hallq.stop_process(self.p)
 
 
 def device(st, dev_id):

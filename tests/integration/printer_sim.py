@@ -11,6 +11,8 @@ import subprocess
 import threading
 import time
 
+from hallq import stop_process
+
 
 class PrinterSim:
     def __init__(self, binary, out_dir, width=80, status_pty=None):
@@ -80,10 +82,4 @@ class PrinterSim:
             return b[0] if b else None
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc)

@@ -27,7 +27,7 @@ import unittest
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hallq import sanitizer_report  # noqa: E402
+from hallq import sanitizer_report, stop_process  # noqa: E402
 
 CENTRAL = None  # set from argv
 
@@ -101,12 +101,7 @@ class Central:
         return [json.loads(l) for l in out.splitlines()]
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop_process(self.proc, 10)
         self.proc.stdin.close()
         self.proc.stdout.close()
         # Under tools/hallq's ASan run a leak or an error shows in the log and the exit code.

@@ -56,7 +56,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import hallq  # noqa: E402
 import test_central as tc  # noqa: E402
-from hallq import ALL_DAY, CLERK, Failures, Hall  # noqa: E402
+from hallq import ALL_DAY, CLERK, Failures, Hall, stop_process  # noqa: E402
 from test_sync_records import noon_offset  # noqa: E402
 
 SECONDS = float(os.environ.get("HQ_SOAK_SECONDS", "60"))
@@ -175,13 +175,7 @@ class Sim:
         return False
 
     def stop(self):
-        if self.p.poll() is None:
-            self.p.terminate()
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                self.p.kill()
-                self.p.wait()
+        stop_process(self.p)
 
 
 class Ledger:
