@@ -313,7 +313,45 @@ static int32_t idcard__date(const char *s)
     return y * 10000 + m * 100 + d;
 }
 
-/* Text block offsets (§1 table), in bytes. */
+static const char *const idcard_fault_zh[IDCARD_FAULT__COUNT] = {
+    [IDCARD_FAULT_NONE] = "无",
+    [IDCARD_FAULT_STATUS] = "读卡器报告读卡失败",
+    [IDCARD_FAULT_TIMEOUT] = "读卡器未在时限内答完",
+    [IDCARD_FAULT_FRAME] = "读卡应答的长度不对",
+    [IDCARD_FAULT_TEXT] = "证件文字不是 UCS-2 文本",
+    [IDCARD_FAULT_NUMBER] = "证件号码的长度或字符不对",
+    [IDCARD_FAULT_CHECK_CHAR] = "证件号码校验位不对 (GB 11643)",
+    [IDCARD_FAULT_BIRTH_MATCH] = "出生日期与证件号码不符",
+    [IDCARD_FAULT_BIRTH_DATE] = "出生日期不是有效日期",
+    [IDCARD_FAULT_NAME] = "没有可用的姓名",
+    [IDCARD_FAULT_INTERNAL] = "无法计算证件号码摘要",
+};
+static const char *const idcard_fault_en[IDCARD_FAULT__COUNT] = {
+    [IDCARD_FAULT_NONE] = "none",
+    [IDCARD_FAULT_STATUS] = "the reader reported a failed read",
+    [IDCARD_FAULT_TIMEOUT] = "the reader did not finish its answer in time",
+    [IDCARD_FAULT_FRAME] = "the read answer has wrong block lengths",
+    [IDCARD_FAULT_TEXT] = "a field of the card text is not UCS-2",
+    [IDCARD_FAULT_NUMBER] = "the card number has a wrong length or character",
+    [IDCARD_FAULT_CHECK_CHAR] = "the card number's check character is wrong (GB 11643)",
+    [IDCARD_FAULT_BIRTH_MATCH] = "the birth date and the card number disagree",
+    [IDCARD_FAULT_BIRTH_DATE] = "the birth date is not a date",
+    [IDCARD_FAULT_NAME] = "no usable name on the card",
+    [IDCARD_FAULT_INTERNAL] = "the ID hash could not be computed",
+};
+
+const char *idcard_fault_text_zh(int fault)
+{
+    return fault >= 0 && fault < IDCARD_FAULT__COUNT ? idcard_fault_zh[fault] : "未知原因";
+}
+
+const char *idcard_fault_text_en(int fault)
+{
+    return fault >= 0 && fault < IDCARD_FAULT__COUNT ? idcard_fault_en[fault] : "unknown reason";
+}
+
+/* Text block offsets in bytes. Resident and J: PROTOCOLS.md §1. I (2017) and Y (2023): public
+ * reader SDK code, see docs/DESIGN.md "ID cards" for the sources and the cross-check. */
 enum {
     IDC_OFF_NAME = 0,
     IDC_LEN_NAME = 30,
@@ -330,13 +368,52 @@ enum {
     IDC_I_LEN_CN_NAME = 30,
     IDC_I_OFF_BIRTH = 220,
     IDC_I_LEN_BIRTH = 16,
+    /* Y (外国人永久居留身份证 2023): 0 中文姓名 30 | 30 性别 2 | 32 换证次数 4 | 36 出生日期 16 |
+     * 52 英文姓名 1-35 70 | 122 证件号码 36 | 158 预留 30 | 188 签发日期 16 | 204 终止日期 16 |
+     * 220 英文姓名 36-46 22 | 242 国籍代码 6 | 248 'Y' 2 | 250 既往证件关联项 6 */
+    IDC_Y_OFF_CN_NAME = 0,
+    IDC_Y_LEN_CN_NAME = 30,
+    IDC_Y_OFF_BIRTH = 36,
+    IDC_Y_LEN_BIRTH = 16,
+    IDC_Y_OFF_EN_NAME = 52,
+    IDC_Y_LEN_EN_NAME = 70,
+    IDC_Y_OFF_ID = 122,
+    IDC_Y_LEN_ID = 36,
+    IDC_Y_OFF_EN_NAME2 = 220,
+    IDC_Y_LEN_EN_NAME2 = 22,
 };
 
+/* idcard__field, with its failure named. */
+static int idcard__field_f(const uint8_t *text, size_t off, size_t nbytes, char *out, size_t cap,
+                           enum idcard_fault *f)
+{
+    int rc = idcard__field(text, off, nbytes, out, cap);
+    if (rc) *f = IDCARD_FAULT_TEXT;
+    return rc ? HQ_ERR_PROTO : HQ_OK;
+}
+
+/* An 18-character number (resident, J, Y): GB 11643. */
+static int idcard__check18(const char *id, enum idcard_fault *f)
+{
+    if (strlen(id) != 18 || !idcard_gb11643_check_char(id)) {
+        *f = IDCARD_FAULT_NUMBER;
+        return HQ_ERR_PROTO;
+    }
+    if (!idcard_gb11643_valid(id)) {
+        *f = IDCARD_FAULT_CHECK_CHAR;
+        return HQ_ERR_PROTO;
+    }
+    return HQ_OK;
+}
+
 int idcard_parse_text(const uint8_t text[IDCARD_TEXT_LEN], const uint8_t *key, size_t key_len,
-                      struct idcard_identity *out)
+                      struct idcard_identity *out, enum idcard_fault *fault)
 {
     /* Every buffer that ever holds card data is wiped on the way out (the fail path too). */
     char name[4 * 60 + 1], cname[4 * 15 + 1], birth[4 * 8 + 1], id[4 * 18 + 1];
+    uint8_t en[IDC_Y_LEN_EN_NAME + IDC_Y_LEN_EN_NAME2];
+    enum idcard_fault f = IDCARD_FAULT_NONE, dummy;
+    if (!fault) fault = &dummy;
     int rc = HQ_ERR_PROTO;
     memset(out, 0, sizeof *out);
     unsigned tc = text[IDC_OFF_TYPE] | (unsigned)text[IDC_OFF_TYPE + 1] << 8;
@@ -346,64 +423,92 @@ int idcard_parse_text(const uint8_t text[IDCARD_TEXT_LEN], const uint8_t *key, s
                             : IDCARD_TYPE_RESIDENT;
     cname[0] = 0;
     if (out->type == IDCARD_TYPE_RESIDENT || out->type == IDCARD_TYPE_PERMIT_J) {
-        if ((rc = idcard__field(text, IDC_OFF_NAME, IDC_LEN_NAME, name, sizeof name))) goto fail;
-        if ((rc = idcard__field(text, IDC_OFF_BIRTH, IDC_LEN_BIRTH, birth, sizeof birth)))
+        if ((rc = idcard__field_f(text, IDC_OFF_NAME, IDC_LEN_NAME, name, sizeof name, &f)))
             goto fail;
-        if ((rc = idcard__field(text, IDC_OFF_ID, IDC_LEN_ID, id, sizeof id))) goto fail;
-        rc = HQ_ERR_PROTO;
-        if (!idcard_gb11643_valid(id)) {
-            LOG_WARN("IDCARD", "ID number fails its GB 11643 check: read error");
+        if ((rc = idcard__field_f(text, IDC_OFF_BIRTH, IDC_LEN_BIRTH, birth, sizeof birth, &f)))
             goto fail;
-        }
+        if ((rc = idcard__field_f(text, IDC_OFF_ID, IDC_LEN_ID, id, sizeof id, &f))) goto fail;
+        if ((rc = idcard__check18(id, &f))) goto fail;
         /* The number embeds the birth date; a mismatch means a misread block. */
+        rc = HQ_ERR_PROTO;
         if (strlen(birth) != 8 || memcmp(id + 6, birth, 8) != 0) {
-            LOG_WARN("IDCARD", "birth date and ID number disagree: read error");
+            f = IDCARD_FAULT_BIRTH_MATCH;
             goto fail;
         }
+    } else if (out->type == IDCARD_TYPE_FOREIGNER_Y) {
+        /* The English name is split over two fields (characters 1-35 and 36-46): joined raw,
+         * as both SDKs do, before the padding is trimmed. */
+        memcpy(en, text + IDC_Y_OFF_EN_NAME, IDC_Y_LEN_EN_NAME);
+        memcpy(en + IDC_Y_LEN_EN_NAME, text + IDC_Y_OFF_EN_NAME2, IDC_Y_LEN_EN_NAME2);
+        if ((rc = idcard__field_f(en, 0, sizeof en, name, sizeof name, &f))) goto fail;
+        if ((rc = idcard__field_f(text, IDC_Y_OFF_CN_NAME, IDC_Y_LEN_CN_NAME, cname, sizeof cname,
+                                  &f)))
+            goto fail;
+        if ((rc = idcard__field_f(text, IDC_Y_OFF_BIRTH, IDC_Y_LEN_BIRTH, birth, sizeof birth, &f)))
+            goto fail;
+        if ((rc = idcard__field_f(text, IDC_Y_OFF_ID, IDC_Y_LEN_ID, id, sizeof id, &f))) goto fail;
+        if ((rc = idcard__check18(id, &f))) goto fail;
     } else {
-        if ((rc = idcard__field(text, IDC_I_OFF_EN_NAME, IDC_I_LEN_EN_NAME, name, sizeof name)))
+        if ((rc = idcard__field_f(text, IDC_I_OFF_EN_NAME, IDC_I_LEN_EN_NAME, name, sizeof name,
+                                  &f)))
             goto fail;
-        if ((rc = idcard__field(text, IDC_I_OFF_CN_NAME, IDC_I_LEN_CN_NAME, cname, sizeof cname)))
+        if ((rc = idcard__field_f(text, IDC_I_OFF_CN_NAME, IDC_I_LEN_CN_NAME, cname, sizeof cname,
+                                  &f)))
             goto fail;
-        if ((rc = idcard__field(text, IDC_I_OFF_BIRTH, IDC_I_LEN_BIRTH, birth, sizeof birth)))
+        if ((rc = idcard__field_f(text, IDC_I_OFF_BIRTH, IDC_I_LEN_BIRTH, birth, sizeof birth, &f)))
             goto fail;
-        if ((rc = idcard__field(text, IDC_I_OFF_ID, IDC_I_LEN_ID, id, sizeof id))) goto fail;
+        if ((rc = idcard__field_f(text, IDC_I_OFF_ID, IDC_I_LEN_ID, id, sizeof id, &f))) goto fail;
         rc = HQ_ERR_PROTO;
+        f = IDCARD_FAULT_NUMBER;
         if (!id[0]) goto fail;
         for (const char *p = id; *p; p++)
             if (!((*p >= '0' && *p <= '9') || (*p >= 'A' && *p <= 'Z'))) goto fail;
     }
+    rc = HQ_ERR_PROTO;
     out->birth_ymd = idcard__date(birth);
     if (!out->birth_ymd) {
-        LOG_WARN("IDCARD", "birth date field is not a date: read error");
+        f = IDCARD_FAULT_BIRTH_DATE;
         goto fail;
     }
-    if ((rc = idcard_mask_name(cname[0] ? cname : name, out->name_masked, sizeof out->name_masked)))
+    if ((rc = idcard_mask_name(cname[0] ? cname : name, out->name_masked,
+                               sizeof out->name_masked))) {
+        f = IDCARD_FAULT_NAME;
         goto fail;
+    }
     unsigned int hlen = 0;
     if (!HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)id, strlen(id), out->id_hash,
               &hlen) ||
         hlen != sizeof out->id_hash) {
         rc = HQ_ERR_INVALID;
+        f = IDCARD_FAULT_INTERNAL;
         goto fail;
     }
     rc = HQ_OK;
+    f = IDCARD_FAULT_NONE;
 fail:
     explicit_bzero(name, sizeof name);
     explicit_bzero(cname, sizeof cname);
     explicit_bzero(birth, sizeof birth);
     explicit_bzero(id, sizeof id);
+    explicit_bzero(en, sizeof en);
     if (rc) explicit_bzero(out, sizeof *out);
+    *fault = f;
     return rc;
 }
 
 int idcard_parse_read_response(const uint8_t *frame, size_t len, const uint8_t *key, size_t key_len,
-                               struct idcard_identity *out)
+                               struct idcard_identity *out, enum idcard_fault *fault)
 {
     struct idcard_response r;
+    enum idcard_fault dummy;
+    if (!fault) fault = &dummy;
+    *fault = IDCARD_FAULT_FRAME;
     int rc = idcard_response_decode(frame, len, &r);
     if (rc) return rc;
-    if (r.sw3 != IDCARD_SW_OK) return HQ_ERR_PROTO;
+    if (r.sw3 != IDCARD_SW_OK) {
+        *fault = IDCARD_FAULT_STATUS;
+        return HQ_ERR_PROTO;
+    }
     /* DATA: text length, photo length, [fingerprint length], text, photo, [fingerprint] */
     if (r.data_len < 4) return HQ_ERR_PROTO;
     size_t tlen = (size_t)r.data[0] << 8 | r.data[1];
@@ -415,7 +520,7 @@ int idcard_parse_read_response(const uint8_t *frame, size_t len, const uint8_t *
         toff = 6;
     }
     if (tlen != IDCARD_TEXT_LEN || r.data_len != toff + tlen + plen + flen) return HQ_ERR_PROTO;
-    return idcard_parse_text(r.data + toff, key, key_len, out);
+    return idcard_parse_text(r.data + toff, key, key_len, out, fault);
 }
 
 /* ------------------------------------------------------ reader machine */
@@ -464,13 +569,32 @@ bool idcard_reader_next_event(struct idcard_reader *r, struct idcard_event *ev)
     return true;
 }
 
-/* A read of the current placement failed: say so once per placement. */
-static void idcard__read_failed(struct idcard_reader *r, int err, uint8_t sw3)
+/* A read of the current placement failed. While the card stays it is read again, after a
+ * back-off that doubles (a card still settling, a SAM busy with its last answer), up to
+ * IDCARD_READ_TRIES reads; then the failure is said once for this placement, so the kiosk asks
+ * for the card to be placed again instead of waiting on a read that will never come. */
+static void idcard__read_failed(struct idcard_reader *r, int err, uint8_t sw3,
+                                enum idcard_fault fault, uint64_t now)
 {
     r->read_errors++;
     if (r->placement_done) return;
+    if (++r->tries < IDCARD_READ_TRIES) {
+        uint64_t wait = (uint64_t)IDCARD_RETRY_MS << (r->tries - 1);
+        LOG_INFO("IDCARD", "read %u of %d failed (%s%s%s): again in %llu ms", r->tries,
+                 IDCARD_READ_TRIES, idcard_fault_text_en(fault), sw3 ? ", SW3 " : "",
+                 sw3 ? idcard_sw3_text_en(sw3) : "", (unsigned long long)wait);
+        r->pending = 0;
+        r->next_poll_ms = now + wait; /* find-card, then select and read again if it is there */
+        return;
+    }
     r->placement_done = true;
-    idcard__simple_event(r, IDCARD_EV_READ_ERROR, err, sw3);
+    struct idcard_event ev = {.type = IDCARD_EV_READ_ERROR,
+                              .err = err,
+                              .sw3 = sw3,
+                              .fault = (uint8_t)fault,
+                              .tries = r->tries};
+    r->tries = 0;
+    idcard__event(r, &ev);
 }
 
 struct idcard__rx {
@@ -501,6 +625,7 @@ static void idcard__on_frame(uint8_t *frame, size_t len, void *arg)
         } else if (resp.sw3 == IDCARD_SW_NO_CARD) {
             if (r->placement_done) idcard__simple_event(r, IDCARD_EV_REMOVED, HQ_OK, 0);
             r->placement_done = false;
+            r->tries = 0; /* the next card starts afresh */
         }
         break;
     case IDCARD_CMD_SELECT_CARD:
@@ -512,17 +637,18 @@ static void idcard__on_frame(uint8_t *frame, size_t len, void *arg)
     case IDCARD_CMD_READ_TEXT_PHOTO:
     case IDCARD_CMD_READ_TEXT_PHOTO_FP: {
         if (resp.sw3 != IDCARD_SW_OK) {
-            LOG_WARN("IDCARD", "read failed: %s / %s", idcard_sw3_text_zh(resp.sw3),
-                     idcard_sw3_text_en(resp.sw3));
-            idcard__read_failed(r, HQ_ERR_PROTO, resp.sw3);
+            idcard__read_failed(r, HQ_ERR_PROTO, resp.sw3, IDCARD_FAULT_STATUS, rx->now);
             break;
         }
         struct idcard_event ev = {.type = IDCARD_EV_CARD};
-        int rc = idcard_parse_read_response(frame, len, r->key, r->key_len, &ev.id);
+        enum idcard_fault fault = IDCARD_FAULT_NONE;
+        int rc = idcard_parse_read_response(frame, len, r->key, r->key_len, &ev.id, &fault);
         if (rc) {
-            idcard__read_failed(r, rc, resp.sw3);
+            /* SW3 said success: the text itself is wrong, so no SW3 goes with the fault */
+            idcard__read_failed(r, rc, 0, fault, rx->now);
         } else if (!r->placement_done) {
             r->reads++;
+            r->tries = 0;
             r->placement_done = true;
             idcard__event(r, &ev);
         }
@@ -549,13 +675,14 @@ size_t idcard_reader_step(struct idcard_reader *r, uint64_t now_ms,
         r->timeouts++;
         idcard_lexer_reset(&r->lx); /* a truncated answer must never be completed later */
         if (cmd == IDCARD_CMD_READ_TEXT_PHOTO || cmd == IDCARD_CMD_READ_TEXT_PHOTO_FP)
-            idcard__read_failed(r, HQ_ERR_TIMEOUT, 0);
+            idcard__read_failed(r, HQ_ERR_TIMEOUT, 0, IDCARD_FAULT_TIMEOUT, now_ms);
     }
     if (r->link != IDCARD_LINK_OFFLINE && now_ms - r->last_rx_ms >= IDCARD_OFFLINE_MS) {
         r->link = IDCARD_LINK_OFFLINE;
         /* Whatever lies on the reader when it comes back is a new placement: it may have been
          * swapped while we could not see it. */
         r->placement_done = false;
+        r->tries = 0;
         idcard__simple_event(r, IDCARD_EV_OFFLINE, HQ_ERR_TIMEOUT, 0);
     }
     if (r->awaiting) return 0;

@@ -9,11 +9,13 @@
  *   response: AA AA AA 96 69 | LEN_H LEN_L | SW1 SW2 SW3 | DATA... | CHK
  *   LEN counts every byte after itself (CHK included); CHK = XOR of LEN_H .. byte before CHK.
  *
- * Decision on `Y` cards (foreigner permanent residence card, 2023): PROTOCOLS.md gives no layout
- * of its own, so a Y card is read with the `I` (2017) layout. For I and Y the number is the
- * 30-byte field at offset 122, which carries no GB 11643 check character; only resident cards
- * and J permits (18-character numbers) are checked with GB 11643. The masked name of an I/Y card
- * is made from its Chinese name, or from the English name when the Chinese one is empty.
+ * Text layouts (256 bytes of UCS-2LE; the type mark at byte 248 picks the layout): resident
+ * cards and J permits share one; the 2017 foreigner card (`I`) has its own; the 2023 foreigner
+ * card (`Y`) has a third, taken from public reader SDK code and cross-checked (docs/DESIGN.md,
+ * "ID cards"): Chinese name at 0, birth date at 36, English name at 52 (+ its tail at 220), and
+ * an 18-character number at 122 with a GB 11643 check character. Resident, J and Y numbers are
+ * checked with GB 11643; the 15-character I number carries no check character. The masked name
+ * of an I/Y card is made from its Chinese name, or from the English name when that is empty.
  */
 #ifndef HQ_IDCARD_H
 #define HQ_IDCARD_H
@@ -136,29 +138,52 @@ bool idcard_gb11643_valid(const char *id);
 /* The check character for 17 digits, or 0 if they are not 17 digits. */
 char idcard_gb11643_check_char(const char *digits17);
 
+/* Why a card's text could not be taken (logged and shown; never any of the card's data). */
+enum idcard_fault {
+    IDCARD_FAULT_NONE = 0,
+    IDCARD_FAULT_STATUS,      /* the reader answered the read with a failure status (SW3) */
+    IDCARD_FAULT_TIMEOUT,     /* no whole answer to the read in time */
+    IDCARD_FAULT_FRAME,       /* the answer's block lengths are wrong */
+    IDCARD_FAULT_TEXT,        /* a field is not UCS-2 text */
+    IDCARD_FAULT_NUMBER,      /* the number has the wrong length or characters */
+    IDCARD_FAULT_CHECK_CHAR,  /* the number's GB 11643 check character is wrong */
+    IDCARD_FAULT_BIRTH_MATCH, /* birth date and number disagree */
+    IDCARD_FAULT_BIRTH_DATE,  /* the birth date is not a date */
+    IDCARD_FAULT_NAME,        /* no usable name */
+    IDCARD_FAULT_INTERNAL,    /* the ID hash could not be computed */
+    IDCARD_FAULT__COUNT
+};
+const char *idcard_fault_text_zh(int fault);
+const char *idcard_fault_text_en(int fault);
+
 /* Mask a UTF-8 name: first character kept, one '*' per further character. HQ_ERR_INVALID if
  * the name is empty or not UTF-8, HQ_ERR_LIMIT if out is too small. */
 int idcard_mask_name(const char *name, char *out, size_t cap);
 
 /* Parse the 256-byte text block into an identity. HQ_ERR_PROTO on any read error (bad UCS-2,
- * missing field, bad date, wrong check character). The full number, the address and every
- * other field are wiped before return. */
+ * missing field, bad date, wrong check character); *fault (if not NULL) says which. The full
+ * number, the address and every other field are wiped before return. */
 int idcard_parse_text(const uint8_t text[IDCARD_TEXT_LEN], const uint8_t *key, size_t key_len,
-                      struct idcard_identity *out);
+                      struct idcard_identity *out, enum idcard_fault *fault);
 
 /* Parse a whole answer to `read text + photo` (30 01) or its fingerprint variant (30 10):
  * checks SW3 = 90 (else HQ_ERR_PROTO), the block lengths, then idcard_parse_text. */
 int idcard_parse_read_response(const uint8_t *frame, size_t len, const uint8_t *key, size_t key_len,
-                               struct idcard_identity *out);
+                               struct idcard_identity *out, enum idcard_fault *fault);
 
 /* ------------------------------------------------------ reader machine */
 
 /* The reader state machine: no I/O, the caller passes time (monotonic ms) and bytes in, and
  * sends what idcard_reader_step() answers. Poll find-card every 400 ms; on 9F select and
- * read; report a card once per placement (until find-card says 80 no card). */
+ * read; report a card once per placement (until find-card says 80 no card). A read that fails
+ * (SW3 41 and the like, a timeout, a text that does not parse) is tried again while the card
+ * stays, IDCARD_READ_TRIES reads in all, the n-th retry IDCARD_RETRY_MS << (n-1) after the
+ * failure (500 ms, 1 s); only then is the read error reported (the kiosk asks to re-place). */
 #define IDCARD_POLL_MS 400
 #define IDCARD_CMD_TIMEOUT_MS 1000
 #define IDCARD_OFFLINE_MS 3000
+#define IDCARD_READ_TRIES 3
+#define IDCARD_RETRY_MS 500
 
 enum idcard_event_type {
     IDCARD_EV_CARD = 1,   /* a card was read: ev.id holds the identity */
@@ -170,8 +195,10 @@ enum idcard_event_type {
 
 struct idcard_event {
     uint8_t type;
-    int err;     /* for READ_ERROR: HQ_ERR_TIMEOUT, HQ_ERR_PROTO */
-    uint8_t sw3; /* for READ_ERROR: the status the reader answered, 0 if none */
+    int err;       /* for READ_ERROR: HQ_ERR_TIMEOUT, HQ_ERR_PROTO */
+    uint8_t sw3;   /* for READ_ERROR: the status the reader answered, 0 if none */
+    uint8_t fault; /* for READ_ERROR: enum idcard_fault of the last try */
+    uint8_t tries; /* for READ_ERROR: reads tried on this placement */
     struct idcard_identity id;
 };
 
@@ -188,6 +215,7 @@ struct idcard_reader {
     uint8_t pending;     /* enum idcard_cmd + 1 to send on the next step, 0 = none */
     uint8_t link;        /* enum idcard_link */
     bool placement_done; /* the card on the reader was reported (or its failure was) */
+    uint8_t tries;       /* failed reads of the card on the reader so far */
     uint64_t sent_at_ms, next_poll_ms, last_rx_ms;
     uint32_t timeouts, unexpected, reads, read_errors;
     struct idcard_event evq[IDCARD_EVQ];

@@ -827,15 +827,21 @@ static cJSON *devs__card_json(const struct devs_link *l, bool present)
     return o;
 }
 
-static void devs__card_publish(struct devs_link *l, bool present, const char *error)
+/* ev is the read error to tell the kiosk about (it asks for the card again), or NULL. */
+static void devs__card_publish(struct devs_link *l, bool present, const struct idcard_event *ev)
 {
     struct hqd_devs *s = l->s;
     if (!s->d->api) return;
     cJSON *o = devs__card_json(l, present);
-    if (error) {
-        cJSON_AddStringToObject(o, "error", error);
-        cJSON_AddStringToObject(o, "message", "读卡失败，请重新放置身份证");
-        cJSON_AddStringToObject(o, "message_en", "The card could not be read: place it again");
+    if (ev) {
+        cJSON_AddStringToObject(o, "error", hq_strerror(ev->err));
+        cJSON_AddStringToObject(o, "reason", idcard_fault_text_zh(ev->fault));
+        cJSON_AddStringToObject(o, "reason_en", idcard_fault_text_en(ev->fault));
+        cJSON_AddNumberToObject(o, "tries", ev->tries);
+        cJSON_AddStringToObject(o, "message", "读卡失败，请取下身份证后重新放置");
+        cJSON_AddStringToObject(o, "message_en",
+                                "The card could not be read: take it off the reader and place it "
+                                "again");
     }
     hq_api_publish(s->d->api, "card", o);
 }
@@ -888,9 +894,12 @@ static void devs__reader_event(struct devs_link *l, struct idcard_event *ev)
     case IDCARD_EV_READ_ERROR:
         l->read_errors++;
         devs__card_clear(l, true);
-        devs__log(l, HQ_LOG_WARN, "card could not be read: %s%s%s", hq_strerror(ev->err),
-                  ev->sw3 ? " / " : "", ev->sw3 ? idcard_sw3_text_en(ev->sw3) : "");
-        devs__card_publish(l, false, hq_strerror(ev->err));
+        /* Say what was wrong (never the card's data): the status the reader answered, or
+         * what in the text failed, e.g. the number's check character. */
+        devs__log(l, HQ_LOG_WARN, "card could not be read (%u tries): %s%s%s%s", ev->tries,
+                  idcard_fault_text_en(ev->fault), ev->sw3 ? " (SW3 " : "",
+                  ev->sw3 ? idcard_sw3_text_en(ev->sw3) : "", ev->sw3 ? ")" : "");
+        devs__card_publish(l, false, ev);
         break;
     case IDCARD_EV_ONLINE:
         devs__set_health(l, HQ_DEV_ONLINE, HQ_OK, "%s", "");

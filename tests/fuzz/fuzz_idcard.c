@@ -17,7 +17,7 @@ static void on_frame(uint8_t *frame, size_t len, void *arg)
     struct idcard_identity id;
     (void)arg;
     if (idcard_response_decode(frame, len, &r) == HQ_OK) (void)idcard_sw3_text_zh(r.sw3);
-    (void)idcard_parse_read_response(frame, len, key, sizeof key - 1, &id);
+    (void)idcard_parse_read_response(frame, len, key, sizeof key - 1, &id, NULL);
 }
 
 static struct idcard_lexer lx;
@@ -47,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_split(data, size, feed, NULL);
 
     /* The whole input as one frame, and as a text block. */
-    (void)idcard_parse_read_response(data, size, key, sizeof key - 1, &id);
-    if (size >= IDCARD_TEXT_LEN) (void)idcard_parse_text(data, key, sizeof key - 1, &id);
+    (void)idcard_parse_read_response(data, size, key, sizeof key - 1, &id, NULL);
+    if (size >= IDCARD_TEXT_LEN) (void)idcard_parse_text(data, key, sizeof key - 1, &id, NULL);
 
     char name[IDCARD_NAME_MASKED_MAX], in[64];
     size_t n = size < sizeof in - 1 ? size : sizeof in - 1;

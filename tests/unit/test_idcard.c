@@ -221,7 +221,7 @@ static void test_cards(void)
         CHECK_EQ_INT(o.n, 1);
         struct idcard_identity id;
         int rc = idcard_parse_read_response(o.buf, o.len, (const uint8_t *)TEST_KEY,
-                                            strlen(TEST_KEY), &id);
+                                            strlen(TEST_KEY), &id, NULL);
         CHECK_EQ_INT(rc, HQ_OK);
         check_identity(&id, i);
         /* the lexer wiped the frame it delivered: no card text left in its buffer */
@@ -239,45 +239,45 @@ static void test_cards(void)
         size_t fl = idcard_frame_build(body, 9 + 256 + 1024 + 1024, fp, sizeof fp);
         CHECK_EQ_INT(fl, IDCARD_READ_FP_FRAME_LEN);
         CHECK_EQ_INT(fp[5] << 8 | fp[6], 2321 - 7); /* LEN counts all after itself */
-        rc = idcard_parse_read_response(fp, fl, (const uint8_t *)TEST_KEY, strlen(TEST_KEY), &id);
+        rc = idcard_parse_read_response(fp, fl, (const uint8_t *)TEST_KEY, strlen(TEST_KEY), &id,
+                                        NULL);
         CHECK_EQ_INT(rc, HQ_OK);
         check_identity(&id, i);
     }
 
-    /* a Y card (2023) is read with the I layout: same fields as foreigner_I.bin */
-    static uint8_t file[4096];
-    load("foreigner_I.bin", file, sizeof file);
-    file[14 + 248] = 'Y';
-    struct idcard_identity id;
-    CHECK_EQ_INT(idcard_parse_text(file + 14, (const uint8_t *)TEST_KEY, strlen(TEST_KEY), &id),
-                 HQ_OK);
-    CHECK_EQ_INT(id.type, IDCARD_TYPE_FOREIGNER_Y);
-    CHECK_EQ_STR(id.name_masked, "约*");
-    CHECK_EQ_INT(id.birth_ymd, 19750420);
-
     /* a resident card whose check character is wrong is a read error */
+    static uint8_t file[4096];
+    struct idcard_identity id;
     load("resident_adult.bin", file, sizeof file);
     uint8_t *check = file + 14 + 122 + 17 * 2;
     CHECK_EQ_INT(*check, '3');
     *check = '4';
     id.birth_ymd = 1;
-    CHECK_EQ_INT(idcard_parse_text(file + 14, (const uint8_t *)TEST_KEY, strlen(TEST_KEY), &id),
-                 HQ_ERR_PROTO);
-    CHECK_EQ_INT(id.birth_ymd, 0); /* nothing half-filled on failure */
+    enum idcard_fault fault = IDCARD_FAULT_NONE;
+    CHECK_EQ_INT(
+        idcard_parse_text(file + 14, (const uint8_t *)TEST_KEY, strlen(TEST_KEY), &id, &fault),
+        HQ_ERR_PROTO);
+    CHECK_EQ_INT(id.birth_ymd, 0);                /* nothing half-filled on failure */
+    CHECK_EQ_INT(fault, IDCARD_FAULT_CHECK_CHAR); /* and the reason is named */
+    CHECK(strstr(idcard_fault_text_en(fault), "check character") != NULL);
     /* a birth date that is not a date */
     load("resident_adult.bin", file, sizeof file);
     file[14 + 36 + 2 * 4] = '1', file[14 + 36 + 2 * 5] = '3'; /* month 13 */
-    CHECK_EQ_INT(idcard_parse_text(file + 14, (const uint8_t *)TEST_KEY, strlen(TEST_KEY), &id),
-                 HQ_ERR_PROTO);
+    CHECK_EQ_INT(
+        idcard_parse_text(file + 14, (const uint8_t *)TEST_KEY, strlen(TEST_KEY), &id, &fault),
+        HQ_ERR_PROTO);
+    CHECK_EQ_INT(fault, IDCARD_FAULT_BIRTH_MATCH); /* the number says another month */
     /* a read answer with a failure status does not parse */
     load("resident_adult.bin", file, sizeof file);
     file[9] = 0x41;
     file[1294] = idcard_frame_checksum(file, 1295);
-    CHECK_EQ_INT(idcard_parse_read_response(file, 1295, (const uint8_t *)"k", 1, &id),
+    CHECK_EQ_INT(idcard_parse_read_response(file, 1295, (const uint8_t *)"k", 1, &id, &fault),
                  HQ_ERR_PROTO);
+    CHECK_EQ_INT(fault, IDCARD_FAULT_STATUS);
     /* a different key gives a different hash */
     load("resident_adult.bin", file, sizeof file);
-    CHECK_EQ_INT(idcard_parse_read_response(file, 1295, (const uint8_t *)"other", 5, &id), HQ_OK);
+    CHECK_EQ_INT(idcard_parse_read_response(file, 1295, (const uint8_t *)"other", 5, &id, NULL),
+                 HQ_OK);
     char h[65];
     hash_hex(id.id_hash, h);
     CHECK(strcmp(h, card_table[1].hash) != 0);
@@ -299,6 +299,96 @@ static void test_cards(void)
     CHECK_EQ_INT(lx.len, 700);
     idcard_lexer_reset(&lx);
     CHECK_EQ_INT(lx.len, 0);
+}
+
+/* ------------------------------------------------------- 2023 card (Y) */
+
+/* UTF-8 s into the text block as UCS-2LE at off, space-padded to nbytes (BMP only). */
+static void put_ucs2(uint8_t *text, size_t off, size_t nbytes, const char *s)
+{
+    size_t o = 0;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p && o + 2 <= nbytes) {
+        unsigned c = *p++;
+        if (c >= 0xE0)
+            c = (c & 0x0Fu) << 12 | (p[0] & 0x3Fu) << 6 | (p[1] & 0x3Fu), p += 2;
+        else if (c >= 0xC0)
+            c = (c & 0x1Fu) << 6 | (p[0] & 0x3Fu), p += 1;
+        text[off + o] = (uint8_t)c, text[off + o + 1] = (uint8_t)(c >> 8);
+        o += 2;
+    }
+    for (; o + 2 <= nbytes; o += 2)
+        text[off + o] = ' ', text[off + o + 1] = 0;
+}
+
+/* A 外国人永久居留身份证 (2023) text block built field by field to the layout of docs/DESIGN.md
+ * "ID cards" (tagIDCardInfor2023 / dc_ParseTextInfoForNewForeigner), not from the I sample.
+ * The English name is 40 characters, so its last 5 are in the second English field. */
+#define Y_NUMBER "911840195608200012" /* 9 | 11 | 840 | 19560820 | 001 | check 2 */
+#define Y_EN_NAME "GONZALEZ RODRIGUEZ, MARIA DE LOS ANGELES"
+static void build_y_card(uint8_t text[IDCARD_TEXT_LEN], const char *cn_name, const char *number)
+{
+    memset(text, 0, IDCARD_TEXT_LEN);
+    put_ucs2(text, 0, 30, cn_name);          /* 中文姓名 */
+    put_ucs2(text, 30, 2, "2");              /* 性别代码 */
+    put_ucs2(text, 32, 4, "00");             /* 换证次数 */
+    put_ucs2(text, 36, 16, "19560820");      /* 出生日期 */
+    put_ucs2(text, 52, 70, Y_EN_NAME);       /* 英文姓名 1-35 */
+    put_ucs2(text, 122, 36, number);         /* 证件号码 */
+    put_ucs2(text, 158, 30, "");             /* 预留 */
+    put_ucs2(text, 188, 16, "20240115");     /* 签发日期 */
+    put_ucs2(text, 204, 16, "20340114");     /* 有效期截止 */
+    put_ucs2(text, 220, 22, Y_EN_NAME + 35); /* 英文姓名 36-46 */
+    put_ucs2(text, 242, 6, "USA");           /* 国籍代码 */
+    put_ucs2(text, 248, 2, "Y");             /* 证件类型标识 */
+    put_ucs2(text, 250, 6, "");              /* 既往证件关联项 */
+}
+
+static void test_card_y(void)
+{
+    static uint8_t text[IDCARD_TEXT_LEN];
+    struct idcard_identity id;
+    enum idcard_fault fault;
+    char h[65];
+    build_y_card(text, "玛丽亚", Y_NUMBER);
+    CHECK_EQ_INT(idcard_parse_text(text, (const uint8_t *)TEST_KEY, strlen(TEST_KEY), &id, &fault),
+                 HQ_OK);
+    CHECK_EQ_INT(fault, IDCARD_FAULT_NONE);
+    CHECK_EQ_INT(id.type, IDCARD_TYPE_FOREIGNER_Y);
+    CHECK_EQ_STR(id.name_masked, "玛**");
+    CHECK_EQ_INT(id.birth_ymd, 19560820);
+    /* HMAC-SHA256("hallq-test-key", "911840195608200012"), computed with python3's hmac */
+    hash_hex(id.id_hash, h);
+    CHECK_EQ_STR(h, "015ff28edf00786e36a629896abfa6fbfd74ccb1b760b607e133954e35dba53b");
+    CHECK_EQ_STR(idcard_type_name(id.type), "foreigner_permanent_2023");
+
+    /* no Chinese name: the whole English name (both fields, 40 characters) is masked */
+    build_y_card(text, "", Y_NUMBER);
+    CHECK_EQ_INT(idcard_parse_text(text, (const uint8_t *)TEST_KEY, strlen(TEST_KEY), &id, NULL),
+                 HQ_OK);
+    CHECK_EQ_STR(id.name_masked, "G***************************************");
+
+    /* the 18-character number carries a GB 11643 check character */
+    build_y_card(text, "玛丽亚", "911840195608200013");
+    CHECK_EQ_INT(idcard_parse_text(text, (const uint8_t *)TEST_KEY, strlen(TEST_KEY), &id, &fault),
+                 HQ_ERR_PROTO);
+    CHECK_EQ_INT(fault, IDCARD_FAULT_CHECK_CHAR);
+    build_y_card(text, "玛丽亚", "USA440085010120"); /* an I-card number on a Y card */
+    CHECK_EQ_INT(idcard_parse_text(text, (const uint8_t *)TEST_KEY, strlen(TEST_KEY), &id, &fault),
+                 HQ_ERR_PROTO);
+    CHECK_EQ_INT(fault, IDCARD_FAULT_NUMBER);
+
+    /* the whole answer, as a reader sends it */
+    static uint8_t body[3 + 4 + IDCARD_TEXT_LEN + IDCARD_PHOTO_LEN], frame[IDCARD_FRAME_MAX];
+    build_y_card(text, "玛丽亚", Y_NUMBER);
+    body[2] = IDCARD_SW_OK, body[3] = 0x01, body[5] = 0x04;
+    memcpy(body + 7, text, IDCARD_TEXT_LEN);
+    size_t n = idcard_frame_build(body, sizeof body, frame, sizeof frame);
+    CHECK_EQ_INT(n, IDCARD_READ_FRAME_LEN);
+    CHECK_EQ_INT(idcard_parse_read_response(frame, n, (const uint8_t *)TEST_KEY, strlen(TEST_KEY),
+                                            &id, NULL),
+                 HQ_OK);
+    CHECK_EQ_INT(id.birth_ymd, 19560820);
 }
 
 static void test_gb11643(void)
@@ -432,28 +522,43 @@ static void test_reader(void)
     idcard_reader_input(&r, card, card_len, t + 100);
     CHECK_EQ_INT(count_events(&r, IDCARD_EV_CARD, NULL), 1);
 
-    /* a new placement whose read answer is truncated: timeout after 1 s, one read error */
+    /* a new placement whose read answer is truncated: timeout after 1 s, read again while the
+     * card stays (after 500 ms, then 1 s), one read error after the third failed read */
     t += 400;
     CHECK_EQ_INT(step_cmd(&r, t), IDCARD_CMD_FIND_CARD);
     answer(&r, NOCARD, t + 20);
     t += 400;
-    CHECK_EQ_INT(step_cmd(&r, t), IDCARD_CMD_FIND_CARD);
-    answer(&r, PRESENT, t + 20);
-    CHECK_EQ_INT(step_cmd(&r, t + 20), IDCARD_CMD_SELECT_CARD);
-    answer(&r, SELECTED, t + 30);
-    CHECK_EQ_INT(step_cmd(&r, t + 30), IDCARD_CMD_READ_TEXT_PHOTO);
-    idcard_reader_input(&r, trunc, trunc_len, t + 100);
-    CHECK_EQ_INT(step_cmd(&r, t + 1000), -1);                   /* 970 ms: still waiting */
-    CHECK_EQ_INT(step_cmd(&r, t + 1030), IDCARD_CMD_FIND_CARD); /* timed out, polls again */
-    CHECK_EQ_INT(r.timeouts, 1);
-    CHECK_EQ_INT(r.lx.len, 0); /* the truncated bytes are gone */
-    CHECK_EQ_INT(count_events(&r, IDCARD_EV_READ_ERROR, &ev), 1);
+    for (int k = 0; k < IDCARD_READ_TRIES; k++) {
+        CHECK_EQ_INT(step_cmd(&r, t), IDCARD_CMD_FIND_CARD);
+        answer(&r, PRESENT, t + 20);
+        CHECK_EQ_INT(step_cmd(&r, t + 20), IDCARD_CMD_SELECT_CARD);
+        answer(&r, SELECTED, t + 30);
+        CHECK_EQ_INT(step_cmd(&r, t + 30), IDCARD_CMD_READ_TEXT_PHOTO);
+        idcard_reader_input(&r, trunc, trunc_len, t + 100);
+        CHECK_EQ_INT(step_cmd(&r, t + 1000), -1); /* 970 ms: still waiting */
+        CHECK_EQ_INT(r.lx.len, trunc_len);
+        CHECK_EQ_INT(step_cmd(&r, t + 1030), k + 1 < IDCARD_READ_TRIES ? -1 : IDCARD_CMD_FIND_CARD);
+        CHECK_EQ_INT(r.timeouts, (uint32_t)k + 1);
+        CHECK_EQ_INT(r.lx.len, 0); /* the truncated bytes are gone */
+        int errs = count_events(&r, IDCARD_EV_READ_ERROR, &ev);
+        CHECK_EQ_INT(errs, k + 1 < IDCARD_READ_TRIES ? 0 : 1);
+        if (k + 1 < IDCARD_READ_TRIES) {
+            uint64_t back = (uint64_t)IDCARD_RETRY_MS << k; /* 500, then 1000 */
+            CHECK_EQ_INT(idcard_reader_wake_ms(&r), t + 1030 + back);
+            CHECK_EQ_INT(step_cmd(&r, t + 1030 + back - 1), -1);
+            t += 1030 + back;
+        } else {
+            t += 1030;
+        }
+    }
     CHECK_EQ_INT(ev.err, HQ_ERR_TIMEOUT);
+    CHECK_EQ_INT(ev.fault, IDCARD_FAULT_TIMEOUT);
+    CHECK_EQ_INT(ev.tries, IDCARD_READ_TRIES);
     CHECK_EQ_INT(count_events(&r, IDCARD_EV_CARD, NULL), 0);
-    answer(&r, PRESENT, t + 1050); /* card still there: no second error, no retry */
-    CHECK_EQ_INT(step_cmd(&r, t + 1050), -1);
+    answer(&r, PRESENT, t + 20); /* card still there: no fourth read, no second error */
+    CHECK_EQ_INT(step_cmd(&r, t + 20), -1);
     CHECK_EQ_INT(count_events(&r, IDCARD_EV_READ_ERROR, NULL), 0);
-    t += 1050;
+    t += 20;
 
     /* the reader goes silent: offline 3 s after its last answer, online again when it talks */
     uint64_t last = t;
@@ -475,14 +580,75 @@ static void test_reader(void)
     CHECK_EQ_INT(r.key_len, 0);
 }
 
+/* A read answered with SW3 = 41 (读卡操作失败) is read again while the card stays; a card that
+ * reads on its second try gives the card and no error; three 41s give one read error. */
+#define READ_41 "AA AA AA 96 69 00 04 00 00 41 45"
+static void test_reader_retry(void)
+{
+    static uint8_t card[4096];
+    size_t card_len = load("resident_adult.bin", card, sizeof card);
+    static struct idcard_reader r;
+    struct idcard_event ev;
+    idcard_reader_init(&r, (const uint8_t *)TEST_KEY, strlen(TEST_KEY), false, 0);
+    uint64_t t = 0;
+    /* one select + read of the card on the reader; the answer is given by the caller */
+    int sends = 0;
+    for (int round = 0; round < 2; round++) {
+        int reads = 0;
+        for (int k = 0; k < 40 && !r.placement_done; k++, t += 100) {
+            int c = step_cmd(&r, t);
+            if (c == IDCARD_CMD_FIND_CARD) answer(&r, PRESENT, t + 5);
+            if (c == IDCARD_CMD_SELECT_CARD) answer(&r, SELECTED, t + 5);
+            if (c == IDCARD_CMD_READ_TEXT_PHOTO) {
+                sends++;
+                reads++;
+                /* round 0: 41 every time; round 1: 41 once, then the card */
+                if (round == 0 || reads == 1)
+                    answer(&r, READ_41, t + 5);
+                else
+                    idcard_reader_input(&r, card, card_len, t + 5);
+            }
+        }
+        if (round == 0) {
+            CHECK_EQ_INT(reads, IDCARD_READ_TRIES);
+            CHECK_EQ_INT(count_events(&r, IDCARD_EV_READ_ERROR, &ev), 1);
+            CHECK_EQ_INT(ev.sw3, 0x41);
+            CHECK_EQ_INT(ev.fault, IDCARD_FAULT_STATUS);
+            CHECK_EQ_INT(ev.tries, IDCARD_READ_TRIES);
+            /* it stays: no more reads for as long as it lies there */
+            for (int k = 0; k < 20; k++, t += 100) {
+                int c = step_cmd(&r, t);
+                if (c == IDCARD_CMD_FIND_CARD) answer(&r, PRESENT, t + 5);
+                CHECK(c != IDCARD_CMD_READ_TEXT_PHOTO && c != IDCARD_CMD_SELECT_CARD);
+            }
+            /* taken off and placed again: a fresh three tries */
+            while (step_cmd(&r, t) != IDCARD_CMD_FIND_CARD)
+                t += 100;
+            answer(&r, NOCARD, t + 5);
+            CHECK_EQ_INT(count_events(&r, IDCARD_EV_REMOVED, NULL), 1);
+            CHECK_EQ_INT(r.tries, 0);
+            t += 400;
+        } else {
+            CHECK_EQ_INT(reads, 2);
+            CHECK_EQ_INT(count_events(&r, IDCARD_EV_CARD, &ev), 1);
+            CHECK_EQ_INT(ev.id.birth_ymd, 19900715);
+            CHECK_EQ_INT(count_events(&r, IDCARD_EV_READ_ERROR, NULL), 0);
+        }
+    }
+    CHECK_EQ_INT(sends, IDCARD_READ_TRIES + 2);
+    idcard_reader_free(&r);
+}
+
 int main(void)
 {
     hq_log_level = HQ_LOG_ERR;
     test_commands();
     test_lexer_table();
     test_cards();
+    test_card_y();
     test_gb11643();
     test_mask_and_status();
     test_reader();
+    test_reader_retry();
     return check_report("test_idcard");
 }

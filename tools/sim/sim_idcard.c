@@ -5,9 +5,13 @@
  * on command: garbage before its answers, bad checksums, truncated answers, silence, or gone
  * entirely (the pty and its symlink vanish, as an unplugged USB reader does).
  *
- * Commands: place FILE | generate SPEC | remove | fault garbage|badsum|truncate|silence|off|none
- * (truncate cuts the read answers to their first 700 bytes; the short answers stay whole)
+ * Commands: place FILE | generate SPEC | remove | readfail N |
+ *           fault garbage|badsum|truncate|silence|off|none
+ * (truncate cuts the read answers to their first 700 bytes; the short answers stay whole;
+ * readfail answers the next N reads with SW3 41 读卡操作失败, as a card not lying flat does)
  * SPEC: NAME,BIRTH[,ID[,TYPE]]  e.g. 王秀英,19480312  (TYPE resident|J|I|Y; ID computed if omitted)
+ * A Y card is laid out as the 2023 card is (docs/DESIGN.md "ID cards"): NAME is its Chinese
+ * name, the number is 9 + 11 + 840 + BIRTH + 001 + its GB 11643 check character.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,6 +28,7 @@ struct idsim {
     uint8_t file[IDCARD_FRAME_MAX]; /* the answer to 30 01 exactly as loaded */
     size_t file_len;
     bool have_text; /* text[] is valid (the file was long enough to hold it) */
+    int read_fail;  /* answer this many more reads with SW3 41 */
 };
 
 /* Put UTF-8 s into the text block as UCS-2LE at off, padded with spaces to nbytes. */
@@ -76,20 +81,38 @@ static int generate(struct idsim *d, char *spec)
         f[n++] = w;
     if (n < 2 || strlen(f[1]) != 8) return -2;
     const char *type = n >= 4 ? f[3] : "resident";
-    bool foreign = strcmp(type, "I") == 0 || strcmp(type, "Y") == 0;
+    bool y2023 = strcmp(type, "Y") == 0;
+    bool foreign = strcmp(type, "I") == 0;
     char id[40];
     if (n >= 3 && f[2][0]) {
         snprintf(id, sizeof id, "%s", f[2]);
     } else if (foreign) {
         snprintf(id, sizeof id, "USA44%s01", f[1]);
     } else {
-        snprintf(id, sizeof id, "%s%s002", strcmp(type, "J") == 0 ? "810000" : "110101", f[1]);
+        snprintf(id, sizeof id, "%s%s%s",
+                 y2023                    ? "911840"
+                 : strcmp(type, "J") == 0 ? "810000"
+                                          : "110101",
+                 f[1], y2023 ? "001" : "002");
         id[17] = idcard_gb11643_check_char(id);
         id[18] = 0;
     }
     uint8_t *t = d->text;
     put_field(t, 0, 256, "");
-    if (!foreign) {
+    if (y2023) {
+        /* 外国人永久居留身份证 (2023): its own layout, not the I one */
+        put_field(t, 0, 30, f[0]);                             /* 中文姓名 */
+        put_field(t, 30, 2, "1");                              /* 性别 */
+        put_field(t, 32, 4, "00");                             /* 换证次数 */
+        put_field(t, 36, 16, f[1]);                            /* 出生日期 */
+        put_field(t, 52, 70, "SIMULATED, PERMANENT RESIDENT"); /* 英文姓名 1-35 */
+        put_field(t, 122, 36, id);                             /* 证件号码 */
+        put_field(t, 188, 16, "20240101");                     /* 签发日期 */
+        put_field(t, 204, 16, "20340101");                     /* 有效期截止 */
+        put_field(t, 220, 22, "");                             /* 英文姓名 36-46 */
+        put_field(t, 242, 6, "USA");                           /* 国籍 */
+        put_field(t, 248, 2, "Y");
+    } else if (!foreign) {
         put_field(t, 0, 30, f[0]);
         put_field(t, 30, 2, "1");
         put_field(t, 32, 4, strcmp(type, "J") == 0 ? "" : "01");
@@ -197,6 +220,12 @@ static void on_frame(uint8_t *frame, size_t len, void *arg)
             answer_sw(s, 0x41, NULL, 0);
             break;
         }
+        if (d->read_fail > 0) {
+            d->read_fail--;
+            sim_record(s, "%s 41 (readfail)%s", names[cmd], q);
+            answer_sw(s, 0x41, NULL, 0);
+            break;
+        }
         static uint8_t out[IDCARD_FRAME_MAX];
         size_t n;
         if (cmd == IDCARD_CMD_READ_TEXT_PHOTO) {
@@ -246,6 +275,12 @@ static int on_command(struct sim *s, int argc, char **argv)
         sim_record(s, "card placed generated");
         return 0;
     }
+    if (strcmp(argv[0], "readfail") == 0) {
+        if (argc != 2) return -2;
+        d->read_fail = atoi(argv[1]);
+        sim_record(s, "readfail %d", d->read_fail);
+        return 0;
+    }
     if (strcmp(argv[0], "remove") == 0) {
         d->card = false;
         sim_record(s, "card removed");
@@ -272,13 +307,12 @@ static const struct sim_device idcard_device = {.name = "idcard",
 
 static void usage(FILE *f)
 {
-    fprintf(
-        f,
-        "usage: hallq-sim idcard (--pty LINK | --tcp PORT) [--card FILE | --generate SPEC]\n"
-        "  --card FILE      a card on the reader: FILE is a whole 'read text+photo' answer\n"
-        "  --generate SPEC  a generated card: NAME,BIRTH[,ID[,resident|J|I|Y]]\n" SIM_COMMON_USAGE
-        "commands: place FILE | generate SPEC | remove |\n" SIM_FAULT_USAGE
-        "          link off|on | quit\n");
+    fprintf(f, "usage: hallq-sim idcard (--pty LINK | --tcp PORT) [--card FILE | --generate SPEC]\n"
+               "  --card FILE      a card on the reader: FILE is a whole 'read text+photo' answer\n"
+               "  --generate SPEC  a generated card: "
+               "NAME,BIRTH[,ID[,resident|J|I|Y]]\n" SIM_COMMON_USAGE
+               "commands: place FILE | generate SPEC | remove | readfail N |\n" SIM_FAULT_USAGE
+               "          link off|on | quit\n");
 }
 
 int sim_idcard_main(int argc, char **argv)
