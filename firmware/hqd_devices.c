@@ -895,10 +895,12 @@ static void devs__reader_event(struct devs_link *l, struct idcard_event *ev)
         l->read_errors++;
         devs__card_clear(l, true);
         /* Say what was wrong (never the card's data): the status the reader answered, or
-         * what in the text failed, e.g. the number's check character. */
-        devs__log(l, HQ_LOG_WARN, "card could not be read (%u tries): %s%s%s%s", ev->tries,
-                  idcard_fault_text_en(ev->fault), ev->sw3 ? " (SW3 " : "",
-                  ev->sw3 ? idcard_sw3_text_en(ev->sw3) : "", ev->sw3 ? ")" : "");
+         * what in the text failed, e.g. the number's check character. Not through the
+         * per-link rate limit: it is one line per placement (after three reads), and the
+         * link's own online/offline lines must not hide it. */
+        LOG_WARN("DEVICES", "%s: card could not be read (%u tries): %s%s%s%s", l->id, ev->tries,
+                 idcard_fault_text_en(ev->fault), ev->sw3 ? " (SW3 " : "",
+                 ev->sw3 ? idcard_sw3_text_en(ev->sw3) : "", ev->sw3 ? ")" : "");
         devs__card_publish(l, false, ev);
         break;
     case IDCARD_EV_ONLINE:

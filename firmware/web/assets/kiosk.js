@@ -398,6 +398,10 @@
             cardAppt = null;
             renderCard();
             lookupAppointment();
+            /* the reader tried three times: ask for the card again, and say why */
+            if (d && d.error && (screen === 'home' || screen === 'card'))
+                showError({ message: d.message + (d.reason ? '（' + d.reason + '）' : ''),
+                    message_en: d.message_en + (d.reason_en ? ' (' + d.reason_en + ')' : '') });
             /* a service was waiting for this card: issue now */
             if (card.present && screen === 'card' && waitingService) issue(waitingService);
             return;
