@@ -286,7 +286,15 @@ static const struct cfg_key cfg_queue_keys[] = {
     {.key = "elderly_age", .type = CT_INT, F_OFF(engine.elderly_age), .min = 50, .max = 100,
      .def = 65},
     {.key = "handle_alpha_pct", .type = CT_INT, F_OFF(engine.handle_alpha_pct), .min = 1,
-     .max = 100, .def = 20},
+     .max = 100, .def = 10},
+    {.key = "handle_min_samples", .type = CT_INT, F_OFF(engine.handle_min_samples), .min = 1,
+     .max = 100, .def = 5},
+    {.key = "handle_min_sample_s", .type = CT_INT, F_OFF(engine.handle_min_sample_s), .min = 0,
+     .max = 600, .def = 20},
+    {.key = "handle_outlier_factor", .type = CT_INT, F_OFF(engine.handle_outlier_factor),
+     .min = 2, .max = 20, .def = 3},
+    {.key = "handle_max_step_pct", .type = CT_INT, F_OFF(engine.handle_max_step_pct), .min = 1,
+     .max = 100, .def = 10},
 };
 
 static const struct cfg_key cfg_priority_keys[] = {

@@ -865,6 +865,45 @@ static void engine__rollover(struct engine__ctx *c)
 
 /* ------------------------------------------------------- shared actions */
 
+/* Learn from one measured handling time h (seconds) of a service. One instant call/finish
+ * must not turn a 5-minute service into a 10-second one, so the estimate
+ *  - starts from the configured handle_s (handle_s 0 = nothing learnt yet), not from the first
+ *    measurement;
+ *  - ignores a time under handle_min_sample_s: a no-show finished or a mistaken call, no
+ *    service;
+ *  - clips a time to [estimate / handle_outlier_factor, estimate * handle_outlier_factor]: a
+ *    clerk who forgot to press finish for an hour says nothing about the next citizen;
+ *  - gives the n-th finish of the day n / handle_min_samples of the EWMA weight
+ *    handle_alpha_pct, so a morning's first few times move it little;
+ *  - never moves it by more than handle_max_step_pct of itself on one time.
+ * All integer arithmetic: replaying the same commands gives the same estimate. */
+static void engine__learn_handle(struct engine__ctx *c, size_t service, uint64_t h)
+{
+    const struct hq_engine_cfg *cfg = c->cfg;
+    struct hq_service_st *st = &c->e->svc[service];
+    int64_t cur = st->handle_s ? st->handle_s : cfg->services[service].default_handle_s;
+    if (h < cfg->handle_min_sample_s) return;
+    int64_t x = (int64_t)h;
+    if (cfg->handle_outlier_factor > 1) {
+        int64_t lo = cur / cfg->handle_outlier_factor, hi = cur * cfg->handle_outlier_factor;
+        x = x < lo ? lo : x > hi ? hi : x;
+    }
+    int64_t a = cfg->handle_alpha_pct > 100 ? 100 : cfg->handle_alpha_pct;
+    int64_t n = (int64_t)st->handled + 1, warm = cfg->handle_min_samples;
+    int64_t num = (x - cur) * a, den = 100; /* delta = num / den */
+    if (warm > 1 && n < warm) num *= n, den *= warm;
+    int64_t d = (num >= 0 ? num + den / 2 : num - den / 2) / den;
+    if (cfg->handle_max_step_pct) {
+        int64_t lim = cur * (cfg->handle_max_step_pct > 100 ? 100 : cfg->handle_max_step_pct) / 100;
+        if (lim < 1) lim = 1;
+        d = d < -lim ? -lim : d > lim ? lim : d;
+    }
+    int64_t v = cur + d;
+    if (v < ENGINE__MIN_HANDLE_S) v = ENGINE__MIN_HANDLE_S;
+    if (v > ENGINE__MAX_HANDLE_S) v = ENGINE__MAX_HANDLE_S;
+    st->handle_s = (uint32_t)v;
+}
+
 /* Finish the window's current ticket. An explicit finish prompts the rating
  * pad; an implicit one (the clerk called the next citizen without pressing
  * finish) does not, since the citizen has already left. */
@@ -880,11 +919,7 @@ static void engine__finish(struct engine__ctx *c, int wi, bool prompt)
     if (h < ENGINE__MIN_HANDLE_S) h = ENGINE__MIN_HANDLE_S;
     if (h > ENGINE__MAX_HANDLE_S) h = ENGINE__MAX_HANDLE_S;
     struct hq_service_st *st = &e->svc[t->service];
-    uint64_t a = c->cfg->handle_alpha_pct > 100 ? 100 : c->cfg->handle_alpha_pct;
-    if (st->handle_s == 0)
-        st->handle_s = (uint32_t)h; /* first measurement replaces default_handle_s */
-    else
-        st->handle_s = (uint32_t)(((uint64_t)st->handle_s * (100 - a) + h * a + 50) / 100);
+    engine__learn_handle(c, t->service, h);
     st->handled++;
     engine__dirty_service(c, t->service);
 

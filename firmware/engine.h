@@ -120,7 +120,13 @@ struct hq_engine_cfg {
     uint8_t max_requeues;      /* how often one ticket may be re-queued */
     uint32_t rating_timeout_s; /* a pad silent this long leaves the service unrated */
     uint8_t elderly_age;       /* age from which a card gets HQ_PRIO_ELDERLY (65) */
-    uint8_t handle_alpha_pct;  /* EWMA weight of a new handling time, percent (20) */
+    /* The handling-time estimate (engine.c engine__learn_handle): it starts from the service's
+     * handle_s; 0 in any of the four below turns that guard off. */
+    uint8_t handle_alpha_pct;      /* EWMA weight of a new handling time, percent (10) */
+    uint8_t handle_min_samples;    /* the n-th finish of a day weighs n/this until n = this (5) */
+    uint16_t handle_min_sample_s;  /* shorter is not a service: not learnt from (20) */
+    uint8_t handle_outlier_factor; /* a time is clipped to [estimate/f, estimate*f] (3) */
+    uint8_t handle_max_step_pct;   /* one time moves the estimate by at most this share (10) */
 };
 
 /* ------------------------------------------------------------------- state */
