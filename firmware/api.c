@@ -360,7 +360,14 @@ cJSON *hq_api_status_json(struct hq_daemon *d)
         cJSON_AddStringToObject(j, "name", s->name);
         cJSON_AddStringToObject(j, "name_en", s->name_en);
         cJSON_AddStringToObject(j, "prefix", s->prefix);
-        cJSON_AddBoolToObject(j, "open", hq_engine_service_open(e, i, now));
+        bool open = hq_engine_service_open(e, i, now);
+        cJSON_AddBoolToObject(j, "open", open);
+        /* 0: no window takes this service now, so "nobody waiting" is no promise of a short
+         * wait (the kiosk says 当前无窗口受理); next_open: when its hours next begin, if it is
+         * closed now and opens within two weeks. */
+        cJSON_AddNumberToObject(j, "windows_open", (double)hq_engine_open_windows(e, i));
+        int64_t next = open ? -1 : hq_engine_service_next_open(e, i, now);
+        api__add_time(j, "next_open", next > 0 ? (uint32_t)next : 0, e->cfg->utc_offset_s);
         cJSON_AddBoolToObject(j, "id_required", s->id_required);
         cJSON_AddNumberToObject(j, "waiting", (double)hq_engine_waiting(e, i));
         api__add_estimate(j, "estimated_wait_s", hq_engine_estimate_wait(e, i));

@@ -607,6 +607,22 @@ bool hq_engine_service_open(const struct hq_engine *e, size_t service, int64_t n
     return false;
 }
 
+int64_t hq_engine_service_next_open(const struct hq_engine *e, size_t service, int64_t now)
+{
+    if (service >= e->cfg->n_services || hq_engine_service_open(e, service, now)) return -1;
+    int32_t today = hq_engine_day_of(e->cfg, now);
+    for (int32_t day = today; day <= today + HQ_NEXT_OPEN_DAYS; day++) {
+        const struct hq_day_hours *h = engine__hours(&e->cfg->services[service], day);
+        int64_t best = -1;
+        for (size_t i = 0; i < h->n && i < HQ_MAX_INTERVALS; i++) {
+            int64_t at = (int64_t)day * 86400 - e->cfg->utc_offset_s + h->iv[i].open_min * 60;
+            if (at > now && (best < 0 || at < best)) best = at;
+        }
+        if (best >= 0) return best;
+    }
+    return -1;
+}
+
 /* --------------------------------------------------------------- ranking */
 
 /* < 0 when ticket a is called before b. FRONT tickets (transferred to the
@@ -720,8 +736,9 @@ size_t hq_engine_ahead(const struct hq_engine *e, int32_t ticket)
 }
 
 /* Windows logged in, not paused, that serve `service`. */
-static size_t engine__open_windows(const struct hq_engine *e, size_t service)
+size_t hq_engine_open_windows(const struct hq_engine *e, size_t service)
 {
+    if (service >= e->cfg->n_services) return 0;
     size_t n = 0;
     for (size_t w = 0; w < e->cfg->n_windows; w++) {
         uint8_t st = e->win[w].state;
@@ -747,7 +764,7 @@ static uint32_t engine__handle_s(const struct hq_engine *e, size_t service)
 int64_t hq_engine_estimate_wait(const struct hq_engine *e, size_t service)
 {
     if (service >= e->cfg->n_services) return -1;
-    size_t open = engine__open_windows(e, service);
+    size_t open = hq_engine_open_windows(e, service);
     if (!open) return -1;
     return (int64_t)hq_engine_waiting(e, service) * engine__handle_s(e, service) / (int64_t)open;
 }
@@ -756,7 +773,7 @@ int64_t hq_engine_estimate_ticket(const struct hq_engine *e, int32_t ticket)
 {
     if (ticket < 0 || (size_t)ticket >= e->n_tickets) return -1;
     size_t service = e->tickets[ticket].service;
-    size_t open = engine__open_windows(e, service);
+    size_t open = hq_engine_open_windows(e, service);
     if (!open) return -1;
     return (int64_t)hq_engine_ahead(e, ticket) * engine__handle_s(e, service) / (int64_t)open;
 }

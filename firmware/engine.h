@@ -384,6 +384,12 @@ size_t hq_engine_ahead(const struct hq_engine *e, int32_t ticket); /* people bef
 int64_t hq_engine_estimate_wait(const struct hq_engine *e, size_t service);
 int64_t hq_engine_estimate_ticket(const struct hq_engine *e, int32_t ticket);
 bool hq_engine_service_open(const struct hq_engine *e, size_t service, int64_t now);
+/* When the service's hours next begin after now (Unix s), looking HQ_NEXT_OPEN_DAYS ahead; -1
+ * when it is open now or does not open in that time. */
+#define HQ_NEXT_OPEN_DAYS 14
+int64_t hq_engine_service_next_open(const struct hq_engine *e, size_t service, int64_t now);
+/* Windows logged in and not paused that serve the service now: 0 = nobody takes it now. */
+size_t hq_engine_open_windows(const struct hq_engine *e, size_t service);
 int hq_engine_window_index(const struct hq_engine *e, uint16_t number);     /* -1 if none */
 int hq_engine_service_index(const struct hq_engine *e, const char *code);   /* -1 if none */
 int hq_engine_staff_index(const struct hq_engine *e, const char *staff_id); /* -1 if none */

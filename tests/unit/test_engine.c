@@ -615,6 +615,28 @@ static void test_hours(void)
     CHECK(hq_engine_service_open(&e, SVC_A, local_at(day0 + 6, 3, 0)));
     CHECK(!hq_engine_service_open(&e, N_SVC, base0));
 
+    /* when the hours next begin (what the kiosk says of a closed service) */
+    static const struct {
+        int dd, hh, mm;    /* now */
+        int odd, ohh, omm; /* next opening; odd -99 = none (open now) */
+    } next[] = {
+        {0, 7, 0, 0, 8, 30},  {0, 12, 0, 0, 13, 30}, {0, 13, 29, 0, 13, 30},
+        {0, 17, 0, 1, 8, 30}, {0, 10, 0, -99, 0, 0}, {3, 18, 0, 5, 9, 0}, /* holiday skipped */
+        {5, 12, 0, 7, 8, 30}, /* Saturday after the make-up morning: Monday */
+    };
+    for (size_t i = 0; i < HQ_ARRAY_LEN(next); i++) {
+        int64_t got = hq_engine_service_next_open(
+            &e, SVC_H, local_at(day0 + next[i].dd, next[i].hh, next[i].mm));
+        int64_t want =
+            next[i].odd == -99 ? -1 : local_at(day0 + next[i].odd, next[i].ohh, next[i].omm);
+        if (got != want)
+            fprintf(stderr, "next open row %zu: %lld, want %lld\n", i, (long long)got,
+                    (long long)want);
+        CHECK(got == want);
+    }
+    CHECK_EQ_INT(hq_engine_service_next_open(&e, SVC_A, base0), -1); /* open all day */
+    CHECK_EQ_INT(hq_engine_service_next_open(&e, N_SVC, base0), -1);
+
     struct hq_result r = {0};
     const int64_t b = local_at(day0, 0, 0);
     static const struct step steps[] = {
@@ -771,7 +793,12 @@ static void test_ranking(void)
         LOGIN(500, 1, "1001", HQ_OK),
         LOGIN(500, 4, "1004", HQ_OK),
     };
+    CHECK_EQ_INT(hq_engine_open_windows(&e, SVC_A), 0);
     RUN("ranking open", &e, &r, base0, open);
+    CHECK_EQ_INT(hq_engine_open_windows(&e, SVC_A), 2);
+    CHECK_EQ_INT(hq_engine_open_windows(&e, SVC_B), 1);
+    CHECK_EQ_INT(hq_engine_open_windows(&e, SVC_C), 0); /* nobody at window 3 */
+    CHECK_EQ_INT(hq_engine_open_windows(&e, N_SVC), 0);
     CHECK_EQ_INT(hq_engine_estimate_wait(&e, SVC_A), 6 * 300 / 2);
     CHECK_EQ_INT(hq_engine_estimate_ticket(&e, find(&e, "A002")), 5 * 300 / 2);
     CHECK_EQ_INT(hq_engine_estimate_ticket(&e, find(&e, "A004")), 0);

@@ -189,9 +189,25 @@
         const hrs = Math.round(s / 360) / 10;
         return HQ.t('约 ' + hrs + ' 小时', 'about ' + hrs + ' h');
     };
-    /* A service's expected wait: nobody waiting means no wait at all. */
+    /* A service's expected wait: nobody waiting means no wait at all -- but only while a
+     * window takes it (status `windows_open`); a closed service says when it opens again
+     * (`next_open`, RFC 3339 local time), if hallqd knows. */
     HQ.serviceWait = function (s) {
+        if (s.open === false) return HQ.nextOpenText(s.next_open);
+        if (s.windows_open === 0) return HQ.t('当前无窗口受理', 'no window open now');
         return s.waiting === 0 ? HQ.t('无需等待', 'no wait') : HQ.waitText(s.estimated_wait_s);
+    };
+    /* "13:30 起办理" today, "3月9日 09:00 起办理" another day; '' when unknown. */
+    HQ.nextOpenText = function (at) {
+        if (typeof at !== 'string' || at.length < 16) return '';
+        const hm = at.slice(11, 16);
+        const now = new Date();
+        const today = now.getFullYear() + '-' + String(now.getMonth() + 1).padStart(2, '0') + '-' +
+            String(now.getDate()).padStart(2, '0');
+        if (at.slice(0, 10) === today) return HQ.t(hm + ' 起办理', 'opens ' + hm);
+        const m = Number(at.slice(5, 7)), d = Number(at.slice(8, 10));
+        const mon = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][m - 1];
+        return HQ.t(m + '月' + d + '日 ' + hm + ' 起办理', 'opens ' + mon + ' ' + d + ', ' + hm);
     };
     HQ.serviceName = function (o) {
         if (!o) return '';
@@ -384,7 +400,7 @@
     };
 
     /* Take from a refreshed status only what events do not carry: the
-     * estimates, open/closed and quotas. Waiting counts and windows come
+     * estimates, windows open, open/closed and quotas. Waiting counts and windows come
      * from the events, which are in order; issued only grows in a day. */
     HQ.mergeRefresh = function (status, fresh) {
         const by = {};
@@ -393,6 +409,8 @@
             const f = by[s.code];
             if (!f) continue;
             s.estimated_wait_s = f.estimated_wait_s;
+            s.windows_open = f.windows_open; /* a window opened or closed: 当前无窗口受理 or not */
+            s.next_open = f.next_open;
             s.open = f.open;
             s.daily_quota = f.daily_quota;
             s.issued = Math.max(s.issued || 0, f.issued || 0);

@@ -143,7 +143,7 @@
             h('span', { class: 'svc-name' }, HQ.serviceName(s)),
             HQ.lang() === 'en' ? h('span', { class: 'svc-sub' }, s.name) : null,
             h('span', { class: 'svc-info' }, HQ.t('等候', 'Waiting'), h('b', null, s.waiting), HQ.t('人 · ', ' · '),
-                off ? '' : HQ.serviceWait(s)));
+                full ? '' : HQ.serviceWait(s)));
         /* a closed or full service still answers a touch: hallqd says why */
         b.addEventListener('click', () => choose(s.code));
         return b;
@@ -237,7 +237,9 @@
         prio.hidden = !t.priority_label;
         HQ.text(prio, HQ.priorityText(t));
         HQ.text(HQ.$('tk-ahead'), typeof t.ahead === 'number' ? HQ.t(t.ahead + ' 人', String(t.ahead)) : '—');
-        HQ.text(HQ.$('tk-wait'), HQ.waitText(t.estimated_wait_s));
+        const svc = serviceOf(t.service);
+        HQ.text(HQ.$('tk-wait'), svc && svc.windows_open === 0
+            ? HQ.t('当前无窗口受理', 'no window open now') : HQ.waitText(t.estimated_wait_s));
         shown = t;
         note(null);
         const rp = HQ.$('tk-reprint');
