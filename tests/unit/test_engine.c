@@ -1729,6 +1729,8 @@ static void test_estimate_day(void)
     CHECK(worst_pct <= 10); /* never more than handle_max_step_pct on one finish */
     CHECK(lo * 100 >= mean * 70 && hi * 100 <= mean * 130);
     CHECK(e.day == day0); /* the whole script fits in one business day */
+    hq_engine_free(&e);
+    hq_result_free(&r);
 }
 
 static void test_bad_config(void)
