@@ -298,6 +298,31 @@ cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ti)
     return o;
 }
 
+/* The event stream and the status are public (the wall display, the window
+ * screens, every phone): no masked name in them, and no uuid of a ticket that
+ * still waits, since a waiting ticket's uuid is all a kiosk reprint needs
+ * (printer.kiosk_*; issue 14). A called ticket keeps its uuid: the display
+ * tells calls apart by it, and by then the kiosk no longer reprints it. */
+static void api__event_view(cJSON *t, int status)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(t, "name_masked");
+    if (status == HQ_TS_WAITING) {
+        cJSON_DeleteItemFromObjectCaseSensitive(t, "uuid");
+        cJSON_DeleteItemFromObjectCaseSensitive(t, "status_url");
+    }
+}
+
+/* The status as the public gets it: the event_view of each window's ticket. */
+static void api__public_status(cJSON *o)
+{
+    const cJSON *w;
+    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(o, "windows"))
+    {
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(w, "current");
+        if (cJSON_IsObject(t)) api__event_view(t, HQ_TS_CALLED);
+    }
+}
+
 cJSON *hq_api_window_json(struct hq_daemon *d, size_t i)
 {
     const struct hq_engine *e = &d->eng;
@@ -562,6 +587,7 @@ static int api__events(struct hq_api_req *req, void *arg)
      * never showing something stale. */
     api__sse_append(c, "retry: 2000\n\n", 13);
     cJSON *snap = hq_api_status_json(req->d);
+    api__public_status(snap); /* every client gets the same public stream */
     char *s = cJSON_PrintUnformatted(snap);
     cJSON_Delete(snap);
     if (s) {
@@ -599,7 +625,11 @@ static void api__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
             int wi = hq_engine_window_index(e, r->window);
             if (wi >= 0) cJSON_AddItemToObject(o, "window", hq_api_window_json(d, (size_t)wi));
         }
-        if (r->ticket >= 0) cJSON_AddItemToObject(o, "ticket", hq_api_ticket_json(d, r->ticket));
+        if (r->ticket >= 0) {
+            cJSON *t = hq_api_ticket_json(d, r->ticket);
+            api__event_view(t, e->tickets[r->ticket].status);
+            cJSON_AddItemToObject(o, "ticket", t);
+        }
         if (r->type == HQ_REC_EVALUATION) cJSON_AddNumberToObject(o, "level", r->level);
         if (r->event == HQ_EV_RECALL) cJSON_AddBoolToObject(o, "recall", 1);
         cJSON_AddItemToObject(o, "waiting", api__waiting_json(d));
@@ -612,7 +642,9 @@ static void api__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
 static int api__status(struct hq_api_req *req, void *arg)
 {
     (void)arg;
-    return hq_api_reply_json(req, MHD_HTTP_OK, hq_api_status_json(req->d));
+    cJSON *o = hq_api_status_json(req->d);
+    if (req->role < HQ_ROLE_CLERK) api__public_status(o);
+    return hq_api_reply_json(req, MHD_HTTP_OK, o);
 }
 
 static int api__service_arg(struct hq_daemon *d, cJSON *body, const char *key, int *out)
@@ -692,6 +724,21 @@ static int32_t api__find_ticket(struct hq_daemon *d, const char *key)
     return hq_engine_find_label(&d->eng, key);
 }
 
+/* A ticket as anyone who typed its number may see it (issue 14): a number
+ * like A012 is guessable, so the answer leaves out what is personal (the
+ * priority class says 老年人 or 残疾人, the masked surname) and the uuid,
+ * which is the capability for /t/<uuid>, a kiosk reprint and the rating: with
+ * it, the one-reprint-by-number rule (printer.kiosk_*) could be bypassed. The
+ * holder's own page asks by uuid and gets the whole ticket; so does staff. */
+static void api__public_view(cJSON *o)
+{
+    static const char *const personal[] = {"uuid",           "status_url",        "priority",
+                                           "priority_label", "priority_label_en", "name_masked",
+                                           "channel"};
+    for (size_t i = 0; i < sizeof personal / sizeof *personal; i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(o, personal[i]);
+}
+
 /* GET /api/v1/tickets/{uuid|label}, POST /api/v1/tickets/{uuid|label}/cancel */
 static int api__ticket(struct hq_api_req *req, void *arg)
 {
@@ -705,8 +752,12 @@ static int api__ticket(struct hq_api_req *req, void *arg)
     key[n] = 0;
     int32_t ti = api__find_ticket(d, key);
     if (ti < 0) return HQ_ERR_NOT_FOUND;
-    if (!slash && strcmp(req->method, "GET") == 0)
-        return hq_api_reply_json(req, MHD_HTTP_OK, hq_api_ticket_json(d, ti));
+    if (!slash && strcmp(req->method, "GET") == 0) {
+        cJSON *o = hq_api_ticket_json(d, ti);
+        uint8_t u[16];
+        if (req->role < HQ_ROLE_CLERK && hq_uuid_parse(key, u) != HQ_OK) api__public_view(o);
+        return hq_api_reply_json(req, MHD_HTTP_OK, o);
+    }
     if (slash && strcmp(slash, "/cancel") == 0 && strcmp(req->method, "POST") == 0) {
         if (req->role < HQ_ROLE_MANAGER) return HQ_ERR_AUTH;
         struct hq_cmd cmd = {.type = HQ_CMD_CANCEL};
