@@ -657,6 +657,17 @@ static int api__service_arg(struct hq_daemon *d, cJSON *body, const char *key, i
 
 static int api__reply_result(struct hq_api_req *req, int rc, int window_idx)
 {
+    const struct hq_result *res = &req->d->res;
+    if (rc && res->err == rc && res->why) {
+        /* The engine's reason in words (issue 14): "error" stays the class a
+         * script tests (state, empty, not_found), "reason" tells them apart. */
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "error", hq_strerror(rc));
+        cJSON_AddStringToObject(o, "reason", hq_why_code(res->why));
+        cJSON_AddStringToObject(o, "message", hq_why_zh(res->why));
+        cJSON_AddStringToObject(o, "message_en", hq_why_en(res->why));
+        return hq_api_reply_json(req, hq_api_http_status(rc), o);
+    }
     if (rc) return hq_api_reply_error(req, rc, NULL);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "ok", 1);

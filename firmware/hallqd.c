@@ -361,6 +361,7 @@ static int hqd__storage_check(const struct hq_daemon *d, const struct hq_cmd *cm
 
 int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
 {
+    d->res.why = HQ_WHY_NONE; /* a refusal before the engine has no engine reason */
     if (!cmd->now) cmd->now = hq_loop_wall_s();
     if (cmd->now > d->clock_seen) d->clock_seen = cmd->now;
     if (cmd->type == HQ_CMD_ISSUE) hqd__new_uuid(cmd->u.issue.uuid);

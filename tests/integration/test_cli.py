@@ -185,12 +185,60 @@ def test_hallqctl():
     T.eq(rc, 3, "unreachable hallqd")
 
 
+def test_hallqctl_words():
+    """Issue 14: states in Chinese in the Chinese output, every refusal with
+    its own reason in both languages (the API's "reason"), HALLQ_TOKEN in
+    --help."""
+    rc, out, err = run([HALLQCTL, "--help"])
+    T.check(rc == 0 and "HALLQ_TOKEN" in out and "HALLQ_URL" in out, f"--help names HALLQ_TOKEN: {out!r}")
+    with Hall() as h:
+        env = {"HALLQ_URL": f"http://127.0.0.1:{h.port}", "HALLQ_TOKEN": CLERK}
+
+        def refused(cmd, zh, en, reason):
+            rc, out, err = run([HALLQCTL] + cmd, env)
+            T.eq(rc, 1, f"hallqctl {' '.join(cmd)} is refused ({err.strip()})")
+            T.check(zh in err and en in err, f"hallqctl {' '.join(cmd)}: {zh} / {en} in {err!r}")
+            T.check("当前状态不允许此操作" not in err, f"not the catch-all: {err!r}")
+            rc, out, _ = run([HALLQCTL, "--json"] + cmd, env)
+            T.eq(json.loads(out or "{}").get("reason"), reason, f"the API's reason for {' '.join(cmd)}")
+            return err
+
+        rc, out, err = run([HALLQCTL, "issue", "A"], env)
+        T.check(rc == 0 and "状态 等候中" in out and "waiting" not in out, f"state in Chinese: {out!r}")
+        msgs = set()
+        msgs.add(refused(["call", "1"], "窗口未登录", "no clerk is logged in", "not_logged_in"))
+        T.eq(run([HALLQCTL, "login", "1", "1001"], env)[0], 0, "login")
+        msgs.add(refused(["login", "2", "9999"], "没有这个工号", "no such staff number", "no_staff"))
+        msgs.add(refused(["recall", "1"], "没有已叫号", "no ticket is called", "not_called"))
+        msgs.add(refused(["finish", "1"], "没有正在办理", "no ticket is being served", "no_current"))
+        msgs.add(refused(["resume", "1"], "窗口未暂停", "not paused", "not_paused"))
+        msgs.add(refused(["call-back", "1"], "没有挂起", "no ticket is parked", "nothing_parked"))
+        msgs.add(refused(["rate", "1", "5"], "没有待评价", "no service awaits a rating", "no_rating"))
+        T.eq(run([HALLQCTL, "call", "1"], env)[0], 0, "call A001")
+        msgs.add(refused(["pause", "1"], "窗口正在办理", "a citizen is at the window", "window_busy"))
+        rc, out, err = run([HALLQCTL, "no-show", "1", "--no-requeue"], env)
+        T.check(rc == 0 and "过号" in out and "no_show" not in out, f"no-show state in Chinese: {out!r}")
+        msgs.add(refused(["call", "1"], "当前无人等候", "nobody is waiting", "nobody_waiting"))
+        T.eq(run([HALLQCTL, "issue", "A"], env)[0], 0, "issue A002")
+        T.eq(run([HALLQCTL, "call", "1"], env)[0], 0, "call A002")
+        rc, out, err = run([HALLQCTL, "finish", "1"], env)
+        T.check(rc == 0 and "已办结" in out, f"finish state in Chinese: {out!r}")
+        T.eq(run([HALLQCTL, "rate", "1", "5"], env)[0], 0, "the first rating")
+        msgs.add(refused(["rate", "1", "4"], "已评价", "already rated", "rated"))
+        T.eq(run([HALLQCTL, "pause", "1"], env)[0], 0, "pause")
+        msgs.add(refused(["pause", "1"], "窗口已暂停", "the window is paused", "paused"))
+        T.eq(len(msgs), 11, "eleven refusals, eleven different messages")
+        rc, out, err = run([HALLQCTL, "call", "1"], {"HALLQ_URL": env["HALLQ_URL"], "HALLQ_TOKEN": ""})
+        T.check(rc == 4 and "HALLQ_TOKEN" in err, f"no token: says to set HALLQ_TOKEN: {err!r}")
+
+
 def main():
     test_check_config()
     test_corrupt_db()
     test_reload()
     test_systemd_notify()
     test_hallqctl()
+    test_hallqctl_words()
     return T.done()
 
 
