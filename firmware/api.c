@@ -1323,6 +1323,14 @@ static void api__mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(line);
     while (n && line[n - 1] == '\n')
         line[--n] = 0;
+    /* A page closed (a browser tab, a phone locked) while its event stream
+     * was open: libmicrohttpd says "Failed to send ... Error: The connection
+     * was forcibly closed". That is every stream's normal end, not a fault:
+     * debug level, in words (issue 14). */
+    if (strncmp(line, "Failed to send", 14) == 0 && strstr(line, "/api/v1/events")) {
+        LOG_DEBUG("HTTP", "an event-stream client went away (page closed): %s", line);
+        return;
+    }
     LOG_INFO("HTTP", "%s", line);
 }
 

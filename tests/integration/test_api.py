@@ -4,6 +4,7 @@ with a JSON error and never take the daemon down."""
 import json
 import re
 import socket
+import struct
 import sys
 import threading
 import time
@@ -196,6 +197,25 @@ def test_sse(h):
     t.join(2)
 
 
+def test_sse_closed(h):
+    """A page closed on its event stream is a normal end: no error-like line in
+    the log at the default level (issue 14)."""
+    for linger in (False, True):  # a clean close, and a reset (a phone dropping off)
+        s = socket.create_connection(("127.0.0.1", h.port))
+        s.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.settimeout(5)
+        s.recv(65536)
+        if linger:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        for _ in range(2):  # the next events find the socket gone
+            h.issue("A")
+            time.sleep(0.3)
+    log = h.read_log()
+    T.check("Failed to send" not in log and "forcibly closed" not in log,
+            "a closed event stream is not logged as a failure: %r" % log[-600:])
+
+
 def test_metrics(h):
     st, body = h.get("/metrics")
     text = body.decode()
@@ -286,6 +306,7 @@ def main():
         test_public_view(h)
         test_windows(h)
         test_sse(h)
+        test_sse_closed(h)
         test_metrics(h)
         test_hostile(h)
         rc = h.stop()
