@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from hallq import CLERK, HALLQCTL, HALLQD, SOURCE, Failures, Hall, free_port
+from hallq import CLERK, HALLQCTL, HALLQD, SOURCE, Failures, Hall, free_port, wait_for
 
 T = Failures("test_cli")
 
@@ -83,6 +83,41 @@ def test_reload():
         T.check(h.alive(), "a bad file on reload does not stop hallqd")
         T.eq(h.status()["hall"]["notice"], "今日系统升级", "and the running config stays")
         T.check("reload refused" in h.read_log(), "the refusal is logged")
+
+
+
+def test_reload_flags():
+    """Issue 14: SIGHUP applies the keys the schema flags as changeable at run
+    time and names, by JSON path, each changed key that waits for a restart."""
+    with Hall() as h:
+        quota = h.status()["services"][1]["daily_quota"]
+        h.config["display"] = {"notice": "午间不休", "notice_en": "Open at noon"}
+        h.config["alarms"] = {"wait_s": 1234, "idle_s": 600}
+        h.config["services"][1]["daily_quota"] = quota + 5
+        h.config["windows"] = h.config["windows"] + [{"number": 9, "services": ["A"]}]
+        h.write_config()
+        h.proc.send_signal(signal.SIGHUP)
+        T.check(wait_for(lambda: "configuration reloaded" in h.read_log()), "reloaded")
+        log = h.read_log()
+        st = h.status()
+        T.eq(st["hall"]["notice"], "午间不休", "a reloadable key (display.notice) applies at once")
+        T.eq(st["services"][1]["daily_quota"], quota, "a restart-only key keeps its running value")
+        T.eq(len(st["windows"]), len(h.config["windows"]) - 1, "the windows stay as they were")
+        T.check("reload: $.services[1].daily_quota changed in " in log and "next restart" in log,
+                f"the restart-only key is named by its JSON path: {log[-1200:]}")
+        T.check("reload: $.windows changed in " in log, "a window more: the array is named")
+        T.check("reload: $.display.notice changed: applied" in log, "the applied key is named too")
+        T.check("reload: $.alarms.wait_s changed: applied" in log, "and the alarm threshold")
+        T.check("$.display.notice changed in" not in log, "an applied key is not called restart-only")
+        T.check("2 changed keys (above) take effect only at the next restart" in log,
+                f"the summary counts them: {log[-600:]}")
+        # the same file again: nothing changed, nothing named
+        h.proc.send_signal(signal.SIGHUP)
+        T.check(wait_for(lambda: h.read_log().count("configuration reloaded") == 2), "reloaded again")
+        log = h.read_log()
+        T.eq(log.count("reload: $.services[1].daily_quota changed in"), 2,
+             "the restart-only key still differs from the running one")
+        T.eq(log.count("reload: $.display.notice changed: applied"), 1, "an applied key is applied once")
 
 
 def test_systemd_notify():
@@ -236,6 +271,7 @@ def main():
     test_check_config()
     test_corrupt_db()
     test_reload()
+    test_reload_flags()
     test_systemd_notify()
     test_hallqctl()
     test_hallqctl_words()
