@@ -655,19 +655,22 @@ static int api__service_arg(struct hq_daemon *d, cJSON *body, const char *key, i
     return *out < 0 ? HQ_ERR_NOT_FOUND : HQ_OK;
 }
 
+/* A refusal with its reason in words (issue 14): "error" stays the class a
+ * script tests (state, empty, not_found), "reason" tells the cases apart. */
+static int api__reply_why(struct hq_api_req *req, int err, int why)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", hq_strerror(err));
+    cJSON_AddStringToObject(o, "reason", hq_why_code(why));
+    cJSON_AddStringToObject(o, "message", hq_why_zh(why));
+    cJSON_AddStringToObject(o, "message_en", hq_why_en(why));
+    return hq_api_reply_json(req, hq_api_http_status(err), o);
+}
+
 static int api__reply_result(struct hq_api_req *req, int rc, int window_idx)
 {
     const struct hq_result *res = &req->d->res;
-    if (rc && res->err == rc && res->why) {
-        /* The engine's reason in words (issue 14): "error" stays the class a
-         * script tests (state, empty, not_found), "reason" tells them apart. */
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "error", hq_strerror(rc));
-        cJSON_AddStringToObject(o, "reason", hq_why_code(res->why));
-        cJSON_AddStringToObject(o, "message", hq_why_zh(res->why));
-        cJSON_AddStringToObject(o, "message_en", hq_why_en(res->why));
-        return hq_api_reply_json(req, hq_api_http_status(rc), o);
-    }
+    if (rc && res->err == rc && res->why) return api__reply_why(req, rc, res->why);
     if (rc) return hq_api_reply_error(req, rc, NULL);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "ok", 1);
@@ -685,6 +688,7 @@ static int api__issue(struct hq_api_req *req, void *arg)
     if (*req->tail) return HQ_ERR_NOT_FOUND;
     struct hq_cmd cmd = {.type = HQ_CMD_ISSUE};
     int svc, rc = api__service_arg(d, req->body, "service", &svc);
+    if (rc == HQ_ERR_NOT_FOUND) return api__reply_why(req, rc, HQ_WHY_NO_SERVICE);
     if (rc) return hq_api_reply_error(req, rc, "body needs \"service\": a service code");
     cmd.u.issue.service = (uint8_t)svc;
     cmd.u.issue.channel = HQ_CHAN_API;
@@ -762,7 +766,7 @@ static int api__ticket(struct hq_api_req *req, void *arg)
     memcpy(key, req->tail, n);
     key[n] = 0;
     int32_t ti = api__find_ticket(d, key);
-    if (ti < 0) return HQ_ERR_NOT_FOUND;
+    if (ti < 0) return api__reply_why(req, HQ_ERR_NOT_FOUND, HQ_WHY_NO_TICKET);
     if (!slash && strcmp(req->method, "GET") == 0) {
         cJSON *o = hq_api_ticket_json(d, ti);
         uint8_t u[16];
@@ -882,7 +886,7 @@ static int api__window(struct hq_api_req *req, void *arg)
     long n = strtol(req->tail, &end, 10);
     if (end == req->tail || errno || n < 1 || n > 65535) return HQ_ERR_NOT_FOUND;
     int wi = hq_engine_window_index(&d->eng, (uint16_t)n);
-    if (wi < 0) return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such window");
+    if (wi < 0) return api__reply_why(req, HQ_ERR_NOT_FOUND, HQ_WHY_NO_WINDOW);
     if (!*end && strcmp(req->method, "GET") == 0)
         return hq_api_reply_json(req, MHD_HTTP_OK, hq_api_window_json(d, (size_t)wi));
     if (*end != '/' || strcmp(req->method, "POST") != 0) return HQ_ERR_NOT_FOUND;
@@ -896,6 +900,8 @@ static int api__window(struct hq_api_req *req, void *arg)
     cmd.type = api_window_actions[k].cmd;
     const char *why = NULL;
     int rc = api__window_body(req, &cmd, &why);
+    if (rc == HQ_ERR_NOT_FOUND && cmd.type == HQ_CMD_TRANSFER) /* only the service is looked up */
+        return api__reply_why(req, rc, HQ_WHY_NO_SERVICE);
     if (rc) return hq_api_reply_error(req, rc, why);
     return api__reply_result(req, hqd_apply(d, &cmd), wi);
 }

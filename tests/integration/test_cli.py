@@ -244,6 +244,9 @@ def test_hallqctl_words():
         msgs.add(refused(["call", "1"], "窗口未登录", "no clerk is logged in", "not_logged_in"))
         T.eq(run([HALLQCTL, "login", "1", "1001"], env)[0], 0, "login")
         msgs.add(refused(["login", "2", "9999"], "没有这个工号", "no such staff number", "no_staff"))
+        msgs.add(refused(["call", "99"], "没有这个窗口", "no such window", "no_window"))
+        msgs.add(refused(["cancel", "Z999"], "今天没有这个号", "no such ticket today", "no_ticket"))
+        msgs.add(refused(["issue", "Q"], "没有这项业务", "no such service", "no_service"))
         msgs.add(refused(["recall", "1"], "没有已叫号", "no ticket is called", "not_called"))
         msgs.add(refused(["finish", "1"], "没有正在办理", "no ticket is being served", "no_current"))
         msgs.add(refused(["resume", "1"], "窗口未暂停", "not paused", "not_paused"))
@@ -262,7 +265,7 @@ def test_hallqctl_words():
         msgs.add(refused(["rate", "1", "4"], "已评价", "already rated", "rated"))
         T.eq(run([HALLQCTL, "pause", "1"], env)[0], 0, "pause")
         msgs.add(refused(["pause", "1"], "窗口已暂停", "the window is paused", "paused"))
-        T.eq(len(msgs), 11, "eleven refusals, eleven different messages")
+        T.eq(len(msgs), 14, "fourteen refusals, fourteen different messages")
         rc, out, err = run([HALLQCTL, "call", "1"], {"HALLQ_URL": env["HALLQ_URL"], "HALLQ_TOKEN": ""})
         T.check(rc == 4 and "HALLQ_TOKEN" in err, f"no token: says to set HALLQ_TOKEN: {err!r}")
 
