@@ -303,7 +303,7 @@ cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ti)
  * still waits, since a waiting ticket's uuid is all a kiosk reprint needs
  * (printer.kiosk_*; issue 14). A called ticket keeps its uuid: the display
  * tells calls apart by it, and by then the kiosk no longer reprints it. */
-static void api__event_view(cJSON *t, int status)
+void hq_api_event_view(cJSON *t, int status)
 {
     cJSON_DeleteItemFromObjectCaseSensitive(t, "name_masked");
     if (status == HQ_TS_WAITING) {
@@ -319,7 +319,7 @@ static void api__public_status(cJSON *o)
     cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(o, "windows"))
     {
         cJSON *t = cJSON_GetObjectItemCaseSensitive(w, "current");
-        if (cJSON_IsObject(t)) api__event_view(t, HQ_TS_CALLED);
+        if (cJSON_IsObject(t)) hq_api_event_view(t, HQ_TS_CALLED);
     }
 }
 
@@ -627,7 +627,7 @@ static void api__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
         }
         if (r->ticket >= 0) {
             cJSON *t = hq_api_ticket_json(d, r->ticket);
-            api__event_view(t, e->tickets[r->ticket].status);
+            hq_api_event_view(t, e->tickets[r->ticket].status);
             cJSON_AddItemToObject(o, "ticket", t);
         }
         if (r->type == HQ_REC_EVALUATION) cJSON_AddNumberToObject(o, "level", r->level);

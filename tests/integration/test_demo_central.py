@@ -18,9 +18,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hallq import BUILD, HALLQD, SOURCE, Failures, Hall, free_port, wait_for  # noqa: E402
+from hallq import BUILD, HALLQD, SOURCE, Failures, Hall, free_port, sse_reader, wait_for  # noqa: E402
 
 f = Failures("test_demo_central")
 DEMO = os.path.join(SOURCE, "config", "demo-hall.json")
@@ -80,12 +81,25 @@ def main():
         with hall:
             f.check(wait_for(lambda: hall.status()["sync"]["appointments"].get("received", 0) >= len(codes), 20),
                     "hallqd pulled the appointments: %r" % hall.status()["sync"].get("appointments"))
+            events, stop = [], threading.Event()
+            reader = threading.Thread(target=sse_reader, args=(hall, events, stop), daemon=True)
+            reader.start()
+            f.check(wait_for(lambda: any(e == "status" for e, _ in events)), "event stream open")
+            uuids = []
             for ln in lines:
                 st, body = hall.post("/api/v1/appointments/checkin", {"booking_code": ln[0]})
                 t = body.get("ticket", {})
+                uuids.append(t.get("uuid", "?"))
                 f.eq(st, 201, "booking code %s checks in: %r" % (ln[0], body))
                 f.eq(t.get("service"), services.get(ln[1]), "%s: a ticket of its service" % ln[0])
                 f.eq(t.get("priority"), "appointment", "%s: an appointment ticket" % ln[0])
+            f.check(wait_for(lambda: sum(e == "checkin" for e, _ in events) >= len(lines)),
+                    "a checkin event for each")
+            stop.set()
+            reader.join(2)
+            seen = json.dumps([d for _, d in events], ensure_ascii=False)
+            f.check(not any(u in seen for u in uuids) and "name_masked" not in seen,
+                    "the public stream carries neither the uuids nor the names of the check-ins")
             st, body = hall.post("/api/v1/appointments/checkin", {"booking_code": "NOSUCH1"})
             f.check(st >= 400, "an unknown code is still refused: %r" % body)
         os.killpg(proc.pid, signal.SIGTERM)
