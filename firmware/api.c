@@ -887,8 +887,12 @@ static int api__window(struct hq_api_req *req, void *arg)
     if (end == req->tail || errno || n < 1 || n > 65535) return HQ_ERR_NOT_FOUND;
     int wi = hq_engine_window_index(&d->eng, (uint16_t)n);
     if (wi < 0) return api__reply_why(req, HQ_ERR_NOT_FOUND, HQ_WHY_NO_WINDOW);
-    if (!*end && strcmp(req->method, "GET") == 0)
-        return hq_api_reply_json(req, MHD_HTTP_OK, hq_api_window_json(d, (size_t)wi));
+    if (!*end && strcmp(req->method, "GET") == 0) {
+        cJSON *o = hq_api_window_json(d, (size_t)wi);
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "current");
+        if (req->role < HQ_ROLE_CLERK && cJSON_IsObject(t)) hq_api_event_view(t, HQ_TS_CALLED);
+        return hq_api_reply_json(req, MHD_HTTP_OK, o);
+    }
     if (*end != '/' || strcmp(req->method, "POST") != 0) return HQ_ERR_NOT_FOUND;
     const char *action = end + 1;
     struct hq_cmd cmd = {.window = (uint16_t)n};
