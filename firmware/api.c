@@ -748,8 +748,7 @@ static int32_t api__find_ticket(struct hq_daemon *d, const char *key)
 static void api__public_view(cJSON *o)
 {
     static const char *const personal[] = {"uuid",           "status_url",        "priority",
-                                           "priority_label", "priority_label_en", "name_masked",
-                                           "channel"};
+                                           "priority_label", "priority_label_en", "name_masked"};
     for (size_t i = 0; i < sizeof personal / sizeof *personal; i++)
         cJSON_DeleteItemFromObjectCaseSensitive(o, personal[i]);
 }
