@@ -308,12 +308,142 @@ static void admin__split_text(const char *text, char *zh, size_t zl, char *en, s
     snprintf(en, el, "%s", sep + 3);
 }
 
+#define ADMIN__MAX_BUSES 16 /* config.h allows 8 */
+
+/* The bus a window's device hangs on: its "bus" field, or the middle of
+ * its id ("keypad:keys:1", "bar:bars:2", hqd_devices.c). */
+static bool admin__dev_bus(const cJSON *d, char *bus, size_t len)
+{
+    const char *b = admin__str(d, "bus");
+    if (b) {
+        snprintf(bus, len, "%s", b);
+        return true;
+    }
+    const char *id = admin__str(d, "id");
+    const char *c1 = id ? strchr(id, ':') : NULL;
+    const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2) return false;
+    snprintf(bus, len, "%.*s", (int)(c2 - c1 - 1), c1 + 1);
+    return true;
+}
+
+/* One down bus and what hangs on it: the windows whose keypads, pads or
+ * bars it carries (a bit each), and which kinds of device those are. */
+struct admin__bus {
+    const cJSON *dev; /* the bus's own entry, "bus:NAME" */
+    const char *name;
+    uint8_t wins[(999 + 8) / 8];
+    unsigned kinds; /* 1 keypad, 2 rating pad, 4 LED bar */
+};
+
+/* "1–3、5号窗口" / "windows 1–3, 5": runs of windows in words. */
+static void admin__window_list(const uint8_t *wins, char *zh, size_t zl, char *en, size_t el)
+{
+    size_t zn = 0, en_n = 0;
+    int count = 0;
+    zh[0] = en[0] = 0;
+    for (int w = 1; w <= 999; w++) {
+        if (!(wins[w / 8] & (1u << (w % 8)))) continue;
+        int last = w;
+        while (last + 1 <= 999 && (wins[(last + 1) / 8] & (1u << ((last + 1) % 8))))
+            last++;
+        char zr[24], er[24];
+        if (last == w) {
+            snprintf(zr, sizeof zr, "%d", w);
+        } else {
+            snprintf(zr, sizeof zr, "%d–%d", w, last);
+        }
+        snprintf(er, sizeof er, "%s", zr);
+        if (zn < zl) zn += (size_t)snprintf(zh + zn, zl - zn, "%s%s", count ? "、" : "", zr);
+        if (en_n < el)
+            en_n += (size_t)snprintf(en + en_n, el - en_n, "%s%s", count ? ", " : "", er);
+        count += last - w + 1;
+        w = last;
+    }
+    if (zn < zl) snprintf(zh + zn, zl - zn, "号窗口");
+    char tmp[160];
+    snprintf(tmp, sizeof tmp, "%s %s", count == 1 ? "window" : "windows", en);
+    snprintf(en, el, "%s", tmp);
+}
+
+/* The alarm of a down bus: what stopped working, at which windows, why. */
+static size_t admin__bus_alarm(const struct admin__bus *b, bool faulty, struct admin_alarm *out,
+                               size_t n)
+{
+    const cJSON *d = b->dev;
+    bool led = strcmp(admin__str(d, "type"), "led_bus") == 0;
+    const char *reason = admin__str(d, "reason");
+    if (reason && !*reason) reason = NULL;
+    char reason_zh[96];
+    bool has_zh = reason && admin_reason_zh(reason, reason_zh, sizeof reason_zh);
+    struct admin_alarm *a = &out[n++];
+    memset(a, 0, sizeof *a);
+    a->kind = ADMIN_AL_DEVICE;
+    snprintf(a->key, sizeof a->key, "device:%s:%s:%s", led ? "led_bus" : "hall_bus",
+             admin__str(d, "id"), faulty ? "faulty" : "offline");
+    snprintf(a->subject, sizeof a->subject, "%s", b->name);
+    a->value = a->threshold = -1;
+    char what_zh[64] = "", what_en[96] = "";
+    static const char *const kz[] = {"呼叫器", "评价器", "窗口屏"};
+    static const char *const ke[] = {"keypads", "rating pads", "LED bars"};
+    for (int k = 0; k < 3; k++) {
+        if (!(b->kinds & (1u << k))) continue;
+        snprintf(what_zh + strlen(what_zh), sizeof what_zh - strlen(what_zh), "%s%s",
+                 what_zh[0] ? "、" : "", kz[k]);
+        snprintf(what_en + strlen(what_en), sizeof what_en - strlen(what_en), "%s%s",
+                 what_en[0] ? " and " : "", ke[k]);
+    }
+    const char *bz = led ? "窗口屏总线" : "窗口设备总线", *be = led ? "LED bus" : "Hall bus";
+    char wz[160], we[160];
+    admin__window_list(b->wins, wz, sizeof wz, we, sizeof we);
+    snprintf(a->msg_zh, sizeof a->msg_zh, "%s %s %s：%s的%s不能使用%s%s", bz, b->name,
+             faulty ? "故障" : "离线", wz, what_zh, has_zh ? "（" : "", has_zh ? reason_zh : "");
+    if (has_zh) snprintf(a->msg_zh + strlen(a->msg_zh), sizeof a->msg_zh - strlen(a->msg_zh), "）");
+    snprintf(a->msg_en, sizeof a->msg_en, "%s %s %s: the %s of %s do not work%s%s%s", be, b->name,
+             faulty ? "faulty" : "offline", what_en, we, reason ? " (" : "", reason ? reason : "",
+             reason ? ")" : "");
+    return n;
+}
+
 size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t max)
 {
     size_t n = 0;
     const cJSON *devs = cJSON_GetObjectItemCaseSensitive(status, "devices");
     const cJSON *d;
     int i = 0;
+    /* A bus that is down takes every keypad, pad and bar on it down too:
+     * one alarm for the bus, naming the windows it serves in words, instead
+     * of one per device with its raw id (issue 14). First find those buses. */
+    struct admin__bus buses[ADMIN__MAX_BUSES];
+    size_t n_bus = 0;
+    cJSON_ArrayForEach(d, devs)
+    {
+        const char *type = admin__str(d, "type"), *id = admin__str(d, "id");
+        const char *health = admin__str(d, "health");
+        if (!type || !id || !health || n_bus >= HQ_ARRAY_LEN(buses)) continue;
+        if (strcmp(type, "hall_bus") != 0 && strcmp(type, "led_bus") != 0) continue;
+        if (strcmp(health, "offline") != 0 && strcmp(health, "faulty") != 0) continue;
+        struct admin__bus *b = &buses[n_bus++];
+        memset(b, 0, sizeof *b);
+        b->dev = d;
+        b->name = strncmp(id, "bus:", 4) == 0 ? id + 4 : id;
+    }
+    cJSON_ArrayForEach(d, devs)
+    {
+        const char *type = admin__str(d, "type");
+        int win = (int)admin__num(d, "window", 0);
+        char bus[64];
+        if (!type || win < 1 || win > 999 || !admin__dev_bus(d, bus, sizeof bus)) continue;
+        unsigned kind = strcmp(type, "keypad") == 0       ? 1
+                        : strcmp(type, "rating_pad") == 0 ? 2
+                        : strcmp(type, "led_bar") == 0    ? 4
+                                                          : 0;
+        for (size_t k = 0; kind && k < n_bus; k++)
+            if (strcmp(buses[k].name, bus) == 0) {
+                buses[k].wins[win / 8] |= (uint8_t)(1u << (win % 8));
+                buses[k].kinds |= kind;
+            }
+    }
     /* type names of the device module's status (hqd_devices.c) */
     static const struct {
         const char *type, *zh, *en;
@@ -340,6 +470,18 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         if (!faulty && !offline) continue;
         const char *type = admin__str(d, "type");
         if (!type) type = admin__str(d, "kind");
+        struct admin__bus *down = NULL; /* d is a down bus, or hangs on one */
+        char bus[64];
+        for (size_t k = 0; k < n_bus; k++)
+            if (buses[k].dev == d ||
+                (admin__num(d, "window", 0) > 0 && admin__dev_bus(d, bus, sizeof bus) &&
+                 strcmp(buses[k].name, bus) == 0))
+                down = &buses[k];
+        if (down && down->dev != d) continue; /* said once, by its bus */
+        if (down && down->kinds) {
+            n = admin__bus_alarm(down, faulty, out, n);
+            continue;
+        }
         const char *name = admin__str(d, "name");
         if (!name) name = admin__str(d, "id");
         char fallback[32];
@@ -369,12 +511,21 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         snprintf(a->key, sizeof a->key, "device:%s:%s:%s", type ? type : "", name,
                  faulty ? "faulty" : "offline");
         snprintf(a->subject, sizeof a->subject, "%s", name);
+        /* A window's device is named by its bus address, in words, not its id. */
+        int64_t addr = admin__num(d, "address", -1);
+        char addr_zh[48], addr_en[48];
+        if (win > 0 && addr >= 0) {
+            snprintf(addr_zh, sizeof addr_zh, "（地址 %lld）", (long long)addr);
+            snprintf(addr_en, sizeof addr_en, "(address %lld)", (long long)addr);
+            name = NULL;
+        }
         a->value = a->threshold = -1;
         snprintf(a->msg_zh, sizeof a->msg_zh, "设备%s：%s%s%s%s%s%s", faulty ? "故障" : "离线",
-                 where_zh, tzh, *tzh ? " " : "", name, has_zh ? "，" : "", has_zh ? reason_zh : "");
+                 where_zh, tzh, name && *tzh ? " " : "", name ? name : addr_zh, has_zh ? "，" : "",
+                 has_zh ? reason_zh : "");
         snprintf(a->msg_en, sizeof a->msg_en, "Device %s: %s%s%s%s%s%s",
-                 faulty ? "faulty" : "offline", ten, *ten ? " " : "", name, where_en,
-                 reason ? ", " : "", reason ? reason : "");
+                 faulty ? "faulty" : "offline", ten, *ten ? " " : "", name ? name : addr_en,
+                 where_en, reason ? ", " : "", reason ? reason : "");
     }
     const cJSON *prs = cJSON_GetObjectItemCaseSensitive(status, "printers");
     cJSON_ArrayForEach(d, prs)

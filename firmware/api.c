@@ -298,6 +298,31 @@ cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ti)
     return o;
 }
 
+/* The event stream and the status are public (the wall display, the window
+ * screens, every phone): no masked name in them, and no uuid of a ticket that
+ * still waits, since a waiting ticket's uuid is all a kiosk reprint needs
+ * (printer.kiosk_*; issue 14). A called ticket keeps its uuid: the display
+ * tells calls apart by it, and by then the kiosk no longer reprints it. */
+void hq_api_event_view(cJSON *t, int status)
+{
+    cJSON_DeleteItemFromObjectCaseSensitive(t, "name_masked");
+    if (status == HQ_TS_WAITING) {
+        cJSON_DeleteItemFromObjectCaseSensitive(t, "uuid");
+        cJSON_DeleteItemFromObjectCaseSensitive(t, "status_url");
+    }
+}
+
+/* The status as the public gets it: the event_view of each window's ticket. */
+static void api__public_status(cJSON *o)
+{
+    const cJSON *w;
+    cJSON_ArrayForEach(w, cJSON_GetObjectItemCaseSensitive(o, "windows"))
+    {
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(w, "current");
+        if (cJSON_IsObject(t)) hq_api_event_view(t, HQ_TS_CALLED);
+    }
+}
+
 cJSON *hq_api_window_json(struct hq_daemon *d, size_t i)
 {
     const struct hq_engine *e = &d->eng;
@@ -569,6 +594,7 @@ static int api__events(struct hq_api_req *req, void *arg)
      * never showing something stale. */
     api__sse_append(c, "retry: 2000\n\n", 13);
     cJSON *snap = hq_api_status_json(req->d);
+    api__public_status(snap); /* every client gets the same public stream */
     char *s = cJSON_PrintUnformatted(snap);
     cJSON_Delete(snap);
     if (s) {
@@ -606,7 +632,11 @@ static void api__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
             int wi = hq_engine_window_index(e, r->window);
             if (wi >= 0) cJSON_AddItemToObject(o, "window", hq_api_window_json(d, (size_t)wi));
         }
-        if (r->ticket >= 0) cJSON_AddItemToObject(o, "ticket", hq_api_ticket_json(d, r->ticket));
+        if (r->ticket >= 0) {
+            cJSON *t = hq_api_ticket_json(d, r->ticket);
+            hq_api_event_view(t, e->tickets[r->ticket].status);
+            cJSON_AddItemToObject(o, "ticket", t);
+        }
         if (r->type == HQ_REC_EVALUATION) cJSON_AddNumberToObject(o, "level", r->level);
         if (r->event == HQ_EV_RECALL) cJSON_AddBoolToObject(o, "recall", 1);
         cJSON_AddItemToObject(o, "waiting", api__waiting_json(d));
@@ -619,7 +649,9 @@ static void api__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
 static int api__status(struct hq_api_req *req, void *arg)
 {
     (void)arg;
-    return hq_api_reply_json(req, MHD_HTTP_OK, hq_api_status_json(req->d));
+    cJSON *o = hq_api_status_json(req->d);
+    if (req->role < HQ_ROLE_CLERK) api__public_status(o);
+    return hq_api_reply_json(req, MHD_HTTP_OK, o);
 }
 
 static int api__service_arg(struct hq_daemon *d, cJSON *body, const char *key, int *out)
@@ -630,8 +662,22 @@ static int api__service_arg(struct hq_daemon *d, cJSON *body, const char *key, i
     return *out < 0 ? HQ_ERR_NOT_FOUND : HQ_OK;
 }
 
+/* A refusal with its reason in words (issue 14): "error" stays the class a
+ * script tests (state, empty, not_found), "reason" tells the cases apart. */
+static int api__reply_why(struct hq_api_req *req, int err, int why)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", hq_strerror(err));
+    cJSON_AddStringToObject(o, "reason", hq_why_code(why));
+    cJSON_AddStringToObject(o, "message", hq_why_zh(why));
+    cJSON_AddStringToObject(o, "message_en", hq_why_en(why));
+    return hq_api_reply_json(req, hq_api_http_status(err), o);
+}
+
 static int api__reply_result(struct hq_api_req *req, int rc, int window_idx)
 {
+    const struct hq_result *res = &req->d->res;
+    if (rc && res->err == rc && res->why) return api__reply_why(req, rc, res->why);
     if (rc) return hq_api_reply_error(req, rc, NULL);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "ok", 1);
@@ -649,6 +695,7 @@ static int api__issue(struct hq_api_req *req, void *arg)
     if (*req->tail) return HQ_ERR_NOT_FOUND;
     struct hq_cmd cmd = {.type = HQ_CMD_ISSUE};
     int svc, rc = api__service_arg(d, req->body, "service", &svc);
+    if (rc == HQ_ERR_NOT_FOUND) return api__reply_why(req, rc, HQ_WHY_NO_SERVICE);
     if (rc) return hq_api_reply_error(req, rc, "body needs \"service\": a service code");
     cmd.u.issue.service = (uint8_t)svc;
     cmd.u.issue.channel = HQ_CHAN_API;
@@ -699,6 +746,20 @@ static int32_t api__find_ticket(struct hq_daemon *d, const char *key)
     return hq_engine_find_label(&d->eng, key);
 }
 
+/* A ticket as anyone who typed its number may see it (issue 14): a number
+ * like A012 is guessable, so the answer leaves out what is personal (the
+ * priority class says 老年人 or 残疾人, the masked surname) and the uuid,
+ * which is the capability for /t/<uuid>, a kiosk reprint and the rating: with
+ * it, the one-reprint-by-number rule (printer.kiosk_*) could be bypassed. The
+ * holder's own page asks by uuid and gets the whole ticket; so does staff. */
+static void api__public_view(cJSON *o)
+{
+    static const char *const personal[] = {"uuid",           "status_url",        "priority",
+                                           "priority_label", "priority_label_en", "name_masked"};
+    for (size_t i = 0; i < sizeof personal / sizeof *personal; i++)
+        cJSON_DeleteItemFromObjectCaseSensitive(o, personal[i]);
+}
+
 /* GET /api/v1/tickets/{uuid|label}, POST /api/v1/tickets/{uuid|label}/cancel */
 static int api__ticket(struct hq_api_req *req, void *arg)
 {
@@ -711,9 +772,13 @@ static int api__ticket(struct hq_api_req *req, void *arg)
     memcpy(key, req->tail, n);
     key[n] = 0;
     int32_t ti = api__find_ticket(d, key);
-    if (ti < 0) return HQ_ERR_NOT_FOUND;
-    if (!slash && strcmp(req->method, "GET") == 0)
-        return hq_api_reply_json(req, MHD_HTTP_OK, hq_api_ticket_json(d, ti));
+    if (ti < 0) return api__reply_why(req, HQ_ERR_NOT_FOUND, HQ_WHY_NO_TICKET);
+    if (!slash && strcmp(req->method, "GET") == 0) {
+        cJSON *o = hq_api_ticket_json(d, ti);
+        uint8_t u[16];
+        if (req->role < HQ_ROLE_CLERK && hq_uuid_parse(key, u) != HQ_OK) api__public_view(o);
+        return hq_api_reply_json(req, MHD_HTTP_OK, o);
+    }
     if (slash && strcmp(slash, "/cancel") == 0 && strcmp(req->method, "POST") == 0) {
         if (req->role < HQ_ROLE_MANAGER) return HQ_ERR_AUTH;
         struct hq_cmd cmd = {.type = HQ_CMD_CANCEL};
@@ -827,9 +892,13 @@ static int api__window(struct hq_api_req *req, void *arg)
     long n = strtol(req->tail, &end, 10);
     if (end == req->tail || errno || n < 1 || n > 65535) return HQ_ERR_NOT_FOUND;
     int wi = hq_engine_window_index(&d->eng, (uint16_t)n);
-    if (wi < 0) return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such window");
-    if (!*end && strcmp(req->method, "GET") == 0)
-        return hq_api_reply_json(req, MHD_HTTP_OK, hq_api_window_json(d, (size_t)wi));
+    if (wi < 0) return api__reply_why(req, HQ_ERR_NOT_FOUND, HQ_WHY_NO_WINDOW);
+    if (!*end && strcmp(req->method, "GET") == 0) {
+        cJSON *o = hq_api_window_json(d, (size_t)wi);
+        cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "current");
+        if (req->role < HQ_ROLE_CLERK && cJSON_IsObject(t)) hq_api_event_view(t, HQ_TS_CALLED);
+        return hq_api_reply_json(req, MHD_HTTP_OK, o);
+    }
     if (*end != '/' || strcmp(req->method, "POST") != 0) return HQ_ERR_NOT_FOUND;
     const char *action = end + 1;
     struct hq_cmd cmd = {.window = (uint16_t)n};
@@ -841,6 +910,8 @@ static int api__window(struct hq_api_req *req, void *arg)
     cmd.type = api_window_actions[k].cmd;
     const char *why = NULL;
     int rc = api__window_body(req, &cmd, &why);
+    if (rc == HQ_ERR_NOT_FOUND && cmd.type == HQ_CMD_TRANSFER) /* only the service is looked up */
+        return api__reply_why(req, rc, HQ_WHY_NO_SERVICE);
     if (rc) return hq_api_reply_error(req, rc, why);
     return api__reply_result(req, hqd_apply(d, &cmd), wi);
 }
@@ -1268,6 +1339,14 @@ static void api__mhd_log(void *cls, const char *fmt, va_list ap)
     size_t n = strlen(line);
     while (n && line[n - 1] == '\n')
         line[--n] = 0;
+    /* A page closed (a browser tab, a phone locked) while its event stream
+     * was open: libmicrohttpd says "Failed to send ... Error: The connection
+     * was forcibly closed". That is every stream's normal end, not a fault:
+     * debug level, in words (issue 14). */
+    if (strncmp(line, "Failed to send", 14) == 0 && strstr(line, "/api/v1/events")) {
+        LOG_DEBUG("HTTP", "an event-stream client went away (page closed): %s", line);
+        return;
+    }
     LOG_INFO("HTTP", "%s", line);
 }
 

@@ -69,6 +69,9 @@ void hq_api_publish(struct hq_api *api, const char *event, cJSON *data);
 
 /* JSON of one ticket / window / the whole status, for other modules too. */
 cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ticket);
+/* Trim a ticket JSON (hq_api_ticket_json) of status `status` for the public
+ * event stream: no masked name, and no uuid while it waits (issue 14). */
+void hq_api_event_view(cJSON *ticket, int status);
 cJSON *hq_api_window_json(struct hq_daemon *d, size_t idx);
 cJSON *hq_api_status_json(struct hq_daemon *d);
 

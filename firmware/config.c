@@ -49,6 +49,14 @@ enum cfg_flags {
     CF_REQ = 1 << 0,    /* no default: the key must be there */
     CF_INLINE = 1 << 1, /* CT_ARRAY: the elements live in the struct, not on the heap */
     CF_SECRET = 1 << 2, /* never echo the value in a message (logs are read by many) */
+    /* May change at run time: SIGHUP applies it (hq_config_reload copies it into the
+     * running configuration). Without it a change waits for a restart, and the reload
+     * says so by the key's JSON path. As redis's MODIFIABLE_CONFIG / IMMUTABLE_CONFIG. */
+    CF_RELOAD = 1 << 3,
+    /* With CF_RELOAD: its module applies it from its own reload hook (the sync up-link
+     * restarts its transport, the voice checks its pack has the language), so the
+     * generic pass leaves it to that hook. */
+    CF_HOOK = 1 << 4,
 };
 
 enum cfg_charset {
@@ -139,19 +147,19 @@ static const char *const cfg_led_colors[] = {"red", "green", "yellow", NULL};
 static const struct cfg_key cfg_hall_keys[] = {
     {.key = "id", .type = CT_STR, F_OFF(engine.hall_id), .flags = CF_REQ, .min = 1,
      .charset = CS_CODE},
-    {.key = "name", .type = CT_STR, F_OFF(hall_name), .flags = CF_REQ, .min = 1},
-    {.key = "name_en", .type = CT_STR, F_OFF(hall_name_en)},
+    {.key = "name", .type = CT_STR, F_OFF(hall_name), .flags = CF_REQ | CF_RELOAD, .min = 1},
+    {.key = "name_en", .flags = CF_RELOAD, .type = CT_STR, F_OFF(hall_name_en)},
     {.key = "utc_offset", .type = CT_OFFSET, F_OFF(engine.utc_offset_s), .def_str = "+08:00"},
-    {.key = "log_level", .type = CT_ENUM, F_OFF(log_level), .choices = cfg_log_levels,
+    {.key = "log_level", .flags = CF_RELOAD, .type = CT_ENUM, F_OFF(log_level), .choices = cfg_log_levels,
      .def_str = "info"},
 };
 #undef BASE
 
 #define BASE struct hq_token_cfg
 static const struct cfg_key cfg_token_keys[] = {
-    {.key = "token", .type = CT_STR, F_OFF(token), .flags = CF_REQ | CF_SECRET, .min = 16,
+    {.key = "token", .type = CT_STR, F_OFF(token), .flags = CF_REQ | CF_SECRET | CF_RELOAD, .min = 16,
      .charset = CS_PRINTABLE},
-    {.key = "role", .type = CT_ENUM, F_OFF(role), .flags = CF_REQ, .choices = cfg_roles},
+    {.key = "role", .type = CT_ENUM, F_OFF(role), .flags = CF_REQ | CF_RELOAD, .choices = cfg_roles},
 };
 #undef BASE
 static const struct cfg_obj cfg_token_obj = CFG_OBJ(cfg_token_keys, cfg__token_finish);
@@ -165,7 +173,7 @@ static const struct cfg_key cfg_http_keys[] = {
      .def = 65536},
     {.key = "max_clients", .type = CT_INT, F_OFF(http_max_clients), .min = 1, .max = 1024,
      .def = 256},
-    {.key = "tokens", .type = CT_ARRAY, F_OFF(tokens), F_OFF2(n_tokens), .flags = CF_INLINE,
+    {.key = "tokens", .type = CT_ARRAY, F_OFF(tokens), F_OFF2(n_tokens), .flags = CF_INLINE | CF_RELOAD,
      .min = 0, .max = HQ_CFG_MAX_TOKENS, .sub = &cfg_token_obj,
      .elem_size = sizeof(struct hq_token_cfg)},
 };
@@ -176,23 +184,23 @@ static const struct cfg_key cfg_store_keys[] = {
      .def_str = "full"},
     {.key = "backlog_max_kib", .type = CT_INT, F_OFF(store_backlog_max_kib), .min = 64,
      .max = 262144, .def = 4096},
-    {.key = "history_days", .type = CT_INT, F_OFF(store_history_days), .min = 0, .max = 36500,
+    {.key = "history_days", .flags = CF_RELOAD, .type = CT_INT, F_OFF(store_history_days), .min = 0, .max = 36500,
      .def = 400},
-    {.key = "event_log_days", .type = CT_INT, F_OFF(store_event_log_days), .min = 0,
+    {.key = "event_log_days", .flags = CF_RELOAD, .type = CT_INT, F_OFF(store_event_log_days), .min = 0,
      .max = 36500, .def = 90},
-    {.key = "disk_alarm_mib", .type = CT_INT, F_OFF(store_disk_alarm_mib), .min = 0,
+    {.key = "disk_alarm_mib", .flags = CF_RELOAD, .type = CT_INT, F_OFF(store_disk_alarm_mib), .min = 0,
      .max = 16777216, .def = 256},
 };
 
 static const struct cfg_key cfg_display_keys[] = {
-    {.key = "notice", .type = CT_STR, F_OFF(notice)},
-    {.key = "notice_en", .type = CT_STR, F_OFF(notice_en)},
-    {.key = "ticket_notice", .type = CT_STR, F_OFF(ticket_notice), .def_str = "过号请重新取号"},
+    {.key = "notice", .flags = CF_RELOAD, .type = CT_STR, F_OFF(notice)},
+    {.key = "notice_en", .flags = CF_RELOAD, .type = CT_STR, F_OFF(notice_en)},
+    {.key = "ticket_notice", .flags = CF_RELOAD, .type = CT_STR, F_OFF(ticket_notice), .def_str = "过号请重新取号"},
 };
 
 static const struct cfg_key cfg_alarm_keys[] = {
-    {.key = "wait_s", .type = CT_INT, F_OFF(wait_alarm_s), .min = 0, .max = 86400, .def = 1800},
-    {.key = "idle_s", .type = CT_INT, F_OFF(idle_alarm_s), .min = 0, .max = 86400, .def = 600},
+    {.key = "wait_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(wait_alarm_s), .min = 0, .max = 86400, .def = 1800},
+    {.key = "idle_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(idle_alarm_s), .min = 0, .max = 86400, .def = 600},
 };
 
 static const struct cfg_key cfg_privacy_keys[] = {
@@ -201,27 +209,27 @@ static const struct cfg_key cfg_privacy_keys[] = {
 };
 
 static const struct cfg_key cfg_sync_keys[] = {
-    {.key = "url", .type = CT_URL, F_OFF(sync_url)},
-    {.key = "token", .type = CT_STR, F_OFF(sync_token), .flags = CF_SECRET,
+    {.key = "url", .flags = CF_RELOAD | CF_HOOK, .type = CT_URL, F_OFF(sync_url)},
+    {.key = "token", .type = CT_STR, F_OFF(sync_token), .flags = CF_SECRET | CF_RELOAD | CF_HOOK,
      .charset = CS_PRINTABLE},
-    {.key = "ca_file", .type = CT_STR, F_OFF(sync_ca_file)},
-    {.key = "pinned_pubkey", .type = CT_STR, F_OFF(sync_pinned_pubkey), .charset = CS_PRINTABLE},
-    {.key = "serial", .type = CT_STR, F_OFF(sync_serial), .charset = CS_PRINTABLE},
-    {.key = "serial_baud", .type = CT_INT, F_OFF(sync_serial_baud), .min = 1200, .max = 921600,
+    {.key = "ca_file", .flags = CF_RELOAD | CF_HOOK, .type = CT_STR, F_OFF(sync_ca_file)},
+    {.key = "pinned_pubkey", .flags = CF_RELOAD | CF_HOOK, .type = CT_STR, F_OFF(sync_pinned_pubkey), .charset = CS_PRINTABLE},
+    {.key = "serial", .flags = CF_RELOAD | CF_HOOK, .type = CT_STR, F_OFF(sync_serial), .charset = CS_PRINTABLE},
+    {.key = "serial_baud", .flags = CF_RELOAD | CF_HOOK, .type = CT_INT, F_OFF(sync_serial_baud), .min = 1200, .max = 921600,
      .def = 115200},
-    {.key = "batch_max", .type = CT_INT, F_OFF(sync_batch_max), .min = 1, .max = 500, .def = 500},
-    {.key = "timeout_s", .type = CT_INT, F_OFF(sync_timeout_s), .min = 5, .max = 600, .def = 30},
-    {.key = "appointments_interval_s", .type = CT_INT, F_OFF(sync_appointments_interval_s),
+    {.key = "batch_max", .flags = CF_RELOAD | CF_HOOK, .type = CT_INT, F_OFF(sync_batch_max), .min = 1, .max = 500, .def = 500},
+    {.key = "timeout_s", .flags = CF_RELOAD | CF_HOOK, .type = CT_INT, F_OFF(sync_timeout_s), .min = 5, .max = 600, .def = 30},
+    {.key = "appointments_interval_s", .flags = CF_RELOAD | CF_HOOK, .type = CT_INT, F_OFF(sync_appointments_interval_s),
      .min = 0, .max = 86400, .def = 300},
-    {.key = "appointment_early_s", .type = CT_INT, F_OFF(sync_appointment_early_s), .min = 0,
+    {.key = "appointment_early_s", .flags = CF_RELOAD | CF_HOOK, .type = CT_INT, F_OFF(sync_appointment_early_s), .min = 0,
      .max = 86400, .def = 1800},
-    {.key = "appointment_grace_s", .type = CT_INT, F_OFF(sync_appointment_grace_s), .min = 0,
+    {.key = "appointment_grace_s", .flags = CF_RELOAD | CF_HOOK, .type = CT_INT, F_OFF(sync_appointment_grace_s), .min = 0,
      .max = 86400, .def = 900},
-    {.key = "alarm_backlog", .type = CT_INT, F_OFF(sync_alarm_backlog), .min = 1,
+    {.key = "alarm_backlog", .flags = CF_RELOAD | CF_HOOK, .type = CT_INT, F_OFF(sync_alarm_backlog), .min = 1,
      .max = 100000000, .def = 1000},
-    {.key = "alarm_age_s", .type = CT_INT, F_OFF(sync_alarm_age_s), .min = 1, .max = 2592000,
+    {.key = "alarm_age_s", .flags = CF_RELOAD | CF_HOOK, .type = CT_INT, F_OFF(sync_alarm_age_s), .min = 1, .max = 2592000,
      .def = 3600},
-    {.key = "retention_days", .type = CT_INT, F_OFF(sync_retention_days), .min = 1,
+    {.key = "retention_days", .flags = CF_RELOAD, .type = CT_INT, F_OFF(sync_retention_days), .min = 1,
      .max = 36500, .def = 30},
 };
 
@@ -264,11 +272,11 @@ static const struct cfg_key cfg_voice_keys[] = {
     {.key = "enabled", .type = CT_BOOL, F_OFF(voice_enabled), .def = 0},
     {.key = "pack", .type = CT_STR, F_OFF(voice_pack), .def_doc = "the pack built with hallq"},
     {.key = "output", .type = CT_STR, F_OFF(voice_output), .min = 5, .def_str = "alsa:default"},
-    {.key = "repeat", .type = CT_INT, F_OFF(voice_repeat), .min = 1, .max = 5, .def = 2},
-    {.key = "language", .type = CT_ENUM, F_OFF(voice_language), .choices = cfg_voice_languages,
+    {.key = "repeat", .flags = CF_RELOAD | CF_HOOK, .type = CT_INT, F_OFF(voice_repeat), .min = 1, .max = 5, .def = 2},
+    {.key = "language", .flags = CF_RELOAD | CF_HOOK, .type = CT_ENUM, F_OFF(voice_language), .choices = cfg_voice_languages,
      .def_str = "zh"},
-    {.key = "gap_ms", .type = CT_INT, F_OFF(voice_gap_ms), .min = 0, .max = 1000, .def = 60},
-    {.key = "pause_ms", .type = CT_INT, F_OFF(voice_pause_ms), .min = 100, .max = 5000,
+    {.key = "gap_ms", .flags = CF_RELOAD | CF_HOOK, .type = CT_INT, F_OFF(voice_gap_ms), .min = 0, .max = 1000, .def = 60},
+    {.key = "pause_ms", .flags = CF_RELOAD | CF_HOOK, .type = CT_INT, F_OFF(voice_pause_ms), .min = 100, .max = 5000,
      .def = 700},
     {.key = "max_lag_s", .type = CT_INT, F_OFF(voice_max_lag_s), .min = 5, .max = 600, .def = 30},
 };
@@ -1761,6 +1769,121 @@ void hq_config_free(struct hq_config *cfg)
     e->n_services = e->n_windows = e->n_staff = 0;
 }
 
+/* ------------------------------------------------------------ reload */
+
+struct cfg_reload {
+    void (*fn)(void *arg, const char *path, int how);
+    void *arg;
+    int restart; /* changed keys that wait for a restart */
+    char path[256];
+};
+
+static uint64_t cfg__count(const char *base, const struct cfg_key *k)
+{
+    const char *p = base + k->off2;
+    switch (k->size2) {
+    case 1:
+        return *(const uint8_t *)p;
+    case 2:
+        return *(const uint16_t *)p;
+    case 4:
+        return *(const uint32_t *)p;
+    default:
+        return *(const uint64_t *)p;
+    }
+}
+
+/* Is the value of leaf key k different in a and b? Strings to their end
+ * only: the bytes after the NUL mean nothing. */
+static bool cfg__leaf_differs(const struct cfg_key *k, const char *a, const char *b)
+{
+    switch (k->type) {
+    case CT_STR:
+    case CT_PATH:
+    case CT_ENUM:
+    case CT_HOSTPORT:
+    case CT_URL:
+        return strncmp(a + k->off, b + k->off, k->size) != 0;
+    case CT_RANGE:
+        return memcmp(a + k->off, b + k->off, k->size) ||
+               memcmp(a + k->off2, b + k->off2, k->size2);
+    case CT_REFS:
+        return cfg__count(a, k) != cfg__count(b, k) ||
+               memcmp(a + k->off, b + k->off, cfg__count(a, k) * sizeof(uint8_t));
+    default:
+        return memcmp(a + k->off, b + k->off, k->size) != 0;
+    }
+}
+
+static void cfg__reload_walk(struct cfg_reload *r, const struct cfg_obj *obj, char *cur,
+                             const char *next, size_t plen)
+{
+    bool hours_seen = false;
+    for (size_t i = 0; i < obj->n; i++) {
+        const struct cfg_key *k = &obj->keys[i];
+        size_t cap = sizeof r->path;
+        int n = snprintf(r->path + plen, cap - plen, ".%s", k->key);
+        if (n < 0 || (size_t)n >= cap - plen) continue;
+        size_t sub = plen + (size_t)n;
+        if (k->type == CT_OBJECT) {
+            cfg__reload_walk(r, k->sub, cur, next, sub);
+        } else if (k->type == CT_ARRAY && !(k->flags & CF_RELOAD)) {
+            /* Element by element, so the log names "$.services[1].daily_quota";
+             * a different number of elements is the array's own change. */
+            uint64_t cn = cfg__count(cur, k), nn = cfg__count(next, k);
+            if (cn != nn) {
+                r->restart++;
+                r->fn(r->arg, r->path, HQ_CFG_RESTART);
+            } else {
+                char *ce = k->flags & CF_INLINE ? cur + k->off : *(char **)(cur + k->off);
+                const char *ne =
+                    k->flags & CF_INLINE ? next + k->off : *(char *const *)(next + k->off);
+                for (uint64_t e = 0; ce && ne && e < cn; e++) {
+                    int m = snprintf(r->path + sub, cap - sub, "[%llu]", (unsigned long long)e);
+                    if (m < 0 || (size_t)m >= cap - sub) break;
+                    cfg__reload_walk(r, k->sub, ce + e * k->elem_size, ne + e * k->elem_size,
+                                     sub + (size_t)m);
+                }
+            }
+        } else if (k->type == CT_ARRAY) { /* reloadable whole: inline only (http.tokens) */
+            if (cfg__count(cur, k) != cfg__count(next, k) ||
+                memcmp(cur + k->off, next + k->off, k->size)) {
+                bool hook = k->flags & CF_HOOK;
+                if (!hook) {
+                    memcpy(cur + k->off, next + k->off, k->size);
+                    memcpy(cur + k->off2, next + k->off2, k->size2);
+                }
+                r->fn(r->arg, r->path, hook ? HQ_CFG_HOOK : HQ_CFG_APPLIED);
+            }
+        } else if (cfg__leaf_differs(k, cur, next)) {
+            if (k->type == CT_HOURS) { /* the keys of "hours" share one week: say "hours" once */
+                if (hours_seen) continue;
+                hours_seen = true;
+                r->path[plen] = '\0';
+            }
+            if (!(k->flags & CF_RELOAD)) {
+                r->restart++;
+                r->fn(r->arg, r->path, HQ_CFG_RESTART);
+            } else if (k->flags & CF_HOOK) {
+                r->fn(r->arg, r->path, HQ_CFG_HOOK);
+            } else {
+                memcpy(cur + k->off, next + k->off, k->size);
+                if (k->size2) memcpy(cur + k->off2, next + k->off2, k->size2);
+                r->fn(r->arg, r->path, HQ_CFG_APPLIED);
+            }
+        }
+        r->path[plen] = '\0';
+    }
+}
+
+int hq_config_reload(struct hq_config *cur, const struct hq_config *next,
+                     void (*fn)(void *arg, const char *path, int how), void *arg)
+{
+    struct cfg_reload r = {.fn = fn, .arg = arg, .path = "$"};
+    cfg__reload_walk(&r, &cfg_top_obj, (char *)cur, (const char *)next, 1);
+    return r.restart;
+}
+
 /* ------------------------------------------------------------- the docs */
 
 static const char *cfg__type_doc(const struct cfg_key *k, char *buf, size_t len)
@@ -1868,8 +1991,17 @@ static const char *cfg__default_doc(const struct cfg_key *k, char *buf, size_t l
     return buf;
 }
 
+/* The "reload" column of docs/CONFIG.md: SIGHUP applies it, or it waits
+ * for a restart; an object's keys say each for themselves. */
+static const char *cfg__reload_doc(const struct cfg_key *k)
+{
+    if (k->type == CT_OBJECT) return "per key";
+    return k->flags & CF_RELOAD ? "SIGHUP" : "restart";
+}
+
 static int cfg__doc_walk(const struct cfg_obj *obj, char *path, size_t plen, size_t cap,
-                         int (*fn)(void *, const char *, const char *, const char *), void *arg)
+                         int (*fn)(void *, const char *, const char *, const char *, const char *),
+                         void *arg)
 {
     for (size_t i = 0; i < obj->n; i++) {
         const struct cfg_key *k = &obj->keys[i];
@@ -1877,7 +2009,7 @@ static int cfg__doc_walk(const struct cfg_obj *obj, char *path, size_t plen, siz
         int n = snprintf(path + plen, cap - plen, "%s%s", plen ? "." : "", k->key);
         if (n < 0 || (size_t)n >= cap - plen) return HQ_ERR_LIMIT;
         int rc = fn(arg, path, cfg__type_doc(k, type, sizeof type),
-                    cfg__default_doc(k, def, sizeof def));
+                    cfg__default_doc(k, def, sizeof def), cfg__reload_doc(k));
         if (rc) return rc;
         if (k->sub) {
             size_t sub = plen + (size_t)n;
@@ -1894,7 +2026,8 @@ static int cfg__doc_walk(const struct cfg_obj *obj, char *path, size_t plen, siz
     return HQ_OK;
 }
 
-int hq_config_schema_each(int (*fn)(void *arg, const char *path, const char *type, const char *def),
+int hq_config_schema_each(int (*fn)(void *arg, const char *path, const char *type, const char *def,
+                                    const char *reload),
                           void *arg)
 {
     char path[256] = "";

@@ -202,10 +202,23 @@ int hq_config_parse(const char *name, const char *dir, const char *json, struct 
                     char *err, size_t errlen);
 void hq_config_free(struct hq_config *cfg);
 
+/* SIGHUP: compare next (a freshly loaded file) with the running cur key by
+ * key, as the schema table flags each key. A changed key that may change at
+ * run time is copied into cur (HQ_CFG_APPLIED) or left to its module's reload
+ * hook (HQ_CFG_HOOK: sync.*, voice.language ...); any other changed key waits
+ * for a restart (HQ_CFG_RESTART). fn hears of every changed key by its JSON
+ * path ("$.services[1].daily_quota"; never its value, secrets stay secret).
+ * Returns how many changed keys wait for a restart. */
+enum { HQ_CFG_APPLIED, HQ_CFG_HOOK, HQ_CFG_RESTART };
+int hq_config_reload(struct hq_config *cur, const struct hq_config *next,
+                     void (*fn)(void *arg, const char *path, int how), void *arg);
+
 /* Every key of the schema, depth first in file order: fn(arg, path, type,
- * default) with path like "services[].hours.mon" and the type/bounds and
- * default exactly as docs/CONFIG.md shows them. Stops at fn's first non-zero. */
-int hq_config_schema_each(int (*fn)(void *arg, const char *path, const char *type, const char *def),
+ * default, reload) with path like "services[].hours.mon" and the type/bounds,
+ * default and reload flag ("SIGHUP", "restart", "per key" for an object)
+ * exactly as docs/CONFIG.md shows them. Stops at fn's first non-zero. */
+int hq_config_schema_each(int (*fn)(void *arg, const char *path, const char *type, const char *def,
+                                    const char *reload),
                           void *arg);
 
 /* 1 + the index of kiosk's own printer in printer.kiosks, 0 when it has none

@@ -101,6 +101,54 @@ const char *hq_window_state_name(int state)
     return ENGINE__NAME(engine__wstate_names, state);
 }
 
+static const char *const engine__why[HQ_WHY__COUNT][3] = {
+    [HQ_WHY_NONE] = {"", "", ""},
+    [HQ_WHY_NOT_LOGGED_IN] = {"not_logged_in", "窗口未登录",
+                              "no clerk is logged in at this window"},
+    [HQ_WHY_PAUSED] = {"paused", "窗口已暂停", "the window is paused"},
+    [HQ_WHY_NOBODY_WAITING] = {"nobody_waiting", "当前无人等候", "nobody is waiting"},
+    [HQ_WHY_NOT_CALLED] = {"not_called", "本窗口没有已叫号未到的号票",
+                           "no ticket is called and awaited at this window"},
+    [HQ_WHY_NO_CURRENT] = {"no_current", "本窗口没有正在办理的号票",
+                           "no ticket is being served at this window"},
+    [HQ_WHY_WINDOW_BUSY] = {"window_busy", "窗口正在办理，请先办结",
+                            "a citizen is at the window: finish first"},
+    [HQ_WHY_NOT_PAUSED] = {"not_paused", "窗口未暂停", "the window is not paused"},
+    [HQ_WHY_STAFF_BUSY] = {"staff_busy", "该工作人员正在其他窗口办理",
+                           "this clerk is serving a citizen at another window"},
+    [HQ_WHY_NOTHING_PARKED] = {"nothing_parked", "本窗口没有挂起的号票",
+                               "no ticket is parked at this window"},
+    [HQ_WHY_TICKET_CLOSED] = {"ticket_closed", "该号已叫号或已结束，不能取消",
+                              "the ticket has been called or closed"},
+    [HQ_WHY_RATED] = {"rated", "已评价", "already rated"},
+    [HQ_WHY_NO_RATING] = {"no_rating", "没有待评价的服务（未邀请或已超时）",
+                          "no service awaits a rating (none, or too late)"},
+    [HQ_WHY_NO_TICKET] = {"no_ticket", "今天没有这个号", "no such ticket today"},
+    [HQ_WHY_NO_STAFF] = {"no_staff", "没有这个工号", "no such staff number"},
+    [HQ_WHY_NO_WINDOW] = {"no_window", "没有这个窗口", "no such window"},
+    [HQ_WHY_NO_SERVICE] = {"no_service", "没有这项业务", "no such service"},
+};
+
+static const char *engine__why_text(int why, int k)
+{
+    return why > 0 && why < HQ_WHY__COUNT ? engine__why[why][k] : "";
+}
+const char *hq_why_code(int why)
+{
+    return engine__why_text(why, 0);
+}
+const char *hq_why_zh(int why)
+{
+    return engine__why_text(why, 1);
+}
+const char *hq_why_en(int why)
+{
+    return engine__why_text(why, 2);
+}
+
+/* A refusal with its reason in words (res->why). */
+#define ENGINE__REFUSE(c, err, w) ((c)->res->why = (w), (err))
+
 const char *hq_priority_name(int prio)
 {
     return ENGINE__NAME(engine__prio_names, prio);
@@ -1107,7 +1155,8 @@ static int engine__cmd_issue(struct engine__ctx *c)
 static int engine__can_call(const struct engine__ctx *c)
 {
     uint8_t st = c->e->win[c->wi].state;
-    if (st == HQ_WS_CLOSED || st == HQ_WS_PAUSED) return HQ_ERR_STATE;
+    if (st == HQ_WS_CLOSED) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_NOT_LOGGED_IN);
+    if (st == HQ_WS_PAUSED) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_PAUSED);
     return HQ_OK;
 }
 
@@ -1118,7 +1167,8 @@ static int engine__cmd_call_next(struct engine__ctx *c)
     struct engine__pick pk;
     engine__pick_next(c->e, c->wi, &pk);
     bool has_current = c->e->win[c->wi].current >= 0;
-    if (pk.ticket < 0 && !has_current) return HQ_ERR_EMPTY;
+    if (pk.ticket < 0 && !has_current)
+        return ENGINE__REFUSE(c, HQ_ERR_EMPTY, HQ_WHY_NOBODY_WAITING);
     if (has_current) engine__finish(c, c->wi, false);
     if (pk.ticket < 0) {
         /* Nobody to call, but the implicit finish stands and must be committed. */
@@ -1199,7 +1249,7 @@ static int engine__cmd_call_number(struct engine__ctx *c)
     memcpy(label, c->cmd->u.call.label, sizeof c->cmd->u.call.label);
     label[sizeof label - 1] = 0;
     int32_t ti = engine__pick_number(c, label);
-    if (ti < 0) return HQ_ERR_NOT_FOUND;
+    if (ti < 0) return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_TICKET);
     if (c->e->win[c->wi].current >= 0) engine__finish(c, c->wi, false);
     engine__call(c, c->wi, ti, HQ_EV_CALL, true);
     return HQ_OK;
@@ -1208,7 +1258,8 @@ static int engine__cmd_call_number(struct engine__ctx *c)
 static int engine__cmd_recall(struct engine__ctx *c)
 {
     struct hq_window_st *w = &c->e->win[c->wi];
-    if (w->current < 0 || c->e->tickets[w->current].status != HQ_TS_CALLED) return HQ_ERR_STATE;
+    if (w->current < 0 || c->e->tickets[w->current].status != HQ_TS_CALLED)
+        return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_NOT_CALLED);
     struct hq_ticket *t = &c->e->tickets[w->current];
     if (t->recalls >= c->cfg->recall_limit) {
         /* One recall more than allowed: the citizen is not coming. */
@@ -1229,7 +1280,8 @@ static int engine__cmd_recall(struct engine__ctx *c)
 static int engine__cmd_start(struct engine__ctx *c)
 {
     struct hq_window_st *w = &c->e->win[c->wi];
-    if (w->current < 0 || c->e->tickets[w->current].status != HQ_TS_CALLED) return HQ_ERR_STATE;
+    if (w->current < 0 || c->e->tickets[w->current].status != HQ_TS_CALLED)
+        return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_NOT_CALLED);
     int32_t ti = w->current;
     c->e->tickets[ti].served_at = c->now;
     engine__set_status(c->e, ti, HQ_TS_SERVING);
@@ -1244,7 +1296,8 @@ static int engine__cmd_start(struct engine__ctx *c)
 static int engine__cmd_no_show(struct engine__ctx *c)
 {
     struct hq_window_st *w = &c->e->win[c->wi];
-    if (w->current < 0 || c->e->tickets[w->current].status != HQ_TS_CALLED) return HQ_ERR_STATE;
+    if (w->current < 0 || c->e->tickets[w->current].status != HQ_TS_CALLED)
+        return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_NOT_CALLED);
     int16_t rq = c->cmd->u.no_show.requeue;
     engine__no_show(c, c->wi, rq < 0 ? c->cfg->no_show_requeue : rq != 0);
     return HQ_OK;
@@ -1260,7 +1313,7 @@ static bool engine__has_open_current(const struct engine__ctx *c)
 
 static int engine__cmd_park(struct engine__ctx *c)
 {
-    if (!engine__has_open_current(c)) return HQ_ERR_STATE;
+    if (!engine__has_open_current(c)) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_NO_CURRENT);
     struct hq_window_st *w = &c->e->win[c->wi];
     int32_t ti = w->current;
     /* queued_at remembers when it was parked: call-back takes the oldest;
@@ -1288,7 +1341,7 @@ static int engine__cmd_call_back(struct engine__ctx *c)
         if (best < 0 || engine__arrival_cmp(c->e, ti, best) < 0) best = ti;
     }
     /* Nothing parked here: refused before the current ticket is touched. */
-    if (best < 0) return HQ_ERR_EMPTY;
+    if (best < 0) return ENGINE__REFUSE(c, HQ_ERR_EMPTY, HQ_WHY_NOTHING_PARKED);
     if (c->e->win[c->wi].current >= 0) engine__finish(c, c->wi, false);
     engine__call(c, c->wi, best, HQ_EV_CALL_BACK, false);
     return HQ_OK;
@@ -1296,12 +1349,13 @@ static int engine__cmd_call_back(struct engine__ctx *c)
 
 static int engine__cmd_transfer(struct engine__ctx *c)
 {
-    if (!engine__has_open_current(c)) return HQ_ERR_STATE;
+    if (!engine__has_open_current(c)) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_NO_CURRENT);
     const struct hq_cmd *cmd = c->cmd;
     int16_t to = cmd->u.transfer.service;
-    if (to >= 0 && (size_t)to >= c->cfg->n_services) return HQ_ERR_NOT_FOUND;
+    if (to >= 0 && (size_t)to >= c->cfg->n_services)
+        return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_SERVICE);
     if (cmd->u.transfer.to_window && hq_engine_window_index(c->e, cmd->u.transfer.to_window) < 0)
-        return HQ_ERR_NOT_FOUND;
+        return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_WINDOW);
     struct hq_window_st *w = &c->e->win[c->wi];
     int32_t ti = w->current;
     struct hq_ticket *t = &c->e->tickets[ti];
@@ -1332,7 +1386,12 @@ static int engine__cmd_pause(struct engine__ctx *c, bool pause)
 {
     struct hq_window_st *w = &c->e->win[c->wi];
     /* Pause only an idle window (finish the citizen first); resume only a paused one. */
-    if (w->state != (pause ? HQ_WS_IDLE : HQ_WS_PAUSED)) return HQ_ERR_STATE;
+    if (w->state != (pause ? HQ_WS_IDLE : HQ_WS_PAUSED))
+        return ENGINE__REFUSE(c, HQ_ERR_STATE,
+                              pause ? (w->state == HQ_WS_CLOSED   ? HQ_WHY_NOT_LOGGED_IN
+                                       : w->state == HQ_WS_PAUSED ? HQ_WHY_PAUSED
+                                                                  : HQ_WHY_WINDOW_BUSY)
+                                    : HQ_WHY_NOT_PAUSED);
     engine__win_state(c, c->wi, pause ? HQ_WS_PAUSED : HQ_WS_IDLE);
     engine__rec(c, HQ_REC_EVENT, pause ? HQ_EV_PAUSE : HQ_EV_RESUME, c->wn, -1, w->staff);
     engine__fx(c, HQ_FX_WINDOW, 0, -1, c->wn, -1);
@@ -1341,7 +1400,7 @@ static int engine__cmd_pause(struct engine__ctx *c, bool pause)
 
 static int engine__cmd_finish(struct engine__ctx *c)
 {
-    if (!engine__has_open_current(c)) return HQ_ERR_STATE;
+    if (!engine__has_open_current(c)) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_NO_CURRENT);
     c->res->ticket = c->e->win[c->wi].current;
     engine__finish(c, c->wi, true);
     return HQ_OK;
@@ -1350,10 +1409,11 @@ static int engine__cmd_finish(struct engine__ctx *c)
 static int engine__cmd_cancel(struct engine__ctx *c)
 {
     int32_t ti = c->cmd->u.cancel.ticket;
-    if (ti < 0 || (size_t)ti >= c->e->n_tickets) return HQ_ERR_NOT_FOUND;
+    if (ti < 0 || (size_t)ti >= c->e->n_tickets)
+        return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_TICKET);
     struct hq_ticket *t = &c->e->tickets[ti];
     if (t->status != HQ_TS_WAITING && t->status != HQ_TS_PARKED && t->status != HQ_TS_NO_SHOW)
-        return HQ_ERR_STATE;
+        return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_TICKET_CLOSED);
     t->finished_at = c->now;
     engine__set_status(c->e, ti, HQ_TS_CANCELLED);
     engine__dirty_ticket(c, ti);
@@ -1371,11 +1431,11 @@ static int engine__cmd_login(struct engine__ctx *c)
     memcpy(id, c->cmd->u.login.staff_id, sizeof c->cmd->u.login.staff_id);
     id[sizeof id - 1] = 0;
     int si = hq_engine_staff_index(c->e, id);
-    if (si < 0) return HQ_ERR_NOT_FOUND;
+    if (si < 0) return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_STAFF);
     uint16_t staff = (uint16_t)(si + 1);
     struct hq_window_st *w = &c->e->win[c->wi];
     if (w->state != HQ_WS_CLOSED && w->state != HQ_WS_IDLE && w->state != HQ_WS_PAUSED)
-        return HQ_ERR_STATE;
+        return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_BUSY);
     /* One clerk, one window: logged in elsewhere means logged out there
      * first, which (as a logout) needs that window free of a citizen. */
     int other = -1;
@@ -1383,7 +1443,7 @@ static int engine__cmd_login(struct engine__ctx *c)
         if ((int)i == c->wi || c->e->win[i].state == HQ_WS_CLOSED) continue;
         if (c->e->win[i].staff != staff) continue;
         if (c->e->win[i].state != HQ_WS_IDLE && c->e->win[i].state != HQ_WS_PAUSED)
-            return HQ_ERR_STATE;
+            return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_STAFF_BUSY);
         other = (int)i;
     }
     if (w->staff && w->staff != staff) /* the clerk before leaves this window */
@@ -1406,13 +1466,29 @@ static int engine__cmd_login(struct engine__ctx *c)
 static int engine__cmd_logout(struct engine__ctx *c)
 {
     struct hq_window_st *w = &c->e->win[c->wi];
-    if (w->state != HQ_WS_IDLE && w->state != HQ_WS_PAUSED) return HQ_ERR_STATE;
+    if (w->state != HQ_WS_IDLE && w->state != HQ_WS_PAUSED)
+        return ENGINE__REFUSE(c, HQ_ERR_STATE,
+                              w->state == HQ_WS_CLOSED ? HQ_WHY_NOT_LOGGED_IN : HQ_WHY_WINDOW_BUSY);
     uint16_t staff = w->staff;
     w->staff = 0;
     engine__win_state(c, c->wi, HQ_WS_CLOSED);
     engine__rec(c, HQ_REC_EVENT, HQ_EV_LOGOUT, c->wn, -1, staff);
     engine__fx(c, HQ_FX_WINDOW, 0, -1, c->wn, -1);
     return HQ_OK;
+}
+
+/* Was the last citizen this window finished rated already? Only on a refused
+ * rating, to tell "a second rating" (已评价) from "none asked for": a scan of
+ * the day's tickets is cheap beside a keypress. */
+static bool engine__last_rated(const struct engine__ctx *c)
+{
+    int32_t last = -1;
+    for (size_t i = 0; i < c->e->n_tickets; i++) {
+        const struct hq_ticket *t = &c->e->tickets[i];
+        if (t->window != c->wn || t->status != HQ_TS_DONE) continue;
+        if (last < 0 || t->finished_at >= c->e->tickets[last].finished_at) last = (int32_t)i;
+    }
+    return last >= 0 && (c->e->tickets[last].flags & HQ_TF_RATED);
 }
 
 static int engine__cmd_rate(struct engine__ctx *c)
@@ -1422,10 +1498,12 @@ static int engine__cmd_rate(struct engine__ctx *c)
         return HQ_ERR_INVALID;
     struct hq_window_st *w = &c->e->win[c->wi];
     /* Only the invitation still open counts: a late or second rating is refused. */
-    if (w->rating_ticket < 0 || c->now > w->rating_deadline) return HQ_ERR_STATE;
+    if (w->rating_ticket < 0 || c->now > w->rating_deadline)
+        return ENGINE__REFUSE(c, HQ_ERR_STATE,
+                              engine__last_rated(c) ? HQ_WHY_RATED : HQ_WHY_NO_RATING);
     int32_t ti = w->rating_ticket;
     struct hq_ticket *t = &c->e->tickets[ti];
-    if (t->flags & HQ_TF_RATED) return HQ_ERR_STATE;
+    if (t->flags & HQ_TF_RATED) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_RATED);
     t->flags |= HQ_TF_RATED;
     engine__dirty_ticket(c, ti);
     w->rating_ticket = -1;
@@ -1463,6 +1541,7 @@ static int engine__cmd_tick(struct engine__ctx *c)
 int hq_engine_apply(struct hq_engine *e, const struct hq_cmd *cmd, struct hq_result *res)
 {
     res->err = HQ_OK;
+    res->why = HQ_WHY_NONE;
     res->ticket = -1;
     res->n_fx = res->n_rec = res->n_dirty_tickets = 0;
     memset(res->dirty_windows, 0, sizeof res->dirty_windows);
@@ -1484,7 +1563,7 @@ int hq_engine_apply(struct hq_engine *e, const struct hq_cmd *cmd, struct hq_res
     if (cmd->type != HQ_CMD_ISSUE && cmd->type != HQ_CMD_CANCEL && cmd->type != HQ_CMD_TICK) {
         c.wi = hq_engine_window_index(e, cmd->window);
         if (c.wi < 0) {
-            rc = HQ_ERR_NOT_FOUND;
+            rc = ENGINE__REFUSE(&c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_WINDOW);
             goto fail;
         }
         c.wn = cmd->window;

@@ -338,8 +338,36 @@ struct hq_record {
     int64_t at;
 };
 
+/* Why a window or ticket command was refused, finer than its HQ_ERR_*: the
+ * clerk at the keypad, hallqctl and the API all name the same reason
+ * (hq_why_code/_zh/_en), so "当前状态不允许此操作" never stands for five things. */
+enum hq_why {
+    HQ_WHY_NONE = 0,
+    HQ_WHY_NOT_LOGGED_IN, /* the window has no clerk logged in */
+    HQ_WHY_PAUSED,        /* the window is paused */
+    HQ_WHY_NOBODY_WAITING,
+    HQ_WHY_NOT_CALLED,  /* recall/start/no-show: no ticket called at this window */
+    HQ_WHY_NO_CURRENT,  /* finish/park/transfer: nobody at the window */
+    HQ_WHY_WINDOW_BUSY, /* login/logout/pause: a citizen is at the window */
+    HQ_WHY_NOT_PAUSED,  /* resume */
+    HQ_WHY_STAFF_BUSY,  /* login: the clerk serves a citizen at another window */
+    HQ_WHY_NOTHING_PARKED,
+    HQ_WHY_TICKET_CLOSED, /* cancel: already called, done or cancelled */
+    HQ_WHY_RATED,         /* a second rating */
+    HQ_WHY_NO_RATING,     /* a rating with no invitation open (none, or timed out) */
+    HQ_WHY_NO_TICKET,     /* no such ticket today */
+    HQ_WHY_NO_STAFF,      /* no such staff number */
+    HQ_WHY_NO_WINDOW,     /* no such window */
+    HQ_WHY_NO_SERVICE,    /* no such service */
+    HQ_WHY__COUNT
+};
+const char *hq_why_code(int why); /* "nobody_waiting"; "" for NONE */
+const char *hq_why_zh(int why);   /* 无人等候 */
+const char *hq_why_en(int why);   /* nobody is waiting */
+
 struct hq_result {
     int err;        /* HQ_OK or the reason the command was refused (nothing changed then) */
+    uint8_t why;    /* enum hq_why: the reason in words, when err alone is vague */
     int32_t ticket; /* the ticket the command issued/called/acted on, -1 = none */
     struct hq_effect *fx;
     size_t n_fx, cap_fx;

@@ -361,6 +361,7 @@ static int hqd__storage_check(const struct hq_daemon *d, const struct hq_cmd *cm
 
 int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
 {
+    d->res.why = HQ_WHY_NONE; /* a refusal before the engine has no engine reason */
     if (!cmd->now) cmd->now = hq_loop_wall_s();
     if (cmd->now > d->clock_seen) d->clock_seen = cmd->now;
     if (cmd->type == HQ_CMD_ISSUE) hqd__new_uuid(cmd->u.issue.uuid);
@@ -466,9 +467,22 @@ static void hqd__watchdog(struct hq_loop *loop, void *arg)
     hq_loop_timer(loop, hqd_watchdog_usec / 2000, hqd__watchdog, arg);
 }
 
-/* SIGHUP: re-read the file; apply what can change without a restart (log
- * level, texts, alarm thresholds, tokens). Services, windows, staff and the
- * database path need a restart, and the log says so. */
+/* One changed key of a reload, by its JSON path (never its value). */
+static void hqd__reload_key(void *arg, const char *path, int how)
+{
+    struct hq_daemon *d = arg;
+    if (how == HQ_CFG_RESTART)
+        LOG_NOTICE("HALLQD", "reload: %s changed in %s: it takes effect at the next restart", path,
+                   d->cfg.file);
+    else
+        LOG_INFO("HALLQD", "reload: %s changed: applied", path);
+}
+
+/* SIGHUP: re-read the file and apply what may change at run time, as the
+ * schema table in config.c flags each key (docs/CONFIG.md, column "reload"):
+ * hq_config_reload copies those keys and names every other changed key by
+ * its JSON path, which waits for a restart; the modules' hooks then apply
+ * their own (the up-link, the voice). The log says which and how many. */
 static void hqd__reload(struct hq_daemon *d)
 {
     struct hq_config *n = calloc(1, sizeof *n);
@@ -478,32 +492,18 @@ static void hqd__reload(struct hq_daemon *d)
     if (hq_config_load(d->cfg.file, n, err, sizeof err) != HQ_OK) {
         LOG_ERR("HALLQD", "reload refused, keeping the running configuration: %s", err);
     } else {
-        int lvl = hq_log_level_from_name(n->log_level);
+        int restart = hq_config_reload(&d->cfg, n, hqd__reload_key, d);
+        int lvl = hq_log_level_from_name(d->cfg.log_level);
         if (lvl >= 0) hq_log_level = lvl;
-        memcpy(d->cfg.hall_name, n->hall_name, sizeof d->cfg.hall_name);
-        memcpy(d->cfg.hall_name_en, n->hall_name_en, sizeof d->cfg.hall_name_en);
-        memcpy(d->cfg.log_level, n->log_level, sizeof d->cfg.log_level);
-        memcpy(d->cfg.notice, n->notice, sizeof d->cfg.notice);
-        memcpy(d->cfg.notice_en, n->notice_en, sizeof d->cfg.notice_en);
-        memcpy(d->cfg.ticket_notice, n->ticket_notice, sizeof d->cfg.ticket_notice);
-        memcpy(d->cfg.tokens, n->tokens, sizeof d->cfg.tokens);
-        d->cfg.n_tokens = n->n_tokens;
-        d->cfg.wait_alarm_s = n->wait_alarm_s;
-        d->cfg.idle_alarm_s = n->idle_alarm_s;
-        d->cfg.store_history_days = n->store_history_days; /* hqd_retention.c */
-        d->cfg.store_event_log_days = n->store_event_log_days;
-        d->cfg.store_disk_alarm_mib = n->store_disk_alarm_mib; /* api.c, admin_rules.c */
-        d->cfg.sync_retention_days = n->sync_retention_days;
-        if (n->engine.n_services != d->cfg.engine.n_services ||
-            n->engine.n_windows != d->cfg.engine.n_windows ||
-            strcmp(n->database, d->cfg.database) != 0)
-            LOG_NOTICE("HALLQD",
-                       "services, windows or the database changed in %s: they take "
-                       "effect at the next restart",
-                       d->cfg.file);
         for (int i = 0; i < d->n_on_reload; i++)
             d->on_reload[i].fn(d, d->on_reload[i].arg);
-        LOG_NOTICE("HALLQD", "configuration reloaded from %s", d->cfg.file);
+        if (restart)
+            LOG_NOTICE("HALLQD",
+                       "configuration reloaded from %s; %d changed key%s (above) take%s effect "
+                       "only at the next restart",
+                       d->cfg.file, restart, restart == 1 ? "" : "s", restart == 1 ? "s" : "");
+        else
+            LOG_NOTICE("HALLQD", "configuration reloaded from %s", d->cfg.file);
     }
     hq_config_free(n);
     free(n);

@@ -276,7 +276,9 @@ static int appts__checkin(struct hq_api_req *req, void *arg)
         cJSON *ev = cJSON_CreateObject();
         cJSON_AddStringToObject(ev, "appointment", row.id);
         cJSON_AddBoolToObject(ev, "late", late);
-        cJSON_AddItemToObject(ev, "ticket", hq_api_ticket_json(d, d->res.ticket));
+        cJSON *t = hq_api_ticket_json(d, d->res.ticket);
+        hq_api_event_view(t, HQ_TS_WAITING); /* public stream: the uuid is the holder's */
+        cJSON_AddItemToObject(ev, "ticket", t);
         hq_api_publish(d->api, "checkin", ev);
     }
     return hq_api_reply_json(req, 201, o);

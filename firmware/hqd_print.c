@@ -459,10 +459,14 @@ static void print__record_reprint(struct hq_print *s, int32_t ti, const char *by
 fail:
     if (rc) LOG_WARN("PRINT", "reprint of %s not recorded: %s", label, hq_strerror(rc));
     free(json);
-    if (d->api)
+    if (d->api) {
+        /* the event stream is public: the number says which ticket, the uuid
+         * is the holder's capability (issue 14) */
+        cJSON_DeleteItemFromObjectCaseSensitive(o, "ticket");
         hq_api_publish(d->api, "reprint", o);
-    else
+    } else {
         cJSON_Delete(o);
+    }
 }
 
 /* A reprint at kiosk's own printer (0: the hall's). */

@@ -262,10 +262,8 @@ static void voice__reload(struct hq_daemon *d, void *arg)
         goto out;
     }
     struct hq_config *c = &d->cfg;
-    if (n->voice_enabled != c->voice_enabled || strcmp(n->voice_pack, c->voice_pack) ||
-        strcmp(n->voice_output, c->voice_output) || n->voice_max_lag_s != c->voice_max_lag_s)
-        LOG_NOTICE("VOICE", "voice.enabled, pack, output and max_lag_s take effect at the next "
-                            "restart");
+    /* voice.enabled, pack, output and max_lag_s wait for a restart: hallqd's
+     * reload names each one that changed (config.c's table flags them). */
     unsigned langs = voice__langs(n->voice_language);
     if ((langs & v->have_langs) == langs) {
         v->langs = langs;

@@ -46,3 +46,8 @@ endif()
 if(TARGET hallqd)
   hq_py_test(hallqd_retention test_retention.py TIMEOUT 120)
 endif()
+# The demo's central server (tools/demo-central.sh): hallq-central with today's appointments,
+# and a hallqd on the demo config checking in every booking code it lists.
+if(TARGET hallqd AND TARGET hallq-central)
+  hq_py_test(demo_central test_demo_central.py TIMEOUT 120)
+endif()

@@ -54,6 +54,27 @@ PY
     fi
 fi
 
+# The central server (tools/demo-central.sh): hallq-central on the address of the config's
+# sync.url, with a few of today's appointments, so that 预约签到 at the kiosk can be tried
+# with the booking codes printed below. Without it hallqd only keeps its records in the
+# outbox and every code is unknown; the demo says so and runs on.
+central=no
+if [ -x "$top/tools/demo-central.sh" ]; then
+    "$top/tools/demo-central.sh" "$build" "$cfg" & pids+=($!)
+    for _ in $(seq 100); do
+        [ -s "$run/central.state" ] && break
+        kill -0 "${pids[-1]}" 2>/dev/null || break
+        sleep 0.1
+    done
+    if grep -qx ready "$run/central.state" 2>/dev/null; then
+        central=yes
+    else
+        why=$(cat "$run/central.state" 2>/dev/null || echo "no answer")
+        printf '\n\033[1;31m  !!! 中心服务器未启动 / NO CENTRAL SERVER: %s\033[0m\n' "$why" >&2
+        printf '\033[1;31m  !!! appointments (预约签到) cannot be tried; the rest of the demo runs.\033[0m\n\n' >&2
+    fi
+fi
+
 "$build/hallqd" --config "$cfg" &
 hqd=$!
 pids+=($hqd)
@@ -88,6 +109,23 @@ TXT
 else
     cat <<TXT
     printed tickets none: printing is off (see the message above)
+TXT
+fi
+if [ "$central" = yes ]; then
+    cat <<TXT
+
+  appointments (预约) from the central server (hallq-central, $run/central.out):
+    today's booking codes, to check in at the kiosk (预约签到 → enter the code):
+TXT
+    while read -r code svc slot who; do
+        printf '      %-8s %s  %s  %s\n' "$code" "$slot" "$svc" "$who"
+    done <"$run/central-codes.txt"
+    cat <<TXT
+    kiosk          http://127.0.0.1:8080/kiosk   (预约签到 / Appointment check-in)
+    or: curl -s -H 'Content-Type: application/json' -d '{"booking_code":"DEMO01"}' \\
+          http://127.0.0.1:8080/api/v1/appointments/checkin
+    appointments as the hall holds them (manager):
+          curl -s -H 'Authorization: Bearer manager-demo-token-01' http://127.0.0.1:8080/api/v1/appointments
 TXT
 fi
 cat <<TXT

@@ -92,11 +92,24 @@ static const char *ctl__state_zh(const char *s)
     return s;
 }
 
+/* A ticket's state in Chinese: the output is Chinese first, and a clerk
+ * should not read "no_show" (issue 14). Unknown names pass through. */
+static const char *ctl__status_zh(const char *s)
+{
+    static const char *const map[][2] = {
+        {"waiting", "等候中"}, {"called", "已叫号"}, {"serving", "办理中"},   {"parked", "已挂起"},
+        {"done", "已办结"},    {"no_show", "过号"},  {"cancelled", "已取消"}, {"expired", "已过期"},
+    };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcmp(map[i][0], s) == 0) return map[i][1];
+    return s;
+}
+
 static void ctl__print_ticket(cJSON *t)
 {
     if (!cJSON_IsObject(t)) return;
     printf("号票 %s  %s (%s)  状态 %s", ctl__str(t, "number"), ctl__str(t, "service_name"),
-           ctl__str(t, "service"), ctl__str(t, "status"));
+           ctl__str(t, "service"), ctl__status_zh(ctl__str(t, "status")));
     cJSON *ahead = cJSON_GetObjectItemCaseSensitive(t, "ahead");
     if (cJSON_IsNumber(ahead)) printf("  前面 %d 人", ahead->valueint);
     cJSON *est = cJSON_GetObjectItemCaseSensitive(t, "estimated_wait_s");
@@ -164,6 +177,10 @@ static int ctl__finish(long status, struct buf *b, void (*human)(cJSON *))
         const char *detail = o ? ctl__str(o, "detail") : "";
         fprintf(stderr, "hallqctl: %s (%s)%s%s [HTTP %ld]\n", *zh ? zh : "请求失败",
                 *en ? en : "request failed", *detail ? ": " : "", detail, status);
+        if (status == 401 && !opt_token)
+            fprintf(stderr,
+                    "hallqctl: 未设置令牌：请设置环境变量 HALLQ_TOKEN 或用 --token (no token: "
+                    "set HALLQ_TOKEN or pass --token)\n");
     }
     cJSON_Delete(o);
     free(b->p);
@@ -196,6 +213,12 @@ static void ctl__usage(FILE *f)
             "  pause WINDOW | resume WINDOW | login WINDOW STAFF | logout WINDOW\n"
             "  rate WINDOW LEVEL             a rating 1..5 (5 = 非常满意)\n"
             "  cancel TICKET                 (manager token)\n"
+            "environment / 环境变量:\n"
+            "  HALLQ_TOKEN   the clerk's or manager's API token, instead of --token\n"
+            "                (窗口人员或管理员的接口令牌；叫号等窗口操作需要)\n"
+            "  HALLQ_URL     hallqd's address, instead of --url (default http://127.0.0.1:8080)\n"
+            "a refusal prints its reason in Chinese and English, as the API gives it\n"
+            "(拒绝时以中英文给出原因，如 无人等候 / nobody is waiting)\n"
             "exit: 0 done, 1 refused, 2 usage, 3 unreachable, 4 not authorised, 5 hallqd failed\n");
 }
 
@@ -217,6 +240,7 @@ int main(int argc, char **argv)
     };
     if (getenv("HALLQ_URL")) opt_url = getenv("HALLQ_URL");
     opt_token = getenv("HALLQ_TOKEN");
+    if (opt_token && !*opt_token) opt_token = NULL; /* HALLQ_TOKEN= means none */
     int c;
     /* "+" stops at the command so its own options stay its own */
     while ((c = getopt_long(argc, argv, "+u:t:jh", opts, NULL)) != -1) {

@@ -2,7 +2,9 @@
 actions, tokens, SSE, metrics, and hostile requests that must get a 4xx
 with a JSON error and never take the daemon down."""
 import json
+import re
 import socket
+import struct
 import sys
 import threading
 import time
@@ -52,6 +54,50 @@ def test_tickets(h):
     T.eq(body["ticket"]["priority_label"], "残疾人优先", "priority label")
     st, body = h.post("/api/v1/tickets", {"service": "A", "priority": "elderly"}, token=CLERK)
     T.eq(st, 400, "elderly cannot be asked for")
+
+
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def test_public_view(h):
+    """Issue 14: a number is guessable, so the public lookup by number shows
+    neither the uuid (the capability for /t/<uuid> and kiosk reprints) nor the
+    priority class nor the masked name; the holder by uuid and staff see all."""
+    st, body = h.post("/api/v1/tickets", {"service": "A", "priority": "disabled"}, token=CLERK)
+    T.eq(st, 201, "a disabled-priority ticket")
+    full = body["ticket"]
+    number, uuid = full["number"], full["uuid"]
+    st, pub = h.get("/api/v1/tickets/" + number)
+    T.eq(st, 200, "public lookup by number")
+    T.eq((pub.get("number"), pub.get("service"), pub.get("status")), (number, "A", "waiting"),
+         "the number's answer has what the QR page shows")
+    T.check("ahead" in pub and "estimated_wait_s" in pub and "window" in pub,
+            "people ahead, the estimate and the window: %r" % pub)
+    for k in ("uuid", "status_url", "priority", "priority_label", "priority_label_en", "name_masked"):
+        T.check(k not in pub, "public lookup by number leaves out %s: %r" % (k, pub))
+    T.check(not UUID_RE.search(json.dumps(pub)), "no uuid anywhere in the answer by number")
+    st, own = h.get("/api/v1/tickets/" + uuid)
+    T.eq((st, own.get("uuid"), own.get("priority_label")), (200, uuid, "残疾人优先"),
+         "the holder's page by uuid has the class")
+    st, staff = h.get("/api/v1/tickets/" + number, token=CLERK)
+    T.eq((st, staff.get("uuid"), staff.get("priority")), (200, uuid, "disabled"),
+         "staff by number see the whole ticket")
+    # the public stream does not hand out a waiting ticket's uuid either
+    events, stop = [], threading.Event()
+    t = threading.Thread(target=sse_reader, args=(h, events, stop), daemon=True)
+    t.start()
+    T.check(wait_for(lambda: any(e == "status" for e, _ in events)), "SSE status snapshot")
+    st, body = h.issue("A")
+    n2, u2 = body["ticket"]["number"], body["ticket"]["uuid"]
+    T.check(wait_for(lambda: any(e == "issue" and d["ticket"]["number"] == n2 for e, d in events)),
+            "SSE issue event")
+    stop.set()
+    t.join(2)
+    T.check(not any(u2 in json.dumps(d) for _, d in events), "no waiting ticket's uuid on the public stream")
+    T.check(not any("name_masked" in json.dumps(d) for _, d in events), "no masked name on the public stream")
+    st, body = h.post(f"/api/v1/tickets/{u2}/cancel", token=MANAGER)
+    st, body = h.post(f"/api/v1/tickets/{uuid}/cancel", token=MANAGER)
+    T.eq(st, 200, "clean up the public-view tickets")
 
 
 def test_windows(h):
@@ -151,6 +197,25 @@ def test_sse(h):
     t.join(2)
 
 
+def test_sse_closed(h):
+    """A page closed on its event stream is a normal end: no error-like line in
+    the log at the default level (issue 14)."""
+    for linger in (False, True):  # a clean close, and a reset (a phone dropping off)
+        s = socket.create_connection(("127.0.0.1", h.port))
+        s.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\n\r\n")
+        s.settimeout(5)
+        s.recv(65536)
+        if linger:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        s.close()
+        for _ in range(2):  # the next events find the socket gone
+            h.issue("A")
+            time.sleep(0.3)
+    log = h.read_log()
+    T.check("Failed to send" not in log and "forcibly closed" not in log,
+            "a closed event stream is not logged as a failure: %r" % log[-600:])
+
+
 def test_metrics(h):
     st, body = h.get("/metrics")
     text = body.decode()
@@ -238,8 +303,10 @@ def test_hostile(h):
 def main():
     with Hall() as h:
         test_tickets(h)
+        test_public_view(h)
         test_windows(h)
         test_sse(h)
+        test_sse_closed(h)
         test_metrics(h)
         test_hostile(h)
         rc = h.stop()

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from hallq import CLERK, HALLQCTL, HALLQD, SOURCE, Failures, Hall, free_port
+from hallq import CLERK, HALLQCTL, HALLQD, SOURCE, Failures, Hall, free_port, wait_for
 
 T = Failures("test_cli")
 
@@ -83,6 +83,41 @@ def test_reload():
         T.check(h.alive(), "a bad file on reload does not stop hallqd")
         T.eq(h.status()["hall"]["notice"], "今日系统升级", "and the running config stays")
         T.check("reload refused" in h.read_log(), "the refusal is logged")
+
+
+
+def test_reload_flags():
+    """Issue 14: SIGHUP applies the keys the schema flags as changeable at run
+    time and names, by JSON path, each changed key that waits for a restart."""
+    with Hall() as h:
+        quota = h.status()["services"][1]["daily_quota"]
+        h.config["display"] = {"notice": "午间不休", "notice_en": "Open at noon"}
+        h.config["alarms"] = {"wait_s": 1234, "idle_s": 600}
+        h.config["services"][1]["daily_quota"] = quota + 5
+        h.config["windows"] = h.config["windows"] + [{"number": 9, "services": ["A"]}]
+        h.write_config()
+        h.proc.send_signal(signal.SIGHUP)
+        T.check(wait_for(lambda: "configuration reloaded" in h.read_log()), "reloaded")
+        log = h.read_log()
+        st = h.status()
+        T.eq(st["hall"]["notice"], "午间不休", "a reloadable key (display.notice) applies at once")
+        T.eq(st["services"][1]["daily_quota"], quota, "a restart-only key keeps its running value")
+        T.eq(len(st["windows"]), len(h.config["windows"]) - 1, "the windows stay as they were")
+        T.check("reload: $.services[1].daily_quota changed in " in log and "next restart" in log,
+                f"the restart-only key is named by its JSON path: {log[-1200:]}")
+        T.check("reload: $.windows changed in " in log, "a window more: the array is named")
+        T.check("reload: $.display.notice changed: applied" in log, "the applied key is named too")
+        T.check("reload: $.alarms.wait_s changed: applied" in log, "and the alarm threshold")
+        T.check("$.display.notice changed in" not in log, "an applied key is not called restart-only")
+        T.check("2 changed keys (above) take effect only at the next restart" in log,
+                f"the summary counts them: {log[-600:]}")
+        # the same file again: nothing changed, nothing named
+        h.proc.send_signal(signal.SIGHUP)
+        T.check(wait_for(lambda: h.read_log().count("configuration reloaded") == 2), "reloaded again")
+        log = h.read_log()
+        T.eq(log.count("reload: $.services[1].daily_quota changed in"), 2,
+             "the restart-only key still differs from the running one")
+        T.eq(log.count("reload: $.display.notice changed: applied"), 1, "an applied key is applied once")
 
 
 def test_systemd_notify():
@@ -185,12 +220,64 @@ def test_hallqctl():
     T.eq(rc, 3, "unreachable hallqd")
 
 
+def test_hallqctl_words():
+    """Issue 14: states in Chinese in the Chinese output, every refusal with
+    its own reason in both languages (the API's "reason"), HALLQ_TOKEN in
+    --help."""
+    rc, out, err = run([HALLQCTL, "--help"])
+    T.check(rc == 0 and "HALLQ_TOKEN" in out and "HALLQ_URL" in out, f"--help names HALLQ_TOKEN: {out!r}")
+    with Hall() as h:
+        env = {"HALLQ_URL": f"http://127.0.0.1:{h.port}", "HALLQ_TOKEN": CLERK}
+
+        def refused(cmd, zh, en, reason):
+            rc, out, err = run([HALLQCTL] + cmd, env)
+            T.eq(rc, 1, f"hallqctl {' '.join(cmd)} is refused ({err.strip()})")
+            T.check(zh in err and en in err, f"hallqctl {' '.join(cmd)}: {zh} / {en} in {err!r}")
+            T.check("当前状态不允许此操作" not in err, f"not the catch-all: {err!r}")
+            rc, out, _ = run([HALLQCTL, "--json"] + cmd, env)
+            T.eq(json.loads(out or "{}").get("reason"), reason, f"the API's reason for {' '.join(cmd)}")
+            return err
+
+        rc, out, err = run([HALLQCTL, "issue", "A"], env)
+        T.check(rc == 0 and "状态 等候中" in out and "waiting" not in out, f"state in Chinese: {out!r}")
+        msgs = set()
+        msgs.add(refused(["call", "1"], "窗口未登录", "no clerk is logged in", "not_logged_in"))
+        T.eq(run([HALLQCTL, "login", "1", "1001"], env)[0], 0, "login")
+        msgs.add(refused(["login", "2", "9999"], "没有这个工号", "no such staff number", "no_staff"))
+        msgs.add(refused(["call", "99"], "没有这个窗口", "no such window", "no_window"))
+        msgs.add(refused(["cancel", "Z999"], "今天没有这个号", "no such ticket today", "no_ticket"))
+        msgs.add(refused(["issue", "Q"], "没有这项业务", "no such service", "no_service"))
+        msgs.add(refused(["recall", "1"], "没有已叫号", "no ticket is called", "not_called"))
+        msgs.add(refused(["finish", "1"], "没有正在办理", "no ticket is being served", "no_current"))
+        msgs.add(refused(["resume", "1"], "窗口未暂停", "not paused", "not_paused"))
+        msgs.add(refused(["call-back", "1"], "没有挂起", "no ticket is parked", "nothing_parked"))
+        msgs.add(refused(["rate", "1", "5"], "没有待评价", "no service awaits a rating", "no_rating"))
+        T.eq(run([HALLQCTL, "call", "1"], env)[0], 0, "call A001")
+        msgs.add(refused(["pause", "1"], "窗口正在办理", "a citizen is at the window", "window_busy"))
+        rc, out, err = run([HALLQCTL, "no-show", "1", "--no-requeue"], env)
+        T.check(rc == 0 and "过号" in out and "no_show" not in out, f"no-show state in Chinese: {out!r}")
+        msgs.add(refused(["call", "1"], "当前无人等候", "nobody is waiting", "nobody_waiting"))
+        T.eq(run([HALLQCTL, "issue", "A"], env)[0], 0, "issue A002")
+        T.eq(run([HALLQCTL, "call", "1"], env)[0], 0, "call A002")
+        rc, out, err = run([HALLQCTL, "finish", "1"], env)
+        T.check(rc == 0 and "已办结" in out, f"finish state in Chinese: {out!r}")
+        T.eq(run([HALLQCTL, "rate", "1", "5"], env)[0], 0, "the first rating")
+        msgs.add(refused(["rate", "1", "4"], "已评价", "already rated", "rated"))
+        T.eq(run([HALLQCTL, "pause", "1"], env)[0], 0, "pause")
+        msgs.add(refused(["pause", "1"], "窗口已暂停", "the window is paused", "paused"))
+        T.eq(len(msgs), 14, "fourteen refusals, fourteen different messages")
+        rc, out, err = run([HALLQCTL, "call", "1"], {"HALLQ_URL": env["HALLQ_URL"], "HALLQ_TOKEN": ""})
+        T.check(rc == 4 and "HALLQ_TOKEN" in err, f"no token: says to set HALLQ_TOKEN: {err!r}")
+
+
 def main():
     test_check_config()
     test_corrupt_db()
     test_reload()
+    test_reload_flags()
     test_systemd_notify()
     test_hallqctl()
+    test_hallqctl_words()
     return T.done()
 
 

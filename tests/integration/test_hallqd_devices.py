@@ -123,6 +123,17 @@ def main():
         F.eq(device(st, "bus:bars")["health"], "offline", "LED bus on a closed TCP port")
         F.eq(device(st, "reader:k1")["health"], "offline", "reader absent")
         F.check(h.alive(), "hallqd runs with every device absent")
+        # the dashboard: one alarm per bus, naming its windows in words (issue 14)
+        al = hallq.alarm_keys(h)
+        F.eq(sorted(k for k in al if k.startswith("device:") and "reader" not in k),
+             ["device:hall_bus:bus:keys2:offline", "device:hall_bus:bus:keys:offline",
+              "device:led_bus:bus:bars:offline"], "one device alarm per bus")
+        F.check("1–2号窗口的呼叫器、评价器不能使用" in al.get("device:hall_bus:bus:keys:offline", {}).get("message", ""),
+                f"the bus alarm names windows 1-2 and what stopped: {al}")
+        F.check("windows 1–3" in al.get("device:led_bus:bus:bars:offline", {}).get("message_en", ""),
+                "the LED bus alarm names windows 1-3 in English")
+        F.check(not any(":keys:" in a["message"] + a["message_en"] for a in al.values()),
+                "no raw device ids in the words")
 
         card = Sim(tmp, "card", "idcard", ["--pty", os.path.join(tmp, "card.tty")])
         bus = Sim(tmp, "bus", "bus", ["--pty", os.path.join(tmp, "bus.tty")],

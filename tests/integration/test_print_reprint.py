@@ -58,6 +58,9 @@ def rules(sim_bin, tmp, cups):
                           "status_interval_s": 1, "job_timeout_s": 10,
                           "kiosk_reprint_s": KIOSK_S, "kiosk_reprints": 1}
         with Hall(cfg) as hall:
+            events, stop = [], threading.Event()
+            threading.Thread(target=sse_reader, args=(hall, events, stop), daemon=True).start()
+            wait_for(lambda: any(e == "status" for e, _ in events))
             st, body = hall.issue("A")
             f.eq(st, 201, "issue A")
             t = body.get("ticket", {})
@@ -111,6 +114,14 @@ def rules(sim_bin, tmp, cups):
             f.eq(st, 202, "manager reprint by uuid: %r" % body)
             f.check(sim.wait_ticket(6), "manager reprint printed")
             f.check(not os.path.exists(sim.ticket_path(7)), "nothing else printed")
+
+            # the public event stream names the reprinted number, never its uuid (issue 14)
+            wait_for(lambda: any(e == "reprint" for e, _ in events))
+            stop.set()
+            rp = [d for e, d in events if e == "reprint"]
+            f.check(rp and rp[0].get("number") == number, "reprint event names the number: %r" % rp[:1])
+            f.check(not any(u in json.dumps(d) for _, d in events for u in (uuid, t3.get("uuid"))),
+                    "no reprinted ticket's uuid on the public stream")
 
             # the records: who asked, for which ticket
             out, log = reprint_records(hall)

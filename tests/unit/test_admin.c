@@ -316,6 +316,55 @@ static void test_status_alarms(void)
     CHECK_EQ_STR(al[0].msg_en, "Device offline: hall bus hall, something new");
     cJSON_Delete(st);
 
+    /* A bus down: one alarm naming the windows it serves in words, not one
+     * per keypad and pad with raw ids (issue 14). The LED bus is up: its bars
+     * raise nothing, but a faulty bar is named by window and address. */
+    {
+        char json[8192];
+        size_t len = (size_t)snprintf(
+            json, sizeof json,
+            "{\"devices\":[{\"id\":\"bus:keys\",\"type\":\"hall_bus\",\"health\":\"offline\","
+            "\"reason\":\"no answer for 10 s\"},{\"id\":\"bus:bars\",\"type\":\"led_bus\","
+            "\"health\":\"online\"}");
+        int wins[] = {1, 2, 3, 4, 5, 6, 8};
+        for (size_t k = 0; k < HQ_ARRAY_LEN(wins); k++)
+            len += (size_t)snprintf(
+                json + len, sizeof json - len,
+                ",{\"id\":\"keypad:keys:%d\",\"type\":\"keypad\",\"window\":%d,\"address\":%d,"
+                "\"health\":\"offline\"},{\"id\":\"rating_pad:keys:%d\",\"type\":\"rating_pad\","
+                "\"window\":%d,\"address\":%d,\"health\":\"offline\"},{\"id\":\"bar:bars:%d\","
+                "\"type\":\"led_bar\",\"window\":%d,\"address\":%d,\"health\":\"%s\"}",
+                wins[k], wins[k], wins[k], wins[k] + 32, wins[k], wins[k] + 32, wins[k], wins[k],
+                wins[k], wins[k] == 6 ? "faulty" : "online");
+        snprintf(json + len, sizeof json - len, "]}");
+        st = cJSON_Parse(json);
+        CHECK(st != NULL);
+        n = admin_alarms_status(st, al, 8);
+        CHECK_EQ_INT(n, 2);
+        k = find_alarm(al, n, "device:hall_bus:bus:keys:offline");
+        CHECK(k != NULL);
+        if (k) {
+            CHECK_EQ_STR(k->msg_zh, "窗口设备总线 keys 离线：1–6、8号窗口的呼叫器、评价器不能使用"
+                                    "（10 秒无应答）");
+            CHECK_EQ_STR(k->msg_en, "Hall bus keys offline: the keypads and rating pads of "
+                                    "windows 1–6, 8 do not work (no answer for 10 s)");
+            CHECK(strstr(k->msg_zh, "keypad:") == NULL);
+        }
+        k = find_alarm(al, n, "device:led_bar:bar:bars:6:faulty");
+        CHECK(k != NULL);
+        if (k) {
+            CHECK_EQ_STR(k->msg_zh, "设备故障：6号窗口 窗口屏（地址 6）");
+            CHECK_EQ_STR(k->msg_en, "Device faulty: LED bar (address 6) at window 6");
+        }
+        cJSON_Delete(st);
+        /* a bus with nothing on it still says what it is */
+        st = cJSON_Parse("{\"devices\":[{\"id\":\"bus:bars\",\"type\":\"led_bus\","
+                         "\"health\":\"faulty\"}]}");
+        CHECK_EQ_INT(admin_alarms_status(st, al, 8), 1);
+        CHECK_EQ_STR(al[0].msg_zh, "设备故障：窗口屏总线 bus:bars");
+        cJSON_Delete(st);
+    }
+
     /* the up-link's own verdict counts: a backlog it does not call an alarm is none */
     st = cJSON_Parse("{\"sync\":{\"transport\":\"https\",\"alarm\":false,\"backlog\":9,"
                      "\"oldest_unsent_age_s\":6000}}");

@@ -642,12 +642,14 @@ struct doc_ctx {
     int prio_keys;
 };
 
-static int doc_check(void *arg, const char *path, const char *type, const char *def)
+static int doc_check(void *arg, const char *path, const char *type, const char *def,
+                     const char *reload)
 {
     struct doc_ctx *d = arg;
     char row[512];
     d->keys++;
-    snprintf(row, sizeof row, "| `%s` | %s | %s |", path, type, def);
+    snprintf(row, sizeof row, "| `%s` | %s | %s | %s |", path, type, def, reload);
+    if (getenv("HQ_DOC_ROWS")) printf("%s\n", row); /* to write docs/CONFIG.md's rows */
     if (!strstr(d->doc, row)) {
         check_failures++;
         fprintf(stderr, "docs/CONFIG.md lacks the row: %s\n", row);
@@ -726,6 +728,76 @@ static void test_devices_section(void)
     free(text);
 }
 
+/* ------------------------------------------------------------ reload */
+
+static void reload_note(void *arg, const char *path, int how)
+{
+    char *out = arg;
+    size_t n = strlen(out);
+    snprintf(out + n, 512 - n, "%s%s:%s", n ? ";" : "",
+             how == HQ_CFG_RESTART ? "restart"
+             : how == HQ_CFG_HOOK  ? "hook"
+                                   : "applied",
+             path);
+}
+
+/* base_hall running, one key patched in the new file: what the reload says,
+ * and the running configuration after it (into *cur, freed by the caller). */
+static int reload_one(const char *path, const char *value, struct hq_config *cur, char *said)
+{
+    struct hq_config next;
+    char err[512] = "";
+    said[0] = 0;
+    CHECK_EQ_INT(hq_config_parse("x.json", "/etc/hallq", base_hall, cur, err, sizeof err), HQ_OK);
+    char *text = patched(path, value);
+    int rc = hq_config_parse("x.json", "/etc/hallq", text, &next, err, sizeof err);
+    free(text);
+    CHECK_EQ_INT(rc, HQ_OK);
+    if (rc) return -1;
+    int restart = hq_config_reload(cur, &next, reload_note, said);
+    hq_config_free(&next);
+    return restart;
+}
+
+static void test_reload(void)
+{
+    struct hq_config cur;
+    char said[512];
+    /* a text: copied into the running configuration */
+    CHECK_EQ_INT(reload_one("display.notice", "\"午间不休\"", &cur, said), 0);
+    CHECK_EQ_STR(said, "applied:$.display.notice");
+    CHECK_EQ_STR(cur.notice, "午间不休");
+    hq_config_free(&cur);
+    /* a quota: named by its JSON path, the running value stays */
+    CHECK_EQ_INT(reload_one("services[1].daily_quota", "50", &cur, said), 1);
+    CHECK_EQ_STR(said, "restart:$.services[1].daily_quota");
+    CHECK_EQ_INT(cur.engine.services[1].daily_quota, 0);
+    hq_config_free(&cur);
+    /* the keys of "hours" share one week: "hours" is named once */
+    CHECK_EQ_INT(reload_one("services[2].hours", "{\"all\": [\"08:00-09:00\"]}", &cur, said), 1);
+    CHECK_EQ_STR(said, "restart:$.services[2].hours");
+    hq_config_free(&cur);
+    /* one staff member more: the array itself */
+    CHECK_EQ_INT(reload_one("staff[1]", "{\"id\": \"1002\", \"name\": \"李\"}", &cur, said), 1);
+    CHECK_EQ_STR(said, "restart:$.staff");
+    CHECK_EQ_INT(cur.engine.n_staff, 1);
+    hq_config_free(&cur);
+    /* a new token: the whole list applies; the path says where, never the secret */
+    CHECK_EQ_INT(reload_one("http.tokens[0].token", "\"fedcba9876543210\"", &cur, said), 0);
+    CHECK_EQ_STR(said, "applied:$.http.tokens");
+    CHECK_EQ_STR(cur.tokens[0].token, "fedcba9876543210");
+    hq_config_free(&cur);
+    /* the up-link's keys are its module's hook's to apply */
+    CHECK_EQ_INT(reload_one("sync.batch_max", "7", &cur, said), 0);
+    CHECK_EQ_STR(said, "hook:$.sync.batch_max");
+    CHECK_EQ_INT(cur.sync_batch_max, 500);
+    hq_config_free(&cur);
+    /* the database: restart */
+    CHECK_EQ_INT(reload_one("store.database", "\"/var/lib/hallq/other.db\"", &cur, said), 1);
+    CHECK_EQ_STR(said, "restart:$.store.database");
+    hq_config_free(&cur);
+}
+
 int main(void)
 {
     test_devices_section();
@@ -734,5 +806,6 @@ int main(void)
     test_demo_hall();
     test_test_hall();
     test_docs();
+    test_reload();
     return check_report("test_config");
 }

@@ -1759,6 +1759,55 @@ static void test_bad_config(void)
     hq_result_free(&r);
 }
 
+/* Issue 14: each refusal names its own reason (res.why), in both languages. */
+static void test_refusal_reasons(void)
+{
+    struct hq_engine e;
+    struct hq_result r = {0};
+    fresh(&e, &cfg);
+    static const struct {
+        struct step s;
+        uint8_t why;
+    } steps[] = {
+        {NEXT(0, 4, HQ_ERR_STATE, ""), HQ_WHY_NOT_LOGGED_IN},
+        {LOGIN(0, 4, "9999", HQ_ERR_NOT_FOUND), HQ_WHY_NO_STAFF},
+        {LOGIN(0, 4, "1004", HQ_OK), HQ_WHY_NONE},
+        {NEXT(1, 4, HQ_ERR_EMPTY, ""), HQ_WHY_NOBODY_WAITING},
+        {WCMD(HQ_CMD_RECALL, 1, 4, HQ_ERR_STATE), HQ_WHY_NOT_CALLED},
+        {WCMD(HQ_CMD_FINISH, 1, 4, HQ_ERR_STATE), HQ_WHY_NO_CURRENT},
+        {WCMD(HQ_CMD_RESUME, 1, 4, HQ_ERR_STATE), HQ_WHY_NOT_PAUSED},
+        {WCMD(HQ_CMD_CALL_BACK, 1, 4, HQ_ERR_EMPTY), HQ_WHY_NOTHING_PARKED},
+        {RATE(1, 4, 5, HQ_ERR_STATE), HQ_WHY_NO_RATING},
+        {ISSUE(2, SVC_A, HQ_OK, "A001"), HQ_WHY_NONE},
+        {NEXT(3, 4, HQ_OK, "A001"), HQ_WHY_NONE},
+        {WCMD(HQ_CMD_PAUSE, 4, 4, HQ_ERR_STATE), HQ_WHY_WINDOW_BUSY},
+        {WCMD(HQ_CMD_LOGOUT, 4, 4, HQ_ERR_STATE), HQ_WHY_WINDOW_BUSY},
+        {CANCEL(4, 0, HQ_ERR_STATE), HQ_WHY_TICKET_CLOSED},
+        {WCMD(HQ_CMD_FINISH, 5, 4, HQ_OK), HQ_WHY_NONE},
+        {RATE(6, 4, 5, HQ_OK), HQ_WHY_NONE},
+        {RATE(7, 4, 4, HQ_ERR_STATE), HQ_WHY_RATED},
+        {WCMD(HQ_CMD_PAUSE, 8, 4, HQ_OK), HQ_WHY_NONE},
+        {NEXT(9, 4, HQ_ERR_STATE, ""), HQ_WHY_PAUSED},
+        {WCMD(HQ_CMD_PAUSE, 9, 4, HQ_ERR_STATE), HQ_WHY_PAUSED},
+        {NEXT(9, 99, HQ_ERR_NOT_FOUND, ""), HQ_WHY_NO_WINDOW},
+    };
+    for (size_t i = 0; i < HQ_ARRAY_LEN(steps); i++) {
+        run_steps("reasons", &e, &r, base0, &steps[i].s, 1);
+        if (r.why != steps[i].why) fprintf(stderr, "reasons step %zu: why %d\n", i, r.why);
+        CHECK_EQ_INT(r.why, steps[i].why);
+        if (steps[i].why) {
+            CHECK(*hq_why_code(r.why) && *hq_why_zh(r.why) && *hq_why_en(r.why));
+            /* the Chinese text is Chinese: its first byte is not ASCII */
+            CHECK((unsigned char)hq_why_zh(r.why)[0] >= 0x80);
+        }
+    }
+    CHECK_EQ_STR(hq_why_zh(HQ_WHY_RATED), "已评价");
+    CHECK_EQ_STR(hq_why_zh(HQ_WHY_NOBODY_WAITING), "当前无人等候");
+    CHECK_EQ_STR(hq_why_code(HQ_WHY__COUNT), "");
+    hq_engine_free(&e);
+    hq_result_free(&r);
+}
+
 int main(void)
 {
     setup_cfg();
@@ -1781,5 +1830,6 @@ int main(void)
     test_random_and_load();
     test_estimate_day();
     test_bad_config();
+    test_refusal_reasons();
     return check_report("test_engine");
 }

@@ -107,7 +107,7 @@ test('kiosk: 补打号票 prints once, a second tap shows the refusal, print_fai
         await page.click('.svc-btn[data-code="A"]');
         await page.waitForFunction((n) => document.getElementById('tk-num').textContent !== n, number, { timeout: 8000 });
         const n2 = await page.locator('#tk-num').innerText();
-        const t2 = (await hall.get('/api/v1/tickets/' + n2)).body;
+        const t2 = (await hall.get('/api/v1/tickets/' + n2, H.CLERK)).body; /* the uuid only for staff */
         assert.equal((await hall.post('/api/v1/reprint/' + t2.uuid, {})).status, 202);
         await page.click('#tk-reprint');
         await page.waitForFunction(() => document.getElementById('tk-note').classList.contains('bad'), null, { timeout: 5000 });
