@@ -481,3 +481,100 @@ test('the per-person limit: a second ticket on the same ID card is refused on sc
         await hall.close();
     }
 });
+
+/* Every control the citizen can see, in the viewport and the topmost thing
+ * under its centre (nothing such as the footer lies over it), without
+ * scrolling: each failure as "what: why". */
+async function unreachable(page, sel) {
+    return page.evaluate((sel) => {
+        const bad = [];
+        for (const el of document.querySelectorAll(sel)) {
+            if (!el.checkVisibility()) continue;
+            const r = el.getBoundingClientRect();
+            const name = el.id || (el.dataset.code ? 'service ' + el.dataset.code : el.dataset.key ? 'key ' + el.dataset.key : el.textContent.trim().slice(0, 12));
+            if (r.width < 1 || r.height < 1) {
+                bad.push(name + ': no size');
+                continue;
+            }
+            if (r.left < -0.5 || r.top < -0.5 || r.right > innerWidth + 0.5 || r.bottom > innerHeight + 0.5) {
+                bad.push(name + ': outside the screen ' + JSON.stringify([r.left, r.top, r.right, r.bottom].map(Math.round)));
+                continue;
+            }
+            const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            if (!hit || !(hit === el || el.contains(hit))) bad.push(name + ': covered by ' + (hit ? hit.className || hit.tagName : 'nothing'));
+        }
+        return bad;
+    }, sel);
+}
+
+test('every control is visible and clickable at 1080x1920, 1920x1080, 1366x768, 1280x800 and 800x1280, in both languages and large mode',
+    async () => {
+        const cfg = H.baseConfig();
+        /* eight services: a full page in normal mode, two pages in large mode */
+        const more = [['D', '公积金提取', 'Housing provident fund withdrawal'], ['E', '医保报销', 'Medical insurance claims'],
+            ['F', '户籍办理', 'Household registration'], ['G', '税务登记', 'Tax registration'], ['H', '营业执照', 'Business licence']];
+        for (const [code, name, en] of more)
+            cfg.services.push({ code: code, name: name, name_en: en, prefix: code, range: [1, 999], digits: 3, hours: H.ALL_DAY });
+        const hall = await new H.Hall(cfg).start();
+        const browser = await H.launch();
+        const problems = [];
+        try {
+            for (let i = 0; i < 3; i++) assert.equal((await hall.issue('B')).status, 201); /* B is full: the refusal screen */
+            for (const size of [{ width: 1080, height: 1920 }, { width: 1920, height: 1080 }, { width: 1366, height: 768 },
+                { width: 1280, height: 800 }, { width: 800, height: 1280 }]) {
+                const context = await browser.newContext({ viewport: size });
+                for (const lang of ['zh', 'en']) {
+                    for (const large of [false, true]) {
+                        const where = size.width + 'x' + size.height + ' ' + lang + (large ? ' large' : '');
+                        const page = await context.newPage();
+                        const errors = [];
+                        page.on('pageerror', (e) => errors.push(String(e)));
+                        await page.goto(hall.url + '/kiosk?lang=' + lang + (large ? '&large=1' : ''));
+                        await linkUp(page);
+                        const check = async (screen, sel) => {
+                            for (const p of await unreachable(page, sel || 'button')) problems.push(where + ' ' + screen + ': ' + p);
+                        };
+                        await check('home');
+                        assert.equal(await page.locator('.svc-btn').count(), large ? 4 : 8);
+                        await H.artefact(page, 'kiosk-' + where.replace(/ /g, '-') + '.png');
+                        if (large) {
+                            await page.click('#next');
+                            await check('home page 2');
+                            await page.click('#prev');
+                        }
+                        await page.click('#checkin-btn');
+                        await visible(page, 'screen-checkin');
+                        await page.click('.key[data-key="1"]');
+                        await check('check-in', 'button, #code');
+                        await page.click('.key[data-key="ABC"]');
+                        await check('check-in letters', 'button, #code');
+                        await page.click('#checkin-cancel');
+                        await visible(page, 'screen-home');
+                        await page.click('.svc-btn[data-code="C"]');
+                        await visible(page, 'screen-card');
+                        await check('ID card');
+                        await page.click('#card-cancel');
+                        await visible(page, 'screen-home');
+                        await page.click('.svc-btn[data-code="B"]');
+                        await visible(page, 'screen-error');
+                        await check('refusal', 'button, #err-main');
+                        await page.click('#err-back');
+                        await visible(page, 'screen-home');
+                        await page.click('.svc-btn[data-code="A"]');
+                        await visible(page, 'screen-ticket');
+                        await check('ticket', 'button, #tk-num, #tk-qr, .tk-take');
+                        await H.artefact(page, 'kiosk-ticket-' + where.replace(/ /g, '-') + '.png');
+                        await page.click('#tk-done');
+                        await visible(page, 'screen-home');
+                        assert.deepEqual(errors, [], where);
+                        await page.close();
+                    }
+                }
+                await context.close();
+            }
+            assert.deepEqual(problems, []);
+        } finally {
+            await browser.close();
+            await hall.close();
+        }
+    });
