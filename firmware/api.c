@@ -1058,6 +1058,7 @@ static int api__dispatch(struct hq_api *api, struct hq_api_req *req)
         /* "/kiosk" must not match "/kiosks": a prefix ends at a '/' or the end */
         char next = req->url[n];
         if (n > 1 && r->prefix[n - 1] != '/' && next && next != '/') continue;
+        if (n == 1 && next) continue; /* "/" is the landing page, not every path */
         if (r->method && strcmp(r->method, req->method) != 0) continue;
         if (n >= best_len) {
             best = r;
@@ -1341,6 +1342,7 @@ int hq_api_init(struct hq_daemon *d)
     hq_api_route(api, "GET", "/admin", HQ_ROLE_NONE, api__page, "admin.html");
     hq_api_route(api, "GET", "/t/", HQ_ROLE_NONE, api__page, "ticket.html");
     hq_api_route(api, "GET", "/assets/", HQ_ROLE_NONE, api__page, "assets");
+    hq_api_route(api, "GET", "/", HQ_ROLE_NONE, api__page, "index.html");
     hqd_on_result(d, api__on_result, api);
     d->on_flush = api__on_flush;
     d->on_flush_arg = api;

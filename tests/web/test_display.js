@@ -712,3 +712,36 @@ test('the windows layout: whole service names, English without 人, every tile n
         await hall.close();
     }
 });
+
+test('GET / is a landing page linking the display, kiosk, window pages, dashboard and status, Chinese first', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        const r = await hall.get('/');
+        assert.equal(r.status, 200);
+        assert.match(r.headers['content-type'], /^text\/html/);
+        /* other unknown paths still answer a JSON 404 */
+        const other = await hall.get('/no-such-page');
+        assert.equal(other.status, 404);
+        assert.equal(other.body.error, 'not_found');
+        const page = await B.newPage({ width: 1280, height: 800 });
+        await page.goto(hall.url + '/');
+        await page.waitForFunction(() => document.querySelectorAll('#windows a').length === 3, null, { timeout: 5000 });
+        assert.match(await text(page, 'h1'), /^测试大厅\s*Test Hall$/);
+        const links = await page.evaluate(() => Array.from(document.querySelectorAll('a')).map((a) => ({ href: a.getAttribute('href'),
+            text: a.innerText })));
+        const hrefs = links.map((l) => l.href);
+        for (const want of ['/display', '/display?layout=windows', '/kiosk', '/admin', '/api/v1/status', '/display/window/1', '/display/window/2',
+            '/display/window/3'])
+            assert.ok(hrefs.includes(want), want + ' is linked: ' + hrefs.join(' '));
+        for (const l of links) {
+            /* Chinese first, English second, in every link */
+            assert.match(l.text, /^[^A-Za-z]*[\u4e00-\u9fff][\s\S]*\n[\s\S]*[A-Za-z]/, l.href + ': ' + l.text);
+            const res = await hall.get(l.href);
+            assert.equal(res.status, 200, l.href + ' answers');
+        }
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
