@@ -13,6 +13,7 @@
  * 256 KiB) is dropped rather than letting it grow without bound.
  */
 #include "api.h"
+#include "hqd_qr.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -988,6 +989,9 @@ static int api__page(struct hq_api_req *req, void *arg)
     /* /display/window/{n} is one page that reads n from its URL. */
     if (strcmp(page, "display.html") == 0 && strncmp(req->tail, "/window/", 8) == 0)
         return api__file(req, "window.html");
+    /* /t/{uuid}/qr.svg: the ticket's QR code (hqd_qr.c) */
+    if (strcmp(page, "ticket.html") == 0 && strchr(req->tail, '/'))
+        return hqd_qr_ticket(req, req->tail);
     if (*req->tail && strcmp(req->tail, "/") != 0 && strcmp(page, "ticket.html") != 0)
         return HQ_ERR_NOT_FOUND;
     return api__file(req, page);

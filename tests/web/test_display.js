@@ -317,7 +317,8 @@ test('names from the configuration render as text, never markup', async () => {
         for (const [name, p] of Object.entries(pages)) {
             /* no element the names could have made, no script beyond the page's own */
             const counts = await p.evaluate(() => ({
-                img: document.querySelectorAll('img, svg, iframe, script:not([src])').length +
+                /* (the kiosk's own QR image, #tk-qr, is the page's) */
+                img: document.querySelectorAll('img:not(#tk-qr), svg, iframe, script:not([src])').length +
                     Array.from(document.querySelectorAll('*')).filter((e) => Array.from(e.attributes).some((a) => /^on/i.test(a.name)))
                         .length,
                 scripts: Array.from(document.scripts).every((s) => s.src && new URL(s.src).pathname.startsWith('/assets/')),

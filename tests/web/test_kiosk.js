@@ -75,7 +75,11 @@ test('a touch issues a ticket that hallqd has, with a QR of its status page', as
         assert.deepEqual(rows, [{ label: number, channel: 'kiosk', status: 'waiting' }]);
         assert.equal(await text(page, '#tk-url'), r.body.status_url);
 
-        /* the QR on screen is the status URL */
+        /* the QR on screen is the status URL, drawn by hallqd from the uuid */
+        await page.waitForFunction(() => document.getElementById('tk-qr').complete && document.getElementById('tk-qr').naturalWidth > 0, null,
+            { timeout: 5000 });
+        const uuid = r.body.status_url.split('/t/')[1];
+        assert.equal(new URL(await page.locator('#tk-qr').evaluate((e) => e.src)).pathname, '/t/' + uuid + '/qr.svg');
         const png = await H.artefact(page.locator('#tk-qr'), 'kiosk-qr.png');
         const decoded = execFileSync('zbarimg', ['-q', '--raw', png], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
         assert.equal(decoded, r.body.status_url);
@@ -578,3 +582,38 @@ test('every control is visible and clickable at 1080x1920, 1920x1080, 1366x768, 
             await hall.close();
         }
     });
+
+test('hallqd draws the QR as SVG (libqrencode), by the ticket\'s uuid only, and the page encoder is gone', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        const t = (await hall.issue('A')).body.ticket;
+        const uuid = t.status_url.split('/t/')[1];
+        const r = await hall.get('/t/' + uuid + '/qr.svg');
+        assert.equal(r.status, 200);
+        assert.match(r.headers['content-type'], /^image\/svg\+xml/);
+        const svg = r.body.toString('utf8');
+        assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" viewBox="0 0 \d+ \d+"/);
+        assert.ok(!svg.includes(uuid) && !svg.includes(t.number), 'the SVG holds modules, not text');
+        /* rendered by Chromium at a phone camera's size, it decodes to the status URL */
+        const page = await B.newPage({ width: 400, height: 400 });
+        await page.setContent('<body style="margin:0;background:#fff"><img id="q" src="' + hall.url + '/t/' + uuid +
+            '/qr.svg" style="width:330px;height:330px;margin:35px"></body>');
+        await page.waitForFunction(() => document.getElementById('q').complete && document.getElementById('q').naturalWidth > 0, null,
+            { timeout: 5000 });
+        const png = await H.artefact(page, 'qr-svg.png');
+        const decoded = execFileSync('zbarimg', ['-q', '--raw', png], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+        assert.equal(decoded, t.status_url);
+        await page.close();
+        /* never by number; an unknown uuid or another path under it is no QR */
+        for (const p of ['/t/' + t.number + '/qr.svg', '/t/00000000-0000-4000-8000-000000000000/qr.svg', '/t/' + uuid + '/qr.png',
+            '/t/' + uuid + '/x/qr.svg']) {
+            const x = await hall.get(p);
+            assert.equal(x.status, 404, p);
+        }
+        /* the ticket page itself still loads, and the hand-written encoder is not served */
+        assert.equal((await hall.get('/t/' + uuid)).status, 200);
+        assert.equal((await hall.get('/assets/qr.js')).status, 404);
+    } finally {
+        await hall.close();
+    }
+});

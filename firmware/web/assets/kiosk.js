@@ -245,12 +245,12 @@
         rp.disabled = false;
         const url = t.status_url || location.origin + '/t/' + t.uuid;
         HQ.text(HQ.$('tk-url'), url);
-        try {
-            HQ_QR.draw(HQ.$('tk-qr'), url, 6);
-            HQ.$('tk-qr').hidden = false;
-        } catch (e) {
-            HQ.$('tk-qr').hidden = true; /* the URL is shown as text */
-        }
+        /* hallqd draws the QR (libqrencode, keyed by the uuid); without it
+         * the URL is still there as text */
+        const qr = HQ.$('tk-qr');
+        qr.hidden = !t.uuid;
+        qr.onerror = () => (qr.hidden = true);
+        if (t.uuid) qr.src = '/t/' + encodeURIComponent(t.uuid) + '/qr.svg';
         show('ticket', TICKET_S);
         countdown(HQ.$('tk-count'), TICKET_S);
     }
