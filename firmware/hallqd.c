@@ -26,6 +26,7 @@
 #include "hqd_admin.h"
 #include "hqd_appointments.h"
 #include "hqd_calls.h"
+#include "hqd_pages.h"
 #include "hqd_devices.h"
 #include "hqd_gpio.h"
 #include "hqd_print.h"
@@ -54,6 +55,7 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "appointments", .init = hq_appointments_init, .fini = hq_appointments_fini},
     {.name = "retention", .init = hqd_retention_init, .fini = hqd_retention_fini},
     {.name = "calls", .init = hqd_calls_init, .fini = hqd_calls_fini},
+    {.name = "pages", .init = hqd_pages_init, .fini = hqd_pages_fini},
 };
 
 /* ---------------------------------------------------------- command path */

@@ -747,3 +747,97 @@ test('GET / is a landing page linking the display, kiosk, window pages, dashboar
         await hall.close();
     }
 });
+
+test('the ticket page on a phone beeps, vibrates and says so in large type near the front and when called', async () => {
+    const cfg = H.baseConfig();
+    cfg.display.ticket_alert_ahead = 2;
+    const hall = await new H.Hall(cfg).start();
+    try {
+        for (let i = 0; i < 3; i++) assert.equal((await hall.issue('A')).status, 201);
+        const t = (await hall.issue('A')).body.ticket; /* 3 ahead */
+        const st = await hall.status();
+        assert.deepEqual(st.pages, { ticket_alert_ahead: 2, no_show_requeue: false });
+        const page = await B.newPage({ width: 390, height: 844 });
+        /* record what the page asks of the phone: vibrations and beeps */
+        await page.addInitScript(() => {
+            window.__vib = [];
+            window.__beeps = 0;
+            Object.defineProperty(Navigator.prototype, 'vibrate', { configurable: true, value: (p) => {
+                window.__vib.push(p);
+                return true;
+            } });
+            const make = AudioContext.prototype.createOscillator;
+            AudioContext.prototype.createOscillator = function () {
+                const o = make.call(this);
+                const start = o.start.bind(o);
+                o.start = (...a) => {
+                    window.__beeps++;
+                    return start(...a);
+                };
+                return o;
+            };
+        });
+        await page.goto(hall.url + '/t/' + t.uuid);
+        await linkUp(page);
+        await page.waitForFunction(() => document.getElementById('tahead').textContent === '3 人', null, { timeout: 5000 });
+        const rec = () => page.evaluate(() => ({ vib: window.__vib.length, beeps: window.__beeps, shown: !document.getElementById('talert').hidden,
+            main: document.getElementById('talert-main').textContent, sub: document.getElementById('talert-sub').textContent,
+            px: parseFloat(getComputedStyle(document.getElementById('talert-main')).fontSize) }));
+        let r = await rec();
+        assert.equal(r.shown, false, '3 ahead: no alert yet');
+        assert.match(await text(page, '#tnote'), /过号请重新取号/, 'the note follows queue.no_show_requeue (false here)');
+        assert.equal(r.vib + r.beeps, 0);
+        /* the browser needs a touch before it sounds: the page offers one */
+        assert.ok(await page.locator('#tsound').isVisible(), 'a button to allow sound');
+        await page.click('#tsound');
+        await page.waitForFunction(() => window.__beeps === 1 && document.getElementById('tsound').hidden, null, { timeout: 5000 });
+
+        assert.equal((await hall.window(1, 'login', { staff: '1001' })).status, 200);
+        assert.equal((await hall.window(1, 'call-next')).status, 200); /* 2 ahead: near */
+        await page.waitForFunction(() => !document.getElementById('talert').hidden, null, { timeout: 5000 });
+        r = await rec();
+        assert.equal(r.main, '快到您了');
+        assert.match(r.sub, /前面还有 2 人/);
+        assert.ok(r.px >= 36, 'large type: ' + r.px + ' px');
+        assert.equal(r.vib, 1, 'vibrated once');
+        assert.ok(r.beeps >= 2, 'beeped: ' + r.beeps);
+        await H.artefact(page, 'ticket-alert-near.png');
+        const beepsNear = r.beeps;
+
+        /* closer still: the same alert, not again */
+        for (let i = 0; i < 2; i++) {
+            assert.equal((await hall.window(1, 'finish')).status, 200);
+            assert.equal((await hall.window(1, 'call-next')).status, 200);
+        }
+        await page.waitForFunction(() => document.getElementById('talert-main').textContent === '下一位就是您', null, { timeout: 5000 });
+        r = await rec();
+        assert.equal(r.vib, 1);
+        assert.equal(r.beeps, beepsNear);
+
+        /* called: the window, large, with a longer buzz */
+        assert.equal((await hall.window(1, 'finish')).status, 200);
+        const c = await hall.window(1, 'call-next');
+        assert.equal(c.body.ticket.number, t.number);
+        await page.waitForFunction(() => /请到 1 号窗口/.test(document.getElementById('talert-main').textContent), null, { timeout: 5000 });
+        r = await rec();
+        assert.ok(r.shown);
+        assert.match(r.sub, new RegExp(t.number));
+        assert.equal(r.vib, 2, 'vibrated when called');
+        assert.deepEqual(await page.evaluate(() => window.__vib[1]), [600, 200, 600, 200, 600]);
+        assert.ok(r.beeps > beepsNear, 'beeped when called');
+        await H.artefact(page, 'ticket-alert-called.png');
+        await page.click('#lang');
+        assert.equal(await text(page, '#talert-main'), 'Window 1, please');
+        await page.click('#lang');
+        /* a recall alerts again */
+        assert.equal((await hall.window(1, 'recall')).status, 200);
+        await page.waitForFunction(() => window.__vib.length === 3, null, { timeout: 5000 });
+        /* 知道了 closes it */
+        await page.click('#talert-ok');
+        assert.equal(await page.locator('#talert').isVisible(), false);
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
