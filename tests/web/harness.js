@@ -260,6 +260,9 @@ class Proxy {
                 up.on('error', () => {
                     res.destroy();
                 });
+                /* a page that goes away ends its stream to hallqd too (else each closed
+                 * page's event stream would hold one of hallqd's per-address slots) */
+                res.on('close', () => up.destroy());
                 up.end(body);
             });
         });

@@ -520,6 +520,7 @@ test('every control is visible and clickable at 1080x1920, 1920x1080, 1366x768, 
         for (const [code, name, en] of more)
             cfg.services.push({ code: code, name: name, name_en: en, prefix: code, range: [1, 999], digits: 3, hours: H.ALL_DAY });
         const hall = await new H.Hall(cfg).start();
+        const proxy = await new H.Proxy(hall).start(); /* an ID card on the reader, injected */
         const browser = await H.launch();
         const problems = [];
         try {
@@ -527,25 +528,45 @@ test('every control is visible and clickable at 1080x1920, 1920x1080, 1366x768, 
             for (const size of [{ width: 1080, height: 1920 }, { width: 1920, height: 1080 }, { width: 1366, height: 768 },
                 { width: 1280, height: 800 }, { width: 800, height: 1280 }]) {
                 const context = await browser.newContext({ viewport: size });
+                await context.route('**/api/v1/appointments/card', (route) => route.fulfill({ status: 200, contentType: 'application/json',
+                    body: JSON.stringify({ appointment: { service: 'A', service_name: '社保业务', service_name_en: 'Social insurance',
+                        slot_start: '09:00', slot_end: '09:30' } }) }));
                 for (const lang of ['zh', 'en']) {
                     for (const large of [false, true]) {
                         const where = size.width + 'x' + size.height + ' ' + lang + (large ? ' large' : '');
                         const page = await context.newPage();
                         const errors = [];
                         page.on('pageerror', (e) => errors.push(String(e)));
-                        await page.goto(hall.url + '/kiosk?lang=' + lang + (large ? '&large=1' : ''));
+                        await page.goto(proxy.url + '/kiosk?lang=' + lang + (large ? '&large=1' : ''));
                         await linkUp(page);
                         const check = async (screen, sel) => {
                             for (const p of await unreachable(page, sel || 'button')) problems.push(where + ' ' + screen + ': ' + p);
                         };
                         await check('home');
-                        assert.equal(await page.locator('.svc-btn').count(), large ? 4 : 8);
                         await H.artefact(page, 'kiosk-' + where.replace(/ /g, '-') + '.png');
-                        if (large) {
+                        /* every service on some page, every page's controls reachable */
+                        const codes = () => page.$$eval('.svc-btn', (bs) => bs.map((b) => b.dataset.code));
+                        const seen = new Set(await codes());
+                        const first = seen.size;
+                        assert.ok(first >= (large ? 2 : 6), where + ': ' + first + ' tiles on the first page');
+                        if (!large) assert.equal(first, 8, where + ': all eight on one page');
+                        let pages = 1;
+                        while (await page.locator('#next').isVisible() && await page.locator('#next').isEnabled()) {
                             await page.click('#next');
-                            await check('home page 2');
-                            await page.click('#prev');
+                            pages++;
+                            await check('home page ' + pages);
+                            for (const c of await codes()) seen.add(c);
+                            assert.ok(pages < 9, where + ': pages end');
                         }
+                        assert.equal(seen.size, 8, where + ': every service reachable');
+                        while (await page.locator('#prev').isVisible() && await page.locator('#prev').isEnabled()) await page.click('#prev');
+                        /* a card on the reader with an appointment: its banner and button too */
+                        proxy.inject('card', { present: true, name_masked: '王**', elderly: true });
+                        await page.waitForSelector('#card-appt', { state: 'visible', timeout: 5000 });
+                        await check('home with a card', 'button, #card');
+                        await H.artefact(page, 'kiosk-card-' + where.replace(/ /g, '-') + '.png');
+                        proxy.inject('card', { present: false });
+                        await page.waitForFunction(() => document.getElementById('card').hidden, null, { timeout: 5000 });
                         await page.click('#checkin-btn');
                         await visible(page, 'screen-checkin');
                         await page.click('.key[data-key="1"]');
@@ -579,6 +600,7 @@ test('every control is visible and clickable at 1080x1920, 1920x1080, 1366x768, 
             assert.deepEqual(problems, []);
         } finally {
             await browser.close();
+            await proxy.close();
             await hall.close();
         }
     });
