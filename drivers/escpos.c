@@ -32,6 +32,7 @@
 #define ESCPOS_EXPAND_MAX 1024
 #define ESCPOS_QR_MAX 1024
 #define ESCPOS_FIT_MAX_DEFAULT 6
+#define ESCPOS_MARGIN_COLS 2 /* 24 dots, 3 mm */
 
 /* ---------------------------------------------------------------- buffer */
 
@@ -219,6 +220,7 @@ const char escpos_default_template_json[] =
     "{\"feed\": 1},"
     "{\"qr\": true, \"align\": \"center\"},"
     "{\"text\": \"扫码查看排队进度 / Scan to follow the queue\", \"align\": \"center\"},"
+    "{\"text\": \"{no_show}\", \"align\": \"center\"},"
     "{\"text\": \"{notice}\", \"align\": \"center\"},"
     "{\"feed\": 3},"
     "\"cut\""
@@ -226,7 +228,7 @@ const char escpos_default_template_json[] =
 
 static const char *const escpos__placeholders[] = {
     "hall",    "hall_en", "service",  "service_en", "label",  "ahead",   "wait",
-    "wait_en", "issued",  "priority", "name",       "notice", "reprint",
+    "wait_en", "issued",  "priority", "name",       "notice", "reprint", "no_show",
 };
 
 static int escpos__placeholder_index(const char *name, size_t len)
@@ -433,6 +435,10 @@ static const char *escpos__value(int i, const struct escpos_ticket *t, char *buf
         return escpos__s(t->notice);
     case 12:
         return t->reprint ? "补打 / REPRINT" : "";
+    case 13:
+        /* what the hall does with a missed call, never the other rule */
+        return t->no_show_requeue ? "过号将重新排到队尾 / Miss your call: you go back in the queue"
+                                  : "过号请重新取号 / Miss your call: please take a new ticket";
     }
     return "";
 }
@@ -477,11 +483,14 @@ struct escpos_render_ctx {
     struct escpos_buf *out;
 };
 
-/* Emit gb[0..len) as lines of at most `cols` columns, each ending in LF.
+/* Emit gb[0..len) as lines of at most `cols` columns, each ending in LF and
+ * starting with `lead` spaces (the margin of a left-aligned line).
  * Breaks between characters only; a run of ASCII letters (a word) moves to
  * the next line whole when the line has a space to break at. */
-static int escpos__emit_wrapped(struct escpos_buf *out, const uint8_t *gb, size_t len, int cols)
+static int escpos__emit_wrapped(struct escpos_buf *out, const uint8_t *gb, size_t len, int cols,
+                                int lead)
 {
+    static const uint8_t spaces[8] = "        ";
     size_t start = 0, i = 0;
     int used = 0;
     size_t space = (size_t)-1; /* last ASCII space on this line */
@@ -496,6 +505,7 @@ static int escpos__emit_wrapped(struct escpos_buf *out, const uint8_t *gb, size_
             if (in_word && space != (size_t)-1) end = space, next = space + 1;
             while (end > start && gb[end - 1] == ' ')
                 end--; /* no trailing blanks either */
+            if ((rc = escpos__put(out, spaces, (size_t)lead))) return rc;
             if ((rc = escpos__put(out, gb + start, end - start))) return rc;
             if ((rc = ESCPOS_PUT(out, 0x0A))) return rc;
             while (next < len && gb[next] == ' ')
@@ -510,10 +520,19 @@ static int escpos__emit_wrapped(struct escpos_buf *out, const uint8_t *gb, size_
         i += k;
     }
     if (start < len || len == 0) {
+        if (len > start && (rc = escpos__put(out, spaces, (size_t)lead))) return rc;
         if ((rc = escpos__put(out, gb + start, len - start))) return rc;
         if ((rc = ESCPOS_PUT(out, 0x0A))) return rc;
     }
     return HQ_OK;
+}
+
+/* A left-aligned line keeps ESCPOS_MARGIN_COLS (size-1 columns) clear on
+ * both sides, in spaces of its own size w: text flush with the paper's edge
+ * reads as cut off, and some heads lose their first dots. */
+static int escpos__lead(const struct escpos_line *l, int w)
+{
+    return l->align == ESCPOS_ALIGN_LEFT ? (ESCPOS_MARGIN_COLS + w - 1) / w : 0;
 }
 
 static int escpos__text_line(struct escpos_render_ctx *c, const struct escpos_line *l,
@@ -545,10 +564,12 @@ static int escpos__text_line(struct escpos_render_ctx *c, const struct escpos_li
             if (cw > widest) widest = cw;
         }
         w = l->max;
-        while (w > 1 && widest * (size_t)w > (size_t)c->cols)
+        while (w > 1 && (widest + 2 * (size_t)escpos__lead(l, w)) * (size_t)w > (size_t)c->cols)
             w--;
         h = w;
     }
+    int lead = escpos__lead(l, w);
+    if (c->cols / w - 2 * lead < 4) lead = 0;
     if ((rc = ESCPOS_PUT(c->out, 0x1B, 0x61, l->align))) return rc;
     if ((rc = ESCPOS_PUT(c->out, 0x1B, 0x45, l->bold ? 1 : 0))) return rc;
     if ((rc = ESCPOS_PUT(c->out, 0x1D, 0x21, (uint8_t)(((w - 1) << 4) | (h - 1))))) return rc;
@@ -558,7 +579,9 @@ static int escpos__text_line(struct escpos_render_ctx *c, const struct escpos_li
         tmp[plen[i]] = 0;
         c->gb.len = 0;
         if ((rc = escpos__to_gb(c->cd, tmp, c->rep.data, c->rep.len, &c->gb))) return rc;
-        if ((rc = escpos__emit_wrapped(c->out, c->gb.data, c->gb.len, c->cols / w))) return rc;
+        if ((rc =
+                 escpos__emit_wrapped(c->out, c->gb.data, c->gb.len, c->cols / w - 2 * lead, lead)))
+            return rc;
     }
     return HQ_OK;
 }

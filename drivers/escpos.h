@@ -61,7 +61,8 @@ struct escpos_ticket {
     const char *name_masked;     /* {name}: 王**, or "" */
     const char *qr_url;          /* payload of the qr line: the ticket's status URL */
     const char *notice;          /* {notice} */
-    bool reprint;                /* {reprint} prints 补打 / REPRINT */
+    bool no_show_requeue; /* {no_show}: the hall's rule for a missed call (queue.no_show_requeue) */
+    bool reprint;         /* {reprint} prints 补打 / REPRINT */
 };
 
 struct escpos_opts {

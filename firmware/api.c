@@ -13,6 +13,7 @@
  * 256 KiB) is dropped rather than letting it grow without bound.
  */
 #include "api.h"
+#include "hqd_qr.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -1066,6 +1067,9 @@ static int api__page(struct hq_api_req *req, void *arg)
     /* /display/window/{n} is one page that reads n from its URL. */
     if (strcmp(page, "display.html") == 0 && strncmp(req->tail, "/window/", 8) == 0)
         return api__file(req, "window.html");
+    /* /t/{uuid}/qr.svg: the ticket's QR code (hqd_qr.c) */
+    if (strcmp(page, "ticket.html") == 0 && strchr(req->tail, '/'))
+        return hqd_qr_ticket(req, req->tail);
     if (*req->tail && strcmp(req->tail, "/") != 0 && strcmp(page, "ticket.html") != 0)
         return HQ_ERR_NOT_FOUND;
     return api__file(req, page);
@@ -1136,6 +1140,7 @@ static int api__dispatch(struct hq_api *api, struct hq_api_req *req)
         /* "/kiosk" must not match "/kiosks": a prefix ends at a '/' or the end */
         char next = req->url[n];
         if (n > 1 && r->prefix[n - 1] != '/' && next && next != '/') continue;
+        if (n == 1 && next) continue; /* "/" is the landing page, not every path */
         if (r->method && strcmp(r->method, req->method) != 0) continue;
         if (n >= best_len) {
             best = r;
@@ -1427,6 +1432,7 @@ int hq_api_init(struct hq_daemon *d)
     hq_api_route(api, "GET", "/admin", HQ_ROLE_NONE, api__page, "admin.html");
     hq_api_route(api, "GET", "/t/", HQ_ROLE_NONE, api__page, "ticket.html");
     hq_api_route(api, "GET", "/assets/", HQ_ROLE_NONE, api__page, "assets");
+    hq_api_route(api, "GET", "/", HQ_ROLE_NONE, api__page, "index.html");
     hqd_on_result(d, api__on_result, api);
     d->on_flush = api__on_flush;
     d->on_flush_arg = api;

@@ -196,6 +196,8 @@ static const struct cfg_key cfg_display_keys[] = {
     {.key = "notice", .flags = CF_RELOAD, .type = CT_STR, F_OFF(notice)},
     {.key = "notice_en", .flags = CF_RELOAD, .type = CT_STR, F_OFF(notice_en)},
     {.key = "ticket_notice", .flags = CF_RELOAD, .type = CT_STR, F_OFF(ticket_notice), .def_str = "过号请重新取号"},
+    {.key = "ticket_alert_ahead", .type = CT_INT, F_OFF(ticket_alert_ahead), .min = 0, .max = 99,
+     .def = 3},
 };
 
 static const struct cfg_key cfg_alarm_keys[] = {

@@ -108,7 +108,8 @@ struct hq_config {
     /* display (pages and texts) */
     char notice[512]; /* scrolling notice on the wall display */
     char notice_en[512];
-    char ticket_notice[128]; /* 过号请重新取号 */
+    char ticket_notice[128];     /* 过号请重新取号 */
+    uint32_t ticket_alert_ahead; /* the phone's ticket page alerts at this many ahead; 0 = never */
 
     /* alarms */
     uint32_t wait_alarm_s; /* 预警: estimated or actual wait over this */

@@ -25,6 +25,8 @@
 #include "daemon.h"
 #include "hqd_admin.h"
 #include "hqd_appointments.h"
+#include "hqd_calls.h"
+#include "hqd_pages.h"
 #include "hqd_devices.h"
 #include "hqd_gpio.h"
 #include "hqd_print.h"
@@ -52,6 +54,8 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "admin", .init = hq_admin_init, .fini = hq_admin_fini},
     {.name = "appointments", .init = hq_appointments_init, .fini = hq_appointments_fini},
     {.name = "retention", .init = hqd_retention_init, .fini = hqd_retention_fini},
+    {.name = "calls", .init = hqd_calls_init, .fini = hqd_calls_fini},
+    {.name = "pages", .init = hqd_pages_init, .fini = hqd_pages_fini},
 };
 
 /* ---------------------------------------------------------- command path */

@@ -31,6 +31,11 @@
 #include "store.h"
 
 #define PRINT_MAX_JOBS 64
+/* display.ticket_notice's default, from when every hall made a missed call
+ * take a new ticket. The ticket's {no_show} line now states the hall's own
+ * rule (queue.no_show_requeue), so the stock sentence is not printed: it
+ * would contradict a hall that re-queues. A hall's own notice is printed. */
+#define PRINT_STOCK_NOTICE "过号请重新取号"
 /* p[0] the hall's main printer, p[1] its backup (queue "" when absent), p[2 + k]
  * the printer of printer.kiosks[k] */
 #define PRINT_MAX_PRINTERS (2 + HQ_CFG_MAX_KIOSK_PRINTERS)
@@ -225,7 +230,8 @@ static void print__ticket_values(struct hq_daemon *d, int32_t ti, struct escpos_
         .priority = hq_priority_label_zh(t->priority),
         .name_masked = t->name_masked,
         .qr_url = url,
-        .notice = d->cfg.ticket_notice,
+        .notice = strcmp(d->cfg.ticket_notice, PRINT_STOCK_NOTICE) == 0 ? "" : d->cfg.ticket_notice,
+        .no_show_requeue = e->cfg->no_show_requeue,
     };
 }
 

@@ -16,7 +16,7 @@ set(HQ_FUZZ_LIBS_wav hqdrivers)
 set(HQ_FUZZ_LIBS_config hqconfig)
 set(HQ_FUZZ_LIBS_sync_proto hqsync)
 set(HQ_FUZZ_LIBS_slip hqsync)
-set(HQ_FUZZ_LIBS_api hqstore PkgConfig::MHD)
+set(HQ_FUZZ_LIBS_api hqstore PkgConfig::MHD PkgConfig::HQD_QRENCODE)
 
 if(HQ_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")

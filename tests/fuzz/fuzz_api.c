@@ -14,6 +14,7 @@
  * JSON is still built, so its code runs too.
  */
 #include "../../firmware/api.c"
+#include "../../firmware/hqd_qr.c" /* /t/{uuid}/qr.svg, routed from api__page */
 
 #include "fuzz.h"
 

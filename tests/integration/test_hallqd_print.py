@@ -70,6 +70,11 @@ def main():
             f.eq(raw["qr"], t.get("status_url"), "QR is the ticket's status URL")
             f.eq(raw["cut"], "partial", "cut")
             f.check(not any(ln.get("overflow") for ln in raw["lines"]), "fits 58 mm")
+            # the footer states this hall's no-show rule (no_show_requeue false here)
+            joined = " ".join(x.strip() for x in lines)
+            f.check("过号请重新取号" in joined and "重新排到队尾" not in joined,
+                    "footer: take a new ticket, in %r" % lines)
+            f.eq(joined.count("过号请重新取号"), 1, "the rule printed once (stock notice not repeated)")
             printers = hall.status().get("printers", [])
             f.eq([p["queue"] for p in printers], ["kiosk-a", "kiosk-b"], "status lists printers")
 
@@ -201,6 +206,7 @@ def main():
             scfg["printer"] = {"queue": "serial-d", "status_link": "pty:%s@19200" % pty,
                                "cups_server": cups.socket, "width_mm": 58, "job_timeout_s": 10,
                                "status_interval_s": 1}
+            scfg["queue"] = dict(scfg["queue"], no_show_requeue=True)
             with Hall(scfg) as hall:
                 f.check(wait_for(lambda: (hall.status()["printers"] or [{}])[0].get("link") == "ok"),
                         "serial status link answers ok: %r" % hall.status().get("printers"))
@@ -219,6 +225,10 @@ def main():
                 st, body = hall.issue("A", channel="kiosk")
                 f.eq(st, 201, "issue once the printer is back")
                 f.check(d.wait_ticket(1), "printed")
+                # a hall that re-queues no-shows never prints "take a new ticket"
+                joined = " ".join(x.strip() for x in texts(d, 1)[0])
+                f.check("重新排到队尾" in joined and "过号请重新取号" not in joined,
+                        "footer: back in the queue, in %r" % joined)
         finally:
             d.stop()
 

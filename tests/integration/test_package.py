@@ -88,7 +88,7 @@ def main():
             f.check(elf_machine(p) == ELF_MACHINE.get(arch), "usr/bin/%s: ELF machine %r for %s"
                     % (prog, elf_machine(p), arch))
     for page in ("display.html", "window.html", "kiosk.html", "admin.html", "ticket.html",
-                 "assets/hallq.js", "assets/qr.js"):
+                 "index.html", "assets/hallq.js", "assets/kiosk-fit.js"):
         f.check(os.path.isfile(os.path.join(root, "usr/share/hallq/web", page)), "web/%s missing" % page)
     for clip in ("zh/qing.wav", "zh/hao.wav", "zh/0.wav", "en/window.wav"):
         p = os.path.join(root, "usr/share/hallq/voice", clip)

@@ -32,7 +32,8 @@ static struct escpos_ticket sample_ticket(void)
         .priority = "老年人优先",
         .name_masked = "王**",
         .qr_url = QR_URL,
-        .notice = "过号请重新取号 / Please take a new ticket if you miss your call",
+        .notice = "请保管好号票，留意叫号 / Please keep your ticket and listen for your number",
+        .no_show_requeue = true,
     };
     return t;
 }
@@ -181,32 +182,50 @@ static void test_round_trip(const struct escpos_template *tpl, int width)
     CHECK(d.lines[4].w == 6 && d.lines[4].h == 6 && d.lines[4].bold);
     CHECK_EQ_STR(line_text(&d, 5), "老年人优先");
     CHECK_EQ_STR(line_text(&d, 6), "王**");
-    CHECK_EQ_STR(line_text(&d, 7), "前面还有 7 人 / 7 ahead of you");
-    /* lines wider than 32 columns wrap at 58 mm, English words whole */
+    /* left-aligned lines keep a margin of 2 columns each side: they start
+     * with two spaces and wrap at 28 columns (58 mm) or 44 (80 mm); the
+     * footer states the hall's no-show rule (here: re-queued) */
     if (width == ESCPOS_DOTS_58) {
-        CHECK_EQ_INT(d.n_lines, 16);
-        CHECK_EQ_STR(line_text(&d, 8), "预计等候 约15分钟 / Wait about");
-        CHECK_EQ_STR(line_text(&d, 9), "15 min");
-        CHECK_EQ_STR(line_text(&d, 10), "取号时间 2026-03-02 09:31");
-        CHECK_EQ_INT(d.lines[11].kind, ESCPOS_DLINE_QR);
-        CHECK_EQ_STR(line_text(&d, 11), QR_URL);
-        CHECK_EQ_STR(line_text(&d, 12), "扫码查看排队进度 / Scan to");
-        CHECK_EQ_STR(line_text(&d, 13), "follow the queue");
-        CHECK_EQ_STR(line_text(&d, 14), "过号请重新取号 / Please take a");
-        CHECK_EQ_STR(line_text(&d, 15), "new ticket if you miss your call"); /* 32: full */
-        CHECK_EQ_INT(d.lines[15].columns, 32);
+        CHECK_EQ_INT(d.n_lines, 20);
+        CHECK_EQ_STR(line_text(&d, 7), "  前面还有 7 人 / 7 ahead of");
+        CHECK_EQ_STR(line_text(&d, 8), "  you");
+        CHECK_EQ_STR(line_text(&d, 9), "  预计等候 约15分钟 / Wait");
+        CHECK_EQ_STR(line_text(&d, 10), "  about 15 min");
+        CHECK_EQ_STR(line_text(&d, 11), "  取号时间 2026-03-02 09:31");
+        CHECK_EQ_INT(d.lines[12].kind, ESCPOS_DLINE_QR);
+        CHECK_EQ_STR(line_text(&d, 12), QR_URL);
+        CHECK_EQ_STR(line_text(&d, 13), "扫码查看排队进度 / Scan to");
+        CHECK_EQ_STR(line_text(&d, 14), "follow the queue");
+        CHECK_EQ_STR(line_text(&d, 15), "过号将重新排到队尾 / Miss your");
+        CHECK_EQ_STR(line_text(&d, 16), "call: you go back in the queue");
+        CHECK_EQ_STR(line_text(&d, 17), "请保管好号票，留意叫号 / Please");
+        for (size_t i = 7; i <= 11; i++)
+            CHECK(d.lines[i].columns <= 30 && d.lines[i].align == 0);
     } else {
-        /* 48 columns: the notice's first line fills the width exactly */
-        CHECK_EQ_INT(d.n_lines, 14);
-        CHECK_EQ_STR(line_text(&d, 8), "预计等候 约15分钟 / Wait about 15 min");
-        CHECK_EQ_STR(line_text(&d, 9), "取号时间 2026-03-02 09:31");
+        CHECK_EQ_INT(d.n_lines, 16);
+        CHECK_EQ_STR(line_text(&d, 7), "  前面还有 7 人 / 7 ahead of you");
+        CHECK_EQ_STR(line_text(&d, 8), "  预计等候 约15分钟 / Wait about 15 min");
+        CHECK_EQ_STR(line_text(&d, 9), "  取号时间 2026-03-02 09:31");
         CHECK_EQ_INT(d.lines[10].kind, ESCPOS_DLINE_QR);
         CHECK_EQ_STR(line_text(&d, 10), QR_URL);
         CHECK_EQ_STR(line_text(&d, 11), "扫码查看排队进度 / Scan to follow the queue");
-        CHECK_EQ_STR(line_text(&d, 12), "过号请重新取号 / Please take a new ticket if you");
-        CHECK_EQ_INT(d.lines[12].columns, 48);
-        CHECK_EQ_STR(line_text(&d, 13), "miss your call");
+        CHECK_EQ_STR(line_text(&d, 12), "过号将重新排到队尾 / Miss your call: you go back");
+        CHECK_EQ_STR(line_text(&d, 13), "in the queue");
+        CHECK_EQ_STR(line_text(&d, 14), "请保管好号票，留意叫号 / Please keep your ticket");
+        CHECK_EQ_INT(d.lines[14].columns, 48);
+        CHECK_EQ_STR(line_text(&d, 15), "and listen for your number");
     }
+    /* a hall that does not re-queue: "take a new ticket", and never both */
+    t.no_show_requeue = false;
+    CHECK_EQ_INT(render(tpl, &t, width, NULL, &b), HQ_OK);
+    CHECK_EQ_INT(escpos_decode_buffer(b.data, b.len, width, &d), 1);
+    int requeue = 0, take_new = 0;
+    for (size_t i = 0; i < d.n_lines; i++) {
+        requeue += strstr(d.lines[i].text, "重新排") != NULL;
+        take_new += strstr(d.lines[i].text, "过号请重新取号") != NULL;
+    }
+    CHECK_EQ_INT(requeue, 0);
+    CHECK_EQ_INT(take_new, 1);
     for (size_t i = 0; i < d.n_lines; i++)
         CHECK(!d.lines[i].overflow);
     CHECK_EQ_INT(d.feed_lines, 1 + 1 + 3);
@@ -220,7 +239,9 @@ static void wrap_case(const char *text, const char *size, int width, int want_li
                       const char *joined_want)
 {
     char json[1024];
-    snprintf(json, sizeof json, "[{\"text\": \"{service}\", \"size\": \"%s\"}, \"cut\"]", size);
+    /* centred: the wrap points without the margin of a left-aligned line */
+    snprintf(json, sizeof json,
+             "[{\"text\": \"{service}\", \"size\": \"%s\", \"align\": \"center\"}, \"cut\"]", size);
     cJSON *j = cJSON_Parse(json);
     struct escpos_template tpl;
     char err[128];
@@ -369,14 +390,15 @@ static void test_template_errors(void)
     CHECK_EQ_INT(tpl.lines[1].align, ESCPOS_ALIGN_RIGHT);
     CHECK_EQ_INT(tpl.lines[2].feed, 2);
 
-    /* "{{" prints a brace; fit 8 at 58 mm: "{A012}" is 6 columns → 5 */
+    /* "{{" prints a brace; fit 8 at 58 mm, left-aligned: "{A012}" is 6
+     * columns and a margin of 1 space each side at size 4 → 4 (8 × 4 = 32) */
     struct escpos_ticket t = sample_ticket();
     struct escpos_buf b = {0};
     CHECK_EQ_INT(render(&tpl, &t, ESCPOS_DOTS_58, NULL, &b), HQ_OK);
     static struct escpos_dticket d;
     CHECK_EQ_INT(escpos_decode_buffer(b.data, b.len, ESCPOS_DOTS_58, &d), 1);
-    CHECK_EQ_STR(line_text(&d, 0), "{A012}");
-    CHECK_EQ_INT(d.lines[0].w, 5);
+    CHECK_EQ_STR(line_text(&d, 0), " {A012}");
+    CHECK_EQ_INT(d.lines[0].w, 4);
     CHECK_EQ_INT(d.lines[1].align, 2);
 
     /* a reprint on a layout without {reprint} still says so, first */
@@ -385,7 +407,7 @@ static void test_template_errors(void)
     CHECK_EQ_INT(escpos_decode_buffer(b.data, b.len, ESCPOS_DOTS_58, &d), 1);
     CHECK_EQ_STR(line_text(&d, 0), "补打 / REPRINT");
     CHECK(d.lines[0].bold && d.lines[0].w == 2);
-    CHECK_EQ_STR(line_text(&d, 1), "{A012}");
+    CHECK_EQ_STR(line_text(&d, 1), " {A012}");
     escpos_buf_free(&b);
 }
 
@@ -406,7 +428,7 @@ static void test_optional_lines(void)
     CHECK_EQ_INT(escpos_decode_buffer(b.data, b.len, ESCPOS_DOTS_80, &d), 1);
     CHECK_EQ_STR(line_text(&d, 0), "补打 / REPRINT");
     CHECK_EQ_STR(line_text(&d, 5), "A012");
-    CHECK_EQ_STR(line_text(&d, 6), "预计等候 暂无法估计 / Wait not known yet");
+    CHECK_EQ_STR(line_text(&d, 6), "  预计等候 暂无法估计 / Wait not known yet");
     for (size_t i = 0; i < d.n_lines; i++) {
         CHECK(strstr(d.lines[i].text, "老年人") == NULL);
         CHECK(strstr(d.lines[i].text, "前面还有") == NULL);

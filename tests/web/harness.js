@@ -260,6 +260,9 @@ class Proxy {
                 up.on('error', () => {
                     res.destroy();
                 });
+                /* a page that goes away ends its stream to hallqd too (else each closed
+                 * page's event stream would hold one of hallqd's per-address slots) */
+                res.on('close', () => up.destroy());
                 up.end(body);
             });
         });
@@ -316,6 +319,19 @@ async function browser() {
     };
 }
 
+/* One headless Chromium (playwright Browser) for tests that need a fresh
+ * context per screen size: browser.newContext({viewport}) each. */
+async function launch() {
+    if (!fs.existsSync(CHROMIUM)) throw new Error('no Chromium at ' + CHROMIUM + ' (apt-get install chromium)');
+    const { chromium } = loadPlaywright();
+    return chromium.launch({
+        executablePath: CHROMIUM,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+            '--no-first-run'],
+    });
+}
+
 /* Keep a screenshot as a test artefact in BUILD/artefacts. */
 async function artefact(pageOrLocator, name) {
     fs.mkdirSync(ARTEFACTS, { recursive: true });
@@ -325,4 +341,4 @@ async function artefact(pageOrLocator, name) {
 }
 
 module.exports = { BUILD, SOURCE, WEB_ROOT, ARTEFACTS, CLERK, MANAGER, ALL_DAY, baseConfig, offsetForMidnight, freePort, sleep, request, Hall, Proxy,
-    browser, artefact };
+    browser, launch, artefact };

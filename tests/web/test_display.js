@@ -42,7 +42,7 @@ test('a call on the API shows on /display, flashes and goes to the history', asy
     const hall = await new H.Hall().start();
     try {
         const page = await B.newPage({ width: 1920, height: 1080 });
-        await page.goto(hall.url + '/display');
+        await page.goto(hall.url + '/display?dwell=0.2');
         await linkUp(page);
         assert.match(await text(page, '#hall-name'), /测试大厅/);
         assert.match(await text(page, '#now-body'), /欢迎光临/);
@@ -82,7 +82,7 @@ test('a call on the API shows on /display, flashes and goes to the history', asy
 
         /* the windows layout: one tile per window */
         const grid = await B.newPage({ width: 1920, height: 1080 });
-        await grid.goto(hall.url + '/display?layout=windows&cols=3');
+        await grid.goto(hall.url + '/display?dwell=0.2&layout=windows&cols=3');
         await linkUp(grid);
         assert.equal(await grid.locator('.tile').count(), 3);
         assert.match(await grid.locator('.tile[data-window="3"]').innerText(), new RegExp(first));
@@ -189,7 +189,7 @@ test('the layouts hold for halls of 8, 24 and 60 windows at 1920x1080 and 1280x7
             const pages = {};
             for (const layout of ['calls', 'windows']) {
                 pages[layout] = await B.newPage({ width: 1920, height: 1080 });
-                await pages[layout].goto(hall.url + '/display?layout=' + layout);
+                await pages[layout].goto(hall.url + '/display?dwell=0.2&layout=' + layout);
             }
             for (const p of Object.values(pages)) await linkUp(p);
             /* calls at the first, a middle and the last window, the last one
@@ -246,7 +246,7 @@ test('the display shows 连接中断 while hallqd is down and live data after it
     const hall = await new H.Hall().start();
     try {
         const page = await B.newPage({ width: 1920, height: 1080 });
-        await page.goto(hall.url + '/display');
+        await page.goto(hall.url + '/display?dwell=0.2');
         await linkUp(page);
         await hall.kill();
         await page.waitForFunction(() => !document.getElementById('link').hidden, null, { timeout: 10000 });
@@ -291,7 +291,7 @@ test('names from the configuration render as text, never markup', async () => {
         await hall.issue('A');
         await hall.window(3, 'login', { staff: '1003' });
         const pages = {};
-        for (const [name, url, vp] of [['display', '/display', null], ['windows', '/display?layout=windows', null],
+        for (const [name, url, vp] of [['display', '/display', null], ['windows', '/display?dwell=0.2&layout=windows', null],
             ['window', '/display/window/3', { width: 800, height: 480 }], ['kiosk', '/kiosk', { width: 1080, height: 1920 }]]) {
             pages[name] = await B.newPage(vp || { width: 1920, height: 1080 });
             await pages[name].goto(hall.url + url);
@@ -308,7 +308,8 @@ test('names from the configuration render as text, never markup', async () => {
         assert.match(await pages.display.locator('#notice-text').textContent(), /<img src=x onerror=alert\(5\)>通知/);
         assert.ok((await text(pages.display, '#services')).includes(XSS_SVC));
         assert.ok((await text(pages.display, '#now-body')).includes(XSS_WIN), 'the custom window name is shown as text');
-        assert.ok((await text(pages.windows, '.tile[data-window="3"]')).includes(XSS_WIN));
+        /* the tile's head names the clerk on duty (the window's own name while nobody is there) */
+        assert.ok((await text(pages.windows, '.tile[data-window="3"]')).includes(XSS_STAFF));
         assert.ok((await text(pages.window, '#wname')).includes(XSS_WIN));
         assert.ok((await text(pages.window, '#wstaff')).includes(XSS_STAFF));
         assert.ok((await text(pages.window, '#wsvc')).includes(XSS_SVC));
@@ -316,7 +317,8 @@ test('names from the configuration render as text, never markup', async () => {
         for (const [name, p] of Object.entries(pages)) {
             /* no element the names could have made, no script beyond the page's own */
             const counts = await p.evaluate(() => ({
-                img: document.querySelectorAll('img, svg, iframe, script:not([src])').length +
+                /* (the kiosk's own QR image, #tk-qr, is the page's) */
+                img: document.querySelectorAll('img:not(#tk-qr), svg, iframe, script:not([src])').length +
                     Array.from(document.querySelectorAll('*')).filter((e) => Array.from(e.attributes).some((a) => /^on/i.test(a.name)))
                         .length,
                 scripts: Array.from(document.scripts).every((s) => s.src && new URL(s.src).pathname.startsWith('/assets/')),
@@ -420,7 +422,7 @@ test('a day of calls keeps the display bounded', async () => {
         for (let i = 0; i < 70; i++) await hall.issue('A');
         await hall.window(1, 'login', { staff: '1001' });
         const page = await B.newPage({ width: 1920, height: 1080 });
-        await page.goto(hall.url + '/display');
+        await page.goto(hall.url + '/display?dwell=0.2');
         await linkUp(page);
         const call = async () => {
             await hall.window(1, 'finish');
@@ -464,9 +466,9 @@ test('at the hall\'s midnight the display drops yesterday\'s calls, link up or d
         const page = await B.newPage({ width: 1920, height: 1080 });
         const grid = await B.newPage({ width: 1920, height: 1080 });
         const away = await B.newPage({ width: 1920, height: 1080 }); /* its link goes down before midnight */
-        await page.goto(hall.url + '/display');
-        await grid.goto(hall.url + '/display?layout=windows');
-        await away.goto(proxy.url + '/display');
+        await page.goto(hall.url + '/display?dwell=0.2');
+        await grid.goto(hall.url + '/display?dwell=0.2&layout=windows');
+        await away.goto(proxy.url + '/display?dwell=0.2');
         for (const p of [page, grid, away]) await linkUp(p);
 
         for (let i = 0; i < 3; i++) assert.equal((await hall.issue('A')).status, 201);
@@ -520,7 +522,7 @@ test('a display that reconnects into a new business day shows none of the old on
     const hall = await new H.Hall(cfg).start();
     try {
         const page = await B.newPage({ width: 1920, height: 1080 });
-        await page.goto(hall.url + '/display');
+        await page.goto(hall.url + '/display?dwell=0.2');
         await linkUp(page);
         await hall.issue('B');
         await hall.issue('B');
@@ -580,6 +582,261 @@ test('a priority ticket says its priority in words, Chinese first and proper Eng
         assert.deepEqual(page.hq.errors.concat(tp.hq.errors), []);
         await page.close();
         await tp.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('four calls at once are shown one after the other, each for its turn', async () => {
+    const cfg = H.baseConfig();
+    cfg.windows.push({ number: 4, name: '4号窗口', name_en: 'Window 4', services: ['A'] });
+    cfg.staff.push({ id: '1004', name: '赵敏' });
+    const hall = await new H.Hall(cfg).start();
+    try {
+        for (let i = 0; i < 4; i++) assert.equal((await hall.issue('A')).status, 201);
+        for (let w = 1; w <= 4; w++) assert.equal((await hall.window(w, 'login', { staff: String(1000 + w) })).status, 200);
+        const page = await B.newPage({ width: 1920, height: 1080 });
+        await page.goto(hall.url + '/display?dwell=2');
+        await linkUp(page);
+        /* every number the big line shows, with when it came */
+        await page.evaluate(() => {
+            window.shownCalls = [];
+            const body = document.getElementById('now-body');
+            new MutationObserver(() => {
+                const n = body.querySelector('.call-num');
+                const last = window.shownCalls[window.shownCalls.length - 1];
+                if (n && (!last || last.number !== n.textContent)) window.shownCalls.push({ number: n.textContent, t: performance.now() });
+            }).observe(body, { childList: true, subtree: true });
+        });
+        const called = [];
+        for (let w = 1; w <= 4; w++) called.push((await hall.window(w, 'call-next')).body.ticket.number);
+        await page.waitForFunction((n) => window.shownCalls.length >= 4 || document.getElementById('now-body').innerText.includes(n) &&
+            window.shownCalls.length >= 1 && performance.now() - window.shownCalls[window.shownCalls.length - 1].t > 2500, called[3],
+        { timeout: 20000 });
+        const shown = await page.evaluate(() => window.shownCalls);
+        assert.deepEqual(shown.map((s) => s.number), called, 'each call in turn, in the order called');
+        /* each stayed for its turn (2 s asked; 1 s is the generous floor) */
+        for (let i = 1; i < shown.length; i++) assert.ok(shown[i].t - shown[i - 1].t >= 1000, called[i - 1] + ' shown ' + (shown[i].t - shown[i - 1].t) + ' ms');
+        /* and the earlier ones went to the history, newest first */
+        assert.match(await text(page, '#history'), new RegExp(called[2] + '[\\s\\S]*' + called[1] + '[\\s\\S]*' + called[0]));
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('the recent calls come back after hallqd restarts', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        for (let i = 0; i < 5; i++) assert.equal((await hall.issue('A')).status, 201);
+        assert.equal((await hall.window(1, 'login', { staff: '1001' })).status, 200);
+        const called = [];
+        for (let i = 0; i < 4; i++) {
+            if (i) assert.equal((await hall.window(1, 'finish')).status, 200);
+            called.push((await hall.window(1, 'call-next')).body.ticket.number);
+        }
+        await hall.stop();
+        await hall.start();
+        const st = await hall.status();
+        assert.deepEqual(st.recent_calls.map((c) => c.number), called.slice().reverse(), 'read back from the event log, newest first');
+        assert.equal(st.recent_calls[0].window, 1);
+        assert.ok(!('name_masked' in st.recent_calls[0]) && !('priority' in st.recent_calls[0]), 'numbers and windows only');
+        const page = await B.newPage({ width: 1920, height: 1080 });
+        await page.goto(hall.url + '/display');
+        await linkUp(page);
+        assert.match(await text(page, '#now-body'), new RegExp(called[3]));
+        const hist = await text(page, '#history');
+        assert.match(hist, new RegExp(called[2] + '[\\s\\S]*' + called[1] + '[\\s\\S]*' + called[0]));
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('the windows layout: whole service names, English without 人, every tile names its clerk', async () => {
+    const cfg = H.baseConfig();
+    /* the demo hall's names: a window with a name of its own, long English service names */
+    cfg.services = [['A', '社保业务', 'Social insurance'], ['B', '不动产登记', 'Real estate registration'], ['C', '企业开办', 'Business start-up'],
+        ['D', '综合受理', 'General services']].map(([code, name, en]) => ({ code: code, name: name, name_en: en, prefix: code, range: [1, 999],
+        digits: 3, hours: H.ALL_DAY }));
+    cfg.windows = [];
+    cfg.staff = [];
+    for (let i = 1; i <= 8; i++) {
+        cfg.windows.push(i === 8 ? { number: 8, name: '8号综合窗口', name_en: 'Window 8 (all services)', services: ['D', 'A', 'B', 'C'] }
+            : { number: i, name: i + '号窗口', name_en: 'Window ' + i, services: ['A', 'B', 'C', 'D'] });
+        cfg.staff.push({ id: String(2000 + i), name: '职员' + i });
+    }
+    const hall = await new H.Hall(cfg).start();
+    try {
+        for (const s of ['A', 'B', 'C', 'D']) for (let i = 0; i < 6; i++) assert.equal((await hall.issue(s)).status, 201);
+        for (let w = 1; w <= 8; w++) assert.equal((await hall.window(w, 'login', { staff: String(2000 + w) })).status, 200);
+        const page = await B.newPage({ width: 1920, height: 1080 });
+        await page.goto(hall.url + '/display?dwell=0.2&layout=windows');
+        await linkUp(page);
+        for (const [w, h] of [[1920, 1080], [1280, 720]]) {
+            await page.setViewportSize({ width: w, height: h });
+            for (const lang of ['zh', 'en']) {
+                if (lang === 'en') await toggleLang(page);
+                await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+                const what = w + 'x' + h + ' ' + lang + ': ';
+                const names = await page.evaluate(() => Array.from(document.querySelectorAll('.svc-name')).map((e) => ({
+                    text: e.textContent, cut: e.scrollWidth > e.clientWidth + 1 || getComputedStyle(e).textOverflow === 'ellipsis' &&
+                        getComputedStyle(e).overflow === 'hidden' && getComputedStyle(e).whiteSpace === 'nowrap', width: e.getBoundingClientRect().width,
+                    em: parseFloat(getComputedStyle(e).fontSize) })));
+                const want = lang === 'en' ? ['Social insurance', 'Real estate registration', 'Business start-up', 'General services']
+                    : ['社保业务', '不动产登记', '企业开办', '综合受理'];
+                assert.deepEqual(names.map((n) => n.text), want, what + 'names');
+                for (const n of names) {
+                    assert.ok(!n.cut, what + n.text + ' is cut');
+                    assert.ok(n.width >= n.em * (lang === 'en' ? 4 : 3.5), what + n.text + ' is ' + n.width + ' px wide');
+                }
+                const m = await page.evaluate(measureLayout);
+                assert.deepEqual(m.outside, [], what + 'off the screen');
+                assert.deepEqual(m.overlaps, [], what + 'overlapping');
+                assert.deepEqual(m.overflow, [], what + 'text wider than its box');
+                const waits = await page.evaluate(() => Array.from(document.querySelectorAll('.svc-wait')).map((e) => e.textContent));
+                for (const t of waits) {
+                    if (lang === 'en') assert.match(t, /^waiting\s*6$/, what + t);
+                    else assert.match(t, /^等候\s*6\s*人$/, what + t);
+                }
+                /* every tile's head: its clerk (window 8 too) */
+                const heads = await page.evaluate(() => Array.from(document.querySelectorAll('.tile')).map((e) => e.querySelector('.tile-name').textContent));
+                assert.deepEqual(heads, [1, 2, 3, 4, 5, 6, 7, 8].map((i) => '职员' + i), what + 'tile heads');
+                await H.artefact(page, 'display-windows-names-' + w + '-' + lang + '.png');
+                if (lang === 'en') await toggleLang(page);
+            }
+        }
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('GET / is a landing page linking the display, kiosk, window pages, dashboard and status, Chinese first', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        const r = await hall.get('/');
+        assert.equal(r.status, 200);
+        assert.match(r.headers['content-type'], /^text\/html/);
+        /* other unknown paths still answer a JSON 404 */
+        const other = await hall.get('/no-such-page');
+        assert.equal(other.status, 404);
+        assert.equal(other.body.error, 'not_found');
+        const page = await B.newPage({ width: 1280, height: 800 });
+        await page.goto(hall.url + '/');
+        await page.waitForFunction(() => document.querySelectorAll('#windows a').length === 3, null, { timeout: 5000 });
+        assert.match(await text(page, 'h1'), /^测试大厅\s*Test Hall$/);
+        const links = await page.evaluate(() => Array.from(document.querySelectorAll('a')).map((a) => ({ href: a.getAttribute('href'),
+            text: a.innerText })));
+        const hrefs = links.map((l) => l.href);
+        for (const want of ['/display', '/display?layout=windows', '/kiosk', '/admin', '/api/v1/status', '/display/window/1', '/display/window/2',
+            '/display/window/3'])
+            assert.ok(hrefs.includes(want), want + ' is linked: ' + hrefs.join(' '));
+        for (const l of links) {
+            /* Chinese first, English second, in every link */
+            assert.match(l.text, /^[^A-Za-z]*[\u4e00-\u9fff][\s\S]*\n[\s\S]*[A-Za-z]/, l.href + ': ' + l.text);
+            const res = await hall.get(l.href);
+            assert.equal(res.status, 200, l.href + ' answers');
+        }
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('the ticket page on a phone beeps, vibrates and says so in large type near the front and when called', async () => {
+    const cfg = H.baseConfig();
+    cfg.display.ticket_alert_ahead = 2;
+    const hall = await new H.Hall(cfg).start();
+    try {
+        for (let i = 0; i < 3; i++) assert.equal((await hall.issue('A')).status, 201);
+        const t = (await hall.issue('A')).body.ticket; /* 3 ahead */
+        const st = await hall.status();
+        assert.deepEqual(st.pages, { ticket_alert_ahead: 2, no_show_requeue: false });
+        const page = await B.newPage({ width: 390, height: 844 });
+        /* record what the page asks of the phone: vibrations and beeps */
+        await page.addInitScript(() => {
+            window.__vib = [];
+            window.__beeps = 0;
+            Object.defineProperty(Navigator.prototype, 'vibrate', { configurable: true, value: (p) => {
+                window.__vib.push(p);
+                return true;
+            } });
+            const make = AudioContext.prototype.createOscillator;
+            AudioContext.prototype.createOscillator = function () {
+                const o = make.call(this);
+                const start = o.start.bind(o);
+                o.start = (...a) => {
+                    window.__beeps++;
+                    return start(...a);
+                };
+                return o;
+            };
+        });
+        await page.goto(hall.url + '/t/' + t.uuid);
+        await linkUp(page);
+        await page.waitForFunction(() => document.getElementById('tahead').textContent === '3 人', null, { timeout: 5000 });
+        const rec = () => page.evaluate(() => ({ vib: window.__vib.length, beeps: window.__beeps, shown: !document.getElementById('talert').hidden,
+            main: document.getElementById('talert-main').textContent, sub: document.getElementById('talert-sub').textContent,
+            px: parseFloat(getComputedStyle(document.getElementById('talert-main')).fontSize) }));
+        let r = await rec();
+        assert.equal(r.shown, false, '3 ahead: no alert yet');
+        assert.match(await text(page, '#tnote'), /过号请重新取号/, 'the note follows queue.no_show_requeue (false here)');
+        assert.equal(r.vib + r.beeps, 0);
+        /* the browser needs a touch before it sounds: the page offers one */
+        assert.ok(await page.locator('#tsound').isVisible(), 'a button to allow sound');
+        await page.click('#tsound');
+        await page.waitForFunction(() => window.__beeps === 1 && document.getElementById('tsound').hidden, null, { timeout: 5000 });
+
+        assert.equal((await hall.window(1, 'login', { staff: '1001' })).status, 200);
+        assert.equal((await hall.window(1, 'call-next')).status, 200); /* 2 ahead: near */
+        await page.waitForFunction(() => !document.getElementById('talert').hidden, null, { timeout: 5000 });
+        r = await rec();
+        assert.equal(r.main, '快到您了');
+        assert.match(r.sub, /前面还有 2 人/);
+        assert.ok(r.px >= 36, 'large type: ' + r.px + ' px');
+        assert.equal(r.vib, 1, 'vibrated once');
+        assert.ok(r.beeps >= 2, 'beeped: ' + r.beeps);
+        await H.artefact(page, 'ticket-alert-near.png');
+        const beepsNear = r.beeps;
+
+        /* closer still: the same alert, not again */
+        for (let i = 0; i < 2; i++) {
+            assert.equal((await hall.window(1, 'finish')).status, 200);
+            assert.equal((await hall.window(1, 'call-next')).status, 200);
+        }
+        await page.waitForFunction(() => document.getElementById('talert-main').textContent === '下一位就是您', null, { timeout: 5000 });
+        r = await rec();
+        assert.equal(r.vib, 1);
+        assert.equal(r.beeps, beepsNear);
+
+        /* called: the window, large, with a longer buzz */
+        assert.equal((await hall.window(1, 'finish')).status, 200);
+        const c = await hall.window(1, 'call-next');
+        assert.equal(c.body.ticket.number, t.number);
+        await page.waitForFunction(() => /请到 1 号窗口/.test(document.getElementById('talert-main').textContent), null, { timeout: 5000 });
+        r = await rec();
+        assert.ok(r.shown);
+        assert.match(r.sub, new RegExp(t.number));
+        assert.equal(r.vib, 2, 'vibrated when called');
+        assert.deepEqual(await page.evaluate(() => window.__vib[1]), [600, 200, 600, 200, 600]);
+        assert.ok(r.beeps > beepsNear, 'beeped when called');
+        await H.artefact(page, 'ticket-alert-called.png');
+        await page.click('#lang');
+        assert.equal(await text(page, '#talert-main'), 'Window 1, please');
+        await page.click('#lang');
+        /* a recall alerts again */
+        assert.equal((await hall.window(1, 'recall')).status, 200);
+        await page.waitForFunction(() => window.__vib.length === 3, null, { timeout: 5000 });
+        /* 知道了 closes it */
+        await page.click('#talert-ok');
+        assert.equal(await page.locator('#talert').isVisible(), false);
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
     } finally {
         await hall.close();
     }

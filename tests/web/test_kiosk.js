@@ -75,7 +75,11 @@ test('a touch issues a ticket that hallqd has, with a QR of its status page', as
         assert.deepEqual(rows, [{ label: number, channel: 'kiosk', status: 'waiting' }]);
         assert.equal(await text(page, '#tk-url'), r.body.status_url);
 
-        /* the QR on screen is the status URL */
+        /* the QR on screen is the status URL, drawn by hallqd from the uuid */
+        await page.waitForFunction(() => document.getElementById('tk-qr').complete && document.getElementById('tk-qr').naturalWidth > 0, null,
+            { timeout: 5000 });
+        const uuid = r.body.status_url.split('/t/')[1];
+        assert.equal(new URL(await page.locator('#tk-qr').evaluate((e) => e.src)).pathname, '/t/' + uuid + '/qr.svg');
         const png = await H.artefact(page.locator('#tk-qr'), 'kiosk-qr.png');
         const decoded = execFileSync('zbarimg', ['-q', '--raw', png], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
         assert.equal(decoded, r.body.status_url);
@@ -258,7 +262,7 @@ test('an ID card on the reader: announced, and tickets are asked for with it', a
         assert.equal(c.length, 1);
         assert.deepEqual(JSON.parse(c[0].body), { service: 'C', channel: 'kiosk', card: true });
         assert.deepEqual(page.hq.dialogs, []);
-        assert.equal(await page.locator('img').count(), 0);
+        assert.equal(await page.locator('img:not(#tk-qr)').count(), 0, 'no image from the name (the QR is the page\'s own)');
         assert.deepEqual(page.hq.errors, []);
         await page.close();
     } finally {
@@ -478,6 +482,160 @@ test('the per-person limit: a second ticket on the same ID card is refused on sc
         await page.close();
     } finally {
         sim.kill('SIGTERM');
+        await hall.close();
+    }
+});
+
+/* Every control the citizen can see, in the viewport and the topmost thing
+ * under its centre (nothing such as the footer lies over it), without
+ * scrolling: each failure as "what: why". */
+async function unreachable(page, sel) {
+    return page.evaluate((sel) => {
+        const bad = [];
+        for (const el of document.querySelectorAll(sel)) {
+            if (!el.checkVisibility()) continue;
+            const r = el.getBoundingClientRect();
+            const name = el.id || (el.dataset.code ? 'service ' + el.dataset.code : el.dataset.key ? 'key ' + el.dataset.key : el.textContent.trim().slice(0, 12));
+            if (r.width < 1 || r.height < 1) {
+                bad.push(name + ': no size');
+                continue;
+            }
+            if (r.left < -0.5 || r.top < -0.5 || r.right > innerWidth + 0.5 || r.bottom > innerHeight + 0.5) {
+                bad.push(name + ': outside the screen ' + JSON.stringify([r.left, r.top, r.right, r.bottom].map(Math.round)));
+                continue;
+            }
+            const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            if (!hit || !(hit === el || el.contains(hit))) bad.push(name + ': covered by ' + (hit ? hit.className || hit.tagName : 'nothing'));
+        }
+        return bad;
+    }, sel);
+}
+
+test('every control is visible and clickable at 1080x1920, 1920x1080, 1366x768, 1280x800 and 800x1280, in both languages and large mode',
+    async () => {
+        const cfg = H.baseConfig();
+        /* eight services: a full page in normal mode, two pages in large mode */
+        const more = [['D', '公积金提取', 'Housing provident fund withdrawal'], ['E', '医保报销', 'Medical insurance claims'],
+            ['F', '户籍办理', 'Household registration'], ['G', '税务登记', 'Tax registration'], ['H', '营业执照', 'Business licence']];
+        for (const [code, name, en] of more)
+            cfg.services.push({ code: code, name: name, name_en: en, prefix: code, range: [1, 999], digits: 3, hours: H.ALL_DAY });
+        const hall = await new H.Hall(cfg).start();
+        const proxy = await new H.Proxy(hall).start(); /* an ID card on the reader, injected */
+        const browser = await H.launch();
+        const problems = [];
+        try {
+            for (let i = 0; i < 3; i++) assert.equal((await hall.issue('B')).status, 201); /* B is full: the refusal screen */
+            for (const size of [{ width: 1080, height: 1920 }, { width: 1920, height: 1080 }, { width: 1366, height: 768 },
+                { width: 1280, height: 800 }, { width: 800, height: 1280 }]) {
+                const context = await browser.newContext({ viewport: size });
+                await context.route('**/api/v1/appointments/card', (route) => route.fulfill({ status: 200, contentType: 'application/json',
+                    body: JSON.stringify({ appointment: { service: 'A', service_name: '社保业务', service_name_en: 'Social insurance',
+                        slot_start: '09:00', slot_end: '09:30' } }) }));
+                for (const lang of ['zh', 'en']) {
+                    for (const large of [false, true]) {
+                        const where = size.width + 'x' + size.height + ' ' + lang + (large ? ' large' : '');
+                        const page = await context.newPage();
+                        const errors = [];
+                        page.on('pageerror', (e) => errors.push(String(e)));
+                        await page.goto(proxy.url + '/kiosk?lang=' + lang + (large ? '&large=1' : ''));
+                        await linkUp(page);
+                        const check = async (screen, sel) => {
+                            for (const p of await unreachable(page, sel || 'button')) problems.push(where + ' ' + screen + ': ' + p);
+                        };
+                        await check('home');
+                        await H.artefact(page, 'kiosk-' + where.replace(/ /g, '-') + '.png');
+                        /* every service on some page, every page's controls reachable */
+                        const codes = () => page.$$eval('.svc-btn', (bs) => bs.map((b) => b.dataset.code));
+                        const seen = new Set(await codes());
+                        const first = seen.size;
+                        assert.ok(first >= (large ? 2 : 6), where + ': ' + first + ' tiles on the first page');
+                        if (!large) assert.equal(first, 8, where + ': all eight on one page');
+                        let pages = 1;
+                        while (await page.locator('#next').isVisible() && await page.locator('#next').isEnabled()) {
+                            await page.click('#next');
+                            pages++;
+                            await check('home page ' + pages);
+                            for (const c of await codes()) seen.add(c);
+                            assert.ok(pages < 9, where + ': pages end');
+                        }
+                        assert.equal(seen.size, 8, where + ': every service reachable');
+                        while (await page.locator('#prev').isVisible() && await page.locator('#prev').isEnabled()) await page.click('#prev');
+                        /* a card on the reader with an appointment: its banner and button too */
+                        proxy.inject('card', { present: true, name_masked: '王**', elderly: true });
+                        await page.waitForSelector('#card-appt', { state: 'visible', timeout: 5000 });
+                        await check('home with a card', 'button, #card');
+                        await H.artefact(page, 'kiosk-card-' + where.replace(/ /g, '-') + '.png');
+                        proxy.inject('card', { present: false });
+                        await page.waitForFunction(() => document.getElementById('card').hidden, null, { timeout: 5000 });
+                        await page.click('#checkin-btn');
+                        await visible(page, 'screen-checkin');
+                        await page.click('.key[data-key="1"]');
+                        await check('check-in', 'button, #code');
+                        await page.click('.key[data-key="ABC"]');
+                        await check('check-in letters', 'button, #code');
+                        await page.click('#checkin-cancel');
+                        await visible(page, 'screen-home');
+                        await page.click('.svc-btn[data-code="C"]');
+                        await visible(page, 'screen-card');
+                        await check('ID card');
+                        await page.click('#card-cancel');
+                        await visible(page, 'screen-home');
+                        await page.click('.svc-btn[data-code="B"]');
+                        await visible(page, 'screen-error');
+                        await check('refusal', 'button, #err-main');
+                        await page.click('#err-back');
+                        await visible(page, 'screen-home');
+                        await page.click('.svc-btn[data-code="A"]');
+                        await visible(page, 'screen-ticket');
+                        await check('ticket', 'button, #tk-num, #tk-qr, .tk-take');
+                        await H.artefact(page, 'kiosk-ticket-' + where.replace(/ /g, '-') + '.png');
+                        await page.click('#tk-done');
+                        await visible(page, 'screen-home');
+                        assert.deepEqual(errors, [], where);
+                        await page.close();
+                    }
+                }
+                await context.close();
+            }
+            assert.deepEqual(problems, []);
+        } finally {
+            await browser.close();
+            await proxy.close();
+            await hall.close();
+        }
+    });
+
+test('hallqd draws the QR as SVG (libqrencode), by the ticket\'s uuid only, and the page encoder is gone', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        const t = (await hall.issue('A')).body.ticket;
+        const uuid = t.status_url.split('/t/')[1];
+        const r = await hall.get('/t/' + uuid + '/qr.svg');
+        assert.equal(r.status, 200);
+        assert.match(r.headers['content-type'], /^image\/svg\+xml/);
+        const svg = r.body.toString('utf8');
+        assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" viewBox="0 0 \d+ \d+"/);
+        assert.ok(!svg.includes(uuid) && !svg.includes(t.number), 'the SVG holds modules, not text');
+        /* rendered by Chromium at a phone camera's size, it decodes to the status URL */
+        const page = await B.newPage({ width: 400, height: 400 });
+        await page.setContent('<body style="margin:0;background:#fff"><img id="q" src="' + hall.url + '/t/' + uuid +
+            '/qr.svg" style="width:330px;height:330px;margin:35px"></body>');
+        await page.waitForFunction(() => document.getElementById('q').complete && document.getElementById('q').naturalWidth > 0, null,
+            { timeout: 5000 });
+        const png = await H.artefact(page, 'qr-svg.png');
+        const decoded = execFileSync('zbarimg', ['-q', '--raw', png], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+        assert.equal(decoded, t.status_url);
+        await page.close();
+        /* never by number; an unknown uuid or another path under it is no QR */
+        for (const p of ['/t/' + t.number + '/qr.svg', '/t/00000000-0000-4000-8000-000000000000/qr.svg', '/t/' + uuid + '/qr.png',
+            '/t/' + uuid + '/x/qr.svg']) {
+            const x = await hall.get(p);
+            assert.equal(x.status, 404, p);
+        }
+        /* the ticket page itself still loads, and the hand-written encoder is not served */
+        assert.equal((await hall.get('/t/' + uuid)).status, 200);
+        assert.equal((await hall.get('/assets/qr.js')).status, 404);
+    } finally {
         await hall.close();
     }
 });

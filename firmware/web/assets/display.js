@@ -16,11 +16,20 @@
     const layout = params.get('layout') === 'windows' ? 'windows' : 'calls';
     const colsParam = parseInt(params.get('cols'), 10);
     const histRows = layout === 'calls' ? 8 : 0;
+    /* Calls that come together are shown one after the other, each for
+     * DWELL_MS (about the time the voice takes to say one twice, ?dwell=S
+     * to change it), as the voice says them in turn; a backlog is worked off
+     * faster so the picture never lags the hall by more than LAG_MS. */
+    const dwellParam = parseFloat(params.get('dwell'));
+    const DWELL_MS = (dwellParam >= 0.2 && dwellParam <= 60 ? dwellParam : 6) * 1000;
+    const LAG_MS = 30000;
 
     let status = null; /* the last snapshot, patched by events */
     let day = ''; /* the business day the calls belong to ("YYYY-MM-DD") */
     let calls = []; /* {uuid, number, window, at, recall}, newest first */
     let seq = 0;
+    let pending = []; /* calls waiting for their turn on the big line, oldest first */
+    let turnT = 0; /* the timer of the call now shown, 0 = none showing its turn */
     const flashing = {}; /* window number -> true while its tile flashes */
 
     document.body.classList.toggle('layout-windows', layout === 'windows');
@@ -43,12 +52,21 @@
         calls.unshift(c);
         if (calls.length > MAX_CALLS) calls.length = MAX_CALLS;
     }
-    /* Calls the snapshot knows of (tickets now called or served at a
-     * window) that this page missed, e.g. while it was disconnected. */
+    /* Calls the snapshot knows of (hallqd's recent calls of the day, read
+     * back from its event log after a restart, and tickets now called or
+     * served at a window) that this page missed, e.g. while it was
+     * disconnected or before it was loaded. */
     function mergeSnapshotCalls() {
         const known = {};
         for (const c of calls) known[c.uuid + '@' + c.window] = true;
+        for (const c of pending) known[c.uuid + '@' + c.window] = true;
         const add = [];
+        for (const r of status.recent_calls || []) {
+            if (!r || !r.uuid || known[r.uuid + '@' + r.window]) continue;
+            known[r.uuid + '@' + r.window] = true;
+            const at = Date.parse(r.at || '');
+            add.push({ uuid: r.uuid, number: r.number, window: r.window, at: isNaN(at) ? 0 : at, seq: 0, recall: r.kind === 'recall' });
+        }
         for (const w of status.windows || []) {
             const t = w.current;
             if (!t || !t.uuid || (w.state !== 'calling' && w.state !== 'serving')) continue;
@@ -72,6 +90,9 @@
         day = d;
         if (!had) return false;
         calls = [];
+        pending = [];
+        clearTimeout(turnT);
+        turnT = 0;
         seq = 0;
         for (const k of Object.keys(flashing)) delete flashing[k];
         HQ.$('now').classList.remove('flash');
@@ -165,7 +186,8 @@
             const closed = s.open === false;
             tiles.push(h('div', { class: 'svc' + (closed ? ' closed' : ''), dataset: { code: s.code } },
                 h('div', { class: 'svc-name' }, HQ.serviceName(s)),
-                h('div', { class: 'svc-wait' }, HQ.t('等候', 'waiting'), h('b', null, s.waiting), HQ.t('人', '')),
+                HQ.lang() === 'en' ? h('div', { class: 'svc-wait' }, 'waiting', h('b', null, s.waiting))
+                    : h('div', { class: 'svc-wait' }, '等候', h('b', null, s.waiting), '人'),
                 h('div', { class: 'svc-est' }, closed ? HQ.t('暂停取号', 'closed now') : HQ.serviceWait(s))));
         }
         HQ.fill(box, tiles);
@@ -181,9 +203,10 @@
     function tile(w) {
         const cur = w.current && w.current.number && (w.state === 'calling' || w.state === 'serving') ? w.current.number : '';
         const st = STATE_TEXT[w.state] || [w.state, w.state];
-        /* the head shows a custom window name, else the clerk on duty */
-        let name = HQ.windowName(w);
-        if (name === w.number + '号窗口' || name === 'Window ' + w.number) name = w.staff && w.state !== 'closed' ? w.staff.name : '';
+        /* the head shows the clerk on duty, on every tile alike; a window
+         * with a name of its own (8号综合窗口) shows it while nobody is there */
+        let name = w.staff && w.state !== 'closed' ? w.staff.name : HQ.windowName(w);
+        if (name === w.number + '号窗口' || name === 'Window ' + w.number) name = '';
         const el = h('div', { class: 'tile ' + w.state, dataset: { window: w.number } },
             h('div', { class: 'tile-head' }, h('span', { class: 'tile-no' }, w.number), h('span', { class: 'tile-name' }, name)),
             h('div', { class: 'tile-num' }, cur || '—'),
@@ -277,6 +300,18 @@
         } else renderWindows();
     }
 
+    /* The next waiting call on the big line, flashing, for its turn. */
+    function nextTurn() {
+        turnT = 0;
+        const c = pending.shift();
+        if (!c) return;
+        addCall(c);
+        renderNow();
+        renderHistory();
+        HQ.flash(HQ.$('now'), 'flash');
+        turnT = setTimeout(nextTurn, pending.length ? Math.min(DWELL_MS, Math.max(1500, LAG_MS / pending.length)) : DWELL_MS);
+    }
+
     function renderAll() {
         renderHall();
         renderNow();
@@ -320,12 +355,13 @@
         }
         if (HQ.CALL_KINDS[kind] && d.ticket && d.ticket.number && d.window) {
             const at = Date.parse(d.at || '');
-            addCall({ uuid: d.ticket.uuid, number: d.ticket.number, window: d.window.number, at: isNaN(at) ? Date.now() : at,
-                seq: ++seq, recall: kind === 'recall' });
+            const c = { uuid: d.ticket.uuid, number: d.ticket.number, window: d.window.number, at: isNaN(at) ? Date.now() : at,
+                seq: ++seq, recall: kind === 'recall' };
             flashing[d.window.number] = true;
-            renderNow();
-            renderHistory();
-            HQ.flash(HQ.$('now'), 'flash');
+            /* a newer call at the same window replaces its waiting one, as the voice does */
+            pending = pending.filter((p) => p.window !== c.window && p.uuid !== c.uuid);
+            pending.push(c);
+            if (!turnT) nextTurn();
         }
         if (d.window) renderWindow(d.window.number);
         renderServices();

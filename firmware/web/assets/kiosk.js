@@ -148,21 +148,35 @@
         b.addEventListener('click', () => choose(s.code));
         return b;
     }
+    /* The page of tiles: perPage() of them, or as many whole rows as the
+     * screen has room for when something took height (an ID card's banner
+     * on a small or landscape screen; kiosk.css gives a row its least
+     * height), so the tiles never run under the pager and the check-in button. */
     function renderServices() {
         const svcs = (status && status.services) || [];
-        const n = perPage();
-        const pages = Math.max(1, Math.ceil(svcs.length / n));
-        if (page >= pages) page = pages - 1;
-        HQ.fill(HQ.$('services'), svcs.slice(page * n, page * n + n).map(serviceButton));
-        HQ.$('pager').hidden = pages < 2;
-        HQ.$('prev').disabled = page === 0;
-        HQ.$('next').disabled = page >= pages - 1;
-        HQ.text(HQ.$('page-no'), page + 1 + ' / ' + pages);
+        const grid = HQ.$('services');
+        const cols = Math.max(1, getComputedStyle(grid).gridTemplateColumns.split(' ').length);
+        const want = page; /* kept while trying: fewer per page means more pages */
+        for (let n = perPage(); ; n -= cols) {
+            const pages = Math.max(1, Math.ceil(svcs.length / n));
+            page = Math.min(want, pages - 1);
+            grid.style.setProperty('--rows', String(Math.ceil(n / cols)));
+            HQ.fill(grid, svcs.slice(page * n, page * n + n).map(serviceButton));
+            HQ.$('pager').hidden = pages < 2;
+            HQ.$('prev').disabled = page === 0;
+            HQ.$('next').disabled = page >= pages - 1;
+            HQ.text(HQ.$('page-no'), page + 1 + ' / ' + pages);
+            if (n <= cols || grid.scrollHeight <= grid.clientHeight + 1) break;
+        }
     }
     function renderCard() {
         const el = HQ.$('card');
+        const was = el.hidden;
         el.hidden = !card.present;
-        if (!card.present) return;
+        if (!card.present) {
+            if (!was && screen === 'home') renderServices(); /* the height is back */
+            return;
+        }
         const who = card.name_masked || '';
         const prio = card.elderly ? HQ.t(' · 老年人优先', ' · elderly priority') : '';
         /* the card holder's appointment today: one big button before the
@@ -178,6 +192,7 @@
             h('small', null, HQ.t('请选择业务，将实名取号', 'Choose a service: the ticket will carry your name')),
             appt);
         if (appt) appt.addEventListener('click', checkinCard);
+        if (screen === 'home') renderServices(); /* the banner took height: as many tiles as fit */
     }
     /* Ask hallqd whether the card on the reader has an appointment today. */
     async function lookupAppointment() {
@@ -247,12 +262,12 @@
         rp.disabled = false;
         const url = t.status_url || location.origin + '/t/' + t.uuid;
         HQ.text(HQ.$('tk-url'), url);
-        try {
-            HQ_QR.draw(HQ.$('tk-qr'), url, 6);
-            HQ.$('tk-qr').hidden = false;
-        } catch (e) {
-            HQ.$('tk-qr').hidden = true; /* the URL is shown as text */
-        }
+        /* hallqd draws the QR (libqrencode, keyed by the uuid); without it
+         * the URL is still there as text */
+        const qr = HQ.$('tk-qr');
+        qr.hidden = !t.uuid;
+        qr.onerror = () => (qr.hidden = true);
+        if (t.uuid) qr.src = '/t/' + encodeURIComponent(t.uuid) + '/qr.svg';
         show('ticket', TICKET_S);
         countdown(HQ.$('tk-count'), TICKET_S);
     }
@@ -428,6 +443,11 @@
     }
 
     document.body.classList.toggle('large', large);
+    /* what fits changes with the room the start screen has (a resize, the
+     * card banner) and with the type once the fonts are in */
+    const refit = () => screen === 'home' && status && renderServices();
+    if (window.ResizeObserver) new ResizeObserver(refit).observe(HQ.$('screen-home'));
+    if (document.fonts) document.fonts.addEventListener('loadingdone', refit);
     HQ.langButton(HQ.$('lang'));
     HQ.onLang(() => {
         HQ.applyI18n(document);

@@ -5,6 +5,15 @@
  * ticket is fetched again, at most once a second). A hidden page closes
  * the stream — phones must not hold the hall's few event-stream slots — and
  * fetches once when shown again. No polling loop.
+ *
+ * Alerts: when the ticket comes within pages.ticket_alert_ahead places of
+ * the front (/api/v1/status, display.ticket_alert_ahead) and when it is
+ * called, the page beeps (WebAudio), vibrates (navigator.vibrate, where the
+ * phone has it) and says so in large type, so people can sit down or step
+ * out. Each alert sounds once, on the change this page saw (a page opened
+ * when the ticket is already near shows the message without a beep). A
+ * browser plays sound only after a touch: until the citizen taps, a button
+ * offers to allow it.
  */
 'use strict';
 
@@ -14,6 +23,11 @@
     let ticket = null;
     let missing = false;
     let fetchT = 0;
+    let alertAhead = 3; /* pages.ticket_alert_ahead */
+    let requeue = false; /* pages.no_show_requeue */
+    let seen = null; /* the state the last render showed: {status, near} */
+    let dismissed = ''; /* the alert the citizen closed ("near", "called@3") */
+    let audio = null;
 
     const STATUS = {
         waiting: ['排队等候中', 'Waiting'],
@@ -26,8 +40,89 @@
         expired: ['已失效', 'Expired'],
     };
 
+    /* ------------------------------------------------------ alerts */
+
+    function near(t) {
+        return t.status === 'waiting' && alertAhead > 0 && typeof t.ahead === 'number' && t.ahead <= alertAhead;
+    }
+    function audioCtx() {
+        const AC = window.AudioContext || window.webkitAudioContext;
+        if (!AC) return null;
+        if (!audio) {
+            try {
+                audio = new AC();
+            } catch (e) {
+                return null;
+            }
+        }
+        return audio;
+    }
+    function soundButton() {
+        const ctx = audioCtx();
+        HQ.$('tsound').hidden = !ctx || ctx.state === 'running' || !ticket || !/^(waiting|called)$/.test(ticket.status);
+    }
+    /* n short beeps at 880 Hz */
+    function beep(n) {
+        const ctx = audioCtx();
+        if (!ctx) return;
+        if (ctx.state !== 'running') ctx.resume().catch(() => {});
+        const t0 = ctx.currentTime + 0.05;
+        for (let i = 0; i < n; i++) {
+            const o = ctx.createOscillator();
+            const g = ctx.createGain();
+            o.type = 'sine';
+            o.frequency.value = 880;
+            g.gain.setValueAtTime(0.0001, t0 + i * 0.45);
+            g.gain.exponentialRampToValueAtTime(0.6, t0 + i * 0.45 + 0.02);
+            g.gain.exponentialRampToValueAtTime(0.0001, t0 + i * 0.45 + 0.3);
+            o.connect(g).connect(ctx.destination);
+            o.start(t0 + i * 0.45);
+            o.stop(t0 + i * 0.45 + 0.32);
+        }
+    }
+    function vibrate(pattern) {
+        try {
+            if (typeof navigator.vibrate === 'function') navigator.vibrate(pattern);
+        } catch (e) {
+            /* not allowed here: the sound and the message remain */
+        }
+    }
+    /* The large message for the state now, and the beep and buzz when the
+     * state is new to this page. */
+    function renderAlert() {
+        const box = HQ.$('talert');
+        const t = ticket;
+        const kind = !t || missing ? '' : t.status === 'called' ? 'called@' + (t.window || '') : near(t) ? 'near' : '';
+        const fresh = seen !== null && kind && kind !== seen;
+        seen = kind;
+        if (kind && fresh) {
+            dismissed = '';
+            if (kind === 'near') {
+                beep(2);
+                vibrate([300, 150, 300]);
+            } else {
+                beep(4);
+                vibrate([600, 200, 600, 200, 600]);
+            }
+        }
+        box.hidden = !kind || dismissed === kind;
+        box.className = 'talert ' + (kind === 'near' ? 'near' : 'called');
+        if (kind === 'near') {
+            HQ.text(HQ.$('talert-main'), t.ahead === 0 ? HQ.t('下一位就是您', 'You are next') : HQ.t('快到您了', 'Almost your turn'));
+            HQ.text(HQ.$('talert-sub'), t.ahead === 0 ? HQ.t('请到窗口附近等候', 'Please wait near the windows')
+                : HQ.t('前面还有 ' + t.ahead + ' 人，请回到大厅等候', t.ahead + ' ahead of you, please come back to the hall'));
+        } else if (kind) {
+            HQ.text(HQ.$('talert-main'), HQ.t('请到 ' + (t.window || '?') + ' 号窗口', 'Window ' + (t.window || '?') + ', please'));
+            HQ.text(HQ.$('talert-sub'), HQ.t('轮到您了：' + t.number + ' 号', 'Your number ' + t.number + ' is called'));
+        }
+        soundButton();
+    }
+
     function render() {
         const st = HQ.$('tstatus');
+        renderAlert();
+        HQ.text(HQ.$('tnote'), requeue ? HQ.t('请在大厅留意叫号，过号将重新排到队尾。', 'Please listen for your number in the hall. If you miss your call, you go back in the queue.')
+            : HQ.t('请在大厅留意叫号，过号请重新取号。', 'Please listen for your number in the hall. If you miss your call, please take a new ticket.'));
         if (missing) {
             HQ.text(HQ.$('tnum'), '—');
             HQ.text(st, HQ.t('未找到该号票', 'No such ticket'));
@@ -78,12 +173,16 @@
 
     function onStatus(st) {
         const hall = st.hall || {};
+        const pg = st.pages || {};
+        if (typeof pg.ticket_alert_ahead === 'number') alertAhead = pg.ticket_alert_ahead;
+        requeue = pg.no_show_requeue === true;
         HQ.text(HQ.$('hall-name'), HQ.t(hall.name || '', hall.name_en));
         load();
     }
     function onEvent(kind, d) {
         if (!ticket || kind === 'card') return;
         if (d.ticket && d.ticket.uuid === ticket.uuid) {
+            if (kind === 'recall') seen = ''; /* called again: alert again */
             ticket = d.ticket;
             render();
             /* a fetch already on its way may answer with the state before
@@ -97,6 +196,20 @@
     HQ.langButton(HQ.$('lang'));
     HQ.onLang(render);
     HQ.applyI18n(document);
+    HQ.$('talert-ok').addEventListener('click', () => {
+        dismissed = seen || '';
+        HQ.$('talert').hidden = true;
+        vibrate(0);
+    });
+    /* a touch lets the page sound: a short beep says it works */
+    HQ.$('tsound').addEventListener('click', () => {
+        const ctx = audioCtx();
+        if (!ctx) return;
+        ctx.resume().then(() => {
+            beep(1);
+            soundButton();
+        }).catch(() => {});
+    });
     HQ.$('trefresh').addEventListener('click', () => {
         load();
         if (!live.up()) live.open();
