@@ -74,9 +74,11 @@ static void plain_child(unsigned seed, int cut_at)
     sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
     if (!vfs || strcmp(vfs->zName, "hallq-powercut") != 0) _exit(4);
     sqlite3_file *fh[NFILES];
+    /* the VFS keeps the name until the file is closed (SQLite's rule): not on the stack */
+    static char paths[NFILES][300];
     for (int f = 0; f < NFILES; f++) {
-        char path[300];
-        snprintf(path, sizeof path, "%s/%s", dir, names[f]);
+        char *path = paths[f];
+        snprintf(path, sizeof paths[f], "%s/%s", dir, names[f]);
         fh[f] = calloc(1, (size_t)vfs->szOsFile);
         int out = 0;
         if (vfs->xOpen(vfs, path, fh[f], SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | kinds[f],
@@ -183,7 +185,7 @@ static void test_plain_files(void)
 /* The cut at the n-th op, from inside a write: the writes before it are pending too. */
 static void test_cut_by_count(void)
 {
-    char path[300];
+    static char path[300];
     snprintf(path, sizeof path, "%s/counted.db", dir);
     unlink(path);
     pid_t pid = fork();
