@@ -660,7 +660,10 @@ def main():
               f"{len(L.starts)} starts, {len(L.finishes)} finishes, {len(L.evals)} evaluations "
               f"({L.pad_ratings} by pad)", flush=True)
         T.eq(cuts_seen, cut.cuts, "every stop was a power cut hallqd reported")
-        T.check(cut.cuts >= max(3, int(SECONDS / 3)), f"the power was cut often ({cut.cuts})")
+        # issue 13: at least 200 cuts in the 600 s soak; the 60 s ctest run, also under ASan
+        # (slower starts), what fits: one per 4 s
+        want = int(SECONDS / 3) if SECONDS >= 600 else max(3, int(SECONDS / 4))
+        T.check(cut.cuts >= want, f"the power was cut often ({cut.cuts}, at least {want})")
         T.check(lost_cuts > 0 and torn > 0, "cuts lost unsynced writes and tore sectors")
         T.check(len(L.tickets) > 20 and len(L.calls) > 10 and len(L.evals) > 3,
                 "the load really ran")
