@@ -215,9 +215,12 @@ static void pc__cut_node(struct pc_node *n, char *summary, size_t sumlen)
     }
     close(fd);
     size_t used = strlen(summary);
-    if (used + 1 < sumlen)
-        snprintf(summary + used, sumlen - used, " %s: %zu/%zu kept%s%lld", n->path, keep, n->n,
-                 torn > 0 ? ", next torn after " : "", torn > 0 ? (long long)torn : 0LL);
+    if (used + 1 >= sumlen) return;
+    if (torn > 0)
+        snprintf(summary + used, sumlen - used, " %s: %zu/%zu kept, next torn after %lld", n->path,
+                 keep, n->n, (long long)torn);
+    else
+        snprintf(summary + used, sumlen - used, " %s: %zu/%zu kept", n->path, keep, n->n);
 }
 
 static void pc__cut_locked(void) __attribute__((noreturn));
