@@ -574,6 +574,7 @@ static int print__reprint(struct hq_print *s, int32_t ticket, const char *by, in
 {
     if (ticket < 0 || (size_t)ticket >= s->d->eng.n_tickets) return HQ_ERR_NOT_FOUND;
     int rc = print__start(s, ticket, true, print__now_us(), kiosk);
+    if (rc == HQ_ERR_LIMIT) rc = HQ_ERR_PRINTER; /* every job slot taken: 503, try again */
     if (rc) return rc;
     print__record_reprint(s, ticket, by);
     return HQ_OK;

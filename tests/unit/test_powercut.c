@@ -2,8 +2,8 @@
  * test_powercut.c — the power-cut VFS (firmware/powercut.c). Each case runs in a child that
  * installs the VFS, writes and syncs, and is cut (exit HQ_POWERCUT_EXIT); the parent reads
  * what is left on disk:
- *   - plain files opened through sqlite3_vfs_find(NULL) as a database, a WAL and a journal
- *     (the way hallqd's side files are written): every synced byte survives; what follows is
+ *   - files opened through sqlite3_vfs_find(NULL) as a database, a WAL, a journal and with no
+ *     type flag at all (as a side file may be): every synced byte survives; what follows is
  *     exactly the synced state plus a prefix of the later writes and truncates, the last one
  *     possibly torn at a 512-byte sector boundary of the file; over many seeds the cut drops
  *     everything, keeps everything and tears in the middle, each at least once;
@@ -35,10 +35,12 @@ static int child_status(pid_t pid)
 
 /* ------------------------------------------------------------ plain files */
 
-enum { NFILES = 3, MAXC = 8, MAXSZ = 16384 };
-static const int kinds[NFILES] = {SQLITE_OPEN_MAIN_DB, SQLITE_OPEN_WAL, SQLITE_OPEN_MAIN_JOURNAL};
+enum { NFILES = 4, MAXC = 8, MAXSZ = 16384 };
+/* a database, its WAL and journal, and a plain file (no type flag, as a side file may be) */
+static const int kinds[NFILES] = {SQLITE_OPEN_MAIN_DB, SQLITE_OPEN_WAL, SQLITE_OPEN_MAIN_JOURNAL,
+                                  0};
 /* the unix VFS finds a WAL's or journal's database by the name's suffix */
-static const char *names[NFILES] = {"side.db", "side.db-wal", "side.db-journal"};
+static const char *names[NFILES] = {"side.db", "side.db-wal", "side.db-journal", "numbers"};
 
 struct change {
     int write;
@@ -51,6 +53,7 @@ static const struct change script[NFILES][MAXC] = {
     {{1, 0, 3000}, {1, 100, 1500}, {1, 3000, 2000}, {1, 700, 100}, {0, 0, 0}},
     {{1, 0, 32}, {1, 32, 1048}, {1, 1080, 1048}, {1, 2128, 1048}, {0, 0, 0}},
     {{1, 0, 4096}, {0, 1000, 0}, {1, 1000, 1200}, {1, 5000, 600}, {0, 0, 0}},
+    {{1, 0, 64}, {1, 64, 1000}, {1, 0, 64}, {0, 0, 0}},
 };
 static const int nsynced = 1; /* the first change of each file is synced */
 
