@@ -16,6 +16,14 @@
  * its printer faulty; the fault clears when the status link answers "ok",
  * or, without a link, after a cool-down (a second chance, as a circuit
  * breaker), so a hall is not left refusing tickets for ever.
+ *
+ * A ticket that was issued is printed or reported (issue 13): a kiosk's issue is refused before
+ * a number is used while PRINT_MAX_JOBS tickets are already waiting for the printers (a burst
+ * faster than the paper), and a ticket that still cannot be handed to a printer, or whose job
+ * fails, is announced ("print_failed": the kiosk shows it, the desk reprints). A queue whose
+ * jobs stop moving — no result from the CUPS worker for longer than a job may take — is a
+ * printer fault (health "error", the manager's printer alarm, kiosks refused) even while
+ * the printer's own status still says ready.
  */
 #include "hqd_print.h"
 
@@ -42,6 +50,9 @@
 #define PRINT_TAG_STATUS 32 /* tags below this are status queries: printer*2 + (link ? 1 : 0) */
 #define PRINT_LINK_TIMEOUT_MS 1500
 #define PRINT_LAT_RING 1024 /* software times kept for the status page's p50/p99 */
+/* How much longer than printer.job_timeout_s a printer's jobs may go without a result before
+ * its queue counts as stopped (the worker's own timeout fires first when it can). */
+#define PRINT_STALL_GRACE_MS 5000
 
 struct print_printer {
     const char *queue, *link; /* queue "" = not configured */
@@ -52,6 +63,10 @@ struct print_printer {
     bool sensor_near_end; /* the GPIO paper sensor (hq_print_set_sensor) */
     uint64_t fault_at_ms;
     uint64_t jobs_ok, jobs_failed;
+    uint64_t not_printed; /* tickets reported not printed (print_failed) */
+    bool stalled;         /* its jobs stopped moving (print__watchdog) */
+    uint64_t moved_ms;    /* its last job result, or the hand-over of a job while it had none
+                             in flight: what the stall watchdog measures from */
     char last_error[PRINT_DETAIL_MAX];
 };
 
@@ -65,6 +80,7 @@ struct print_job {
     size_t len;
     char label[16];
     uint64_t t0_us; /* CLOCK_MONOTONIC when the request reached this module, 0 = not timed */
+    bool reported;  /* print_failed already sent for it (its queue stalled) */
 };
 
 struct hq_print {
@@ -78,6 +94,8 @@ struct hq_print {
     uint64_t next_tag;
     struct print_job jobs[PRINT_MAX_JOBS];
     int last_health;   /* overall health last published */
+    int reserved;      /* issues that passed print__check, not yet committed (a job each) */
+    bool busy_logged;  /* "refused: busy" logged for this burst */
     uint64_t check_us; /* when the issue being applied passed print__check */
     /* Software time per job, request to "CUPS has it" (cupsFinishDocument
      * returned): the last PRINT_LAT_RING, for status "print_latency". */
@@ -126,7 +144,7 @@ static cJSON *print__latency_json(const struct hq_print *s)
 
 static int print__health(const struct print_printer *p)
 {
-    if (p->fault) return PRINT_HEALTH_ERROR;
+    if (p->fault || p->stalled) return PRINT_HEALTH_ERROR;
     /* the worse of the two views, and of the paper sensor */
     int h = p->link_health > p->cups_health ? p->link_health : p->cups_health;
     return p->sensor_near_end && h < PRINT_HEALTH_NEAR_END ? PRINT_HEALTH_NEAR_END : h;
@@ -175,6 +193,8 @@ static cJSON *print__printer_json(const struct print_printer *p, int i)
     cJSON_AddBoolToObject(o, "paper_sensor", p->sensor_near_end);
     cJSON_AddNumberToObject(o, "jobs_ok", (double)p->jobs_ok);
     cJSON_AddNumberToObject(o, "jobs_failed", (double)p->jobs_failed);
+    cJSON_AddNumberToObject(o, "not_printed", (double)p->not_printed);
+    cJSON_AddBoolToObject(o, "stalled", p->stalled);
     if (p->last_error[0]) cJSON_AddStringToObject(o, "last_error", p->last_error);
     return o;
 }
@@ -249,8 +269,43 @@ static int print__render(struct hq_print *s, int32_t ti, bool reprint, struct es
 
 /* ------------------------------------------------------------------ jobs */
 
+/* Jobs in flight, of one printer (-1: all). */
+static int print__in_flight(const struct hq_print *s, int printer)
+{
+    int n = 0;
+    for (int i = 0; i < PRINT_MAX_JOBS; i++)
+        if (s->jobs[i].tag && (printer < 0 || s->jobs[i].printer == printer)) n++;
+    return n;
+}
+
+/* Ticket ti was issued but is not (or may not be) printed: the kiosk that shows it offers a
+ * reprint and says so, the desk reprints; printer (-1: none) counts it. */
+static void print__not_printed(struct hq_print *s, int32_t ti, const char *label, int printer,
+                               const char *why)
+{
+    LOG_ERR("PRINT", "ticket %s was issued but not printed (%s): reprint it at the desk", label,
+            why);
+    if (printer >= 0) s->p[printer].not_printed++;
+    if (!s->d->api) return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "ticket", label);
+    if (ti >= 0 && (size_t)ti < s->d->eng.n_tickets) {
+        char uuid[37];
+        hq_uuid_format(s->d->eng.tickets[ti].uuid, uuid);
+        cJSON_AddStringToObject(o, "uuid", uuid); /* the kiosk showing it offers a reprint */
+    }
+    cJSON_AddStringToObject(o, "error", why);
+    cJSON_AddStringToObject(o, "text",
+                            "号票未打印，请到服务台补打 / ticket not printed, "
+                            "please ask at the service desk");
+    hq_api_publish(s->d->api, "print_failed", o);
+}
+
 static int print__send(struct hq_print *s, struct print_job *j, int printer)
 {
+    j->printer = -1;
+    /* a printer with nothing in flight starts the stall watchdog's clock now */
+    if (!print__in_flight(s, printer)) s->p[printer].moved_ms = hq_loop_now_ms(s->d->loop);
     j->printer = printer;
     j->tried[printer] = true;
     return print_cups_submit(s->pc, j->tag, s->p[printer].queue, j->data, j->len,
@@ -266,7 +321,7 @@ static int print__start(struct hq_print *s, int32_t ti, bool reprint, uint64_t t
         if (!s->jobs[i].tag) j = &s->jobs[i];
     if (!j) {
         LOG_ERR("PRINT", "%d jobs in flight: CUPS is not finishing them", PRINT_MAX_JOBS);
-        return HQ_ERR_PRINTER;
+        return HQ_ERR_LIMIT;
     }
     struct escpos_buf b = {0};
     int rc = print__render(s, ti, reprint, &b, j->label);
@@ -300,6 +355,13 @@ static void print__job_done(struct hq_print *s, const struct print_result *r)
         if (s->jobs[i].tag == r->tag) j = &s->jobs[i];
     if (!j) return;
     struct print_printer *p = &s->p[j->printer];
+    p->moved_ms = hq_loop_now_ms(s->d->loop);
+    if (p->stalled) {
+        int before = print__health(p);
+        p->stalled = false; /* its queue moves again */
+        LOG_NOTICE("PRINT", "printer %s: its jobs move again", p->queue);
+        print__health_changed(s, j->printer, before);
+    }
     if (r->handed_us && j->t0_us && r->handed_us >= j->t0_us) {
         uint64_t us = r->handed_us - j->t0_us;
         s->lat_us[s->lat_n++ % PRINT_LAT_RING] = us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
@@ -323,22 +385,7 @@ static void print__job_done(struct hq_print *s, const struct print_result *r)
                  r->detail, s->p[other].queue);
         if (print__send(s, j, other) == HQ_OK) return;
     }
-    LOG_ERR("PRINT", "ticket %s was issued but not printed (%s): reprint it at the desk", j->label,
-            r->detail);
-    if (s->d->api) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "ticket", j->label);
-        if (j->ticket >= 0 && (size_t)j->ticket < s->d->eng.n_tickets) {
-            char uuid[37];
-            hq_uuid_format(s->d->eng.tickets[j->ticket].uuid, uuid);
-            cJSON_AddStringToObject(o, "uuid", uuid); /* the kiosk showing it offers a reprint */
-        }
-        cJSON_AddStringToObject(o, "error", r->detail);
-        cJSON_AddStringToObject(o, "text",
-                                "号票未打印，请到服务台补打 / ticket not printed, "
-                                "please ask at the service desk");
-        hq_api_publish(s->d->api, "print_failed", o);
-    }
+    if (!j->reported) print__not_printed(s, j->ticket, j->label, j->printer, r->detail);
 done:
     free(j->data);
     j->data = NULL;
@@ -379,9 +426,37 @@ static void print__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *ar
     }
 }
 
+/* A printer whose jobs have not moved (no result from the CUPS worker) for longer than a job
+ * may take is faulty, whatever its status says: the worker may be stuck in a call to a cupsd
+ * that no longer answers, and then the status queries behind it never answer either. Its
+ * tickets in flight are reported; a result from it clears the stall. */
+static void print__watchdog(struct hq_print *s)
+{
+    uint64_t now = hq_loop_now_ms(s->d->loop);
+    uint64_t limit = 1000ull * s->d->cfg.printer_job_timeout_s + PRINT_STALL_GRACE_MS;
+    for (int i = 0; i < s->n_printers; i++) {
+        struct print_printer *p = &s->p[i];
+        if (p->stalled || !print__in_flight(s, i) || now - p->moved_ms <= limit) continue;
+        int before = print__health(p);
+        p->stalled = true;
+        snprintf(p->last_error, sizeof p->last_error,
+                 "%d ticket(s) waiting, none printed or failed for %llu s", print__in_flight(s, i),
+                 (unsigned long long)((now - p->moved_ms) / 1000));
+        LOG_ERR("PRINT", "printer %s: its queue stopped moving: %s", p->queue, p->last_error);
+        print__health_changed(s, i, before);
+        for (int k = 0; k < PRINT_MAX_JOBS; k++) {
+            struct print_job *j = &s->jobs[k];
+            if (!j->tag || j->printer != i || j->reported) continue;
+            j->reported = true;
+            print__not_printed(s, j->ticket, j->label, i, p->last_error);
+        }
+    }
+}
+
 static void print__poll(struct hq_loop *loop, void *arg)
 {
     struct hq_print *s = arg;
+    print__watchdog(s);
     for (int i = 0; i < s->n_printers; i++) {
         struct print_printer *p = &s->p[i];
         if (!p->queue[0]) continue;
@@ -397,11 +472,26 @@ static void print__poll(struct hq_loop *loop, void *arg)
 static int print__check(struct hq_daemon *d, const struct hq_cmd *cmd, void *arg)
 {
     struct hq_print *s = arg;
-    (void)d;
     if (cmd->type != HQ_CMD_ISSUE) return HQ_OK;
     s->check_us = print__now_us();
     int kiosk = cmd->u.issue.kiosk_printer;
-    if (!print__prints(s, kiosk) || print__pick(s, kiosk, -1) >= 0) return HQ_OK;
+    if (!print__prints(s, kiosk)) return HQ_OK;
+    if (print__pick(s, kiosk, -1) >= 0) {
+        /* Each issue that passes takes a job slot when its group is committed (hqd_flush runs
+         * print__on_result): count those of this group, so a burst is refused before a number
+         * is used rather than issued unprinted. */
+        if (!d->n_staged) s->reserved = 0;
+        int busy = print__in_flight(s, -1) + s->reserved;
+        if (busy >= PRINT_MAX_JOBS) {
+            if (!s->busy_logged)
+                LOG_WARN("PRINT", "tickets refused: %d are waiting to be printed", busy);
+            s->busy_logged = true;
+            return HQ_ERR_PRINTER;
+        }
+        if (busy < PRINT_MAX_JOBS / 2) s->busy_logged = false;
+        s->reserved++;
+        return HQ_OK;
+    }
     const struct print_printer *p = &s->p[kiosk > 0 && 1 + kiosk < s->n_printers ? 1 + kiosk : 0];
     LOG_NOTICE("PRINT", "ticket refused: no printer can print (%s: %s)", p->queue,
                print_health_text(print__health(p)));
@@ -420,9 +510,23 @@ static void print__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
         int kiosk = cmd->type == HQ_CMD_ISSUE ? cmd->u.issue.kiosk_printer : 0;
         if (!print__prints(s, kiosk)) continue;
         int rc = print__start(s, fx->ticket, false, t0, kiosk);
-        if (rc)
-            LOG_ERR("PRINT", "ticket %d was issued but not sent to a printer: %s", fx->ticket,
-                    hq_strerror(rc));
+        if (!rc) continue;
+        char label[16], why[96];
+        hq_ticket_label(&s->d->eng, &s->d->eng.tickets[fx->ticket], label, sizeof label);
+        int printer = print__pick(s, kiosk, -1);
+        if (rc == HQ_ERR_LIMIT && printer >= 0) {
+            /* every slot taken: the queue does not keep up, which is a fault to see */
+            struct print_printer *p = &s->p[printer];
+            int before = print__health(p);
+            p->fault = true;
+            p->fault_at_ms = hq_loop_now_ms(s->d->loop);
+            snprintf(p->last_error, sizeof p->last_error, "%d tickets waiting to print",
+                     PRINT_MAX_JOBS);
+            print__health_changed(s, printer, before);
+        }
+        snprintf(why, sizeof why, "not sent to a printer: %s",
+                 rc == HQ_ERR_LIMIT ? "too many tickets waiting to print" : hq_strerror(rc));
+        print__not_printed(s, fx->ticket, label, printer, why);
     }
 }
 
@@ -480,6 +584,7 @@ static int print__reprint(struct hq_print *s, int32_t ticket, const char *by, in
 {
     if (ticket < 0 || (size_t)ticket >= s->d->eng.n_tickets) return HQ_ERR_NOT_FOUND;
     int rc = print__start(s, ticket, true, print__now_us(), kiosk);
+    if (rc == HQ_ERR_LIMIT) rc = HQ_ERR_PRINTER; /* every job slot taken: 503, try again */
     if (rc) return rc;
     print__record_reprint(s, ticket, by);
     return HQ_OK;

@@ -1,6 +1,7 @@
 # Power-cut soak (tests/integration/test_soak.py): a busy simulated hall — kiosk and card
 # arrivals, keypads and rating pads on hallq-sim buses, the up-link to a faulty hallq-central —
-# while hallqd is SIGKILLed and restarted at random; then the durability, sync and queue-order
+# while hallqd's power is cut (HQ_POWERCUT, firmware/powercut.c: unsynced writes lost or torn)
+# and it is restarted at random; then the durability, sync and queue-order
 # invariants. ctest runs it for HQ_SOAK_SECONDS=60 on every change; `tools/hallq soak SECONDS`
 # runs it longer.
 if(TARGET hallqd AND TARGET hallq-sim AND TARGET hallq-central)
