@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -568,6 +569,26 @@ static void hqd__warn_second_only(const struct hq_engine_cfg *c)
     }
 }
 
+/* A start-up failure that waits for a person (the file system read-only,
+ * the database held by another hallqd): under systemd (NOTIFY_SOCKET set),
+ * the reason is shown as the unit's Status and the daemon exits only after
+ * HQD_START_HOLD_S, or at once on SIGTERM/SIGINT. Restart=always then
+ * retries once a minute instead of every RestartSec=2 s, which Debian 12's
+ * systemd 252 cannot stretch itself (RestartSteps= came in 254), and
+ * `systemctl status hallqd` keeps saying why. Outside systemd it exits at
+ * once. */
+#define HQD_START_HOLD_S 60
+
+static void hqd__hold_failure(const char *why, const sigset_t *mask)
+{
+    if (!getenv("NOTIFY_SOCKET")) return;
+    sd_notifyf(0, "STATUS=%s\nEXTEND_TIMEOUT_USEC=%llu", why,
+               (unsigned long long)(HQD_START_HOLD_S + 30) * 1000000ull);
+    struct timespec ts = {HQD_START_HOLD_S, 0};
+    while (sigtimedwait(mask, NULL, &ts) < 0 && errno == EINTR) {
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -646,6 +667,7 @@ int main(int argc, char **argv)
     int rc = hq_store_open(&d.cfg, &d.store, err, sizeof err);
     if (rc) {
         fprintf(stderr, "hallqd: %s\n", err);
+        if (rc == HQ_ERR_DISK_FULL || rc == HQ_ERR_STATE) hqd__hold_failure(err, &mask);
         return 1;
     }
     if ((rc = hq_engine_init(&d.eng, &d.cfg.engine)) ||

@@ -18,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,6 +77,7 @@ struct hq_store {
     int capture;        /* the write functions append to ops instead of stepping */
     const char *op_key; /* the row the statement being captured writes */
     char why[256];      /* the last "cannot write" reason: SQLite code, errno */
+    int lock_fd;        /* the flock on the database file: one hallqd per database */
     char *notice;       /* meta('corrupt_moved'): a corrupt file was moved aside (JSON) */
 };
 
@@ -409,6 +413,102 @@ static int store__step_row(struct hq_store *st, sqlite3_stmt *s, const char *key
 
 /* ------------------------------------------------------------ open/close */
 
+/* Who holds a lock on the file fd is open on: "pid 1234 (hallqd)", from
+ * /proc/locks (its device as major:minor in hex, then the inode), or "" when
+ * it cannot tell (another mount namespace, no /proc). */
+static void store__lock_holder(int fd, char *out, size_t len)
+{
+    struct stat sb;
+    out[0] = 0;
+    if (fstat(fd, &sb) != 0) return;
+    FILE *f = fopen("/proc/locks", "re");
+    if (!f) return;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        char kind[16], mode[16];
+        long pid;
+        unsigned maj, mnr;
+        unsigned long long ino;
+        /* "1: FLOCK  ADVISORY  WRITE 4321 08:01:1234 0 EOF"; a waiter's line has "->" */
+        if (strstr(line, "->")) continue;
+        if (sscanf(line, "%*d: %15s %*s %15s %ld %x:%x:%llu", kind, mode, &pid, &maj, &mnr, &ino) !=
+            6)
+            continue;
+        if (strcmp(kind, "FLOCK") != 0 || ino != (unsigned long long)sb.st_ino ||
+            maj != major(sb.st_dev) || mnr != minor(sb.st_dev) || pid == (long)getpid())
+            continue;
+        char comm[64] = "", p[64];
+        snprintf(p, sizeof p, "/proc/%ld/comm", pid);
+        FILE *c = fopen(p, "re");
+        if (c) {
+            if (fgets(comm, sizeof comm, c)) comm[strcspn(comm, "\n")] = 0;
+            fclose(c);
+        }
+        snprintf(out, len, "pid %ld%s%s%s", pid, comm[0] ? " (" : "", comm, comm[0] ? ")" : "");
+        break;
+    }
+    fclose(f);
+}
+
+/* Is the file system holding path mounted read-only? */
+static bool store__fs_readonly(const char *path)
+{
+    struct statvfs v;
+    char dir[HQ_CFG_PATH_MAX];
+    if (statvfs(path, &v) == 0) return (v.f_flag & ST_RDONLY) != 0;
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, "%s", slash ? "/" : ".");
+    return statvfs(dir, &v) == 0 && (v.f_flag & ST_RDONLY) != 0;
+}
+
+/* One hallqd per database: an exclusive flock on the database file itself,
+ * held as long as the store is open. It is independent of SQLite's own
+ * (POSIX, byte-range) locks, which a second process passes between
+ * transactions, and it needs no write access (a read-only descriptor can
+ * hold it, so a read-only file system is still guarded). The descriptor is
+ * closed only after SQLite's connections (closing any descriptor of a file
+ * drops the process's POSIX locks on it). A missing file is created empty,
+ * which SQLite takes as an empty database. HQ_OK with *fd set, HQ_ERR_STATE
+ * when another process holds it (err names the file and the holder),
+ * HQ_ERR_DISK_FULL when it cannot be opened or created (read-only, ...). */
+static int store__lock(const char *path, int *fd, char *err, size_t errlen)
+{
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0 && errno == ENOENT) f = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (f < 0 && errno == EEXIST) f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0) {
+        int en = errno;
+        if (en == EROFS || store__fs_readonly(path))
+            snprintf(err, errlen,
+                     "%s: the file system is read-only and the database does not exist there: "
+                     "remount it read-write (or check the disk) and start again",
+                     path);
+        else
+            snprintf(err, errlen, "%s: cannot open the database file: %s", path, strerror(en));
+        return HQ_ERR_DISK_FULL;
+    }
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int en = errno;
+        char holder[128];
+        store__lock_holder(f, holder, sizeof holder);
+        close(f);
+        if (en == EWOULDBLOCK)
+            snprintf(err, errlen,
+                     "%s: 数据库正被另一个 hallqd 使用 / the database is in use by another hallqd "
+                     "(%s): one hall, one daemon; stop that one first",
+                     path, holder[0] ? holder : "holder unknown: see /proc/locks");
+        else
+            snprintf(err, errlen, "%s: cannot lock the database file: %s", path, strerror(en));
+        return en == EWOULDBLOCK ? HQ_ERR_STATE : HQ_ERR_IO;
+    }
+    *fd = f;
+    return HQ_OK;
+}
+
 /* Is the file at path corrupt? 1 = yes (why says how), 0 = no or cannot tell
  * (missing, empty, locked, unreadable: the ordinary open reports those).
  * Read-only, on a connection of its own: nothing is written to the file,
@@ -593,6 +693,7 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
     int rc = HQ_ERR_DB;
     if (!st) return HQ_ERR_NOMEM;
     st->cfg = cfg;
+    st->lock_fd = -1;
     snprintf(st->path, sizeof st->path, "%s", cfg->database);
 
     FILE *ur = fopen("/dev/urandom", "rb");
@@ -606,6 +707,8 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
      * the checks below refuse it as before. */
     char why[256] = "", moved_to[HQ_CFG_PATH_MAX + 64] = "";
     time_t old_mtime = 0;
+    rc = store__lock(st->path, &st->lock_fd, err, errlen);
+    if (rc) goto fail;
     if (store__corrupt(st->path, why, sizeof why)) {
         old_mtime = store__mtime(st->path);
         if (store__move_aside(st->path, moved_to, sizeof moved_to) != 0) {
@@ -620,6 +723,13 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
                 "(%s): it was moved to %s (with its -wal and -shm) and a fresh database is "
                 "started",
                 st->path, why, moved_to, why, moved_to);
+        /* the lock went with the old file: the fresh one gets its own */
+        int old_fd = st->lock_fd;
+        st->lock_fd = -1;
+        rc = store__lock(st->path, &st->lock_fd, err, errlen);
+        close(old_fd);
+        if (rc) goto fail;
+        rc = HQ_ERR_DB;
     }
 
     if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
@@ -635,6 +745,20 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
      * written over it. */
     char *msg = NULL;
     if (sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, &msg) != SQLITE_OK) {
+        /* A WAL database on a read-only file system cannot even be read
+         * (its -shm cannot be made): that is no fault of the file, and
+         * moving a healthy file aside would lose the day's queue. */
+        if (store__fs_readonly(st->path) || sqlite3_db_readonly(st->db, "main") == 1) {
+            snprintf(err, errlen,
+                     "%s: 文件系统为只读，数据库无法写入（文件本身完好，请勿移走） / the file "
+                     "system holding the database is read-only (%s): the file itself is not at "
+                     "fault, do not move it; remount read-write or check the disk "
+                     "(dmesg), then start again",
+                     st->path, msg ? msg : sqlite3_errmsg(st->db));
+            sqlite3_free(msg);
+            rc = HQ_ERR_DISK_FULL;
+            goto fail;
+        }
         snprintf(err, errlen,
                  "%s: not a usable database (%s); it was left untouched: move it aside to "
                  "start with an empty one",
@@ -721,6 +845,7 @@ void hq_store_close(struct hq_store *st)
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(st->st[i]);
     if (st->db) sqlite3_close(st->db);
+    if (st->lock_fd >= 0) close(st->lock_fd); /* after SQLite's: see store__lock */
     hq_store_backlog_drop(st);
     free(st->notice);
     free(st);

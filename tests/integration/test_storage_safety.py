@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Storage safety (issue 13): one hallqd per database file (flock), a read-only
+file system at start, the database replaced under a running hallqd, numbers
+that never repeat within a day however often the database is moved aside.
+
+Some cases mount a tmpfs, so they need root (CI runs as root); they are skipped
+with a message elsewhere.
+"""
+import copy
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from hallq import BASE_CONFIG, CLERK, HALLQD, Hall, free_port, wait_for  # noqa: E402
+
+
+def sh(*args, check=True):
+    return subprocess.run(args, check=check, capture_output=True, text=True)
+
+
+def run_second(hall, cfg_changes=None, env=None, timeout=20):
+    """Start another hallqd on hall's database (another port); return (rc, output)."""
+    cfg = copy.deepcopy(hall.config)
+    cfg["store"]["database"] = hall.db_path
+    port = free_port()
+    cfg["http"]["listen"] = f"127.0.0.1:{port}"
+    cfg["http"]["public_url"] = f"http://127.0.0.1:{port}"
+    cfg.update(cfg_changes or {})
+    path = os.path.join(hall.dir, "second.json")
+    import json
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(cfg, f, ensure_ascii=False)
+    p = subprocess.run([HALLQD, "--config", path], capture_output=True, text=True,
+                       timeout=timeout, env=dict(os.environ, **(env or {})))
+    return p.returncode, p.stdout + p.stderr
+
+
+class StorageSafety(unittest.TestCase):
+    def test_two_daemons_one_database(self):
+        with Hall() as h:
+            st, _ = h.issue("A")
+            self.assertEqual(st, 201)
+            rc, out = run_second(h)
+            self.assertNotEqual(rc, 0, out)
+            self.assertIn(h.db_path, out)
+            self.assertIn("another hallqd", out)
+            self.assertIn(f"pid {h.proc.pid}", out)  # the holder, from /proc/locks
+            # the first one is untouched and still serves
+            st, body = h.issue("A")
+            self.assertEqual(st, 201, body)
+            self.assertEqual(body["ticket"]["number"], "A002")
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root to mount a tmpfs")
+class ReadOnlyStart(unittest.TestCase):
+    def setUp(self):
+        self.mnt = tempfile.mkdtemp(prefix="hallq-ro-")
+        sh("mount", "-t", "tmpfs", "-o", "size=16m,mode=0755", "tmpfs", self.mnt)
+
+    def tearDown(self):
+        sh("umount", self.mnt, check=False)
+        os.rmdir(self.mnt)
+
+    def test_read_only_at_start(self):
+        cfg = copy.deepcopy(BASE_CONFIG)
+        cfg["store"]["database"] = os.path.join(self.mnt, "hall.db")
+        with Hall(cfg) as h:
+            for _ in range(3):
+                self.assertEqual(h.issue("A")[0], 201)
+            h.stop()
+            sh("mount", "-o", "remount,ro", self.mnt)
+            size = os.path.getsize(cfg["store"]["database"])
+            # outside systemd it exits at once, saying what is wrong
+            t0 = time.time()
+            h.log = None
+            p = subprocess.run([HALLQD, "--config", h.cfg_path], capture_output=True, text=True,
+                               timeout=30)
+            out = p.stdout + p.stderr
+            self.assertNotEqual(p.returncode, 0, out)
+            self.assertIn("read-only", out)
+            self.assertNotIn("move it aside", out)
+            self.assertNotIn("corrupt", out)
+            self.assertLess(time.time() - t0, 20)
+            self.assertEqual(os.path.getsize(cfg["store"]["database"]), size)
+            # under systemd (NOTIFY_SOCKET) it shows the reason as its status and holds
+            # instead of exiting for Restart=always to start it again 2 s later
+            sock_path = os.path.join(h.dir, "notify.sock")
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+            s.bind(sock_path)
+            s.settimeout(20)
+            p = subprocess.Popen([HALLQD, "--config", h.cfg_path], stdout=subprocess.PIPE,
+                                 stderr=subprocess.STDOUT, env=dict(os.environ,
+                                                                    NOTIFY_SOCKET=sock_path))
+            try:
+                msg = s.recv(4096).decode()
+                self.assertIn("STATUS=", msg)
+                self.assertIn("read-only", msg)
+                time.sleep(3)
+                self.assertIsNone(p.poll(), "it held the failure")
+                p.send_signal(signal.SIGTERM)
+                self.assertEqual(p.wait(20), 1)
+            finally:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+                s.close()
+            sh("mount", "-o", "remount,rw", self.mnt)
+            h.start()
+            self.assertEqual(len(h.status()["services"]), 3)
+            st, body = h.issue("A")
+            self.assertEqual((st, body["ticket"]["number"]), (201, "A004"))
+
+
+if __name__ == "__main__":
+    unittest.main()
