@@ -349,6 +349,22 @@ static void hqd__storage_retry(struct hq_loop *loop, void *arg)
     d->storage_retry_timer = hq_loop_timer(loop, HQD_STORAGE_RETRY_MS, hqd__storage_retry, d);
 }
 
+/* The database deleted or replaced under the daemon (hq_store_check_file):
+ * degraded storage, as for a full disk, so no ticket goes into a file the
+ * next start will not see. Looked at every HQD_FILE_CHECK_MS, and by the
+ * store itself before a commit after a second without one. */
+#define HQD_FILE_CHECK_MS 2000
+
+static void hqd__file_check(struct hq_loop *loop, void *arg)
+{
+    struct hq_daemon *d = arg;
+    if (!d->storage_degraded && hq_store_check_file(d->store) != HQ_OK) {
+        if (hqd_batch_pending(d)) hqd_flush(d); /* its commit fails and degrades */
+        hqd__storage_degrade(d);
+    }
+    hq_loop_timer(loop, HQD_FILE_CHECK_MS, hqd__file_check, d);
+}
+
 /* While degraded: no ticket may be handed out (it would not be durable, and a
  * crash would hand its number out again); past the backlog's bound nothing
  * but the timers runs. */
@@ -710,6 +726,7 @@ int main(int argc, char **argv)
         }
     }
 
+    hq_loop_timer(d.loop, HQD_FILE_CHECK_MS, hqd__file_check, &d);
     /* A first tick rolls the day over at once if the box was off at midnight. */
     hqd__tick(d.loop, &d);
     hqd_flush(&d);

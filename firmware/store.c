@@ -78,7 +78,11 @@ struct hq_store {
     const char *op_key; /* the row the statement being captured writes */
     char why[256];      /* the last "cannot write" reason: SQLite code, errno */
     int lock_fd;        /* the flock on the database file: one hallqd per database */
-    char *notice;       /* meta('corrupt_moved'): a corrupt file was moved aside (JSON) */
+    dev_t file_dev;     /* the open database file: still the one at path? */
+    ino_t file_ino;
+    int64_t file_checked_ms; /* CLOCK_MONOTONIC of the last look */
+    bool file_lost;          /* the file at path is not the open one */
+    char *notice;            /* meta('corrupt_moved'): a corrupt file was moved aside (JSON) */
 };
 
 enum { OP_SQL, OP_CLOSE_DAY };
@@ -509,6 +513,65 @@ static int store__lock(const char *path, int *fd, char *err, size_t errlen)
     return HQ_OK;
 }
 
+static int64_t store__mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Is the open database still the file at its path (device and inode)? A
+ * database deleted or replaced under a running hallqd would take commits
+ * into an unlinked file and lose them at the next start. false with why set
+ * when not. One stat(2) (about a microsecond): run by the daemon's timer
+ * every few seconds and before a commit when the last look is older than
+ * STORE_FILE_CHECK_MS, so before the first commit after idle, and at most
+ * once a second in a burst. */
+#define STORE_FILE_CHECK_MS 1000
+
+static bool store__file_same(struct hq_store *st)
+{
+    struct stat sb;
+    if (st->lock_fd < 0) return true;
+    int gone = stat(st->path, &sb) != 0;
+    if (!gone && sb.st_dev == st->file_dev && sb.st_ino == st->file_ino) {
+        if (st->file_lost)
+            LOG_NOTICE("STORE", "%s: the database file is back at its path", st->path);
+        st->file_lost = false;
+        return true;
+    }
+    if (!st->file_lost) {
+        if (gone)
+            snprintf(st->why, sizeof st->why,
+                     "数据库文件被删除 / the database file was deleted (%s) while hallqd had it "
+                     "open: put it back or restart hallqd",
+                     strerror(errno));
+        else
+            snprintf(st->why, sizeof st->why,
+                     "数据库文件被替换 / the database file was replaced while hallqd had it open "
+                     "(inode %llu, now %llu): put it back or restart hallqd",
+                     (unsigned long long)st->file_ino, (unsigned long long)sb.st_ino);
+        LOG_ERR("STORE", "%s: %s", st->path, st->why);
+    }
+    st->file_lost = true;
+    return false;
+}
+
+static bool store__file_same_due(struct hq_store *st)
+{
+    /* only the commit path's own looks count here: the timer's may have come
+     * just before the file went */
+    int64_t now = store__mono_ms();
+    if (!st->file_lost && now - st->file_checked_ms < STORE_FILE_CHECK_MS) return true;
+    st->file_checked_ms = now;
+    return store__file_same(st);
+}
+
+int hq_store_check_file(struct hq_store *st)
+{
+    return store__file_same(st) ? HQ_OK : HQ_ERR_DISK_FULL;
+}
+
 /* Is the file at path corrupt? 1 = yes (why says how), 0 = no or cannot tell
  * (missing, empty, locked, unreadable: the ordinary open reports those).
  * Read-only, on a connection of its own: nothing is written to the file,
@@ -828,6 +891,12 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
         /* without the thread, SQLite's own checkpoints keep the WAL bounded */
         sqlite3_exec(st->db, "PRAGMA wal_autocheckpoint=1000", NULL, NULL, NULL);
     }
+    struct stat fsb;
+    if (fstat(st->lock_fd, &fsb) == 0) {
+        st->file_dev = fsb.st_dev;
+        st->file_ino = fsb.st_ino;
+    }
+    st->file_checked_ms = store__mono_ms();
     *out = st;
     return HQ_OK;
 fail:
@@ -1584,6 +1653,7 @@ static int store__write(struct hq_store *st, const struct hq_engine *e, const st
 static int store__begin_immediate(struct hq_store *st)
 {
     char *msg = NULL;
+    if (!store__file_same_due(st)) return HQ_ERR_DISK_FULL;
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) == SQLITE_OK) return HQ_OK;
     LOG_ERR("STORE", "%s: BEGIN: %s", st->path, msg);
     sqlite3_free(msg);
@@ -1593,6 +1663,10 @@ static int store__begin_immediate(struct hq_store *st)
 static int store__commit_open(struct hq_store *st, const struct hq_engine *e)
 {
     char *msg = NULL;
+    if (!store__file_same_due(st)) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return HQ_ERR_DISK_FULL;
+    }
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         LOG_ERR("STORE", "%s: COMMIT: %s", st->path, msg);
         sqlite3_free(msg);
@@ -1707,6 +1781,7 @@ int hq_store_backlog_write(struct hq_store *st)
     char *msg = NULL;
     int rc = HQ_OK;
     hq_store_flush(st);
+    if (!store__file_same(st)) return HQ_ERR_DISK_FULL;
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
         sqlite3_free(msg);
         return store__err(st, sqlite3_errcode(st->db));
@@ -1759,6 +1834,7 @@ int hq_store_begin(struct hq_store *st)
 {
     hq_store_flush(st);
     if (st->n_ops || st->backlog_cmds) return HQ_ERR_DISK_FULL; /* degraded: see hq_store_defer */
+    if (!store__file_same_due(st)) return HQ_ERR_DISK_FULL;
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return store__err(st, sqlite3_errcode(st->db));
     return HQ_OK;
@@ -1774,11 +1850,14 @@ int hq_store_end(struct hq_store *st, int rollback)
 {
     int added = st->outbox_added;
     st->outbox_added = 0;
-    if (!rollback && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+    bool gone = !rollback && !store__file_same_due(st);
+    if (!rollback && !gone && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
         if (added && st->outbox_fn) st->outbox_fn(st->outbox_arg);
         return HQ_OK;
     }
-    int rc = rollback ? HQ_OK : store__err(st, sqlite3_errcode(st->db));
+    int rc = rollback ? HQ_OK
+             : gone   ? HQ_ERR_DISK_FULL /* see store__file_same */
+                      : store__err(st, sqlite3_errcode(st->db));
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }

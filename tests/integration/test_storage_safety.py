@@ -57,6 +57,50 @@ class StorageSafety(unittest.TestCase):
             self.assertEqual(st, 201, body)
             self.assertEqual(body["ticket"]["number"], "A002")
 
+    def vanish(self, how):
+        with Hall() as h:
+            for _ in range(3):
+                self.assertEqual(h.issue("A")[0], 201)
+            self.assertTrue(h.status()["storage"]["ok"])
+            if how == "deleted":
+                for sfx in ("", "-wal", "-shm"):
+                    os.unlink(h.db_path + sfx)
+            else:
+                other = os.path.join(h.dir, "other.db")
+                db = sqlite3.connect(other)
+                db.execute("CREATE TABLE x(y)")
+                db.commit()
+                db.close()
+                os.rename(other, h.db_path)
+            # the timer notices within a few seconds, without any command
+            self.assertTrue(wait_for(lambda: h.status()["storage"]["degraded"], 15),
+                            h.status()["storage"])
+            s = h.status()["storage"]
+            self.assertFalse(s["ok"])
+            self.assertIn(how, s.get("reason", ""))
+            for _ in range(5):
+                st, body = h.issue("A")
+                self.assertNotEqual(st, 201, body)
+            st, body = h.get("/metrics")
+            self.assertIn(b"hallq_storage_degraded 1", body)
+            self.assertIn(how, h.read_log())
+
+    def test_database_deleted(self):
+        self.vanish("deleted")
+
+    def test_database_replaced(self):
+        self.vanish("replaced")
+
+    def test_commit_after_idle_checks_first(self):
+        """A ticket after a quiet second is checked before its commit: never a 201
+        into a file that is gone, even before the timer's look."""
+        with Hall() as h:
+            self.assertEqual(h.issue("A")[0], 201)
+            time.sleep(1.2)  # idle: the next commit looks first
+            os.rename(h.db_path, h.db_path + ".moved")
+            st, body = h.issue("A")
+            self.assertNotEqual(st, 201, body)
+
 
 @unittest.skipUnless(os.geteuid() == 0, "needs root to mount a tmpfs")
 class ReadOnlyStart(unittest.TestCase):
