@@ -12,8 +12,10 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <openssl/evp.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +54,26 @@ static const char *const store_sql[ST__COUNT] = {
                 "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
 };
 
+/* The numbers side file (see store__num_write). */
+#define STORE_NUM_BLOCK 32  /* numbers reserved ahead per write: one fsync per 32 issues */
+#define STORE_NUM_SLOT 4096 /* two slots, each its own page: a torn write spoils one */
+struct store_num_ent {
+    char code[16];
+    uint32_t serial; /* the highest serial that may have been issued today */
+    uint16_t number; /* the number that serial has at most reached */
+    uint16_t pad;
+};
+struct store_num {
+    char magic[8]; /* "HQNUM01" */
+    uint64_t gen;  /* slot gen % 2 is written; the higher good gen wins */
+    int32_t day;   /* the business day the entries are for (0: none) */
+    uint32_t n;
+    struct store_num_ent ent[HQ_MAX_SERVICES];
+    uint8_t sum[32]; /* SHA-256 of everything before it */
+};
+
+_Static_assert(sizeof(struct store_num) <= STORE_NUM_SLOT, "a numbers slot fits its page");
+
 struct hq_store {
     sqlite3 *db;
     const struct hq_config *cfg;
@@ -82,7 +104,12 @@ struct hq_store {
     ino_t file_ino;
     int64_t file_checked_ms; /* CLOCK_MONOTONIC of the last look */
     bool file_lost;          /* the file at path is not the open one */
-    char *notice;            /* meta('corrupt_moved'): a corrupt file was moved aside (JSON) */
+    /* The numbers side file (store__num_*): the day's highest reserved
+     * serial and number per service, outside the database. */
+    char num_path[HQ_CFG_PATH_MAX + 16];
+    sqlite3_file *num_file; /* NULL: not open */
+    struct store_num num;   /* what the file holds (the newest good slot) */
+    char *notice;           /* meta('corrupt_moved'): a corrupt file was moved aside (JSON) */
 };
 
 enum { OP_SQL, OP_CLOSE_DAY };
@@ -572,6 +599,184 @@ int hq_store_check_file(struct hq_store *st)
     return store__file_same(st) ? HQ_OK : HQ_ERR_DISK_FULL;
 }
 
+/* ------------------------------------------------------ numbers side file */
+
+/* A ticket number must never be handed out twice in a day, however often the
+ * database is lost or moved aside. The day's highest numbers therefore live
+ * also outside it, in a small file next to it (.<database name>.numbers),
+ * reserved ahead in blocks as PostgreSQL logs sequences ahead: before a
+ * commit that issues past the reservation, the next STORE_NUM_BLOCK serials
+ * and numbers of that service are written and fsynced; issues inside the
+ * block cost nothing more. After a lost or corrupt database today's numbers
+ * continue above the reservation (a gap of at most a block, never a
+ * repeat).
+ *
+ * All its I/O goes through SQLite's default VFS (xOpen/xRead/xWrite/xSync),
+ * never write(2): a crash-simulation VFS registered as the default for the
+ * power-cut tests then drops or tears its unsynced writes like the
+ * database's. Torn-write safety: two slots of STORE_NUM_SLOT bytes at their
+ * own offsets, written in turn (generation parity), each with a SHA-256;
+ * a write torn anywhere spoils only the slot being written, and the other
+ * holds the previous reservation, which covers every number handed out
+ * before the torn write's sync returned (nothing of the new block is used
+ * before that). No rename: an in-place write needs no directory fsync after
+ * the file's creation (opened as a journal, the unix VFS syncs the
+ * directory at the first sync). */
+static void store__num_sum(const struct store_num *n, uint8_t out[32])
+{
+    unsigned len = 0;
+    EVP_Digest(n, offsetof(struct store_num, sum), out, &len, EVP_sha256(), NULL);
+}
+
+static bool store__num_good(const struct store_num *n)
+{
+    uint8_t sum[32];
+    if (memcmp(n->magic, "HQNUM01", 8) != 0 || n->n > HQ_MAX_SERVICES) return false;
+    store__num_sum(n, sum);
+    return memcmp(sum, n->sum, sizeof sum) == 0;
+}
+
+/* Open the side file (creating it) and read its newest good slot into
+ * st->num (zeroed when there is none). HQ_ERR_DISK_FULL when it cannot be
+ * opened. */
+static int store__num_open(struct hq_store *st)
+{
+    sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+    const char *slash = strrchr(st->path, '/');
+    if (slash)
+        snprintf(st->num_path, sizeof st->num_path, "%.*s/.%s.numbers", (int)(slash - st->path),
+                 st->path, slash + 1);
+    else
+        snprintf(st->num_path, sizeof st->num_path, ".%s.numbers", st->path);
+    memset(&st->num, 0, sizeof st->num);
+    if (!vfs) return HQ_ERR_DB;
+    sqlite3_file *f = calloc(1, (size_t)vfs->szOsFile);
+    if (!f) return HQ_ERR_NOMEM;
+    int out = 0;
+    int rc =
+        vfs->xOpen(vfs, st->num_path, f,
+                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MAIN_JOURNAL, &out);
+    if (rc != SQLITE_OK) {
+        /* read-only file system: read what is there, never write */
+        rc =
+            vfs->xOpen(vfs, st->num_path, f, SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_JOURNAL, &out);
+        if (rc != SQLITE_OK) {
+            free(f);
+            snprintf(st->why, sizeof st->why, "%.200s: cannot open the numbers file", st->num_path);
+            return HQ_ERR_DISK_FULL;
+        }
+    }
+    st->num_file = f;
+    struct store_num *slot = malloc(sizeof *slot);
+    if (!slot) return HQ_ERR_NOMEM;
+    for (int i = 0; i < 2; i++) {
+        memset(slot, 0, sizeof *slot);
+        /* a short read (new or short file) zero-fills: not a good slot */
+        f->pMethods->xRead(f, slot, sizeof *slot, (sqlite3_int64)i * STORE_NUM_SLOT);
+        if (store__num_good(slot) && slot->gen >= st->num.gen && (slot->gen % 2) == (uint64_t)i)
+            st->num = *slot;
+    }
+    free(slot);
+    return HQ_OK;
+}
+
+static void store__num_close(struct hq_store *st)
+{
+    if (!st->num_file) return;
+    if (st->num_file->pMethods) st->num_file->pMethods->xClose(st->num_file);
+    free(st->num_file);
+    st->num_file = NULL;
+}
+
+/* Write st->num into the older slot and sync it. */
+static int store__num_write(struct hq_store *st)
+{
+    if (!st->num_file || !st->num_file->pMethods) return HQ_ERR_DISK_FULL;
+    memcpy(st->num.magic, "HQNUM01", 8);
+    st->num.gen++;
+    store__num_sum(&st->num, st->num.sum);
+    sqlite3_file *f = st->num_file;
+    int rc = f->pMethods->xWrite(f, &st->num, sizeof st->num,
+                                 (sqlite3_int64)(st->num.gen % 2) * STORE_NUM_SLOT);
+    if (rc == SQLITE_OK) rc = f->pMethods->xSync(f, SQLITE_SYNC_FULL);
+    if (rc != SQLITE_OK) {
+        snprintf(st->why, sizeof st->why, "%.200s: cannot write the numbers file (SQLite %d)",
+                 st->num_path, rc);
+        LOG_ERR("STORE", "%s", st->why);
+        return HQ_ERR_DISK_FULL;
+    }
+    return HQ_OK;
+}
+
+static struct store_num_ent *store__num_find(struct hq_store *st, const char *code)
+{
+    for (uint32_t i = 0; i < st->num.n; i++)
+        if (strncmp(st->num.ent[i].code, code, sizeof st->num.ent[i].code) == 0)
+            return &st->num.ent[i];
+    return NULL;
+}
+
+/* Service i's numbers are about to be committed: when they pass the
+ * reservation (or the day is new), reserve the next block first. */
+static int store__num_reserve(struct hq_store *st, const struct hq_engine *e, size_t i)
+{
+    const struct hq_service_st *v = &e->svc[i];
+    const struct hq_service_cfg *sc = &e->cfg->services[i];
+    if (st->num.day != e->day) {
+        memset(st->num.ent, 0, sizeof st->num.ent);
+        st->num.n = 0;
+        st->num.day = e->day;
+    }
+    struct store_num_ent *n = store__num_find(st, sc->code);
+    if (n && v->issued <= n->serial) return HQ_OK;
+    if (!n) {
+        if (st->num.n >= HQ_MAX_SERVICES) return HQ_ERR_LIMIT;
+        n = &st->num.ent[st->num.n++];
+        snprintf(n->code, sizeof n->code, "%s", sc->code);
+    }
+    uint32_t range = (uint32_t)(sc->num_max - sc->num_min + 1);
+    uint32_t last = v->last_number ? v->last_number : (uint32_t)sc->num_min - 1;
+    n->serial = v->issued + STORE_NUM_BLOCK;
+    n->number = (uint16_t)(last + STORE_NUM_BLOCK <= sc->num_max
+                               ? last + STORE_NUM_BLOCK
+                               : sc->num_min + (last + STORE_NUM_BLOCK - sc->num_min) % range);
+    return store__num_write(st);
+}
+
+/* A database without today's rows (fresh after a loss, or after a corrupt
+ * one was moved aside): today's numbers start above the side file's
+ * reservation. Inside the caller's transaction. */
+static int store__num_apply(struct hq_store *st, int32_t today, int *applied)
+{
+    const struct hq_engine_cfg *c = &st->cfg->engine;
+    *applied = 0;
+    if (st->num.day != today) return HQ_OK;
+    char sql[96];
+    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta(key, value) VALUES('day', '%d')", today);
+    sqlite3_stmt *q = NULL;
+    int ok = sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_prepare_v2(st->db,
+                                "INSERT OR REPLACE INTO services(code, issued, last_number, "
+                                "overtakes, handle_s, handled) VALUES(?, ?, ?, 0, ?, 0)",
+                                -1, &q, NULL) == SQLITE_OK;
+    for (size_t i = 0; ok && i < c->n_services; i++) {
+        const struct store_num_ent *n = store__num_find(st, c->services[i].code);
+        if (!n) continue;
+        sqlite3_bind_text(q, 1, c->services[i].code, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, n->serial);
+        sqlite3_bind_int(q, 3, n->number);
+        sqlite3_bind_int64(q, 4, c->services[i].default_handle_s);
+        ok = sqlite3_step(q) == SQLITE_DONE;
+        sqlite3_reset(q);
+        LOG_NOTICE("STORE",
+                   "%s: service %s continues today above the numbers file: serial %u, number %u",
+                   st->path, c->services[i].code, n->serial, n->number);
+    }
+    sqlite3_finalize(q);
+    *applied = ok;
+    return ok ? HQ_OK : HQ_ERR_DB;
+}
+
 /* Is the file at path corrupt? 1 = yes (why says how), 0 = no or cannot tell
  * (missing, empty, locked, unreadable: the ordinary open reports those).
  * Read-only, on a connection of its own: nothing is written to the file,
@@ -718,7 +923,10 @@ static int store__after_corrupt(struct hq_store *st, const char *moved_to, const
         q = NULL;
         if (ok) LOG_NOTICE("STORE", "the fresh outbox starts at seq %lld", (long long)from);
     }
-    if (ok && used_today) {
+    int from_file = 0;
+    if (ok) ok = store__num_apply(st, today, &from_file) == HQ_OK;
+    if (ok && used_today && !from_file) {
+        /* no numbers file for today (lost too): the middle of the range */
         char sql[96];
         snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta(key, value) VALUES('day', '%d')",
                  today);
@@ -747,6 +955,54 @@ static int store__after_corrupt(struct hq_store *st, const char *moved_to, const
     }
     free(st->notice);
     st->notice = json;
+    return HQ_OK;
+}
+
+/* A database with no day yet while the numbers file has been written: the
+ * database was lost (deleted, or moved aside by hand) and this one is fresh.
+ * Today's numbers continue above the file's reservation, and the outbox
+ * starts above anything the lost file may have sent (as after a corrupt
+ * one: seq is never reused, PROTOCOLS §5). A new hall (no numbers file yet)
+ * starts at 1. */
+static int store__after_missing(struct hq_store *st, char *err, size_t errlen)
+{
+    if (!st->num.gen) return HQ_OK;
+    sqlite3_stmt *q = NULL;
+    int fresh = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT (SELECT count(*) FROM meta WHERE key='day') = 0 AND "
+                           "(SELECT count(*) FROM sqlite_sequence WHERE name='outbox') = 0",
+                           -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        fresh = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    q = NULL;
+    if (!fresh) return HQ_OK;
+    int64_t now = time(NULL);
+    int applied = 0;
+    int ok =
+        sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+        store__num_apply(st, hq_engine_day_of(&st->cfg->engine, now), &applied) == HQ_OK &&
+        sqlite3_prepare_v2(st->db, "INSERT INTO sqlite_sequence(name, seq) VALUES('outbox', ?)", -1,
+                           &q, NULL) == SQLITE_OK;
+    if (ok) {
+        sqlite3_bind_int64(q, 1, now - 1);
+        ok = sqlite3_step(q) == SQLITE_DONE;
+    }
+    sqlite3_finalize(q);
+    if (!ok || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: the fresh database cannot be written: %s", st->path,
+                 sqlite3_errmsg(st->db));
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return HQ_ERR_DB;
+    }
+    LOG_WARN("STORE",
+             "%s: 数据库文件缺失，已新建 / the database was missing (%s is from an earlier "
+             "one): a fresh one is started, %s, the outbox from seq %lld",
+             st->path, st->num_path,
+             applied ? "today's numbers continue above the numbers file"
+                     : "no numbers of today were issued before",
+             (long long)now);
     return HQ_OK;
 }
 
@@ -865,6 +1121,15 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
     }
     rc = store__migrate(st, err, errlen);
     if (rc) goto fail;
+    rc = store__num_open(st);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", st->path, st->why);
+        goto fail;
+    }
+    if (!moved_to[0]) {
+        rc = store__after_missing(st, err, errlen);
+        if (rc) goto fail;
+    }
     if (moved_to[0]) {
         rc = store__after_corrupt(st, moved_to, why, old_mtime, err, errlen);
         if (rc) goto fail;
@@ -914,6 +1179,7 @@ void hq_store_close(struct hq_store *st)
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(st->st[i]);
     if (st->db) sqlite3_close(st->db);
+    store__num_close(st);
     if (st->lock_fd >= 0) close(st->lock_fd); /* after SQLite's: see store__lock */
     hq_store_backlog_drop(st);
     free(st->notice);
@@ -1360,6 +1626,10 @@ static int store__write_service(struct hq_store *st, const struct hq_engine *e, 
 {
     const struct hq_service_st *v = &e->svc[i];
     sqlite3_stmt *s = st->st[ST_SERVICE];
+    if (!st->capture) { /* degraded storage issues nothing: see hq_store_defer */
+        int rc = store__num_reserve(st, e, i);
+        if (rc) return rc;
+    }
     sqlite3_bind_text(s, 1, e->cfg->services[i].code, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, v->issued);
     sqlite3_bind_int(s, 3, v->last_number);
