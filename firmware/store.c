@@ -12,7 +12,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <openssl/evp.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stddef.h>
@@ -26,6 +25,7 @@
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* Days a 差评 has for its follow-up (回访整改) before it is overdue. */
 #define HQ_FOLLOW_UP_DAYS 15
@@ -69,7 +69,7 @@ struct store_num {
     int32_t day;   /* the business day the entries are for (0: none) */
     uint32_t n;
     struct store_num_ent ent[HQ_MAX_SERVICES];
-    uint8_t sum[32]; /* SHA-256 of everything before it */
+    uint32_t sum; /* CRC-32 (zlib) of everything before it */
 };
 
 _Static_assert(sizeof(struct store_num) <= STORE_NUM_SLOT, "a numbers slot fits its page");
@@ -615,25 +615,22 @@ int hq_store_check_file(struct hq_store *st)
  * never write(2): a crash-simulation VFS registered as the default for the
  * power-cut tests then drops or tears its unsynced writes like the
  * database's. Torn-write safety: two slots of STORE_NUM_SLOT bytes at their
- * own offsets, written in turn (generation parity), each with a SHA-256;
+ * own offsets, written in turn (generation parity), each with a CRC-32;
  * a write torn anywhere spoils only the slot being written, and the other
  * holds the previous reservation, which covers every number handed out
  * before the torn write's sync returned (nothing of the new block is used
  * before that). No rename: an in-place write needs no directory fsync after
  * the file's creation (opened as a journal, the unix VFS syncs the
  * directory at the first sync). */
-static void store__num_sum(const struct store_num *n, uint8_t out[32])
+static uint32_t store__num_sum(const struct store_num *n)
 {
-    unsigned len = 0;
-    EVP_Digest(n, offsetof(struct store_num, sum), out, &len, EVP_sha256(), NULL);
+    return (uint32_t)crc32(0L, (const Bytef *)n, (uInt)offsetof(struct store_num, sum));
 }
 
 static bool store__num_good(const struct store_num *n)
 {
-    uint8_t sum[32];
     if (memcmp(n->magic, "HQNUM01", 8) != 0 || n->n > HQ_MAX_SERVICES) return false;
-    store__num_sum(n, sum);
-    return memcmp(sum, n->sum, sizeof sum) == 0;
+    return store__num_sum(n) == n->sum;
 }
 
 /* Open the side file (creating it) and read its newest good slot into
@@ -694,7 +691,7 @@ static int store__num_write(struct hq_store *st)
     if (!st->num_file || !st->num_file->pMethods) return HQ_ERR_DISK_FULL;
     memcpy(st->num.magic, "HQNUM01", 8);
     st->num.gen++;
-    store__num_sum(&st->num, st->num.sum);
+    st->num.sum = store__num_sum(&st->num);
     sqlite3_file *f = st->num_file;
     int rc = f->pMethods->xWrite(f, &st->num, sizeof st->num,
                                  (sqlite3_int64)(st->num.gen % 2) * STORE_NUM_SLOT);
