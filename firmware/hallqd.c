@@ -28,6 +28,7 @@
 #include "hqd_appointments.h"
 #include "hqd_devices.h"
 #include "hqd_gpio.h"
+#include "hqd_held.h"
 #include "hqd_print.h"
 #include "hqd_retention.h"
 #include "hqd_voice.h"
@@ -45,6 +46,7 @@ struct hqd_module {
  * failure is the configuration's fault; devices that are absent are not. */
 static const struct hqd_module hqd_modules[] = {
     {.name = "api", .init = hq_api_init, .fini = hq_api_fini},
+    {.name = "held", .init = hqd_held_init, .fini = NULL},
     {.name = "sync", .init = hq_sync_init, .fini = hq_sync_fini},
     {.name = "print", .init = hq_print_init, .fini = hq_print_fini},
     {.name = "voice", .init = hq_voice_init, .fini = hq_voice_fini},

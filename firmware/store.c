@@ -872,6 +872,8 @@ static int64_t store__old_seq(const char *path)
  * dashboard until a manager acknowledges it, and when the old file was in
  * use today, start today's numbers at the middle of each service's range so
  * they do not meet the paper tickets still in the hall. */
+static int store__salvage(struct hq_store *st, const char *moved_to, int32_t today);
+
 static int store__after_corrupt(struct hq_store *st, const char *moved_to, const char *why,
                                 time_t old_mtime, char *err, size_t errlen)
 {
@@ -952,41 +954,54 @@ static int store__after_corrupt(struct hq_store *st, const char *moved_to, const
     }
     free(st->notice);
     st->notice = json;
+    if (used_today) {
+        int n = store__salvage(st, moved_to, today);
+        /* the notice says how many came back */
+        cJSON *nj = cJSON_Parse(json);
+        if (nj) {
+            cJSON_AddNumberToObject(nj, "salvaged", n);
+            char *j2 = cJSON_PrintUnformatted(nj);
+            cJSON_Delete(nj);
+            sqlite3_stmt *u = NULL;
+            if (j2 &&
+                sqlite3_prepare_v2(st->db, "UPDATE meta SET value=? WHERE key='corrupt_moved'", -1,
+                                   &u, NULL) == SQLITE_OK) {
+                sqlite3_bind_text(u, 1, j2, -1, SQLITE_TRANSIENT);
+                if (sqlite3_step(u) == SQLITE_DONE) {
+                    free(st->notice);
+                    st->notice = j2;
+                    j2 = NULL;
+                }
+            }
+            sqlite3_finalize(u);
+            free(j2);
+        }
+    }
     return HQ_OK;
 }
 
-/* A database with no day yet while the numbers file has been written: the
- * database was lost (deleted, or moved aside by hand) and this one is fresh.
- * Today's numbers continue above the file's reservation, and the outbox
- * starts above anything the lost file may have sent (as after a corrupt
- * one: seq is never reused, PROTOCOLS §5). A new hall (no numbers file yet)
- * starts at 1. */
+/* A database with no day yet while the numbers file holds today's: the
+ * database was lost today (deleted, or moved aside by hand) and this one is
+ * fresh. Today's numbers continue above the file's reservation. The outbox
+ * is left to start at 1 as on a new SD card: the central server refuses the
+ * reused seqs with 409 and the up-link raises its alarm (docs/SYNC.md), which
+ * is what a lost database should cause; a new hall has no numbers file and
+ * starts at 1 quietly. */
 static int store__after_missing(struct hq_store *st, char *err, size_t errlen)
 {
-    if (!st->num.gen) return HQ_OK;
+    int32_t today = hq_engine_day_of(&st->cfg->engine, time(NULL));
+    if (!st->num.gen || st->num.day != today) return HQ_OK;
     sqlite3_stmt *q = NULL;
     int fresh = 0;
-    if (sqlite3_prepare_v2(st->db,
-                           "SELECT (SELECT count(*) FROM meta WHERE key='day') = 0 AND "
-                           "(SELECT count(*) FROM sqlite_sequence WHERE name='outbox') = 0",
-                           -1, &q, NULL) == SQLITE_OK &&
+    if (sqlite3_prepare_v2(st->db, "SELECT count(*) = 0 FROM meta WHERE key='day'", -1, &q, NULL) ==
+            SQLITE_OK &&
         sqlite3_step(q) == SQLITE_ROW)
         fresh = sqlite3_column_int(q, 0);
     sqlite3_finalize(q);
-    q = NULL;
     if (!fresh) return HQ_OK;
-    int64_t now = time(NULL);
     int applied = 0;
-    int ok =
-        sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
-        store__num_apply(st, hq_engine_day_of(&st->cfg->engine, now), &applied) == HQ_OK &&
-        sqlite3_prepare_v2(st->db, "INSERT INTO sqlite_sequence(name, seq) VALUES('outbox', ?)", -1,
-                           &q, NULL) == SQLITE_OK;
-    if (ok) {
-        sqlite3_bind_int64(q, 1, now - 1);
-        ok = sqlite3_step(q) == SQLITE_DONE;
-    }
-    sqlite3_finalize(q);
+    int ok = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+             store__num_apply(st, today, &applied) == HQ_OK;
     if (!ok || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         snprintf(err, errlen, "%s: the fresh database cannot be written: %s", st->path,
                  sqlite3_errmsg(st->db));
@@ -994,13 +1009,94 @@ static int store__after_missing(struct hq_store *st, char *err, size_t errlen)
         return HQ_ERR_DB;
     }
     LOG_WARN("STORE",
-             "%s: 数据库文件缺失，已新建 / the database was missing (%s is from an earlier "
-             "one): a fresh one is started, %s, the outbox from seq %lld",
-             st->path, st->num_path,
-             applied ? "today's numbers continue above the numbers file"
-                     : "no numbers of today were issued before",
-             (long long)now);
+             "%s: 今日数据库丢失，已新建，号码接续 / today's database was lost (%s holds today's "
+             "numbers): a fresh one is started and today's numbers continue above them",
+             st->path, st->num_path);
     return HQ_OK;
+}
+
+/* Citizens holding paper tickets when a corrupt file went aside must still
+ * be called: today's live tickets are read from the moved file (read-only,
+ * row by row in key order, keeping every row that reads until the first
+ * that does not) and put back in the fresh database as waiting, in their old
+ * order, with their uuids (the central server sees the same tickets go on).
+ * Called, served and parked ones wait again: no window is open after the
+ * restart. Renumbered ids keep tickets.id = day << 20 | the engine's index.
+ * The services' serials then start above the salvaged ones. Returns how many
+ * were salvaged; what did not read is re-registered by staff
+ * (POST /api/v1/tickets/reregister). */
+static int store__salvage(struct hq_store *st, const char *moved_to, int32_t today)
+{
+    sqlite3 *old = NULL;
+    sqlite3_stmt *q = NULL, *ins = NULL;
+    int n = 0, rc;
+    if (sqlite3_open_v2(moved_to, &old, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(old);
+        return 0;
+    }
+    sqlite3_busy_timeout(old, 1000);
+    if (sqlite3_prepare_v2(old,
+                           "SELECT uuid, service, orig_service, serial, number, label, priority, "
+                           "channel, recalls, requeues, flags, issued_at, queued_at, id_hash, "
+                           "name_masked FROM tickets WHERE day=?1 AND status IN "
+                           "('waiting','called','serving','parked') ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO tickets(id, uuid, day, service, orig_service, serial, "
+                           "number, label, priority, channel, status, recalls, requeues, flags, "
+                           "window, target_window, issued_at, queued_at, id_hash, name_masked) "
+                           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'waiting',?11,?12,?13,0,0,?14,"
+                           "?15,?16,?17)",
+                           -1, &ins, NULL) != SQLITE_OK) {
+        LOG_WARN("STORE", "%s: nothing of today's queue could be read: %s", moved_to,
+                 sqlite3_errmsg(old));
+        sqlite3_finalize(q);
+        sqlite3_close(old);
+        if (sqlite3_get_autocommit(st->db) == 0) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return 0;
+    }
+    sqlite3_bind_int(q, 1, today);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n >= (1 << 20)) break;
+        sqlite3_bind_int64(ins, 1, ((int64_t)today << 20) | n);
+        for (int c = 0; c < 15; c++) /* uuid is ?2, the rest ?4.. (the day is ?3) */
+            sqlite3_bind_value(ins, c == 0 ? 2 : c + 3, sqlite3_column_value(q, c));
+        sqlite3_bind_int(ins, 3, today);
+        if (sqlite3_step(ins) == SQLITE_DONE)
+            n++;
+        else
+            LOG_WARN("STORE", "%s: a salvaged ticket (%s) was refused: %s", st->path,
+                     (const char *)sqlite3_column_text(q, 5), sqlite3_errmsg(st->db));
+        sqlite3_reset(ins);
+        sqlite3_clear_bindings(ins);
+    }
+    if (rc != SQLITE_DONE)
+        LOG_WARN("STORE",
+                 "%s: today's queue read only in part (%d tickets, then: %s); staff re-register "
+                 "the held numbers that are missing",
+                 moved_to, n, sqlite3_errmsg(old));
+    sqlite3_finalize(q);
+    sqlite3_finalize(ins);
+    sqlite3_close(old);
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "UPDATE services SET issued = max(issued, coalesce((SELECT max(serial) FROM tickets "
+             "WHERE day=%d AND orig_service=services.code), 0))",
+             today);
+    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        LOG_ERR("STORE", "%s: the salvaged queue cannot be written: %s", st->path,
+                sqlite3_errmsg(st->db));
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return 0;
+    }
+    if (n)
+        LOG_NOTICE("STORE",
+                   "%s: 已从损坏文件恢复 %d 张今日排队票 / %d of today's waiting tickets were "
+                   "salvaged from %s",
+                   st->path, n, n, moved_to);
+    return n;
 }
 
 int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err, size_t errlen)
