@@ -84,6 +84,13 @@ class StorageSafety(unittest.TestCase):
             st, body = h.get("/metrics")
             self.assertIn(b"hallq_storage_degraded 1", body)
             self.assertIn(how, h.read_log())
+            if how == "deleted":
+                # the restart starts a fresh file: A001-A003 are never issued again
+                h.stop()
+                h.start()
+                st, body = h.issue("A")
+                self.assertEqual(st, 201, body)
+                self.assertGreater(int(body["ticket"]["number"][1:]), 3, body)
 
     def test_database_deleted(self):
         self.vanish("deleted")
