@@ -8,8 +8,8 @@ cfg=$top/config/demo-hall.json
 db=$top/config/hallq-demo.db
 run=${HALLQ_DEMO_RUN:-/tmp/hallq-demo}
 
-"$build/hallqd" --check-config "$cfg"
-listen=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1], encoding="utf-8"))["http"]["listen"])' "$cfg")
+# (a config that does not read is reported by --check-config below)
+listen=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1], encoding="utf-8"))["http"]["listen"])' "$cfg" 2>/dev/null || echo 127.0.0.1:8080)
 port=${listen##*:}
 
 # One demo at a time, checked BEFORE anything is touched: a second demo used to delete the
@@ -39,6 +39,7 @@ if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/" 2>/dev/null; then
     printf '\n\033[1;31m  !!! port %s is in use by another program (ss -ltnp "sport = :%s"); nothing was changed\033[0m\n' "$port" "$port" >&2
     exit 1
 fi
+"$build/hallqd" --check-config "$cfg"
 rm -f "$db" "$db-wal" "$db-shm"
 
 pids=()
