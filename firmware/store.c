@@ -719,15 +719,27 @@ static int store__num_reserve(struct hq_store *st, const struct hq_engine *e, si
 {
     const struct hq_service_st *v = &e->svc[i];
     const struct hq_service_cfg *sc = &e->cfg->services[i];
+    if (st->num.day == e->day) {
+        const struct store_num_ent *have = store__num_find(st, sc->code);
+        if (have && v->issued <= have->serial) return HQ_OK; /* the common case */
+    }
+    /* A reservation that did not reach the disk must not count: the memory
+     * copy goes back when the write fails. */
+    struct store_num *was = malloc(sizeof *was);
+    if (!was) return HQ_ERR_NOMEM;
+    *was = st->num;
+    int rc = HQ_OK;
     if (st->num.day != e->day) {
         memset(st->num.ent, 0, sizeof st->num.ent);
         st->num.n = 0;
         st->num.day = e->day;
     }
     struct store_num_ent *n = store__num_find(st, sc->code);
-    if (n && v->issued <= n->serial) return HQ_OK;
     if (!n) {
-        if (st->num.n >= HQ_MAX_SERVICES) return HQ_ERR_LIMIT;
+        if (st->num.n >= HQ_MAX_SERVICES) {
+            free(was);
+            return HQ_ERR_LIMIT;
+        }
         n = &st->num.ent[st->num.n++];
         snprintf(n->code, sizeof n->code, "%s", sc->code);
     }
@@ -737,7 +749,10 @@ static int store__num_reserve(struct hq_store *st, const struct hq_engine *e, si
     n->number = (uint16_t)(last + STORE_NUM_BLOCK <= sc->num_max
                                ? last + STORE_NUM_BLOCK
                                : sc->num_min + (last + STORE_NUM_BLOCK - sc->num_min) % range);
-    return store__num_write(st);
+    rc = store__num_write(st);
+    if (rc) st->num = *was;
+    free(was);
+    return rc;
 }
 
 /* A database without today's rows (fresh after a loss, or after a corrupt
