@@ -848,8 +848,11 @@ void admin_csv_field(struct admin_buf *b, const char *s, char sep)
 {
     if (!s) s = "";
     /* A spreadsheet runs =, +, - and @ at the start of a cell as a formula;
-     * a note typed by a manager must stay text. */
-    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+     * a note typed by a manager must stay text. Excel and LibreOffice skip a
+     * leading tab or carriage return before they look ("\r=1+1" runs), so
+     * those open a formula too (OWASP's list: = + - @ TAB CR). */
+    bool formula =
+        s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r';
     bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
     if (!quote) {
         admin_buf_add(b, s, strlen(s));

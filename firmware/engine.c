@@ -626,6 +626,22 @@ int32_t hq_engine_find_label(const struct hq_engine *e, const char *label)
     return -1;
 }
 
+int hq_engine_parse_number(const struct hq_engine *e, const char *label, int *service,
+                           uint16_t *number)
+{
+    size_t plen;
+    if (!engine__parse_label(label, &plen, number)) return HQ_ERR_INVALID;
+    for (size_t s = 0; s < e->cfg->n_services; s++) {
+        const struct hq_service_cfg *sc = &e->cfg->services[s];
+        if (engine__prefix_is(sc, label, plen) && *number >= sc->num_min &&
+            *number <= sc->num_max) {
+            *service = (int)s;
+            return HQ_OK;
+        }
+    }
+    return HQ_ERR_NOT_FOUND;
+}
+
 int32_t hq_engine_find_uuid(const struct hq_engine *e, const uint8_t uuid[16])
 {
     for (size_t i = e->n_tickets; i-- > 0;)
@@ -1079,6 +1095,46 @@ static int engine__age_on(int32_t day, int32_t birth_ymd)
     return age;
 }
 
+/* Staff put a number a citizen holds on paper back in the queue (its ticket
+ * was lost with a database moved aside): a ticket of that number, waiting
+ * from now, not printed again (the paper is in the citizen's hand), not
+ * counted against the quota, and the service's next number is untouched.
+ * Refused when a live ticket holds the number (HQ_ERR_STATE). */
+static int engine__reregister(struct engine__ctx *c, size_t s, uint16_t number)
+{
+    struct hq_engine *e = c->e;
+    const struct hq_cmd *cmd = c->cmd;
+    const struct hq_service_cfg *sc = &c->cfg->services[s];
+    struct hq_service_st *st = &e->svc[s];
+    const struct engine__priv *p = e->priv;
+    if (number < sc->num_min || number > sc->num_max) return HQ_ERR_INVALID;
+    uint32_t k = (uint32_t)(number - sc->num_min);
+    if (k >= p->live_len[s]) return HQ_ERR_INVALID;
+    if (p->live[s][k]) return HQ_ERR_STATE;
+    uint8_t prio = cmd->u.issue.priority;
+    if (prio != HQ_PRIO_NORMAL && !(sc->priority_mask & (1u << prio))) prio = HQ_PRIO_NORMAL;
+    int32_t ti = (int32_t)e->n_tickets++;
+    struct hq_ticket *t = &e->tickets[ti];
+    memset(t, 0, sizeof *t);
+    memcpy(t->uuid, cmd->u.issue.uuid, 16);
+    st->issued++;
+    t->serial = st->issued;
+    t->number = number;
+    t->service = t->orig_service = (uint8_t)s;
+    t->priority = prio;
+    t->channel = cmd->u.issue.channel;
+    t->issued_at = t->queued_at = c->now;
+    t->status = HQ_TS_CANCELLED; /* so set_status counts it as new and live */
+    engine__padd(e, ti, +1);
+    engine__set_status(e, ti, HQ_TS_WAITING);
+    engine__dirty_ticket(c, ti);
+    engine__dirty_service(c, s);
+    engine__rec(c, HQ_REC_EVENT, HQ_EV_ISSUE, 0, ti, 0)->aux = (int32_t)s;
+    engine__fx(c, HQ_FX_QUEUE, 0, (int)s, 0, -1);
+    c->res->ticket = ti;
+    return HQ_OK;
+}
+
 static int engine__cmd_issue(struct engine__ctx *c)
 {
     struct hq_engine *e = c->e;
@@ -1089,6 +1145,8 @@ static int engine__cmd_issue(struct engine__ctx *c)
     struct hq_service_st *st = &e->svc[s];
     if (cmd->u.issue.priority >= HQ_PRIO__COUNT || cmd->u.issue.channel >= HQ_CHAN__COUNT)
         return HQ_ERR_INVALID;
+    uint16_t held = cmd->u.issue.held_number;
+    if (held) return engine__reregister(c, s, held);
     if (!hq_engine_service_open(e, s, cmd->now)) return HQ_ERR_CLOSED;
     if (sc->id_required && !cmd->u.issue.has_id) return HQ_ERR_ID_REQUIRED;
     if (sc->daily_quota > 0 && st->issued >= sc->daily_quota) return HQ_ERR_QUOTA;

@@ -247,6 +247,9 @@ struct hq_cmd {
             /* 1 + index into printer.kiosks of the kiosk that asked, 0 = none: where
              * the ticket prints (hqd_print.c); the engine does not look at it */
             uint8_t kiosk_printer;
+            /* non-zero: re-register this number, held on paper by a citizen whose
+             * ticket was lost (a database moved aside); not printed, no quota */
+            uint16_t held_number;
         } issue;
         struct {
             char label[16]; /* "A012", or digits "012"/"12" within the window's services */
@@ -423,6 +426,10 @@ int hq_engine_service_index(const struct hq_engine *e, const char *code);   /* -
 int hq_engine_staff_index(const struct hq_engine *e, const char *staff_id); /* -1 if none */
 /* Find today's ticket by its label ("A012") or uuid; -1 if none. */
 int32_t hq_engine_find_label(const struct hq_engine *e, const char *label);
+/* "A012" -> the service whose prefix and number range take it, and 12;
+ * HQ_ERR_INVALID (not a label), HQ_ERR_NOT_FOUND (no such service or range). */
+int hq_engine_parse_number(const struct hq_engine *e, const char *label, int *service,
+                           uint16_t *number);
 int32_t hq_engine_find_uuid(const struct hq_engine *e, const uint8_t uuid[16]);
 /* "A012" into buf (at least 16 bytes). */
 const char *hq_ticket_label(const struct hq_engine *e, const struct hq_ticket *t, char *buf,

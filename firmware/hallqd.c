@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@
 #include "hqd_pages.h"
 #include "hqd_devices.h"
 #include "hqd_gpio.h"
+#include "hqd_held.h"
 #include "hqd_print.h"
 #include "hqd_retention.h"
 #include "hqd_voice.h"
@@ -47,6 +49,7 @@ struct hqd_module {
  * failure is the configuration's fault; devices that are absent are not. */
 static const struct hqd_module hqd_modules[] = {
     {.name = "api", .init = hq_api_init, .fini = hq_api_fini},
+    {.name = "held", .init = hqd_held_init, .fini = NULL},
     {.name = "sync", .init = hq_sync_init, .fini = hq_sync_fini},
     {.name = "print", .init = hq_print_init, .fini = hq_print_fini},
     {.name = "voice", .init = hq_voice_init, .fini = hq_voice_fini},
@@ -353,6 +356,22 @@ static void hqd__storage_retry(struct hq_loop *loop, void *arg)
     d->storage_retry_timer = hq_loop_timer(loop, HQD_STORAGE_RETRY_MS, hqd__storage_retry, d);
 }
 
+/* The database deleted or replaced under the daemon (hq_store_check_file):
+ * degraded storage, as for a full disk, so no ticket goes into a file the
+ * next start will not see. Looked at every HQD_FILE_CHECK_MS, and by the
+ * store itself before a commit after a second without one. */
+#define HQD_FILE_CHECK_MS 2000
+
+static void hqd__file_check(struct hq_loop *loop, void *arg)
+{
+    struct hq_daemon *d = arg;
+    if (!d->storage_degraded && hq_store_check_file(d->store) != HQ_OK) {
+        if (hqd_batch_pending(d)) hqd_flush(d); /* its commit fails and degrades */
+        hqd__storage_degrade(d);
+    }
+    hq_loop_timer(loop, HQD_FILE_CHECK_MS, hqd__file_check, d);
+}
+
 /* While degraded: no ticket may be handed out (it would not be durable, and a
  * crash would hand its number out again); past the backlog's bound nothing
  * but the timers runs. */
@@ -573,6 +592,26 @@ static void hqd__warn_second_only(const struct hq_engine_cfg *c)
     }
 }
 
+/* A start-up failure that waits for a person (the file system read-only,
+ * the database held by another hallqd): under systemd (NOTIFY_SOCKET set),
+ * the reason is shown as the unit's Status and the daemon exits only after
+ * HQD_START_HOLD_S, or at once on SIGTERM/SIGINT. Restart=always then
+ * retries once a minute instead of every RestartSec=2 s, which Debian 12's
+ * systemd 252 cannot stretch itself (RestartSteps= came in 254), and
+ * `systemctl status hallqd` keeps saying why. Outside systemd it exits at
+ * once. */
+#define HQD_START_HOLD_S 60
+
+static void hqd__hold_failure(const char *why, const sigset_t *mask)
+{
+    if (!getenv("NOTIFY_SOCKET")) return;
+    sd_notifyf(0, "STATUS=%s\nEXTEND_TIMEOUT_USEC=%llu", why,
+               (unsigned long long)(HQD_START_HOLD_S + 30) * 1000000ull);
+    struct timespec ts = {HQD_START_HOLD_S, 0};
+    while (sigtimedwait(mask, NULL, &ts) < 0 && errno == EINTR) {
+    }
+}
+
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -655,6 +694,7 @@ int main(int argc, char **argv)
     int rc = hq_store_open(&d.cfg, &d.store, err, sizeof err);
     if (rc) {
         fprintf(stderr, "hallqd: %s\n", err);
+        if (rc == HQ_ERR_DISK_FULL || rc == HQ_ERR_STATE) hqd__hold_failure(err, &mask);
         return 1;
     }
     if ((rc = hq_engine_init(&d.eng, &d.cfg.engine)) ||
@@ -697,6 +737,7 @@ int main(int argc, char **argv)
         }
     }
 
+    hq_loop_timer(d.loop, HQD_FILE_CHECK_MS, hqd__file_check, &d);
     /* A first tick rolls the day over at once if the box was off at midnight. */
     hqd__tick(d.loop, &d);
     hqd_flush(&d);

@@ -472,7 +472,8 @@ static void print__poll(struct hq_loop *loop, void *arg)
 static int print__check(struct hq_daemon *d, const struct hq_cmd *cmd, void *arg)
 {
     struct hq_print *s = arg;
-    if (cmd->type != HQ_CMD_ISSUE) return HQ_OK;
+    /* a re-registered number is not printed: the citizen holds the paper */
+    if (cmd->type != HQ_CMD_ISSUE || cmd->u.issue.held_number) return HQ_OK;
     s->check_us = print__now_us();
     int kiosk = cmd->u.issue.kiosk_printer;
     if (!print__prints(s, kiosk)) return HQ_OK;

@@ -14,13 +14,18 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
+#include <zlib.h>
 
 /* Days a 差评 has for its follow-up (回访整改) before it is overdue. */
 #define HQ_FOLLOW_UP_DAYS 15
@@ -49,6 +54,26 @@ static const char *const store_sql[ST__COUNT] = {
                 "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
 };
 
+/* The numbers side file (see store__num_write). */
+#define STORE_NUM_BLOCK 32  /* numbers reserved ahead per write: one fsync per 32 issues */
+#define STORE_NUM_SLOT 4096 /* two slots, each its own page: a torn write spoils one */
+struct store_num_ent {
+    char code[16];
+    uint32_t serial; /* the highest serial that may have been issued today */
+    uint16_t number; /* the number that serial has at most reached */
+    uint16_t pad;
+};
+struct store_num {
+    char magic[8]; /* "HQNUM01" */
+    uint64_t gen;  /* slot gen % 2 is written; the higher good gen wins */
+    int32_t day;   /* the business day the entries are for (0: none) */
+    uint32_t n;
+    struct store_num_ent ent[HQ_MAX_SERVICES];
+    uint32_t sum; /* CRC-32 (zlib) of everything before it */
+};
+
+_Static_assert(sizeof(struct store_num) <= STORE_NUM_SLOT, "a numbers slot fits its page");
+
 struct hq_store {
     sqlite3 *db;
     const struct hq_config *cfg;
@@ -74,7 +99,17 @@ struct hq_store {
     int capture;        /* the write functions append to ops instead of stepping */
     const char *op_key; /* the row the statement being captured writes */
     char why[256];      /* the last "cannot write" reason: SQLite code, errno */
-    char *notice;       /* meta('corrupt_moved'): a corrupt file was moved aside (JSON) */
+    int lock_fd;        /* the flock on the database file: one hallqd per database */
+    dev_t file_dev;     /* the open database file: still the one at path? */
+    ino_t file_ino;
+    int64_t file_checked_ms; /* CLOCK_MONOTONIC of the last look */
+    bool file_lost;          /* the file at path is not the open one */
+    /* The numbers side file (store__num_*): the day's highest reserved
+     * serial and number per service, outside the database. */
+    char num_path[HQ_CFG_PATH_MAX + 16];
+    sqlite3_file *num_file; /* NULL: not open */
+    struct store_num num;   /* what the file holds (the newest good slot) */
+    char *notice;           /* meta('corrupt_moved'): a corrupt file was moved aside (JSON) */
 };
 
 enum { OP_SQL, OP_CLOSE_DAY };
@@ -409,6 +444,351 @@ static int store__step_row(struct hq_store *st, sqlite3_stmt *s, const char *key
 
 /* ------------------------------------------------------------ open/close */
 
+/* Who holds a lock on the file fd is open on: "pid 1234 (hallqd)", from
+ * /proc/locks (its device as major:minor in hex, then the inode), or "" when
+ * it cannot tell (another mount namespace, no /proc). */
+static void store__lock_holder(int fd, char *out, size_t len)
+{
+    struct stat sb;
+    out[0] = 0;
+    if (fstat(fd, &sb) != 0) return;
+    FILE *f = fopen("/proc/locks", "re");
+    if (!f) return;
+    char line[256];
+    while (fgets(line, sizeof line, f)) {
+        char kind[16], mode[16];
+        long pid;
+        unsigned maj, mnr;
+        unsigned long long ino;
+        /* "1: FLOCK  ADVISORY  WRITE 4321 08:01:1234 0 EOF"; a waiter's line has "->" */
+        if (strstr(line, "->")) continue;
+        if (sscanf(line, "%*d: %15s %*s %15s %ld %x:%x:%llu", kind, mode, &pid, &maj, &mnr, &ino) !=
+            6)
+            continue;
+        if (strcmp(kind, "FLOCK") != 0 || ino != (unsigned long long)sb.st_ino ||
+            maj != major(sb.st_dev) || mnr != minor(sb.st_dev) || pid == (long)getpid())
+            continue;
+        char comm[64] = "", p[64];
+        snprintf(p, sizeof p, "/proc/%ld/comm", pid);
+        FILE *c = fopen(p, "re");
+        if (c) {
+            if (fgets(comm, sizeof comm, c)) comm[strcspn(comm, "\n")] = 0;
+            fclose(c);
+        }
+        snprintf(out, len, "pid %ld%s%s%s", pid, comm[0] ? " (" : "", comm, comm[0] ? ")" : "");
+        break;
+    }
+    fclose(f);
+}
+
+/* Is the file system holding path mounted read-only? */
+static bool store__fs_readonly(const char *path)
+{
+    struct statvfs v;
+    char dir[HQ_CFG_PATH_MAX];
+    if (statvfs(path, &v) == 0) return (v.f_flag & ST_RDONLY) != 0;
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash && slash != dir)
+        *slash = 0;
+    else
+        snprintf(dir, sizeof dir, "%s", slash ? "/" : ".");
+    return statvfs(dir, &v) == 0 && (v.f_flag & ST_RDONLY) != 0;
+}
+
+/* One hallqd per database: an exclusive flock on the database file itself,
+ * held as long as the store is open. It is independent of SQLite's own
+ * (POSIX, byte-range) locks, which a second process passes between
+ * transactions, and it needs no write access (a read-only descriptor can
+ * hold it, so a read-only file system is still guarded). The descriptor is
+ * closed only after SQLite's connections (closing any descriptor of a file
+ * drops the process's POSIX locks on it). A missing file is created empty,
+ * which SQLite takes as an empty database. HQ_OK with *fd set, HQ_ERR_STATE
+ * when another process holds it (err names the file and the holder),
+ * HQ_ERR_DISK_FULL when it cannot be opened or created (read-only, ...). */
+static int store__lock(const char *path, int *fd, char *err, size_t errlen)
+{
+    int f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0 && errno == ENOENT) f = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+    if (f < 0 && errno == EEXIST) f = open(path, O_RDONLY | O_CLOEXEC);
+    if (f < 0) {
+        int en = errno;
+        if (en == EROFS || store__fs_readonly(path))
+            snprintf(err, errlen,
+                     "%s: the file system is read-only and the database does not exist there: "
+                     "remount it read-write (or check the disk) and start again",
+                     path);
+        else
+            snprintf(err, errlen, "%s: cannot open the database file: %s", path, strerror(en));
+        return HQ_ERR_DISK_FULL;
+    }
+    if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        int en = errno;
+        char holder[128];
+        store__lock_holder(f, holder, sizeof holder);
+        close(f);
+        if (en == EWOULDBLOCK)
+            snprintf(err, errlen,
+                     "%s: 数据库正被另一个 hallqd 使用 / the database is in use by another hallqd "
+                     "(%s): one hall, one daemon; stop that one first",
+                     path, holder[0] ? holder : "holder unknown: see /proc/locks");
+        else
+            snprintf(err, errlen, "%s: cannot lock the database file: %s", path, strerror(en));
+        return en == EWOULDBLOCK ? HQ_ERR_STATE : HQ_ERR_IO;
+    }
+    *fd = f;
+    return HQ_OK;
+}
+
+static int64_t store__mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Is the open database still the file at its path (device and inode)? A
+ * database deleted or replaced under a running hallqd would take commits
+ * into an unlinked file and lose them at the next start. false with why set
+ * when not. One stat(2) (about a microsecond): run by the daemon's timer
+ * every few seconds and before a commit when the last look is older than
+ * STORE_FILE_CHECK_MS, so before the first commit after idle, and at most
+ * once a second in a burst. */
+#define STORE_FILE_CHECK_MS 1000
+
+static bool store__file_same(struct hq_store *st)
+{
+    struct stat sb;
+    if (st->lock_fd < 0) return true;
+    int gone = stat(st->path, &sb) != 0;
+    if (!gone && sb.st_dev == st->file_dev && sb.st_ino == st->file_ino) {
+        if (st->file_lost)
+            LOG_NOTICE("STORE", "%s: the database file is back at its path", st->path);
+        st->file_lost = false;
+        return true;
+    }
+    if (!st->file_lost) {
+        if (gone)
+            snprintf(st->why, sizeof st->why,
+                     "数据库文件被删除 / the database file was deleted (%s) while hallqd had it "
+                     "open: put it back or restart hallqd",
+                     strerror(errno));
+        else
+            snprintf(st->why, sizeof st->why,
+                     "数据库文件被替换 / the database file was replaced while hallqd had it open "
+                     "(inode %llu, now %llu): put it back or restart hallqd",
+                     (unsigned long long)st->file_ino, (unsigned long long)sb.st_ino);
+        LOG_ERR("STORE", "%s: %s", st->path, st->why);
+    }
+    st->file_lost = true;
+    return false;
+}
+
+static bool store__file_same_due(struct hq_store *st)
+{
+    /* only the commit path's own looks count here: the timer's may have come
+     * just before the file went */
+    int64_t now = store__mono_ms();
+    if (!st->file_lost && now - st->file_checked_ms < STORE_FILE_CHECK_MS) return true;
+    st->file_checked_ms = now;
+    return store__file_same(st);
+}
+
+int hq_store_check_file(struct hq_store *st)
+{
+    return store__file_same(st) ? HQ_OK : HQ_ERR_DISK_FULL;
+}
+
+/* ------------------------------------------------------ numbers side file */
+
+/* A ticket number must never be handed out twice in a day, however often the
+ * database is lost or moved aside. The day's highest numbers therefore live
+ * also outside it, in a small file next to it (.<database name>.numbers),
+ * reserved ahead in blocks as PostgreSQL logs sequences ahead: before a
+ * commit that issues past the reservation, the next STORE_NUM_BLOCK serials
+ * and numbers of that service are written and fsynced; issues inside the
+ * block cost nothing more. After a lost or corrupt database today's numbers
+ * continue above the reservation (a gap of at most a block, never a
+ * repeat).
+ *
+ * All its I/O goes through SQLite's default VFS (xOpen/xRead/xWrite/xSync),
+ * never write(2): a crash-simulation VFS registered as the default for the
+ * power-cut tests then drops or tears its unsynced writes like the
+ * database's. Torn-write safety: two slots of STORE_NUM_SLOT bytes at their
+ * own offsets, written in turn (generation parity), each with a CRC-32;
+ * a write torn anywhere spoils only the slot being written, and the other
+ * holds the previous reservation, which covers every number handed out
+ * before the torn write's sync returned (nothing of the new block is used
+ * before that). No rename: an in-place write needs no directory fsync after
+ * the file's creation (opened as a journal, the unix VFS syncs the
+ * directory at the first sync). */
+static uint32_t store__num_sum(const struct store_num *n)
+{
+    return (uint32_t)crc32(0L, (const Bytef *)n, (uInt)offsetof(struct store_num, sum));
+}
+
+static bool store__num_good(const struct store_num *n)
+{
+    if (memcmp(n->magic, "HQNUM01", 8) != 0 || n->n > HQ_MAX_SERVICES) return false;
+    return store__num_sum(n) == n->sum;
+}
+
+/* Open the side file (creating it) and read its newest good slot into
+ * st->num (zeroed when there is none). HQ_ERR_DISK_FULL when it cannot be
+ * opened. */
+static int store__num_open(struct hq_store *st)
+{
+    sqlite3_vfs *vfs = sqlite3_vfs_find(NULL);
+    const char *slash = strrchr(st->path, '/');
+    if (slash)
+        snprintf(st->num_path, sizeof st->num_path, "%.*s/.%s.numbers", (int)(slash - st->path),
+                 st->path, slash + 1);
+    else
+        snprintf(st->num_path, sizeof st->num_path, ".%s.numbers", st->path);
+    memset(&st->num, 0, sizeof st->num);
+    if (!vfs) return HQ_ERR_DB;
+    sqlite3_file *f = calloc(1, (size_t)vfs->szOsFile);
+    if (!f) return HQ_ERR_NOMEM;
+    int out = 0;
+    int rc =
+        vfs->xOpen(vfs, st->num_path, f,
+                   SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MAIN_JOURNAL, &out);
+    if (rc != SQLITE_OK) {
+        /* read-only file system: read what is there, never write */
+        rc =
+            vfs->xOpen(vfs, st->num_path, f, SQLITE_OPEN_READONLY | SQLITE_OPEN_MAIN_JOURNAL, &out);
+        if (rc != SQLITE_OK) {
+            free(f);
+            snprintf(st->why, sizeof st->why, "%.200s: cannot open the numbers file", st->num_path);
+            return HQ_ERR_DISK_FULL;
+        }
+    }
+    st->num_file = f;
+    struct store_num *slot = malloc(sizeof *slot);
+    if (!slot) return HQ_ERR_NOMEM;
+    for (int i = 0; i < 2; i++) {
+        memset(slot, 0, sizeof *slot);
+        /* a short read (new or short file) zero-fills: not a good slot */
+        f->pMethods->xRead(f, slot, sizeof *slot, (sqlite3_int64)i * STORE_NUM_SLOT);
+        if (store__num_good(slot) && slot->gen >= st->num.gen && (slot->gen % 2) == (uint64_t)i)
+            st->num = *slot;
+    }
+    free(slot);
+    return HQ_OK;
+}
+
+static void store__num_close(struct hq_store *st)
+{
+    if (!st->num_file) return;
+    if (st->num_file->pMethods) st->num_file->pMethods->xClose(st->num_file);
+    free(st->num_file);
+    st->num_file = NULL;
+}
+
+/* Write st->num into the older slot and sync it. */
+static int store__num_write(struct hq_store *st)
+{
+    if (!st->num_file || !st->num_file->pMethods) return HQ_ERR_DISK_FULL;
+    memcpy(st->num.magic, "HQNUM01", 8);
+    st->num.gen++;
+    st->num.sum = store__num_sum(&st->num);
+    sqlite3_file *f = st->num_file;
+    int rc = f->pMethods->xWrite(f, &st->num, sizeof st->num,
+                                 (sqlite3_int64)(st->num.gen % 2) * STORE_NUM_SLOT);
+    if (rc == SQLITE_OK) rc = f->pMethods->xSync(f, SQLITE_SYNC_FULL);
+    if (rc != SQLITE_OK) {
+        snprintf(st->why, sizeof st->why, "%.200s: cannot write the numbers file (SQLite %d)",
+                 st->num_path, rc);
+        LOG_ERR("STORE", "%s", st->why);
+        return HQ_ERR_DISK_FULL;
+    }
+    return HQ_OK;
+}
+
+static struct store_num_ent *store__num_find(struct hq_store *st, const char *code)
+{
+    for (uint32_t i = 0; i < st->num.n; i++)
+        if (strncmp(st->num.ent[i].code, code, sizeof st->num.ent[i].code) == 0)
+            return &st->num.ent[i];
+    return NULL;
+}
+
+/* Service i's numbers are about to be committed: when they pass the
+ * reservation (or the day is new), reserve the next block first. */
+static int store__num_reserve(struct hq_store *st, const struct hq_engine *e, size_t i)
+{
+    const struct hq_service_st *v = &e->svc[i];
+    const struct hq_service_cfg *sc = &e->cfg->services[i];
+    if (st->num.day == e->day) {
+        const struct store_num_ent *have = store__num_find(st, sc->code);
+        if (have && v->issued <= have->serial) return HQ_OK; /* the common case */
+    }
+    /* A reservation that did not reach the disk must not count: the memory
+     * copy goes back when the write fails. */
+    struct store_num *was = malloc(sizeof *was);
+    if (!was) return HQ_ERR_NOMEM;
+    *was = st->num;
+    int rc = HQ_OK;
+    if (st->num.day != e->day) {
+        memset(st->num.ent, 0, sizeof st->num.ent);
+        st->num.n = 0;
+        st->num.day = e->day;
+    }
+    struct store_num_ent *n = store__num_find(st, sc->code);
+    if (!n) {
+        if (st->num.n >= HQ_MAX_SERVICES) {
+            free(was);
+            return HQ_ERR_LIMIT;
+        }
+        n = &st->num.ent[st->num.n++];
+        snprintf(n->code, sizeof n->code, "%s", sc->code);
+    }
+    uint32_t range = (uint32_t)(sc->num_max - sc->num_min + 1);
+    uint32_t last = v->last_number ? v->last_number : (uint32_t)sc->num_min - 1;
+    n->serial = v->issued + STORE_NUM_BLOCK;
+    n->number = (uint16_t)(last + STORE_NUM_BLOCK <= sc->num_max
+                               ? last + STORE_NUM_BLOCK
+                               : sc->num_min + (last + STORE_NUM_BLOCK - sc->num_min) % range);
+    rc = store__num_write(st);
+    if (rc) st->num = *was;
+    free(was);
+    return rc;
+}
+
+/* A database without today's rows (fresh after a loss, or after a corrupt
+ * one was moved aside): today's numbers start above the side file's
+ * reservation. Inside the caller's transaction. */
+static int store__num_apply(struct hq_store *st, int32_t today, int *applied)
+{
+    const struct hq_engine_cfg *c = &st->cfg->engine;
+    *applied = 0;
+    if (st->num.day != today) return HQ_OK;
+    char sql[96];
+    snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta(key, value) VALUES('day', '%d')", today);
+    sqlite3_stmt *q = NULL;
+    int ok = sqlite3_exec(st->db, sql, NULL, NULL, NULL) == SQLITE_OK &&
+             sqlite3_prepare_v2(st->db,
+                                "INSERT OR REPLACE INTO services(code, issued, last_number, "
+                                "overtakes, handle_s, handled) VALUES(?, ?, ?, 0, ?, 0)",
+                                -1, &q, NULL) == SQLITE_OK;
+    for (size_t i = 0; ok && i < c->n_services; i++) {
+        const struct store_num_ent *n = store__num_find(st, c->services[i].code);
+        if (!n) continue;
+        sqlite3_bind_text(q, 1, c->services[i].code, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(q, 2, n->serial);
+        sqlite3_bind_int(q, 3, n->number);
+        sqlite3_bind_int64(q, 4, c->services[i].default_handle_s);
+        ok = sqlite3_step(q) == SQLITE_DONE;
+        sqlite3_reset(q);
+        LOG_NOTICE("STORE",
+                   "%s: service %s continues today above the numbers file: serial %u, number %u",
+                   st->path, c->services[i].code, n->serial, n->number);
+    }
+    sqlite3_finalize(q);
+    *applied = ok;
+    return ok ? HQ_OK : HQ_ERR_DB;
+}
+
 /* Is the file at path corrupt? 1 = yes (why says how), 0 = no or cannot tell
  * (missing, empty, locked, unreadable: the ordinary open reports those).
  * Read-only, on a connection of its own: nothing is written to the file,
@@ -507,6 +887,8 @@ static int64_t store__old_seq(const char *path)
  * dashboard until a manager acknowledges it, and when the old file was in
  * use today, start today's numbers at the middle of each service's range so
  * they do not meet the paper tickets still in the hall. */
+static int store__salvage(struct hq_store *st, const char *moved_to, int32_t today);
+
 static int store__after_corrupt(struct hq_store *st, const char *moved_to, const char *why,
                                 time_t old_mtime, char *err, size_t errlen)
 {
@@ -555,7 +937,10 @@ static int store__after_corrupt(struct hq_store *st, const char *moved_to, const
         q = NULL;
         if (ok) LOG_NOTICE("STORE", "the fresh outbox starts at seq %lld", (long long)from);
     }
-    if (ok && used_today) {
+    int from_file = 0;
+    if (ok) ok = store__num_apply(st, today, &from_file) == HQ_OK;
+    if (ok && used_today && !from_file) {
+        /* no numbers file for today (lost too): the middle of the range */
         char sql[96];
         snprintf(sql, sizeof sql, "INSERT OR REPLACE INTO meta(key, value) VALUES('day', '%d')",
                  today);
@@ -584,7 +969,149 @@ static int store__after_corrupt(struct hq_store *st, const char *moved_to, const
     }
     free(st->notice);
     st->notice = json;
+    if (used_today) {
+        int n = store__salvage(st, moved_to, today);
+        /* the notice says how many came back */
+        cJSON *nj = cJSON_Parse(json);
+        if (nj) {
+            cJSON_AddNumberToObject(nj, "salvaged", n);
+            char *j2 = cJSON_PrintUnformatted(nj);
+            cJSON_Delete(nj);
+            sqlite3_stmt *u = NULL;
+            if (j2 &&
+                sqlite3_prepare_v2(st->db, "UPDATE meta SET value=? WHERE key='corrupt_moved'", -1,
+                                   &u, NULL) == SQLITE_OK) {
+                sqlite3_bind_text(u, 1, j2, -1, SQLITE_TRANSIENT);
+                if (sqlite3_step(u) == SQLITE_DONE) {
+                    free(st->notice);
+                    st->notice = j2;
+                    j2 = NULL;
+                }
+            }
+            sqlite3_finalize(u);
+            free(j2);
+        }
+    }
     return HQ_OK;
+}
+
+/* A database with no day yet while the numbers file holds today's: the
+ * database was lost today (deleted, or moved aside by hand) and this one is
+ * fresh. Today's numbers continue above the file's reservation. The outbox
+ * is left to start at 1 as on a new SD card: the central server refuses the
+ * reused seqs with 409 and the up-link raises its alarm (docs/SYNC.md), which
+ * is what a lost database should cause; a new hall has no numbers file and
+ * starts at 1 quietly. */
+static int store__after_missing(struct hq_store *st, char *err, size_t errlen)
+{
+    int32_t today = hq_engine_day_of(&st->cfg->engine, time(NULL));
+    if (!st->num.gen || st->num.day != today) return HQ_OK;
+    sqlite3_stmt *q = NULL;
+    int fresh = 0;
+    if (sqlite3_prepare_v2(st->db, "SELECT count(*) = 0 FROM meta WHERE key='day'", -1, &q, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        fresh = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (!fresh) return HQ_OK;
+    int applied = 0;
+    int ok = sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK &&
+             store__num_apply(st, today, &applied) == HQ_OK;
+    if (!ok || sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s: the fresh database cannot be written: %s", st->path,
+                 sqlite3_errmsg(st->db));
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return HQ_ERR_DB;
+    }
+    LOG_WARN("STORE",
+             "%s: 今日数据库丢失，已新建，号码接续 / today's database was lost (%s holds today's "
+             "numbers): a fresh one is started and today's numbers continue above them",
+             st->path, st->num_path);
+    return HQ_OK;
+}
+
+/* Citizens holding paper tickets when a corrupt file went aside must still
+ * be called: today's live tickets are read from the moved file (read-only,
+ * row by row in key order, keeping every row that reads until the first
+ * that does not) and put back in the fresh database as waiting, in their old
+ * order, with their uuids (the central server sees the same tickets go on).
+ * Called, served and parked ones wait again: no window is open after the
+ * restart. Renumbered ids keep tickets.id = day << 20 | the engine's index.
+ * The services' serials then start above the salvaged ones. Returns how many
+ * were salvaged; what did not read is re-registered by staff
+ * (POST /api/v1/tickets/reregister). */
+static int store__salvage(struct hq_store *st, const char *moved_to, int32_t today)
+{
+    sqlite3 *old = NULL;
+    sqlite3_stmt *q = NULL, *ins = NULL;
+    int n = 0, rc;
+    if (sqlite3_open_v2(moved_to, &old, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        sqlite3_close(old);
+        return 0;
+    }
+    sqlite3_busy_timeout(old, 1000);
+    if (sqlite3_prepare_v2(old,
+                           "SELECT uuid, service, orig_service, serial, number, label, priority, "
+                           "channel, recalls, requeues, flags, issued_at, queued_at, id_hash, "
+                           "name_masked FROM tickets WHERE day=?1 AND status IN "
+                           "('waiting','called','serving','parked') ORDER BY id",
+                           -1, &q, NULL) != SQLITE_OK ||
+        sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(st->db,
+                           "INSERT INTO tickets(id, uuid, day, service, orig_service, serial, "
+                           "number, label, priority, channel, status, recalls, requeues, flags, "
+                           "window, target_window, issued_at, queued_at, id_hash, name_masked) "
+                           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,'waiting',?11,?12,?13,0,0,?14,"
+                           "?15,?16,?17)",
+                           -1, &ins, NULL) != SQLITE_OK) {
+        LOG_WARN("STORE", "%s: nothing of today's queue could be read: %s", moved_to,
+                 sqlite3_errmsg(old));
+        sqlite3_finalize(q);
+        sqlite3_close(old);
+        if (sqlite3_get_autocommit(st->db) == 0) sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return 0;
+    }
+    sqlite3_bind_int(q, 1, today);
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        if (n >= (1 << 20)) break;
+        sqlite3_bind_int64(ins, 1, ((int64_t)today << 20) | n);
+        for (int c = 0; c < 15; c++) /* uuid is ?2, the rest ?4.. (the day is ?3) */
+            sqlite3_bind_value(ins, c == 0 ? 2 : c + 3, sqlite3_column_value(q, c));
+        sqlite3_bind_int(ins, 3, today);
+        if (sqlite3_step(ins) == SQLITE_DONE)
+            n++;
+        else
+            LOG_WARN("STORE", "%s: a salvaged ticket (%s) was refused: %s", st->path,
+                     (const char *)sqlite3_column_text(q, 5), sqlite3_errmsg(st->db));
+        sqlite3_reset(ins);
+        sqlite3_clear_bindings(ins);
+    }
+    if (rc != SQLITE_DONE)
+        LOG_WARN("STORE",
+                 "%s: today's queue read only in part (%d tickets, then: %s); staff re-register "
+                 "the held numbers that are missing",
+                 moved_to, n, sqlite3_errmsg(old));
+    sqlite3_finalize(q);
+    sqlite3_finalize(ins);
+    sqlite3_close(old);
+    char sql[320];
+    snprintf(sql, sizeof sql,
+             "UPDATE services SET issued = max(issued, coalesce((SELECT max(serial) FROM tickets "
+             "WHERE day=%d AND orig_service=services.code), 0))",
+             today);
+    if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+        LOG_ERR("STORE", "%s: the salvaged queue cannot be written: %s", st->path,
+                sqlite3_errmsg(st->db));
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return 0;
+    }
+    if (n)
+        LOG_NOTICE("STORE",
+                   "%s: 已从损坏文件恢复 %d 张今日排队票 / %d of today's waiting tickets were "
+                   "salvaged from %s",
+                   st->path, n, n, moved_to);
+    return n;
 }
 
 int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err, size_t errlen)
@@ -593,6 +1120,7 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
     int rc = HQ_ERR_DB;
     if (!st) return HQ_ERR_NOMEM;
     st->cfg = cfg;
+    st->lock_fd = -1;
     snprintf(st->path, sizeof st->path, "%s", cfg->database);
 
     FILE *ur = fopen("/dev/urandom", "rb");
@@ -606,6 +1134,8 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
      * the checks below refuse it as before. */
     char why[256] = "", moved_to[HQ_CFG_PATH_MAX + 64] = "";
     time_t old_mtime = 0;
+    rc = store__lock(st->path, &st->lock_fd, err, errlen);
+    if (rc) goto fail;
     if (store__corrupt(st->path, why, sizeof why)) {
         old_mtime = store__mtime(st->path);
         if (store__move_aside(st->path, moved_to, sizeof moved_to) != 0) {
@@ -620,6 +1150,13 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
                 "(%s): it was moved to %s (with its -wal and -shm) and a fresh database is "
                 "started",
                 st->path, why, moved_to, why, moved_to);
+        /* the lock went with the old file: the fresh one gets its own */
+        int old_fd = st->lock_fd;
+        st->lock_fd = -1;
+        rc = store__lock(st->path, &st->lock_fd, err, errlen);
+        close(old_fd);
+        if (rc) goto fail;
+        rc = HQ_ERR_DB;
     }
 
     if (sqlite3_open_v2(st->path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
@@ -635,6 +1172,20 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
      * written over it. */
     char *msg = NULL;
     if (sqlite3_exec(st->db, "SELECT count(*) FROM sqlite_master", NULL, NULL, &msg) != SQLITE_OK) {
+        /* A WAL database on a read-only file system cannot even be read
+         * (its -shm cannot be made): that is no fault of the file, and
+         * moving a healthy file aside would lose the day's queue. */
+        if (store__fs_readonly(st->path) || sqlite3_db_readonly(st->db, "main") == 1) {
+            snprintf(err, errlen,
+                     "%s: 文件系统为只读，数据库无法写入（文件本身完好，请勿移走） / the file "
+                     "system holding the database is read-only (%s): the file itself is not at "
+                     "fault, do not move it; remount read-write or check the disk "
+                     "(dmesg), then start again",
+                     st->path, msg ? msg : sqlite3_errmsg(st->db));
+            sqlite3_free(msg);
+            rc = HQ_ERR_DISK_FULL;
+            goto fail;
+        }
         snprintf(err, errlen,
                  "%s: not a usable database (%s); it was left untouched: move it aside to "
                  "start with an empty one",
@@ -678,6 +1229,15 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
     }
     rc = store__migrate(st, err, errlen);
     if (rc) goto fail;
+    rc = store__num_open(st);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", st->path, st->why);
+        goto fail;
+    }
+    if (!moved_to[0]) {
+        rc = store__after_missing(st, err, errlen);
+        if (rc) goto fail;
+    }
     if (moved_to[0]) {
         rc = store__after_corrupt(st, moved_to, why, old_mtime, err, errlen);
         if (rc) goto fail;
@@ -704,6 +1264,12 @@ int hq_store_open(const struct hq_config *cfg, struct hq_store **out, char *err,
         /* without the thread, SQLite's own checkpoints keep the WAL bounded */
         sqlite3_exec(st->db, "PRAGMA wal_autocheckpoint=1000", NULL, NULL, NULL);
     }
+    struct stat fsb;
+    if (fstat(st->lock_fd, &fsb) == 0) {
+        st->file_dev = fsb.st_dev;
+        st->file_ino = fsb.st_ino;
+    }
+    st->file_checked_ms = store__mono_ms();
     *out = st;
     return HQ_OK;
 fail:
@@ -721,6 +1287,8 @@ void hq_store_close(struct hq_store *st)
     for (int i = 0; i < ST__COUNT; i++)
         sqlite3_finalize(st->st[i]);
     if (st->db) sqlite3_close(st->db);
+    store__num_close(st);
+    if (st->lock_fd >= 0) close(st->lock_fd); /* after SQLite's: see store__lock */
     hq_store_backlog_drop(st);
     free(st->notice);
     free(st);
@@ -1166,6 +1734,10 @@ static int store__write_service(struct hq_store *st, const struct hq_engine *e, 
 {
     const struct hq_service_st *v = &e->svc[i];
     sqlite3_stmt *s = st->st[ST_SERVICE];
+    if (!st->capture) { /* degraded storage issues nothing: see hq_store_defer */
+        int rc = store__num_reserve(st, e, i);
+        if (rc) return rc;
+    }
     sqlite3_bind_text(s, 1, e->cfg->services[i].code, -1, SQLITE_STATIC);
     sqlite3_bind_int64(s, 2, v->issued);
     sqlite3_bind_int(s, 3, v->last_number);
@@ -1459,6 +2031,7 @@ static int store__write(struct hq_store *st, const struct hq_engine *e, const st
 static int store__begin_immediate(struct hq_store *st)
 {
     char *msg = NULL;
+    if (!store__file_same_due(st)) return HQ_ERR_DISK_FULL;
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) == SQLITE_OK) return HQ_OK;
     LOG_ERR("STORE", "%s: BEGIN: %s", st->path, msg);
     sqlite3_free(msg);
@@ -1468,6 +2041,10 @@ static int store__begin_immediate(struct hq_store *st)
 static int store__commit_open(struct hq_store *st, const struct hq_engine *e)
 {
     char *msg = NULL;
+    if (!store__file_same_due(st)) {
+        sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+        return HQ_ERR_DISK_FULL;
+    }
     if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, &msg) != SQLITE_OK) {
         LOG_ERR("STORE", "%s: COMMIT: %s", st->path, msg);
         sqlite3_free(msg);
@@ -1582,6 +2159,7 @@ int hq_store_backlog_write(struct hq_store *st)
     char *msg = NULL;
     int rc = HQ_OK;
     hq_store_flush(st);
+    if (!store__file_same(st)) return HQ_ERR_DISK_FULL;
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, &msg) != SQLITE_OK) {
         sqlite3_free(msg);
         return store__err(st, sqlite3_errcode(st->db));
@@ -1634,6 +2212,7 @@ int hq_store_begin(struct hq_store *st)
 {
     hq_store_flush(st);
     if (st->n_ops || st->backlog_cmds) return HQ_ERR_DISK_FULL; /* degraded: see hq_store_defer */
+    if (!store__file_same_due(st)) return HQ_ERR_DISK_FULL;
     if (sqlite3_exec(st->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return store__err(st, sqlite3_errcode(st->db));
     return HQ_OK;
@@ -1649,11 +2228,14 @@ int hq_store_end(struct hq_store *st, int rollback)
 {
     int added = st->outbox_added;
     st->outbox_added = 0;
-    if (!rollback && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+    bool gone = !rollback && !store__file_same_due(st);
+    if (!rollback && !gone && sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
         if (added && st->outbox_fn) st->outbox_fn(st->outbox_arg);
         return HQ_OK;
     }
-    int rc = rollback ? HQ_OK : store__err(st, sqlite3_errcode(st->db));
+    int rc = rollback ? HQ_OK
+             : gone   ? HQ_ERR_DISK_FULL /* see store__file_same */
+                      : store__err(st, sqlite3_errcode(st->db));
     sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
     return rc;
 }

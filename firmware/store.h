@@ -76,6 +76,13 @@ void hq_store_backlog_drop(struct hq_store *st);
 const char *hq_store_why(const struct hq_store *st);
 const char *hq_store_path(const struct hq_store *st);
 
+/* Is the open database still the file at its path (device and inode)? The
+ * daemon asks every few seconds; every commit asks too when the last look is
+ * more than a second old. HQ_ERR_DISK_FULL (hq_store_why says deleted or
+ * replaced) when not: then every commit, begin and backlog write answers
+ * HQ_ERR_DISK_FULL too, until the file at the path is the open one again. */
+int hq_store_check_file(struct hq_store *st);
+
 /* The corrupt-file notice (JSON: path, moved_to, reason, at, numbers_offset)
  * or NULL; acknowledging removes it (HQ_ERR_NOT_FOUND when there is none). */
 const char *hq_store_notice(const struct hq_store *st);

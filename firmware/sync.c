@@ -1376,6 +1376,16 @@ int hq_sync_init(struct hq_daemon *d)
     /* This connection only marks rows acknowledged. Losing such a mark in a
      * power cut costs a resend the server absorbs, so no fsync per batch. */
     sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
+    /* What the server confirmed before the restart, for the status page
+     * until its next acknowledgement (one index look-up on outbox_unacked).
+     * 0 when the box holds no acknowledged record (none yet, or retention
+     * deleted them all). */
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(s->db, "SELECT max(seq) FROM outbox WHERE acked=1", -1, &q, NULL) ==
+            SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        s->acked_through = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return HQ_ERR_IO;
     if ((rc = hqd_on_result(d, sync__on_result, s)) || (rc = hqd_on_reload(d, sync__reload, s)))
         return rc;

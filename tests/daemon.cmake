@@ -29,6 +29,18 @@ if(TARGET hallqd)
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   set_tests_properties(test_storage_concurrent PROPERTIES TIMEOUT 300 ENVIRONMENT "${HQ_PY_ENV}")
 endif()
+# Storage safety (issue 13): one hallqd per database (flock), a read-only file
+# system at start, the database replaced under a running hallqd, numbers that
+# never repeat within a day, the queue salvaged from a file moved aside. Mounts
+# a tmpfs for some cases (root; skipped elsewhere).
+if(TARGET hallqd)
+  hq_py_test(test_storage_safety test_storage_safety.py TIMEOUT 300)
+endif()
+# tools/demo.sh: a second demo refuses before touching anything; a stale printer.state is
+# deleted before the printer simulator starts (issue 13). On a copy in a temp tree.
+if(TARGET hallqd)
+  hq_py_test(test_demo_guard test_demo_guard.py TIMEOUT 120)
+endif()
 # The day rolling over at the hall's midnight under concurrent load (utc_offset chosen so that
 # midnight comes 10-70 s after the start).
 if(TARGET hallqd)

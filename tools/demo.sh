@@ -8,6 +8,37 @@ cfg=$top/config/demo-hall.json
 db=$top/config/hallq-demo.db
 run=${HALLQ_DEMO_RUN:-/tmp/hallq-demo}
 
+# (a config that does not read is reported by --check-config below)
+listen=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1], encoding="utf-8"))["http"]["listen"])' "$cfg" 2>/dev/null || echo 127.0.0.1:8080)
+port=${listen##*:}
+
+# One demo at a time, checked BEFORE anything is touched: a second demo used to delete the
+# running demo's database and then report "running" because its probe reached the first
+# one. The lock is an flock on the demo's configuration file (every demo shares it, whatever
+# its HALLQ_DEMO_RUN), held by this script for its whole life; the children do not inherit it.
+exec 9<"$cfg"
+if ! flock -n 9; then
+    # the holder: the demo.sh with the configuration open on its fd 9 (/proc/locks would name
+    # the short-lived flock(1) that took the lock for it)
+    holder=
+    for l in /proc/[0-9]*/fd/9; do
+        p=${l#/proc/}
+        p=${p%%/*}
+        [ "$p" != $$ ] && [ "$(readlink "$l" 2>/dev/null)" = "$(readlink -f "$cfg")" ] && { holder=$p; break; }
+    done
+    printf '\n\033[1;31m  !!! 示范大厅已在运行 / a hallq demo is already running%s\033[0m\n' "${holder:+ (pid $holder)}" >&2
+    printf '\033[1;31m  !!! stop it first: Ctrl-C in its terminal%s; nothing was changed\033[0m\n' "${holder:+, or: kill $holder}" >&2
+    exit 1
+fi
+# A hallqd started by hand on the demo database holds its flock (one daemon per database).
+if [ -e "$db" ] && ! flock -n "$db" true 2>/dev/null; then
+    printf '\n\033[1;31m  !!! %s is in use by a running hallqd; stop it first (nothing was changed)\033[0m\n' "$db" >&2
+    exit 1
+fi
+if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/" 2>/dev/null; then
+    printf '\n\033[1;31m  !!! port %s is in use by another program (ss -ltnp "sport = :%s"); nothing was changed\033[0m\n' "$port" "$port" >&2
+    exit 1
+fi
 "$build/hallqd" --check-config "$cfg"
 rm -f "$db" "$db-wal" "$db-shm"
 
@@ -18,7 +49,7 @@ trap cleanup EXIT INT TERM
 # The device simulators listen on the TCP ports the demo config names (9601 keypads and
 # pads, 9602 LED bars, 9603 the card reader), so they start first; hallqd would find them
 # later anyway (an absent device is only offline and is retried).
-[ -x "$top/tools/demo-devices.sh" ] && { "$top/tools/demo-devices.sh" "$build" & pids+=($!); sleep 0.3; }
+[ -x "$top/tools/demo-devices.sh" ] && { "$top/tools/demo-devices.sh" "$build" 9<&- & pids+=($!); sleep 0.3; }
 
 # The ticket printer: the printer simulator behind a private cupsd (tools/demo-printer.sh),
 # as the config's printer section says. Without it hallqd would refuse every ticket (no
@@ -26,7 +57,11 @@ trap cleanup EXIT INT TERM
 # the config without the printer: tickets on screen only.
 printing=no
 if [ -x "$top/tools/demo-printer.sh" ]; then
-    "$top/tools/demo-printer.sh" "$build" "$cfg" & pids+=($!)
+    # A state file left by an earlier demo must not be read as this printer's answer (it
+    # said "TICKET PRINTING IS OFF" while the simulator started fine).
+    mkdir -p "$run"
+    rm -f "$run/printer.state"
+    "$top/tools/demo-printer.sh" "$build" "$cfg" 9<&- & pids+=($!)
     for _ in $(seq 300); do
         [ -s "$run/printer.state" ] && break
         kill -0 "${pids[-1]}" 2>/dev/null || break
@@ -60,7 +95,7 @@ fi
 # outbox and every code is unknown; the demo says so and runs on.
 central=no
 if [ -x "$top/tools/demo-central.sh" ]; then
-    "$top/tools/demo-central.sh" "$build" "$cfg" & pids+=($!)
+    "$top/tools/demo-central.sh" "$build" "$cfg" 9<&- & pids+=($!)
     for _ in $(seq 100); do
         [ -s "$run/central.state" ] && break
         kill -0 "${pids[-1]}" 2>/dev/null || break
@@ -75,19 +110,19 @@ if [ -x "$top/tools/demo-central.sh" ]; then
     fi
 fi
 
-"$build/hallqd" --config "$cfg" &
+"$build/hallqd" --config "$cfg" 9<&- &
 hqd=$!
 pids+=($hqd)
 up=no
 for _ in $(seq 100); do
-    curl -sf http://127.0.0.1:8080/api/v1/status >/dev/null 2>&1 && { up=yes; break; }
+    curl -sf "http://127.0.0.1:$port/api/v1/status" >/dev/null 2>&1 && { up=yes; break; }
     kill -0 "$hqd" 2>/dev/null || break
     sleep 0.1
 done
 if [ "$up" != yes ]; then
     # Its own messages (above) say why: a port in use, a bad config, a database it refuses.
-    printf '\n\033[1;31m  !!! hallqd 未能启动 / hallqd did not start: it is not answering on 127.0.0.1:8080\033[0m\n' >&2
-    printf '\033[1;31m  !!! (is another hallq demo or program using port 8080?  ss -ltnp "sport = :8080")\033[0m\n' >&2
+    printf '\n\033[1;31m  !!! hallqd 未能启动 / hallqd did not start: it is not answering on 127.0.0.1:%s\033[0m\n' "$port" >&2
+    printf '\033[1;31m  !!! (is another program using port %s?  ss -ltnp "sport = :%s")\033[0m\n' "$port" "$port" >&2
     exit 1
 fi
 

@@ -213,6 +213,8 @@ static void ctl__usage(FILE *f)
             "  pause WINDOW | resume WINDOW | login WINDOW STAFF | logout WINDOW\n"
             "  rate WINDOW LEVEL             a rating 1..5 (5 = 非常满意)\n"
             "  cancel TICKET                 (manager token)\n"
+            "  reregister NUMBER             put a held paper number (A012) back in the queue\n"
+            "                                (after a database was moved aside; clerk token)\n"
             "environment / 环境变量:\n"
             "  HALLQ_TOKEN   the clerk's or manager's API token, instead of --token\n"
             "                (窗口人员或管理员的接口令牌；叫号等窗口操作需要)\n"
@@ -284,6 +286,14 @@ int main(int argc, char **argv)
         char *body = cJSON_PrintUnformatted(o);
         cJSON_Delete(o);
         ex = ctl__finish(ctl__request("POST", "/api/v1/tickets", body, &b), &b, ctl__human_issue);
+        free(body);
+    } else if (strcmp(cmd, "reregister") == 0 && nargs == 1) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "number", args[0]);
+        char *body = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        ex = ctl__finish(ctl__request("POST", "/api/v1/tickets/reregister", body, &b), &b,
+                         ctl__human_issue);
         free(body);
     } else if (strcmp(cmd, "cancel") == 0 && nargs == 1) {
         snprintf(path, sizeof path, "/api/v1/tickets/%s/cancel", args[0]);

@@ -39,6 +39,12 @@ static void rm_db(const char *p)
     unlink(b);
     snprintf(b, sizeof b, "%s-shm", p);
     unlink(b);
+    /* the numbers side file (store.c): .<name>.numbers next to it */
+    const char *slash = strrchr(p, '/');
+    if (slash) {
+        snprintf(b, sizeof b, "%.*s/.%s.numbers", (int)(slash - p), p, slash + 1);
+        unlink(b);
+    }
 }
 
 static int cmp_double(const void *a, const void *b);

@@ -156,6 +156,22 @@ class UplinkTest(unittest.TestCase):
         h.start()
         self.all_delivered(h, c)
 
+    def test_acked_through_after_restart(self):
+        """issue 13: status showed acked_through 0 after a restart until the next
+        acknowledgement. With the server gone, no acknowledgement can come: the
+        figure must come from the database."""
+        c = self.central("--token", TOKEN)
+        h = self.hall({"url": "http://127.0.0.1:%d" % c.port, "token": TOKEN})
+        self.issue(h, 6)
+        rows = self.all_delivered(h, c)
+        last = rows[-1][0]
+        self.assertEqual(h.status()["sync"]["acked_through"], last)
+        h.stop()
+        c.stop()
+        self.servers.remove(c)
+        h.start()
+        self.assertEqual(h.status()["sync"]["acked_through"], last)
+
     def test_kill_and_server_restart(self):
         c = self.central("--token", TOKEN)
         h = self.hall({"url": "http://127.0.0.1:%d" % c.port, "token": TOKEN})

@@ -506,6 +506,9 @@ static void test_csv(void)
         {"+1", "\"'+1\","},
         {"-2", "\"'-2\","},
         {"@SUM", "\"'@SUM\","},
+        /* issue 13: a leading tab or carriage return hides a formula */
+        {"\r=1+1", "\"'\r=1+1\","},
+        {"\t=1+1", "\"'\t=1+1\","},
         {"", ","},
     };
     for (size_t i = 0; i < HQ_ARRAY_LEN(cases); i++) {

@@ -759,6 +759,57 @@ static void test_number_range(void)
     hq_result_free(&r);
 }
 
+/* issue 13: a number held on paper put back in the queue (held_number): not
+ * while a live ticket holds it, outside the quota, no print, the next number
+ * untouched; hq_engine_parse_number reads labels. */
+static void test_reregister(void)
+{
+    struct hq_engine e;
+    struct hq_result r = {0};
+    fresh(&e, &cfg);
+    int svc = -1;
+    uint16_t num = 0;
+    CHECK_EQ_INT(hq_engine_parse_number(&e, "B002", &svc, &num), HQ_OK);
+    CHECK_EQ_INT(svc, SVC_B);
+    CHECK_EQ_INT(num, 2);
+    CHECK_EQ_INT(hq_engine_parse_number(&e, "B009", &svc, &num), HQ_ERR_NOT_FOUND); /* 1..3 */
+    CHECK_EQ_INT(hq_engine_parse_number(&e, "Z001", &svc, &num), HQ_ERR_NOT_FOUND);
+    CHECK_EQ_INT(hq_engine_parse_number(&e, "B", &svc, &num), HQ_ERR_INVALID);
+    struct hq_cmd c = {.type = HQ_CMD_ISSUE, .now = base0};
+    c.u.issue.service = SVC_B;
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_OK); /* B001 */
+    c.u.issue.held_number = 1;
+    c.now++;
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_ERR_STATE); /* B001 is live */
+    c.u.issue.held_number = 3;
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_OK);
+    const struct hq_ticket *t = &e.tickets[r.ticket];
+    CHECK_EQ_INT(t->number, 3);
+    CHECK_EQ_INT(t->status, HQ_TS_WAITING);
+    for (size_t i = 0; i < r.n_fx; i++)
+        CHECK(r.fx[i].type != HQ_FX_PRINT);    /* the citizen holds the paper */
+    CHECK_EQ_INT(e.svc[SVC_B].last_number, 1); /* the next number is untouched */
+    c.u.issue.held_number = 0;
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_OK);
+    CHECK_EQ_INT(e.tickets[r.ticket].number, 2); /* B002: B003 is live again */
+    c.u.issue.held_number = 9;                   /* outside 1..3 */
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_ERR_INVALID);
+    /* C has a quota of 4: a re-registration does not need a free place in it */
+    c = (struct hq_cmd){.type = HQ_CMD_ISSUE, .now = base0 + 10};
+    c.u.issue.service = SVC_C;
+    c.u.issue.has_id = true; /* C needs an ID card; a new holder each time */
+    for (int i = 0; i < 4; i++) {
+        c.u.issue.id_hash[0] = (uint8_t)(i + 1);
+        CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_OK);
+    }
+    c.u.issue.id_hash[0] = 9;
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_ERR_QUOTA);
+    c.u.issue.held_number = (uint16_t)(e.svc[SVC_C].last_number + 1);
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_OK);
+    hq_engine_free(&e);
+    hq_result_free(&r);
+}
+
 static void test_ranking(void)
 {
     struct hq_engine e;
@@ -1816,6 +1867,7 @@ int main(void)
     test_hours();
     test_issue_rules();
     test_number_range();
+    test_reregister();
     test_ranking();
     test_anti_starvation();
     test_elderly();

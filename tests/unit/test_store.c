@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -73,6 +74,8 @@ static void fresh_db(void)
     snprintf(p, sizeof p, "%s/hall.db-wal", dir);
     unlink(p);
     snprintf(p, sizeof p, "%s/hall.db-shm", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/.hall.db.numbers", dir);
     unlink(p);
 }
 
@@ -731,6 +734,134 @@ static void test_prune(void)
     hq_store_close(st);
 }
 
+/* issue 13: numbers never repeat within a day however often the database is
+ * lost or moved aside (the numbers side file, reserved in blocks), and a torn
+ * write of the side file's next slot leaves the last good one in force. */
+static int issue_now(const char *svc, int64_t now, char label[16])
+{
+    struct hq_store *st = NULL;
+    struct hq_engine e;
+    struct hq_result res = {0};
+    char err[512] = "";
+    int number = -1;
+    CHECK_EQ_INT(hq_store_open(&cfg, &st, err, sizeof err), HQ_OK);
+    if (!st) return -1;
+    CHECK_EQ_INT(hq_engine_init(&e, &cfg.engine), HQ_OK);
+    CHECK_EQ_INT(hq_store_load(st, &e, err, sizeof err), HQ_OK);
+    struct hq_cmd c = {.type = HQ_CMD_ISSUE, .now = now};
+    c.u.issue.service = (uint8_t)(svc[0] - 'A');
+    if (apply(&e, st, &c, &res) == HQ_OK) {
+        const struct hq_ticket *t = &e.tickets[e.n_tickets - 1];
+        number = t->number;
+        hq_ticket_label(&e, t, label, 16);
+    }
+    hq_result_free(&res);
+    hq_engine_free(&e);
+    hq_store_close(st);
+    return number;
+}
+
+static void corrupt_db(void)
+{
+    char p[300];
+    snprintf(p, sizeof p, "%s/hall.db", dir);
+    FILE *f = fopen(p, "r+b");
+    CHECK(f != NULL);
+    if (!f) return;
+    char junk[4096];
+    memset(junk, 0x5a, sizeof junk);
+    fseek(f, 0, SEEK_SET);
+    fwrite(junk, 1, sizeof junk, f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/hall.db-wal", dir);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/hall.db-shm", dir);
+    unlink(p);
+}
+
+static void lose_db(void)
+{
+    char p[300];
+    const char *sfx[] = {"", "-wal", "-shm"};
+    for (int i = 0; i < 3; i++) {
+        snprintf(p, sizeof p, "%s/hall.db%s", dir, sfx[i]);
+        unlink(p);
+    }
+}
+
+static void test_numbers(void)
+{
+    int64_t now = time(NULL);
+    char label[16];
+    int seen[1000] = {0}, n;
+    fresh_db();
+    for (int i = 0; i < 3; i++) {
+        n = issue_now("A", now + i, label);
+        CHECK_EQ_INT(n, i + 1);
+        if (n > 0 && n < 1000) seen[n]++;
+    }
+    /* the side file is there, next to the database, out of its glob */
+    char side[300];
+    snprintf(side, sizeof side, "%s/.hall.db.numbers", dir);
+    CHECK(access(side, F_OK) == 0);
+    /* the database deleted: today's numbers continue above the reservation */
+    lose_db();
+    n = issue_now("A", now + 10, label);
+    CHECK(n > 3);
+    if (n > 0 && n < 1000) seen[n]++;
+    /* two corruptions in one day: never the middle of the range twice */
+    for (int k = 0; k < 2; k++) {
+        corrupt_db();
+        n = issue_now("A", now + 20 + k, label);
+        CHECK(n > 3);
+        if (n > 0 && n < 1000) seen[n]++;
+        n = issue_now("A", now + 30 + k, label);
+        if (n > 0 && n < 1000) seen[n]++;
+    }
+    /* a torn write of the next reservation: its first sector (magic, a higher
+     * generation) landed in the other slot, the rest did not (zeros: no entries).
+     * The checksum must reject it, or today would start again at 1. */
+    FILE *f = fopen(side, "r+b");
+    CHECK(f != NULL);
+    if (f) {
+        unsigned char slot[2][4096];
+        uint64_t g[2] = {0, 0};
+        memset(slot, 0, sizeof slot);
+        CHECK(fread(slot, 1, sizeof slot, f) > 4096); /* the second slot is shorter */
+        for (int i = 0; i < 2; i++)
+            memcpy(&g[i], slot[i] + 8, 8);
+        int newest = g[1] > g[0];
+        unsigned char torn[4096];
+        memset(torn, 0, sizeof torn);
+        memcpy(torn, slot[newest], 512);
+        uint64_t gen = g[newest] + 1;
+        memcpy(torn + 8, &gen, 8);
+        memset(torn + 24, 0, 512 - 24); /* its entries: not yet written */
+        fseek(f, (long)(gen % 2) * 4096L, SEEK_SET);
+        fwrite(torn, 1, sizeof torn, f);
+        fclose(f);
+    }
+    lose_db();
+    n = issue_now("A", now + 40, label);
+    if (n > 0 && n < 1000) seen[n]++;
+    for (int i = 1; i < 1000; i++)
+        if (seen[i] > 1) {
+            CHECK(!"a number issued twice in one day");
+            fprintf(stderr, "number %d issued %d times\n", i, seen[i]);
+        }
+    /* both slots spoilt: nothing to go on, but never a crash */
+    f = fopen(side, "r+b");
+    if (f) {
+        char junk[8192];
+        memset(junk, 0x44, sizeof junk);
+        fwrite(junk, 1, sizeof junk, f);
+        fclose(f);
+    }
+    lose_db();
+    CHECK(issue_now("A", now + 50, label) > 0);
+    fresh_db();
+}
+
 int main(void)
 {
     snprintf(dir, sizeof dir, "/tmp/hallq-store-XXXXXX");
@@ -749,6 +880,7 @@ int main(void)
     test_batch();
     test_backlog();
     test_prune();
+    test_numbers();
     hq_config_free(&cfg);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
