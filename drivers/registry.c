@@ -6,8 +6,15 @@
 #include <string.h>
 
 #include "driver.h"
+#include "hallbus_drv.h"
+#include "idcard_drv.h"
+#include "ledbar_drv.h"
 
+/* The first driver of each role is the default of that role (hq_driver_default). */
 const struct hq_driver *const hq_drivers[] = {
+    &hq_driver_sam,
+    &hq_driver_ff68,
+    &hq_driver_a090,
     NULL,
 };
 
