@@ -11,11 +11,12 @@
  *          paper ON/OFF ─► hq_print_set_sensor (printer "near_end") + SSE alarm
  *          door ON/OFF ─► SSE alarm + outbox event "door"
  *
- *   1 s timer ─► hq_api_status_json(): printers[].can_print, devices[].health ─► LED lines
+ *   1 s timer ─► hq_print_faults(), hqd_devices_faults(), the GPIO lines' own health ─► LEDs
  *
- * Decision (LEDs): they read the status every second rather than hooking the printing and
- * device modules. The status is what the dashboard shows, so the LEDs never disagree with
- * it, and neither module needs to know the LEDs exist; a second of lag is nothing for a lamp.
+ * Decision (LEDs): they ask the printing module and the device host for their faults every
+ * second — the same health records the status and the dashboard show (health.h), so the
+ * LEDs never disagree with them — rather than hooking those modules; a second of lag is
+ * nothing for a lamp.
  */
 #include "hqd_gpio.h"
 
@@ -24,9 +25,10 @@
 #include <string.h>
 
 #include "api.h"
-#include "devices.h"
 #include "gpio.h"
 #include "gpio_input.h"
+#include "health.h"
+#include "hqd_devices.h"
 #include "hqd_print.h"
 #include "store.h"
 
@@ -51,10 +53,7 @@ struct gline {
     char id[48];
     struct hq_gpio_line *hl; /* NULL while offline or faulty */
     bool fd_added;
-    int health; /* enum hq_device_health */
-    int err;
-    char reason[HQ_GPIO_WHY_MAX];
-    int64_t since_wall;
+    struct hq_health_rec h; /* the one device health model (health.h) */
     struct gpio_debounce db;
     uint64_t db_timer;
     bool active; /* inputs: the debounced level; LEDs: lit now */
@@ -75,18 +74,6 @@ static struct hqd_gpio *gpio__self;
 
 /* ------------------------------------------------------------------ health */
 
-static const char *gpio__health_name(int h)
-{
-    static const char *const n[] = {"unknown", "online", "offline", "faulty"};
-    return h >= 0 && h <= HQ_DEV_FAULTY ? n[h] : "unknown";
-}
-
-static const char *gpio__health_zh(int h)
-{
-    static const char *const n[] = {"未知", "在线", "离线", "故障"};
-    return h >= 0 && h <= HQ_DEV_FAULTY ? n[h] : "未知";
-}
-
 static cJSON *gpio__line_json(const struct gline *l)
 {
     const struct hq_config *c = &l->s->d->cfg;
@@ -96,11 +83,9 @@ static cJSON *gpio__line_json(const struct gline *l)
     cJSON_AddStringToObject(o, "type", gl_type[l->role]);
     cJSON_AddStringToObject(o, "chip", c->gpio_chip);
     cJSON_AddNumberToObject(o, "line", l->offset);
-    cJSON_AddStringToObject(o, "health", gpio__health_name(l->health));
-    cJSON_AddStringToObject(o, "text", gpio__health_zh(l->health));
-    cJSON_AddStringToObject(o, "reason", l->reason);
-    if (l->since_wall) {
-        hq_time_rfc3339(l->since_wall, c->engine.utc_offset_s, ts);
+    hq_health_json(&l->h, o);
+    if (l->h.since_wall) {
+        hq_time_rfc3339(l->h.since_wall, c->engine.utc_offset_s, ts);
         cJSON_AddStringToObject(o, "since", ts);
     }
     cJSON_AddBoolToObject(o, "active", l->active);
@@ -138,20 +123,18 @@ static void gpio__record(struct hqd_gpio *s, cJSON *o)
 
 static void gpio__set_health(struct gline *l, int health, int err, const char *reason)
 {
-    snprintf(l->reason, sizeof l->reason, "%s", reason);
-    l->err = err;
-    if (l->health == health) return;
-    l->health = health;
-    l->since_wall = hq_loop_wall_s();
-    HQ_LOG(health == HQ_DEV_ONLINE ? HQ_LOG_NOTICE : HQ_LOG_WARN, "GPIO", "%s: %s%s%s", l->id,
-           gpio__health_name(health), reason[0] ? ": " : "", reason);
+    struct hq_daemon *dd = l->s->d;
+    if (!hq_health_set(&l->h, health, err, reason, hq_loop_now_ms(dd->loop), hq_loop_wall_s()))
+        return;
+    HQ_LOG(health == HQ_HEALTH_ONLINE ? HQ_LOG_NOTICE : HQ_LOG_WARN, "GPIO", "%s: %s%s%s", l->id,
+           hq_health_name(health), reason[0] ? ": " : "", reason);
     struct hq_daemon *d = l->s->d;
     if (d->api) hq_api_publish(d->api, "device", gpio__line_json(l));
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "kind", "device");
     cJSON_AddStringToObject(o, "device", l->id);
     cJSON_AddStringToObject(o, "type", gl_type[l->role]);
-    cJSON_AddStringToObject(o, "health", gpio__health_name(health));
+    cJSON_AddStringToObject(o, "health", hq_health_name(health));
     cJSON_AddStringToObject(o, "reason", reason);
     gpio__record(l->s, o);
 }
@@ -284,7 +267,7 @@ static void gpio__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg
             /* the loop goes on; the line is requested again by the retry timer */
             l->read_errors++;
             gpio__close(l);
-            gpio__set_health(l, HQ_DEV_FAULTY, -n, why);
+            gpio__set_health(l, HQ_HEALTH_FAULTY, -n, why);
             return;
         }
         if (!n) break;
@@ -320,11 +303,11 @@ static void gpio__led_apply(struct gline *l)
         l->set_errors++;
         char why[HQ_GPIO_WHY_MAX];
         snprintf(why, sizeof why, "setting line %u: %s", l->offset, hq_strerror(rc));
-        gpio__set_health(l, HQ_DEV_FAULTY, rc, why);
+        gpio__set_health(l, HQ_HEALTH_FAULTY, rc, why);
         return;
     }
     l->active = want;
-    gpio__set_health(l, HQ_DEV_ONLINE, HQ_OK, "");
+    gpio__set_health(l, HQ_HEALTH_ONLINE, HQ_OK, "");
 }
 
 /* What the LEDs should show, from the same status the dashboard reads. */
@@ -333,26 +316,11 @@ static void gpio__led_tick(struct hq_loop *loop, void *arg)
     struct hqd_gpio *s = arg;
     struct hq_daemon *d = s->d;
     s->led_timer = hq_loop_timer(loop, GPIO_LED_MS, gpio__led_tick, s);
-    if (!d->api) return;
-    cJSON *st = hq_api_status_json(d);
-    bool printer = false, device = false;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "printers"))
-    {
-        if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(it, "can_print"))) printer = true;
-    }
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "devices"))
-    {
-        const cJSON *h = cJSON_GetObjectItemCaseSensitive(it, "health");
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "type");
+    bool device = hqd_devices_faults(d) > 0;
+    for (size_t i = 0; i < s->n && !device; i++)
         /* the LEDs themselves do not count: a lamp that cannot be lit cannot say so */
-        if (cJSON_IsString(type) && !strcmp(type->valuestring, "status_led")) continue;
-        if (cJSON_IsString(h) &&
-            (!strcmp(h->valuestring, "offline") || !strcmp(h->valuestring, "faulty")))
-            device = true;
-    }
-    cJSON_Delete(st);
-    s->want_printer = printer;
+        device = !gpio__is_led(&s->l[i]) && hq_health_is_fault(s->l[i].h.health);
+    s->want_printer = hq_print_faults(d) > 0;
     s->want_device = device;
     for (size_t i = 0; i < s->n; i++)
         if (gpio__is_led(&s->l[i])) gpio__led_apply(&s->l[i]);
@@ -387,12 +355,12 @@ static void gpio__open(struct gline *l)
     if (rc) {
         /* absent or held by another program: offline; anything else: faulty */
         gpio__set_health(
-            l, rc == HQ_ERR_NOT_FOUND || rc == HQ_ERR_STATE ? HQ_DEV_OFFLINE : HQ_DEV_FAULTY, rc,
-            why);
+            l, rc == HQ_ERR_NOT_FOUND || rc == HQ_ERR_STATE ? HQ_HEALTH_OFFLINE : HQ_HEALTH_FAULTY,
+            rc, why);
         return;
     }
     l->opens++;
-    gpio__set_health(l, HQ_DEV_ONLINE, HQ_OK, "");
+    gpio__set_health(l, HQ_HEALTH_ONLINE, HQ_OK, "");
     if (gpio__is_led(l)) return;
     /* the level now is taken as stable: a door already open raises its alarm at once, a
      * button held down at start-up is not a press */
@@ -446,12 +414,8 @@ static void gpio__add(struct hqd_gpio *s, int role, unsigned offset, bool active
 {
     if (offset == HQ_GPIO_NONE) return;
     struct gline *l = &s->l[s->n++];
-    *l = (struct gline){.s = s,
-                        .role = role,
-                        .offset = offset,
-                        .active_low = active_low,
-                        .button = button,
-                        .health = HQ_DEV_UNKNOWN};
+    *l = (struct gline){
+        .s = s, .role = role, .offset = offset, .active_low = active_low, .button = button};
     snprintf(l->id, sizeof l->id, "gpio:%s:%u", gl_name[role], offset);
 }
 
