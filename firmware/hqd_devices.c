@@ -411,15 +411,21 @@ static cJSON *devs__card_json(const struct devs_link *l, bool present)
     return o;
 }
 
-static void devs__card_publish(struct devs_link *l, bool present, const char *error)
+/* ev is the read error to tell the kiosk about (it asks for the card again), or NULL. */
+static void devs__card_publish(struct devs_link *l, bool present, const struct hq_dev_event *ev)
 {
     struct hqd_devs *s = l->s;
     if (!s->d->api) return;
     cJSON *o = devs__card_json(l, present);
-    if (error) {
-        cJSON_AddStringToObject(o, "error", error);
-        cJSON_AddStringToObject(o, "message", "读卡失败，请重新放置身份证");
-        cJSON_AddStringToObject(o, "message_en", "The card could not be read: place it again");
+    if (ev) {
+        cJSON_AddStringToObject(o, "error", hq_strerror(ev->err));
+        if (ev->text_zh) cJSON_AddStringToObject(o, "reason", ev->text_zh);
+        if (ev->text && ev->text[0]) cJSON_AddStringToObject(o, "reason_en", ev->text);
+        if (ev->tries) cJSON_AddNumberToObject(o, "tries", ev->tries);
+        cJSON_AddStringToObject(o, "message", "读卡失败，请取下身份证后重新放置");
+        cJSON_AddStringToObject(o, "message_en",
+                                "The card could not be read: take it off the reader and place it "
+                                "again");
     }
     hq_api_publish(s->d->api, "card", o);
 }
@@ -656,9 +662,12 @@ static void devs__host_event(struct hq_dev *dev, const struct hq_dev_event *ev)
     case HQ_DEV_EV_CARD_ERROR:
         l->read_errors++;
         devs__card_clear(l, true);
-        devs__log(l, HQ_LOG_WARN, "card could not be read: %s%s%s", hq_strerror(ev->err),
-                  ev->text && ev->text[0] ? " / " : "", ev->text ? ev->text : "");
-        devs__card_publish(l, false, hq_strerror(ev->err));
+        /* Say what was wrong (never the card's data). Not through the per-line rate limit: it
+         * is one line per placement, and the line's own online/offline lines must not hide it. */
+        LOG_WARN("DEVICES", "%s: card could not be read (%u tries): %s%s%s", l->id, ev->tries,
+                 hq_strerror(ev->err), ev->text && ev->text[0] ? ": " : "",
+                 ev->text ? ev->text : "");
+        devs__card_publish(l, false, ev);
         return;
     case HQ_DEV_EV_HELP:
         if (ev->wi >= 0 && (size_t)ev->wi < l->dev.n_win) {
