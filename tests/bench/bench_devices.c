@@ -78,7 +78,7 @@ static int issue(int port)
     static const char body[] = "{\"service\":\"A\"}";
     char req[256];
     int n = snprintf(req, sizeof req,
-                     "POST /api/v1/tickets HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     "POST /api/v1/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                      "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
                      sizeof body - 1, body);
     if (write(fd, req, (size_t)n) != n) {
@@ -105,7 +105,7 @@ static char *http_get(int port, const char *path)
     }
     char req[256];
     int n =
-        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
     size_t cap = 1 << 20, len = 0;
     char *b = malloc(cap + 1);
     if (!b || write(fd, req, (size_t)n) != n) {
