@@ -1895,7 +1895,9 @@ static int api__listen_socket(const struct hq_config *c, const struct sockaddr_s
     }
     int one = 1; /* SO_REUSEADDR: a restart may bind over TIME_WAIT, never over a listener */
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (const struct sockaddr *)ss, sl) != 0 || listen(fd, 128) != 0) {
+    /* a deep accept queue: a connection flood that hallqd refuses one by one
+     * must not make a good client's SYN wait for a retransmit */
+    if (bind(fd, (const struct sockaddr *)ss, sl) != 0 || listen(fd, 1024) != 0) {
         int e = errno;
         if (e == EADDRINUSE)
             LOG_ERR("HTTP",

@@ -148,7 +148,7 @@ static int write_config(const char *path, const char *dir, int port, const char 
     if (!f) return -1;
     fprintf(f,
             "{\"hall\": {\"id\": \"bench\", \"name\": \"压测大厅\", \"log_level\": \"warn\"},\n"
-            " \"http\": {\"listen\": \"127.0.0.1:%d\"},\n"
+            " \"http\": {\"listen\": \"127.0.0.1:%d\", \"issue_per_minute\": 0},\n"
             " \"store\": {\"database\": \"%s/bench-devices.db\", \"synchronous\": \"normal\"},\n"
             " \"privacy\": {\"id_hash_key\": \"bench-key-0123456789\"},\n"
             " \"queue\": {\"recall_limit\": 9, \"no_show_requeue\": true, \"max_requeues\": 9},\n"
