@@ -362,6 +362,7 @@ static void api__notify_conn(void *cls, struct MHD_Connection *conn, void **sock
 
 static struct api_sock *api__sock_of(struct MHD_Connection *conn)
 {
+    if (!conn) return NULL; /* a request made without a socket (tests/fuzz) */
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
     return ci ? ci->socket_context : NULL;
@@ -405,7 +406,7 @@ static void api__client(struct hq_api *api, struct MHD_Connection *conn, struct 
         *ip = k->ip;
     else
         memset(ip, 0, sizeof *ip);
-    if (!k || api__ip_find(api->proxy, api->n_proxy, ip) < 0) return;
+    if (!k || api__ip_find(api->proxy, api->n_proxy, ip) < 0 || !conn) return;
     const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
     if (!xff) return;
     const char *last = strrchr(xff, ',');

@@ -104,8 +104,8 @@ static char *http_get(int port, const char *path)
         return NULL;
     }
     char req[256];
-    int n =
-        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
     size_t cap = 1 << 20, len = 0;
     char *b = malloc(cap + 1);
     if (!b || write(fd, req, (size_t)n) != n) {
