@@ -42,6 +42,7 @@
 #define API_LOGIN_BURST 5      /* manager sign-in attempts at once from one address */
 #define API_LOGIN_PER_MIN 5    /* ... and after that, per minute */
 #define API_FD_SPARE 128       /* descriptors beyond the clients: database, devices, CUPS */
+#define API_IDLE_S 30          /* MHD's idle timeout (MHD_OPTION_CONNECTION_TIMEOUT) */
 
 /* An IP address as 16 bytes: IPv4 as ::ffff:a.b.c.d, so both compare alike. */
 struct api_ip {
@@ -58,8 +59,9 @@ struct api_sock {
     struct api_ip ip;
     int cls;           /* enum api_class */
     int dev;           /* index into api->dev_conns for a device, else -1 */
-    uint64_t since_ms; /* the current request began (or the connection, or the last reply) */
+    uint64_t since_ms; /* the connection began, or its last reply was done */
     int busy;          /* the request is read: its answer is under way (or a stream) */
+    int kept;          /* kept alive after a reply: it may first idle API_IDLE_S */
     int cut;           /* shut down by the deadline */
     int watched;       /* its fd is in the loop (an event stream's hang-up watch) */
     int fd;
@@ -378,7 +380,11 @@ static void api__deadlines(struct hq_loop *loop, void *arg)
     uint64_t limit = (uint64_t)api->d->cfg.http_request_timeout_s * 1000u;
     int cut = 0;
     for (struct api_sock *k = api->socks; k; k = k->next) {
-        if (k->busy || k->cut || k->fd < 0 || now - k->since_ms < limit) continue;
+        /* A kept-alive connection may idle before its next request as long as MHD's
+         * idle timeout lets it (clients reuse them for that long); that request's
+         * first byte is not seen here, so its deadline counts from the last reply. */
+        uint64_t allowed = limit + (k->kept ? API_IDLE_S * 1000u : 0);
+        if (k->busy || k->cut || k->fd < 0 || now - k->since_ms < allowed) continue;
         k->cut = 1;
         cut = 1;
         api->deadline_cuts++;
@@ -1727,6 +1733,7 @@ static void api__completed(void *cls, struct MHD_Connection *conn, void **con_cl
     struct api_sock *sock = conn ? api__sock_of(conn) : NULL;
     if (sock) { /* a kept-alive connection's next request starts its clock now */
         sock->busy = 0;
+        sock->kept = 1;
         sock->since_ms = hq_loop_now_ms(api->d->loop);
     }
     if (!ac) return;
@@ -1991,7 +1998,7 @@ int hq_api_init(struct hq_daemon *d)
     api->mhd = MHD_start_daemon(
         flags, 0, api__accept, api, api__access, api, MHD_OPTION_EXTERNAL_LOGGER, api__mhd_log, api,
         MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)d->cfg.http_max_clients + 1, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        (unsigned)d->cfg.http_max_clients + 1, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
         api__completed, api, MHD_OPTION_NOTIFY_CONNECTION, api__notify_conn, api, MHD_OPTION_END);
     if (!api->mhd) {

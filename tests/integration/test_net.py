@@ -10,6 +10,7 @@ Cases (all by default, or name them as arguments):
   fd_limit     the soft open-files limit is raised; a max_clients it cannot serve is refused
   slow         slow connections from two addresses leave a third served; the request
                deadline closes a connection that trickles its headers
+  keepalive    a kept-alive connection may idle before its next request
   slots        connections kept for the configured kiosks and displays
   streams      per-address stream limit (503 + Retry-After), hung-up streams closed at once
   public       a shared (NAT) address and a trusted proxy's X-Forwarded-For
@@ -293,6 +294,28 @@ def case_slow():
                 "all their connections are given back")
 
 
+def case_keepalive():
+    """A kept-alive connection idle past the request deadline (but within the
+    idle timeout) still takes a POST: clients reuse connections for that long."""
+    with NetHall(config(request_timeout_s=2, issue_per_minute=0)) as h:
+        c = http.client.HTTPConnection("127.0.0.1", h.port, timeout=10)
+        c.request("GET", "/api/v1/status")
+        r = c.getresponse()
+        r.read()
+        T.eq(r.status, 200, "first request on the connection")
+        time.sleep(5)
+        try:
+            c.request("POST", "/api/v1/tickets", body=b'{"service":"A"}',
+                      headers={"Content-Type": "application/json"})
+            r = c.getresponse()
+            r.read()
+            st = r.status
+        except (OSError, http.client.HTTPException) as e:
+            st = repr(e)
+        T.eq(st, 201, "a POST on it after 5 s idle (deadline 2 s)")
+        c.close()
+
+
 def case_slots():
     c = config(max_clients=16, max_per_address=8, device_addresses=["127.0.0.5"],
                device_slots=4, request_timeout_s=60)
@@ -496,7 +519,7 @@ def case_login():
 
 CASES = {
     "two_daemons": case_two_daemons, "fd_limit": case_fd_limit, "slow": case_slow,
-    "slots": case_slots, "streams": case_streams, "public": case_public, "host": case_host,
+    "keepalive": case_keepalive, "slots": case_slots, "streams": case_streams, "public": case_public, "host": case_host,
     "media": case_media, "issue_rate": case_issue_rate, "kiosks": case_kiosks,
     "login": case_login,
 }
