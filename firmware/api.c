@@ -23,6 +23,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <strings.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
@@ -32,10 +36,55 @@
 #define API_MAX_ROUTES 64
 #define API_MAX_PARTS 16
 #define API_MAX_FILE (4 * 1024 * 1024)
+#define API_DEADLINE_TICK_MS 500
+#define API_PEERS 256          /* addresses whose buckets and log marks are kept */
+#define API_LOG_EVERY_MS 60000 /* a refusal is logged once per address per minute */
+#define API_STREAM_RETRY_S 10  /* Retry-After of a refused event stream */
+#define API_LOGIN_BURST 5      /* manager sign-in attempts at once from one address */
+#define API_LOGIN_PER_MIN 5    /* ... and after that, per minute */
+#define API_FD_SPARE 128       /* descriptors beyond the clients: database, devices, CUPS */
+#define API_IDLE_S 30          /* MHD's idle timeout (MHD_OPTION_CONNECTION_TIMEOUT) */
+
+/* An IP address as 16 bytes: IPv4 as ::ffff:a.b.c.d, so both compare alike. */
+struct api_ip {
+    uint8_t b[16];
+};
+
+enum api_class { API_CL_OTHER = 0, API_CL_DEVICE, API_CL_PUBLIC };
+
+/* One TCP connection (MHD's socket context), from accept to close: what the
+ * per-address budgets count and the request deadline watches. */
+struct api_sock {
+    struct hq_api *api;
+    struct MHD_Connection *conn;
+    struct api_ip ip;
+    int cls;           /* enum api_class */
+    int dev;           /* index into api->dev_conns for a device, else -1 */
+    uint64_t since_ms; /* the connection began, or its last reply was done */
+    int busy;          /* the request is read: its answer is under way (or a stream) */
+    int kept;          /* kept alive after a reply: it may first idle API_IDLE_S */
+    int cut;           /* shut down by the deadline */
+    int watched;       /* its fd is in the loop (an event stream's hang-up watch) */
+    int fd;
+    struct api_sse *sse; /* the event stream it carries */
+    struct api_sock *prev, *next;
+};
+
+/* Per-address state kept past a connection's life: the token buckets of
+ * anonymous issuing and manager sign-in, and when a refusal was last logged. */
+struct api_peer {
+    struct api_ip ip;
+    uint64_t used_ms;
+    double issue_tokens, login_tokens;
+    uint64_t issue_ms, login_ms;
+    uint64_t logged_ms;
+};
 
 struct api_sse {
     struct hq_api *api;
     struct MHD_Connection *conn;
+    struct api_sock *sock;
+    struct api_ip client; /* the address its per-address stream limit counts */
     char *buf;
     size_t len, off, cap;
     int suspended;
@@ -75,6 +124,18 @@ struct hq_api {
     int n_mparts;
     struct api_conn *held; /* replies waiting for their group's commit */
     int resumed;           /* held connections resumed: MHD_run them now */
+    /* the LAN's budgets (DESIGN.md "HTTP budgets") */
+    struct api_sock *socks;
+    size_t n_socks, n_public;
+    uint64_t deadline_timer;
+    struct api_ip *dev, *kiosk, *pub, *proxy;
+    size_t n_dev, n_kiosk, n_pub, n_proxy;
+    uint32_t *dev_conns;  /* connections of each device address */
+    size_t reserved_free; /* device slots not in use: kept free of other clients */
+    struct api_peer peers[API_PEERS];
+    uint64_t refused_conns, deadline_cuts, dead_streams, refused_streams, rate_limited;
+    char listen_host[64];
+    int listen_any, listen_loopback;
 };
 
 /* Per-request state between MHD's calls of the access handler. */
@@ -93,6 +154,411 @@ struct api_conn {
 
 static void api__schedule(struct hq_api *api);
 static void api__on_timer(struct hq_loop *loop, void *arg);
+
+/* ------------------------------------------------------ the LAN's budgets */
+
+/* hallqd shares the hall network with kiosks, displays, clerks' PCs,
+ * citizens' phones and any visitor's laptop. Nothing one address does may
+ * starve the others (DESIGN.md "HTTP budgets"):
+ *  - connections: at most http.max_per_address from one address; the
+ *    device addresses' unused http.device_slots are kept free of everyone
+ *    else; addresses many people share (http.public_addresses, trusted
+ *    proxies) are counted together against http.public_max_clients instead;
+ *  - a request's headers and body must arrive within
+ *    http.request_timeout_s of its start, however slowly they trickle (MHD
+ *    only has an idle timeout, which each byte resets);
+ *  - event streams: at most http.max_streams_per_address per client, and a
+ *    stream whose peer hung up is closed at once (its fd is watched);
+ *  - anonymous issuing and manager sign-in: a token bucket per address. */
+
+static void api__ip_from_sa(const struct sockaddr *sa, struct api_ip *ip)
+{
+    memset(ip, 0, sizeof *ip);
+    if (sa->sa_family == AF_INET) {
+        ip->b[10] = ip->b[11] = 0xff;
+        memcpy(ip->b + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else if (sa->sa_family == AF_INET6) {
+        memcpy(ip->b, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    }
+}
+
+static int api__ip_parse(const char *s, struct api_ip *ip)
+{
+    memset(ip, 0, sizeof *ip);
+    if (inet_pton(AF_INET, s, ip->b + 12) == 1) {
+        ip->b[10] = ip->b[11] = 0xff;
+        return HQ_OK;
+    }
+    return inet_pton(AF_INET6, s, ip->b) == 1 ? HQ_OK : HQ_ERR_INVALID;
+}
+
+static void api__ip_str(const struct api_ip *ip, char *buf, size_t len)
+{
+    static const uint8_t v4[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(ip->b, v4, 12) == 0)
+        inet_ntop(AF_INET, ip->b + 12, buf, (socklen_t)len);
+    else
+        inet_ntop(AF_INET6, ip->b, buf, (socklen_t)len);
+}
+
+static long api__ip_find(const struct api_ip *list, size_t n, const struct api_ip *ip)
+{
+    for (size_t i = 0; i < n; i++)
+        if (memcmp(list[i].b, ip->b, 16) == 0) return (long)i;
+    return -1;
+}
+
+static int api__ip_list(const char (*txt)[HQ_CFG_ADDR_LEN], int n, struct api_ip **out,
+                        size_t *n_out)
+{
+    *out = calloc((size_t)n + 1, sizeof **out);
+    if (!*out) return HQ_ERR_NOMEM;
+    *n_out = 0;
+    for (int i = 0; i < n; i++) {
+        struct api_ip ip;
+        if (api__ip_parse(txt[i], &ip) == HQ_OK && api__ip_find(*out, *n_out, &ip) < 0)
+            (*out)[(*n_out)++] = ip;
+    }
+    return HQ_OK;
+}
+
+/* The peer's entry in the table of buckets; the least recently used one is
+ * taken over when all are in use (a fresh address starts with full buckets). */
+static struct api_peer *api__peer(struct hq_api *api, const struct api_ip *ip, uint64_t now)
+{
+    struct api_peer *oldest = &api->peers[0];
+    for (size_t i = 0; i < API_PEERS; i++) {
+        struct api_peer *p = &api->peers[i];
+        if (p->used_ms && memcmp(p->ip.b, ip->b, 16) == 0) {
+            p->used_ms = now;
+            return p;
+        }
+        if (p->used_ms < oldest->used_ms) oldest = p;
+    }
+    memset(oldest, 0, sizeof *oldest);
+    oldest->ip = *ip;
+    oldest->used_ms = now ? now : 1;
+    oldest->issue_tokens = api->d->cfg.http_issue_burst;
+    oldest->login_tokens = API_LOGIN_BURST;
+    oldest->issue_ms = oldest->login_ms = now;
+    return oldest;
+}
+
+/* Once per address per minute: a flood must not flood the log too. */
+static int api__log_due(struct hq_api *api, const struct api_ip *ip)
+{
+    uint64_t now = hq_loop_now_ms(api->d->loop);
+    struct api_peer *p = api__peer(api, ip, now);
+    if (p->logged_ms && now - p->logged_ms < API_LOG_EVERY_MS) return 0;
+    p->logged_ms = now;
+    return 1;
+}
+
+/* Takes a token; 0 = allowed, else the seconds until the next one. */
+static unsigned api__bucket(double *tokens, uint64_t *at, uint64_t now, double burst,
+                            double per_min)
+{
+    if (per_min <= 0) return 0;
+    *tokens += (double)(now - *at) * per_min / 60000.0;
+    if (*tokens > burst) *tokens = burst;
+    *at = now;
+    if (*tokens >= 1.0) {
+        *tokens -= 1.0;
+        return 0;
+    }
+    return (unsigned)((1.0 - *tokens) * 60.0 / per_min) + 1;
+}
+
+static int api__class(struct hq_api *api, const struct api_ip *ip, long *dev)
+{
+    *dev = api__ip_find(api->dev, api->n_dev, ip);
+    if (*dev >= 0) return API_CL_DEVICE;
+    if (api__ip_find(api->pub, api->n_pub, ip) >= 0 ||
+        api__ip_find(api->proxy, api->n_proxy, ip) >= 0)
+        return API_CL_PUBLIC;
+    return API_CL_OTHER;
+}
+
+/* MHD's accept policy: may this address have one more connection? A
+ * refusal closes the socket (there is no request yet to answer). */
+static enum MHD_Result api__accept(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+    struct hq_api *api = cls;
+    const struct hq_config *c = &api->d->cfg;
+    struct api_ip ip;
+    long dev;
+    (void)addrlen;
+    api__ip_from_sa(addr, &ip);
+    int cl = api__class(api, &ip, &dev);
+    const char *why = NULL;
+    size_t same = 0;
+    if (cl == API_CL_OTHER)
+        for (struct api_sock *k = api->socks; k; k = k->next)
+            if (memcmp(k->ip.b, ip.b, 16) == 0) same++;
+    if (api->n_socks >= c->http_max_clients)
+        why = "http.max_clients";
+    else if (cl == API_CL_OTHER && same >= c->http_max_per_address)
+        why = "http.max_per_address";
+    else if (cl == API_CL_PUBLIC && api->n_public >= c->http_public_max_clients)
+        why = "http.public_max_clients";
+    else if (cl != API_CL_DEVICE && api->n_socks + api->reserved_free >= c->http_max_clients)
+        why = "http.device_slots (kept for kiosks and displays)";
+    if (!why) return MHD_YES;
+    api->refused_conns++;
+    if (api__log_due(api, &ip)) {
+        char a[INET6_ADDRSTRLEN];
+        api__ip_str(&ip, a, sizeof a);
+        LOG_WARN("HTTP", "connection from %s refused: %s reached (logged once a minute)", a, why);
+    }
+    return MHD_NO;
+}
+
+static void api__sock_unwatch(struct api_sock *k)
+{
+    if (k->watched) hq_loop_del_fd(k->api->d->loop, k->fd);
+    k->watched = 0;
+}
+
+static void api__notify_conn(void *cls, struct MHD_Connection *conn, void **socket_context,
+                             enum MHD_ConnectionNotificationCode code)
+{
+    struct hq_api *api = cls;
+    const struct hq_config *c = &api->d->cfg;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        struct api_sock *k = calloc(1, sizeof *k);
+        *socket_context = k;
+        if (!k) return;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr) api__ip_from_sa(ci->client_addr, &k->ip);
+        ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        k->fd = ci ? ci->connect_fd : -1;
+        k->api = api;
+        k->conn = conn;
+        long dev;
+        k->cls = api__class(api, &k->ip, &dev);
+        k->dev = (int)dev;
+        k->since_ms = hq_loop_now_ms(api->d->loop);
+        k->next = api->socks;
+        if (api->socks) api->socks->prev = k;
+        api->socks = k;
+        api->n_socks++;
+        if (k->cls == API_CL_PUBLIC) api->n_public++;
+        if (k->dev >= 0 && api->dev_conns[k->dev]++ < c->http_device_slots) api->reserved_free--;
+        return;
+    }
+    struct api_sock *k = *socket_context;
+    if (!k) return;
+    *socket_context = NULL;
+    api__sock_unwatch(k);
+    if (k->sse) k->sse->sock = NULL;
+    if (k->prev)
+        k->prev->next = k->next;
+    else
+        api->socks = k->next;
+    if (k->next) k->next->prev = k->prev;
+    api->n_socks--;
+    if (k->cls == API_CL_PUBLIC) api->n_public--;
+    if (k->dev >= 0 && --api->dev_conns[k->dev] < c->http_device_slots) api->reserved_free++;
+    free(k);
+}
+
+static struct api_sock *api__sock_of(struct MHD_Connection *conn)
+{
+    if (!conn) return NULL; /* a request made without a socket (tests/fuzz) */
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Every half second: a connection whose request has not fully arrived
+ * http.request_timeout_s after it began is shut down. MHD sees the end of
+ * the stream at once and closes it (and its count is given back). */
+static void api__deadlines(struct hq_loop *loop, void *arg)
+{
+    struct hq_api *api = arg;
+    uint64_t now = hq_loop_now_ms(loop);
+    uint64_t limit = (uint64_t)api->d->cfg.http_request_timeout_s * 1000u;
+    int cut = 0;
+    for (struct api_sock *k = api->socks; k; k = k->next) {
+        /* A kept-alive connection may idle before its next request as long as MHD's
+         * idle timeout lets it (clients reuse them for that long); that request's
+         * first byte is not seen here, so its deadline counts from the last reply. */
+        uint64_t allowed = limit + (k->kept ? API_IDLE_S * 1000u : 0);
+        if (k->busy || k->cut || k->fd < 0 || now - k->since_ms < allowed) continue;
+        k->cut = 1;
+        cut = 1;
+        api->deadline_cuts++;
+        shutdown(k->fd, SHUT_RDWR);
+        if (api__log_due(api, &k->ip)) {
+            char a[INET6_ADDRSTRLEN];
+            api__ip_str(&k->ip, a, sizeof a);
+            LOG_NOTICE("HTTP",
+                       "a request from %s did not arrive within %us: closed "
+                       "(logged once a minute)",
+                       a, api->d->cfg.http_request_timeout_s);
+        }
+    }
+    if (cut) api__schedule(api);
+    api->deadline_timer = hq_loop_timer(loop, API_DEADLINE_TICK_MS, api__deadlines, api);
+}
+
+/* The client a request speaks for: the peer, or, from a trusted proxy, the
+ * last address its X-Forwarded-For names (the one the proxy itself saw;
+ * earlier ones are the client's own say-so). */
+static void api__client(struct hq_api *api, struct MHD_Connection *conn, struct api_ip *ip)
+{
+    struct api_sock *k = api__sock_of(conn);
+    if (k)
+        *ip = k->ip;
+    else
+        memset(ip, 0, sizeof *ip);
+    if (!k || api__ip_find(api->proxy, api->n_proxy, ip) < 0 || !conn) return;
+    const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+    if (!xff) return;
+    const char *last = strrchr(xff, ',');
+    last = last ? last + 1 : xff;
+    while (*last == ' ' || *last == '\t')
+        last++;
+    char a[HQ_CFG_ADDR_LEN];
+    size_t n = strcspn(last, " \t");
+    if (n >= sizeof a) return;
+    memcpy(a, last, n);
+    a[n] = 0;
+    struct api_ip fwd;
+    if (api__ip_parse(a, &fwd) == HQ_OK) *ip = fwd;
+}
+
+static int api__refuse(struct hq_api_req *req, unsigned status, unsigned retry_s, const char *code,
+                       const char *zh, const char *en)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", code);
+    cJSON_AddStringToObject(o, "message", zh);
+    cJSON_AddStringToObject(o, "message_en", en);
+    if (retry_s) cJSON_AddNumberToObject(o, "retry_after_s", retry_s);
+    req->retry_after = retry_s;
+    return hq_api_reply_json(req, status, o);
+}
+
+int hq_api_login_backoff(struct hq_api_req *req)
+{
+    struct hq_api *api = req->api;
+    struct api_ip ip;
+    if (!req->conn) return HQ_OK;
+    api__client(api, req->conn, &ip);
+    uint64_t now = hq_loop_now_ms(api->d->loop);
+    struct api_peer *p = api__peer(api, &ip, now);
+    unsigned wait =
+        api__bucket(&p->login_tokens, &p->login_ms, now, API_LOGIN_BURST, API_LOGIN_PER_MIN);
+    if (!wait) return HQ_OK;
+    api->rate_limited++;
+    if (api__log_due(api, &ip)) {
+        char a[INET6_ADDRSTRLEN];
+        api__ip_str(&ip, a, sizeof a);
+        LOG_WARN("HTTP",
+                 "manager sign-in from %s: too many attempts, refused for %us "
+                 "(logged once a minute)",
+                 a, wait);
+    }
+    api__refuse(req, MHD_HTTP_TOO_MANY_REQUESTS, wait, "rate_limited", "尝试过于频繁，请稍后再试",
+                "too many attempts, please wait");
+    return HQ_ERR_LIMIT;
+}
+
+/* Anonymous issuing: only from http.kiosk_addresses when that is set, and
+ * at most http.issue_per_minute per address. HQ_OK, or answered. */
+static int api__issue_allowed(struct hq_api_req *req)
+{
+    struct hq_api *api = req->api;
+    const struct hq_config *c = &api->d->cfg;
+    struct api_ip ip;
+    if (req->role >= HQ_ROLE_CLERK || !req->conn) return HQ_OK;
+    api__client(api, req->conn, &ip);
+    char a[INET6_ADDRSTRLEN];
+    if (api->n_kiosk && api__ip_find(api->kiosk, api->n_kiosk, &ip) < 0) {
+        if (api__log_due(api, &ip)) {
+            api__ip_str(&ip, a, sizeof a);
+            LOG_NOTICE("HTTP",
+                       "ticket request from %s refused: not in http.kiosk_addresses "
+                       "(logged once a minute)",
+                       a);
+        }
+        api__refuse(req, MHD_HTTP_FORBIDDEN, 0, "not_a_kiosk", "请在取号机上取号",
+                    "tickets are issued at the kiosks");
+        return HQ_ERR_AUTH;
+    }
+    uint64_t now = hq_loop_now_ms(api->d->loop);
+    struct api_peer *p = api__peer(api, &ip, now);
+    unsigned wait = api__bucket(&p->issue_tokens, &p->issue_ms, now, c->http_issue_burst,
+                                c->http_issue_per_minute);
+    if (!wait) return HQ_OK;
+    api->rate_limited++;
+    if (api__log_due(api, &ip)) {
+        api__ip_str(&ip, a, sizeof a);
+        LOG_WARN("HTTP",
+                 "ticket requests from %s faster than http.issue_per_minute (%u): "
+                 "refused (logged once a minute)",
+                 a, c->http_issue_per_minute);
+    }
+    api__refuse(req, MHD_HTTP_TOO_MANY_REQUESTS, wait, "rate_limited", "取号过于频繁，请稍后再试",
+                "too many tickets from this device, please wait");
+    return HQ_ERR_LIMIT;
+}
+
+/* Host must name this hall (no DNS rebinding): a name in http.hosts, the
+ * host of http.public_url, the listen address; an IP literal when hallqd
+ * listens on every address (a page can only send an IP literal for the
+ * origin it was loaded from, which then is hallqd itself); "localhost" when
+ * it listens on loopback. No Host at all: only HTTP/1.0 (MHD refuses a 1.1
+ * request without one), which no browser sends. */
+static int api__host_ok(struct hq_api *api, const char *host)
+{
+    char h[256];
+    if (!host) return 1;
+    size_t n;
+    if (host[0] == '[') {
+        const char *e = strchr(host, ']');
+        if (!e) return 0;
+        n = (size_t)(e - host) + 1;
+    } else {
+        const char *colon = strchr(host, ':');
+        n = colon ? (size_t)(colon - host) : strlen(host);
+    }
+    if (!n || n >= sizeof h) return 0;
+    memcpy(h, host, n);
+    h[n] = 0;
+    if (n > 1 && h[n - 1] == '.') h[--n] = 0;
+    if (strcasecmp(h, api->listen_host) == 0) return 1;
+    for (int i = 0; i < api->d->cfg.n_http_hosts; i++)
+        if (strcasecmp(h, api->d->cfg.http_hosts[i]) == 0) return 1;
+    /* the host of public_url: between "://" and the next ':' or '/' */
+    const char *u = strstr(api->d->cfg.public_url, "://");
+    if (u) {
+        u += 3;
+        size_t un = u[0] == '[' ? strcspn(u, "]") + 1 : strcspn(u, ":/");
+        if (un == n && strncasecmp(u, h, n) == 0) return 1;
+    }
+    struct api_ip ip;
+    char lit[256];
+    snprintf(lit, sizeof lit, "%.*s", h[0] == '[' ? (int)n - 2 : (int)n, h[0] == '[' ? h + 1 : h);
+    if (api->listen_any && api__ip_parse(lit, &ip) == HQ_OK) return 1;
+    if ((api->listen_any || api->listen_loopback) && strcasecmp(h, "localhost") == 0) return 1;
+    return 0;
+}
+
+/* "application/json", any case, parameters (charset=utf-8) allowed. */
+static int api__json_type(const char *type)
+{
+    if (!type) return 0;
+    while (*type == ' ' || *type == '\t')
+        type++;
+    if (strncasecmp(type, "application/json", 16) != 0) return 0;
+    type += 16;
+    while (*type == ' ' || *type == '\t')
+        type++;
+    return *type == 0 || *type == ';';
+}
 
 /* ------------------------------------------------------------ replies */
 
@@ -135,6 +601,11 @@ int hq_api_reply_text(struct hq_api_req *req, unsigned status, const char *type,
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    if (req->retry_after) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%u", req->retry_after);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
     req->answered = 1;
     if (req->ac && hqd_batch_pending(req->d)) {
         /* Not a byte of it leaves before the commands it reports are durable. */
@@ -550,6 +1021,7 @@ static void api__sse_free(void *cls)
         api->clients = c->next;
     if (c->next) c->next->prev = c->prev;
     api->n_clients--;
+    if (c->sock) c->sock->sse = NULL;
     free(c->buf);
     free(c);
 }
@@ -571,16 +1043,67 @@ static void api__sse_ping(struct hq_loop *loop, void *arg)
     api->ping_timer = hq_loop_timer(loop, API_SSE_PING_MS, api__sse_ping, api);
 }
 
+/* The peer of an event stream hung up (or reset): close the stream now,
+ * not at the next ping, so its slot and the gauge are free at once. */
+static void api__sse_hup(struct hq_loop *loop, int fd, uint32_t events, void *arg)
+{
+    struct api_sock *k = arg;
+    char b;
+    (void)loop;
+    ssize_t n = recv(fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    /* An event left over for an fd number already reused is no hang-up:
+     * the live socket has nothing to read (EAGAIN). */
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && !(events & (EPOLLHUP | EPOLLERR)))
+        return;
+    if (n > 0 && !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR))) return;
+    api__sock_unwatch(k);
+    if (k->sse && !k->sse->dead) {
+        k->sse->dead = 1;
+        k->api->dead_streams++;
+        api__sse_wake(k->sse);
+        api__schedule(k->api);
+    }
+}
+
 static int api__events(struct hq_api_req *req, void *arg)
 {
     struct hq_api *api = req->api;
+    const struct hq_config *cfg = &req->d->cfg;
     (void)arg;
-    if (api->n_clients >= (size_t)req->d->cfg.http_max_clients)
-        return hq_api_reply_error(req, HQ_ERR_LIMIT, "too many event-stream clients");
+    struct api_ip client;
+    api__client(api, req->conn, &client);
+    struct api_sock *sock = api__sock_of(req->conn);
+    /* From an address many people share, only the public budget counts
+     * (a trusted proxy's clients are told apart by X-Forwarded-For). */
+    int shared = sock && sock->cls == API_CL_PUBLIC && memcmp(client.b, sock->ip.b, 16) == 0;
+    /* a configured kiosk or display box is trusted with as many as it opens */
+    long dev;
+    if (api__class(api, &client, &dev) == API_CL_DEVICE) shared = 1;
+    size_t same = 0;
+    for (struct api_sse *o = api->clients; o; o = o->next)
+        if (!o->dead && memcmp(o->client.b, client.b, 16) == 0) same++;
+    const char *why = NULL;
+    if (api->n_clients >= cfg->http_max_clients)
+        why = "http.max_clients";
+    else if (!shared && same >= cfg->http_max_streams_per_address)
+        why = "http.max_streams_per_address";
+    if (why) {
+        api->refused_streams++;
+        if (api__log_due(api, &client)) {
+            char a[INET6_ADDRSTRLEN];
+            api__ip_str(&client, a, sizeof a);
+            LOG_WARN("HTTP", "event stream for %s refused: %s reached (logged once a minute)", a,
+                     why);
+        }
+        return api__refuse(req, MHD_HTTP_SERVICE_UNAVAILABLE, API_STREAM_RETRY_S, "busy",
+                           "实时连接已满，请稍后再试",
+                           "too many live connections, try again later");
+    }
     struct api_sse *c = calloc(1, sizeof *c);
     if (!c) return HQ_ERR_NOMEM;
     c->api = api;
     c->conn = req->conn;
+    c->client = client;
     struct MHD_Response *r =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, api__sse_read, c, api__sse_free);
     if (!r) {
@@ -608,6 +1131,13 @@ static int api__events(struct hq_api_req *req, void *arg)
     MHD_queue_response(req->conn, MHD_HTTP_OK, r);
     MHD_destroy_response(r);
     req->answered = 1;
+    if (sock && sock->fd >= 0 && !sock->watched &&
+        hq_loop_add_fd(req->d->loop, sock->fd, EPOLLRDHUP, api__sse_hup, sock) == HQ_OK)
+        sock->watched = 1;
+    if (sock) {
+        sock->sse = c;
+        c->sock = sock;
+    }
     return HQ_OK;
 }
 
@@ -694,6 +1224,7 @@ static int api__issue(struct hq_api_req *req, void *arg)
     (void)arg;
     if (strcmp(req->method, "POST") != 0) return HQ_ERR_INVALID;
     if (*req->tail) return HQ_ERR_NOT_FOUND;
+    if (api__issue_allowed(req)) return HQ_OK; /* answered: 403 or 429 */
     struct hq_cmd cmd = {.type = HQ_CMD_ISSUE};
     int svc, rc = api__service_arg(d, req->body, "service", &svc);
     if (rc == HQ_ERR_NOT_FOUND) return api__reply_why(req, rc, HQ_WHY_NO_SERVICE);
@@ -982,6 +1513,20 @@ static int api__metrics(struct hq_api_req *req, void *arg)
                 (unsigned long long)d->commit_failures, (unsigned long long)d->batches,
                 (unsigned long long)d->committed, (unsigned long long)req->api->requests,
                 req->api->n_clients, (long long)(hq_loop_wall_s() - d->started_at));
+    api__metric(
+        &b, &len, &cap,
+        "# TYPE hallq_http_connections gauge\nhallq_http_connections %zu\n"
+        "# TYPE hallq_http_refused_connections_total counter\n"
+        "hallq_http_refused_connections_total %llu\n"
+        "# TYPE hallq_http_deadline_closed_total counter\n"
+        "hallq_http_deadline_closed_total %llu\n"
+        "# TYPE hallq_sse_hangups_total counter\nhallq_sse_hangups_total %llu\n"
+        "# TYPE hallq_sse_refused_total counter\nhallq_sse_refused_total %llu\n"
+        "# TYPE hallq_http_rate_limited_total counter\n"
+        "hallq_http_rate_limited_total %llu\n",
+        req->api->n_socks, (unsigned long long)req->api->refused_conns,
+        (unsigned long long)req->api->deadline_cuts, (unsigned long long)req->api->dead_streams,
+        (unsigned long long)req->api->refused_streams, (unsigned long long)req->api->rate_limited);
     size_t bl_cmds = 0, bl_bytes = 0;
     hq_store_backlog(d->store, &bl_cmds, &bl_bytes);
     api__metric(&b, &len, &cap,
@@ -1205,6 +1750,8 @@ static enum MHD_Result api__access(void *cls, struct MHD_Connection *conn, const
     }
 
     api->requests++;
+    struct api_sock *sock = api__sock_of(conn);
+    if (sock) sock->busy = 1; /* read in full: the deadline is met */
     struct hq_api_req req = {
         .api = api, .d = api->d, .method = method, .url = url, .conn = conn, .ac = ac};
     req.role = api__role(api, conn);
@@ -1212,9 +1759,22 @@ static enum MHD_Result api__access(void *cls, struct MHD_Connection *conn, const
         hq_api_reply_error(&req, HQ_ERR_LIMIT, "request body too large");
         return MHD_YES;
     }
-    if (strcmp(method, "POST") == 0) {
+    if (!api__host_ok(api, MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Host"))) {
+        /* A page from elsewhere reaching hallqd through DNS rebinding. */
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "error", "host");
+        cJSON_AddStringToObject(o, "message", "请求的主机名不属于本大厅");
+        cJSON_AddStringToObject(o, "message_en",
+                                "the Host header does not name this hall (see http.hosts)");
+        hq_api_reply_json(&req, MHD_HTTP_MISDIRECTED_REQUEST, o);
+        return MHD_YES;
+    }
+    if (ac->len || strcmp(method, "POST") == 0) {
+        /* Only JSON, declared as such: a form, text/plain, sendBeacon or a
+         * typeless Blob is what any web page may send without a CORS
+         * preflight, so none of them may act. */
         const char *type = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Type");
-        if (ac->len && type && strncmp(type, "application/json", 16) != 0) {
+        if (ac->len && !api__json_type(type)) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "error", "media_type");
             cJSON_AddStringToObject(o, "message", "请求体须为 JSON");
@@ -1222,6 +1782,8 @@ static enum MHD_Result api__access(void *cls, struct MHD_Connection *conn, const
             hq_api_reply_json(&req, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, o);
             return MHD_YES;
         }
+    }
+    if (strcmp(method, "POST") == 0) {
         /* JSON never holds a raw NUL; cJSON would stop at one and read "A\0B" as "A". */
         req.body = !ac->len                       ? cJSON_CreateObject()
                    : memchr(ac->body, 0, ac->len) ? NULL
@@ -1249,9 +1811,14 @@ static void api__completed(void *cls, struct MHD_Connection *conn, void **con_cl
                            enum MHD_RequestTerminationCode toe)
 {
     struct api_conn *ac = *con_cls;
-    (void)cls;
-    (void)conn;
+    struct hq_api *api = cls;
     (void)toe;
+    struct api_sock *sock = conn ? api__sock_of(conn) : NULL;
+    if (sock) { /* a kept-alive connection's next request starts its clock now */
+        sock->busy = 0;
+        sock->kept = 1;
+        sock->since_ms = hq_loop_now_ms(api->d->loop);
+    }
     if (!ac) return;
     if (ac->held) MHD_destroy_response(ac->held);
     free(ac->body);
@@ -1385,6 +1952,68 @@ static int api__parse_listen(const char *s, struct sockaddr_storage *ss, socklen
     return HQ_OK;
 }
 
+/* Descriptors: the soft limit raised to the hard one, and a max_clients
+ * the hard limit cannot serve refused at start rather than found out on a
+ * busy morning (config/hallqd.service sets LimitNOFILE). */
+static int api__fd_limit(const struct hq_config *c)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return HQ_OK;
+    if (rl.rlim_cur < rl.rlim_max) {
+        rlim_t old = rl.rlim_cur;
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) == 0)
+            LOG_INFO("HTTP", "open files: soft limit raised from %llu to %llu",
+                     (unsigned long long)old, (unsigned long long)rl.rlim_cur);
+        else
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    rlim_t need = (rlim_t)c->http_max_clients + API_FD_SPARE;
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need) {
+        LOG_ERR(
+            "HTTP",
+            "%s: $.http.max_clients: %u clients need %llu open files, but the limit is "
+            "%llu: lower max_clients to %llu or raise LimitNOFILE (ulimit -n)",
+            c->file, c->http_max_clients, (unsigned long long)need, (unsigned long long)rl.rlim_cur,
+            rl.rlim_cur > API_FD_SPARE ? (unsigned long long)(rl.rlim_cur - API_FD_SPARE) : 0ull);
+        return HQ_ERR_CONFIG;
+    }
+    return HQ_OK;
+}
+
+/* The listening socket, made here rather than by MHD: without SO_REUSEPORT
+ * (two daemons on one port would split the hall's requests between two
+ * databases), and with the exact reason when the address is taken. */
+static int api__listen_socket(const struct hq_config *c, const struct sockaddr_storage *ss,
+                              socklen_t sl)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        LOG_ERR("HTTP", "cannot listen on %s: socket: %s", c->http_listen, strerror(errno));
+        return -1;
+    }
+    int one = 1; /* SO_REUSEADDR: a restart may bind over TIME_WAIT, never over a listener */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* a deep accept queue: a connection flood that hallqd refuses one by one
+     * must not make a good client's SYN wait for a retransmit */
+    if (bind(fd, (const struct sockaddr *)ss, sl) != 0 || listen(fd, 1024) != 0) {
+        int e = errno;
+        if (e == EADDRINUSE)
+            LOG_ERR("HTTP",
+                    "cannot listen on %s ($.http.listen in %s): the address is already in use "
+                    "- another hallqd (or another program) serves it. One hall has one hallqd: "
+                    "stop the other one first (systemctl stop hallqd), or give this one "
+                    "another address",
+                    c->http_listen, c->file);
+        else
+            LOG_ERR("HTTP", "cannot listen on %s ($.http.listen in %s): %s", c->http_listen,
+                    c->file, strerror(e));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
 int hq_api_init(struct hq_daemon *d)
 {
     struct hq_api *api = calloc(1, sizeof *api);
@@ -1398,17 +2027,75 @@ int hq_api_init(struct hq_daemon *d)
         free(api);
         return HQ_ERR_CONFIG;
     }
+    if (api__fd_limit(&d->cfg)) {
+        free(api);
+        return HQ_ERR_CONFIG;
+    }
+    {
+        const char *colon = strrchr(d->cfg.http_listen, ':');
+        snprintf(api->listen_host, sizeof api->listen_host, "%.*s",
+                 (int)(colon - d->cfg.http_listen), d->cfg.http_listen);
+        static const uint8_t any6[16], lo6[16] = {[15] = 1};
+        if (ss.ss_family == AF_INET) {
+            uint32_t a = ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr);
+            api->listen_any = a == 0;
+            api->listen_loopback = (a >> 24) == 127;
+        } else {
+            const uint8_t *a = ((struct sockaddr_in6 *)&ss)->sin6_addr.s6_addr;
+            api->listen_any = memcmp(a, any6, 16) == 0;
+            api->listen_loopback = memcmp(a, lo6, 16) == 0;
+        }
+    }
+    /* device slots: kiosks are devices too */
+    int rc =
+        api__ip_list(d->cfg.http_device_addrs, d->cfg.n_http_device_addrs, &api->dev, &api->n_dev);
+    if (!rc) {
+        struct api_ip *all =
+            realloc(api->dev, (api->n_dev + (size_t)d->cfg.n_http_kiosk_addrs + 1) * sizeof *all);
+        if (!all)
+            rc = HQ_ERR_NOMEM;
+        else
+            api->dev = all;
+    }
+    if (!rc)
+        rc = api__ip_list(d->cfg.http_kiosk_addrs, d->cfg.n_http_kiosk_addrs, &api->kiosk,
+                          &api->n_kiosk);
+    for (size_t i = 0; !rc && i < api->n_kiosk; i++)
+        if (api__ip_find(api->dev, api->n_dev, &api->kiosk[i]) < 0)
+            api->dev[api->n_dev++] = api->kiosk[i];
+    if (!rc)
+        rc = api__ip_list(d->cfg.http_public_addrs, d->cfg.n_http_public_addrs, &api->pub,
+                          &api->n_pub);
+    if (!rc)
+        rc = api__ip_list(d->cfg.http_trusted_proxies, d->cfg.n_http_trusted_proxies, &api->proxy,
+                          &api->n_proxy);
+    if (!rc && !(api->dev_conns = calloc(api->n_dev + 1, sizeof *api->dev_conns)))
+        rc = HQ_ERR_NOMEM;
+    if (rc) {
+        free(api->dev), free(api->kiosk), free(api->pub), free(api->proxy), free(api->dev_conns);
+        free(api);
+        return rc;
+    }
+    api->reserved_free = api->n_dev * d->cfg.http_device_slots;
+    int lfd = api__listen_socket(&d->cfg, &ss, sl);
+    if (lfd < 0) {
+        free(api->dev), free(api->kiosk), free(api->pub), free(api->proxy), free(api->dev_conns);
+        free(api);
+        return HQ_ERR_IO;
+    }
     unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
+    /* MHD's own limits are backstops one above ours: api__accept decides. */
     api->mhd = MHD_start_daemon(
-        flags, 0, NULL, NULL, api__access, api, MHD_OPTION_EXTERNAL_LOGGER, api__mhd_log, api,
-        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)d->cfg.http_max_clients + 16, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        (unsigned)d->cfg.http_max_clients, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
+        flags, 0, api__accept, api, api__access, api, MHD_OPTION_EXTERNAL_LOGGER, api__mhd_log, api,
+        MHD_OPTION_LISTEN_SOCKET, lfd, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)d->cfg.http_max_clients + 1, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)API_IDLE_S,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024), MHD_OPTION_NOTIFY_COMPLETED,
-        api__completed, api, MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned)1, MHD_OPTION_END);
+        api__completed, api, MHD_OPTION_NOTIFY_CONNECTION, api__notify_conn, api, MHD_OPTION_END);
     if (!api->mhd) {
-        LOG_ERR("HTTP", "cannot listen on %s: %s", d->cfg.http_listen, strerror(errno));
+        LOG_ERR("HTTP", "cannot serve on %s: %s", d->cfg.http_listen, strerror(errno));
+        close(lfd);
+        free(api->dev), free(api->kiosk), free(api->pub), free(api->proxy), free(api->dev_conns);
         free(api);
         return HQ_ERR_IO;
     }
@@ -1416,6 +2103,7 @@ int hq_api_init(struct hq_daemon *d)
     api->epfd = info ? info->epoll_fd : -1;
     if (api->epfd < 0 || hq_loop_add_fd(d->loop, api->epfd, EPOLLIN, api__on_fd, api)) {
         MHD_stop_daemon(api->mhd);
+        free(api->dev), free(api->kiosk), free(api->pub), free(api->proxy), free(api->dev_conns);
         free(api);
         return HQ_ERR_IO;
     }
@@ -1437,6 +2125,7 @@ int hq_api_init(struct hq_daemon *d)
     d->on_flush = api__on_flush;
     d->on_flush_arg = api;
     api->ping_timer = hq_loop_timer(d->loop, API_SSE_PING_MS, api__sse_ping, api);
+    api->deadline_timer = hq_loop_timer(d->loop, API_DEADLINE_TICK_MS, api__deadlines, api);
     api__schedule(api);
     LOG_INFO("HTTP", "listening on %s", d->cfg.http_listen);
     return HQ_OK;
@@ -1457,7 +2146,9 @@ void hq_api_fini(struct hq_daemon *d)
     hq_loop_del_fd(d->loop, api->epfd);
     hq_loop_timer_cancel(d->loop, api->timer);
     hq_loop_timer_cancel(d->loop, api->ping_timer);
+    hq_loop_timer_cancel(d->loop, api->deadline_timer);
     MHD_stop_daemon(api->mhd);
+    free(api->dev), free(api->kiosk), free(api->pub), free(api->proxy), free(api->dev_conns);
     free(api);
     d->api = NULL;
 }

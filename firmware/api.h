@@ -29,12 +29,18 @@ struct hq_api_req {
     void *conn;          /* struct MHD_Connection */
     struct api_conn *ac; /* per-connection state, NULL outside a connection */
     int answered;
+    unsigned retry_after; /* > 0: the reply carries Retry-After (s) */
 };
 
 /* The kiosk a request comes from: "kiosk" in the JSON body or ?kiosk= in
  * the URL (devices.card_readers[].kiosk); NULL when not given. HQ_ERR_INVALID
  * for a value that cannot be a kiosk id. */
 int hq_api_kiosk_arg(struct hq_api_req *req, const char **kiosk);
+
+/* Manager sign-in's per-address back-off (a token bucket, as anonymous
+ * issuing has): HQ_OK to go on, or HQ_ERR_LIMIT after answering 429 with
+ * Retry-After. */
+int hq_api_login_backoff(struct hq_api_req *req);
 
 /* Handler of a route: answer with hq_api_reply_* and return HQ_OK, or
  * return an error and the API answers it as JSON. */

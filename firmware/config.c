@@ -16,6 +16,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <limits.h>
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #define CFG_FILE_MAX (1024 * 1024) /* a hall config is a few KiB; refuse a wrong file early */
@@ -41,6 +43,8 @@ enum cfg_type {
     CT_REFS,     /* ["A", "B"] service codes into uint8 service indices */
     CT_HOSTPORT, /* "HOST:PORT" */
     CT_URL,      /* "http://..." or "https://..." */
+    CT_ADDRS,    /* ["192.168.1.20", "fd00::7"]: IP addresses into char[max][elem_size] */
+    CT_HOSTS,    /* ["hall.example"]: host names without a port, the same way */
     CT_OBJECT,   /* a nested object whose keys land in the same base */
     CT_ARRAY,    /* an array of objects: allocated, or inline (CF_INLINE) */
 };
@@ -126,6 +130,7 @@ static int cfg__window_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__staff_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__token_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__top_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__http_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__sync_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__voice_finish(struct cfg_walk *w, void *elems, size_t i);
@@ -186,6 +191,34 @@ static const struct cfg_key cfg_http_keys[] = {
     {.key = "tokens", .type = CT_ARRAY, F_OFF(tokens), F_OFF2(n_tokens), .flags = CF_INLINE | CF_RELOAD,
      .min = 0, .max = HQ_CFG_MAX_TOKENS, .sub = &cfg_token_obj,
      .elem_size = sizeof(struct hq_token_cfg)},
+    {.key = "hosts", .type = CT_HOSTS, F_OFF(http_hosts), F_OFF2(n_http_hosts), .min = 0,
+     .max = HQ_CFG_MAX_HOSTS, .elem_size = HQ_CFG_ADDR_LEN * 2},
+    {.key = "max_per_address", .type = CT_INT, F_OFF(http_max_per_address), .min = 0, .max = 1024,
+     .def = 0, .def_doc = "16 (at most max_clients)"},
+    {.key = "max_streams_per_address", .type = CT_INT, F_OFF(http_max_streams_per_address),
+     .min = 1, .max = 1024, .def = 4},
+    {.key = "request_timeout_s", .type = CT_INT, F_OFF(http_request_timeout_s), .min = 1,
+     .max = 300, .def = 10},
+    {.key = "device_addresses", .type = CT_ADDRS, F_OFF(http_device_addrs),
+     F_OFF2(n_http_device_addrs), .min = 0, .max = HQ_CFG_MAX_ADDRS,
+     .elem_size = HQ_CFG_ADDR_LEN},
+    {.key = "kiosk_addresses", .type = CT_ADDRS, F_OFF(http_kiosk_addrs),
+     F_OFF2(n_http_kiosk_addrs), .min = 0, .max = HQ_CFG_MAX_ADDRS,
+     .elem_size = HQ_CFG_ADDR_LEN},
+    {.key = "device_slots", .type = CT_INT, F_OFF(http_device_slots), .min = 0, .max = 64,
+     .def = 4},
+    {.key = "public_addresses", .type = CT_ADDRS, F_OFF(http_public_addrs),
+     F_OFF2(n_http_public_addrs), .min = 0, .max = HQ_CFG_MAX_ADDRS,
+     .elem_size = HQ_CFG_ADDR_LEN},
+    {.key = "trusted_proxies", .type = CT_ADDRS, F_OFF(http_trusted_proxies),
+     F_OFF2(n_http_trusted_proxies), .min = 0, .max = HQ_CFG_MAX_ADDRS,
+     .elem_size = HQ_CFG_ADDR_LEN},
+    {.key = "public_max_clients", .type = CT_INT, F_OFF(http_public_max_clients), .min = 0,
+     .max = 1024, .def = 0, .def_doc = "max_clients / 4"},
+    {.key = "issue_per_minute", .type = CT_INT, F_OFF(http_issue_per_minute), .min = 0,
+     .max = 60000, .def = 30},
+    {.key = "issue_burst", .type = CT_INT, F_OFF(http_issue_burst), .min = 1, .max = 1000,
+     .def = 10},
 };
 
 static const struct cfg_key cfg_store_keys[] = {
@@ -528,7 +561,7 @@ static const struct cfg_key cfg_gpio_keys[] = {
 static const struct cfg_obj cfg_gpio_obj = CFG_OBJ(cfg_gpio_keys, cfg__gpio_finish);
 
 static const struct cfg_obj cfg_hall_obj = CFG_OBJ(cfg_hall_keys, NULL);
-static const struct cfg_obj cfg_http_obj = CFG_OBJ(cfg_http_keys, NULL);
+static const struct cfg_obj cfg_http_obj = CFG_OBJ(cfg_http_keys, cfg__http_finish);
 static const struct cfg_obj cfg_store_obj = CFG_OBJ(cfg_store_keys, NULL);
 static const struct cfg_obj cfg_display_obj = CFG_OBJ(cfg_display_keys, NULL);
 static const struct cfg_obj cfg_alarm_obj = CFG_OBJ(cfg_alarm_keys, NULL);
@@ -1017,6 +1050,60 @@ static int cfg__refs(struct cfg_walk *w, const struct cfg_key *k, const cJSON *v
     return HQ_OK;
 }
 
+/* An IP address as inet_pton reads it (no port, no mask): what a peer's
+ * address is compared with. */
+static bool cfg__ip_ok(const char *s)
+{
+    unsigned char a[16];
+    return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
+}
+
+/* A host name as a Host header carries it, without the port: letters,
+ * digits, '-' and '.', at most 253 bytes (RFC 1123). */
+static bool cfg__hostname_ok(const char *s)
+{
+    size_t n = strlen(s);
+    if (!n || n > 253 || *s == '.' || *s == '-') return false;
+    for (const char *p = s; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+              *p == '-' || *p == '.'))
+            return false;
+    return true;
+}
+
+/* CT_ADDRS, CT_HOSTS: an array of strings into char[k->max][k->elem_size]. */
+static int cfg__strlist(struct cfg_walk *w, const struct cfg_key *k, const cJSON *v, char *base)
+{
+    char got[96];
+    const char *what = k->type == CT_ADDRS ? "an IP address like \"192.168.1.20\""
+                                           : "a host name like \"hall.example\" (no port)";
+    size_t i = 0;
+    const cJSON *it;
+    if (v && !cJSON_IsArray(v))
+        return cfg__fail(w, "must be an array of strings, each %s, got %s", what,
+                         cfg__got(v, got, sizeof got));
+    int n = v ? cJSON_GetArraySize(v) : 0;
+    if (n < k->min || n > k->max)
+        return cfg__fail(w, "must have %lld to %lld items, got %d", k->min, k->max, n);
+    cJSON_ArrayForEach(it, v)
+    {
+        size_t old = cfg__push_index(w, i);
+        char *row = base + k->off + i * k->elem_size;
+        if (!cJSON_IsString(it) || strlen(it->valuestring) >= k->elem_size ||
+            !(k->type == CT_ADDRS ? cfg__ip_ok(it->valuestring)
+                                  : cfg__hostname_ok(it->valuestring)))
+            return cfg__fail(w, "must be %s, got %s", what, cfg__got(it, got, sizeof got));
+        for (size_t j = 0; j < i; j++)
+            if (strcasecmp(base + k->off + j * k->elem_size, it->valuestring) == 0)
+                return cfg__fail(w, "\"%s\" is listed twice", it->valuestring);
+        snprintf(row, k->elem_size, "%s", it->valuestring);
+        i++;
+        cfg__pop(w, old);
+    }
+    cfg__store_uint(base + k->off2, k->size2, i);
+    return HQ_OK;
+}
+
 /* One key: `v` is its JSON value, NULL when the file leaves it out. */
 static int cfg__walk_key(struct cfg_walk *w, const struct cfg_key *k, const cJSON *v, char *base)
 {
@@ -1125,6 +1212,9 @@ static int cfg__walk_key(struct cfg_walk *w, const struct cfg_key *k, const cJSO
         return cfg__prios(w, v, (uint32_t *)field);
     case CT_REFS:
         return cfg__refs(w, k, v, base);
+    case CT_ADDRS:
+    case CT_HOSTS:
+        return cfg__strlist(w, k, v, base);
     case CT_OBJECT:
         if (v && !cJSON_IsObject(v))
             return cfg__fail(w, "must be an object, got %s", cfg__got(v, got, sizeof got));
@@ -1798,6 +1888,63 @@ static int cfg__token_finish(struct cfg_walk *w, void *elems, size_t i)
     return HQ_OK;
 }
 
+static bool cfg__in_list(const char (*list)[HQ_CFG_ADDR_LEN], int n, const char *a)
+{
+    unsigned char x[16], y[16];
+    int fx = strchr(a, ':') ? AF_INET6 : AF_INET;
+    if (inet_pton(fx, a, x) != 1) return false;
+    for (int i = 0; i < n; i++) {
+        int fy = strchr(list[i], ':') ? AF_INET6 : AF_INET;
+        if (fx == fy && inet_pton(fy, list[i], y) == 1 && memcmp(x, y, fx == AF_INET ? 4 : 16) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* The LAN budgets must fit in the total (DESIGN.md "HTTP budgets"). */
+static int cfg__http_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_config *c = elems;
+    (void)i;
+    /* 0: the default, which follows max_clients */
+    if (!c->http_max_per_address)
+        c->http_max_per_address = c->http_max_clients < 16 ? c->http_max_clients : 16;
+    if (!c->http_public_max_clients)
+        c->http_public_max_clients = c->http_max_clients >= 4 ? c->http_max_clients / 4 : 1;
+    if (c->http_max_per_address > c->http_max_clients)
+        return cfg__fail_at(w, "max_per_address", "%u is more than max_clients (%u)",
+                            c->http_max_per_address, c->http_max_clients);
+    if (c->http_public_max_clients > c->http_max_clients)
+        return cfg__fail_at(w, "public_max_clients", "%u is more than max_clients (%u)",
+                            c->http_public_max_clients, c->http_max_clients);
+    unsigned devices = (unsigned)c->n_http_device_addrs;
+    for (int k = 0; k < c->n_http_kiosk_addrs; k++)
+        if (!cfg__in_list(c->http_device_addrs, c->n_http_device_addrs, c->http_kiosk_addrs[k]))
+            devices++;
+    if (devices * c->http_device_slots >= c->http_max_clients)
+        return cfg__fail_at(w, "device_slots",
+                            "%u device addresses x %u slots keep all of max_clients (%u) for "
+                            "them; raise max_clients or lower device_slots",
+                            devices, c->http_device_slots, c->http_max_clients);
+    for (int k = 0; k < c->n_http_public_addrs; k++) {
+        const char *a = c->http_public_addrs[k];
+        if (cfg__in_list(c->http_device_addrs, c->n_http_device_addrs, a) ||
+            cfg__in_list(c->http_kiosk_addrs, c->n_http_kiosk_addrs, a))
+            return cfg__fail_at(w, "public_addresses",
+                                "\"%s\" is also a device or kiosk address: one address is "
+                                "either many people's or one device's",
+                                a);
+    }
+    for (int k = 0; k < c->n_http_trusted_proxies; k++) {
+        const char *a = c->http_trusted_proxies[k];
+        if (cfg__in_list(c->http_device_addrs, c->n_http_device_addrs, a) ||
+            cfg__in_list(c->http_kiosk_addrs, c->n_http_kiosk_addrs, a))
+            return cfg__fail_at(w, "trusted_proxies", "\"%s\" is also a device or kiosk address",
+                                a);
+    }
+    return HQ_OK;
+}
+
 static int cfg__top_finish(struct cfg_walk *w, void *elems, size_t i)
 {
     struct hq_config *cfg = elems;
@@ -2123,6 +2270,12 @@ static const char *cfg__type_doc(const struct cfg_key *k, char *buf, size_t len)
     case CT_HOSTPORT:
         snprintf(buf, len, "\"HOST:PORT\"");
         break;
+    case CT_ADDRS:
+        snprintf(buf, len, "array of IP addresses, 0..%lld items", k->max);
+        break;
+    case CT_HOSTS:
+        snprintf(buf, len, "array of host names, 0..%lld items", k->max);
+        break;
     case CT_URL:
         snprintf(buf, len, "URL http(s)://, max %zu bytes", k->size - 1);
         break;
@@ -2160,6 +2313,8 @@ static const char *cfg__default_doc(const struct cfg_key *k, char *buf, size_t l
         snprintf(buf, len, "all defaults");
         break;
     case CT_ARRAY:
+    case CT_ADDRS:
+    case CT_HOSTS:
         snprintf(buf, len, "[]");
         break;
     case CT_PRIOS: {

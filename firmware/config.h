@@ -19,6 +19,9 @@
 
 #define HQ_CFG_PATH_MAX 512
 #define HQ_CFG_MAX_TOKENS 16
+#define HQ_CFG_MAX_ADDRS 128 /* addresses in one http.*_addresses list */
+#define HQ_CFG_ADDR_LEN 48   /* an IPv6 address in text, with room to spare */
+#define HQ_CFG_MAX_HOSTS 16
 
 struct hq_token_cfg {
     char token[128];
@@ -104,6 +107,24 @@ struct hq_config {
     uint32_t http_max_clients;
     struct hq_token_cfg tokens[HQ_CFG_MAX_TOKENS];
     int n_tokens;
+    /* the hall LAN's share of the server (api.c, DESIGN.md "HTTP budgets") */
+    uint32_t http_max_per_address;         /* connections from one address */
+    uint32_t http_max_streams_per_address; /* event streams from one client address */
+    uint32_t http_request_timeout_s;       /* a request's headers and body, start to end */
+    uint32_t http_device_slots;            /* connections kept for each device address */
+    uint32_t http_public_max_clients;      /* all connections of public_addresses together */
+    uint32_t http_issue_per_minute;        /* anonymous tickets per address; 0 = no limit */
+    uint32_t http_issue_burst;             /* ... of which this many at once */
+    char http_device_addrs[HQ_CFG_MAX_ADDRS][HQ_CFG_ADDR_LEN]; /* kiosks, displays */
+    int n_http_device_addrs;
+    char http_kiosk_addrs[HQ_CFG_MAX_ADDRS][HQ_CFG_ADDR_LEN]; /* only these issue anonymously */
+    int n_http_kiosk_addrs;
+    char http_public_addrs[HQ_CFG_MAX_ADDRS][HQ_CFG_ADDR_LEN]; /* many people behind one */
+    int n_http_public_addrs;
+    char http_trusted_proxies[HQ_CFG_MAX_ADDRS][HQ_CFG_ADDR_LEN]; /* X-Forwarded-For believed */
+    int n_http_trusted_proxies;
+    char http_hosts[HQ_CFG_MAX_HOSTS][HQ_CFG_ADDR_LEN * 2]; /* names the Host header may carry */
+    int n_http_hosts;
 
     /* store */
     char database[HQ_CFG_PATH_MAX]; /* absolute after loading */

@@ -1085,6 +1085,8 @@ static int admin__login(struct hq_api_req *req, void *arg)
 {
     struct hq_admin *s = arg;
     if (*req->tail) return HQ_ERR_NOT_FOUND;
+    /* guessing tokens from the LAN: a few tries, then one a dozen seconds */
+    if (hq_api_login_backoff(req)) return HQ_OK;
     cJSON *t = cJSON_GetObjectItemCaseSensitive(req->body, "token");
     if (!cJSON_IsString(t) || !*t->valuestring)
         return hq_api_reply_error(req, HQ_ERR_INVALID, "body needs \"token\"");

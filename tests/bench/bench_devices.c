@@ -78,7 +78,7 @@ static int issue(int port)
     static const char body[] = "{\"service\":\"A\"}";
     char req[256];
     int n = snprintf(req, sizeof req,
-                     "POST /api/v1/tickets HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     "POST /api/v1/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
                      "application/json\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n%s",
                      sizeof body - 1, body);
     if (write(fd, req, (size_t)n) != n) {
@@ -104,8 +104,8 @@ static char *http_get(int port, const char *path)
         return NULL;
     }
     char req[256];
-    int n =
-        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
     size_t cap = 1 << 20, len = 0;
     char *b = malloc(cap + 1);
     if (!b || write(fd, req, (size_t)n) != n) {
@@ -148,7 +148,7 @@ static int write_config(const char *path, const char *dir, int port, const char 
     if (!f) return -1;
     fprintf(f,
             "{\"hall\": {\"id\": \"bench\", \"name\": \"压测大厅\", \"log_level\": \"warn\"},\n"
-            " \"http\": {\"listen\": \"127.0.0.1:%d\"},\n"
+            " \"http\": {\"listen\": \"127.0.0.1:%d\", \"issue_per_minute\": 0},\n"
             " \"store\": {\"database\": \"%s/bench-devices.db\", \"synchronous\": \"normal\"},\n"
             " \"privacy\": {\"id_hash_key\": \"bench-key-0123456789\"},\n"
             " \"queue\": {\"recall_limit\": 9, \"no_show_requeue\": true, \"max_requeues\": 9},\n"

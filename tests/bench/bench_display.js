@@ -58,6 +58,8 @@ function sseClient(port, onCall) {
 async function main() {
     const cfg = H.baseConfig();
     cfg.http.max_clients = CLIENTS + 32;
+    cfg.http.max_per_address = cfg.http.max_clients; /* every client is 127.0.0.1 */
+    cfg.http.max_streams_per_address = cfg.http.max_clients;
     cfg.services[0].daily_quota = 0;
     const hall = await new H.Hall(cfg).start();
     const B = await H.browser();

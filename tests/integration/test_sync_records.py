@@ -68,7 +68,7 @@ class SSE:
     def __init__(self, hall):
         self.events, self.stop = [], threading.Event()
         self.sock = socket.create_connection(("127.0.0.1", hall.port))
-        self.sock.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: x\r\n"
+        self.sock.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                           b"Accept: text/event-stream\r\n\r\n")
         self.sock.settimeout(0.2)
         self.t = threading.Thread(target=self._run, daemon=True)

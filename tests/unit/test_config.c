@@ -191,6 +191,34 @@ static const struct bad_case bad_cases[] = {
      "x.json: $.store.synchronous: must be one of \"full\", \"normal\", got \"fast\""},
     {"http.tokens[0].role", "\"admin\"", NULL,
      "x.json: $.http.tokens[0].role: must be one of \"clerk\", \"manager\", got \"admin\""},
+    /* the LAN's budgets (issue 13) */
+    {"http.kiosk_addresses", "[\"192.168.1.20\", \"kiosk-1\"]", NULL,
+     "x.json: $.http.kiosk_addresses[1]: must be an IP address like \"192.168.1.20\", got "
+     "\"kiosk-1\""},
+    {"http.device_addresses", "\"192.168.1.20\"", NULL,
+     "x.json: $.http.device_addresses: must be an array of strings, each an IP address like "
+     "\"192.168.1.20\", got \"192.168.1.20\""},
+    {"http.trusted_proxies", "[\"fd00::1\", \"FD00::1\"]", NULL,
+     "x.json: $.http.trusted_proxies[1]: \"FD00::1\" is listed twice"},
+    {"http.hosts", "[\"hall.example:8080\"]", NULL,
+     "x.json: $.http.hosts[0]: must be a host name like \"hall.example\" (no port), got "
+     "\"hall.example:8080\""},
+    {NULL, NULL,
+     "{\"hall\": {\"id\": \"h\", \"name\": \"n\"}, \"privacy\": {\"id_hash_key\": "
+     "\"0123456789abcdef\"}, \"http\": {\"max_clients\": 8, \"max_per_address\": 9}}",
+     "x.json: $.http.max_per_address: 9 is more than max_clients (8)"},
+    {NULL, NULL,
+     "{\"hall\": {\"id\": \"h\", \"name\": \"n\"}, \"privacy\": {\"id_hash_key\": "
+     "\"0123456789abcdef\"}, \"http\": {\"max_clients\": 8, \"device_slots\": 4, "
+     "\"device_addresses\": [\"10.0.0.1\"], \"kiosk_addresses\": [\"10.0.0.2\", \"10.0.0.1\"]}}",
+     "x.json: $.http.device_slots: 2 device addresses x 4 slots keep all of max_clients (8) "
+     "for them; raise max_clients or lower device_slots"},
+    {NULL, NULL,
+     "{\"hall\": {\"id\": \"h\", \"name\": \"n\"}, \"privacy\": {\"id_hash_key\": "
+     "\"0123456789abcdef\"}, \"http\": {\"public_addresses\": [\"10.0.0.9\"], "
+     "\"kiosk_addresses\": [\"10.0.0.9\"]}}",
+     "x.json: $.http.public_addresses: \"10.0.0.9\" is also a device or kiosk address: one "
+     "address is either many people's or one device's"},
     {"hall.log_level", "3", NULL,
      "x.json: $.hall.log_level: must be one of \"error\", \"warn\", \"notice\", \"info\", "
      "\"debug\", \"hex\", got 3"},
