@@ -1,0 +1,10 @@
+# Onbon BX-5E LED screens (drivers/onbon.c): the protocol in C against the document's one
+# published frame, and against an independent Python encoder for every other vector.
+hq_unit_test(test_onbon SOURCES unit/test_onbon.c LIBS hqdrivers)
+add_executable(onbon_vectors unit/onbon_vectors.c)
+target_link_libraries(onbon_vectors PRIVATE hqdrivers hqcommon)
+hq_program(_onbon_vectors onbon_vectors)
+add_test(NAME onbon_vectors
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_onbon_vectors.py
+                 ${_onbon_vectors})
+set_tests_properties(onbon_vectors PROPERTIES TIMEOUT 60)
