@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lexbuf.h"
+
 /* ------------------------------------------------------------------- lexer */
 
 void hallbus_lexer_init(struct hallbus_lexer *lx)
@@ -19,27 +21,19 @@ void hallbus_lexer_init(struct hallbus_lexer *lx)
 
 void hallbus_lexer_reset(struct hallbus_lexer *lx)
 {
-    lx->len = 0;
+    hq_lexbuf_reset(&HQ_LEXBUF(lx, false));
 }
 
 static void hallbus__drop(struct hallbus_lexer *lx, size_t n)
 {
-    memmove(lx->buf, lx->buf + n, lx->len - n);
-    lx->len -= n;
+    hq_lexbuf_drop(&HQ_LEXBUF(lx, false), n);
 }
 
 /* Skip to FF 68, or to a trailing FF that may start one. */
 static void hallbus__sync(struct hallbus_lexer *lx)
 {
-    size_t i = 0;
-    for (; i < lx->len; i++) {
-        if (lx->buf[i] != 0xFF) continue;
-        if (i + 1 == lx->len || lx->buf[i + 1] == 0x68) break;
-    }
-    if (i) {
-        lx->garbage += (uint32_t)i;
-        hallbus__drop(lx, i);
-    }
+    static const uint8_t head[] = {0xFF, 0x68};
+    hq_lexbuf_sync(&HQ_LEXBUF(lx, false), head, sizeof head);
 }
 
 static uint8_t hallbus__sum(uint8_t addr, uint8_t func, const uint8_t *d, size_t n)
@@ -87,18 +81,23 @@ static void hallbus__scan(struct hallbus_lexer *lx, hallbus_frame_cb cb, void *a
     }
 }
 
+struct hallbus__feed {
+    struct hallbus_lexer *lx;
+    hallbus_frame_cb cb;
+    void *arg;
+};
+
+static void hallbus__scan_cb(void *ctx)
+{
+    struct hallbus__feed *f = ctx;
+    hallbus__scan(f->lx, f->cb, f->arg);
+}
+
 void hallbus_lexer_feed(struct hallbus_lexer *lx, const uint8_t *data, size_t n,
                         hallbus_frame_cb cb, void *arg)
 {
-    while (n) {
-        size_t room = sizeof lx->buf - lx->len;
-        size_t k = n < room ? n : room;
-        memcpy(lx->buf + lx->len, data, k);
-        lx->len += k;
-        data += k;
-        n -= k;
-        hallbus__scan(lx, cb, arg);
-    }
+    struct hallbus__feed f = {lx, cb, arg};
+    hq_lexbuf_feed(&HQ_LEXBUF(lx, false), data, n, hallbus__scan_cb, &f);
 }
 
 size_t hallbus_encode(const struct hallbus_frame *f, uint8_t *out, size_t cap)

@@ -14,6 +14,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "lexbuf.h"
+
 const uint8_t idcard_preamble[IDCARD_PREAMBLE_LEN] = {0xAA, 0xAA, 0xAA, 0x96, 0x69};
 
 /* ------------------------------------------------------------------- lexer */
@@ -23,33 +25,21 @@ void idcard_lexer_init(struct idcard_lexer *lx)
     memset(lx, 0, sizeof *lx);
 }
 
+/* The card reader's buffer is wiped as bytes leave it: they may be part of a card's text. */
 void idcard_lexer_reset(struct idcard_lexer *lx)
 {
-    explicit_bzero(lx->buf, lx->len);
-    lx->len = 0;
+    hq_lexbuf_reset(&HQ_LEXBUF(lx, true));
 }
 
-/* Remove the first n bytes of the buffer, wiping them: they may be part of a card's text. */
 static void idcard__drop(struct idcard_lexer *lx, size_t n)
 {
-    explicit_bzero(lx->buf, n);
-    memmove(lx->buf, lx->buf + n, lx->len - n);
-    lx->len -= n;
-    explicit_bzero(lx->buf + lx->len, n);
+    hq_lexbuf_drop(&HQ_LEXBUF(lx, true), n);
 }
 
 /* Skip to the first position that is a whole preamble or a prefix of one at the buffer end. */
 static void idcard__sync(struct idcard_lexer *lx)
 {
-    size_t i = 0;
-    for (; i < lx->len; i++) {
-        size_t k = lx->len - i < IDCARD_PREAMBLE_LEN ? lx->len - i : IDCARD_PREAMBLE_LEN;
-        if (memcmp(lx->buf + i, idcard_preamble, k) == 0) break;
-    }
-    if (i) {
-        lx->garbage += (uint32_t)i;
-        idcard__drop(lx, i);
-    }
+    hq_lexbuf_sync(&HQ_LEXBUF(lx, true), idcard_preamble, IDCARD_PREAMBLE_LEN);
 }
 
 uint8_t idcard_frame_checksum(const uint8_t *frame, size_t len)
@@ -87,18 +77,23 @@ static void idcard__scan(struct idcard_lexer *lx, idcard_frame_cb cb, void *arg)
     }
 }
 
+struct idcard__feed {
+    struct idcard_lexer *lx;
+    idcard_frame_cb cb;
+    void *arg;
+};
+
+static void idcard__scan_cb(void *ctx)
+{
+    struct idcard__feed *f = ctx;
+    idcard__scan(f->lx, f->cb, f->arg);
+}
+
 void idcard_lexer_feed(struct idcard_lexer *lx, const uint8_t *data, size_t n, idcard_frame_cb cb,
                        void *arg)
 {
-    while (n) {
-        size_t room = sizeof lx->buf - lx->len;
-        size_t k = n < room ? n : room;
-        memcpy(lx->buf + lx->len, data, k);
-        lx->len += k;
-        data += k;
-        n -= k;
-        idcard__scan(lx, cb, arg);
-    }
+    struct idcard__feed f = {lx, cb, arg};
+    hq_lexbuf_feed(&HQ_LEXBUF(lx, true), data, n, idcard__scan_cb, &f);
 }
 
 /* ---------------------------------------------------------------- frames */

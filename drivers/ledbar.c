@@ -11,6 +11,8 @@
 #include <iconv.h>
 #include <string.h>
 
+#include "lexbuf.h"
+
 static const char *const ledbar_colors[] = {"red", "green", "yellow"};
 
 const char *ledbar_color_name(int color)
@@ -204,25 +206,19 @@ void ledbar_lexer_init(struct ledbar_lexer *lx)
 
 void ledbar_lexer_reset(struct ledbar_lexer *lx)
 {
-    lx->len = 0;
+    hq_lexbuf_reset(&HQ_LEXBUF(lx, false));
 }
 
 static void ledbar__drop(struct ledbar_lexer *lx, size_t n)
 {
-    memmove(lx->buf, lx->buf + n, lx->len - n);
-    lx->len -= n;
+    hq_lexbuf_drop(&HQ_LEXBUF(lx, false), n);
 }
 
 static void ledbar__scan(struct ledbar_lexer *lx, ledbar_frame_cb cb, void *arg)
 {
     for (;;) {
-        size_t i = 0;
-        while (i < lx->len && !(lx->buf[i] == 0xA0 && (i + 1 == lx->len || lx->buf[i + 1] == 0x90)))
-            i++;
-        if (i) {
-            lx->garbage += (uint32_t)i;
-            ledbar__drop(lx, i);
-        }
+        static const uint8_t head[] = {0xA0, 0x90};
+        hq_lexbuf_sync(&HQ_LEXBUF(lx, false), head, sizeof head);
         if (lx->len < 6) return;
         size_t n = (size_t)lx->buf[4] << 8 | lx->buf[5];
         if (n > LEDBAR_MAX_DATA) {
@@ -247,18 +243,23 @@ static void ledbar__scan(struct ledbar_lexer *lx, ledbar_frame_cb cb, void *arg)
     }
 }
 
+struct ledbar__feed {
+    struct ledbar_lexer *lx;
+    ledbar_frame_cb cb;
+    void *arg;
+};
+
+static void ledbar__scan_cb(void *ctx)
+{
+    struct ledbar__feed *f = ctx;
+    ledbar__scan(f->lx, f->cb, f->arg);
+}
+
 void ledbar_lexer_feed(struct ledbar_lexer *lx, const uint8_t *data, size_t n, ledbar_frame_cb cb,
                        void *arg)
 {
-    while (n) {
-        size_t room = sizeof lx->buf - lx->len;
-        size_t k = n < room ? n : room;
-        memcpy(lx->buf + lx->len, data, k);
-        lx->len += k;
-        data += k;
-        n -= k;
-        ledbar__scan(lx, cb, arg);
-    }
+    struct ledbar__feed f = {lx, cb, arg};
+    hq_lexbuf_feed(&HQ_LEXBUF(lx, false), data, n, ledbar__scan_cb, &f);
 }
 
 /* ---------------------------------------------------------- acknowledgement */
