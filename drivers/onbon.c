@@ -4,6 +4,8 @@
  */
 #include "onbon.h"
 
+#include "lexbuf.h"
+
 #include <errno.h>
 #include <iconv.h>
 #include <stdlib.h>
@@ -290,8 +292,7 @@ void onbon_lexer_init(struct onbon_lexer *lx)
 
 void onbon_lexer_reset(struct onbon_lexer *lx)
 {
-    lx->len = 0;
-    lx->in_frame = lx->overflow = false;
+    hq_lexbuf_reset(&HQ_LEXBUF(lx, false));
 }
 
 uint32_t onbon_lexer_bad(const struct onbon_lexer *lx)
@@ -299,18 +300,15 @@ uint32_t onbon_lexer_bad(const struct onbon_lexer *lx)
     return lx->bad_crc + lx->bad_escape + lx->bad_length;
 }
 
-/* Tail seen: undo the escapes in place, check lengths and CRC, hand the packet on. */
-static void onbon__finish(struct onbon_lexer *lx, onbon_frame_cb cb, void *arg)
+/* A whole frame's bytes between head and tail: undo the escapes in place, check lengths and
+ * CRC, hand the packet on. */
+static void onbon__finish(struct onbon_lexer *lx, uint8_t *raw, size_t len)
 {
-    if (lx->overflow) {
-        lx->bad_length++;
-        return;
-    }
     size_t o = 0;
-    for (size_t i = 0; i < lx->len; i++) {
-        uint8_t b = lx->raw[i];
+    for (size_t i = 0; i < len; i++) {
+        uint8_t b = raw[i];
         if (b == 0xA6 || b == 0x5B) {
-            uint8_t e = i + 1 < lx->len ? lx->raw[i + 1] : 0;
+            uint8_t e = i + 1 < len ? raw[i + 1] : 0;
             if (e != 0x01 && e != 0x02) {
                 lx->bad_escape++;
                 return;
@@ -318,48 +316,71 @@ static void onbon__finish(struct onbon_lexer *lx, onbon_frame_cb cb, void *arg)
             b = e == 0x01 ? b : (b == 0xA6 ? 0xA5 : 0x5A);
             i++;
         }
-        lx->raw[o++] = b;
+        raw[o++] = b;
     }
-    if (o < ONBON_HEADER_LEN + 2 || onbon__get32(lx->raw + 12) != o - ONBON_HEADER_LEN - 2) {
+    if (o < ONBON_HEADER_LEN + 2 || onbon__get32(raw + 12) != o - ONBON_HEADER_LEN - 2) {
         lx->bad_length++;
         return;
     }
-    if (onbon_crc16(lx->raw, o - 2) != onbon__get16(lx->raw + o - 2)) {
+    if (onbon_crc16(raw, o - 2) != onbon__get16(raw + o - 2)) {
         lx->bad_crc++;
         return;
     }
     lx->frames++;
-    struct onbon_frame f = {.dst = onbon__get16(lx->raw),
-                            .src = onbon__get16(lx->raw + 2),
-                            .ver = lx->raw[4],
-                            .devtype = onbon__get16(lx->raw + 6),
+    struct onbon_frame f = {.dst = onbon__get16(raw),
+                            .src = onbon__get16(raw + 2),
+                            .ver = raw[4],
+                            .devtype = onbon__get16(raw + 6),
                             .n = (uint32_t)(o - ONBON_HEADER_LEN - 2),
-                            .data = lx->raw + ONBON_HEADER_LEN};
-    if (cb) cb(&f, arg);
+                            .data = raw + ONBON_HEADER_LEN};
+    if (lx->cb) lx->cb(&f, lx->arg);
+}
+
+static void onbon__scan(void *ctx)
+{
+    struct onbon_lexer *lx = ctx;
+    const struct hq_lexbuf b = HQ_LEXBUF(lx, false);
+    static const uint8_t head = ONBON_HEAD;
+    for (;;) {
+        hq_lexbuf_sync(&b, &head, 1);
+        size_t s = 0;
+        while (s < lx->len && lx->buf[s] == ONBON_HEAD)
+            s++;
+        if (s == lx->len) {
+            /* Only heads so far: one is as good as eight ("只要接收到一个0xA5"). */
+            if (s > 1) hq_lexbuf_drop(&b, s - 1);
+            return;
+        }
+        size_t i = s;
+        while (i < lx->len && lx->buf[i] != ONBON_TAIL && lx->buf[i] != ONBON_HEAD)
+            i++;
+        if (i == lx->len) {
+            if (lx->len == sizeof lx->buf) {
+                /* Longer than any frame we take: drop it; its rest is garbage. */
+                lx->bad_length++;
+                hq_lexbuf_reset(&b);
+            }
+            return;
+        }
+        if (lx->buf[i] == ONBON_HEAD) {
+            /* A head inside a frame means its tail was lost: that frame is gone. */
+            lx->bad_length++;
+            hq_lexbuf_drop(&b, i);
+            continue;
+        }
+        onbon__finish(lx, lx->buf + s, i - s);
+        hq_lexbuf_drop(&b, i + 1);
+    }
 }
 
 void onbon_lexer_feed(struct onbon_lexer *lx, const uint8_t *data, size_t n, onbon_frame_cb cb,
                       void *arg)
 {
-    for (size_t i = 0; i < n; i++) {
-        uint8_t b = data[i];
-        if (b == ONBON_HEAD) {
-            /* A head inside a frame means its tail was lost: that frame is gone. */
-            if (lx->in_frame && lx->len) lx->bad_length++;
-            lx->in_frame = true;
-            lx->len = 0;
-            lx->overflow = false;
-        } else if (!lx->in_frame) {
-            lx->garbage++;
-        } else if (b == ONBON_TAIL) {
-            onbon__finish(lx, cb, arg);
-            onbon_lexer_reset(lx);
-        } else if (lx->len < sizeof lx->raw) {
-            lx->raw[lx->len++] = b;
-        } else {
-            lx->overflow = true;
-        }
-    }
+    lx->cb = cb;
+    lx->arg = arg;
+    hq_lexbuf_feed(&HQ_LEXBUF(lx, false), data, n, onbon__scan, lx);
+    lx->cb = NULL;
+    lx->arg = NULL;
 }
 
 /* ---------------------------------------------------------------- text */

@@ -117,13 +117,14 @@ typedef void (*onbon_frame_cb)(const struct onbon_frame *f, void *arg);
 
 /* Any A5 starts a frame (the eight are there so that a lost one does no harm); the frame runs
  * to the next 5A. Bytes outside a frame are garbage; a frame whose escapes, lengths or CRC are
- * wrong is dropped and counted. The buffer keeps the frame's raw bytes between head and tail,
- * so a frame may arrive in any number of reads. */
+ * wrong is dropped and counted. The receive buffer is the shared one of lexbuf.h, holding the
+ * frame's raw bytes from its head, so a frame may arrive in any number of reads. */
 struct onbon_lexer {
-    uint8_t raw[2 * (ONBON_HEADER_LEN + ONBON_MAX_DATA + 2)];
+    uint8_t buf[ONBON_HEAD_REPEAT + 2 * (ONBON_HEADER_LEN + ONBON_MAX_DATA + 2) + 1];
     size_t len;
-    bool in_frame, overflow;
     uint32_t frames, bad_crc, bad_escape, bad_length, garbage;
+    onbon_frame_cb cb; /* during onbon_lexer_feed */
+    void *arg;
 };
 
 void onbon_lexer_init(struct onbon_lexer *lx);

@@ -156,7 +156,7 @@ static void test_lexer(void)
     buf[0] = 0xA5;
     onbon_lexer_feed(&big, buf, 1, on_frame, &s);
     memset(buf, 0x11, sizeof buf);
-    for (size_t i = 0; i < sizeof big.raw / sizeof buf + 2; i++)
+    for (size_t i = 0; i < sizeof big.buf / sizeof buf + 2; i++)
         onbon_lexer_feed(&big, buf, sizeof buf, on_frame, &s);
     buf[0] = 0x5A;
     onbon_lexer_feed(&big, buf, 1, on_frame, &s);
