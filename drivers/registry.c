@@ -7,7 +7,10 @@
 
 #include "driver.h"
 
+extern const struct hq_driver hq_driver_onbon;
+
 const struct hq_driver *const hq_drivers[] = {
+    &hq_driver_onbon,
     NULL,
 };
 

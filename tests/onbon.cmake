@@ -8,3 +8,4 @@ add_test(NAME onbon_vectors
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_onbon_vectors.py
                  ${_onbon_vectors})
 set_tests_properties(onbon_vectors PROPERTIES TIMEOUT 60)
+hq_unit_test(test_drv_onbon SOURCES unit/test_drv_onbon.c LIBS hqdrivers)

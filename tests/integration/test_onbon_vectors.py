@@ -63,8 +63,9 @@ def bitmap(x, w, h, colors, color, lit):
                 for bit in range(8):
                     sx = k * 8 + bit
                     c = sx - x
+                    # single colour: one plane, lit in any colour (单色时不对绿像素进行编码)
                     on = (0 <= c < w and lit[r * stride + c // 8] & (0x80 >> (c % 8))
-                          and color & (1 << ch))
+                          and (colors == 1 or color & (1 << ch)))
                     if not on:
                         byte |= 0x80 >> bit
                 out.append(byte)
@@ -115,7 +116,7 @@ def main():
         ask("packet %d %d %d %s" % (dst, src, typ, data.hex() or "-"),
             frame(dst, data, src, typ).hex(), "packet of %d bytes" % n)
     areas = [(0, 0, 0, 64, 16, 1, 1), (1, 3, 2, 13, 3, 2, 2), (2, 8, 0, 96, 16, 2, 3),
-             (3, 5, 7, 30, 12, 1, 1), (0, 0, 0, 128, 32, 2, 1), (0, 7, 0, 1, 1, 1, 1)]
+             (3, 5, 7, 30, 12, 1, 2), (0, 0, 0, 128, 32, 2, 1), (0, 7, 0, 1, 1, 1, 3)]
     area_lits = []
     for (aid, x, y, w, h, colors, color) in areas:
         lit = bytes(rnd.randrange(256) for _ in range((w + 7) // 8 * h))
@@ -147,7 +148,9 @@ def main():
     # The page parser on this encoder's pages.
     for (aid, x, y, w, h, colors, color), lit in zip(areas, area_lits):
         ask("parse %d %s" % (colors, area_data(aid, x, y, w, h, colors, color, lit).hex()),
-            "area %d %d %d %d %d %d %s" % (aid, x, y, w, h, color if any(lit) else 0, lit.hex()),
+            "area %d %d %d %d %d %d %s" % (aid, x, y, w, h,
+                                           (color if colors == 2 else 1) if any(lit) else 0,
+                                           lit.hex()),
             "parse %dx%d" % (w, h))
 
     out = subprocess.run([prog], input="\n".join(r.replace(" -", " ") for r in requests) + "\n",
