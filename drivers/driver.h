@@ -12,8 +12,9 @@
  *      firmware/. The protocol part (lexer, encoders) stays pure and table-tested.
  *   2. It defines   const struct hq_driver hq_driver_<name> = { .name = "<name>", ... };
  *      with designated initialisers; unused operations are NULL (see each field).
- *   3. Its private state is a struct of .priv_size bytes: the host allocates it zeroed per
- *      line (dev->priv) and frees it; no globals, no statics that change.
+ *   3. Its private state is a struct of .priv_size bytes: the host allocates it zeroed once
+ *      per line (dev->priv) and frees it at the end; it lives across reopens (counters stay),
+ *      so open() resets the protocol state itself. No globals, no statics that change.
  *   4. Its own configuration keys (a bus's, and a window's — these sit in the window's entry
  *      of devices.windows[]) are tables of struct hq_drv_key; the host's config loader
  *      validates them like every other key (type, bounds, default, unknown keys refused) and
@@ -80,6 +81,8 @@ struct hq_drv_key {
 
 /* Largest driver config struct the host keeps per bus and per window. */
 #define HQ_DRV_BUS_CFG_MAX 256
+/* Most windows with a device on one line (addresses 1..254). */
+#define HQ_DEV_MAX_WIN 256
 #define HQ_DRV_WIN_CFG_MAX 64
 
 /* ----------------------------------------------------------------- the device */
@@ -125,6 +128,12 @@ struct hq_dev {
      * window devices report their own health (bars that acknowledge); otherwise a window's
      * device is as healthy as its line. */
     bool units_report;
+    /* The line's devices answer each frame (devices.buses[].acknowledge): one in flight. */
+    bool acknowledge;
+    /* The hall's key for hashing personal numbers (a card's ID number); never logged. */
+    const uint8_t *secret;
+    size_t secret_len;
+    const char *port; /* the line's port as configured, for reasons ("port /dev/ttyUSB0 open") */
 };
 
 /* --------------------------------------------------------------- effects in */
@@ -162,6 +171,7 @@ enum hq_dev_event_type {
     HQ_DEV_EV_CARD_REMOVED, /* READER: the card left the reader */
     HQ_DEV_EV_CARD_ERROR,   /* READER: a card could not be read: err, text */
     HQ_DEV_EV_HELP,         /* KEYS: window win[wi]'s clerk asks the hall manager for help */
+    HQ_DEV_EV_KEY_IGNORED,  /* KEYS: window win[wi]'s keypad sent a key that is no command */
 };
 
 /* An identity from a card: never the number, never the full name (idcard.h explains). */
@@ -236,7 +246,7 @@ struct hq_driver {
     int (*check_bus)(const void *cfg, char *err, size_t cap);
     int (*check_win)(const void *cfg, const struct hq_dev_window *w, char *err, size_t cap);
 
-    /* REQUIRED. The line is up (priv zeroed): reset the lexer, greet the devices, report the
+    /* REQUIRED. The line is up: reset the lexer, greet the devices, report the
      * line's health (a line whose devices must answer first stays OFFLINE until they do).
      * HQ_OK, or an error: the host then reports the line faulty and closes it. */
     int (*open)(struct hq_dev *dev, uint64_t now_ms);
@@ -252,6 +262,8 @@ struct hq_driver {
     void (*status)(struct hq_dev *dev, int unit, int wi, struct cJSON *obj, uint64_t now_ms);
     /* The line is gone or hallqd stops: forget and wipe what the devices said. May be NULL. */
     void (*close)(struct hq_dev *dev);
+    /* The line carries personal data (an ID card's text): its bytes are never hex-dumped. */
+    bool private_bytes;
 };
 
 /* ---------------------------------------------------------------- the registry */

@@ -7,18 +7,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "driver.h"
-#include "onbon.h"
-
-extern const struct hq_driver hq_driver_onbon;
-
-struct onbon_bus_cfg_t {
-    char font[192];
-    int32_t ping_s, answer_ms;
-};
-struct onbon_win_cfg_t {
-    int32_t screen, width, height, colors;
-};
+#include "onbon_drv.h"
 
 /* What the host saw. */
 static uint8_t out[1 << 17];
@@ -128,15 +117,14 @@ int main(void)
 {
     CHECK(hq_driver_find("onbon") == &hq_driver_onbon);
     CHECK_EQ_INT(hq_driver_onbon.role, HQ_DRV_ROLE_BAR);
-    CHECK(sizeof(struct onbon_bus_cfg_t) == hq_driver_onbon.bus_cfg_size);
-    CHECK(sizeof(struct onbon_win_cfg_t) == hq_driver_onbon.win_cfg_size);
+    CHECK(sizeof(struct onbon_bus_cfg) == hq_driver_onbon.bus_cfg_size);
+    CHECK(sizeof(struct onbon_win_cfg) == hq_driver_onbon.win_cfg_size);
     CHECK(hq_driver_onbon.bus_cfg_size <= HQ_DRV_BUS_CFG_MAX);
     CHECK(hq_driver_onbon.win_cfg_size <= HQ_DRV_WIN_CFG_MAX);
 
-    static struct onbon_bus_cfg_t bus = {.font = "", .ping_s = 10, .answer_ms = 500};
-    static struct onbon_win_cfg_t wc[2] = {
-        {.screen = 0x0101, .width = 64, .height = 16, .colors = 1},
-        {.screen = 2, .width = 96, .height = 16, .colors = 2}};
+    static struct onbon_bus_cfg bus = {.font = "", .ping_s = 10, .answer_ms = 500};
+    static struct onbon_win_cfg wc[2] = {{.screen = 0x0101, .width = 64, .height = 16, .colors = 1},
+                                         {.screen = 2, .width = 96, .height = 16, .colors = 2}};
     struct hq_dev_window win[2] = {{.window = 1, .wi = 0, .cfg = &wc[0]},
                                    {.window = 2, .wi = 1, .cfg = &wc[1]}};
     struct hq_dev_counters count = {0};
@@ -150,10 +138,10 @@ int main(void)
     d.priv = calloc(1, hq_driver_onbon.priv_size);
     char err[128] = "";
     CHECK_EQ_INT(hq_driver_onbon.check_win(&wc[0], &win[0], err, sizeof err), HQ_OK);
-    struct onbon_win_cfg_t huge = {.screen = 1, .width = 512, .height = 128, .colors = 2};
+    struct onbon_win_cfg huge = {.screen = 1, .width = 512, .height = 128, .colors = 2};
     CHECK_EQ_INT(hq_driver_onbon.check_win(&huge, &win[0], err, sizeof err), HQ_ERR_CONFIG);
     CHECK(strstr(err, "width") != NULL);
-    struct onbon_bus_cfg_t nofont = {.font = "/nonexistent.pcf"};
+    struct onbon_bus_cfg nofont = {.font = "/nonexistent.pcf"};
     CHECK_EQ_INT(hq_driver_onbon.check_bus(&nofont, err, sizeof err), HQ_ERR_CONFIG);
     CHECK(strstr(err, "font") != NULL);
 
@@ -299,6 +287,20 @@ int main(void)
     CHECK_EQ_INT(sent.area.lit[12 * 16 - 1], 0xFF);
     CHECK_EQ_INT(count.frames > 5, 1);
 
+    /* The line comes back (priv kept): a screen forgets its area at power loss, so each
+     * window's last page is sent again, first to window 1, before any ping. */
+    answer(&d, 2, 0, t + 11110);
+    hq_driver_onbon.close(&d);
+    out_len = 0;
+    CHECK_EQ_INT(hq_driver_onbon.open(&d, t + 20000), HQ_OK);
+    colors_for_parse = 1;
+    take();
+    CHECK_EQ_INT(sent.n, 1);
+    CHECK_EQ_INT(sent.dst[0], 0x0101);
+    CHECK_EQ_INT(sent.group[0], ONBON_GROUP_AREA);
+    CHECK_EQ_INT(line_health, HQ_HEALTH_OFFLINE);
+    answer(&d, 0x0101, 0, t + 20010);
+    CHECK_EQ_INT(line_health, HQ_HEALTH_ONLINE);
     hq_driver_onbon.close(&d);
     free(d.priv);
     return check_report("test_drv_onbon");
