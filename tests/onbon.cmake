@@ -9,3 +9,9 @@ add_test(NAME onbon_vectors
                  ${_onbon_vectors})
 set_tests_properties(onbon_vectors PROPERTIES TIMEOUT 60)
 hq_unit_test(test_drv_onbon SOURCES unit/test_drv_onbon.c LIBS hqdrivers)
+# hallq-sim onbon over its pty, driven by the same independent Python encoder.
+add_test(NAME sim_onbon
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_sim_onbon.py
+                 $<TARGET_FILE:hallq-sim>
+         WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+set_tests_properties(sim_onbon PROPERTIES TIMEOUT 120 ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)
