@@ -8,6 +8,8 @@
  *   lex HEX                                    → "frame DST SRC TYPE DATAHEX" per frame, then
  *                                                "bad CRC ESC LEN garbage G"
  *   parse COLORS DATAHEX                       → "area ID X Y W H COLOR LITHEX" or "error"
+ *   render W H TEXT                            → the text as the driver draws it (default font):
+ *                                                H rows of '#' and '.', then "missing M clipped C"
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +105,25 @@ int main(void)
             } else {
                 printf("error");
             }
+        } else if (strcmp(word, "render") == 0 &&
+                   sscanf(line, "%*s %u %u %n", &v[0], &v[1], (int *)&v[2]) >= 2) {
+            static uint8_t lit[ONBON_MAX_W / 8 * ONBON_MAX_H];
+            struct onbon_font *f = NULL;
+            unsigned m = 0, c = 0;
+            line[strcspn(line, "\n")] = 0;
+            if (v[0] > ONBON_MAX_W || v[1] > ONBON_MAX_H ||
+                onbon_font_open(onbon_default_font(v[1]), v[1] >= 16 ? 16 : v[1], &f) != HQ_OK ||
+                onbon_render(f, line + v[2], v[0], v[1], lit, &m, &c) != HQ_OK) {
+                printf("error");
+            } else {
+                for (unsigned r = 0; r < v[1]; r++) {
+                    for (unsigned x = 0; x < v[0]; x++)
+                        putchar(lit[r * ((v[0] + 7) / 8) + x / 8] & (0x80 >> (x % 8)) ? '#' : '.');
+                    putchar('\n');
+                }
+                printf("missing %u clipped %u", m, c);
+            }
+            onbon_font_close(f);
         } else {
             printf("?");
         }
