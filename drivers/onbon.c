@@ -20,24 +20,20 @@
 #define HQ_ONBON_FONT_DIR "/usr/share/fonts/X11/misc"
 #endif
 
-/* The document's table, generated once from its polynomial (0xA001 is x^16 + x^15 + x^2 + 1
- * bit-reversed) rather than typed in. */
-static uint16_t onbon__crc_table[256];
+/* Bit by bit rather than the document's table: no state, and a frame is a few KiB at most. */
+static uint16_t onbon__crc(uint16_t crc, const uint8_t *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        crc ^= p[i];
+        for (int k = 0; k < 8; k++)
+            crc = (crc & 1) ? (uint16_t)((crc >> 1) ^ 0xA001) : crc >> 1;
+    }
+    return crc;
+}
 
 uint16_t onbon_crc16(const uint8_t *p, size_t n)
 {
-    if (!onbon__crc_table[1]) {
-        for (unsigned i = 0; i < 256; i++) {
-            uint16_t c = (uint16_t)i;
-            for (int k = 0; k < 8; k++)
-                c = (c & 1) ? (uint16_t)((c >> 1) ^ 0xA001) : c >> 1;
-            onbon__crc_table[i] = c;
-        }
-    }
-    uint16_t crc = 0;
-    for (size_t i = 0; i < n; i++)
-        crc = (uint16_t)((crc >> 8) ^ onbon__crc_table[(crc ^ p[i]) & 0xFF]);
-    return crc;
+    return onbon__crc(0, p, n);
 }
 
 static void onbon__le16(uint8_t *p, uint16_t v)
@@ -86,9 +82,7 @@ size_t onbon_encode(const struct onbon_packet *p, uint8_t *out, size_t cap)
     onbon__le16(h + 6, p->devtype);
     onbon__le32(h + 12, p->n);
     /* The CRC runs over header and DATA as they are before escaping. */
-    uint16_t crc = onbon_crc16(h, sizeof h);
-    for (uint32_t i = 0; i < p->n; i++)
-        crc = (uint16_t)((crc >> 8) ^ onbon__crc_table[(crc ^ p->data[i]) & 0xFF]);
+    uint16_t crc = onbon__crc(onbon_crc16(h, sizeof h), p->data, p->n);
     size_t o = 0;
     if (cap < ONBON_HEAD_REPEAT) return 0;
     memset(out, ONBON_HEAD, ONBON_HEAD_REPEAT);
