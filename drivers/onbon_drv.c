@@ -168,7 +168,8 @@ static struct onbon_font *onbon__font(struct hq_dev *dev, int wi)
 {
     struct onbon_drv *p = dev->priv;
     const struct onbon_win_cfg *c = onbon__wcfg(dev, wi);
-    unsigned px = c->height >= 16 ? 16 : c->height >= 14 ? 14 : 12;
+    /* A bitmap font takes its strike nearest to this; an outline font fills the height. */
+    unsigned px = (unsigned)c->height;
     const char *path = onbon__bcfg(dev)->font[0] ? onbon__bcfg(dev)->font
                                                  : onbon_default_font((unsigned)c->height);
     for (int i = 0; i < ONBON_FONTS; i++)
@@ -247,9 +248,11 @@ static void onbon__pump(struct hq_dev *dev, uint64_t now_ms)
     if (p->busy_req == ONBON_REQ_NONE) {
         int pick = -1, req = ONBON_REQ_NONE;
         for (size_t i = 0; i < dev->n_win && pick < 0; i++)
-            if (p->w[i].dirty && p->w[i].retry_ms <= now_ms) pick = (int)i, req = ONBON_REQ_AREA;
+            if (dev->win[i].cfg && p->w[i].dirty && p->w[i].retry_ms <= now_ms)
+                pick = (int)i, req = ONBON_REQ_AREA;
         for (size_t i = 0; i < dev->n_win && pick < 0; i++)
-            if (p->w[i].next_ping_ms <= now_ms) pick = (int)i, req = ONBON_REQ_PING;
+            if (dev->win[i].cfg && p->w[i].next_ping_ms <= now_ms)
+                pick = (int)i, req = ONBON_REQ_PING;
         if (req == ONBON_REQ_AREA) {
             size_t n = 0;
             int rc = onbon__page(dev, pick, &n);
@@ -270,6 +273,7 @@ static void onbon__pump(struct hq_dev *dev, uint64_t now_ms)
         next = p->deadline_ms;
     } else {
         for (size_t i = 0; i < dev->n_win; i++) {
+            if (!dev->win[i].cfg) continue; /* no screen keys: nothing of ours */
             uint64_t t = p->w[i].dirty ? p->w[i].retry_ms : p->w[i].next_ping_ms;
             if (t < next) next = t;
         }
@@ -378,7 +382,7 @@ static void onbon__set(struct hq_dev *dev, int wi, const char *text, uint8_t col
                        uint64_t now_ms)
 {
     struct onbon_drv *p = dev->priv;
-    if (wi < 0 || (size_t)wi >= dev->n_win) return;
+    if (wi < 0 || (size_t)wi >= dev->n_win || !dev->win[wi].cfg) return;
     struct onbon_win *w = &p->w[wi];
     snprintf(w->text, sizeof w->text, "%s", text ? text : "");
     w->color = color;
@@ -403,6 +407,7 @@ static void onbon_drv_effect(struct hq_dev *dev, const struct hq_drv_effect *ef,
         break;
     case HQ_DRV_FX_IDENTIFY: {
         char t[48];
+        if (ef->wi < 0 || (size_t)ef->wi >= dev->n_win || !dev->win[ef->wi].cfg) return;
         snprintf(t, sizeof t, "屏号%d", onbon__wcfg(dev, ef->wi)->screen);
         onbon__set(dev, ef->wi, t, ONBON_COLOR_RED, false, now_ms);
         break;
@@ -426,7 +431,7 @@ static void onbon_drv_status(struct hq_dev *dev, int unit, int wi, struct cJSON 
         cJSON_AddNumberToObject(o, "bad_length", p->lx.bad_length);
         return;
     }
-    if (unit != HQ_UNIT_BAR || wi < 0 || (size_t)wi >= dev->n_win) return;
+    if (unit != HQ_UNIT_BAR || wi < 0 || (size_t)wi >= dev->n_win || !dev->win[wi].cfg) return;
     const struct onbon_win_cfg *c = onbon__wcfg(dev, wi);
     const struct onbon_win *w = &p->w[wi];
     cJSON_AddNumberToObject(o, "screen", c->screen);
