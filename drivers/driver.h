@@ -189,6 +189,8 @@ struct hq_dev_event {
     int err;                        /* CARD_ERROR */
     const char *text;               /* CARD_ERROR: detail for the log (English) */
     const struct hq_dev_card *card; /* CARD */
+    const char *text_zh; /* CARD_ERROR: what was wrong, in Chinese for the kiosk (or NULL) */
+    unsigned tries;      /* CARD_ERROR: reads tried before giving up (0 = not said) */
 };
 
 /* ----------------------------------------------------------------- the host */

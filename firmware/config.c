@@ -61,12 +61,16 @@ enum cfg_charset {
 
 struct cfg_walk;
 
+/* Objects that also hold a driver's own keys (drivers/driver.h, the registry). */
+enum cfg_drv { CD_NONE = 0, CD_READER, CD_BUS, CD_WINDOW };
+
 struct cfg_obj {
     const struct cfg_key *keys;
     size_t n;
     /* Cross-checks once every key of element i of `elems` is in place (for
      * a plain object: elems is its base and i is 0). */
     int (*finish)(struct cfg_walk *w, void *elems, size_t i);
+    uint8_t drv; /* enum cfg_drv: besides keys, the keys its drivers declare */
 };
 
 struct cfg_key {
@@ -95,11 +99,16 @@ struct cfg_walk {
     int failed;
     char path[256]; /* "$.services[2].daily_quota" */
     size_t plen;
+    const cJSON *json; /* the object whose finish hook runs (drivers' keys are read there) */
 };
 
 #define CFG_OBJ(keys, fin)                                                                         \
     {                                                                                              \
-        keys, HQ_ARRAY_LEN(keys), fin                                                              \
+        keys, HQ_ARRAY_LEN(keys), fin, CD_NONE                                                     \
+    }
+#define CFG_OBJ_DRV(keys, fin, drv)                                                                \
+    {                                                                                              \
+        keys, HQ_ARRAY_LEN(keys), fin, drv                                                         \
     }
 #define F_OFF(field) .off = offsetof(BASE, field), .size = sizeof(((BASE *)0)->field)
 #define F_OFF2(field) .off2 = offsetof(BASE, field), .size2 = sizeof(((BASE *)0)->field)
@@ -125,7 +134,8 @@ static const char *const cfg_log_levels[] = {"error", "warn", "notice", "info",
 static const char *const cfg_sync_modes[] = {"full", "normal", NULL};
 static const char *const cfg_roles[] = {"clerk", "manager", NULL};
 static const char *const cfg_voice_languages[] = {"zh", "zh+en", NULL};
-static const char *const cfg_bus_types[] = {"hall", "led", NULL};
+/* Filled from the registry (cfg__drivers_init): every bus driver's name and aliases. */
+static const char *cfg_bus_types[32];
 static const char *const cfg_pad_types[] = {"five", "four", NULL};
 static const char *const cfg_led_colors[] = {"red", "green", "yellow", NULL};
 
@@ -380,10 +390,12 @@ static const struct cfg_key cfg_reader_keys[] = {
     {.key = "port", .type = CT_STR, F_OFF(port), .flags = CF_REQ, .min = 1,
      .charset = CS_PRINTABLE},
     {.key = "baud", .type = CT_INT, F_OFF(baud), .min = 1200, .max = 230400, .def = 115200},
-    {.key = "fingerprint", .type = CT_BOOL, F_OFF(fingerprint)},
+    {.key = "type", .type = CT_STR, F_OFF(type), .charset = CS_CODE,
+     .def_doc = "the first reader driver (\"sam\")"},
 };
 #undef BASE
-static const struct cfg_obj cfg_reader_obj = CFG_OBJ(cfg_reader_keys, cfg__reader_finish);
+static const struct cfg_obj cfg_reader_obj =
+    CFG_OBJ_DRV(cfg_reader_keys, cfg__reader_finish, CD_READER);
 
 #define BASE struct hq_bus_cfg
 static const struct cfg_key cfg_bus_keys[] = {
@@ -397,7 +409,7 @@ static const struct cfg_key cfg_bus_keys[] = {
     {.key = "acknowledge", .type = CT_BOOL, F_OFF(acknowledge)},
 };
 #undef BASE
-static const struct cfg_obj cfg_bus_obj = CFG_OBJ(cfg_bus_keys, cfg__bus_finish);
+static const struct cfg_obj cfg_bus_obj = CFG_OBJ_DRV(cfg_bus_keys, cfg__bus_finish, CD_BUS);
 
 #define BASE struct hq_devwin_cfg
 static const struct cfg_key cfg_devwin_keys[] = {
@@ -415,7 +427,8 @@ static const struct cfg_key cfg_devwin_keys[] = {
     {.key = "idle_text", .type = CT_STR, F_OFF(idle_text), .def_doc = "devices.led.idle_text"},
 };
 #undef BASE
-static const struct cfg_obj cfg_devwin_obj = CFG_OBJ(cfg_devwin_keys, cfg__devwin_finish);
+static const struct cfg_obj cfg_devwin_obj =
+    CFG_OBJ_DRV(cfg_devwin_keys, cfg__devwin_finish, CD_WINDOW);
 
 #define BASE struct hq_config
 static const struct cfg_key cfg_led_keys[] = {
@@ -884,6 +897,7 @@ static int cfg__int(struct cfg_walk *w, const cJSON *v, long long min, long long
 
 static int cfg__walk_object(struct cfg_walk *w, const struct cfg_obj *obj, const cJSON *json,
                             void *elems, size_t i, size_t elem_size);
+static bool cfg__drv_key_known(struct cfg_walk *w, uint8_t drv, const cJSON *json, const char *key);
 
 static int cfg__array(struct cfg_walk *w, const struct cfg_key *k, const cJSON *v, char *base)
 {
@@ -1117,7 +1131,8 @@ static int cfg__walk_object(struct cfg_walk *w, const struct cfg_obj *obj, const
         size_t k, old = cfg__push_key(w, it->string);
         for (k = 0; k < obj->n; k++)
             if (strcmp(obj->keys[k].key, it->string) == 0) break;
-        if (k == obj->n) return cfg__fail(w, "unknown key");
+        if (k == obj->n && !(obj->drv && cfg__drv_key_known(w, obj->drv, json, it->string)))
+            return cfg__fail(w, "unknown key");
         for (const cJSON *prev = json->child; prev != it; prev = prev->next)
             if (strcmp(prev->string, it->string) == 0) return cfg__fail(w, "duplicate key");
         cfg__pop(w, old);
@@ -1130,7 +1145,11 @@ static int cfg__walk_object(struct cfg_walk *w, const struct cfg_obj *obj, const
         if (rc) return rc;
         cfg__pop(w, old);
     }
-    return obj->finish ? obj->finish(w, elems, i) : HQ_OK;
+    const cJSON *outer = w->json;
+    w->json = json;
+    rc = obj->finish ? obj->finish(w, elems, i) : HQ_OK;
+    w->json = outer;
+    return rc;
 }
 
 /* ------------------------------------------------------- cross-checks */
@@ -1441,6 +1460,131 @@ static int cfg__gpio_finish(struct cfg_walk *w, void *elems, size_t i)
     return HQ_OK;
 }
 
+/* ------------------------------------------------------------ drivers' keys */
+
+/* The registry's bus drivers as the "type" choices (names, then aliases). */
+static void cfg__drivers_init(void)
+{
+    size_t n = 0;
+    for (size_t i = 0; hq_drivers[i] && n + 1 < HQ_ARRAY_LEN(cfg_bus_types); i++) {
+        const struct hq_driver *d = hq_drivers[i];
+        if (d->role == HQ_DRV_ROLE_READER) continue;
+        cfg_bus_types[n++] = d->name;
+        for (size_t k = 0; d->aliases && d->aliases[k] && n + 1 < HQ_ARRAY_LEN(cfg_bus_types); k++)
+            cfg_bus_types[n++] = d->aliases[k];
+    }
+    cfg_bus_types[n] = NULL;
+}
+
+/* "\"sam\"" — the names of a role's drivers, for a message. */
+static const char *cfg__drv_names(int role)
+{
+    static char buf[160];
+    size_t o = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; hq_drivers[i] && o < sizeof buf; i++)
+        if (hq_drivers[i]->role == role)
+            o += (size_t)snprintf(buf + o, sizeof buf - o, "%s\"%s\"", o ? ", " : "",
+                                  hq_drivers[i]->name);
+    return buf;
+}
+
+/* A bus's role as messages name it: "hall" (keypads and pads) or "led" (displays). */
+static const char *cfg__bus_role(const struct hq_bus_cfg *b)
+{
+    const struct hq_driver *d = hq_driver_find(b->type);
+    return !d ? "unknown" : d->role == HQ_DRV_ROLE_BAR ? "led" : "hall";
+}
+
+/* A driver's key as the walker's own (hq_drv_key is the small public subset of cfg_key). */
+static void cfg__drv_key(const struct hq_drv_key *dk, struct cfg_key *k)
+{
+    memset(k, 0, sizeof *k);
+    k->key = dk->name;
+    k->off = dk->off;
+    k->size = dk->size;
+    k->min = dk->min;
+    k->max = dk->max;
+    k->def = dk->def;
+    k->def_str = dk->def_str;
+    k->flags = dk->required ? CF_REQ : 0;
+    k->type = dk->type == HQ_DRV_KEY_BOOL ? CT_BOOL : dk->type == HQ_DRV_KEY_STR ? CT_STR : CT_INT;
+}
+
+static const struct hq_drv_key *cfg__drv_find_key(const struct hq_drv_key *keys, size_t n,
+                                                  const char *key)
+{
+    for (size_t i = 0; keys && i < n; i++)
+        if (strcmp(keys[i].name, key) == 0) return &keys[i];
+    return NULL;
+}
+
+/* The driver of the window's keypad bus (role KEYS) or display bus (BAR) as the JSON names
+ * it, or the only bus of that role; NULL if none (the finish hook says why). */
+static const struct hq_driver *cfg__win_driver(const struct hq_config *c, const cJSON *json,
+                                               int role, int8_t *idx)
+{
+    const cJSON *v =
+        cJSON_GetObjectItemCaseSensitive(json, role == HQ_DRV_ROLE_BAR ? "led_bus" : "bus");
+    const char *id = cJSON_IsString(v) ? v->valuestring : "";
+    const struct hq_driver *found = NULL;
+    int count = 0;
+    for (int j = 0; j < c->n_buses; j++) {
+        const struct hq_driver *d = hq_driver_find(c->buses[j].type);
+        if (!d || d->role != role) continue;
+        count++;
+        if (!*id || strcmp(c->buses[j].id, id) == 0) {
+            found = d;
+            if (idx) *idx = (int8_t)j;
+        }
+    }
+    return *id || count == 1 ? found : NULL;
+}
+
+/* Unknown to the object's own table: is key one of its drivers' keys? */
+static bool cfg__drv_key_known(struct cfg_walk *w, uint8_t drv, const cJSON *json, const char *key)
+{
+    const struct hq_driver *d;
+    if (drv == CD_WINDOW) {
+        for (int role = HQ_DRV_ROLE_KEYS; role <= HQ_DRV_ROLE_BAR; role++)
+            if ((d = cfg__win_driver(w->cfg, json, role, NULL)) &&
+                cfg__drv_find_key(d->win_keys, d->n_win_keys, key))
+                return true;
+        return false;
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(json, "type");
+    const char *type = cJSON_IsString(t) ? t->valuestring : "";
+    d = *type              ? hq_driver_find(type)
+        : drv == CD_READER ? hq_driver_default(HQ_DRV_ROLE_READER)
+                           : NULL;
+    return d && cfg__drv_find_key(d->bus_keys, d->n_bus_keys, key);
+}
+
+/* Read a driver's keys from the object being finished (w->json) into its struct at out, then
+ * run its cross-check. */
+static int cfg__drv_keys(struct cfg_walk *w, const struct hq_driver *d,
+                         const struct hq_drv_key *keys, size_t n, void *out,
+                         const struct hq_dev_window *win)
+{
+    for (size_t i = 0; keys && i < n; i++) {
+        struct cfg_key k;
+        cfg__drv_key(&keys[i], &k);
+        if (k.off + k.size > (win ? HQ_DRV_WIN_CFG_MAX : HQ_DRV_BUS_CFG_MAX))
+            return cfg__fail(w, "internal: driver \"%s\" key \"%s\" lies outside its struct",
+                             d->name, k.key);
+        size_t old = cfg__push_key(w, k.key);
+        int rc = cfg__walk_key(w, &k, cJSON_GetObjectItemCaseSensitive(w->json, k.key), out);
+        if (rc) return rc;
+        cfg__pop(w, old);
+    }
+    char msg[256] = "";
+    int rc = HQ_OK;
+    if (!win && d->check_bus) rc = d->check_bus(out, msg, sizeof msg);
+    if (win && d->check_win) rc = d->check_win(out, win, msg, sizeof msg);
+    if (rc) return cfg__fail(w, "%s", msg[0] ? msg : "refused by its driver");
+    return HQ_OK;
+}
+
 static int cfg__reader_finish(struct cfg_walk *w, void *elems, size_t i)
 {
     struct hq_reader_cfg *all = elems;
@@ -1450,6 +1594,13 @@ static int cfg__reader_finish(struct cfg_walk *w, void *elems, size_t i)
                                 "kiosk \"%s\" already has a reader: "
                                 "$.devices.card_readers[%zu]",
                                 all[i].kiosk, j);
+    const struct hq_driver *drv =
+        all[i].type[0] ? hq_driver_find(all[i].type) : hq_driver_default(HQ_DRV_ROLE_READER);
+    if (!drv || drv->role != HQ_DRV_ROLE_READER)
+        return cfg__fail_at(w, "type", "must be a card reader driver (%s), got \"%s\"",
+                            cfg__drv_names(HQ_DRV_ROLE_READER), all[i].type);
+    int rc = cfg__drv_keys(w, drv, drv->bus_keys, drv->n_bus_keys, all[i].drv, NULL);
+    if (rc) return rc;
     /* n_readers already counts every element; later ones are still zero (empty port) */
     return cfg__port_check(w, all[i].port, &all[i]);
 }
@@ -1460,8 +1611,13 @@ static int cfg__bus_finish(struct cfg_walk *w, void *elems, size_t i)
     for (size_t j = 0; j < i; j++)
         if (strcmp(all[j].id, b->id) == 0)
             return cfg__fail_at(w, "id", "bus id \"%s\" is already $.devices.buses[%zu]", b->id, j);
-    if (b->acknowledge && strcmp(b->type, "led") != 0)
+    const struct hq_driver *drv = hq_driver_find(b->type);
+    if (!drv || drv->role == HQ_DRV_ROLE_READER)
+        return cfg__fail_at(w, "type", "\"%s\" is no bus driver", b->type);
+    if (b->acknowledge && drv->role != HQ_DRV_ROLE_BAR)
         return cfg__fail_at(w, "acknowledge", "only LED bars acknowledge (type \"led\")");
+    int rc = cfg__drv_keys(w, drv, drv->bus_keys, drv->n_bus_keys, b->drv, NULL);
+    if (rc) return rc;
     if (b->rs485_rts_low && !b->rs485)
         return cfg__fail_at(w, "rs485_rts_low", "needs \"rs485\": true");
     return cfg__port_check(w, b->port, b);
@@ -1474,7 +1630,7 @@ static int cfg__bus_resolve(struct cfg_walk *w, const char *key, const char *id,
     const struct hq_config *c = w->cfg;
     int found = -1, count = 0;
     for (int j = 0; j < c->n_buses; j++) {
-        if (strcmp(c->buses[j].type, type) != 0) continue;
+        if (strcmp(cfg__bus_role(&c->buses[j]), type) != 0) continue;
         count++;
         if (!id[0] || strcmp(c->buses[j].id, id) == 0) found = j;
     }
@@ -1482,7 +1638,7 @@ static int cfg__bus_resolve(struct cfg_walk *w, const char *key, const char *id,
         for (int j = 0; j < c->n_buses; j++)
             if (strcmp(c->buses[j].id, id) == 0)
                 return cfg__fail_at(w, key, "bus \"%s\" is a %s bus, not a %s bus", id,
-                                    c->buses[j].type, type);
+                                    cfg__bus_role(&c->buses[j]), type);
         return cfg__fail_at(w, key, "unknown bus \"%s\"", id);
     }
     if (!id[0] && count != 1)
@@ -1569,6 +1725,33 @@ static int cfg__devwin_finish(struct cfg_walk *w, void *elems, size_t i)
         return cfg__fail_at(w, "pad_map",
                             "must be \"raw=level,...\" with raw 0..255 and level 1..5, got \"%s\"",
                             d->pad_map);
+    /* The window's keys of its drivers: each only where the window has a device of it. */
+    const struct hq_driver *kd =
+        d->bus_idx >= 0 ? hq_driver_find(w->cfg->buses[d->bus_idx].type) : NULL;
+    const struct hq_driver *ld =
+        d->led_bus_idx >= 0 ? hq_driver_find(w->cfg->buses[d->led_bus_idx].type) : NULL;
+    const cJSON *it;
+    cJSON_ArrayForEach(it, w->json)
+    {
+        size_t k;
+        for (k = 0; k < HQ_ARRAY_LEN(cfg_devwin_keys); k++)
+            if (strcmp(cfg_devwin_keys[k].key, it->string) == 0) break;
+        if (k < HQ_ARRAY_LEN(cfg_devwin_keys)) continue;
+        if ((kd && cfg__drv_find_key(kd->win_keys, kd->n_win_keys, it->string)) ||
+            (ld && cfg__drv_find_key(ld->win_keys, ld->n_win_keys, it->string)))
+            continue;
+        return cfg__fail_at(w, it->string, "the window has no device whose driver takes this key");
+    }
+    struct hq_dev_window dw = {.window = d->window,
+                               .keypad = d->keypad,
+                               .pad = d->pad,
+                               .bar = d->bar,
+                               .pad_type = d->pad_type,
+                               .pad_map = d->pad_map,
+                               .idle_text = d->idle_text};
+    int rc;
+    if (kd && (rc = cfg__drv_keys(w, kd, kd->win_keys, kd->n_win_keys, d->bus_drv, &dw))) return rc;
+    if (ld && (rc = cfg__drv_keys(w, ld, ld->win_keys, ld->n_win_keys, d->led_drv, &dw))) return rc;
     return cfg__led_text_check(w, "idle_text", d->idle_text);
 }
 
@@ -1645,6 +1828,7 @@ static int cfg__parse(const char *name, const char *dir, const char *file_abs, c
 
     memset(cfg, 0, sizeof *cfg);
     if (err && errlen) err[0] = '\0';
+    cfg__drivers_init();
     snprintf(w.path, sizeof w.path, "$");
     w.plen = 1;
     if (!getcwd(cwd, sizeof cwd)) snprintf(cwd, sizeof cwd, "/");
@@ -1883,6 +2067,25 @@ static int cfg__doc_walk(const struct cfg_obj *obj, char *path, size_t plen, siz
         }
         path[plen] = '\0';
     }
+    /* The keys the registry's drivers add to this object, each under its own key name. */
+    for (size_t i = 0; obj->drv && hq_drivers[i]; i++) {
+        const struct hq_driver *d = hq_drivers[i];
+        bool reader = d->role == HQ_DRV_ROLE_READER;
+        if ((obj->drv == CD_READER) != reader && obj->drv != CD_WINDOW) continue;
+        const struct hq_drv_key *keys = obj->drv == CD_WINDOW ? d->win_keys : d->bus_keys;
+        size_t nk = obj->drv == CD_WINDOW ? d->n_win_keys : d->n_bus_keys;
+        for (size_t j = 0; keys && j < nk; j++) {
+            struct cfg_key k;
+            char type[128], def[128];
+            cfg__drv_key(&keys[j], &k);
+            int n = snprintf(path + plen, cap - plen, "%s%s", plen ? "." : "", k.key);
+            if (n < 0 || (size_t)n >= cap - plen) return HQ_ERR_LIMIT;
+            int rc = fn(arg, path, cfg__type_doc(&k, type, sizeof type),
+                        cfg__default_doc(&k, def, sizeof def));
+            path[plen] = '\0';
+            if (rc) return rc;
+        }
+    }
     return HQ_OK;
 }
 
@@ -1890,6 +2093,7 @@ int hq_config_schema_each(int (*fn)(void *arg, const char *path, const char *typ
                           void *arg)
 {
     char path[256] = "";
+    cfg__drivers_init();
     return cfg__doc_walk(&cfg_top_obj, path, 0, sizeof path, fn, arg);
 }
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "driver.h" /* drivers' own keys: HQ_DRV_*_CFG_MAX */
 #include "engine.h"
 
 #define HQ_CFG_PATH_MAX 512
@@ -30,10 +31,12 @@ struct hq_token_cfg {
 
 /* One ID-card reader: the kiosk it feeds and its serial link. */
 struct hq_reader_cfg {
-    char kiosk[32];   /* "k1" */
-    char port[256];   /* hal/serial.h spec: /dev/ttyUSB0, usb:VID:PID, pty:PATH, tcp://H:P */
-    uint32_t baud;    /* 115200 */
-    bool fingerprint; /* read with 30 10 (readers whose SAM insists on it) */
+    char kiosk[32]; /* "k1" */
+    char port[256]; /* hal/serial.h spec: /dev/ttyUSB0, usb:VID:PID, pty:PATH, tcp://H:P */
+    uint32_t baud;  /* 115200 */
+    char type[16];  /* its driver (drivers/registry.c); "" = the default reader driver */
+    /* the driver's own keys (e.g. "fingerprint"), as its struct; filled by the loader */
+    _Alignas(8) unsigned char drv[HQ_DRV_BUS_CFG_MAX];
 };
 
 /* A kiosk's own ticket printer: tickets asked for at that kiosk print there. */
@@ -45,13 +48,15 @@ struct hq_kiosk_printer_cfg {
 
 /* One serial line: a hall bus (FF 68 keypads and rating pads) or an LED bus (A0 90 bars). */
 struct hq_bus_cfg {
-    char id[32];  /* "keys", referred to by devices.windows[].bus / .led_bus */
-    char type[8]; /* "hall" or "led" */
+    char id[32]; /* "keys", referred to by devices.windows[].bus / .led_bus */
+    char
+        type[16]; /* its driver's name or alias (drivers/registry.c): "ff68"/"hall", "a090"/"led" */
     char port[256];
     uint32_t baud; /* 9600 */
     bool rs485;    /* driver-controlled RS-485 direction (TIOCSRS485) */
     bool rs485_rts_low;
     bool acknowledge; /* led: the bars answer AA; one frame in flight at a time */
+    _Alignas(8) unsigned char drv[HQ_DRV_BUS_CFG_MAX]; /* the driver's own keys, as its struct */
 };
 
 /* The bus addresses of one window's devices (0 = the window has none). */
@@ -66,6 +71,9 @@ struct hq_devwin_cfg {
     uint8_t bar;                 /* 1..254 */
     char idle_text[128];         /* "" = devices.led.idle_text */
     int8_t bus_idx, led_bus_idx; /* resolved at load: index into buses[], -1 = none */
+    /* the window keys of its bus's and its display bus's drivers, as their structs */
+    _Alignas(8) unsigned char bus_drv[HQ_DRV_WIN_CFG_MAX];
+    _Alignas(8) unsigned char led_drv[HQ_DRV_WIN_CFG_MAX];
 };
 
 #define HQ_CFG_MAX_GPIO_BUTTONS 16

@@ -1,27 +1,30 @@
 /*
- * hqd_devices.c — the hall's serial devices in the running daemon: the kiosks' ID-card readers,
- * the clerks' call keypads and the citizens' rating pads on hall buses, the LED bars above the
- * windows. Every link is a non-blocking fd on the one loop, opened through hal/serial.c and
- * reopened with backoff when it vanishes; a device that is absent, dies or spews garbage is
- * only reported (offline / faulty), never a reason to block the loop or the other devices.
+ * hqd_devices.c — the device host: every serial device line of the hall in the running daemon
+ * (the kiosks' ID-card readers, the clerks' keypads and citizens' rating pads on hall buses,
+ * the displays above the windows), each driven by its driver from drivers/registry.c through
+ * the contract in drivers/driver.h. This file knows no protocol; it owns what every line
+ * shares (NUT's main.c to its drivers):
  *
- *   keypad ─► FF 68 key ─► echo, repeat check ─► hq_devices_key_cmd ─► hqd_apply ─┐
- *   pad    ─► FF 68 11 level ─────────────────► hq_devices_rating_cmd ─► hqd_apply ─┤
- *   reader ─► find/select/read ─► identity (masked) ─► kept for the kiosk's next card issue
- *                                                                                  │
- *   committed result ─► devs__on_result ─► keypad display/beep, pad invite/ack/idle ◄┘
- *                                       └► LED bar: call text, idle text, 暂停服务
+ *   - the line: opened through hal/serial.c, reopened with backoff when it vanishes (a link
+ *     that does not stay up keeps backing off), non-blocking writes with a bounded buffer,
+ *     bounded reads per wake-up, so one spewing device cannot starve the loop;
+ *   - health (health.h, the model GPIO uses too): online / offline / faulty with a reason, a
+ *     change logged (at most once per HQ_HEALTH_LOG_MS per line), published (SSE `device`),
+ *     in /api/v1/status `devices` and recorded for the central server (outbox `event`, kind
+ *     `device`); a line that keeps producing bad frames is faulty until clean for a while;
+ *   - the hall's side of each device: a command a driver applies goes through hqd_apply();
+ *     every committed result goes to every line's driver (HQ_DRV_FX_ENGINE … END); what a
+ *     window's display shows is decided here (devices.c) and sent as HQ_DRV_FX_SHOW; the
+ *     displays go dark at closing time; a help key is published and recorded; a card's
+ *     identity is held for the kiosk for card_hold_s at most;
+ *   - commissioning: GET /api/v1/devices, POST /api/v1/devices/identify/WINDOW and
+ *     POST /api/v1/devices/test (hallqctl devices …).
  *
- * Health: each link (reader, hall bus, LED bus) and each acknowledging bar is online, offline
- * or faulty with a reason; a change goes to the pages (SSE `device`), to /api/v1/status
- * `devices` and to the central server (outbox `event` record, kind `device`), and to the log at
- * most once per DEVS_LOG_MS per link.
- *
- * Privacy: the reader's answer is parsed by drivers/idcard.c, which returns only the card type,
- * the keyed hash, the birth date and the masked name; the receive buffers are wiped after each
- * read. The keyed hash (all 32 bytes: an appointment is matched on the whole hash, a ticket
- * keeps only its first 8) and a masked name of at most 15 bytes are kept here, for card_hold_s
- * at most, and neither is ever logged.
+ * Privacy: a reader's identity arrives as struct hq_dev_card (type, keyed hash, birth date,
+ * masked name); the keyed hash (all 32 bytes: an appointment is matched on the whole hash, a
+ * ticket keeps only its first 8) and the masked name are kept here for card_hold_s at most
+ * and never logged; a line whose driver says private_bytes is never hex-dumped and its read
+ * buffer is wiped.
  */
 #include "hqd_devices.h"
 
@@ -35,8 +38,8 @@
 
 #include "api.h"
 #include "devices.h"
-#include "hallbus.h"
-#include "idcard.h"
+#include "driver.h"
+#include "health.h"
 #include "ledbar.h"
 #include "serial.h"
 #include "store.h"
@@ -46,97 +49,67 @@
 #define DEVS_RX_PER_WAKE 16384   /* a spewing device is read in bounded bites per wake-up */
 #define DEVS_BAD_WINDOW_MS 10000 /* bad frames are counted over this window... */
 #define DEVS_BAD_FAULTY 10       /* ...and this many in it make the line faulty */
-#define DEVS_LOG_MS 10000        /* at most one warning per link in this time */
-#define DEVS_BAR_FAILS 3         /* missed AA in a row before a bar is faulty */
 #define DEVS_HOUSE_MS 1000
+#define DEVS_IDENTIFY_MS 10000 /* a display identifying itself goes back to its view after */
+#define DEVS_TEST_STEP_MS 1500 /* `devices test`: one window after the other */
 #define DEVS_LAT 1024
-
-enum { LINK_READER = 0, LINK_HALL, LINK_LED };
-static const char *const devs_link_type[] = {"card_reader", "hall_bus", "led_bus"};
 
 struct devs_card {
     uint8_t type;
     uint8_t hash[32];
     int32_t birth_ymd;
     char name[16];
-};
-
-/* A frame for an acknowledging LED bus, waiting for its turn. */
-struct devs_ledq {
-    uint8_t addr, cmd;
-    uint16_t len;
-    uint8_t b[LEDBAR_FRAME_MAX];
+    const char *type_en, *type_zh;
 };
 
 struct hqd_devs;
 
+/* A window device's own health (a bar that acknowledges), by unit. */
+struct devs_unit {
+    struct hq_health_rec h;
+    bool reported;
+};
+
 struct devs_link {
     struct hqd_devs *s;
-    int kind, cfg_idx;
+    const struct hq_driver *drv;
+    struct hq_dev dev;
+    struct hq_dev_window *win; /* dev.win */
+    int *win_devs;             /* dev.win index → s->win index */
+    struct devs_unit *units;   /* [dev.n_win][4], by enum hq_dev_unit */
+    bool reader;
+    int cfg_idx;
     char id[48]; /* "reader:k1", "bus:keys" */
-    const char *port;
+    const char *port, *cfg_id;
     struct hq_serial_link sl;
     int fd; /* registered with the loop, -1 while down */
-    bool connecting, broken;
-    uint64_t timer;        /* reopen while down; the reader's poll while up */
+    bool connecting, broken, up;
+    uint64_t timer;        /* reopen while down */
+    uint64_t drv_timer;    /* the driver's one timer */
     uint64_t up_at_ms;     /* when the link last came up */
     uint32_t prev_backoff; /* the reopen delay before the last successful open */
     uint8_t out[DEVS_OUT_CAP];
     size_t out_len;
-    struct hq_device_status st;
-    int64_t since_wall;
-    uint64_t rx_bytes, tx_bytes, frames, garbage, bad_frames, dropped, opens, repeats, unknown;
+    struct hq_health_rec st;
+    struct hq_dev_counters count;
     uint64_t bad_since_ms, last_bad_ms;
     uint32_t bad_recent;
-    uint64_t lexer_bad_seen, lexer_garbage_seen;
-    uint64_t log_at_ms;
-    uint32_t log_quiet;
-    /* reader */
-    struct idcard_reader *rd;
+    /* a reader's card, held for the kiosk */
     bool card;
     uint64_t card_at_ms;
     struct devs_card cardid;
     uint64_t reads, read_errors;
-    /* hall bus */
-    struct hallbus_lexer hlx;
-    struct hallbus_repeat *rep;
-    int16_t who[256]; /* devs_win index of the device at an address, -1 */
-    /* LED bus */
-    bool ack;
-    struct ledbar_ack la;
-    uint64_t ack_timer;
-    int inflight; /* window index of the frame awaiting AA, -1 */
-    struct devs_ledq *q;
-    size_t q_n, q_cap;
 };
-
-enum { LED_NONE = 0, LED_STATE };
 
 struct devs_win {
     const struct hq_devwin_cfg *c;
-    struct hq_devices_window hw; /* for devices.c; hw.bar stays 0: the LED is done here */
-    struct hallbus_padmap map;
-    struct devs_link *bus, *led;
-    int wi; /* engine window index */
-    int last_waiting;
-    uint8_t disp[HALLBUS_FRAME_MAX]; /* the keypad's display as last sent */
-    uint8_t disp_len;
-    bool disp_dirty; /* its waiting count changed since */
-    uint64_t keypad_heard_ms, pad_heard_ms;
-    uint8_t pad_reply[HALLBUS_FRAME_MAX]; /* the answer to the pad's last rating frame */
-    uint8_t pad_reply_len;
-    /* LED bar */
-    uint8_t led_want;
-    struct hq_device_status bar_st;
-    uint32_t bar_fails;
-    uint64_t bar_acks, bar_timeouts;
+    int wi;                 /* engine window index */
+    struct devs_link *bus;  /* keypads and pads */
+    struct devs_link *led;  /* its display */
+    int bus_k, led_k;       /* its index in each line's dev.win */
+    bool led_want;          /* its view changed in this result */
+    uint64_t restore_at_ms; /* identify/test: show the view again from then, 0 = not */
     char idle[256];
-};
-
-struct devs_stage {
-    struct devs_link *l;
-    uint8_t addr, func, len;
-    uint8_t b[HALLBUS_FRAME_MAX];
 };
 
 struct hqd_devs {
@@ -150,8 +123,9 @@ struct hqd_devs {
     bool blanked;
     int32_t blank_day;
     uint64_t keys, ratings, refused, help_calls;
-    struct devs_stage *stage;
-    size_t n_stage, cap_stage;
+    /* `devices test`: the next window to walk, -1 = not running */
+    int test_next;
+    uint64_t test_timer;
     /* key frame lexed → its frames written, microseconds, the last DEVS_LAT samples */
     uint32_t lat[DEVS_LAT];
     uint64_t n_lat;
@@ -164,87 +138,117 @@ static uint64_t devs__now(struct hqd_devs *s)
     return hq_loop_now_ms(s->d->loop);
 }
 
+static struct devs_link *devs__link_of(struct hq_dev *dev)
+{
+    return dev->host_arg;
+}
+
 /* ------------------------------------------------------------------ logging */
+
+static void devs__vlog(struct devs_link *l, int level, const char *fmt, va_list ap)
+{
+    if (level > hq_log_level) return;
+    uint32_t quiet = 0;
+    /* One line per link per HQ_HEALTH_LOG_MS: a device that fails every second must not fill
+     * the journal, but the first failure and the count of the hidden ones are always seen. */
+    if (!hq_health_log_ok(&l->st, level, devs__now(l->s), &quiet)) return;
+    char msg[256];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (quiet)
+        hq_log_write(level, "DEVICES", "%s: %s (%u similar messages suppressed)", l->id, msg,
+                     quiet);
+    else
+        hq_log_write(level, "DEVICES", "%s: %s", l->id, msg);
+}
 
 static void devs__log(struct devs_link *l, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* One line per link per DEVS_LOG_MS: a device that fails every second must not fill the
- * journal, but the first failure and the count of the hidden ones are always seen. */
 static void devs__log(struct devs_link *l, int level, const char *fmt, ...)
 {
-    if (level > hq_log_level) return;
-    uint64_t now = devs__now(l->s);
-    if (l->log_at_ms && now - l->log_at_ms < DEVS_LOG_MS && level > HQ_LOG_ERR) {
-        l->log_quiet++;
-        return;
-    }
-    char msg[256];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    devs__vlog(l, level, fmt, ap);
     va_end(ap);
-    if (l->log_quiet)
-        hq_log_write(level, "DEVICES", "%s: %s (%u similar messages suppressed)", l->id, msg,
-                     l->log_quiet);
-    else
-        hq_log_write(level, "DEVICES", "%s: %s", l->id, msg);
-    l->log_at_ms = now ? now : 1;
-    l->log_quiet = 0;
 }
 
 /* ------------------------------------------------------------------- health */
 
-static const char *devs__health_name(int h)
+static void devs__since(const struct hq_health_rec *h, const struct hq_config *c, cJSON *o)
 {
-    static const char *const n[] = {"unknown", "online", "offline", "faulty"};
-    return h >= 0 && h <= HQ_DEV_FAULTY ? n[h] : "unknown";
+    if (!h->since_wall) return;
+    char ts[32];
+    hq_time_rfc3339(h->since_wall, c->engine.utc_offset_s, ts);
+    cJSON_AddStringToObject(o, "since", ts);
 }
 
-static const char *devs__health_zh(int h)
-{
-    static const char *const n[] = {"未知", "在线", "离线", "故障"};
-    return h >= 0 && h <= HQ_DEV_FAULTY ? n[h] : "未知";
-}
-
-static void devs__add_counters(cJSON *o, const struct devs_link *l)
-{
-    cJSON_AddNumberToObject(o, "rx_bytes", (double)l->rx_bytes);
-    cJSON_AddNumberToObject(o, "tx_bytes", (double)l->tx_bytes);
-    cJSON_AddNumberToObject(o, "frames", (double)l->frames);
-    cJSON_AddNumberToObject(o, "garbage_bytes", (double)l->garbage);
-    cJSON_AddNumberToObject(o, "bad_frames", (double)l->bad_frames);
-    cJSON_AddNumberToObject(o, "dropped_frames", (double)l->dropped);
-    cJSON_AddNumberToObject(o, "opens", (double)l->opens);
-}
+static cJSON *devs__card_json(const struct devs_link *l, bool present);
 
 static cJSON *devs__link_json(const struct devs_link *l)
 {
     const struct hq_config *c = &l->s->d->cfg;
     cJSON *o = cJSON_CreateObject();
-    char ts[32];
     cJSON_AddStringToObject(o, "id", l->id);
-    cJSON_AddStringToObject(o, "type", devs_link_type[l->kind]);
+    cJSON_AddStringToObject(o, "type", l->drv->link_type);
+    cJSON_AddStringToObject(o, "driver", l->drv->name);
     cJSON_AddStringToObject(o, "port", l->port);
-    cJSON_AddStringToObject(o, "health", devs__health_name(l->st.health));
-    cJSON_AddStringToObject(o, "text", devs__health_zh(l->st.health));
-    cJSON_AddStringToObject(o, "reason", l->st.reason);
-    if (l->since_wall) {
-        hq_time_rfc3339(l->since_wall, c->engine.utc_offset_s, ts);
-        cJSON_AddStringToObject(o, "since", ts);
-    }
-    devs__add_counters(o, l);
-    if (l->kind == LINK_READER) {
+    hq_health_json(&l->st, o);
+    devs__since(&l->st, c, o);
+    const struct hq_dev_counters *n = &l->count;
+    cJSON_AddNumberToObject(o, "rx_bytes", (double)n->rx_bytes);
+    cJSON_AddNumberToObject(o, "tx_bytes", (double)n->tx_bytes);
+    cJSON_AddNumberToObject(o, "frames", (double)n->frames);
+    cJSON_AddNumberToObject(o, "garbage_bytes", (double)n->garbage);
+    cJSON_AddNumberToObject(o, "bad_frames", (double)n->bad_frames);
+    cJSON_AddNumberToObject(o, "dropped_frames", (double)n->dropped);
+    cJSON_AddNumberToObject(o, "opens", (double)n->opens);
+    if (l->reader) {
         cJSON_AddStringToObject(o, "kiosk", c->readers[l->cfg_idx].kiosk);
         cJSON_AddBoolToObject(o, "card_present", l->card);
         cJSON_AddNumberToObject(o, "reads", (double)l->reads);
         cJSON_AddNumberToObject(o, "read_errors", (double)l->read_errors);
     }
-    if (l->kind == LINK_HALL) {
-        cJSON_AddNumberToObject(o, "repeats", (double)l->repeats);
-        cJSON_AddNumberToObject(o, "unknown_address", (double)l->unknown);
+    if (l->drv->status)
+        l->drv->status((struct hq_dev *)&l->dev, HQ_UNIT_LINE, -1, o, devs__now(l->s));
+    return o;
+}
+
+static const char *const devs_unit_type[] = {"line", "keypad", "rating_pad", "led_bar"};
+static const char *const devs_unit_prefix[] = {"line", "keypad", "keypad", "bar"};
+
+static uint8_t devs__unit_addr(const struct hq_dev_window *w, int unit)
+{
+    return unit == HQ_UNIT_KEYPAD ? w->keypad : unit == HQ_UNIT_PAD ? w->pad : w->bar;
+}
+
+static void devs__unit_id(const struct devs_link *l, int unit, int k, char *out, size_t cap)
+{
+    /* "keypad:keys:3", "rating_pad:keys:33", "bar:leds:3": the bus id without "bus:" */
+    const char *prefix = unit == HQ_UNIT_PAD ? "rating_pad" : devs_unit_prefix[unit];
+    snprintf(out, cap, "%s:%s:%u", prefix, l->id + 4, devs__unit_addr(&l->win[k], unit));
+}
+
+/* One window device (keypad, pad, display) of line l as status and SSE show it. */
+static cJSON *devs__unit_json(const struct devs_link *l, int unit, int k)
+{
+    char id[64];
+    devs__unit_id(l, unit, k, id, sizeof id);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "id", id);
+    cJSON_AddStringToObject(o, "type", devs_unit_type[unit]);
+    cJSON_AddNumberToObject(o, "window", l->win[k].window);
+    cJSON_AddNumberToObject(o, "address", devs__unit_addr(&l->win[k], unit));
+    /* A device that does not report on its own is as healthy as the line it hangs on. */
+    const struct devs_unit *u = &l->units[k * 4 + unit];
+    const struct hq_health_rec *h = l->dev.units_report ? &u->h : &l->st;
+    if (l->st.health != HQ_HEALTH_ONLINE) h = &l->st;
+    if (unit == HQ_UNIT_BAR) {
+        hq_health_json(h, o);
+    } else {
+        cJSON_AddStringToObject(o, "health", hq_health_name(h->health));
+        cJSON_AddStringToObject(o, "text", hq_health_zh(h->health));
     }
-    if (l->kind == LINK_LED) cJSON_AddBoolToObject(o, "acknowledge", l->ack);
+    if (l->drv->status) l->drv->status((struct hq_dev *)&l->dev, unit, k, o, devs__now(l->s));
     return o;
 }
 
@@ -257,7 +261,7 @@ static void devs__record(struct hqd_devs *s, const char *id, const char *type, i
     cJSON_AddStringToObject(o, "kind", "device");
     cJSON_AddStringToObject(o, "device", id);
     cJSON_AddStringToObject(o, "type", type);
-    cJSON_AddStringToObject(o, "health", devs__health_name(health));
+    cJSON_AddStringToObject(o, "health", hq_health_name(health));
     cJSON_AddStringToObject(o, "reason", reason);
     int rc = hq_store_begin(d->store);
     if (rc) {
@@ -275,58 +279,31 @@ static void devs__set_health(struct devs_link *l, int health, int err, const cha
 
 static void devs__set_health(struct devs_link *l, int health, int err, const char *fmt, ...)
 {
+    char why[sizeof l->st.reason];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(l->st.reason, sizeof l->st.reason, fmt, ap);
+    vsnprintf(why, sizeof why, fmt, ap);
     va_end(ap);
-    l->st.err = err;
-    if (l->st.health == health) return;
-    l->st.health = (uint8_t)health;
-    l->st.since_ms = devs__now(l->s);
-    l->since_wall = hq_loop_wall_s();
-    devs__log(l, health == HQ_DEV_ONLINE ? HQ_LOG_NOTICE : HQ_LOG_WARN, "%s%s%s",
-              devs__health_name(health), l->st.reason[0] ? ": " : "", l->st.reason);
+    if (!hq_health_set(&l->st, health, err, why, devs__now(l->s), hq_loop_wall_s())) return;
+    devs__log(l, health == HQ_HEALTH_ONLINE ? HQ_LOG_NOTICE : HQ_LOG_WARN, "%s%s%s",
+              hq_health_name(health), why[0] ? ": " : "", why);
     if (l->s->d->api) hq_api_publish(l->s->d->api, "device", devs__link_json(l));
-    devs__record(l->s, l->id, devs_link_type[l->kind], health, l->st.reason);
+    devs__record(l->s, l->id, l->drv->link_type, health, why);
 }
 
-static void devs__bar_id(const struct devs_win *w, char *out, size_t cap)
+static void devs__unit_health(struct devs_link *l, int unit, int k, int health, int err,
+                              const char *reason)
 {
-    snprintf(out, cap, "bar:%s:%u", w->led->id + 4, w->c->bar);
-}
-
-static cJSON *devs__bar_json(const struct devs_win *w)
-{
+    struct devs_unit *u = &l->units[k * 4 + unit];
+    u->reported = true;
+    if (!hq_health_set(&u->h, health, err, reason, devs__now(l->s), hq_loop_wall_s())) return;
     char id[64];
-    devs__bar_id(w, id, sizeof id);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "id", id);
-    cJSON_AddStringToObject(o, "type", "led_bar");
-    cJSON_AddNumberToObject(o, "window", w->c->window);
-    cJSON_AddNumberToObject(o, "address", w->c->bar);
-    /* Without acknowledgements a bar is as healthy as the line it hangs on. */
-    const struct hq_device_status *st = w->led->ack ? &w->bar_st : &w->led->st;
-    if (w->led->st.health != HQ_DEV_ONLINE) st = &w->led->st;
-    cJSON_AddStringToObject(o, "health", devs__health_name(st->health));
-    cJSON_AddStringToObject(o, "text", devs__health_zh(st->health));
-    cJSON_AddStringToObject(o, "reason", st->reason);
-    cJSON_AddNumberToObject(o, "acks", (double)w->bar_acks);
-    cJSON_AddNumberToObject(o, "ack_timeouts", (double)w->bar_timeouts);
-    return o;
-}
-
-static void devs__bar_health(struct devs_win *w, int health, const char *reason)
-{
-    snprintf(w->bar_st.reason, sizeof w->bar_st.reason, "%s", reason);
-    if (w->bar_st.health == health) return;
-    w->bar_st.health = (uint8_t)health;
-    w->bar_st.since_ms = devs__now(w->led->s);
-    char id[64];
-    devs__bar_id(w, id, sizeof id);
-    devs__log(w->led, health == HQ_DEV_ONLINE ? HQ_LOG_NOTICE : HQ_LOG_WARN, "bar %u: %s%s%s",
-              w->c->bar, devs__health_name(health), reason[0] ? ": " : "", reason);
-    if (w->led->s->d->api) hq_api_publish(w->led->s->d->api, "device", devs__bar_json(w));
-    devs__record(w->led->s, id, "led_bar", health, reason);
+    devs__unit_id(l, unit, k, id, sizeof id);
+    devs__log(l, health == HQ_HEALTH_ONLINE ? HQ_LOG_NOTICE : HQ_LOG_WARN, "%s %u: %s%s%s",
+              unit == HQ_UNIT_BAR ? "bar" : devs_unit_type[unit], devs__unit_addr(&l->win[k], unit),
+              hq_health_name(health), reason[0] ? ": " : "", reason);
+    if (l->s->d->api) hq_api_publish(l->s->d->api, "device", devs__unit_json(l, unit, k));
+    devs__record(l->s, id, devs_unit_type[unit], health, reason);
 }
 
 /* Bad frames and garbage: a line that keeps producing them is faulty (a wrong baud rate, a
@@ -335,8 +312,8 @@ static void devs__bad(struct devs_link *l, uint64_t bad_frames, uint64_t garbage
 {
     if (!bad_frames && !garbage_bytes) return;
     uint64_t now = devs__now(l->s);
-    l->bad_frames += bad_frames;
-    l->garbage += garbage_bytes;
+    l->count.bad_frames += bad_frames;
+    l->count.garbage += garbage_bytes;
     l->last_bad_ms = now;
     if (now - l->bad_since_ms > DEVS_BAD_WINDOW_MS) {
         l->bad_since_ms = now;
@@ -344,9 +321,9 @@ static void devs__bad(struct devs_link *l, uint64_t bad_frames, uint64_t garbage
     }
     l->bad_recent += (uint32_t)bad_frames + (garbage_bytes ? 1 : 0);
     devs__log(l, HQ_LOG_WARN, "%llu bad frames, %llu garbage bytes so far",
-              (unsigned long long)l->bad_frames, (unsigned long long)l->garbage);
-    if (l->bad_recent >= DEVS_BAD_FAULTY && l->st.health == HQ_DEV_ONLINE)
-        devs__set_health(l, HQ_DEV_FAULTY, HQ_ERR_PROTO,
+              (unsigned long long)l->count.bad_frames, (unsigned long long)l->count.garbage);
+    if (l->bad_recent >= DEVS_BAD_FAULTY && l->st.health == HQ_HEALTH_ONLINE)
+        devs__set_health(l, HQ_HEALTH_FAULTY, HQ_ERR_PROTO,
                          "%u bad frames or bursts of garbage within %d s", l->bad_recent,
                          DEVS_BAD_WINDOW_MS / 1000);
 }
@@ -366,28 +343,28 @@ static void devs__send(struct devs_link *l, const uint8_t *b, size_t n)
 {
     if (!n) return;
     if (l->fd < 0 || l->connecting || l->broken) {
-        l->dropped++;
+        l->count.dropped++;
         return;
     }
-    LOG_HEX("DEVICES", l->id, b, n);
+    if (!l->drv->private_bytes) LOG_HEX("DEVICES", l->id, b, n);
     if (l->out_len == 0) {
         ssize_t k = write(l->fd, b, n);
         if (k < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
             l->broken = true;
-            l->dropped++;
+            l->count.dropped++;
             return;
         }
         if (k > 0) {
-            l->tx_bytes += (uint64_t)k;
+            l->count.tx_bytes += (uint64_t)k;
             b += k;
             n -= (size_t)k;
         }
         if (!n) return;
     }
     if (l->out_len + n > sizeof l->out) {
-        l->dropped++;
+        l->count.dropped++;
         devs__log(l, HQ_LOG_WARN, "the line does not drain: %llu frames dropped",
-                  (unsigned long long)l->dropped);
+                  (unsigned long long)l->count.dropped);
         return;
     }
     bool was_empty = l->out_len == 0;
@@ -404,406 +381,13 @@ static void devs__flush(struct devs_link *l)
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) l->broken = true;
         return;
     }
-    l->tx_bytes += (uint64_t)k;
+    l->count.tx_bytes += (uint64_t)k;
     memmove(l->out, l->out + k, l->out_len - (size_t)k);
     l->out_len -= (size_t)k;
     if (!l->out_len) devs__want_out(l);
 }
 
-/* ---------------------------------------------------------------- LED bars */
-
-static void devs__led_pump(struct devs_link *l);
-
-static void devs__ack_timer(struct hq_loop *loop, void *arg)
-{
-    struct devs_link *l = arg;
-    (void)loop;
-    l->ack_timer = 0;
-    if (ledbar_ack_poll(&l->la, devs__now(l->s)) == LEDBAR_ACK_FAILED) {
-        l->la.state = LEDBAR_ACK_IDLE;
-        if (l->inflight >= 0) {
-            struct devs_win *w = &l->s->win[l->inflight];
-            w->bar_timeouts++;
-            if (++w->bar_fails >= DEVS_BAR_FAILS)
-                devs__bar_health(w, HQ_DEV_FAULTY, "no AA acknowledgement within 300 ms");
-        }
-        l->inflight = -1;
-    }
-    devs__led_pump(l);
-}
-
-/* Acknowledging bars take one frame at a time: the AA carries no address. */
-static void devs__led_pump(struct devs_link *l)
-{
-    if (l->la.state == LEDBAR_ACK_WAITING || !l->q_n || l->fd < 0 || l->connecting) return;
-    struct devs_ledq f = l->q[0];
-    memmove(l->q, l->q + 1, (l->q_n - 1) * sizeof *l->q);
-    l->q_n--;
-    devs__send(l, f.b, f.len);
-    l->inflight = l->who[f.addr];
-    ledbar_ack_expect(&l->la, devs__now(l->s));
-    l->ack_timer = hq_loop_timer(l->s->d->loop, LEDBAR_ACK_MS + 1, devs__ack_timer, l);
-}
-
-static void devs__led_frame(struct devs_link *l, const uint8_t *b, size_t n)
-{
-    if (!n) return;
-    l->frames++;
-    uint8_t addr = b[2], cmd = b[3];
-    if (!l->ack || addr == LEDBAR_BROADCAST) {
-        devs__send(l, b, n);
-        return;
-    }
-    /* A newer text for a bar replaces the one still queued for it: only the last counts. */
-    bool store = cmd == LEDBAR_CMD_STORE_IDLE;
-    struct devs_ledq *slot = NULL;
-    for (size_t i = 0; i < l->q_n && !slot; i++)
-        if (l->q[i].addr == addr && (l->q[i].cmd == LEDBAR_CMD_STORE_IDLE) == store)
-            slot = &l->q[i];
-    if (!slot) {
-        if (l->q_n == l->q_cap) {
-            l->dropped++;
-            return;
-        }
-        slot = &l->q[l->q_n++];
-    }
-    slot->addr = addr;
-    slot->cmd = cmd;
-    slot->len = (uint16_t)n;
-    memcpy(slot->b, b, n);
-    devs__led_pump(l);
-}
-
-static void devs__led_input(struct devs_link *l, const uint8_t *b, size_t n)
-{
-    uint32_t stray = l->la.stray;
-    int st = ledbar_ack_input(&l->la, b, n, devs__now(l->s));
-    if (l->la.stray != stray) devs__bad(l, 0, l->la.stray - stray);
-    if (st == LEDBAR_ACK_OK) {
-        l->la.state = LEDBAR_ACK_IDLE;
-        if (l->ack_timer) hq_loop_timer_cancel(l->s->d->loop, l->ack_timer);
-        l->ack_timer = 0;
-        if (l->inflight >= 0) {
-            struct devs_win *w = &l->s->win[l->inflight];
-            w->bar_acks++;
-            w->bar_fails = 0;
-            devs__bar_health(w, HQ_DEV_ONLINE, "");
-        }
-        l->inflight = -1;
-        devs__led_pump(l);
-    }
-}
-
-static int devs__color(const char *name)
-{
-    int c = ledbar_color_from_name(name);
-    return c < 0 ? LEDBAR_RED : c;
-}
-
-/* What window w's bar must show now, from the engine's state. */
-static void devs__bar_show(struct hqd_devs *s, struct devs_win *w)
-{
-    if (!w->led || w->led->fd < 0 || w->led->connecting) return;
-    const struct hq_config *c = &s->d->cfg;
-    const struct hq_engine *e = &s->d->eng;
-    const struct hq_window_st *ws = &e->win[w->wi];
-    uint8_t f[LEDBAR_FRAME_MAX];
-    size_t n = 0;
-    char text[256], label[16] = "", num[8];
-    snprintf(num, sizeof num, "%u", w->c->window);
-    if (ws->current >= 0 && (size_t)ws->current < e->n_tickets &&
-        (ws->state == HQ_WS_CALLING || ws->state == HQ_WS_SERVING)) {
-        hq_ticket_label(e, &e->tickets[ws->current], label, sizeof label);
-        if (ledbar_template_expand(c->led_template, label, num, e->cfg->windows[w->wi].name, text,
-                                   sizeof text) == HQ_OK)
-            ledbar_make_text(w->c->bar, LEDBAR_CMD_SHOW, text, (uint8_t)devs__color(c->led_color),
-                             f, sizeof f, &n);
-    } else if (s->blanked) {
-        n = ledbar_encode(w->c->bar, LEDBAR_CMD_SHOW, NULL, 0, f, sizeof f);
-    } else if (ws->state == HQ_WS_PAUSED) {
-        ledbar_make_text(w->c->bar, LEDBAR_CMD_SHOW, c->led_paused_text,
-                         (uint8_t)devs__color(c->led_idle_color), f, sizeof f, &n);
-    } else {
-        n = ledbar_make_show_idle(w->c->bar, f, sizeof f);
-    }
-    devs__led_frame(w->led, f, n);
-}
-
-/* The idle text lives in the bar (A2): stored whenever the bar's line comes up. */
-static void devs__bar_store_idle(struct hqd_devs *s, struct devs_win *w)
-{
-    uint8_t f[LEDBAR_FRAME_MAX];
-    size_t n = 0;
-    if (ledbar_make_text(w->c->bar, LEDBAR_CMD_STORE_IDLE, w->idle,
-                         (uint8_t)devs__color(s->d->cfg.led_idle_color), f, sizeof f, &n) == HQ_OK)
-        devs__led_frame(w->led, f, n);
-}
-
-/* ------------------------------------------------------------ hall bus out */
-
-static int devs__waiting(const struct hq_engine *e, int wi)
-{
-    const struct hq_window_cfg *wc = &e->cfg->windows[wi];
-    size_t n = 0;
-    for (unsigned i = 0; i < wc->n_services; i++)
-        n += hq_engine_waiting(e, wc->services[i]);
-    return (int)n;
-}
-
-/* Stage one bus frame of this result; a later display for the same device replaces an
- * earlier one, so a command that changes five things sends one display, not five. */
-static void devs__stage(struct hqd_devs *s, struct devs_link *l, const uint8_t *b, size_t n)
-{
-    if (!n || !l) return;
-    uint8_t addr = b[5], func = b[6];
-    if (func == HALLBUS_FUNC_DISPLAY)
-        for (size_t i = 0; i < s->n_stage; i++)
-            if (s->stage[i].l == l && s->stage[i].addr == addr && s->stage[i].func == func) {
-                memcpy(s->stage[i].b, b, n);
-                s->stage[i].len = (uint8_t)n;
-                return;
-            }
-    if (s->n_stage == s->cap_stage) {
-        size_t cap = s->cap_stage ? s->cap_stage * 2 : 64;
-        struct devs_stage *ns = realloc(s->stage, cap * sizeof *ns);
-        if (!ns) {
-            l->dropped++;
-            return;
-        }
-        s->stage = ns;
-        s->cap_stage = cap;
-    }
-    struct devs_stage *st = &s->stage[s->n_stage++];
-    st->l = l;
-    st->addr = addr;
-    st->func = func;
-    st->len = (uint8_t)n;
-    memcpy(st->b, b, n);
-}
-
-static void devs__stage_beep(struct hqd_devs *s, struct devs_win *w)
-{
-    uint8_t b[HALLBUS_FRAME_MAX];
-    if (w->bus && w->c->keypad)
-        devs__stage(s, w->bus, b, hallbus_make_beep(w->c->keypad, b, sizeof b));
-}
-
-static void devs__stage_flush(struct hqd_devs *s)
-{
-    for (size_t i = 0; i < s->n_stage; i++) {
-        s->stage[i].l->frames++;
-        devs__send(s->stage[i].l, s->stage[i].b, s->stage[i].len);
-    }
-    s->n_stage = 0;
-}
-
-/* The bus frames of one effect for one window, through the glue in devices.c. */
-static void devs__fx_bus(struct hqd_devs *s, struct devs_win *w, const struct hq_effect *fx)
-{
-    if (!w->bus) return;
-    uint8_t bus[HALLBUS_FRAME_MAX], led[8];
-    size_t bn = 0, ln = 0;
-    if (hq_devices_effect_frames(&s->d->eng, &w->hw, fx, s->d->cfg.led_template, bus, sizeof bus,
-                                 &bn, led, sizeof led, &ln) != HQ_OK)
-        return;
-    bool display = bn && bus[6] == HALLBUS_FUNC_DISPLAY && bus[5] == w->c->keypad;
-    if (display && fx->type == HQ_FX_QUEUE) {
-        /* Another window's call or a new ticket only changes the waiting count. Sent to all
-         * keypads at once that would be 64 × 14 bytes, a second of a 9600 baud bus per call:
-         * such updates are gathered and sent at most once a second, and only if changed. */
-        w->disp_dirty = true;
-        return;
-    }
-    if (display) {
-        if (w->disp_len == bn && memcmp(w->disp, bus, bn) == 0 && fx->type != HQ_FX_CALL) return;
-        memcpy(w->disp, bus, bn);
-        w->disp_len = (uint8_t)bn;
-        w->disp_dirty = false;
-    }
-    devs__stage(s, w->bus, bus, bn);
-    if (display) {
-        /* Somebody is waiting for an idle window that was waiting for nobody: tell the clerk. */
-        int n = devs__waiting(&s->d->eng, w->wi);
-        if (w->last_waiting == 0 && n > 0 && s->d->eng.win[w->wi].state == HQ_WS_IDLE)
-            devs__stage_beep(s, w);
-        w->last_waiting = n;
-    }
-}
-
-/* The waiting counts gathered by devs__fx_bus, once a second. */
-static void devs__flush_displays(struct hqd_devs *s)
-{
-    for (size_t k = 0; k < s->n_win; k++) {
-        struct devs_win *w = &s->win[k];
-        if (!w->disp_dirty || !w->bus || w->bus->fd < 0) continue;
-        w->disp_dirty = false;
-        struct hq_effect fx = {.type = HQ_FX_WINDOW, .window = w->c->window, .ticket = -1};
-        devs__fx_bus(s, w, &fx);
-    }
-    devs__stage_flush(s);
-}
-
-static struct devs_win *devs__win_by_number(struct hqd_devs *s, uint16_t number)
-{
-    int wi = hq_engine_window_index(&s->d->eng, number);
-    if (wi < 0 || s->win_of[wi] < 0) return NULL;
-    return &s->win[s->win_of[wi]];
-}
-
-static void devs__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
-                            const struct hq_result *res, void *arg)
-{
-    struct hqd_devs *s = arg;
-    (void)cmd;
-    (void)d;
-    for (size_t i = 0; i < res->n_fx; i++) {
-        const struct hq_effect *fx = &res->fx[i];
-        struct devs_win *w;
-        switch (fx->type) {
-        case HQ_FX_QUEUE:
-            for (size_t k = 0; k < s->n_win; k++)
-                if (s->win[k].c->keypad) devs__fx_bus(s, &s->win[k], fx);
-            break;
-        case HQ_FX_CALL:
-        case HQ_FX_WINDOW:
-            if (!(w = devs__win_by_number(s, fx->window))) break;
-            devs__fx_bus(s, w, fx);
-            if (w->led) w->led_want = LED_STATE;
-            break;
-        case HQ_FX_RATE_PROMPT:
-        case HQ_FX_RATED:
-        case HQ_FX_RATE_CLOSED:
-            if ((w = devs__win_by_number(s, fx->window))) devs__fx_bus(s, w, fx);
-            break;
-        default:
-            break;
-        }
-    }
-    devs__stage_flush(s);
-    for (size_t k = 0; k < s->n_win; k++)
-        if (s->win[k].led_want) {
-            s->win[k].led_want = LED_NONE;
-            devs__bar_show(s, &s->win[k]);
-        }
-}
-
-/* --------------------------------------------------------------- hall bus in */
-
-static void devs__help(struct hqd_devs *s, struct devs_win *w)
-{
-    const struct hq_engine *e = &s->d->eng;
-    s->help_calls++;
-    LOG_NOTICE("DEVICES", "window %u asks the hall manager for help", w->c->window);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "kind", "help");
-    cJSON_AddNumberToObject(o, "window", w->c->window);
-    uint16_t staff = e->win[w->wi].staff;
-    if (staff && staff <= e->cfg->n_staff)
-        cJSON_AddStringToObject(o, "staff", e->cfg->staff[staff - 1].id);
-    char ts[32];
-    hq_time_rfc3339(hq_loop_wall_s(), e->cfg->utc_offset_s, ts);
-    cJSON_AddStringToObject(o, "at", ts);
-    if (s->d->api) hq_api_publish(s->d->api, "help", cJSON_Duplicate(o, 1));
-    int rc = hq_store_begin(s->d->store);
-    if (rc) {
-        cJSON_Delete(o);
-        return;
-    }
-    rc = hq_store_outbox_add(s->d->store, "event", hq_loop_wall_s(), o);
-    hq_store_end(s->d->store, rc);
-}
-
-static void devs__hall_frame(const struct hallbus_frame *f, void *arg)
-{
-    struct devs_link *l = arg;
-    struct hqd_devs *s = l->s;
-    uint64_t now = devs__now(s);
-    l->frames++;
-    int wi = l->who[f->addr];
-    struct devs_win *w = wi >= 0 ? &s->win[wi] : NULL;
-    uint8_t b[HALLBUS_FRAME_MAX];
-    struct hq_cmd cmd;
-    if (f->func == HALLBUS_FUNC_RATING) {
-        uint8_t raw;
-        if (!w || w->c->pad != f->addr || hallbus_rating_decode(f, &raw)) {
-            l->unknown++;
-            return;
-        }
-        w->pad_heard_ms = now;
-        if (hallbus_repeat_check(l->rep, f, now)) {
-            /* The pad missed our answer and resends (§2): answer again, or it keeps resending
-             * and shows the citizen a failure, but never count the rating twice. */
-            l->repeats++;
-            devs__send(l, w->pad_reply, w->pad_reply_len);
-            return;
-        }
-        s->ratings++;
-        int rc = hq_devices_rating_cmd(&w->hw, raw, &cmd);
-        if (!rc) rc = hqd_apply(s->d, &cmd);
-        if (rc) {
-            /* No rating pending (it timed out) or a key outside the map: the pad goes back to
-             * its idle screen instead of waiting for an acknowledgement that never comes. */
-            LOG_INFO("DEVICES", "window %u: rating key %u refused: %s", w->c->window, raw,
-                     hq_strerror(rc));
-            w->pad_reply_len =
-                (uint8_t)hallbus_make_stars(f->addr, 0, w->pad_reply, sizeof w->pad_reply);
-            devs__send(l, w->pad_reply, w->pad_reply_len);
-        } else {
-            /* The acknowledgement itself went out with the result (HQ_FX_RATED). */
-            w->pad_reply_len =
-                (uint8_t)hallbus_make_rating_ack(f->addr, raw, w->pad_reply, sizeof w->pad_reply);
-        }
-        return;
-    }
-    if (!w || w->c->keypad != f->addr) {
-        l->unknown++;
-        return;
-    }
-    /* Echo first, a repeat too (§2: every key frame is echoed): the keypad resends until it
-     * hears its frame back. */
-    devs__send(l, b, hallbus_encode(f, b, sizeof b));
-    w->keypad_heard_ms = now;
-    if (hallbus_repeat_check(l->rep, f, now)) {
-        l->repeats++;
-        return;
-    }
-    struct hallbus_key k;
-    s->keys++;
-    int out = hallbus_key_decode(f, &k) ? HQ_KEY_IGNORED
-                                        : hq_devices_key_cmd(&s->d->eng, w->c->window, &k, &cmd);
-    if (out == HQ_KEY_HELP) {
-        devs__help(s, w);
-        devs__send(l, b, hallbus_make_beep(f->addr, b, sizeof b));
-        return;
-    }
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc = out == HQ_KEY_CMD ? hqd_apply(s->d, &cmd) : HQ_ERR_INVALID;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    if (!rc)
-        s->lat[s->n_lat++ % DEVS_LAT] =
-            (uint32_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
-    if (rc) {
-        /* A key that cannot apply (nobody waiting, not logged in) beeps: the clerk hears it. */
-        s->refused++;
-        LOG_INFO("DEVICES", "window %u: key %s refused: %s", w->c->window,
-                 out == HQ_KEY_CMD ? hallbus_action_name(k.action) : "?", hq_strerror(rc));
-        devs__send(l, b, hallbus_make_beep(f->addr, b, sizeof b));
-    }
-}
-
-static void devs__hall_input(struct devs_link *l, const uint8_t *b, size_t n)
-{
-    hallbus_lexer_feed(&l->hlx, b, n, devs__hall_frame, l);
-    uint64_t bad =
-        (uint64_t)l->hlx.bad_length + l->hlx.bad_header + l->hlx.bad_checksum + l->hlx.bad_end;
-    uint64_t garbage = l->hlx.garbage;
-    devs__bad(l, bad - l->lexer_bad_seen, garbage - l->lexer_garbage_seen);
-    l->lexer_bad_seen = bad;
-    l->lexer_garbage_seen = garbage;
-}
-
-/* --------------------------------------------------------------- ID cards */
+/* ------------------------------------------------------------- ID cards */
 
 /* What the kiosk page may know of the card on its reader: never the number or the name. */
 static cJSON *devs__card_json(const struct devs_link *l, bool present)
@@ -814,8 +398,8 @@ static cJSON *devs__card_json(const struct devs_link *l, bool present)
     cJSON_AddStringToObject(o, "kiosk", c->readers[l->cfg_idx].kiosk);
     if (present) {
         cJSON_AddStringToObject(o, "name_masked", l->cardid.name);
-        cJSON_AddStringToObject(o, "card_type", idcard_type_name(l->cardid.type));
-        cJSON_AddStringToObject(o, "card_type_zh", idcard_type_name_zh(l->cardid.type));
+        cJSON_AddStringToObject(o, "card_type", l->cardid.type_en ? l->cardid.type_en : "");
+        cJSON_AddStringToObject(o, "card_type_zh", l->cardid.type_zh ? l->cardid.type_zh : "");
         /* Full years on the hall's date, as the engine counts them for priority. */
         int32_t day = hq_engine_day_of(&c->engine, hq_loop_wall_s());
         int y, m, dd, b = l->cardid.birth_ymd;
@@ -827,15 +411,21 @@ static cJSON *devs__card_json(const struct devs_link *l, bool present)
     return o;
 }
 
-static void devs__card_publish(struct devs_link *l, bool present, const char *error)
+/* ev is the read error to tell the kiosk about (it asks for the card again), or NULL. */
+static void devs__card_publish(struct devs_link *l, bool present, const struct hq_dev_event *ev)
 {
     struct hqd_devs *s = l->s;
     if (!s->d->api) return;
     cJSON *o = devs__card_json(l, present);
-    if (error) {
-        cJSON_AddStringToObject(o, "error", error);
-        cJSON_AddStringToObject(o, "message", "读卡失败，请重新放置身份证");
-        cJSON_AddStringToObject(o, "message_en", "The card could not be read: place it again");
+    if (ev) {
+        cJSON_AddStringToObject(o, "error", hq_strerror(ev->err));
+        if (ev->text_zh) cJSON_AddStringToObject(o, "reason", ev->text_zh);
+        if (ev->text && ev->text[0]) cJSON_AddStringToObject(o, "reason_en", ev->text);
+        if (ev->tries) cJSON_AddNumberToObject(o, "tries", ev->tries);
+        cJSON_AddStringToObject(o, "message", "读卡失败，请取下身份证后重新放置");
+        cJSON_AddStringToObject(o, "message_en",
+                                "The card could not be read: take it off the reader and place it "
+                                "again");
     }
     hq_api_publish(s->d->api, "card", o);
 }
@@ -848,97 +438,6 @@ static void devs__card_clear(struct devs_link *l, bool publish)
     if (had && publish) devs__card_publish(l, false, NULL);
 }
 
-/* First character, then stars, in at most 15 bytes: the ticket keeps 16 with the NUL. */
-static void devs__cap_mask(const char *in, char out[16])
-{
-    size_t first = 1;
-    unsigned char c = (unsigned char)in[0];
-    if (c >= 0xf0)
-        first = 4;
-    else if (c >= 0xe0)
-        first = 3;
-    else if (c >= 0xc0)
-        first = 2;
-    size_t o = 0;
-    for (; o < first && in[o]; o++)
-        out[o] = in[o];
-    for (const char *p = in + o; *p && o < 15; p++)
-        if (*p == '*') out[o++] = '*';
-    out[o] = '\0';
-}
-
-static void devs__reader_event(struct devs_link *l, struct idcard_event *ev)
-{
-    switch (ev->type) {
-    case IDCARD_EV_CARD:
-        l->reads++;
-        l->card = true;
-        l->card_at_ms = devs__now(l->s);
-        l->cardid.type = ev->id.type;
-        memcpy(l->cardid.hash, ev->id.id_hash, sizeof l->cardid.hash);
-        l->cardid.birth_ymd = ev->id.birth_ymd;
-        devs__cap_mask(ev->id.name_masked, l->cardid.name);
-        LOG_INFO("DEVICES", "%s: %s card read", l->id, idcard_type_name(ev->id.type));
-        devs__card_publish(l, true, NULL);
-        break;
-    case IDCARD_EV_REMOVED:
-        LOG_INFO("DEVICES", "%s: card removed", l->id);
-        devs__card_clear(l, true);
-        break;
-    case IDCARD_EV_READ_ERROR:
-        l->read_errors++;
-        devs__card_clear(l, true);
-        devs__log(l, HQ_LOG_WARN, "card could not be read: %s%s%s", hq_strerror(ev->err),
-                  ev->sw3 ? " / " : "", ev->sw3 ? idcard_sw3_text_en(ev->sw3) : "");
-        devs__card_publish(l, false, hq_strerror(ev->err));
-        break;
-    case IDCARD_EV_ONLINE:
-        devs__set_health(l, HQ_DEV_ONLINE, HQ_OK, "%s", "");
-        break;
-    case IDCARD_EV_OFFLINE:
-        devs__card_clear(l, true);
-        devs__set_health(l, HQ_DEV_OFFLINE, HQ_ERR_TIMEOUT, "no answer for %d s",
-                         IDCARD_OFFLINE_MS / 1000);
-        break;
-    default:
-        break;
-    }
-    explicit_bzero(ev, sizeof *ev);
-}
-
-static void devs__reader_timer(struct hq_loop *loop, void *arg);
-
-/* Run the reader machine: send what is due, take its events, sleep until it next needs us. */
-static void devs__reader_pump(struct devs_link *l)
-{
-    if (!l->rd || l->fd < 0 || l->connecting) return;
-    uint64_t now = devs__now(l->s);
-    uint8_t out[IDCARD_CMD_FRAME_LEN];
-    size_t n = idcard_reader_step(l->rd, now, out);
-    if (n) {
-        l->frames++;
-        devs__send(l, out, n);
-    }
-    uint64_t bad = (uint64_t)l->rd->lx.bad_checksum + l->rd->lx.bad_length;
-    devs__bad(l, bad - l->lexer_bad_seen, l->rd->lx.garbage - l->lexer_garbage_seen);
-    l->lexer_bad_seen = bad;
-    l->lexer_garbage_seen = l->rd->lx.garbage;
-    struct idcard_event ev;
-    while (idcard_reader_next_event(l->rd, &ev))
-        devs__reader_event(l, &ev);
-    uint64_t wake = idcard_reader_wake_ms(l->rd);
-    if (l->timer) hq_loop_timer_cancel(l->s->d->loop, l->timer);
-    l->timer = hq_loop_timer(l->s->d->loop, wake > now ? wake - now : 0, devs__reader_timer, l);
-}
-
-static void devs__reader_timer(struct hq_loop *loop, void *arg)
-{
-    struct devs_link *l = arg;
-    (void)loop;
-    l->timer = 0;
-    devs__reader_pump(l);
-}
-
 /* The reader with a card for kiosk (NULL: the one card present on any reader). Two cards and
  * no kiosk named: refused (*two set) rather than guessed between. */
 static struct devs_link *devs__card_for(struct hqd_devs *s, const char *kiosk, bool *two)
@@ -949,7 +448,7 @@ static struct devs_link *devs__card_for(struct hqd_devs *s, const char *kiosk, b
     *two = false;
     for (size_t i = 0; i < s->n_links; i++) {
         struct devs_link *l = &s->links[i];
-        if (l->kind != LINK_READER || !l->card) continue;
+        if (!l->reader || !l->card) continue;
         if (kiosk && *kiosk && strcmp(c->readers[l->cfg_idx].kiosk, kiosk) != 0) continue;
         if (now - l->card_at_ms >= (uint64_t)c->card_hold_s * 1000) {
             devs__card_clear(l, true);
@@ -995,6 +494,217 @@ static bool devs__card_hash_of(struct hq_daemon *d, const char *kiosk, uint8_t h
     return true;
 }
 
+/* ------------------------------------------------------------ the windows */
+
+/* What window w's display must show now, sent to its line's driver. */
+static void devs__show(struct hqd_devs *s, struct devs_win *w)
+{
+    struct devs_link *l = w->led;
+    if (!l || !l->up || !l->drv->effect) return;
+    struct hq_devices_texts t;
+    hq_devices_texts_of(&s->d->cfg, &t);
+    struct hq_view v;
+    char text[256];
+    if (hq_devices_view(&s->d->eng, w->wi, &t, s->blanked, &v, text, sizeof text)) return;
+    struct hq_drv_effect ef = {.type = HQ_DRV_FX_SHOW, .wi = w->led_k, .view = &v};
+    l->drv->effect(&l->dev, &ef, devs__now(s));
+}
+
+/* Send one host effect (identify, test, blank) to a line that is up. */
+static void devs__fx(struct devs_link *l, int type, int k)
+{
+    if (!l || !l->up || !l->drv->effect) return;
+    struct hq_drv_effect ef = {.type = (uint8_t)type, .wi = k};
+    l->drv->effect(&l->dev, &ef, devs__now(l->s));
+}
+
+static void devs__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
+                            const struct hq_result *res, void *arg)
+{
+    struct hqd_devs *s = arg;
+    (void)cmd;
+    (void)d;
+    uint64_t now = devs__now(s);
+    for (size_t i = 0; i < s->n_links; i++) {
+        struct devs_link *l = &s->links[i];
+        if (!l->up || !l->drv->effect) continue;
+        for (size_t k = 0; k < res->n_fx; k++) {
+            struct hq_drv_effect ef = {.type = HQ_DRV_FX_ENGINE, .wi = -1, .fx = &res->fx[k]};
+            l->drv->effect(&l->dev, &ef, now);
+        }
+        struct hq_drv_effect end = {.type = HQ_DRV_FX_END, .wi = -1};
+        l->drv->effect(&l->dev, &end, now);
+    }
+    for (size_t k = 0; k < res->n_fx; k++) {
+        const struct hq_effect *fx = &res->fx[k];
+        if (fx->type != HQ_FX_CALL && fx->type != HQ_FX_WINDOW) continue;
+        int wi = hq_engine_window_index(&s->d->eng, fx->window);
+        if (wi >= 0 && s->win_of[wi] >= 0) s->win[s->win_of[wi]].led_want = true;
+    }
+    for (size_t k = 0; k < s->n_win; k++)
+        if (s->win[k].led_want) {
+            s->win[k].led_want = false;
+            devs__show(s, &s->win[k]);
+        }
+}
+
+/* ------------------------------------------------------- the host for drivers */
+
+static void devs__host_write(struct hq_dev *dev, const uint8_t *b, size_t n)
+{
+    devs__send(devs__link_of(dev), b, n);
+}
+
+static int devs__host_apply(struct hq_dev *dev, struct hq_cmd *cmd)
+{
+    struct devs_link *l = devs__link_of(dev);
+    struct hqd_devs *s = l->s;
+    bool rating = cmd->type == HQ_CMD_RATE;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = hqd_apply(s->d, cmd);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (rating) {
+        s->ratings++;
+        return rc;
+    }
+    /* What hallqd itself spends on a key (engine, commit, frames out), apart from the wire. */
+    s->keys++;
+    if (rc)
+        s->refused++;
+    else
+        s->lat[s->n_lat++ % DEVS_LAT] =
+            (uint32_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+    return rc;
+}
+
+static void devs__host_health(struct hq_dev *dev, int unit, int k, int health, int err,
+                              const char *reason)
+{
+    struct devs_link *l = devs__link_of(dev);
+    if (unit == HQ_UNIT_LINE || k < 0 || (size_t)k >= l->dev.n_win || unit < 0 || unit > 3)
+        devs__set_health(l, health, err, "%s", reason ? reason : "");
+    else
+        devs__unit_health(l, unit, k, health, err, reason ? reason : "");
+}
+
+static void devs__host_bad(struct hq_dev *dev, uint32_t bad_frames, uint32_t garbage)
+{
+    devs__bad(devs__link_of(dev), bad_frames, garbage);
+}
+
+static void devs__drv_timer(struct hq_loop *loop, void *arg)
+{
+    struct devs_link *l = arg;
+    (void)loop;
+    l->drv_timer = 0;
+    if (l->up && l->drv->timer) l->drv->timer(&l->dev, devs__now(l->s));
+    if (l->broken && l->fd >= 0) hq_loop_mod_fd(l->s->d->loop, l->fd, EPOLLIN | EPOLLOUT);
+}
+
+static void devs__host_arm(struct hq_dev *dev, uint64_t delay_ms)
+{
+    struct devs_link *l = devs__link_of(dev);
+    if (l->drv_timer) hq_loop_timer_cancel(l->s->d->loop, l->drv_timer);
+    l->drv_timer = 0;
+    if (delay_ms != HQ_DRV_TIMER_OFF && l->up)
+        l->drv_timer = hq_loop_timer(l->s->d->loop, delay_ms, devs__drv_timer, l);
+}
+
+static void devs__help(struct hqd_devs *s, struct devs_win *w)
+{
+    const struct hq_engine *e = &s->d->eng;
+    s->help_calls++;
+    LOG_NOTICE("DEVICES", "window %u asks the hall manager for help", w->c->window);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", "help");
+    cJSON_AddNumberToObject(o, "window", w->c->window);
+    uint16_t staff = e->win[w->wi].staff;
+    if (staff && staff <= e->cfg->n_staff)
+        cJSON_AddStringToObject(o, "staff", e->cfg->staff[staff - 1].id);
+    char ts[32];
+    hq_time_rfc3339(hq_loop_wall_s(), e->cfg->utc_offset_s, ts);
+    cJSON_AddStringToObject(o, "at", ts);
+    if (s->d->api) hq_api_publish(s->d->api, "help", cJSON_Duplicate(o, 1));
+    int rc = hq_store_begin(s->d->store);
+    if (rc) {
+        cJSON_Delete(o);
+        return;
+    }
+    rc = hq_store_outbox_add(s->d->store, "event", hq_loop_wall_s(), o);
+    hq_store_end(s->d->store, rc);
+}
+
+static void devs__host_event(struct hq_dev *dev, const struct hq_dev_event *ev)
+{
+    struct devs_link *l = devs__link_of(dev);
+    struct hqd_devs *s = l->s;
+    switch (ev->type) {
+    case HQ_DEV_EV_CARD:
+        if (!l->reader || !ev->card) return;
+        l->reads++;
+        l->card = true;
+        l->card_at_ms = devs__now(s);
+        l->cardid.type = ev->card->type;
+        l->cardid.type_en = ev->card->type_en;
+        l->cardid.type_zh = ev->card->type_zh;
+        memcpy(l->cardid.hash, ev->card->hash, sizeof l->cardid.hash);
+        l->cardid.birth_ymd = ev->card->birth_ymd;
+        memcpy(l->cardid.name, ev->card->name_masked, sizeof l->cardid.name);
+        l->cardid.name[sizeof l->cardid.name - 1] = '\0';
+        LOG_INFO("DEVICES", "%s: %s card read", l->id, ev->card->type_en ? ev->card->type_en : "");
+        devs__card_publish(l, true, NULL);
+        return;
+    case HQ_DEV_EV_CARD_REMOVED:
+        if (l->card) LOG_INFO("DEVICES", "%s: card removed", l->id);
+        devs__card_clear(l, true);
+        return;
+    case HQ_DEV_EV_CARD_ERROR:
+        l->read_errors++;
+        devs__card_clear(l, true);
+        /* Say what was wrong (never the card's data). Not through the per-line rate limit: it
+         * is one line per placement, and the line's own online/offline lines must not hide it. */
+        LOG_WARN("DEVICES", "%s: card could not be read (%u tries): %s%s%s", l->id, ev->tries,
+                 hq_strerror(ev->err), ev->text && ev->text[0] ? ": " : "",
+                 ev->text ? ev->text : "");
+        devs__card_publish(l, false, ev);
+        return;
+    case HQ_DEV_EV_HELP:
+        if (ev->wi >= 0 && (size_t)ev->wi < l->dev.n_win) {
+            s->keys++;
+            devs__help(s, &s->win[l->win_devs[ev->wi]]);
+        }
+        return;
+    case HQ_DEV_EV_KEY_IGNORED:
+        s->keys++;
+        s->refused++;
+        return;
+    default:
+        return;
+    }
+}
+
+static void devs__host_log(struct hq_dev *dev, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void devs__host_log(struct hq_dev *dev, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    devs__vlog(devs__link_of(dev), level, fmt, ap);
+    va_end(ap);
+}
+
+static const struct hq_host devs_host = {
+    .write = devs__host_write,
+    .apply = devs__host_apply,
+    .health = devs__host_health,
+    .bad = devs__host_bad,
+    .arm = devs__host_arm,
+    .event = devs__host_event,
+    .log = devs__host_log,
+};
+
 /* --------------------------------------------------------------- the links */
 
 static void devs__reopen_timer(struct hq_loop *loop, void *arg);
@@ -1008,79 +718,40 @@ static void devs__schedule_reopen(struct devs_link *l)
     l->timer = hq_loop_timer(l->s->d->loop, at > now ? at - now : 0, devs__reopen_timer, l);
 }
 
-/* The line is open (and connected): start talking. */
+static void devs__lost(struct devs_link *l, const char *why);
+
+/* The line is open (and connected): its driver starts talking. */
 static void devs__up(struct devs_link *l)
 {
     struct hqd_devs *s = l->s;
-    const struct hq_config *c = &s->d->cfg;
-    uint64_t now = devs__now(s);
-    l->opens++;
+    l->count.opens++;
     l->bad_recent = 0;
-    switch (l->kind) {
-    case LINK_READER:
-        l->rd = calloc(1, sizeof *l->rd);
-        if (!l->rd) {
-            devs__set_health(l, HQ_DEV_FAULTY, HQ_ERR_NOMEM, "out of memory");
-            return;
-        }
-        idcard_reader_init(l->rd, (const uint8_t *)c->id_hash_key, strlen(c->id_hash_key),
-                           c->readers[l->cfg_idx].fingerprint, now);
-        l->lexer_bad_seen = l->lexer_garbage_seen = 0;
-        /* The port is open but a reader is only online when it answers. */
-        devs__set_health(l, HQ_DEV_OFFLINE, HQ_ERR_TIMEOUT,
-                         "port %s open, reader not answering yet", hq_serial_name(l->sl.s));
-        devs__reader_pump(l);
-        break;
-    case LINK_HALL:
-        hallbus_lexer_init(&l->hlx);
-        hallbus_repeat_init(l->rep);
-        l->lexer_bad_seen = l->lexer_garbage_seen = 0;
-        devs__set_health(l, HQ_DEV_ONLINE, HQ_OK, "%s", "");
-        for (size_t i = 0; i < s->n_win; i++) {
-            struct devs_win *w = &s->win[i];
-            if (w->bus != l || !w->c->keypad) continue;
-            w->disp_len = 0; /* a keypad back on the line shows nothing until told */
-            struct hq_effect fx = {.type = HQ_FX_WINDOW, .window = w->c->window, .ticket = -1};
-            devs__fx_bus(s, w, &fx);
-        }
-        devs__stage_flush(s);
-        break;
-    case LINK_LED:
-        memset(&l->la, 0, sizeof l->la);
-        l->inflight = -1;
-        l->q_n = 0;
-        devs__set_health(l, HQ_DEV_ONLINE, HQ_OK, "%s", "");
-        if (s->blanked) {
-            uint8_t f[16];
-            devs__led_frame(l, f,
-                            ledbar_encode(LEDBAR_BROADCAST, LEDBAR_CMD_SHOW, NULL, 0, f, sizeof f));
-        }
-        for (size_t i = 0; i < s->n_win; i++) {
-            if (s->win[i].led != l) continue;
-            devs__bar_store_idle(s, &s->win[i]);
-            devs__bar_show(s, &s->win[i]);
-        }
-        break;
+    l->up = true;
+    l->dev.port = hq_serial_name(l->sl.s);
+    int rc = l->drv->open(&l->dev, devs__now(s));
+    if (rc) {
+        devs__set_health(l, HQ_HEALTH_FAULTY, rc, "driver %s cannot start: %s", l->drv->name,
+                         hq_strerror(rc));
+        return;
     }
+    if (l->drv->role != HQ_DRV_ROLE_BAR) return;
+    if (s->blanked) devs__fx(l, HQ_DRV_FX_BLANK, -1);
+    for (size_t i = 0; i < s->n_win; i++)
+        if (s->win[i].led == l) devs__show(s, &s->win[i]);
 }
 
 static void devs__lost(struct devs_link *l, const char *why)
 {
     struct hqd_devs *s = l->s;
+    if (l->up && l->drv->close) l->drv->close(&l->dev);
+    l->up = false;
     if (l->fd >= 0) hq_loop_del_fd(s->d->loop, l->fd);
     l->fd = -1;
     l->connecting = l->broken = false;
     l->out_len = 0;
     if (l->timer) hq_loop_timer_cancel(s->d->loop, l->timer);
-    if (l->ack_timer) hq_loop_timer_cancel(s->d->loop, l->ack_timer);
-    l->timer = l->ack_timer = 0;
-    l->q_n = 0;
-    l->inflight = -1;
-    if (l->rd) {
-        idcard_reader_free(l->rd);
-        free(l->rd);
-        l->rd = NULL;
-    }
+    if (l->drv_timer) hq_loop_timer_cancel(s->d->loop, l->drv_timer);
+    l->timer = l->drv_timer = 0;
     devs__card_clear(l, true);
     /* A serial server that accepts and hangs up at once would otherwise be retried (and its
      * health recorded) twice a second for ever: a link that did not stay up keeps backing
@@ -1088,7 +759,7 @@ static void devs__lost(struct devs_link *l, const char *why)
     if (devs__now(s) - l->up_at_ms < 5000 && l->prev_backoff > l->sl.backoff_ms)
         l->sl.backoff_ms = l->prev_backoff;
     hq_serial_link_lost(&l->sl, devs__now(s));
-    devs__set_health(l, HQ_DEV_OFFLINE, HQ_ERR_IO, "%s", why);
+    devs__set_health(l, HQ_HEALTH_OFFLINE, HQ_ERR_IO, "%s", why);
     devs__schedule_reopen(l);
 }
 
@@ -1103,7 +774,7 @@ static void devs__try_open(struct devs_link *l)
         l->up_at_ms = devs__now(s);
     }
     if (rc) {
-        devs__set_health(l, rc == HQ_ERR_CONFIG ? HQ_DEV_FAULTY : HQ_DEV_OFFLINE, rc,
+        devs__set_health(l, rc == HQ_ERR_CONFIG ? HQ_HEALTH_FAULTY : HQ_HEALTH_OFFLINE, rc,
                          "cannot open %s (%s); next try in %u ms", l->port, hq_strerror(rc),
                          (unsigned)(l->sl.retry_at_ms - devs__now(s)));
         devs__schedule_reopen(l);
@@ -1157,59 +828,25 @@ static void devs__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg
                 return;
             }
             if (rc) {
-                devs__lost(l, l->kind == LINK_READER || hq_serial_kind(l->sl.s) != HQ_SERIAL_TCP
+                devs__lost(l, l->reader || hq_serial_kind(l->sl.s) != HQ_SERIAL_TCP
                                   ? "link lost (unplugged?)"
                                   : "the serial server closed the connection");
                 return;
             }
             if (!got) break;
             total += got;
-            l->rx_bytes += got;
+            l->count.rx_bytes += got;
             /* A reader's answer holds the whole card: never dumped, not even at level hex. */
-            if (l->kind != LINK_READER) LOG_HEX("DEVICES", l->id, buf, got);
-            switch (l->kind) {
-            case LINK_READER:
-                idcard_reader_input(l->rd, buf, got, devs__now(l->s));
-                explicit_bzero(buf, got); /* a read answer holds the whole card */
-                break;
-            case LINK_HALL:
-                devs__hall_input(l, buf, got);
-                break;
-            case LINK_LED:
-                devs__led_input(l, buf, got);
-                break;
-            }
+            if (!l->drv->private_bytes) LOG_HEX("DEVICES", l->id, buf, got);
+            if (l->up) l->drv->input(&l->dev, buf, got, devs__now(l->s));
+            if (l->drv->private_bytes) explicit_bzero(buf, got);
             if (l->fd < 0) return; /* lost while handling (a write failed hard) */
         }
-        if (l->kind == LINK_READER) devs__reader_pump(l);
     }
     if (l->broken) devs__lost(l, "write failed: link lost");
 }
 
 /* ------------------------------------------------------------ housekeeping */
-
-/* Minute of the day from which the bars are blanked today, -1 = not today. */
-static int devs__blank_minute(struct hqd_devs *s, int32_t day)
-{
-    const struct hq_config *c = &s->d->cfg;
-    if (strcmp(c->led_blank_at, "off") == 0) return -1;
-    if (strcmp(c->led_blank_at, "auto") != 0)
-        return ((c->led_blank_at[0] - '0') * 10 + (c->led_blank_at[1] - '0')) * 60 +
-               (c->led_blank_at[3] - '0') * 10 + (c->led_blank_at[4] - '0');
-    /* auto: when the last service of the day closes (0 = closed all day) */
-    int last = 0;
-    const struct hq_engine_cfg *e = &c->engine;
-    int wday = (int)(((day % 7) + 7 + 4) % 7);
-    for (size_t i = 0; i < e->n_services; i++) {
-        const struct hq_service_cfg *sc = &e->services[i];
-        const struct hq_day_hours *h = &sc->week[wday];
-        for (size_t k = 0; k < sc->n_overrides; k++)
-            if (sc->overrides[k].day == day) h = &sc->overrides[k].hours;
-        for (size_t k = 0; k < h->n && k < HQ_MAX_INTERVALS; k++)
-            if (h->iv[k].close_min > last) last = h->iv[k].close_min;
-    }
-    return last;
-}
 
 static void devs__blank_check(struct hqd_devs *s)
 {
@@ -1217,7 +854,7 @@ static void devs__blank_check(struct hqd_devs *s)
     int64_t now = hq_loop_wall_s();
     int32_t day = hq_engine_day_of(e->cfg, now);
     int minute = (int)((now + e->cfg->utc_offset_s - (int64_t)day * 86400) / 60);
-    int blank_min = devs__blank_minute(s, day);
+    int blank_min = hq_devices_blank_minute(&s->d->cfg, day);
     bool any_open = false;
     for (size_t i = 0; i < e->cfg->n_services && !any_open; i++)
         any_open = hq_engine_service_open(e, i, now);
@@ -1227,20 +864,16 @@ static void devs__blank_check(struct hqd_devs *s)
         s->blanked = true;
         s->blank_day = day;
         LOG_NOTICE("DEVICES", "closing time: LED bars blanked");
-        for (size_t i = 0; i < s->n_links; i++) {
-            struct devs_link *l = &s->links[i];
-            if (l->kind != LINK_LED || l->fd < 0 || l->connecting) continue;
-            uint8_t f[16];
-            devs__led_frame(l, f,
-                            ledbar_encode(LEDBAR_BROADCAST, LEDBAR_CMD_SHOW, NULL, 0, f, sizeof f));
-        }
+        for (size_t i = 0; i < s->n_links; i++)
+            if (s->links[i].drv->role == HQ_DRV_ROLE_BAR)
+                devs__fx(&s->links[i], HQ_DRV_FX_BLANK, -1);
         for (size_t i = 0; i < s->n_win; i++)
-            if (s->win[i].led && e->win[s->win[i].wi].current >= 0) devs__bar_show(s, &s->win[i]);
+            if (s->win[i].led && e->win[s->win[i].wi].current >= 0) devs__show(s, &s->win[i]);
     } else if (s->blanked && any_open && (blank_min < 0 || minute < blank_min)) {
         s->blanked = false;
         LOG_NOTICE("DEVICES", "the hall opens: LED bars show their texts again");
         for (size_t i = 0; i < s->n_win; i++)
-            if (s->win[i].led) devs__bar_show(s, &s->win[i]);
+            if (s->win[i].led) devs__show(s, &s->win[i]);
     }
 }
 
@@ -1255,15 +888,20 @@ static void devs__house(struct hq_loop *loop, void *arg)
                      s->d->cfg.card_hold_s);
             devs__card_clear(l, true);
         }
-        if (l->st.health == HQ_DEV_FAULTY && l->st.err == HQ_ERR_PROTO &&
+        if (l->st.health == HQ_HEALTH_FAULTY && l->st.err == HQ_ERR_PROTO &&
             now - l->last_bad_ms >= DEVS_BAD_WINDOW_MS) {
             l->bad_recent = 0;
-            devs__set_health(l, HQ_DEV_ONLINE, HQ_OK, "clean again for %d s",
+            devs__set_health(l, HQ_HEALTH_ONLINE, HQ_OK, "clean again for %d s",
                              DEVS_BAD_WINDOW_MS / 1000);
         }
     }
+    /* Displays that identified themselves or were tested go back to what they must show. */
+    for (size_t i = 0; i < s->n_win; i++)
+        if (s->win[i].restore_at_ms && now >= s->win[i].restore_at_ms) {
+            s->win[i].restore_at_ms = 0;
+            devs__show(s, &s->win[i]);
+        }
     devs__blank_check(s);
-    devs__flush_displays(s);
     s->house_timer = hq_loop_timer(loop, DEVS_HOUSE_MS, devs__house, s);
 }
 
@@ -1275,44 +913,33 @@ static int devs__cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static void devs__status_part(struct hq_daemon *d, cJSON *status, void *arg)
+/* Every device: the lines, then each window's keypad, pad and display. */
+static void devs__devices_json(struct hqd_devs *s, cJSON *arr)
 {
-    struct hqd_devs *s = arg;
-    cJSON *arr = cJSON_GetObjectItemCaseSensitive(status, "devices");
-    if (!arr) arr = cJSON_AddArrayToObject(status, "devices");
-    uint64_t now = hq_loop_now_ms(d->loop);
     for (size_t i = 0; i < s->n_links; i++)
         cJSON_AddItemToArray(arr, devs__link_json(&s->links[i]));
     for (size_t i = 0; i < s->n_win; i++) {
         const struct devs_win *w = &s->win[i];
-        static const char *const kinds[2] = {"keypad", "rating_pad"};
-        uint8_t addrs[2] = {w->c->keypad, w->c->pad};
-        uint64_t heard[2] = {w->keypad_heard_ms, w->pad_heard_ms};
-        for (int k = 0; k < 2; k++) {
-            if (!addrs[k] || !w->bus) continue;
-            char id[64];
-            snprintf(id, sizeof id, "%s:%s:%u", kinds[k], w->bus->id + 4, addrs[k]);
-            cJSON *o = cJSON_CreateObject();
-            cJSON_AddStringToObject(o, "id", id);
-            cJSON_AddStringToObject(o, "type", kinds[k]);
-            cJSON_AddNumberToObject(o, "window", w->c->window);
-            cJSON_AddNumberToObject(o, "address", addrs[k]);
-            /* A keypad only talks when a key is pressed: its line's health is its health. */
-            cJSON_AddStringToObject(o, "health", devs__health_name(w->bus->st.health));
-            cJSON_AddStringToObject(o, "text", devs__health_zh(w->bus->st.health));
-            if (heard[k])
-                cJSON_AddNumberToObject(o, "last_heard_s", (double)((now - heard[k]) / 1000));
-            else
-                cJSON_AddNullToObject(o, "last_heard_s");
-            cJSON_AddItemToArray(arr, o);
-        }
-        if (w->led) cJSON_AddItemToArray(arr, devs__bar_json(w));
+        if (w->bus && w->c->keypad)
+            cJSON_AddItemToArray(arr, devs__unit_json(w->bus, HQ_UNIT_KEYPAD, w->bus_k));
+        if (w->bus && w->c->pad)
+            cJSON_AddItemToArray(arr, devs__unit_json(w->bus, HQ_UNIT_PAD, w->bus_k));
+        if (w->led) cJSON_AddItemToArray(arr, devs__unit_json(w->led, HQ_UNIT_BAR, w->led_k));
     }
+}
+
+static void devs__status_part(struct hq_daemon *d, cJSON *status, void *arg)
+{
+    struct hqd_devs *s = arg;
+    (void)d;
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(status, "devices");
+    if (!arr) arr = cJSON_AddArrayToObject(status, "devices");
+    devs__devices_json(s, arr);
     /* The card on a reader, for a kiosk page that (re)loads while a card lies there. */
     const struct devs_link *newest = NULL, *reader = NULL;
     for (size_t i = 0; i < s->n_links; i++) {
         const struct devs_link *l = &s->links[i];
-        if (l->kind != LINK_READER) continue;
+        if (!l->reader) continue;
         if (!reader) reader = l;
         if (l->card && (!newest || l->card_at_ms > newest->card_at_ms)) newest = l;
     }
@@ -1322,7 +949,7 @@ static void devs__status_part(struct hq_daemon *d, cJSON *status, void *arg)
         /* every kiosk's reader, for a page that knows its kiosk */
         cJSON *cards = cJSON_AddArrayToObject(status, "cards");
         for (size_t i = 0; i < s->n_links; i++)
-            if (s->links[i].kind == LINK_READER)
+            if (s->links[i].reader)
                 cJSON_AddItemToArray(cards, devs__card_json(&s->links[i], s->links[i].card));
     }
     cJSON *sum = cJSON_AddObjectToObject(status, "device_keys");
@@ -1331,7 +958,6 @@ static void devs__status_part(struct hq_daemon *d, cJSON *status, void *arg)
     cJSON_AddNumberToObject(sum, "refused", (double)s->refused);
     cJSON_AddNumberToObject(sum, "help_calls", (double)s->help_calls);
     cJSON_AddBoolToObject(sum, "bars_blanked", s->blanked);
-    /* What hallqd itself spends on a key (engine, commit, frames out), apart from the wire. */
     size_t n = s->n_lat < DEVS_LAT ? (size_t)s->n_lat : DEVS_LAT;
     if (n) {
         uint32_t v[DEVS_LAT];
@@ -1359,15 +985,15 @@ static char *devs__metrics(struct hq_daemon *d, void *arg)
     DEVS_M("# TYPE hallq_device_up gauge\n");
     for (size_t i = 0; i < s->n_links; i++)
         DEVS_M("hallq_device_up{device=\"%s\"} %d\n", s->links[i].id,
-               s->links[i].st.health == HQ_DEV_ONLINE);
+               s->links[i].st.health == HQ_HEALTH_ONLINE);
     static const char *const names[] = {"rx_bytes", "garbage_bytes", "bad_frames", "dropped_frames",
                                         "opens"};
     for (size_t m = 0; m < HQ_ARRAY_LEN(names); m++) {
         DEVS_M("# TYPE hallq_device_%s_total counter\n", names[m]);
         for (size_t i = 0; i < s->n_links; i++) {
-            const struct devs_link *l = &s->links[i];
-            uint64_t v[] = {l->rx_bytes, l->garbage, l->bad_frames, l->dropped, l->opens};
-            DEVS_M("hallq_device_%s_total{device=\"%s\"} %llu\n", names[m], l->id,
+            const struct hq_dev_counters *c = &s->links[i].count;
+            uint64_t v[] = {c->rx_bytes, c->garbage, c->bad_frames, c->dropped, c->opens};
+            DEVS_M("hallq_device_%s_total{device=\"%s\"} %llu\n", names[m], s->links[i].id,
                    (unsigned long long)v[m]);
         }
     }
@@ -1378,23 +1004,216 @@ static char *devs__metrics(struct hq_daemon *d, void *arg)
     return b;
 }
 
+int hqd_devices_faults(const struct hq_daemon *d)
+{
+    struct hqd_devs *s = devs__self;
+    if (!s || s->d != d) return 0;
+    int n = 0;
+    for (size_t i = 0; i < s->n_links; i++) {
+        const struct devs_link *l = &s->links[i];
+        if (hq_health_is_fault(l->st.health)) {
+            n++;
+            continue;
+        }
+        for (size_t k = 0; l->dev.units_report && k < l->dev.n_win * 4; k++)
+            n += hq_health_is_fault(l->units[k].h.health);
+    }
+    return n;
+}
+
+/* ------------------------------------------------------------ commissioning */
+
+static struct devs_win *devs__win_by_number(struct hqd_devs *s, long number)
+{
+    if (number < 1 || number > 65535) return NULL;
+    int wi = hq_engine_window_index(&s->d->eng, (uint16_t)number);
+    if (wi < 0 || s->win_of[wi] < 0) return NULL;
+    return &s->win[s->win_of[wi]];
+}
+
+/* One window's devices identify (or test) themselves; its display shows its view again after
+ * DEVS_IDENTIFY_MS (the house timer). */
+static void devs__commission(struct hqd_devs *s, struct devs_win *w, int type, uint64_t hold_ms)
+{
+    if (w->bus) devs__fx(w->bus, type, w->bus_k);
+    if (w->led) {
+        devs__fx(w->led, type, w->led_k);
+        w->restore_at_ms = devs__now(s) + hold_ms;
+    }
+}
+
+static cJSON *devs__win_json(const struct devs_win *w)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "window", w->c->window);
+    if (w->bus) {
+        cJSON_AddStringToObject(o, "bus", w->bus->id);
+        cJSON_AddBoolToObject(o, "bus_up", w->bus->up);
+    }
+    if (w->led) {
+        cJSON_AddStringToObject(o, "led_bus", w->led->id);
+        cJSON_AddBoolToObject(o, "led_bus_up", w->led->up);
+    }
+    if (w->c->keypad) cJSON_AddNumberToObject(o, "keypad", w->c->keypad);
+    if (w->c->pad) cJSON_AddNumberToObject(o, "pad", w->c->pad);
+    if (w->c->bar) cJSON_AddNumberToObject(o, "bar", w->c->bar);
+    return o;
+}
+
+static void devs__test_step(struct hq_loop *loop, void *arg)
+{
+    struct hqd_devs *s = arg;
+    (void)loop;
+    s->test_timer = 0;
+    if (s->test_next < 0 || (size_t)s->test_next >= s->n_win) {
+        s->test_next = -1;
+        LOG_NOTICE("DEVICES", "device test: every window walked");
+        return;
+    }
+    struct devs_win *w = &s->win[s->test_next++];
+    LOG_NOTICE("DEVICES", "device test: window %u", w->c->window);
+    devs__commission(s, w, HQ_DRV_FX_TEST, DEVS_TEST_STEP_MS);
+    s->test_timer = hq_loop_timer(s->d->loop, DEVS_TEST_STEP_MS, devs__test_step, s);
+}
+
+/* GET /api/v1/devices: every device with its health, and the drivers hallqd knows. */
+static int devs__api_list(struct hq_api_req *req, void *arg)
+{
+    struct hqd_devs *s = arg;
+    if (req->tail[0] && strcmp(req->tail, "/") != 0) return HQ_ERR_NOT_FOUND;
+    cJSON *o = cJSON_CreateObject();
+    devs__devices_json(s, cJSON_AddArrayToObject(o, "devices"));
+    cJSON *drv = cJSON_AddArrayToObject(o, "drivers");
+    for (size_t i = 0; hq_drivers[i]; i++) {
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddStringToObject(x, "name", hq_drivers[i]->name);
+        cJSON_AddStringToObject(x, "description", hq_drivers[i]->desc);
+        cJSON_AddItemToArray(drv, x);
+    }
+    cJSON_AddNumberToObject(o, "faults", hqd_devices_faults(s->d));
+    cJSON_AddBoolToObject(o, "test_running", s->test_next >= 0);
+    return hq_api_reply_json(req, 200, o);
+}
+
+/* POST /api/v1/devices/identify/WINDOW: the window's display shows its own address and its
+ * keypad beeps, so an installer sees which box answers to which window. */
+static int devs__api_identify(struct hq_api_req *req, void *arg)
+{
+    struct hqd_devs *s = arg;
+    const char *t = req->tail[0] == '/' ? req->tail + 1 : req->tail;
+    char *end;
+    long n = strtol(t, &end, 10);
+    if (!*t || *end)
+        return hq_api_reply_error(req, HQ_ERR_INVALID, "POST /api/v1/devices/identify/WINDOW");
+    struct devs_win *w = devs__win_by_number(s, n);
+    if (!w)
+        return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no devices configured for that window");
+    LOG_NOTICE("DEVICES", "window %u identifies its devices", w->c->window);
+    devs__commission(s, w, HQ_DRV_FX_IDENTIFY, DEVS_IDENTIFY_MS);
+    cJSON *o = devs__win_json(w);
+    cJSON_AddNumberToObject(o, "seconds", DEVS_IDENTIFY_MS / 1000);
+    return hq_api_reply_json(req, 200, o);
+}
+
+/* POST /api/v1/devices/test: every window's display and pad show a test, one after the other. */
+static int devs__api_test(struct hq_api_req *req, void *arg)
+{
+    struct hqd_devs *s = arg;
+    if (req->tail[0] && strcmp(req->tail, "/") != 0) return HQ_ERR_NOT_FOUND;
+    if (s->test_next >= 0) return hq_api_reply_error(req, HQ_ERR_STATE, "a device test is running");
+    cJSON *o = cJSON_CreateObject();
+    cJSON *arr = cJSON_AddArrayToObject(o, "windows");
+    for (size_t i = 0; i < s->n_win; i++)
+        cJSON_AddItemToArray(arr, devs__win_json(&s->win[i]));
+    cJSON_AddNumberToObject(o, "seconds", (double)(s->n_win * DEVS_TEST_STEP_MS) / 1000.0);
+    LOG_NOTICE("DEVICES", "device test: %zu windows", s->n_win);
+    s->test_next = 0;
+    devs__test_step(s->d->loop, s);
+    return hq_api_reply_json(req, 200, o);
+}
+
 /* ---------------------------------------------------------------- start/stop */
 
-static int devs__link_init(struct hqd_devs *s, struct devs_link *l, int kind, int idx,
-                           const char *name, const char *port, uint32_t baud, unsigned flags)
+static int devs__link_init(struct hqd_devs *s, struct devs_link *l, const struct hq_driver *drv,
+                           int idx, const char *name, const char *port, uint32_t baud,
+                           unsigned flags, const void *cfg)
 {
     l->s = s;
-    l->kind = kind;
+    l->drv = drv;
     l->cfg_idx = idx;
+    l->reader = drv->role == HQ_DRV_ROLE_READER;
     l->fd = -1;
-    l->inflight = -1;
     l->port = port;
-    snprintf(l->id, sizeof l->id, "%s:%s", kind == LINK_READER ? "reader" : "bus", name);
-    for (int a = 0; a < 256; a++)
-        l->who[a] = -1;
-    l->st.health = HQ_DEV_UNKNOWN;
-    if (kind == LINK_HALL && !(l->rep = calloc(1, sizeof *l->rep))) return HQ_ERR_NOMEM;
-    return hq_serial_link_init(&l->sl, port, (int)baud, flags);
+    snprintf(l->id, sizeof l->id, "%s:%s", l->reader ? "reader" : "bus", name);
+    l->st.health = HQ_HEALTH_UNKNOWN;
+    l->dev.drv = drv;
+    l->dev.host = &devs_host;
+    l->dev.host_arg = l;
+    l->dev.id = l->id;
+    l->dev.cfg = drv->n_bus_keys ? cfg : NULL;
+    l->dev.eng = &s->d->eng;
+    l->dev.count = &l->count;
+    l->dev.port = port;
+    l->dev.secret = (const uint8_t *)s->d->cfg.id_hash_key;
+    l->dev.secret_len = strlen(s->d->cfg.id_hash_key);
+    if (drv->priv_size && !(l->dev.priv = calloc(1, drv->priv_size))) return HQ_ERR_NOMEM;
+    return hq_serial_link_init(&l->sl, port, (int)(baud ? baud : drv->default_baud), flags);
+}
+
+/* Each window's place on its lines: the driver's dev.win entries. */
+static int devs__wire(struct hqd_devs *s)
+{
+    const struct hq_config *c = &s->d->cfg;
+    for (size_t i = 0; i < s->n_links; i++) {
+        struct devs_link *l = &s->links[i];
+        size_t n = 0;
+        for (size_t k = 0; k < s->n_win; k++)
+            n += s->win[k].bus == l || s->win[k].led == l;
+        l->win = calloc(n ? n : 1, sizeof *l->win);
+        l->win_devs = calloc(n ? n : 1, sizeof *l->win_devs);
+        l->units = calloc((n ? n : 1) * 4, sizeof *l->units);
+        if (!l->win || !l->win_devs || !l->units) return HQ_ERR_NOMEM;
+        for (size_t k = 0; k < s->n_win; k++) {
+            struct devs_win *w = &s->win[k];
+            if (w->bus != l && w->led != l) continue;
+            struct hq_dev_window *dw = &l->win[l->dev.n_win];
+            dw->window = w->c->window;
+            dw->wi = w->wi;
+            if (w->bus == l) {
+                dw->keypad = w->c->keypad;
+                dw->pad = w->c->pad;
+                dw->pad_type = w->c->pad_type;
+                dw->pad_map = w->c->pad_map;
+                dw->cfg = l->drv->n_win_keys ? w->c->bus_drv : NULL;
+                w->bus_k = (int)l->dev.n_win;
+            } else {
+                dw->bar = w->c->bar;
+                dw->idle_text = w->idle;
+                dw->idle_color = c->led_idle_color;
+                dw->cfg = l->drv->n_win_keys ? w->c->led_drv : NULL;
+                w->led_k = (int)l->dev.n_win;
+            }
+            l->win_devs[l->dev.n_win] = (int)k;
+            l->dev.n_win++;
+        }
+        l->dev.win = l->win;
+    }
+    return HQ_OK;
+}
+
+static void devs__free(struct hqd_devs *s)
+{
+    for (size_t i = 0; s->links && i < s->n_links; i++) {
+        struct devs_link *l = &s->links[i];
+        free(l->dev.priv);
+        free(l->win);
+        free(l->win_devs);
+        free(l->units);
+    }
+    free(s->links);
+    free(s->win);
+    free(s->win_of);
+    free(s);
 }
 
 int hqd_devices_init(struct hq_daemon *d)
@@ -1404,6 +1223,7 @@ int hqd_devices_init(struct hq_daemon *d)
     if (!s) return HQ_ERR_NOMEM;
     s->d = d;
     s->blank_day = -1;
+    s->test_next = -1;
     s->n_links = (size_t)c->n_readers + (size_t)c->n_buses;
     s->links = calloc(s->n_links ? s->n_links : 1, sizeof *s->links);
     s->win = calloc(c->n_devwins ? c->n_devwins : 1, sizeof *s->win);
@@ -1415,19 +1235,24 @@ int hqd_devices_init(struct hq_daemon *d)
     size_t li = 0;
     for (int i = 0; i < c->n_readers; i++, li++) {
         const struct hq_reader_cfg *r = &c->readers[i];
-        rc = devs__link_init(s, &s->links[li], LINK_READER, i, r->kiosk, r->port, r->baud, 0);
+        const struct hq_driver *drv =
+            r->type[0] ? hq_driver_find(r->type) : hq_driver_default(HQ_DRV_ROLE_READER);
+        rc = HQ_ERR_CONFIG;
+        if (!drv) goto fail; /* the config loader checked it */
+        rc = devs__link_init(s, &s->links[li], drv, i, r->kiosk, r->port, r->baud, 0, r->drv);
         if (rc) goto fail;
     }
     struct devs_link *bus_link[HQ_CFG_MAX_BUSES] = {0};
     for (int i = 0; i < c->n_buses; i++, li++) {
         const struct hq_bus_cfg *b = &c->buses[i];
+        const struct hq_driver *drv = hq_driver_find(b->type);
         unsigned flags =
             (b->rs485 ? HQ_SERIAL_RS485 : 0) | (b->rs485_rts_low ? HQ_SERIAL_RS485_RTS_LOW : 0);
-        bool led = strcmp(b->type, "led") == 0;
-        rc = devs__link_init(s, &s->links[li], led ? LINK_LED : LINK_HALL, i, b->id, b->port,
-                             b->baud, flags);
+        rc = HQ_ERR_CONFIG;
+        if (!drv) goto fail;
+        rc = devs__link_init(s, &s->links[li], drv, i, b->id, b->port, b->baud, flags, b->drv);
         if (rc) goto fail;
-        s->links[li].ack = b->acknowledge;
+        s->links[li].dev.acknowledge = b->acknowledge;
         bus_link[i] = &s->links[li];
     }
     for (size_t i = 0; i < c->n_devwins; i++) {
@@ -1436,46 +1261,30 @@ int hqd_devices_init(struct hq_daemon *d)
         w->c = dc;
         w->wi = hq_engine_window_index(&d->eng, dc->window);
         if (w->wi < 0) continue; /* the config checked it; the engine agrees */
-        w->hw.window = dc->window;
-        w->hw.keypad = dc->keypad;
-        w->hw.pad = dc->pad;
-        if (strcmp(dc->pad_type, "four") == 0) {
-            hallbus_padmap_four(&w->map);
-            if (dc->pad_map[0] && hallbus_padmap_parse(&w->map, dc->pad_map)) {
-                rc = HQ_ERR_CONFIG;
-                goto fail;
-            }
-            w->hw.padmap = &w->map;
-        }
         w->bus = dc->bus_idx >= 0 ? bus_link[dc->bus_idx] : NULL;
-        w->led = dc->bar && dc->led_bus_idx >= 0 ? bus_link[dc->led_bus_idx] : NULL;
-        w->last_waiting = -1;
+        w->led = dc->led_bus_idx >= 0 ? bus_link[dc->led_bus_idx] : NULL;
         char num[8];
         snprintf(num, sizeof num, "%u", dc->window);
         if (ledbar_template_expand(dc->idle_text[0] ? dc->idle_text : c->led_idle_text, "", num,
                                    c->engine.windows[w->wi].name, w->idle, sizeof w->idle))
             snprintf(w->idle, sizeof w->idle, "%s", c->engine.windows[w->wi].name);
-        if (w->bus) {
-            if (dc->keypad) w->bus->who[dc->keypad] = (int16_t)s->n_win;
-            if (dc->pad) w->bus->who[dc->pad] = (int16_t)s->n_win;
-        }
-        if (w->led) {
-            w->led->who[dc->bar] = (int16_t)s->n_win;
-            w->led->q_cap++;
-            w->bar_st.health = HQ_DEV_UNKNOWN;
-        }
         s->win_of[w->wi] = (int16_t)s->n_win;
         s->n_win++;
     }
-    for (size_t i = 0; i < s->n_links; i++) {
-        struct devs_link *l = &s->links[i];
-        if (l->kind != LINK_LED) continue;
-        l->q_cap = l->q_cap * 2 + 2; /* an idle text and a show per bar, and broadcasts */
-        if (!(l->q = calloc(l->q_cap, sizeof *l->q))) goto fail;
-    }
+    if ((rc = devs__wire(s))) goto fail;
     if ((rc = hqd_on_result(d, devs__on_result, s))) goto fail;
-    if (d->api && (rc = hq_api_status_part(d->api, devs__status_part, s))) goto fail;
-    if (d->api && (rc = hq_api_metrics_part(d->api, devs__metrics, s))) goto fail;
+    if (d->api) {
+        if ((rc = hq_api_status_part(d->api, devs__status_part, s))) goto fail;
+        if ((rc = hq_api_metrics_part(d->api, devs__metrics, s))) goto fail;
+        /* Commissioning (hallqctl devices): a list for staff, the rest for the manager. */
+        if ((rc = hq_api_route(d->api, "GET", "/api/v1/devices", HQ_ROLE_CLERK, devs__api_list,
+                               s)) ||
+            (rc = hq_api_route(d->api, "POST", "/api/v1/devices/identify", HQ_ROLE_MANAGER,
+                               devs__api_identify, s)) ||
+            (rc = hq_api_route(d->api, "POST", "/api/v1/devices/test", HQ_ROLE_MANAGER,
+                               devs__api_test, s)))
+            goto fail;
+    }
     if (c->n_readers) {
         d->fill_card = devs__fill_card;
         d->card_hash_of = devs__card_hash_of;
@@ -1492,14 +1301,7 @@ int hqd_devices_init(struct hq_daemon *d)
                  c->n_buses, s->n_win);
     return HQ_OK;
 fail:
-    for (size_t i = 0; s->links && i < s->n_links; i++) {
-        free(s->links[i].rep);
-        free(s->links[i].q);
-    }
-    free(s->links);
-    free(s->win);
-    free(s->win_of);
-    free(s);
+    devs__free(s);
     return rc;
 }
 
@@ -1513,24 +1315,17 @@ void hqd_devices_fini(struct hq_daemon *d)
         d->fill_card_arg = NULL;
     }
     if (s->house_timer) hq_loop_timer_cancel(d->loop, s->house_timer);
+    if (s->test_timer) hq_loop_timer_cancel(d->loop, s->test_timer);
     for (size_t i = 0; i < s->n_links; i++) {
         struct devs_link *l = &s->links[i];
+        if (l->up && l->drv->close) l->drv->close(&l->dev);
+        l->up = false;
         if (l->fd >= 0) hq_loop_del_fd(d->loop, l->fd);
         if (l->timer) hq_loop_timer_cancel(d->loop, l->timer);
-        if (l->ack_timer) hq_loop_timer_cancel(d->loop, l->ack_timer);
-        if (l->rd) {
-            idcard_reader_free(l->rd);
-            free(l->rd);
-        }
+        if (l->drv_timer) hq_loop_timer_cancel(d->loop, l->drv_timer);
         explicit_bzero(&l->cardid, sizeof l->cardid);
         hq_serial_link_close(&l->sl);
-        free(l->rep);
-        free(l->q);
     }
-    free(s->links);
-    free(s->win);
-    free(s->win_of);
-    free(s->stage);
-    free(s);
+    devs__free(s);
     devs__self = NULL;
 }

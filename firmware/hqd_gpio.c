@@ -11,11 +11,12 @@
  *          paper ON/OFF ─► hq_print_set_sensor (printer "near_end") + SSE alarm
  *          door ON/OFF ─► SSE alarm + outbox event "door"
  *
- *   1 s timer ─► hq_api_status_json(): printers[].can_print, devices[].health ─► LED lines
+ *   1 s timer ─► hq_print_faults(), hqd_devices_faults(), the GPIO lines' own health ─► LEDs
  *
- * Decision (LEDs): they read the status every second rather than hooking the printing and
- * device modules. The status is what the dashboard shows, so the LEDs never disagree with
- * it, and neither module needs to know the LEDs exist; a second of lag is nothing for a lamp.
+ * Decision (LEDs): they ask the printing module and the device host for their faults every
+ * second — the same health records the status and the dashboard show (health.h), so the
+ * LEDs never disagree with them — rather than hooking those modules; a second of lag is
+ * nothing for a lamp.
  */
 #include "hqd_gpio.h"
 
@@ -24,9 +25,10 @@
 #include <string.h>
 
 #include "api.h"
-#include "devices.h"
 #include "gpio.h"
 #include "gpio_input.h"
+#include "health.h"
+#include "hqd_devices.h"
 #include "hqd_print.h"
 #include "store.h"
 
@@ -51,10 +53,7 @@ struct gline {
     char id[48];
     struct hq_gpio_line *hl; /* NULL while offline or faulty */
     bool fd_added;
-    int health; /* enum hq_device_health */
-    int err;
-    char reason[HQ_GPIO_WHY_MAX];
-    int64_t since_wall;
+    struct hq_health_rec h; /* the one device health model (health.h) */
     struct gpio_debounce db;
     uint64_t db_timer;
     bool active; /* inputs: the debounced level; LEDs: lit now */
@@ -71,23 +70,11 @@ struct hqd_gpio {
     bool want_printer, want_device; /* what the LEDs should show */
 };
 
-static struct hqd_gpio *gpio__self;
+static struct hqd_gpio *hqd_gpio__self;
 
 /* ------------------------------------------------------------------ health */
 
-static const char *gpio__health_name(int h)
-{
-    static const char *const n[] = {"unknown", "online", "offline", "faulty"};
-    return h >= 0 && h <= HQ_DEV_FAULTY ? n[h] : "unknown";
-}
-
-static const char *gpio__health_zh(int h)
-{
-    static const char *const n[] = {"未知", "在线", "离线", "故障"};
-    return h >= 0 && h <= HQ_DEV_FAULTY ? n[h] : "未知";
-}
-
-static cJSON *gpio__line_json(const struct gline *l)
+static cJSON *hqd_gpio__line_json(const struct gline *l)
 {
     const struct hq_config *c = &l->s->d->cfg;
     cJSON *o = cJSON_CreateObject();
@@ -96,11 +83,9 @@ static cJSON *gpio__line_json(const struct gline *l)
     cJSON_AddStringToObject(o, "type", gl_type[l->role]);
     cJSON_AddStringToObject(o, "chip", c->gpio_chip);
     cJSON_AddNumberToObject(o, "line", l->offset);
-    cJSON_AddStringToObject(o, "health", gpio__health_name(l->health));
-    cJSON_AddStringToObject(o, "text", gpio__health_zh(l->health));
-    cJSON_AddStringToObject(o, "reason", l->reason);
-    if (l->since_wall) {
-        hq_time_rfc3339(l->since_wall, c->engine.utc_offset_s, ts);
+    hq_health_json(&l->h, o);
+    if (l->h.since_wall) {
+        hq_time_rfc3339(l->h.since_wall, c->engine.utc_offset_s, ts);
         cJSON_AddStringToObject(o, "since", ts);
     }
     cJSON_AddBoolToObject(o, "active", l->active);
@@ -122,7 +107,7 @@ static cJSON *gpio__line_json(const struct gline *l)
 }
 
 /* One outbox record in its own transaction (the central server hears of doors and health). */
-static void gpio__record(struct hqd_gpio *s, cJSON *o)
+static void hqd_gpio__record(struct hqd_gpio *s, cJSON *o)
 {
     struct hq_daemon *d = s->d;
     int rc = hq_store_begin(d->store);
@@ -136,30 +121,28 @@ static void gpio__record(struct hqd_gpio *s, cJSON *o)
     if (rc) LOG_WARN("GPIO", "event not recorded: %s", hq_strerror(rc));
 }
 
-static void gpio__set_health(struct gline *l, int health, int err, const char *reason)
+static void hqd_gpio__set_health(struct gline *l, int health, int err, const char *reason)
 {
-    snprintf(l->reason, sizeof l->reason, "%s", reason);
-    l->err = err;
-    if (l->health == health) return;
-    l->health = health;
-    l->since_wall = hq_loop_wall_s();
-    HQ_LOG(health == HQ_DEV_ONLINE ? HQ_LOG_NOTICE : HQ_LOG_WARN, "GPIO", "%s: %s%s%s", l->id,
-           gpio__health_name(health), reason[0] ? ": " : "", reason);
+    struct hq_daemon *dd = l->s->d;
+    if (!hq_health_set(&l->h, health, err, reason, hq_loop_now_ms(dd->loop), hq_loop_wall_s()))
+        return;
+    HQ_LOG(health == HQ_HEALTH_ONLINE ? HQ_LOG_NOTICE : HQ_LOG_WARN, "GPIO", "%s: %s%s%s", l->id,
+           hq_health_name(health), reason[0] ? ": " : "", reason);
     struct hq_daemon *d = l->s->d;
-    if (d->api) hq_api_publish(d->api, "device", gpio__line_json(l));
+    if (d->api) hq_api_publish(d->api, "device", hqd_gpio__line_json(l));
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "kind", "device");
     cJSON_AddStringToObject(o, "device", l->id);
     cJSON_AddStringToObject(o, "type", gl_type[l->role]);
-    cJSON_AddStringToObject(o, "health", gpio__health_name(health));
+    cJSON_AddStringToObject(o, "health", hq_health_name(health));
     cJSON_AddStringToObject(o, "reason", reason);
-    gpio__record(l->s, o);
+    hqd_gpio__record(l->s, o);
 }
 
 /* ------------------------------------------------------------------ alarms */
 
-static void gpio__alarm(struct hqd_gpio *s, const char *kind, bool raised, const char *zh,
-                        const char *en)
+static void hqd_gpio__alarm(struct hqd_gpio *s, const char *kind, bool raised, const char *zh,
+                            const char *en)
 {
     struct hq_daemon *d = s->d;
     if (raised)
@@ -179,33 +162,34 @@ static void gpio__alarm(struct hqd_gpio *s, const char *kind, bool raised, const
     hq_api_publish(d->api, "alarm", o);
 }
 
-static void gpio__paper(struct hqd_gpio *s, bool near_end)
+static void hqd_gpio__paper(struct hqd_gpio *s, bool near_end)
 {
     if (s->paper_near_end == near_end) return;
     s->paper_near_end = near_end;
     /* no printer configured: the alarm still stands on its own */
     hq_print_set_sensor(s->d, near_end);
-    gpio__alarm(s, "paper_near_end", near_end,
-                near_end ? "取号机打印纸将尽，请及时更换" : "取号机打印纸已补充",
-                near_end ? "ticket printer paper near its end" : "ticket printer paper refilled");
+    hqd_gpio__alarm(s, "paper_near_end", near_end,
+                    near_end ? "取号机打印纸将尽，请及时更换" : "取号机打印纸已补充",
+                    near_end ? "ticket printer paper near its end"
+                             : "ticket printer paper refilled");
 }
 
-static void gpio__door(struct hqd_gpio *s, bool open, unsigned offset)
+static void hqd_gpio__door(struct hqd_gpio *s, bool open, unsigned offset)
 {
     if (s->door_open == open) return;
     s->door_open = open;
-    gpio__alarm(s, "door", open, open ? "设备机箱门已打开" : "设备机箱门已关闭",
-                open ? "cabinet door opened" : "cabinet door closed");
+    hqd_gpio__alarm(s, "door", open, open ? "设备机箱门已打开" : "设备机箱门已关闭",
+                    open ? "cabinet door opened" : "cabinet door closed");
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "kind", "door");
     cJSON_AddBoolToObject(o, "open", open);
     cJSON_AddNumberToObject(o, "line", offset);
-    gpio__record(s, o);
+    hqd_gpio__record(s, o);
 }
 
 /* --------------------------------------------------------------- inputs */
 
-static void gpio__button(struct gline *l)
+static void hqd_gpio__button(struct gline *l)
 {
     struct hq_daemon *d = l->s->d;
     const struct hq_gpio_button_cfg *b = &d->cfg.gpio_buttons[l->button];
@@ -223,26 +207,26 @@ static void gpio__button(struct gline *l)
     LOG_INFO("GPIO", "%s: ticket of service %s issued", l->id, b->service);
 }
 
-static void gpio__changed(struct gline *l, int ev)
+static void hqd_gpio__changed(struct gline *l, int ev)
 {
     if (ev == GPIO_DB_NONE) return;
     l->active = ev == GPIO_DB_ON;
     switch (l->role) {
     case GL_BUTTON:
-        if (l->active) gpio__button(l);
+        if (l->active) hqd_gpio__button(l);
         break;
     case GL_PAPER:
-        gpio__paper(l->s, l->active);
+        hqd_gpio__paper(l->s, l->active);
         break;
     case GL_DOOR:
-        gpio__door(l->s, l->active, l->offset);
+        hqd_gpio__door(l->s, l->active, l->offset);
         break;
     }
 }
 
-static void gpio__db_timer(struct hq_loop *loop, void *arg);
+static void hqd_gpio__db_timer(struct hq_loop *loop, void *arg);
 
-static void gpio__db_arm(struct gline *l)
+static void hqd_gpio__db_arm(struct gline *l)
 {
     struct hq_loop *loop = l->s->d->loop;
     if (l->db_timer) hq_loop_timer_cancel(loop, l->db_timer);
@@ -250,18 +234,18 @@ static void gpio__db_arm(struct gline *l)
     uint64_t at = gpio_debounce_deadline(&l->db);
     if (!at) return;
     uint64_t now = hq_loop_now_ms(loop);
-    l->db_timer = hq_loop_timer(loop, at > now ? at - now : 0, gpio__db_timer, l);
+    l->db_timer = hq_loop_timer(loop, at > now ? at - now : 0, hqd_gpio__db_timer, l);
 }
 
-static void gpio__db_timer(struct hq_loop *loop, void *arg)
+static void hqd_gpio__db_timer(struct hq_loop *loop, void *arg)
 {
     struct gline *l = arg;
     l->db_timer = 0;
-    gpio__changed(l, gpio_debounce_poll(&l->db, hq_loop_now_ms(loop)));
-    gpio__db_arm(l);
+    hqd_gpio__changed(l, gpio_debounce_poll(&l->db, hq_loop_now_ms(loop)));
+    hqd_gpio__db_arm(l);
 }
 
-static void gpio__close(struct gline *l)
+static void hqd_gpio__close(struct gline *l)
 {
     struct hq_loop *loop = l->s->d->loop;
     if (l->fd_added) hq_loop_del_fd(loop, hq_gpio_fd(l->hl));
@@ -272,7 +256,7 @@ static void gpio__close(struct gline *l)
     l->hl = NULL;
 }
 
-static void gpio__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg)
+static void hqd_gpio__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg)
 {
     struct gline *l = arg;
     (void)fd, (void)events;
@@ -283,8 +267,8 @@ static void gpio__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg
         if (n < 0) {
             /* the loop goes on; the line is requested again by the retry timer */
             l->read_errors++;
-            gpio__close(l);
-            gpio__set_health(l, HQ_DEV_FAULTY, -n, why);
+            hqd_gpio__close(l);
+            hqd_gpio__set_health(l, HQ_HEALTH_FAULTY, -n, why);
             return;
         }
         if (!n) break;
@@ -294,22 +278,22 @@ static void gpio__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg
         gpio_input_align(ts, (size_t)n, hq_loop_now_ms(loop), t);
         for (int i = 0; i < n; i++) {
             l->edges++;
-            gpio__changed(l, gpio_debounce_edge(
-                                 &l->db, gpio_input_active(ev[i].rising, l->active_low), t[i]));
+            hqd_gpio__changed(l, gpio_debounce_edge(
+                                     &l->db, gpio_input_active(ev[i].rising, l->active_low), t[i]));
         }
         if (n < 16) break;
     }
-    if (l->hl) gpio__db_arm(l);
+    if (l->hl) hqd_gpio__db_arm(l);
 }
 
 /* ------------------------------------------------------------------ LEDs */
 
-static bool gpio__is_led(const struct gline *l)
+static bool hqd_gpio__is_led(const struct gline *l)
 {
     return l->role == GL_LED_PRINTER || l->role == GL_LED_DEVICE;
 }
 
-static void gpio__led_apply(struct gline *l)
+static void hqd_gpio__led_apply(struct gline *l)
 {
     struct hqd_gpio *s = l->s;
     bool want = l->role == GL_LED_PRINTER ? s->want_printer : s->want_device;
@@ -320,53 +304,38 @@ static void gpio__led_apply(struct gline *l)
         l->set_errors++;
         char why[HQ_GPIO_WHY_MAX];
         snprintf(why, sizeof why, "setting line %u: %s", l->offset, hq_strerror(rc));
-        gpio__set_health(l, HQ_DEV_FAULTY, rc, why);
+        hqd_gpio__set_health(l, HQ_HEALTH_FAULTY, rc, why);
         return;
     }
     l->active = want;
-    gpio__set_health(l, HQ_DEV_ONLINE, HQ_OK, "");
+    hqd_gpio__set_health(l, HQ_HEALTH_ONLINE, HQ_OK, "");
 }
 
 /* What the LEDs should show, from the same status the dashboard reads. */
-static void gpio__led_tick(struct hq_loop *loop, void *arg)
+static void hqd_gpio__led_tick(struct hq_loop *loop, void *arg)
 {
     struct hqd_gpio *s = arg;
     struct hq_daemon *d = s->d;
-    s->led_timer = hq_loop_timer(loop, GPIO_LED_MS, gpio__led_tick, s);
-    if (!d->api) return;
-    cJSON *st = hq_api_status_json(d);
-    bool printer = false, device = false;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "printers"))
-    {
-        if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(it, "can_print"))) printer = true;
-    }
-    cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(st, "devices"))
-    {
-        const cJSON *h = cJSON_GetObjectItemCaseSensitive(it, "health");
-        const cJSON *type = cJSON_GetObjectItemCaseSensitive(it, "type");
+    s->led_timer = hq_loop_timer(loop, GPIO_LED_MS, hqd_gpio__led_tick, s);
+    bool device = hqd_devices_faults(d) > 0;
+    for (size_t i = 0; i < s->n && !device; i++)
         /* the LEDs themselves do not count: a lamp that cannot be lit cannot say so */
-        if (cJSON_IsString(type) && !strcmp(type->valuestring, "status_led")) continue;
-        if (cJSON_IsString(h) &&
-            (!strcmp(h->valuestring, "offline") || !strcmp(h->valuestring, "faulty")))
-            device = true;
-    }
-    cJSON_Delete(st);
-    s->want_printer = printer;
+        device = !hqd_gpio__is_led(&s->l[i]) && hq_health_is_fault(s->l[i].h.health);
+    s->want_printer = hq_print_faults(d) > 0;
     s->want_device = device;
     for (size_t i = 0; i < s->n; i++)
-        if (gpio__is_led(&s->l[i])) gpio__led_apply(&s->l[i]);
+        if (hqd_gpio__is_led(&s->l[i])) hqd_gpio__led_apply(&s->l[i]);
 }
 
 /* ---------------------------------------------------------------- opening */
 
-static void gpio__open(struct gline *l)
+static void hqd_gpio__open(struct gline *l)
 {
     struct hqd_gpio *s = l->s;
     struct hq_daemon *d = s->d;
     char why[HQ_GPIO_WHY_MAX] = "";
     int rc, value = 0;
-    if (gpio__is_led(l)) {
+    if (hqd_gpio__is_led(l)) {
         bool want = l->role == GL_LED_PRINTER ? s->want_printer : s->want_device;
         rc = hq_gpio_open_output(d->cfg.gpio_chip, l->offset, GPIO_CONSUMER, want != l->active_low,
                                  &l->hl, why, sizeof why);
@@ -377,7 +346,7 @@ static void gpio__open(struct gline *l)
     } else {
         rc = hq_gpio_open_input(d->cfg.gpio_chip, l->offset, GPIO_CONSUMER, &l->hl, &value, why,
                                 sizeof why);
-        if (!rc && (rc = hq_loop_add_fd(d->loop, hq_gpio_fd(l->hl), EPOLLIN, gpio__on_fd, l))) {
+        if (!rc && (rc = hq_loop_add_fd(d->loop, hq_gpio_fd(l->hl), EPOLLIN, hqd_gpio__on_fd, l))) {
             snprintf(why, sizeof why, "cannot watch line %u: %s", l->offset, hq_strerror(rc));
             hq_gpio_close(l->hl);
             l->hl = NULL;
@@ -386,41 +355,41 @@ static void gpio__open(struct gline *l)
     }
     if (rc) {
         /* absent or held by another program: offline; anything else: faulty */
-        gpio__set_health(
-            l, rc == HQ_ERR_NOT_FOUND || rc == HQ_ERR_STATE ? HQ_DEV_OFFLINE : HQ_DEV_FAULTY, rc,
-            why);
+        hqd_gpio__set_health(
+            l, rc == HQ_ERR_NOT_FOUND || rc == HQ_ERR_STATE ? HQ_HEALTH_OFFLINE : HQ_HEALTH_FAULTY,
+            rc, why);
         return;
     }
     l->opens++;
-    gpio__set_health(l, HQ_DEV_ONLINE, HQ_OK, "");
-    if (gpio__is_led(l)) return;
+    hqd_gpio__set_health(l, HQ_HEALTH_ONLINE, HQ_OK, "");
+    if (hqd_gpio__is_led(l)) return;
     /* the level now is taken as stable: a door already open raises its alarm at once, a
      * button held down at start-up is not a press */
     bool active = gpio_input_active(value, l->active_low);
     gpio_debounce_init(&l->db, d->cfg.gpio_debounce_ms, active, hq_loop_now_ms(d->loop));
     if (l->role != GL_BUTTON && active != l->active)
-        gpio__changed(l, active ? GPIO_DB_ON : GPIO_DB_OFF);
+        hqd_gpio__changed(l, active ? GPIO_DB_ON : GPIO_DB_OFF);
     l->active = active;
 }
 
-static void gpio__retry(struct hq_loop *loop, void *arg)
+static void hqd_gpio__retry(struct hq_loop *loop, void *arg)
 {
     struct hqd_gpio *s = arg;
     for (size_t i = 0; i < s->n; i++)
-        if (!s->l[i].hl) gpio__open(&s->l[i]);
-    s->retry_timer = hq_loop_timer(loop, GPIO_RETRY_MS, gpio__retry, s);
+        if (!s->l[i].hl) hqd_gpio__open(&s->l[i]);
+    s->retry_timer = hq_loop_timer(loop, GPIO_RETRY_MS, hqd_gpio__retry, s);
 }
 
 /* ----------------------------------------------------------------- status */
 
-static void gpio__status_part(struct hq_daemon *d, cJSON *status, void *arg)
+static void hqd_gpio__status_part(struct hq_daemon *d, cJSON *status, void *arg)
 {
     struct hqd_gpio *s = arg;
     cJSON *arr = cJSON_GetObjectItemCaseSensitive(status, "devices");
     if (!arr) arr = cJSON_AddArrayToObject(status, "devices");
     uint64_t presses = 0, refused = 0;
     for (size_t i = 0; i < s->n; i++) {
-        cJSON_AddItemToArray(arr, gpio__line_json(&s->l[i]));
+        cJSON_AddItemToArray(arr, hqd_gpio__line_json(&s->l[i]));
         presses += s->l[i].presses;
         refused += s->l[i].refused;
     }
@@ -432,7 +401,7 @@ static void gpio__status_part(struct hq_daemon *d, cJSON *status, void *arg)
     cJSON_AddBoolToObject(al, "door_open", s->door_open);
     cJSON *leds = cJSON_AddObjectToObject(g, "leds");
     for (size_t i = 0; i < s->n; i++)
-        if (gpio__is_led(&s->l[i]))
+        if (hqd_gpio__is_led(&s->l[i]))
             cJSON_AddBoolToObject(leds,
                                   s->l[i].role == GL_LED_PRINTER ? "printer_fault" : "device_fault",
                                   s->l[i].active);
@@ -442,16 +411,13 @@ static void gpio__status_part(struct hq_daemon *d, cJSON *status, void *arg)
 
 /* ------------------------------------------------------------- the module */
 
-static void gpio__add(struct hqd_gpio *s, int role, unsigned offset, bool active_low, int button)
+static void hqd_gpio__add(struct hqd_gpio *s, int role, unsigned offset, bool active_low,
+                          int button)
 {
     if (offset == HQ_GPIO_NONE) return;
     struct gline *l = &s->l[s->n++];
-    *l = (struct gline){.s = s,
-                        .role = role,
-                        .offset = offset,
-                        .active_low = active_low,
-                        .button = button,
-                        .health = HQ_DEV_UNKNOWN};
+    *l = (struct gline){
+        .s = s, .role = role, .offset = offset, .active_low = active_low, .button = button};
     snprintf(l->id, sizeof l->id, "gpio:%s:%u", gl_name[role], offset);
 }
 
@@ -463,28 +429,28 @@ int hqd_gpio_init(struct hq_daemon *d)
     if (!s) return HQ_ERR_NOMEM;
     s->d = d;
     for (int i = 0; i < c->n_gpio_buttons; i++)
-        gpio__add(s, GL_BUTTON, c->gpio_buttons[i].line, c->gpio_buttons[i].active_low, i);
-    gpio__add(s, GL_PAPER, c->gpio_paper_line, c->gpio_paper_active_low, -1);
-    gpio__add(s, GL_DOOR, c->gpio_door_line, c->gpio_door_active_low, -1);
-    gpio__add(s, GL_LED_PRINTER, c->gpio_led_printer, c->gpio_led_active_low, -1);
-    gpio__add(s, GL_LED_DEVICE, c->gpio_led_device, c->gpio_led_active_low, -1);
+        hqd_gpio__add(s, GL_BUTTON, c->gpio_buttons[i].line, c->gpio_buttons[i].active_low, i);
+    hqd_gpio__add(s, GL_PAPER, c->gpio_paper_line, c->gpio_paper_active_low, -1);
+    hqd_gpio__add(s, GL_DOOR, c->gpio_door_line, c->gpio_door_active_low, -1);
+    hqd_gpio__add(s, GL_LED_PRINTER, c->gpio_led_printer, c->gpio_led_active_low, -1);
+    hqd_gpio__add(s, GL_LED_DEVICE, c->gpio_led_device, c->gpio_led_active_low, -1);
     if (!s->n) {
         free(s);
         return HQ_OK;
     }
     int rc;
-    if (d->api && (rc = hq_api_status_part(d->api, gpio__status_part, s))) {
+    if (d->api && (rc = hq_api_status_part(d->api, hqd_gpio__status_part, s))) {
         free(s);
         return rc;
     }
-    gpio__self = s;
+    hqd_gpio__self = s;
     for (size_t i = 0; i < s->n; i++)
-        gpio__open(&s->l[i]);
-    s->retry_timer = hq_loop_timer(d->loop, GPIO_RETRY_MS, gpio__retry, s);
+        hqd_gpio__open(&s->l[i]);
+    s->retry_timer = hq_loop_timer(d->loop, GPIO_RETRY_MS, hqd_gpio__retry, s);
     bool leds = false;
     for (size_t i = 0; i < s->n; i++)
-        leds |= gpio__is_led(&s->l[i]);
-    if (leds) s->led_timer = hq_loop_timer(d->loop, GPIO_LED_MS, gpio__led_tick, s);
+        leds |= hqd_gpio__is_led(&s->l[i]);
+    if (leds) s->led_timer = hq_loop_timer(d->loop, GPIO_LED_MS, hqd_gpio__led_tick, s);
     LOG_INFO("GPIO", "%zu line%s on %s, debounce %u ms", s->n, s->n == 1 ? "" : "s", c->gpio_chip,
              c->gpio_debounce_ms);
     return HQ_OK;
@@ -492,12 +458,12 @@ int hqd_gpio_init(struct hq_daemon *d)
 
 void hqd_gpio_fini(struct hq_daemon *d)
 {
-    struct hqd_gpio *s = gpio__self;
+    struct hqd_gpio *s = hqd_gpio__self;
     if (!s) return;
     if (s->retry_timer) hq_loop_timer_cancel(d->loop, s->retry_timer);
     if (s->led_timer) hq_loop_timer_cancel(d->loop, s->led_timer);
     for (size_t i = 0; i < s->n; i++)
-        gpio__close(&s->l[i]);
+        hqd_gpio__close(&s->l[i]);
     free(s);
-    gpio__self = NULL;
+    hqd_gpio__self = NULL;
 }

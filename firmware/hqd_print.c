@@ -671,3 +671,13 @@ void hq_print_fini(struct hq_daemon *d)
     free(s);
     print__self = NULL;
 }
+
+int hq_print_faults(const struct hq_daemon *d)
+{
+    const struct hq_print *s = print__self;
+    if (!s || s->d != d) return 0;
+    int n = 0;
+    for (int i = 0; i < s->n_printers; i++)
+        if (s->p[i].queue[0] && !print_health_can_print(print__health(&s->p[i]))) n++;
+    return n;
+}

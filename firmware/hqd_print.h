@@ -36,4 +36,7 @@ int hq_print_reprint(struct hq_daemon *d, int32_t ticket, const char *by);
  * hall has no printer configured. */
 int hq_print_set_sensor(struct hq_daemon *d, bool near_end);
 
+/* How many configured printers cannot print now (the printer-fault lamp, hqd_gpio.c). */
+int hq_print_faults(const struct hq_daemon *d);
+
 #endif

@@ -17,13 +17,13 @@
 
 /* ---- a growing text buffer ---- */
 
-struct sync__buf {
+struct sync_proto__buf {
     char *p;
     size_t len, cap;
     bool oom;
 };
 
-static void sync__put(struct sync__buf *b, const char *s, size_t n)
+static void sync_proto__put(struct sync_proto__buf *b, const char *s, size_t n)
 {
     if (b->oom) return;
     if (b->len + n + 1 > b->cap) {
@@ -43,55 +43,55 @@ static void sync__put(struct sync__buf *b, const char *s, size_t n)
     b->p[b->len] = 0;
 }
 
-static void sync__puts(struct sync__buf *b, const char *s)
+static void sync_proto__puts(struct sync_proto__buf *b, const char *s)
 {
-    sync__put(b, s, strlen(s));
+    sync_proto__put(b, s, strlen(s));
 }
 
 /* A JSON string literal. Bytes >= 0x80 pass through: the text is UTF-8. */
-static void sync__put_json_str(struct sync__buf *b, const char *s)
+static void sync_proto__put_json_str(struct sync_proto__buf *b, const char *s)
 {
-    sync__put(b, "\"", 1);
+    sync_proto__put(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
         switch (*p) {
         case '"':
-            sync__put(b, "\\\"", 2);
+            sync_proto__put(b, "\\\"", 2);
             break;
         case '\\':
-            sync__put(b, "\\\\", 2);
+            sync_proto__put(b, "\\\\", 2);
             break;
         case '\n':
-            sync__put(b, "\\n", 2);
+            sync_proto__put(b, "\\n", 2);
             break;
         case '\r':
-            sync__put(b, "\\r", 2);
+            sync_proto__put(b, "\\r", 2);
             break;
         case '\t':
-            sync__put(b, "\\t", 2);
+            sync_proto__put(b, "\\t", 2);
             break;
         default:
             if (*p < 0x20) {
                 snprintf(esc, sizeof esc, "\\u%04x", *p);
-                sync__put(b, esc, 6);
+                sync_proto__put(b, esc, 6);
             } else {
-                sync__put(b, (const char *)p, 1);
+                sync_proto__put(b, (const char *)p, 1);
             }
         }
     }
-    sync__put(b, "\"", 1);
+    sync_proto__put(b, "\"", 1);
 }
 
 /* ---- validators ---- */
 
-static bool sync__digits(const char *s, int n)
+static bool sync_proto__digits(const char *s, int n)
 {
     for (int i = 0; i < n; i++)
         if (!isdigit((unsigned char)s[i])) return false;
     return true;
 }
 
-static int sync__num(const char *s, int n)
+static int sync_proto__num(const char *s, int n)
 {
     int v = 0;
     for (int i = 0; i < n; i++)
@@ -99,12 +99,12 @@ static int sync__num(const char *s, int n)
     return v;
 }
 
-static bool sync__valid_date_n(const char *s)
+static bool sync_proto__valid_date_n(const char *s)
 {
-    if (!sync__digits(s, 4) || s[4] != '-' || !sync__digits(s + 5, 2) || s[7] != '-' ||
-        !sync__digits(s + 8, 2))
+    if (!sync_proto__digits(s, 4) || s[4] != '-' || !sync_proto__digits(s + 5, 2) || s[7] != '-' ||
+        !sync_proto__digits(s + 8, 2))
         return false;
-    int y = sync__num(s, 4), m = sync__num(s + 5, 2), d = sync__num(s + 8, 2);
+    int y = sync_proto__num(s, 4), m = sync_proto__num(s + 5, 2), d = sync_proto__num(s + 8, 2);
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     if (y < 1970 || m < 1 || m > 12 || d < 1) return false;
     int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
@@ -113,25 +113,25 @@ static bool sync__valid_date_n(const char *s)
 
 bool sync_valid_date(const char *s)
 {
-    return s && strlen(s) == 10 && sync__valid_date_n(s);
+    return s && strlen(s) == 10 && sync_proto__valid_date_n(s);
 }
 
-static bool sync__valid_hhmm_n(const char *s)
+static bool sync_proto__valid_hhmm_n(const char *s)
 {
-    return sync__digits(s, 2) && s[2] == ':' && sync__digits(s + 3, 2) && sync__num(s, 2) < 24 &&
-           sync__num(s + 3, 2) < 60;
+    return sync_proto__digits(s, 2) && s[2] == ':' && sync_proto__digits(s + 3, 2) &&
+           sync_proto__num(s, 2) < 24 && sync_proto__num(s + 3, 2) < 60;
 }
 
 bool sync_valid_hhmm(const char *s)
 {
-    return s && strlen(s) == 5 && sync__valid_hhmm_n(s);
+    return s && strlen(s) == 5 && sync_proto__valid_hhmm_n(s);
 }
 
 bool sync_valid_rfc3339(const char *s)
 {
-    if (!s || strlen(s) < 20 || !sync__valid_date_n(s) || (s[10] != 'T' && s[10] != 't') ||
-        !sync__valid_hhmm_n(s + 11) || s[16] != ':' || !sync__digits(s + 17, 2) ||
-        sync__num(s + 17, 2) > 60)
+    if (!s || strlen(s) < 20 || !sync_proto__valid_date_n(s) || (s[10] != 'T' && s[10] != 't') ||
+        !sync_proto__valid_hhmm_n(s + 11) || s[16] != ':' || !sync_proto__digits(s + 17, 2) ||
+        sync_proto__num(s + 17, 2) > 60)
         return false;
     const char *p = s + 19;
     if (*p == '.') {
@@ -141,7 +141,7 @@ bool sync_valid_rfc3339(const char *s)
             p++;
     }
     if ((*p == 'Z' || *p == 'z') && p[1] == 0) return true;
-    return (*p == '+' || *p == '-') && strlen(p + 1) == 5 && sync__valid_hhmm_n(p + 1);
+    return (*p == '+' || *p == '-') && strlen(p + 1) == 5 && sync_proto__valid_hhmm_n(p + 1);
 }
 
 bool sync_valid_record_type(const char *s)
@@ -150,7 +150,7 @@ bool sync_valid_record_type(const char *s)
 }
 
 /* Valid UTF-8 without control characters (what a person may read). */
-static bool sync__valid_text(const char *s)
+static bool sync_proto__valid_text(const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
     while (*p) {
@@ -172,14 +172,14 @@ static bool sync__valid_text(const char *s)
 
 #define SYNC_JSON_MAX_DEPTH 64
 
-static const char *sync__ws(const char *p)
+static const char *sync_proto__ws(const char *p)
 {
     while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')
         p++;
     return p;
 }
 
-static const char *sync__json_string(const char *p)
+static const char *sync_proto__json_string(const char *p)
 {
     if (*p++ != '"') return NULL;
     for (;;) {
@@ -197,7 +197,7 @@ static const char *sync__json_string(const char *p)
     }
 }
 
-static const char *sync__json_number(const char *p)
+static const char *sync_proto__json_number(const char *p)
 {
     if (*p == '-') p++;
     if (*p == '0')
@@ -223,38 +223,39 @@ static const char *sync__json_number(const char *p)
 }
 
 /* One JSON value at p (no leading space); returns the end, NULL if bad. */
-static const char *sync__json_value(const char *p, int depth)
+static const char *sync_proto__json_value(const char *p, int depth)
 {
     if (depth > SYNC_JSON_MAX_DEPTH) return NULL;
-    if (*p == '"') return sync__json_string(p);
+    if (*p == '"') return sync_proto__json_string(p);
     if (*p == '{' || *p == '[') {
         char close = *p == '{' ? '}' : ']';
         bool obj = *p == '{';
-        p = sync__ws(p + 1);
+        p = sync_proto__ws(p + 1);
         if (*p == close) return p + 1;
         for (;;) {
             if (obj) {
-                if (!(p = sync__json_string(p))) return NULL;
-                p = sync__ws(p);
+                if (!(p = sync_proto__json_string(p))) return NULL;
+                p = sync_proto__ws(p);
                 if (*p++ != ':') return NULL;
-                p = sync__ws(p);
+                p = sync_proto__ws(p);
             }
-            if (!(p = sync__json_value(p, depth + 1))) return NULL;
-            p = sync__ws(p);
+            if (!(p = sync_proto__json_value(p, depth + 1))) return NULL;
+            p = sync_proto__ws(p);
             if (*p == close) return p + 1;
             if (*p++ != ',') return NULL;
-            p = sync__ws(p);
+            p = sync_proto__ws(p);
         }
     }
     if (!strncmp(p, "true", 4)) return p + 4;
     if (!strncmp(p, "false", 5)) return p + 5;
     if (!strncmp(p, "null", 4)) return p + 4;
-    return sync__json_number(p);
+    return sync_proto__json_number(p);
 }
 
 /* ---- records batch ---- */
 
-static int sync__record_json(struct sync__buf *b, const struct sync_record *r, int64_t prev_seq)
+static int sync_proto__record_json(struct sync_proto__buf *b, const struct sync_record *r,
+                                   int64_t prev_seq)
 {
     if (r->seq <= 0 || r->seq <= prev_seq || !r->uuid || !*r->uuid || !r->at ||
         !sync_valid_record_type(r->type) || !sync_valid_rfc3339(r->at) || !r->data)
@@ -262,19 +263,20 @@ static int sync__record_json(struct sync__buf *b, const struct sync_record *r, i
     /* The data goes out as stored, byte for byte, once it is checked to be
      * one JSON object: no parse into a tree and print back (which cost more
      * than everything else of a batch, and could only lose precision). */
-    const char *text = sync__ws(r->data), *end = NULL;
-    if (*text != '{' || !(end = sync__json_value(text, 0)) || *sync__ws(end)) return HQ_ERR_INVALID;
+    const char *text = sync_proto__ws(r->data), *end = NULL;
+    if (*text != '{' || !(end = sync_proto__json_value(text, 0)) || *sync_proto__ws(end))
+        return HQ_ERR_INVALID;
     char seq[48];
     snprintf(seq, sizeof seq, "{\"seq\":%lld,\"uuid\":", (long long)r->seq);
-    sync__puts(b, seq);
-    sync__put_json_str(b, r->uuid);
-    sync__puts(b, ",\"type\":");
-    sync__put_json_str(b, r->type);
-    sync__puts(b, ",\"at\":");
-    sync__put_json_str(b, r->at);
-    sync__puts(b, ",\"data\":");
-    sync__put(b, text, (size_t)(end - text));
-    sync__puts(b, "}");
+    sync_proto__puts(b, seq);
+    sync_proto__put_json_str(b, r->uuid);
+    sync_proto__puts(b, ",\"type\":");
+    sync_proto__put_json_str(b, r->type);
+    sync_proto__puts(b, ",\"at\":");
+    sync_proto__put_json_str(b, r->at);
+    sync_proto__puts(b, ",\"data\":");
+    sync_proto__put(b, text, (size_t)(end - text));
+    sync_proto__puts(b, "}");
     return b->oom ? HQ_ERR_NOMEM : HQ_OK;
 }
 
@@ -282,7 +284,7 @@ int sync_batch_build(const char *hall_id, int64_t gone_through, const struct syn
                      size_t n, size_t max_records, size_t max_bytes, struct sync_batch *out,
                      size_t *bad)
 {
-    struct sync__buf b = {0}, one = {0};
+    struct sync_proto__buf b = {0}, one = {0};
     int rc = HQ_OK;
     size_t i = 0;
     memset(out, 0, sizeof *out);
@@ -292,19 +294,19 @@ int sync_batch_build(const char *hall_id, int64_t gone_through, const struct syn
     if (!max_records || max_records > SYNC_BATCH_MAX_RECORDS) max_records = SYNC_BATCH_MAX_RECORDS;
     if (!max_bytes || max_bytes > SYNC_BATCH_MAX_BYTES) max_bytes = SYNC_BATCH_MAX_BYTES;
 
-    sync__puts(&b, "{\"hall_id\":");
-    sync__put_json_str(&b, hall_id);
+    sync_proto__puts(&b, "{\"hall_id\":");
+    sync_proto__put_json_str(&b, hall_id);
     if (gone_through > 0) {
         char g[48];
         snprintf(g, sizeof g, ",\"gone_through\":%lld", (long long)gone_through);
-        sync__puts(&b, g);
+        sync_proto__puts(&b, g);
     }
-    sync__puts(&b, ",\"records\":[");
+    sync_proto__puts(&b, ",\"records\":[");
     const size_t tail = 2; /* "]}" */
     int64_t prev = 0;
     for (i = 0; i < n && i < max_records; i++) {
         one.len = 0;
-        rc = sync__record_json(&one, &recs[i], prev);
+        rc = sync_proto__record_json(&one, &recs[i], prev);
         if (rc) goto fail;
         size_t need = b.len + (i ? 1 : 0) + one.len + tail;
         if (need > max_bytes) {
@@ -314,11 +316,11 @@ int sync_batch_build(const char *hall_id, int64_t gone_through, const struct syn
             }
             break;
         }
-        if (i) sync__put(&b, ",", 1);
-        sync__put(&b, one.p, one.len);
+        if (i) sync_proto__put(&b, ",", 1);
+        sync_proto__put(&b, one.p, one.len);
         prev = recs[i].seq;
     }
-    sync__puts(&b, "]}");
+    sync_proto__puts(&b, "]}");
     if (b.oom) {
         rc = HQ_ERR_NOMEM;
         goto fail;
@@ -346,7 +348,7 @@ void sync_batch_free(struct sync_batch *b)
 /* ---- acknowledgement ---- */
 
 /* Parse a whole JSON document of len bytes; trailing non-space is an error. */
-static cJSON *sync__parse_doc(const char *body, size_t len)
+static cJSON *sync_proto__parse_doc(const char *body, size_t len)
 {
     const char *end = NULL;
     if (!body || !len) return NULL;
@@ -363,7 +365,7 @@ static cJSON *sync__parse_doc(const char *body, size_t len)
 }
 
 /* A JSON number that is a whole number, 0 .. 2^53. */
-static bool sync__json_uint(const cJSON *n, int64_t *v)
+static bool sync_proto__json_uint(const cJSON *n, int64_t *v)
 {
     if (!cJSON_IsNumber(n)) return false;
     double d = n->valuedouble;
@@ -375,9 +377,9 @@ static bool sync__json_uint(const cJSON *n, int64_t *v)
 int sync_ack_parse(const char *body, size_t len, int64_t sent_through, int64_t *acked)
 {
     int64_t v;
-    cJSON *j = sync__parse_doc(body, len);
+    cJSON *j = sync_proto__parse_doc(body, len);
     int ok = cJSON_IsObject(j) &&
-             sync__json_uint(cJSON_GetObjectItemCaseSensitive(j, "acked_through"), &v) &&
+             sync_proto__json_uint(cJSON_GetObjectItemCaseSensitive(j, "acked_through"), &v) &&
              v <= sent_through;
     cJSON_Delete(j);
     if (!ok) {
@@ -396,7 +398,7 @@ size_t sync_ack_build(int64_t acked_through, char *buf, size_t cap)
 
 /* ---- appointments ---- */
 
-static const char *const sync__status_names[SYNC_APPT__COUNT] = {
+static const char *const sync_proto__status_names[SYNC_APPT__COUNT] = {
     [SYNC_APPT_BOOKED] = "booked",
     [SYNC_APPT_CANCELLED] = "cancelled",
     [SYNC_APPT_CHECKED_IN] = "checked_in",
@@ -404,35 +406,40 @@ static const char *const sync__status_names[SYNC_APPT__COUNT] = {
 
 const char *sync_appt_status_name(enum sync_appt_status s)
 {
-    return (unsigned)s < SYNC_APPT__COUNT ? sync__status_names[s] : "unknown";
+    return (unsigned)s < SYNC_APPT__COUNT ? sync_proto__status_names[s] : "unknown";
 }
 
 /* Copy string member key into dst (max bytes). A missing or null optional
  * member gives "". */
-static bool sync__member(const cJSON *o, const char *key, char *dst, size_t max, bool required)
+static bool sync_proto__member(const cJSON *o, const char *key, char *dst, size_t max,
+                               bool required)
 {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, key);
     dst[0] = 0;
     if (!m || cJSON_IsNull(m)) return !required;
     if (!cJSON_IsString(m) || !m->valuestring) return false;
     size_t n = strlen(m->valuestring);
-    if (n > max || (required && n == 0) || !sync__valid_text(m->valuestring)) return false;
+    if (n > max || (required && n == 0) || !sync_proto__valid_text(m->valuestring)) return false;
     memcpy(dst, m->valuestring, n + 1);
     return true;
 }
 
-static const char *sync__appt(const cJSON *o, struct sync_appointment *a)
+static const char *sync_proto__appt(const cJSON *o, struct sync_appointment *a)
 {
     char status[16];
     if (!cJSON_IsObject(o)) return "appointment is not an object";
-    if (!sync__member(o, "id", a->id, SYNC_APPT_ID_MAX, true)) return "bad id";
-    if (!sync__member(o, "service", a->service, SYNC_APPT_SERVICE_MAX, true)) return "bad service";
-    if (!sync__member(o, "date", a->date, 10, true) || !sync_valid_date(a->date)) return "bad date";
-    if (!sync__member(o, "slot_start", a->slot_start, 5, true) || !sync_valid_hhmm(a->slot_start) ||
-        !sync__member(o, "slot_end", a->slot_end, 5, true) || !sync_valid_hhmm(a->slot_end) ||
+    if (!sync_proto__member(o, "id", a->id, SYNC_APPT_ID_MAX, true)) return "bad id";
+    if (!sync_proto__member(o, "service", a->service, SYNC_APPT_SERVICE_MAX, true))
+        return "bad service";
+    if (!sync_proto__member(o, "date", a->date, 10, true) || !sync_valid_date(a->date))
+        return "bad date";
+    if (!sync_proto__member(o, "slot_start", a->slot_start, 5, true) ||
+        !sync_valid_hhmm(a->slot_start) ||
+        !sync_proto__member(o, "slot_end", a->slot_end, 5, true) || !sync_valid_hhmm(a->slot_end) ||
         strcmp(a->slot_start, a->slot_end) >= 0)
         return "bad slot";
-    if (!sync__member(o, "id_hash", a->id_hash, SYNC_ID_HASH_LEN, false)) return "bad id_hash";
+    if (!sync_proto__member(o, "id_hash", a->id_hash, SYNC_ID_HASH_LEN, false))
+        return "bad id_hash";
     if (a->id_hash[0]) {
         if (strlen(a->id_hash) != SYNC_ID_HASH_LEN) return "bad id_hash";
         for (char *p = a->id_hash; *p; p++) {
@@ -440,16 +447,16 @@ static const char *sync__appt(const cJSON *o, struct sync_appointment *a)
             *p = (char)tolower((unsigned char)*p);
         }
     }
-    if (!sync__member(o, "booking_code", a->booking_code, SYNC_APPT_BOOKING_MAX, false))
+    if (!sync_proto__member(o, "booking_code", a->booking_code, SYNC_APPT_BOOKING_MAX, false))
         return "bad booking_code";
     for (const char *p = a->booking_code; *p; p++)
         if (!isgraph((unsigned char)*p)) return "bad booking_code";
     if (!a->id_hash[0] && !a->booking_code[0]) return "neither id_hash nor booking_code";
-    if (!sync__member(o, "name_masked", a->name_masked, SYNC_APPT_NAME_MAX, false))
+    if (!sync_proto__member(o, "name_masked", a->name_masked, SYNC_APPT_NAME_MAX, false))
         return "bad name_masked";
-    if (!sync__member(o, "status", status, sizeof status - 1, true)) return "bad status";
+    if (!sync_proto__member(o, "status", status, sizeof status - 1, true)) return "bad status";
     for (int s = 0; s < SYNC_APPT__COUNT; s++) {
-        if (!strcmp(status, sync__status_names[s])) {
+        if (!strcmp(status, sync_proto__status_names[s])) {
             a->status = (enum sync_appt_status)s;
             return NULL;
         }
@@ -463,12 +470,12 @@ int sync_appointments_parse(const char *body, size_t len, struct sync_appointmen
     const char *reason = NULL;
     int rc = HQ_ERR_PROTO;
     memset(out, 0, sizeof *out);
-    cJSON *j = sync__parse_doc(body, len);
+    cJSON *j = sync_proto__parse_doc(body, len);
     if (!cJSON_IsObject(j)) {
         reason = "not a JSON object";
         goto fail;
     }
-    if (!sync__member(j, "cursor", out->cursor, SYNC_CURSOR_MAX, false)) {
+    if (!sync_proto__member(j, "cursor", out->cursor, SYNC_CURSOR_MAX, false)) {
         reason = "bad cursor";
         goto fail;
     }
@@ -492,7 +499,7 @@ int sync_appointments_parse(const char *body, size_t len, struct sync_appointmen
     const cJSON *it;
     cJSON_ArrayForEach(it, list)
     {
-        reason = sync__appt(it, &out->items[out->count]);
+        reason = sync_proto__appt(it, &out->items[out->count]);
         if (reason) goto fail;
         out->count++;
     }

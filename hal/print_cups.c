@@ -156,7 +156,7 @@ const char *print_health_text(int h)
 
 /* ---------------------------------------------------------- status link */
 
-static int print__connect(const char *link, int timeout_ms)
+static int print_cups__connect(const char *link, int timeout_ms)
 {
     char host[256];
     const char *p = strncmp(link, "tcp://", 6) == 0 ? link + 6 : NULL;
@@ -188,7 +188,7 @@ fail:
     return -HQ_ERR_IO;
 }
 
-static int64_t print__now_ms(void)
+static int64_t print_cups__now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -218,13 +218,13 @@ int print_link_serial_spec(const char *link, char *spec, size_t cap, int *baud)
 int print_link_query(const char *link, uint32_t timeout_ms, struct print_link_status *st)
 {
     memset(st, 0, sizeof *st);
-    int64_t deadline = print__now_ms() + timeout_ms;
+    int64_t deadline = print_cups__now_ms() + timeout_ms;
     static const uint8_t q[] = {0x10, 0x04, 0x01, 0x10, 0x04, 0x02, 0x10, 0x04, 0x04};
     static const int ns[] = {1, 2, 4};
     struct hq_serial *ser = NULL; /* a serial status port; else TCP */
     int fd, rc = HQ_OK;
     if (strncmp(link, "tcp://", 6) == 0) {
-        fd = print__connect(link, (int)timeout_ms);
+        fd = print_cups__connect(link, (int)timeout_ms);
         if (fd == -HQ_ERR_CONFIG) return HQ_ERR_CONFIG;
         if (fd < 0) return HQ_OK; /* nobody there: not answered = offline */
         if (send(fd, q, sizeof q, MSG_NOSIGNAL) != (ssize_t)sizeof q) goto done;
@@ -240,7 +240,7 @@ int print_link_query(const char *link, uint32_t timeout_ms, struct print_link_st
         if (hq_serial_write(ser, q, sizeof q, (int)timeout_ms) != HQ_OK) goto done;
     }
     for (int got = 0; got < 3;) {
-        int64_t left = deadline - print__now_ms();
+        int64_t left = deadline - print_cups__now_ms();
         struct pollfd pf = {fd, POLLIN, 0};
         if (left <= 0 || poll(&pf, 1, (int)left) != 1) break;
         uint8_t b[3];
@@ -271,14 +271,14 @@ done:
 
 /* ---------------------------------------------------------------- CUPS */
 
-static void print__printer_uri(const char *queue, char *uri, size_t len)
+static void print_cups__printer_uri(const char *queue, char *uri, size_t len)
 {
     httpAssembleURIf(HTTP_URI_CODING_ALL, uri, (int)len, "ipp", NULL, "localhost", 0,
                      "/printers/%s", queue);
 }
 
 /* CUPS's last error as ours. */
-static int print__cups_err(void)
+static int print_cups__cups_err(void)
 {
     ipp_status_t s = cupsLastError();
     if (s == IPP_STATUS_ERROR_NOT_FOUND) return HQ_ERR_NOT_FOUND;
@@ -289,13 +289,13 @@ static int print__cups_err(void)
 }
 
 /* On the calling thread's CUPS connection (cupsSetServer already done). */
-static int print__printer_status(const char *queue, struct print_printer_status *st)
+static int print_cups__printer_status(const char *queue, struct print_printer_status *st)
 {
     static const char *const want[] = {"printer-state", "printer-state-reasons",
                                        "printer-is-accepting-jobs"};
     memset(st, 0, sizeof *st);
     char uri[HTTP_MAX_URI];
-    print__printer_uri(queue, uri, sizeof uri);
+    print_cups__printer_uri(queue, uri, sizeof uri);
     ipp_t *req = ippNewRequest(IPP_OP_GET_PRINTER_ATTRIBUTES);
     ippAddString(req, IPP_TAG_OPERATION, IPP_TAG_URI, "printer-uri", NULL, uri);
     ippAddStrings(req, IPP_TAG_OPERATION, IPP_TAG_KEYWORD, "requested-attributes",
@@ -303,7 +303,7 @@ static int print__printer_status(const char *queue, struct print_printer_status 
     ipp_t *resp = cupsDoRequest(CUPS_HTTP_DEFAULT, req, "/");
     if (!resp || cupsLastError() > IPP_STATUS_OK_CONFLICTING) {
         ippDelete(resp);
-        return print__cups_err();
+        return print_cups__cups_err();
     }
     ipp_attribute_t *a;
     if ((a = ippFindAttribute(resp, "printer-state", IPP_TAG_ENUM)))
@@ -320,11 +320,11 @@ static int print__printer_status(const char *queue, struct print_printer_status 
 int print_printer_status(const char *server, const char *queue, struct print_printer_status *st)
 {
     if (server) cupsSetServer(server);
-    return print__printer_status(queue, st);
+    return print_cups__printer_status(queue, st);
 }
 
 /* job-state of a job: 3 pending .. 9 completed; 0 if CUPS did not say. */
-static int print__job_state(int job_id, char *reasons, size_t len)
+static int print_cups__job_state(int job_id, char *reasons, size_t len)
 {
     static const char *const want[] = {"job-state", "job-state-reasons"};
     char uri[HTTP_MAX_URI];
@@ -346,13 +346,13 @@ static int print__job_state(int job_id, char *reasons, size_t len)
 }
 
 /* Create the job and send its one raw document. */
-static int print__start_job(const struct print_req *q, struct print_result *r)
+static int print_cups__start_job(const struct print_req *q, struct print_result *r)
 {
     int id = cupsCreateJob(CUPS_HTTP_DEFAULT, q->queue, "hallq ticket", 0, NULL);
     if (!id) {
         snprintf(r->detail, sizeof r->detail, "queue %s refused the job: %s", q->queue,
                  cupsLastErrorString());
-        return print__cups_err();
+        return print_cups__cups_err();
     }
     r->job_id = id;
     if (cupsStartDocument(CUPS_HTTP_DEFAULT, q->queue, id, "ticket", CUPS_FORMAT_RAW, 1) !=
@@ -363,7 +363,7 @@ static int print__start_job(const struct print_req *q, struct print_result *r)
         snprintf(r->detail, sizeof r->detail, "job %d on %s: sending failed: %s", id, q->queue,
                  cupsLastErrorString());
         cupsCancelJob2(CUPS_HTTP_DEFAULT, q->queue, id, 0);
-        return print__cups_err();
+        return print_cups__cups_err();
     }
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -373,7 +373,7 @@ static int print__start_job(const struct print_req *q, struct print_result *r)
 
 /* ------------------------------------------------------------- worker */
 
-static void print__post(struct print_cups *p, const struct print_result *r)
+static void print_cups__post(struct print_cups *p, const struct print_result *r)
 {
     struct print_res_node *n = malloc(sizeof *n);
     if (!n) {
@@ -390,7 +390,7 @@ static void print__post(struct print_cups *p, const struct print_result *r)
     if (write(p->efd, &one, sizeof one) != sizeof one) LOG_ERR("PRINT", "eventfd write failed");
 }
 
-static struct print_req *print__pop(struct print_req **head, struct print_req ***tail)
+static struct print_req *print_cups__pop(struct print_req **head, struct print_req ***tail)
 {
     struct print_req *q = *head;
     if (q) {
@@ -400,19 +400,19 @@ static struct print_req *print__pop(struct print_req **head, struct print_req **
     return q;
 }
 
-static void print__query(struct print_cups *p, struct print_req *q)
+static void print_cups__query(struct print_cups *p, struct print_req *q)
 {
     struct print_result r = {.kind = q->kind, .tag = q->tag};
     snprintf(r.queue, sizeof r.queue, "%s", q->queue);
     if (q->kind == PRINT_REQ_PRINTER) {
-        r.err = print__printer_status(q->queue, &r.printer);
+        r.err = print_cups__printer_status(q->queue, &r.printer);
         r.health = r.err ? PRINT_HEALTH_OFFLINE : print_printer_health(&r.printer);
         if (r.err) snprintf(r.detail, sizeof r.detail, "CUPS: %s", cupsLastErrorString());
     } else {
         r.err = print_link_query(q->queue, q->timeout_ms, &r.link);
         r.health = print_link_health(&r.link);
     }
-    print__post(p, &r);
+    print_cups__post(p, &r);
 }
 
 struct print_active {
@@ -437,7 +437,8 @@ struct print_worker {
     int n_failed;
 };
 
-static void print__finish_job(struct print_cups *p, struct print_worker *w, struct print_active *a)
+static void print_cups__finish_job(struct print_cups *p, struct print_worker *w,
+                                   struct print_active *a)
 {
     if (a->res.err) {
         struct print_failed *f = NULL;
@@ -445,29 +446,29 @@ static void print__finish_job(struct print_cups *p, struct print_worker *w, stru
             if (!strcmp(w->failed[i].queue, a->req->queue)) f = &w->failed[i];
         if (!f) f = &w->failed[w->n_failed < PRINT_MAX_ACTIVE ? w->n_failed++ : 0];
         snprintf(f->queue, sizeof f->queue, "%s", a->req->queue);
-        f->at_ms = print__now_ms();
+        f->at_ms = print_cups__now_ms();
     }
-    print__post(p, &a->res);
+    print_cups__post(p, &a->res);
     free(a->req->data);
     free(a->req);
     a->req = NULL;
 }
 
 /* Poll the watched job once. */
-static void print__watch(struct print_cups *p, struct print_worker *w, struct print_active *a)
+static void print_cups__watch(struct print_cups *p, struct print_worker *w, struct print_active *a)
 {
     char reasons[96] = "";
-    int id = a->res.job_id, state = print__job_state(id, reasons, sizeof reasons);
+    int id = a->res.job_id, state = print_cups__job_state(id, reasons, sizeof reasons);
     if (state == IPP_JSTATE_COMPLETED) {
         a->res.err = HQ_OK;
         snprintf(a->res.detail, sizeof a->res.detail, "job %d completed", id);
-        print__finish_job(p, w, a);
+        print_cups__finish_job(p, w, a);
     } else if (state == IPP_JSTATE_CANCELED || state == IPP_JSTATE_ABORTED) {
         a->res.err = HQ_ERR_PRINTER;
         snprintf(a->res.detail, sizeof a->res.detail, "job %d %s (%s)", id,
                  state == IPP_JSTATE_CANCELED ? "cancelled" : "aborted", reasons);
-        print__finish_job(p, w, a);
-    } else if (print__now_ms() >= a->deadline) {
+        print_cups__finish_job(p, w, a);
+    } else if (print_cups__now_ms() >= a->deadline) {
         /* A queue to a dead printer keeps retrying: cancel, so the ticket is
          * known unprinted and the next one is not stuck behind it. */
         cupsCancelJob2(CUPS_HTTP_DEFAULT, a->req->queue, id, 0);
@@ -475,17 +476,17 @@ static void print__watch(struct print_cups *p, struct print_worker *w, struct pr
         snprintf(a->res.detail, sizeof a->res.detail,
                  "job %d not printed after %u ms (state %d, %s): cancelled", id, a->req->timeout_ms,
                  state, reasons[0] ? reasons : "-");
-        print__finish_job(p, w, a);
+        print_cups__finish_job(p, w, a);
     } else {
         /* A local printer takes a ticket in tens of ms and the next job of its queue waits
          * for this one: ask soon at first (10, 20, 40, 80, 160 ms), then every PRINT_POLL_MS
          * (bench_print: 4.5 tickets/s with 250 ms only). */
-        a->next_poll_ms = print__now_ms() + (a->polls < 5 ? 10L << a->polls : PRINT_POLL_MS);
+        a->next_poll_ms = print_cups__now_ms() + (a->polls < 5 ? 10L << a->polls : PRINT_POLL_MS);
         a->polls++;
     }
 }
 
-static bool print__busy(const struct print_worker *w, const char *queue)
+static bool print_cups__busy(const struct print_worker *w, const char *queue)
 {
     for (int i = 0; i < PRINT_MAX_ACTIVE; i++)
         if (w->act[i].req && !strcmp(w->act[i].req->queue, queue)) return true;
@@ -494,8 +495,8 @@ static bool print__busy(const struct print_worker *w, const char *queue)
 
 /* Under p->mu: take the first job whose queue has none in hand, if a slot is free. Jobs of
  * one queue keep their order; other queues do not wait behind them. */
-static struct print_req *print__take_job(struct print_cups *p, struct print_worker *w,
-                                         struct print_active **slot)
+static struct print_req *print_cups__take_job(struct print_cups *p, struct print_worker *w,
+                                              struct print_active **slot)
 {
     *slot = NULL;
     for (int i = 0; i < PRINT_MAX_ACTIVE && !*slot; i++)
@@ -503,7 +504,7 @@ static struct print_req *print__take_job(struct print_cups *p, struct print_work
     if (!*slot) return NULL;
     for (struct print_req **pp = &p->jobs; *pp; pp = &(*pp)->next) {
         struct print_req *q = *pp;
-        if (print__busy(w, q->queue)) continue;
+        if (print_cups__busy(w, q->queue)) continue;
         *pp = q->next;
         if (p->jobs_tail == &q->next) p->jobs_tail = pp;
         q->next = NULL;
@@ -512,15 +513,15 @@ static struct print_req *print__take_job(struct print_cups *p, struct print_work
     return NULL;
 }
 
-static void print__start_active(struct print_cups *p, struct print_worker *w,
-                                struct print_active *a, struct print_req *job)
+static void print_cups__start_active(struct print_cups *p, struct print_worker *w,
+                                     struct print_active *a, struct print_req *job)
 {
     a->req = job;
     memset(&a->res, 0, sizeof a->res);
     a->res.kind = PRINT_REQ_JOB;
     a->res.tag = job->tag;
     snprintf(a->res.queue, sizeof a->res.queue, "%s", job->queue);
-    a->deadline = print__now_ms() + job->timeout_ms;
+    a->deadline = print_cups__now_ms() + job->timeout_ms;
     a->polls = 0;
     a->next_poll_ms = 0;
     for (int i = 0; i < w->n_failed; i++)
@@ -528,32 +529,32 @@ static void print__start_active(struct print_cups *p, struct print_worker *w,
             a->res.err = HQ_ERR_PRINTER;
             snprintf(a->res.detail, sizeof a->res.detail,
                      "not sent: the job before it on %s did not print", job->queue);
-            print__finish_job(p, w, a);
+            print_cups__finish_job(p, w, a);
             return;
         }
-    int rc = print__start_job(job, &a->res);
+    int rc = print_cups__start_job(job, &a->res);
     if (rc) {
         a->res.err = rc;
-        print__finish_job(p, w, a);
+        print_cups__finish_job(p, w, a);
     }
 }
 
-static void *print__worker(void *arg)
+static void *print_cups__worker(void *arg)
 {
     struct print_cups *p = arg;
     if (p->server) cupsSetServer(p->server);
     struct print_worker w; /* about 16 KiB, on this thread's stack */
     memset(&w, 0, sizeof w);
     for (;;) {
-        int64_t now = print__now_ms(), next = -1;
+        int64_t now = print_cups__now_ms(), next = -1;
         for (int i = 0; i < PRINT_MAX_ACTIVE; i++)
             if (w.act[i].req && (next < 0 || w.act[i].next_poll_ms < next))
                 next = w.act[i].next_poll_ms;
         pthread_mutex_lock(&p->mu);
         struct print_active *slot = NULL;
         struct print_req *q = NULL, *job = NULL;
-        while (!p->stop && !(q = print__pop(&p->queries, &p->queries_tail)) &&
-               !(job = print__take_job(p, &w, &slot)) && !(next >= 0 && next <= now)) {
+        while (!p->stop && !(q = print_cups__pop(&p->queries, &p->queries_tail)) &&
+               !(job = print_cups__take_job(p, &w, &slot)) && !(next >= 0 && next <= now)) {
             if (next < 0) {
                 pthread_cond_wait(&p->cv, &p->mu);
             } else {
@@ -565,7 +566,7 @@ static void *print__worker(void *arg)
                 if (ts.tv_nsec >= 1000000000L) ts.tv_sec++, ts.tv_nsec -= 1000000000L;
                 pthread_cond_timedwait(&p->cv, &p->mu, &ts);
             }
-            now = print__now_ms();
+            now = print_cups__now_ms();
         }
         bool stop = p->stop;
         pthread_mutex_unlock(&p->mu);
@@ -579,16 +580,16 @@ static void *print__worker(void *arg)
             break;
         }
         if (q) {
-            print__query(p, q);
+            print_cups__query(p, q);
             free(q);
             continue;
         }
         if (job) {
-            print__start_active(p, &w, slot, job);
+            print_cups__start_active(p, &w, slot, job);
             continue;
         }
         for (int i = 0; i < PRINT_MAX_ACTIVE; i++)
-            if (w.act[i].req && w.act[i].next_poll_ms <= now) print__watch(p, &w, &w.act[i]);
+            if (w.act[i].req && w.act[i].next_poll_ms <= now) print_cups__watch(p, &w, &w.act[i]);
     }
     for (int i = 0; i < PRINT_MAX_ACTIVE; i++)
         if (w.act[i].req) {
@@ -612,7 +613,7 @@ struct print_cups *print_cups_new(const char *server)
     if (p->efd < 0) goto fail;
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->cv, NULL);
-    if (pthread_create(&p->thread, NULL, print__worker, p)) {
+    if (pthread_create(&p->thread, NULL, print_cups__worker, p)) {
         pthread_mutex_destroy(&p->mu);
         pthread_cond_destroy(&p->cv);
         goto fail;
@@ -625,7 +626,7 @@ fail:
     return NULL;
 }
 
-static void print__free_reqs(struct print_req *q)
+static void print_cups__free_reqs(struct print_req *q)
 {
     while (q) {
         struct print_req *n = q->next;
@@ -643,8 +644,8 @@ void print_cups_free(struct print_cups *p)
     pthread_cond_signal(&p->cv);
     pthread_mutex_unlock(&p->mu);
     pthread_join(p->thread, NULL);
-    print__free_reqs(p->jobs);
-    print__free_reqs(p->queries);
+    print_cups__free_reqs(p->jobs);
+    print_cups__free_reqs(p->queries);
     while (p->res) {
         struct print_res_node *n = p->res->next;
         free(p->res);
@@ -682,8 +683,8 @@ int print_cups_result(struct print_cups *p, struct print_result *out)
     return HQ_OK;
 }
 
-static int print__enqueue(struct print_cups *p, uint8_t kind, uint64_t tag, const char *queue,
-                          const void *data, size_t len, uint32_t timeout_ms)
+static int print_cups__enqueue(struct print_cups *p, uint8_t kind, uint64_t tag, const char *queue,
+                               const void *data, size_t len, uint32_t timeout_ms)
 {
     if (!queue || !*queue || strlen(queue) >= PRINT_QUEUE_MAX) return HQ_ERR_INVALID;
     struct print_req *q = calloc(1, sizeof *q);
@@ -691,7 +692,7 @@ static int print__enqueue(struct print_cups *p, uint8_t kind, uint64_t tag, cons
     q->kind = kind;
     q->tag = tag;
     q->timeout_ms = timeout_ms;
-    q->queued_ms = print__now_ms();
+    q->queued_ms = print_cups__now_ms();
     strcpy(q->queue, queue);
     if (len) {
         if (!(q->data = malloc(len))) {
@@ -718,12 +719,12 @@ int print_cups_submit(struct print_cups *p, uint64_t tag, const char *queue, con
                       size_t len, uint32_t timeout_ms)
 {
     if (!len) return HQ_ERR_INVALID;
-    return print__enqueue(p, PRINT_REQ_JOB, tag, queue, data, len, timeout_ms);
+    return print_cups__enqueue(p, PRINT_REQ_JOB, tag, queue, data, len, timeout_ms);
 }
 
 int print_cups_query_printer(struct print_cups *p, uint64_t tag, const char *queue)
 {
-    return print__enqueue(p, PRINT_REQ_PRINTER, tag, queue, NULL, 0, 0);
+    return print_cups__enqueue(p, PRINT_REQ_PRINTER, tag, queue, NULL, 0, 0);
 }
 
 int print_cups_query_link(struct print_cups *p, uint64_t tag, const char *link, uint32_t timeout_ms)
@@ -732,5 +733,5 @@ int print_cups_query_link(struct print_cups *p, uint64_t tag, const char *link, 
     int baud;
     if (strncmp(link, "tcp://", 6) != 0 && print_link_serial_spec(link, spec, sizeof spec, &baud))
         return HQ_ERR_INVALID;
-    return print__enqueue(p, PRINT_REQ_LINK, tag, link, NULL, 0, timeout_ms);
+    return print_cups__enqueue(p, PRINT_REQ_LINK, tag, link, NULL, 0, timeout_ms);
 }

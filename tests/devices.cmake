@@ -43,3 +43,15 @@ endif()
 if(TARGET hallqd)
   hq_py_test(kiosk_cards test_kiosk_cards.py TIMEOUT 120 ARGS $<TARGET_FILE:hallq-sim>)
 endif()
+
+# Each driver against a fake host (tests/unit/fake_host.h): bytes in → commands out, effects in
+# → bytes out, no loop and no serial port.
+hq_unit_test(test_drv_hallbus SOURCES unit/test_drv_hallbus.c LIBS hqdrivers)
+hq_unit_test(test_drv_ledbar SOURCES unit/test_drv_ledbar.c LIBS hqdrivers)
+hq_unit_test(test_drv_idcard SOURCES unit/test_drv_idcard.c LIBS hqdrivers)
+
+# Commissioning with hallqctl devices (list, identify, test) against hallq-sim keypads and bars.
+if(TARGET hallqd)
+  hq_py_test(hallqd_commission test_hallqd_commission.py TIMEOUT 120
+             ARGS $<TARGET_FILE:hallq-sim>)
+endif()

@@ -183,6 +183,46 @@ static void ctl__human_issue(cJSON *o)
     ctl__print_ticket(cJSON_GetObjectItemCaseSensitive(o, "ticket"));
 }
 
+/* hallqctl devices: one line per device, its health first (faults are what an installer
+ * looks for), then what it is and where. */
+static void ctl__print_devices(cJSON *o)
+{
+    cJSON *d;
+    int n = 0;
+    printf("%-8s %-7s %-12s %-24s %s\n", "健康", "Health", "类型 Type", "设备 Device",
+           "说明 Detail");
+    cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(o, "devices"))
+    {
+        char where[64] = "";
+        cJSON *w = cJSON_GetObjectItemCaseSensitive(d, "window");
+        if (cJSON_IsNumber(w)) snprintf(where, sizeof where, "%d号窗口 ", w->valueint);
+        const char *port = ctl__str(d, "port");
+        printf("%-8s %-7s %-12s %-24s %s%s%s%s\n", ctl__str(d, "text"), ctl__str(d, "health"),
+               ctl__str(d, "type"), ctl__str(d, "id"), where, port, *port ? " " : "",
+               ctl__str(d, "reason"));
+        n++;
+    }
+    cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "faults");
+    printf("\n%d 台设备，%d 个故障 / %d devices, %d faults\n", n,
+           cJSON_IsNumber(f) ? f->valueint : 0, n, cJSON_IsNumber(f) ? f->valueint : 0);
+}
+
+static void ctl__print_commission(cJSON *o)
+{
+    cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "windows");
+    cJSON *sec = cJSON_GetObjectItemCaseSensitive(o, "seconds");
+    double s = cJSON_IsNumber(sec) ? sec->valuedouble : 0;
+    if (cJSON_IsArray(w))
+        printf("逐个测试 %d 个窗口的设备，约 %.0f 秒 / testing the devices of %d windows, about "
+               "%.0f s\n",
+               cJSON_GetArraySize(w), s, cJSON_GetArraySize(w), s);
+    else
+        printf("%d号窗口：屏显示地址、呼叫器鸣响 %.0f 秒 / window %d: its display shows its "
+               "address, its keypad beeps (%.0f s)\n",
+               cJSON_GetObjectItemCaseSensitive(o, "window")->valueint, s,
+               cJSON_GetObjectItemCaseSensitive(o, "window")->valueint, s);
+}
+
 static void ctl__usage(FILE *f)
 {
     fprintf(f,
@@ -196,6 +236,9 @@ static void ctl__usage(FILE *f)
             "  pause WINDOW | resume WINDOW | login WINDOW STAFF | logout WINDOW\n"
             "  rate WINDOW LEVEL             a rating 1..5 (5 = 非常满意)\n"
             "  cancel TICKET                 (manager token)\n"
+            "  devices                       every device and its health\n"
+            "  devices identify WINDOW       its display shows its address, its keypad beeps\n"
+            "  devices test                  walk every display and pad once (manager token)\n"
             "exit: 0 done, 1 refused, 2 usage, 3 unreachable, 4 not authorised, 5 hallqd failed\n");
 }
 
@@ -261,6 +304,15 @@ int main(int argc, char **argv)
         cJSON_Delete(o);
         ex = ctl__finish(ctl__request("POST", "/api/v1/tickets", body, &b), &b, ctl__human_issue);
         free(body);
+    } else if (strcmp(cmd, "devices") == 0 && nargs == 0) {
+        ex = ctl__finish(ctl__request("GET", "/api/v1/devices", NULL, &b), &b, ctl__print_devices);
+    } else if (strcmp(cmd, "devices") == 0 && nargs == 2 && !strcmp(args[0], "identify") &&
+               ctl__window_arg(args[1]) > 0) {
+        snprintf(path, sizeof path, "/api/v1/devices/identify/%d", ctl__window_arg(args[1]));
+        ex = ctl__finish(ctl__request("POST", path, "{}", &b), &b, ctl__print_commission);
+    } else if (strcmp(cmd, "devices") == 0 && nargs == 1 && !strcmp(args[0], "test")) {
+        ex = ctl__finish(ctl__request("POST", "/api/v1/devices/test", "{}", &b), &b,
+                         ctl__print_commission);
     } else if (strcmp(cmd, "cancel") == 0 && nargs == 1) {
         snprintf(path, sizeof path, "/api/v1/tickets/%s/cancel", args[0]);
         ex = ctl__finish(ctl__request("POST", path, "{}", &b), &b, ctl__human_action);

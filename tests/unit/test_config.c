@@ -17,6 +17,7 @@
 
 #include "check.h"
 #include "config.h"
+#include "idcard_drv.h"
 
 #ifndef HQ_SOURCE_DIR
 #error "HQ_SOURCE_DIR must point at the source tree"
@@ -276,7 +277,8 @@ static const struct bad_case bad_cases[] = {
      "x.json: $.devices.buses[0].port: must be a device path (\"/dev/ttyUSB0\"), "
      "\"usb:VID:PID[:SERIAL]\", \"pty:PATH\" or \"tcp://HOST:PORT\", got \"tcp://h:70000\""},
     {"devices.buses", "[{\"id\": \"b\", \"type\": \"modbus\", \"port\": \"/dev/ttyS0\"}]", NULL,
-     "x.json: $.devices.buses[0].type: must be one of \"hall\", \"led\", got \"modbus\""},
+     "x.json: $.devices.buses[0].type: must be one of \"ff68\", \"hall\", \"a090\", \"led\", "
+     "got \"modbus\""},
     {"devices.buses",
      "[{\"id\": \"b\", \"type\": \"hall\", \"port\": \"usb:1A86:7523\", \"acknowledge\": true}]",
      NULL, "x.json: $.devices.buses[0].acknowledge: only LED bars acknowledge (type \"led\")"},
@@ -708,7 +710,8 @@ static void test_devices_section(void)
     CHECK_EQ_STR(err, "");
     CHECK_EQ_INT(cfg.n_readers, 1);
     CHECK_EQ_INT(cfg.readers[0].baud, 115200);
-    CHECK(!cfg.readers[0].fingerprint);
+    /* the reader driver's own key (drivers/idcard_drv.c), read into its struct */
+    CHECK(!((const struct idcard_drv_cfg *)cfg.readers[0].drv)->fingerprint);
     CHECK_EQ_INT(cfg.n_buses, 2);
     CHECK_EQ_INT(cfg.buses[1].baud, 9600);
     CHECK(cfg.buses[1].rs485);

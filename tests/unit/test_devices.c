@@ -1,10 +1,14 @@
 /*
  * test_devices.c — the device glue of hallqd: every keypad key becomes the engine command the
  * §2 table means, pad keys map to levels (unmapped keys rate nothing), and engine effects give
- * the §2/§3 frames byte for byte (window 3 calling A012 shows the §3 test vector).
+ * the §2/§3 frames byte for byte (window 3 calling A012 shows the §3 test vector). The FF 68
+ * glue lives in drivers/hallbus_drv.c, a window's view in firmware/devices.c and its A0 90
+ * frame in drivers/ledbar_drv.c.
  */
 #include "check.h"
 #include "devices.h"
+#include "hallbus_drv.h"
+#include "ledbar_drv.h"
 
 static size_t hex(const char *s, uint8_t *out)
 {
@@ -65,21 +69,21 @@ static const struct {
     const char *data;
     int outcome, type;
 } keys[] = {
-    {"0C", HQ_KEY_CMD, HQ_CMD_CALL_NEXT},
-    {"00 01 02 0C", HQ_KEY_CMD, HQ_CMD_CALL_NUMBER},
-    {"0D", HQ_KEY_CMD, HQ_CMD_RECALL},
-    {"0A", HQ_KEY_CMD, HQ_CMD_START},
-    {"0B", HQ_KEY_CMD, HQ_CMD_FINISH},
-    {"12", HQ_KEY_CMD, HQ_CMD_PAUSE},
-    {"13", HQ_KEY_CMD, HQ_CMD_TRANSFER},
-    {"02 13", HQ_KEY_CMD, HQ_CMD_TRANSFER},
-    {"06 0F", HQ_KEY_CMD, HQ_CMD_NO_SHOW},
-    {"00 0F", HQ_KEY_CMD, HQ_CMD_PARK},
-    {"03 0F", HQ_KEY_CMD, HQ_CMD_CALL_BACK},
-    {"09 0F", HQ_KEY_CMD, HQ_CMD_LOGOUT},
-    {"01 02 03 04 0F", HQ_KEY_CMD, HQ_CMD_LOGIN},
-    {"07 0F", HQ_KEY_HELP, -1},
-    {"03 13", HQ_KEY_IGNORED, -1}, /* no service number 3 in this hall */
+    {"0C", HALLBUS_DRV_KEY_CMD, HQ_CMD_CALL_NEXT},
+    {"00 01 02 0C", HALLBUS_DRV_KEY_CMD, HQ_CMD_CALL_NUMBER},
+    {"0D", HALLBUS_DRV_KEY_CMD, HQ_CMD_RECALL},
+    {"0A", HALLBUS_DRV_KEY_CMD, HQ_CMD_START},
+    {"0B", HALLBUS_DRV_KEY_CMD, HQ_CMD_FINISH},
+    {"12", HALLBUS_DRV_KEY_CMD, HQ_CMD_PAUSE},
+    {"13", HALLBUS_DRV_KEY_CMD, HQ_CMD_TRANSFER},
+    {"02 13", HALLBUS_DRV_KEY_CMD, HQ_CMD_TRANSFER},
+    {"06 0F", HALLBUS_DRV_KEY_CMD, HQ_CMD_NO_SHOW},
+    {"00 0F", HALLBUS_DRV_KEY_CMD, HQ_CMD_PARK},
+    {"03 0F", HALLBUS_DRV_KEY_CMD, HQ_CMD_CALL_BACK},
+    {"09 0F", HALLBUS_DRV_KEY_CMD, HQ_CMD_LOGOUT},
+    {"01 02 03 04 0F", HALLBUS_DRV_KEY_CMD, HQ_CMD_LOGIN},
+    {"07 0F", HALLBUS_DRV_KEY_HELP, -1},
+    {"03 13", HALLBUS_DRV_KEY_IGNORED, -1}, /* no service number 3 in this hall */
 };
 
 int main(void)
@@ -94,10 +98,10 @@ int main(void)
         struct hallbus_key k;
         CHECK_EQ_INT(hallbus_key_decode(&f, &k), HQ_OK);
         struct hq_cmd cmd;
-        int o = hq_devices_key_cmd(&e, 3, &k, &cmd);
+        int o = hallbus_drv_key_cmd(&e, 3, &k, &cmd);
         if (o != keys[i].outcome) fprintf(stderr, "key %s: outcome %d\n", keys[i].data, o);
         CHECK_EQ_INT(o, keys[i].outcome);
-        if (o == HQ_KEY_CMD) {
+        if (o == HALLBUS_DRV_KEY_CMD) {
             CHECK_EQ_INT(cmd.type, keys[i].type);
             CHECK_EQ_INT(cmd.window, 3);
         }
@@ -124,16 +128,21 @@ int main(void)
 
     struct hallbus_padmap four;
     hallbus_padmap_four(&four);
-    struct hq_devices_window w = {.window = 3, .keypad = 3, .pad = 33, .bar = 3, .padmap = &four};
+    struct hallbus_drv_window w = {.window = 3, .keypad = 3, .pad = 33, .padmap = &four};
+    const struct hq_devices_texts texts = {.tpl = "{ticket}请到{window}号窗口", .color = "red"};
+    struct hq_view view;
+    char text[256];
     uint8_t bus[64], led[512], want[128];
     size_t bl, ll, n;
     int calls = 0;
     for (size_t i = 0; i < res.n_fx; i++) {
         if (res.fx[i].type != HQ_FX_CALL) continue;
         calls++;
-        CHECK_EQ_INT(hq_devices_effect_frames(&e, &w, &res.fx[i], "{ticket}请到{window}号窗口", bus,
-                                              sizeof bus, &bl, led, sizeof led, &ll),
+        bl = hallbus_drv_effect_frame(&e, &w, &res.fx[i], bus, sizeof bus);
+        CHECK_EQ_INT(hq_devices_view(&e, hq_engine_window_index(&e, 3), &texts, false, &view, text,
+                                     sizeof text),
                      HQ_OK);
+        CHECK_EQ_INT(ledbar_drv_view_frame(3, &view, led, sizeof led, &ll), HQ_OK);
         n = hex("A0 90 03 A5 00 19 41 00 30 00 31 00 32 00 C7 EB 00 B5 BD 00 33 00 BA C5 00 B4 B0 "
                 "00 BF DA 00 C4",
                 want);
@@ -153,15 +162,14 @@ int main(void)
     for (size_t i = 0; i < res.n_fx; i++) {
         if (res.fx[i].type != HQ_FX_RATE_PROMPT) continue;
         prompts++;
-        hq_devices_effect_frames(&e, &w, &res.fx[i], "{ticket}", bus, sizeof bus, &bl, led,
-                                 sizeof led, &ll);
+        bl = hallbus_drv_effect_frame(&e, &w, &res.fx[i], bus, sizeof bus);
         n = hex("FF 68 03 03 68 21 01 0B 2D 16", want);
         CHECK_EQ_INT(bl, n);
         CHECK_EQ_MEM(bus, want, n);
     }
     CHECK_EQ_INT(prompts, 1);
-    CHECK_EQ_INT(hq_devices_rating_cmd(&w, 5, &cmd), HQ_ERR_INVALID); /* unmapped on a 4-key pad */
-    CHECK_EQ_INT(hq_devices_rating_cmd(&w, 4, &cmd), HQ_OK);
+    CHECK_EQ_INT(hallbus_drv_rating_cmd(&w, 5, &cmd), HQ_ERR_INVALID); /* unmapped on a 4-key pad */
+    CHECK_EQ_INT(hallbus_drv_rating_cmd(&w, 4, &cmd), HQ_OK);
     CHECK_EQ_INT(cmd.type, HQ_CMD_RATE);
     CHECK_EQ_INT(cmd.u.rate.level, 5);
     CHECK_EQ_INT(cmd.u.rate.channel, HQ_CHAN_PAD);
@@ -171,8 +179,7 @@ int main(void)
     for (size_t i = 0; i < res.n_fx; i++) {
         if (res.fx[i].type != HQ_FX_RATED) continue;
         rated++;
-        hq_devices_effect_frames(&e, &w, &res.fx[i], "{ticket}", bus, sizeof bus, &bl, led,
-                                 sizeof led, &ll);
+        bl = hallbus_drv_effect_frame(&e, &w, &res.fx[i], bus, sizeof bus);
         CHECK_EQ_INT(bl, 10);
         CHECK_EQ_INT(bus[7], 4); /* the raw key the pad sent */
     }
@@ -182,11 +189,11 @@ int main(void)
     struct hallbus_frame f = {.addr = 3, .func = 1, .n = 1, .data = {0x12}};
     struct hallbus_key k;
     hallbus_key_decode(&f, &k);
-    CHECK_EQ_INT(hq_devices_key_cmd(&e, 3, &k, &cmd), HQ_KEY_CMD);
+    CHECK_EQ_INT(hallbus_drv_key_cmd(&e, 3, &k, &cmd), HALLBUS_DRV_KEY_CMD);
     CHECK_EQ_INT(cmd.type, HQ_CMD_PAUSE);
     cmd.now = now + 80;
     CHECK_EQ_INT(hq_engine_apply(&e, &cmd, &res), HQ_OK);
-    CHECK_EQ_INT(hq_devices_key_cmd(&e, 3, &k, &cmd), HQ_KEY_CMD);
+    CHECK_EQ_INT(hallbus_drv_key_cmd(&e, 3, &k, &cmd), HALLBUS_DRV_KEY_CMD);
     CHECK_EQ_INT(cmd.type, HQ_CMD_RESUME);
 
     hq_result_free(&res);
