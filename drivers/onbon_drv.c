@@ -2,7 +2,8 @@
  * onbon_drv.c — Onbon BX-5E LED screens (onbon.h) behind the driver contract (driver.h).
  *
  * `"type": "onbon"` on a bus of devices.buses[]; each window on it names its screen:
- * {"window": 3, "led_bus": "screens", "screen": 3, "width": 64, "height": 16}. Every request
+ * {"window": 3, "led_bus": "screens", "bar": 3, "width": 64, "height": 16} — the bar address is the
+ * screen's address (屏号); "screen": 1000 overrides it for addresses above 254. Every request
  * asks for an answer (RtnReq 1), and the screens share one RS-485 pair, so one request is in
  * flight at a time; a screen is online while it answers, offline after it missed one. Views
  * are kept per window, not frames: the bitmap is rendered when the window's turn comes, so a
@@ -43,11 +44,12 @@ static const struct hq_drv_key onbon_bus_keys[] = {
 static const struct hq_drv_key onbon_win_keys[] = {
     {.name = "screen",
      .type = HQ_DRV_KEY_INT,
-     .required = true,
      HQ_DRV_KEY_FIELD(struct onbon_win_cfg, screen),
-     .min = 1,
+     .min = 0,
      .max = 0xFFFD,
-     .doc = "the screen's address (屏号, 2 bytes) as set in Onbon's LedshowTW"},
+     .def = 0,
+     .doc = "the screen's 2-byte address (屏号) as set in Onbon's LedshowTW, when it is above "
+            "254; 0 = the window's bar address"},
     {.name = "width",
      .type = HQ_DRV_KEY_INT,
      .required = true,
@@ -105,6 +107,14 @@ struct onbon_drv {
 static const struct onbon_win_cfg *onbon__wcfg(const struct hq_dev *dev, int wi)
 {
     return dev->win[wi].cfg;
+}
+
+/* The screen's address: its own key, else the window's bar address (which is what puts the
+ * window on this line in the first place). */
+static uint16_t onbon__addr(const struct hq_dev *dev, int wi)
+{
+    const struct onbon_win_cfg *c = onbon__wcfg(dev, wi);
+    return (uint16_t)(c->screen ? c->screen : dev->win[wi].bar);
 }
 
 static const struct onbon_bus_cfg *onbon__bcfg(const struct hq_dev *dev)
@@ -195,7 +205,7 @@ static void onbon__send(struct hq_dev *dev, const uint8_t *data, size_t n, int w
                         uint64_t now_ms)
 {
     struct onbon_drv *p = dev->priv;
-    struct onbon_packet pk = {.dst = (uint16_t)onbon__wcfg(dev, wi)->screen,
+    struct onbon_packet pk = {.dst = onbon__addr(dev, wi),
                               .src = ONBON_SRC_HOST,
                               .devtype = ONBON_TYPE_ANY,
                               .ver = ONBON_PROTO_VER,
@@ -234,7 +244,7 @@ static int onbon__page(struct hq_dev *dev, int wi, size_t *n)
         if (missing || clipped)
             dev->host->log(dev, HQ_LOG_WARN,
                            "screen %d: %u character(s) not in the font, %u column(s) cut",
-                           c->screen, missing, clipped);
+                           onbon__addr(dev, wi), missing, clipped);
     }
     return onbon_make_area(&a, p->lit, w->color ? w->color : ONBON_COLOR_RED, p->data,
                            sizeof p->data, n);
@@ -289,7 +299,7 @@ static void onbon__on_frame(const struct onbon_frame *f, void *arg)
     struct hq_dev *dev = arg;
     struct onbon_drv *p = dev->priv;
     int wi = p->busy_wi;
-    if (p->busy_req == ONBON_REQ_NONE || f->src != (uint16_t)onbon__wcfg(dev, wi)->screen) {
+    if (p->busy_req == ONBON_REQ_NONE || f->src != onbon__addr(dev, wi)) {
         dev->host->log(dev, HQ_LOG_INFO, "answer from screen %u that was not asked", f->src);
         return;
     }
@@ -396,10 +406,19 @@ static void onbon_drv_effect(struct hq_dev *dev, const struct hq_drv_effect *ef,
 {
     switch (ef->type) {
     case HQ_DRV_FX_SHOW:
-        if (!ef->view || ef->view->kind == HQ_VIEW_BLANK)
+        if (!ef->view || ef->view->kind == HQ_VIEW_BLANK) {
             onbon__set(dev, ef->wi, "", 0, false, now_ms);
-        else
+        } else if (ef->view->kind == HQ_VIEW_IDLE && (!ef->view->text || !ef->view->text[0]) &&
+                   ef->wi >= 0 && (size_t)ef->wi < dev->n_win) {
+            /* The host leaves the idle text to the display (an A0 90 bar stores its own); a
+             * 5E stores nothing, so it is drawn like any other text. */
+            const struct hq_dev_window *w = &dev->win[ef->wi];
+            onbon__set(dev, ef->wi, w->idle_text,
+                       onbon__color(w->idle_color ? w->idle_color : ef->view->color), false,
+                       now_ms);
+        } else {
             onbon__set(dev, ef->wi, ef->view->text, onbon__color(ef->view->color), false, now_ms);
+        }
         break;
     case HQ_DRV_FX_BLANK:
         for (size_t i = 0; i < dev->n_win; i++)
@@ -408,7 +427,7 @@ static void onbon_drv_effect(struct hq_dev *dev, const struct hq_drv_effect *ef,
     case HQ_DRV_FX_IDENTIFY: {
         char t[48];
         if (ef->wi < 0 || (size_t)ef->wi >= dev->n_win || !dev->win[ef->wi].cfg) return;
-        snprintf(t, sizeof t, "屏号%d", onbon__wcfg(dev, ef->wi)->screen);
+        snprintf(t, sizeof t, "屏号%u", onbon__addr(dev, ef->wi));
         onbon__set(dev, ef->wi, t, ONBON_COLOR_RED, false, now_ms);
         break;
     }
@@ -434,7 +453,7 @@ static void onbon_drv_status(struct hq_dev *dev, int unit, int wi, struct cJSON 
     if (unit != HQ_UNIT_BAR || wi < 0 || (size_t)wi >= dev->n_win || !dev->win[wi].cfg) return;
     const struct onbon_win_cfg *c = onbon__wcfg(dev, wi);
     const struct onbon_win *w = &p->w[wi];
-    cJSON_AddNumberToObject(o, "screen", c->screen);
+    cJSON_AddNumberToObject(o, "screen", onbon__addr(dev, wi));
     cJSON_AddNumberToObject(o, "width", c->width);
     cJSON_AddNumberToObject(o, "height", c->height);
     cJSON_AddNumberToObject(o, "acks", w->acks);

@@ -15,3 +15,8 @@ add_test(NAME sim_onbon
                  $<TARGET_FILE:hallq-sim>
          WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
 set_tests_properties(sim_onbon PROPERTIES TIMEOUT 120 ENVIRONMENT PYTHONDONTWRITEBYTECODE=1)
+# The real hallqd with its onbon driver against hallq-sim onbon (two screens on a pty).
+if(TARGET hallqd)
+  hq_py_test(hallqd_onbon test_hallqd_onbon.py TIMEOUT 180
+             ARGS $<TARGET_FILE:hallq-sim> $<TARGET_FILE:onbon_vectors>)
+endif()

@@ -145,7 +145,7 @@ def main():
         for a, b in ((0, 5), (5, 40), (40, len(data))):
             s.send(data[a:b])
             time.sleep(0.05)
-        rec = s.expect("screen 1 area 0 16x8 at 0,0 red lit=8 ")
+        rec = s.expect("screen 1 area 0 16x8 at 0,0 lit lit=8 ")
         check(rec is not None, "page recorded")
         check(unframe(s.recv()) == [(0x8000, 1, ACK)], "page acknowledged")
         with open(os.path.join(pbm, "screen-1.pbm"), "rb") as fh:

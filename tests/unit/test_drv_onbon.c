@@ -124,9 +124,9 @@ int main(void)
 
     static struct onbon_bus_cfg bus = {.font = "", .ping_s = 10, .answer_ms = 500};
     static struct onbon_win_cfg wc[2] = {{.screen = 0x0101, .width = 64, .height = 16, .colors = 1},
-                                         {.screen = 2, .width = 96, .height = 16, .colors = 2}};
+                                         {.screen = 0, .width = 96, .height = 16, .colors = 2}};
     struct hq_dev_window win[2] = {{.window = 1, .wi = 0, .cfg = &wc[0]},
-                                   {.window = 2, .wi = 1, .cfg = &wc[1]}};
+                                   {.window = 2, .wi = 1, .bar = 2, .cfg = &wc[1]}};
     struct hq_dev_counters count = {0};
     struct hq_dev d = {.drv = &hq_driver_onbon,
                        .host = &host,
@@ -138,6 +138,7 @@ int main(void)
     d.priv = calloc(1, hq_driver_onbon.priv_size);
     char err[128] = "";
     CHECK_EQ_INT(hq_driver_onbon.check_win(&wc[0], &win[0], err, sizeof err), HQ_OK);
+    /* window 2 names no screen: its bar address (2) is the screen's */
     struct onbon_win_cfg huge = {.screen = 1, .width = 512, .height = 128, .colors = 2};
     CHECK_EQ_INT(hq_driver_onbon.check_win(&huge, &win[0], err, sizeof err), HQ_ERR_CONFIG);
     CHECK(strstr(err, "width") != NULL);

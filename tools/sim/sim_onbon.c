@@ -6,7 +6,7 @@
  * shows:
  *
  *   screen 1 ping
- *   screen 1 area 0 64x16 at 0,0 red lit=212 hash=5d0c81a3
+ *   screen 1 area 0 64x16 at 0,0 lit lit=212 hash=5d0c81a3   (two-colour: red, green, yellow)
  *   screen 1 nack 18 (refused: nack 1 18)
  *
  * A page's pixels go to DIR/screen-<address>.pbm with --pbm DIR (lit pixels black), and
@@ -110,9 +110,11 @@ static void on_page(struct sim *s, struct screen *sc, const struct onbon_frame *
     unsigned lit = 0;
     for (size_t i = 0; i < bytes; i++)
         lit += (unsigned)__builtin_popcount(u.lit[i]);
+    /* A single-colour screen has one plane: it shows "lit", whatever colour the host meant. */
     static const char *const cn[] = {"dark", "red", "green", "yellow"};
+    const char *color = sc->colors == 1 && u.color ? "lit" : cn[u.color & 3];
     sim_record(s, "screen %u area %u %ux%u at %u,%u %s lit=%u hash=%08x", sc->addr, a->id, a->w,
-               a->h, a->x, a->y, cn[u.color & 3], lit, fnv1a(u.lit, bytes));
+               a->h, a->x, a->y, color, lit, fnv1a(u.lit, bytes));
     write_pbm(s, sc);
     answer(s, sc, 0);
 }
