@@ -427,11 +427,13 @@ static void onbon_drv_effect(struct hq_dev *dev, const struct hq_drv_effect *ef,
     case HQ_DRV_FX_IDENTIFY: {
         char t[48];
         if (ef->wi < 0 || (size_t)ef->wi >= dev->n_win || !dev->win[ef->wi].cfg) return;
-        snprintf(t, sizeof t, "屏号%u", onbon__addr(dev, ef->wi));
-        onbon__set(dev, ef->wi, t, ONBON_COLOR_RED, false, now_ms);
+        /* The address the screen answers to, as set with LedshowTW (屏号), like the A0 90 bars. */
+        snprintf(t, sizeof t, "%u号窗 屏号%u", dev->win[ef->wi].window, onbon__addr(dev, ef->wi));
+        onbon__set(dev, ef->wi, t, ONBON_COLOR_YELLOW, false, now_ms);
         break;
     }
     case HQ_DRV_FX_TEST:
+        /* Every pixel lit, in every colour: a dot-matrix screen's dead pixels and rows show. */
         onbon__set(dev, ef->wi, "", ONBON_COLOR_YELLOW, true, now_ms);
         break;
     default:

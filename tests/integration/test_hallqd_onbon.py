@@ -140,6 +140,15 @@ def main():
         sim.expect("screen 1 area 0 128x16 at 0,0 lit", what="call shown through the noise")
         wait_screen(h, 1, "online")
 
+        # commissioning through the host: identify shows the window and its screen address
+        sim.cmd("fault none")
+        sim.expect("fault none")
+        sim.drain()
+        st, _ = h.post("/api/v1/devices/identify/2", token=hallq.MANAGER)
+        F.eq(st, 200, "identify window 2")
+        sim.expect("screen 258 area 0 96x16 at 0,0 yellow", what="identify page")
+        F.eq(shown(sim, 258, 16), rendered(96, 16, "2号窗 屏号258"), "identify pixels")
+
         # silence: offline within answer_ms after the next ping; back when it answers again
         sim.cmd("fault silence")
         sim.expect("fault silence")
@@ -149,7 +158,7 @@ def main():
         F.check(h.alive(), "hallqd runs on")
     finally:
         if F.failed:
-            print("\n".join(sim.records[:40]))
+            print("simulator records:\n" + "\n".join(r for r in sim.records if " row " not in r))
         hallq_devices.finish(h, [sim])
     return F.done()
 

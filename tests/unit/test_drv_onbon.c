@@ -278,7 +278,7 @@ int main(void)
     colors_for_parse = 2;
     take();
     CHECK_EQ_INT(sent.n, 1);
-    CHECK_EQ_INT(sent.area.color, ONBON_COLOR_RED);
+    CHECK_EQ_INT(sent.area.color, ONBON_COLOR_YELLOW);
     answer(&d, 2, 0, t + 11010);
     struct hq_drv_effect tst = {.type = HQ_DRV_FX_TEST, .wi = 1};
     hq_driver_onbon.effect(&d, &tst, t + 11100);
