@@ -23,12 +23,13 @@
  *      health, arm its one timer, publish an event. Every call is on the loop thread; none
  *      blocks. now_ms is the loop's monotonic clock; drivers never read a clock.
  *   6. One row in drivers/registry.c; a unit test against a fake host (tests/unit/
- *      test_drv_<name>.c: bytes in → commands out, effects in → bytes out); a simulator in
- *      tools/sim that reuses the driver's lexer.
+ *      test_drv_<name>.c on tests/unit/fake_host.h: bytes in → commands out, effects in →
+ *      bytes out); a simulator in tools/sim that reuses the driver's lexer.
  *
  * Lifecycle: the host opens the line, then calls open(); input() with every bite it reads;
  * timer() when the driver's timer fires; effect() for what the hall does; close() when the
- * line is lost or hallqd stops (open() follows again once the line is back). A lost or silent
+ * line is lost or hallqd stops (open() follows again once the line is back). input(), timer()
+ * and effect() only ever come between a successful open() and close(). A lost or silent
  * device is reported through host->health, never a reason to return an error or stop.
  *
  * Compatibility: this header only grows. New fields go at the end of the structs; new effect
@@ -117,7 +118,7 @@ struct hq_dev {
     const struct hq_driver *drv;
     const struct hq_host *host;
     void *host_arg;                  /* the host's own: never touched by the driver */
-    void *priv;                      /* drv->priv_size bytes, zeroed before open() */
+    void *priv;                      /* drv->priv_size bytes, zeroed once, kept across reopens */
     const char *id;                  /* "bus:keys", "reader:k1": for log lines */
     const void *cfg;                 /* the driver's bus keys (bus_cfg_size bytes), NULL if none */
     const struct hq_dev_window *win; /* the windows with a device on this line */

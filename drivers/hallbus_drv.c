@@ -442,6 +442,7 @@ static void hallbus_drv_effect(struct hq_dev *dev, const struct hq_drv_effect *e
     struct ff68 *p = dev->priv;
     p->now_ms = now_ms;
     uint8_t b[HALLBUS_FRAME_MAX];
+    if (!p->w) return; /* not open */
     switch (ef->type) {
     case HQ_DRV_FX_ENGINE: {
         const struct hq_effect *fx = ef->fx;

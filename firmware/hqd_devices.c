@@ -730,6 +730,11 @@ static void devs__up(struct devs_link *l)
     l->dev.port = hq_serial_name(l->sl.s);
     int rc = l->drv->open(&l->dev, devs__now(s));
     if (rc) {
+        /* The driver could not start (no memory, a window it cannot serve): the line stays
+         * open but silent — no input, no effects — and faulty, until it is next reopened. */
+        if (l->drv->close) l->drv->close(&l->dev);
+        l->up = false;
+        devs__host_arm(&l->dev, HQ_DRV_TIMER_OFF);
         devs__set_health(l, HQ_HEALTH_FAULTY, rc, "driver %s cannot start: %s", l->drv->name,
                          hq_strerror(rc));
         return;
