@@ -1,67 +1,30 @@
 /*
- * test_drv_onbon.c — the Onbon driver (drivers/onbon.c) against a fake host: effects in →
- * frames out (read back with the protocol's own lexer and page parser), answers in → health
- * out; one request in flight; timeouts, NACKs and line noise.
+ * test_drv_onbon.c — the Onbon driver (drivers/onbon_drv.c) against the fake host (fake_host.h):
+ * effects in → frames out (read back with the protocol's own lexer and page parser), answers in →
+ * health out; one request in flight; timeouts, NACKs and line noise.
  */
-#include <stdarg.h>
 #include <stdlib.h>
 
 #include "check.h"
+#include "fake_host.h"
 #include "onbon_drv.h"
 
-/* What the host saw. */
-static uint8_t out[1 << 17];
-static size_t out_len;
-static uint64_t armed = HQ_DRV_TIMER_OFF;
-static int health[3] = {-1, -1, -1}, line_health = -1;
-static char reason[3][96];
-static uint32_t bad_frames, garbage;
+static struct fake_host fh;
 
-static void h_write(struct hq_dev *d, const uint8_t *b, size_t n)
+/* The last health the driver reported for window wi's screen (-1 = the line); -1 if none. */
+static int H(int wi)
 {
-    (void)d;
-    if (out_len + n <= sizeof out) memcpy(out + out_len, b, n), out_len += n;
+    for (size_t i = fh.n_health; i-- > 0;)
+        if (fh.health[i].wi == wi) return fh.health[i].health;
+    return -1;
 }
-static int h_apply(struct hq_dev *d, struct hq_cmd *c)
+
+static const char *R(int wi)
 {
-    return (void)d, (void)c, HQ_OK;
+    for (size_t i = fh.n_health; i-- > 0;)
+        if (fh.health[i].wi == wi) return fh.health[i].reason;
+    return "";
 }
-static void h_health(struct hq_dev *d, int unit, int wi, int h, int err, const char *r)
-{
-    (void)d, (void)err;
-    if (unit == HQ_UNIT_LINE) {
-        line_health = h;
-        return;
-    }
-    CHECK_EQ_INT(unit, HQ_UNIT_BAR);
-    health[wi] = h;
-    snprintf(reason[wi], sizeof reason[wi], "%s", r);
-}
-static void h_bad(struct hq_dev *d, uint32_t b, uint32_t g)
-{
-    (void)d;
-    bad_frames += b;
-    garbage += g;
-}
-static void h_arm(struct hq_dev *d, uint64_t ms)
-{
-    (void)d, armed = ms;
-}
-static void h_event(struct hq_dev *d, const struct hq_dev_event *e)
-{
-    (void)d, (void)e;
-}
-static void h_log(struct hq_dev *d, int level, const char *fmt, ...)
-{
-    (void)d, (void)level;
-    va_list ap;
-    va_start(ap, fmt);
-    fprintf(stderr, "  log: ");
-    vfprintf(stderr, fmt, ap);
-    fprintf(stderr, "\n");
-    va_end(ap);
-}
-static const struct hq_host host = {h_write, h_apply, h_health, h_bad, h_arm, h_event, h_log};
 
 /* The frames written since the last call. */
 struct sent {
@@ -91,9 +54,9 @@ static void take(void)
     static struct onbon_lexer lx;
     memset(&sent, 0, sizeof sent);
     onbon_lexer_init(&lx);
-    onbon_lexer_feed(&lx, out, out_len, on_sent, NULL);
+    onbon_lexer_feed(&lx, fh.out, fh.out_len, on_sent, NULL);
     CHECK_EQ_INT(onbon_lexer_bad(&lx), 0);
-    out_len = 0;
+    fh.out_len = 0;
 }
 
 /* Screen addr answers: ACK (error 0) or NACK. */
@@ -127,15 +90,8 @@ int main(void)
                                          {.screen = 0, .width = 96, .height = 16, .colors = 2}};
     struct hq_dev_window win[2] = {{.window = 1, .wi = 0, .cfg = &wc[0]},
                                    {.window = 2, .wi = 1, .bar = 2, .cfg = &wc[1]}};
-    struct hq_dev_counters count = {0};
-    struct hq_dev d = {.drv = &hq_driver_onbon,
-                       .host = &host,
-                       .id = "bus:screens",
-                       .cfg = &bus,
-                       .win = win,
-                       .n_win = 2,
-                       .count = &count};
-    d.priv = calloc(1, hq_driver_onbon.priv_size);
+    fake_host_init(&fh, &hq_driver_onbon, win, 2, &bus, NULL);
+    struct hq_dev *d = &fh.dev;
     char err[128] = "";
     CHECK_EQ_INT(hq_driver_onbon.check_win(&wc[0], &win[0], err, sizeof err), HQ_OK);
     /* window 2 names no screen: its bar address (2) is the screen's */
@@ -148,33 +104,39 @@ int main(void)
 
     uint64_t t = 1000;
     /* open: the line waits for a screen; the first screen is pinged at once, only it. */
-    CHECK_EQ_INT(hq_driver_onbon.open(&d, t), HQ_OK);
-    CHECK(d.units_report);
-    CHECK_EQ_INT(line_health, HQ_HEALTH_OFFLINE);
+    CHECK_EQ_INT(hq_driver_onbon.open(d, t), HQ_OK);
+    CHECK(d->units_report);
+    CHECK_EQ_INT(H(-1), HQ_HEALTH_OFFLINE);
     take();
     CHECK_EQ_INT(sent.n, 1);
     CHECK_EQ_INT(sent.dst[0], 0x0101);
     CHECK_EQ_INT(sent.group[0], ONBON_GROUP_SYS);
-    CHECK_EQ_INT(armed, 500);
+    CHECK_EQ_INT(fh.armed, 500);
     /* its answer: online, and the second screen gets its ping */
-    answer(&d, 0x0101, 0, t + 20);
-    CHECK_EQ_INT(health[0], HQ_HEALTH_ONLINE);
-    CHECK_EQ_INT(line_health, HQ_HEALTH_ONLINE);
+    answer(d, 0x0101, 0, t + 20);
+    CHECK_EQ_INT(H(0), HQ_HEALTH_ONLINE);
+    CHECK_EQ_INT(H(-1), HQ_HEALTH_ONLINE);
     take();
     CHECK_EQ_INT(sent.n, 1);
     CHECK_EQ_INT(sent.dst[0], 2);
     /* an answer from a screen nobody asked changes nothing */
-    answer(&d, 7, 0, t + 30);
-    CHECK_EQ_INT(health[1], -1);
-    answer(&d, 2, 0, t + 40);
-    CHECK_EQ_INT(health[1], HQ_HEALTH_ONLINE);
+    answer(d, 7, 0, t + 30);
+    CHECK_EQ_INT(H(1), -1);
+    answer(d, 2, 0, t + 40);
+    CHECK_EQ_INT(H(1), HQ_HEALTH_ONLINE);
+    take();
+    CHECK_EQ_INT(sent.n, 0);
+
+    /* Engine effects are the host's to turn into views: nothing goes out for them. */
+    struct hq_effect fx = {0};
+    fake_host_effect(&fh, &fx, t + 50);
     take();
     CHECK_EQ_INT(sent.n, 0);
 
     /* A call on window 1: one page for screen 0x0101, 64 × 16, red, the text rendered. */
     struct hq_view v = {.kind = HQ_VIEW_CALL, .text = "A012请到1号窗口", .color = "red"};
     struct hq_drv_effect ef = {.type = HQ_DRV_FX_SHOW, .wi = 0, .view = &v};
-    hq_driver_onbon.effect(&d, &ef, t + 100);
+    hq_driver_onbon.effect(d, &ef, t + 100);
     colors_for_parse = 1;
     take();
     CHECK_EQ_INT(sent.n, 1);
@@ -199,16 +161,16 @@ int main(void)
      * line); window 1 changes twice more: only the last text goes out. */
     struct hq_view v2 = {.kind = HQ_VIEW_CALL, .text = "B001请到2号窗口", .color = "yellow"};
     struct hq_drv_effect ef2 = {.type = HQ_DRV_FX_SHOW, .wi = 1, .view = &v2};
-    hq_driver_onbon.effect(&d, &ef2, t + 110);
+    hq_driver_onbon.effect(d, &ef2, t + 110);
     struct hq_view pz = {.kind = HQ_VIEW_PAUSED, .text = "暂停服务", .color = "green"};
     ef.view = &pz;
-    hq_driver_onbon.effect(&d, &ef, t + 120);
+    hq_driver_onbon.effect(d, &ef, t + 120);
     struct hq_view idle = {.kind = HQ_VIEW_IDLE, .text = "欢迎光临", .color = "green"};
     ef.view = &idle;
-    hq_driver_onbon.effect(&d, &ef, t + 130);
+    hq_driver_onbon.effect(d, &ef, t + 130);
     take();
     CHECK_EQ_INT(sent.n, 0);
-    answer(&d, 0x0101, 0, t + 150);
+    answer(d, 0x0101, 0, t + 150);
     colors_for_parse = 1;
     take();
     CHECK_EQ_INT(sent.n, 1); /* window 1's newest page goes first (window order) */
@@ -216,7 +178,7 @@ int main(void)
     /* green on a single-colour screen: its one plane (read back as plane 0) */
     CHECK_EQ_INT(sent.area.color, 1);
     CHECK(sent.area.lit[16] != 0 || sent.area.lit[8 * 8] != 0);
-    answer(&d, 0x0101, 0, t + 160);
+    answer(d, 0x0101, 0, t + 160);
     colors_for_parse = 2;
     take();
     CHECK_EQ_INT(sent.n, 1);
@@ -224,85 +186,84 @@ int main(void)
     CHECK_EQ_INT(sent.area.area.w, 96);
     CHECK_EQ_INT(sent.area.color, ONBON_COLOR_YELLOW); /* both colours on a two-colour screen */
     /* The screen refuses it: faulty, with the document's error name. */
-    answer(&d, 2, 18, t + 170);
-    CHECK_EQ_INT(health[1], HQ_HEALTH_FAULTY);
-    CHECK(strstr(reason[1], "ERR_SCREEN_PARA") != NULL);
-    CHECK_EQ_INT(line_health, HQ_HEALTH_ONLINE);
+    answer(d, 2, 18, t + 170);
+    CHECK_EQ_INT(H(1), HQ_HEALTH_FAULTY);
+    CHECK(strstr(R(1), "ERR_SCREEN_PARA") != NULL);
+    CHECK_EQ_INT(H(-1), HQ_HEALTH_ONLINE);
 
     /* Closing time: both go dark; screen 1 never answers → offline after answer_ms. */
     struct hq_drv_effect bl = {.type = HQ_DRV_FX_BLANK};
-    hq_driver_onbon.effect(&d, &bl, t + 200);
+    hq_driver_onbon.effect(d, &bl, t + 200);
     colors_for_parse = 1;
     take();
     CHECK_EQ_INT(sent.n, 1);
     CHECK_EQ_INT(sent.area.color, 0); /* nothing lit */
-    CHECK_EQ_INT(armed, 500);
-    hq_driver_onbon.timer(&d, t + 700);
-    CHECK_EQ_INT(health[0], HQ_HEALTH_OFFLINE);
-    CHECK(strstr(reason[0], "no answer") != NULL);
+    CHECK_EQ_INT(fh.armed, 500);
+    hq_driver_onbon.timer(d, t + 700);
+    CHECK_EQ_INT(H(0), HQ_HEALTH_OFFLINE);
+    CHECK(strstr(R(0), "no answer") != NULL);
     /* the other screen's dark page follows at once */
     colors_for_parse = 2;
     take();
     CHECK_EQ_INT(sent.n, 1);
     CHECK_EQ_INT(sent.dst[0], 2);
-    answer(&d, 2, 0, t + 720);
-    CHECK_EQ_INT(health[1], HQ_HEALTH_ONLINE);
+    answer(d, 2, 0, t + 720);
+    CHECK_EQ_INT(H(1), HQ_HEALTH_ONLINE);
     /* Screen 1's page is tried again after ping_s, not at once. */
     take();
     CHECK_EQ_INT(sent.n, 0);
-    CHECK(armed != HQ_DRV_TIMER_OFF && armed > 9000);
-    hq_driver_onbon.timer(&d, t + 700 + 10000);
+    CHECK(fh.armed != HQ_DRV_TIMER_OFF && fh.armed > 9000);
+    hq_driver_onbon.timer(d, t + 700 + 10000);
     colors_for_parse = 1;
     take();
     CHECK_EQ_INT(sent.n, 1);
     CHECK_EQ_INT(sent.dst[0], 0x0101);
     CHECK_EQ_INT(sent.group[0], ONBON_GROUP_AREA);
-    answer(&d, 0x0101, 0, t + 10750);
-    CHECK_EQ_INT(health[0], HQ_HEALTH_ONLINE);
+    answer(d, 0x0101, 0, t + 10750);
+    CHECK_EQ_INT(H(0), HQ_HEALTH_ONLINE);
 
     /* Line noise and a broken frame reach the host's bad-frame window. */
     static const uint8_t noise[] = {0x00, 0x13, 0xA5, 0xA5, 0x01, 0x02, 0x03, 0x5A};
-    hq_driver_onbon.input(&d, noise, sizeof noise, t + 10800);
-    CHECK_EQ_INT(garbage, 2);
-    CHECK_EQ_INT(bad_frames, 1);
+    hq_driver_onbon.input(d, noise, sizeof noise, t + 10800);
+    CHECK_EQ_INT(fh.garbage, 2);
+    CHECK_EQ_INT(fh.bad_frames, 1);
 
     /* Screen 2's ping came due meanwhile. */
     take();
     CHECK_EQ_INT(sent.n, 1);
     CHECK_EQ_INT(sent.group[0], ONBON_GROUP_SYS);
-    answer(&d, 2, 0, t + 10900);
+    answer(d, 2, 0, t + 10900);
     /* Commissioning: identify shows the address, test lights every pixel. */
     take();
     struct hq_drv_effect id = {.type = HQ_DRV_FX_IDENTIFY, .wi = 1};
-    hq_driver_onbon.effect(&d, &id, t + 11000);
+    hq_driver_onbon.effect(d, &id, t + 11000);
     colors_for_parse = 2;
     take();
     CHECK_EQ_INT(sent.n, 1);
     CHECK_EQ_INT(sent.area.color, ONBON_COLOR_YELLOW);
-    answer(&d, 2, 0, t + 11010);
+    answer(d, 2, 0, t + 11010);
     struct hq_drv_effect tst = {.type = HQ_DRV_FX_TEST, .wi = 1};
-    hq_driver_onbon.effect(&d, &tst, t + 11100);
+    hq_driver_onbon.effect(d, &tst, t + 11100);
     take();
     CHECK_EQ_INT(sent.n, 1);
     CHECK_EQ_INT(sent.area.lit[0], 0xFF);
     CHECK_EQ_INT(sent.area.lit[12 * 16 - 1], 0xFF);
-    CHECK_EQ_INT(count.frames > 5, 1);
+    CHECK_EQ_INT(fh.count.frames > 5, 1);
 
     /* The line comes back (priv kept): a screen forgets its area at power loss, so each
      * window's last page is sent again, first to window 1, before any ping. */
-    answer(&d, 2, 0, t + 11110);
-    hq_driver_onbon.close(&d);
-    out_len = 0;
-    CHECK_EQ_INT(hq_driver_onbon.open(&d, t + 20000), HQ_OK);
+    answer(d, 2, 0, t + 11110);
+    hq_driver_onbon.close(d);
+    fh.out_len = 0;
+    CHECK_EQ_INT(hq_driver_onbon.open(d, t + 20000), HQ_OK);
     colors_for_parse = 1;
     take();
     CHECK_EQ_INT(sent.n, 1);
     CHECK_EQ_INT(sent.dst[0], 0x0101);
     CHECK_EQ_INT(sent.group[0], ONBON_GROUP_AREA);
-    CHECK_EQ_INT(line_health, HQ_HEALTH_OFFLINE);
-    answer(&d, 0x0101, 0, t + 20010);
-    CHECK_EQ_INT(line_health, HQ_HEALTH_ONLINE);
-    hq_driver_onbon.close(&d);
-    free(d.priv);
+    CHECK_EQ_INT(H(-1), HQ_HEALTH_OFFLINE);
+    answer(d, 0x0101, 0, t + 20010);
+    CHECK_EQ_INT(H(-1), HQ_HEALTH_ONLINE);
+    fake_host_free(&fh);
     return check_report("test_drv_onbon");
 }
