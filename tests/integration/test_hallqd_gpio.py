@@ -276,6 +276,41 @@ def run2(F):
         h.__exit__(None, None, None)
 
 
+def run3(F):
+    """The device-fault LED follows the serial devices too (the device host's faults): lit while
+    an LED bus is unreachable, dark once it is up."""
+    port = free_port()
+    cfg = json.loads(json.dumps(BASE_CONFIG))
+    cfg["gpio"] = {"chip": "gpiochip0", "leds": {"device_fault": 11}}
+    cfg["devices"] = {"buses": [{"id": "bars", "type": "a090", "port": f"tcp://127.0.0.1:{port}"}],
+                      "windows": [{"window": 1, "bar": 1}]}
+    h = Hall(cfg, binary=FAKE_HALLQD)
+    chip = Chip(h.dir)
+    h.env["HQ_GPIO_FAKE"] = chip.path
+    chip.send("chip gpiochip0 32")
+    srv = None
+    try:
+        h.start()
+        F.check(wait_for(lambda: health(h, "bus:bars") == "offline", 5), "LED bus offline")
+        F.check(wait_for(lambda: chip.value(11) == 1, 5),
+                "device-fault LED lit while the LED bus is unreachable")
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", port))
+        srv.listen(1)
+        F.check(wait_for(lambda: health(h, "bus:bars") == "online", 30), "LED bus comes up")
+        F.check(wait_for(lambda: chip.value(11) == 0, 5), "device-fault LED dark once it is up")
+        F.eq(h.stop(), 0, "hallqd stops cleanly")
+    finally:
+        h.stop()
+        if srv:
+            srv.close()
+        if F.failed:
+            print(h.read_log())
+        chip.close()
+        h.__exit__(None, None, None)
+
+
 def main():
     F = Failures("test_hallqd_gpio")
     if not os.access(FAKE_HALLQD, os.X_OK):
@@ -283,6 +318,7 @@ def main():
         return F.done()
     run1(F)
     run2(F)
+    run3(F)
     return F.done()
 
 

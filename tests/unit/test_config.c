@@ -273,6 +273,18 @@ static const struct bad_case bad_cases[] = {
      "$.devices.card_readers[0]"},
     {"devices.card_hold_s", "5", NULL,
      "x.json: $.devices.card_hold_s: must be an integer between 10 and 600, got 5"},
+    /* a driver's own keys (drivers/driver.h) go through the same checks as every other key */
+    {"devices.card_readers", "[{\"kiosk\": \"k1\", \"port\": \"/dev/ttyS0\", \"fingerprint\": 1}]",
+     NULL, "x.json: $.devices.card_readers[0].fingerprint: must be true or false, got 1"},
+    {"devices.card_readers", "[{\"kiosk\": \"k1\", \"port\": \"/dev/ttyS0\", \"type\": \"ff68\"}]",
+     NULL,
+     "x.json: $.devices.card_readers[0].type: must be a card reader driver (\"sam\"), got "
+     "\"ff68\""},
+    {"devices.buses",
+     "[{\"id\": \"b\", \"type\": \"hall\", \"port\": \"/dev/ttyS0\", \"fingerprint\": true}]", NULL,
+     "x.json: $.devices.buses[0].fingerprint: unknown key"},
+    {"devices.windows", "[{\"window\": 1, \"fingerprint\": true}]", NULL,
+     "x.json: $.devices.windows[0].fingerprint: unknown key"},
     {"devices.buses", "[{\"id\": \"b\", \"type\": \"hall\", \"port\": \"tcp://h:70000\"}]", NULL,
      "x.json: $.devices.buses[0].port: must be a device path (\"/dev/ttyUSB0\"), "
      "\"usb:VID:PID[:SERIAL]\", \"pty:PATH\" or \"tcp://HOST:PORT\", got \"tcp://h:70000\""},
@@ -729,9 +741,34 @@ static void test_devices_section(void)
     free(text);
 }
 
+/* A driver's key lands in its struct; the new driver names work like the old ones. */
+static void test_driver_keys(void)
+{
+    struct hq_config cfg;
+    char err[512] = "";
+    char *text =
+        patched("devices", "{\"card_readers\": [{\"kiosk\": \"k1\", \"port\": \"/dev/ttyS0\", "
+                           "\"type\": \"sam\", \"fingerprint\": true}],"
+                           " \"buses\": [{\"id\": \"bars\", \"type\": \"a090\", \"port\": "
+                           "\"/dev/ttyS1\"}, {\"id\": \"keys\", \"type\": \"ff68\", \"port\": "
+                           "\"/dev/ttyS2\"}],"
+                           " \"windows\": [{\"window\": 1, \"keypad\": 1, \"bar\": 1}]}");
+    int rc = hq_config_parse("x.json", "/etc/hallq", text, &cfg, err, sizeof err);
+    CHECK_EQ_INT(rc, HQ_OK);
+    CHECK_EQ_STR(err, "");
+    CHECK(((const struct idcard_drv_cfg *)cfg.readers[0].drv)->fingerprint);
+    if (cfg.n_devwins == 1) {
+        CHECK_EQ_INT(cfg.devwins[0].bus_idx, 1);     /* "ff68" is a keypad bus like "hall" */
+        CHECK_EQ_INT(cfg.devwins[0].led_bus_idx, 0); /* "a090" a display bus like "led" */
+    }
+    hq_config_free(&cfg);
+    free(text);
+}
+
 int main(void)
 {
     test_devices_section();
+    test_driver_keys();
     test_bad_cases();
     test_base_and_paths();
     test_demo_hall();
