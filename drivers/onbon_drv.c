@@ -483,8 +483,9 @@ static int onbon_check_win(const void *cfg, const struct hq_dev_window *w, char 
         .w = (uint16_t)c->width, .h = (uint16_t)c->height, .colors = (uint8_t)c->colors};
     if (onbon_row_bytes(&a) * (size_t)c->height + 64 > ONBON_MAX_DATA) {
         snprintf(err, cap,
-                 "width × height × colors: %d × %d × %d pixels is more than one frame takes",
-                 c->width, c->height, c->colors);
+                 "width × height × colors: %d × %d × %d is more than one frame takes (%d KiB "
+                 "of bitmap: 256 × 128 in one colour, 256 × 64 in two)",
+                 c->width, c->height, c->colors, ONBON_MAX_DATA / 1024);
         return HQ_ERR_CONFIG;
     }
     return HQ_OK;

@@ -15,6 +15,7 @@ usage: test_hallqd_onbon.py HALLQ_SIM ONBON_VECTORS
 """
 import copy
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -160,8 +161,39 @@ def main():
         if F.failed:
             print("simulator records:\n" + "\n".join(r for r in sim.records if " row " not in r))
         hallq_devices.finish(h, [sim])
-    return F.done()
+
+
+def bad_configs():
+    """A screen's keys are checked when hallqd starts: the message names the file, the JSON
+    path and what is wrong, and hallqd does not start."""
+    cases = [
+        ({"window": 1, "led_bus": "screens", "bar": 1, "height": 16},
+         "$.devices.windows[0].width", "a missing width"),
+        ({"window": 1, "led_bus": "screens", "bar": 1, "width": 512, "height": 128, "colors": 2},
+         "$.devices.windows[0]", "a screen too big for one frame"),
+        ({"window": 1, "led_bus": "screens", "bar": 1, "width": 64, "height": 16,
+          "screen": 65534}, "$.devices.windows[0].screen", "the wildcard address"),
+    ]
+    for win, path, what in cases:
+        h = hallq.Hall()
+        cfg = copy.deepcopy(hallq.BASE_CONFIG)
+        cfg["http"]["listen"] = f"127.0.0.1:{h.port}"
+        cfg["devices"] = {"buses": [{"id": "screens", "type": "onbon",
+                                     "port": "pty:" + os.path.join(h.dir, "x.tty")}],
+                          "windows": [win]}
+        h.config = cfg
+        h.write_config()
+        try:
+            h.start()
+            F.check(False, f"hallqd started with {what}")
+            h.stop()
+        except RuntimeError as e:
+            msg = str(e)
+            F.check("hall.json: " + path in msg, f"{what}: the message names {path}: {msg[:300]}")
+        shutil.rmtree(h.dir, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
+    bad_configs()
+    sys.exit(F.done())
