@@ -129,6 +129,11 @@ def main():
         sim.expect("screen 258 nack 18", what="page refused")
         d = wait_screen(h, 2, "faulty")
         F.check(d is not None and "ERR_SCREEN_PARA" in str(d), f"reason names the error ({d})")
+        # the driver's own status fields
+        F.eq({k: (d or {}).get(k) for k in ("screen", "width", "height", "last_error")},
+             {"screen": 258, "width": 96, "height": 16, "last_error": "ERR_SCREEN_PARA"},
+             "screen 258's status")
+        F.check((d or {}).get("nacks", 0) >= 1, f"NACKs counted ({d})")
         F.eq((screen_dev(h, 1) or {}).get("health"), "online", "neighbour online")
         sim.cmd("nack 258 off")
 
@@ -149,6 +154,16 @@ def main():
         F.eq(st, 200, "identify window 2")
         sim.expect("screen 258 area 0 96x16 at 0,0 yellow", what="identify page")
         F.eq(shown(sim, 258, 16), rendered(96, 16, "2号窗 屏号258"), "identify pixels")
+
+        # the commissioning walk lights every pixel of each screen once, then restores it
+        sim.drain()
+        st, _ = h.post("/api/v1/devices/test", token=hallq.MANAGER)
+        F.eq(st, 200, "commissioning test")
+        F.check(sim.expect("screen 1 area 0 128x16 at 0,0 lit lit=2048 ", timeout=8,
+                           what="screen 1 all lit") is not None, "screen 1: every pixel lit")
+        F.check(sim.expect("screen 258 area 0 96x16 at 0,0 yellow lit=1536 ", timeout=8,
+                           what="screen 258 all lit") is not None, "screen 258: every pixel lit")
+        time.sleep(2)
 
         # silence: offline within answer_ms after the next ping; back when it answers again
         sim.cmd("fault silence")
