@@ -664,9 +664,10 @@ static void devs__host_event(struct hq_dev *dev, const struct hq_dev_event *ev)
         devs__card_clear(l, true);
         /* Say what was wrong (never the card's data). Not through the per-line rate limit: it
          * is one line per placement, and the line's own online/offline lines must not hide it. */
-        LOG_WARN("DEVICES", "%s: card could not be read (%u tries): %s%s%s", l->id, ev->tries,
-                 hq_strerror(ev->err), ev->text && ev->text[0] ? ": " : "",
-                 ev->text ? ev->text : "");
+        char tries[32] = "";
+        if (ev->tries) snprintf(tries, sizeof tries, " (%u tries)", ev->tries);
+        LOG_WARN("DEVICES", "%s: card could not be read%s: %s", l->id, tries,
+                 ev->text && ev->text[0] ? ev->text : hq_strerror(ev->err));
         devs__card_publish(l, false, ev);
         return;
     case HQ_DEV_EV_HELP:
