@@ -9,13 +9,11 @@
 #include "hallbus_drv.h"
 #include "idcard_drv.h"
 #include "ledbar_drv.h"
+#include "onbon_drv.h"
 
 /* The first driver of each role is the default of that role (hq_driver_default). */
 const struct hq_driver *const hq_drivers[] = {
-    &hq_driver_sam,
-    &hq_driver_ff68,
-    &hq_driver_a090,
-    NULL,
+    &hq_driver_sam, &hq_driver_ff68, &hq_driver_a090, &hq_driver_onbon, NULL,
 };
 
 const struct hq_driver *hq_driver_find(const char *name)

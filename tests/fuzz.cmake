@@ -7,10 +7,11 @@ option(HQ_FUZZ "Build the libFuzzer targets (clang only)" OFF)
 
 set(HQ_FUZZ_DIR ${CMAKE_SOURCE_DIR}/tests/fuzz)
 # target -> libraries
-set(HQ_FUZZ_TARGETS idcard hallbus ledbar escpos wav config sync_proto slip api)
+set(HQ_FUZZ_TARGETS idcard hallbus ledbar escpos wav config sync_proto slip api onbon)
 set(HQ_FUZZ_LIBS_idcard hqdrivers)
 set(HQ_FUZZ_LIBS_hallbus hqdrivers)
 set(HQ_FUZZ_LIBS_ledbar hqdrivers)
+set(HQ_FUZZ_LIBS_onbon hqdrivers)
 set(HQ_FUZZ_LIBS_escpos hqdrivers)
 set(HQ_FUZZ_LIBS_wav hqdrivers)
 set(HQ_FUZZ_LIBS_config hqconfig)

@@ -42,7 +42,8 @@ set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # procps: the unit's ExecReload runs /bin/kill, which Debian's minimal base does not have
 # (found by systemd-analyze verify in the install test, tests/package/install-test.py).
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "adduser, systemd, init-system-helpers, procps")
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "cups")
+# xfonts-wqy: the default font of Onbon screens (drivers/onbon.c); only halls with one need it.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "cups, xfonts-wqy")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     "${CMAKE_SOURCE_DIR}/tools/debian/postinst;${CMAKE_SOURCE_DIR}/tools/debian/prerm;${CMAKE_SOURCE_DIR}/tools/debian/postrm;${CMAKE_BINARY_DIR}/debian/conffiles")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION TRUE)

@@ -6,6 +6,7 @@ add_executable(hallq-sim
   ${CMAKE_CURRENT_SOURCE_DIR}/sim/sim_idcard.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sim/sim_bus.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sim/sim_led.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/sim/sim_onbon.c
   ${CMAKE_CURRENT_SOURCE_DIR}/sim/sim_printer.c)
 target_include_directories(hallq-sim PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/sim)
 target_link_libraries(hallq-sim PRIVATE hqdrivers hq_sim_printer_libs)

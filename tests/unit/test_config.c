@@ -318,7 +318,7 @@ static const struct bad_case bad_cases[] = {
      "\"usb:VID:PID[:SERIAL]\", \"pty:PATH\" or \"tcp://HOST:PORT\", got \"tcp://h:70000\""},
     {"devices.buses", "[{\"id\": \"b\", \"type\": \"modbus\", \"port\": \"/dev/ttyS0\"}]", NULL,
      "x.json: $.devices.buses[0].type: must be one of \"ff68\", \"hall\", \"a090\", \"led\", "
-     "got \"modbus\""},
+     "\"onbon\", got \"modbus\""},
     {"devices.buses",
      "[{\"id\": \"b\", \"type\": \"hall\", \"port\": \"usb:1A86:7523\", \"acknowledge\": true}]",
      NULL, "x.json: $.devices.buses[0].acknowledge: only LED bars acknowledge (type \"led\")"},

@@ -18,6 +18,7 @@ static const struct {
     {"idcard", sim_idcard_main, "ID-card SAM reader (身份证阅读器), PROTOCOLS.md §1"},
     {"bus", sim_bus_main, "hall bus: call keypads (呼叫器) and rating pads (评价器), §2"},
     {"led", sim_led_main, "window LED bars (窗口屏), §3"},
+    {"onbon", sim_onbon_main, "Onbon BX-5E LED screens (仰邦), drivers/onbon.h"},
     {"printer", sim_printer_main, "ticket printer (ESC/POS on TCP 9100, 热敏打印机), §4"},
 };
 

@@ -18,6 +18,7 @@
 int sim_idcard_main(int argc, char **argv);
 int sim_bus_main(int argc, char **argv);
 int sim_led_main(int argc, char **argv);
+int sim_onbon_main(int argc, char **argv);
 int sim_printer_main(int argc, char **argv);
 
 struct sim;
