@@ -2378,7 +2378,7 @@ static int cfg__doc_walk(const struct cfg_obj *obj, char *path, size_t plen, siz
             int n = snprintf(path + plen, cap - plen, "%s%s", plen ? "." : "", k.key);
             if (n < 0 || (size_t)n >= cap - plen) return HQ_ERR_LIMIT;
             int rc = fn(arg, path, cfg__type_doc(&k, type, sizeof type),
-                        cfg__default_doc(&k, def, sizeof def));
+                        cfg__default_doc(&k, def, sizeof def), cfg__reload_doc(&k));
             path[plen] = '\0';
             if (rc) return rc;
         }
