@@ -89,6 +89,9 @@ struct hq_daemon {
      * between. card_hash_of answers true and the full keyed hash when that
      * kiosk's reader holds a card. */
     bool (*card_hash_of)(struct hq_daemon *d, const char *kiosk, uint8_t hash[32], void *arg);
+    /* Who the commands run now come from (struct hq_cmd.actor): set by the
+     * HTTP API around a route handler, empty otherwise. */
+    char actor[40];
 };
 
 /* Run one command: pre-checks, engine, commit, listeners. cmd->now is set

@@ -29,6 +29,7 @@
 #include "hqd_gpio.h"
 #include "hqd_print.h"
 #include "hqd_retention.h"
+#include "hqd_session.h"
 #include "hqd_voice.h"
 #include "sync.h"
 
@@ -44,6 +45,7 @@ struct hqd_module {
  * failure is the configuration's fault; devices that are absent are not. */
 static const struct hqd_module hqd_modules[] = {
     {.name = "api", .init = hq_api_init, .fini = hq_api_fini},
+    {.name = "sessions", .init = hqd_session_init, .fini = hqd_session_fini},
     {.name = "sync", .init = hq_sync_init, .fini = hq_sync_fini},
     {.name = "print", .init = hq_print_init, .fini = hq_print_fini},
     {.name = "voice", .init = hq_voice_init, .fini = hq_voice_fini},
@@ -362,6 +364,7 @@ static int hqd__storage_check(const struct hq_daemon *d, const struct hq_cmd *cm
 int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
 {
     if (!cmd->now) cmd->now = hq_loop_wall_s();
+    if (!cmd->actor[0] && d->actor[0]) memcpy(cmd->actor, d->actor, sizeof cmd->actor);
     if (cmd->now > d->clock_seen) d->clock_seen = cmd->now;
     if (cmd->type == HQ_CMD_ISSUE) hqd__new_uuid(cmd->u.issue.uuid);
     if (cmd->type == HQ_CMD_RATE) hqd__new_uuid(cmd->u.rate.uuid);

@@ -189,7 +189,8 @@ static const struct bad_case bad_cases[] = {
     {"store.synchronous", "\"fast\"", NULL,
      "x.json: $.store.synchronous: must be one of \"full\", \"normal\", got \"fast\""},
     {"http.tokens[0].role", "\"admin\"", NULL,
-     "x.json: $.http.tokens[0].role: must be one of \"clerk\", \"manager\", got \"admin\""},
+     "x.json: $.http.tokens[0].role: must be one of \"clerk\", \"manager\", \"device\", "
+     "got \"admin\""},
     {"hall.log_level", "3", NULL,
      "x.json: $.hall.log_level: must be one of \"error\", \"warn\", \"notice\", \"info\", "
      "\"debug\", \"hex\", got 3"},
