@@ -504,8 +504,10 @@ static void hqd__reload(struct hq_daemon *d)
                        "services, windows or the database changed in %s: they take "
                        "effect at the next restart",
                        d->cfg.file);
+        d->reload_cfg = n;
         for (int i = 0; i < d->n_on_reload; i++)
             d->on_reload[i].fn(d, d->on_reload[i].arg);
+        d->reload_cfg = NULL;
         LOG_NOTICE("HALLQD", "configuration reloaded from %s", d->cfg.file);
     }
     hq_config_free(n);

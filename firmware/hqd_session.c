@@ -12,8 +12,10 @@
  *
  * A PIN check is an Argon2id hash (session.h: about 0.1 s on the target),
  * run on the loop. The loop is the only thread that may answer, so the
- * number of checks per second is capped (SESS_VERIFY_PER_S): a flood of
- * sign-ins is answered 429, it does not stall the hall's queue.
+ * number of failed checks per second is capped (SESS_FAILS_PER_S): a flood
+ * of wrong PINs from many addresses is answered 429 without hashing, it
+ * does not stall the hall's queue. Right PINs are not counted: the people
+ * who know one are few.
  */
 #include "hqd_session.h"
 
@@ -28,7 +30,7 @@
 #include "session.h"
 
 #define SESS_SAVE_S 60
-#define SESS_VERIFY_PER_S 8
+#define SESS_FAILS_PER_S 10
 #define SESS_MAX 512
 /* Back-off (DESIGN.md): a staff id locks after 5 wrong PINs, an address
  * after 20 (a hall PC is shared by several clerks); 2 s doubling to 15 min. */
@@ -48,6 +50,11 @@ struct sess {
 
 struct hq_sessions {
     struct hq_daemon *d;
+    /* Who may sign in: the roster of the file as last read. A reload
+     * (SIGHUP) changes it at once, the engine's roster (keypad logins) only
+     * at the next restart: someone removed is shut out of the consoles now. */
+    struct hq_staff_cfg *roster;
+    size_t n_roster;
     struct sess s[SESS_MAX];
     size_t n;
     struct hq_backoff by_staff, by_addr;
@@ -57,16 +64,30 @@ struct hq_sessions {
     char dummy[HQ_PIN_HASH_MAX]; /* checked for an unknown staff id: the same time either way */
 };
 
-static struct hq_sessions sess__state;
 static struct hq_sessions *sess__self;
 
 /* ------------------------------------------------------------ helpers */
 
+static struct hq_sessions sess__state;
+
 static const struct hq_staff_cfg *sess__staff(struct hq_daemon *d, const char *id)
 {
-    for (size_t i = 0; i < d->cfg.engine.n_staff; i++)
-        if (strcmp(d->cfg.engine.staff[i].id, id) == 0) return &d->cfg.engine.staff[i];
+    const struct hq_sessions *S = &sess__state;
+    (void)d;
+    for (size_t i = 0; i < S->n_roster; i++)
+        if (strcmp(S->roster[i].id, id) == 0) return &S->roster[i];
     return NULL;
+}
+
+static int sess__set_roster(struct hq_sessions *S, const struct hq_engine_cfg *e)
+{
+    struct hq_staff_cfg *r = calloc(e->n_staff ? e->n_staff : 1, sizeof *r);
+    if (!r) return HQ_ERR_NOMEM;
+    memcpy(r, e->staff, e->n_staff * sizeof *r);
+    free(S->roster);
+    S->roster = r;
+    S->n_roster = e->n_staff;
+    return HQ_OK;
 }
 
 /* Whether a roster role may open a session of role. */
@@ -246,7 +267,7 @@ static int sess__check_pin(struct hq_sessions *S, struct hq_api_req *req, const 
         return HQ_ERR_AUTH;
     }
     if (S->verify_sec != now) S->verify_sec = now, S->verify_n = 0;
-    if (++S->verify_n > SESS_VERIFY_PER_S) {
+    if (S->verify_n >= SESS_FAILS_PER_S) {
         sess__reply_busy(req, "busy", 1, "系统繁忙，请稍后再试", "busy: try again in a moment");
         return HQ_ERR_AUTH;
     }
@@ -257,6 +278,7 @@ static int sess__check_pin(struct hq_sessions *S, struct hq_api_req *req, const 
      * the answer's time does not tell which staff ids exist. */
     int ok = hq_pin_verify(st && hash[0] ? hash : S->dummy, pin) == HQ_OK && st && hash[0];
     if (!ok) {
+        S->verify_n++;
         uint32_t ls = hq_backoff_fail(&S->by_staff, skey, now);
         uint32_t la = hq_backoff_fail(&S->by_addr, akey, now);
         LOG_NOTICE("SESSION", "sign-in of staff %s from %s refused: %s%s", staff, akey + 2,
@@ -399,6 +421,12 @@ int hqd_session_sign_in(struct hq_api_req *req, const char *role, cJSON *extra)
          * login, unless already there (a console re-opened mid-service). */
         int wi = hq_engine_window_index(&d->eng, window);
         int si = hq_engine_staff_index(&d->eng, staff);
+        if (si < 0) {
+            cJSON_Delete(extra);
+            return hq_api_reply_error(req, HQ_ERR_NOT_FOUND,
+                                      "added to the roster since the start: a window takes "
+                                      "them after hallqd restarts");
+        }
         if (d->eng.win[wi].staff != si + 1 || d->eng.win[wi].state == HQ_WS_CLOSED) {
             struct hq_cmd cmd = {.type = HQ_CMD_LOGIN, .window = window};
             snprintf(cmd.u.login.staff_id, sizeof cmd.u.login.staff_id, "%s", staff);
@@ -588,7 +616,8 @@ static int sess__admin_pin(struct hq_api_req *req, void *arg)
 
 static void sess__on_reload(struct hq_daemon *d, void *arg)
 {
-    (void)d;
+    if (d->reload_cfg && sess__set_roster(arg, &d->reload_cfg->engine) != HQ_OK)
+        LOG_ERR("SESSION", "out of memory: the sign-in roster was not reloaded");
     sess__prune(arg);
 }
 
@@ -634,6 +663,7 @@ int hqd_session_init(struct hq_daemon *d)
     char seed[HQ_SESSION_TOKEN_LEN + 1];
     hq_session_token_new(seed); /* a PIN nobody knows: the dummy's hash */
     if (hq_pin_hash(seed + 4, S->dummy, HQ_PIN_OPSLIMIT, HQ_PIN_MEMLIMIT)) return HQ_ERR_NOMEM;
+    if (sess__set_roster(S, &d->cfg.engine)) return HQ_ERR_NOMEM;
     sess__load(S);
     sess__self = S;
     sess__prune(S);
@@ -663,5 +693,8 @@ int hqd_session_init(struct hq_daemon *d)
 void hqd_session_fini(struct hq_daemon *d)
 {
     if (d->api) hq_api_set_session_fn(d->api, NULL, NULL);
+    free(sess__state.roster);
+    sess__state.roster = NULL;
+    sess__state.n_roster = 0;
     sess__self = NULL;
 }
