@@ -1409,22 +1409,22 @@ int hq_api_init(struct hq_daemon *d)
         return HQ_ERR_IO;
     }
     d->api = api;
-    hq_api_route(api, "GET", "/api/v1/status", HQ_ROLE_NONE, api__status, NULL);
-    hq_api_route(api, "GET", "/api/v1/events", HQ_ROLE_NONE, api__events, NULL);
-    hq_api_route(api, "POST", "/api/v1/tickets", HQ_ROLE_NONE, api__issue, NULL);
+    hq_api_route_for(api, "GET", "/api/v1/status", HQ_AUTH_ANY, api__status, NULL);
+    hq_api_route_for(api, "GET", "/api/v1/events", HQ_AUTH_ANY, api__events, NULL);
+    hq_api_route_for(api, "POST", "/api/v1/tickets", HQ_AUTH_ANY, api__issue, NULL);
     hq_api_route_for(api, "GET", "/api/v1/tickets/", HQ_AUTH_ANY, api__ticket, NULL);
     hq_api_route_for(api, "POST", "/api/v1/tickets/", HQ_AUTH_ADMIN, api__ticket, NULL);
     hq_api_route_for(api, "POST", "/api/v1/windows/",
                      HQ_AUTH_CLERK | HQ_AUTH_MANAGER | HQ_AUTH_MACHINE | HQ_AUTH_MACHINE_MANAGER |
                          HQ_AUTH_DEVICE,
                      api__window, NULL);
-    hq_api_route(api, "GET", "/api/v1/windows/", HQ_ROLE_NONE, api__window, NULL);
-    hq_api_route(api, "GET", "/metrics", HQ_ROLE_NONE, api__metrics, NULL);
-    hq_api_route(api, "GET", "/display", HQ_ROLE_NONE, api__page, "display.html");
-    hq_api_route(api, "GET", "/kiosk", HQ_ROLE_NONE, api__page, "kiosk.html");
-    hq_api_route(api, "GET", "/admin", HQ_ROLE_NONE, api__page, "admin.html");
-    hq_api_route(api, "GET", "/t/", HQ_ROLE_NONE, api__page, "ticket.html");
-    hq_api_route(api, "GET", "/assets/", HQ_ROLE_NONE, api__page, "assets");
+    hq_api_route_for(api, "GET", "/api/v1/windows/", HQ_AUTH_ANY, api__window, NULL);
+    hq_api_route_for(api, "GET", "/metrics", HQ_AUTH_ANY, api__metrics, NULL);
+    hq_api_route_for(api, "GET", "/display", HQ_AUTH_ANY, api__page, "display.html");
+    hq_api_route_for(api, "GET", "/kiosk", HQ_AUTH_ANY, api__page, "kiosk.html");
+    hq_api_route_for(api, "GET", "/admin", HQ_AUTH_ANY, api__page, "admin.html");
+    hq_api_route_for(api, "GET", "/t/", HQ_AUTH_ANY, api__page, "ticket.html");
+    hq_api_route_for(api, "GET", "/assets/", HQ_AUTH_ANY, api__page, "assets");
     hqd_on_result(d, api__on_result, api);
     d->on_flush = api__on_flush;
     d->on_flush_arg = api;

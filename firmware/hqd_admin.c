@@ -1181,8 +1181,8 @@ int hq_admin_init(struct hq_daemon *d)
     struct hq_admin *s = &admin__state;
     memset(s, 0, sizeof *s);
     s->d = d;
-    int rc = hq_api_route(d->api, "POST", "/api/v1/admin/login", HQ_ROLE_NONE, admin__login, s);
-    if (!rc) rc = hq_api_route(d->api, NULL, "/api/v1/admin/", HQ_ROLE_MANAGER, admin__route, s);
+    int rc = hq_api_route_for(d->api, "POST", "/api/v1/admin/login", HQ_AUTH_ANY, admin__login, s);
+    if (!rc) rc = hq_api_route_for(d->api, NULL, "/api/v1/admin/", HQ_AUTH_ADMIN, admin__route, s);
     if (rc) return rc;
     s->timer = hq_loop_timer(d->loop, ADMIN_ALARM_MS, admin__alarm_tick, s);
     admin__self = s;
