@@ -236,9 +236,9 @@ struct hq_cmd {
     int64_t now;     /* Unix seconds */
     uint16_t window; /* window number, for window commands */
     /* Who gave it, for the event log (the engine does not look at it):
-     * "staff:1001/clerk", "token:window-system", "device:..."; empty = the
-     * hall's own devices and timers (a keypad, the tick). hqd_apply fills it
-     * from the HTTP request that runs the command (api.c). */
+     * "staff:1001/clerk", "token:window-system", "device:...", "keypad:3";
+     * empty = timers (the tick). hqd_apply fills it from the HTTP request
+     * that runs the command (api.c); device drivers set their own. */
     char actor[40];
     union {
         struct {

@@ -739,6 +739,7 @@ static void devs__hall_frame(const struct hallbus_frame *f, void *arg)
         }
         s->ratings++;
         int rc = hq_devices_rating_cmd(&w->hw, raw, &cmd);
+        snprintf(cmd.actor, sizeof cmd.actor, "pad:%u", (unsigned)w->c->window); /* event log */
         if (!rc) rc = hqd_apply(s->d, &cmd);
         if (rc) {
             /* No rating pending (it timed out) or a key outside the map: the pad goes back to
@@ -778,6 +779,9 @@ static void devs__hall_frame(const struct hallbus_frame *f, void *arg)
     }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    /* the keypad's commands are the window's own device's in the event log (its login has
+     * no PIN: docs/DESIGN.md "Staff sessions") */
+    snprintf(cmd.actor, sizeof cmd.actor, "keypad:%u", (unsigned)w->c->window);
     int rc = out == HQ_KEY_CMD ? hqd_apply(s->d, &cmd) : HQ_ERR_INVALID;
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (!rc)
