@@ -532,8 +532,11 @@ static void test_demo_hall(void)
     const struct hq_engine_cfg *e = &cfg.engine;
     CHECK_EQ_INT(e->n_services, 4);
     CHECK_EQ_INT(e->n_windows, 8);
-    CHECK_EQ_INT(e->n_staff, 10);
-    if (e->n_services != 4 || e->n_windows != 8 || e->n_staff != 10) goto out;
+    CHECK_EQ_INT(e->n_staff, 12); /* ten clerks, a manager and a desk (roles, PINs: DESIGN.md) */
+    if (e->n_services != 4 || e->n_windows != 8 || e->n_staff != 12) goto out;
+    CHECK_EQ_STR(e->staff[0].role, "clerk"); /* the default */
+    CHECK_EQ_STR(e->staff[10].role, "manager");
+    CHECK_EQ_STR(e->staff[11].role, "desk");
     static const char *const names[4] = {"社保业务", "不动产登记", "企业开办", "综合受理"};
     for (int s = 0; s < 4; s++) {
         CHECK_EQ_STR(e->services[s].name, names[s]);
