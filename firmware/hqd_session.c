@@ -30,7 +30,9 @@
 #include "session.h"
 
 #define SESS_SAVE_S 60
-#define SESS_FAILS_PER_S 10
+/* 5 wrong PINs a second hall-wide at most: 90 ms of loop time on x86 (18 ms a check,
+ * docs/BENCHMARKS.md), about half the loop on a Cortex-A53 under a flood; beyond, 429. */
+#define SESS_FAILS_PER_S 5
 #define SESS_MAX 512
 /* Back-off (DESIGN.md): a staff id locks after 5 wrong PINs, an address
  * after 20 (a hall PC is shared by several clerks); 2 s doubling to 15 min. */

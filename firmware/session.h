@@ -9,10 +9,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Argon2id cost of a stored PIN (docs/DESIGN.md "Staff PINs"): 16 MiB and 3
- * passes, about 0.1 s on a Cortex-A53, so a stolen database costs an
- * attacker that much per guess, and a sign-in never needs more RAM than a
- * 512 MiB hall box can spare while the daemon runs. */
+/* Argon2id cost of a stored PIN (docs/DESIGN.md "Staff sessions"): 16 MiB
+ * and 3 passes, 18 ms on the development VM and about 0.1 s on a
+ * Cortex-A53 (docs/BENCHMARKS.md), so a stolen database costs an attacker
+ * that much per guess, and a sign-in never needs more RAM than a 512 MiB
+ * hall box can spare while the daemon runs. */
 #define HQ_PIN_OPSLIMIT 3u
 #define HQ_PIN_MEMLIMIT (16u * 1024u * 1024u)
 #define HQ_PIN_HASH_MAX 128 /* crypto_pwhash_STRBYTES */
