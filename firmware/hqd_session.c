@@ -64,6 +64,10 @@ struct hq_sessions {
     int64_t verify_sec;
     unsigned verify_n;
     char dummy[HQ_PIN_HASH_MAX]; /* checked for an unknown staff id: the same time either way */
+    /* Ended sessions whose row could not be deleted (degraded storage): retried, so a
+     * revoked session never comes back with a restart once the disk is writable. */
+    char undeleted[32][HQ_SESSION_HASH_HEX + 1];
+    size_t n_undeleted;
 };
 
 static struct hq_sessions *sess__self;
@@ -140,8 +144,21 @@ static void sess__drop_at(struct hq_sessions *S, size_t i, const char *why)
 {
     struct sess *s = &S->s[i];
     LOG_NOTICE("SESSION", "session of staff %s (%s) ended: %s", s->staff, s->role, why);
-    sess__exec(S, "DELETE FROM sessions WHERE token_hash=?", s->hash, NULL, NULL, 0, 0, 0);
+    if (sess__exec(S, "DELETE FROM sessions WHERE token_hash=?", s->hash, NULL, NULL, 0, 0, 0)) {
+        if (S->n_undeleted < HQ_ARRAY_LEN(S->undeleted))
+            memcpy(S->undeleted[S->n_undeleted++], s->hash, sizeof s->hash);
+        else
+            LOG_ERR("SESSION", "an ended session stays in the database: a restart revives it");
+    }
     S->s[i] = S->s[--S->n];
+}
+
+static void sess__retry_deletes(struct hq_sessions *S)
+{
+    while (S->n_undeleted &&
+           sess__exec(S, "DELETE FROM sessions WHERE token_hash=?",
+                      S->undeleted[S->n_undeleted - 1], NULL, NULL, 0, 0, 0) == HQ_OK)
+        S->n_undeleted--;
 }
 
 /* End every session of staff (all when staff is NULL) that keep() does not
@@ -332,6 +349,7 @@ static int sess__resolve(struct hq_daemon *d, const char *token, struct hq_api_w
 {
     struct hq_sessions *S = arg;
     if (strncmp(token, "hqs_", 4) != 0 || strlen(token) != HQ_SESSION_TOKEN_LEN) return HQ_ERR_AUTH;
+    sess__retry_deletes(S);
     char hash[HQ_SESSION_HASH_HEX + 1];
     hq_session_token_hash(token, hash);
     struct sess *s = sess__find(S, hash);
@@ -465,10 +483,12 @@ int hqd_session_sign_in(struct hq_api_req *req, const char *role, cJSON *extra)
                         "INSERT INTO sessions(token_hash, staff, role, window, created_at, "
                         "last_seen) VALUES(?,?,?,?,?,?)",
                         s->hash, s->staff, s->role, s->window, s->created, s->created);
-    if (rc) {
-        cJSON_Delete(extra);
-        return hq_api_reply_error(req, rc, "the session could not be saved");
-    }
+    /* A database that cannot be written (degraded storage, RELIABILITY.md) must not keep
+     * clerks from their windows: the session then lives in memory only, and a restart ends
+     * it. */
+    if (rc)
+        LOG_WARN("SESSION", "the session of staff %s is not saved (%s): a restart ends it", staff,
+                 hq_strerror(rc));
     S->n++;
     if (window)
         LOG_NOTICE("SESSION", "staff %s signed in as %s at window %u", staff, want,
