@@ -95,7 +95,7 @@ struct api_sse {
 struct api_route {
     const char *method;
     char prefix[64];
-    int role;
+    unsigned roles; /* enum hq_api_auth bits accepted */
     hq_api_handler fn;
     void *arg;
 };
@@ -122,6 +122,8 @@ struct hq_api {
         void *arg;
     } mparts[API_MAX_PARTS];
     int n_mparts;
+    hq_api_session_fn session_fn; /* sessions (hqd_session.c) */
+    void *session_arg;
     struct api_conn *held; /* replies waiting for their group's commit */
     int resumed;           /* held connections resumed: MHD_run them now */
     /* the LAN's budgets (DESIGN.md "HTTP budgets") */
@@ -1239,8 +1241,9 @@ static int api__issue(struct hq_api_req *req, void *arg)
         if (prio < 0 || prio == HQ_PRIO_ELDERLY || prio == HQ_PRIO_APPOINTMENT)
             return hq_api_reply_error(req, HQ_ERR_INVALID,
                                       "priority must be one of normal, disabled, military, green");
-        if (prio != HQ_PRIO_NORMAL && req->role < HQ_ROLE_CLERK)
-            return hq_api_reply_error(req, HQ_ERR_AUTH, "a priority ticket needs a clerk token");
+        if (prio != HQ_PRIO_NORMAL && !hq_api_is(req, HQ_AUTH_WORK))
+            return hq_api_reply_error(req, HQ_ERR_AUTH,
+                                      "a priority ticket needs a staff session or clerk token");
         cmd.u.issue.priority = (uint8_t)prio;
     }
     cJSON *ch = cJSON_GetObjectItemCaseSensitive(req->body, "channel");
@@ -1312,7 +1315,6 @@ static int api__ticket(struct hq_api_req *req, void *arg)
         return hq_api_reply_json(req, MHD_HTTP_OK, o);
     }
     if (slash && strcmp(slash, "/cancel") == 0 && strcmp(req->method, "POST") == 0) {
-        if (req->role < HQ_ROLE_MANAGER) return HQ_ERR_AUTH;
         struct hq_cmd cmd = {.type = HQ_CMD_CANCEL};
         cmd.u.cancel.ticket = ti;
         return api__reply_result(req, hqd_apply(d, &cmd), -1);
@@ -1439,6 +1441,14 @@ static int api__window(struct hq_api_req *req, void *arg)
         if (strcmp(action, api_window_actions[k].action) == 0) break;
     if (k == HQ_ARRAY_LEN(api_window_actions))
         return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such window action");
+    /* A clerk's session and a window's tablet are bound to their window; a
+     * tablet only rates, and a clerk signs in at a window by a session. */
+    if (hq_api_is(req, HQ_AUTH_CLERK | HQ_AUTH_DEVICE) && req->who.window != n)
+        return hq_api_reply_error(req, HQ_ERR_AUTH, "signed in at another window");
+    if (hq_api_is(req, HQ_AUTH_DEVICE) && api_window_actions[k].cmd != HQ_CMD_RATE)
+        return hq_api_reply_error(req, HQ_ERR_AUTH, "a window's tablet may only rate");
+    if (hq_api_is(req, HQ_AUTH_CLERK) && api_window_actions[k].cmd == HQ_CMD_LOGIN)
+        return hq_api_reply_error(req, HQ_ERR_AUTH, "a clerk signs in by POST /api/v1/session");
     cmd.type = api_window_actions[k].cmd;
     const char *why = NULL;
     int rc = api__window_body(req, &cmd, &why);
@@ -1622,18 +1632,53 @@ static int api__page(struct hq_api_req *req, void *arg)
 
 /* ------------------------------------------------------------ dispatch */
 
-int hq_api_route(struct hq_api *api, const char *method, const char *prefix, int role,
-                 hq_api_handler fn, void *arg)
+int hq_api_route_for(struct hq_api *api, const char *method, const char *prefix, unsigned roles,
+                     hq_api_handler fn, void *arg)
 {
     if (api->n_routes >= API_MAX_ROUTES || strlen(prefix) >= sizeof api->routes[0].prefix)
         return HQ_ERR_LIMIT;
     struct api_route *r = &api->routes[api->n_routes++];
     r->method = method;
     snprintf(r->prefix, sizeof r->prefix, "%s", prefix);
-    r->role = role;
+    r->roles = roles;
     r->fn = fn;
     r->arg = arg;
     return HQ_OK;
+}
+
+int hq_api_route(struct hq_api *api, const char *method, const char *prefix, int role,
+                 hq_api_handler fn, void *arg)
+{
+    unsigned roles = role >= HQ_ROLE_MANAGER ? HQ_AUTH_ADMIN
+                     : role >= HQ_ROLE_CLERK ? HQ_AUTH_WORK
+                                             : HQ_AUTH_ANY;
+    return hq_api_route_for(api, method, prefix, roles, fn, arg);
+}
+
+int hq_api_is(const struct hq_api_req *req, unsigned roles)
+{
+    return (req->who.auth & roles) != 0;
+}
+
+void hq_api_roles_text(unsigned roles, char *buf, size_t len)
+{
+    static const char *const names[] = {"public",          "clerk session", "desk session",
+                                        "manager session", "machine token", "manager machine token",
+                                        "window device"};
+    size_t n = 0;
+    buf[0] = 0;
+    for (unsigned i = 0; i < HQ_ARRAY_LEN(names); i++)
+        if (roles & (1u << i)) {
+            int k = snprintf(buf + n, len - n, "%s%s", n ? ", " : "", names[i]);
+            if (k < 0 || (size_t)k >= len - n) break;
+            n += (size_t)k;
+        }
+}
+
+void hq_api_set_session_fn(struct hq_api *api, hq_api_session_fn fn, void *arg)
+{
+    api->session_fn = fn;
+    api->session_arg = arg;
 }
 
 int hq_api_status_part(struct hq_api *api, hq_api_status_fn fn, void *arg)
@@ -1652,13 +1697,19 @@ int hq_api_metrics_part(struct hq_api *api, hq_api_metrics_fn fn, void *arg)
     return HQ_OK;
 }
 
-static int api__role(struct hq_api *api, struct MHD_Connection *conn)
+/* Who sends this request: a configured machine token, else a session
+ * (hqd_session.c), else the public. A wrong token is the public too, so a
+ * stale token in a kiosk does not stop it showing the queue. */
+static void api__auth(struct hq_api *api, struct MHD_Connection *conn, struct hq_api_who *who)
 {
+    memset(who, 0, sizeof *who);
+    who->auth = HQ_AUTH_PUBLIC;
+    snprintf(who->actor, sizeof who->actor, "public");
     const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
-    if (!h || strncmp(h, "Bearer ", 7) != 0) return HQ_ROLE_NONE;
+    if (!h || strncmp(h, "Bearer ", 7) != 0) return;
     h += 7;
     size_t hl = strlen(h);
-    int role = HQ_ROLE_NONE;
+    const struct hq_token_cfg *found = NULL;
     for (int i = 0; i < api->d->cfg.n_tokens; i++) {
         const struct hq_token_cfg *t = &api->d->cfg.tokens[i];
         size_t tl = strlen(t->token);
@@ -1666,12 +1717,26 @@ static int api__role(struct hq_api *api, struct MHD_Connection *conn)
         unsigned diff = (unsigned)(hl ^ tl);
         for (size_t k = 0; k < tl; k++)
             diff |= (unsigned)(t->token[k] ^ (k < hl ? h[k] : 0));
-        if (!diff) {
-            int r = strcmp(t->role, "manager") == 0 ? HQ_ROLE_MANAGER : HQ_ROLE_CLERK;
-            if (r > role) role = r;
-        }
+        if (!diff) found = t;
     }
-    return role;
+    if (found) {
+        who->auth = strcmp(found->role, "manager") == 0  ? HQ_AUTH_MACHINE_MANAGER
+                    : strcmp(found->role, "device") == 0 ? HQ_AUTH_DEVICE
+                                                         : HQ_AUTH_MACHINE;
+        who->window = found->window;
+        snprintf(who->actor, sizeof who->actor, "%s:%s",
+                 who->auth == HQ_AUTH_DEVICE ? "device" : "token", found->name);
+        return;
+    }
+    struct hq_api_who s;
+    if (api->session_fn && api->session_fn(api->d, h, &s, api->session_arg) == HQ_OK) *who = s;
+}
+
+static int api__level(unsigned auth)
+{
+    if (auth & HQ_AUTH_ADMIN) return HQ_ROLE_MANAGER;
+    if (auth & HQ_AUTH_WORK) return HQ_ROLE_CLERK;
+    return HQ_ROLE_NONE;
 }
 
 static int api__dispatch(struct hq_api *api, struct hq_api_req *req)
@@ -1705,10 +1770,17 @@ static int api__dispatch(struct hq_api *api, struct hq_api_req *req)
         }
         return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such path");
     }
-    if (req->role < best->role)
-        return hq_api_reply_error(req, HQ_ERR_AUTH, "a valid bearer token is needed");
+    if (!(req->who.auth & best->roles)) {
+        char need[160], why[200];
+        hq_api_roles_text(best->roles, need, sizeof need);
+        snprintf(why, sizeof why, "this needs a %s", need);
+        return hq_api_reply_error(req, HQ_ERR_AUTH, why);
+    }
     req->tail = req->url + best_len;
+    /* every command the handler runs records who gave it (hqd_apply) */
+    snprintf(api->d->actor, sizeof api->d->actor, "%s", req->who.actor);
     int rc = best->fn(req, best->arg);
+    api->d->actor[0] = 0;
     if (!req->answered) return hq_api_reply_error(req, rc ? rc : HQ_ERR_INVALID, NULL);
     return HQ_OK;
 }
@@ -1754,7 +1826,8 @@ static enum MHD_Result api__access(void *cls, struct MHD_Connection *conn, const
     if (sock) sock->busy = 1; /* read in full: the deadline is met */
     struct hq_api_req req = {
         .api = api, .d = api->d, .method = method, .url = url, .conn = conn, .ac = ac};
-    req.role = api__role(api, conn);
+    api__auth(api, conn, &req.who);
+    req.role = api__level(req.who.auth);
     if (ac->too_big) {
         hq_api_reply_error(&req, HQ_ERR_LIMIT, "request body too large");
         return MHD_YES;
@@ -2108,19 +2181,23 @@ int hq_api_init(struct hq_daemon *d)
         return HQ_ERR_IO;
     }
     d->api = api;
-    hq_api_route(api, "GET", "/api/v1/status", HQ_ROLE_NONE, api__status, NULL);
-    hq_api_route(api, "GET", "/api/v1/events", HQ_ROLE_NONE, api__events, NULL);
-    hq_api_route(api, "POST", "/api/v1/tickets", HQ_ROLE_NONE, api__issue, NULL);
-    hq_api_route(api, NULL, "/api/v1/tickets/", HQ_ROLE_NONE, api__ticket, NULL);
-    hq_api_route(api, "POST", "/api/v1/windows/", HQ_ROLE_CLERK, api__window, NULL);
-    hq_api_route(api, "GET", "/api/v1/windows/", HQ_ROLE_NONE, api__window, NULL);
-    hq_api_route(api, "GET", "/metrics", HQ_ROLE_NONE, api__metrics, NULL);
-    hq_api_route(api, "GET", "/display", HQ_ROLE_NONE, api__page, "display.html");
-    hq_api_route(api, "GET", "/kiosk", HQ_ROLE_NONE, api__page, "kiosk.html");
-    hq_api_route(api, "GET", "/admin", HQ_ROLE_NONE, api__page, "admin.html");
-    hq_api_route(api, "GET", "/t/", HQ_ROLE_NONE, api__page, "ticket.html");
-    hq_api_route(api, "GET", "/assets/", HQ_ROLE_NONE, api__page, "assets");
-    hq_api_route(api, "GET", "/", HQ_ROLE_NONE, api__page, "index.html");
+    hq_api_route_for(api, "GET", "/api/v1/status", HQ_AUTH_ANY, api__status, NULL);
+    hq_api_route_for(api, "GET", "/api/v1/events", HQ_AUTH_ANY, api__events, NULL);
+    hq_api_route_for(api, "POST", "/api/v1/tickets", HQ_AUTH_ANY, api__issue, NULL);
+    hq_api_route_for(api, "GET", "/api/v1/tickets/", HQ_AUTH_ANY, api__ticket, NULL);
+    hq_api_route_for(api, "POST", "/api/v1/tickets/", HQ_AUTH_ADMIN, api__ticket, NULL);
+    hq_api_route_for(api, "POST", "/api/v1/windows/",
+                     HQ_AUTH_CLERK | HQ_AUTH_MANAGER | HQ_AUTH_MACHINE | HQ_AUTH_MACHINE_MANAGER |
+                         HQ_AUTH_DEVICE,
+                     api__window, NULL);
+    hq_api_route_for(api, "GET", "/api/v1/windows/", HQ_AUTH_ANY, api__window, NULL);
+    hq_api_route_for(api, "GET", "/metrics", HQ_AUTH_ANY, api__metrics, NULL);
+    hq_api_route_for(api, "GET", "/display", HQ_AUTH_ANY, api__page, "display.html");
+    hq_api_route_for(api, "GET", "/kiosk", HQ_AUTH_ANY, api__page, "kiosk.html");
+    hq_api_route_for(api, "GET", "/admin", HQ_AUTH_ANY, api__page, "admin.html");
+    hq_api_route_for(api, "GET", "/t/", HQ_AUTH_ANY, api__page, "ticket.html");
+    hq_api_route_for(api, "GET", "/assets/", HQ_AUTH_ANY, api__page, "assets");
+    hq_api_route_for(api, "GET", "/", HQ_AUTH_ANY, api__page, "index.html");
     hqd_on_result(d, api__on_result, api);
     d->on_flush = api__on_flush;
     d->on_flush_arg = api;

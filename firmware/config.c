@@ -145,7 +145,8 @@ static int cfg__gpio_finish(struct cfg_walk *w, void *elems, size_t i);
 static const char *const cfg_log_levels[] = {"error", "warn", "notice", "info",
                                              "debug", "hex",  NULL};
 static const char *const cfg_sync_modes[] = {"full", "normal", NULL};
-static const char *const cfg_roles[] = {"clerk", "manager", NULL};
+static const char *const cfg_roles[] = {"clerk", "manager", "device", NULL};
+static const char *const cfg_staff_roles[] = {"clerk", "desk", "manager", NULL};
 static const char *const cfg_voice_languages[] = {"zh", "zh+en", NULL};
 /* Filled from the registry (cfg__drivers_init): every bus driver's name and aliases. */
 static const char *cfg_bus_types[32];
@@ -175,6 +176,8 @@ static const struct cfg_key cfg_token_keys[] = {
     {.key = "token", .type = CT_STR, F_OFF(token), .flags = CF_REQ | CF_SECRET | CF_RELOAD, .min = 16,
      .charset = CS_PRINTABLE},
     {.key = "role", .type = CT_ENUM, F_OFF(role), .flags = CF_REQ | CF_RELOAD, .choices = cfg_roles},
+    {.key = "name", .flags = CF_RELOAD, .type = CT_STR, F_OFF(name), .charset = CS_CODE},
+    {.key = "window", .flags = CF_RELOAD, .type = CT_INT, F_OFF(window), .min = 0, .max = 65535, .def = 0},
 };
 #undef BASE
 static const struct cfg_obj cfg_token_obj = CFG_OBJ(cfg_token_keys, cfg__token_finish);
@@ -219,6 +222,10 @@ static const struct cfg_key cfg_http_keys[] = {
      .max = 60000, .def = 30},
     {.key = "issue_burst", .type = CT_INT, F_OFF(http_issue_burst), .min = 1, .max = 1000,
      .def = 10},
+};
+
+static const struct cfg_key cfg_session_keys[] = {
+    {.key = "idle_s", .type = CT_INT, F_OFF(session_idle_s), .min = 1, .max = 86400, .def = 1800},
 };
 
 static const struct cfg_key cfg_store_keys[] = {
@@ -430,6 +437,7 @@ static const struct cfg_key cfg_staff_keys[] = {
     {.key = "id", .type = CT_STR, F_OFF(id), .flags = CF_REQ, .min = 2, .max = 8,
      .charset = CS_DIGITS},
     {.key = "name", .type = CT_STR, F_OFF(name), .flags = CF_REQ, .min = 1},
+    {.key = "role", .type = CT_ENUM, F_OFF(role), .choices = cfg_staff_roles, .def_str = "clerk"},
 };
 #undef BASE
 static const struct cfg_obj cfg_staff_obj = CFG_OBJ(cfg_staff_keys, cfg__staff_finish);
@@ -562,6 +570,7 @@ static const struct cfg_obj cfg_gpio_obj = CFG_OBJ(cfg_gpio_keys, cfg__gpio_fini
 
 static const struct cfg_obj cfg_hall_obj = CFG_OBJ(cfg_hall_keys, NULL);
 static const struct cfg_obj cfg_http_obj = CFG_OBJ(cfg_http_keys, cfg__http_finish);
+static const struct cfg_obj cfg_session_obj = CFG_OBJ(cfg_session_keys, NULL);
 static const struct cfg_obj cfg_store_obj = CFG_OBJ(cfg_store_keys, NULL);
 static const struct cfg_obj cfg_display_obj = CFG_OBJ(cfg_display_keys, NULL);
 static const struct cfg_obj cfg_alarm_obj = CFG_OBJ(cfg_alarm_keys, NULL);
@@ -577,6 +586,7 @@ static const struct cfg_obj cfg_priority_obj = CFG_OBJ(cfg_priority_keys, NULL);
 static const struct cfg_key cfg_top_keys[] = {
     {.key = "hall", .type = CT_OBJECT, .flags = CF_REQ, .sub = &cfg_hall_obj},
     {.key = "http", .type = CT_OBJECT, .sub = &cfg_http_obj},
+    {.key = "sessions", .type = CT_OBJECT, .sub = &cfg_session_obj},
     {.key = "store", .type = CT_OBJECT, .sub = &cfg_store_obj},
     {.key = "display", .type = CT_OBJECT, .sub = &cfg_display_obj},
     {.key = "alarms", .type = CT_OBJECT, .sub = &cfg_alarm_obj},
@@ -1885,6 +1895,13 @@ static int cfg__token_finish(struct cfg_walk *w, void *elems, size_t i)
     for (size_t j = 0; j < i; j++)
         if (strcmp(all[j].token, all[i].token) == 0)
             return cfg__fail_at(w, "token", "the same token as $.http.tokens[%zu]", j);
+    bool device = strcmp(all[i].role, "device") == 0;
+    if (device && !all[i].window)
+        return cfg__fail_at(w, "window", "a device token needs the number of its window");
+    if (!device && all[i].window)
+        return cfg__fail_at(w, "window", "only a device token (role \"device\") has a window");
+    /* the event log names the token that gave a command, never the token itself */
+    if (!all[i].name[0]) snprintf(all[i].name, sizeof all[i].name, "%s%zu", all[i].role, i);
     return HQ_OK;
 }
 

@@ -25,7 +25,9 @@
 
 struct hq_token_cfg {
     char token[128];
-    char role[16]; /* "clerk" or "manager" */
+    char role[16];   /* "clerk", "manager" or "device" */
+    uint16_t window; /* role device: the window whose tablet holds it */
+    char name[32];   /* who it is in the event log ("token:NAME"): "window-system" */
 };
 
 #define HQ_CFG_MAX_READERS 8
@@ -125,6 +127,9 @@ struct hq_config {
     int n_http_trusted_proxies;
     char http_hosts[HQ_CFG_MAX_HOSTS][HQ_CFG_ADDR_LEN * 2]; /* names the Host header may carry */
     int n_http_hosts;
+
+    /* sessions (staff sign-in, hqd_session.c) */
+    uint32_t session_idle_s; /* a session unused this long is over */
 
     /* store */
     char database[HQ_CFG_PATH_MAX]; /* absolute after loading */

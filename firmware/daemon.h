@@ -89,6 +89,13 @@ struct hq_daemon {
      * between. card_hash_of answers true and the full keyed hash when that
      * kiosk's reader holds a card. */
     bool (*card_hash_of)(struct hq_daemon *d, const char *kiosk, uint8_t hash[32], void *arg);
+    /* Who the commands run now come from (struct hq_cmd.actor): set by the
+     * HTTP API around a route handler, empty otherwise. */
+    char actor[40];
+    /* While the on_reload listeners run: the configuration just read, in
+     * full (d->cfg only takes what can change at run time; a module that
+     * follows more, like the sign-in roster, reads it here). NULL otherwise. */
+    const struct hq_config *reload_cfg;
 };
 
 /* Run one command: pre-checks, engine, commit, listeners. cmd->now is set

@@ -97,6 +97,7 @@ struct hq_window_cfg {
 struct hq_staff_cfg {
     char id[16];   /* staff number typed on the keypad: "1234" */
     char name[32]; /* 王芳 */
+    char role[16]; /* "clerk", "desk" or "manager": the sessions this person may open */
 };
 
 struct hq_engine_cfg {
@@ -234,6 +235,11 @@ struct hq_cmd {
     uint8_t type;    /* enum hq_cmd_type */
     int64_t now;     /* Unix seconds */
     uint16_t window; /* window number, for window commands */
+    /* Who gave it, for the event log (the engine does not look at it):
+     * "staff:1001/clerk", "token:window-system", "device:...", "keypad:3";
+     * empty = timers (the tick). hqd_apply fills it from the HTTP request
+     * that runs the command (api.c); device drivers set their own. */
+    char actor[40];
     union {
         struct {
             uint8_t service;  /* index */

@@ -33,6 +33,7 @@
 #include "hqd_held.h"
 #include "hqd_print.h"
 #include "hqd_retention.h"
+#include "hqd_session.h"
 #include "hqd_voice.h"
 #include "powercut.h"
 #include "sync.h"
@@ -50,6 +51,7 @@ struct hqd_module {
 static const struct hqd_module hqd_modules[] = {
     {.name = "api", .init = hq_api_init, .fini = hq_api_fini},
     {.name = "held", .init = hqd_held_init, .fini = NULL},
+    {.name = "sessions", .init = hqd_session_init, .fini = hqd_session_fini},
     {.name = "sync", .init = hq_sync_init, .fini = hq_sync_fini},
     {.name = "print", .init = hq_print_init, .fini = hq_print_fini},
     {.name = "voice", .init = hq_voice_init, .fini = hq_voice_fini},
@@ -387,6 +389,7 @@ int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
 {
     d->res.why = HQ_WHY_NONE; /* a refusal before the engine has no engine reason */
     if (!cmd->now) cmd->now = hq_loop_wall_s();
+    if (!cmd->actor[0] && d->actor[0]) memcpy(cmd->actor, d->actor, sizeof cmd->actor);
     if (cmd->now > d->clock_seen) d->clock_seen = cmd->now;
     if (cmd->type == HQ_CMD_ISSUE) hqd__new_uuid(cmd->u.issue.uuid);
     if (cmd->type == HQ_CMD_RATE) hqd__new_uuid(cmd->u.rate.uuid);
@@ -519,8 +522,10 @@ static void hqd__reload(struct hq_daemon *d)
         int restart = hq_config_reload(&d->cfg, n, hqd__reload_key, d);
         int lvl = hq_log_level_from_name(d->cfg.log_level);
         if (lvl >= 0) hq_log_level = lvl;
+        d->reload_cfg = n; /* the modules' hooks may read the new file (sessions: the roster) */
         for (int i = 0; i < d->n_on_reload; i++)
             d->on_reload[i].fn(d, d->on_reload[i].arg);
+        d->reload_cfg = NULL;
         if (restart)
             LOG_NOTICE("HALLQD",
                        "configuration reloaded from %s; %d changed key%s (above) take%s effect "

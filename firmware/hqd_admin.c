@@ -1,7 +1,7 @@
 /*
  * hqd_admin.c — what the hall manager's dashboard (/admin) asks of hallqd.
  *
- *   POST /api/v1/admin/login                      is this a manager token?
+ *   POST /api/v1/admin/login                      a manager signs in (staff id + PIN)
  *   GET  /api/v1/admin/overview                   windows, queues, alarms, staffing
  *   GET  /api/v1/admin/evaluations?day=&bad=&pending=
  *   POST /api/v1/admin/evaluations/{uuid}/follow-up   回访/整改 of a 差评
@@ -32,6 +32,7 @@
 
 #include "admin_rules.h"
 #include "api.h"
+#include "hqd_session.h"
 
 #define ADMIN_ALARM_MS 5000
 #define ADMIN_STAFF_MAX 99          /* staffing hints stop counting here */
@@ -1079,17 +1080,28 @@ static int admin__csv_evaluations(struct hq_admin *s, struct hq_api_req *req, in
 
 /* --------------------------------------------------------------- routes */
 
-/* POST /api/v1/admin/login {"token"}: the page asks before it stores the
- * token, so a typo is caught at the login form. */
+/* POST /api/v1/admin/login {"staff","pin"}: a manager's session like any
+ * other (hqd_session.c), answered with its token and the hall's name.
+ * {"token"} still checks a manager machine token (scripts, older pages):
+ * the page asks before it stores the token, so a typo is caught at the
+ * login form. */
 static int admin__login(struct hq_api_req *req, void *arg)
 {
     struct hq_admin *s = arg;
     if (*req->tail) return HQ_ERR_NOT_FOUND;
     /* guessing tokens from the LAN: a few tries, then one a dozen seconds */
     if (hq_api_login_backoff(req)) return HQ_OK;
+    if (cJSON_GetObjectItemCaseSensitive(req->body, "staff")) {
+        cJSON *extra = cJSON_CreateObject();
+        cJSON_AddBoolToObject(extra, "ok", 1);
+        cJSON_AddStringToObject(extra, "hall", s->d->cfg.hall_name);
+        cJSON_AddStringToObject(extra, "hall_en", s->d->cfg.hall_name_en);
+        return hqd_session_sign_in(req, "manager", extra);
+    }
     cJSON *t = cJSON_GetObjectItemCaseSensitive(req->body, "token");
     if (!cJSON_IsString(t) || !*t->valuestring)
-        return hq_api_reply_error(req, HQ_ERR_INVALID, "body needs \"token\"");
+        return hq_api_reply_error(req, HQ_ERR_INVALID,
+                                  "body needs \"staff\" and \"pin\" (or a manager \"token\")");
     const char *h = t->valuestring;
     size_t hl = strlen(h);
     bool ok = false;
@@ -1171,8 +1183,8 @@ int hq_admin_init(struct hq_daemon *d)
     struct hq_admin *s = &admin__state;
     memset(s, 0, sizeof *s);
     s->d = d;
-    int rc = hq_api_route(d->api, "POST", "/api/v1/admin/login", HQ_ROLE_NONE, admin__login, s);
-    if (!rc) rc = hq_api_route(d->api, NULL, "/api/v1/admin/", HQ_ROLE_MANAGER, admin__route, s);
+    int rc = hq_api_route_for(d->api, "POST", "/api/v1/admin/login", HQ_AUTH_ANY, admin__login, s);
+    if (!rc) rc = hq_api_route_for(d->api, NULL, "/api/v1/admin/", HQ_AUTH_ADMIN, admin__route, s);
     if (rc) return rc;
     s->timer = hq_loop_timer(d->loop, ADMIN_ALARM_MS, admin__alarm_tick, s);
     admin__self = s;

@@ -385,13 +385,14 @@ int hq_appointments_init(struct hq_daemon *d)
     appts__recover(a);
     if ((rc = hqd_on_check(d, appts__check, a))) return rc;
     if (!d->api) return HQ_OK;
-    if ((rc = hq_api_route(d->api, "POST", "/api/v1/appointments/checkin", HQ_ROLE_NONE,
-                           appts__checkin, a)) ||
-        (rc = hq_api_route(d->api, "POST", "/api/v1/appointments/refresh", HQ_ROLE_MANAGER,
-                           appts__refresh, a)) ||
-        (rc = hq_api_route(d->api, "GET", "/api/v1/appointments/card", HQ_ROLE_NONE, appts__card,
-                           a)) ||
-        (rc = hq_api_route(d->api, "GET", "/api/v1/appointments", HQ_ROLE_MANAGER, appts__list, a)))
+    if ((rc = hq_api_route_for(d->api, "POST", "/api/v1/appointments/checkin", HQ_AUTH_ANY,
+                               appts__checkin, a)) ||
+        (rc = hq_api_route_for(d->api, "POST", "/api/v1/appointments/refresh", HQ_AUTH_ADMIN,
+                               appts__refresh, a)) ||
+        (rc = hq_api_route_for(d->api, "GET", "/api/v1/appointments/card", HQ_AUTH_ANY, appts__card,
+                               a)) ||
+        (rc = hq_api_route_for(d->api, "GET", "/api/v1/appointments", HQ_AUTH_ADMIN, appts__list,
+                               a)))
         return rc;
     return HQ_OK;
 }

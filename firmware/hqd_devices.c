@@ -560,6 +560,11 @@ static int devs__host_apply(struct hq_dev *dev, struct hq_cmd *cmd)
     struct devs_link *l = devs__link_of(dev);
     struct hqd_devs *s = l->s;
     bool rating = cmd->type == HQ_CMD_RATE;
+    /* Who gave it, for the event log: the window's own pad or keypad (a keypad login has no
+     * PIN: docs/DESIGN.md "Staff sessions"), unless the driver named itself. */
+    if (!cmd->actor[0])
+        snprintf(cmd->actor, sizeof cmd->actor, "%s:%u", rating ? "pad" : "keypad",
+                 (unsigned)cmd->window);
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = hqd_apply(s->d, cmd);

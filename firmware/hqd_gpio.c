@@ -196,6 +196,7 @@ static void hqd_gpio__button(struct gline *l)
     struct hq_cmd cmd = {.type = HQ_CMD_ISSUE};
     cmd.u.issue.service = b->service_idx;
     cmd.u.issue.channel = HQ_CHAN_BUTTON;
+    snprintf(cmd.actor, sizeof cmd.actor, "button:%u", (unsigned)l->button); /* event log */
     l->presses++;
     int rc = hqd_apply(d, &cmd);
     if (rc) {

@@ -757,8 +757,8 @@ int hq_print_init(struct hq_daemon *d)
     if ((rc = hqd_on_result(d, print__on_result, s))) goto fail;
     if (d->api) {
         if ((rc = hq_api_status_part(d->api, print__status_part, s))) goto fail;
-        if ((rc = hq_api_route(d->api, "POST", "/api/v1/reprint/", HQ_ROLE_NONE, print__api_reprint,
-                               s)))
+        if ((rc = hq_api_route_for(d->api, "POST", "/api/v1/reprint/", HQ_AUTH_ANY,
+                                   print__api_reprint, s)))
             goto fail;
     }
     print__self = s;

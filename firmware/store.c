@@ -46,8 +46,8 @@ static const char *const store_sql[ST__COUNT] = {
     [ST_SERVICE] = "INSERT OR REPLACE INTO services(code, issued, last_number, overtakes, "
                    "handle_s, handled) VALUES(?,?,?,?,?,?)",
     [ST_DAY] = "INSERT OR REPLACE INTO meta(key, value) VALUES('day', ?)",
-    [ST_EVENT] = "INSERT INTO events(at, kind, window, ticket, label, staff, data) "
-                 "VALUES(?,?,?,?,?,?,?)",
+    [ST_EVENT] = "INSERT INTO events(at, kind, window, ticket, label, staff, data, actor) "
+                 "VALUES(?,?,?,?,?,?,?,?)",
     [ST_OUTBOX] = "INSERT INTO outbox(uuid, type, at, data) VALUES(?,?,?,?)",
     [ST_EVAL] = "INSERT INTO evaluations(uuid, ticket, label, day, service, window, staff, level, "
                 "channel, reasons, at, follow_up_state, follow_up_due) "
@@ -180,6 +180,14 @@ static const char *const store_migrations[HQ_STORE_SCHEMA_VERSION] = {
     "CREATE INDEX appointments_hash ON appointments(id_hash, date) WHERE id_hash IS NOT NULL;"
     "CREATE UNIQUE INDEX appointments_ticket ON appointments(checked_in_ticket)"
     " WHERE checked_in_ticket IS NOT NULL;",
+    /* 4: staff sign-in (hqd_session.c). A PIN is kept only as its Argon2id
+     * string, a session only as the BLAKE2b hash of its token; events name
+     * who gave each command (actor). */
+    "CREATE TABLE staff_pins(staff TEXT PRIMARY KEY, hash TEXT NOT NULL, set_at INTEGER NOT NULL,"
+    " set_by TEXT NOT NULL);"
+    "CREATE TABLE sessions(token_hash TEXT PRIMARY KEY, staff TEXT NOT NULL, role TEXT NOT NULL,"
+    " window INTEGER NOT NULL, created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
+    "ALTER TABLE events ADD COLUMN actor TEXT;",
 };
 
 static int store__migrate(struct hq_store *st, char *err, size_t errlen)
@@ -1937,7 +1945,7 @@ static int store__write_evaluation(struct hq_store *st, const struct hq_engine *
 }
 
 static int store__write_record(struct hq_store *st, const struct hq_engine *e,
-                               const struct hq_record *r)
+                               const struct hq_record *r, const char *actor)
 {
     switch (r->type) {
     case HQ_REC_TICKET:
@@ -1947,6 +1955,7 @@ static int store__write_record(struct hq_store *st, const struct hq_engine *e,
         return store__write_evaluation(st, e, r);
     case HQ_REC_EVENT: {
         cJSON *o = store__event_json(e, r);
+        if (actor && *actor) cJSON_AddStringToObject(o, "actor", actor);
         char *json = cJSON_PrintUnformatted(o);
         if (!json) {
             cJSON_Delete(o);
@@ -1966,6 +1975,7 @@ static int store__write_record(struct hq_store *st, const struct hq_engine *e,
         }
         store__bind_text_or_null(s, 6, store__staff_id(e, r->staff));
         sqlite3_bind_text(s, 7, json, -1, free);
+        store__bind_text_or_null(s, 8, actor && *actor ? actor : NULL);
         int rc = store__step_done(st, s);
         if (rc) {
             cJSON_Delete(o);
@@ -2011,7 +2021,7 @@ static int store__write_cmd(struct hq_store *st, const struct hq_engine *e,
             if (rc) return rc;
         }
     for (size_t i = 0; i < res->n_rec; i++) {
-        rc = store__write_record(st, e, &res->rec[i]);
+        rc = store__write_record(st, e, &res->rec[i], cmd->actor);
         if (rc) return rc;
     }
     return HQ_OK;

@@ -15,7 +15,7 @@
 #include "config.h"
 #include "engine.h"
 
-#define HQ_STORE_SCHEMA_VERSION 3
+#define HQ_STORE_SCHEMA_VERSION 4
 
 struct hq_store;
 

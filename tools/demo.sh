@@ -126,13 +126,22 @@ if [ "$up" != yes ]; then
     exit 1
 fi
 
+# Demo PINs (a real hall's manager sets them: hallqctl staff pin ID): the dashboard signs in
+# the manager 9001 with PIN 2468, and every clerk 1001-1010 can sign in with 1234.
+for id in 9001 9101 1001 1002 1003 1004 1005 1006 1007 1008 1009 1010; do
+    pin=1234
+    [ "$id" = 9001 ] && pin=2468
+    printf '%s\n' "$pin" | HALLQ_URL=http://127.0.0.1:8080 HALLQ_TOKEN=manager-demo-token-01 \
+        "$build/hallqctl" staff pin "$id" >/dev/null || echo "demo: PIN of $id not set" >&2
+done
+
 cat <<TXT
 
   hallq demo hall is running (示范市政务服务中心)
     wall display   http://127.0.0.1:8080/display
     window page    http://127.0.0.1:8080/display/window/1
     kiosk          http://127.0.0.1:8080/kiosk
-    dashboard      http://127.0.0.1:8080/admin
+    dashboard      http://127.0.0.1:8080/admin   (工号 staff 9001, 密码 PIN 2468)
     status (JSON)  http://127.0.0.1:8080/api/v1/status
     live events    http://127.0.0.1:8080/api/v1/events
     metrics        http://127.0.0.1:8080/metrics

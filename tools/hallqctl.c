@@ -15,6 +15,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 enum { EX_OK = 0, EX_REFUSED = 1, EX_USAGE = 2, EX_CONNECT = 3, EX_AUTH = 4, EX_SERVER = 5 };
 
@@ -240,6 +242,45 @@ static void ctl__print_commission(cJSON *o)
                cJSON_GetObjectItemCaseSensitive(o, "window")->valueint, s);
 }
 
+static void ctl__human_pin(cJSON *o)
+{
+    printf("已设置工号 %s 的密码 (PIN set for staff %s)\n", ctl__str(o, "staff"),
+           ctl__str(o, "staff"));
+}
+
+/* The new PIN from stdin: typed without echo at a terminal (twice, to catch
+ * a typo), or the first line of a pipe, so it never shows in ps or the
+ * shell's history the way an argument would. */
+static int ctl__read_pin(char *pin, size_t len)
+{
+    int tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    char again[128];
+    for (int round = 0; round < (tty ? 2 : 1); round++) {
+        char *dst = round ? again : pin;
+        size_t dl = round ? sizeof again : len;
+        if (tty) {
+            fprintf(stderr, round ? "再输入一次 (again): " : "新密码 (new PIN): ");
+            tcgetattr(STDIN_FILENO, &old);
+            quiet = old;
+            quiet.c_lflag &= ~(tcflag_t)ECHO;
+            tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+        }
+        char *got = fgets(dst, (int)dl, stdin);
+        if (tty) {
+            tcsetattr(STDIN_FILENO, TCSANOW, &old);
+            fputc('\n', stderr);
+        }
+        if (!got) return -1;
+        dst[strcspn(dst, "\r\n")] = 0;
+    }
+    if (tty && strcmp(pin, again) != 0) {
+        fprintf(stderr, "hallqctl: 两次输入不一致 (the two PINs differ)\n");
+        return -1;
+    }
+    return 0;
+}
+
 static void ctl__usage(FILE *f)
 {
     fprintf(f,
@@ -258,6 +299,7 @@ static void ctl__usage(FILE *f)
             "  devices test                  walk every display and pad once (manager token)\n"
             "  reregister NUMBER             put a held paper number (A012) back in the queue\n"
             "                                (after a database was moved aside; clerk token)\n"
+            "  staff pin ID                  set a PIN (read from stdin; manager token)\n"
             "environment / 环境变量:\n"
             "  HALLQ_TOKEN   the clerk's or manager's API token, instead of --token\n"
             "                (窗口人员或管理员的接口令牌；叫号等窗口操作需要)\n"
@@ -347,6 +389,22 @@ int main(int argc, char **argv)
     } else if (strcmp(cmd, "devices") == 0 && nargs == 1 && !strcmp(args[0], "test")) {
         ex = ctl__finish(ctl__request("POST", "/api/v1/devices/test", "{}", &b), &b,
                          ctl__print_commission);
+    } else if (strcmp(cmd, "staff") == 0 && nargs == 2 && strcmp(args[0], "pin") == 0) {
+        char pin[128];
+        if (ctl__read_pin(pin, sizeof pin)) {
+            ex = EX_USAGE;
+        } else {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "pin", pin);
+            char *body = cJSON_PrintUnformatted(o);
+            cJSON_Delete(o);
+            char *id = curl_easy_escape(NULL, args[1], 0);
+            snprintf(path, sizeof path, "/api/v1/admin/staff/%s/pin", id ? id : "");
+            curl_free(id);
+            ex = ctl__finish(ctl__request("POST", path, body, &b), &b, ctl__human_pin);
+            free(body);
+        }
+        memset(pin, 0, sizeof pin);
     } else if (strcmp(cmd, "cancel") == 0 && nargs == 1) {
         snprintf(path, sizeof path, "/api/v1/tickets/%s/cancel", args[0]);
         ex = ctl__finish(ctl__request("POST", path, "{}", &b), &b, ctl__human_action);

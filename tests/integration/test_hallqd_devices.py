@@ -256,6 +256,11 @@ def main():
         with h.db() as db:
             rows = db.execute("SELECT level, channel, window FROM evaluations").fetchall()
         F.eq([tuple(r) for r in rows], [(5, "pad", 1)], "the pad's rating is stored once")
+        with h.db() as db:
+            acts = db.execute("SELECT kind, window, actor FROM events WHERE kind IN "
+                              "('login', 'evaluation') ORDER BY id").fetchall()
+        F.check(("login", 1, "keypad:1") in acts and ("login", 3, "keypad:3") in acts,
+                f"the keypad logins name the keypad in the event log: {acts}")
 
         # ---- no-show: call the plain ticket, skip it; the bar goes back to idle
         led.drain()

@@ -92,7 +92,7 @@ static void test_erlang(void)
 
 static struct hq_service_cfg svc[2];
 static struct hq_window_cfg win[3];
-static struct hq_staff_cfg staff[2] = {{"1001", "王芳"}, {"1002", "李娜"}};
+static struct hq_staff_cfg staff[2] = {{"1001", "王芳", "clerk"}, {"1002", "李娜", "clerk"}};
 static struct hq_engine_cfg cfg;
 
 static void setup(void)

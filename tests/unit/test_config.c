@@ -190,7 +190,8 @@ static const struct bad_case bad_cases[] = {
     {"store.synchronous", "\"fast\"", NULL,
      "x.json: $.store.synchronous: must be one of \"full\", \"normal\", got \"fast\""},
     {"http.tokens[0].role", "\"admin\"", NULL,
-     "x.json: $.http.tokens[0].role: must be one of \"clerk\", \"manager\", got \"admin\""},
+     "x.json: $.http.tokens[0].role: must be one of \"clerk\", \"manager\", \"device\", "
+     "got \"admin\""},
     /* the LAN's budgets (issue 13) */
     {"http.kiosk_addresses", "[\"192.168.1.20\", \"kiosk-1\"]", NULL,
      "x.json: $.http.kiosk_addresses[1]: must be an IP address like \"192.168.1.20\", got "
@@ -573,8 +574,11 @@ static void test_demo_hall(void)
     const struct hq_engine_cfg *e = &cfg.engine;
     CHECK_EQ_INT(e->n_services, 4);
     CHECK_EQ_INT(e->n_windows, 8);
-    CHECK_EQ_INT(e->n_staff, 10);
-    if (e->n_services != 4 || e->n_windows != 8 || e->n_staff != 10) goto out;
+    CHECK_EQ_INT(e->n_staff, 12); /* ten clerks, a manager and a desk (roles, PINs: DESIGN.md) */
+    if (e->n_services != 4 || e->n_windows != 8 || e->n_staff != 12) goto out;
+    CHECK_EQ_STR(e->staff[0].role, "clerk"); /* the default */
+    CHECK_EQ_STR(e->staff[10].role, "manager");
+    CHECK_EQ_STR(e->staff[11].role, "desk");
     static const char *const names[4] = {"社保业务", "不动产登记", "企业开办", "综合受理"};
     for (int s = 0; s < 4; s++) {
         CHECK_EQ_STR(e->services[s].name, names[s]);

@@ -22,8 +22,10 @@ enum { N_WIN = 6, N_STAFF = 4 };
 
 static struct hq_service_cfg svc_cfg[N_SVC];
 static struct hq_window_cfg win_cfg[N_WIN];
-static struct hq_staff_cfg staff_cfg[N_STAFF] = {
-    {"1001", "王芳"}, {"1002", "李明"}, {"1003", "张伟"}, {"1004", "赵敏"}};
+static struct hq_staff_cfg staff_cfg[N_STAFF] = {{"1001", "王芳", "clerk"},
+                                                 {"1002", "李明", "clerk"},
+                                                 {"1003", "张伟", "clerk"},
+                                                 {"1004", "赵敏", "clerk"}};
 static struct hq_date_override h_overrides[2];
 static struct hq_engine_cfg cfg;
 

@@ -196,6 +196,9 @@ static void test_migrate(void)
     sqlite3 *db;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db,
+                              "DROP TABLE staff_pins;" /* schema 4 */
+                              "DROP TABLE sessions;"
+                              "ALTER TABLE events DROP COLUMN actor;"
                               "DROP TABLE appointments;" /* schema 3 */
                               "DROP INDEX evaluations_day;"
                               "ALTER TABLE evaluations DROP COLUMN follow_up_state;"
@@ -215,6 +218,9 @@ static void test_migrate(void)
     db = hq_store_db(st);
     CHECK_EQ_INT(scalar(db, "PRAGMA user_version"), HQ_STORE_SCHEMA_VERSION);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM appointments"), 0);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM sessions"), 0);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM staff_pins"), 0);
+    CHECK_EQ_INT(scalar(db, "SELECT count(actor) FROM events"), 0);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations WHERE uuid='e1' AND "
                             "follow_up_state='open' AND follow_up_due=1000+15*86400"),
                  1);

@@ -36,16 +36,25 @@ function eq(got, want, what) {
 }
 
 const EVIL = '<script>alert(1)</script>';
+/* The dashboard signs in a manager of the roster with a PIN (a session). */
+const MGR = '9001';
+const MGR_PIN = '2468-13579';
+function withManager(cfg) {
+    cfg.staff.push({ id: MGR, name: '赵主任', role: 'manager' });
+    return cfg;
+}
 
 async function main() {
     const cfg = H.baseConfig();
     cfg.alarms = { wait_s: 60, idle_s: 3600 };
     cfg.services[0].handle_s = 3600; /* A: an hour per citizen, so 3 waiting is a long wait */
     cfg.staff[2].name = EVIL;
-    const hall = new H.Hall(cfg);
+    const hall = new H.Hall(withManager(cfg));
     await hall.start();
     const br = await H.browser();
     try {
+        eq((await hall.setPin(MGR, MGR_PIN)).status, 200, 'manager PIN set');
+        eq((await hall.setPin('1001', '1111')).status, 200, 'clerk PIN set');
         /* before the page: two clerks at work, one 差评 for the <script> clerk */
         eq((await hall.window(1, 'login', { staff: '1001' })).status, 200, 'window 1 login');
         eq((await hall.window(2, 'login', { staff: '1003' })).status, 200, 'window 2 login');
@@ -58,19 +67,24 @@ async function main() {
         await page.locator('#login-form').waitFor({ state: 'visible', timeout: 5000 });
         check(await page.locator('#dash').isHidden(), 'the dashboard is hidden before sign-in');
 
-        /* a clerk token is refused at the form */
-        await page.fill('#token', H.CLERK);
+        /* a clerk (right PIN, not a manager) is refused at the form */
+        await page.fill('#staff', '1001');
+        await page.fill('#pin', '1111');
         await page.click('#login-form button[type=submit]');
         await page.waitForFunction(() => document.getElementById('login-error').textContent.length > 0, null, { timeout: 5000 });
-        check((await page.textContent('#login-error')).includes('管理员令牌'), 'clerk token refused with a Chinese message');
+        check((await page.textContent('#login-error')).includes('不是管理员'), 'clerk refused with a Chinese message');
         check(await page.locator('#dash').isHidden(), 'still signed out');
 
-        await page.fill('#token', H.MANAGER);
+        await page.fill('#staff', MGR);
+        await page.fill('#pin', MGR_PIN);
         await page.click('#login-form button[type=submit]');
         await page.locator('#dash').waitFor({ state: 'visible', timeout: 5000 });
         await page.locator('#windows .win').first().waitFor({ timeout: 5000 });
         eq(await page.locator('#windows .win').count(), 3, 'three window tiles');
-        eq(await page.evaluate(() => sessionStorage.getItem('hallq.admin.token')), H.MANAGER, 'token kept in sessionStorage');
+        const stored = await page.evaluate(() => sessionStorage.getItem('hallq.admin.token'));
+        check(/^hqs_/.test(stored || ''), 'the session token kept in sessionStorage');
+        const me = await hall.get('/api/v1/session', stored);
+        eq([me.status, me.body.role, me.body.staff && me.body.staff.id], [200, 'manager', MGR], 'the page holds a manager session');
         await page.locator('#alarms li.none').waitFor({ timeout: 5000 });
         eq(await page.locator('#alarms li.alarm').count(), 0, 'no alarms before the queue grows');
 
@@ -176,6 +190,12 @@ async function main() {
         await page.click('#logout');
         await page.locator('#login-form').waitFor({ state: 'visible', timeout: 5000 });
         eq(await page.evaluate(() => sessionStorage.getItem('hallq.admin.token')), null, 'token forgotten');
+        let revoked = false;
+        for (let i = 0; i < 50 && !revoked; i++) {
+            revoked = (await hall.get('/api/v1/session', stored)).status === 401;
+            if (!revoked) await H.sleep(100);
+        }
+        check(revoked, 'signing out revoked the session');
         check(await page.locator('#dash').isHidden(), 'dashboard hidden after sign-out');
 
         eq(page.hq.dialogs, [], 'no dialog ever opened (no script ran from data)');
@@ -191,17 +211,23 @@ async function main() {
     return failed ? 1 : 0;
 }
 
-async function signIn(page, url) {
-    await page.goto(url + '/admin');
+const pinSet = new WeakSet(); /* a second setPin would end the first page's session */
+async function signIn(page, hall) {
+    if (!pinSet.has(hall)) {
+        if ((await hall.setPin(MGR, MGR_PIN)).status !== 200) throw new Error('manager PIN not set');
+        pinSet.add(hall);
+    }
+    await page.goto(hall.url + '/admin');
     await page.locator('#login-form').waitFor({ state: 'visible', timeout: 5000 });
-    await page.fill('#token', H.MANAGER);
+    await page.fill('#staff', MGR);
+    await page.fill('#pin', MGR_PIN);
     await page.click('#login-form button[type=submit]');
     await page.locator('#dash').waitFor({ state: 'visible', timeout: 5000 });
 }
 
 /* The corrupt-database notice and its acknowledgement from the dashboard. */
 async function storageAck() {
-    const hall = new H.Hall();
+    const hall = new H.Hall(withManager(H.baseConfig()));
     await hall.start();
     const br = await H.browser();
     try {
@@ -218,8 +244,8 @@ async function storageAck() {
 
         const page = await br.newPage({ width: 1400, height: 900 });
         const other = await br.newPage({ width: 1400, height: 900 });
-        await signIn(page, hall.url);
-        await signIn(other, hall.url);
+        await signIn(page, hall);
+        await signIn(other, hall);
         const sel = '#alarms li[data-key="storage:corrupt"]';
         const alarm = page.locator(sel);
         await alarm.waitFor({ timeout: 5000 }).catch(() => {});
@@ -269,7 +295,7 @@ async function storageAck() {
 async function boxAlarms() {
     const cfg = H.baseConfig();
     cfg.store.disk_alarm_mib = 16777216; /* 16 TiB: more than any disk here has free */
-    const hall = new H.Hall(cfg);
+    const hall = new H.Hall(withManager(cfg));
     await hall.start();
     const br = await H.browser();
     try {
@@ -278,7 +304,7 @@ async function boxAlarms() {
         hall.db('UPDATE events SET at = at + 3 * 3600'); /* recorded 3 h "in the future" */
         await hall.start();
         const page = await br.newPage({ width: 1400, height: 900 });
-        await signIn(page, hall.url);
+        await signIn(page, hall);
         const disk = page.locator('#alarms li[data-key="storage:disk_low"]');
         const clock = page.locator('#alarms li[data-key="clock:behind"]');
         await disk.waitFor({ timeout: 8000 }).catch(() => {});
@@ -337,7 +363,7 @@ function nextEvent(hall, event, ms) {
 }
 
 async function idleDashboard() {
-    const hall = new H.Hall();
+    const hall = new H.Hall(withManager(H.baseConfig()));
     await hall.start();
     const br = await H.browser();
     try {
@@ -351,7 +377,7 @@ async function idleDashboard() {
         eq((await hall.window(1, 'login', { staff: '1001' })).status, 200, 'window 1 login');
 
         const page = await br.newPage({ width: 1400, height: 1200 });
-        await signIn(page, hall.url);
+        await signIn(page, hall);
         await page.locator('#followups .fu').waitFor({ timeout: 5000 });
         await page.locator('#queues tr[data-service="A"]').waitFor({ timeout: 5000 });
         /* the sign-in's own loads are done (today's charts follow an

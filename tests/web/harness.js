@@ -221,6 +221,14 @@ class Hall {
     window(n, action, body, token) {
         return this.post('/api/v1/windows/' + n + '/' + action, body || {}, token || CLERK);
     }
+    /* A staff member's PIN, set as the manager would (POST /api/v1/admin/staff/ID/pin). */
+    setPin(staff, pin) {
+        return this.post('/api/v1/admin/staff/' + staff + '/pin', { pin: pin }, MANAGER);
+    }
+    /* Sign in (POST /api/v1/session): extra is { window: N } or { desk: true }. */
+    signIn(staff, pin, extra) {
+        return this.post('/api/v1/session', Object.assign({ staff: staff, pin: pin }, extra || {}));
+    }
     async status() {
         const r = await this.get('/api/v1/status');
         if (r.status !== 200) throw new Error('status ' + r.status);

@@ -1,10 +1,12 @@
 /*
  * admin.js — the hall manager's dashboard (/admin).
  *
- * The page is public; the data is not. The manager types the token once, the
- * page checks it (POST /api/v1/admin/login), keeps it in sessionStorage (this
- * tab only, gone when the tab closes) and sends it as a Bearer token on every
- * /api/v1/admin call. A 401 signs the page out.
+ * The page is public; the data is not. The manager signs in with staff
+ * number and PIN (POST /api/v1/admin/login: a manager session, docs/API.md),
+ * the page keeps the session token in sessionStorage (this tab only, gone
+ * when the tab closes) and sends it as a Bearer token on every /api/v1/admin
+ * call. A 401 (the session ended: idle, signed out, PIN reset) signs the
+ * page out; signing out revokes the session.
  *
  * Live: the public event stream (/api/v1/events) says *that* something
  * changed; the page then fetches the overview (debounced), and `alarm` events
@@ -132,10 +134,19 @@
         $('logout').hidden = true;
         $('login').hidden = false;
         HQ.text($('login-error'), msg || '');
-        $('token').focus();
+        $('staff').focus();
     }
 
     function signOut(expired) {
+        if (token && !expired) {
+            /* revoke the session on hallqd too; the page signs out either way */
+            fetch('/api/v1/session/logout', {
+                method: 'POST',
+                headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json' },
+                body: '{}',
+                cache: 'no-store',
+            }).catch(() => {});
+        }
         token = '';
         try {
             sessionStorage.removeItem(TOKEN_KEY);
@@ -149,14 +160,15 @@
 
     async function login(ev) {
         ev.preventDefault();
-        const value = $('token').value.trim();
-        if (!value) return;
+        const staff = $('staff').value.trim();
+        const pin = $('pin').value;
+        if (!staff || !pin) return;
         let res;
         try {
             res = await fetch('/api/v1/admin/login', {
                 method: 'POST',
                 headers: { 'Content-Type': 'application/json' },
-                body: JSON.stringify({ token: value }),
+                body: JSON.stringify({ staff: staff, pin: pin }),
                 cache: 'no-store',
             });
         } catch (e) {
@@ -169,17 +181,21 @@
         } catch (e) {
             body = {};
         }
-        if (res.status !== 200) {
-            HQ.text($('login-error'), res.status === 401 ? t('令牌无效或不是管理员令牌', 'Not a valid manager token') : errText(body));
+        if (res.status !== 200 || !body.token) {
+            $('pin').value = '';
+            HQ.text($('login-error'),
+                res.status === 401 ? t('工号或密码错误，或不是管理员', 'Wrong staff number or PIN, or not a manager')
+                    : res.status === 429 ? t('尝试次数过多，请' + (body.retry_after_s || 1) + '秒后再试', 'Too many attempts; try again in ' + (body.retry_after_s || 1) + ' s')
+                        : errText(body));
             return;
         }
-        token = value;
+        token = body.token;
         try {
             sessionStorage.setItem(TOKEN_KEY, token);
         } catch (e) {
             /* kept in memory for this page only */
         }
-        $('token').value = '';
+        $('pin').value = '';
         start();
     }
 

@@ -1,0 +1,8 @@
+# Staff sessions: PIN hashes, tokens and back-off (C, pure), and sign-in,
+# roles, expiry, revocation and restarts against the real hallqd (Python).
+if(TARGET hqsession)
+  hq_unit_test(test_session SOURCES unit/test_session.c LIBS hqsession)
+endif()
+if(TARGET hallqd)
+  hq_py_test(test_sessions test_sessions.py TIMEOUT 180)
+endif()
