@@ -10,7 +10,7 @@
 
 static struct hq_service_cfg svc[1];
 static struct hq_window_cfg win[1];
-static struct hq_staff_cfg staff[1] = {{"1234", "王芳"}};
+static struct hq_staff_cfg staff[1] = {{"1234", "王芳", "clerk"}};
 static struct hq_engine_cfg cfg;
 
 static void setup(void)
