@@ -8,6 +8,7 @@
 #define HQ_CENTRAL_H
 
 #include <pthread.h>
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,8 +25,38 @@ struct central_faults {
     bool noise;    /* serial: line noise, a bad-CRC frame and a bad escape before each answer */
 };
 
+/* One batch, checked: what a store writes. data[i] is the record's data
+ * text as the hall sent it. */
+struct central_batch {
+    const char *hall;
+    int64_t gone; /* gone_through, 0 when absent */
+    size_t n;
+    int64_t *seq;
+    const char **uuid, **type, **at;
+    char **data;
+};
+
+struct central;
+/* A store: SQLite (db.c, embedded, one process) or PostgreSQL (pg.c, any
+ * number of receivers on one database). Each call takes what locks it needs. */
+struct central_store_ops {
+    const char *name;
+    /* HQ_OK with *acked; HQ_ERR_STATE (409) or HQ_ERR_DB with a reason in err. */
+    int (*put_batch)(struct central *c, const struct central_batch *b, int64_t *acked, char *err,
+                     size_t errlen);
+    /* Appointments checked already; each item may carry "hall_id". */
+    int (*appts_put)(struct central *c, const cJSON *list, char *err, size_t errlen);
+    /* Up to limit appointments after cursor from, appended to list; *last the last cursor. */
+    int (*appts_page)(struct central *c, const char *hall, long long from, int limit, cJSON *list,
+                      long long *last);
+    long long (*count)(struct central *c);
+    void (*close)(struct central *c);
+};
+
 struct central {
+    const struct central_store_ops *store;
     sqlite3 *db;
+    struct central_pg *pg;
     pthread_mutex_t lock; /* guards db and faults: MHD answers on its own threads */
     struct central_faults faults;
     const char *token;    /* NULL: no token needed */
@@ -43,6 +74,10 @@ int central_fault_parse(const char *spec, struct central_faults *f, char *err, s
 struct central_faults central_faults_get(struct central *c);
 
 /* ---- db.c ---- */
+/* cJSON's allocation hooks (the batch arena); once, before any thread. */
+void central_init_hooks(void);
+/* The 409 message for a seq held under another uuid. */
+void central_conflict_message(int64_t seq, char *err, size_t errlen);
 int central_db_open(struct central *c, const char *path);
 void central_db_close(struct central *c);
 
@@ -65,6 +100,17 @@ int central_appointments_answer(struct central *c, const char *hall, const char 
 
 /* `hallq-central dump --db FILE`: every record as one JSON line. */
 int central_dump(const char *path, FILE *out);
+
+/* Add appointments from a JSON text (same forms as the file); source names
+ * it in errors. */
+int central_appointments_import(struct central *c, const char *source, const char *text, size_t len,
+                                char *err, size_t errlen);
+
+/* ---- pg.c (built with HQ_HAVE_PG) ---- */
+/* Connect (conninfo as libpq takes it) and bring the schema up to date. */
+int central_pg_open(struct central *c, const char *conninfo);
+/* `hallq-central dump --pg CONNINFO`. */
+int central_pg_dump(const char *conninfo, FILE *out);
 
 /* ---- http.c ---- */
 struct central_http;

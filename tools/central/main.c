@@ -4,11 +4,12 @@
  * out appointments, and misbehaves on request so that the hall's up-link can
  * be tested against refusals, errors, slowness, short acks and cut answers.
  *
- *   hallq-central --listen 127.0.0.1:PORT --db FILE [--token T]
+ *   hallq-central --listen 127.0.0.1:PORT (--db FILE | --pg CONNINFO) [--token T]
  *                 [--tls-cert F --tls-key F] [--serial pty:LINK|tcp-listen:[HOST:]PORT]
  *                 [--appointments FILE.json] [--fault SPEC]... [--control FIFO]
  *                 [--serial-rate BYTES_PER_S]
- *   hallq-central dump --db FILE
+ *   hallq-central dump (--db FILE | --pg CONNINFO)
+ *   hallq-central import-appointments (--db FILE | --pg CONNINFO) FILE.json
  *
  * Control lines (stdin or the FIFO), one per line, each answered on stdout
  * with "ok LINE" or "error LINE: why":
@@ -192,15 +193,26 @@ static bool central__read_lines(struct central__run *r, struct central__lines *l
     return true;
 }
 
+static int central__open_store(struct central *c, const char *db, const char *pg)
+{
+#ifdef HQ_HAVE_PG
+    if (pg) return central_pg_open(c, pg);
+#else
+    (void)pg;
+#endif
+    return central_db_open(c, db);
+}
+
 static void central__usage(void)
 {
     fprintf(stderr,
-            "usage: hallq-central --listen HOST:PORT --db FILE [--token T]\n"
+            "usage: hallq-central --listen HOST:PORT (--db FILE | --pg CONNINFO) [--token T]\n"
             "         [--tls-cert F --tls-key F] [--serial pty:LINK|tcp-listen:[HOST:]PORT]\n"
             "         [--appointments FILE.json] [--fault SPEC]... [--control FIFO]\n"
             "         [--serial-rate BYTES_PER_S]\n"
             "         [--log-level error|warn|notice|info|debug|hex]\n"
-            "       hallq-central dump --db FILE\n"
+            "       hallq-central dump (--db FILE | --pg CONNINFO)\n"
+            "       hallq-central import-appointments (--db FILE | --pg CONNINFO) FILE.json\n"
             "  faults: refuse | status 500|503|400|401 | slow MS | ack-less N | drop-mid | noise |"
             " off\n");
 }
@@ -209,15 +221,17 @@ int main(int argc, char **argv)
 {
     struct central *c = &central__c;
     struct central__run run = {.c = c};
-    const char *listen = NULL, *db = NULL, *cert = NULL, *key = NULL, *serial = NULL;
+    const char *listen = NULL, *db = NULL, *pg = NULL, *cert = NULL, *key = NULL, *serial = NULL;
     const char *appts = NULL, *control = NULL;
     struct central_serial *ser = NULL;
     struct central__lines in = {.fd = STDIN_FILENO}, fifo = {.fd = -1};
     int rc = 1;
     bool dump = argc > 1 && !strcmp(argv[1], "dump");
+    bool import = argc > 1 && !strcmp(argv[1], "import-appointments");
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"db", required_argument, NULL, 'd'},
+        {"pg", required_argument, NULL, 'P'},
         {"token", required_argument, NULL, 't'},
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'},
@@ -233,7 +247,7 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
     int o;
     char err[300];
-    if (dump) optind = 2;
+    if (dump || import) optind = 2;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
         case 'l':
@@ -241,6 +255,9 @@ int main(int argc, char **argv)
             break;
         case 'd':
             db = optarg;
+            break;
+        case 'P':
+            pg = optarg;
             break;
         case 't':
             c->token = optarg;
@@ -283,11 +300,30 @@ int main(int argc, char **argv)
             return o == 'h' ? 0 : 2;
         }
     }
-    if (optind != argc || !db) {
+    if (optind != argc - (import ? 1 : 0) || !db == !pg) {
         central__usage();
         return 2;
     }
-    if (dump) return central_dump(db, stdout) ? 1 : 0;
+#ifndef HQ_HAVE_PG
+    if (pg) {
+        fprintf(stderr, "hallq-central: --pg: this build has no PostgreSQL store "
+                        "(built with HQ_CENTRAL_PG=OFF or without libpq)\n");
+        return 2;
+    }
+#endif
+    if (dump) {
+#ifdef HQ_HAVE_PG
+        if (pg) return central_pg_dump(pg, stdout) ? 1 : 0;
+#endif
+        return central_dump(db, stdout) ? 1 : 0;
+    }
+    if (import) {
+        if (central__open_store(c, db, pg)) return 1;
+        rc = central_appointments_load(c, argv[optind], err, sizeof err);
+        if (rc) fprintf(stderr, "hallq-central: import-appointments: %s\n", err);
+        central_db_close(c);
+        return rc ? 1 : 0;
+    }
 
     const char *colon = listen ? strrchr(listen, ':') : NULL;
     long port = 0;
@@ -312,7 +348,7 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (central_db_open(c, db)) goto out;
+    if (central__open_store(c, db, pg)) goto out;
     if (appts && central_appointments_load(c, appts, err, sizeof err)) {
         fprintf(stderr, "hallq-central: --appointments %s\n", err);
         goto out;
@@ -362,7 +398,7 @@ out:
     central_http_stop(run.http);
     central_serial_close(ser);
     if (fifo.fd >= 0) close(fifo.fd);
-    if (c->db) central_db_close(c);
+    central_db_close(c);
     free(run.cert);
     free(run.key);
     return rc;
