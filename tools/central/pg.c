@@ -176,7 +176,16 @@ static int central__pg_put_batch(struct central *cen, const struct central_batch
         rc = HQ_ERR_NOMEM;
         goto out;
     }
-    if (!central__pg_cmd(c, "BEGIN", err, errlen)) goto out;
+    if (!central__pg_cmd(c, "BEGIN", err, errlen)) {
+        /* A pooled connection PostgreSQL closed (a restart): once more on a new one. */
+        if (PQstatus(c) == CONNECTION_OK) goto out;
+        central__pg_put(p, c);
+        if (!(c = central__pg_get(p, err, errlen))) {
+            rc = HQ_ERR_DB;
+            goto out;
+        }
+        if (!central__pg_cmd(c, "BEGIN", err, errlen)) goto out;
+    }
     /* The hall's row first: the per-hall lock (see the file's comment). */
     const char *lock_args[1] = {b->hall};
     r = PQexecParams(c,
@@ -265,7 +274,7 @@ out:
     free(types.p);
     free(ats.p);
     free(datas.p);
-    central__pg_put(p, c);
+    if (c) central__pg_put(p, c);
     return rc;
 }
 

@@ -1,0 +1,43 @@
+# hallq-central on PostgreSQL (issue 19): a private cluster as a fixture, like the private
+# cupsd: initdb from Debian's PostgreSQL 15 into build/pg (owned by and run as `postgres`
+# when the tests run as root), a unix socket there, one cluster per ctest run.
+# Only when hallq-central was built with its PostgreSQL store (HQ_CENTRAL_PG) and the
+# server binaries are installed (tools/debian-packages.txt: postgresql).
+set(HQ_PG_BIN /usr/lib/postgresql/15/bin CACHE PATH "PostgreSQL server programs for the test cluster")
+if(TARGET hallq-central AND HQ_CENTRAL_HAS_PG AND EXISTS ${HQ_PG_BIN}/initdb)
+  set(_pg_dir ${CMAKE_BINARY_DIR}/pg)
+  set(_pg_env "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};HQ_CENTRAL=$<TARGET_FILE:hallq-central>;HQ_PG_DIR=${_pg_dir};HQ_PG_BIN=${HQ_PG_BIN};HQ_CENTRAL_STORE=pg;PYTHONDONTWRITEBYTECODE=1")
+  add_test(NAME central_pg_setup
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/pgfix.py setup ${_pg_dir})
+  add_test(NAME central_pg_cleanup
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/pgfix.py cleanup ${_pg_dir})
+  set_tests_properties(central_pg_setup PROPERTIES FIXTURES_SETUP postgres TIMEOUT 120
+                       ENVIRONMENT "HQ_PG_BIN=${HQ_PG_BIN}")
+  set_tests_properties(central_pg_cleanup PROPERTIES FIXTURES_CLEANUP postgres TIMEOUT 120
+                       ENVIRONMENT "HQ_PG_BIN=${HQ_PG_BIN}")
+  # The reference server's conformance tests (the same file as central_server) on PostgreSQL.
+  add_test(NAME central_pg_server
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_central.py
+                   $<TARGET_FILE:hallq-central>
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(central_pg_server PROPERTIES FIXTURES_REQUIRED postgres TIMEOUT 300
+                       ENVIRONMENT "${_pg_env}")
+  # hallqd's up-link (faults, SIGKILL, a server that lost its data, HTTPS) against it.
+  if(TARGET hallqd)
+    add_test(NAME central_pg_uplink
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_uplink.py
+             WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+    set_tests_properties(central_pg_uplink PROPERTIES FIXTURES_REQUIRED postgres TIMEOUT 300
+                         ENVIRONMENT "${_pg_env}")
+  endif()
+  # Several receivers on one database: exactly once with batches alternating and racing
+  # between two receivers, one killed and PostgreSQL restarted mid-run.
+  add_test(NAME central_pg_receivers
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_central_pg.py
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(central_pg_receivers PROPERTIES FIXTURES_REQUIRED postgres TIMEOUT 300
+                       ENVIRONMENT "${_pg_env}")
+  # Tests sharing the one cluster may run at once (each has its own databases), but the
+  # restart in central_pg_receivers would cut the others' connections: it runs alone.
+  set_tests_properties(central_pg_receivers PROPERTIES RUN_SERIAL TRUE)
+endif()
