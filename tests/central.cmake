@@ -3,6 +3,15 @@
 # when the tests run as root), a unix socket there, one cluster per ctest run.
 # Only when hallq-central was built with its PostgreSQL store (HQ_CENTRAL_PG) and the
 # server binaries are installed (tools/debian-packages.txt: postgresql).
+# Halls and people (hall tokens issued, rotated, revoked; managers' regions; /metrics) on
+# SQLite here, on PostgreSQL below (central_pg_halls).
+if(TARGET hallq-central)
+  add_test(NAME central_halls
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_central_halls.py
+                   $<TARGET_FILE:hallq-central>
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(central_halls PROPERTIES TIMEOUT 300 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
+endif()
 set(HQ_PG_BIN /usr/lib/postgresql/15/bin CACHE PATH "PostgreSQL server programs for the test cluster")
 if(TARGET hallq-central AND HQ_CENTRAL_HAS_PG AND EXISTS ${HQ_PG_BIN}/initdb)
   set(_pg_dir ${CMAKE_BINARY_DIR}/pg)
@@ -21,6 +30,12 @@ if(TARGET hallq-central AND HQ_CENTRAL_HAS_PG AND EXISTS ${HQ_PG_BIN}/initdb)
                    $<TARGET_FILE:hallq-central>
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   set_tests_properties(central_pg_server PROPERTIES FIXTURES_REQUIRED postgres TIMEOUT 300
+                       ENVIRONMENT "${_pg_env}")
+  add_test(NAME central_pg_halls
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_central_halls.py
+                   $<TARGET_FILE:hallq-central>
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(central_pg_halls PROPERTIES FIXTURES_REQUIRED postgres TIMEOUT 300
                        ENVIRONMENT "${_pg_env}")
   # hallqd's up-link (faults, SIGKILL, a server that lost its data, HTTPS) against it.
   if(TARGET hallqd)

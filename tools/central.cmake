@@ -9,8 +9,11 @@ add_executable(hallq-central
   ${CMAKE_CURRENT_SOURCE_DIR}/central/main.c
   ${CMAKE_CURRENT_SOURCE_DIR}/central/db.c
   ${CMAKE_CURRENT_SOURCE_DIR}/central/http.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/central/serial.c)
-target_link_libraries(hallq-central PRIVATE hqsync PkgConfig::MHD PkgConfig::SQLITE3 PkgConfig::CJSON Threads::Threads)
+  ${CMAKE_CURRENT_SOURCE_DIR}/central/serial.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/central/halls.c)
+# libsodium: hall tokens (BLAKE2b) and managers' passwords (crypto_pwhash_str).
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+target_link_libraries(hallq-central PRIVATE hqsync PkgConfig::MHD PkgConfig::SQLITE3 PkgConfig::CJSON PkgConfig::SODIUM Threads::Threads)
 if(NOT HQ_CENTRAL_PG STREQUAL "OFF")
   if(HQ_CENTRAL_PG STREQUAL "ON")
     pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)

@@ -37,6 +37,9 @@ struct central_batch {
 };
 
 struct central;
+/* One row of a query: ncol texts, NULL for SQL NULL. Non-zero stops the rows. */
+typedef int (*central_row_fn)(void *ctx, int ncol, const char *const *vals);
+
 /* A store: SQLite (db.c, embedded, one process) or PostgreSQL (pg.c, any
  * number of receivers on one database). Each call takes what locks it needs. */
 struct central_store_ops {
@@ -50,6 +53,10 @@ struct central_store_ops {
     int (*appts_page)(struct central *c, const char *hall, long long from, int limit, cJSON *list,
                       long long *last);
     long long (*count)(struct central *c);
+    /* One statement with text parameters $1..$n, written in the SQL both engines take
+     * (halls.c); rows to fn. HQ_ERR_STATE for a constraint (a duplicate key). */
+    int (*query)(struct central *c, const char *sql, int nparams, const char *const *params,
+                 central_row_fn fn, void *ctx, char *err, size_t errlen);
     void (*close)(struct central *c);
 };
 
@@ -59,8 +66,10 @@ struct central {
     struct central_pg *pg;
     pthread_mutex_t lock; /* guards db and faults: MHD answers on its own threads */
     struct central_faults faults;
-    const char *token;    /* NULL: no token needed */
-    char serial_hall[65]; /* last hall seen on the serial link (for Q frames) */
+    const char *token;                   /* NULL: no token needed (halls not provisioned) */
+    bool provisioned_only;               /* refuse halls not in hall_registry */
+    uint64_t received, batches, refused; /* this receiver's counters (/metrics), atomics */
+    char serial_hall[65];                /* last hall seen on the serial link (for Q frames) */
     /* Serial line speed to imitate, bytes per second each way (0: as fast as
      * the pty goes). 115200 baud 8N1 = 11520 B/s. */
     long serial_rate;
@@ -111,6 +120,33 @@ int central_appointments_import(struct central *c, const char *source, const cha
 int central_pg_open(struct central *c, const char *conninfo);
 /* `hallq-central dump --pg CONNINFO`. */
 int central_pg_dump(const char *conninfo, FILE *out);
+
+/* ---- halls.c ---- */
+struct central_region {
+    char province[64], city[64], district[64]; /* "" where a level is not set */
+};
+struct central_manager {
+    char login[64], name[64];
+    struct central_region region;
+    char pwhash[128];
+};
+/* "PROVINCE[/CITY[/DISTRICT]]" */
+int central_region_parse(const char *s, struct central_region *r);
+/* A hall's token: HQ_OK, HQ_ERR_AUTH (missing or wrong), HQ_ERR_STATE
+ * (revoked), HQ_ERR_NOT_FOUND (not provisioned), HQ_ERR_DB. */
+int central_hall_auth(struct central *c, const char *hall, const char *token);
+/* The `hall ...` and `manager ...` commands; argv[0] is "hall" or "manager". */
+int central_admin(struct central *c, int argc, char **argv, FILE *out);
+/* Sign-in: a new session token (shown once) or HQ_ERR_AUTH. */
+int central_manager_login(struct central *c, const char *login, const char *password,
+                          char session[68]);
+int central_manager_session(struct central *c, const char *session, struct central_manager *m);
+/* The halls m may see (hall: only that one, or NULL), appended to list. */
+int central_manager_halls(struct central *c, const struct central_manager *m, const char *hall,
+                          cJSON *list);
+
+/* Prometheus text for /metrics, malloc'd; NULL when the database fails. */
+char *central_metrics(struct central *c);
 
 /* ---- http.c ---- */
 struct central_http;

@@ -26,7 +26,20 @@ static const char central__schema[] =
     " acked_through INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS appointments(cursor INTEGER PRIMARY KEY AUTOINCREMENT,"
     " hall_id TEXT NOT NULL DEFAULT '', id TEXT NOT NULL, json TEXT NOT NULL,"
-    " UNIQUE(hall_id, id));";
+    " UNIQUE(hall_id, id));"
+    /* Halls and managers: the same tables as tools/central/sql/pg_002_halls.sql, so that
+     * halls.c runs one set of queries on either store. */
+    "CREATE TABLE IF NOT EXISTS hall_registry(hall_id TEXT PRIMARY KEY, name TEXT NOT NULL"
+    " DEFAULT '', province TEXT NOT NULL, city TEXT NOT NULL DEFAULT '', district TEXT NOT NULL"
+    " DEFAULT '', token_hash TEXT NOT NULL, issued_at TEXT NOT NULL, revoked_at TEXT);"
+    "CREATE TABLE IF NOT EXISTS managers(login TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',"
+    " pwhash TEXT NOT NULL, province TEXT NOT NULL, city TEXT NOT NULL DEFAULT '',"
+    " district TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE IF NOT EXISTS manager_sessions(token_hash TEXT PRIMARY KEY, login TEXT NOT"
+    " NULL, expires_at TEXT NOT NULL);"
+    /* PostgreSQL's hall_sync under the name halls.c queries (no contact time here). */
+    "CREATE VIEW IF NOT EXISTS hall_sync AS SELECT hall_id, acked_through, 0 AS gone_through,"
+    " NULL AS last_contact FROM halls;";
 
 bool central_valid_hall(const char *s)
 {
@@ -444,6 +457,10 @@ int central_records_store(struct central *c, const char *path_hall, const char *
         i++;
     }
     rc = c->store->put_batch(c, &b, acked, err, errlen);
+    if (rc == HQ_OK) {
+        __atomic_add_fetch(&c->received, (uint64_t)nrec, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&c->batches, 1, __ATOMIC_RELAXED);
+    }
 fail:
     if (why) snprintf(err, errlen, "%s", why);
     cJSON_Delete(j);
@@ -713,6 +730,37 @@ static long long central__sqlite_count(struct central *c)
     return records;
 }
 
+static int central__sqlite_query(struct central *c, const char *sql, int nparams,
+                                 const char *const *params, central_row_fn fn, void *ctx, char *err,
+                                 size_t errlen)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = HQ_ERR_DB, step;
+    pthread_mutex_lock(&c->lock);
+    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK) goto fail;
+    for (int i = 0; i < nparams; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "$%d", i + 1);
+        int at = sqlite3_bind_parameter_index(q, name);
+        if (at > 0) sqlite3_bind_text(q, at, params[i], -1, SQLITE_STATIC);
+    }
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *vals[16] = {0};
+        int n = sqlite3_column_count(q);
+        if (n > 16) n = 16;
+        for (int i = 0; i < n; i++)
+            vals[i] = (const char *)sqlite3_column_text(q, i);
+        if (fn && fn(ctx, n, vals)) break;
+    }
+    if (step == SQLITE_ROW || step == SQLITE_DONE) rc = HQ_OK;
+    if (step == SQLITE_CONSTRAINT) rc = HQ_ERR_STATE;
+fail:
+    if (rc) snprintf(err, errlen, "%s", sqlite3_errmsg(c->db));
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
 static void central__sqlite_close(struct central *c)
 {
     sqlite3_close(c->db);
@@ -725,6 +773,7 @@ static const struct central_store_ops central__sqlite_ops = {
     .appts_put = central__sqlite_appts_put,
     .appts_page = central__sqlite_appts_page,
     .count = central__sqlite_count,
+    .query = central__sqlite_query,
     .close = central__sqlite_close,
 };
 

@@ -121,6 +121,101 @@ static bool central__token_ok(struct central *c, struct MHD_Connection *conn)
     return diff == 0;
 }
 
+static void central__count_refused(struct central *c)
+{
+    __atomic_add_fetch(&c->refused, 1, __ATOMIC_RELAXED);
+}
+
+static const char *central__session(struct MHD_Connection *conn)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (h && !strncmp(h, "Bearer ", 7)) return h + 7;
+    return MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "hq_session");
+}
+
+/* /v1/manager/login, /v1/manager/halls[/{hall}], /metrics */
+static enum MHD_Result central__manager(struct central *c, struct MHD_Connection *conn,
+                                        const char *url, const char *method, struct central__req *r,
+                                        bool drop)
+{
+    if (!strcmp(url, "/metrics")) {
+        if (strcmp(method, "GET"))
+            return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "use GET", drop);
+        char *text = central_metrics(c);
+        if (!text) return central__error(conn, 503, "db", "database unavailable", drop);
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            free(text);
+            return MHD_NO;
+        }
+        MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
+    if (!strcmp(url, "/v1/manager/login")) {
+        if (strcmp(method, "POST"))
+            return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "use POST", drop);
+        cJSON *j = r->len ? cJSON_ParseWithLength(r->body, r->len) : NULL;
+        const char *login = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "login"));
+        const char *pw = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "password"));
+        char session[68];
+        int rc = login && pw ? central_manager_login(c, login, pw, session) : HQ_ERR_INVALID;
+        cJSON_Delete(j);
+        if (rc == HQ_ERR_INVALID)
+            return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid",
+                                  "want {\"login\": .., \"password\": ..}", drop);
+        if (rc == HQ_ERR_AUTH)
+            return central__error(conn, MHD_HTTP_UNAUTHORIZED, "auth",
+                                  "用户名或密码错误 / wrong login or password", drop);
+        if (rc) return central__error(conn, 503, "db", "database unavailable", drop);
+        char body[128], cookie[160];
+        snprintf(body, sizeof body, "{\"session\":\"%s\"}", session);
+        snprintf(cookie, sizeof cookie, "hq_session=%s; Path=/; HttpOnly; SameSite=Strict",
+                 session);
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+        if (!resp) return MHD_NO;
+        MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+        MHD_add_response_header(resp, "Set-Cookie", cookie);
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
+    const char *rest = !strncmp(url, "/v1/manager/halls", 17) ? url + 17 : NULL;
+    if (!rest || (*rest && (*rest != '/' || !central_valid_hall(rest + 1))))
+        return central__error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource", drop);
+    if (strcmp(method, "GET"))
+        return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "use GET", drop);
+    struct central_manager m;
+    int rc = central_manager_session(c, central__session(conn), &m);
+    if (rc == HQ_ERR_AUTH)
+        return central__error(conn, MHD_HTTP_UNAUTHORIZED, "auth", "请先登录 / sign in first",
+                              drop);
+    if (rc) return central__error(conn, 503, "db", "database unavailable", drop);
+    cJSON *doc = cJSON_CreateObject(), *list = cJSON_CreateArray();
+    cJSON *who = cJSON_AddObjectToObject(doc, "manager");
+    cJSON_AddStringToObject(who, "login", m.login);
+    cJSON_AddStringToObject(who, "name", m.name);
+    cJSON_AddStringToObject(who, "province", m.region.province);
+    cJSON_AddStringToObject(who, "city", m.region.city);
+    cJSON_AddStringToObject(who, "district", m.region.district);
+    rc = central_manager_halls(c, &m, *rest ? rest + 1 : NULL, list);
+    cJSON_AddItemToObject(doc, "halls", list);
+    char *out = rc ? NULL : cJSON_PrintUnformatted(doc);
+    bool none = *rest && cJSON_GetArraySize(list) == 0;
+    cJSON_Delete(doc);
+    if (rc) return central__error(conn, 503, "db", "database unavailable", drop);
+    if (none) {
+        free(out);
+        /* Not visible and not there look the same: a manager learns nothing of
+         * halls outside the region. */
+        return central__error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such hall", drop);
+    }
+    return central__send(conn, MHD_HTTP_OK, out, drop);
+}
+
 static enum MHD_Result central__handler(void *cls, struct MHD_Connection *conn, const char *url,
                                         const char *method, const char *version,
                                         const char *upload_data, size_t *upload_data_size,
@@ -164,6 +259,9 @@ static enum MHD_Result central__handler(void *cls, struct MHD_Connection *conn, 
                               "hallq-central answers this status on purpose (fault injection)",
                               f.drop_mid);
 
+    if (!strncmp(url, "/v1/manager/", 12) || !strcmp(url, "/metrics"))
+        return central__manager(c, conn, url, method, r, f.drop_mid);
+
     /* /v1/halls/{hall}/{what} */
     char hall[SYNC_HALL_ID_MAX + 2] = "", what[32] = "";
     const char *p = url, *pre = "/v1/halls/";
@@ -183,9 +281,28 @@ static enum MHD_Result central__handler(void *cls, struct MHD_Connection *conn, 
     if ((is_records && strcmp(method, "POST")) || (is_appts && strcmp(method, "GET")))
         return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method",
                               is_records ? "use POST" : "use GET", f.drop_mid);
-    if (!central__token_ok(c, conn))
-        return central__error(conn, MHD_HTTP_UNAUTHORIZED, "auth", "missing or wrong token",
+    /* A provisioned hall answers with its own token; a revoked one is refused
+     * for good (403: the box raises its alarm and keeps its records). */
+    const char *bearer = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    bearer = bearer && !strncmp(bearer, "Bearer ", 7) ? bearer + 7 : NULL;
+    int auth = central_hall_auth(c, hall, bearer);
+    if (auth == HQ_ERR_STATE) {
+        central__count_refused(c);
+        return central__error(conn, MHD_HTTP_FORBIDDEN, "revoked",
+                              "该大厅的令牌已吊销 / this hall's token was revoked", f.drop_mid);
+    }
+    if (auth == HQ_ERR_DB)
+        return central__error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "db", "database unavailable",
                               f.drop_mid);
+    if (auth == HQ_ERR_AUTH || (auth == HQ_ERR_NOT_FOUND && c->provisioned_only) ||
+        (auth == HQ_ERR_NOT_FOUND && !central__token_ok(c, conn))) {
+        central__count_refused(c);
+        return central__error(conn, MHD_HTTP_UNAUTHORIZED, "auth",
+                              auth == HQ_ERR_NOT_FOUND && c->provisioned_only
+                                  ? "hall not provisioned on this server"
+                                  : "missing or wrong token",
+                              f.drop_mid);
+    }
 
     if (is_appts) {
         const char *since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since");
@@ -206,6 +323,7 @@ static enum MHD_Result central__handler(void *cls, struct MHD_Connection *conn, 
     int64_t acked = 0;
     char err[256] = "", body_hall[65];
     int rc = central_records_store(c, hall, r->body, r->len, &acked, body_hall, err, sizeof err);
+    if (rc == HQ_ERR_INVALID || rc == HQ_ERR_STATE) central__count_refused(c);
     if (rc == HQ_ERR_INVALID)
         return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid", err, f.drop_mid);
     if (rc == HQ_ERR_STATE)

@@ -10,6 +10,8 @@
  *                 [--serial-rate BYTES_PER_S]
  *   hallq-central dump (--db FILE | --pg CONNINFO)
  *   hallq-central import-appointments (--db FILE | --pg CONNINFO) FILE.json
+ *   hallq-central hall add HALL_ID --region P[/C[/D]] [--name N] | hall rotate|revoke HALL_ID
+ *                 | hall list | manager add LOGIN --region P[/C[/D]] [--name N]  (--db|--pg)
  *
  * Control lines (stdin or the FIFO), one per line, each answered on stdout
  * with "ok LINE" or "error LINE: why":
@@ -198,7 +200,11 @@ static int central__open_store(struct central *c, const char *db, const char *pg
 #ifdef HQ_HAVE_PG
     if (pg) return central_pg_open(c, pg);
 #else
-    (void)pg;
+    if (pg) {
+        fprintf(stderr, "hallq-central: --pg: this build has no PostgreSQL store "
+                        "(built with HQ_CENTRAL_PG=OFF or without libpq)\n");
+        return HQ_ERR_CONFIG;
+    }
 #endif
     return central_db_open(c, db);
 }
@@ -213,6 +219,12 @@ static void central__usage(void)
             "         [--log-level error|warn|notice|info|debug|hex]\n"
             "       hallq-central dump (--db FILE | --pg CONNINFO)\n"
             "       hallq-central import-appointments (--db FILE | --pg CONNINFO) FILE.json\n"
+            "       hallq-central hall add HALL_ID --region PROVINCE[/CITY[/DISTRICT]] [--name N]\n"
+            "       hallq-central hall rotate|revoke HALL_ID | hall list\n"
+            "       hallq-central manager add LOGIN --region PROVINCE[/CITY[/DISTRICT]]"
+            " [--name N]  (password on stdin)\n"
+            "         (each with --db FILE or --pg CONNINFO)\n"
+            "  --provisioned-only: refuse halls not added with `hall add`\n"
             "  faults: refuse | status 500|503|400|401 | slow MS | ack-less N | drop-mid | noise |"
             " off\n");
 }
@@ -241,10 +253,32 @@ int main(int argc, char **argv)
         {"control", required_argument, NULL, 'C'},
         {"log-level", required_argument, NULL, 'L'},
         {"serial-rate", required_argument, NULL, 'r'},
+        {"provisioned-only", no_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1 && (!strcmp(argv[1], "hall") || !strcmp(argv[1], "manager"))) {
+        /* hall|manager ... with --db FILE or --pg CONNINFO anywhere among the words. */
+        char *words[16];
+        int nw = 0;
+        for (int i = 1; i < argc; i++) {
+            if (i + 1 < argc && !strcmp(argv[i], "--db"))
+                db = argv[++i];
+            else if (i + 1 < argc && !strcmp(argv[i], "--pg"))
+                pg = argv[++i];
+            else if (nw < 16)
+                words[nw++] = argv[i];
+        }
+        if (!db == !pg) {
+            fprintf(stderr, "hallq-central %s: --db FILE or --pg CONNINFO\n", argv[1]);
+            return 2;
+        }
+        if (central__open_store(c, db, pg)) return 1;
+        rc = central_admin(c, nw, words, stdout);
+        central_db_close(c);
+        return rc ? 1 : 0;
+    }
     int o;
     char err[300];
     if (dump || import) optind = 2;
@@ -258,6 +292,9 @@ int main(int argc, char **argv)
             break;
         case 'P':
             pg = optarg;
+            break;
+        case 'p':
+            c->provisioned_only = true;
             break;
         case 't':
             c->token = optarg;

@@ -62,6 +62,9 @@ static PGconn *central__pg_get(struct central_pg *p, char *err, size_t errlen)
         pthread_mutex_unlock(&p->mu);
         return NULL;
     }
+    /* Times come back in UTC whatever the server's TimeZone (halls.c reads them). */
+    PGresult *r = PQexec(c, "SET TimeZone = 'UTC'");
+    PQclear(r);
     return c;
 }
 
@@ -370,6 +373,35 @@ static long long central__pg_count(struct central *cen)
     return n;
 }
 
+static int central__pg_query(struct central *cen, const char *sql, int nparams,
+                             const char *const *params, central_row_fn fn, void *ctx, char *err,
+                             size_t errlen)
+{
+    PGconn *c = central__pg_get(cen->pg, err, errlen);
+    if (!c) return HQ_ERR_DB;
+    PGresult *r = PQexecParams(c, sql, nparams, NULL, params, NULL, NULL, 0);
+    int rc = HQ_ERR_DB;
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        rc = HQ_OK;
+        int n = PQnfields(r);
+        if (n > 16) n = 16;
+        for (int i = 0; fn && i < PQntuples(r); i++) {
+            const char *vals[16] = {0};
+            for (int k = 0; k < n; k++)
+                vals[k] = PQgetisnull(r, i, k) ? NULL : PQgetvalue(r, i, k);
+            if (fn(ctx, n, vals)) break;
+        }
+    } else {
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (state && !strncmp(state, "23", 2)) rc = HQ_ERR_STATE; /* integrity constraint */
+        central__pg_ok(r, PGRES_TUPLES_OK, c, err, errlen);
+    }
+    PQclear(r);
+    central__pg_put(cen->pg, c);
+    return rc;
+}
+
 static void central__pg_close(struct central *cen)
 {
     struct central_pg *p = cen->pg;
@@ -389,6 +421,7 @@ static const struct central_store_ops central__pg_ops = {
     .appts_put = central__pg_appts_put,
     .appts_page = central__pg_appts_page,
     .count = central__pg_count,
+    .query = central__pg_query,
     .close = central__pg_close,
 };
 
