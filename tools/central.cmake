@@ -10,7 +10,8 @@ add_executable(hallq-central
   ${CMAKE_CURRENT_SOURCE_DIR}/central/db.c
   ${CMAKE_CURRENT_SOURCE_DIR}/central/http.c
   ${CMAKE_CURRENT_SOURCE_DIR}/central/serial.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/central/halls.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/central/halls.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/central/live.c)
 # libsodium: hall tokens (BLAKE2b) and managers' passwords (crypto_pwhash_str).
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 target_link_libraries(hallq-central PRIVATE hqsync PkgConfig::MHD PkgConfig::SQLITE3 PkgConfig::CJSON PkgConfig::SODIUM Threads::Threads)

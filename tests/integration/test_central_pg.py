@@ -194,6 +194,48 @@ class ReceiversTest(unittest.TestCase):
         self.assertEqual(post(self.rx[0].port, "G1", [1, 2, 4, 5]), (200, {"acked_through": 2}))
         self.assertEqual(post(self.rx[1].port, "G1", [3]), (200, {"acked_through": 5}))
 
+    def test_live_view_across_receivers(self):
+        """A batch stored through r1 reaches a manager's stream on r0 (LISTEN/NOTIFY),
+        and only for the halls of the manager's region."""
+        def admin(*args, stdin=None):
+            out = subprocess.run([CENTRAL, *args, "--pg", self.conninfo], input=stdin,
+                                 capture_output=True, text=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return out.stdout
+
+        admin("hall", "add", "GZ1", "--region", "广东省/广州市/天河区")
+        admin("hall", "add", "SZ1", "--region", "广东省/深圳市/南山区")
+        admin("manager", "add", "gz", "--region", "广东省/广州市", stdin="pass-gz-123\n")
+        conn = http.client.HTTPConnection("127.0.0.1", self.rx[0].port, timeout=30)
+        conn.request("POST", "/v1/manager/login",
+                     json.dumps({"login": "gz", "password": "pass-gz-123"}).encode())
+        sess = json.loads(conn.getresponse().read())["session"]
+        conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", self.rx[0].port, timeout=30)
+        conn.request("GET", "/v1/manager/events", headers={"Authorization": "Bearer " + sess})
+        resp = conn.getresponse()
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.readline(), b"retry: 3000\n")
+        # The stream is open (its hello read): batches through the other receiver.
+        self.assertEqual(post(self.rx[1].port, "SZ1", [1])[0], 401)  # provisioned: needs its token
+        toks = {}
+        for h in ("SZ1", "GZ1"):
+            toks[h] = admin("hall", "rotate", h).split()[-1]
+        for h in ("SZ1", "GZ1"):
+            body = json.dumps({"hall_id": h, "records": [record(h, 1)]}).encode()
+            c2 = http.client.HTTPConnection("127.0.0.1", self.rx[1].port, timeout=30)
+            c2.request("POST", "/v1/halls/%s/records" % h, body,
+                       {"Authorization": "Bearer " + toks[h]})
+            self.assertEqual(c2.getresponse().status, 200)
+            c2.close()
+        events = []
+        while len(events) < 1:
+            line = resp.readline().decode().strip()
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:])["hall_id"])
+        self.assertEqual(events, ["GZ1"])  # SZ1's came first, and was not shown
+        conn.close()
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

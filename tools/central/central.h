@@ -44,6 +44,7 @@ typedef int (*central_row_fn)(void *ctx, int ncol, const char *const *vals);
  * number of receivers on one database). Each call takes what locks it needs. */
 struct central_store_ops {
     const char *name;
+    bool announce_locally; /* live views: true when no other process writes (SQLite) */
     /* HQ_OK with *acked; HQ_ERR_STATE (409) or HQ_ERR_DB with a reason in err. */
     int (*put_batch)(struct central *c, const struct central_batch *b, int64_t *acked, char *err,
                      size_t errlen);
@@ -147,6 +148,18 @@ int central_manager_halls(struct central *c, const struct central_manager *m, co
 
 /* Prometheus text for /metrics, malloc'd; NULL when the database fails. */
 char *central_metrics(struct central *c);
+
+/* ---- live.c ---- */
+/* A batch of hall was stored (SQLite: by this process; PostgreSQL: heard by LISTEN). */
+void central_live_announce(const char *hall);
+/* The current event count: a stream starts from here. */
+uint64_t central_live_now(void);
+/* The next event after *from (advanced), waiting up to timeout_ms: HQ_OK with
+ * hall, HQ_ERR_TIMEOUT, or HQ_ERR_STATE when shutting down. */
+int central_live_wait(uint64_t *from, char hall[65], int timeout_ms);
+/* PostgreSQL: the LISTEN thread (conninfo NULL: nothing to start). */
+int central_live_start(const char *pg_conninfo);
+void central_live_stop(void);
 
 /* ---- http.c ---- */
 struct central_http;

@@ -457,6 +457,7 @@ int central_records_store(struct central *c, const char *path_hall, const char *
         i++;
     }
     rc = c->store->put_batch(c, &b, acked, err, errlen);
+    if (rc == HQ_OK && c->store->announce_locally) central_live_announce(h);
     if (rc == HQ_OK) {
         __atomic_add_fetch(&c->received, (uint64_t)nrec, __ATOMIC_RELAXED);
         __atomic_add_fetch(&c->batches, 1, __ATOMIC_RELAXED);
@@ -769,6 +770,7 @@ static void central__sqlite_close(struct central *c)
 
 static const struct central_store_ops central__sqlite_ops = {
     .name = "sqlite",
+    .announce_locally = true,
     .put_batch = central__sqlite_put,
     .appts_put = central__sqlite_appts_put,
     .appts_page = central__sqlite_appts_page,

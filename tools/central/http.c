@@ -133,7 +133,90 @@ static const char *central__session(struct MHD_Connection *conn)
     return MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "hq_session");
 }
 
-/* /v1/manager/login, /v1/manager/halls[/{hall}], /metrics */
+/* /v1/manager/events: an SSE stream naming each hall of the manager's region
+ * that just sent a batch (the page then fetches that hall's row again). The
+ * halls visible are read once, when the stream opens. */
+struct central__sse {
+    uint64_t from;
+    char (*halls)[65];
+    int n;
+    char out[160];
+    size_t len, pos;
+};
+
+static ssize_t central__sse_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct central__sse *s = cls;
+    while (s->pos >= s->len) {
+        char hall[65];
+        int rc = central_live_wait(&s->from, hall, 15000);
+        if (rc == HQ_ERR_STATE) return MHD_CONTENT_READER_END_OF_STREAM;
+        s->pos = 0;
+        if (rc == HQ_ERR_TIMEOUT) {
+            s->len = (size_t)snprintf(s->out, sizeof s->out, ": ping\n\n");
+            break;
+        }
+        s->len = 0;
+        for (int i = 0; i < s->n; i++)
+            if (!strcmp(s->halls[i], hall)) {
+                s->len = (size_t)snprintf(s->out, sizeof s->out,
+                                          "event: hall\ndata: {\"hall_id\":\"%s\"}\n\n", hall);
+                break;
+            }
+    }
+    size_t n = s->len - s->pos;
+    if (n > max) n = max;
+    memcpy(buf, s->out + s->pos, n);
+    s->pos += n;
+    return (ssize_t)n;
+}
+
+static void central__sse_free(void *cls)
+{
+    struct central__sse *s = cls;
+    free(s->halls);
+    free(s);
+}
+
+static enum MHD_Result central__events(struct central *c, struct MHD_Connection *conn,
+                                       const struct central_manager *m, bool drop)
+{
+    struct central__sse *s = calloc(1, sizeof *s);
+    cJSON *list = cJSON_CreateArray();
+    if (!s || !list || central_manager_halls(c, m, NULL, list)) {
+        free(s);
+        cJSON_Delete(list);
+        return central__error(conn, 503, "db", "database unavailable", drop);
+    }
+    s->from = central_live_now();
+    s->n = cJSON_GetArraySize(list);
+    s->halls = calloc((size_t)(s->n ? s->n : 1), sizeof *s->halls);
+    int i = 0;
+    const cJSON *h;
+    cJSON_ArrayForEach(h, list)
+    {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "hall_id"));
+        if (s->halls && id) snprintf(s->halls[i++], 65, "%s", id);
+    }
+    cJSON_Delete(list);
+    s->len = (size_t)snprintf(s->out, sizeof s->out, "retry: 3000\n\n");
+    struct MHD_Response *resp =
+        s->halls ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256, central__sse_reader, s,
+                                                     central__sse_free)
+                 : NULL;
+    if (!resp) {
+        central__sse_free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* /v1/manager/login, /v1/manager/halls[/{hall}], /v1/manager/events, /metrics */
 static enum MHD_Result central__manager(struct central *c, struct MHD_Connection *conn,
                                         const char *url, const char *method, struct central__req *r,
                                         bool drop)
@@ -183,7 +266,8 @@ static enum MHD_Result central__manager(struct central *c, struct MHD_Connection
         MHD_destroy_response(resp);
         return ret;
     }
-    const char *rest = !strncmp(url, "/v1/manager/halls", 17) ? url + 17 : NULL;
+    bool events = !strcmp(url, "/v1/manager/events");
+    const char *rest = events ? "" : !strncmp(url, "/v1/manager/halls", 17) ? url + 17 : NULL;
     if (!rest || (*rest && (*rest != '/' || !central_valid_hall(rest + 1))))
         return central__error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource", drop);
     if (strcmp(method, "GET"))
@@ -194,6 +278,7 @@ static enum MHD_Result central__manager(struct central *c, struct MHD_Connection
         return central__error(conn, MHD_HTTP_UNAUTHORIZED, "auth", "请先登录 / sign in first",
                               drop);
     if (rc) return central__error(conn, 503, "db", "database unavailable", drop);
+    if (events) return central__events(c, conn, &m, drop);
     cJSON *doc = cJSON_CreateObject(), *list = cJSON_CreateArray();
     cJSON *who = cJSON_AddObjectToObject(doc, "manager");
     cJSON_AddStringToObject(who, "login", m.login);

@@ -402,6 +402,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    if (central_live_start(pg)) goto out;
     if (serial && central_serial_open(c, serial, run.host, &ser)) goto out;
     /* Bind once even when refusing from the start, so that the port is known
      * (and announced) for the moment the fault is lifted. */
@@ -432,6 +433,7 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
+    central_live_stop(); /* ends the SSE streams, so the HTTP side can stop */
     central_http_stop(run.http);
     central_serial_close(ser);
     if (fifo.fd >= 0) close(fifo.fd);
