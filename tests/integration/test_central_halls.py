@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -145,6 +146,29 @@ class HallsTest(unittest.TestCase):
         st, body = tc.request(c.port, "GET", "/v1/manager/halls/SZ-NS", token=body["session"])
         h = body["halls"][0]
         self.assertEqual((h["acked_through"], h["max_seq"]), (2, 4))
+        # Today's figures from the records as they arrived (both engines' JSON).
+        today = time.strftime("%Y-%m-%d")
+        at = today + "T10:00:00+08:00"
+        recs = [
+            {"seq": 1, "uuid": "t1", "type": "ticket", "at": at, "data": {"number": "A001", "wait_s": 60}},
+            {"seq": 2, "uuid": "t2", "type": "ticket", "at": at, "data": {"number": "A002", "wait_s": 180}},
+            {"seq": 3, "uuid": "e1", "type": "evaluation", "at": at,
+             "data": {"level": 1, "follow_up_due": "2000-01-01T00:00:00+08:00"}},
+            {"seq": 4, "uuid": "e2", "type": "evaluation", "at": at,
+             "data": {"level": 2, "follow_up_due": "2999-01-01T00:00:00+08:00"}},
+            {"seq": 5, "uuid": "e3", "type": "evaluation", "at": at, "data": {"level": 5}},
+            {"seq": 6, "uuid": "e4", "type": "evaluation", "at": at,
+             "data": {"level": 1, "follow_up_due": "2000-01-01T00:00:00+08:00"}},
+            {"seq": 7, "uuid": "f1", "type": "event", "at": at,
+             "data": {"kind": "follow_up", "evaluation": "e4", "state": "closed"}},
+        ]
+        self.assertEqual(tc.post(c.port, "GZ-TH", json.dumps({"hall_id": "GZ-TH", "records": recs}).encode(),
+                                 token=toks["GZ-TH"]), (200, {"acked_through": 7}))
+        st, body = tc.request(c.port, "GET", "/v1/manager/halls/GZ-TH", token=sess)
+        h = body["halls"][0]
+        self.assertEqual((h["tickets_today"], h["avg_wait_s"], h["ratings_today"]), (2, 120, 4))
+        self.assertAlmostEqual(h["avg_level"], 2.25)
+        self.assertEqual((h["followups_open"], h["followups_overdue"]), (2, 1))
         # A made-up session is refused.
         self.assertEqual(tc.request(c.port, "GET", "/v1/manager/halls",
                                     token="hq_" + "0" * 64)[0], 401)

@@ -44,7 +44,8 @@ typedef int (*central_row_fn)(void *ctx, int ncol, const char *const *vals);
  * number of receivers on one database). Each call takes what locks it needs. */
 struct central_store_ops {
     const char *name;
-    bool announce_locally; /* live views: true when no other process writes (SQLite) */
+    bool announce_locally;  /* live views: true when no other process writes (SQLite) */
+    const char *json_field; /* SQL for a text field %s of a record's data */
     /* HQ_OK with *acked; HQ_ERR_STATE (409) or HQ_ERR_DB with a reason in err. */
     int (*put_batch)(struct central *c, const struct central_batch *b, int64_t *acked, char *err,
                      size_t errlen);

@@ -771,6 +771,7 @@ static void central__sqlite_close(struct central *c)
 static const struct central_store_ops central__sqlite_ops = {
     .name = "sqlite",
     .announce_locally = true,
+    .json_field = "json_extract(data, '$.%s')",
     .put_batch = central__sqlite_put,
     .appts_put = central__sqlite_appts_put,
     .appts_page = central__sqlite_appts_page,

@@ -289,9 +289,10 @@ int central_manager_session(struct central *c, const char *session, struct centr
 static int central__hall_row(void *ctx, int ncol, const char *const *vals)
 {
     cJSON *list = ctx, *o = cJSON_CreateObject();
-    static const char *const keys[] = {"hall_id",  "name",         "province",      "city",
-                                       "district", "revoked_at",   "acked_through", "last_contact",
-                                       "max_seq",  "records_today"};
+    static const char *const keys[] = {
+        "hall_id",    "name",          "province",     "city",           "district",
+        "revoked_at", "acked_through", "last_contact", "max_seq",        "tickets_today",
+        "avg_wait_s", "ratings_today", "avg_level",    "followups_open", "followups_overdue"};
     for (int i = 0; i < ncol && i < (int)(sizeof keys / sizeof *keys); i++) {
         if (!vals[i])
             cJSON_AddNullToObject(o, keys[i]);
@@ -314,21 +315,49 @@ int central_manager_halls(struct central *c, const struct central_manager *m, co
     strftime(today, sizeof today, "%Y-%m-%d", &tm);
     const char *args[5] = {m->region.province, m->region.city, m->region.district, hall ? hall : "",
                            today};
-    /* max_seq: the highest seq received (backlog = max_seq - acked_through, what the
-     * server can tell; the box's own count of unsent rows is in its status). */
-    return c->store->query(
-        c,
+    /* JSON fields of a record's data, in each engine's words. */
+    char wait[80], level[80], due[80], fu_eval[80], fu_state[80], kind[80];
+    snprintf(wait, sizeof wait, c->store->json_field, "wait_s");
+    snprintf(level, sizeof level, c->store->json_field, "level");
+    snprintf(due, sizeof due, c->store->json_field, "follow_up_due");
+    snprintf(fu_eval, sizeof fu_eval, c->store->json_field, "evaluation");
+    snprintf(fu_state, sizeof fu_state, c->store->json_field, "state");
+    snprintf(kind, sizeof kind, c->store->json_field, "kind");
+    /* Per hall: what the server can tell. max_seq - acked_through is the backlog it
+     * holds above a gap; today's figures come from the records of today (the hall's
+     * own date in `at`); a 差评 (level 1-2) follow-up is open until a follow_up event
+     * closes it, overdue once its due date has passed. */
+    char sql[3000];
+    int n = snprintf(
+        sql, sizeof sql,
         "SELECT h.hall_id, h.name, h.province, h.city, h.district, h.revoked_at,"
         " s.acked_through, CAST(s.last_contact AS text),"
         " (SELECT max(seq) FROM records r WHERE r.hall_id = h.hall_id),"
         " (SELECT count(*) FROM records r WHERE r.hall_id = h.hall_id AND r.type = 'ticket'"
-        "  AND substr(r.at, 1, 10) = substr(CAST($5 AS text), 1, 10))"
+        "  AND substr(r.at, 1, 10) = CAST($5 AS text)),"
+        " (SELECT avg(CAST(%s AS real)) FROM records r WHERE r.hall_id = h.hall_id"
+        "  AND r.type = 'ticket' AND substr(r.at, 1, 10) = CAST($5 AS text)),"
+        " (SELECT count(*) FROM records r WHERE r.hall_id = h.hall_id AND r.type = 'evaluation'"
+        "  AND substr(r.at, 1, 10) = CAST($5 AS text)),"
+        " (SELECT avg(CAST(%s AS real)) FROM records r WHERE r.hall_id = h.hall_id"
+        "  AND r.type = 'evaluation' AND substr(r.at, 1, 10) = CAST($5 AS text)),"
+        " (SELECT count(*) FROM records r WHERE r.hall_id = h.hall_id AND r.type = 'evaluation'"
+        "  AND %s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM records f WHERE f.hall_id = h.hall_id"
+        "  AND f.type = 'event' AND %s = 'follow_up' AND %s = r.uuid AND %s = 'closed')),"
+        " (SELECT count(*) FROM records r WHERE r.hall_id = h.hall_id AND r.type = 'evaluation'"
+        "  AND substr(%s, 1, 10) < CAST($5 AS text) AND NOT EXISTS (SELECT 1 FROM records f"
+        "  WHERE f.hall_id = h.hall_id AND f.type = 'event' AND %s = 'follow_up' AND %s = r.uuid"
+        "  AND %s = 'closed'))"
         " FROM hall_registry h LEFT JOIN hall_sync s ON s.hall_id = h.hall_id"
         " WHERE h.province = $1 AND (CAST($2 AS text) = '' OR h.city = $2)"
         " AND (CAST($3 AS text) = '' OR h.district = $3)"
         " AND (CAST($4 AS text) = '' OR h.hall_id = $4)"
         " ORDER BY h.province, h.city, h.district, h.hall_id",
-        5, args, central__hall_row, list, err, sizeof err);
+        wait, level, due, kind, fu_eval, fu_state, due, kind, fu_eval, fu_state);
+    if (n < 0 || (size_t)n >= sizeof sql) return HQ_ERR_NOMEM;
+    /* The field format names `data` unqualified: inside each subquery it is that
+     * subquery's own record (r's, or f's in the innermost). */
+    return c->store->query(c, sql, 5, args, central__hall_row, list, err, sizeof err);
 }
 
 /* ---- /metrics ---- */

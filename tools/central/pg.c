@@ -417,6 +417,7 @@ static void central__pg_close(struct central *cen)
 
 static const struct central_store_ops central__pg_ops = {
     .name = "postgresql",
+    .json_field = "(data->>'%s')",
     .put_batch = central__pg_put_batch,
     .appts_put = central__pg_appts_put,
     .appts_page = central__pg_appts_page,
