@@ -12,6 +12,17 @@ add_executable(hallq-central
   ${CMAKE_CURRENT_SOURCE_DIR}/central/serial.c
   ${CMAKE_CURRENT_SOURCE_DIR}/central/halls.c
   ${CMAKE_CURRENT_SOURCE_DIR}/central/live.c)
+# The view of every hall (tools/central/web/central.html), built into the program so a
+# receiver needs no files beside it.
+add_custom_command(
+  OUTPUT ${CMAKE_CURRENT_BINARY_DIR}/central_page.c
+  COMMAND ${CMAKE_COMMAND} -DIN=${CMAKE_CURRENT_SOURCE_DIR}/central/web/central.html
+          -DOUT=${CMAKE_CURRENT_BINARY_DIR}/central_page.c -DNAME=central_page
+          -P ${CMAKE_CURRENT_SOURCE_DIR}/central/embed_file.cmake
+  DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/central/web/central.html
+          ${CMAKE_CURRENT_SOURCE_DIR}/central/embed_file.cmake
+  COMMENT "hallq-central: embedding the hall view page")
+target_sources(hallq-central PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/central_page.c)
 # libsodium: hall tokens (BLAKE2b) and managers' passwords (crypto_pwhash_str).
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 target_link_libraries(hallq-central PRIVATE hqsync PkgConfig::MHD PkgConfig::SQLITE3 PkgConfig::CJSON PkgConfig::SODIUM Threads::Threads)

@@ -36,10 +36,12 @@ static const char central__schema[] =
     " pwhash TEXT NOT NULL, province TEXT NOT NULL, city TEXT NOT NULL DEFAULT '',"
     " district TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS manager_sessions(token_hash TEXT PRIMARY KEY, login TEXT NOT"
-    " NULL, expires_at TEXT NOT NULL);"
-    /* PostgreSQL's hall_sync under the name halls.c queries (no contact time here). */
+    " NULL, expires_at TEXT NOT NULL);";
+/* After the column last_contact (added to older files, the error of a file that has
+ * it ignored): PostgreSQL's hall_sync under the name halls.c queries. */
+static const char central__schema_view[] =
     "CREATE VIEW IF NOT EXISTS hall_sync AS SELECT hall_id, acked_through, 0 AS gone_through,"
-    " NULL AS last_contact FROM halls;";
+    " last_contact FROM halls;";
 
 bool central_valid_hall(const char *s)
 {
@@ -131,6 +133,12 @@ int central_db_open(struct central *c, const char *path)
         sqlite3_free(msg);
         return HQ_ERR_DB;
     }
+    sqlite3_exec(c->db, "ALTER TABLE halls ADD COLUMN last_contact TEXT", NULL, NULL, NULL);
+    if (sqlite3_exec(c->db, central__schema_view, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "hallq-central: %s: %s\n", path, msg ? msg : "schema failed");
+        sqlite3_free(msg);
+        return HQ_ERR_DB;
+    }
     c->store = &central__sqlite_ops;
     return HQ_OK;
 }
@@ -182,8 +190,9 @@ static int central__advance(struct central *c, const char *hall, int64_t gone, i
                            -1, &has, NULL) ||
         sqlite3_prepare_v2(
             c->db,
-            "INSERT INTO halls(hall_id, acked_through) VALUES(?, ?) "
-            "ON CONFLICT(hall_id) DO UPDATE SET acked_through=excluded.acked_through",
+            "INSERT INTO halls(hall_id, acked_through, last_contact) VALUES(?, ?, ?) "
+            "ON CONFLICT(hall_id) DO UPDATE SET acked_through=excluded.acked_through,"
+            " last_contact=excluded.last_contact",
             -1, &put, NULL))
         goto fail;
     sqlite3_bind_text(get, 1, hall, -1, SQLITE_STATIC);
@@ -203,7 +212,10 @@ static int central__advance(struct central *c, const char *hall, int64_t gone, i
         a++;
     if (step != SQLITE_ROW && step != SQLITE_DONE) goto fail;
     sqlite3_bind_text(put, 1, hall, -1, SQLITE_STATIC);
+    char now[32];
+    central__now(now);
     sqlite3_bind_int64(put, 2, a);
+    sqlite3_bind_text(put, 3, now, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(put) != SQLITE_DONE) goto fail;
     *acked = a;
     rc = HQ_OK;

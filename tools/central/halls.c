@@ -360,6 +360,35 @@ int central_manager_halls(struct central *c, const struct central_manager *m, co
     return c->store->query(c, sql, 5, args, central__hall_row, list, err, sizeof err);
 }
 
+static int central__day_row(void *ctx, int ncol, const char *const *vals)
+{
+    if (ncol < 4) return 1;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "seq", strtod(vals[0] ? vals[0] : "0", NULL));
+    cJSON_AddStringToObject(o, "type", vals[1] ? vals[1] : "");
+    cJSON_AddStringToObject(o, "at", vals[2] ? vals[2] : "");
+    cJSON *d = vals[3] ? cJSON_Parse(vals[3]) : NULL;
+    cJSON_AddItemToObject(o, "data", d ? d : cJSON_CreateNull());
+    cJSON_AddItemToArray(ctx, o);
+    return 0;
+}
+
+int central_hall_day(struct central *c, const char *hall, cJSON *list)
+{
+    char err[256], today[16];
+    time_t t = time(NULL);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(today, sizeof today, "%Y-%m-%d", &tm);
+    const char *args[2] = {hall, today};
+    /* At most the last 2,000 of the day: a page, not an export. */
+    return c->store->query(c,
+                           "SELECT seq, type, at, CAST(data AS text) FROM (SELECT seq, type, at,"
+                           " data FROM records WHERE hall_id = $1 AND substr(at, 1, 10) ="
+                           " CAST($2 AS text) ORDER BY seq DESC LIMIT 2000) d ORDER BY seq",
+                           2, args, central__day_row, list, err, sizeof err);
+}
+
 /* ---- /metrics ---- */
 
 struct central__mbuf {

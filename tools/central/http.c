@@ -24,6 +24,10 @@
  * differently, refuse beyond that without buffering it. */
 #define CENTRAL_BODY_MAX (SYNC_BATCH_MAX_BYTES + 64 * 1024)
 
+/* tools/central/web/central.html, embedded at build time (embed_file.cmake). */
+extern const unsigned char central_page[];
+extern const size_t central_page_len;
+
 struct central_http {
     struct MHD_Daemon *d;
 };
@@ -268,6 +272,15 @@ static enum MHD_Result central__manager(struct central *c, struct MHD_Connection
     }
     bool events = !strcmp(url, "/v1/manager/events");
     const char *rest = events ? "" : !strncmp(url, "/v1/manager/halls", 17) ? url + 17 : NULL;
+    /* /v1/manager/halls/{hall}/day: that hall's records of today */
+    char day_hall[72] = "";
+    size_t rl = rest ? strlen(rest) : 0;
+    if (rl > 5 && rl - 4 < sizeof day_hall && !strcmp(rest + rl - 4, "/day")) {
+        memcpy(day_hall, rest, rl - 4);
+        day_hall[rl - 4] = 0;
+        rest = day_hall;
+    }
+    bool day = day_hall[0] != 0;
     if (!rest || (*rest && (*rest != '/' || !central_valid_hall(rest + 1))))
         return central__error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource", drop);
     if (strcmp(method, "GET"))
@@ -287,6 +300,17 @@ static enum MHD_Result central__manager(struct central *c, struct MHD_Connection
     cJSON_AddStringToObject(who, "city", m.region.city);
     cJSON_AddStringToObject(who, "district", m.region.district);
     rc = central_manager_halls(c, &m, *rest ? rest + 1 : NULL, list);
+    if (!rc && day && cJSON_GetArraySize(list) == 1) {
+        cJSON_Delete(doc);
+        doc = cJSON_CreateObject();
+        cJSON_Delete(list);
+        list = cJSON_AddArrayToObject(doc, "records");
+        rc = central_hall_day(c, rest + 1, list);
+        char *out = rc ? NULL : cJSON_PrintUnformatted(doc);
+        cJSON_Delete(doc);
+        if (rc) return central__error(conn, 503, "db", "database unavailable", drop);
+        return central__send(conn, MHD_HTTP_OK, out, drop);
+    }
     cJSON_AddItemToObject(doc, "halls", list);
     char *out = rc ? NULL : cJSON_PrintUnformatted(doc);
     bool none = *rest && cJSON_GetArraySize(list) == 0;
@@ -344,6 +368,21 @@ static enum MHD_Result central__handler(void *cls, struct MHD_Connection *conn, 
                               "hallq-central answers this status on purpose (fault injection)",
                               f.drop_mid);
 
+    if (!strcmp(url, "/") || !strcmp(url, "/central")) {
+        if (strcmp(method, "GET"))
+            return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "use GET",
+                                  f.drop_mid);
+        struct MHD_Response *resp = MHD_create_response_from_buffer(
+            central_page_len, (void *)central_page, MHD_RESPMEM_PERSISTENT);
+        if (!resp) return MHD_NO;
+        MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'self'; script-src 'unsafe-inline' 'self'; "
+                                "style-src 'unsafe-inline'");
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
     if (!strncmp(url, "/v1/manager/", 12) || !strcmp(url, "/metrics"))
         return central__manager(c, conn, url, method, r, f.drop_mid);
 
