@@ -124,6 +124,8 @@ def main():
     ap.add_argument("--scale", type=float, default=1.0, help="multiplies halls (e.g. 0.1 for a quick run)")
     ap.add_argument("--fsync", default="on")
     a = ap.parse_args()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # two sockets per hall
     halls = max(1, int(a.halls * a.scale))
     total = halls * a.records
     d = tempfile.mkdtemp(prefix="hallq-bench-pg-")

@@ -193,6 +193,17 @@ class ReceiversTest(unittest.TestCase):
         # A gap filled through the other receiver: the ack walks over what either stored.
         self.assertEqual(post(self.rx[0].port, "G1", [1, 2, 4, 5]), (200, {"acked_through": 2}))
         self.assertEqual(post(self.rx[1].port, "G1", [3]), (200, {"acked_through": 5}))
+        # A value PostgreSQL cannot hold in JSONB (\u0000) is the batch's fault: 400 with
+        # the reason, nothing stored, not a 500 the box would retry for ever.
+        bad = json.dumps({"hall_id": "G2", "records": [dict(record("G2", 1), data={"t": "a\u0000b"})]})
+        conn = http.client.HTTPConnection("127.0.0.1", self.rx[0].port, timeout=30)
+        conn.request("POST", "/v1/halls/G2/records", bad.encode())
+        r = conn.getresponse()
+        body = json.loads(r.read())
+        conn.close()
+        self.assertEqual(r.status, 400, body)
+        self.assertIn("Unicode", body["message"])
+        self.assertEqual(post(self.rx[0].port, "G2", []), (200, {"acked_through": 0}))
 
     def test_live_view_across_receivers(self):
         """A batch stored through r1 reaches a manager's stream on r0 (LISTEN/NOTIFY),

@@ -263,6 +263,13 @@ static int central__pg_put_batch(struct central *cen, const struct central_batch
     rc = HQ_OK;
     goto out;
 rollback:
+    if (r && rc == HQ_ERR_DB) {
+        /* A value PostgreSQL cannot hold (class 22: a \u0000 in a JSON string, a time
+         * out of range) is the batch's fault, not the database's: 400, so the box
+         * raises its alarm and keeps the records instead of sending them for ever. */
+        const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+        if (state && !strncmp(state, "22", 2)) rc = HQ_ERR_INVALID;
+    }
     if (rc == HQ_ERR_DB) LOG_ERR("CENTRAL", "hall %s: storing records failed: %s", b->hall, err);
     PQclear(r);
     r = NULL;
