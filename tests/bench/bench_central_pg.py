@@ -181,7 +181,7 @@ def main():
         copy_rate = total / copy_wall
         ncpu = os.cpu_count()
         busy = sender + receivers + pg
-        print("halls %d x %d records (batch %d), fsync=%s, %d CPUs, load before %.2f" % (
+        print("halls %d x %d records (batch %d), fsync=%s, %d CPUs, load average at the end %.2f" % (
             halls, a.records, a.batch, a.fsync, ncpu, os.getloadavg()[0]))
         print("stored+acked: %d records in %.2f s = %.0f records/s (%d failed requests retried)" % (
             total, wall, rate, stats["errors"]))
