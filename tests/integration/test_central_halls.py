@@ -100,6 +100,34 @@ class HallsTest(unittest.TestCase):
         if True:  # both stores keep the time of each hall's last batch
             self.assertRegex(text, r'hallq_central_hall_lag_seconds\{hall="GZ-TH"\} \d+\n')
 
+    def test_import_appointments(self):
+        """Appointments loaded into the database by a command while the server runs (issue 19:
+        an import instead of a file); a bad file is refused whole, naming what is wrong."""
+        c = self.start()
+        appt = tc.CentralTest.appt
+        path = os.path.join(self.tmp, "ap.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"appointments": [appt(self, 1), appt(self, 2, hall_id="H1"),
+                                        appt(self, 3, hall_id="H2")]}, f, ensure_ascii=False)
+        rc, out, err = admin(c, "import-appointments", path)
+        self.assertEqual(rc, 0, err)
+        st, body = tc.request(c.port, "GET", "/v1/halls/H1/appointments", token=None)
+        self.assertEqual((st, [a["id"] for a in body["appointments"]]), (200, ["ap1", "ap2"]))
+        cursor = body["cursor"]
+        # Again with one changed: only that one comes after the cursor.
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump([appt(self, 1, status="cancelled"), appt(self, 2, hall_id="H1")], f)
+        self.assertEqual(admin(c, "import-appointments", path)[0], 0)
+        st, body = tc.request(c.port, "GET", "/v1/halls/H1/appointments?since=" + cursor, token=None)
+        self.assertEqual([(a["id"], a["status"]) for a in body["appointments"]], [("ap1", "cancelled")])
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump([appt(self, 4, date="soon")], f)
+        rc, out, err = admin(c, "import-appointments", path)
+        self.assertNotEqual(rc, 0)
+        self.assertIn(path, err)
+        st, body = tc.request(c.port, "GET", "/v1/halls/H1/appointments", token=None)
+        self.assertEqual(len(body["appointments"]), 2)
+
     def metrics(self, c):
         import http.client
         conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=10)
