@@ -128,6 +128,38 @@ class HallsTest(unittest.TestCase):
         st, body = tc.request(c.port, "GET", "/v1/halls/H1/appointments", token=None)
         self.assertEqual(len(body["appointments"]), 2)
 
+    def test_serial_revoked(self):
+        """Over the serial link (no token: a box wired to the server) a revoked hall is
+        refused too: its frame is dropped, no acknowledgement, nothing stored."""
+        import socket
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        c = self.start("--serial", "tcp-listen:%d" % port)
+        c.wait_line("ready serial")
+        self.provision(c)
+        self.assertEqual(admin(c, "hall", "revoke", "SZ-NS")[0], 0)
+        conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+        try:
+            def read(timeout):
+                conn.settimeout(timeout)
+                try:
+                    return conn.recv(4096)
+                except socket.timeout:
+                    return b""
+
+            reader = tc.SlipReader(read)
+            conn.sendall(tc.slip_frame(b"R", tc.batch("GZ-TH", [1])))
+            self.assertEqual(reader.frame(5), (b"A", b'{"acked_through":1}'))
+            conn.sendall(tc.slip_frame(b"R", tc.batch("SZ-NS", [1])))
+            self.assertIsNone(reader.frame(1.5))
+        finally:
+            conn.close()
+        self.assertEqual([r["hall_id"] for r in c.dump()], ["GZ-TH"])
+        with open(c.log_path, encoding="utf-8") as f:
+            self.assertIn("revoked", f.read())
+
     def metrics(self, c):
         import http.client
         conn = http.client.HTTPConnection("127.0.0.1", c.port, timeout=10)

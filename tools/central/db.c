@@ -412,6 +412,22 @@ int central_records_store(struct central *c, const char *path_hall, const char *
         goto fail;
     }
     snprintf(hall, 65, "%s", h);
+    if (!path_hall) {
+        /* The serial link carries no token (a box wired to this server), but a revoked
+         * hall stays refused there too, and an unknown one under --provisioned-only. */
+        int auth = central_hall_auth(c, h, NULL);
+        if (auth == HQ_ERR_STATE || (auth == HQ_ERR_NOT_FOUND && c->provisioned_only)) {
+            why = auth == HQ_ERR_STATE ? "this hall's token was revoked"
+                                       : "hall not provisioned on this server";
+            rc = HQ_ERR_AUTH;
+            goto fail;
+        }
+        if (auth == HQ_ERR_DB) {
+            why = "database unavailable";
+            rc = HQ_ERR_DB;
+            goto fail;
+        }
+    }
     const cJSON *recs = cJSON_GetObjectItemCaseSensitive(j, "records");
     if (!cJSON_IsArray(recs)) {
         why = "records must be an array";
