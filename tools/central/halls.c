@@ -479,5 +479,12 @@ char *central_metrics(struct central *c)
         free(b.p);
         return NULL;
     }
+    char *fw = central_province_metrics(c, c->province);
+    if (!fw) {
+        free(b.p);
+        return NULL;
+    }
+    central__mprintf(&b, "%s", fw);
+    free(fw);
     return b.p;
 }
