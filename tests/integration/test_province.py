@@ -246,7 +246,7 @@ class ProvinceTest(unittest.TestCase):
         repeated = sum(self.rx.duplicates.values())
         self.assertLessEqual(repeated, WORKERS,
                              "only what was in flight at the SIGKILL may come twice: %r"
-                             % self.rx.duplicates)
+                             % dict(list(self.rx.duplicates.items())[:5]))
         for eid, rec in held.items():
             d = sent[eid]["data"]
             self.assertEqual(rec["projectNo"], d["case_no"])
