@@ -1815,6 +1815,11 @@ static int engine__cmd_service(struct engine__ctx *c)
     struct hq_record *r;
     switch (cmd->type) {
     case HQ_CMD_SERVICE_HOURS:
+        if (cmd->u.admin.open_min == 0 && cmd->u.admin.close_min == 0) {
+            sc->today.day = 0; /* back to the file's hours (a revert) */
+            engine__rec(c, HQ_REC_EVENT, HQ_EV_SERVICE_HOURS, 0, -1, 0);
+            break;
+        }
         /* The same bounds as an interval of the file's "hours". */
         if (cmd->u.admin.open_min >= cmd->u.admin.close_min || cmd->u.admin.close_min > 1440)
             return HQ_ERR_INVALID;

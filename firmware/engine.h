@@ -116,7 +116,7 @@ struct hq_engine_cfg {
     size_t n_windows;
     /* Room in windows[] for temporary windows (queue.max_windows, at least n_windows): the
      * engine's window table never moves, a window opened at run time takes the next slot. */
-    size_t max_windows;
+    uint16_t max_windows;
     struct hq_staff_cfg *staff; /* the roster: only these staff numbers can log in */
     size_t n_staff;
     /* Priority weight of each class: a ticket of class p ranks as if it had
@@ -245,7 +245,8 @@ enum hq_cmd_type {
     HQ_CMD_WINDOW_OPEN,     /* open window `window` (a new, temporary one, or re-open) */
     HQ_CMD_WINDOW_CLOSE,    /* close it: its waiting people re-routed to u.admin.reroute_to */
     HQ_CMD_WINDOW_SERVICES, /* its services and their order */
-    HQ_CMD_SERVICE_HOURS,   /* today's hours of u.admin.service: [open_min, close_min) */
+    HQ_CMD_SERVICE_HOURS,   /* today's hours of u.admin.service: [open_min, close_min);
+                             * 0-0 = back to the file's hours */
     HQ_CMD_SERVICE_QUOTA,   /* its daily quota */
     HQ_CMD_SERVICE_CLOSE,   /* closed for the rest of today, waiting people re-routed */
     HQ_CMD__COUNT

@@ -246,6 +246,11 @@ static void test_service_hours_quota(void)
     CHECK_EQ_INT(run(&is), HQ_OK);
     /* only today: tomorrow at 18:00 the week's hours hold again */
     CHECK(!hq_engine_service_open(&e, SVC_A, late + 86400));
+    /* 0-0: back to the file's hours */
+    struct hq_cmd clr = {.type = HQ_CMD_SERVICE_HOURS, .now = late, .u.admin.service = SVC_A};
+    CHECK_EQ_INT(run(&clr), HQ_OK);
+    CHECK(!hq_engine_service_open(&e, SVC_A, late));
+    CHECK(hq_engine_service_open(&e, SVC_A, now0));
     /* bad hours */
     h.u.admin.open_min = 600;
     h.u.admin.close_min = 600;
