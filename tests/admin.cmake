@@ -5,6 +5,8 @@ if(TARGET hqadmin)
 endif()
 if(TARGET hallqd)
   hq_py_test(test_admin_api test_admin_api.py TIMEOUT 120)
+  # The hall changed while it runs: overrides across SIGKILL, restart and reload (issue 16).
+  hq_py_test(test_overrides test_overrides.py TIMEOUT 120)
 endif()
 # The page in the system's Chromium through tests/web's harness (playwright-core
 # from `npm ci` in tests/web); screenshots land in ${CMAKE_BINARY_DIR}/artefacts.
