@@ -11,7 +11,9 @@ import sys
 import threading
 import time
 
-from hallq import BASE_CONFIG, CLERK, MANAGER, Failures, Hall, sse_reader, wait_for
+import subprocess
+
+from hallq import BASE_CONFIG, CLERK, HALLQCTL, MANAGER, Failures, Hall, sse_reader, wait_for
 
 T = Failures("test_overrides")
 
@@ -196,6 +198,23 @@ def main():
         st, r = h.post(f"/api/v1/admin/overrides/{nid}/revert", {}, token=MANAGER)
         T.eq(st, 200, "revert the notice")
         T.eq(h.status()["hall"]["notice"], "文件里的新公告", "the file's (reloaded) notice again")
+
+        # --- hallqctl: the same changes from the shell
+        def ctl(*args):
+            p = subprocess.run([HALLQCTL, "--url", f"http://127.0.0.1:{h.port}", "--token",
+                                MANAGER, *args], capture_output=True, text=True, timeout=30)
+            return p.returncode, p.stdout + p.stderr
+        rc, out = ctl("window", "open", "8", "A,B", "--name", "8号临时窗口")
+        T.eq(rc, 0, f"hallqctl window open: {out}")
+        T.eq(win(h.status(), 8)["services"], ["A", "B"], "window 8 opened by hallqctl")
+        rc, out = ctl("overrides")
+        T.check(rc == 0 and "window" in out and "8号临时窗口" in out, f"hallqctl overrides: {out}")
+        rc, out = ctl("service", "A", "quota", "lots")
+        T.eq(rc, 2, "hallqctl: a quota that is no number is a usage error")
+        rc, out = ctl("window", "close", "8", "--reroute-to", "1")
+        T.eq(rc, 0, f"hallqctl window close: {out}")
+        rc, out = ctl("service", "C", "close", "今日停办")
+        T.eq(rc, 0, f"hallqctl service close (nobody waits for C): {out}")
 
         # --- window 2 leaves the file: its override is dropped with a log line
         stop.set()
