@@ -1,0 +1,105 @@
+/*
+ * admin_changes.test.js — the dashboard's 运行时调整 section (issue 16) in headless Chromium
+ * against the real hallqd: a manager opens window 7 from the form (hallqd's status and the
+ * list of overrides agree), closing service B early with a citizen waiting is refused in
+ * hallqd's words and accepted with a re-route, the English switch, and 撤销 / Revert of the
+ * window from the list. Screenshot: BUILD/artefacts/admin-changes.png.
+ */
+'use strict';
+
+const H = require('./harness');
+
+let checks = 0;
+let failed = 0;
+function check(cond, what) {
+    checks++;
+    if (!cond) {
+        failed++;
+        console.log('FAIL: ' + what);
+    }
+    return cond;
+}
+function eq(got, want, what) {
+    return check(JSON.stringify(got) === JSON.stringify(want), what + ': got ' + JSON.stringify(got) + ', want ' + JSON.stringify(want));
+}
+
+const MGR = '9001';
+const MGR_PIN = '2468-13579';
+
+async function main() {
+    const cfg = H.baseConfig();
+    cfg.staff.push({ id: MGR, name: '赵主任', role: 'manager' });
+    const hall = new H.Hall(cfg);
+    await hall.start();
+    const br = await H.browser();
+    try {
+        eq((await hall.setPin(MGR, MGR_PIN)).status, 200, 'manager PIN set');
+        const page = await br.newPage({ width: 1600, height: 1400 });
+        await page.goto(hall.url + '/admin');
+        await page.fill('#staff', MGR);
+        await page.fill('#pin', MGR_PIN);
+        await page.click('#login-form button[type=submit]');
+        await page.locator('#dash').waitFor({ state: 'visible', timeout: 5000 });
+        await page.locator('#overrides td.hint').waitFor({ timeout: 5000 });
+        check((await page.textContent('#overrides')).includes('与配置文件一致'), 'no overrides at first');
+
+        /* open window 7 from the form */
+        await page.fill('#chg-open-number', '7');
+        await page.fill('#chg-open-services', 'b, a');
+        await page.fill('#chg-open-name', '7号临时窗口');
+        await page.click('#chg-open button[type=submit]');
+        const row7 = page.locator('#overrides tr[data-kind="window"][data-target="7"]');
+        await row7.waitFor({ timeout: 5000 }).catch(() => {});
+        eq(await row7.count(), 1, 'window 7 in the list of overrides');
+        if (await row7.count()) check((await row7.textContent()).includes('临时窗口'), 'shown as a temporary window');
+        const w7 = (await hall.status()).windows.find((w) => w.number === 7);
+        check(w7 && w7.temporary && JSON.stringify(w7.services) === '["B","A"]', 'hallqd has window 7: ' + JSON.stringify(w7));
+        await page.locator('#windows .win[data-window="7"]').waitFor({ timeout: 5000 }).catch(() => {});
+        eq(await page.locator('#windows .win[data-window="7"]').count(), 1, 'its tile appears without a reload');
+
+        /* close B early with someone waiting: refused in words, then re-routed */
+        eq((await hall.issue('B')).status, 201, 'a B ticket waits');
+        await page.selectOption('#chg-svc-code', 'B');
+        await page.selectOption('#chg-svc-what', 'close');
+        check(await page.locator('#chg-svc-msg').isVisible(), 'the message field shows for an early close');
+        await page.fill('#chg-svc-msg', '不动产登记今日已停止取号');
+        await page.click('#chg-svc button[type=submit]');
+        await page.waitForFunction(() => document.getElementById('chg-msg').textContent.length > 0, null, { timeout: 5000 }).catch(() => {});
+        check((await page.textContent('#chg-msg')).includes('仍有群众等候'), 'refusal in Chinese: ' + (await page.textContent('#chg-msg')));
+        await page.fill('#chg-svc-reroute', '2');
+        await page.click('#chg-svc button[type=submit]');
+        const rowB = page.locator('#overrides tr[data-kind="hours"][data-target="B"]');
+        await rowB.waitFor({ timeout: 5000 }).catch(() => {});
+        eq(await rowB.count(), 1, 'B closed early in the list');
+        const b = (await hall.status()).services.find((s) => s.code === 'B');
+        eq([b.open, b.closed_message], [false, '不动产登记今日已停止取号'], 'hallqd: B closed with its message');
+
+        /* English */
+        await page.click('#lang');
+        check((await page.textContent('#changes h2')).includes('Change the hall now'), 'heading in English');
+        check((await page.textContent('#overrides')).includes('closed early'), 'the list in English');
+        await H.artefact(page, 'admin-changes.png');
+        await page.click('#lang');
+
+        /* revert window 7 from the list */
+        await row7.locator('button.revert').click();
+        await page.waitForFunction(() => !document.querySelector('#overrides tr[data-kind="window"]'), null, { timeout: 5000 }).catch(() => {});
+        eq(await row7.count(), 0, 'window 7 reverted: gone from the list');
+        const w7b = (await hall.status()).windows.find((w) => w.number === 7);
+        eq(w7b && w7b.closed, true, 'hallqd closed window 7');
+        eq(page.hq.errors, [], 'no page errors');
+    } finally {
+        await br.close();
+        await hall.close();
+    }
+    console.log('admin_changes: ' + checks + ' checks, ' + failed + ' failed');
+    return failed ? 1 : 0;
+}
+
+main().then(
+    (rc) => process.exit(rc),
+    (e) => {
+        console.error(e);
+        process.exit(1);
+    }
+);
