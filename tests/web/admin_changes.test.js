@@ -58,11 +58,19 @@ async function main() {
         eq(await page.locator('#windows .win[data-window="7"]').count(), 1, 'its tile appears without a reload');
 
         /* close B early with someone waiting: refused in words, then re-routed */
-        eq((await hall.issue('B')).status, 201, 'a B ticket waits');
+        const tb = await hall.issue('B');
+        eq(tb.status, 201, 'a B ticket waits');
+        /* its holder's phone page is open */
+        const phone = await br.newPage({ width: 390, height: 844 });
+        await phone.goto(hall.url + '/t/' + tb.body.ticket.uuid);
+        await phone.locator('#tnum').waitFor({ timeout: 5000 });
+        await phone.waitForFunction(() => document.getElementById('tnum').textContent !== '—', null, { timeout: 5000 }).catch(() => {});
+        check(await phone.locator('#treroute').isHidden(), 'no re-route note before');
         await page.selectOption('#chg-svc-code', 'B');
         await page.selectOption('#chg-svc-what', 'close');
         check(await page.locator('#chg-svc-msg').isVisible(), 'the message field shows for an early close');
         await page.fill('#chg-svc-msg', '不动产登记今日已停止取号');
+        await page.evaluate(() => { document.getElementById('chg-msg').textContent = ''; });
         await page.click('#chg-svc button[type=submit]');
         await page.waitForFunction(() => document.getElementById('chg-msg').textContent.length > 0, null, { timeout: 5000 }).catch(() => {});
         check((await page.textContent('#chg-msg')).includes('仍有群众等候'), 'refusal in Chinese: ' + (await page.textContent('#chg-msg')));
@@ -73,6 +81,11 @@ async function main() {
         eq(await rowB.count(), 1, 'B closed early in the list');
         const b = (await hall.status()).services.find((s) => s.code === 'B');
         eq([b.open, b.closed_message], [false, '不动产登记今日已停止取号'], 'hallqd: B closed with its message');
+
+        await phone.waitForFunction(() => !document.getElementById('treroute').hidden, null, { timeout: 8000 }).catch(() => {});
+        check((await phone.textContent('#treroute')).includes('请到 2 号窗口'), 'the holder is told on the phone: ' + (await phone.textContent('#treroute')));
+        await H.artefact(phone, 'ticket-rerouted.png');
+        eq(phone.hq.errors, [], 'no errors on the phone page');
 
         /* English */
         await page.click('#lang');

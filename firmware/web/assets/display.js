@@ -344,6 +344,12 @@
 
     function onEvent(kind, d) {
         if (!status || kind === 'card') return;
+        if (kind === 'override' && status.hall) {
+            /* the manager changed the notice (or something else: the refresh below brings it) */
+            status.hall.notice = d.notice || '';
+            status.hall.notice_en = d.notice_en || '';
+            renderHall();
+        }
         if (d.window && typeof d.window.number === 'number') {
             const ws = status.windows || [];
             const i = ws.findIndex((w) => w.number === d.window.number);
