@@ -840,10 +840,35 @@ static void ovr__status(struct hq_daemon *d, cJSON *status, void *arg)
     }
 }
 
+/* A new business day: yesterday's hours changes are over (the engine already ignores them). */
+static void ovr__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
+                           const struct hq_result *res, void *arg)
+{
+    (void)cmd;
+    (void)arg;
+    if (!res->rollover) return;
+    for (size_t i = 0; i < ovr__s.n;) {
+        struct ovr *o = &ovr__s.v[i];
+        double day = 0;
+        if (strcmp(o->kind, "hours") || (ovr__num(o->value, "day", &day) && day == d->eng.day)) {
+            i++;
+            continue;
+        }
+        LOG_INFO("OVERRIDE", "override %lld (hours %s) ended with its day", (long long)o->id,
+                 o->target);
+        ovr__delete_row(d, o->id);
+        cJSON_Delete(o->value);
+        memmove(o, o + 1, (ovr__s.n - i - 1) * sizeof *o);
+        ovr__s.n--;
+    }
+}
+
 int hqd_overrides_init(struct hq_daemon *d)
 {
     ovr__s.d = d;
     ovr__s.inited = true;
+    int rc = hqd_on_result(d, ovr__on_result, NULL);
+    if (rc) return rc;
     if (!d->api) return HQ_OK;
     static const char *const prefixes[] = {"/api/v1/admin/windows", "/api/v1/admin/services/",
                                            "/api/v1/admin/notice", "/api/v1/admin/overrides"};
