@@ -57,6 +57,11 @@ async function main() {
         await page.locator('#windows .win[data-window="7"]').waitFor({ timeout: 5000 }).catch(() => {});
         eq(await page.locator('#windows .win[data-window="7"]').count(), 1, 'its tile appears without a reload');
 
+        /* the wall display is open */
+        const wall = await br.newPage({ width: 1920, height: 1080 });
+        await wall.goto(hall.url + '/display');
+        await wall.locator('#services .svc[data-code="B"]').waitFor({ timeout: 5000 });
+
         /* close B early with someone waiting: refused in words, then re-routed */
         const tb = await hall.issue('B');
         eq(tb.status, 201, 'a B ticket waits');
@@ -86,6 +91,20 @@ async function main() {
         check((await phone.textContent('#treroute')).includes('请到 2 号窗口'), 'the holder is told on the phone: ' + (await phone.textContent('#treroute')));
         await H.artefact(phone, 'ticket-rerouted.png');
         eq(phone.hq.errors, [], 'no errors on the phone page');
+
+        await wall.waitForFunction(() => {
+            const el = document.querySelector('#services .svc[data-code="B"] .svc-est');
+            return el && el.textContent.includes('停止取号');
+        }, null, { timeout: 12000 }).catch(() => {});
+        check((await wall.textContent('#services .svc[data-code="B"]')).includes('不动产登记今日已停止取号'),
+            'the display shows why B is closed: ' + (await wall.textContent('#services .svc[data-code="B"]')));
+        /* a new notice reaches the display at once */
+        await page.fill('#chg-notice-zh', '下午加开7号窗口');
+        await page.click('#chg-notice button[type=submit]');
+        await wall.waitForFunction(() => document.getElementById('notice-text').textContent.includes('下午加开7号窗口'), null,
+            { timeout: 8000 }).catch(() => {});
+        check((await wall.textContent('#notice-text')).includes('下午加开7号窗口'), 'the display shows the new notice');
+        eq(wall.hq.errors, [], 'no errors on the display');
 
         /* English */
         await page.click('#lang');

@@ -416,6 +416,8 @@
             s.next_open = f.next_open;
             s.open = f.open;
             s.daily_quota = f.daily_quota;
+            s.closed_message = f.closed_message; /* the manager closed it early today */
+            s.closed_message_en = f.closed_message_en;
             s.issued = Math.max(s.issued || 0, f.issued || 0);
         }
         status.hall = fresh.hall || status.hall;
