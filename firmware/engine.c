@@ -1442,8 +1442,13 @@ static int engine__cmd_transfer(struct engine__ctx *c)
     int16_t to = cmd->u.transfer.service;
     if (to >= 0 && (size_t)to >= c->cfg->n_services)
         return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_SERVICE);
-    if (cmd->u.transfer.to_window && hq_engine_window_index(c->e, cmd->u.transfer.to_window) < 0)
-        return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_WINDOW);
+    if (cmd->u.transfer.to_window) {
+        int ti = hq_engine_window_index(c->e, cmd->u.transfer.to_window);
+        if (ti < 0) return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_WINDOW);
+        /* the manager closed it: whoever is sent there would wait for nobody */
+        if (c->cfg->windows[ti].closed)
+            return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_CLOSED);
+    }
     struct hq_window_st *w = &c->e->win[c->wi];
     int32_t ti = w->current;
     struct hq_ticket *t = &c->e->tickets[ti];

@@ -177,6 +177,16 @@ static void test_close_window(void)
     CHECK_EQ_INT(run(&in), HQ_ERR_STATE);
     CHECK_EQ_INT(r.why, HQ_WHY_WINDOW_CLOSED);
     CHECK_EQ_INT(run(&plain), HQ_ERR_STATE);
+    /* nobody is transferred to a closed window */
+    CHECK_EQ_INT(issue(SVC_B), HQ_OK);
+    struct hq_cmd in2 = {.type = HQ_CMD_LOGIN, .window = 2, .u.login.staff_id = "1002"};
+    CHECK_EQ_INT(run(&in2), HQ_OK);
+    struct hq_cmd call2 = {.type = HQ_CMD_CALL_NEXT, .window = 2};
+    CHECK_EQ_INT(run(&call2), HQ_OK);
+    struct hq_cmd tr = {
+        .type = HQ_CMD_TRANSFER, .window = 2, .u.transfer = {.service = -1, .to_window = 1}};
+    CHECK_EQ_INT(run(&tr), HQ_ERR_STATE);
+    CHECK_EQ_INT(r.why, HQ_WHY_WINDOW_CLOSED);
     /* re-open it */
     struct hq_cmd op = {
         .type = HQ_CMD_WINDOW_OPEN, .window = 1, .u.admin = {.n_services = 1, .services = {SVC_A}}};
