@@ -57,12 +57,27 @@ def ticket(hall, seq):
             "at": "2026-12-07T09:00:00+08:00", "data": {"number": "A%03d" % seq}}
 
 
-def post(port, hall, records):
+def request(port, method, path, body=None, token=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    try:
+        conn.request(method, path, body, headers)
+        r = conn.getresponse()
+        return r.status, json.loads(r.read() or b"null")
+    finally:
+        conn.close()
+
+
+def post(port, hall, records, token=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
     try:
         conn.request("POST", "/v1/halls/%s/records" % hall,
-                     json.dumps({"hall_id": hall, "records": records}).encode(),
-                     {"Content-Type": "application/json"})
+                     json.dumps({"hall_id": hall, "records": records}).encode(), headers)
         r = conn.getresponse()
         return r.status, json.loads(r.read() or b"null")
     finally:
@@ -281,13 +296,31 @@ class ProvinceTest(unittest.TestCase):
         self.assertNotEqual(p.returncode, 0)
         self.assertIn("$.endpoint", p.stderr)
 
+        # H9 provisioned, and a manager of its province who sees the hall view's data.
+        def admin(*args, stdin=None):
+            p = subprocess.run([CENTRAL, *args, *self.store], input=stdin, capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            return p.stdout
+        tok = re.search(r"token (hq_[0-9a-f]{64})", admin("hall", "add", "H9", "--region", "江苏省"))
+        admin("manager", "add", "js", "--region", "江苏省", stdin="pass-js-123\n")
+
+        def view(port):
+            st, body = request(port, "POST", "/v1/manager/login",
+                               json.dumps({"login": "js", "password": "pass-js-123"}).encode())
+            self.assertEqual(st, 200, body)
+            st, body = request(port, "GET", "/v1/manager/halls", token=body["session"])
+            self.assertEqual(st, 200, body)
+            return {h["hall_id"]: h for h in body["halls"]}["H9"]
+
         c = self.central("c", self.mapping())
         good = evaluation("H9", 1, 5)
         odd = evaluation("H9", 2, 1, channel="自助终端")  # no code for it in the mapping
-        self.assertEqual(post(c.port, "H9", [good, odd])[0], 200)
+        self.assertEqual(post(c.port, "H9", [good, odd], tok.group(1))[0], 200)
         wait_for("the good one", lambda: good["uuid"] in self.rx.held())
         wait_for("the alarm for the one held back",
                  lambda: metrics(c.port).get("hallq_central_province_behind") == 1)
+        self.assertEqual(view(c.port)["province_overdue"], 1)
         self.assertNotIn(odd["uuid"], self.rx.held())
         self.assertIn("no code in the map", c.log())
         c.stop()
@@ -301,6 +334,7 @@ class ProvinceTest(unittest.TestCase):
         c = self.central("c2", fixed)
         wait_for("the held-back one, after the fix", lambda: odd["uuid"] in self.rx.held())
         self.assertEqual(self.rx.held()[odd["uuid"]]["pf"], "5")
+        wait_for("the hall view's alarm cleared", lambda: view(c.port)["province_overdue"] == 0)
         self.assertEqual(self.rx.duplicates, {})
 
 

@@ -198,6 +198,8 @@ char *central_province_map(const struct central_province *p, const char *hall, c
 /* Start the workers (pg: conninfo, NULL for SQLite); stop joins them. */
 int central_province_start(struct central_province *p, struct central *c, const char *pg);
 void central_province_stop(struct central_province *p);
+/* Queued before this (ms since the epoch) = overdue for the hall view's alarm; 0 when p is NULL. */
+long long central_province_alarm_before_ms(const struct central_province *p);
 /* The forwarding gauges for /metrics (p may be NULL), malloc'd; NULL when the database fails. */
 char *central_province_metrics(struct central *c, struct central_province *p);
 

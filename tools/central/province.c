@@ -629,6 +629,11 @@ void central_province_stop(struct central_province *p)
     p->nworkers = 0;
 }
 
+long long central_province_alarm_before_ms(const struct central_province *p)
+{
+    return p ? (long long)(province__now_ms() - (int64_t)(p->alarm_after_s * 1000)) : 0;
+}
+
 struct province__stats {
     long long pending, failing, oldest_ms, sent;
 };
