@@ -6,7 +6,8 @@ JSON Schema of the national items (config/province/record.schema.json, python3-j
 and keeps what it got: every delivery, the records by evaluation id (a second delivery of
 an id already held is answered 200 and counted, never stored twice — what a platform does
 with the Idempotency-Key), and every record it refused with why. `fail` makes it answer that
-HTTP status to everything, storing nothing, as a platform in an outage does.
+HTTP status to everything, storing nothing, as a platform in an outage does (with
+`fail_in_body`: HTTP 200 and that code in the body, as some platforms answer).
 
 In a test: `rx = ProvinceReceiver(); rx.start(); ... rx.stop()`. Alone:
 `province_receiver.py [PORT]` prints "ready PORT" and a JSON line per record it keeps.
@@ -31,6 +32,7 @@ class ProvinceReceiver:
         self.validator = jsonschema.Draft7Validator(schema)
         self.lock = threading.Lock()
         self.fail = 0           # answer this status to everything (0: work)
+        self.fail_in_body = False  # answer `fail` as HTTP 200 {"code": fail} instead
         self.failed = 0         # requests answered with `fail`
         self.deliveries = []    # every accepted body, in order (resends included)
         self.by_id = {}         # evaluationId -> the record, held once
@@ -68,7 +70,8 @@ class ProvinceReceiver:
         with self.lock:
             if self.fail:
                 self.failed += 1
-                return self.fail, {"code": self.fail, "msg": "outage"}
+                return (200 if self.fail_in_body else self.fail), {"code": self.fail,
+                                                                  "msg": "outage"}
         try:
             rec = json.loads(raw.decode("utf-8"))
         except (UnicodeDecodeError, ValueError) as e:

@@ -338,6 +338,31 @@ class ProvinceTest(unittest.TestCase):
         self.assertEqual(self.rx.duplicates, {})
 
 
+    @unittest.skipIf(PG, "the accept rule does not depend on the store")
+    def test_accept_rule_http_200_with_an_error_code(self):
+        """A platform that answers HTTP 200 {"code": 500}: with the accept rule that is a
+        failure (retried), and the record goes once the platform says code 200."""
+        c = self.central("c", self.mapping(accept={"field": "code", "values": [200]}))
+        self.rx.fail, self.rx.fail_in_body = 500, True
+        e = evaluation("H1", 1, 4)
+        self.assertEqual(post(c.port, "H1", [e])[0], 200)
+        wait_for("tries answered 200 with code 500", lambda: self.rx.failed >= 3)
+        m = metrics(c.port)
+        self.assertEqual(m["hallq_central_province_pending"], 1)
+        self.assertEqual(m["hallq_central_province_failing"], 1)
+        self.assertIn("code = \"500\"", c.log())
+        self.rx.fail = 0
+        wait_for("delivered after the outage", lambda: e["uuid"] in self.rx.held())
+        wait_for("nothing pending",
+                 lambda: metrics(c.port).get("hallq_central_province_pending") == 0)
+        self.assertEqual(self.rx.duplicates, {})
+        bad = subprocess.run([CENTRAL, "--listen", "127.0.0.1:0", *self.store, "--province",
+                              self.mapping("bad.json", accept={"field": "code"})],
+                             capture_output=True, text=True, timeout=30)
+        self.assertNotEqual(bad.returncode, 0)
+        self.assertIn("$.accept", bad.stderr)
+
+
 if __name__ == "__main__":
     if not CENTRAL:
         sys.exit("HQ_CENTRAL is not set")

@@ -135,6 +135,16 @@ int central_province_load(const char *path, struct central_province **out, char 
         snprintf(err, errlen, "%s: $.retry: must be an object {first_s, max_s}", path);
         bad = true;
     }
+    const cJSON *acc = cJSON_GetObjectItemCaseSensitive(cfg, "accept");
+    if (!bad && acc &&
+        (!cJSON_IsObject(acc) || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(acc, "field")) ||
+         !cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(acc, "values")) ||
+         !cJSON_GetObjectItemCaseSensitive(acc, "values")->child)) {
+        snprintf(err, errlen,
+                 "%s: $.accept: must be {\"field\": NAME, \"values\": [accepted values, ...]}",
+                 path);
+        bad = true;
+    }
     for (const cJSON *f = fields ? fields->child : NULL; f && !bad; f = f->next) {
         const char *why = province__check_field(f);
         if (why) {
@@ -362,16 +372,53 @@ struct province__row {
     char *data;
 };
 
-static size_t province__discard(char *ptr, size_t size, size_t n, void *ud)
+/* The answer's body, kept up to 4 KiB (for the accept rule and the log). */
+struct province__answer {
+    char buf[4096];
+    size_t len;
+};
+
+static size_t province__keep(char *ptr, size_t size, size_t n, void *ud)
 {
-    (void)ptr;
-    (void)ud;
+    struct province__answer *a = ud;
+    size_t take = size * n;
+    if (take > sizeof a->buf - 1 - a->len) take = sizeof a->buf - 1 - a->len;
+    memcpy(a->buf + a->len, ptr, take);
+    a->len += take;
+    a->buf[a->len] = 0;
     return size * n;
 }
 
-/* POST one body: the HTTP status, 0 when no answer came (err says why). */
-static long province__post(struct central_province *p, CURL *h, const char *uuid, const char *body,
-                           char *err, size_t errlen)
+/* Whether a 2xx answer's body says accepted: without an "accept" rule any 2xx is; with
+ * one, the body's field must hold one of the listed values (platforms that answer 200
+ * with {"code": "500", "msg": …}). */
+static bool province__accepted(const struct central_province *p, const char *body, char *err,
+                               size_t errlen)
+{
+    const cJSON *rule = cJSON_GetObjectItemCaseSensitive(p->cfg, "accept");
+    if (!rule) return true;
+    const char *field = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rule, "field"));
+    const cJSON *values = cJSON_GetObjectItemCaseSensitive(rule, "values");
+    cJSON *ans = cJSON_Parse(body);
+    char got[256] = "";
+    province__key(cJSON_GetObjectItemCaseSensitive(ans, field), got, sizeof got);
+    bool ok = false;
+    for (const cJSON *v = values->child; v && !ok; v = v->next) {
+        char want[256];
+        province__key(v, want, sizeof want);
+        ok = got[0] && !strcmp(got, want);
+    }
+    cJSON_Delete(ans);
+    if (!ok)
+        snprintf(err, errlen, "the platform answered 2xx but %s = \"%s\": %.200s", field, got,
+                 body);
+    return ok;
+}
+
+/* POST one body: true when the platform accepted it; *status the HTTP status (0 when no
+ * answer came), err why not. */
+static bool province__post(struct central_province *p, CURL *h, const char *uuid, const char *body,
+                           long *status, char *err, size_t errlen)
 {
     struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
     char line[600];
@@ -382,24 +429,35 @@ static long province__post(struct central_province *p, CURL *h, const char *uuid
         hd = curl_slist_append(hd, line);
     }
     char cerr[CURL_ERROR_SIZE] = "";
+    struct province__answer *ans = calloc(1, sizeof *ans);
+    if (!ans) {
+        curl_slist_free_all(hd);
+        snprintf(err, errlen, "out of memory");
+        return false;
+    }
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, p->endpoint);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)(p->timeout_s * 1000));
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, province__discard);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, province__keep);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, ans);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, cerr);
-    long status = 0;
+    *status = 0;
+    bool ok = false;
     CURLcode rc = curl_easy_perform(h);
     if (rc == CURLE_OK)
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
     else
         snprintf(err, errlen, "%s", cerr[0] ? cerr : curl_easy_strerror(rc));
-    if (rc == CURLE_OK && (status < 200 || status > 299))
-        snprintf(err, errlen, "the platform answered HTTP %ld", status);
+    if (rc == CURLE_OK && (*status < 200 || *status > 299))
+        snprintf(err, errlen, "the platform answered HTTP %ld: %.200s", *status, ans->buf);
+    else if (rc == CURLE_OK)
+        ok = province__accepted(p, ans->buf, err, errlen);
+    free(ans);
     curl_slist_free_all(hd);
-    return status;
+    return ok;
 }
 
 /* ---- the claim: SQLite (one process, one worker) ---- */
@@ -449,11 +507,12 @@ static void province__deliver(struct central_province *p, CURL *h, struct provin
     char *body = central_province_map(p, r->hall, r->seq, r->uuid, r->at, r->data, err, errlen);
     *status = 0;
     *sent = 0;
+    bool ok = false;
     if (body) {
-        *status = province__post(p, h, r->uuid, body, err, errlen);
+        ok = province__post(p, h, r->uuid, body, status, err, errlen);
         free(body);
     }
-    if (*status >= 200 && *status <= 299) {
+    if (ok) {
         *sent = province__now_ms();
         *next = 0;
         __atomic_add_fetch(&p->sent, 1, __ATOMIC_RELAXED);
