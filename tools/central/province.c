@@ -22,6 +22,7 @@
 
 #include <curl/curl.h>
 #include <math.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -89,13 +90,23 @@ static const char *province__check_field(const cJSON *f)
         if (strcmp(k->string, "from") && strcmp(k->string, "const") && strcmp(k->string, "map") &&
             strcmp(k->string, "format") && strcmp(k->string, "join") &&
             strcmp(k->string, "optional") && strcmp(k->string, "default") &&
-            strcmp(k->string, "comment"))
-            return "unknown key (from, const, map, default, format, join, optional, comment)";
+            strcmp(k->string, "comment") && strcmp(k->string, "sealed"))
+            return "unknown key (from, const, map, default, format, join, optional, sealed, "
+                   "comment)";
+    const cJSON *sealed = cJSON_GetObjectItemCaseSensitive(f, "sealed");
+    if (sealed && !cJSON_IsBool(sealed)) return "\"sealed\" must be true or false";
+    if (cJSON_IsTrue(sealed) && (map || fmt || join || !from))
+        return "a \"sealed\" field is passed through as it is: \"from\" only, no map, format "
+               "or join";
     return NULL;
 }
 
 int central_province_load(const char *path, struct central_province **out, char *err, size_t errlen)
 {
+    if (sodium_init() < 0) {
+        snprintf(err, errlen, "%s: libsodium cannot start", path);
+        return HQ_ERR_CONFIG;
+    }
     FILE *fp = fopen(path, "rb");
     if (!fp) {
         snprintf(err, errlen, "%s: cannot open", path);
@@ -297,6 +308,29 @@ char *central_province_map(const struct central_province *p, const char *hall, c
                 snprintf(err, errlen, "field %s: the record has no %s", f->string, from);
                 bad = true;
             }
+            continue;
+        }
+        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(f, "sealed"))) {
+            /* An ID number sealed on the box to the platform's public key (crypto_box_seal):
+             * passed through unopened. Anything else (a number in clear above all) is held
+             * back, and the message never repeats the value. */
+            unsigned char bin[256];
+            size_t blen = 0;
+            const char *t = cJSON_GetStringValue(v);
+            if (!t ||
+                sodium_base642bin(bin, sizeof bin, t, strlen(t), NULL, &blen, NULL,
+                                  sodium_base64_VARIANT_ORIGINAL) ||
+                blen < crypto_box_SEALBYTES + 15 || blen > crypto_box_SEALBYTES + 18) {
+                snprintf(err, errlen,
+                         "field %s: %s is not a sealed ID number (base64 of crypto_box_seal); "
+                         "the record is held back",
+                         f->string, from);
+                sodium_memzero(bin, sizeof bin);
+                cJSON_Delete(v);
+                bad = true;
+                break;
+            }
+            cJSON_AddItemToObject(out, f->string, v);
             continue;
         }
         cJSON *enc;
