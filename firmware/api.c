@@ -1631,7 +1631,9 @@ static int api__page(struct hq_api_req *req, void *arg)
     /* /t/{uuid}/qr.svg: the ticket's QR code (hqd_qr.c) */
     if (strcmp(page, "ticket.html") == 0 && strchr(req->tail, '/'))
         return hqd_qr_ticket(req, req->tail);
-    if (*req->tail && strcmp(req->tail, "/") != 0 && strcmp(page, "ticket.html") != 0)
+    /* /t/{uuid}, /rate/{uuid}, /pad/{n}: one page that reads its key from its URL */
+    if (*req->tail && strcmp(req->tail, "/") != 0 && strcmp(page, "ticket.html") != 0 &&
+        strcmp(page, "rate.html") != 0 && strcmp(page, "pad.html") != 0)
         return HQ_ERR_NOT_FOUND;
     return api__file(req, page);
 }

@@ -43,7 +43,9 @@
     let ticketKey = ''; /* the ticket the form is for (pad: a new one resets it) */
     let sel = null; /* {level, ind:{}, reasons:Set, text} */
     let evaluation = ''; /* uuid the call-back step names */
+    const callback = { phone: '', consent: false }; /* the step's inputs across re-renders */
     let busy = false;
+    let gen = 0; /* bumped by every submit: a GET answered across one is stale */
     let idleT = 0;
 
     const api = async function (method, body) {
@@ -129,6 +131,7 @@
     async function submit() {
         if (busy || !sel.level) return;
         busy = true;
+        gen++;
         const body = { level: sel.level };
         if (Object.keys(sel.ind).length) body.indicators = sel.ind;
         if (sel.level <= 2 && sel.reasons.size) body.reasons = Array.from(sel.reasons).sort((a, b) => a - b);
@@ -171,8 +174,8 @@
     }
 
     async function sendContact() {
-        const phone = (HQ.$('rphone').value || '').replace(/[\s-]/g, '');
-        const consent = HQ.$('rconsent').checked;
+        const phone = callback.phone.replace(/[\s-]/g, '');
+        const consent = callback.consent;
         if (!/^\+?\d{5,20}$/.test(phone)) {
             note = ['请输入正确的电话号码', 'Please enter a valid phone number'];
             return render();
@@ -188,6 +191,7 @@
             body: JSON.stringify({ phone: phone, consent: true }),
         }).then((x) => x.json().catch(() => ({})).then((b) => ({ status: x.status, body: b })), () => ({ status: 0, body: {} }));
         busy = false;
+        callback.phone = ''; /* not kept in the page once sent */
         /* 404: this hallqd takes no call-back numbers; the rating stands */
         if ((r.status >= 200 && r.status < 300) || r.status === 404) {
             view = 'thanks';
@@ -202,6 +206,14 @@
         const phone = h('input', { id: 'rphone', class: 'rphone', type: 'tel', inputmode: 'tel', autocomplete: 'tel',
             maxlength: '20', placeholder: t('手机或固定电话', 'Mobile or landline') });
         const consent = h('input', { id: 'rconsent', type: 'checkbox' });
+        phone.value = callback.phone;
+        consent.checked = callback.consent;
+        phone.addEventListener('input', () => {
+            callback.phone = phone.value;
+        });
+        consent.addEventListener('change', () => {
+            callback.consent = consent.checked;
+        });
         const send = h('button', { type: 'button', id: 'rcontact-send', class: 'rsubmit' }, t('提交', 'Send'));
         const skip = h('button', { type: 'button', id: 'rcontact-skip', class: 'rskip' }, t('跳过', 'Skip'));
         send.addEventListener('click', sendContact);
@@ -258,7 +270,10 @@
             return render();
         }
         if (view === 'contact' || view === 'thanks' && mode === 'qr') return;
+        const g = gen;
         const r = await api('GET');
+        /* a rating sent while this was on its way decides the view */
+        if (g !== gen || busy || view === 'contact') return;
         if (r.status === 401 || r.status === 403) {
             view = 'denied';
             info = null;
