@@ -136,7 +136,7 @@ struct hq_config {
     int n_http_hosts;
 
     /* evaluation (好差评 pages, hqd_rating.c) */
-    uint32_t eval_qr_open_h;     /* a finished ticket's QR rating page stays open this long */
+    uint32_t eval_qr_open_h;       /* a finished ticket's QR rating page stays open this long */
     char eval_reasons_version[32]; /* the reason-code list in force (hqd_rating.c) */
     struct hq_pad_cfg eval_pads[HQ_CFG_MAX_PADS];
     int n_eval_pads;

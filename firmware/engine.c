@@ -78,8 +78,8 @@ static const char *const engine__prio_zh[HQ_PRIO__COUNT] = {"",         "老年�
                                                             "军人优先", "预约优先",   "绿色通道"};
 static const char *const engine__prio_en[HQ_PRIO__COUNT] = {
     "", "Elderly", "Disabled", "Military", "Appointment", "Green channel"};
-static const char *const engine__chan_names[HQ_CHAN__COUNT] = {"kiosk", "button", "appointment",
-                                                               "api",   "pad",    "tablet", "qr"};
+static const char *const engine__chan_names[HQ_CHAN__COUNT] = {
+    "kiosk", "button", "appointment", "api", "pad", "tablet", "qr"};
 static const char *const engine__cmd_names[HQ_CMD__COUNT] = {
     "issue",  "call_next", "call_number", "recall", "start",  "no_show",
     "park",   "call_back", "transfer",    "pause",  "resume", "finish",

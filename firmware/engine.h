@@ -285,8 +285,8 @@ struct hq_cmd {
              * window's open invitation; `window` is then ignored. */
             bool by_ticket;
             int32_t ticket;
-            uint8_t ind[3];  /* 服务效率, 服务水平, 服务态度 1..5; 0 = not given */
-            char text[304];  /* optional words, UTF-8 (about 100 characters) */
+            uint8_t ind[3]; /* 服务效率, 服务水平, 服务态度 1..5; 0 = not given */
+            char text[304]; /* optional words, UTF-8 (about 100 characters) */
         } rate;
     } u;
 };

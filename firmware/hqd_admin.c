@@ -908,8 +908,8 @@ static const char *admin__status_zh(const char *s)
 
 static const char *admin__channel_zh(const char *s)
 {
-    static const char *const zh[HQ_CHAN__COUNT] = {"自助取号机", "取号按钮", "预约",
-                                                   "接口",       "评价器",   "平板"};
+    static const char *const zh[HQ_CHAN__COUNT] = {"自助取号机", "取号按钮", "预约",  "接口",
+                                                   "评价器",     "平板",     "二维码"};
     for (int i = 0; s && i < HQ_CHAN__COUNT; i++)
         if (strcmp(s, hq_channel_name(i)) == 0) return zh[i];
     return s;

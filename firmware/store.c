@@ -1916,9 +1916,10 @@ static cJSON *store__evaluation_json(const struct hq_store *st, const struct hq_
     cJSON_AddNumberToObject(o, "level", r->level);
     /* GB/T 39046 A.8 numbers the levels the other way round: 1 = 非常满意. */
     cJSON_AddNumberToObject(o, "gbt39046_code", 6 - r->level);
-    cJSON_AddStringToObject(o, "channel", r->channel == HQ_CHAN_TABLET ? "政务大厅平板电脑"
-                                          : r->channel == HQ_CHAN_QR   ? "二维码"
-                                                                       : "政务大厅其他终端");
+    cJSON_AddStringToObject(o, "channel",
+                            r->channel == HQ_CHAN_TABLET ? "政务大厅平板电脑"
+                            : r->channel == HQ_CHAN_QR   ? "二维码"
+                                                         : "政务大厅其他终端");
     cJSON_AddStringToObject(o, "channel_code", hq_channel_name(r->channel));
     /* The national offline indicators: 整体满意度 is the level itself. */
     cJSON *ind = cJSON_AddObjectToObject(o, "indicators");
@@ -2011,10 +2012,9 @@ static int store__write_evaluation(struct hq_store *st, const struct hq_engine *
                           -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(s, 16, n ? cases[i].item_name : e->cfg->services[t->service].name, -1,
                           SQLITE_TRANSIENT);
-        store__bind_text_or_null(s, 17,
-                                 cmd && cmd->type == HQ_CMD_RATE && cmd->u.rate.text[0]
-                                     ? cmd->u.rate.text
-                                     : NULL);
+        store__bind_text_or_null(
+            s, 17,
+            cmd && cmd->type == HQ_CMD_RATE && cmd->u.rate.text[0] ? cmd->u.rate.text : NULL);
         int rc = store__step_done(st, s);
         if (rc) {
             cJSON_Delete(o);

@@ -196,6 +196,12 @@ static void test_migrate(void)
     sqlite3 *db;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db,
+                              "DROP TABLE cases;" /* schema 5 */
+                              "DROP INDEX evaluations_case;"
+                              "ALTER TABLE evaluations DROP COLUMN case_no;"
+                              "ALTER TABLE evaluations DROP COLUMN item_code;"
+                              "ALTER TABLE evaluations DROP COLUMN item_name;"
+                              "ALTER TABLE evaluations DROP COLUMN text;"
                               "DROP TABLE staff_pins;" /* schema 4 */
                               "DROP TABLE sessions;"
                               "ALTER TABLE events DROP COLUMN actor;"
@@ -221,6 +227,9 @@ static void test_migrate(void)
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM sessions"), 0);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM staff_pins"), 0);
     CHECK_EQ_INT(scalar(db, "SELECT count(actor) FROM events"), 0);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM cases"), 0);
+    /* rows rated before case binding keep no case (the ticket was the case) */
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations WHERE case_no IS NULL"), 2);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations WHERE uuid='e1' AND "
                             "follow_up_state='open' AND follow_up_due=1000+15*86400"),
                  1);
