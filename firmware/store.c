@@ -1415,7 +1415,16 @@ int hq_store_prune(struct hq_store *st, const struct hq_store_prune_at *at, int 
                               "evaluations WHERE day < ?1 AND (level > 2 OR follow_up_state IN "
                               "('none','closed')) ORDER BY day LIMIT ?2)",
                               at->history_day, limit, &out->evaluations);
-    out->more |= out->tickets == limit || out->evaluations == limit;
+    /* the cases bound to tickets (hqd_rating.c) go with the history: set
+     * before the first kept day's local midnight */
+    int64_t cases = 0;
+    if (!rc && at->history_day > 0)
+        rc = store__prune_one(st,
+                              "DELETE FROM cases WHERE rowid IN (SELECT rowid FROM cases WHERE "
+                              "set_at < ?1 LIMIT ?2)",
+                              (int64_t)at->history_day * 86400 - st->cfg->engine.utc_offset_s,
+                              limit, &cases);
+    out->more |= out->tickets == limit || out->evaluations == limit || cases == limit;
     if (rc) {
         hq_store_end(st, 1);
         memset(out, 0, sizeof *out);
