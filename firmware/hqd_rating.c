@@ -130,6 +130,21 @@ static int rating__reply_applied(struct hq_api_req *req, int rc, const struct hq
     return hq_api_reply_json(req, MHD_HTTP_OK, o);
 }
 
+/* Free words are where a citizen writes a phone or ID number: a run of six
+ * or more digits (an ID's final X too) is starred before it is stored,
+ * logged or synced (STYLE.md personal data; the call-back number has its
+ * own sealed route). */
+static void rating__mask_numbers(char *s)
+{
+    for (char *p = s; *p;) {
+        char *q = p;
+        while ((*q >= '0' && *q <= '9') || ((*q == 'X' || *q == 'x') && q > p))
+            q++;
+        if (q - p >= 6) memset(p, '*', (size_t)(q - p));
+        p = q > p ? q : p + 1;
+    }
+}
+
 /* The body of a rating: level, indicators, reasons, text. */
 static int rating__body(const cJSON *b, struct hq_cmd *cmd, const char **why)
 {
@@ -177,6 +192,7 @@ static int rating__body(const cJSON *b, struct hq_cmd *cmd, const char **why)
         for (const unsigned char *p = (const unsigned char *)v->valuestring; *p; p++)
             if (*p < 0x20) return HQ_ERR_INVALID;
         strcpy(cmd->u.rate.text, v->valuestring);
+        rating__mask_numbers(cmd->u.rate.text);
     }
     return HQ_OK;
 }

@@ -155,13 +155,14 @@ def main():
         st, b = h.request("GET", "/api/v1/pad/2", token=DEVICE2)
         F.eq((b.get("rating") or {}).get("ticket"), t2uuid, "pad 2 shows the finished ticket")
         st, b = h.request("POST", "/api/v1/pad/2",
-                          {"level": 1, "reasons": [7, 4], "text": "等了很久",
+                          {"level": 1, "reasons": [7, 4], "text": "等了很久 13800138000",
                            "indicators": {"attitude": 1, "efficiency": 2}}, token=DEVICE2)
         F.eq(st, 200, f"pad 2 rates: {b}")
         F.check(len(b.get("evaluation", "")) == 36, "the answer names the evaluation")
         rec = outbox_evals(h)[-1]
         F.eq((rec["case_no"], rec["case_bound"], rec["channel"], rec["reasons"], rec["text"]),
-             (t2uuid, False, "政务大厅平板电脑", [4, 7], "等了很久"), "a caseless tablet record")
+             (t2uuid, False, "政务大厅平板电脑", [4, 7], "等了很久 ***********"),
+             "a caseless tablet record, a number in the words starred")
         F.eq(rec["indicators"], {"overall": 1, "efficiency": 2, "attitude": 1}, "indicators")
         st, b = h.request("POST", "/api/v1/pad/2", {"level": 3}, token=DEVICE2)
         F.eq((st, b.get("reason")), (409, "rated"), "pad 2 again: 已评价")
