@@ -484,13 +484,12 @@ static int rating__pad(struct hq_api_req *req, void *arg)
 
 /* ------------------------------------------------------------ coverage */
 
-/* /api/v1/status "evaluation": rated / finished per window and for the hall
- * today (覆盖率), what the dashboard shows. */
-static void rating__status(struct hq_daemon *d, cJSON *status, void *arg)
+/* Rated / finished per window and for the hall today (覆盖率): /api/v1/status
+ * "evaluation" and the dashboard's overview. */
+cJSON *hqd_rating_coverage(struct hq_daemon *d)
 {
-    (void)arg;
     const struct hq_engine_cfg *c = &d->cfg.engine;
-    cJSON *ev = cJSON_AddObjectToObject(status, "evaluation");
+    cJSON *ev = cJSON_CreateObject();
     cJSON *wins = cJSON_AddArrayToObject(ev, "windows");
     int all_f = 0, all_r = 0;
     for (size_t wi = 0; wi < c->n_windows; wi++) {
@@ -515,6 +514,13 @@ static void rating__status(struct hq_daemon *d, cJSON *status, void *arg)
         cJSON_AddNumberToObject(ev, "coverage_pct", (double)(all_r * 1000 / all_f) / 10.0);
     else
         cJSON_AddNullToObject(ev, "coverage_pct");
+    return ev;
+}
+
+static void rating__status(struct hq_daemon *d, cJSON *status, void *arg)
+{
+    (void)arg;
+    cJSON_AddItemToObject(status, "evaluation", hqd_rating_coverage(d));
 }
 
 int hqd_rating_init(struct hq_daemon *d)

@@ -12,6 +12,8 @@
 #ifndef HQD_RATING_H
 #define HQD_RATING_H
 
+#include <cjson/cJSON.h>
+
 struct hq_daemon;
 struct hq_api_req;
 
@@ -22,5 +24,9 @@ void hqd_rating_fini(struct hq_daemon *d);
  * route (which has checked the caller's window binding); HQ_ERR_NOT_FOUND
  * for another action. */
 int hqd_rating_window(struct hq_api_req *req, int wi, const char *action);
+
+/* {"finished", "rated", "coverage_pct", "windows": [{"window", "finished", "rated"}]}:
+ * today's rated / finished tickets (覆盖率), for the status and the dashboard. */
+cJSON *hqd_rating_coverage(struct hq_daemon *d);
 
 #endif
