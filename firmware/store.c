@@ -9,6 +9,7 @@
  * step at a time, each step in its own transaction.
  */
 #include "store.h"
+#include "workdays.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -26,9 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-
-/* Days a 差评 has for its follow-up (回访整改) before it is overdue. */
-#define HQ_FOLLOW_UP_DAYS 15
 
 enum { ST_TICKET, ST_WINDOW, ST_SERVICE, ST_DAY, ST_EVENT, ST_OUTBOX, ST_EVAL, ST__COUNT };
 
@@ -1870,8 +1868,8 @@ static cJSON *store__event_json(const struct hq_engine *e, const struct hq_recor
 }
 
 /* The 好差评 fields of PROTOCOLS.md §5. */
-static cJSON *store__evaluation_json(const struct hq_engine *e, const struct hq_record *r,
-                                     int64_t *due)
+static cJSON *store__evaluation_json(const struct hq_config *cfg, const struct hq_engine *e,
+                                     const struct hq_record *r, int64_t *due)
 {
     const struct hq_engine_cfg *c = e->cfg;
     const struct hq_ticket *t = &e->tickets[r->ticket];
@@ -1902,9 +1900,15 @@ static cJSON *store__evaluation_json(const struct hq_engine *e, const struct hq_
     cJSON_AddNumberToObject(o, "assess_number", 1);
     *due = 0;
     if (r->level <= 2) {
-        *due = r->at + (int64_t)HQ_FOLLOW_UP_DAYS * 86400;
+        /* working days of hall.calendar (workdays.h): follow_up_due is when
+         * the follow-up must be closed (整改), callback_due when the citizen
+         * must have been called (回访) */
+        *due = hq_workday_due(cfg, r->at, cfg->eval_rectify_workdays);
         hq_time_rfc3339(*due, c->utc_offset_s, buf);
         cJSON_AddStringToObject(o, "follow_up_due", buf);
+        hq_time_rfc3339(hq_workday_due(cfg, r->at, cfg->eval_callback_workdays), c->utc_offset_s,
+                        buf);
+        cJSON_AddStringToObject(o, "callback_due", buf);
     }
     return o;
 }
@@ -1915,7 +1919,7 @@ static int store__write_evaluation(struct hq_store *st, const struct hq_engine *
     if (r->ticket < 0 || (size_t)r->ticket >= e->n_tickets) return HQ_ERR_INVALID;
     const struct hq_ticket *t = &e->tickets[r->ticket];
     int64_t due;
-    cJSON *o = store__evaluation_json(e, r, &due);
+    cJSON *o = store__evaluation_json(st->cfg, e, r, &due);
     char uuid[37], tuuid[37], label[16];
     hq_uuid_format(r->uuid, uuid);
     hq_uuid_format(t->uuid, tuuid);
