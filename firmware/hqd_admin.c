@@ -32,6 +32,7 @@
 
 #include "admin_rules.h"
 #include "api.h"
+#include "hqd_callback.h"
 #include "hqd_session.h"
 
 #define ADMIN_ALARM_MS 5000
@@ -193,6 +194,7 @@ static cJSON *admin__alarms(struct hq_admin *s, char **keys)
         n += admin_alarms_status(st, al + n, max - n);
         cJSON_Delete(st);
     }
+    n += hqd_callback_alarms(d, now, al + n, max - n);
     struct admin_buf kb = {0};
     for (size_t i = 0; i < n; i++) {
         cJSON_AddItemToArray(arr, admin_alarm_json(&al[i]));
@@ -422,6 +424,17 @@ static int admin__overview(struct hq_admin *s, struct hq_api_req *req)
     }
     cJSON_AddItemToObject(o, "alarms", admin__alarms(s, NULL));
     cJSON_AddItemToObject(o, "staffing", admin__staffing_json(d, now));
+    {
+        /* 回访率 and 整改率 of this month's bad ratings, as halls report monthly */
+        int32_t today = hq_engine_day_of(d->eng.cfg, now);
+        int y, m, dd;
+        hq_ymd_from_days(today, &y, &m, &dd);
+        cJSON *fu = hqd_callback_rates(d, hq_days_from_ymd(y, m, 1), today, now);
+        char from[11];
+        admin__ymd(hq_days_from_ymd(y, m, 1), from);
+        if (cJSON_IsObject(fu)) cJSON_AddStringToObject(fu, "since", from);
+        cJSON_AddItemToObject(o, "follow_up", fu);
+    }
     return hq_api_reply_json(req, MHD_HTTP_OK, o);
 }
 
@@ -478,6 +491,8 @@ static cJSON *admin__evaluation_row(struct hq_daemon *d, sqlite3_stmt *q, int64_
             cJSON_AddNullToObject(f, "note");
         admin__add_time(f, "at", sqlite3_column_int64(q, 14), off);
     }
+    /* 回访 due, the number's state (never the number), the appeal */
+    hqd_callback_row(d, o, admin__col(q, 0), level, sqlite3_column_int64(q, 10), now);
     return o;
 }
 
@@ -626,6 +641,11 @@ static int admin__follow_up(struct hq_admin *s, struct hq_api_req *req, const ch
     }
     sqlite3_finalize(q);
     q = NULL;
+    /* a closed follow-up needs the citizen's number no more */
+    if (to == ADMIN_FU_CLOSED && hqd_callback_on_close(d, canon, now)) {
+        cJSON_Delete(ev);
+        goto dbfail;
+    }
     /* the hall's own event log keeps every step, since the row keeps only
      * the latest note */
     char *json = cJSON_PrintUnformatted(ev);
@@ -813,7 +833,8 @@ static int admin__stats(struct hq_admin *s, struct hq_api_req *req)
     }
     if (sqlite3_prepare_v2(db,
                            "SELECT window, staff, level, count(*) FROM evaluations WHERE day=? "
-                           "GROUP BY window, staff, level ORDER BY window, staff",
+                           "AND " HQD_CALLBACK_COUNTED " GROUP BY window, staff, level "
+                           "ORDER BY window, staff",
                            -1, &q, NULL) != SQLITE_OK) {
         free(rw);
         free(rs);
@@ -859,6 +880,8 @@ static int admin__stats(struct hq_admin *s, struct hq_api_req *req)
     admin__rating_fields(cJSON_AddObjectToObject(ratings, "total"), &all);
     free(rw);
     free(rs);
+    /* 回访率, 整改率 of the day's bad ratings */
+    cJSON_AddItemToObject(o, "follow_up", hqd_callback_rates(d, day, day, hq_loop_wall_s()));
 
     /* clerk performance: tickets finished, no-shows, average handling time */
     if (sqlite3_prepare_v2(
@@ -1159,6 +1182,7 @@ static int admin__route(struct hq_api_req *req, void *arg)
         cJSON_AddBoolToObject(o, "acknowledged", true);
         return hq_api_reply_json(req, MHD_HTTP_OK, o);
     }
+    if (hqd_callback_admin_owns(t)) return hqd_callback_admin(req, t);
     if (strncmp(t, "evaluations/", 12) == 0) {
         const char *u = t + 12, *slash = strchr(u, '/');
         char uuid[40];
