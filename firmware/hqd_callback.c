@@ -37,6 +37,8 @@
 struct hq_callback {
     struct hq_daemon *d;
     uint64_t timer;
+    uint64_t ckpt_timer; /* a WAL rewind after an erasure is due */
+    int ckpt_tries;
 };
 
 static struct hq_callback cb__state;
@@ -158,6 +160,29 @@ static int cb__record(struct hq_daemon *d, const struct cb_eval *ev, const char 
     return hq_store_outbox_add(d->store, "event", now, data);
 }
 
+/* After an erasure: the WAL still holds the page as it was before, until a
+ * checkpoint copies it and the WAL is rewound. Rewind it now (TRUNCATE) so
+ * the sealed bytes leave the disk with the row; busy (a reader in the way):
+ * again a second later, a few times, and else at the next WAL bound
+ * (store.c store__wal_hook). */
+static void cb__ckpt(struct hq_loop *loop, void *arg)
+{
+    struct hq_callback *s = arg;
+    (void)loop;
+    s->ckpt_timer = 0;
+    int rc = sqlite3_wal_checkpoint_v2(hq_store_db(s->d->store), NULL,
+                                       SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    if (rc == SQLITE_BUSY && ++s->ckpt_tries < 10)
+        s->ckpt_timer = hq_loop_timer(s->d->loop, 1000, cb__ckpt, s);
+}
+
+static void cb__ckpt_soon(struct hq_callback *s)
+{
+    if (!s || s->ckpt_timer) return;
+    s->ckpt_tries = 0;
+    s->ckpt_timer = hq_loop_timer(s->d->loop, 0, cb__ckpt, s);
+}
+
 /* Erase the sealed numbers `where` selects (bound ?1 = now, ?2 = why, ?3 = arg). */
 static int cb__erase(struct hq_daemon *d, const char *where, int64_t now, const char *why,
                      const char *arg, int *erased)
@@ -174,8 +199,10 @@ static int cb__erase(struct hq_daemon *d, const char *where, int64_t now, const 
     sqlite3_bind_text(q, 2, why, -1, SQLITE_STATIC);
     if (arg) sqlite3_bind_text(q, 3, arg, -1, SQLITE_STATIC);
     int rc = sqlite3_step(q) == SQLITE_DONE ? HQ_OK : HQ_ERR_DB;
-    if (erased) *erased = sqlite3_changes(db);
+    int n = sqlite3_changes(db);
+    if (erased) *erased = n;
     sqlite3_finalize(q);
+    if (!rc && n > 0) cb__ckpt_soon(cb__self);
     return rc;
 }
 
@@ -1087,6 +1114,7 @@ void hqd_callback_fini(struct hq_daemon *d)
     struct hq_callback *s = cb__self;
     if (!s) return;
     if (s->timer) hq_loop_timer_cancel(d->loop, s->timer);
-    s->timer = 0;
+    if (s->ckpt_timer) hq_loop_timer_cancel(d->loop, s->ckpt_timer);
+    s->timer = s->ckpt_timer = 0;
     cb__self = NULL;
 }
