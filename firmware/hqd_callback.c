@@ -170,8 +170,8 @@ static void cb__ckpt(struct hq_loop *loop, void *arg)
     struct hq_callback *s = arg;
     (void)loop;
     s->ckpt_timer = 0;
-    int rc = sqlite3_wal_checkpoint_v2(hq_store_db(s->d->store), NULL,
-                                       SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    int rc = sqlite3_wal_checkpoint_v2(hq_store_db(s->d->store), NULL, SQLITE_CHECKPOINT_TRUNCATE,
+                                       NULL, NULL);
     if (rc == SQLITE_BUSY && ++s->ckpt_tries < 10)
         s->ckpt_timer = hq_loop_timer(s->d->loop, 1000, cb__ckpt, s);
 }
