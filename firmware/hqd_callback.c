@@ -238,6 +238,18 @@ static void cb__wipe(cJSON *s)
     if (cJSON_IsString(s) && s->valuestring) sodium_memzero(s->valuestring, strlen(s->valuestring));
 }
 
+/* A wrong passphrase: 403, not 401 — the caller's session is fine (a
+ * dashboard signs out on a 401), only the passphrase was not. */
+static int cb__wrong_pass(struct hq_api_req *req, const char *what_en)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", "auth");
+    cJSON_AddStringToObject(o, "reason", "wrong_passphrase");
+    cJSON_AddStringToObject(o, "message", "回访密钥口令不正确");
+    cJSON_AddStringToObject(o, "message_en", what_en);
+    return hq_api_reply_json(req, 403, o);
+}
+
 /* ------------------------------------------------------------ the key */
 
 struct cb_key {
@@ -384,7 +396,8 @@ static int cb__key_route(struct hq_api_req *req)
             cb__wipe(pass);
             LOG_NOTICE("CALLBACK", "follow-up key change refused: wrong old passphrase (%s)",
                        req->who.actor);
-            return hq_api_reply_error(req, rc, rc == HQ_ERR_AUTH ? "wrong old passphrase" : NULL);
+            return rc == HQ_ERR_AUTH ? cb__wrong_pass(req, "wrong old passphrase")
+                                     : hq_api_reply_error(req, rc, NULL);
         }
         what = "changed";
     } else if (k.set && !reset) {
@@ -629,7 +642,8 @@ static int cb__reveal(struct hq_api_req *req, const char *uuid)
     if (rc) {
         LOG_NOTICE("CALLBACK", "number of %s not shown: wrong passphrase (%s)", ev.uuid,
                    req->who.actor);
-        return hq_api_reply_error(req, rc, rc == HQ_ERR_AUTH ? "wrong passphrase" : NULL);
+        return rc == HQ_ERR_AUTH ? cb__wrong_pass(req, "wrong passphrase")
+                                 : hq_api_reply_error(req, rc, NULL);
     }
     char digits[CB_PHONE_MAX + 1] = "";
     rc = crypto_box_seal_open((uint8_t *)digits, sealed, (size_t)slen, k.pk, sk);

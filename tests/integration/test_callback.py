@@ -193,7 +193,9 @@ def test_contact(h, mgr, c1):
     # only a manager's own session, with the passphrase
     T.eq(reveal(h, u, c1)[0], 401, "a clerk session sees no number")
     T.eq(reveal(h, u, MANAGER)[0], 401, "a manager machine token sees no number")
-    T.eq(reveal(h, u, mgr, "wrong passphrase!!")[0], 401, "a wrong passphrase opens nothing")
+    st, b = reveal(h, u, mgr, "wrong passphrase!!")
+    T.eq((st, b.get("reason")), (403, "wrong_passphrase"),
+         "a wrong passphrase opens nothing (403: the session itself is fine)")
     st, b = reveal(h, u, mgr)
     T.eq((st, b.get("phone")), (200, PHONES[0]), "the manager sees the number")
     T.eq(reveal(h, good, mgr)[0], 404, "no number was given for the good rating")
@@ -348,11 +350,11 @@ def test_rates_and_overdue(h, mgr, closed_u, due_u, bad1):
 def test_key_change_and_reset(h, mgr, due_u):
     st, b = h.post("/api/v1/admin/followup-key", {"passphrase": PASS2, "old_passphrase": "nope nope nope"},
                    token=MANAGER)
-    T.eq(st, 401, "a change with a wrong old passphrase is refused")
+    T.eq(st, 403, "a change with a wrong old passphrase is refused")
     st, b = h.post("/api/v1/admin/followup-key", {"passphrase": PASS2, "old_passphrase": PASS},
                    token=MANAGER)
     T.eq((st, b.get("change"), b.get("erased")), (200, "changed", 0), "passphrase changed")
-    T.eq(reveal(h, due_u, mgr, PASS)[0], 401, "the old passphrase no longer opens")
+    T.eq(reveal(h, due_u, mgr, PASS)[0], 403, "the old passphrase no longer opens")
     st, b = reveal(h, due_u, mgr, PASS2)
     T.eq((st, b.get("phone")), (200, PHONES[2]), "the new one opens the same key")
     st, b = h.post("/api/v1/admin/followup-key", {"passphrase": PASS, "reset": True},
