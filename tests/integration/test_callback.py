@@ -18,12 +18,17 @@
 import copy
 from contextlib import closing
 import datetime
+import json
 import os
+import shutil
+import tempfile
 import sys
 import time
 import uuid as uuidlib
 
-from hallq import BASE_CONFIG, CLERK, MANAGER, Failures, Hall, alarm_keys, wait_for
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import test_central as tc  # noqa: E402
+from hallq import BASE_CONFIG, CLERK, MANAGER, Failures, Hall, alarm_keys, wait_for  # noqa: E402
 
 T = Failures("test_callback")
 OFFSET = 8 * 3600
@@ -31,6 +36,7 @@ PINS = {"1001": "pin-1001-Kq7", "1002": "pin-1002-Zx9", "9001": "boss-9001-Mm4"}
 PASS = "长城 长江 黄河 2026 回访"
 PASS2 = "another passphrase 0987"
 PHONES = ["13800138000", "13912345678", "15098765432", "057187654321"]
+SYNC_TOKEN = "central-token-0123456789"
 
 
 def local_today():
@@ -61,8 +67,10 @@ def due_text(day):
     return (day + datetime.timedelta(days=1)).isoformat() + "T00:00:00+08:00"
 
 
-def config():
+def config(central_port):
     c = copy.deepcopy(BASE_CONFIG)
+    c["sync"] = {"url": f"http://127.0.0.1:{central_port}", "token": SYNC_TOKEN,
+                 "appointments_interval_s": 0}
     hol, work = calendar()
     c["hall"]["calendar"] = {"holidays": [d.isoformat() for d in hol],
                              "workdays": [d.isoformat() for d in work]}
@@ -364,8 +372,33 @@ def test_key_change_and_reset(h, mgr, due_u):
     T.eq(reveal(h, due_u, mgr, PASS)[0], 409, "erased with the old key")
 
 
+def central_clean(h, c):
+    """hallq-central's database (and its WAL) and log hold no number either, and the records
+    that reached it say "contact given" and carry the appeal's review."""
+    def all_acked():
+        with closing(h.db()) as db:
+            return all(r[0] for r in db.execute("SELECT acked FROM outbox"))
+
+    T.check(wait_for(all_acked, timeout=30), "every record reached hallq-central")
+    recs = c.dump()
+    datas = [json.dumps(r["data"], ensure_ascii=False) for r in recs]
+    T.check(any('"contact_given": true' in d for d in datas), "central has the contact-given flag")
+    T.check(any('"appeal_review"' in d and '"excluded": true' in d for d in datas),
+            "central has the upheld appeal's update")
+    found = []
+    for p in [c.db, c.db + "-wal", c.log_path]:
+        if os.path.exists(p):
+            with open(p, "rb") as f:
+                data = f.read()
+            found += [(p, ph) for ph in PHONES if ph.encode() in data or ph[3:].encode() in data]
+    T.eq(found, [], "no phone number in hallq-central's database, WAL or log")
+    T.check(not any(ph in d for d in datas for ph in PHONES), "nor in any record it holds")
+
+
 def main():
-    h = Hall(config(), keep=bool(os.environ.get("HQ_KEEP")))
+    tmp = tempfile.mkdtemp(prefix="hallq-callback-")
+    c = tc.Central(tmp, "--token", SYNC_TOKEN)
+    h = Hall(config(c.port), keep=bool(os.environ.get("HQ_KEEP")))
     try:
         h.start()
         for staff, pin in PINS.items():
@@ -387,14 +420,19 @@ def main():
         test_rates_and_overdue(h, mgr, closed_u, due_u, bad1)
         mgr = h.post("/api/v1/admin/login", {"staff": "9001", "pin": PINS["9001"]})[1].get("token")
         test_key_change_and_reset(h, mgr, due_u)
+        central_clean(h, c)
         T.eq(h.stop(), 0, "clean stop")
         no_phone_anywhere(h, PHONES, "at the end, daemon stopped")
     finally:
         if h.alive():
             h.kill()
         h.stop()
+        c.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
     return T.done()
 
 
 if __name__ == "__main__":
+    tc.CENTRAL = os.environ.get("HQ_CENTRAL") or os.path.join(os.environ.get("HQ_BUILD", "."),
+                                                              "tools", "hallq-central")
     sys.exit(main())
