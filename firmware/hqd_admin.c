@@ -34,6 +34,7 @@
 #include "api.h"
 #include "hqd_callback.h"
 #include "hqd_session.h"
+#include "workdays.h"
 
 #define ADMIN_ALARM_MS 5000
 #define ADMIN_STAFF_MAX 99          /* staffing hints stop counting here */
@@ -1050,8 +1051,10 @@ static int admin__csv_evaluations(struct hq_admin *s, struct hq_api_req *req, in
     sqlite3 *db = hq_store_db(d->store);
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(db,
-                           "SELECT " ADMIN_EVAL_COLS " FROM evaluations WHERE day=? ORDER BY at, "
-                           "rowid",
+                           "SELECT " ADMIN_EVAL_COLS ", (SELECT 1 FROM eval_contacts c WHERE "
+                           "c.evaluation=evaluations.uuid), (SELECT state FROM eval_appeals a "
+                           "WHERE a.evaluation=evaluations.uuid) FROM evaluations WHERE day=? "
+                           "ORDER BY at, rowid",
                            -1, &q, NULL) != SQLITE_OK)
         return admin__db_fail(req, db, q);
     sqlite3_bind_int(q, 1, day);
@@ -1063,6 +1066,7 @@ static int admin__csv_evaluations(struct hq_admin *s, struct hq_api_req *req, in
                      "日期 Day,评价时间 Rated at,号码 Number,业务 Service,窗口 Window,"
                      "工号 Staff ID,姓名 Clerk,等级 Level,评价 Rating,渠道 Channel,原因 Reasons,"
                      "回访状态 Follow-up,回访期限 Due,回访记录 Note,回访时间 Followed up,"
+                     "回访时限 Call-back due,实名 Real-name,申诉 Appeal,计入满意率 Counted,"
                      "评价编号 Evaluation UUID\r\n");
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -1090,6 +1094,23 @@ static int admin__csv_evaluations(struct hq_admin *s, struct hq_api_req *req, in
         admin__csv_time(&b, q, 12, c->utc_offset_s, ',');
         admin_csv_field(&b, admin__col(q, 13), ',');
         admin__csv_time(&b, q, 14, c->utc_offset_s, ',');
+        /* issue 17: 回访 due (working days), real-name, the appeal and whether
+         * the rating counts in 满意率 (not when an appeal was upheld) */
+        char cbdue[24] = "";
+        if (level <= 2)
+            admin__local(
+                hq_workday_due(&d->cfg, sqlite3_column_int64(q, 10), d->cfg.eval_callback_workdays),
+                c->utc_offset_s, cbdue);
+        admin_csv_field(&b, cbdue, ',');
+        admin_csv_field(&b, sqlite3_column_type(q, 15) != SQLITE_NULL ? "是 yes" : "否 no", ',');
+        const char *ap = admin__col(q, 16);
+        admin_csv_field(&b,
+                        !ap                       ? ""
+                        : !strcmp(ap, "upheld")   ? "申诉成立 upheld"
+                        : !strcmp(ap, "rejected") ? "申诉驳回 rejected"
+                                                  : "待复核 pending",
+                        ',');
+        admin_csv_field(&b, ap && !strcmp(ap, "upheld") ? "否 no" : "是 yes", ',');
         admin_csv_field(&b, admin__col(q, 0), 0);
         admin_buf_add(&b, "\r\n", 2);
     }

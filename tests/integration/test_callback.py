@@ -16,11 +16,14 @@
   and the clerk's figures) and rejects another (it stays counted).
 """
 import copy
+import csv
+import io
 from contextlib import closing
 import datetime
 import json
 import os
 import shutil
+import subprocess
 import tempfile
 import sys
 import time
@@ -28,14 +31,15 @@ import uuid as uuidlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_central as tc  # noqa: E402
-from hallq import BASE_CONFIG, CLERK, MANAGER, Failures, Hall, alarm_keys, wait_for  # noqa: E402
+from hallq import (BASE_CONFIG, CLERK, HALLQCTL, MANAGER, Failures, Hall, alarm_keys,  # noqa: E402
+                   wait_for)
 
 T = Failures("test_callback")
 OFFSET = 8 * 3600
 PINS = {"1001": "pin-1001-Kq7", "1002": "pin-1002-Zx9", "9001": "boss-9001-Mm4"}
 PASS = "长城 长江 黄河 2026 回访"
 PASS2 = "another passphrase 0987"
-PHONES = ["13800138000", "13912345678", "15098765432", "057187654321"]
+PHONES = ["13800138000", "13912345678", "15098765432", "057187654321", "18612340000"]
 SYNC_TOKEN = "central-token-0123456789"
 
 
@@ -314,6 +318,15 @@ def test_appeals(h, mgr, c1, c2):
     T.eq((row["appeal"]["state"], row["appeal"]["kind"]), ("upheld", "malicious"), "list: upheld")
     T.eq(row["follow_up"]["overdue"], False, "an upheld appeal is never overdue")
     T.eq(ev_row(h, bad1)["appeal"]["state"], "rejected", "list: rejected")
+    st, raw = h.get("/api/v1/admin/export/evaluations.csv", token=MANAGER)
+    text = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    by = {r[-1]: dict(zip(rows[0], r)) for r in rows[1:]}
+    T.eq((by[bad2]["申诉 Appeal"], by[bad2]["计入满意率 Counted"], by[bad2]["实名 Real-name"]),
+         ("申诉成立 upheld", "否 no", "是 yes"), "the CSV marks the upheld appeal")
+    T.eq((by[bad1]["申诉 Appeal"], by[bad1]["计入满意率 Counted"]), ("申诉驳回 rejected", "是 yes"),
+         "and the rejected one")
+    T.check(by[bad1]["回访时限 Call-back due"].endswith("00:00:00"), "the CSV has the 回访 due")
     return bad2, bad1
 
 
@@ -327,6 +340,9 @@ def test_rates_and_overdue(h, mgr, closed_u, due_u, bad1):
     st, stats = h.get("/api/v1/admin/stats", token=MANAGER)
     T.eq(stats["follow_up"]["callback_rate"], 0.5, "and in the day's statistics")
 
+    # a number kept past evaluation.contact_keep_days (7) is erased by the hourly sweep
+    old = rate(h, 1, 1)
+    T.eq(contact(h, old, PHONES[4])[0], 200, "a number to be kept too long")
     # a number too late: bad1's rating 2 hours back (the window is 600 s)
     T.eq(h.stop(), 0, "stop to age the ratings")
     with closing(h.db()) as db:
@@ -334,8 +350,17 @@ def test_rates_and_overdue(h, mgr, closed_u, due_u, bad1):
         # due_u rated 30 days ago, its 整改 due passed too
         db.execute("UPDATE evaluations SET at=at-30*86400, follow_up_due=follow_up_due-30*86400 "
                    "WHERE uuid=?", (due_u,))
+        db.execute("UPDATE eval_contacts SET given_at=given_at-8*86400 WHERE evaluation=?", (old,))
         db.commit()
     h.start()
+
+    def erased_why():
+        with closing(h.db()) as db:
+            return db.execute("SELECT sealed IS NULL, erase_why FROM eval_contacts WHERE "
+                              "evaluation=?", (old,)).fetchone()
+
+    T.check(wait_for(lambda: erased_why() == (1, "kept_too_long"), timeout=10),
+            f"erased after contact_keep_days: {erased_why()}")
     st, b = contact(h, bad1, PHONES[1])
     T.eq(st, 409, "too late for a number two hours after the rating")
     T.check("too late" in b.get("detail", b.get("message", "")), f"says why: {b}")
@@ -370,6 +395,26 @@ def test_key_change_and_reset(h, mgr, due_u):
     T.eq((st, b.get("change"), b.get("erased")), (200, "replaced", 1),
          "a reset replaces the key and erases the one number still kept")
     T.eq(reveal(h, due_u, mgr, PASS)[0], 409, "erased with the old key")
+    # hallqctl: the key's state, and a second set-up refused (exit 1) with the reason
+    url = f"http://127.0.0.1:{h.port}"
+    r = subprocess.run([HALLQCTL, "--url", url, "--token", MANAGER, "followup-key"],
+                       capture_output=True, text=True, timeout=20)
+    T.check(r.returncode == 0 and "回访密钥已设置" in r.stdout and b.get("public_key", "?") in r.stdout,
+            f"hallqctl followup-key shows the key: {r.stdout!r} {r.stderr!r}")
+    r = subprocess.run([HALLQCTL, "--url", url, "--token", MANAGER, "followup-key", "set"],
+                       input=PASS2 + "\n", capture_output=True, text=True, timeout=20)
+    T.check(r.returncode == 1 and "old_passphrase" in (r.stdout + r.stderr),
+            f"hallqctl followup-key set refused while a key is set: {r.returncode} {r.stderr!r}")
+    for _ in range(40):  # the passphrase back-off (429) after the reveals above: wait it out
+        r = subprocess.run([HALLQCTL, "--url", url, "--token", MANAGER, "followup-key", "change"],
+                           input=PASS + "\n" + PASS2 + "\n", capture_output=True, text=True,
+                           timeout=20)
+        if "HTTP 429" not in r.stderr:
+            break
+        time.sleep(0.5)
+    T.check(r.returncode == 0 and "口令已更改" in r.stdout,
+            f"hallqctl changes it: {r.returncode} {r.stdout!r} {r.stderr!r}")
+    T.check(PASS2 not in r.stdout + r.stderr, "the passphrase is not echoed")
 
 
 def central_clean(h, c):
