@@ -39,7 +39,15 @@ struct hq_callback {
     uint64_t timer;
     uint64_t ckpt_timer; /* a WAL rewind after an erasure is due */
     int ckpt_tries;
+    /* Wrong passphrases in a row, hall-wide, and until when none is tried
+     * (loop ms): only signed-in managers can try at all, so a lock after a
+     * few misses costs a real manager little and a guesser everything. */
+    unsigned wrong;
+    uint64_t locked_until;
 };
+#define CB_WRONG_FREE 5    /* wrong passphrases before the lock starts */
+#define CB_LOCK_FIRST_S 30 /* the first lock; each further miss doubles it */
+#define CB_LOCK_MAX_S 3600
 
 static struct hq_callback cb__state;
 static struct hq_callback *cb__self;
@@ -250,6 +258,41 @@ static int cb__wrong_pass(struct hq_api_req *req, const char *what_en)
     return hq_api_reply_json(req, 403, o);
 }
 
+/* HQ_OK to try a passphrase now, or answered 429 with Retry-After. */
+static int cb__pass_gate(struct hq_api_req *req)
+{
+    struct hq_callback *s = cb__self;
+    uint64_t now = hq_loop_now_ms(req->d->loop);
+    if (!s || now >= s->locked_until) return HQ_OK;
+    unsigned wait = (unsigned)((s->locked_until - now + 999) / 1000);
+    req->retry_after = wait;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", "rate_limited");
+    cJSON_AddStringToObject(o, "reason", "rate_limited");
+    cJSON_AddStringToObject(o, "message", "口令错误次数过多，请稍后再试");
+    cJSON_AddStringToObject(o, "message_en", "too many wrong passphrases, please wait");
+    hq_api_reply_json(req, 429, o);
+    return HQ_ERR_LIMIT;
+}
+
+/* After a passphrase was tried: a miss counts toward the lock, a hit clears it. */
+static void cb__pass_tried(struct hq_api_req *req, bool right)
+{
+    struct hq_callback *s = cb__self;
+    if (!s) return;
+    if (right) {
+        s->wrong = 0;
+        return;
+    }
+    if (++s->wrong < CB_WRONG_FREE) return;
+    unsigned shift = s->wrong - CB_WRONG_FREE;
+    uint64_t lock = shift >= 8 ? CB_LOCK_MAX_S : (uint64_t)CB_LOCK_FIRST_S << shift;
+    if (lock > CB_LOCK_MAX_S) lock = CB_LOCK_MAX_S;
+    s->locked_until = hq_loop_now_ms(req->d->loop) + lock * 1000;
+    LOG_NOTICE("CALLBACK", "%u wrong follow-up passphrases in a row: none tried for %llus",
+               s->wrong, (unsigned long long)lock);
+}
+
 /* ------------------------------------------------------------ the key */
 
 struct cb_key {
@@ -385,13 +428,14 @@ static int cb__key_route(struct hq_api_req *req)
     uint8_t sk[crypto_box_SECRETKEYBYTES];
     const char *what;
     if (k.set && cJSON_IsString(old)) {
-        if (hq_api_login_backoff(req)) {
+        if (cb__pass_gate(req)) {
             cb__wipe(pass);
             cb__wipe(old);
             return HQ_OK;
         }
         rc = cb__key_open(&k, old->valuestring, sk);
         cb__wipe(old);
+        if (rc != HQ_ERR_NOMEM) cb__pass_tried(req, rc == HQ_OK);
         if (rc) {
             cb__wipe(pass);
             LOG_NOTICE("CALLBACK", "follow-up key change refused: wrong old passphrase (%s)",
@@ -631,14 +675,14 @@ static int cb__reveal(struct hq_api_req *req, const char *uuid)
     }
     memcpy(sealed, sqlite3_column_blob(q, 0), (size_t)slen);
     sqlite3_finalize(q);
-    /* a passphrase is guessed only as fast as a manager's PIN */
-    if (hq_api_login_backoff(req)) {
+    if (cb__pass_gate(req)) {
         cb__wipe(pass);
         return HQ_OK;
     }
     uint8_t sk[crypto_box_SECRETKEYBYTES];
     rc = cb__key_open(&k, pass->valuestring, sk);
     cb__wipe(pass);
+    if (rc != HQ_ERR_NOMEM) cb__pass_tried(req, rc == HQ_OK);
     if (rc) {
         LOG_NOTICE("CALLBACK", "number of %s not shown: wrong passphrase (%s)", ev.uuid,
                    req->who.actor);

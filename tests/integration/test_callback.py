@@ -1,7 +1,8 @@
 """差评 call-back, working-day due dates and appeals (issue 17) against the real hallqd.
 
 - The follow-up key: set up by a manager (passphrase), shown by its public half, changed with
-  the old passphrase, replaced only with "reset" (which erases the numbers sealed to it).
+  the old passphrase, replaced only with "reset" (which erases the numbers sealed to it);
+  hallqctl followup-key; five wrong passphrases in a row lock the tries.
 - A citizen's number after a 差评: public, once, only for a bad rating, only within
   evaluation.contact_window_s, only with consent; shown only to a manager's own session with
   the passphrase; absent in clear from every file the box writes (database, WAL, shm, log,
@@ -415,6 +416,14 @@ def test_key_change_and_reset(h, mgr, due_u):
     T.check(r.returncode == 0 and "口令已更改" in r.stdout,
             f"hallqctl changes it: {r.returncode} {r.stdout!r} {r.stderr!r}")
     T.check(PASS2 not in r.stdout + r.stderr, "the passphrase is not echoed")
+    # guessing: five wrong passphrases in a row lock every try for a while, the right one too
+    for i in range(5):
+        st, b = h.post("/api/v1/admin/followup-key",
+                       {"passphrase": PASS, "old_passphrase": f"guess number {i}"}, token=MANAGER)
+        T.eq(st, 403, f"wrong guess {i + 1}")
+    st, b = h.post("/api/v1/admin/followup-key", {"passphrase": PASS, "old_passphrase": PASS2},
+                   token=MANAGER)
+    T.eq((st, b.get("reason")), (429, "rate_limited"), "then locked, even for the right one")
 
 
 def central_clean(h, c):
