@@ -44,6 +44,10 @@ struct hq_callback {
      * few misses costs a real manager little and a guesser everything. */
     unsigned wrong;
     uint64_t locked_until;
+    /* The tables exist. Not yet when the database could not be written at
+     * start (disk full): the queue runs on, this module answers 503 and
+     * tries again at each sweep. */
+    bool ready;
 };
 #define CB_WRONG_FREE 5    /* wrong passphrases before the lock starts */
 #define CB_LOCK_FIRST_S 30 /* the first lock; each further miss doubles it */
@@ -933,6 +937,10 @@ static bool cb__split(const char *tail, char uuid[40], const char **what)
 static int cb__public_route(struct hq_api_req *req, void *arg)
 {
     (void)arg;
+    if (!cb__self || !cb__self->ready) {
+        cb__wipe(cJSON_GetObjectItemCaseSensitive(req->body, "phone"));
+        return hq_api_reply_error(req, HQ_ERR_DISK_FULL, "the database cannot be written now");
+    }
     char uuid[40];
     const char *what;
     if (cb__split(req->tail, uuid, &what)) {
@@ -955,7 +963,11 @@ bool hqd_callback_admin_owns(const char *tail)
 
 int hqd_callback_admin(struct hq_api_req *req, const char *tail)
 {
-    if (!cb__self) return hq_api_reply_error(req, HQ_ERR_STATE, "the call-back module is off");
+    if (!cb__self || !cb__self->ready) {
+        cb__wipe(cJSON_GetObjectItemCaseSensitive(req->body, "passphrase"));
+        cb__wipe(cJSON_GetObjectItemCaseSensitive(req->body, "old_passphrase"));
+        return hq_api_reply_error(req, HQ_ERR_DISK_FULL, "the database cannot be written now");
+    }
     if (strcmp(tail, "followup-key") == 0) return cb__key_route(req);
     char uuid[40];
     const char *what;
@@ -970,14 +982,14 @@ int hqd_callback_admin(struct hq_api_req *req, const char *tail)
 
 int hqd_callback_on_close(struct hq_daemon *d, const char *evaluation, int64_t now)
 {
-    if (!cb__self) return HQ_OK;
+    if (!cb__self || !cb__self->ready) return HQ_OK;
     return cb__erase(d, "evaluation=?3", now, "follow_up_closed", evaluation, NULL);
 }
 
 void hqd_callback_row(struct hq_daemon *d, cJSON *row, const char *uuid, int level, int64_t at,
                       int64_t now)
 {
-    if (!cb__self) return;
+    if (!cb__self || !cb__self->ready) return;
     sqlite3 *db = hq_store_db(d->store);
     int32_t off = d->eng.cfg->utc_offset_s;
     cJSON *appeal = cb__appeal_json(db, uuid, off);
@@ -1062,7 +1074,9 @@ static int cb__count(struct hq_daemon *d, int32_t from, int32_t to, bool open_on
 size_t hqd_callback_alarms(struct hq_daemon *d, int64_t now, struct admin_alarm *out, size_t max)
 {
     struct cb_counts n;
-    if (!cb__self || max == 0 || cb__count(d, 0, 0, true, now, &n) || n.overdue == 0) return 0;
+    if (!cb__self || !cb__self->ready || max == 0 || cb__count(d, 0, 0, true, now, &n) ||
+        n.overdue == 0)
+        return 0;
     struct admin_alarm *a = out;
     memset(a, 0, sizeof *a);
     a->kind = ADMIN_AL_FOLLOW_UP;
@@ -1089,7 +1103,8 @@ static void cb__rate(cJSON *o, const char *key, unsigned num, unsigned den)
 cJSON *hqd_callback_rates(struct hq_daemon *d, int32_t from_day, int32_t to_day, int64_t now)
 {
     struct cb_counts n;
-    if (!cb__self || cb__count(d, from_day, to_day, false, now, &n)) return cJSON_CreateNull();
+    if (!cb__self || !cb__self->ready || cb__count(d, from_day, to_day, false, now, &n))
+        return cJSON_CreateNull();
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "bad", n.bad);
     cJSON_AddNumberToObject(o, "real_name", n.real_name);
@@ -1106,6 +1121,8 @@ cJSON *hqd_callback_rates(struct hq_daemon *d, int32_t from_day, int32_t to_day,
 
 /* --------------------------------------------------------------- module */
 
+static bool cb__tables(struct hq_daemon *d);
+
 /* Erase numbers kept past evaluation.contact_keep_days, and drop the rows
  * of evaluations retention deleted. */
 static void cb__sweep(struct hq_loop *loop, void *arg)
@@ -1114,6 +1131,12 @@ static void cb__sweep(struct hq_loop *loop, void *arg)
     struct hq_daemon *d = s->d;
     (void)loop;
     s->timer = hq_loop_timer(d->loop, CB_SWEEP_MS, cb__sweep, s);
+    if (!s->ready && !(s->ready = cb__tables(d))) {
+        /* the disk refused at start: try again in a minute, not an hour */
+        hq_loop_timer_cancel(d->loop, s->timer);
+        s->timer = hq_loop_timer(d->loop, 60000, cb__sweep, s);
+        return;
+    }
     int64_t now = hq_loop_wall_s();
     char where[96];
     snprintf(where, sizeof where, "given_at < %lld",
@@ -1133,6 +1156,31 @@ static void cb__sweep(struct hq_loop *loop, void *arg)
     if (erased) LOG_INFO("CALLBACK", "%d numbers kept too long erased", erased);
 }
 
+/* Create the module's tables (idempotent); true when they are there. */
+static bool cb__tables(struct hq_daemon *d)
+{
+    sqlite3 *db = hq_store_db(d->store);
+    if (hq_store_begin(d->store)) return false;
+    char *err = NULL;
+    if (sqlite3_exec(db, cb__schema, NULL, NULL, &err) != SQLITE_OK) {
+        LOG_ERR("CALLBACK", "tables not created (the call-back waits): %s", err ? err : "?");
+        sqlite3_free(err);
+        hq_store_end(d->store, 1);
+        return false;
+    }
+    return hq_store_end(d->store, 0) == HQ_OK;
+}
+
+bool hqd_callback_ready(void)
+{
+    return cb__self && cb__self->ready;
+}
+
+const char *hqd_callback_counted(void)
+{
+    return cb__self && cb__self->ready ? HQD_CALLBACK_COUNTED : "1";
+}
+
 int hqd_callback_init(struct hq_daemon *d)
 {
     if (sodium_init() < 0) {
@@ -1140,23 +1188,14 @@ int hqd_callback_init(struct hq_daemon *d)
         return HQ_ERR_IO;
     }
     sqlite3 *db = hq_store_db(d->store);
-    /* secure_delete: an erased number's page is overwritten with zeros, not
-     * just freed (the WAL's copy goes at the next checkpoint) */
-    int rc = hq_store_begin(d->store);
-    if (rc) return rc;
-    char *err = NULL;
-    if (sqlite3_exec(db, cb__schema, NULL, NULL, &err) != SQLITE_OK) {
-        LOG_ERR("CALLBACK", "tables not created: %s", err ? err : "?");
-        sqlite3_free(err);
-        hq_store_end(d->store, 1);
-        return HQ_ERR_DB;
-    }
-    rc = hq_store_end(d->store, 0);
-    if (rc) return rc;
-    sqlite3_exec(db, "PRAGMA secure_delete=ON", NULL, NULL, NULL);
     struct hq_callback *s = &cb__state;
     memset(s, 0, sizeof *s);
     s->d = d;
+    s->ready = cb__tables(d);
+    /* secure_delete: an erased number's page is overwritten with zeros, not
+     * just freed (the WAL's copy goes at the next checkpoint) */
+    sqlite3_exec(db, "PRAGMA secure_delete=ON", NULL, NULL, NULL);
+    int rc;
     if (d->api) {
         rc = hq_api_route_for(d->api, NULL, "/api/v1/evaluations/", HQ_AUTH_ANY, cb__public_route,
                               s);

@@ -35,6 +35,10 @@ void hqd_callback_fini(struct hq_daemon *d);
  * the overdue alarm). */
 #define HQD_CALLBACK_COUNTED                                                                       \
     "uuid NOT IN (SELECT evaluation FROM eval_appeals WHERE state='upheld')"
+/* The same, or "1" while the module's tables do not exist yet. */
+const char *hqd_callback_counted(void);
+/* The module runs and its tables exist. */
+bool hqd_callback_ready(void);
 
 /* The dashboard's routes under /api/v1/admin/ this module answers
  * ("followup-key", "evaluations/{uuid}/contact", "evaluations/{uuid}/review"). */
