@@ -42,16 +42,19 @@ WORKERS = 2
 
 
 def evaluation(hall, seq, level, case=None, channel="政务大厅其他终端"):
+    """A version 2 evaluation record (SYNC.md): data.uuid is the evaluation (one per case),
+    the record's own uuid another; case fields when bound. `sent` is keyed by data.uuid."""
     u = str(uuidlib.uuid4())
-    data = {"uuid": u, "case_no": "%s-T%d" % (hall, seq), "ticket": "A%03d" % seq,
+    data = {"version": 2, "uuid": u, "case_no": "%s-T%d" % (hall, seq), "ticket": "A%03d" % seq,
             "service": "s1", "task_code": "TASK-%d" % (seq % 3), "window": 1 + seq % 4,
             "staff": "clerk%d" % (seq % 2) if seq % 5 else None, "level": level,
             "gbt39046_code": 6 - level, "channel": channel,
             "reasons": [1, 3] if level <= 2 else [], "text": "办理快" if level > 3 else "",
-            "assess_number": 1}
+            "assess_number": 1, "case_bound": False, "task_name": "办理业务",
+            "indicators": {"overall": level}}
     if case:
         data.update(case)
-    return {"seq": seq, "uuid": u, "type": "evaluation",
+    return {"seq": seq, "uuid": str(uuidlib.uuid4()), "type": "evaluation",
             "at": "2026-12-07T09:%02d:%02d+08:00" % (seq // 60 % 60, seq % 60), "data": data}
 
 
@@ -206,12 +209,12 @@ class ProvinceTest(unittest.TestCase):
                 continue
             case = None
             if seq % 3 == 0:
-                case = {"case_no": "BJ%s%05d" % (hall, seq), "item_code": "1100000000%04d" % seq,
-                        "item_name": "企业设立登记"}
+                case = {"case_no": "BJ%s%05d" % (hall, seq), "task_code": "1100000000%04d" % seq,
+                        "task_name": "企业设立登记", "case_bound": True}
             r = evaluation(hall, seq, 1 + seq % 5, case,
-                           "政务大厅平板电脑" if seq % 2 else "政务大厅其他终端")
+                           ("政务大厅平板电脑", "政务大厅其他终端", "二维码")[seq % 3])
             batch.append(r)
-            sent[r["uuid"]] = r
+            sent[r["data"]["uuid"]] = r
         c = centrals[(first // n) % len(centrals)]
         status, ans = post(c.port, hall, batch)
         self.assertEqual(status, 200, ans)
@@ -268,10 +271,12 @@ class ProvinceTest(unittest.TestCase):
         for eid, rec in held.items():
             d = sent[eid]["data"]
             self.assertEqual(rec["projectNo"], d["case_no"])
-            self.assertEqual(rec["taskCode"], d.get("item_code", d["task_code"]))
-            self.assertEqual(rec.get("taskName"), d.get("item_name"))
+            self.assertEqual(rec["taskCode"], d["task_code"])
+            self.assertEqual(rec["taskName"], d["task_name"])
+            self.assertEqual(rec["indicators"], d["indicators"])
             self.assertEqual(rec["alternate"], str(d["level"]))
-            self.assertEqual(rec["pf"], "4" if d["channel"] == "政务大厅平板电脑" else "5")
+            self.assertEqual(rec["pf"], {"政务大厅平板电脑": "4", "政务大厅其他终端": "5",
+                                         "二维码": "3"}[d["channel"]])
             self.assertEqual(rec["evalDetail"], ",".join(str(x) for x in d["reasons"]))
             self.assertEqual(rec["windowNo"], str(d["window"]))
             self.assertEqual(rec.get("staffId"), d["staff"])
@@ -320,11 +325,11 @@ class ProvinceTest(unittest.TestCase):
         good = evaluation("H9", 1, 5)
         odd = evaluation("H9", 2, 1, channel="自助终端")  # no code for it in the mapping
         self.assertEqual(post(c.port, "H9", [good, odd], tok.group(1))[0], 200)
-        wait_for("the good one", lambda: good["uuid"] in self.rx.held())
+        wait_for("the good one", lambda: good["data"]["uuid"] in self.rx.held())
         wait_for("the alarm for the one held back",
                  lambda: metrics(c.port).get("hallq_central_province_behind") == 1)
         self.assertEqual(view(c.port)["province_overdue"], 1)
-        self.assertNotIn(odd["uuid"], self.rx.held())
+        self.assertNotIn(odd["data"]["uuid"], self.rx.held())
         self.assertIn("no code in the map", c.log())
         c.stop()
         self.centrals.remove(c)
@@ -335,8 +340,8 @@ class ProvinceTest(unittest.TestCase):
         pf["map"]["自助终端"] = "5"
         fixed = self.mapping("fixed.json", fields=m["fields"], retry={"first_s": 0.05, "max_s": 0.2})
         c = self.central("c2", fixed)
-        wait_for("the held-back one, after the fix", lambda: odd["uuid"] in self.rx.held())
-        self.assertEqual(self.rx.held()[odd["uuid"]]["pf"], "5")
+        wait_for("the held-back one, after the fix", lambda: odd["data"]["uuid"] in self.rx.held())
+        self.assertEqual(self.rx.held()[odd["data"]["uuid"]]["pf"], "5")
         wait_for("the hall view's alarm cleared", lambda: view(c.port)["province_overdue"] == 0)
         self.assertEqual(self.rx.duplicates, {})
 
@@ -355,7 +360,7 @@ class ProvinceTest(unittest.TestCase):
         self.assertEqual(m["hallq_central_province_failing"], 1)
         self.assertIn("code = \"500\"", c.log())
         self.rx.fail = 0
-        wait_for("delivered after the outage", lambda: e["uuid"] in self.rx.held())
+        wait_for("delivered after the outage", lambda: e["data"]["uuid"] in self.rx.held())
         wait_for("nothing pending",
                  lambda: metrics(c.port).get("hallq_central_province_pending") == 0)
         self.assertEqual(self.rx.duplicates, {})
@@ -383,8 +388,8 @@ class ProvinceTest(unittest.TestCase):
                                     "real_name": True})
         clear = evaluation("H2", 2, 5, {"id_sealed": idno.decode(), "real_name": True})
         self.assertEqual(post(c.port, "H2", [e, clear])[0], 200)
-        wait_for("the sealed one", lambda: e["uuid"] in self.rx.held())
-        got = self.rx.held()[e["uuid"]]
+        wait_for("the sealed one", lambda: e["data"]["uuid"] in self.rx.held())
+        got = self.rx.held()[e["data"]["uuid"]]
         self.assertEqual(got["realName"], "1")
         box = base64.b64decode(got["userCert"])
         opened = ctypes.create_string_buffer(len(box) - 48)
@@ -393,7 +398,7 @@ class ProvinceTest(unittest.TestCase):
         self.assertEqual(opened.raw, idno)
         wait_for("the clear one held back",
                  lambda: "is not a sealed ID number" in c.log())
-        self.assertNotIn(clear["uuid"], self.rx.held())
+        self.assertNotIn(clear["data"]["uuid"], self.rx.held())
         c.stop()
         self.centrals.remove(c)
         self.assertNotIn(idno.decode(), c.log())

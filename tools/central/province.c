@@ -542,8 +542,15 @@ static void province__deliver(struct central_province *p, CURL *h, struct provin
     *status = 0;
     *sent = 0;
     bool ok = false;
+    /* The Idempotency-Key is the evaluation's own uuid (data.uuid: one per case, version 2),
+     * else the record's. */
+    char key[72];
+    cJSON *d = cJSON_Parse(r->data);
+    const char *du = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(d, "uuid"));
+    snprintf(key, sizeof key, "%s", du && *du && strlen(du) < sizeof key ? du : r->uuid);
+    cJSON_Delete(d);
     if (body) {
-        ok = province__post(p, h, r->uuid, body, status, err, errlen);
+        ok = province__post(p, h, key, body, status, err, errlen);
         free(body);
     }
     if (ok) {
