@@ -4,6 +4,7 @@ commands, a test ticket and an approved absence excluded and shown, a past
 day rolled up by the rebuild route, and the CSV and XLSX exports read back
 (python3-openpyxl) with the same numbers as the JSON."""
 import csv
+import os
 import datetime
 import io
 import sys
@@ -12,13 +13,15 @@ import time
 try:
     import openpyxl
 except ImportError:  # python3-openpyxl is Debian's: run under Debian's python3 when another is first
-    import os
     if os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3") and \
             os.path.exists("/usr/bin/python3"):
         os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
     raise
 
-from hallq import CLERK, MANAGER, Failures, Hall
+import subprocess
+import tempfile
+
+from hallq import CLERK, HALLQCTL, MANAGER, Failures, Hall
 
 T = Failures("test_reports")
 OFFSET = 8 * 3600
@@ -150,6 +153,28 @@ def test_exports(h, day):
          "hourly arrivals read back")
 
 
+def test_hallqctl(h, day):
+    """hallqctl report --by clerk --xlsx FILE fetches the workbook from hallqd."""
+    env = dict(os.environ, HALLQ_URL=f"http://127.0.0.1:{h.port}", HALLQ_TOKEN=MANAGER)
+    out = os.path.join(tempfile.mkdtemp(prefix="hallq-report-"), "考核.xlsx")
+    p = subprocess.run([HALLQCTL, "report", "--from", day, "--to", day, "--by", "clerk",
+                        "--xlsx", out], env=env, capture_output=True, text=True, timeout=30)
+    T.eq(p.returncode, 0, f"hallqctl report --xlsx ({p.stderr})")
+    wb = openpyxl.load_workbook(out)
+    names = [r[1] for r in wb["汇总"].iter_rows(min_row=2, values_only=True)]
+    T.check("王芳" in names, f"the clerk in the fetched workbook ({names})")
+    p = subprocess.run([HALLQCTL, "report", "--from", day, "--by", "clerk"], env=env,
+                       capture_output=True, text=True, timeout=30)
+    T.eq(p.returncode, 0, "hallqctl report as a table")
+    T.check("王芳" in p.stdout, "the table names the clerk")
+    p = subprocess.run([HALLQCTL, "report", "--by", "clerk"], env=env, capture_output=True,
+                       text=True, timeout=30)
+    T.eq(p.returncode, 2, "no --from: a usage error")
+    p = subprocess.run([HALLQCTL, "--token", CLERK, "report", "--from", day], env=env,
+                       capture_output=True, text=True, timeout=30)
+    T.eq(p.returncode, 4, "a clerk's token is refused")
+
+
 def body_row(body, key):
     return row(body, key)
 
@@ -191,6 +216,7 @@ def main():
         test_auth_and_input(h)
         day = test_live(h)
         test_exports(h, day)
+        test_hallqctl(h, day)
         test_rollup(h)
         T.check(h.alive(), "hallqd still running")
     return T.done()
