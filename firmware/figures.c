@@ -119,12 +119,20 @@ struct fig_acc {
 struct fig_set {
     struct fig_acc *a;
     size_t n, cap;
+    size_t last; /* the last one found */
 };
 
 static struct fig_acc *fig__acc(struct fig_set *s, int scope, const char *key)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (s->a[i].scope == scope && strcmp(s->a[i].key, key) == 0) return &s->a[i];
+    /* rows of consecutive days come in the same key order: try the one
+     * after the last found first */
+    for (size_t k = 0; k < s->n; k++) {
+        size_t i = (s->last + 1 + k) % s->n;
+        if (s->a[i].scope == scope && strcmp(s->a[i].key, key) == 0) {
+            s->last = i;
+            return &s->a[i];
+        }
+    }
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 64;
         struct fig_acc *a = realloc(s->a, cap * sizeof *a);
@@ -132,6 +140,7 @@ static struct fig_acc *fig__acc(struct fig_set *s, int scope, const char *key)
         s->a = a;
         s->cap = cap;
     }
+    s->last = s->n;
     struct fig_acc *x = &s->a[s->n++];
     memset(x, 0, sizeof *x);
     x->scope = scope;
@@ -569,12 +578,17 @@ static int fig__advance(struct fig_day_ctx *x, struct fig_win *w, int64_t t)
 /* The first event-log id at or after t: ids grow with time, so a bisection
  * over the rowid finds it without an index on `at` (which every command
  * would pay for). */
+#define FIG_ID_MARGIN 1000
+
 static int64_t fig__event_id_at(sqlite3 *db, int64_t t)
 {
     sqlite3_stmt *q = NULL;
     int64_t lo = 0, hi = 0;
-    if (sqlite3_prepare_v2(db, "SELECT coalesce(min(id),0), coalesce(max(id),0) FROM events", -1,
-                           &q, NULL) == SQLITE_OK &&
+    /* two ordered lookups: min() and max() together scan the table */
+    if (sqlite3_prepare_v2(db,
+                           "SELECT (SELECT id FROM events ORDER BY id LIMIT 1),"
+                           " (SELECT id FROM events ORDER BY id DESC LIMIT 1)",
+                           -1, &q, NULL) == SQLITE_OK &&
         sqlite3_step(q) == SQLITE_ROW) {
         lo = sqlite3_column_int64(q, 0);
         hi = sqlite3_column_int64(q, 1) + 1;
@@ -598,9 +612,7 @@ static int64_t fig__event_id_at(sqlite3 *db, int64_t t)
             hi = mid;
     }
     sqlite3_finalize(q);
-    /* a clock step back may have put a few earlier rows later: start a
-     * little before, the query filters on `at` anyway */
-    return lo > 1000 ? lo - 1000 : 0;
+    return lo;
 }
 
 static uint64_t fig__mask_of(const struct hq_engine_cfg *c, const cJSON *arr)
@@ -631,12 +643,17 @@ static int fig__events(sqlite3 *db, struct fig_day_ctx *x, int64_t t0, int64_t t
     sqlite3_stmt *q = NULL;
     if (sqlite3_prepare_v2(db,
                            "SELECT at, kind, window, staff, ticket, label, data FROM events"
-                           " WHERE id >= ? AND at >= ? AND at < ? ORDER BY at, id",
+                           " WHERE id >= ? AND id < ? AND at >= ? AND at < ? ORDER BY at, id",
                            -1, &q, NULL) != SQLITE_OK)
         return HQ_ERR_DB;
-    sqlite3_bind_int64(q, 1, fig__event_id_at(db, t0));
-    sqlite3_bind_int64(q, 2, t0);
-    sqlite3_bind_int64(q, 3, tend);
+    /* a clock step back may have put a few rows out of order: a margin of
+     * ids on either side, the query filters on `at` anyway */
+    int64_t first = fig__event_id_at(db, t0) - FIG_ID_MARGIN,
+            last = fig__event_id_at(db, tend) + FIG_ID_MARGIN;
+    sqlite3_bind_int64(q, 1, first);
+    sqlite3_bind_int64(q, 2, last);
+    sqlite3_bind_int64(q, 3, t0);
+    sqlite3_bind_int64(q, 4, tend);
     int rc, err = HQ_OK;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         int64_t at = sqlite3_column_int64(q, 0);
@@ -696,31 +713,65 @@ static int fig__events(sqlite3 *db, struct fig_day_ctx *x, int64_t t0, int64_t t
     return HQ_OK;
 }
 
+/* Length of [a, b) covered by the merged list v, starting from the first
+ * interval that can overlap (a bisection: the list is sorted and disjoint). */
+static int64_t fig__covered_from(const struct fig_iv *v, size_t n, int64_t a, int64_t b)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid].b <= a)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return fig__covered(v + lo, n - lo, a, b);
+}
+
+/* The merged waiting stretches of the tickets of a set of services. */
+struct fig_union {
+    uint64_t mask;
+    struct fig_iv *v;
+    size_t n;
+};
+
 /* 空岗: the idle stretches of each window while a person of one of its
  * services (as they were then) waited, minus faults and approved absences. */
 static int fig__idle(struct fig_day_ctx *x)
 {
-    const struct hq_engine_cfg *c = x->c;
-    for (size_t s = 0; s < x->nseg; s++) {
+    struct fig_union *u = NULL;
+    size_t nu = 0;
+    int rc = HQ_OK;
+    struct fig_iv *e = malloc((x->nex + 1) * sizeof *e);
+    if (!e) return HQ_ERR_NOMEM;
+    for (size_t s = 0; s < x->nseg && !rc; s++) {
         struct fig_seg *g = &x->seg[s];
-        /* waiting stretches of the segment's services that overlap it */
-        size_t n = 0;
-        struct fig_iv *v = malloc((x->ntk + 1) * sizeof *v);
-        if (!v) return HQ_ERR_NOMEM;
-        for (size_t i = 0; i < x->ntk; i++) {
-            const struct fig_ticket *t = &x->tk[i];
-            if (t->service < 0 || !(g->mask >> t->service & 1)) continue;
-            if (t->b <= g->a || t->a >= g->b) continue;
-            v[n++] = (struct fig_iv){t->a, t->b};
+        struct fig_union *w = NULL;
+        for (size_t i = 0; i < nu; i++)
+            if (u[i].mask == g->mask) w = &u[i];
+        if (!w) {
+            struct fig_union *nn = realloc(u, (nu + 1) * sizeof *u);
+            struct fig_iv *v = malloc((x->ntk + 1) * sizeof *v);
+            if (!nn || !v) {
+                if (nn) u = nn;
+                free(v);
+                rc = HQ_ERR_NOMEM;
+                break;
+            }
+            u = nn;
+            w = &u[nu++];
+            w->mask = g->mask;
+            w->v = v;
+            w->n = 0;
+            for (size_t i = 0; i < x->ntk; i++) {
+                const struct fig_ticket *t = &x->tk[i];
+                if (t->service >= 0 && (g->mask >> t->service & 1) && t->b > t->a)
+                    v[w->n++] = (struct fig_iv){t->a, t->b};
+            }
+            w->n = fig__merge(v, w->n);
         }
-        n = fig__merge(v, n);
         /* excluded stretches: faults of this window or the hall, absences */
         size_t ne = 0;
-        struct fig_iv *e = malloc((x->nex + 1) * sizeof *e);
-        if (!e) {
-            free(v);
-            return HQ_ERR_NOMEM;
-        }
         for (size_t i = 0; i < x->nex; i++) {
             const struct fig_excl *ex = &x->ex[i];
             if ((strcmp(ex->kind, "fault") == 0 && (ex->window == 0 || ex->window == g->window)) ||
@@ -728,21 +779,22 @@ static int fig__idle(struct fig_day_ctx *x)
                 e[ne++] = (struct fig_iv){ex->a, ex->b};
         }
         ne = fig__merge(e, ne);
-        int64_t idle = fig__covered(v, n, g->a, g->b);
+        int64_t idle = fig__covered_from(w->v, w->n, g->a, g->b);
         /* minus the part of it inside an excluded stretch */
         for (size_t k = 0; k < ne; k++) {
             int64_t a = e[k].a > g->a ? e[k].a : g->a, b = e[k].b < g->b ? e[k].b : g->b;
-            if (b > a) idle -= fig__covered(v, n, a, b);
+            if (b > a) idle -= fig__covered_from(w->v, w->n, a, b);
         }
-        free(v);
-        free(e);
         if (idle <= 0) continue;
         struct fig_acc *t[4];
         fig__targets(x, t, NULL, g->window, g->staff);
         FIG_EACH(t, i) t[i]->v[FV_IDLE_S] += idle;
     }
-    (void)c;
-    return HQ_OK;
+    for (size_t i = 0; i < nu; i++)
+        free(u[i].v);
+    free(u);
+    free(e);
+    return rc;
 }
 
 static void fig__exclusion_totals(struct fig_day_ctx *x)
@@ -882,7 +934,10 @@ int hq_fig_build_day(sqlite3 *db, const struct hq_engine_cfg *c, const struct hq
         (rc = fig__idle(&x)))
         goto out;
     fig__exclusion_totals(&x);
-    snprintf(sql, sizeof sql, "DELETE FROM %s WHERE day = %d", table, (int)day);
+    /* by the key's order (scope, day, key): never a scan of the table */
+    snprintf(sql, sizeof sql,
+             "DELETE FROM %s WHERE scope IN ('hall','service','window','clerk') AND day = %d",
+             table, (int)day);
     if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK) {
         rc = HQ_ERR_DB;
         goto out;
@@ -933,6 +988,8 @@ static int fig__read(sqlite3 *db, const char *table, int scope, int32_t from, in
         const char *key = fig__col(q, 1);
         struct fig_acc *tg[2] = {fig__acc(set, scope, key ? key : ""), total};
         int wd = (int)(((day + 4) % 7 + 7) % 7); /* 1970-01-01 was a Thursday; 0 = Sunday */
+        const char *pbt = fig__col(q, 6 + FV__COUNT);
+        cJSON *pb = pbt ? cJSON_Parse(pbt) : NULL;
         for (int j = 0; j < 2; j++) {
             struct fig_acc *a = tg[j];
             if (!a) continue;
@@ -957,17 +1014,14 @@ static int fig__read(sqlite3 *db, const char *table, int scope, int32_t from, in
             }
             fig__unblob(q, 4 + FV__COUNT, a->wait_hist, HQ_FIG_BUCKETS);
             fig__unblob(q, 5 + FV__COUNT, a->handle_hist, HQ_FIG_BUCKETS);
-            const char *pb = fig__col(q, 6 + FV__COUNT);
-            if (pb) {
-                cJSON *o = cJSON_Parse(pb), *it;
-                cJSON_ArrayForEach(it, o)
-                {
-                    if (cJSON_IsNumber(it)) fig__pause_add(a, it->string, (int64_t)it->valuedouble);
-                }
-                cJSON_Delete(o);
+            cJSON *it;
+            cJSON_ArrayForEach(it, pb)
+            {
+                if (cJSON_IsNumber(it)) fig__pause_add(a, it->string, (int64_t)it->valuedouble);
             }
             a->days++;
         }
+        cJSON_Delete(pb);
     }
     sqlite3_finalize(q);
     return rc == SQLITE_DONE ? HQ_OK : HQ_ERR_DB;
