@@ -122,6 +122,22 @@ struct fig_set {
     size_t last; /* the last one found */
 };
 
+/* Room for `extra` more without moving the array: a caller holding
+ * pointers from fig__acc() must reserve before it takes them, since adding
+ * one may realloc. */
+static bool fig__reserve(struct fig_set *s, size_t extra)
+{
+    if (s->n + extra <= s->cap) return true;
+    size_t cap = s->cap ? s->cap : 64;
+    while (cap < s->n + extra)
+        cap *= 2;
+    struct fig_acc *a = realloc(s->a, cap * sizeof *a);
+    if (!a) return false;
+    s->a = a;
+    s->cap = cap;
+    return true;
+}
+
 static struct fig_acc *fig__acc(struct fig_set *s, int scope, const char *key)
 {
     /* rows of consecutive days come in the same key order: try the one
@@ -133,13 +149,7 @@ static struct fig_acc *fig__acc(struct fig_set *s, int scope, const char *key)
             return &s->a[i];
         }
     }
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 64;
-        struct fig_acc *a = realloc(s->a, cap * sizeof *a);
-        if (!a) return NULL;
-        s->a = a;
-        s->cap = cap;
-    }
+    if (!fig__reserve(s, 1)) return NULL;
     s->last = s->n;
     struct fig_acc *x = &s->a[s->n++];
     memset(x, 0, sizeof *x);
@@ -338,6 +348,10 @@ static void fig__targets(struct fig_day_ctx *x, struct fig_acc *t[4], const char
                          int window, const char *staff)
 {
     char k[24];
+    if (!fig__reserve(&x->set, 4)) {
+        t[0] = t[1] = t[2] = t[3] = NULL;
+        return;
+    }
     t[0] = fig__acc(&x->set, HQ_FIG_HALL, "hall");
     t[1] = service && *service ? fig__acc(&x->set, HQ_FIG_SERVICE, service) : NULL;
     snprintf(k, sizeof k, "%d", window);
@@ -799,8 +813,9 @@ static int fig__idle(struct fig_day_ctx *x)
 
 static void fig__exclusion_totals(struct fig_day_ctx *x)
 {
-    struct fig_acc *hall = fig__acc(&x->set, HQ_FIG_HALL, "hall");
     for (size_t i = 0; i < x->nex; i++) {
+        if (!fig__reserve(&x->set, 2)) return;
+        struct fig_acc *hall = fig__acc(&x->set, HQ_FIG_HALL, "hall");
         const struct fig_excl *e = &x->ex[i];
         int64_t d = e->b - e->a;
         if (d <= 0) continue;

@@ -335,6 +335,28 @@ int main(void)
     cJSON_Delete(a);
     cJSON_Delete(b);
 
+    /* many keys in one day (past the first growth of the accumulators):
+     * the hall's count stays the sum of the clerks' (a pointer held across
+     * a growth once lost counts) */
+    int D5 = D0 + 5;
+    for (int i = 0; i < 150; i++) {
+        char lab[16], st[16];
+        snprintf(lab, sizeof lab, "A%03d", 100 + i);
+        snprintf(st, sizeof st, "%d", 2000 + i);
+        ticket(D5, lab, "A", "A", "done", 1, st, M(9, 0) + i, M(9, 1) + i, M(9, 1) + i,
+               M(9, 2) + i);
+    }
+    CHECK(hq_fig_build_day(db, &c, &o, D5, now, "fig_day", err, sizeof err) == HQ_OK);
+    CHECK(hq_fig_report(db, &c, &o, D5, D5, HQ_FIG_HALL, D0 + 10, now, &r, err, sizeof err) ==
+          HQ_OK);
+    CHECK_EQ_INT(num(row(r, "hall"), "served"), 150);
+    cJSON_Delete(r);
+    CHECK(hq_fig_report(db, &c, &o, D5, D5, HQ_FIG_CLERK, D0 + 10, now, &r, err, sizeof err) ==
+          HQ_OK);
+    CHECK_EQ_INT(cJSON_GetArraySize(cJSON_GetObjectItem(r, "rows")), 150);
+    CHECK_EQ_INT(num(cJSON_GetObjectItem(r, "total"), "served"), 150);
+    cJSON_Delete(r);
+
     /* percentiles: the bucket's top, capped by the maximum */
     uint32_t hist[HQ_FIG_BUCKETS] = {0};
     CHECK_EQ_INT(hq_fig_percentile(hist, 0.5, 0), -1);
