@@ -4,7 +4,7 @@
  *   bench_reports DIR [SECONDS] [--scale F]      (or HQ_REPORTS_SCALE=F)
  *
  * A year of a 60-window hall (8 services, 120 clerks in two alternating
- * shifts, 4,100 tickets a working day: about 1.5 million tickets at scale 1)
+ * shifts, 4,800 tickets a day, closed on Sundays: about 1.5 million tickets at scale 1)
  * is generated straight into a database of the store's real schema with
  * bulk SQL (the command path would take hours); the rollups are built by
  * the rebuild path (hq_fig_build_day, day by day, as the job does); then a
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
     exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=OFF; PRAGMA cache_size=-65536");
     if (hq_fig_schema(db, err, sizeof err)) return 1;
     const struct hq_engine_cfg *c = &cfg.engine;
-    int per_day = (int)(4100 * scale);
+    int per_day = (int)(4800 * scale);
     if (per_day < 10) per_day = 10;
     int32_t d0 = 20454; /* 2026-01-01 */
     int days = 365, open_days = 0;
