@@ -544,6 +544,20 @@ static struct fig_win *fig__win(struct fig_day_ctx *x, int number)
     return NULL;
 }
 
+/* A window the configuration does not have: a temporary one opened while
+ * the hall ran (its services come with its window_open event). */
+static struct fig_win *fig__win_add(struct fig_day_ctx *x, int number, int64_t at)
+{
+    struct fig_win *n = realloc(x->win, (x->nwin + 1) * sizeof *n);
+    if (!n) return NULL;
+    x->win = n;
+    struct fig_win *w = &x->win[x->nwin++];
+    memset(w, 0, sizeof *w);
+    w->number = number;
+    w->since = at;
+    return w;
+}
+
 static void fig__pause_add(struct fig_acc *a, const char *reason, int64_t s)
 {
     if (!a->pause_by) a->pause_by = cJSON_CreateObject();
@@ -674,6 +688,7 @@ static int fig__events(sqlite3 *db, struct fig_day_ctx *x, int64_t t0, int64_t t
         const char *kind = fig__col(q, 1), *staff = fig__col(q, 3);
         int window = sqlite3_column_int(q, 2);
         struct fig_win *w = window ? fig__win(x, window) : NULL;
+        if (!w && window > 0 && window < 65536) w = fig__win_add(x, window, at);
         cJSON *data = NULL;
         /* the counted acts */
         bool nos = strcmp(kind, "no_show") == 0, rq = strcmp(kind, "requeue") == 0,
@@ -686,20 +701,22 @@ static int fig__events(sqlite3 *db, struct fig_day_ctx *x, int64_t t0, int64_t t
             int col = nos ? FV_NO_SHOW : rq ? FV_REQUEUED : FV_TRANSFERRED;
             FIG_EACH(t, i) t[i]->v[col]++;
         }
-        if (strcmp(kind, "window_services") == 0) {
-            /* run-time change of a window's services: {"services":["A",...]} */
+        bool svc_ev = strcmp(kind, "window_services") == 0 || strcmp(kind, "window_open") == 0;
+        if (svc_ev) {
+            /* run-time change of a window's services (hqd_overrides.c), or a
+             * window opened: {"services":["A",...]} */
             if (!data) data = cJSON_Parse(fig__col(q, 6) ? fig__col(q, 6) : "{}");
             if (w && (err = fig__advance(x, w, at))) break;
             const cJSON *arr = cJSON_GetObjectItemCaseSensitive(data, "services");
             if (w && cJSON_IsArray(arr)) w->mask = fig__mask_of(c, arr);
         }
-        if (w && strcmp(kind, "window_services") != 0) {
+        if (w && !svc_ev) {
             if ((err = fig__advance(x, w, at))) break;
             if (strcmp(kind, "login") == 0) {
                 w->on = true;
                 w->paused = w->busy = false;
                 snprintf(w->staff, sizeof w->staff, "%s", staff ? staff : "");
-            } else if (strcmp(kind, "logout") == 0) {
+            } else if (strcmp(kind, "logout") == 0 || strcmp(kind, "window_close") == 0) {
                 w->on = w->paused = w->busy = false;
             } else if (strcmp(kind, "pause") == 0) {
                 w->paused = true;

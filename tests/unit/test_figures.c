@@ -357,6 +357,23 @@ int main(void)
     CHECK_EQ_INT(num(cJSON_GetObjectItem(r, "total"), "served"), 150);
     cJSON_Delete(r);
 
+    /* a temporary window opened while the hall ran (hqd_overrides.c's
+     * window_open event names its services), then closed */
+    int D8 = D0 + 8;
+    ticket(D8, "B050", "B", "B", "done", 7, "101", M(10, 0), M(10, 10), M(10, 10), M(10, 20));
+    event(D8, M(10, 0), "window_open", 7, NULL, NULL, "{\"services\":[\"B\"]}");
+    event(D8, M(10, 0), "login", 7, "101", NULL, NULL);
+    event(D8, M(10, 10), "call", 7, "101", "B050", NULL);
+    event(D8, M(10, 20), "finish", 7, "101", "B050", NULL);
+    event(D8, M(10, 30), "window_close", 7, NULL, NULL, NULL);
+    CHECK(hq_fig_build_day(db, &c, &o, D8, now, "fig_day", err, sizeof err) == HQ_OK);
+    CHECK(hq_fig_report(db, &c, &o, D8, D8, HQ_FIG_WINDOW, D0 + 10, now, &r, err, sizeof err) ==
+          HQ_OK);
+    CHECK_EQ_INT(num(row(r, "7"), "attendance.signed_in_s"), 1800); /* closed at 10:30 */
+    CHECK_EQ_INT(num(row(r, "7"), "attendance.idle_s"), 600);       /* B050 waited 10:00-10:10 */
+    CHECK_EQ_INT(num(row(r, "7"), "served"), 1);
+    cJSON_Delete(r);
+
     /* percentiles: the bucket's top, capped by the maximum */
     uint32_t hist[HQ_FIG_BUCKETS] = {0};
     CHECK_EQ_INT(hq_fig_percentile(hist, 0.5, 0), -1);
