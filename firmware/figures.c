@@ -51,39 +51,45 @@ enum {
     FV_FAULT_S,
     FV_EXCL_TICKETS,
     FV_EXCL_WAITS,
+    FV_APPEAL_PENDING,
+    FV_APPEAL_UPHELD,
     FV__COUNT
 };
 
-static const char *const fig__cols[FV__COUNT] = {"arrivals",
-                                                 "served",
-                                                 "no_show",
-                                                 "cancelled",
-                                                 "transferred",
-                                                 "requeued",
-                                                 "wait_n",
-                                                 "wait_sum",
-                                                 "wait_max",
-                                                 "wait_over",
-                                                 "handle_n",
-                                                 "handle_sum",
-                                                 "handle_max",
-                                                 "handle_over",
-                                                 "walk_n",
-                                                 "walk_sum",
-                                                 "r1",
-                                                 "r2",
-                                                 "r3",
-                                                 "r4",
-                                                 "r5",
-                                                 "bad_open",
-                                                 "bad_done",
-                                                 "signed_s",
-                                                 "pause_s",
-                                                 "idle_s",
-                                                 "absence_s",
-                                                 "fault_s",
-                                                 "excluded_tickets",
-                                                 "excluded_waits"};
+static const char *const fig__cols[] = {"arrivals",
+                                        "served",
+                                        "no_show",
+                                        "cancelled",
+                                        "transferred",
+                                        "requeued",
+                                        "wait_n",
+                                        "wait_sum",
+                                        "wait_max",
+                                        "wait_over",
+                                        "handle_n",
+                                        "handle_sum",
+                                        "handle_max",
+                                        "handle_over",
+                                        "walk_n",
+                                        "walk_sum",
+                                        "r1",
+                                        "r2",
+                                        "r3",
+                                        "r4",
+                                        "r5",
+                                        "bad_open",
+                                        "bad_done",
+                                        "signed_s",
+                                        "pause_s",
+                                        "idle_s",
+                                        "absence_s",
+                                        "fault_s",
+                                        "excluded_tickets",
+                                        "excluded_waits",
+                                        "appeal_pending",
+                                        "appeal_upheld"};
+
+_Static_assert(sizeof fig__cols / sizeof fig__cols[0] == FV__COUNT, "a name for every column");
 
 static const char *const fig__scopes[HQ_FIG__COUNT] = {"hall", "service", "window", "clerk"};
 
@@ -204,7 +210,7 @@ int64_t hq_fig_percentile(const uint32_t *hist, double p, int64_t max)
 
 int hq_fig_schema(sqlite3 *db, char *err, size_t errlen)
 {
-    char sql[2048];
+    char sql[4096];
     size_t k = (size_t)snprintf(sql, sizeof sql,
                                 "CREATE TABLE IF NOT EXISTS fig_day(scope TEXT NOT NULL,"
                                 " day INTEGER NOT NULL, key TEXT NOT NULL");
@@ -505,25 +511,48 @@ static int fig__tickets(sqlite3 *db, struct fig_day_ctx *x, const struct hq_fig_
     return rc == SQLITE_DONE ? HQ_OK : HQ_ERR_DB;
 }
 
+static bool fig__has_table(sqlite3 *db, const char *name)
+{
+    sqlite3_stmt *q = NULL;
+    bool yes = false;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", -1, &q,
+                           NULL) == SQLITE_OK) {
+        sqlite3_bind_text(q, 1, name, -1, SQLITE_STATIC);
+        yes = sqlite3_step(q) == SQLITE_ROW;
+    }
+    sqlite3_finalize(q);
+    return yes;
+}
+
 static int fig__ratings(sqlite3 *db, struct fig_day_ctx *x, int32_t day)
 {
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT ticket, label, service, window, staff, level, follow_up_state"
-                           " FROM evaluations WHERE day = ?",
-                           -1, &q, NULL) != SQLITE_OK)
-        return HQ_ERR_DB;
+    /* 申诉 (appeals, the call-back module's eval_appeals when it runs): an
+     * upheld appeal takes the rating out of the figures, as 满意率 there
+     * does; a pending one is counted and shown as pending */
+    const char *sql = fig__has_table(db, "eval_appeals")
+                          ? "SELECT ticket, label, service, window, staff, level, follow_up_state,"
+                            " (SELECT state FROM eval_appeals a WHERE a.evaluation = e.uuid)"
+                            " FROM evaluations e WHERE day = ?"
+                          : "SELECT ticket, label, service, window, staff, level, follow_up_state,"
+                            " NULL FROM evaluations WHERE day = ?";
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) return HQ_ERR_DB;
     sqlite3_bind_int(q, 1, day);
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (fig__is_test(x, fig__col(q, 0), fig__col(q, 1))) continue;
         int level = sqlite3_column_int(q, 5);
         if (level < 1 || level > 5) continue;
-        const char *fu = fig__col(q, 6);
+        const char *fu = fig__col(q, 6), *appeal = fig__col(q, 7);
         struct fig_acc *t[4];
         fig__targets(x, t, fig__col(q, 2), sqlite3_column_int(q, 3), fig__col(q, 4));
+        if (appeal && strcmp(appeal, "upheld") == 0) {
+            FIG_EACH(t, i) t[i]->v[FV_APPEAL_UPHELD]++;
+            continue;
+        }
         FIG_EACH(t, i)
         {
+            if (appeal && strcmp(appeal, "pending") == 0) t[i]->v[FV_APPEAL_PENDING]++;
             t[i]->v[FV_R1 + level - 1]++;
             if (level <= 2) {
                 if (fu && strcmp(fu, "closed") == 0)
@@ -876,7 +905,7 @@ static void fig__unblob(sqlite3_stmt *q, int col, uint32_t *v, int n)
 static int fig__write(sqlite3 *db, const char *table, struct fig_day_ctx *x, int32_t day,
                       int64_t now)
 {
-    char sql[2048];
+    char sql[4096];
     size_t k = (size_t)snprintf(sql, sizeof sql, "INSERT INTO %s(scope, day, key", table);
     for (int i = 0; i < FV__COUNT; i++)
         k += (size_t)snprintf(sql + k, sizeof sql - k, ", %s", fig__cols[i]);
@@ -1001,7 +1030,7 @@ int hq_fig_purge(sqlite3 *db, int32_t before)
 static int fig__read(sqlite3 *db, const char *table, int scope, int32_t from, int32_t to,
                      struct fig_set *set, struct fig_acc *total)
 {
-    char sql[2048];
+    char sql[4096];
     size_t k = (size_t)snprintf(sql, sizeof sql, "SELECT day, key");
     for (int i = 0; i < FV__COUNT; i++)
         k += (size_t)snprintf(sql + k, sizeof sql - k, ", %s", fig__cols[i]);
@@ -1141,6 +1170,9 @@ static cJSON *fig__row_json(const struct hq_engine_cfg *c, const struct fig_acc 
     cJSON_AddNumberToObject(r, "bad", (double)(v[FV_R1] + v[FV_R2]));
     cJSON_AddNumberToObject(r, "bad_open", (double)v[FV_BAD_OPEN]);
     cJSON_AddNumberToObject(r, "bad_closed", (double)v[FV_BAD_DONE]);
+    cJSON_AddNumberToObject(r, "appeals_pending", (double)v[FV_APPEAL_PENDING]);
+    /* upheld appeals (申诉成立): left out of every rating figure above */
+    cJSON_AddNumberToObject(r, "appeals_upheld", (double)v[FV_APPEAL_UPHELD]);
     fig__num_or_null(r, "coverage", v[FV_SERVED],
                      v[FV_SERVED] ? fig__r((double)rn / (double)v[FV_SERVED], 4) : 0);
 

@@ -374,6 +374,28 @@ int main(void)
     CHECK_EQ_INT(num(row(r, "7"), "served"), 1);
     cJSON_Delete(r);
 
+    /* appeals (the call-back module's table): an upheld one leaves the
+     * figures, a pending one is counted and shown */
+    int D9 = D0 + 9;
+    ticket(D9, "A060", "A", "A", "done", 1, "101", M(9, 0), M(9, 1), M(9, 1), M(9, 5));
+    ticket(D9, "A061", "A", "A", "done", 1, "101", M(9, 5), M(9, 6), M(9, 6), M(9, 9));
+    eval(D9, "A060", "A", 1, "101", 1, "open");
+    eval(D9, "A061", "A", 1, "101", 2, "open");
+    sql("CREATE TABLE eval_appeals(evaluation TEXT PRIMARY KEY, kind TEXT NOT NULL,"
+        " reason TEXT NOT NULL, by_staff TEXT, actor TEXT NOT NULL, at INTEGER NOT NULL,"
+        " state TEXT NOT NULL DEFAULT 'pending');"
+        "INSERT INTO eval_appeals(evaluation, kind, reason, actor, at, state) VALUES"
+        "('e-A060-20796', 'clerk', 'x', 'm', 0, 'upheld'), ('e-A061-20796', 'clerk', 'x', 'm', 0,"
+        " 'pending')");
+    CHECK(hq_fig_build_day(db, &c, &o, D9, now, "fig_day", err, sizeof err) == HQ_OK);
+    CHECK(hq_fig_report(db, &c, &o, D9, D9, HQ_FIG_HALL, D0 + 10, now, &r, err, sizeof err) ==
+          HQ_OK);
+    CHECK_EQ_INT(num(row(r, "hall"), "ratings.count"), 1);
+    CHECK_EQ_INT(num(row(r, "hall"), "ratings.bad"), 1);
+    CHECK_EQ_INT(num(row(r, "hall"), "ratings.appeals_pending"), 1);
+    CHECK_EQ_INT(num(row(r, "hall"), "ratings.appeals_upheld"), 1);
+    cJSON_Delete(r);
+
     /* percentiles: the bucket's top, capped by the maximum */
     uint32_t hist[HQ_FIG_BUCKETS] = {0};
     CHECK_EQ_INT(hq_fig_percentile(hist, 0.5, 0), -1);
