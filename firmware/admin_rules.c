@@ -141,7 +141,7 @@ unsigned admin_staffing(double lambda_h, double handle_s, double target_s, unsig
 /* -------------------------------------------------------------- alarms */
 
 static const char *const admin_alarm_kinds[ADMIN_AL__COUNT] = {
-    "wait", "idle", "device", "printer", "sync", "storage", "clock"};
+    "wait", "idle", "device", "printer", "sync", "storage", "clock", "follow_up"};
 
 const char *admin_alarm_kind_name(int kind)
 {

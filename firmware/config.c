@@ -37,6 +37,7 @@ enum cfg_type {
     CT_ENUM,     /* one of `choices`, stored as the string */
     CT_OFFSET,   /* "+HH:MM" into int32 seconds */
     CT_DATE,     /* "YYYY-MM-DD" into int32 local days since 1970-01-01 */
+    CT_DATES,    /* ["YYYY-MM-DD", ...] into int32[max], ascending, count at off2 */
     CT_HOURS,    /* ["HH:MM-HH:MM", ...] into struct hq_day_hours for each day in `days` */
     CT_RANGE,    /* [first, last] into two uint16 */
     CT_PRIOS,    /* ["elderly", ...] into a priority bit mask (NORMAL always set) */
@@ -162,6 +163,15 @@ static const char *const cfg_led_colors[] = {"red", "green", "yellow", NULL};
 /* clang-format off */
 
 #define BASE struct hq_config
+static const struct cfg_key cfg_calendar_keys[] = {
+    {.key = "holidays", .flags = CF_RELOAD, .type = CT_DATES, F_OFF(cal_holidays), F_OFF2(n_cal_holidays),
+     .min = 0, .max = HQ_CFG_MAX_CAL_DAYS},
+    {.key = "workdays", .flags = CF_RELOAD, .type = CT_DATES, F_OFF(cal_workdays), F_OFF2(n_cal_workdays),
+     .min = 0, .max = HQ_CFG_MAX_CAL_DAYS},
+};
+static const struct cfg_obj cfg_calendar_obj = CFG_OBJ(cfg_calendar_keys, NULL);
+
+
 static const struct cfg_key cfg_hall_keys[] = {
     {.key = "id", .type = CT_STR, F_OFF(engine.hall_id), .flags = CF_REQ, .min = 1,
      .charset = CS_CODE},
@@ -170,6 +180,7 @@ static const struct cfg_key cfg_hall_keys[] = {
     {.key = "utc_offset", .type = CT_OFFSET, F_OFF(engine.utc_offset_s), .def_str = "+08:00"},
     {.key = "log_level", .flags = CF_RELOAD, .type = CT_ENUM, F_OFF(log_level), .choices = cfg_log_levels,
      .def_str = "info"},
+    {.key = "calendar", .type = CT_OBJECT, .sub = &cfg_calendar_obj},
 };
 #undef BASE
 
@@ -321,6 +332,11 @@ static const struct cfg_key cfg_evaluation_keys[] = {
      .choices = cfg_reasons_versions, .def_str = "hallq-2019.1"},
     {.key = "pads", .type = CT_ARRAY, F_OFF(eval_pads), F_OFF2(n_eval_pads), .flags = CF_INLINE,
      .min = 0, .max = HQ_CFG_MAX_PADS, .sub = &cfg_pad_obj, .elem_size = sizeof(struct hq_pad_cfg)},
+    {.key = "callback_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_callback_workdays), .min = 1, .max = 60, .def = 3},
+    {.key = "rectify_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_rectify_workdays), .min = 1, .max = 60, .def = 15},
+    {.key = "appeal_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_appeal_workdays), .min = 1, .max = 60, .def = 5},
+    {.key = "contact_window_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_window_s), .min = 60, .max = 604800, .def = 1800},
+    {.key = "contact_keep_days", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_keep_days), .min = 1, .max = 365, .def = 30},
 };
 
 static const struct cfg_key cfg_printer_keys[] = {
@@ -622,11 +638,11 @@ static const struct cfg_key cfg_top_keys[] = {
     {.key = "display", .type = CT_OBJECT, .sub = &cfg_display_obj},
     {.key = "alarms", .type = CT_OBJECT, .sub = &cfg_alarm_obj},
     {.key = "privacy", .type = CT_OBJECT, .flags = CF_REQ, .sub = &cfg_privacy_obj},
+    {.key = "evaluation", .type = CT_OBJECT, .sub = &cfg_evaluation_obj},
     {.key = "sync", .type = CT_OBJECT, .sub = &cfg_sync_obj},
     {.key = "printer", .type = CT_OBJECT, .sub = &cfg_printer_obj},
     {.key = "voice", .type = CT_OBJECT, .sub = &cfg_voice_obj},
     {.key = "queue", .type = CT_OBJECT, .sub = &cfg_queue_obj},
-    {.key = "evaluation", .type = CT_OBJECT, .sub = &cfg_evaluation_obj},
     {.key = "priority", .type = CT_OBJECT, .sub = &cfg_priority_obj},
     {.key = "services", .type = CT_ARRAY, F_OFF(engine.services), F_OFF2(engine.n_services),
      .flags = CF_REQ, .min = 1, .max = HQ_MAX_SERVICES, .sub = &cfg_service_obj,
@@ -1146,6 +1162,40 @@ static int cfg__strlist(struct cfg_walk *w, const struct cfg_key *k, const cJSON
     return HQ_OK;
 }
 
+/* CT_DATES: an array of "YYYY-MM-DD" into int32[k->max], kept ascending so
+ * a look-up is a binary search; a date twice is an error (a typo, mostly). */
+static int cfg__dates(struct cfg_walk *w, const struct cfg_key *k, const cJSON *v, char *base)
+{
+    char got[96];
+    int32_t *days = (int32_t *)(base + k->off);
+    size_t n = 0;
+    const cJSON *it;
+    if (v && !cJSON_IsArray(v))
+        return cfg__fail(w, "must be an array of dates \"YYYY-MM-DD\", got %s",
+                         cfg__got(v, got, sizeof got));
+    int count = v ? cJSON_GetArraySize(v) : 0;
+    if (count < k->min || count > k->max)
+        return cfg__fail(w, "must have %lld to %lld dates, got %d", k->min, k->max, count);
+    cJSON_ArrayForEach(it, v)
+    {
+        size_t old = cfg__push_index(w, n);
+        int32_t d;
+        int rc = cfg__date(w, it, &d);
+        if (rc) return rc;
+        size_t at = n;
+        while (at > 0 && days[at - 1] > d)
+            at--;
+        if (at > 0 && days[at - 1] == d)
+            return cfg__fail(w, "\"%s\" is listed twice", it->valuestring);
+        memmove(days + at + 1, days + at, (n - at) * sizeof *days);
+        days[at] = d;
+        n++;
+        cfg__pop(w, old);
+    }
+    cfg__store_uint(base + k->off2, k->size2, n);
+    return HQ_OK;
+}
+
 /* One key: `v` is its JSON value, NULL when the file leaves it out. */
 static int cfg__walk_key(struct cfg_walk *w, const struct cfg_key *k, const cJSON *v, char *base)
 {
@@ -1221,6 +1271,8 @@ static int cfg__walk_key(struct cfg_walk *w, const struct cfg_key *k, const cJSO
         return cfg__offset(w, v ? v->valuestring : k->def_str, v, (int32_t *)field);
     case CT_DATE:
         return v ? cfg__date(w, v, (int32_t *)field) : HQ_OK;
+    case CT_DATES:
+        return cfg__dates(w, k, v, base);
     case CT_HOURS: {
         if (!v) return HQ_OK; /* absent: those days keep what an earlier key set, or closed */
         struct hq_day_hours d;
@@ -2317,6 +2369,9 @@ static const char *cfg__type_doc(const struct cfg_key *k, char *buf, size_t len)
     case CT_DATE:
         snprintf(buf, len, "date \"YYYY-MM-DD\"");
         break;
+    case CT_DATES:
+        snprintf(buf, len, "array of dates \"YYYY-MM-DD\", 0..%lld items", k->max);
+        break;
     case CT_HOURS:
         snprintf(buf, len, "array of \"HH:MM-HH:MM\", 0..%lld items", k->max);
         break;
@@ -2377,6 +2432,7 @@ static const char *cfg__default_doc(const struct cfg_key *k, char *buf, size_t l
     case CT_ARRAY:
     case CT_ADDRS:
     case CT_HOSTS:
+    case CT_DATES:
         snprintf(buf, len, "[]");
         break;
     case CT_PRIOS: {

@@ -22,6 +22,7 @@
 #define HQ_CFG_MAX_ADDRS 128 /* addresses in one http.*_addresses list */
 #define HQ_CFG_ADDR_LEN 48   /* an IPv6 address in text, with room to spare */
 #define HQ_CFG_MAX_HOSTS 16
+#define HQ_CFG_MAX_CAL_DAYS 128 /* hall.calendar: dates in one list (a few years of holidays) */
 
 struct hq_token_cfg {
     char token[128];
@@ -106,6 +107,12 @@ struct hq_config {
     /* hall */
     char hall_name[128]; /* 某某市政务服务中心 */
     char hall_name_en[128];
+    /* hall.calendar: local days (since 1970-01-01) that are holidays, and
+     * weekend days that are make-up working days (调休上班), each ascending */
+    int32_t cal_holidays[HQ_CFG_MAX_CAL_DAYS];
+    uint16_t n_cal_holidays;
+    int32_t cal_workdays[HQ_CFG_MAX_CAL_DAYS];
+    uint16_t n_cal_workdays;
     char log_level[16]; /* error, warn, notice, info, debug, hex */
 
     /* http */
@@ -164,6 +171,13 @@ struct hq_config {
     uint32_t wait_alarm_s; /* 预警: estimated or actual wait over this */
     uint32_t
         idle_alarm_s; /* 空岗: clerk logged in, nobody called for this long while people wait */
+
+    /* evaluation: 差评 call-back, due dates, appeals (hqd_callback.c) */
+    uint32_t eval_callback_workdays; /* 回访 due this many working days after the rating */
+    uint32_t eval_rectify_workdays;  /* 整改 due this many working days after the rating */
+    uint32_t eval_appeal_workdays;   /* a clerk may appeal (申诉) this long after the rating */
+    uint32_t eval_contact_window_s;  /* the phone number may be given this long after rating */
+    uint32_t eval_contact_keep_days; /* a sealed phone number is erased after this at the latest */
 
     /* privacy */
     char id_hash_key[128]; /* HMAC key for ID numbers (region-wide) */

@@ -25,6 +25,7 @@
 #include "api.h"
 #include "daemon.h"
 #include "hqd_admin.h"
+#include "hqd_callback.h"
 #include "hqd_appointments.h"
 #include "hqd_calls.h"
 #include "hqd_pages.h"
@@ -61,6 +62,7 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "devices", .init = hqd_devices_init, .fini = hqd_devices_fini},
     {.name = "gpio", .init = hqd_gpio_init, .fini = hqd_gpio_fini},
     {.name = "admin", .init = hq_admin_init, .fini = hq_admin_fini},
+    {.name = "callback", .init = hqd_callback_init, .fini = hqd_callback_fini},
     {.name = "overrides", .init = hqd_overrides_init, .fini = hqd_overrides_fini},
     {.name = "appointments", .init = hq_appointments_init, .fini = hq_appointments_fini},
     {.name = "retention", .init = hqd_retention_init, .fini = hqd_retention_fini},

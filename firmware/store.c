@@ -9,6 +9,7 @@
  * step at a time, each step in its own transaction.
  */
 #include "store.h"
+#include "workdays.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -27,8 +28,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-/* Days a 差评 has for its follow-up (回访整改) before it is overdue. */
-#define HQ_FOLLOW_UP_DAYS 15
 
 enum { ST_TICKET, ST_WINDOW, ST_SERVICE, ST_DAY, ST_EVENT, ST_OUTBOX, ST_EVAL, ST__COUNT };
 
@@ -1964,9 +1963,16 @@ static cJSON *store__evaluation_json(const struct hq_store *st, const struct hq_
     cJSON_AddNumberToObject(o, "assess_number", 1);
     *due = 0;
     if (r->level <= 2) {
-        *due = r->at + (int64_t)HQ_FOLLOW_UP_DAYS * 86400;
+        /* working days of hall.calendar (workdays.h): follow_up_due is when
+         * the follow-up must be closed (整改), callback_due when the citizen
+         * must have been called (回访) */
+        const struct hq_config *cfg = st->cfg;
+        *due = hq_workday_due(cfg, r->at, cfg->eval_rectify_workdays);
         hq_time_rfc3339(*due, c->utc_offset_s, buf);
         cJSON_AddStringToObject(o, "follow_up_due", buf);
+        hq_time_rfc3339(hq_workday_due(cfg, r->at, cfg->eval_callback_workdays), c->utc_offset_s,
+                        buf);
+        cJSON_AddStringToObject(o, "callback_due", buf);
     }
     return o;
 }
