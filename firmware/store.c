@@ -28,7 +28,6 @@
 #include <unistd.h>
 #include <zlib.h>
 
-
 enum { ST_TICKET, ST_WINDOW, ST_SERVICE, ST_DAY, ST_EVENT, ST_OUTBOX, ST_EVAL, ST__COUNT };
 
 static const char *const store_sql[ST__COUNT] = {
