@@ -1634,6 +1634,7 @@ static cJSON *store__ticket_json(const struct hq_engine *e, const struct hq_tick
     cJSON_AddNumberToObject(o, "requeues", t->requeues);
     cJSON_AddBoolToObject(o, "transferred", (t->flags & HQ_TF_TRANSFERRED) != 0);
     cJSON_AddBoolToObject(o, "real_name", (t->flags & HQ_TF_HAS_ID) != 0);
+    cJSON_AddBoolToObject(o, "assist", (t->flags & HQ_TF_ASSIST) != 0);
     if (t->window)
         cJSON_AddNumberToObject(o, "window", t->window);
     else
@@ -1945,8 +1946,9 @@ static int store__write_evaluation(struct hq_store *st, const struct hq_engine *
 }
 
 static int store__write_record(struct hq_store *st, const struct hq_engine *e,
-                               const struct hq_record *r, const char *actor)
+                               const struct hq_record *r, const struct hq_cmd *cmd)
 {
+    const char *actor = cmd->actor;
     switch (r->type) {
     case HQ_REC_TICKET:
         if (r->ticket < 0 || (size_t)r->ticket >= e->n_tickets) return HQ_OK;
@@ -1956,6 +1958,9 @@ static int store__write_record(struct hq_store *st, const struct hq_engine *e,
     case HQ_REC_EVENT: {
         cJSON *o = store__event_json(e, r);
         if (actor && *actor) cJSON_AddStringToObject(o, "actor", actor);
+        /* A cancellation's reason (the guide desk must give one) stays with its row. */
+        if (r->event == HQ_EV_CANCEL && cmd->type == HQ_CMD_CANCEL && cmd->u.cancel.reason[0])
+            cJSON_AddStringToObject(o, "reason", cmd->u.cancel.reason);
         char *json = cJSON_PrintUnformatted(o);
         if (!json) {
             cJSON_Delete(o);
@@ -2021,7 +2026,7 @@ static int store__write_cmd(struct hq_store *st, const struct hq_engine *e,
             if (rc) return rc;
         }
     for (size_t i = 0; i < res->n_rec; i++) {
-        rc = store__write_record(st, e, &res->rec[i], cmd->actor);
+        rc = store__write_record(st, e, &res->rec[i], cmd);
         if (rc) return rc;
     }
     return HQ_OK;
