@@ -5,18 +5,22 @@ counts it, a wrong check character is refused with a clear message, and the numb
 (in any of the ways it was typed) is never in the database, its WAL, the log (at the most
 verbose level) or the outbox, whether hallqd stops cleanly or is SIGKILLed with the WAL not
 yet checkpointed. The scan is shown to work: a cancel reason written in the same commands is
-found in the same bytes."""
+found in the same bytes. With the desk's own card reader (devices.card_readers[].kiosk "desk",
+hallq-sim idcard): a card on a kiosk's reader is not the desk's citizen, the card on the desk's
+reader gives a real-name ticket, and the same person's typed number then meets the per-person
+limit (card and typed number hash alike). argv[1]: the hallq-sim binary."""
 import copy
 import glob
 import hashlib
 import hmac
 import os
-import signal
 import sys
 
-from hallq import BASE_CONFIG, MANAGER, Failures, Hall
+from hallq import BASE_CONFIG, MANAGER, Hall, wait_for
+from hallq_devices import Sim, failures
 
-T = Failures("test_desk_id")
+T = failures("test_desk_id")
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "idcard")
 
 KEY = BASE_CONFIG["privacy"]["id_hash_key"]
 GOOD = "110101194803120010"   # born 1948-03-12
@@ -136,9 +140,57 @@ def run(stop):
         T.check(b"ID number typed" in log, "the log says a number was typed (not which)")
 
 
+def card_of(h, kiosk):
+    for c in h.status().get("cards", []):
+        if c.get("kiosk") == kiosk:
+            return c
+    return {}
+
+
+def desk_reader():
+    h = Hall(config())
+    h.config["devices"] = {"card_readers": [
+        {"kiosk": "desk", "port": "pty:" + os.path.join(h.dir, "desk.tty")},
+        {"kiosk": "k1", "port": "pty:" + os.path.join(h.dir, "k1.tty")}]}
+    h.write_config()
+    sims = []
+    with h:
+        desk = Sim(h.dir, "desk", "idcard", ["--pty", os.path.join(h.dir, "desk.tty")])
+        k1 = Sim(h.dir, "k1", "idcard", ["--pty", os.path.join(h.dir, "k1.tty")])
+        sims = [desk, k1]
+        try:
+            st, _ = h.post("/api/v1/admin/staff/1003/pin", {"pin": PIN}, token=MANAGER)
+            st, b = h.post("/api/v1/session", {"staff": "1003", "pin": PIN, "desk": True})
+            tok = b.get("token")
+            # resident_elderly.bin holds GOOD (tests/data/idcard/CASES.json)
+            k1.cmd("place " + os.path.join(DATA, "resident_elderly.bin"))
+            T.check(wait_for(lambda: card_of(h, "k1").get("present")), "a card on kiosk k1's reader")
+            st, b = h.post("/api/v1/desk/issue", {"service": "C", "card": True}, token=tok)
+            T.eq((st, b.get("error")), (409, "id_required"),
+                 "the card on a kiosk's reader is not the desk's citizen")
+            k1.cmd("remove")
+            desk.cmd("place " + os.path.join(DATA, "resident_elderly.bin"))
+            T.check(wait_for(lambda: card_of(h, "desk").get("present")), "a card on the desk's reader")
+            st, b = h.post("/api/v1/desk/issue", {"service": "C", "card": True, "assist": True},
+                           token=tok)
+            t = b.get("ticket") or {}
+            T.eq((st, t.get("priority"), t.get("name_masked"), t.get("assist"), t.get("channel")),
+                 (201, "elderly", "王**", True, "api"),
+                 f"the desk's card: a real-name elderly ticket with assist ({b})")
+            desk.cmd("remove")
+            st, b = h.post("/api/v1/desk/issue", {"service": "C", "id_number": GOOD}, token=tok)
+            T.eq((st, b.get("error")), (409, "person_limit"),
+                 "the same person's typed number after the card: the per-person limit")
+        finally:
+            for sim in sims:
+                sim.stop()
+        T.check(not leaks(h, [GOOD]), "the card's number is nowhere in hallqd's files")
+
+
 def main():
     run("kill")
     run("term")
+    desk_reader()
     return T.done()
 
 
