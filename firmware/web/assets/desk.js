@@ -251,13 +251,37 @@
                 }) : h('span', { class: 'muted' }, HQ.t('无', 'none'))));
         }));
     }
+    /* The desk's own reader (devices.card_readers[].kiosk "desk"): what lies on it, masked. */
+    let card = null; /* null: no reader for the desk */
+    function renderCard() {
+        const el = HQ.$('card-state');
+        if (!card) HQ.text(el, HQ.t('本台未配置身份证阅读器', 'no card reader at this desk'));
+        else if (card.present) HQ.text(el, HQ.t('读卡器上的证件：', 'Card on the reader: ') + (card.name_masked || '') +
+            (card.elderly ? HQ.t('（老年人优先）', ' (elderly)') : ''));
+        else if (card.error) HQ.text(el, HQ.t(card.message || '读卡失败，请重新放置', card.message_en || 'read failed: place the card again'));
+        else HQ.text(el, HQ.t('读卡器上没有证件', 'no card on the reader'));
+        HQ.$('usecard').disabled = !card;
+    }
+    function onCard(d) {
+        if (!d || d.kiosk !== 'desk') return;
+        const was = card && card.present;
+        card = d;
+        if (d.present && !was) HQ.$('usecard').checked = true; /* a card just placed: use it */
+        if (!d.present) HQ.$('usecard').checked = false;
+        renderCard();
+    }
+
     function onStatus(st) {
         status = st;
+        card = null;
+        for (const c of st.cards || []) if (c.kiosk === 'desk') card = c;
+        renderCard();
         HQ.syncClock(st);
         renderServices();
         renderQueues();
     }
     function onEvent(kind, d) {
+        if (kind === 'card') return onCard(d);
         if (!status) return;
         if (d.waiting) for (const s of status.services) if (d.waiting[s.code] !== undefined) s.waiting = d.waiting[s.code];
         if (d.window) status.windows = status.windows.map((w) => (w.number === d.window.number ? d.window : w));
@@ -270,6 +294,7 @@
         renderQueues();
         renderIssued();
         renderMsg();
+        renderCard();
     }
     HQ.langButton(HQ.$('lang'));
     HQ.onLang(() => {
