@@ -83,10 +83,10 @@ function config() {
 const T = {
     zh: { check: /校验位不对/, limit: /取号次数已达上限/, reason: /请填写取消原因/, assist: '帮办 / 陪同', elderly: /老年人优先/,
         disabled: /残疾人优先/, flag: /帮办\/陪同/, wrongPin: /工号或密码/, cancelled: /已取消/, reprinted: /已补打/, rereg: /已补登记/,
-        win1: /1号窗口/, heading: '取号', noReader: /未配置身份证阅读器/ },
+        win1: /1号窗口/, heading: '取号', noReader: /未配置身份证阅读器/, live: /B001 仍在队列中/ },
     en: { check: /check character is wrong/, limit: /ticket limit/, reason: /must give a reason/, assist: 'Assisted service', elderly: /Elderly/,
         disabled: /Disabled/, flag: /Assisted/, wrongPin: /wrong staff number or PIN/i, cancelled: /cancelled/, reprinted: /reprinted/,
-        rereg: /re-registered/, win1: /Window 1/, heading: 'Issue a ticket', noReader: /no card reader/ },
+        rereg: /re-registered/, win1: /Window 1/, heading: 'Issue a ticket', noReader: /no card reader/, live: /B001 is still in the queue/ },
 };
 
 async function visibleText(page, sel) {
@@ -96,7 +96,8 @@ async function visibleText(page, sel) {
 async function issue(page) {
     const before = await page.getAttribute('#issue-btn', 'data-answers');
     await page.click('#issue-btn');
-    await page.waitForFunction((b) => document.getElementById('issue-btn').dataset.answers !== b, before, { timeout: 8000 });
+    /* no answer yet: the attribute is absent (null here, undefined in the page) */
+    await page.waitForFunction((b) => (document.getElementById('issue-btn').dataset.answers || '') !== b, before || '', { timeout: 8000 });
     return page.locator('#issue-err').isVisible().then((v) => (v ? page.locator('#issue-err').innerText() : ''));
 }
 
@@ -221,6 +222,7 @@ for (const size of SIZES) {
                 await page.fill('#tk-num', 'B001');
                 await page.click('#tk-rereg');
                 await page.waitForFunction(() => document.getElementById('tk-msg').classList.contains('bad'), null, { timeout: 5000 });
+                assert.match(await page.locator('#tk-msg').innerText(), t.live);
 
                 /* queues: B has B001 and B007 waiting; windows 2 and 3 take B, window 1 serves A */
                 await page.waitForFunction(() => {

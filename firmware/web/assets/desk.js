@@ -226,6 +226,7 @@
         const n = number();
         if (!n) return;
         const r = await api('POST', '/api/v1/tickets/reregister', { number: n });
+        if (r.status === 409) return say(n + ' 仍在队列中，无需补登记', n + ' is still in the queue: nothing to re-register', true);
         if (r.status >= 300) return refused(r);
         const t = r.body.ticket || {};
         say('已补登记 ' + t.number + '，前面 ' + (t.ahead || 0) + ' 人',
