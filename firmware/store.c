@@ -1857,6 +1857,8 @@ static cJSON *store__event_json(const struct hq_engine *e, const struct hq_recor
         cJSON_AddStringToObject(o, "service", c->services[t->service].code);
         cJSON_AddStringToObject(o, "priority", hq_priority_name(t->priority));
         cJSON_AddNumberToObject(o, "recalls", t->recalls);
+        /* 帮办/陪同 only when set: every other event keeps the shape it had */
+        if (t->flags & HQ_TF_ASSIST) cJSON_AddBoolToObject(o, "assist", 1);
     }
     if (r->event == HQ_EV_TRANSFER && r->aux >= 0 && (size_t)r->aux < c->n_services)
         cJSON_AddStringToObject(o, "to_service", c->services[r->aux].code);

@@ -99,6 +99,12 @@ def run(stop):
         T.eq(row[0] if row else None, want, "the stored hash is the card's keyed hash of the number")
         T.eq((row[1] & 1) if row else None, 1, "a real-name ticket")
         T.eq((row[1] & 16) if row else None, 16, "assist is kept in the row")
+        with h.db() as db:
+            ev = db.execute("SELECT data FROM events WHERE kind='issue' AND label=?", (label,)).fetchone()
+            ob = db.execute("SELECT count(*) FROM outbox WHERE type='event' AND data LIKE ?",
+                            (f'%"number":"{label}"%"assist":true%',)).fetchone()
+        T.check(ev and '"assist":true' in ev[0], f"the issue event says assist: {ev}")
+        T.eq(ob[0], 1, "... and so does its outbox row to the central server")
 
         st, b = h.post("/api/v1/desk/issue", {"service": "C", "id_number": forms(GOOD)[1]},
                        token=tok)
