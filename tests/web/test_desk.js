@@ -234,6 +234,22 @@ for (const size of SIZES) {
                 assert.equal(await page.locator('#queues tr[data-code="B"] .win').count(), 2);
                 assert.equal(await page.locator('#queues tr[data-code="A"] .win.calling').count(), 1);
 
+                /* hallqd restarts in the middle: the page says the link is down, comes back by
+                 * itself, and the desk session (stored hashed) still issues; a double click
+                 * issues one ticket */
+                await hall.stop();
+                await page.waitForSelector('#link', { state: 'visible', timeout: 10000 });
+                await hall.start();
+                await page.waitForSelector('#link', { state: 'hidden', timeout: 20000 });
+                await page.click('.svc[data-code="A"]');
+                const before = await page.getAttribute('#issue-btn', 'data-answers');
+                await page.dblclick('#issue-btn');
+                await page.waitForFunction((b) => (document.getElementById('issue-btn').dataset.answers || '') !== b, before || '',
+                    { timeout: 8000 });
+                await H.sleep(500); /* a second request, had there been one, would have landed */
+                assert.equal(await page.locator('#issued-num').innerText(), 'A002');
+                assert.deepEqual(hall.db("SELECT count(*) AS n FROM tickets WHERE service='A'"), [{ n: 2 }], 'one ticket for a double click');
+
                 /* nothing is cut off at this size: the page does not scroll sideways */
                 const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
                 assert.ok(overflow <= 0, 'no horizontal scroll: ' + overflow);
