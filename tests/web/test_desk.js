@@ -267,3 +267,48 @@ for (const size of SIZES) {
         });
     }
 }
+
+test('desk: the card on the desk\'s own reader is shown masked and used for the ticket', async () => {
+    const c = config();
+    const hall = new H.Hall(c);
+    c.devices = { card_readers: [{ kiosk: 'desk', port: 'pty:' + path.join(hall.dir, 'desk.tty') },
+        { kiosk: 'k1', port: 'pty:' + path.join(hall.dir, 'k1.tty') }] };
+    await hall.start();
+    const proxy = await new H.Proxy(hall).start();
+    try {
+        assert.equal((await hall.setPin('9101', '2468')).status, 200);
+        const page = await B.newPage(SIZES[0]);
+        await page.goto(proxy.url + '/desk');
+        await page.fill('#si-staff', '9101');
+        await page.fill('#si-pin', '2468');
+        await page.click('#si-go');
+        await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
+        await page.waitForFunction(() => /读卡器上没有证件/.test(document.getElementById('card-state').textContent), null, { timeout: 8000 });
+        assert.equal(await page.locator('#usecard').isDisabled(), false);
+        /* a card on a kiosk's reader is not the desk's */
+        proxy.inject('card', { kiosk: 'k1', present: true, name_masked: '李*', elderly: false });
+        await H.sleep(300);
+        assert.match(await page.locator('#card-state').innerText(), /读卡器上没有证件/);
+        assert.equal(await page.locator('#usecard').isChecked(), false);
+        /* the desk's: shown masked (as text, never markup), and taken for the next ticket */
+        assert.ok(proxy.inject('card', { kiosk: 'desk', present: true, name_masked: '<b>王</b>**', elderly: true }) >= 1);
+        await page.waitForFunction(() => /王/.test(document.getElementById('card-state').textContent), null, { timeout: 5000 });
+        assert.match(await page.locator('#card-state').innerText(), /<b>王<\/b>\*\*（老年人优先）/);
+        assert.equal(await page.locator('#card-state b').count(), 0);
+        assert.equal(await page.locator('#usecard').isChecked(), true);
+        await page.click('.svc[data-code="C"]');
+        assert.match(await issue(page), /身份证/, 'hallqd has no card on its real reader: its refusal is shown');
+        const posts = proxy.requests.filter((r) => r.url === '/api/v1/desk/issue');
+        assert.equal(posts.length, 1);
+        assert.deepEqual(JSON.parse(posts[0].body), { service: 'C', priority: 'normal', assist: false, card: true });
+        proxy.inject('card', { kiosk: 'desk', present: false });
+        await page.waitForFunction(() => /读卡器上没有证件/.test(document.getElementById('card-state').textContent), null, { timeout: 5000 });
+        assert.equal(await page.locator('#usecard').isChecked(), false);
+        await H.artefact(page, 'desk-card.png');
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await proxy.close();
+        await hall.close();
+    }
+});
