@@ -136,6 +136,7 @@ static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__voice_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__reader_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__kprinter_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__pad_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__bus_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__devwin_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__led_finish(struct cfg_walk *w, void *elems, size_t i);
@@ -151,6 +152,7 @@ static const char *const cfg_voice_languages[] = {"zh", "zh+en", NULL};
 /* Filled from the registry (cfg__drivers_init): every bus driver's name and aliases. */
 static const char *cfg_bus_types[32];
 static const char *const cfg_pad_types[] = {"five", "four", NULL};
+static const char *const cfg_reasons_versions[] = {"hallq-2019.1", NULL};
 static const char *const cfg_led_colors[] = {"red", "green", "yellow", NULL};
 
 /* ------------------------------------------------------------ the schema */
@@ -295,7 +297,24 @@ static const struct cfg_key cfg_kprinter_keys[] = {
 };
 #undef BASE
 static const struct cfg_obj cfg_kprinter_obj = CFG_OBJ(cfg_kprinter_keys, cfg__kprinter_finish);
+
+#define BASE struct hq_pad_cfg
+static const struct cfg_key cfg_pad_keys[] = {
+    {.key = "window", .type = CT_INT, F_OFF(window), .flags = CF_REQ, .min = 1,
+     .max = 65535},
+    {.key = "address", .type = CT_STR, F_OFF(address), .flags = CF_REQ, .min = 2,
+     .charset = CS_PRINTABLE},
+};
+#undef BASE
+static const struct cfg_obj cfg_pad_obj = CFG_OBJ(cfg_pad_keys, cfg__pad_finish);
 #define BASE struct hq_config
+static const struct cfg_key cfg_evaluation_keys[] = {
+    {.key = "qr_open_h", .type = CT_INT, F_OFF(eval_qr_open_h), .min = 1, .max = 720, .def = 24},
+    {.key = "reasons_version", .type = CT_ENUM, F_OFF(eval_reasons_version),
+     .choices = cfg_reasons_versions, .def_str = "hallq-2019.1"},
+    {.key = "pads", .type = CT_ARRAY, F_OFF(eval_pads), F_OFF2(n_eval_pads), .flags = CF_INLINE,
+     .min = 0, .max = HQ_CFG_MAX_PADS, .sub = &cfg_pad_obj, .elem_size = sizeof(struct hq_pad_cfg)},
+};
 
 static const struct cfg_key cfg_printer_keys[] = {
     {.key = "queue", .type = CT_STR, F_OFF(printer_queue), .charset = CS_PRINTABLE},
@@ -581,6 +600,7 @@ static const struct cfg_obj cfg_sync_obj = CFG_OBJ(cfg_sync_keys, cfg__sync_fini
 static const struct cfg_obj cfg_printer_obj = CFG_OBJ(cfg_printer_keys, cfg__printer_finish);
 static const struct cfg_obj cfg_voice_obj = CFG_OBJ(cfg_voice_keys, cfg__voice_finish);
 static const struct cfg_obj cfg_queue_obj = CFG_OBJ(cfg_queue_keys, NULL);
+static const struct cfg_obj cfg_evaluation_obj = CFG_OBJ(cfg_evaluation_keys, NULL);
 static const struct cfg_obj cfg_priority_obj = CFG_OBJ(cfg_priority_keys, NULL);
 
 /* Services come before windows: a window's services are resolved against them. */
@@ -597,6 +617,7 @@ static const struct cfg_key cfg_top_keys[] = {
     {.key = "printer", .type = CT_OBJECT, .sub = &cfg_printer_obj},
     {.key = "voice", .type = CT_OBJECT, .sub = &cfg_voice_obj},
     {.key = "queue", .type = CT_OBJECT, .sub = &cfg_queue_obj},
+    {.key = "evaluation", .type = CT_OBJECT, .sub = &cfg_evaluation_obj},
     {.key = "priority", .type = CT_OBJECT, .sub = &cfg_priority_obj},
     {.key = "services", .type = CT_ARRAY, F_OFF(engine.services), F_OFF2(engine.n_services),
      .flags = CF_REQ, .min = 1, .max = HQ_MAX_SERVICES, .sub = &cfg_service_obj,
@@ -1423,6 +1444,18 @@ static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i)
 }
 
 /* A kiosk has one printer of its own, on a queue no other printer uses. */
+static int cfg__pad_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_pad_cfg *all = elems, *p = &all[i];
+    if (!cfg__ip_ok(p->address))
+        return cfg__fail_at(w, "address", "must be an IP address like \"192.168.1.20\"");
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(all[j].address, p->address) == 0)
+            return cfg__fail_at(w, "address", "address %s is already the pad of window %u",
+                                p->address, (unsigned)all[j].window);
+    return HQ_OK;
+}
+
 static int cfg__kprinter_finish(struct cfg_walk *w, void *elems, size_t i)
 {
     struct hq_kiosk_printer_cfg *all = elems, *k = &all[i];
@@ -1970,6 +2003,7 @@ static int cfg__top_finish(struct cfg_walk *w, void *elems, size_t i)
     (void)w, (void)i;
     if (!cfg->public_url[0])
         snprintf(cfg->public_url, sizeof cfg->public_url, "http://%s", cfg->http_listen);
+    cfg->engine.qr_open_s = cfg->eval_qr_open_h * 3600u;
     return HQ_OK;
 }
 

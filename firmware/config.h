@@ -45,6 +45,13 @@ struct hq_reader_cfg {
 };
 
 /* A kiosk's own ticket printer: tickets asked for at that kiosk print there. */
+/* evaluation.pads[]: a window's rating screen (/pad/N) known by its address */
+struct hq_pad_cfg {
+    uint16_t window;
+    char address[HQ_CFG_ADDR_LEN];
+};
+#define HQ_CFG_MAX_PADS 64
+
 struct hq_kiosk_printer_cfg {
     char kiosk[32];        /* "k1", as the page's ?kiosk= and devices.card_readers[].kiosk */
     char queue[128];       /* its CUPS queue */
@@ -127,6 +134,12 @@ struct hq_config {
     int n_http_trusted_proxies;
     char http_hosts[HQ_CFG_MAX_HOSTS][HQ_CFG_ADDR_LEN * 2]; /* names the Host header may carry */
     int n_http_hosts;
+
+    /* evaluation (好差评 pages, hqd_rating.c) */
+    uint32_t eval_qr_open_h;       /* a finished ticket's QR rating page stays open this long */
+    char eval_reasons_version[32]; /* the reason-code list in force (hqd_rating.c) */
+    struct hq_pad_cfg eval_pads[HQ_CFG_MAX_PADS];
+    int n_eval_pads;
 
     /* sessions (staff sign-in, hqd_session.c) */
     uint32_t session_idle_s; /* a session unused this long is over */

@@ -28,6 +28,7 @@
 #include "hqd_appointments.h"
 #include "hqd_calls.h"
 #include "hqd_pages.h"
+#include "hqd_rating.h"
 #include "hqd_devices.h"
 #include "hqd_gpio.h"
 #include "hqd_desk.h"
@@ -66,6 +67,7 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "retention", .init = hqd_retention_init, .fini = hqd_retention_fini},
     {.name = "calls", .init = hqd_calls_init, .fini = hqd_calls_fini},
     {.name = "pages", .init = hqd_pages_init, .fini = hqd_pages_fini},
+    {.name = "rating", .init = hqd_rating_init, .fini = hqd_rating_fini},
 };
 
 /* ---------------------------------------------------------- command path */

@@ -23,6 +23,7 @@
  * the clock there, and the dashboards, which never poll, reload then.
  */
 #include "hqd_admin.h"
+#include "hqd_rating.h"
 
 #include <math.h>
 #include <microhttpd.h>
@@ -394,6 +395,7 @@ static int admin__overview(struct hq_admin *s, struct hq_api_req *req)
     cJSON_AddNumberToObject(lim, "wait_s", d->cfg.wait_alarm_s);
     cJSON_AddNumberToObject(lim, "idle_s", d->cfg.idle_alarm_s);
     cJSON_AddItemToObject(o, "windows", admin__windows_json(d, now));
+    cJSON_AddItemToObject(o, "evaluation", hqd_rating_coverage(d)); /* 评价覆盖率 (issue 17) */
     cJSON *qs = cJSON_AddArrayToObject(o, "queues");
     for (size_t i = 0; i < e->cfg->n_services; i++) {
         const struct hq_service_cfg *sc = &e->cfg->services[i];
@@ -908,8 +910,8 @@ static const char *admin__status_zh(const char *s)
 
 static const char *admin__channel_zh(const char *s)
 {
-    static const char *const zh[HQ_CHAN__COUNT] = {"自助取号机", "取号按钮", "预约",
-                                                   "接口",       "评价器",   "平板"};
+    static const char *const zh[HQ_CHAN__COUNT] = {"自助取号机", "取号按钮", "预约",  "接口",
+                                                   "评价器",     "平板",     "二维码"};
     for (int i = 0; s && i < HQ_CHAN__COUNT; i++)
         if (strcmp(s, hq_channel_name(i)) == 0) return zh[i];
     return s;

@@ -95,6 +95,10 @@ async function main() {
         eq(await page.evaluate(() => document.scripts.length), 3, 'only the page\'s own three scripts');
         check((await page.locator('#windows .win[data-window="1"]').getAttribute('class')).includes('state-idle'), 'window 1 tile is idle');
         check((await page.textContent('#windows .win[data-window="1"] .wclerk')).includes('王芳'), 'window 1 clerk');
+        /* 评价覆盖率: window 2 finished one and it was rated; window 1 finished none */
+        eq(await page.textContent('#windows .win[data-window="2"] .wcov'), '评价 1/1 (100%)', 'window 2 coverage');
+        eq(await page.textContent('#windows .win[data-window="1"] .wcov'), '评价 —', 'window 1 has nothing to cover');
+        eq(await page.textContent('#coverage'), '评价 1/1 (100%)', 'hall coverage');
 
         /* 预警 raised live by a long wait: 3 × 3600 s / 2 windows over 60 s */
         for (let i = 0; i < 3; i++) eq((await hall.issue('A')).status, 201, 'issue A');

@@ -280,9 +280,19 @@
         return h('span', { class: 'ack-box' }, btn, msg);
     }
 
+    /* 评价覆盖率 (issue 17): rated / finished today, per window and for the hall */
+    function coverageText(c) {
+        if (!c || !c.finished) return t('评价 —', 'Rated —');
+        return t('评价 ', 'Rated ') + c.rated + '/' + c.finished + ' (' + Math.round((c.rated * 100) / c.finished) + '%)';
+    }
+
     function renderWindows() {
         const idle = {};
         for (const a of alarms) if (a.kind === 'idle') idle[a.subject] = true;
+        const ev = overview.evaluation || {};
+        const cov = {};
+        for (const c of ev.windows || []) cov[c.window] = c;
+        HQ.text($('coverage'), coverageText(ev));
         HQ.fill(
             $('windows'),
             (overview.windows || []).map((w) => {
@@ -292,7 +302,8 @@
                         h('span', { class: 'wstate' }, tr(STATE[w.state], w.state))),
                     h('div', { class: 'wclerk' }, w.staff ? staffText(w.staff) : t('无人登录', 'nobody signed in')),
                     h('div', { class: 'wbottom' }, h('span', { class: 'wticket' }, cur),
-                        sinceCell('span', { class: 'wtime' }, w.time_in_state_s, dur)));
+                        sinceCell('span', { class: 'wtime' }, w.time_in_state_s, dur)),
+                    h('div', { class: 'wcov' }, coverageText(cov[w.number])));
             })
         );
     }
