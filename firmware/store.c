@@ -2060,7 +2060,6 @@ static int store__write_evaluation(struct hq_store *st, const struct hq_engine *
 static int store__write_record(struct hq_store *st, const struct hq_engine *e,
                                const struct hq_record *r, const struct hq_cmd *cmd)
 {
-    const char *actor = cmd->actor;
     switch (r->type) {
     case HQ_REC_TICKET:
         if (r->ticket < 0 || (size_t)r->ticket >= e->n_tickets) return HQ_OK;
