@@ -171,14 +171,6 @@ static const struct cfg_key cfg_calendar_keys[] = {
 };
 static const struct cfg_obj cfg_calendar_obj = CFG_OBJ(cfg_calendar_keys, NULL);
 
-static const struct cfg_key cfg_evaluation_keys[] = {
-    {.key = "callback_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_callback_workdays), .min = 1, .max = 60, .def = 3},
-    {.key = "rectify_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_rectify_workdays), .min = 1, .max = 60, .def = 15},
-    {.key = "appeal_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_appeal_workdays), .min = 1, .max = 60, .def = 5},
-    {.key = "contact_window_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_window_s), .min = 60, .max = 604800, .def = 1800},
-    {.key = "contact_keep_days", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_keep_days), .min = 1, .max = 365, .def = 30},
-};
-static const struct cfg_obj cfg_evaluation_obj = CFG_OBJ(cfg_evaluation_keys, NULL);
 
 static const struct cfg_key cfg_hall_keys[] = {
     {.key = "id", .type = CT_STR, F_OFF(engine.hall_id), .flags = CF_REQ, .min = 1,
@@ -263,6 +255,13 @@ static const struct cfg_key cfg_store_keys[] = {
      .max = 16777216, .def = 256},
 };
 
+static const struct cfg_key cfg_reports_keys[] = {
+    {.key = "keep_years", .flags = CF_RELOAD, .type = CT_INT, F_OFF(reports_keep_years), .min = 0,
+     .max = 100, .def = 5},
+    {.key = "wait_threshold_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(reports_wait_threshold_s),
+     .min = 60, .max = 86400, .def = 1800},
+};
+
 static const struct cfg_key cfg_display_keys[] = {
     {.key = "notice", .flags = CF_RELOAD, .type = CT_STR, F_OFF(notice)},
     {.key = "notice_en", .flags = CF_RELOAD, .type = CT_STR, F_OFF(notice_en)},
@@ -333,6 +332,11 @@ static const struct cfg_key cfg_evaluation_keys[] = {
      .choices = cfg_reasons_versions, .def_str = "hallq-2019.1"},
     {.key = "pads", .type = CT_ARRAY, F_OFF(eval_pads), F_OFF2(n_eval_pads), .flags = CF_INLINE,
      .min = 0, .max = HQ_CFG_MAX_PADS, .sub = &cfg_pad_obj, .elem_size = sizeof(struct hq_pad_cfg)},
+    {.key = "callback_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_callback_workdays), .min = 1, .max = 60, .def = 3},
+    {.key = "rectify_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_rectify_workdays), .min = 1, .max = 60, .def = 15},
+    {.key = "appeal_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_appeal_workdays), .min = 1, .max = 60, .def = 5},
+    {.key = "contact_window_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_window_s), .min = 60, .max = 604800, .def = 1800},
+    {.key = "contact_keep_days", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_keep_days), .min = 1, .max = 365, .def = 30},
 };
 
 static const struct cfg_key cfg_printer_keys[] = {
@@ -612,6 +616,7 @@ static const struct cfg_obj cfg_hall_obj = CFG_OBJ(cfg_hall_keys, NULL);
 static const struct cfg_obj cfg_http_obj = CFG_OBJ(cfg_http_keys, cfg__http_finish);
 static const struct cfg_obj cfg_session_obj = CFG_OBJ(cfg_session_keys, NULL);
 static const struct cfg_obj cfg_store_obj = CFG_OBJ(cfg_store_keys, NULL);
+static const struct cfg_obj cfg_reports_obj = CFG_OBJ(cfg_reports_keys, NULL);
 static const struct cfg_obj cfg_display_obj = CFG_OBJ(cfg_display_keys, NULL);
 static const struct cfg_obj cfg_alarm_obj = CFG_OBJ(cfg_alarm_keys, NULL);
 static const struct cfg_obj cfg_privacy_obj = CFG_OBJ(cfg_privacy_keys, NULL);
@@ -629,6 +634,7 @@ static const struct cfg_key cfg_top_keys[] = {
     {.key = "http", .type = CT_OBJECT, .sub = &cfg_http_obj},
     {.key = "sessions", .type = CT_OBJECT, .sub = &cfg_session_obj},
     {.key = "store", .type = CT_OBJECT, .sub = &cfg_store_obj},
+    {.key = "reports", .type = CT_OBJECT, .sub = &cfg_reports_obj},
     {.key = "display", .type = CT_OBJECT, .sub = &cfg_display_obj},
     {.key = "alarms", .type = CT_OBJECT, .sub = &cfg_alarm_obj},
     {.key = "privacy", .type = CT_OBJECT, .flags = CF_REQ, .sub = &cfg_privacy_obj},
@@ -637,7 +643,6 @@ static const struct cfg_key cfg_top_keys[] = {
     {.key = "printer", .type = CT_OBJECT, .sub = &cfg_printer_obj},
     {.key = "voice", .type = CT_OBJECT, .sub = &cfg_voice_obj},
     {.key = "queue", .type = CT_OBJECT, .sub = &cfg_queue_obj},
-    {.key = "evaluation", .type = CT_OBJECT, .sub = &cfg_evaluation_obj},
     {.key = "priority", .type = CT_OBJECT, .sub = &cfg_priority_obj},
     {.key = "services", .type = CT_ARRAY, F_OFF(engine.services), F_OFF2(engine.n_services),
      .flags = CF_REQ, .min = 1, .max = HQ_MAX_SERVICES, .sub = &cfg_service_obj,

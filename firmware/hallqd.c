@@ -32,9 +32,11 @@
 #include "hqd_rating.h"
 #include "hqd_devices.h"
 #include "hqd_gpio.h"
+#include "hqd_desk.h"
 #include "hqd_held.h"
 #include "hqd_overrides.h"
 #include "hqd_print.h"
+#include "hqd_reports.h"
 #include "hqd_retention.h"
 #include "hqd_session.h"
 #include "hqd_voice.h"
@@ -54,6 +56,7 @@ struct hqd_module {
 static const struct hqd_module hqd_modules[] = {
     {.name = "api", .init = hq_api_init, .fini = hq_api_fini},
     {.name = "held", .init = hqd_held_init, .fini = NULL},
+    {.name = "desk", .init = hqd_desk_init, .fini = NULL},
     {.name = "sessions", .init = hqd_session_init, .fini = hqd_session_fini},
     {.name = "sync", .init = hq_sync_init, .fini = hq_sync_fini},
     {.name = "print", .init = hq_print_init, .fini = hq_print_fini},
@@ -65,6 +68,7 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "overrides", .init = hqd_overrides_init, .fini = hqd_overrides_fini},
     {.name = "appointments", .init = hq_appointments_init, .fini = hq_appointments_fini},
     {.name = "retention", .init = hqd_retention_init, .fini = hqd_retention_fini},
+    {.name = "reports", .init = hqd_reports_init, .fini = hqd_reports_fini},
     {.name = "calls", .init = hqd_calls_init, .fini = hqd_calls_fini},
     {.name = "pages", .init = hqd_pages_init, .fini = hqd_pages_fini},
     {.name = "rating", .init = hqd_rating_init, .fini = hqd_rating_fini},
