@@ -146,9 +146,12 @@ def main():
         T.eq((r["alarm"], r["window"], r["threshold"]), ("pause", 1, 3600), "the raised record")
         T.check(r["since"] and r["message"] and r["message_en"], f"... in words ({r})")
 
-        # ---- 空岗: window 3 has nobody; people wait for A
-        T.check("unstaffed:3" not in alarm_keys(h), "nobody waits: no 空岗")
+        # ---- 空岗: window 3 was opened today and left; people wait for A
         T.eq(h.issue("A")[0], 201, "issue A")
+        T.check("unstaffed:3" not in alarm_keys(h), "a window nobody opened today is no 空岗")
+        T.eq(h.window(3, "login", {"staff": "1003"})[0], 200, "login at 3")
+        T.eq(h.window(3, "logout")[0], 200, "... and away")
+        T.check(wait_for(lambda: "unstaffed:3" in alarm_keys(h), timeout=5), "空岗 after 1 s")
         a = alarm_keys(h).get("unstaffed:3")
         T.check(a is not None and "空岗" in a["message"] and "unstaffed" in a["message_en"],
                 f"unstaffed:3 in words ({a})")
