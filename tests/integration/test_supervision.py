@@ -13,6 +13,7 @@ rules ask for") against the real hallqd:
 """
 import copy
 import json
+import signal
 import sys
 import threading
 
@@ -180,6 +181,22 @@ def main():
         T.check("overtime:2" not in alarm_keys(h), "finished: no alarm")
         T.check(wait_for(lambda: has_record(h, "overtime:2", "cleared"), timeout=12),
                 "overtime:2 cleared in the outbox")
+
+        # ---- SIGHUP: a new list applies; a running pause keeps its code
+        T.eq(h.window(1, "pause", {"reason": "errand"})[0], 200, "window 1 out on an errand")
+        h.config["pause_reasons"] = [{"code": "nap", "name": "小憩", "name_en": "Nap",
+                                      "max_min": 5}]
+        h.write_config()
+        h.proc.send_signal(signal.SIGHUP)
+        T.check(wait_for(lambda: [r["code"] for r in h.status()["pause_reasons"]]
+                         == ["nap", "other"], timeout=5), "SIGHUP: the new list, other appended")
+        w1 = h.status()["windows"][0]
+        T.eq((w1["pause_reason"], w1["pause_reason_name"]), ("errand", "errand"),
+             "a code gone from the list shows as itself")
+        T.eq(h.window(3, "pause", {"reason": "nap"})[0], 200, "the new reason is accepted")
+        T.eq(h.window(3, "resume")[0], 200, "resume 3")
+        T.eq(h.window(3, "pause", {"reason": "lunch"})[1].get("reason"), "no_pause_reason",
+             "the old one is not")
         T.check(h.alive(), "hallqd alive")
     finally:
         stop.set()
