@@ -311,14 +311,16 @@ static cJSON *admin__alarm_record(const struct hq_admin *s, const struct admin_a
  * dashboard. */
 static void admin__record(struct hq_admin *s, cJSON **recs, size_t n)
 {
+    if (!n) return;
     struct hq_store *st = s->d->store;
     int64_t now = hq_loop_wall_s();
-    int rc = n ? hq_store_begin(st) : HQ_OK;
+    int rc = hq_store_begin(st);
+    bool began = rc == HQ_OK;
     sqlite3_stmt *q = NULL;
-    if (!rc && n &&
-        sqlite3_prepare_v2(hq_store_db(st),
-                           "INSERT INTO events(at, kind, window, data, actor) VALUES(?,?,?,?,?)",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (!rc && sqlite3_prepare_v2(hq_store_db(st),
+                                  "INSERT INTO events(at, kind, window, data, actor) "
+                                  "VALUES(?,?,?,?,?)",
+                                  -1, &q, NULL) != SQLITE_OK)
         rc = HQ_ERR_DB;
     for (size_t i = 0; i < n; i++) {
         if (!rc) {
@@ -338,18 +340,15 @@ static void admin__record(struct hq_admin *s, cJSON **recs, size_t n)
             if (by) sqlite3_bind_text(q, 5, by, -1, SQLITE_TRANSIENT);
             if (!rc && sqlite3_step(q) != SQLITE_DONE) rc = HQ_ERR_DB;
         }
-        if (!rc) {
-            rc = hq_store_outbox_add(st, "event", now, recs[i]);
-        } else {
+        if (!rc)
+            rc = hq_store_outbox_add(st, "event", now, recs[i]); /* takes recs[i] */
+        else
             cJSON_Delete(recs[i]);
-        }
         recs[i] = NULL;
     }
     sqlite3_finalize(q);
-    if (n && hq_store_end(st, rc) == HQ_OK && !rc) return;
-    if (n)
-        LOG_WARN("ADMIN", "%zu alarm record(s) not stored: %s", n,
-                 hq_strerror(rc ? rc : HQ_ERR_DB));
+    if (began && hq_store_end(st, rc) == HQ_OK && !rc) return;
+    LOG_WARN("ADMIN", "%zu alarm record(s) not stored: %s", n, hq_strerror(rc ? rc : HQ_ERR_DB));
 }
 
 /* Supervision alarms raised or ended since the last tick go to the central server; an
