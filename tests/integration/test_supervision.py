@@ -118,12 +118,15 @@ def main():
 
         # ---- over-long pause: an hour's lunch later (moved in the database, hallqd stopped)
         T.check("pause:1" not in alarm_keys(h), "no alarm within the hour")
+        T.eq(h.window(2, "help")[0], 200, "window 2 calls for help (machine token)")
         T.eq(h.stop(), 0, "clean stop")
         with h.db() as db:
             db.execute("UPDATE windows SET state_since = state_since - 3700 WHERE number = 1")
         h.start()
         w1 = h.status()["windows"][0]
         T.eq((w1["state"], w1["pause_reason"]), ("paused", "lunch"), "the reason survives")
+        T.check("help:2" in alarm_keys(h), "an unanswered help call survives the restart")
+        T.eq(h.post("/api/v1/admin/alarms/help:2/ack", token=MANAGER)[0], 200, "answered")
         a = alarm_keys(h).get("pause:1")
         T.check(a is not None and a["kind"] == "pause" and a["threshold"] == 3600
                 and a["value"] >= 3700 and a["acknowledged"] is False, f"pause:1 ({a})")
