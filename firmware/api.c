@@ -764,6 +764,8 @@ cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ti)
         cJSON_AddNumberToObject(o, "window", t->window);
     else
         cJSON_AddNullToObject(o, "window");
+    /* transferred or re-routed to one window (a window or service closed early) */
+    if (t->target_window) cJSON_AddNumberToObject(o, "target_window", t->target_window);
     cJSON_AddNumberToObject(o, "recalls", t->recalls);
     api__add_time(o, "issued_at", t->issued_at, e->cfg->utc_offset_s);
     api__add_time(o, "called_at", t->called_at, e->cfg->utc_offset_s);

@@ -338,6 +338,8 @@ static const struct cfg_key cfg_voice_keys[] = {
 static const struct cfg_key cfg_queue_keys[] = {
     {.key = "recall_limit", .type = CT_INT, F_OFF(engine.recall_limit), .min = 0, .max = 9,
      .def = 2},
+    {.key = "max_windows", .type = CT_INT, F_OFF(engine.max_windows), .min = 1,
+     .max = HQ_MAX_WINDOWS, .def = 32},
     {.key = "no_show_requeue", .type = CT_BOOL, F_OFF(engine.no_show_requeue), .def = 1},
     {.key = "max_requeues", .type = CT_INT, F_OFF(engine.max_requeues), .min = 0, .max = 9,
      .def = 1},

@@ -31,6 +31,7 @@
 #include "hqd_devices.h"
 #include "hqd_gpio.h"
 #include "hqd_held.h"
+#include "hqd_overrides.h"
 #include "hqd_print.h"
 #include "hqd_retention.h"
 #include "hqd_session.h"
@@ -58,6 +59,7 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "devices", .init = hqd_devices_init, .fini = hqd_devices_fini},
     {.name = "gpio", .init = hqd_gpio_init, .fini = hqd_gpio_fini},
     {.name = "admin", .init = hq_admin_init, .fini = hq_admin_fini},
+    {.name = "overrides", .init = hqd_overrides_init, .fini = hqd_overrides_fini},
     {.name = "appointments", .init = hq_appointments_init, .fini = hq_appointments_fini},
     {.name = "retention", .init = hqd_retention_init, .fini = hqd_retention_fini},
     {.name = "calls", .init = hqd_calls_init, .fini = hqd_calls_fini},
@@ -107,6 +109,7 @@ static int hqd__reload_engine(struct hq_daemon *d)
     char err[512];
     hq_engine_free(&d->eng);
     int rc = hq_engine_init(&d->eng, &d->cfg.engine);
+    d->eng.rw = &d->cfg.engine; /* the manager's run-time changes (hqd_overrides.c) */
     if (!rc) rc = hq_store_load(d->store, &d->eng, err, sizeof err);
     if (rc) {
         LOG_ERR("HALLQD", "cannot rebuild the queue from the database: %s", err);
@@ -519,7 +522,18 @@ static void hqd__reload(struct hq_daemon *d)
     if (hq_config_load(d->cfg.file, n, err, sizeof err) != HQ_OK) {
         LOG_ERR("HALLQD", "reload refused, keeping the running configuration: %s", err);
     } else {
+        /* Compared against the file's values, not the manager's changes on them (temporary
+         * windows last in the table); the changes go back on right after. */
+        size_t nw = d->cfg.engine.n_windows;
+        hqd_overrides_unapply(d);
+        for (size_t i = 0; i < nw; i++)
+            if (d->cfg.engine.windows[i].temporary) {
+                d->cfg.engine.n_windows = i;
+                break;
+            }
         int restart = hq_config_reload(&d->cfg, n, hqd__reload_key, d);
+        d->cfg.engine.n_windows = nw;
+        hqd_overrides_reapply(d);
         int lvl = hq_log_level_from_name(d->cfg.log_level);
         if (lvl >= 0) hq_log_level = lvl;
         d->reload_cfg = n; /* the modules' hooks may read the new file (sessions: the roster) */
@@ -702,8 +716,13 @@ int main(int argc, char **argv)
         if (rc == HQ_ERR_DISK_FULL || rc == HQ_ERR_STATE) hqd__hold_failure(err, &mask);
         return 1;
     }
+    /* The manager's run-time changes on the file, before the engine is built on it. */
+    if ((rc = hqd_overrides_load(&d))) {
+        fprintf(stderr, "hallqd: cannot read the run-time changes: %s\n", hq_strerror(rc));
+        return 1;
+    }
     if ((rc = hq_engine_init(&d.eng, &d.cfg.engine)) ||
-        (rc = hq_store_load(d.store, &d.eng, err, sizeof err))) {
+        (d.eng.rw = &d.cfg.engine, rc = hq_store_load(d.store, &d.eng, err, sizeof err))) {
         fprintf(stderr, "hallqd: %s\n", rc == HQ_ERR_NOMEM ? "out of memory" : err);
         return 1;
     }

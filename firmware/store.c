@@ -1878,6 +1878,25 @@ static cJSON *store__event_json(const struct hq_engine *e, const struct hq_recor
         cJSON_AddStringToObject(o, "new_day", buf);
     }
     if (r->event == HQ_EV_RATE) cJSON_AddNumberToObject(o, "level", r->level);
+    /* The hall changed at run time: what changed, for the event log and the central server. */
+    if (r->event >= HQ_EV_SERVICE_HOURS && r->event <= HQ_EV_SERVICE_CLOSE &&
+        r->service < c->n_services)
+        cJSON_AddStringToObject(o, "service", c->services[r->service].code);
+    if (r->event == HQ_EV_SERVICE_HOURS) {
+        snprintf(buf, sizeof buf, "%02d:%02d-%02d:%02d", (r->aux >> 16) / 60, (r->aux >> 16) % 60,
+                 (r->aux & 0xffff) / 60, (r->aux & 0xffff) % 60);
+        cJSON_AddStringToObject(o, "hours", buf);
+    }
+    if (r->event == HQ_EV_SERVICE_QUOTA) cJSON_AddNumberToObject(o, "daily_quota", r->aux);
+    if (r->event == HQ_EV_WINDOW_CLOSE && r->aux > 0)
+        cJSON_AddNumberToObject(o, "reroute_to", r->aux);
+    if ((r->event == HQ_EV_WINDOW_OPEN || r->event == HQ_EV_WINDOW_SERVICES) && r->window) {
+        int wi = hq_engine_window_index(e, r->window);
+        cJSON *sv = cJSON_AddArrayToObject(o, "services");
+        for (size_t k = 0; wi >= 0 && k < c->windows[wi].n_services; k++)
+            cJSON_AddItemToArray(sv,
+                                 cJSON_CreateString(c->services[c->windows[wi].services[k]].code));
+    }
     if ((r->event == HQ_EV_PAUSE || r->event == HQ_EV_RESUME) && r->reason[0])
         cJSON_AddStringToObject(o, "reason", r->reason);
     if (r->event == HQ_EV_RESUME) cJSON_AddNumberToObject(o, "paused_s", r->aux);

@@ -92,7 +92,7 @@ async function main() {
         const w2 = page.locator('#windows .win[data-window="2"] .wclerk');
         check((await w2.textContent()).includes(EVIL), 'the clerk name is shown literally');
         eq(await page.locator('#windows script, #followups script, #alarms script').count(), 0, 'no script element from data');
-        eq(await page.evaluate(() => document.scripts.length), 2, 'only the page\'s own two scripts');
+        eq(await page.evaluate(() => document.scripts.length), 3, 'only the page\'s own three scripts');
         check((await page.locator('#windows .win[data-window="1"]').getAttribute('class')).includes('state-idle'), 'window 1 tile is idle');
         check((await page.textContent('#windows .win[data-window="1"] .wclerk')).includes('王芳'), 'window 1 clerk');
 

@@ -655,7 +655,9 @@
         loadFollowups();
         if (live) live.close();
         /* kinds of our own on the shared stream */
-        for (const k of ['alarm', 'follow_up', 'staffing']) if (HQ.EVENT_KINDS.indexOf(k) < 0) HQ.EVENT_KINDS.push(k);
+        for (const k of ['alarm', 'follow_up', 'staffing', 'override', 'reroute']) if (HQ.EVENT_KINDS.indexOf(k) < 0) HQ.EVENT_KINDS.push(k);
+        /* the run-time changes section (admin-changes.js) follows the same stream */
+        document.dispatchEvent(new CustomEvent('hq-admin-start'));
         let connected = false;
         live = HQ.live({
             /* each (re)connection: what changed while the link was down */
@@ -680,6 +682,7 @@
                     return;
                 }
                 if (kind === 'follow_up' || kind === 'evaluation') loadFollowups();
+                if (kind === 'override') document.dispatchEvent(new CustomEvent('hq-admin-override'));
                 scheduleOverview();
             },
             onLink: HQ.linkBadge($('link')),

@@ -142,6 +142,10 @@
             : ticket.status === 'waiting' ? '' : 'gone');
         const waiting = ticket.status === 'waiting';
         HQ.$('tfacts').hidden = !waiting;
+        /* sent to one window (the manager closed a window or the service early): say which */
+        const rr = HQ.$('treroute');
+        rr.hidden = !(waiting && ticket.target_window);
+        if (!rr.hidden) HQ.text(rr, HQ.t('请到 ' + ticket.target_window + ' 号窗口办理', 'You will be served at window ' + ticket.target_window));
         HQ.text(HQ.$('tahead'), typeof ticket.ahead === 'number' ? HQ.t(ticket.ahead + ' 人', String(ticket.ahead)) : '—');
         HQ.text(HQ.$('twait'), HQ.waitText(ticket.estimated_wait_s));
         HQ.text(HQ.$('tupdated'), HQ.t('更新于 ', 'Updated ') + HQ.hhmm(HQ.hallNow(), true));
