@@ -141,8 +141,8 @@ unsigned admin_staffing(double lambda_h, double handle_s, double target_s, unsig
 /* -------------------------------------------------------------- alarms */
 
 static const char *const admin_alarm_kinds[ADMIN_AL__COUNT] = {
-    "wait",  "idle",  "device",    "printer",  "sync", "storage",
-    "clock", "pause", "unstaffed", "overtime", "help"};
+    "wait",  "idle",      "device", "printer",   "sync",     "storage",
+    "clock", "follow_up", "pause",  "unstaffed", "overtime", "help"};
 
 bool admin_alarm_reported(int kind)
 {

@@ -14,6 +14,7 @@
  */
 #include "api.h"
 #include "hqd_qr.h"
+#include "hqd_rating.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -1472,6 +1473,11 @@ static int api__window(struct hq_api_req *req, void *arg)
     }
     if (*end != '/' || strcmp(req->method, "POST") != 0) return HQ_ERR_NOT_FOUND;
     const char *action = end + 1;
+    if (strcmp(action, "cases") == 0 || strcmp(action, "rate-request") == 0) {
+        if (hq_api_is(req, HQ_AUTH_CLERK) && req->who.window != n)
+            return hq_api_reply_error(req, HQ_ERR_AUTH, "signed in at another window");
+        return hqd_rating_window(req, wi, action); /* hqd_rating.c (issue 17) */
+    }
     struct hq_cmd cmd = {.window = (uint16_t)n};
     size_t k = 0;
     for (; k < HQ_ARRAY_LEN(api_window_actions); k++)
@@ -1681,7 +1687,9 @@ static int api__page(struct hq_api_req *req, void *arg)
     /* /t/{uuid}/qr.svg: the ticket's QR code (hqd_qr.c) */
     if (strcmp(page, "ticket.html") == 0 && strchr(req->tail, '/'))
         return hqd_qr_ticket(req, req->tail);
-    if (*req->tail && strcmp(req->tail, "/") != 0 && strcmp(page, "ticket.html") != 0)
+    /* /t/{uuid}, /rate/{uuid}, /pad/{n}: one page that reads its key from its URL */
+    if (*req->tail && strcmp(req->tail, "/") != 0 && strcmp(page, "ticket.html") != 0 &&
+        strcmp(page, "rate.html") != 0 && strcmp(page, "pad.html") != 0)
         return HQ_ERR_NOT_FOUND;
     return api__file(req, page);
 }
@@ -2252,6 +2260,8 @@ int hq_api_init(struct hq_daemon *d)
     hq_api_route_for(api, "GET", "/kiosk", HQ_AUTH_ANY, api__page, "kiosk.html");
     hq_api_route_for(api, "GET", "/admin", HQ_AUTH_ANY, api__page, "admin.html");
     hq_api_route_for(api, "GET", "/t/", HQ_AUTH_ANY, api__page, "ticket.html");
+    hq_api_route_for(api, "GET", "/rate/", HQ_AUTH_ANY, api__page, "rate.html");
+    hq_api_route_for(api, "GET", "/pad/", HQ_AUTH_ANY, api__page, "pad.html");
     hq_api_route_for(api, "GET", "/assets/", HQ_AUTH_ANY, api__page, "assets");
     hq_api_route_for(api, "GET", "/", HQ_AUTH_ANY, api__page, "index.html");
     hqd_on_result(d, api__on_result, api);

@@ -78,8 +78,8 @@ static const char *const engine__prio_zh[HQ_PRIO__COUNT] = {"",         "老年�
                                                             "军人优先", "预约优先",   "绿色通道"};
 static const char *const engine__prio_en[HQ_PRIO__COUNT] = {
     "", "Elderly", "Disabled", "Military", "Appointment", "Green channel"};
-static const char *const engine__chan_names[HQ_CHAN__COUNT] = {"kiosk", "button", "appointment",
-                                                               "api",   "pad",    "tablet"};
+static const char *const engine__chan_names[HQ_CHAN__COUNT] = {
+    "kiosk", "button", "appointment", "api", "pad", "tablet", "qr"};
 static const char *const engine__cmd_names[HQ_CMD__COUNT] = {"issue",         "call_next",
                                                              "call_number",   "recall",
                                                              "start",         "no_show",
@@ -1654,18 +1654,37 @@ static int engine__cmd_rate(struct engine__ctx *c)
     if (cmd->u.rate.level < 1 || cmd->u.rate.level > 5 || cmd->u.rate.channel >= HQ_CHAN__COUNT)
         return HQ_ERR_INVALID;
     struct hq_window_st *w = &c->e->win[c->wi];
-    /* Only the invitation still open counts: a late or second rating is refused. */
-    if (w->rating_ticket < 0 || c->now > w->rating_deadline)
-        return ENGINE__REFUSE(c, HQ_ERR_STATE,
-                              engine__last_rated(c) ? HQ_WHY_RATED : HQ_WHY_NO_RATING);
-    int32_t ti = w->rating_ticket;
+    int32_t ti;
+    if (cmd->u.rate.by_ticket) {
+        /* The QR page rates its own ticket, whatever the window's pad does
+         * meanwhile: finished, at this window, within qr_open_s (a day's
+         * rollover ends it too: the engine holds one business day). */
+        ti = cmd->u.rate.ticket;
+        if (ti < 0 || (size_t)ti >= c->e->n_tickets)
+            return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_RATING);
+        const struct hq_ticket *q = &c->e->tickets[ti];
+        if (q->flags & HQ_TF_RATED) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_RATED);
+        if (q->status != HQ_TS_DONE || q->window != c->wn ||
+            c->now > q->finished_at + c->cfg->qr_open_s)
+            return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_NO_RATING);
+    } else {
+        /* Only the invitation still open counts: a late or second rating is refused. */
+        if (w->rating_ticket < 0 || c->now > w->rating_deadline)
+            return ENGINE__REFUSE(c, HQ_ERR_STATE,
+                                  engine__last_rated(c) ? HQ_WHY_RATED : HQ_WHY_NO_RATING);
+        ti = w->rating_ticket;
+    }
     struct hq_ticket *t = &c->e->tickets[ti];
     if (t->flags & HQ_TF_RATED) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_RATED);
     t->flags |= HQ_TF_RATED;
     engine__dirty_ticket(c, ti);
-    w->rating_ticket = -1;
-    w->rating_deadline = 0;
-    engine__dirty_window(c, (size_t)c->wi);
+    if (w->rating_ticket == ti) {
+        /* rated elsewhere (QR page): the pad's invitation for it ends */
+        if (cmd->u.rate.by_ticket) engine__fx(c, HQ_FX_RATE_CLOSED, 0, t->service, c->wn, ti);
+        w->rating_ticket = -1;
+        w->rating_deadline = 0;
+        engine__dirty_window(c, (size_t)c->wi);
+    }
     struct hq_record *r = engine__rec(c, HQ_REC_EVALUATION, HQ_EV_RATE, c->wn, ti, t->staff);
     r->level = cmd->u.rate.level;
     r->channel = cmd->u.rate.channel;

@@ -54,6 +54,7 @@ enum hq_channel {
     HQ_CHAN_API,
     HQ_CHAN_PAD,    /* rating pad on the bus (evaluations) */
     HQ_CHAN_TABLET, /* rating from a tablet through the API (evaluations) */
+    HQ_CHAN_QR,     /* rating from the citizen's phone: the ticket's QR page (evaluations) */
     HQ_CHAN__COUNT
 };
 
@@ -142,6 +143,7 @@ struct hq_engine_cfg {
     bool no_show_requeue;      /* 过号重排: a no-show goes back into its queue */
     uint8_t max_requeues;      /* how often one ticket may be re-queued */
     uint32_t rating_timeout_s; /* a pad silent this long leaves the service unrated */
+    uint32_t qr_open_s;        /* a finished ticket's QR rating page stays open this long */
     uint8_t elderly_age;       /* age from which a card gets HQ_PRIO_ELDERLY (65) */
     /* The handling-time estimate (engine.c engine__learn_handle): it starts from the service's
      * handle_s; 0 in any of the four below turns that guard off. */
@@ -324,6 +326,12 @@ struct hq_cmd {
             uint8_t channel;  /* HQ_CHAN_PAD or HQ_CHAN_TABLET */
             uint8_t uuid[16]; /* the evaluation's uuid */
             uint32_t reasons; /* reason tag bits */
+            /* by_ticket: rate ticket `ticket` (its QR page) rather than the
+             * window's open invitation; `window` is then ignored. */
+            bool by_ticket;
+            int32_t ticket;
+            uint8_t ind[3]; /* 服务效率, 服务水平, 服务态度 1..5; 0 = not given */
+            char text[304]; /* optional words, UTF-8 (about 100 characters) */
         } rate;
         struct {
             uint8_t service;    /* SERVICE_*: index */

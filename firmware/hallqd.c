@@ -25,9 +25,11 @@
 #include "api.h"
 #include "daemon.h"
 #include "hqd_admin.h"
+#include "hqd_callback.h"
 #include "hqd_appointments.h"
 #include "hqd_calls.h"
 #include "hqd_pages.h"
+#include "hqd_rating.h"
 #include "hqd_devices.h"
 #include "hqd_gpio.h"
 #include "hqd_held.h"
@@ -59,11 +61,13 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "devices", .init = hqd_devices_init, .fini = hqd_devices_fini},
     {.name = "gpio", .init = hqd_gpio_init, .fini = hqd_gpio_fini},
     {.name = "admin", .init = hq_admin_init, .fini = hq_admin_fini},
+    {.name = "callback", .init = hqd_callback_init, .fini = hqd_callback_fini},
     {.name = "overrides", .init = hqd_overrides_init, .fini = hqd_overrides_fini},
     {.name = "appointments", .init = hq_appointments_init, .fini = hq_appointments_fini},
     {.name = "retention", .init = hqd_retention_init, .fini = hqd_retention_fini},
     {.name = "calls", .init = hqd_calls_init, .fini = hqd_calls_fini},
     {.name = "pages", .init = hqd_pages_init, .fini = hqd_pages_fini},
+    {.name = "rating", .init = hqd_rating_init, .fini = hqd_rating_fini},
 };
 
 /* ---------------------------------------------------------- command path */

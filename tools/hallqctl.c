@@ -409,6 +409,57 @@ static int ctl__read_pin(char *pin, size_t len)
     return 0;
 }
 
+/* A passphrase from stdin: without echo at a terminal (asked twice when
+ * `confirm`), or the next line of a pipe; never an argument (ps, history). */
+static int ctl__read_secret(const char *prompt, char *out, size_t len, int confirm)
+{
+    int tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    char again[300];
+    for (int round = 0; round < (tty && confirm ? 2 : 1); round++) {
+        char *dst = round ? again : out;
+        size_t dl = round ? sizeof again : len;
+        if (tty) {
+            fprintf(stderr, "%s", round ? "再输入一次 (again): " : prompt);
+            tcgetattr(STDIN_FILENO, &old);
+            quiet = old;
+            quiet.c_lflag &= ~(tcflag_t)ECHO;
+            tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+        }
+        char *got = fgets(dst, (int)dl, stdin);
+        if (tty) {
+            tcsetattr(STDIN_FILENO, TCSANOW, &old);
+            fputc('\n', stderr);
+        }
+        if (!got) return -1;
+        dst[strcspn(dst, "\r\n")] = 0;
+    }
+    int differ = tty && confirm && strcmp(out, again) != 0;
+    memset(again, 0, sizeof again);
+    if (differ) {
+        fprintf(stderr, "hallqctl: 两次输入不一致 (the two passphrases differ)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void ctl__human_key(cJSON *o)
+{
+    cJSON *set = cJSON_GetObjectItemCaseSensitive(o, "set");
+    if (!cJSON_IsTrue(set)) {
+        printf("未设置回访密钥 (no follow-up key is set up)\n");
+        return;
+    }
+    const char *ch = ctl__str(o, "change");
+    printf("回访密钥%s (follow-up key %s), 公钥 public key %s, %s %s\n",
+           !*ch                     ? "已设置"
+           : !strcmp(ch, "created") ? "已创建"
+           : !strcmp(ch, "changed") ? "口令已更改"
+                                    : "已更换",
+           *ch ? ch : "set", ctl__str(o, "public_key"), ctl__str(o, "set_at"),
+           ctl__str(o, "set_by"));
+}
+
 static void ctl__usage(FILE *f)
 {
     fprintf(f,
@@ -431,6 +482,9 @@ static void ctl__usage(FILE *f)
             "  reregister NUMBER             put a held paper number (A012) back in the queue\n"
             "                                (after a database was moved aside; clerk token)\n"
             "  staff pin ID                  set a PIN (read from stdin; manager token)\n"
+            "  followup-key [set|change|reset]  the 差评 call-back key: show it, set it up,\n"
+            "                                change its passphrase (old, then new from stdin),\n"
+            "                                or replace it (stored numbers are erased)\n"
             "run-time changes (manager token; 运行时变更，重启后保留):\n"
             "  window open N A,B [--name NAME] [--name-en NAME]   open a (temporary) window\n"
             "  window close N [--reroute-to M]   close it; who waits there goes to window M\n"
@@ -540,6 +594,31 @@ int main(int argc, char **argv)
             free(body);
         }
         memset(pin, 0, sizeof pin);
+    } else if (strcmp(cmd, "followup-key") == 0 && nargs == 0) {
+        ex = ctl__finish(ctl__request("GET", "/api/v1/admin/followup-key", NULL, &b), &b,
+                         ctl__human_key);
+    } else if (strcmp(cmd, "followup-key") == 0 && nargs == 1 &&
+               (!strcmp(args[0], "set") || !strcmp(args[0], "change") ||
+                !strcmp(args[0], "reset"))) {
+        char oldp[300] = "", newp[300] = "";
+        int change = !strcmp(args[0], "change");
+        if ((change && ctl__read_secret("原口令 (old passphrase): ", oldp, sizeof oldp, 0)) ||
+            ctl__read_secret("新口令 (new passphrase): ", newp, sizeof newp, 1)) {
+            ex = EX_USAGE;
+        } else {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "passphrase", newp);
+            if (change) cJSON_AddStringToObject(o, "old_passphrase", oldp);
+            if (!strcmp(args[0], "reset")) cJSON_AddBoolToObject(o, "reset", 1);
+            char *body = cJSON_PrintUnformatted(o);
+            cJSON_Delete(o);
+            ex = ctl__finish(ctl__request("POST", "/api/v1/admin/followup-key", body, &b), &b,
+                             ctl__human_key);
+            if (body) memset(body, 0, strlen(body));
+            free(body);
+        }
+        memset(oldp, 0, sizeof oldp);
+        memset(newp, 0, sizeof newp);
     } else if (!strcmp(cmd, "window") || !strcmp(cmd, "service") || !strcmp(cmd, "notice") ||
                !strcmp(cmd, "overrides")) {
         ex = ctl__admin(cmd, args, nargs, &b);

@@ -131,6 +131,11 @@
             return;
         }
         if (!ticket) return;
+        /* finished: the QR code now rates the service (/rate/{uuid}, issue 17) */
+        if (ticket.status === 'done' && ticket.uuid) {
+            location.replace('/rate/' + encodeURIComponent(ticket.uuid) + location.search);
+            return;
+        }
         HQ.text(HQ.$('tnum'), ticket.number);
         HQ.text(HQ.$('tsvc'), HQ.serviceName(ticket));
         const prio = HQ.$('tprio');
