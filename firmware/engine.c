@@ -1174,6 +1174,7 @@ static int engine__reregister(struct engine__ctx *c, size_t s, uint16_t number)
     t->priority = prio;
     t->channel = cmd->u.issue.channel;
     t->issued_at = t->queued_at = c->now;
+    if (cmd->u.issue.assist) t->flags |= HQ_TF_ASSIST;
     t->status = HQ_TS_CANCELLED; /* so set_status counts it as new and live */
     engine__padd(e, ti, +1);
     engine__set_status(e, ti, HQ_TS_WAITING);
@@ -1236,6 +1237,7 @@ static int engine__cmd_issue(struct engine__ctx *c)
         memcpy(t->id_hash, cmd->u.issue.id_hash, 8);
         t->flags |= HQ_TF_HAS_ID;
     }
+    if (cmd->u.issue.assist) t->flags |= HQ_TF_ASSIST;
     memcpy(t->name_masked, cmd->u.issue.name_masked, sizeof t->name_masked);
     t->name_masked[sizeof t->name_masked - 1] = 0;
     st->issued++;

@@ -177,6 +177,7 @@ enum hq_ticket_flags {
     HQ_TF_FRONT = 1 << 1,  /* transferred to the front of its queue */
     HQ_TF_RATED = 1 << 2,  /* an evaluation exists for it */
     HQ_TF_TRANSFERRED = 1 << 3,
+    HQ_TF_ASSIST = 1 << 4, /* 帮办/陪同: the guide desk asked for help at the window */
 };
 
 struct hq_ticket {
@@ -300,6 +301,7 @@ struct hq_cmd {
             /* non-zero: re-register this number, held on paper by a citizen whose
              * ticket was lost (a database moved aside); not printed, no quota */
             uint16_t held_number;
+            bool assist; /* 帮办/陪同 (HQ_TF_ASSIST): the guide desk's flag for the window */
         } issue;
         struct {
             char label[16]; /* "A012", or digits "012"/"12" within the window's services */
@@ -314,6 +316,8 @@ struct hq_cmd {
         } transfer;
         struct {
             int32_t ticket; /* ticket index */
+            /* why (UTF-8, may be empty): into the event log's row, not looked at here */
+            char reason[128];
         } cancel;
         struct {
             char staff_id[16];

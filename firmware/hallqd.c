@@ -32,6 +32,7 @@
 #include "hqd_rating.h"
 #include "hqd_devices.h"
 #include "hqd_gpio.h"
+#include "hqd_desk.h"
 #include "hqd_held.h"
 #include "hqd_overrides.h"
 #include "hqd_print.h"
@@ -54,6 +55,7 @@ struct hqd_module {
 static const struct hqd_module hqd_modules[] = {
     {.name = "api", .init = hq_api_init, .fini = hq_api_fini},
     {.name = "held", .init = hqd_held_init, .fini = NULL},
+    {.name = "desk", .init = hqd_desk_init, .fini = NULL},
     {.name = "sessions", .init = hqd_session_init, .fini = hqd_session_fini},
     {.name = "sync", .init = hq_sync_init, .fini = hq_sync_fini},
     {.name = "print", .init = hq_print_init, .fini = hq_print_fini},

@@ -1663,6 +1663,7 @@ static cJSON *store__ticket_json(const struct hq_engine *e, const struct hq_tick
     cJSON_AddNumberToObject(o, "requeues", t->requeues);
     cJSON_AddBoolToObject(o, "transferred", (t->flags & HQ_TF_TRANSFERRED) != 0);
     cJSON_AddBoolToObject(o, "real_name", (t->flags & HQ_TF_HAS_ID) != 0);
+    cJSON_AddBoolToObject(o, "assist", (t->flags & HQ_TF_ASSIST) != 0);
     if (t->window)
         cJSON_AddNumberToObject(o, "window", t->window);
     else
@@ -1887,6 +1888,8 @@ static cJSON *store__event_json(const struct hq_engine *e, const struct hq_recor
         cJSON_AddStringToObject(o, "service", c->services[t->service].code);
         cJSON_AddStringToObject(o, "priority", hq_priority_name(t->priority));
         cJSON_AddNumberToObject(o, "recalls", t->recalls);
+        /* 帮办/陪同 only when set: every other event keeps the shape it had */
+        if (t->flags & HQ_TF_ASSIST) cJSON_AddBoolToObject(o, "assist", 1);
     }
     if (r->event == HQ_EV_TRANSFER && r->aux >= 0 && (size_t)r->aux < c->n_services)
         cJSON_AddStringToObject(o, "to_service", c->services[r->aux].code);
@@ -2088,6 +2091,9 @@ static int store__write_record(struct hq_store *st, const struct hq_engine *e,
         const char *actor = cmd->actor;
         cJSON *o = store__event_json(e, r);
         if (actor && *actor) cJSON_AddStringToObject(o, "actor", actor);
+        /* A cancellation's reason (the guide desk must give one) stays with its row. */
+        if (r->event == HQ_EV_CANCEL && cmd->type == HQ_CMD_CANCEL && cmd->u.cancel.reason[0])
+            cJSON_AddStringToObject(o, "reason", cmd->u.cancel.reason);
         char *json = cJSON_PrintUnformatted(o);
         if (!json) {
             cJSON_Delete(o);

@@ -18,3 +18,13 @@ if(TARGET hallqd)
     endif()
   endforeach()
 endif()
+
+# The guide desk (/desk, issue 16): prints through a private cupsd to the printer simulator,
+# like web_print_reprint.
+if(TARGET hallqd AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/web/test_desk.js)
+  add_test(NAME web_desk COMMAND ${HQ_NODE} --test --test-concurrency=1 ${CMAKE_CURRENT_SOURCE_DIR}/web/test_desk.js
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
+  set_tests_properties(web_desk PROPERTIES
+    ENVIRONMENT "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}"
+    TIMEOUT 300)
+endif()

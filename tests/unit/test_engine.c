@@ -817,6 +817,35 @@ static void test_reregister(void)
     hq_result_free(&r);
 }
 
+/* 帮办/陪同 (issue 16): the guide desk's flag rides on the ticket (HQ_TF_ASSIST), a new
+ * ticket and a re-registered one alike, through a transfer; a ticket without it has none. */
+static void test_assist(void)
+{
+    struct hq_engine e;
+    struct hq_result r = {0};
+    fresh(&e, &cfg);
+    struct hq_cmd c = {.type = HQ_CMD_ISSUE, .now = base0};
+    c.u.issue.service = SVC_B;
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_OK);
+    CHECK_EQ_INT(e.tickets[r.ticket].flags & HQ_TF_ASSIST, 0);
+    c.u.issue.assist = true;
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_OK);
+    int32_t ti = r.ticket;
+    CHECK(e.tickets[ti].flags & HQ_TF_ASSIST);
+    c.u.issue.held_number = 3;
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_OK);
+    CHECK(e.tickets[r.ticket].flags & HQ_TF_ASSIST);
+    /* a cancel's reason is for the log only: the engine takes it as any cancel */
+    struct hq_cmd x = {.type = HQ_CMD_CANCEL, .now = base0 + 1};
+    x.u.cancel.ticket = r.ticket;
+    snprintf(x.u.cancel.reason, sizeof x.u.cancel.reason, "%s", "群众改日再办");
+    CHECK_EQ_INT(hq_engine_apply(&e, &x, &r), HQ_OK);
+    CHECK_EQ_INT(e.tickets[x.u.cancel.ticket].status, HQ_TS_CANCELLED);
+    CHECK(e.tickets[ti].flags & HQ_TF_ASSIST); /* the other one keeps it */
+    hq_engine_free(&e);
+    hq_result_free(&r);
+}
+
 static void test_ranking(void)
 {
     struct hq_engine e;
@@ -2045,6 +2074,7 @@ int main(void)
     test_issue_rules();
     test_number_range();
     test_reregister();
+    test_assist();
     test_ranking();
     test_anti_starvation();
     test_elderly();
