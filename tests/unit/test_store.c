@@ -196,6 +196,8 @@ static void test_migrate(void)
     sqlite3 *db;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db,
+                              "ALTER TABLE windows DROP COLUMN pause_reason;" /* schema 6 */
+                              "ALTER TABLE windows DROP COLUMN help_at;"
                               "DROP TABLE cases;" /* schema 5 */
                               "DROP INDEX evaluations_case;"
                               "ALTER TABLE evaluations DROP COLUMN case_no;"
@@ -227,6 +229,9 @@ static void test_migrate(void)
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM sessions"), 0);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM staff_pins"), 0);
     CHECK_EQ_INT(scalar(db, "SELECT count(actor) FROM events"), 0);
+    CHECK_EQ_INT(
+        scalar(db, "SELECT count(*) FROM windows WHERE pause_reason IS NOT NULL OR help_at != 0"),
+        0);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM cases"), 0);
     /* rows rated before case binding keep no case (the ticket was the case) */
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations WHERE case_no IS NULL"), 2);
