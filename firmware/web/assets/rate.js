@@ -140,8 +140,16 @@
         busy = false;
         if (r.status === 200) {
             evaluation = r.body.evaluation || '';
-            view = sel.level <= 2 && evaluation ? 'contact' : 'thanks';
+            view = 'thanks';
             note = null;
+            /* the call-back step only where the hall can keep a number (its follow-up key is
+             * set up, the evaluation still takes one): GET .../contact says so */
+            if (sel.level <= 2 && evaluation) {
+                const c = await fetch('/api/v1/evaluations/' + encodeURIComponent(evaluation) + '/contact', {
+                    cache: 'no-store', headers: token ? { Authorization: 'Bearer ' + token } : {},
+                }).then((x) => (x.ok ? x.json() : {}), () => ({})).catch(() => ({}));
+                if (c.open) view = 'contact';
+            }
         } else if (r.status === 409 && r.body.reason === 'rated') {
             view = 'done';
             note = null;
