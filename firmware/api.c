@@ -13,6 +13,7 @@
  * 256 KiB) is dropped rather than letting it grow without bound.
  */
 #include "api.h"
+#include "hqd_console.h"
 #include "hqd_qr.h"
 
 #include <arpa/inet.h>
@@ -1433,6 +1434,8 @@ static int api__window(struct hq_api_req *req, void *arg)
         if (req->role < HQ_ROLE_CLERK && cJSON_IsObject(t)) hq_api_event_view(t, HQ_TS_CALLED);
         return hq_api_reply_json(req, MHD_HTTP_OK, o);
     }
+    if (strcmp(end, "/today") == 0 && strcmp(req->method, "GET") == 0)
+        return hqd_console_today(req, (size_t)wi);
     if (*end != '/' || strcmp(req->method, "POST") != 0) return HQ_ERR_NOT_FOUND;
     const char *action = end + 1;
     struct hq_cmd cmd = {.window = (uint16_t)n};
@@ -2195,6 +2198,7 @@ int hq_api_init(struct hq_daemon *d)
     hq_api_route_for(api, "GET", "/display", HQ_AUTH_ANY, api__page, "display.html");
     hq_api_route_for(api, "GET", "/kiosk", HQ_AUTH_ANY, api__page, "kiosk.html");
     hq_api_route_for(api, "GET", "/admin", HQ_AUTH_ANY, api__page, "admin.html");
+    hq_api_route_for(api, "GET", "/console", HQ_AUTH_ANY, api__page, "console.html");
     hq_api_route_for(api, "GET", "/t/", HQ_AUTH_ANY, api__page, "ticket.html");
     hq_api_route_for(api, "GET", "/assets/", HQ_AUTH_ANY, api__page, "assets");
     hq_api_route_for(api, "GET", "/", HQ_AUTH_ANY, api__page, "index.html");

@@ -127,6 +127,8 @@ static const char *const engine__why[HQ_WHY__COUNT][3] = {
     [HQ_WHY_NO_STAFF] = {"no_staff", "没有这个工号", "no such staff number"},
     [HQ_WHY_NO_WINDOW] = {"no_window", "没有这个窗口", "no such window"},
     [HQ_WHY_NO_SERVICE] = {"no_service", "没有这项业务", "no such service"},
+    [HQ_WHY_WINDOW_CLOSED] = {"window_closed", "目标窗口未开放（无人登录）",
+                              "that window is closed (nobody signed in)"},
 };
 
 static const char *engine__why_text(int why, int k)
@@ -1412,8 +1414,15 @@ static int engine__cmd_transfer(struct engine__ctx *c)
     int16_t to = cmd->u.transfer.service;
     if (to >= 0 && (size_t)to >= c->cfg->n_services)
         return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_SERVICE);
-    if (cmd->u.transfer.to_window && hq_engine_window_index(c->e, cmd->u.transfer.to_window) < 0)
+    int to_wi =
+        cmd->u.transfer.to_window ? hq_engine_window_index(c->e, cmd->u.transfer.to_window) : -1;
+    if (cmd->u.transfer.to_window && to_wi < 0)
         return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_WINDOW);
+    /* A ticket sent to a window nobody is signed in at would wait for a clerk
+     * who may not come today: the sender chooses another (issue 16). A paused
+     * window resumes, so it may take one. */
+    if (to_wi >= 0 && c->e->win[to_wi].state == HQ_WS_CLOSED)
+        return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_CLOSED);
     struct hq_window_st *w = &c->e->win[c->wi];
     int32_t ti = w->current;
     struct hq_ticket *t = &c->e->tickets[ti];

@@ -368,6 +368,7 @@ enum hq_why {
     HQ_WHY_NO_STAFF,      /* no such staff number */
     HQ_WHY_NO_WINDOW,     /* no such window */
     HQ_WHY_NO_SERVICE,    /* no such service */
+    HQ_WHY_WINDOW_CLOSED, /* transfer: the target window has no clerk signed in */
     HQ_WHY__COUNT
 };
 const char *hq_why_code(int why); /* "nobody_waiting"; "" for NONE */
