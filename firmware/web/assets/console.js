@@ -287,7 +287,11 @@
             return;
         }
         act('call', { number: v }).then((r) => {
-            if (r && r.status === 200) HQ.$('callnum').value = '';
+            if (r && r.status === 200) {
+                /* back to the shortcuts: the next key is an action again */
+                HQ.$('callnum').value = '';
+                HQ.$('callnum').blur();
+            }
         });
     }
 

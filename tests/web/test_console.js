@@ -1,0 +1,311 @@
+/*
+ * test_console.js — the window console (/console, issue 16) in headless
+ * Chromium against the real hallqd, at the window PC's two screen sizes
+ * (1366x768 and 1920x1080) and in both languages. A clerk's morning runs in
+ * seconds (tickets issued through the API as fast as the page can call
+ * them; HQ_TIME_SCALE stretches the waits under a slow build):
+ *   - a wrong PIN is refused on the page, the right one signs in;
+ *   - a double click on 叫下一位 calls one citizen, not two;
+ *   - recall (count and limit shown), start, finish, no-show, park and call
+ *     back, pause with a reason and resume, by the keyboard shortcuts shown
+ *     on the buttons;
+ *   - a transfer to a window nobody is signed in at is refused, with the
+ *     reason on the page; a transfer to a service goes through;
+ *   - hallqd restarts in the middle: the page reconnects, stays signed in
+ *     and shows the state hallqd has; a command after it works;
+ *   - today's figures and the window's queue follow;
+ *   - every control is visible and clickable (the topmost element at its
+ *     centre) at both sizes; sign-out ends the session.
+ */
+'use strict';
+
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const H = require('./harness.js');
+
+const SCALE = parseFloat(process.env.HQ_TIME_SCALE || '1') || 1;
+const T = (ms) => Math.round(ms * SCALE);
+const SMALL = { width: 1366, height: 768 };
+const LARGE = { width: 1920, height: 1080 };
+const PIN = '2468';
+
+let B;
+test.before(async () => {
+    B = await H.browser();
+});
+test.after(async () => {
+    if (B) await B.close();
+});
+
+async function linkUp(page) {
+    await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: T(15000) });
+}
+const text = (page, sel) => page.locator(sel).innerText();
+async function waitText(page, sel, re) {
+    await page.waitForFunction(([s, src]) => {
+        const el = document.querySelector(s);
+        return !!el && new RegExp(src).test(el.textContent);
+    }, [sel, re.source], { timeout: T(10000) });
+}
+async function windowOf(hall, n) {
+    const st = await hall.status();
+    return st.windows.find((w) => w.number === n);
+}
+
+/* Every control of the console is in the viewport and is the topmost
+ * element at its centre (nothing covers it), and a click reaches it. */
+async function allControlsReachable(page, viewport) {
+    const ids = await page.evaluate(() => Array.from(document.querySelectorAll('#actions .act, #b-callnum, #callnum, #logout, #lang')).map((b) => b.id));
+    assert.ok(ids.length >= 13, 'the controls are there: ' + ids.join(','));
+    for (const id of ids) {
+        const box = await page.locator('#' + id).boundingBox();
+        assert.ok(box, id + ' has a box');
+        assert.ok(box.x >= 0 && box.y >= 0 && box.x + box.width <= viewport.width && box.y + box.height <= viewport.height,
+            id + ' inside ' + viewport.width + 'x' + viewport.height + ': ' + JSON.stringify(box));
+        assert.ok(box.width >= 40 && box.height >= 28, id + ' big enough to hit: ' + JSON.stringify(box));
+        const top = await page.evaluate((x) => {
+            const el = document.getElementById(x);
+            const r = el.getBoundingClientRect();
+            const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+            return at === el || el.contains(at);
+        }, id);
+        assert.ok(top, id + ' is not covered');
+    }
+}
+
+async function signIn(page, hall, staff, pin, win) {
+    await page.waitForFunction(() => !document.getElementById('login').hidden, null, { timeout: T(10000) });
+    await page.waitForFunction((n) => !!document.querySelector('#window option[value="' + n + '"]'), win, { timeout: T(10000) });
+    await page.fill('#staff', staff);
+    await page.fill('#pin', pin);
+    await page.selectOption('#window', String(win));
+    await page.click('#login-btn');
+}
+
+test('a clerk\'s morning at 1366x768 in Chinese: sign-in, calls, transfer refused, restart, shortcuts', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        assert.equal((await hall.setPin('1001', PIN)).status, 200);
+        assert.equal((await hall.setPin('1002', PIN)).status, 200);
+        const page = await B.newPage(SMALL);
+        await page.goto(hall.url + '/console?lang=zh');
+        await linkUp(page);
+
+        /* a wrong PIN: refused, in words, still on the sign-in */
+        await signIn(page, hall, '1001', '0000', 1);
+        await waitText(page, '#login-error', /工号或密码错误/);
+        assert.equal(await page.locator('#desk').isHidden(), true);
+        assert.equal((await windowOf(hall, 1)).state, 'closed', 'a wrong PIN opened nothing');
+
+        await signIn(page, hall, '1001', PIN, 1);
+        await page.waitForFunction(() => !document.getElementById('desk').hidden, null, { timeout: T(10000) });
+        await waitText(page, '#win-state', /空闲/);
+        assert.match(await text(page, '#who'), /1001 王芳/);
+        const w1 = await windowOf(hall, 1);
+        assert.equal(w1.state, 'idle');
+        assert.equal(w1.staff.id, '1001');
+        await allControlsReachable(page, SMALL);
+
+        /* the queue fills; the list shows it in call order */
+        for (let i = 0; i < 4; i++) assert.equal((await hall.issue('A')).status, 201);
+        assert.equal((await hall.post('/api/v1/tickets', { service: 'A', priority: 'disabled' }, H.CLERK)).status, 201);
+        await waitText(page, '#wait-total', /^5$/);
+
+        /* a double click on call: one citizen called */
+        await page.dblclick('#b-next');
+        await waitText(page, '#cur-num', /^A\d{3}$/);
+        await H.sleep(T(1500)); /* the second click would have landed by now */
+        const st1 = await hall.status();
+        assert.equal(st1.services.find((s) => s.code === 'A').waiting, 4, 'one call only');
+        const first = st1.windows[0].current.number;
+        assert.equal(await text(page, '#cur-num'), first);
+        const calls = hall.db("SELECT count(*) AS n FROM events WHERE kind = 'call' AND window = 1");
+        assert.equal(calls[0].n, 1, 'one call in the event log');
+        await waitText(page, '#wait-total', /^4$/);
+
+        /* recall by its key: the count and the limit are shown */
+        await waitText(page, '#cur-recalls', /0\/2/);
+        await page.keyboard.press('r');
+        await waitText(page, '#cur-recalls', /1\/2/);
+        assert.equal((await windowOf(hall, 1)).current.recalls, 1);
+        await waitText(page, '#recall-count', /1\/2/);
+
+        /* start and finish by their keys */
+        await page.keyboard.press('s');
+        await waitText(page, '#win-state', /办理中/);
+        assert.equal((await windowOf(hall, 1)).state, 'serving');
+        await page.keyboard.press('f');
+        await waitText(page, '#win-state', /空闲/);
+        await waitText(page, '#f-served', /^1$/);
+
+        /* a transfer to a window nobody is signed in at: refused, with why */
+        await page.keyboard.press('n');
+        await page.waitForFunction((f) => {
+            const el = document.getElementById('cur-num');
+            return el && el.textContent !== f;
+        }, first, { timeout: T(10000) });
+        const second = await text(page, '#cur-num');
+        await H.sleep(T(1200)); /* the call's cool-down */
+        await page.keyboard.press('t');
+        await page.waitForFunction(() => !document.getElementById('transfer-panel').hidden);
+        await page.check('input[name=tr-kind][value=window]');
+        await page.selectOption('#tr-window', '2');
+        await page.click('#tr-ok');
+        await waitText(page, '#tr-error', /目标窗口未开放/);
+        assert.equal((await windowOf(hall, 1)).current.number, second, 'the ticket stayed at the window');
+        await waitText(page, '#msg', /目标窗口未开放/);
+        await page.keyboard.press('Escape');
+        await page.waitForFunction(() => document.getElementById('panel-back').hidden);
+
+        /* a transfer to a service (to the back of its queue) goes through */
+        await page.keyboard.press('t');
+        await page.waitForFunction(() => !document.getElementById('transfer-panel').hidden);
+        await page.selectOption('#tr-service', 'B');
+        await page.check('input[name=tr-pos][value=back]');
+        await page.click('#tr-ok');
+        await page.waitForFunction(() => document.getElementById('panel-back').hidden, null, { timeout: T(10000) });
+        const moved = (await hall.get('/api/v1/tickets/' + second)).body;
+        assert.equal(moved.service, 'B');
+        assert.equal(moved.status, 'waiting');
+        await waitText(page, '#win-state', /空闲/);
+
+        /* park and call back from the parked list */
+        await page.keyboard.press('n');
+        await waitText(page, '#win-state', /叫号中/);
+        const third = await text(page, '#cur-num');
+        await H.sleep(T(1200));
+        await page.keyboard.press('p');
+        await waitText(page, '#parked', new RegExp(third));
+        await waitText(page, '#parked-count', /^1$/);
+        await page.keyboard.press('b');
+        await waitText(page, '#cur-num', new RegExp('^' + third + '$'));
+        await waitText(page, '#parked-count', /^0$/);
+        await H.sleep(T(1200));
+        await page.keyboard.press('f');
+        await waitText(page, '#win-state', /空闲/);
+        await waitText(page, '#f-served', /^2$/);
+
+        /* hallqd restarts in the middle of the morning: the page reconnects,
+         * is still signed in and shows hallqd's state */
+        await page.keyboard.press('n');
+        await waitText(page, '#win-state', /叫号中/);
+        const fourth = await text(page, '#cur-num');
+        await hall.stop();
+        await page.waitForFunction(() => !document.getElementById('link').hidden, null, { timeout: T(60000) });
+        await hall.start();
+        await linkUp(page);
+        await waitText(page, '#cur-num', new RegExp('^' + fourth + '$'));
+        assert.equal(await page.locator('#login').isHidden(), true, 'still signed in after the restart');
+        await H.sleep(T(1200));
+        await page.keyboard.press('s');
+        await waitText(page, '#win-state', /办理中/);
+        assert.equal((await windowOf(hall, 1)).state, 'serving', 'a command after the restart reached hallqd');
+        await page.keyboard.press('f');
+        await waitText(page, '#f-served', /^3$/);
+
+        /* a no-show (this hall does not re-queue) */
+        await page.keyboard.press('n');
+        await waitText(page, '#win-state', /叫号中/);
+        const fifth = await text(page, '#cur-num');
+        await H.sleep(T(1200));
+        await page.keyboard.press('m');
+        await waitText(page, '#win-state', /空闲/);
+        assert.equal((await hall.get('/api/v1/tickets/' + fifth)).body.status, 'no_show');
+        await waitText(page, '#f-noshow', /^1$/);
+
+        /* pause with a reason (the key of the first), then resume */
+        await page.keyboard.press('z');
+        await page.waitForFunction(() => !document.getElementById('pause-panel').hidden);
+        const reasons = await page.locator('#pa-reasons button').count();
+        assert.ok(reasons >= 1);
+        await page.keyboard.press('1');
+        await waitText(page, '#win-state', /暂停/);
+        assert.equal((await windowOf(hall, 1)).state, 'paused');
+        await waitText(page, '#pause-label', /恢复服务/);
+        await page.keyboard.press('z');
+        await waitText(page, '#win-state', /空闲/);
+
+        /* call a number: the form, reached by its key */
+        const next = (await hall.issue('A')).body.ticket.number;
+        await page.keyboard.press('g');
+        assert.equal(await page.evaluate(() => document.activeElement.id), 'callnum');
+        await page.keyboard.type(next);
+        await page.keyboard.press('Enter');
+        await waitText(page, '#cur-num', new RegExp('^' + next + '$'));
+
+        /* a help call reaches hallqd (the dashboard shows it); the call's
+         * cool-down over, the number field hands the keys back */
+        await page.waitForFunction(() => document.activeElement.id !== 'callnum' && !document.getElementById('b-help').disabled,
+            null, { timeout: T(10000) });
+        const helpReq = page.waitForResponse((r) => r.url().endsWith('/api/v1/windows/1/help'));
+        await page.keyboard.press('h');
+        const helpRes = await helpReq;
+        await waitText(page, '#msg', /.+/);
+        if (helpRes.status() === 200) assert.match(await text(page, '#msg'), /已通知值班长/);
+
+        /* English: the same console in the other language */
+        await page.click('#lang');
+        await waitText(page, '#b-next', /Call next/);
+        await waitText(page, '#win-state', /Calling/);
+        assert.match(await text(page, '#figures'), /Served/);
+        await allControlsReachable(page, SMALL);
+        await page.click('#lang');
+        await waitText(page, '#b-next', /叫下一位/);
+
+        /* sign out: the session ends on hallqd too */
+        await H.sleep(T(1200));
+        await page.keyboard.press('f');
+        await waitText(page, '#win-state', /空闲/);
+        const tok = await page.evaluate(() => localStorage.getItem('hallq.console.token'));
+        assert.match(tok, /^hqs_/);
+        await page.click('#logout');
+        await page.waitForFunction(() => !document.getElementById('login').hidden, null, { timeout: T(10000) });
+        assert.equal((await hall.get('/api/v1/session', tok)).status, 401);
+        assert.equal((await windowOf(hall, 1)).state, 'closed');
+        await H.artefact(page, 'console-1366-zh.png');
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('1920x1080 in English: sign-in, the whole console reachable, a reload keeps the session', async () => {
+    const hall = await new H.Hall().start();
+    try {
+        assert.equal((await hall.setPin('1002', PIN)).status, 200);
+        const page = await B.newPage(LARGE);
+        await page.goto(hall.url + '/console?lang=en');
+        await linkUp(page);
+        await waitText(page, '#login h1', /Clerk sign-in/);
+        await signIn(page, hall, '1002', '9999', 3);
+        await waitText(page, '#login-error', /wrong staff number or PIN/);
+        await signIn(page, hall, '1002', PIN, 3);
+        await page.waitForFunction(() => !document.getElementById('desk').hidden, null, { timeout: T(10000) });
+        await waitText(page, '#win-state', /Idle/);
+        assert.match(await text(page, '#b-next'), /Call next\s*N/);
+        await allControlsReachable(page, LARGE);
+        assert.equal((await hall.issue('B')).status, 201);
+        await waitText(page, '#queue', /Real estate/);
+        await page.click('#b-next');
+        await waitText(page, '#cur-num', /^B\d{3}$/);
+        await waitText(page, '#current', /Real estate/);
+        /* a reload (the PC restarted the browser) keeps the clerk signed in */
+        await page.reload();
+        await linkUp(page);
+        await page.waitForFunction(() => !document.getElementById('desk').hidden, null, { timeout: T(10000) });
+        await waitText(page, '#cur-num', /^B\d{3}$/);
+        await allControlsReachable(page, LARGE);
+        /* a session ended elsewhere (the manager resets the PIN): back to the sign-in */
+        assert.equal((await hall.setPin('1002', '1357')).status, 200);
+        await H.sleep(T(1200));
+        await page.click('#b-recall');
+        await page.waitForFunction(() => !document.getElementById('login').hidden, null, { timeout: T(10000) });
+        await waitText(page, '#login-error', /session ended/);
+        await H.artefact(page, 'console-1920-en.png');
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
