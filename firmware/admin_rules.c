@@ -141,7 +141,14 @@ unsigned admin_staffing(double lambda_h, double handle_s, double target_s, unsig
 /* -------------------------------------------------------------- alarms */
 
 static const char *const admin_alarm_kinds[ADMIN_AL__COUNT] = {
-    "wait", "idle", "device", "printer", "sync", "storage", "clock"};
+    "wait",  "idle",  "device",    "printer",  "sync", "storage",
+    "clock", "pause", "unstaffed", "overtime", "help"};
+
+bool admin_alarm_reported(int kind)
+{
+    return kind == ADMIN_AL_PAUSE || kind == ADMIN_AL_UNSTAFFED || kind == ADMIN_AL_OVERTIME ||
+           kind == ADMIN_AL_HELP;
+}
 
 const char *admin_alarm_kind_name(int kind)
 {
@@ -162,6 +169,10 @@ cJSON *admin_alarm_json(const struct admin_alarm *a)
         cJSON_AddNumberToObject(o, "threshold", (double)a->threshold);
     else
         cJSON_AddNullToObject(o, "threshold");
+    if (a->since > 0)
+        cJSON_AddNumberToObject(o, "since", (double)a->since);
+    else
+        cJSON_AddNullToObject(o, "since");
     cJSON_AddStringToObject(o, "message", a->msg_zh);
     cJSON_AddStringToObject(o, "message_en", a->msg_en);
     return o;
@@ -279,6 +290,120 @@ size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t i
                  clerk, zh, waiting);
         snprintf(a->msg_en, sizeof a->msg_en, "%s idle: %s has called nobody for %s while %zu wait",
                  wc->name_en[0] ? wc->name_en : wc->name, clerk, en, waiting);
+    }
+    return n;
+}
+
+static struct admin_alarm *admin__new(struct admin_alarm *out, size_t *n, int kind,
+                                      const char *prefix, const struct hq_window_cfg *wc)
+{
+    struct admin_alarm *a = &out[(*n)++];
+    memset(a, 0, sizeof *a);
+    a->kind = (uint8_t)kind;
+    snprintf(a->key, sizeof a->key, "%s:%u", prefix, wc->number);
+    snprintf(a->subject, sizeof a->subject, "%u", wc->number);
+    return a;
+}
+
+static const char *admin__clerk(const struct hq_engine_cfg *c, uint16_t staff)
+{
+    return staff && staff <= c->n_staff ? c->staff[staff - 1].name : "";
+}
+
+size_t admin_alarms_supervision(const struct hq_engine *e, uint32_t unstaffed_s, int64_t now,
+                                struct admin_alarm *out, size_t max)
+{
+    size_t n = 0;
+    const struct hq_engine_cfg *c = e->cfg;
+    char dz[32], de[32], lz[32], le[32];
+    for (size_t w = 0; w < c->n_windows; w++) {
+        const struct hq_window_st *st = &e->win[w];
+        const struct hq_window_cfg *wc = &c->windows[w];
+        const char *wen = wc->name_en[0] ? wc->name_en : wc->name;
+        const char *clerk = admin__clerk(c, st->staff);
+        /* 求助: open until the manager acknowledges it (HQ_CMD_HELP_ACK). */
+        if (st->help_at && n < max) {
+            struct admin_alarm *a = admin__new(out, &n, ADMIN_AL_HELP, "help", wc);
+            a->since = st->help_at;
+            a->value = now > st->help_at ? now - st->help_at : 0;
+            a->threshold = -1;
+            admin__dur(a->value, dz, sizeof dz, de, sizeof de);
+            snprintf(a->msg_zh, sizeof a->msg_zh, "%s 请求协助：%s呼叫大厅经理，已等 %s", wc->name,
+                     *clerk ? clerk : "窗口", dz);
+            snprintf(a->msg_en, sizeof a->msg_en,
+                     "%s asks for help: %s called the hall manager %s ago", wen,
+                     *clerk ? clerk : "the window", de);
+        }
+        /* 暂停超时: a pause longer than its reason allows (max_min 0 = no limit). */
+        const struct hq_pause_reason *pr =
+            st->state == HQ_WS_PAUSED ? hq_pause_reason(c, st->pause_reason) : NULL;
+        if (pr && pr->max_min && st->state_since &&
+            now - (int64_t)st->state_since > (int64_t)pr->max_min * 60 && n < max) {
+            struct admin_alarm *a = admin__new(out, &n, ADMIN_AL_PAUSE, "pause", wc);
+            a->since = st->state_since;
+            a->value = now - st->state_since;
+            a->threshold = (int64_t)pr->max_min * 60;
+            admin__dur(a->value, dz, sizeof dz, de, sizeof de);
+            admin__dur(a->threshold, lz, sizeof lz, le, sizeof le);
+            snprintf(a->msg_zh, sizeof a->msg_zh, "%s 暂停超时：%s%s已暂停 %s（上限 %s）", wc->name,
+                     clerk, pr->name, dz, lz);
+            snprintf(a->msg_en, sizeof a->msg_en, "%s paused too long: %s%s%s for %s (limit %s)",
+                     wen, clerk, *clerk ? ", " : "", pr->name_en, de, le);
+        }
+        /* 限时办结: the ticket at the window (called or being served) longer than its
+         * service's time limit, from when service started (or the call, if nobody pressed
+         * start). */
+        if ((st->state == HQ_WS_SERVING || st->state == HQ_WS_CALLING) && st->current >= 0 &&
+            (size_t)st->current < e->n_tickets && n < max) {
+            const struct hq_ticket *t = &e->tickets[st->current];
+            const struct hq_service_cfg *sc = &c->services[t->service];
+            uint32_t from = t->served_at ? t->served_at : t->called_at;
+            if (sc->time_limit_s && from && now - (int64_t)from > (int64_t)sc->time_limit_s) {
+                char label[16];
+                hq_ticket_label(e, t, label, sizeof label);
+                struct admin_alarm *a = admin__new(out, &n, ADMIN_AL_OVERTIME, "overtime", wc);
+                a->since = from;
+                a->value = now - from;
+                a->threshold = sc->time_limit_s;
+                admin__dur(a->value, dz, sizeof dz, de, sizeof de);
+                admin__dur(a->threshold, lz, sizeof lz, le, sizeof le);
+                snprintf(a->msg_zh, sizeof a->msg_zh, "%s 超时办理：%s %s 已办理 %s（时限 %s）",
+                         wc->name, label, sc->name, dz, lz);
+                snprintf(a->msg_en, sizeof a->msg_en,
+                         "%s over the time limit: %s %s served for %s (limit %s)", wen, label,
+                         sc->name_en[0] ? sc->name_en : sc->name, de, le);
+            }
+        }
+        /* 空岗: nobody signed in while one of its services is open and people wait for it. */
+        if (unstaffed_s && st->state == HQ_WS_CLOSED && n < max) {
+            size_t waiting = 0;
+            bool open = false;
+            for (size_t k = 0; k < wc->n_services; k++) {
+                if (!hq_engine_service_open(e, wc->services[k], now)) continue;
+                open = true;
+                waiting += hq_engine_waiting(e, wc->services[k]);
+            }
+            int64_t away = st->state_since ? now - (int64_t)st->state_since : -1;
+            if (open && waiting && (away < 0 || away >= (int64_t)unstaffed_s)) {
+                struct admin_alarm *a = admin__new(out, &n, ADMIN_AL_UNSTAFFED, "unstaffed", wc);
+                a->since = st->state_since;
+                a->value = away;
+                a->threshold = unstaffed_s;
+                if (away >= 0) {
+                    admin__dur(away, dz, sizeof dz, de, sizeof de);
+                    snprintf(a->msg_zh, sizeof a->msg_zh, "%s 空岗：已 %s无人登录，%zu 人等候",
+                             wc->name, dz, waiting);
+                    snprintf(a->msg_en, sizeof a->msg_en,
+                             "%s unstaffed: nobody signed in for %s while %zu wait", wen, de,
+                             waiting);
+                } else {
+                    snprintf(a->msg_zh, sizeof a->msg_zh, "%s 空岗：无人登录，%zu 人等候", wc->name,
+                             waiting);
+                    snprintf(a->msg_en, sizeof a->msg_en,
+                             "%s unstaffed: nobody signed in while %zu wait", wen, waiting);
+                }
+            }
+        }
     }
     return n;
 }

@@ -42,6 +42,11 @@ enum admin_alarm_kind {
     ADMIN_AL_SYNC,     /* the up-link raised its alarm: refused, backlog too large or too old */
     ADMIN_AL_STORAGE,  /* the database cannot be written, or a corrupt one was moved aside */
     ADMIN_AL_CLOCK,    /* the wall clock is behind what was recorded (reset, not synchronised) */
+    /* Supervision (督查) — each also goes to the central server (docs/SYNC.md "Alarms"): */
+    ADMIN_AL_PAUSE,     /* 暂停超时: paused longer than its reason's max_min */
+    ADMIN_AL_UNSTAFFED, /* 空岗: nobody signed in, a service open, people waiting for it */
+    ADMIN_AL_OVERTIME, /* 限时办结: one ticket at the window longer than services[].time_limit_s */
+    ADMIN_AL_HELP,     /* 求助: the window's clerk called the hall manager, not answered yet */
     ADMIN_AL__COUNT
 };
 
@@ -51,6 +56,7 @@ struct admin_alarm {
     char subject[96];  /* service code, window number, device or printer name */
     int64_t value;     /* seconds waited/idle, backlog records; -1 = none */
     int64_t threshold; /* the configured limit it is over; -1 = none */
+    int64_t since;     /* Unix s the condition began (pause, call, help), 0 = not known */
     char msg_zh[320];
     char msg_en[320];
 };
@@ -60,6 +66,14 @@ struct admin_alarm {
  * rule off. Returns how many alarms were written (at most max). */
 size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t idle_s, int64_t now,
                           struct admin_alarm *out, size_t max);
+/* Supervision alarms (督查) from the engine's state at `now`: per window at most one each of
+ * ADMIN_AL_HELP, ADMIN_AL_PAUSE, ADMIN_AL_OVERTIME, ADMIN_AL_UNSTAFFED (unstaffed_s 0 = that
+ * rule off; the pause limit is the reason's max_min, the time limit the service's
+ * time_limit_s). Keys: "help:N", "pause:N", "overtime:N", "unstaffed:N" (N the window). */
+size_t admin_alarms_supervision(const struct hq_engine *e, uint32_t unstaffed_s, int64_t now,
+                                struct admin_alarm *out, size_t max);
+/* Is this kind one the central server hears of (the supervision kinds)? */
+bool admin_alarm_reported(int kind);
 /* Device, printer and sync alarms from a /api/v1/status object (its
  * "devices", "printers" and "sync" parts; absent parts raise nothing). */
 size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t max);
@@ -68,9 +82,11 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
  * into buf ("10 秒无应答"); false, and buf empty, for a reason it does not
  * know (the Chinese alarm then goes without it; the English one has it). */
 bool admin_reason_zh(const char *en, char *buf, size_t len);
-/* "wait", "idle", "device", "printer", "sync" */
+/* "wait", "idle", "device", "printer", "sync", "storage", "clock", "pause", "unstaffed",
+ * "overtime", "help" */
 const char *admin_alarm_kind_name(int kind);
-/* The alarm as JSON: {key, kind, subject, value, threshold, message, message_en}. */
+/* The alarm as JSON: {key, kind, subject, value, threshold, since (Unix s or null), message,
+ * message_en}. */
 cJSON *admin_alarm_json(const struct admin_alarm *a);
 
 /* The actual wait of the longest-waiting ticket of a service (now minus

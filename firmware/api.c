@@ -818,6 +818,20 @@ cJSON *hq_api_window_json(struct hq_daemon *d, size_t i)
         cJSON_AddNullToObject(o, "staff");
     }
     cJSON_AddItemToObject(o, "current", hq_api_ticket_json(d, w->current));
+    if (w->state == HQ_WS_PAUSED) {
+        /* The code stays readable when a reload dropped its reason: the code is the name. */
+        const struct hq_pause_reason *r = hq_pause_reason(e->cfg, w->pause_reason);
+        cJSON_AddStringToObject(o, "pause_reason", w->pause_reason);
+        cJSON_AddStringToObject(o, "pause_reason_name", r ? r->name : w->pause_reason);
+        cJSON_AddStringToObject(o, "pause_reason_name_en", r ? r->name_en : w->pause_reason);
+        api__add_time(o, "paused_since", w->state_since, e->cfg->utc_offset_s);
+    } else {
+        cJSON_AddNullToObject(o, "pause_reason");
+        cJSON_AddNullToObject(o, "pause_reason_name");
+        cJSON_AddNullToObject(o, "pause_reason_name_en");
+        cJSON_AddNullToObject(o, "paused_since");
+    }
+    api__add_time(o, "help_since", w->help_at, e->cfg->utc_offset_s);
     cJSON *svcs = cJSON_AddArrayToObject(o, "services");
     for (size_t k = 0; k < wc->n_services; k++)
         cJSON_AddItemToArray(svcs, cJSON_CreateString(e->cfg->services[wc->services[k]].code));
@@ -876,11 +890,22 @@ cJSON *hq_api_status_json(struct hq_daemon *d)
         cJSON_AddNumberToObject(j, "handled", e->svc[i].handled);
         cJSON_AddNumberToObject(j, "handle_s",
                                 e->svc[i].handle_s ? e->svc[i].handle_s : s->default_handle_s);
+        cJSON_AddNumberToObject(j, "time_limit_s", s->time_limit_s);
         cJSON_AddItemToArray(svcs, j);
     }
     cJSON *wins = cJSON_AddArrayToObject(o, "windows");
     for (size_t i = 0; i < e->cfg->n_windows; i++)
         cJSON_AddItemToArray(wins, hq_api_window_json(d, i));
+    cJSON *prs = cJSON_AddArrayToObject(o, "pause_reasons");
+    for (size_t i = 0; i < e->cfg->n_pause_reasons; i++) {
+        const struct hq_pause_reason *r = &e->cfg->pause_reasons[i];
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "code", r->code);
+        cJSON_AddStringToObject(j, "name", r->name);
+        cJSON_AddStringToObject(j, "name_en", r->name_en);
+        cJSON_AddNumberToObject(j, "max_min", r->max_min);
+        cJSON_AddItemToArray(prs, j);
+    }
     cJSON_AddArrayToObject(o, "devices"); /* device modules fill it */
     cJSON *sy = cJSON_AddObjectToObject(o, "sync");
     int64_t backlog, oldest, last;
@@ -1331,7 +1356,7 @@ static const struct {
     {"start", HQ_CMD_START},         {"no-show", HQ_CMD_NO_SHOW},  {"finish", HQ_CMD_FINISH},
     {"transfer", HQ_CMD_TRANSFER},   {"park", HQ_CMD_PARK},        {"call-back", HQ_CMD_CALL_BACK},
     {"pause", HQ_CMD_PAUSE},         {"resume", HQ_CMD_RESUME},    {"login", HQ_CMD_LOGIN},
-    {"logout", HQ_CMD_LOGOUT},       {"rating", HQ_CMD_RATE},
+    {"logout", HQ_CMD_LOGOUT},       {"rating", HQ_CMD_RATE},      {"help", HQ_CMD_HELP},
 };
 
 /* The body fields of one window action, validated into cmd. */
@@ -1378,6 +1403,16 @@ static int api__window_body(struct hq_api_req *req, struct hq_cmd *cmd, const ch
         cmd->u.transfer.front = cJSON_IsTrue(f);
         return HQ_OK;
     }
+    case HQ_CMD_PAUSE:
+        /* Optional: a keypad or an old client pauses without one (HQ_PAUSE_DEFAULT). */
+        v = cJSON_GetObjectItemCaseSensitive(b, "reason");
+        *why = "\"reason\" must be a pause reason's code (status \"pause_reasons\")";
+        if (v && !cJSON_IsNull(v)) {
+            if (!cJSON_IsString(v) || strlen(v->valuestring) >= sizeof cmd->u.pause.reason)
+                return HQ_ERR_INVALID;
+            strcpy(cmd->u.pause.reason, v->valuestring);
+        }
+        return HQ_OK;
     case HQ_CMD_LOGIN:
         v = cJSON_GetObjectItemCaseSensitive(b, "staff");
         *why = "body needs \"staff\": a staff number";
@@ -1458,7 +1493,26 @@ static int api__window(struct hq_api_req *req, void *arg)
     if (rc == HQ_ERR_NOT_FOUND && cmd.type == HQ_CMD_TRANSFER) /* only the service is looked up */
         return api__reply_why(req, rc, HQ_WHY_NO_SERVICE);
     if (rc) return hq_api_reply_error(req, rc, why);
-    return api__reply_result(req, hqd_apply(d, &cmd), wi);
+    rc = hqd_apply(d, &cmd);
+    if (!rc && cmd.type == HQ_CMD_HELP) hq_api_publish_help(d, (size_t)wi);
+    return api__reply_result(req, rc, wi);
+}
+
+void hq_api_publish_help(struct hq_daemon *d, size_t wi)
+{
+    const struct hq_engine *e = &d->eng;
+    if (!d->api || wi >= e->cfg->n_windows) return;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", "help");
+    cJSON_AddNumberToObject(o, "window", e->cfg->windows[wi].number);
+    uint16_t staff = e->win[wi].staff;
+    if (staff && staff <= e->cfg->n_staff)
+        cJSON_AddStringToObject(o, "staff", e->cfg->staff[staff - 1].id);
+    char ts[32];
+    hq_time_rfc3339(e->win[wi].help_at ? e->win[wi].help_at : hq_loop_wall_s(),
+                    e->cfg->utc_offset_s, ts);
+    cJSON_AddStringToObject(o, "at", ts);
+    hq_api_publish(d->api, "help", o);
 }
 
 static void api__metric(char **buf, size_t *len, size_t *cap, const char *fmt, ...)

@@ -124,6 +124,9 @@ cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ticket);
  * event stream: no masked name, and no uuid while it waits (issue 14). */
 void hq_api_event_view(cJSON *ticket, int status);
 cJSON *hq_api_window_json(struct hq_daemon *d, size_t idx);
+/* SSE `help` {kind "help", window, staff, at}: window index idx's clerk called the hall
+ * manager (after an applied HQ_CMD_HELP, from the API or a keypad's help key). */
+void hq_api_publish_help(struct hq_daemon *d, size_t idx);
 cJSON *hq_api_status_json(struct hq_daemon *d);
 
 #endif

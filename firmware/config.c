@@ -128,6 +128,7 @@ struct cfg_walk {
 static int cfg__service_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__window_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__staff_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__pause_reason_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__token_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__top_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__http_finish(struct cfg_walk *w, void *elems, size_t i);
@@ -253,6 +254,7 @@ static const struct cfg_key cfg_display_keys[] = {
 static const struct cfg_key cfg_alarm_keys[] = {
     {.key = "wait_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(wait_alarm_s), .min = 0, .max = 86400, .def = 1800},
     {.key = "idle_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(idle_alarm_s), .min = 0, .max = 86400, .def = 600},
+    {.key = "unstaffed_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(unstaffed_alarm_s), .min = 0, .max = 86400, .def = 300},
 };
 
 static const struct cfg_key cfg_privacy_keys[] = {
@@ -414,6 +416,8 @@ static const struct cfg_key cfg_service_keys[] = {
     {.key = "priorities", .type = CT_PRIOS, F_OFF(priority_mask)},
     {.key = "handle_s", .type = CT_INT, F_OFF(default_handle_s), .min = 10, .max = 7200,
      .def = 300},
+    {.key = "time_limit_s", .type = CT_INT, F_OFF(time_limit_s), .min = 0, .max = 86400,
+     .def = 0},
     {.key = "hours", .type = CT_OBJECT, .flags = CF_REQ, .sub = &cfg_hours_obj},
     {.key = "overrides", .type = CT_ARRAY, F_OFF(overrides), F_OFF2(n_overrides), .min = 0,
      .max = 366, .sub = &cfg_override_obj, .elem_size = sizeof(struct hq_date_override)},
@@ -441,6 +445,19 @@ static const struct cfg_key cfg_staff_keys[] = {
 };
 #undef BASE
 static const struct cfg_obj cfg_staff_obj = CFG_OBJ(cfg_staff_keys, cfg__staff_finish);
+
+#define BASE struct hq_pause_reason
+static const struct cfg_key cfg_pause_reason_keys[] = {
+    {.key = "code", .type = CT_STR, F_OFF(code), .flags = CF_REQ | CF_RELOAD, .min = 1,
+     .charset = CS_CODE},
+    {.key = "name", .type = CT_STR, F_OFF(name), .flags = CF_REQ | CF_RELOAD, .min = 1},
+    {.key = "name_en", .type = CT_STR, F_OFF(name_en), .flags = CF_RELOAD, .def_doc = "the code"},
+    {.key = "max_min", .type = CT_INT, F_OFF(max_min), .flags = CF_RELOAD, .min = 0, .max = 1440,
+     .def = 0},
+};
+#undef BASE
+static const struct cfg_obj cfg_pause_reason_obj =
+    CFG_OBJ(cfg_pause_reason_keys, cfg__pause_reason_finish);
 
 /* Devices: ID-card readers, buses, and each window's addresses on them. */
 #define BASE struct hq_reader_cfg
@@ -605,6 +622,11 @@ static const struct cfg_key cfg_top_keys[] = {
     {.key = "staff", .type = CT_ARRAY, F_OFF(engine.staff), F_OFF2(engine.n_staff),
      .flags = CF_REQ, .min = 1, .max = 1000, .sub = &cfg_staff_obj,
      .elem_size = sizeof(struct hq_staff_cfg)},
+    {.key = "pause_reasons", .type = CT_ARRAY, F_OFF(engine.pause_reasons),
+     F_OFF2(engine.n_pause_reasons), .flags = CF_INLINE | CF_RELOAD, .min = 0,
+     .max = HQ_MAX_PAUSE_REASONS, .sub = &cfg_pause_reason_obj,
+     .elem_size = sizeof(struct hq_pause_reason), .def_doc = "午休 lunch 60, 会议 meeting 120, "
+     "培训 training 240, 外出办事 errand 120, 临时离开 break 15, 其他 other 30"},
     {.key = "devices", .type = CT_OBJECT, .sub = &cfg_devices_obj},
     {.key = "gpio", .type = CT_OBJECT, .sub = &cfg_gpio_obj},
 };
@@ -1359,6 +1381,39 @@ static int cfg__staff_finish(struct cfg_walk *w, void *elems, size_t i)
     return HQ_OK;
 }
 
+static int cfg__pause_reason_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_pause_reason *all = elems, *r = &all[i];
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(all[j].code, r->code) == 0)
+            return cfg__fail_at(w, "code",
+                                "pause reason \"%s\" is already used by $.pause_reasons[%zu]",
+                                r->code, j);
+    if (!r->name_en[0]) snprintf(r->name_en, sizeof r->name_en, "%s", r->code);
+    return HQ_OK;
+}
+
+/* The pause reasons when the file names none; "other" is what a keypad's pause key and a
+ * client that gives no reason record, so a list without it gets it appended. */
+static const struct hq_pause_reason cfg_pause_defaults[] = {
+    {"lunch", "午休", "Lunch break", 60},     {"meeting", "会议", "Meeting", 120},
+    {"training", "培训", "Training", 240},    {"errand", "外出办事", "Errand", 120},
+    {"break", "临时离开", "Short break", 15}, {HQ_PAUSE_DEFAULT, "其他", "Other", 30},
+};
+
+static void cfg__pause_reasons(struct hq_engine_cfg *e)
+{
+    if (!e->n_pause_reasons) {
+        memcpy(e->pause_reasons, cfg_pause_defaults, sizeof cfg_pause_defaults);
+        e->n_pause_reasons = HQ_ARRAY_LEN(cfg_pause_defaults);
+        return;
+    }
+    if (hq_pause_reason(e, HQ_PAUSE_DEFAULT)) return;
+    if (e->n_pause_reasons >= HQ_MAX_PAUSE_REASONS) e->n_pause_reasons = HQ_MAX_PAUSE_REASONS - 1;
+    e->pause_reasons[e->n_pause_reasons++] =
+        cfg_pause_defaults[HQ_ARRAY_LEN(cfg_pause_defaults) - 1];
+}
+
 /* One link to the central server: records must not race each other on two
  * transports, and acked_through is per hall, not per link. */
 static int cfg__sync_finish(struct cfg_walk *w, void *elems, size_t i)
@@ -1968,6 +2023,7 @@ static int cfg__top_finish(struct cfg_walk *w, void *elems, size_t i)
     (void)w, (void)i;
     if (!cfg->public_url[0])
         snprintf(cfg->public_url, sizeof cfg->public_url, "http://%s", cfg->http_listen);
+    cfg__pause_reasons(&cfg->engine);
     return HQ_OK;
 }
 

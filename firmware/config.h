@@ -149,6 +149,7 @@ struct hq_config {
     uint32_t wait_alarm_s; /* 预警: estimated or actual wait over this */
     uint32_t
         idle_alarm_s; /* 空岗: clerk logged in, nobody called for this long while people wait */
+    uint32_t unstaffed_alarm_s; /* 空岗: nobody signed in this long in opening hours, people wait */
 
     /* privacy */
     char id_hash_key[128]; /* HMAC key for ID numbers (region-wide) */

@@ -81,13 +81,13 @@ static const char *const engine__prio_en[HQ_PRIO__COUNT] = {
 static const char *const engine__chan_names[HQ_CHAN__COUNT] = {"kiosk", "button", "appointment",
                                                                "api",   "pad",    "tablet"};
 static const char *const engine__cmd_names[HQ_CMD__COUNT] = {
-    "issue",  "call_next", "call_number", "recall", "start",  "no_show",
-    "park",   "call_back", "transfer",    "pause",  "resume", "finish",
-    "cancel", "login",     "logout",      "rate",   "tick"};
+    "issue",     "call_next", "call_number", "recall", "start",   "no_show", "park",
+    "call_back", "transfer",  "pause",       "resume", "finish",  "cancel",  "login",
+    "logout",    "rate",      "tick",        "help",   "help_ack"};
 static const char *const engine__event_names[HQ_EV__COUNT] = {
-    "issue",     "call",     "recall",  "start",  "no_show", "requeue", "park",
-    "call_back", "transfer", "pause",   "resume", "finish",  "cancel",  "login",
-    "logout",    "rate",     "unrated", "expire", "rollover"};
+    "issue",     "call",     "recall",  "start",  "no_show",  "requeue", "park",
+    "call_back", "transfer", "pause",   "resume", "finish",   "cancel",  "login",
+    "logout",    "rate",     "unrated", "expire", "rollover", "help",    "help_ack"};
 
 #define ENGINE__NAME(tab, i) ((i) >= 0 && (size_t)(i) < HQ_ARRAY_LEN(tab) ? (tab)[i] : "unknown")
 
@@ -127,6 +127,9 @@ static const char *const engine__why[HQ_WHY__COUNT][3] = {
     [HQ_WHY_NO_STAFF] = {"no_staff", "没有这个工号", "no such staff number"},
     [HQ_WHY_NO_WINDOW] = {"no_window", "没有这个窗口", "no such window"},
     [HQ_WHY_NO_SERVICE] = {"no_service", "没有这项业务", "no such service"},
+    [HQ_WHY_NO_PAUSE_REASON] = {"no_pause_reason", "没有这个暂停原因", "no such pause reason"},
+    [HQ_WHY_NO_HELP_CALL] = {"no_help_call", "该窗口没有待处理的求助",
+                             "this window has no open help call"},
     [HQ_WHY_WINDOW_CLOSED] = {"window_closed", "目标窗口未开放（无人登录）",
                               "that window is closed (nobody signed in)"},
 };
@@ -179,6 +182,14 @@ const char *hq_cmd_name(int type)
 const char *hq_event_name(int ev)
 {
     return ENGINE__NAME(engine__event_names, ev);
+}
+
+const struct hq_pause_reason *hq_pause_reason(const struct hq_engine_cfg *cfg, const char *code)
+{
+    if (!code) return NULL;
+    for (size_t i = 0; i < cfg->n_pause_reasons && i < HQ_MAX_PAUSE_REASONS; i++)
+        if (strcmp(cfg->pause_reasons[i].code, code) == 0) return &cfg->pause_reasons[i];
+    return NULL;
 }
 
 int hq_priority_from_name(const char *name)
@@ -898,6 +909,7 @@ static void engine__win_state(struct engine__ctx *c, int wi, uint8_t st)
 {
     struct hq_window_st *w = &c->e->win[wi];
     if (w->state != st) w->state_since = c->now;
+    if (st != HQ_WS_PAUSED) w->pause_reason[0] = 0; /* a reason belongs to one pause */
     w->state = st;
     engine__dirty_window(c, (size_t)wi);
 }
@@ -1452,6 +1464,12 @@ static int engine__cmd_transfer(struct engine__ctx *c)
 static int engine__cmd_pause(struct engine__ctx *c, bool pause)
 {
     struct hq_window_st *w = &c->e->win[c->wi];
+    /* A pause says why (午休, 会议): one of the configured reasons; none named (a keypad, an
+     * old client) is HQ_PAUSE_DEFAULT, which is always accepted. */
+    const char *reason = pause && c->cmd->u.pause.reason[0] ? c->cmd->u.pause.reason : NULL;
+    if (!reason) reason = HQ_PAUSE_DEFAULT;
+    if (pause && strcmp(reason, HQ_PAUSE_DEFAULT) != 0 && !hq_pause_reason(c->cfg, reason))
+        return ENGINE__REFUSE(c, HQ_ERR_INVALID, HQ_WHY_NO_PAUSE_REASON);
     /* Pause only an idle window (finish the citizen first); resume only a paused one. */
     if (w->state != (pause ? HQ_WS_IDLE : HQ_WS_PAUSED))
         return ENGINE__REFUSE(c, HQ_ERR_STATE,
@@ -1459,8 +1477,45 @@ static int engine__cmd_pause(struct engine__ctx *c, bool pause)
                                        : w->state == HQ_WS_PAUSED ? HQ_WHY_PAUSED
                                                                   : HQ_WHY_WINDOW_BUSY)
                                     : HQ_WHY_NOT_PAUSED);
+    char was[sizeof w->pause_reason];
+    memcpy(was, w->pause_reason, sizeof was);
+    uint32_t since = w->state_since;
     engine__win_state(c, c->wi, pause ? HQ_WS_PAUSED : HQ_WS_IDLE);
-    engine__rec(c, HQ_REC_EVENT, pause ? HQ_EV_PAUSE : HQ_EV_RESUME, c->wn, -1, w->staff);
+    struct hq_record *r =
+        engine__rec(c, HQ_REC_EVENT, pause ? HQ_EV_PAUSE : HQ_EV_RESUME, c->wn, -1, w->staff);
+    if (pause) {
+        snprintf(w->pause_reason, sizeof w->pause_reason, "%s", reason);
+        snprintf(r->reason, sizeof r->reason, "%s", reason);
+    } else {
+        memcpy(r->reason, was, sizeof r->reason);
+        r->aux = c->now >= since ? (int32_t)(c->now - since) : 0; /* seconds paused */
+    }
+    engine__fx(c, HQ_FX_WINDOW, 0, -1, c->wn, -1);
+    return HQ_OK;
+}
+
+/* 求助: the clerk calls the hall manager. Allowed in every state (a keypad's help key works
+ * before anyone logs in, too). A second call while one is open changes nothing: the first
+ * call's time is how long the clerk has waited. */
+static int engine__cmd_help(struct engine__ctx *c)
+{
+    struct hq_window_st *w = &c->e->win[c->wi];
+    if (w->help_at) return HQ_OK;
+    w->help_at = c->now ? c->now : 1;
+    engine__dirty_window(c, (size_t)c->wi);
+    engine__rec(c, HQ_REC_EVENT, HQ_EV_HELP, c->wn, -1, w->staff);
+    engine__fx(c, HQ_FX_WINDOW, 0, -1, c->wn, -1);
+    return HQ_OK;
+}
+
+static int engine__cmd_help_ack(struct engine__ctx *c)
+{
+    struct hq_window_st *w = &c->e->win[c->wi];
+    if (!w->help_at) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_NO_HELP_CALL);
+    struct hq_record *r = engine__rec(c, HQ_REC_EVENT, HQ_EV_HELP_ACK, c->wn, -1, w->staff);
+    r->aux = c->now >= w->help_at ? (int32_t)(c->now - w->help_at) : 0; /* seconds waited */
+    w->help_at = 0;
+    engine__dirty_window(c, (size_t)c->wi);
     engine__fx(c, HQ_FX_WINDOW, 0, -1, c->wn, -1);
     return HQ_OK;
 }
@@ -1688,6 +1743,12 @@ int hq_engine_apply(struct hq_engine *e, const struct hq_cmd *cmd, struct hq_res
         break;
     case HQ_CMD_TICK:
         rc = engine__cmd_tick(&c);
+        break;
+    case HQ_CMD_HELP:
+        rc = engine__cmd_help(&c);
+        break;
+    case HQ_CMD_HELP_ACK:
+        rc = engine__cmd_help_ack(&c);
         break;
     default:
         rc = HQ_ERR_INVALID;

@@ -31,6 +31,9 @@
 #define HQ_MAX_WINDOWS 512
 #define HQ_MAX_WINDOW_SERVICES 16
 #define HQ_MAX_INTERVALS 4
+#define HQ_MAX_PAUSE_REASONS 16
+/* The pause reason of a pause that names none (a keypad's pause key, an old client). */
+#define HQ_PAUSE_DEFAULT "other"
 
 /* ------------------------------------------------------------------ config */
 
@@ -81,6 +84,7 @@ struct hq_service_cfg {
     uint16_t per_person_limit;          /* tickets per ID per day for this service, 0 = none */
     uint32_t priority_mask;             /* bit p set: class p is honoured here (NORMAL always) */
     uint32_t default_handle_s;          /* handling time assumed before any is measured */
+    uint32_t time_limit_s;              /* 限时办结: serving longer is an alarm, 0 = none */
     struct hq_day_hours week[7];        /* index 0 = Sunday, as tm_wday */
     struct hq_date_override *overrides; /* holidays, make-up working days */
     size_t n_overrides;
@@ -92,6 +96,14 @@ struct hq_window_cfg {
     char name_en[64];                         /* Window 3 */
     uint8_t services[HQ_MAX_WINDOW_SERVICES]; /* service indices, first = preferred */
     uint8_t n_services;
+};
+
+/* Why a window pauses (午休, 会议, ...): the configured list (config pause_reasons). */
+struct hq_pause_reason {
+    char code[16];    /* "lunch": the id in the API, the event log and window state */
+    char name[32];    /* 午休 */
+    char name_en[32]; /* Lunch break */
+    uint16_t max_min; /* a pause for this reason longer than this is an alarm; 0 = no limit */
 };
 
 struct hq_staff_cfg {
@@ -128,6 +140,10 @@ struct hq_engine_cfg {
     uint16_t handle_min_sample_s;  /* shorter is not a service: not learnt from (20) */
     uint8_t handle_outlier_factor; /* a time is clipped to [estimate/f, estimate*f] (3) */
     uint8_t handle_max_step_pct;   /* one time moves the estimate by at most this share (10) */
+    /* Pause reasons (inline: reloadable on SIGHUP as a whole). The engine keeps a pause's
+     * code, not its index, so a reload that reorders or drops reasons leaves it readable. */
+    struct hq_pause_reason pause_reasons[HQ_MAX_PAUSE_REASONS];
+    uint8_t n_pause_reasons;
 };
 
 /* ------------------------------------------------------------------- state */
@@ -188,6 +204,8 @@ struct hq_window_st {
     uint32_t last_call_at;
     int32_t rating_ticket;    /* ticket awaiting a rating, -1 = none */
     uint32_t rating_deadline; /* Unix s */
+    char pause_reason[16];    /* PAUSED: the reason's code; paused since state_since */
+    uint32_t help_at;         /* the clerk's help call still unanswered since (Unix s), 0 = none */
 };
 
 struct hq_service_st {
@@ -227,7 +245,9 @@ enum hq_cmd_type {
     HQ_CMD_LOGIN,
     HQ_CMD_LOGOUT,
     HQ_CMD_RATE,
-    HQ_CMD_TICK, /* timers: rating timeouts and day rollover; changes nothing otherwise */
+    HQ_CMD_TICK,     /* timers: rating timeouts and day rollover; changes nothing otherwise */
+    HQ_CMD_HELP,     /* the window's clerk calls the hall manager (keypad help key, console) */
+    HQ_CMD_HELP_ACK, /* the manager answered the window's help call */
     HQ_CMD__COUNT
 };
 
@@ -274,6 +294,9 @@ struct hq_cmd {
         struct {
             char staff_id[16];
         } login;
+        struct {
+            char reason[16]; /* a configured pause reason's code; "" = HQ_PAUSE_DEFAULT */
+        } pause;
         struct {
             uint8_t level;    /* 1..5, 5 = 非常满意 */
             uint8_t channel;  /* HQ_CHAN_PAD or HQ_CHAN_TABLET */
@@ -327,6 +350,8 @@ enum hq_event_kind {
     HQ_EV_UNRATED,
     HQ_EV_EXPIRE,
     HQ_EV_ROLLOVER,
+    HQ_EV_HELP,
+    HQ_EV_HELP_ACK,
     HQ_EV__COUNT
 };
 
@@ -342,7 +367,9 @@ struct hq_record {
     uint8_t level;   /* evaluation level 1..5 */
     uint8_t channel; /* evaluation channel */
     uint32_t reasons;
-    int32_t aux;      /* event detail: target service of a transfer, old day of a rollover */
+    int32_t aux;      /* event detail: target service of a transfer, old day of a rollover,
+                       * seconds paused of a resume, seconds waited of a help acknowledgement */
+    char reason[16];  /* PAUSE, RESUME: the pause reason's code */
     uint8_t uuid[16]; /* evaluation uuid */
     int64_t at;
 };
@@ -361,14 +388,16 @@ enum hq_why {
     HQ_WHY_NOT_PAUSED,  /* resume */
     HQ_WHY_STAFF_BUSY,  /* login: the clerk serves a citizen at another window */
     HQ_WHY_NOTHING_PARKED,
-    HQ_WHY_TICKET_CLOSED, /* cancel: already called, done or cancelled */
-    HQ_WHY_RATED,         /* a second rating */
-    HQ_WHY_NO_RATING,     /* a rating with no invitation open (none, or timed out) */
-    HQ_WHY_NO_TICKET,     /* no such ticket today */
-    HQ_WHY_NO_STAFF,      /* no such staff number */
-    HQ_WHY_NO_WINDOW,     /* no such window */
-    HQ_WHY_NO_SERVICE,    /* no such service */
-    HQ_WHY_WINDOW_CLOSED, /* transfer: the target window has no clerk signed in */
+    HQ_WHY_TICKET_CLOSED,   /* cancel: already called, done or cancelled */
+    HQ_WHY_RATED,           /* a second rating */
+    HQ_WHY_NO_RATING,       /* a rating with no invitation open (none, or timed out) */
+    HQ_WHY_NO_TICKET,       /* no such ticket today */
+    HQ_WHY_NO_STAFF,        /* no such staff number */
+    HQ_WHY_NO_WINDOW,       /* no such window */
+    HQ_WHY_NO_SERVICE,      /* no such service */
+    HQ_WHY_NO_PAUSE_REASON, /* pause: no such pause reason configured */
+    HQ_WHY_NO_HELP_CALL,    /* help acknowledgement: the window has no help call open */
+    HQ_WHY_WINDOW_CLOSED,   /* transfer: the target window has no clerk signed in */
     HQ_WHY__COUNT
 };
 const char *hq_why_code(int why); /* "nobody_waiting"; "" for NONE */
@@ -452,6 +481,8 @@ const char *hq_channel_name(int chan);
 const char *hq_cmd_name(int type);
 const char *hq_event_name(int ev);
 int hq_priority_from_name(const char *name); /* -1 if unknown */
+/* The configured pause reason of that code, NULL if none. */
+const struct hq_pause_reason *hq_pause_reason(const struct hq_engine_cfg *cfg, const char *code);
 
 /* Civil-date helpers used by the engine, config and store. */
 int32_t hq_days_from_ymd(int y, int m, int d);

@@ -9,6 +9,7 @@
  *   GET  /api/v1/admin/export/tickets.csv?day=    CSV for Excel (UTF-8 with BOM)
  *   GET  /api/v1/admin/export/evaluations.csv?day=
  *   POST /api/v1/admin/storage/ack                the corrupt-database notice was seen
+ *   POST /api/v1/admin/alarms/{key}/ack           the manager saw an alarm (help: answers it)
  *
  * Everything but login needs a manager token. Live numbers come from the
  * engine (d->eng, read only); history from SQLite through read-only queries;
@@ -17,7 +18,8 @@
  *
  * Alarms are re-evaluated every ADMIN_ALARM_MS on the loop (and at once
  * after an acknowledgement) and published as an SSE `alarm` event only when
- * the set of raised conditions changed, so a wall of dashboards is not woken
+ * the set of raised conditions changed (or one was acknowledged), so a wall of dashboards is
+ * not woken
  * every 5 s for nothing. The same tick publishes `staffing` (no data) when
  * an arrival of today leaves the last hour: the staffing hints move with
  * the clock there, and the dashboards, which never poll, reload then.
@@ -43,6 +45,13 @@ struct hq_admin {
     struct hq_daemon *d;
     uint64_t timer;
     char *alarm_keys; /* keys of the alarms last published, '\n'-joined */
+    /* "key@since" of each alarm the manager acknowledged, '\n'-joined: acknowledged until the
+     * condition ends (a new pause, call or help call has a new since, so it is new). Kept in
+     * memory: after a restart an acknowledged alarm that still holds is shown again. */
+    char *acked;
+    /* "key@since" of the supervision alarms already sent to the central server as raised;
+     * one that left is sent as cleared (docs/SYNC.md "Supervision alarms"). */
+    char *reported;
     uint64_t published;
     /* Publish at the next tick even if the keys did not change: after an
      * acknowledgement within the first ADMIN_ALARM_MS the notice was never
@@ -177,17 +186,29 @@ static const char *const admin_level_zh[6] = {"",         "非常不满意", "�
 
 /* The hall's alarms now, as a JSON array; *keys gets their keys
  * '\n'-joined (malloc'd) when keys is not NULL. */
-static cJSON *admin__alarms(struct hq_admin *s, char **keys)
+static bool admin__has_key(const char *keys, const char *key);
+
+/* "pause:3@1796000000": an alarm's identity for acknowledgement and reporting. */
+static void admin__ack_key(const struct admin_alarm *a, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s@%lld", a->key, (long long)(a->since > 0 ? a->since : 0));
+}
+
+/* alarms/n_alarms, when not NULL, get the alarms themselves (malloc'd, the caller frees). */
+static cJSON *admin__alarms(struct hq_admin *s, char **keys, struct admin_alarm **alarms,
+                            size_t *n_alarms)
 {
     struct hq_daemon *d = s->d;
     const struct hq_engine *e = &d->eng;
-    size_t max = e->cfg->n_services + e->cfg->n_windows + 64;
+    size_t max = e->cfg->n_services + 5 * e->cfg->n_windows + 64;
     struct admin_alarm *al = calloc(max, sizeof *al);
     cJSON *arr = cJSON_CreateArray();
     if (keys) *keys = NULL;
+    if (alarms) *alarms = NULL, *n_alarms = 0;
     if (!al) return arr;
     int64_t now = hq_loop_wall_s();
     size_t n = admin_alarms_queue(e, d->cfg.wait_alarm_s, d->cfg.idle_alarm_s, now, al, max);
+    n += admin_alarms_supervision(e, d->cfg.unstaffed_alarm_s, now, al + n, max - n);
     if (d->api) {
         cJSON *st = hq_api_status_json(d);
         n += admin_alarms_status(st, al + n, max - n);
@@ -195,9 +216,19 @@ static cJSON *admin__alarms(struct hq_admin *s, char **keys)
     }
     struct admin_buf kb = {0};
     for (size_t i = 0; i < n; i++) {
-        cJSON_AddItemToArray(arr, admin_alarm_json(&al[i]));
+        cJSON *j = admin_alarm_json(&al[i]);
+        char ks[160];
+        admin__ack_key(&al[i], ks, sizeof ks);
+        cJSON_AddBoolToObject(j, "acknowledged", admin__has_key(s->acked, ks));
+        cJSON_AddBoolToObject(j, "reported", admin_alarm_reported(al[i].kind));
+        cJSON_AddItemToArray(arr, j);
         admin_buf_add(&kb, al[i].key, strlen(al[i].key));
         admin_buf_add(&kb, "\n", 1);
+    }
+    if (alarms) {
+        *alarms = al;
+        *n_alarms = n;
+        al = NULL;
     }
     admin_buf_add(&kb, "", 0);
     free(al);
@@ -254,12 +285,141 @@ static void admin__staffing_tick(struct hq_admin *s)
     hq_api_publish(s->d->api, "staffing", o);
 }
 
+/* One supervision alarm's record for the hall's event log and the central server (type
+ * "event", kind "alarm"; docs/SYNC.md "Supervision alarms"). `by`: who acknowledged it. */
+static cJSON *admin__alarm_record(const struct hq_admin *s, const struct admin_alarm *a,
+                                  const char *state, const char *by)
+{
+    int32_t off = s->d->eng.cfg->utc_offset_s;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", "alarm");
+    cJSON_AddStringToObject(o, "alarm", admin_alarm_kind_name(a->kind));
+    cJSON_AddStringToObject(o, "key", a->key);
+    cJSON_AddStringToObject(o, "state", state);
+    cJSON_AddNumberToObject(o, "window", atoi(a->subject));
+    admin__add_time(o, "since", a->since, off);
+    if (a->value >= 0) cJSON_AddNumberToObject(o, "value", (double)a->value);
+    if (a->threshold >= 0) cJSON_AddNumberToObject(o, "threshold", (double)a->threshold);
+    cJSON_AddStringToObject(o, "message", a->msg_zh);
+    cJSON_AddStringToObject(o, "message_en", a->msg_en);
+    if (by && *by) cJSON_AddStringToObject(o, "actor", by);
+    return o;
+}
+
+/* Records into the event log and the outbox, in one transaction. A store that cannot take
+ * them now (degraded, busy) loses these few: logged, the alarm itself stays on the
+ * dashboard. */
+static void admin__record(struct hq_admin *s, cJSON **recs, size_t n)
+{
+    struct hq_store *st = s->d->store;
+    int64_t now = hq_loop_wall_s();
+    int rc = n ? hq_store_begin(st) : HQ_OK;
+    sqlite3_stmt *q = NULL;
+    if (!rc && n &&
+        sqlite3_prepare_v2(hq_store_db(st),
+                           "INSERT INTO events(at, kind, window, data, actor) VALUES(?,?,?,?,?)",
+                           -1, &q, NULL) != SQLITE_OK)
+        rc = HQ_ERR_DB;
+    for (size_t i = 0; i < n; i++) {
+        if (!rc) {
+            char *json = cJSON_PrintUnformatted(recs[i]);
+            const cJSON *w = cJSON_GetObjectItemCaseSensitive(recs[i], "window");
+            const char *by =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(recs[i], "actor"));
+            sqlite3_reset(q);
+            sqlite3_clear_bindings(q);
+            sqlite3_bind_int64(q, 1, now);
+            sqlite3_bind_text(q, 2, "alarm", -1, SQLITE_STATIC);
+            if (cJSON_IsNumber(w) && w->valueint > 0) sqlite3_bind_int(q, 3, w->valueint);
+            if (json)
+                sqlite3_bind_text(q, 4, json, -1, free);
+            else
+                rc = HQ_ERR_NOMEM;
+            if (by) sqlite3_bind_text(q, 5, by, -1, SQLITE_TRANSIENT);
+            if (!rc && sqlite3_step(q) != SQLITE_DONE) rc = HQ_ERR_DB;
+        }
+        if (!rc) {
+            rc = hq_store_outbox_add(st, "event", now, recs[i]);
+        } else {
+            cJSON_Delete(recs[i]);
+        }
+        recs[i] = NULL;
+    }
+    sqlite3_finalize(q);
+    if (n && hq_store_end(st, rc) == HQ_OK && !rc) return;
+    if (n)
+        LOG_WARN("ADMIN", "%zu alarm record(s) not stored: %s", n,
+                 hq_strerror(rc ? rc : HQ_ERR_DB));
+}
+
+/* Supervision alarms raised or ended since the last tick go to the central server; an
+ * acknowledgement whose condition ended is forgotten. */
+static void admin__report(struct hq_admin *s, const struct admin_alarm *al, size_t n)
+{
+    struct admin_buf now = {0}, acked = {0};
+    cJSON *recs[64];
+    size_t nr = 0;
+    char ks[160];
+    for (size_t i = 0; i < n; i++) {
+        admin__ack_key(&al[i], ks, sizeof ks);
+        if (admin__has_key(s->acked, ks)) {
+            admin_buf_add(&acked, ks, strlen(ks));
+            admin_buf_add(&acked, "\n", 1);
+        }
+        if (!admin_alarm_reported(al[i].kind)) continue;
+        admin_buf_add(&now, ks, strlen(ks));
+        admin_buf_add(&now, "\n", 1);
+        if (!admin__has_key(s->reported, ks) && nr < HQ_ARRAY_LEN(recs)) {
+            LOG_NOTICE("ADMIN", "supervision alarm: %s", al[i].msg_en);
+            recs[nr++] = admin__alarm_record(s, &al[i], "raised", NULL);
+        }
+    }
+    admin_buf_add(&now, "", 0);
+    admin_buf_add(&acked, "", 0);
+    /* ended: reported before, not now. What it said is gone with it: key and since only. */
+    for (const char *p = s->reported; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        snprintf(ks, sizeof ks, "%.*s", (int)len, p);
+        p = nl ? nl + 1 : p + len;
+        if (admin__has_key(now.p, ks) || nr >= HQ_ARRAY_LEN(recs)) continue;
+        struct admin_alarm a = {.value = -1, .threshold = -1};
+        char *at = strrchr(ks, '@');
+        if (at) *at = 0, a.since = atoll(at + 1);
+        snprintf(a.key, sizeof a.key, "%s", ks);
+        char *colon = strchr(ks, ':');
+        if (colon) snprintf(a.subject, sizeof a.subject, "%s", colon + 1);
+        for (int k = 0; k < ADMIN_AL__COUNT; k++)
+            if (colon && strlen(admin_alarm_kind_name(k)) == (size_t)(colon - ks) &&
+                strncmp(ks, admin_alarm_kind_name(k), (size_t)(colon - ks)) == 0)
+                a.kind = (uint8_t)k;
+        recs[nr++] = admin__alarm_record(s, &a, "cleared", NULL);
+    }
+    admin__record(s, recs, nr);
+    if (!now.oom) {
+        free(s->reported);
+        s->reported = now.p;
+    } else {
+        admin_buf_free(&now);
+    }
+    if (!acked.oom) {
+        free(s->acked);
+        s->acked = acked.p;
+    } else {
+        admin_buf_free(&acked);
+    }
+}
+
 static void admin__alarm_tick(struct hq_loop *loop, void *arg)
 {
     struct hq_admin *s = arg;
     admin__staffing_tick(s);
     char *keys = NULL;
-    cJSON *arr = admin__alarms(s, &keys);
+    struct admin_alarm *al = NULL;
+    size_t n_al = 0;
+    cJSON *arr = admin__alarms(s, &keys, &al, &n_al);
+    admin__report(s, al, n_al);
+    free(al);
     const char *old = s->alarm_keys ? s->alarm_keys : "";
     if (keys && (strcmp(keys, old) != 0 || s->publish_now)) {
         s->publish_now = false;
@@ -420,7 +580,7 @@ static int admin__overview(struct hq_admin *s, struct hq_api_req *req)
                                 e->svc[i].handle_s ? e->svc[i].handle_s : sc->default_handle_s);
         cJSON_AddItemToArray(qs, q);
     }
-    cJSON_AddItemToObject(o, "alarms", admin__alarms(s, NULL));
+    cJSON_AddItemToObject(o, "alarms", admin__alarms(s, NULL, NULL, NULL));
     cJSON_AddItemToObject(o, "staffing", admin__staffing_json(d, now));
     return hq_api_reply_json(req, MHD_HTTP_OK, o);
 }
@@ -1126,6 +1286,84 @@ static int admin__login(struct hq_api_req *req, void *arg)
     return hq_api_reply_json(req, MHD_HTTP_OK, o);
 }
 
+/* Alarms at once on the next loop turn (an acknowledgement, a help call) instead of within
+ * ADMIN_ALARM_MS: every open dashboard hears of it through the SSE `alarm`. */
+static void admin__alarms_soon(struct hq_admin *s)
+{
+    s->publish_now = true;
+    if (s->timer) hq_loop_timer_cancel(s->d->loop, s->timer);
+    s->timer = hq_loop_timer(s->d->loop, 0, admin__alarm_tick, s);
+}
+
+/* POST /api/v1/admin/alarms/{key}/ack. A help call is answered through the engine (the
+ * window's call closes, the event log and the central server say who answered); the
+ * corrupt-database notice is the store's own acknowledgement; any other alarm is marked
+ * acknowledged until its condition ends. */
+static int admin__ack(struct hq_admin *s, struct hq_api_req *req, const char *key)
+{
+    struct hq_daemon *d = s->d;
+    struct admin_alarm *al = NULL;
+    size_t n = 0;
+    char *keys = NULL;
+    cJSON_Delete(admin__alarms(s, &keys, &al, &n));
+    free(keys);
+    size_t i = 0;
+    while (i < n && strcmp(al[i].key, key) != 0)
+        i++;
+    if (i == n) {
+        free(al);
+        return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such alarm now");
+    }
+    struct admin_alarm a = al[i];
+    free(al);
+    int rc = HQ_OK;
+    if (a.kind == ADMIN_AL_HELP) {
+        struct hq_cmd cmd = {.type = HQ_CMD_HELP_ACK, .window = (uint16_t)atoi(a.subject)};
+        rc = hqd_apply(d, &cmd);
+        if (rc) return hq_api_reply_error(req, rc, hq_why_en(d->res.why));
+    } else if (strcmp(a.key, "storage:corrupt") == 0) {
+        rc = hq_store_notice_ack(d->store);
+        if (rc) return hq_api_reply_error(req, rc, "no storage notice to acknowledge");
+    }
+    char ks[160];
+    admin__ack_key(&a, ks, sizeof ks);
+    if (!admin__has_key(s->acked, ks)) {
+        struct admin_buf b = {0};
+        if (s->acked) admin_buf_add(&b, s->acked, strlen(s->acked));
+        admin_buf_add(&b, ks, strlen(ks));
+        admin_buf_add(&b, "\n", 1);
+        admin_buf_add(&b, "", 0);
+        if (b.oom) {
+            admin_buf_free(&b);
+            return hq_api_reply_error(req, HQ_ERR_NOMEM, NULL);
+        }
+        free(s->acked);
+        s->acked = b.p;
+    }
+    LOG_NOTICE("ADMIN", "alarm %s acknowledged by %s", a.key, req->who.actor);
+    if (admin_alarm_reported(a.kind)) {
+        cJSON *rec = admin__alarm_record(s, &a, "acknowledged", req->who.actor);
+        admin__record(s, &rec, 1);
+    }
+    admin__alarms_soon(s);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "acknowledged", true);
+    cJSON *j = admin_alarm_json(&a);
+    cJSON_AddBoolToObject(j, "acknowledged", true);
+    cJSON_AddItemToObject(o, "alarm", j);
+    return hq_api_reply_json(req, MHD_HTTP_OK, o);
+}
+
+/* A help call or its answer changes the alarms: say so at once, not within 5 s. Runs before
+ * the command (hqd_on_check), so the tick it arms sees the command applied. */
+static int admin__on_check(struct hq_daemon *d, const struct hq_cmd *cmd, void *arg)
+{
+    struct hq_admin *s = arg;
+    (void)d;
+    if (cmd->type == HQ_CMD_HELP || cmd->type == HQ_CMD_HELP_ACK) admin__alarms_soon(s);
+    return HQ_OK;
+}
+
 static int admin__route(struct hq_api_req *req, void *arg)
 {
     struct hq_admin *s = arg;
@@ -1159,6 +1397,19 @@ static int admin__route(struct hq_api_req *req, void *arg)
         cJSON_AddBoolToObject(o, "acknowledged", true);
         return hq_api_reply_json(req, MHD_HTTP_OK, o);
     }
+    if (strncmp(t, "alarms/", 7) == 0) {
+        size_t len = strlen(t + 7);
+        if (len <= 4 || strcmp(t + 7 + len - 4, "/ack") != 0)
+            return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such path");
+        if (strcmp(req->method, "POST") != 0)
+            return hq_api_reply_error(req, HQ_ERR_INVALID, "acknowledging is a POST");
+        char key[160];
+        if (len - 4 >= sizeof key)
+            return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such alarm");
+        snprintf(key, sizeof key, "%.*s", (int)(len - 4), t + 7);
+        MHD_http_unescape(key); /* "help%3A3" from encodeURIComponent */
+        return admin__ack(s, req, key);
+    }
     if (strncmp(t, "evaluations/", 12) == 0) {
         const char *u = t + 12, *slash = strchr(u, '/');
         char uuid[40];
@@ -1185,6 +1436,7 @@ int hq_admin_init(struct hq_daemon *d)
     s->d = d;
     int rc = hq_api_route_for(d->api, "POST", "/api/v1/admin/login", HQ_AUTH_ANY, admin__login, s);
     if (!rc) rc = hq_api_route_for(d->api, NULL, "/api/v1/admin/", HQ_AUTH_ADMIN, admin__route, s);
+    if (!rc) rc = hqd_on_check(d, admin__on_check, s);
     if (rc) return rc;
     s->timer = hq_loop_timer(d->loop, ADMIN_ALARM_MS, admin__alarm_tick, s);
     admin__self = s;
@@ -1199,5 +1451,8 @@ void hq_admin_fini(struct hq_daemon *d)
     s->timer = 0;
     free(s->alarm_keys);
     s->alarm_keys = NULL;
+    free(s->acked);
+    free(s->reported);
+    s->acked = s->reported = NULL;
     admin__self = NULL;
 }

@@ -616,28 +616,16 @@ static void devs__host_arm(struct hq_dev *dev, uint64_t delay_ms)
         l->drv_timer = hq_loop_timer(l->s->d->loop, delay_ms, devs__drv_timer, l);
 }
 
+/* The help key: a command through the engine like any other (its event record reaches the
+ * outbox, the window keeps the call open until the manager acknowledges it on the dashboard),
+ * and the SSE `help` for whoever listens. */
 static void devs__help(struct hqd_devs *s, struct devs_win *w)
 {
-    const struct hq_engine *e = &s->d->eng;
     s->help_calls++;
     LOG_NOTICE("DEVICES", "window %u asks the hall manager for help", w->c->window);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "kind", "help");
-    cJSON_AddNumberToObject(o, "window", w->c->window);
-    uint16_t staff = e->win[w->wi].staff;
-    if (staff && staff <= e->cfg->n_staff)
-        cJSON_AddStringToObject(o, "staff", e->cfg->staff[staff - 1].id);
-    char ts[32];
-    hq_time_rfc3339(hq_loop_wall_s(), e->cfg->utc_offset_s, ts);
-    cJSON_AddStringToObject(o, "at", ts);
-    if (s->d->api) hq_api_publish(s->d->api, "help", cJSON_Duplicate(o, 1));
-    int rc = hq_store_begin(s->d->store);
-    if (rc) {
-        cJSON_Delete(o);
-        return;
-    }
-    rc = hq_store_outbox_add(s->d->store, "event", hq_loop_wall_s(), o);
-    hq_store_end(s->d->store, rc);
+    struct hq_cmd cmd = {.type = HQ_CMD_HELP, .window = w->c->window};
+    snprintf(cmd.actor, sizeof cmd.actor, "keypad:%u", (unsigned)w->c->window);
+    if (hqd_apply(s->d, &cmd) == HQ_OK) hq_api_publish_help(s->d, (size_t)w->wi);
 }
 
 static void devs__host_event(struct hq_dev *dev, const struct hq_dev_event *ev)

@@ -42,7 +42,8 @@ static const char *const store_sql[ST__COUNT] = {
         "requeues=?12, flags=?13, window=?14, target_window=?15, staff=?16, queued_at=?18, "
         "called_at=?19, served_at=?20, finished_at=?21",
     [ST_WINDOW] = "INSERT OR REPLACE INTO windows(number, state, staff, current, state_since, "
-                  "last_call_at, rating_ticket, rating_deadline) VALUES(?,?,?,?,?,?,?,?)",
+                  "last_call_at, rating_ticket, rating_deadline, pause_reason, help_at) "
+                  "VALUES(?,?,?,?,?,?,?,?,?,?)",
     [ST_SERVICE] = "INSERT OR REPLACE INTO services(code, issued, last_number, overtakes, "
                    "handle_s, handled) VALUES(?,?,?,?,?,?)",
     [ST_DAY] = "INSERT OR REPLACE INTO meta(key, value) VALUES('day', ?)",
@@ -188,6 +189,10 @@ static const char *const store_migrations[HQ_STORE_SCHEMA_VERSION] = {
     "CREATE TABLE sessions(token_hash TEXT PRIMARY KEY, staff TEXT NOT NULL, role TEXT NOT NULL,"
     " window INTEGER NOT NULL, created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
     "ALTER TABLE events ADD COLUMN actor TEXT;",
+    /* 5: why a window is paused (a configured pause reason's code) and its clerk's help
+     * call still unanswered (Unix s, 0 = none): both survive a restart. */
+    "ALTER TABLE windows ADD COLUMN pause_reason TEXT;"
+    "ALTER TABLE windows ADD COLUMN help_at INTEGER NOT NULL DEFAULT 0;",
 };
 
 static int store__migrate(struct hq_store *st, char *err, size_t errlen)
@@ -1552,7 +1557,7 @@ int hq_store_load(struct hq_store *st, struct hq_engine *e, char *err, size_t er
 
     if (sqlite3_prepare_v2(st->db,
                            "SELECT number, state, staff, current, state_since, last_call_at, "
-                           "rating_ticket, rating_deadline FROM windows",
+                           "rating_ticket, rating_deadline, pause_reason, help_at FROM windows",
                            -1, &s, NULL) != SQLITE_OK)
         goto sqlfail;
     while (sqlite3_step(s) == SQLITE_ROW) {
@@ -1575,6 +1580,11 @@ int hq_store_load(struct hq_store *st, struct hq_engine *e, char *err, size_t er
         if (cur && hq_uuid_parse(cur, u) == HQ_OK) w.current = hq_engine_find_uuid(e, u);
         const char *rt = (const char *)sqlite3_column_text(s, 6);
         if (rt && hq_uuid_parse(rt, u) == HQ_OK) w.rating_ticket = hq_engine_find_uuid(e, u);
+        const char *pr = (const char *)sqlite3_column_text(s, 8);
+        if (w.state == HQ_WS_PAUSED)
+            snprintf(w.pause_reason, sizeof w.pause_reason, "%s",
+                     pr && *pr ? pr : HQ_PAUSE_DEFAULT);
+        w.help_at = (uint32_t)sqlite3_column_int64(s, 9);
         if (w.state != HQ_WS_CLOSED && !w.staff) w.state = HQ_WS_CLOSED; /* clerk left roster */
         hq_engine_load_window(e, (size_t)i, &w);
     }
@@ -1733,6 +1743,8 @@ static int store__write_window(struct hq_store *st, const struct hq_engine *e, s
         sqlite3_bind_text(s, 7, uuid, -1, SQLITE_TRANSIENT);
     }
     sqlite3_bind_int64(s, 8, w->rating_deadline);
+    store__bind_text_or_null(s, 9, w->state == HQ_WS_PAUSED ? w->pause_reason : NULL);
+    sqlite3_bind_int64(s, 10, w->help_at);
     char key[24];
     snprintf(key, sizeof key, "w:%u", e->cfg->windows[i].number);
     return store__step_row(st, s, key);
@@ -1866,6 +1878,10 @@ static cJSON *store__event_json(const struct hq_engine *e, const struct hq_recor
         cJSON_AddStringToObject(o, "new_day", buf);
     }
     if (r->event == HQ_EV_RATE) cJSON_AddNumberToObject(o, "level", r->level);
+    if ((r->event == HQ_EV_PAUSE || r->event == HQ_EV_RESUME) && r->reason[0])
+        cJSON_AddStringToObject(o, "reason", r->reason);
+    if (r->event == HQ_EV_RESUME) cJSON_AddNumberToObject(o, "paused_s", r->aux);
+    if (r->event == HQ_EV_HELP_ACK) cJSON_AddNumberToObject(o, "waited_s", r->aux);
     return o;
 }
 

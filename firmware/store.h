@@ -15,7 +15,7 @@
 #include "config.h"
 #include "engine.h"
 
-#define HQ_STORE_SCHEMA_VERSION 4
+#define HQ_STORE_SCHEMA_VERSION 5
 
 struct hq_store;
 

@@ -196,6 +196,8 @@ static void test_migrate(void)
     sqlite3 *db;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db,
+                              "ALTER TABLE windows DROP COLUMN pause_reason;" /* schema 5 */
+                              "ALTER TABLE windows DROP COLUMN help_at;"
                               "DROP TABLE staff_pins;" /* schema 4 */
                               "DROP TABLE sessions;"
                               "ALTER TABLE events DROP COLUMN actor;"
@@ -221,6 +223,9 @@ static void test_migrate(void)
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM sessions"), 0);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM staff_pins"), 0);
     CHECK_EQ_INT(scalar(db, "SELECT count(actor) FROM events"), 0);
+    CHECK_EQ_INT(
+        scalar(db, "SELECT count(*) FROM windows WHERE pause_reason IS NOT NULL OR help_at != 0"),
+        0);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations WHERE uuid='e1' AND "
                             "follow_up_state='open' AND follow_up_due=1000+15*86400"),
                  1);
