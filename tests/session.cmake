@@ -6,3 +6,7 @@ endif()
 if(TARGET hallqd)
   hq_py_test(test_sessions test_sessions.py TIMEOUT 180)
 endif()
+# The window console's API (issue 16): GET /api/v1/windows/N/today, transfer to a closed window.
+if(TARGET hallqd)
+  hq_py_test(test_console_api test_console_api.py TIMEOUT 120)
+endif()

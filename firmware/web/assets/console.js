@@ -69,7 +69,7 @@
         }
         if (!data || typeof data !== 'object')
             data = res.ok ? {} : { error: 'http', message: '服务暂不可用（' + res.status + '）', message_en: 'service unavailable (' + res.status + ')' };
-        if (res.status === 401 && token && url !== '/api/v1/session' ) {
+        if (res.status === 401 && token && url !== '/api/v1/session') {
             /* the session is over (signed out elsewhere, expired, PIN changed) */
             signedOut({ zh: '登录已失效，请重新登录', en: 'your session ended: please sign in again' });
         }
@@ -386,7 +386,12 @@
         const el = HQ.$('current');
         if (!t) {
             const st = win ? win.state : 'closed';
-            HQ.fill(el, h('div', { class: 'cur-none' }, st === 'paused' ? HQ.t('暂停服务中', 'Paused') : HQ.t('暂无号票 · 按 N 叫下一位', 'No ticket · press N to call the next')));
+            /* closed while the session lives: the keypad's logout (or the manager) closed the
+             * window; only signing in again opens it */
+            const none = st === 'paused' ? HQ.t('暂停服务中', 'Paused')
+                : st === 'closed' ? HQ.t('窗口已退出登录，请点“退出”后重新登录', 'The window was signed out: sign out and in again')
+                    : HQ.t('暂无号票 · 按 N 叫下一位', 'No ticket · press N to call the next');
+            HQ.fill(el, h('div', { class: 'cur-none' }, none));
             if (st === 'paused' && status) {
                 const sw = (status.windows || []).find((x) => me && x.number === me.window);
                 if (sw && (sw.pause_reason_name || sw.pause_reason))
