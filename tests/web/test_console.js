@@ -73,6 +73,17 @@ async function allControlsReachable(page, viewport) {
     }
 }
 
+/* A shortcut key, pressed once its button is enabled (as a clerk sees it:
+ * the console takes one command at a time and a key on a disabled button
+ * does nothing). */
+async function key(page, k) {
+    await page.waitForFunction((x) => {
+        const b = document.querySelector('#actions .act[data-key="' + x + '"]');
+        return !b || !b.disabled;
+    }, k.toUpperCase(), { timeout: T(10000) });
+    await page.keyboard.press(k);
+}
+
 async function signIn(page, hall, staff, pin, win) {
     await page.waitForFunction(() => !document.getElementById('login').hidden, null, { timeout: T(10000) });
     await page.waitForFunction((n) => !!document.querySelector('#window option[value="' + n + '"]'), win, { timeout: T(10000) });
@@ -125,28 +136,28 @@ test('a clerk\'s morning at 1366x768 in Chinese: sign-in, calls, transfer refuse
 
         /* recall by its key: the count and the limit are shown */
         await waitText(page, '#cur-recalls', /0\/2/);
-        await page.keyboard.press('r');
+        await key(page, 'r');
         await waitText(page, '#cur-recalls', /1\/2/);
         assert.equal((await windowOf(hall, 1)).current.recalls, 1);
         await waitText(page, '#recall-count', /1\/2/);
 
         /* start and finish by their keys */
-        await page.keyboard.press('s');
+        await key(page, 's');
         await waitText(page, '#win-state', /办理中/);
         assert.equal((await windowOf(hall, 1)).state, 'serving');
-        await page.keyboard.press('f');
+        await key(page, 'f');
         await waitText(page, '#win-state', /空闲/);
         await waitText(page, '#f-served', /^1$/);
 
         /* a transfer to a window nobody is signed in at: refused, with why */
-        await page.keyboard.press('n');
+        await key(page, 'n');
         await page.waitForFunction((f) => {
             const el = document.getElementById('cur-num');
             return el && el.textContent !== f;
         }, first, { timeout: T(10000) });
         const second = await text(page, '#cur-num');
         await H.sleep(T(1200)); /* the call's cool-down */
-        await page.keyboard.press('t');
+        await key(page, 't');
         await page.waitForFunction(() => !document.getElementById('transfer-panel').hidden);
         await page.check('input[name=tr-kind][value=window]');
         await page.selectOption('#tr-window', '2');
@@ -158,7 +169,7 @@ test('a clerk\'s morning at 1366x768 in Chinese: sign-in, calls, transfer refuse
         await page.waitForFunction(() => document.getElementById('panel-back').hidden);
 
         /* a transfer to a service (to the back of its queue) goes through */
-        await page.keyboard.press('t');
+        await key(page, 't');
         await page.waitForFunction(() => !document.getElementById('transfer-panel').hidden);
         await page.selectOption('#tr-service', 'B');
         await page.check('input[name=tr-pos][value=back]');
@@ -170,24 +181,24 @@ test('a clerk\'s morning at 1366x768 in Chinese: sign-in, calls, transfer refuse
         await waitText(page, '#win-state', /空闲/);
 
         /* park and call back from the parked list */
-        await page.keyboard.press('n');
+        await key(page, 'n');
         await waitText(page, '#win-state', /叫号中/);
         const third = await text(page, '#cur-num');
         await H.sleep(T(1200));
-        await page.keyboard.press('p');
+        await key(page, 'p');
         await waitText(page, '#parked', new RegExp(third));
         await waitText(page, '#parked-count', /^1$/);
-        await page.keyboard.press('b');
+        await key(page, 'b');
         await waitText(page, '#cur-num', new RegExp('^' + third + '$'));
         await waitText(page, '#parked-count', /^0$/);
         await H.sleep(T(1200));
-        await page.keyboard.press('f');
+        await key(page, 'f');
         await waitText(page, '#win-state', /空闲/);
         await waitText(page, '#f-served', /^2$/);
 
         /* hallqd restarts in the middle of the morning: the page reconnects,
          * is still signed in and shows hallqd's state */
-        await page.keyboard.press('n');
+        await key(page, 'n');
         await waitText(page, '#win-state', /叫号中/);
         const fourth = await text(page, '#cur-num');
         await hall.stop();
@@ -197,25 +208,25 @@ test('a clerk\'s morning at 1366x768 in Chinese: sign-in, calls, transfer refuse
         await waitText(page, '#cur-num', new RegExp('^' + fourth + '$'));
         assert.equal(await page.locator('#login').isHidden(), true, 'still signed in after the restart');
         await H.sleep(T(1200));
-        await page.keyboard.press('s');
+        await key(page, 's');
         await waitText(page, '#win-state', /办理中/);
         assert.equal((await windowOf(hall, 1)).state, 'serving', 'a command after the restart reached hallqd');
-        await page.keyboard.press('f');
+        await key(page, 'f');
         await waitText(page, '#f-served', /^3$/);
 
         /* a no-show (this hall does not re-queue) */
-        await page.keyboard.press('n');
+        await key(page, 'n');
         await waitText(page, '#win-state', /叫号中/);
         const fifth = await text(page, '#cur-num');
         await H.sleep(T(1200));
-        await page.keyboard.press('m');
+        await key(page, 'm');
         await waitText(page, '#win-state', /空闲/);
         assert.equal((await hall.get('/api/v1/tickets/' + fifth)).body.status, 'no_show');
         await waitText(page, '#f-noshow', /^1$/);
 
         /* pause with a reason (its number key in the list of the hall's
          * reasons), shown on the console and kept by hallqd; then resume */
-        await page.keyboard.press('z');
+        await key(page, 'z');
         await page.waitForFunction(() => !document.getElementById('pause-panel').hidden);
         const offered = await page.locator('#pa-reasons button').allInnerTexts();
         const st2 = await hall.status();
@@ -231,12 +242,12 @@ test('a clerk\'s morning at 1366x768 in Chinese: sign-in, calls, transfer refuse
         assert.equal(paused.pause_reason, reason.code);
         await waitText(page, '#pause-reason', new RegExp(reason.name));
         await waitText(page, '#pause-label', /恢复服务/);
-        await page.keyboard.press('z');
+        await key(page, 'z');
         await waitText(page, '#win-state', /空闲/);
 
         /* call a number: the form, reached by its key */
         const next = (await hall.issue('A')).body.ticket.number;
-        await page.keyboard.press('g');
+        await key(page, 'g');
         assert.equal(await page.evaluate(() => document.activeElement.id), 'callnum');
         await page.keyboard.type(next);
         await page.keyboard.press('Enter');
@@ -247,7 +258,7 @@ test('a clerk\'s morning at 1366x768 in Chinese: sign-in, calls, transfer refuse
         await page.waitForFunction(() => document.activeElement.id !== 'callnum' && !document.getElementById('b-help').disabled,
             null, { timeout: T(10000) });
         const helpReq = page.waitForResponse((r) => r.url().endsWith('/api/v1/windows/1/help'));
-        await page.keyboard.press('h');
+        await key(page, 'h');
         assert.equal((await helpReq).status(), 200);
         await waitText(page, '#msg', /已通知值班长/);
         const ov = (await hall.get('/api/v1/admin/overview', H.MANAGER)).body;
@@ -264,7 +275,7 @@ test('a clerk\'s morning at 1366x768 in Chinese: sign-in, calls, transfer refuse
 
         /* sign out: the session ends on hallqd too */
         await H.sleep(T(1200));
-        await page.keyboard.press('f');
+        await key(page, 'f');
         await waitText(page, '#win-state', /空闲/);
         const tok = await page.evaluate(() => localStorage.getItem('hallq.console.token'));
         assert.match(tok, /^hqs_/);
