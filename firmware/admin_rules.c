@@ -374,8 +374,12 @@ size_t admin_alarms_supervision(const struct hq_engine *e, uint32_t unstaffed_s,
                          sc->name_en[0] ? sc->name_en : sc->name, de, le);
             }
         }
-        /* 空岗: nobody signed in while one of its services is open and people wait for it. */
-        if (unstaffed_s && st->state == HQ_WS_CLOSED && n < max) {
+        /* 空岗: a window staffed earlier today has nobody signed in while one of its services
+         * is open and people wait for it. A window nobody opened today is not a post today
+         * (a hall keeps spare windows): docs/DESIGN.md "Supervision alarms". */
+        if (unstaffed_s && st->state == HQ_WS_CLOSED && st->state_since && n < max &&
+            hq_engine_day_of(c, st->state_since) == hq_engine_day_of(c, now) &&
+            now - (int64_t)st->state_since >= (int64_t)unstaffed_s) {
             size_t waiting = 0;
             bool open = false;
             for (size_t k = 0; k < wc->n_services; k++) {
@@ -383,25 +387,16 @@ size_t admin_alarms_supervision(const struct hq_engine *e, uint32_t unstaffed_s,
                 open = true;
                 waiting += hq_engine_waiting(e, wc->services[k]);
             }
-            int64_t away = st->state_since ? now - (int64_t)st->state_since : -1;
-            if (open && waiting && (away < 0 || away >= (int64_t)unstaffed_s)) {
+            if (open && waiting) {
                 struct admin_alarm *a = admin__new(out, &n, ADMIN_AL_UNSTAFFED, "unstaffed", wc);
                 a->since = st->state_since;
-                a->value = away;
+                a->value = now - st->state_since;
                 a->threshold = unstaffed_s;
-                if (away >= 0) {
-                    admin__dur(away, dz, sizeof dz, de, sizeof de);
-                    snprintf(a->msg_zh, sizeof a->msg_zh, "%s 空岗：已 %s无人登录，%zu 人等候",
-                             wc->name, dz, waiting);
-                    snprintf(a->msg_en, sizeof a->msg_en,
-                             "%s unstaffed: nobody signed in for %s while %zu wait", wen, de,
-                             waiting);
-                } else {
-                    snprintf(a->msg_zh, sizeof a->msg_zh, "%s 空岗：无人登录，%zu 人等候", wc->name,
-                             waiting);
-                    snprintf(a->msg_en, sizeof a->msg_en,
-                             "%s unstaffed: nobody signed in while %zu wait", wen, waiting);
-                }
+                admin__dur(a->value, dz, sizeof dz, de, sizeof de);
+                snprintf(a->msg_zh, sizeof a->msg_zh, "%s 空岗：已 %s无人登录，%zu 人等候",
+                         wc->name, dz, waiting);
+                snprintf(a->msg_en, sizeof a->msg_en,
+                         "%s unstaffed: nobody signed in for %s while %zu wait", wen, de, waiting);
             }
         }
     }

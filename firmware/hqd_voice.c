@@ -3,9 +3,9 @@
  * (drivers/voice) → PCM → the announcement queue (hal/audio), which plays
  * them one at a time and trims a backed-up queue.
  *
- *   hqd_apply ─► commit ─► voice__on_result: CALL effect → "请 A012 号 到 3 号窗口 办理"
+ *   hqd_apply ─► commit ─► hqd_voice__on_result: CALL effect → "请 A012 号 到 3 号窗口 办理"
  *                                           → hq_audio_submit (never blocks)
- *   worker ─► eventfd ─► voice__on_fd: played / trimmed / superseded / failed → log, counters
+ *   worker ─► eventfd ─► hqd_voice__on_fd: played / trimmed / superseded / failed → log, counters
  *
  * Only committed calls are spoken (the listener runs after the commit): a call
  * the database refused is never heard.
@@ -42,9 +42,9 @@ struct hq_voice {
     char last_error[160];
 };
 
-static struct hq_voice *voice__self;
+static struct hq_voice *hqd_voice__self;
 
-static unsigned voice__langs(const char *language)
+static unsigned hqd_voice__langs(const char *language)
 {
     return strcmp(language, "zh+en") == 0 ? VOICE_LANG_ZH | VOICE_LANG_EN : VOICE_LANG_ZH;
 }
@@ -53,8 +53,8 @@ static unsigned voice__langs(const char *language)
 
 /* Read dir/name.wav into the pack. 1 = added, 0 = no such file, <0 = bad
  * (err says why). */
-static int voice__load_clip(struct hq_voice *v, const char *dir, const char *name, char *err,
-                            size_t errlen)
+static int hqd_voice__load_clip(struct hq_voice *v, const char *dir, const char *name, char *err,
+                                size_t errlen)
 {
     char path[HQ_CFG_PATH_MAX + 64];
     snprintf(path, sizeof path, "%s/%s.wav", dir, name);
@@ -84,7 +84,7 @@ static int voice__load_clip(struct hq_voice *v, const char *dir, const char *nam
 }
 
 /* Every clip from the configured folder if it has it, else the default pack. */
-static int voice__load_pack(struct hq_voice *v, const struct hq_config *c)
+static int hqd_voice__load_pack(struct hq_voice *v, const struct hq_config *c)
 {
     const char *names[256];
     size_t n = voice_pack_names(VOICE_LANG_ZH | VOICE_LANG_EN, names, HQ_ARRAY_LEN(names));
@@ -97,7 +97,7 @@ static int voice__load_pack(struct hq_voice *v, const struct hq_config *c)
     }
     size_t from_own = 0, from_default = 0;
     for (size_t i = 0; i < n; i++) {
-        int r = own ? voice__load_clip(v, own, names[i], err, sizeof err) : 0;
+        int r = own ? hqd_voice__load_clip(v, own, names[i], err, sizeof err) : 0;
         if (r < 0) {
             LOG_ERR("VOICE", "voice.pack in %s: %s", c->file, err);
             return HQ_ERR_CONFIG;
@@ -106,7 +106,7 @@ static int voice__load_pack(struct hq_voice *v, const struct hq_config *c)
             from_own++;
             continue;
         }
-        r = voice__load_clip(v, HQ_DEFAULT_VOICE_PACK, names[i], err, sizeof err);
+        r = hqd_voice__load_clip(v, HQ_DEFAULT_VOICE_PACK, names[i], err, sizeof err);
         if (r < 0) LOG_WARN("VOICE", "default voice pack: %s", err);
         if (r > 0) from_default++;
     }
@@ -118,7 +118,7 @@ static int voice__load_pack(struct hq_voice *v, const struct hq_config *c)
             i++;
         if (i == k) {
             v->have_langs |= l;
-        } else if (voice__langs(c->voice_language) & l) {
+        } else if (hqd_voice__langs(c->voice_language) & l) {
             if (own) {
                 LOG_ERR("VOICE", "%s: clip %s.wav is neither in voice.pack %s nor in %s", c->file,
                         need[i], own, HQ_DEFAULT_VOICE_PACK);
@@ -137,7 +137,7 @@ static int voice__load_pack(struct hq_voice *v, const struct hq_config *c)
 
 /* ---------------------------------------------------------------- calls */
 
-static void voice__announce(struct hq_voice *v, int32_t ti, uint16_t window, bool recall)
+static void hqd_voice__announce(struct hq_voice *v, int32_t ti, uint16_t window, bool recall)
 {
     struct hq_daemon *d = v->d;
     if (ti < 0 || (size_t)ti >= d->eng.n_tickets) return;
@@ -171,19 +171,19 @@ static void voice__announce(struct hq_voice *v, int32_t ti, uint16_t window, boo
               recall ? " (recall)" : "", window, voice_seq_str(&seq, line, sizeof line));
 }
 
-static void voice__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
-                             const struct hq_result *res, void *arg)
+static void hqd_voice__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
+                                 const struct hq_result *res, void *arg)
 {
     struct hq_voice *v = arg;
     (void)d, (void)cmd;
     for (size_t i = 0; i < res->n_fx; i++) {
         const struct hq_effect *fx = &res->fx[i];
         if (fx->type == HQ_FX_CALL)
-            voice__announce(v, fx->ticket, fx->window, (fx->flags & HQ_FXF_RECALL) != 0);
+            hqd_voice__announce(v, fx->ticket, fx->window, (fx->flags & HQ_FXF_RECALL) != 0);
     }
 }
 
-static void voice__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg)
+static void hqd_voice__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *arg)
 {
     struct hq_voice *v = arg;
     uint64_t cnt;
@@ -231,7 +231,7 @@ static void voice__on_fd(struct hq_loop *loop, int fd, uint32_t events, void *ar
     }
 }
 
-static void voice__status_part(struct hq_daemon *d, cJSON *status, void *arg)
+static void hqd_voice__status_part(struct hq_daemon *d, cJSON *status, void *arg)
 {
     struct hq_voice *v = arg;
     cJSON *o = cJSON_AddObjectToObject(status, "voice");
@@ -251,7 +251,7 @@ static void voice__status_part(struct hq_daemon *d, cJSON *status, void *arg)
  * pack, the output and the lag bound at the next restart. hallqd copies only
  * its own keys into d->cfg on reload, so the voice keys are read here from
  * the file hallqd has just accepted. */
-static void voice__reload(struct hq_daemon *d, void *arg)
+static void hqd_voice__reload(struct hq_daemon *d, void *arg)
 {
     struct hq_voice *v = arg;
     struct hq_config *n = calloc(1, sizeof *n);
@@ -264,7 +264,7 @@ static void voice__reload(struct hq_daemon *d, void *arg)
     struct hq_config *c = &d->cfg;
     /* voice.enabled, pack, output and max_lag_s wait for a restart: hallqd's
      * reload names each one that changed (config.c's table flags them). */
-    unsigned langs = voice__langs(n->voice_language);
+    unsigned langs = hqd_voice__langs(n->voice_language);
     if ((langs & v->have_langs) == langs) {
         v->langs = langs;
         memcpy(c->voice_language, n->voice_language, sizeof c->voice_language);
@@ -294,17 +294,17 @@ int hq_voice_init(struct hq_daemon *d)
     char err[600];
     if (!v) return rc;
     v->d = d;
-    v->langs = voice__langs(c->voice_language);
+    v->langs = hqd_voice__langs(c->voice_language);
     v->repeat = c->voice_repeat;
     v->gap_ms = c->voice_gap_ms;
     v->pause_ms = c->voice_pause_ms;
-    voice__self = v;
-    if (d->api && (rc = hq_api_status_part(d->api, voice__status_part, v))) goto fail;
+    hqd_voice__self = v;
+    if (d->api && (rc = hq_api_status_part(d->api, hqd_voice__status_part, v))) goto fail;
     if (!c->voice_enabled) {
         LOG_INFO("VOICE", "voice announcements are off (voice.enabled)");
         return HQ_OK;
     }
-    if ((rc = voice__load_pack(v, c))) goto fail;
+    if ((rc = hqd_voice__load_pack(v, c))) goto fail;
     if (!(v->langs & v->have_langs)) return HQ_OK; /* silent, said why */
     v->au = hq_audio_new(c->voice_output, VOICE_RATE, c->voice_max_lag_s * 1000u, err, sizeof err);
     if (!v->au) {
@@ -312,9 +312,9 @@ int hq_voice_init(struct hq_daemon *d)
         rc = HQ_ERR_CONFIG;
         goto fail;
     }
-    if ((rc = hq_loop_add_fd(d->loop, hq_audio_fd(v->au), EPOLLIN, voice__on_fd, v))) goto fail;
-    if ((rc = hqd_on_result(d, voice__on_result, v))) goto fail;
-    if ((rc = hqd_on_reload(d, voice__reload, v))) goto fail;
+    if ((rc = hq_loop_add_fd(d->loop, hq_audio_fd(v->au), EPOLLIN, hqd_voice__on_fd, v))) goto fail;
+    if ((rc = hqd_on_result(d, hqd_voice__on_result, v))) goto fail;
+    if ((rc = hqd_on_reload(d, hqd_voice__reload, v))) goto fail;
     LOG_INFO("VOICE", "calls are announced on %s, %s, %u times", c->voice_output, c->voice_language,
              c->voice_repeat);
     return HQ_OK;
@@ -325,13 +325,13 @@ fail:
     }
     voice_pack_free(&v->pack);
     free(v);
-    voice__self = NULL;
+    hqd_voice__self = NULL;
     return rc;
 }
 
 void hq_voice_fini(struct hq_daemon *d)
 {
-    struct hq_voice *v = voice__self;
+    struct hq_voice *v = hqd_voice__self;
     if (!v) return;
     if (v->au) {
         hq_loop_del_fd(d->loop, hq_audio_fd(v->au));
@@ -339,5 +339,5 @@ void hq_voice_fini(struct hq_daemon *d)
     }
     voice_pack_free(&v->pack);
     free(v);
-    voice__self = NULL;
+    hqd_voice__self = NULL;
 }

@@ -5,6 +5,8 @@ if(TARGET hqadmin)
 endif()
 if(TARGET hallqd)
   hq_py_test(test_admin_api test_admin_api.py TIMEOUT 120)
+  # pause reasons, help calls, 空岗, 限时办结: the supervision alarms (issue 16)
+  hq_py_test(hallqd_supervision test_supervision.py TIMEOUT 180)
 endif()
 # The page in the system's Chromium through tests/web's harness (playwright-core
 # from `npm ci` in tests/web); screenshots land in ${CMAKE_BINARY_DIR}/artefacts.

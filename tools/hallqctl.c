@@ -291,7 +291,10 @@ static void ctl__usage(FILE *f)
             "  recall WINDOW | start WINDOW | finish WINDOW | park WINDOW | call-back WINDOW\n"
             "  no-show WINDOW [--requeue|--no-requeue]\n"
             "  transfer WINDOW [--service CODE] [--to-window N] [--front]\n"
-            "  pause WINDOW | resume WINDOW | login WINDOW STAFF | logout WINDOW\n"
+            "  pause WINDOW [REASON]         a pause reason's code (lunch, meeting...; status\n"
+            "                                pause_reasons); none = other\n"
+            "  resume WINDOW | login WINDOW STAFF | logout WINDOW\n"
+            "  help WINDOW                   call the hall manager (求助)\n"
             "  rate WINDOW LEVEL             a rating 1..5 (5 = 非常满意)\n"
             "  cancel TICKET                 (manager token)\n"
             "  devices                       every device and its health\n"
@@ -443,13 +446,17 @@ int main(int argc, char **argv)
             action = "login";
             ok = nargs == 2;
             if (ok) cJSON_AddStringToObject(o, "staff", args[1]);
+        } else if (strcmp(cmd, "pause") == 0) {
+            action = "pause";
+            ok = nargs == 1 || nargs == 2;
+            if (ok && nargs == 2) cJSON_AddStringToObject(o, "reason", args[1]);
         } else if (strcmp(cmd, "rate") == 0) {
             action = "rating";
             ok = nargs == 2;
             if (ok) cJSON_AddNumberToObject(o, "level", atoi(args[1]));
         } else {
-            static const char *const plain[] = {"recall",    "start", "finish", "park",
-                                                "call-back", "pause", "resume", "logout"};
+            static const char *const plain[] = {"recall",    "start",  "finish", "park",
+                                                "call-back", "resume", "logout", "help"};
             for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++)
                 if (strcmp(cmd, plain[i]) == 0) action = plain[i];
             ok = nargs == 1;

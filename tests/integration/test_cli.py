@@ -265,9 +265,13 @@ def test_hallqctl_words():
         T.check(rc == 0 and "已办结" in out, f"finish state in Chinese: {out!r}")
         T.eq(run([HALLQCTL, "rate", "1", "5"], env)[0], 0, "the first rating")
         msgs.add(refused(["rate", "1", "4"], "已评价", "already rated", "rated"))
-        T.eq(run([HALLQCTL, "pause", "1"], env)[0], 0, "pause")
+        T.eq(run([HALLQCTL, "pause", "1", "lunch"], env)[0], 0, "pause for lunch")
         msgs.add(refused(["pause", "1"], "窗口已暂停", "the window is paused", "paused"))
-        T.eq(len(msgs), 14, "fourteen refusals, fourteen different messages")
+        msgs.add(refused(["pause", "1", "nap"], "没有这个暂停原因", "no such pause reason",
+                         "no_pause_reason"))
+        T.eq(len(msgs), 15, "fifteen refusals, fifteen different messages")
+        rc, out, _ = run([HALLQCTL, "--json", "help", "1"], env)
+        T.check(rc == 0 and json.loads(out)["window"]["help_since"], f"help: the call is open ({out!r})")
         rc, out, err = run([HALLQCTL, "call", "1"], {"HALLQ_URL": env["HALLQ_URL"], "HALLQ_TOKEN": ""})
         T.check(rc == 4 and "HALLQ_TOKEN" in err, f"no token: says to set HALLQ_TOKEN: {err!r}")
 

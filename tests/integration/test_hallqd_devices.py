@@ -300,6 +300,9 @@ def main():
         hl = ev.expect("help")
         F.eq((hl or {}).get("window"), 2, "help event names the window")
         bus.expect("beep 2")
+        # ... and an open call on the dashboard until the manager answers it (issue 16)
+        F.check("help:2" in hallq.alarm_keys(h), "the help key raises the dashboard's help:2")
+        F.eq(h.post("/api/v1/admin/alarms/help:2/ack", token=hallq.MANAGER)[0], 200, "answered")
 
         # ---- the TCP bus: window 3 calls; its bar shows it
         led.drain()

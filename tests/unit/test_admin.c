@@ -226,6 +226,118 @@ static void test_queue_alarms(void)
     hq_engine_free(&e);
 }
 
+/* The supervision alarms: over-long pause, 空岗 without a clerk, 限时办结, the help call. */
+static void test_supervision_alarms(void)
+{
+    setup();
+    cfg.n_pause_reasons = 2;
+    cfg.pause_reasons[0] = (struct hq_pause_reason){"lunch", "午休", "Lunch break", 60};
+    cfg.pause_reasons[1] = (struct hq_pause_reason){"other", "其他", "Other", 0};
+    svc[0].time_limit_s = 600;
+    struct hq_engine e;
+    struct hq_result r = {0};
+    CHECK_EQ_INT(hq_engine_init(&e, &cfg), HQ_OK);
+    int64_t t0 = (int64_t)hq_days_from_ymd(2026, 3, 2) * 86400 - 28800 + 9 * 3600;
+    struct admin_alarm al[16];
+
+    /* nobody waits: no 空岗 however long the windows stay empty */
+    CHECK_EQ_INT(admin_alarms_supervision(&e, 300, t0, al, 16), 0);
+    /* two wait for A: windows 1 and 2 (A) have nobody, but nobody opened them today either:
+     * spare windows, not 空岗 */
+    for (int i = 0; i < 2; i++)
+        CHECK_EQ_INT(apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_ISSUE, .now = t0}), HQ_OK);
+    CHECK_EQ_INT(admin_alarms_supervision(&e, 300, t0 + 9999, al, 16), 0);
+    CHECK(admin_alarm_reported(ADMIN_AL_UNSTAFFED) && !admin_alarm_reported(ADMIN_AL_WAIT));
+    CHECK_EQ_STR(admin_alarm_kind_name(ADMIN_AL_UNSTAFFED), "unstaffed");
+    CHECK_EQ_STR(admin_alarm_kind_name(ADMIN_AL_HELP), "help");
+    size_t n;
+    const struct admin_alarm *a;
+
+    /* 王芳 at window 1 goes to lunch at t0+10; 李娜 at window 2 logs in and out at t0+20 */
+    struct hq_cmd login = {.type = HQ_CMD_LOGIN, .now = t0 + 5, .window = 1};
+    snprintf(login.u.login.staff_id, sizeof login.u.login.staff_id, "1001");
+    CHECK_EQ_INT(apply(&e, &r, login), HQ_OK);
+    struct hq_cmd pause = {.type = HQ_CMD_PAUSE, .now = t0 + 10, .window = 1};
+    snprintf(pause.u.pause.reason, sizeof pause.u.pause.reason, "lunch");
+    CHECK_EQ_INT(apply(&e, &r, pause), HQ_OK);
+    login.window = 2;
+    snprintf(login.u.login.staff_id, sizeof login.u.login.staff_id, "1002");
+    CHECK_EQ_INT(apply(&e, &r, login), HQ_OK);
+    CHECK_EQ_INT(apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_LOGOUT, .now = t0 + 20, .window = 2}),
+                 HQ_OK);
+    /* a paused window is not 空岗; window 2 is, 300 s after its logout */
+    n = admin_alarms_supervision(&e, 300, t0 + 319, al, 16);
+    CHECK(find_alarm(al, n, "unstaffed:1") == NULL && find_alarm(al, n, "unstaffed:2") == NULL);
+    n = admin_alarms_supervision(&e, 300, t0 + 320, al, 16);
+    a = find_alarm(al, n, "unstaffed:2");
+    CHECK(a != NULL && a->kind == ADMIN_AL_UNSTAFFED && a->value == 300 && a->since == t0 + 20 &&
+          a->threshold == 300);
+    CHECK(a && strstr(a->msg_zh, "空岗") && strstr(a->msg_zh, "2 人等候"));
+    CHECK(a && strstr(a->msg_en, "nobody signed in for 5 min while 2 wait"));
+    CHECK(find_alarm(al, admin_alarms_supervision(&e, 0, t0 + 320, al, 16), "unstaffed:2") ==
+          NULL); /* rule off */
+    /* the next day it is not a post until someone opens it again */
+    CHECK(find_alarm(al, admin_alarms_supervision(&e, 300, t0 + 86400, al, 16), "unstaffed:2") ==
+          NULL);
+    /* lunch: 60 min allowed; over at 3601 s */
+    CHECK(find_alarm(al, admin_alarms_supervision(&e, 0, t0 + 10 + 3600, al, 16), "pause:1") ==
+          NULL);
+    n = admin_alarms_supervision(&e, 0, t0 + 10 + 3601, al, 16);
+    a = find_alarm(al, n, "pause:1");
+    CHECK(a != NULL && a->kind == ADMIN_AL_PAUSE && a->threshold == 3600 && a->since == t0 + 10);
+    CHECK(a && strstr(a->msg_zh, "暂停超时") && strstr(a->msg_zh, "王芳") &&
+          strstr(a->msg_zh, "午休") && strstr(a->msg_zh, "上限 60 分钟"));
+    CHECK(a && strstr(a->msg_en, "Lunch break") && strstr(a->msg_en, "paused too long"));
+    /* "other" has no limit here: never an alarm */
+    CHECK_EQ_INT(apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_RESUME, .now = t0 + 30, .window = 1}),
+                 HQ_OK);
+    CHECK_EQ_INT(apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_PAUSE, .now = t0 + 40, .window = 1}),
+                 HQ_OK);
+    CHECK(find_alarm(al, admin_alarms_supervision(&e, 0, t0 + 99999, al, 16), "pause:1") == NULL);
+    CHECK_EQ_INT(apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_RESUME, .now = t0 + 50, .window = 1}),
+                 HQ_OK);
+
+    /* 限时办结: A allows 600 s from the start (from the call when nobody pressed start) */
+    CHECK_EQ_INT(
+        apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_CALL_NEXT, .now = t0 + 100, .window = 1}),
+        HQ_OK);
+    CHECK(find_alarm(al, admin_alarms_supervision(&e, 0, t0 + 700, al, 16), "overtime:1") == NULL);
+    CHECK(find_alarm(al, admin_alarms_supervision(&e, 0, t0 + 701, al, 16), "overtime:1") != NULL);
+    CHECK_EQ_INT(apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_START, .now = t0 + 200, .window = 1}),
+                 HQ_OK);
+    CHECK(find_alarm(al, admin_alarms_supervision(&e, 0, t0 + 800, al, 16), "overtime:1") == NULL);
+    n = admin_alarms_supervision(&e, 0, t0 + 801, al, 16);
+    a = find_alarm(al, n, "overtime:1");
+    CHECK(a != NULL && a->value == 601 && a->threshold == 600 && a->since == t0 + 200);
+    CHECK(a && strstr(a->msg_zh, "A001") && strstr(a->msg_zh, "社保业务") &&
+          strstr(a->msg_zh, "时限 10 分钟"));
+    CHECK(a && strstr(a->msg_en, "over the time limit"));
+    CHECK_EQ_INT(
+        apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_FINISH, .now = t0 + 900, .window = 1}), HQ_OK);
+    CHECK(find_alarm(al, admin_alarms_supervision(&e, 0, t0 + 9000, al, 16), "overtime:1") == NULL);
+
+    /* the help call stays until answered */
+    CHECK_EQ_INT(apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_HELP, .now = t0 + 1000, .window = 1}),
+                 HQ_OK);
+    n = admin_alarms_supervision(&e, 0, t0 + 1120, al, 16);
+    a = find_alarm(al, n, "help:1");
+    CHECK(a != NULL && a->kind == ADMIN_AL_HELP && a->value == 120 && a->since == t0 + 1000);
+    CHECK(a && strstr(a->msg_zh, "王芳呼叫大厅经理") && strstr(a->msg_en, "asks for help"));
+    cJSON *j = a ? admin_alarm_json(a) : NULL;
+    CHECK(j && cJSON_GetNumberValue(cJSON_GetObjectItem(j, "since")) == (double)(t0 + 1000));
+    cJSON_Delete(j);
+    CHECK_EQ_INT(
+        apply(&e, &r, (struct hq_cmd){.type = HQ_CMD_HELP_ACK, .now = t0 + 1130, .window = 1}),
+        HQ_OK);
+    CHECK(find_alarm(al, admin_alarms_supervision(&e, 0, t0 + 1200, al, 16), "help:1") == NULL);
+    /* max bounds the output */
+    CHECK_EQ_INT(admin_alarms_supervision(&e, 1, t0 + 99999, al, 0), 0);
+    svc[0].time_limit_s = 0;
+    cfg.n_pause_reasons = 0;
+    hq_result_free(&r);
+    hq_engine_free(&e);
+}
+
 /* Every reason hallqd's device links give, in Chinese. */
 static void test_reason_zh(void)
 {
@@ -556,6 +668,7 @@ int main(void)
 {
     test_erlang();
     test_queue_alarms();
+    test_supervision_alarms();
     test_reason_zh();
     test_status_alarms();
     test_follow_up();

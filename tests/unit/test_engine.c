@@ -433,6 +433,11 @@ static void run_steps(const char *name, struct hq_engine *e, struct hq_result *r
 
 #define RUN(name, e, r, base, steps) run_steps(name, e, r, base, steps, HQ_ARRAY_LEN(steps))
 
+static bool win_dirty(const struct hq_result *r, size_t wi)
+{
+    return r->dirty_windows[wi / 8] & (1u << (wi % 8));
+}
+
 static void fresh(struct hq_engine *e, const struct hq_engine_cfg *c)
 {
     CHECK_EQ_INT(hq_engine_init(e, c), HQ_OK);
@@ -1333,6 +1338,102 @@ static void test_pause_login(void)
     hq_result_free(&r);
 }
 
+/* Pause reasons: the code kept in the window and the records, "other" for none, an unknown
+ * one refused with its reason and nothing changed; a reason leaves with its pause. */
+static void test_pause_reasons(void)
+{
+    struct hq_engine_cfg c = cfg;
+    c.n_pause_reasons = 2;
+    snprintf(c.pause_reasons[0].code, sizeof c.pause_reasons[0].code, "lunch");
+    snprintf(c.pause_reasons[0].name, sizeof c.pause_reasons[0].name, "午休");
+    c.pause_reasons[0].max_min = 60;
+    snprintf(c.pause_reasons[1].code, sizeof c.pause_reasons[1].code, "other");
+    CHECK(hq_pause_reason(&c, "lunch") == &c.pause_reasons[0]);
+    CHECK(hq_pause_reason(&c, "nap") == NULL);
+    CHECK(hq_pause_reason(&c, NULL) == NULL);
+    struct hq_engine e;
+    struct hq_result r = {0};
+    fresh(&e, &c);
+    CHECK_EQ_INT(one(&e, &r, base0, (struct step)LOGIN(0, 1, "1001", HQ_OK)), HQ_OK);
+    struct hq_cmd cmd = {.type = HQ_CMD_PAUSE, .now = base0 + 10, .window = 1};
+    snprintf(cmd.u.pause.reason, sizeof cmd.u.pause.reason, "nap");
+    CHECK_EQ_INT(hq_engine_apply(&e, &cmd, &r), HQ_ERR_INVALID);
+    CHECK_EQ_INT(r.why, HQ_WHY_NO_PAUSE_REASON);
+    CHECK_EQ_STR(hq_why_code(r.why), "no_pause_reason");
+    CHECK_EQ_INT(e.win[0].state, HQ_WS_IDLE);
+    CHECK_EQ_INT(r.n_rec, 0);
+    /* a refused reason on a busy window: the reason is checked first, nothing changes */
+    snprintf(cmd.u.pause.reason, sizeof cmd.u.pause.reason, "lunch");
+    CHECK_EQ_INT(hq_engine_apply(&e, &cmd, &r), HQ_OK);
+    CHECK_EQ_INT(e.win[0].state, HQ_WS_PAUSED);
+    CHECK_EQ_STR(e.win[0].pause_reason, "lunch");
+    CHECK_EQ_INT(e.win[0].state_since, base0 + 10);
+    CHECK(r.n_rec == 1 && r.rec[0].event == HQ_EV_PAUSE);
+    CHECK_EQ_STR(r.rec[0].reason, "lunch");
+    CHECK(win_dirty(&r, 0));
+    struct hq_cmd res = {.type = HQ_CMD_RESUME, .now = base0 + 130, .window = 1};
+    CHECK_EQ_INT(hq_engine_apply(&e, &res, &r), HQ_OK);
+    CHECK_EQ_INT(e.win[0].state, HQ_WS_IDLE);
+    CHECK_EQ_STR(e.win[0].pause_reason, "");
+    CHECK(r.n_rec == 1 && r.rec[0].event == HQ_EV_RESUME);
+    CHECK_EQ_STR(r.rec[0].reason, "lunch");
+    CHECK_EQ_INT(r.rec[0].aux, 120); /* seconds paused */
+    /* no reason: "other" (a keypad's pause key, an old client) */
+    struct hq_cmd bare = {.type = HQ_CMD_PAUSE, .now = base0 + 140, .window = 1};
+    CHECK_EQ_INT(hq_engine_apply(&e, &bare, &r), HQ_OK);
+    CHECK_EQ_STR(e.win[0].pause_reason, HQ_PAUSE_DEFAULT);
+    CHECK_EQ_STR(r.rec[0].reason, "other");
+    /* a logout ends the pause and its reason */
+    CHECK_EQ_INT(one(&e, &r, base0, (struct step)WCMD(HQ_CMD_LOGOUT, 150, 1, HQ_OK)), HQ_OK);
+    CHECK_EQ_INT(e.win[0].state, HQ_WS_CLOSED);
+    CHECK_EQ_STR(e.win[0].pause_reason, "");
+    /* "other" is accepted even from a list without it (a test engine, an old config) */
+    struct hq_engine e2;
+    fresh(&e2, &cfg);
+    CHECK_EQ_INT(one(&e2, &r, base0, (struct step)LOGIN(0, 1, "1001", HQ_OK)), HQ_OK);
+    bare.now = base0 + 1;
+    CHECK_EQ_INT(hq_engine_apply(&e2, &bare, &r), HQ_OK);
+    CHECK_EQ_STR(e2.win[0].pause_reason, "other");
+    hq_engine_free(&e2);
+    hq_engine_free(&e);
+    hq_result_free(&r);
+}
+
+/* The help call: open in any state, once; answered once, with the seconds waited. */
+static void test_help_call(void)
+{
+    struct hq_engine e;
+    struct hq_result r = {0};
+    fresh(&e, &cfg);
+    struct hq_cmd ack = {.type = HQ_CMD_HELP_ACK, .now = base0, .window = 2};
+    CHECK_EQ_INT(hq_engine_apply(&e, &ack, &r), HQ_ERR_STATE);
+    CHECK_EQ_INT(r.why, HQ_WHY_NO_HELP_CALL);
+    struct hq_cmd help = {.type = HQ_CMD_HELP, .now = base0 + 5, .window = 2};
+    CHECK_EQ_INT(hq_engine_apply(&e, &help, &r), HQ_OK); /* nobody logged in: still a call */
+    CHECK_EQ_INT(e.win[1].help_at, base0 + 5);
+    CHECK(r.n_rec == 1 && r.rec[0].event == HQ_EV_HELP && r.rec[0].window == 2);
+    CHECK(r.n_fx == 1 && r.fx[0].type == HQ_FX_WINDOW && r.fx[0].window == 2);
+    CHECK(win_dirty(&r, 1));
+    help.now = base0 + 9;
+    CHECK_EQ_INT(hq_engine_apply(&e, &help, &r), HQ_OK); /* again: nothing new */
+    CHECK_EQ_INT(e.win[1].help_at, base0 + 5);
+    CHECK_EQ_INT(r.n_rec, 0);
+    help.window = 99;
+    CHECK_EQ_INT(hq_engine_apply(&e, &help, &r), HQ_ERR_NOT_FOUND);
+    CHECK_EQ_INT(r.why, HQ_WHY_NO_WINDOW);
+    ack.now = base0 + 65;
+    CHECK_EQ_INT(hq_engine_apply(&e, &ack, &r), HQ_OK);
+    CHECK_EQ_INT(e.win[1].help_at, 0);
+    CHECK(r.n_rec == 1 && r.rec[0].event == HQ_EV_HELP_ACK && r.rec[0].aux == 60);
+    CHECK_EQ_INT(hq_engine_apply(&e, &ack, &r), HQ_ERR_STATE);
+    CHECK_EQ_STR(hq_cmd_name(HQ_CMD_HELP), "help");
+    CHECK_EQ_STR(hq_cmd_name(HQ_CMD_HELP_ACK), "help_ack");
+    CHECK_EQ_STR(hq_event_name(HQ_EV_HELP), "help");
+    CHECK_EQ_STR(hq_event_name(HQ_EV_HELP_ACK), "help_ack");
+    hq_engine_free(&e);
+    hq_result_free(&r);
+}
+
 static void test_finish_and_rating(void)
 {
     struct hq_engine e;
@@ -1897,6 +1998,8 @@ int main(void)
     test_recall_and_no_show();
     test_park();
     test_pause_login();
+    test_pause_reasons();
+    test_help_call();
     test_finish_and_rating();
     test_rollover();
     test_random_and_load();

@@ -205,6 +205,7 @@ async function main() {
         await hall.close();
     }
     await storageAck();
+    await supervision();
     await boxAlarms();
     await idleDashboard();
     console.log('admin.test.js: ' + checks + ' checks, ' + failed + ' failed');
@@ -223,6 +224,68 @@ async function signIn(page, hall) {
     await page.fill('#pin', MGR_PIN);
     await page.click('#login-form button[type=submit]');
     await page.locator('#dash').waitFor({ state: 'visible', timeout: 5000 });
+}
+
+/* The supervision alarms (issue 16): a clerk's help call reaches the open dashboard at once in
+ * words and the manager answers it; 空岗 is acknowledged and stays, marked, in both languages;
+ * a paused window's tile names the reason. */
+async function supervision() {
+    const cfg = H.baseConfig();
+    cfg.alarms = { unstaffed_s: 1, wait_s: 0, idle_s: 0 };
+    const hall = new H.Hall(withManager(cfg));
+    await hall.start();
+    const br = await H.browser();
+    try {
+        const page = await br.newPage({ width: 1400, height: 900 });
+        await signIn(page, hall);
+        await page.locator('#alarms li.none').waitFor({ timeout: 5000 });
+        eq((await hall.window(1, 'login', { staff: '1001' })).status, 200, 'window 1 login');
+        eq((await hall.window(1, 'help')).status, 200, 'window 1 calls for help');
+        const help = page.locator('#alarms li[data-key="help:1"]');
+        /* the SSE alarm event comes at once, not at the 5 s tick */
+        await help.waitFor({ timeout: 4000 }).catch(() => {});
+        if (check(await help.count() === 1, 'the help call is on the dashboard')) {
+            const txt = await help.textContent();
+            check(txt.includes('求助') && txt.includes('请求协助') && txt.includes('王芳'), 'in words: ' + txt);
+            const btn = help.locator('button.ack');
+            eq(await btn.textContent(), '已处理', 'the help call is answered with 已处理');
+            await H.artefact(page.locator('#alarms-card'), 'admin-help.png');
+            await btn.click();
+            await help.waitFor({ state: 'detached', timeout: 5000 }).catch(() => {});
+            eq(await help.count(), 0, 'answered: gone');
+            eq((await hall.status()).windows[0].help_since, null, 'the window\'s call is closed');
+        }
+        /* 空岗: window 2 opened and left while A waits */
+        eq((await hall.window(2, 'login', { staff: '1002' })).status, 200, 'window 2 login');
+        eq((await hall.window(2, 'logout')).status, 200, 'window 2 logout');
+        eq((await hall.issue('A')).status, 201, 'issue A');
+        const un = page.locator('#alarms li[data-key="unstaffed:2"]');
+        await un.waitFor({ timeout: 9000 }).catch(() => {});
+        if (check(await un.count() === 1, '空岗 on the dashboard')) {
+            check((await un.textContent()).includes('空岗'), '空岗 in words');
+            await un.locator('button.ack').click();
+            await page.waitForFunction(() => {
+                const li = document.querySelector('#alarms li[data-key="unstaffed:2"]');
+                return li && li.classList.contains('acked');
+            }, null, { timeout: 5000 }).catch(() => {});
+            check((await un.getAttribute('class')).includes('acked'), 'acknowledged, still listed');
+            check((await un.textContent()).includes('已确认'), 'marked 已确认');
+            await page.click('#lang');
+            check((await un.textContent()).includes('Unstaffed') && (await un.textContent()).includes('Acknowledged'),
+                'in English: ' + (await un.textContent()));
+            await page.click('#lang');
+        }
+        /* a paused window's tile names its reason */
+        eq((await hall.window(1, 'pause', { reason: 'meeting' })).status, 200, 'window 1 pauses for a meeting');
+        const st = page.locator('#windows .win[data-window="1"] .wstate');
+        await page.waitForFunction(() => document.querySelector('#windows .win[data-window="1"] .wstate').textContent.includes('会议'),
+            null, { timeout: 5000 }).catch(() => {});
+        eq(await st.textContent(), '暂停 · 会议', 'the tile says 暂停 · 会议');
+        eq(page.hq.errors, [], 'no page errors');
+    } finally {
+        await br.close();
+        await hall.close();
+    }
 }
 
 /* The corrupt-database notice and its acknowledgement from the dashboard. */

@@ -58,6 +58,10 @@
         sync: ['数据上报', 'Central sync'],
         storage: ['存储', 'Storage'],
         clock: ['时钟', 'Clock'],
+        pause: ['暂停超时', 'Long pause'],
+        unstaffed: ['空岗', 'Unstaffed'],
+        overtime: ['超时办理', 'Over time limit'],
+        help: ['求助', 'Help call'],
     };
     const tr = (pair, fallback) => (pair ? t(pair[0], pair[1]) : fallback || '');
 
@@ -245,10 +249,13 @@
         HQ.fill(
             list,
             alarms.map((a) =>
-                h('li', { class: 'alarm alarm-' + a.kind, dataset: { key: a.key, kind: a.kind } },
+                h('li', { class: 'alarm alarm-' + a.kind + (a.acknowledged ? ' acked' : ''), dataset: { key: a.key, kind: a.kind } },
                     h('span', { class: 'tag' }, tr(ALARM_KIND[a.kind], a.kind)),
                     h('span', { class: 'msg' }, t(a.message, a.message_en)),
-                    a.key === 'storage:corrupt' ? ackButton() : null)
+                    a.key === 'storage:corrupt' ? ackButton()
+                        : !a.reported ? null
+                        : a.acknowledged ? h('span', { class: 'ack-box acked-note' }, t('已确认', 'Acknowledged'))
+                        : alarmAckButton(a))
             )
         );
     }
@@ -280,16 +287,45 @@
         return h('span', { class: 'ack-box' }, btn, msg);
     }
 
+    /* The supervision alarms (暂停超时, 空岗, 超时办理, 求助) are acknowledged by the manager
+     * (POST /api/v1/admin/alarms/KEY/ack): a help call is answered and goes; the others stay,
+     * marked 已确认, until their cause goes. hallqd publishes the new list at once. */
+    const ackErrors = {};
+    function alarmAckButton(a) {
+        const msg = h('span', { class: 'ack-msg error', role: 'alert' }, ackErrors[a.key] || '');
+        const label = a.kind === 'help' ? ['已处理', 'Answered'] : ['确认', 'Acknowledge'];
+        const btn = h('button', { type: 'button', class: 'btn ack', title: label[0] + ' / ' + label[1] }, t(label[0], label[1]));
+        btn.addEventListener('click', async () => {
+            btn.disabled = true;
+            delete ackErrors[a.key];
+            const r = await api('POST', '/api/v1/admin/alarms/' + encodeURIComponent(a.key) + '/ack', {});
+            /* 404: it ended, or somebody else answered first */
+            if (r.status !== 200 && r.status !== 404) {
+                ackErrors[a.key] = errText(r.body);
+                renderAlarms();
+                return;
+            }
+            if (a.kind === 'help' || r.status === 404) alarms = alarms.filter((x) => x.key !== a.key);
+            else alarms = alarms.map((x) => (x.key === a.key ? Object.assign({}, x, { acknowledged: true }) : x));
+            renderAlarms();
+            renderWindows();
+            scheduleOverview(0);
+        });
+        return h('span', { class: 'ack-box' }, btn, msg);
+    }
+
     function renderWindows() {
         const idle = {};
-        for (const a of alarms) if (a.kind === 'idle') idle[a.subject] = true;
+        const ALERT = { idle: 1, pause: 1, unstaffed: 1, overtime: 1, help: 1 };
+        for (const a of alarms) if (ALERT[a.kind] && !a.acknowledged) idle[a.subject] = true;
         HQ.fill(
             $('windows'),
             (overview.windows || []).map((w) => {
                 const cur = w.current && w.current.number ? w.current.number : '';
                 return h('div', { class: 'win state-' + w.state + (idle[String(w.number)] ? ' alarm' : ''), dataset: { window: w.number } },
                     h('div', { class: 'wtop' }, h('span', { class: 'wname' }, HQ.windowName(w)),
-                        h('span', { class: 'wstate' }, tr(STATE[w.state], w.state))),
+                        h('span', { class: 'wstate' }, tr(STATE[w.state], w.state),
+                            w.pause_reason ? ' · ' + t(w.pause_reason_name, w.pause_reason_name_en) : '')),
                     h('div', { class: 'wclerk' }, w.staff ? staffText(w.staff) : t('无人登录', 'nobody signed in')),
                     h('div', { class: 'wbottom' }, h('span', { class: 'wticket' }, cur),
                         sinceCell('span', { class: 'wtime' }, w.time_in_state_s, dur)));
