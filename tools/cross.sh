@@ -114,7 +114,7 @@ package_one() {
     # and $triplet-objdump) for the Depends line.
     (cd "$b" && DEB_HOST_ARCH=$arch cpack -G DEB -B "$b/package" \
         -D CPACK_DEBIAN_PACKAGE_ARCHITECTURE="$arch" >/dev/null)
-    debs=("$b"/package/*_"$arch".deb)
+    debs=("$b"/package/hallq_*_"$arch".deb)
     [ -f "${debs[0]}" ] || { say "$arch: cpack made no *_$arch.deb"; exit 1; }
     say "$arch: ${debs[0]##*/}, $(stat -c %s "${debs[0]}") bytes"
     HQ_BUILD=$b HQ_SOURCE=$top HQ_PACKAGE_DEB=${debs[0]} HQ_PACKAGE_ARCH=$arch \

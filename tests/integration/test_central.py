@@ -30,6 +30,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hallq import sanitizer_report, stop_process  # noqa: E402
 
 CENTRAL = None  # set from argv
+# HQ_CENTRAL_STORE=pg: every hallq-central of these tests (and of the tests that import
+# this module) runs on the private PostgreSQL of the fixture (pgfix.py, HQ_PG_DIR), one
+# database per test and server name, instead of a SQLite file.
+PG = os.environ.get("HQ_CENTRAL_STORE") == "pg"
+_pg_made = set()
 
 
 def record(seq, typ="ticket", data=None, uuid=None):
@@ -52,9 +57,18 @@ class Central:
     def __init__(self, tmp, *args, name="c"):
         self.db = os.path.join(tmp, name + ".db")
         self.log_path = os.path.join(tmp, name + ".log")
+        self.store = ["--db", self.db]
+        if PG:
+            import pgfix
+
+            dbname = ("t_%s_%s" % (os.path.basename(tmp), name)).lower().replace("-", "_")
+            if (tmp, name) not in _pg_made:
+                pgfix.create_db(dbname)
+                _pg_made.add((tmp, name))
+            self.store = ["--pg", pgfix.conninfo(dbname)]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [CENTRAL, "--listen", "127.0.0.1:0", "--db", self.db, *args],
+                [CENTRAL, "--listen", "127.0.0.1:0", *self.store, *args],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -96,7 +110,7 @@ class Central:
 
     def dump(self):
         out = subprocess.run(
-            [CENTRAL, "dump", "--db", self.db], check=True, capture_output=True, text=True
+            [CENTRAL, "dump", *self.store], check=True, capture_output=True, text=True
         ).stdout
         return [json.loads(l) for l in out.splitlines()]
 

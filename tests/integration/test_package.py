@@ -45,11 +45,22 @@ def main():
     if not deb:
         r = run(["cpack", "--config", os.path.join(BUILD, "CPackConfig.cmake"), "-G", "DEB", "-B", tmp])
         f.check(r.returncode == 0, "cpack failed: " + r.stdout[-2000:] + r.stderr[-2000:])
-        debs = [n for n in os.listdir(tmp) if n.endswith(".deb")]
-        f.check(len(debs) == 1, "one .deb expected, got %r" % debs)
+        debs = sorted(n for n in os.listdir(tmp) if n.endswith(".deb"))
+        # Two packages: the hall box's and hallq-central's (tools/package.cmake).
+        f.check(len(debs) == 2 and debs[0].startswith("hallq-central_") and
+                debs[1].startswith("hallq_"), "hallq_ and hallq-central_ .deb expected, got %r" % debs)
         if f.failed:
             return f.done()
-        deb = os.path.join(tmp, debs[0])
+        deb = os.path.join(tmp, debs[1])
+        central = os.path.join(tmp, debs[0])
+        cinfo = run(["dpkg-deb", "-f", central]).stdout
+        f.check(re.search(r"^Package: hallq-central$", cinfo, re.M) is not None, "Package: " + cinfo)
+        croot = os.path.join(tmp, "central-root")
+        f.check(run(["dpkg", "-x", central, croot]).returncode == 0, "dpkg -x hallq-central")
+        for want in ("usr/bin/hallq-central", "lib/systemd/system/hallq-central.service",
+                     "etc/default/hallq-central", "usr/share/doc/hallq-central/CENTRAL.md",
+                     "usr/share/hallq-central/sql/pg_001_init.sql"):
+            f.check(os.path.isfile(os.path.join(croot, want)), "hallq-central: %s missing" % want)
 
     # control
     info = run(["dpkg-deb", "-f", deb]).stdout
@@ -60,6 +71,8 @@ def main():
     dep = fields.get("Depends", "")
     for want in ("adduser", "systemd", "libc6", "libmicrohttpd12", "libsqlite3-0", "libcjson1"):
         f.check(want in dep, "Depends lacks %s: %s" % (want, dep))
+    # The hall box needs no PostgreSQL client: hallq-central has its own package.
+    f.check("libpq" not in dep, "the hall package depends on libpq: %s" % dep)
     ctl = os.path.join(tmp, "control")
     r = run(["dpkg-deb", "-e", deb, ctl])
     f.check(r.returncode == 0, "dpkg-deb -e: " + r.stderr)
@@ -81,7 +94,9 @@ def main():
     root = os.path.join(tmp, "root")
     r = run(["dpkg", "-x", deb, root])
     f.check(r.returncode == 0, "dpkg -x: " + r.stderr)
-    for prog in ("hallqd", "hallqctl", "hallq-sim", "hallq-central"):
+    f.check(not os.path.exists(os.path.join(root, "usr/bin/hallq-central")),
+            "hallq-central is in the hall package")
+    for prog in ("hallqd", "hallqctl", "hallq-sim"):
         p = os.path.join(root, "usr/bin", prog)
         f.check(os.path.isfile(p) and os.access(p, os.X_OK), "usr/bin/%s missing" % prog)
         if os.path.isfile(p):

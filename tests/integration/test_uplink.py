@@ -184,7 +184,8 @@ class UplinkTest(unittest.TestCase):
         port = c.port
         c.stop()
         self.servers.remove(c)
-        os.unlink(c.db)
+        if not tc.PG:  # on PostgreSQL c2 has a database of its own, new and empty
+            os.unlink(c.db)
         c2 = self.central("--token", TOKEN, name="c2")
         self.assertNotEqual(c2.port, 0)
         h.stop()
@@ -195,6 +196,33 @@ class UplinkTest(unittest.TestCase):
         wait_for("a resend from seq 1", lambda: len(c2.dump()) == len(outbox(h)), timeout=30)
         self.all_delivered(h, c2, timeout=30)
         del port
+
+    def test_revoked_hall(self):
+        """A hall provisioned on the server (hallq-central hall add, issue 19) sends with its
+        own token; once the token is revoked the box is refused (HTTP 403 revoked): the
+        `refused` alarm rises, the new records stay in the outbox, nothing more is stored."""
+        c = self.central("--provisioned-only")
+
+        def admin(*args):
+            out = subprocess.run([tc.CENTRAL, "hall", *args, *c.store], capture_output=True,
+                                 text=True, timeout=60)
+            self.assertEqual(out.returncode, 0, out.stderr)
+            return out.stdout.split()
+
+        token = admin("add", "test-hall", "--region", "广东省/广州市/天河区")[-1]
+        h = self.hall({"url": "http://127.0.0.1:%d" % c.port, "token": token})
+        self.issue(h, 3)
+        self.all_delivered(h, c)
+        held = len(c.dump())
+        admin("revoke", "test-hall")
+        self.issue(h, 2)
+        sync = wait_for("the refused alarm",
+                        lambda: (st := h.status()["sync"])["alarm"] and
+                        "refused" in st["alarm_reasons"] and st, timeout=30)
+        self.assertIn("HTTP 403", sync["last_error"])
+        self.assertIn("revoked", sync["last_error"])
+        self.assertEqual(len(c.dump()), held)
+        self.assertEqual(len([r for r in outbox(h) if not r[2]]), 2)
 
     def test_seq_gaps(self):
         """Seqs the box no longer holds (docs/SYNC.md, gone_through): a new server after

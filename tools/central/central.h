@@ -8,6 +8,7 @@
 #define HQ_CENTRAL_H
 
 #include <pthread.h>
+#include <cjson/cJSON.h>
 #include <sqlite3.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,12 +25,53 @@ struct central_faults {
     bool noise;    /* serial: line noise, a bad-CRC frame and a bad escape before each answer */
 };
 
+/* One batch, checked: what a store writes. data[i] is the record's data
+ * text as the hall sent it. */
+struct central_batch {
+    const char *hall;
+    int64_t gone; /* gone_through, 0 when absent */
+    size_t n;
+    int64_t *seq;
+    const char **uuid, **type, **at;
+    char **data;
+};
+
+struct central;
+/* One row of a query: ncol texts, NULL for SQL NULL. Non-zero stops the rows. */
+typedef int (*central_row_fn)(void *ctx, int ncol, const char *const *vals);
+
+/* A store: SQLite (db.c, embedded, one process) or PostgreSQL (pg.c, any
+ * number of receivers on one database). Each call takes what locks it needs. */
+struct central_store_ops {
+    const char *name;
+    bool announce_locally;  /* live views: true when no other process writes (SQLite) */
+    const char *json_field; /* SQL for a text field %s of a record's data */
+    /* HQ_OK with *acked; HQ_ERR_STATE (409) or HQ_ERR_DB with a reason in err. */
+    int (*put_batch)(struct central *c, const struct central_batch *b, int64_t *acked, char *err,
+                     size_t errlen);
+    /* Appointments checked already; each item may carry "hall_id". */
+    int (*appts_put)(struct central *c, const cJSON *list, char *err, size_t errlen);
+    /* Up to limit appointments after cursor from, appended to list; *last the last cursor. */
+    int (*appts_page)(struct central *c, const char *hall, long long from, int limit, cJSON *list,
+                      long long *last);
+    long long (*count)(struct central *c);
+    /* One statement with text parameters $1..$n, written in the SQL both engines take
+     * (halls.c); rows to fn. HQ_ERR_STATE for a constraint (a duplicate key). */
+    int (*query)(struct central *c, const char *sql, int nparams, const char *const *params,
+                 central_row_fn fn, void *ctx, char *err, size_t errlen);
+    void (*close)(struct central *c);
+};
+
 struct central {
+    const struct central_store_ops *store;
     sqlite3 *db;
+    struct central_pg *pg;
     pthread_mutex_t lock; /* guards db and faults: MHD answers on its own threads */
     struct central_faults faults;
-    const char *token;    /* NULL: no token needed */
-    char serial_hall[65]; /* last hall seen on the serial link (for Q frames) */
+    const char *token;                   /* NULL: no token needed (halls not provisioned) */
+    bool provisioned_only;               /* refuse halls not in hall_registry */
+    uint64_t received, batches, refused; /* this receiver's counters (/metrics), atomics */
+    char serial_hall[65];                /* last hall seen on the serial link (for Q frames) */
     /* Serial line speed to imitate, bytes per second each way (0: as fast as
      * the pty goes). 115200 baud 8N1 = 11520 B/s. */
     long serial_rate;
@@ -43,6 +85,10 @@ int central_fault_parse(const char *spec, struct central_faults *f, char *err, s
 struct central_faults central_faults_get(struct central *c);
 
 /* ---- db.c ---- */
+/* cJSON's allocation hooks (the batch arena); once, before any thread. */
+void central_init_hooks(void);
+/* The 409 message for a seq held under another uuid. */
+void central_conflict_message(int64_t seq, char *err, size_t errlen);
 int central_db_open(struct central *c, const char *path);
 void central_db_close(struct central *c);
 
@@ -65,6 +111,58 @@ int central_appointments_answer(struct central *c, const char *hall, const char 
 
 /* `hallq-central dump --db FILE`: every record as one JSON line. */
 int central_dump(const char *path, FILE *out);
+
+/* Add appointments from a JSON text (same forms as the file); source names
+ * it in errors. */
+int central_appointments_import(struct central *c, const char *source, const char *text, size_t len,
+                                char *err, size_t errlen);
+
+/* ---- pg.c (built with HQ_HAVE_PG) ---- */
+/* Connect (conninfo as libpq takes it) and bring the schema up to date. */
+int central_pg_open(struct central *c, const char *conninfo);
+/* `hallq-central dump --pg CONNINFO`. */
+int central_pg_dump(const char *conninfo, FILE *out);
+
+/* ---- halls.c ---- */
+struct central_region {
+    char province[64], city[64], district[64]; /* "" where a level is not set */
+};
+struct central_manager {
+    char login[64], name[64];
+    struct central_region region;
+    char pwhash[128];
+};
+/* "PROVINCE[/CITY[/DISTRICT]]" */
+int central_region_parse(const char *s, struct central_region *r);
+/* A hall's token: HQ_OK, HQ_ERR_AUTH (missing or wrong), HQ_ERR_STATE
+ * (revoked), HQ_ERR_NOT_FOUND (not provisioned), HQ_ERR_DB. */
+int central_hall_auth(struct central *c, const char *hall, const char *token);
+/* The `hall ...` and `manager ...` commands; argv[0] is "hall" or "manager". */
+int central_admin(struct central *c, int argc, char **argv, FILE *out);
+/* Sign-in: a new session token (shown once) or HQ_ERR_AUTH. */
+int central_manager_login(struct central *c, const char *login, const char *password,
+                          char session[68]);
+int central_manager_session(struct central *c, const char *session, struct central_manager *m);
+/* The halls m may see (hall: only that one, or NULL), appended to list. */
+int central_manager_halls(struct central *c, const struct central_manager *m, const char *hall,
+                          cJSON *list);
+
+/* The records of today of one hall (visibility checked by the caller). */
+int central_hall_day(struct central *c, const char *hall, cJSON *list);
+/* Prometheus text for /metrics, malloc'd; NULL when the database fails. */
+char *central_metrics(struct central *c);
+
+/* ---- live.c ---- */
+/* A batch of hall was stored (SQLite: by this process; PostgreSQL: heard by LISTEN). */
+void central_live_announce(const char *hall);
+/* The current event count: a stream starts from here. */
+uint64_t central_live_now(void);
+/* The next event after *from (advanced), waiting up to timeout_ms: HQ_OK with
+ * hall, HQ_ERR_TIMEOUT, or HQ_ERR_STATE when shutting down. */
+int central_live_wait(uint64_t *from, char hall[65], int timeout_ms);
+/* PostgreSQL: the LISTEN thread (conninfo NULL: nothing to start). */
+int central_live_start(const char *pg_conninfo);
+void central_live_stop(void);
 
 /* ---- http.c ---- */
 struct central_http;

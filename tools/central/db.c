@@ -26,7 +26,22 @@ static const char central__schema[] =
     " acked_through INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE IF NOT EXISTS appointments(cursor INTEGER PRIMARY KEY AUTOINCREMENT,"
     " hall_id TEXT NOT NULL DEFAULT '', id TEXT NOT NULL, json TEXT NOT NULL,"
-    " UNIQUE(hall_id, id));";
+    " UNIQUE(hall_id, id));"
+    /* Halls and managers: the same tables as tools/central/sql/pg_002_halls.sql, so that
+     * halls.c runs one set of queries on either store. */
+    "CREATE TABLE IF NOT EXISTS hall_registry(hall_id TEXT PRIMARY KEY, name TEXT NOT NULL"
+    " DEFAULT '', province TEXT NOT NULL, city TEXT NOT NULL DEFAULT '', district TEXT NOT NULL"
+    " DEFAULT '', token_hash TEXT NOT NULL, issued_at TEXT NOT NULL, revoked_at TEXT);"
+    "CREATE TABLE IF NOT EXISTS managers(login TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',"
+    " pwhash TEXT NOT NULL, province TEXT NOT NULL, city TEXT NOT NULL DEFAULT '',"
+    " district TEXT NOT NULL DEFAULT '');"
+    "CREATE TABLE IF NOT EXISTS manager_sessions(token_hash TEXT PRIMARY KEY, login TEXT NOT"
+    " NULL, expires_at TEXT NOT NULL);";
+/* After the column last_contact (added to older files, the error of a file that has
+ * it ignored): PostgreSQL's hall_sync under the name halls.c queries. */
+static const char central__schema_view[] =
+    "CREATE VIEW IF NOT EXISTS hall_sync AS SELECT hall_id, acked_through, 0 AS gone_through,"
+    " last_contact FROM halls;";
 
 bool central_valid_hall(const char *s)
 {
@@ -95,10 +110,17 @@ static void central__arena_drop(void)
     central__arena_on = false;
 }
 
-int central_db_open(struct central *c, const char *path)
+static const struct central_store_ops central__sqlite_ops;
+
+void central_init_hooks(void)
 {
     static cJSON_Hooks hooks = {.malloc_fn = central__malloc, .free_fn = central__free};
     cJSON_InitHooks(&hooks);
+}
+
+int central_db_open(struct central *c, const char *path)
+{
+    central_init_hooks();
     char *msg = NULL;
     if (sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
@@ -111,13 +133,20 @@ int central_db_open(struct central *c, const char *path)
         sqlite3_free(msg);
         return HQ_ERR_DB;
     }
+    sqlite3_exec(c->db, "ALTER TABLE halls ADD COLUMN last_contact TEXT", NULL, NULL, NULL);
+    if (sqlite3_exec(c->db, central__schema_view, NULL, NULL, &msg) != SQLITE_OK) {
+        fprintf(stderr, "hallq-central: %s: %s\n", path, msg ? msg : "schema failed");
+        sqlite3_free(msg);
+        return HQ_ERR_DB;
+    }
+    c->store = &central__sqlite_ops;
     return HQ_OK;
 }
 
 void central_db_close(struct central *c)
 {
-    sqlite3_close(c->db);
-    c->db = NULL;
+    if (c->store) c->store->close(c);
+    c->store = NULL;
 }
 
 static void central__now(char out[32])
@@ -161,8 +190,9 @@ static int central__advance(struct central *c, const char *hall, int64_t gone, i
                            -1, &has, NULL) ||
         sqlite3_prepare_v2(
             c->db,
-            "INSERT INTO halls(hall_id, acked_through) VALUES(?, ?) "
-            "ON CONFLICT(hall_id) DO UPDATE SET acked_through=excluded.acked_through",
+            "INSERT INTO halls(hall_id, acked_through, last_contact) VALUES(?, ?, ?) "
+            "ON CONFLICT(hall_id) DO UPDATE SET acked_through=excluded.acked_through,"
+            " last_contact=excluded.last_contact",
             -1, &put, NULL))
         goto fail;
     sqlite3_bind_text(get, 1, hall, -1, SQLITE_STATIC);
@@ -182,7 +212,10 @@ static int central__advance(struct central *c, const char *hall, int64_t gone, i
         a++;
     if (step != SQLITE_ROW && step != SQLITE_DONE) goto fail;
     sqlite3_bind_text(put, 1, hall, -1, SQLITE_STATIC);
+    char now[32];
+    central__now(now);
     sqlite3_bind_int64(put, 2, a);
+    sqlite3_bind_text(put, 3, now, -1, SQLITE_TRANSIENT);
     if (sqlite3_step(put) != SQLITE_DONE) goto fail;
     *acked = a;
     rc = HQ_OK;
@@ -283,16 +316,85 @@ static size_t central__data_spans(const char *body, size_t len, const char **at,
     }
 }
 
+/* SQLite: one writer, under the process's lock. */
+static int central__sqlite_put(struct central *c, const struct central_batch *b, int64_t *acked,
+                               char *err, size_t errlen)
+{
+    int rc = HQ_ERR_DB;
+    sqlite3_stmt *ins = NULL, *dup = NULL;
+    bool in_tx = false;
+    char now[32];
+    central__now(now);
+    pthread_mutex_lock(&c->lock);
+    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto fail;
+    in_tx = true;
+    if (sqlite3_prepare_v2(c->db,
+                           "INSERT OR IGNORE INTO records(hall_id, seq, uuid, type, at, data,"
+                           " received_at) VALUES(?,?,?,?,?,?,?)",
+                           -1, &ins, NULL))
+        goto fail;
+    for (size_t i = 0; i < b->n; i++) {
+        sqlite3_reset(ins);
+        sqlite3_bind_text(ins, 1, b->hall, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 2, b->seq[i]);
+        sqlite3_bind_text(ins, 3, b->uuid[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 4, b->type[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 5, b->at[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 6, b->data[i], -1, SQLITE_STATIC);
+        sqlite3_bind_text(ins, 7, now, -1, SQLITE_STATIC);
+        if (sqlite3_step(ins) != SQLITE_DONE) goto fail;
+        if (sqlite3_changes(c->db) == 0) {
+            /* Held already: a resend carries the same uuid. Another uuid
+             * under a held seq is a hall whose database started over (a
+             * new SD card): ignoring it would lose the record silently. */
+            if (!dup &&
+                sqlite3_prepare_v2(c->db, "SELECT uuid FROM records WHERE hall_id=? AND seq=?", -1,
+                                   &dup, NULL) != SQLITE_OK)
+                goto fail;
+            sqlite3_reset(dup);
+            sqlite3_bind_text(dup, 1, b->hall, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(dup, 2, b->seq[i]);
+            if (sqlite3_step(dup) == SQLITE_ROW &&
+                strcmp((const char *)sqlite3_column_text(dup, 0), b->uuid[i]) != 0) {
+                central_conflict_message(b->seq[i], err, errlen);
+                rc = HQ_ERR_STATE;
+                goto fail;
+            }
+        }
+    }
+    if (central__advance(c, b->hall, b->gone, acked)) goto fail;
+    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) goto fail;
+    in_tx = false;
+    rc = HQ_OK;
+fail:
+    if (rc == HQ_ERR_DB) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(c->db));
+        LOG_ERR("CENTRAL", "storing records failed: %s", err);
+    }
+    if (in_tx) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_finalize(ins);
+    sqlite3_finalize(dup);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+void central_conflict_message(int64_t seq, char *err, size_t errlen)
+{
+    snprintf(err, errlen,
+             "seq %lld is already held with another uuid: seqs are never reused "
+             "(the hall's database started over?)",
+             (long long)seq);
+}
+
 int central_records_store(struct central *c, const char *path_hall, const char *body, size_t len,
                           int64_t *acked, char hall[65], char *err, size_t errlen)
 {
     int rc = HQ_ERR_INVALID;
     const char *why = NULL;
-    sqlite3_stmt *ins = NULL, *dup = NULL;
-    char conflict[160];
-    bool in_tx = false, locked = false, raw = false;
+    bool raw = false;
     const char **span = NULL;
     size_t *span_len = NULL, nrec = 0, i = 0;
+    struct central_batch b = {0};
     central__arena_on = true;
     cJSON *j = cJSON_ParseWithLength(body, len);
     central__arena_on = false;
@@ -310,6 +412,22 @@ int central_records_store(struct central *c, const char *path_hall, const char *
         goto fail;
     }
     snprintf(hall, 65, "%s", h);
+    if (!path_hall) {
+        /* The serial link carries no token (a box wired to this server), but a revoked
+         * hall stays refused there too, and an unknown one under --provisioned-only. */
+        int auth = central_hall_auth(c, h, NULL);
+        if (auth == HQ_ERR_STATE || (auth == HQ_ERR_NOT_FOUND && c->provisioned_only)) {
+            why = auth == HQ_ERR_STATE ? "this hall's token was revoked"
+                                       : "hall not provisioned on this server";
+            rc = HQ_ERR_AUTH;
+            goto fail;
+        }
+        if (auth == HQ_ERR_DB) {
+            why = "database unavailable";
+            rc = HQ_ERR_DB;
+            goto fail;
+        }
+    }
     const cJSON *recs = cJSON_GetObjectItemCaseSensitive(j, "records");
     if (!cJSON_IsArray(recs)) {
         why = "records must be an array";
@@ -341,86 +459,49 @@ int central_records_store(struct central *c, const char *path_hall, const char *
     }
 
     nrec = (size_t)cJSON_GetArraySize(recs);
-    span = calloc(nrec ? nrec : 1, sizeof *span);
-    span_len = calloc(nrec ? nrec : 1, sizeof *span_len);
-    if (!span || !span_len) {
-        rc = HQ_ERR_NOMEM;
-        goto fail;
-    }
+    size_t cap = nrec ? nrec : 1;
+    span = calloc(cap, sizeof *span);
+    span_len = calloc(cap, sizeof *span_len);
+    b.seq = calloc(cap, sizeof *b.seq);
+    b.uuid = calloc(cap, sizeof *b.uuid);
+    b.type = calloc(cap, sizeof *b.type);
+    b.at = calloc(cap, sizeof *b.at);
+    b.data = calloc(cap, sizeof *b.data);
+    rc = HQ_ERR_NOMEM;
+    if (!span || !span_len || !b.seq || !b.uuid || !b.type || !b.at || !b.data) goto fail;
     raw = central__data_spans(body, len, span, span_len, nrec) == nrec;
-
-    char now[32];
-    central__now(now);
-    pthread_mutex_lock(&c->lock);
-    locked = true;
-    rc = HQ_ERR_DB;
-    if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto fail;
-    in_tx = true;
-    if (sqlite3_prepare_v2(c->db,
-                           "INSERT OR IGNORE INTO records(hall_id, seq, uuid, type, at, data,"
-                           " received_at) VALUES(?,?,?,?,?,?,?)",
-                           -1, &ins, NULL))
-        goto fail;
+    b.hall = h;
+    b.gone = gone;
+    b.n = nrec;
     cJSON_ArrayForEach(r, recs)
     {
-        char *data = raw ? strndup(span[i], span_len[i])
-                         : cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r, "data"));
+        b.data[i] = raw ? strndup(span[i], span_len[i])
+                        : cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(r, "data"));
+        if (!b.data[i]) goto fail;
+        b.seq[i] = (int64_t)cJSON_GetObjectItemCaseSensitive(r, "seq")->valuedouble;
+        b.uuid[i] = cJSON_GetObjectItemCaseSensitive(r, "uuid")->valuestring;
+        b.type[i] = cJSON_GetObjectItemCaseSensitive(r, "type")->valuestring;
+        b.at[i] = cJSON_GetObjectItemCaseSensitive(r, "at")->valuestring;
         i++;
-        if (!data) goto fail;
-        sqlite3_reset(ins);
-        sqlite3_bind_text(ins, 1, h, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(ins, 2,
-                           (int64_t)cJSON_GetObjectItemCaseSensitive(r, "seq")->valuedouble);
-        sqlite3_bind_text(ins, 3, cJSON_GetObjectItemCaseSensitive(r, "uuid")->valuestring, -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_text(ins, 4, cJSON_GetObjectItemCaseSensitive(r, "type")->valuestring, -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_text(ins, 5, cJSON_GetObjectItemCaseSensitive(r, "at")->valuestring, -1,
-                          SQLITE_STATIC);
-        sqlite3_bind_text(ins, 6, data, -1, free);
-        sqlite3_bind_text(ins, 7, now, -1, SQLITE_STATIC);
-        if (sqlite3_step(ins) != SQLITE_DONE) goto fail;
-        if (sqlite3_changes(c->db) == 0) {
-            /* Held already: a resend carries the same uuid. Another uuid
-             * under a held seq is a hall whose database started over (a
-             * new SD card): ignoring it would lose the record silently. */
-            int64_t sq = (int64_t)cJSON_GetObjectItemCaseSensitive(r, "seq")->valuedouble;
-            const char *u = cJSON_GetObjectItemCaseSensitive(r, "uuid")->valuestring;
-            if (!dup &&
-                sqlite3_prepare_v2(c->db, "SELECT uuid FROM records WHERE hall_id=? AND seq=?", -1,
-                                   &dup, NULL) != SQLITE_OK)
-                goto fail;
-            sqlite3_reset(dup);
-            sqlite3_bind_text(dup, 1, h, -1, SQLITE_STATIC);
-            sqlite3_bind_int64(dup, 2, sq);
-            if (sqlite3_step(dup) == SQLITE_ROW &&
-                strcmp((const char *)sqlite3_column_text(dup, 0), u) != 0) {
-                snprintf(conflict, sizeof conflict,
-                         "seq %lld is already held with another uuid: seqs are never reused "
-                         "(the hall's database started over?)",
-                         (long long)sq);
-                why = conflict;
-                rc = HQ_ERR_STATE;
-                goto fail;
-            }
-        }
     }
-    if (central__advance(c, h, gone, acked)) goto fail;
-    if (sqlite3_exec(c->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) goto fail;
-    in_tx = false;
-    rc = HQ_OK;
+    rc = c->store->put_batch(c, &b, acked, err, errlen);
+    if (rc == HQ_OK && c->store->announce_locally) central_live_announce(h);
+    if (rc == HQ_OK) {
+        __atomic_add_fetch(&c->received, (uint64_t)nrec, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&c->batches, 1, __ATOMIC_RELAXED);
+    }
 fail:
-    if (rc == HQ_ERR_DB) {
-        why = sqlite3_errmsg(c->db);
-        LOG_ERR("CENTRAL", "storing records failed: %s", why);
-    }
     if (why) snprintf(err, errlen, "%s", why);
-    if (in_tx) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(dup);
-    if (locked) pthread_mutex_unlock(&c->lock);
     cJSON_Delete(j);
     central__arena_drop();
+    if (b.data)
+        for (size_t k = 0; k < nrec; k++)
+            free(b.data[k]);
+    free(b.seq);
+    free(b.uuid);
+    free(b.type);
+    free(b.at);
+    free(b.data);
     free(span);
     free(span_len);
     return rc;
@@ -455,20 +536,27 @@ static char *central__read_file(const char *path, size_t *len)
 
 int central_appointments_load(struct central *c, const char *file, char *err, size_t errlen)
 {
-    int rc = HQ_ERR_CONFIG;
     size_t len = 0;
-    char *text = central__read_file(file, &len), *wrapped = NULL;
-    cJSON *j = NULL, *doc = NULL;
-    sqlite3_stmt *old = NULL, *del = NULL, *ins = NULL;
-    bool locked = false, in_tx = false;
+    char *text = central__read_file(file, &len);
     if (!text) {
         snprintf(err, errlen, "%s: cannot read", file);
-        goto fail;
+        return HQ_ERR_CONFIG;
     }
+    int rc = central_appointments_import(c, file, text, len, err, errlen);
+    free(text);
+    return rc;
+}
+
+int central_appointments_import(struct central *c, const char *source, const char *text, size_t len,
+                                char *err, size_t errlen)
+{
+    int rc = HQ_ERR_CONFIG;
+    char *wrapped = NULL;
+    cJSON *j = NULL, *doc = NULL;
     j = cJSON_ParseWithLength(text, len);
     cJSON *list = cJSON_IsArray(j) ? j : cJSON_GetObjectItemCaseSensitive(j, "appointments");
     if (!cJSON_IsArray(list)) {
-        snprintf(err, errlen, "%s: want {\"appointments\": [...]} or an array", file);
+        snprintf(err, errlen, "%s: want {\"appointments\": [...]} or an array", source);
         goto fail;
     }
     /* Validate with the same reader hallq uses: what the server hands out
@@ -480,7 +568,7 @@ int central_appointments_load(struct central *c, const char *file, char *err, si
     struct sync_appointments parsed;
     const char *why = NULL;
     if (!wrapped || sync_appointments_parse(wrapped, strlen(wrapped), &parsed, &why) != HQ_OK) {
-        snprintf(err, errlen, "%s: %s", file, why ? why : "cannot be read");
+        snprintf(err, errlen, "%s: %s", source, why ? why : "cannot be read");
         goto fail;
     }
     sync_appointments_free(&parsed);
@@ -489,14 +577,27 @@ int central_appointments_load(struct central *c, const char *file, char *err, si
     {
         const cJSON *h = cJSON_GetObjectItemCaseSensitive(it, "hall_id");
         if (h && !central_valid_hall(cJSON_GetStringValue(h))) {
-            snprintf(err, errlen, "%s: bad hall_id in an appointment", file);
+            snprintf(err, errlen, "%s: bad hall_id in an appointment", source);
             goto fail;
         }
     }
+    char derr[200] = "";
+    rc = c->store->appts_put(c, list, derr, sizeof derr);
+    if (rc) snprintf(err, errlen, "%s: %s", source, derr);
+fail:
+    free(wrapped);
+    cJSON_Delete(doc);
+    cJSON_Delete(j);
+    return rc;
+}
 
+static int central__sqlite_appts_put(struct central *c, const cJSON *list, char *err, size_t errlen)
+{
+    int rc = HQ_ERR_DB;
+    sqlite3_stmt *old = NULL, *del = NULL, *ins = NULL;
+    bool in_tx = false;
+    const cJSON *it;
     pthread_mutex_lock(&c->lock);
-    locked = true;
-    rc = HQ_ERR_DB;
     if (sqlite3_exec(c->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK) goto fail;
     in_tx = true;
     if (sqlite3_prepare_v2(c->db, "SELECT json FROM appointments WHERE hall_id=? AND id=?", -1,
@@ -542,22 +643,45 @@ int central_appointments_load(struct central *c, const char *file, char *err, si
     in_tx = false;
     rc = HQ_OK;
 fail:
-    if (rc == HQ_ERR_DB) snprintf(err, errlen, "%s: %s", file, sqlite3_errmsg(c->db));
+    if (rc == HQ_ERR_DB) snprintf(err, errlen, "%s", sqlite3_errmsg(c->db));
     if (in_tx) sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
     sqlite3_finalize(old);
     sqlite3_finalize(del);
     sqlite3_finalize(ins);
-    if (locked) pthread_mutex_unlock(&c->lock);
-    free(wrapped);
-    cJSON_Delete(doc);
-    cJSON_Delete(j);
-    free(text);
+    pthread_mutex_unlock(&c->lock);
     return rc;
 }
 
 /* At most this many appointments per answer; the hall asks again from the
  * cursor it got. */
 #define CENTRAL_APPT_PAGE 500
+
+static int central__sqlite_appts_page(struct central *c, const char *hall, long long from,
+                                      int limit, cJSON *list, long long *last)
+{
+    int rc = HQ_ERR_DB;
+    sqlite3_stmt *q = NULL;
+    pthread_mutex_lock(&c->lock);
+    if (sqlite3_prepare_v2(c->db,
+                           "SELECT cursor, json FROM appointments WHERE cursor>? AND"
+                           " (hall_id='' OR hall_id=?) ORDER BY cursor LIMIT ?",
+                           -1, &q, NULL))
+        goto fail;
+    sqlite3_bind_int64(q, 1, from);
+    sqlite3_bind_text(q, 2, hall ? hall : "", -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 3, limit);
+    int step;
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        *last = sqlite3_column_int64(q, 0);
+        cJSON *a = cJSON_Parse((const char *)sqlite3_column_text(q, 1));
+        if (a) cJSON_AddItemToArray(list, a);
+    }
+    if (step == SQLITE_DONE) rc = HQ_OK;
+fail:
+    pthread_mutex_unlock(&c->lock);
+    sqlite3_finalize(q);
+    return rc;
+}
 
 int central_appointments_answer(struct central *c, const char *hall, const char *since, char **out)
 {
@@ -568,36 +692,18 @@ int central_appointments_answer(struct central *c, const char *hall, const char 
         if (!isdigit((unsigned char)since[0]) || *end || from < 0 || strlen(since) > 18)
             return HQ_ERR_INVALID;
     }
-    int rc = HQ_ERR_DB;
-    sqlite3_stmt *q = NULL;
     cJSON *doc = cJSON_CreateObject(), *list = cJSON_CreateArray();
     long long last = from;
-    pthread_mutex_lock(&c->lock);
-    if (sqlite3_prepare_v2(c->db,
-                           "SELECT cursor, json FROM appointments WHERE cursor>? AND"
-                           " (hall_id='' OR hall_id=?) ORDER BY cursor LIMIT ?",
-                           -1, &q, NULL))
-        goto fail;
-    sqlite3_bind_int64(q, 1, from);
-    sqlite3_bind_text(q, 2, hall ? hall : "", -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 3, CENTRAL_APPT_PAGE);
-    int step;
-    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
-        last = sqlite3_column_int64(q, 0);
-        cJSON *a = cJSON_Parse((const char *)sqlite3_column_text(q, 1));
-        if (a) cJSON_AddItemToArray(list, a);
+    int rc = c->store->appts_page(c, hall, from, CENTRAL_APPT_PAGE, list, &last);
+    if (rc == HQ_OK) {
+        char cur[32];
+        snprintf(cur, sizeof cur, "%lld", last);
+        cJSON_AddStringToObject(doc, "cursor", cur);
+        cJSON_AddItemToObject(doc, "appointments", list);
+        list = NULL;
+        *out = cJSON_PrintUnformatted(doc);
+        rc = *out ? HQ_OK : HQ_ERR_NOMEM;
     }
-    if (step != SQLITE_DONE) goto fail;
-    char cur[32];
-    snprintf(cur, sizeof cur, "%lld", last);
-    cJSON_AddStringToObject(doc, "cursor", cur);
-    cJSON_AddItemToObject(doc, "appointments", list);
-    list = NULL;
-    *out = cJSON_PrintUnformatted(doc);
-    rc = *out ? HQ_OK : HQ_ERR_NOMEM;
-fail:
-    pthread_mutex_unlock(&c->lock);
-    sqlite3_finalize(q);
     cJSON_Delete(list);
     cJSON_Delete(doc);
     return rc;
@@ -640,7 +746,7 @@ fail:
     return rc;
 }
 
-void central_stats(struct central *c, char *out, size_t cap)
+static long long central__sqlite_count(struct central *c)
 {
     long long records = 0;
     sqlite3_stmt *q = NULL;
@@ -650,6 +756,61 @@ void central_stats(struct central *c, char *out, size_t cap)
         records = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     pthread_mutex_unlock(&c->lock);
+    return records;
+}
+
+static int central__sqlite_query(struct central *c, const char *sql, int nparams,
+                                 const char *const *params, central_row_fn fn, void *ctx, char *err,
+                                 size_t errlen)
+{
+    sqlite3_stmt *q = NULL;
+    int rc = HQ_ERR_DB, step;
+    pthread_mutex_lock(&c->lock);
+    if (sqlite3_prepare_v2(c->db, sql, -1, &q, NULL) != SQLITE_OK) goto fail;
+    for (int i = 0; i < nparams; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "$%d", i + 1);
+        int at = sqlite3_bind_parameter_index(q, name);
+        if (at > 0) sqlite3_bind_text(q, at, params[i], -1, SQLITE_STATIC);
+    }
+    while ((step = sqlite3_step(q)) == SQLITE_ROW) {
+        const char *vals[16] = {0};
+        int n = sqlite3_column_count(q);
+        if (n > 16) n = 16;
+        for (int i = 0; i < n; i++)
+            vals[i] = (const char *)sqlite3_column_text(q, i);
+        if (fn && fn(ctx, n, vals)) break;
+    }
+    if (step == SQLITE_ROW || step == SQLITE_DONE) rc = HQ_OK;
+    if (step == SQLITE_CONSTRAINT) rc = HQ_ERR_STATE;
+fail:
+    if (rc) snprintf(err, errlen, "%s", sqlite3_errmsg(c->db));
+    sqlite3_finalize(q);
+    pthread_mutex_unlock(&c->lock);
+    return rc;
+}
+
+static void central__sqlite_close(struct central *c)
+{
+    sqlite3_close(c->db);
+    c->db = NULL;
+}
+
+static const struct central_store_ops central__sqlite_ops = {
+    .name = "sqlite",
+    .announce_locally = true,
+    .json_field = "json_extract(data, '$.%s')",
+    .put_batch = central__sqlite_put,
+    .appts_put = central__sqlite_appts_put,
+    .appts_page = central__sqlite_appts_page,
+    .count = central__sqlite_count,
+    .query = central__sqlite_query,
+    .close = central__sqlite_close,
+};
+
+void central_stats(struct central *c, char *out, size_t cap)
+{
+    long long records = c->store->count(c);
     snprintf(out, cap, "stats serial_rx %llu serial_tx %llu serial_frames %llu records %lld",
              (unsigned long long)c->serial_rx, (unsigned long long)c->serial_tx,
              (unsigned long long)c->serial_frames, records);

@@ -24,6 +24,10 @@
  * differently, refuse beyond that without buffering it. */
 #define CENTRAL_BODY_MAX (SYNC_BATCH_MAX_BYTES + 64 * 1024)
 
+/* tools/central/web/central.html, embedded at build time (embed_file.cmake). */
+extern const unsigned char central_page[];
+extern const size_t central_page_len;
+
 struct central_http {
     struct MHD_Daemon *d;
 };
@@ -121,6 +125,206 @@ static bool central__token_ok(struct central *c, struct MHD_Connection *conn)
     return diff == 0;
 }
 
+static void central__count_refused(struct central *c)
+{
+    __atomic_add_fetch(&c->refused, 1, __ATOMIC_RELAXED);
+}
+
+static const char *central__session(struct MHD_Connection *conn)
+{
+    const char *h = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    if (h && !strncmp(h, "Bearer ", 7)) return h + 7;
+    return MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, "hq_session");
+}
+
+/* /v1/manager/events: an SSE stream naming each hall of the manager's region
+ * that just sent a batch (the page then fetches that hall's row again). The
+ * halls visible are read once, when the stream opens. */
+struct central__sse {
+    uint64_t from;
+    char (*halls)[65];
+    int n;
+    char out[160];
+    size_t len, pos;
+};
+
+static ssize_t central__sse_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    (void)pos;
+    struct central__sse *s = cls;
+    while (s->pos >= s->len) {
+        char hall[65];
+        int rc = central_live_wait(&s->from, hall, 15000);
+        if (rc == HQ_ERR_STATE) return MHD_CONTENT_READER_END_OF_STREAM;
+        s->pos = 0;
+        if (rc == HQ_ERR_TIMEOUT) {
+            s->len = (size_t)snprintf(s->out, sizeof s->out, ": ping\n\n");
+            break;
+        }
+        s->len = 0;
+        for (int i = 0; i < s->n; i++)
+            if (!strcmp(s->halls[i], hall)) {
+                s->len = (size_t)snprintf(s->out, sizeof s->out,
+                                          "event: hall\ndata: {\"hall_id\":\"%s\"}\n\n", hall);
+                break;
+            }
+    }
+    size_t n = s->len - s->pos;
+    if (n > max) n = max;
+    memcpy(buf, s->out + s->pos, n);
+    s->pos += n;
+    return (ssize_t)n;
+}
+
+static void central__sse_free(void *cls)
+{
+    struct central__sse *s = cls;
+    free(s->halls);
+    free(s);
+}
+
+static enum MHD_Result central__events(struct central *c, struct MHD_Connection *conn,
+                                       const struct central_manager *m, bool drop)
+{
+    struct central__sse *s = calloc(1, sizeof *s);
+    cJSON *list = cJSON_CreateArray();
+    if (!s || !list || central_manager_halls(c, m, NULL, list)) {
+        free(s);
+        cJSON_Delete(list);
+        return central__error(conn, 503, "db", "database unavailable", drop);
+    }
+    s->from = central_live_now();
+    s->n = cJSON_GetArraySize(list);
+    s->halls = calloc((size_t)(s->n ? s->n : 1), sizeof *s->halls);
+    int i = 0;
+    const cJSON *h;
+    cJSON_ArrayForEach(h, list)
+    {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "hall_id"));
+        if (s->halls && id) snprintf(s->halls[i++], 65, "%s", id);
+    }
+    cJSON_Delete(list);
+    s->len = (size_t)snprintf(s->out, sizeof s->out, "retry: 3000\n\n");
+    struct MHD_Response *resp =
+        s->halls ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 256, central__sse_reader, s,
+                                                     central__sse_free)
+                 : NULL;
+    if (!resp) {
+        central__sse_free(s);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "text/event-stream; charset=utf-8");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+/* /v1/manager/login, /v1/manager/halls[/{hall}], /v1/manager/events, /metrics */
+static enum MHD_Result central__manager(struct central *c, struct MHD_Connection *conn,
+                                        const char *url, const char *method, struct central__req *r,
+                                        bool drop)
+{
+    if (!strcmp(url, "/metrics")) {
+        if (strcmp(method, "GET"))
+            return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "use GET", drop);
+        char *text = central_metrics(c);
+        if (!text) return central__error(conn, 503, "db", "database unavailable", drop);
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            free(text);
+            return MHD_NO;
+        }
+        MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4");
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
+    if (!strcmp(url, "/v1/manager/login")) {
+        if (strcmp(method, "POST"))
+            return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "use POST", drop);
+        cJSON *j = r->len ? cJSON_ParseWithLength(r->body, r->len) : NULL;
+        const char *login = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "login"));
+        const char *pw = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(j, "password"));
+        char session[68];
+        int rc = login && pw ? central_manager_login(c, login, pw, session) : HQ_ERR_INVALID;
+        cJSON_Delete(j);
+        if (rc == HQ_ERR_INVALID)
+            return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid",
+                                  "want {\"login\": .., \"password\": ..}", drop);
+        if (rc == HQ_ERR_AUTH)
+            return central__error(conn, MHD_HTTP_UNAUTHORIZED, "auth",
+                                  "用户名或密码错误 / wrong login or password", drop);
+        if (rc) return central__error(conn, 503, "db", "database unavailable", drop);
+        char body[128], cookie[160];
+        snprintf(body, sizeof body, "{\"session\":\"%s\"}", session);
+        snprintf(cookie, sizeof cookie, "hq_session=%s; Path=/; HttpOnly; SameSite=Strict",
+                 session);
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_COPY);
+        if (!resp) return MHD_NO;
+        MHD_add_response_header(resp, "Content-Type", "application/json; charset=utf-8");
+        MHD_add_response_header(resp, "Set-Cookie", cookie);
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
+    bool events = !strcmp(url, "/v1/manager/events");
+    const char *rest = events ? "" : !strncmp(url, "/v1/manager/halls", 17) ? url + 17 : NULL;
+    /* /v1/manager/halls/{hall}/day: that hall's records of today */
+    char day_hall[72] = "";
+    size_t rl = rest ? strlen(rest) : 0;
+    if (rl > 5 && rl - 4 < sizeof day_hall && !strcmp(rest + rl - 4, "/day")) {
+        memcpy(day_hall, rest, rl - 4);
+        day_hall[rl - 4] = 0;
+        rest = day_hall;
+    }
+    bool day = day_hall[0] != 0;
+    if (!rest || (*rest && (*rest != '/' || !central_valid_hall(rest + 1))))
+        return central__error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such resource", drop);
+    if (strcmp(method, "GET"))
+        return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "use GET", drop);
+    struct central_manager m;
+    int rc = central_manager_session(c, central__session(conn), &m);
+    if (rc == HQ_ERR_AUTH)
+        return central__error(conn, MHD_HTTP_UNAUTHORIZED, "auth", "请先登录 / sign in first",
+                              drop);
+    if (rc) return central__error(conn, 503, "db", "database unavailable", drop);
+    if (events) return central__events(c, conn, &m, drop);
+    cJSON *doc = cJSON_CreateObject(), *list = cJSON_CreateArray();
+    cJSON *who = cJSON_AddObjectToObject(doc, "manager");
+    cJSON_AddStringToObject(who, "login", m.login);
+    cJSON_AddStringToObject(who, "name", m.name);
+    cJSON_AddStringToObject(who, "province", m.region.province);
+    cJSON_AddStringToObject(who, "city", m.region.city);
+    cJSON_AddStringToObject(who, "district", m.region.district);
+    rc = central_manager_halls(c, &m, *rest ? rest + 1 : NULL, list);
+    if (!rc && day && cJSON_GetArraySize(list) == 1) {
+        cJSON_Delete(doc);
+        doc = cJSON_CreateObject();
+        cJSON_Delete(list);
+        list = cJSON_AddArrayToObject(doc, "records");
+        rc = central_hall_day(c, rest + 1, list);
+        char *out = rc ? NULL : cJSON_PrintUnformatted(doc);
+        cJSON_Delete(doc);
+        if (rc) return central__error(conn, 503, "db", "database unavailable", drop);
+        return central__send(conn, MHD_HTTP_OK, out, drop);
+    }
+    cJSON_AddItemToObject(doc, "halls", list);
+    char *out = rc ? NULL : cJSON_PrintUnformatted(doc);
+    bool none = *rest && cJSON_GetArraySize(list) == 0;
+    cJSON_Delete(doc);
+    if (rc) return central__error(conn, 503, "db", "database unavailable", drop);
+    if (none) {
+        free(out);
+        /* Not visible and not there look the same: a manager learns nothing of
+         * halls outside the region. */
+        return central__error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such hall", drop);
+    }
+    return central__send(conn, MHD_HTTP_OK, out, drop);
+}
+
 static enum MHD_Result central__handler(void *cls, struct MHD_Connection *conn, const char *url,
                                         const char *method, const char *version,
                                         const char *upload_data, size_t *upload_data_size,
@@ -164,6 +368,24 @@ static enum MHD_Result central__handler(void *cls, struct MHD_Connection *conn, 
                               "hallq-central answers this status on purpose (fault injection)",
                               f.drop_mid);
 
+    if (!strcmp(url, "/") || !strcmp(url, "/central")) {
+        if (strcmp(method, "GET"))
+            return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "use GET",
+                                  f.drop_mid);
+        struct MHD_Response *resp = MHD_create_response_from_buffer(
+            central_page_len, (void *)central_page, MHD_RESPMEM_PERSISTENT);
+        if (!resp) return MHD_NO;
+        MHD_add_response_header(resp, "Content-Type", "text/html; charset=utf-8");
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'self'; script-src 'unsafe-inline' 'self'; "
+                                "style-src 'unsafe-inline'");
+        enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+        MHD_destroy_response(resp);
+        return ret;
+    }
+    if (!strncmp(url, "/v1/manager/", 12) || !strcmp(url, "/metrics"))
+        return central__manager(c, conn, url, method, r, f.drop_mid);
+
     /* /v1/halls/{hall}/{what} */
     char hall[SYNC_HALL_ID_MAX + 2] = "", what[32] = "";
     const char *p = url, *pre = "/v1/halls/";
@@ -183,9 +405,28 @@ static enum MHD_Result central__handler(void *cls, struct MHD_Connection *conn, 
     if ((is_records && strcmp(method, "POST")) || (is_appts && strcmp(method, "GET")))
         return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method",
                               is_records ? "use POST" : "use GET", f.drop_mid);
-    if (!central__token_ok(c, conn))
-        return central__error(conn, MHD_HTTP_UNAUTHORIZED, "auth", "missing or wrong token",
+    /* A provisioned hall answers with its own token; a revoked one is refused
+     * for good (403: the box raises its alarm and keeps its records). */
+    const char *bearer = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Authorization");
+    bearer = bearer && !strncmp(bearer, "Bearer ", 7) ? bearer + 7 : NULL;
+    int auth = central_hall_auth(c, hall, bearer);
+    if (auth == HQ_ERR_STATE) {
+        central__count_refused(c);
+        return central__error(conn, MHD_HTTP_FORBIDDEN, "revoked",
+                              "该大厅的令牌已吊销 / this hall's token was revoked", f.drop_mid);
+    }
+    if (auth == HQ_ERR_DB)
+        return central__error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "db", "database unavailable",
                               f.drop_mid);
+    if (auth == HQ_ERR_AUTH || (auth == HQ_ERR_NOT_FOUND && c->provisioned_only) ||
+        (auth == HQ_ERR_NOT_FOUND && !central__token_ok(c, conn))) {
+        central__count_refused(c);
+        return central__error(conn, MHD_HTTP_UNAUTHORIZED, "auth",
+                              auth == HQ_ERR_NOT_FOUND && c->provisioned_only
+                                  ? "hall not provisioned on this server"
+                                  : "missing or wrong token",
+                              f.drop_mid);
+    }
 
     if (is_appts) {
         const char *since = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "since");
@@ -206,6 +447,7 @@ static enum MHD_Result central__handler(void *cls, struct MHD_Connection *conn, 
     int64_t acked = 0;
     char err[256] = "", body_hall[65];
     int rc = central_records_store(c, hall, r->body, r->len, &acked, body_hall, err, sizeof err);
+    if (rc == HQ_ERR_INVALID || rc == HQ_ERR_STATE) central__count_refused(c);
     if (rc == HQ_ERR_INVALID)
         return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid", err, f.drop_mid);
     if (rc == HQ_ERR_STATE)
@@ -232,6 +474,9 @@ int central_http_start(struct central *c, const char *host, uint16_t *port, cons
     }
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
+    /* poll(), not select(): a city's receiver holds more than FD_SETSIZE (1024)
+     * connections (the benchmark's 1,000 halls found it). */
+    if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES) flags |= MHD_USE_POLL;
     struct MHD_OptionItem opts[8];
     int n = 0;
     opts[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, &sa};

@@ -4,11 +4,14 @@
  * out appointments, and misbehaves on request so that the hall's up-link can
  * be tested against refusals, errors, slowness, short acks and cut answers.
  *
- *   hallq-central --listen 127.0.0.1:PORT --db FILE [--token T]
+ *   hallq-central --listen 127.0.0.1:PORT (--db FILE | --pg CONNINFO) [--token T]
  *                 [--tls-cert F --tls-key F] [--serial pty:LINK|tcp-listen:[HOST:]PORT]
  *                 [--appointments FILE.json] [--fault SPEC]... [--control FIFO]
  *                 [--serial-rate BYTES_PER_S]
- *   hallq-central dump --db FILE
+ *   hallq-central dump (--db FILE | --pg CONNINFO)
+ *   hallq-central import-appointments (--db FILE | --pg CONNINFO) FILE.json
+ *   hallq-central hall add HALL_ID --region P[/C[/D]] [--name N] | hall rotate|revoke HALL_ID
+ *                 | hall list | manager add LOGIN --region P[/C[/D]] [--name N]  (--db|--pg)
  *
  * Control lines (stdin or the FIFO), one per line, each answered on stdout
  * with "ok LINE" or "error LINE: why":
@@ -28,6 +31,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -192,15 +196,36 @@ static bool central__read_lines(struct central__run *r, struct central__lines *l
     return true;
 }
 
+static int central__open_store(struct central *c, const char *db, const char *pg)
+{
+#ifdef HQ_HAVE_PG
+    if (pg) return central_pg_open(c, pg);
+#else
+    if (pg) {
+        fprintf(stderr, "hallq-central: --pg: this build has no PostgreSQL store "
+                        "(built with HQ_CENTRAL_PG=OFF or without libpq)\n");
+        return HQ_ERR_CONFIG;
+    }
+#endif
+    return central_db_open(c, db);
+}
+
 static void central__usage(void)
 {
     fprintf(stderr,
-            "usage: hallq-central --listen HOST:PORT --db FILE [--token T]\n"
+            "usage: hallq-central --listen HOST:PORT (--db FILE | --pg CONNINFO) [--token T]\n"
             "         [--tls-cert F --tls-key F] [--serial pty:LINK|tcp-listen:[HOST:]PORT]\n"
             "         [--appointments FILE.json] [--fault SPEC]... [--control FIFO]\n"
             "         [--serial-rate BYTES_PER_S]\n"
             "         [--log-level error|warn|notice|info|debug|hex]\n"
-            "       hallq-central dump --db FILE\n"
+            "       hallq-central dump (--db FILE | --pg CONNINFO)\n"
+            "       hallq-central import-appointments (--db FILE | --pg CONNINFO) FILE.json\n"
+            "       hallq-central hall add HALL_ID --region PROVINCE[/CITY[/DISTRICT]] [--name N]\n"
+            "       hallq-central hall rotate|revoke HALL_ID | hall list\n"
+            "       hallq-central manager add LOGIN --region PROVINCE[/CITY[/DISTRICT]]"
+            " [--name N]  (password on stdin)\n"
+            "         (each with --db FILE or --pg CONNINFO)\n"
+            "  --provisioned-only: refuse halls not added with `hall add`\n"
             "  faults: refuse | status 500|503|400|401 | slow MS | ack-less N | drop-mid | noise |"
             " off\n");
 }
@@ -209,15 +234,17 @@ int main(int argc, char **argv)
 {
     struct central *c = &central__c;
     struct central__run run = {.c = c};
-    const char *listen = NULL, *db = NULL, *cert = NULL, *key = NULL, *serial = NULL;
+    const char *listen = NULL, *db = NULL, *pg = NULL, *cert = NULL, *key = NULL, *serial = NULL;
     const char *appts = NULL, *control = NULL;
     struct central_serial *ser = NULL;
     struct central__lines in = {.fd = STDIN_FILENO}, fifo = {.fd = -1};
     int rc = 1;
     bool dump = argc > 1 && !strcmp(argv[1], "dump");
+    bool import = argc > 1 && !strcmp(argv[1], "import-appointments");
     static const struct option opts[] = {
         {"listen", required_argument, NULL, 'l'},
         {"db", required_argument, NULL, 'd'},
+        {"pg", required_argument, NULL, 'P'},
         {"token", required_argument, NULL, 't'},
         {"tls-cert", required_argument, NULL, 'c'},
         {"tls-key", required_argument, NULL, 'k'},
@@ -227,13 +254,35 @@ int main(int argc, char **argv)
         {"control", required_argument, NULL, 'C'},
         {"log-level", required_argument, NULL, 'L'},
         {"serial-rate", required_argument, NULL, 'r'},
+        {"provisioned-only", no_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc > 1 && (!strcmp(argv[1], "hall") || !strcmp(argv[1], "manager"))) {
+        /* hall|manager ... with --db FILE or --pg CONNINFO anywhere among the words. */
+        char *words[16];
+        int nw = 0;
+        for (int i = 1; i < argc; i++) {
+            if (i + 1 < argc && !strcmp(argv[i], "--db"))
+                db = argv[++i];
+            else if (i + 1 < argc && !strcmp(argv[i], "--pg"))
+                pg = argv[++i];
+            else if (nw < 16)
+                words[nw++] = argv[i];
+        }
+        if (!db == !pg) {
+            fprintf(stderr, "hallq-central %s: --db FILE or --pg CONNINFO\n", argv[1]);
+            return 2;
+        }
+        if (central__open_store(c, db, pg)) return 1;
+        rc = central_admin(c, nw, words, stdout);
+        central_db_close(c);
+        return rc ? 1 : 0;
+    }
     int o;
     char err[300];
-    if (dump) optind = 2;
+    if (dump || import) optind = 2;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
         case 'l':
@@ -241,6 +290,12 @@ int main(int argc, char **argv)
             break;
         case 'd':
             db = optarg;
+            break;
+        case 'P':
+            pg = optarg;
+            break;
+        case 'p':
+            c->provisioned_only = true;
             break;
         case 't':
             c->token = optarg;
@@ -283,11 +338,30 @@ int main(int argc, char **argv)
             return o == 'h' ? 0 : 2;
         }
     }
-    if (optind != argc || !db) {
+    if (optind != argc - (import ? 1 : 0) || !db == !pg) {
         central__usage();
         return 2;
     }
-    if (dump) return central_dump(db, stdout) ? 1 : 0;
+#ifndef HQ_HAVE_PG
+    if (pg) {
+        fprintf(stderr, "hallq-central: --pg: this build has no PostgreSQL store "
+                        "(built with HQ_CENTRAL_PG=OFF or without libpq)\n");
+        return 2;
+    }
+#endif
+    if (dump) {
+#ifdef HQ_HAVE_PG
+        if (pg) return central_pg_dump(pg, stdout) ? 1 : 0;
+#endif
+        return central_dump(db, stdout) ? 1 : 0;
+    }
+    if (import) {
+        if (central__open_store(c, db, pg)) return 1;
+        rc = central_appointments_load(c, argv[optind], err, sizeof err);
+        if (rc) fprintf(stderr, "hallq-central: import-appointments: %s\n", err);
+        central_db_close(c);
+        return rc ? 1 : 0;
+    }
 
     const char *colon = listen ? strrchr(listen, ':') : NULL;
     long port = 0;
@@ -307,12 +381,19 @@ int main(int argc, char **argv)
         }
     }
 
+    /* One descriptor per hall connected (and per database connection): take
+     * the hard limit, not the default 1024. */
+    struct rlimit nofile;
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
     struct sigaction sa = {.sa_handler = central__on_signal};
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
-    if (central_db_open(c, db)) goto out;
+    if (central__open_store(c, db, pg)) goto out;
     if (appts && central_appointments_load(c, appts, err, sizeof err)) {
         fprintf(stderr, "hallq-central: --appointments %s\n", err);
         goto out;
@@ -329,6 +410,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
+    if (central_live_start(pg)) goto out;
     if (serial && central_serial_open(c, serial, run.host, &ser)) goto out;
     /* Bind once even when refusing from the start, so that the port is known
      * (and announced) for the moment the fault is lifted. */
@@ -359,10 +441,11 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
+    central_live_stop(); /* ends the SSE streams, so the HTTP side can stop */
     central_http_stop(run.http);
     central_serial_close(ser);
     if (fifo.fd >= 0) close(fifo.fd);
-    if (c->db) central_db_close(c);
+    central_db_close(c);
     free(run.cert);
     free(run.key);
     return rc;
