@@ -163,6 +163,7 @@ test('a clerk\'s morning at 1366x768 in Chinese: sign-in, calls, transfer refuse
         await page.selectOption('#tr-window', '2');
         await page.click('#tr-ok');
         await waitText(page, '#tr-error', /目标窗口未开放/);
+        await H.artefact(page, 'console-1366-zh-transfer-refused.png');
         assert.equal((await windowOf(hall, 1)).current.number, second, 'the ticket stayed at the window');
         await waitText(page, '#msg', /目标窗口未开放/);
         await page.keyboard.press('Escape');
@@ -263,6 +264,10 @@ test('a clerk\'s morning at 1366x768 in Chinese: sign-in, calls, transfer refuse
         await waitText(page, '#msg', /已通知值班长/);
         const ov = (await hall.get('/api/v1/admin/overview', H.MANAGER)).body;
         assert.ok((ov.alarms || []).some((a) => a.key === 'help:1'), 'the dashboard has the help call: ' + JSON.stringify(ov.alarms));
+        await waitText(page, '#help-state', /求助已发出/);
+        /* the manager answers: the console stops showing it */
+        assert.equal((await hall.post('/api/v1/admin/alarms/help:1/ack', {}, H.MANAGER)).status, 200);
+        await page.waitForFunction(() => document.getElementById('help-state').hidden, null, { timeout: T(10000) });
 
         /* English: the same console in the other language */
         await page.click('#lang');
@@ -270,6 +275,7 @@ test('a clerk\'s morning at 1366x768 in Chinese: sign-in, calls, transfer refuse
         await waitText(page, '#win-state', /Calling/);
         assert.match(await text(page, '#figures'), /Served/);
         await allControlsReachable(page, SMALL);
+        await H.artefact(page, 'console-1366-en-calling.png');
         await page.click('#lang');
         await waitText(page, '#b-next', /叫下一位/);
 
@@ -311,6 +317,7 @@ test('1920x1080 in English: sign-in, the whole console reachable, a reload keeps
         await page.click('#b-next');
         await waitText(page, '#cur-num', /^B\d{3}$/);
         await waitText(page, '#current', /Real estate/);
+        await H.artefact(page, 'console-1920-en-calling.png');
         /* a reload (the PC restarted the browser) keeps the clerk signed in */
         await page.reload();
         await linkUp(page);

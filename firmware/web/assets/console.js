@@ -393,7 +393,7 @@
                     : HQ.t('暂无号票 · 按 N 叫下一位', 'No ticket · press N to call the next');
             HQ.fill(el, h('div', { class: 'cur-none' }, none));
             if (st === 'paused' && status) {
-                const sw = (status.windows || []).find((x) => me && x.number === me.window);
+                const sw = win.pause_reason ? win : (status.windows || []).find((x) => me && x.number === me.window);
                 if (sw && (sw.pause_reason_name || sw.pause_reason))
                     el.appendChild(h('div', { class: 'cur-line', id: 'pause-reason' }, HQ.t('原因：', 'Reason: ') + HQ.t(sw.pause_reason_name || sw.pause_reason, sw.pause_reason_name_en) +
                         (sw.paused_since ? HQ.t('，自 ', ', since ') + HQ.timeOf(sw.paused_since) : '')));
@@ -492,6 +492,12 @@
         HQ.text(HQ.$('win-state'), HQ.t(st[0], st[1]));
         HQ.$('win-state').className = 'win-state ' + (w ? w.state : 'closed');
         HQ.text(HQ.$('who'), me.staff ? HQ.t('工号 ', 'Staff ') + me.staff.id + ' ' + me.staff.name : '');
+        if (status && status.hall) HQ.text(HQ.$('hall-name'), HQ.t(status.hall.name, status.hall.name_en));
+        /* an open help call stays shown until the manager answers it (help_since, issue 16) */
+        const help = win ? win.help_since : sw && sw.help_since; /* win: refetched after every event */
+        HQ.$('help-state').hidden = !help;
+        if (help) HQ.text(HQ.$('help-state'), HQ.t('求助已发出 ' + HQ.timeOf(help) + ' · 等待值班长', 'Help called at ' + HQ.timeOf(help) + ' · waiting for the hall manager'));
+        HQ.$('b-help').classList.toggle('on', !!help);
         renderCurrent();
         renderQueue();
         renderFigures();
@@ -573,7 +579,7 @@
             HQ.linkBadge(HQ.$('link'))(up);
             if (up) fetchMine(0);
         },
-        kinds: ['help'],
+        kinds: ['help', 'help_ack', 'alarm'],
     });
     resume();
 })();
