@@ -13,6 +13,9 @@
  *     reason on the page; a transfer to a service goes through;
  *   - hallqd restarts in the middle: the page reconnects, stays signed in
  *     and shows the state hallqd has; a command after it works;
+ *   - the network drops (a TCP relay cut and mended) while the window's
+ *     state changes: the page says so, reconnects, shows hallqd's state;
+ *   - a help call reaches the dashboard's alarms and shows until answered;
  *   - today's figures and the window's queue follow;
  *   - every control is visible and clickable (the topmost element at its
  *     centre) at both sizes; sign-out ends the session.
@@ -21,6 +24,7 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
+const net = require('node:net');
 const H = require('./harness.js');
 
 const SCALE = parseFloat(process.env.HQ_TIME_SCALE || '1') || 1;
@@ -82,6 +86,41 @@ async function key(page, k) {
         return !b || !b.disabled;
     }, k.toUpperCase(), { timeout: T(10000) });
     await page.keyboard.press(k);
+}
+
+/* A plain TCP relay in front of hallqd that can cut the line (every open
+ * connection reset, nothing accepted) and mend it on the same port: the
+ * window PC's network cable pulled and plugged back. */
+class Line {
+    constructor(target) {
+        this.target = target;
+        this.socks = new Set();
+    }
+    get url() {
+        return 'http://127.0.0.1:' + this.port;
+    }
+    async up() {
+        if (!this.port) this.port = await H.freePort();
+        this.server = net.createServer((c) => {
+            const u = net.connect(this.target, '127.0.0.1');
+            for (const s of [c, u]) {
+                this.socks.add(s);
+                s.on('close', () => this.socks.delete(s));
+                s.on('error', () => {});
+            }
+            c.pipe(u);
+            u.pipe(c);
+            c.on('close', () => u.destroy());
+            u.on('close', () => c.destroy());
+        });
+        await new Promise((r) => this.server.listen(this.port, '127.0.0.1', r));
+    }
+    async cut() {
+        if (!this.server || !this.server.listening) return;
+        const closed = new Promise((r) => this.server.close(r));
+        for (const s of this.socks) s.destroy();
+        await closed;
+    }
 }
 
 async function signIn(page, hall, staff, pin, win) {
@@ -299,6 +338,7 @@ test('a clerk\'s morning at 1366x768 in Chinese: sign-in, calls, transfer refuse
 
 test('1920x1080 in English: sign-in, the whole console reachable, a reload keeps the session', async () => {
     const hall = await new H.Hall().start();
+    let line = null;
     try {
         assert.equal((await hall.setPin('1002', PIN)).status, 200);
         const page = await B.newPage(LARGE);
@@ -324,16 +364,38 @@ test('1920x1080 in English: sign-in, the whole console reachable, a reload keeps
         await page.waitForFunction(() => !document.getElementById('desk').hidden, null, { timeout: T(10000) });
         await waitText(page, '#cur-num', /^B\d{3}$/);
         await allControlsReachable(page, LARGE);
+        /* the network drops while the window's state changes on hallqd: the
+         * page says so, reconnects and shows the state hallqd has */
+        line = new Line(hall.port);
+        await line.up();
+        await page.goto(line.url + '/console?lang=en'); /* another origin: sign in there */
+        await linkUp(page);
+        await signIn(page, hall, '1002', PIN, 3);
+        await page.waitForFunction(() => !document.getElementById('desk').hidden, null, { timeout: T(10000) });
+        await waitText(page, '#cur-num', /^B\d{3}$/);
+        await line.cut();
+        await page.waitForFunction(() => !document.getElementById('link').hidden, null, { timeout: T(60000) });
+        assert.equal((await hall.window(3, 'finish', {}, H.MANAGER)).status, 200, 'finished meanwhile (the manager)');
+        assert.equal((await hall.issue('A')).status, 201);
+        await H.sleep(T(500));
+        await line.up();
+        await linkUp(page);
+        await waitText(page, '#win-state', /Idle/);
+        assert.equal(await page.locator('#current .cur-none').count(), 1, 'no ticket at the window any more');
+        await waitText(page, '#wait-total', /^1$/);
+        await waitText(page, '#f-served', /^1$/); /* the ticket she called counts as hers */
+        assert.equal(await page.locator('#login').isHidden(), true, 'still signed in after the drop');
+
         /* a session ended elsewhere (the manager resets the PIN): back to the sign-in */
         assert.equal((await hall.setPin('1002', '1357')).status, 200);
-        await H.sleep(T(1200));
-        await page.click('#b-recall');
+        await page.click('#b-next');
         await page.waitForFunction(() => !document.getElementById('login').hidden, null, { timeout: T(10000) });
         await waitText(page, '#login-error', /session ended/);
         await H.artefact(page, 'console-1920-en.png');
         assert.deepEqual(page.hq.errors, []);
         await page.close();
     } finally {
+        if (line) await line.cut();
         await hall.close();
     }
 });
