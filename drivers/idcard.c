@@ -491,6 +491,48 @@ fail:
     return rc;
 }
 
+int idcard_typed_identity(const char *typed, const uint8_t *key, size_t key_len,
+                          struct idcard_identity *out, enum idcard_fault *fault)
+{
+    /* Wiped on every way out: it holds the whole number. */
+    char id[19], birth[9];
+    enum idcard_fault f = IDCARD_FAULT_NUMBER, dummy;
+    if (!fault) fault = &dummy;
+    int rc = HQ_ERR_INVALID;
+    size_t n = 0;
+    memset(out, 0, sizeof *out);
+    for (const char *p = typed ? typed : ""; *p; p++) {
+        if (*p == ' ') continue;
+        if (n >= 18) goto fail;
+        id[n++] = *p == 'x' ? 'X' : *p;
+    }
+    id[n] = 0;
+    if (idcard__check18(id, &f)) goto fail;
+    memcpy(birth, id + 6, 8);
+    birth[8] = 0;
+    out->birth_ymd = idcard__date(birth);
+    if (!out->birth_ymd) {
+        f = IDCARD_FAULT_BIRTH_DATE;
+        goto fail;
+    }
+    unsigned int hlen = 0;
+    if (!HMAC(EVP_sha256(), key, (int)key_len, (const unsigned char *)id, strlen(id), out->id_hash,
+              &hlen) ||
+        hlen != sizeof out->id_hash) {
+        f = IDCARD_FAULT_INTERNAL;
+        goto fail;
+    }
+    out->type = IDCARD_TYPE_RESIDENT;
+    rc = HQ_OK;
+    f = IDCARD_FAULT_NONE;
+fail:
+    explicit_bzero(id, sizeof id);
+    explicit_bzero(birth, sizeof birth);
+    if (rc) explicit_bzero(out, sizeof *out);
+    *fault = f;
+    return rc;
+}
+
 int idcard_parse_read_response(const uint8_t *frame, size_t len, const uint8_t *key, size_t key_len,
                                struct idcard_identity *out, enum idcard_fault *fault)
 {

@@ -156,6 +156,16 @@ enum idcard_fault {
 const char *idcard_fault_text_zh(int fault);
 const char *idcard_fault_text_en(int fault);
 
+/* A number typed in at the guide desk (an 18-character resident / J / Y number): spaces are
+ * ignored and a lowercase x counts as X. Checked like a card's number (length and digits, the
+ * GB 11643 check character, the embedded birth date is a date), then reduced at once to what a
+ * card read keeps: out->id_hash (the same HMAC-SHA256 as a card, so the per-person limit counts
+ * both alike), out->birth_ymd and out->type = RESIDENT; no name. Every copy of the number is
+ * wiped before return. HQ_ERR_INVALID with *fault = NUMBER, CHECK_CHAR or BIRTH_DATE
+ * (INTERNAL when the hash could not be computed); HQ_OK. */
+int idcard_typed_identity(const char *typed, const uint8_t *key, size_t key_len,
+                          struct idcard_identity *out, enum idcard_fault *fault);
+
 /* Mask a UTF-8 name: first character kept, one '*' per further character. HQ_ERR_INVALID if
  * the name is empty or not UTF-8, HQ_ERR_LIMIT if out is too small. */
 int idcard_mask_name(const char *name, char *out, size_t cap);

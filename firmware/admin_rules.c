@@ -141,8 +141,8 @@ unsigned admin_staffing(double lambda_h, double handle_s, double target_s, unsig
 /* -------------------------------------------------------------- alarms */
 
 static const char *const admin_alarm_kinds[ADMIN_AL__COUNT] = {
-    "wait",  "idle",  "device",    "printer",  "sync", "storage",
-    "clock", "pause", "unstaffed", "overtime", "help"};
+    "wait",  "idle",      "device", "printer",   "sync",     "storage",
+    "clock", "follow_up", "pause",  "unstaffed", "overtime", "help"};
 
 bool admin_alarm_reported(int kind)
 {
@@ -376,8 +376,9 @@ size_t admin_alarms_supervision(const struct hq_engine *e, uint32_t unstaffed_s,
         }
         /* 空岗: a window staffed earlier today has nobody signed in while one of its services
          * is open and people wait for it. A window nobody opened today is not a post today
-         * (a hall keeps spare windows): docs/DESIGN.md "Supervision alarms". */
-        if (unstaffed_s && st->state == HQ_WS_CLOSED && st->state_since && n < max &&
+         * (a hall keeps spare windows), nor one the manager closed: docs/DESIGN.md
+         * "Supervision alarms". */
+        if (unstaffed_s && st->state == HQ_WS_CLOSED && !wc->closed && st->state_since && n < max &&
             hq_engine_day_of(c, st->state_since) == hq_engine_day_of(c, now) &&
             now - (int64_t)st->state_since >= (int64_t)unstaffed_s) {
             size_t waiting = 0;

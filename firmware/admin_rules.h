@@ -35,13 +35,14 @@ unsigned admin_staffing(double lambda_h, double handle_s, double target_s, unsig
 /* -------------------------------------------------------------- alarms */
 
 enum admin_alarm_kind {
-    ADMIN_AL_WAIT = 0, /* 预警: a queue's estimated or actual wait over alarms.wait_s */
-    ADMIN_AL_IDLE,     /* 空岗: clerk logged in, no call for alarms.idle_s while people wait */
-    ADMIN_AL_DEVICE,   /* a device of the status "devices" array is offline */
-    ADMIN_AL_PRINTER,  /* a ticket printer is low on / out of paper or not printing */
-    ADMIN_AL_SYNC,     /* the up-link raised its alarm: refused, backlog too large or too old */
-    ADMIN_AL_STORAGE,  /* the database cannot be written, or a corrupt one was moved aside */
-    ADMIN_AL_CLOCK,    /* the wall clock is behind what was recorded (reset, not synchronised) */
+    ADMIN_AL_WAIT = 0,  /* 预警: a queue's estimated or actual wait over alarms.wait_s */
+    ADMIN_AL_IDLE,      /* 空岗: clerk logged in, no call for alarms.idle_s while people wait */
+    ADMIN_AL_DEVICE,    /* a device of the status "devices" array is offline */
+    ADMIN_AL_PRINTER,   /* a ticket printer is low on / out of paper or not printing */
+    ADMIN_AL_SYNC,      /* the up-link raised its alarm: refused, backlog too large or too old */
+    ADMIN_AL_STORAGE,   /* the database cannot be written, or a corrupt one was moved aside */
+    ADMIN_AL_CLOCK,     /* the wall clock is behind what was recorded (reset, not synchronised) */
+    ADMIN_AL_FOLLOW_UP, /* 差评 回访 or 整改 past its working-day due date (hqd_callback.c) */
     /* Supervision (督查) — each also goes to the central server (docs/SYNC.md "Alarms"): */
     ADMIN_AL_PAUSE,     /* 暂停超时: paused longer than its reason's max_min */
     ADMIN_AL_UNSTAFFED, /* 空岗: nobody signed in, a service open, people waiting for it */

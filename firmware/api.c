@@ -15,6 +15,7 @@
 #include "api.h"
 #include "hqd_console.h"
 #include "hqd_qr.h"
+#include "hqd_rating.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -756,6 +757,7 @@ cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ti)
     cJSON_AddStringToObject(o, "priority_label_en", hq_priority_label_en(t->priority));
     cJSON_AddStringToObject(o, "status", hq_ticket_status_name(t->status));
     cJSON_AddStringToObject(o, "channel", hq_channel_name(t->channel));
+    cJSON_AddBoolToObject(o, "assist", (t->flags & HQ_TF_ASSIST) != 0);
     if (t->name_masked[0]) cJSON_AddStringToObject(o, "name_masked", t->name_masked);
     if (t->status == HQ_TS_WAITING) {
         cJSON_AddNumberToObject(o, "ahead", (double)hq_engine_ahead(e, ti));
@@ -765,6 +767,8 @@ cJSON *hq_api_ticket_json(struct hq_daemon *d, int32_t ti)
         cJSON_AddNumberToObject(o, "window", t->window);
     else
         cJSON_AddNullToObject(o, "window");
+    /* transferred or re-routed to one window (a window or service closed early) */
+    if (t->target_window) cJSON_AddNumberToObject(o, "target_window", t->target_window);
     cJSON_AddNumberToObject(o, "recalls", t->recalls);
     api__add_time(o, "issued_at", t->issued_at, e->cfg->utc_offset_s);
     api__add_time(o, "called_at", t->called_at, e->cfg->utc_offset_s);
@@ -1321,6 +1325,43 @@ static void api__public_view(cJSON *o)
         cJSON_DeleteItemFromObjectCaseSensitive(o, personal[i]);
 }
 
+/* A cancellation's "reason" (optional; the guide desk must give one, docs/API.md): 1-100
+ * bytes of text, no control characters, and no run of 15 or more digits, which would be an ID
+ * or phone number typed where it must not be kept. HQ_OK with buf set (empty: none given), or
+ * HQ_ERR_INVALID when the refusal was answered. */
+static int api__cancel_reason(struct hq_api_req *req, char *buf, size_t cap)
+{
+    const cJSON *r = req->body ? cJSON_GetObjectItemCaseSensitive(req->body, "reason") : NULL;
+    const char *zh = NULL, *en = NULL;
+    buf[0] = 0;
+    if (!r || (cJSON_IsString(r) && !r->valuestring[0])) {
+        if (req->who.auth != HQ_AUTH_DESK) return HQ_OK;
+        zh = "请填写取消原因";
+        en = "the guide desk must give a reason for a cancellation";
+    } else if (!cJSON_IsString(r) || strlen(r->valuestring) > 100) {
+        zh = "取消原因须为 1–100 字节的文字";
+        en = "reason must be text of 1-100 bytes";
+    } else {
+        size_t digits = 0;
+        for (const unsigned char *p = (const unsigned char *)r->valuestring; *p && !zh; p++) {
+            digits = isdigit(*p) ? digits + 1 : 0;
+            if (*p < 0x20 || *p == 0x7f) {
+                zh = "取消原因含有控制字符";
+                en = "reason contains control characters";
+            } else if (digits >= 15) {
+                zh = "取消原因中请勿填写证件号码或电话号码";
+                en = "do not write an ID or phone number in the reason";
+            }
+        }
+    }
+    if (zh) {
+        api__refuse(req, MHD_HTTP_BAD_REQUEST, 0, "invalid", zh, en);
+        return HQ_ERR_INVALID;
+    }
+    snprintf(buf, cap, "%s", r->valuestring);
+    return HQ_OK;
+}
+
 /* GET /api/v1/tickets/{uuid|label}, POST /api/v1/tickets/{uuid|label}/cancel */
 static int api__ticket(struct hq_api_req *req, void *arg)
 {
@@ -1343,6 +1384,8 @@ static int api__ticket(struct hq_api_req *req, void *arg)
     if (slash && strcmp(slash, "/cancel") == 0 && strcmp(req->method, "POST") == 0) {
         struct hq_cmd cmd = {.type = HQ_CMD_CANCEL};
         cmd.u.cancel.ticket = ti;
+        int rc = api__cancel_reason(req, cmd.u.cancel.reason, sizeof cmd.u.cancel.reason);
+        if (rc) return rc == HQ_ERR_INVALID ? HQ_OK : rc; /* INVALID: answered */
         return api__reply_result(req, hqd_apply(d, &cmd), -1);
     }
     return HQ_ERR_NOT_FOUND;
@@ -1473,6 +1516,11 @@ static int api__window(struct hq_api_req *req, void *arg)
         return hqd_console_today(req, (size_t)wi);
     if (*end != '/' || strcmp(req->method, "POST") != 0) return HQ_ERR_NOT_FOUND;
     const char *action = end + 1;
+    if (strcmp(action, "cases") == 0 || strcmp(action, "rate-request") == 0) {
+        if (hq_api_is(req, HQ_AUTH_CLERK) && req->who.window != n)
+            return hq_api_reply_error(req, HQ_ERR_AUTH, "signed in at another window");
+        return hqd_rating_window(req, wi, action); /* hqd_rating.c (issue 17) */
+    }
     struct hq_cmd cmd = {.window = (uint16_t)n};
     size_t k = 0;
     for (; k < HQ_ARRAY_LEN(api_window_actions); k++)
@@ -1682,7 +1730,9 @@ static int api__page(struct hq_api_req *req, void *arg)
     /* /t/{uuid}/qr.svg: the ticket's QR code (hqd_qr.c) */
     if (strcmp(page, "ticket.html") == 0 && strchr(req->tail, '/'))
         return hqd_qr_ticket(req, req->tail);
-    if (*req->tail && strcmp(req->tail, "/") != 0 && strcmp(page, "ticket.html") != 0)
+    /* /t/{uuid}, /rate/{uuid}, /pad/{n}: one page that reads its key from its URL */
+    if (*req->tail && strcmp(req->tail, "/") != 0 && strcmp(page, "ticket.html") != 0 &&
+        strcmp(page, "rate.html") != 0 && strcmp(page, "pad.html") != 0)
         return HQ_ERR_NOT_FOUND;
     return api__file(req, page);
 }
@@ -1951,6 +2001,8 @@ static void api__completed(void *cls, struct MHD_Connection *conn, void **con_cl
     }
     if (!ac) return;
     if (ac->held) MHD_destroy_response(ac->held);
+    /* A body may hold an ID number typed at the guide desk (hqd_desk.c): never left in the heap. */
+    if (ac->body) explicit_bzero(ac->body, ac->len);
     free(ac->body);
     free(ac);
     *con_cls = NULL;
@@ -2242,7 +2294,8 @@ int hq_api_init(struct hq_daemon *d)
     hq_api_route_for(api, "GET", "/api/v1/events", HQ_AUTH_ANY, api__events, NULL);
     hq_api_route_for(api, "POST", "/api/v1/tickets", HQ_AUTH_ANY, api__issue, NULL);
     hq_api_route_for(api, "GET", "/api/v1/tickets/", HQ_AUTH_ANY, api__ticket, NULL);
-    hq_api_route_for(api, "POST", "/api/v1/tickets/", HQ_AUTH_ADMIN, api__ticket, NULL);
+    hq_api_route_for(api, "POST", "/api/v1/tickets/", HQ_AUTH_ADMIN | HQ_AUTH_DESK, api__ticket,
+                     NULL);
     hq_api_route_for(api, "POST", "/api/v1/windows/",
                      HQ_AUTH_CLERK | HQ_AUTH_MANAGER | HQ_AUTH_MACHINE | HQ_AUTH_MACHINE_MANAGER |
                          HQ_AUTH_DEVICE,
@@ -2253,7 +2306,10 @@ int hq_api_init(struct hq_daemon *d)
     hq_api_route_for(api, "GET", "/kiosk", HQ_AUTH_ANY, api__page, "kiosk.html");
     hq_api_route_for(api, "GET", "/admin", HQ_AUTH_ANY, api__page, "admin.html");
     hq_api_route_for(api, "GET", "/console", HQ_AUTH_ANY, api__page, "console.html");
+    hq_api_route_for(api, "GET", "/desk", HQ_AUTH_ANY, api__page, "desk.html");
     hq_api_route_for(api, "GET", "/t/", HQ_AUTH_ANY, api__page, "ticket.html");
+    hq_api_route_for(api, "GET", "/rate/", HQ_AUTH_ANY, api__page, "rate.html");
+    hq_api_route_for(api, "GET", "/pad/", HQ_AUTH_ANY, api__page, "pad.html");
     hq_api_route_for(api, "GET", "/assets/", HQ_AUTH_ANY, api__page, "assets");
     hq_api_route_for(api, "GET", "/", HQ_AUTH_ANY, api__page, "index.html");
     hqd_on_result(d, api__on_result, api);

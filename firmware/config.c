@@ -37,6 +37,7 @@ enum cfg_type {
     CT_ENUM,     /* one of `choices`, stored as the string */
     CT_OFFSET,   /* "+HH:MM" into int32 seconds */
     CT_DATE,     /* "YYYY-MM-DD" into int32 local days since 1970-01-01 */
+    CT_DATES,    /* ["YYYY-MM-DD", ...] into int32[max], ascending, count at off2 */
     CT_HOURS,    /* ["HH:MM-HH:MM", ...] into struct hq_day_hours for each day in `days` */
     CT_RANGE,    /* [first, last] into two uint16 */
     CT_PRIOS,    /* ["elderly", ...] into a priority bit mask (NORMAL always set) */
@@ -137,6 +138,7 @@ static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__voice_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__reader_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__kprinter_finish(struct cfg_walk *w, void *elems, size_t i);
+static int cfg__pad_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__bus_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__devwin_finish(struct cfg_walk *w, void *elems, size_t i);
 static int cfg__led_finish(struct cfg_walk *w, void *elems, size_t i);
@@ -152,6 +154,7 @@ static const char *const cfg_voice_languages[] = {"zh", "zh+en", NULL};
 /* Filled from the registry (cfg__drivers_init): every bus driver's name and aliases. */
 static const char *cfg_bus_types[32];
 static const char *const cfg_pad_types[] = {"five", "four", NULL};
+static const char *const cfg_reasons_versions[] = {"hallq-2019.1", NULL};
 static const char *const cfg_led_colors[] = {"red", "green", "yellow", NULL};
 
 /* ------------------------------------------------------------ the schema */
@@ -161,6 +164,15 @@ static const char *const cfg_led_colors[] = {"red", "green", "yellow", NULL};
 /* clang-format off */
 
 #define BASE struct hq_config
+static const struct cfg_key cfg_calendar_keys[] = {
+    {.key = "holidays", .flags = CF_RELOAD, .type = CT_DATES, F_OFF(cal_holidays), F_OFF2(n_cal_holidays),
+     .min = 0, .max = HQ_CFG_MAX_CAL_DAYS},
+    {.key = "workdays", .flags = CF_RELOAD, .type = CT_DATES, F_OFF(cal_workdays), F_OFF2(n_cal_workdays),
+     .min = 0, .max = HQ_CFG_MAX_CAL_DAYS},
+};
+static const struct cfg_obj cfg_calendar_obj = CFG_OBJ(cfg_calendar_keys, NULL);
+
+
 static const struct cfg_key cfg_hall_keys[] = {
     {.key = "id", .type = CT_STR, F_OFF(engine.hall_id), .flags = CF_REQ, .min = 1,
      .charset = CS_CODE},
@@ -169,6 +181,7 @@ static const struct cfg_key cfg_hall_keys[] = {
     {.key = "utc_offset", .type = CT_OFFSET, F_OFF(engine.utc_offset_s), .def_str = "+08:00"},
     {.key = "log_level", .flags = CF_RELOAD, .type = CT_ENUM, F_OFF(log_level), .choices = cfg_log_levels,
      .def_str = "info"},
+    {.key = "calendar", .type = CT_OBJECT, .sub = &cfg_calendar_obj},
 };
 #undef BASE
 
@@ -297,7 +310,36 @@ static const struct cfg_key cfg_kprinter_keys[] = {
 };
 #undef BASE
 static const struct cfg_obj cfg_kprinter_obj = CFG_OBJ(cfg_kprinter_keys, cfg__kprinter_finish);
+
+#define BASE struct hq_pad_cfg
+static const struct cfg_key cfg_pad_keys[] = {
+    {.key = "window", .type = CT_INT, F_OFF(window), .flags = CF_REQ, .min = 1,
+     .max = 65535},
+    {.key = "address", .type = CT_STR, F_OFF(address), .flags = CF_REQ, .min = 2,
+     .charset = CS_PRINTABLE},
+};
+#undef BASE
+static const struct cfg_obj cfg_pad_obj = CFG_OBJ(cfg_pad_keys, cfg__pad_finish);
 #define BASE struct hq_config
+static const struct cfg_key cfg_evaluation_keys[] = {
+    {.key = "callback_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_callback_workdays), .min = 1, .max = 60, .def = 3},
+    {.key = "rectify_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_rectify_workdays), .min = 1, .max = 60, .def = 15},
+    {.key = "appeal_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_appeal_workdays), .min = 1, .max = 60, .def = 5},
+    {.key = "contact_window_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_window_s), .min = 60, .max = 604800, .def = 1800},
+    {.key = "contact_keep_days", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_keep_days), .min = 1, .max = 365, .def = 30},
+    {.key = "qr_open_h", .type = CT_INT, F_OFF(eval_qr_open_h), .min = 1, .max = 720, .def = 24},
+    {.key = "reasons_version", .type = CT_ENUM, F_OFF(eval_reasons_version),
+     .choices = cfg_reasons_versions, .def_str = "hallq-2019.1"},
+    {.key = "pads", .type = CT_ARRAY, F_OFF(eval_pads), F_OFF2(n_eval_pads), .flags = CF_INLINE,
+     .min = 0, .max = HQ_CFG_MAX_PADS, .sub = &cfg_pad_obj, .elem_size = sizeof(struct hq_pad_cfg)},
+    {.key = "callback_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_callback_workdays), .min = 1, .max = 60, .def = 3},
+    {.key = "rectify_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_rectify_workdays), .min = 1, .max = 60, .def = 15},
+    {.key = "appeal_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_appeal_workdays), .min = 1, .max = 60, .def = 5},
+    {.key = "contact_window_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_window_s), .min = 60, .max = 604800, .def = 1800},
+    {.key = "contact_keep_days", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_keep_days), .min = 1, .max = 365, .def = 30},
+};
+static const struct cfg_obj cfg_evaluation_obj = CFG_OBJ(cfg_evaluation_keys, NULL);
+
 
 static const struct cfg_key cfg_printer_keys[] = {
     {.key = "queue", .type = CT_STR, F_OFF(printer_queue), .charset = CS_PRINTABLE},
@@ -338,6 +380,8 @@ static const struct cfg_key cfg_voice_keys[] = {
 static const struct cfg_key cfg_queue_keys[] = {
     {.key = "recall_limit", .type = CT_INT, F_OFF(engine.recall_limit), .min = 0, .max = 9,
      .def = 2},
+    {.key = "max_windows", .type = CT_INT, F_OFF(engine.max_windows), .min = 1,
+     .max = HQ_MAX_WINDOWS, .def = 32},
     {.key = "no_show_requeue", .type = CT_BOOL, F_OFF(engine.no_show_requeue), .def = 1},
     {.key = "max_requeues", .type = CT_INT, F_OFF(engine.max_requeues), .min = 0, .max = 9,
      .def = 1},
@@ -608,6 +652,7 @@ static const struct cfg_key cfg_top_keys[] = {
     {.key = "display", .type = CT_OBJECT, .sub = &cfg_display_obj},
     {.key = "alarms", .type = CT_OBJECT, .sub = &cfg_alarm_obj},
     {.key = "privacy", .type = CT_OBJECT, .flags = CF_REQ, .sub = &cfg_privacy_obj},
+    {.key = "evaluation", .type = CT_OBJECT, .sub = &cfg_evaluation_obj},
     {.key = "sync", .type = CT_OBJECT, .sub = &cfg_sync_obj},
     {.key = "printer", .type = CT_OBJECT, .sub = &cfg_printer_obj},
     {.key = "voice", .type = CT_OBJECT, .sub = &cfg_voice_obj},
@@ -1136,6 +1181,40 @@ static int cfg__strlist(struct cfg_walk *w, const struct cfg_key *k, const cJSON
     return HQ_OK;
 }
 
+/* CT_DATES: an array of "YYYY-MM-DD" into int32[k->max], kept ascending so
+ * a look-up is a binary search; a date twice is an error (a typo, mostly). */
+static int cfg__dates(struct cfg_walk *w, const struct cfg_key *k, const cJSON *v, char *base)
+{
+    char got[96];
+    int32_t *days = (int32_t *)(base + k->off);
+    size_t n = 0;
+    const cJSON *it;
+    if (v && !cJSON_IsArray(v))
+        return cfg__fail(w, "must be an array of dates \"YYYY-MM-DD\", got %s",
+                         cfg__got(v, got, sizeof got));
+    int count = v ? cJSON_GetArraySize(v) : 0;
+    if (count < k->min || count > k->max)
+        return cfg__fail(w, "must have %lld to %lld dates, got %d", k->min, k->max, count);
+    cJSON_ArrayForEach(it, v)
+    {
+        size_t old = cfg__push_index(w, n);
+        int32_t d;
+        int rc = cfg__date(w, it, &d);
+        if (rc) return rc;
+        size_t at = n;
+        while (at > 0 && days[at - 1] > d)
+            at--;
+        if (at > 0 && days[at - 1] == d)
+            return cfg__fail(w, "\"%s\" is listed twice", it->valuestring);
+        memmove(days + at + 1, days + at, (n - at) * sizeof *days);
+        days[at] = d;
+        n++;
+        cfg__pop(w, old);
+    }
+    cfg__store_uint(base + k->off2, k->size2, n);
+    return HQ_OK;
+}
+
 /* One key: `v` is its JSON value, NULL when the file leaves it out. */
 static int cfg__walk_key(struct cfg_walk *w, const struct cfg_key *k, const cJSON *v, char *base)
 {
@@ -1211,6 +1290,8 @@ static int cfg__walk_key(struct cfg_walk *w, const struct cfg_key *k, const cJSO
         return cfg__offset(w, v ? v->valuestring : k->def_str, v, (int32_t *)field);
     case CT_DATE:
         return v ? cfg__date(w, v, (int32_t *)field) : HQ_OK;
+    case CT_DATES:
+        return cfg__dates(w, k, v, base);
     case CT_HOURS: {
         if (!v) return HQ_OK; /* absent: those days keep what an earlier key set, or closed */
         struct hq_day_hours d;
@@ -1476,6 +1557,18 @@ static int cfg__printer_finish(struct cfg_walk *w, void *elems, size_t i)
 }
 
 /* A kiosk has one printer of its own, on a queue no other printer uses. */
+static int cfg__pad_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_pad_cfg *all = elems, *p = &all[i];
+    if (!cfg__ip_ok(p->address))
+        return cfg__fail_at(w, "address", "must be an IP address like \"192.168.1.20\"");
+    for (size_t j = 0; j < i; j++)
+        if (strcmp(all[j].address, p->address) == 0)
+            return cfg__fail_at(w, "address", "address %s is already the pad of window %u",
+                                p->address, (unsigned)all[j].window);
+    return HQ_OK;
+}
+
 static int cfg__kprinter_finish(struct cfg_walk *w, void *elems, size_t i)
 {
     struct hq_kiosk_printer_cfg *all = elems, *k = &all[i];
@@ -2023,6 +2116,7 @@ static int cfg__top_finish(struct cfg_walk *w, void *elems, size_t i)
     (void)w, (void)i;
     if (!cfg->public_url[0])
         snprintf(cfg->public_url, sizeof cfg->public_url, "http://%s", cfg->http_listen);
+    cfg->engine.qr_open_s = cfg->eval_qr_open_h * 3600u;
     cfg__pause_reasons(&cfg->engine);
     return HQ_OK;
 }
@@ -2328,6 +2422,9 @@ static const char *cfg__type_doc(const struct cfg_key *k, char *buf, size_t len)
     case CT_DATE:
         snprintf(buf, len, "date \"YYYY-MM-DD\"");
         break;
+    case CT_DATES:
+        snprintf(buf, len, "array of dates \"YYYY-MM-DD\", 0..%lld items", k->max);
+        break;
     case CT_HOURS:
         snprintf(buf, len, "array of \"HH:MM-HH:MM\", 0..%lld items", k->max);
         break;
@@ -2388,6 +2485,7 @@ static const char *cfg__default_doc(const struct cfg_key *k, char *buf, size_t l
     case CT_ARRAY:
     case CT_ADDRS:
     case CT_HOSTS:
+    case CT_DATES:
         snprintf(buf, len, "[]");
         break;
     case CT_PRIOS: {

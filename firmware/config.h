@@ -22,6 +22,7 @@
 #define HQ_CFG_MAX_ADDRS 128 /* addresses in one http.*_addresses list */
 #define HQ_CFG_ADDR_LEN 48   /* an IPv6 address in text, with room to spare */
 #define HQ_CFG_MAX_HOSTS 16
+#define HQ_CFG_MAX_CAL_DAYS 128 /* hall.calendar: dates in one list (a few years of holidays) */
 
 struct hq_token_cfg {
     char token[128];
@@ -45,6 +46,13 @@ struct hq_reader_cfg {
 };
 
 /* A kiosk's own ticket printer: tickets asked for at that kiosk print there. */
+/* evaluation.pads[]: a window's rating screen (/pad/N) known by its address */
+struct hq_pad_cfg {
+    uint16_t window;
+    char address[HQ_CFG_ADDR_LEN];
+};
+#define HQ_CFG_MAX_PADS 64
+
 struct hq_kiosk_printer_cfg {
     char kiosk[32];        /* "k1", as the page's ?kiosk= and devices.card_readers[].kiosk */
     char queue[128];       /* its CUPS queue */
@@ -99,6 +107,12 @@ struct hq_config {
     /* hall */
     char hall_name[128]; /* 某某市政务服务中心 */
     char hall_name_en[128];
+    /* hall.calendar: local days (since 1970-01-01) that are holidays, and
+     * weekend days that are make-up working days (调休上班), each ascending */
+    int32_t cal_holidays[HQ_CFG_MAX_CAL_DAYS];
+    uint16_t n_cal_holidays;
+    int32_t cal_workdays[HQ_CFG_MAX_CAL_DAYS];
+    uint16_t n_cal_workdays;
     char log_level[16]; /* error, warn, notice, info, debug, hex */
 
     /* http */
@@ -128,6 +142,12 @@ struct hq_config {
     char http_hosts[HQ_CFG_MAX_HOSTS][HQ_CFG_ADDR_LEN * 2]; /* names the Host header may carry */
     int n_http_hosts;
 
+    /* evaluation (好差评 pages, hqd_rating.c) */
+    uint32_t eval_qr_open_h;       /* a finished ticket's QR rating page stays open this long */
+    char eval_reasons_version[32]; /* the reason-code list in force (hqd_rating.c) */
+    struct hq_pad_cfg eval_pads[HQ_CFG_MAX_PADS];
+    int n_eval_pads;
+
     /* sessions (staff sign-in, hqd_session.c) */
     uint32_t session_idle_s; /* a session unused this long is over */
 
@@ -150,6 +170,13 @@ struct hq_config {
     uint32_t
         idle_alarm_s; /* 空岗: clerk logged in, nobody called for this long while people wait */
     uint32_t unstaffed_alarm_s; /* 空岗: nobody signed in this long in opening hours, people wait */
+
+    /* evaluation: 差评 call-back, due dates, appeals (hqd_callback.c) */
+    uint32_t eval_callback_workdays; /* 回访 due this many working days after the rating */
+    uint32_t eval_rectify_workdays;  /* 整改 due this many working days after the rating */
+    uint32_t eval_appeal_workdays;   /* a clerk may appeal (申诉) this long after the rating */
+    uint32_t eval_contact_window_s;  /* the phone number may be given this long after rating */
+    uint32_t eval_contact_keep_days; /* a sealed phone number is erased after this at the latest */
 
     /* privacy */
     char id_hash_key[128]; /* HMAC key for ID numbers (region-wide) */

@@ -78,16 +78,35 @@ static const char *const engine__prio_zh[HQ_PRIO__COUNT] = {"",         "老年�
                                                             "军人优先", "预约优先",   "绿色通道"};
 static const char *const engine__prio_en[HQ_PRIO__COUNT] = {
     "", "Elderly", "Disabled", "Military", "Appointment", "Green channel"};
-static const char *const engine__chan_names[HQ_CHAN__COUNT] = {"kiosk", "button", "appointment",
-                                                               "api",   "pad",    "tablet"};
-static const char *const engine__cmd_names[HQ_CMD__COUNT] = {
-    "issue",     "call_next", "call_number", "recall", "start",   "no_show", "park",
-    "call_back", "transfer",  "pause",       "resume", "finish",  "cancel",  "login",
-    "logout",    "rate",      "tick",        "help",   "help_ack"};
-static const char *const engine__event_names[HQ_EV__COUNT] = {
-    "issue",     "call",     "recall",  "start",  "no_show",  "requeue", "park",
-    "call_back", "transfer", "pause",   "resume", "finish",   "cancel",  "login",
-    "logout",    "rate",     "unrated", "expire", "rollover", "help",    "help_ack"};
+static const char *const engine__chan_names[HQ_CHAN__COUNT] = {
+    "kiosk", "button", "appointment", "api", "pad", "tablet", "qr"};
+static const char *const engine__cmd_names[HQ_CMD__COUNT] = {"issue",         "call_next",
+                                                             "call_number",   "recall",
+                                                             "start",         "no_show",
+                                                             "park",          "call_back",
+                                                             "transfer",      "pause",
+                                                             "resume",        "finish",
+                                                             "cancel",        "login",
+                                                             "logout",        "rate",
+                                                             "tick",          "help",
+                                                             "help_ack",      "window_open",
+                                                             "window_close",  "window_services",
+                                                             "service_hours", "service_quota",
+                                                             "service_close"};
+static const char *const engine__event_names[HQ_EV__COUNT] = {"issue",         "call",
+                                                              "recall",        "start",
+                                                              "no_show",       "requeue",
+                                                              "park",          "call_back",
+                                                              "transfer",      "pause",
+                                                              "resume",        "finish",
+                                                              "cancel",        "login",
+                                                              "logout",        "rate",
+                                                              "unrated",       "expire",
+                                                              "rollover",      "window_open",
+                                                              "window_close",  "window_services",
+                                                              "service_hours", "service_quota",
+                                                              "service_close", "reroute",
+                                                              "help",          "help_ack"};
 
 #define ENGINE__NAME(tab, i) ((i) >= 0 && (size_t)(i) < HQ_ARRAY_LEN(tab) ? (tab)[i] : "unknown")
 
@@ -127,11 +146,20 @@ static const char *const engine__why[HQ_WHY__COUNT][3] = {
     [HQ_WHY_NO_STAFF] = {"no_staff", "没有这个工号", "no such staff number"},
     [HQ_WHY_NO_WINDOW] = {"no_window", "没有这个窗口", "no such window"},
     [HQ_WHY_NO_SERVICE] = {"no_service", "没有这项业务", "no such service"},
+    [HQ_WHY_WINDOW_CLOSED] = {"window_closed", "该窗口已关闭", "the window is closed"},
+    [HQ_WHY_WINDOW_OPEN] = {"window_open", "该窗口已开放", "the window is open already"},
+    [HQ_WHY_PEOPLE_WAITING] = {"people_waiting", "仍有群众等候，请指定改派窗口",
+                               "people are waiting: name a window to re-route them to"},
+    [HQ_WHY_REROUTE_NOT_SERVING] = {"reroute_not_serving", "改派窗口不办理这些业务",
+                                    "the re-route window does not serve them"},
+    [HQ_WHY_NO_ROOM] = {"no_room", "窗口数已达上限", "the hall has its most windows already"},
+    [HQ_WHY_NOT_TEMPORARY] = {"not_temporary", "配置文件中的窗口只能关闭",
+                              "a window of the configuration file can only be closed"},
     [HQ_WHY_NO_PAUSE_REASON] = {"no_pause_reason", "没有这个暂停原因", "no such pause reason"},
     [HQ_WHY_NO_HELP_CALL] = {"no_help_call", "该窗口没有待处理的求助",
                              "this window has no open help call"},
-    [HQ_WHY_WINDOW_CLOSED] = {"window_closed", "目标窗口未开放（无人登录）",
-                              "that window is closed (nobody signed in)"},
+    [HQ_WHY_WINDOW_UNSTAFFED] = {"window_unstaffed", "目标窗口未开放（无人登录）",
+                                 "that window is not open (nobody signed in)"},
 };
 
 static const char *engine__why_text(int why, int k)
@@ -433,7 +461,14 @@ static void engine__clear_indexes(struct hq_engine *e)
 }
 
 /* Room for every push one command can make, taken before it changes anything. */
-static int engine__reserve(struct hq_engine *e, struct hq_result *res, bool issue)
+/* Slots of the window table: the configured windows plus room for temporary ones. */
+static size_t engine__win_cap(const struct hq_engine_cfg *cfg)
+{
+    size_t n = cfg->max_windows > cfg->n_windows ? cfg->max_windows : cfg->n_windows;
+    return n ? n : 1;
+}
+
+static int engine__reserve(struct hq_engine *e, struct hq_result *res, bool issue, size_t extra)
 {
     struct engine__priv *p = e->priv;
     int rc;
@@ -449,7 +484,7 @@ static int engine__reserve(struct hq_engine *e, struct hq_result *res, bool issu
         e->tickets = t;
         e->cap_tickets = cap;
     }
-    size_t need = e->cfg->n_windows + ENGINE__FX_SPARE;
+    size_t need = e->cfg->n_windows + ENGINE__FX_SPARE + extra;
     if (res->cap_fx < need) {
         struct hq_effect *fx = realloc(res->fx, need * sizeof *fx);
         if (!fx) return HQ_ERR_NOMEM;
@@ -462,11 +497,11 @@ static int engine__reserve(struct hq_engine *e, struct hq_result *res, bool issu
         res->rec = r;
         res->cap_rec = need;
     }
-    if (res->cap_dirty_tickets < ENGINE__FX_SPARE) {
-        int32_t *d = realloc(res->dirty_tickets, ENGINE__FX_SPARE * sizeof *d);
+    if (res->cap_dirty_tickets < ENGINE__FX_SPARE + extra) {
+        int32_t *d = realloc(res->dirty_tickets, (ENGINE__FX_SPARE + extra) * sizeof *d);
         if (!d) return HQ_ERR_NOMEM;
         res->dirty_tickets = d;
-        res->cap_dirty_tickets = ENGINE__FX_SPARE;
+        res->cap_dirty_tickets = ENGINE__FX_SPARE + extra;
     }
     return HQ_OK;
 }
@@ -482,7 +517,8 @@ static int engine__wmap_cmp(const void *a, const void *b)
 int hq_engine_init(struct hq_engine *e, const struct hq_engine_cfg *cfg)
 {
     memset(e, 0, sizeof *e);
-    if (!cfg || cfg->n_services > HQ_MAX_SERVICES || cfg->n_windows > HQ_MAX_WINDOWS)
+    if (!cfg || cfg->n_services > HQ_MAX_SERVICES || cfg->n_windows > HQ_MAX_WINDOWS ||
+        cfg->max_windows > HQ_MAX_WINDOWS)
         return HQ_ERR_CONFIG;
     for (size_t w = 0; w < cfg->n_windows; w++) {
         const struct hq_window_cfg *wc = &cfg->windows[w];
@@ -490,7 +526,7 @@ int hq_engine_init(struct hq_engine *e, const struct hq_engine_cfg *cfg)
         for (size_t k = 0; k < wc->n_services; k++)
             if (wc->services[k] >= cfg->n_services) return HQ_ERR_CONFIG;
     }
-    size_t ns = cfg->n_services ? cfg->n_services : 1, nw = cfg->n_windows ? cfg->n_windows : 1;
+    size_t ns = cfg->n_services ? cfg->n_services : 1, nw = engine__win_cap(cfg);
     struct engine__priv *p = calloc(1, sizeof *p);
     e->cfg = cfg;
     e->priv = p;
@@ -666,6 +702,8 @@ int32_t hq_engine_find_uuid(const struct hq_engine *e, const uint8_t uuid[16])
 
 static const struct hq_day_hours *engine__hours(const struct hq_service_cfg *sc, int32_t day)
 {
+    /* The manager's change of today's hours comes first. */
+    if (sc->today.day != 0 && sc->today.day == day) return &sc->today.hours;
     /* A date override (holiday, make-up working day) replaces the weekday. */
     for (size_t i = 0; i < sc->n_overrides; i++)
         if (sc->overrides[i].day == day) return &sc->overrides[i].hours;
@@ -819,7 +857,7 @@ size_t hq_engine_open_windows(const struct hq_engine *e, size_t service)
     size_t n = 0;
     for (size_t w = 0; w < e->cfg->n_windows; w++) {
         uint8_t st = e->win[w].state;
-        if (st == HQ_WS_CLOSED || st == HQ_WS_PAUSED) continue;
+        if (st == HQ_WS_CLOSED || st == HQ_WS_PAUSED || e->cfg->windows[w].closed) continue;
         const struct hq_window_cfg *wc = &e->cfg->windows[w];
         for (size_t k = 0; k < wc->n_services; k++) {
             if (wc->services[k] == service) {
@@ -1138,6 +1176,7 @@ static int engine__reregister(struct engine__ctx *c, size_t s, uint16_t number)
     t->priority = prio;
     t->channel = cmd->u.issue.channel;
     t->issued_at = t->queued_at = c->now;
+    if (cmd->u.issue.assist) t->flags |= HQ_TF_ASSIST;
     t->status = HQ_TS_CANCELLED; /* so set_status counts it as new and live */
     engine__padd(e, ti, +1);
     engine__set_status(e, ti, HQ_TS_WAITING);
@@ -1200,6 +1239,7 @@ static int engine__cmd_issue(struct engine__ctx *c)
         memcpy(t->id_hash, cmd->u.issue.id_hash, 8);
         t->flags |= HQ_TF_HAS_ID;
     }
+    if (cmd->u.issue.assist) t->flags |= HQ_TF_ASSIST;
     memcpy(t->name_masked, cmd->u.issue.name_masked, sizeof t->name_masked);
     t->name_masked[sizeof t->name_masked - 1] = 0;
     st->issued++;
@@ -1426,15 +1466,18 @@ static int engine__cmd_transfer(struct engine__ctx *c)
     int16_t to = cmd->u.transfer.service;
     if (to >= 0 && (size_t)to >= c->cfg->n_services)
         return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_SERVICE);
-    int to_wi =
-        cmd->u.transfer.to_window ? hq_engine_window_index(c->e, cmd->u.transfer.to_window) : -1;
-    if (cmd->u.transfer.to_window && to_wi < 0)
-        return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_WINDOW);
-    /* A ticket sent to a window nobody is signed in at would wait for a clerk
-     * who may not come today: the sender chooses another (issue 16). A paused
-     * window resumes, so it may take one. */
-    if (to_wi >= 0 && c->e->win[to_wi].state == HQ_WS_CLOSED)
-        return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_CLOSED);
+    if (cmd->u.transfer.to_window) {
+        int ti = hq_engine_window_index(c->e, cmd->u.transfer.to_window);
+        if (ti < 0) return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_WINDOW);
+        /* the manager closed it: whoever is sent there would wait for nobody */
+        if (c->cfg->windows[ti].closed)
+            return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_CLOSED);
+        /* Nobody signed in there: the ticket would wait for a clerk who may not come
+         * today (issue 16); the sender chooses another. A paused window resumes, so it
+         * may take one. */
+        if (c->e->win[ti].state == HQ_WS_CLOSED)
+            return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_UNSTAFFED);
+    }
     struct hq_window_st *w = &c->e->win[c->wi];
     int32_t ti = w->current;
     struct hq_ticket *t = &c->e->tickets[ti];
@@ -1555,6 +1598,7 @@ static int engine__cmd_login(struct engine__ctx *c)
     int si = hq_engine_staff_index(c->e, id);
     if (si < 0) return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_STAFF);
     uint16_t staff = (uint16_t)(si + 1);
+    if (c->cfg->windows[c->wi].closed) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_CLOSED);
     struct hq_window_st *w = &c->e->win[c->wi];
     if (w->state != HQ_WS_CLOSED && w->state != HQ_WS_IDLE && w->state != HQ_WS_PAUSED)
         return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_BUSY);
@@ -1619,18 +1663,37 @@ static int engine__cmd_rate(struct engine__ctx *c)
     if (cmd->u.rate.level < 1 || cmd->u.rate.level > 5 || cmd->u.rate.channel >= HQ_CHAN__COUNT)
         return HQ_ERR_INVALID;
     struct hq_window_st *w = &c->e->win[c->wi];
-    /* Only the invitation still open counts: a late or second rating is refused. */
-    if (w->rating_ticket < 0 || c->now > w->rating_deadline)
-        return ENGINE__REFUSE(c, HQ_ERR_STATE,
-                              engine__last_rated(c) ? HQ_WHY_RATED : HQ_WHY_NO_RATING);
-    int32_t ti = w->rating_ticket;
+    int32_t ti;
+    if (cmd->u.rate.by_ticket) {
+        /* The QR page rates its own ticket, whatever the window's pad does
+         * meanwhile: finished, at this window, within qr_open_s (a day's
+         * rollover ends it too: the engine holds one business day). */
+        ti = cmd->u.rate.ticket;
+        if (ti < 0 || (size_t)ti >= c->e->n_tickets)
+            return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_RATING);
+        const struct hq_ticket *q = &c->e->tickets[ti];
+        if (q->flags & HQ_TF_RATED) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_RATED);
+        if (q->status != HQ_TS_DONE || q->window != c->wn ||
+            c->now > q->finished_at + c->cfg->qr_open_s)
+            return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_NO_RATING);
+    } else {
+        /* Only the invitation still open counts: a late or second rating is refused. */
+        if (w->rating_ticket < 0 || c->now > w->rating_deadline)
+            return ENGINE__REFUSE(c, HQ_ERR_STATE,
+                                  engine__last_rated(c) ? HQ_WHY_RATED : HQ_WHY_NO_RATING);
+        ti = w->rating_ticket;
+    }
     struct hq_ticket *t = &c->e->tickets[ti];
     if (t->flags & HQ_TF_RATED) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_RATED);
     t->flags |= HQ_TF_RATED;
     engine__dirty_ticket(c, ti);
-    w->rating_ticket = -1;
-    w->rating_deadline = 0;
-    engine__dirty_window(c, (size_t)c->wi);
+    if (w->rating_ticket == ti) {
+        /* rated elsewhere (QR page): the pad's invitation for it ends */
+        if (cmd->u.rate.by_ticket) engine__fx(c, HQ_FX_RATE_CLOSED, 0, t->service, c->wn, ti);
+        w->rating_ticket = -1;
+        w->rating_deadline = 0;
+        engine__dirty_window(c, (size_t)c->wi);
+    }
     struct hq_record *r = engine__rec(c, HQ_REC_EVALUATION, HQ_EV_RATE, c->wn, ti, t->staff);
     r->level = cmd->u.rate.level;
     r->channel = cmd->u.rate.channel;
@@ -1660,6 +1723,232 @@ static int engine__cmd_tick(struct engine__ctx *c)
     return HQ_OK;
 }
 
+/* ------------------------------------------------ the hall changes at run time */
+
+/* A window's service list as the config file would take it: 1..16 services that exist,
+ * none twice. */
+static int engine__check_services(const struct engine__ctx *c)
+{
+    const struct hq_cmd *cmd = c->cmd;
+    uint8_t n = cmd->u.admin.n_services;
+    if (n == 0 || n > HQ_MAX_WINDOW_SERVICES) return HQ_ERR_INVALID;
+    for (size_t k = 0; k < n; k++) {
+        if (cmd->u.admin.services[k] >= c->cfg->n_services)
+            return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_SERVICE);
+        for (size_t j = 0; j < k; j++)
+            if (cmd->u.admin.services[j] == cmd->u.admin.services[k]) return HQ_ERR_INVALID;
+    }
+    return HQ_OK;
+}
+
+static void engine__rebuild_wmap(struct hq_engine *e)
+{
+    struct engine__priv *p = e->priv;
+    for (size_t w = 0; w < e->cfg->n_windows; w++) {
+        p->wmap[w].number = e->cfg->windows[w].number;
+        p->wmap[w].idx = (uint16_t)w;
+    }
+    qsort(p->wmap, e->cfg->n_windows, sizeof *p->wmap, engine__wmap_cmp);
+}
+
+static int engine__cmd_window_open(struct engine__ctx *c)
+{
+    const struct hq_cmd *cmd = c->cmd;
+    struct hq_engine_cfg *rw = c->e->rw;
+    if (cmd->window == 0 || cmd->window > 999) return HQ_ERR_INVALID;
+    int rc = engine__check_services(c);
+    if (rc) return rc;
+    int wi = hq_engine_window_index(c->e, cmd->window);
+    if (wi >= 0 && !rw->windows[wi].closed)
+        return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_OPEN);
+    if (wi < 0) {
+        if (rw->n_windows >= engine__win_cap(rw) || rw->n_windows >= HQ_MAX_WINDOWS)
+            return ENGINE__REFUSE(c, HQ_ERR_LIMIT, HQ_WHY_NO_ROOM);
+        wi = (int)rw->n_windows;
+        struct hq_window_cfg *wc = &rw->windows[wi];
+        memset(wc, 0, sizeof *wc);
+        wc->number = cmd->window;
+        wc->temporary = true;
+        if (cmd->u.admin.name[0])
+            snprintf(wc->name, sizeof wc->name, "%.*s", (int)sizeof wc->name - 1,
+                     cmd->u.admin.name);
+        else
+            snprintf(wc->name, sizeof wc->name, "%u号窗口", (unsigned)cmd->window);
+        if (cmd->u.admin.name_en[0])
+            snprintf(wc->name_en, sizeof wc->name_en, "%.*s", (int)sizeof wc->name_en - 1,
+                     cmd->u.admin.name_en);
+        else
+            snprintf(wc->name_en, sizeof wc->name_en, "Window %u", (unsigned)cmd->window);
+        struct hq_window_st *ws = &c->e->win[wi];
+        memset(ws, 0, sizeof *ws);
+        ws->current = -1;
+        ws->rating_ticket = -1;
+        ws->state_since = c->now;
+        rw->n_windows++;
+        engine__rebuild_wmap(c->e);
+    }
+    struct hq_window_cfg *wc = &rw->windows[wi];
+    wc->closed = false;
+    memcpy(wc->services, cmd->u.admin.services, cmd->u.admin.n_services);
+    wc->n_services = cmd->u.admin.n_services;
+    c->wi = wi;
+    c->wn = cmd->window;
+    engine__dirty_window(c, (size_t)wi);
+    engine__rec(c, HQ_REC_EVENT, HQ_EV_WINDOW_OPEN, c->wn, -1, 0);
+    engine__fx(c, HQ_FX_WINDOW, 0, -1, c->wn, -1);
+    for (size_t k = 0; k < wc->n_services; k++)
+        engine__fx(c, HQ_FX_QUEUE, 0, wc->services[k], 0, -1);
+    return HQ_OK;
+}
+
+/* Does window wi (open, not closed) serve service s? */
+static bool engine__serves(const struct engine__ctx *c, int wi, uint8_t s)
+{
+    const struct hq_window_cfg *wc = &c->cfg->windows[wi];
+    for (size_t k = 0; k < wc->n_services; k++)
+        if (wc->services[k] == s) return true;
+    return false;
+}
+
+/* Would ticket ti be stranded when window `gone` closes or service `closing` shuts (-1 =
+ * none)? Waiting for that window, parked there, or waiting in a service no other window that
+ * stays open serves (or in the closing service itself). */
+static bool engine__stranded(const struct engine__ctx *c, int32_t ti, int gone, int closing)
+{
+    const struct hq_ticket *t = &c->e->tickets[ti];
+    uint16_t gn = gone >= 0 ? c->cfg->windows[gone].number : 0;
+    if (t->status == HQ_TS_PARKED) return gone >= 0 && t->window == gn;
+    if (t->status != HQ_TS_WAITING) return false;
+    if (closing >= 0) return t->service == closing && t->target_window == 0;
+    if (t->target_window) return t->target_window == gn;
+    if (!engine__serves(c, gone, t->service)) return false;
+    for (size_t w = 0; w < c->cfg->n_windows; w++)
+        if ((int)w != gone && !c->cfg->windows[w].closed && engine__serves(c, (int)w, t->service))
+            return false;
+    return true;
+}
+
+/* Check the re-route of every stranded ticket to window cmd->u.admin.reroute_to before
+ * anything changes; then (do = true) send them there, each holder told by an event. */
+static int engine__reroute(struct engine__ctx *c, int gone, int closing, bool do_it)
+{
+    uint16_t to = c->cmd->u.admin.reroute_to;
+    int ri = to ? hq_engine_window_index(c->e, to) : -1;
+    size_t n = 0;
+    for (size_t i = 0; i < c->e->n_tickets; i++) {
+        if (!engine__stranded(c, (int32_t)i, gone, closing)) continue;
+        n++;
+        if (do_it) {
+            struct hq_ticket *t = &c->e->tickets[i];
+            if (t->status == HQ_TS_PARKED) {
+                t->window = to; /* called back from there */
+            } else {
+                engine__unindex(c->e, (int32_t)i);
+                t->target_window = to;
+                engine__index(c->e, (int32_t)i);
+            }
+            engine__dirty_ticket(c, (int32_t)i);
+            engine__rec(c, HQ_REC_EVENT, HQ_EV_REROUTE, to, (int32_t)i, 0)->aux = t->service;
+            continue;
+        }
+        if (!to) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_PEOPLE_WAITING);
+        if (ri < 0) return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_WINDOW);
+        if (ri == gone || c->cfg->windows[ri].closed)
+            return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_CLOSED);
+        if (!engine__serves(c, ri, c->e->tickets[i].service))
+            return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_REROUTE_NOT_SERVING);
+    }
+    if (do_it && n) engine__fx(c, HQ_FX_WINDOW, 0, -1, to, -1);
+    return HQ_OK;
+}
+
+static int engine__cmd_window_close(struct engine__ctx *c)
+{
+    struct hq_window_cfg *wc = &c->e->rw->windows[c->wi];
+    struct hq_window_st *w = &c->e->win[c->wi];
+    if (wc->closed) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_CLOSED);
+    if (w->current >= 0) return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_BUSY);
+    int rc = engine__reroute(c, c->wi, -1, false);
+    if (rc) return rc;
+    engine__reroute(c, c->wi, -1, true);
+    if (w->state != HQ_WS_CLOSED) { /* the clerk signs out with it */
+        uint16_t staff = w->staff;
+        w->staff = 0;
+        engine__win_state(c, c->wi, HQ_WS_CLOSED);
+        engine__rec(c, HQ_REC_EVENT, HQ_EV_LOGOUT, c->wn, -1, staff);
+    }
+    wc->closed = true;
+    engine__dirty_window(c, (size_t)c->wi);
+    engine__rec(c, HQ_REC_EVENT, HQ_EV_WINDOW_CLOSE, c->wn, -1, 0)->aux =
+        c->cmd->u.admin.reroute_to;
+    engine__fx(c, HQ_FX_WINDOW, 0, -1, c->wn, -1);
+    for (size_t k = 0; k < wc->n_services; k++)
+        engine__fx(c, HQ_FX_QUEUE, 0, wc->services[k], 0, -1);
+    return HQ_OK;
+}
+
+static int engine__cmd_window_services(struct engine__ctx *c)
+{
+    int rc = engine__check_services(c);
+    if (rc) return rc;
+    struct hq_window_cfg *wc = &c->e->rw->windows[c->wi];
+    memcpy(wc->services, c->cmd->u.admin.services, c->cmd->u.admin.n_services);
+    wc->n_services = c->cmd->u.admin.n_services;
+    engine__dirty_window(c, (size_t)c->wi);
+    engine__rec(c, HQ_REC_EVENT, HQ_EV_WINDOW_SERVICES, c->wn, -1, 0);
+    engine__fx(c, HQ_FX_WINDOW, 0, -1, c->wn, -1);
+    for (size_t k = 0; k < wc->n_services; k++)
+        engine__fx(c, HQ_FX_QUEUE, 0, wc->services[k], 0, -1);
+    return HQ_OK;
+}
+
+static int engine__cmd_service(struct engine__ctx *c)
+{
+    const struct hq_cmd *cmd = c->cmd;
+    size_t s = cmd->u.admin.service;
+    if (s >= c->cfg->n_services) return ENGINE__REFUSE(c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_SERVICE);
+    struct hq_service_cfg *sc = &c->e->rw->services[s];
+    struct hq_record *r;
+    switch (cmd->type) {
+    case HQ_CMD_SERVICE_HOURS:
+        if (cmd->u.admin.open_min == 0 && cmd->u.admin.close_min == 0) {
+            sc->today.day = 0; /* back to the file's hours (a revert) */
+            engine__rec(c, HQ_REC_EVENT, HQ_EV_SERVICE_HOURS, 0, -1, 0);
+            break;
+        }
+        /* The same bounds as an interval of the file's "hours". */
+        if (cmd->u.admin.open_min >= cmd->u.admin.close_min || cmd->u.admin.close_min > 1440)
+            return HQ_ERR_INVALID;
+        sc->today.day = c->e->day;
+        sc->today.hours.n = 1;
+        sc->today.hours.iv[0].open_min = cmd->u.admin.open_min;
+        sc->today.hours.iv[0].close_min = cmd->u.admin.close_min;
+        r = engine__rec(c, HQ_REC_EVENT, HQ_EV_SERVICE_HOURS, 0, -1, 0);
+        r->aux = (int32_t)((uint32_t)cmd->u.admin.open_min << 16 | cmd->u.admin.close_min);
+        break;
+    case HQ_CMD_SERVICE_QUOTA:
+        if (cmd->u.admin.quota > 100000) return HQ_ERR_INVALID; /* as services[].daily_quota */
+        sc->daily_quota = cmd->u.admin.quota;
+        engine__rec(c, HQ_REC_EVENT, HQ_EV_SERVICE_QUOTA, 0, -1, 0)->aux =
+            (int32_t)cmd->u.admin.quota;
+        break;
+    default: { /* HQ_CMD_SERVICE_CLOSE: shut for the rest of today */
+        int rc = engine__reroute(c, -1, (int)s, false);
+        if (rc) return rc;
+        engine__reroute(c, -1, (int)s, true);
+        sc->today.day = c->e->day;
+        sc->today.hours.n = 0;
+        engine__rec(c, HQ_REC_EVENT, HQ_EV_SERVICE_CLOSE, cmd->u.admin.reroute_to, -1, 0)->aux =
+            (int32_t)s;
+        break;
+    }
+    }
+    c->res->rec[c->res->n_rec - 1].service = (uint8_t)s;
+    engine__dirty_service(c, s);
+    engine__fx(c, HQ_FX_QUEUE, 0, (int)s, 0, -1);
+    return HQ_OK;
+}
+
 int hq_engine_apply(struct hq_engine *e, const struct hq_cmd *cmd, struct hq_result *res)
 {
     res->err = HQ_OK;
@@ -1678,11 +1967,19 @@ int hq_engine_apply(struct hq_engine *e, const struct hq_cmd *cmd, struct hq_res
         goto fail;
     }
     c.now = (uint32_t)cmd->now;
-    rc = engine__reserve(e, res, cmd->type == HQ_CMD_ISSUE);
+    bool admin = cmd->type >= HQ_CMD_WINDOW_OPEN;
+    if (admin && !e->rw) {
+        rc = HQ_ERR_STATE; /* nobody gave this engine a writable configuration */
+        goto fail;
+    }
+    /* A re-route may move every waiting ticket: room for a record and a row each. */
+    rc = engine__reserve(e, res, cmd->type == HQ_CMD_ISSUE, admin ? e->n_tickets : 0);
     if (rc) goto fail;
     /* Window commands name an existing window; checked before the rollover
      * so a mistyped window number changes nothing at all. */
-    if (cmd->type != HQ_CMD_ISSUE && cmd->type != HQ_CMD_CANCEL && cmd->type != HQ_CMD_TICK) {
+    if (cmd->type != HQ_CMD_ISSUE && cmd->type != HQ_CMD_CANCEL && cmd->type != HQ_CMD_TICK &&
+        cmd->type != HQ_CMD_WINDOW_OPEN && cmd->type != HQ_CMD_SERVICE_HOURS &&
+        cmd->type != HQ_CMD_SERVICE_QUOTA && cmd->type != HQ_CMD_SERVICE_CLOSE) {
         c.wi = hq_engine_window_index(e, cmd->window);
         if (c.wi < 0) {
             rc = ENGINE__REFUSE(&c, HQ_ERR_NOT_FOUND, HQ_WHY_NO_WINDOW);
@@ -1743,6 +2040,20 @@ int hq_engine_apply(struct hq_engine *e, const struct hq_cmd *cmd, struct hq_res
         break;
     case HQ_CMD_TICK:
         rc = engine__cmd_tick(&c);
+        break;
+    case HQ_CMD_WINDOW_OPEN:
+        rc = engine__cmd_window_open(&c);
+        break;
+    case HQ_CMD_WINDOW_CLOSE:
+        rc = engine__cmd_window_close(&c);
+        break;
+    case HQ_CMD_WINDOW_SERVICES:
+        rc = engine__cmd_window_services(&c);
+        break;
+    case HQ_CMD_SERVICE_HOURS:
+    case HQ_CMD_SERVICE_QUOTA:
+    case HQ_CMD_SERVICE_CLOSE:
+        rc = engine__cmd_service(&c);
         break;
     case HQ_CMD_HELP:
         rc = engine__cmd_help(&c);

@@ -54,6 +54,7 @@ enum hq_channel {
     HQ_CHAN_API,
     HQ_CHAN_PAD,    /* rating pad on the bus (evaluations) */
     HQ_CHAN_TABLET, /* rating from a tablet through the API (evaluations) */
+    HQ_CHAN_QR,     /* rating from the citizen's phone: the ticket's QR page (evaluations) */
     HQ_CHAN__COUNT
 };
 
@@ -88,6 +89,9 @@ struct hq_service_cfg {
     struct hq_day_hours week[7];        /* index 0 = Sunday, as tm_wday */
     struct hq_date_override *overrides; /* holidays, make-up working days */
     size_t n_overrides;
+    /* Run time (HQ_CMD_SERVICE_*; not in the file, a reload leaves it): today's hours as the
+     * manager set them, before the date overrides and the week; day 0 = none. */
+    struct hq_date_override today;
 };
 
 struct hq_window_cfg {
@@ -96,6 +100,10 @@ struct hq_window_cfg {
     char name_en[64];                         /* Window 3 */
     uint8_t services[HQ_MAX_WINDOW_SERVICES]; /* service indices, first = preferred */
     uint8_t n_services;
+    /* Run time (HQ_CMD_WINDOW_*): opened by the manager, not in the file (a temporary
+     * window); closed by the manager (no sign-in, nobody called, kept for its number). */
+    bool temporary;
+    bool closed;
 };
 
 /* Why a window pauses (午休, 会议, ...): the configured list (config pause_reasons). */
@@ -119,6 +127,9 @@ struct hq_engine_cfg {
     size_t n_services;
     struct hq_window_cfg *windows;
     size_t n_windows;
+    /* Room in windows[] for temporary windows (queue.max_windows, at least n_windows): the
+     * engine's window table never moves, a window opened at run time takes the next slot. */
+    uint16_t max_windows;
     struct hq_staff_cfg *staff; /* the roster: only these staff numbers can log in */
     size_t n_staff;
     /* Priority weight of each class: a ticket of class p ranks as if it had
@@ -132,6 +143,7 @@ struct hq_engine_cfg {
     bool no_show_requeue;      /* 过号重排: a no-show goes back into its queue */
     uint8_t max_requeues;      /* how often one ticket may be re-queued */
     uint32_t rating_timeout_s; /* a pad silent this long leaves the service unrated */
+    uint32_t qr_open_s;        /* a finished ticket's QR rating page stays open this long */
     uint8_t elderly_age;       /* age from which a card gets HQ_PRIO_ELDERLY (65) */
     /* The handling-time estimate (engine.c engine__learn_handle): it starts from the service's
      * handle_s; 0 in any of the four below turns that guard off. */
@@ -165,6 +177,7 @@ enum hq_ticket_flags {
     HQ_TF_FRONT = 1 << 1,  /* transferred to the front of its queue */
     HQ_TF_RATED = 1 << 2,  /* an evaluation exists for it */
     HQ_TF_TRANSFERRED = 1 << 3,
+    HQ_TF_ASSIST = 1 << 4, /* 帮办/陪同: the guide desk asked for help at the window */
 };
 
 struct hq_ticket {
@@ -222,8 +235,11 @@ struct hq_engine {
     struct hq_ticket *tickets;
     size_t n_tickets, cap_tickets;
     struct hq_service_st *svc; /* cfg->n_services */
-    struct hq_window_st *win;  /* cfg->n_windows */
-    void *priv;                /* engine-internal indexes (waiting lists, per-person counts) */
+    struct hq_window_st *win;  /* cfg->max_windows (at least n_windows) */
+    /* The same configuration, writable: the run-time changes (HQ_CMD_WINDOW_*,
+     * HQ_CMD_SERVICE_*) write it. NULL (the default) refuses them. */
+    struct hq_engine_cfg *rw;
+    void *priv; /* engine-internal indexes (waiting lists, per-person counts) */
 };
 
 /* ---------------------------------------------------------------- commands */
@@ -248,6 +264,15 @@ enum hq_cmd_type {
     HQ_CMD_TICK,     /* timers: rating timeouts and day rollover; changes nothing otherwise */
     HQ_CMD_HELP,     /* the window's clerk calls the hall manager (keypad help key, console) */
     HQ_CMD_HELP_ACK, /* the manager answered the window's help call */
+    /* The hall changed while it runs (the manager; e->rw must be set); keep these last:
+     * hq_engine_apply takes every type from HQ_CMD_WINDOW_OPEN on for one of them. */
+    HQ_CMD_WINDOW_OPEN,     /* open window `window` (a new, temporary one, or re-open) */
+    HQ_CMD_WINDOW_CLOSE,    /* close it: its waiting people re-routed to u.admin.reroute_to */
+    HQ_CMD_WINDOW_SERVICES, /* its services and their order */
+    HQ_CMD_SERVICE_HOURS,   /* today's hours of u.admin.service: [open_min, close_min);
+                             * 0-0 = back to the file's hours */
+    HQ_CMD_SERVICE_QUOTA,   /* its daily quota */
+    HQ_CMD_SERVICE_CLOSE,   /* closed for the rest of today, waiting people re-routed */
     HQ_CMD__COUNT
 };
 
@@ -276,6 +301,7 @@ struct hq_cmd {
             /* non-zero: re-register this number, held on paper by a citizen whose
              * ticket was lost (a database moved aside); not printed, no quota */
             uint16_t held_number;
+            bool assist; /* 帮办/陪同 (HQ_TF_ASSIST): the guide desk's flag for the window */
         } issue;
         struct {
             char label[16]; /* "A012", or digits "012"/"12" within the window's services */
@@ -290,6 +316,8 @@ struct hq_cmd {
         } transfer;
         struct {
             int32_t ticket; /* ticket index */
+            /* why (UTF-8, may be empty): into the event log's row, not looked at here */
+            char reason[128];
         } cancel;
         struct {
             char staff_id[16];
@@ -302,7 +330,22 @@ struct hq_cmd {
             uint8_t channel;  /* HQ_CHAN_PAD or HQ_CHAN_TABLET */
             uint8_t uuid[16]; /* the evaluation's uuid */
             uint32_t reasons; /* reason tag bits */
+            /* by_ticket: rate ticket `ticket` (its QR page) rather than the
+             * window's open invitation; `window` is then ignored. */
+            bool by_ticket;
+            int32_t ticket;
+            uint8_t ind[3]; /* 服务效率, 服务水平, 服务态度 1..5; 0 = not given */
+            char text[304]; /* optional words, UTF-8 (about 100 characters) */
         } rate;
+        struct {
+            uint8_t service;    /* SERVICE_*: index */
+            uint8_t n_services; /* WINDOW_OPEN/SERVICES: the window's services, in order */
+            uint8_t services[HQ_MAX_WINDOW_SERVICES];
+            uint16_t reroute_to; /* WINDOW_CLOSE/SERVICE_CLOSE: window taking those waiting */
+            uint16_t open_min, close_min; /* SERVICE_HOURS: today, minutes after midnight */
+            uint32_t quota;               /* SERVICE_QUOTA: 0 = none */
+            char name[64], name_en[64];   /* WINDOW_OPEN of a new window, "" = "{n}号窗口" */
+        } admin;
     } u;
 };
 
@@ -350,6 +393,13 @@ enum hq_event_kind {
     HQ_EV_UNRATED,
     HQ_EV_EXPIRE,
     HQ_EV_ROLLOVER,
+    HQ_EV_WINDOW_OPEN,
+    HQ_EV_WINDOW_CLOSE,
+    HQ_EV_WINDOW_SERVICES,
+    HQ_EV_SERVICE_HOURS, /* aux = open_min << 16 | close_min */
+    HQ_EV_SERVICE_QUOTA, /* aux = the quota */
+    HQ_EV_SERVICE_CLOSE,
+    HQ_EV_REROUTE, /* a waiting ticket sent to window `window` (its holder is told) */
     HQ_EV_HELP,
     HQ_EV_HELP_ACK,
     HQ_EV__COUNT
@@ -366,6 +416,7 @@ struct hq_record {
     uint16_t staff;  /* staff index + 1, 0 = none */
     uint8_t level;   /* evaluation level 1..5 */
     uint8_t channel; /* evaluation channel */
+    uint8_t service; /* HQ_EV_SERVICE_*: the service index */
     uint32_t reasons;
     int32_t aux;      /* event detail: target service of a transfer, old day of a rollover,
                        * seconds paused of a resume, seconds waited of a help acknowledgement */
@@ -388,16 +439,22 @@ enum hq_why {
     HQ_WHY_NOT_PAUSED,  /* resume */
     HQ_WHY_STAFF_BUSY,  /* login: the clerk serves a citizen at another window */
     HQ_WHY_NOTHING_PARKED,
-    HQ_WHY_TICKET_CLOSED,   /* cancel: already called, done or cancelled */
-    HQ_WHY_RATED,           /* a second rating */
-    HQ_WHY_NO_RATING,       /* a rating with no invitation open (none, or timed out) */
-    HQ_WHY_NO_TICKET,       /* no such ticket today */
-    HQ_WHY_NO_STAFF,        /* no such staff number */
-    HQ_WHY_NO_WINDOW,       /* no such window */
-    HQ_WHY_NO_SERVICE,      /* no such service */
-    HQ_WHY_NO_PAUSE_REASON, /* pause: no such pause reason configured */
-    HQ_WHY_NO_HELP_CALL,    /* help acknowledgement: the window has no help call open */
-    HQ_WHY_WINDOW_CLOSED,   /* transfer: the target window has no clerk signed in */
+    HQ_WHY_TICKET_CLOSED,       /* cancel: already called, done or cancelled */
+    HQ_WHY_RATED,               /* a second rating */
+    HQ_WHY_NO_RATING,           /* a rating with no invitation open (none, or timed out) */
+    HQ_WHY_NO_TICKET,           /* no such ticket today */
+    HQ_WHY_NO_STAFF,            /* no such staff number */
+    HQ_WHY_NO_WINDOW,           /* no such window */
+    HQ_WHY_NO_SERVICE,          /* no such service */
+    HQ_WHY_WINDOW_CLOSED,       /* the manager closed the window (sign-in, re-route target) */
+    HQ_WHY_WINDOW_OPEN,         /* open: the window is open already */
+    HQ_WHY_PEOPLE_WAITING,      /* close: people wait there and no reroute_to was given */
+    HQ_WHY_REROUTE_NOT_SERVING, /* the reroute_to window does not serve them */
+    HQ_WHY_NO_ROOM,             /* open: queue.max_windows windows exist already */
+    HQ_WHY_NOT_TEMPORARY,       /* a window of the file cannot be removed, only closed */
+    HQ_WHY_NO_PAUSE_REASON,     /* pause: no such pause reason configured */
+    HQ_WHY_NO_HELP_CALL,        /* help acknowledgement: the window has no help call open */
+    HQ_WHY_WINDOW_UNSTAFFED,    /* transfer: nobody is signed in at the target window */
     HQ_WHY__COUNT
 };
 const char *hq_why_code(int why); /* "nobody_waiting"; "" for NONE */

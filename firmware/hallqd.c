@@ -25,12 +25,16 @@
 #include "api.h"
 #include "daemon.h"
 #include "hqd_admin.h"
+#include "hqd_callback.h"
 #include "hqd_appointments.h"
 #include "hqd_calls.h"
 #include "hqd_pages.h"
+#include "hqd_rating.h"
 #include "hqd_devices.h"
 #include "hqd_gpio.h"
+#include "hqd_desk.h"
 #include "hqd_held.h"
+#include "hqd_overrides.h"
 #include "hqd_print.h"
 #include "hqd_retention.h"
 #include "hqd_session.h"
@@ -51,6 +55,7 @@ struct hqd_module {
 static const struct hqd_module hqd_modules[] = {
     {.name = "api", .init = hq_api_init, .fini = hq_api_fini},
     {.name = "held", .init = hqd_held_init, .fini = NULL},
+    {.name = "desk", .init = hqd_desk_init, .fini = NULL},
     {.name = "sessions", .init = hqd_session_init, .fini = hqd_session_fini},
     {.name = "sync", .init = hq_sync_init, .fini = hq_sync_fini},
     {.name = "print", .init = hq_print_init, .fini = hq_print_fini},
@@ -58,10 +63,13 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "devices", .init = hqd_devices_init, .fini = hqd_devices_fini},
     {.name = "gpio", .init = hqd_gpio_init, .fini = hqd_gpio_fini},
     {.name = "admin", .init = hq_admin_init, .fini = hq_admin_fini},
+    {.name = "callback", .init = hqd_callback_init, .fini = hqd_callback_fini},
+    {.name = "overrides", .init = hqd_overrides_init, .fini = hqd_overrides_fini},
     {.name = "appointments", .init = hq_appointments_init, .fini = hq_appointments_fini},
     {.name = "retention", .init = hqd_retention_init, .fini = hqd_retention_fini},
     {.name = "calls", .init = hqd_calls_init, .fini = hqd_calls_fini},
     {.name = "pages", .init = hqd_pages_init, .fini = hqd_pages_fini},
+    {.name = "rating", .init = hqd_rating_init, .fini = hqd_rating_fini},
 };
 
 /* ---------------------------------------------------------- command path */
@@ -107,6 +115,7 @@ static int hqd__reload_engine(struct hq_daemon *d)
     char err[512];
     hq_engine_free(&d->eng);
     int rc = hq_engine_init(&d->eng, &d->cfg.engine);
+    d->eng.rw = &d->cfg.engine; /* the manager's run-time changes (hqd_overrides.c) */
     if (!rc) rc = hq_store_load(d->store, &d->eng, err, sizeof err);
     if (rc) {
         LOG_ERR("HALLQD", "cannot rebuild the queue from the database: %s", err);
@@ -519,7 +528,18 @@ static void hqd__reload(struct hq_daemon *d)
     if (hq_config_load(d->cfg.file, n, err, sizeof err) != HQ_OK) {
         LOG_ERR("HALLQD", "reload refused, keeping the running configuration: %s", err);
     } else {
+        /* Compared against the file's values, not the manager's changes on them (temporary
+         * windows last in the table); the changes go back on right after. */
+        size_t nw = d->cfg.engine.n_windows;
+        hqd_overrides_unapply(d);
+        for (size_t i = 0; i < nw; i++)
+            if (d->cfg.engine.windows[i].temporary) {
+                d->cfg.engine.n_windows = i;
+                break;
+            }
         int restart = hq_config_reload(&d->cfg, n, hqd__reload_key, d);
+        d->cfg.engine.n_windows = nw;
+        hqd_overrides_reapply(d);
         int lvl = hq_log_level_from_name(d->cfg.log_level);
         if (lvl >= 0) hq_log_level = lvl;
         d->reload_cfg = n; /* the modules' hooks may read the new file (sessions: the roster) */
@@ -702,8 +722,13 @@ int main(int argc, char **argv)
         if (rc == HQ_ERR_DISK_FULL || rc == HQ_ERR_STATE) hqd__hold_failure(err, &mask);
         return 1;
     }
+    /* The manager's run-time changes on the file, before the engine is built on it. */
+    if ((rc = hqd_overrides_load(&d))) {
+        fprintf(stderr, "hallqd: cannot read the run-time changes: %s\n", hq_strerror(rc));
+        return 1;
+    }
     if ((rc = hq_engine_init(&d.eng, &d.cfg.engine)) ||
-        (rc = hq_store_load(d.store, &d.eng, err, sizeof err))) {
+        (d.eng.rw = &d.cfg.engine, rc = hq_store_load(d.store, &d.eng, err, sizeof err))) {
         fprintf(stderr, "hallqd: %s\n", rc == HQ_ERR_NOMEM ? "out of memory" : err);
         return 1;
     }

@@ -25,6 +25,7 @@
  * the clock there, and the dashboards, which never poll, reload then.
  */
 #include "hqd_admin.h"
+#include "hqd_rating.h"
 
 #include <math.h>
 #include <microhttpd.h>
@@ -34,7 +35,9 @@
 
 #include "admin_rules.h"
 #include "api.h"
+#include "hqd_callback.h"
 #include "hqd_session.h"
+#include "workdays.h"
 
 #define ADMIN_ALARM_MS 5000
 #define ADMIN_STAFF_MAX 99          /* staffing hints stop counting here */
@@ -214,6 +217,7 @@ static cJSON *admin__alarms(struct hq_admin *s, char **keys, struct admin_alarm 
         n += admin_alarms_status(st, al + n, max - n);
         cJSON_Delete(st);
     }
+    n += hqd_callback_alarms(d, now, al + n, max - n);
     struct admin_buf kb = {0};
     for (size_t i = 0; i < n; i++) {
         cJSON *j = admin_alarm_json(&al[i]);
@@ -311,14 +315,16 @@ static cJSON *admin__alarm_record(const struct hq_admin *s, const struct admin_a
  * dashboard. */
 static void admin__record(struct hq_admin *s, cJSON **recs, size_t n)
 {
+    if (!n) return;
     struct hq_store *st = s->d->store;
     int64_t now = hq_loop_wall_s();
-    int rc = n ? hq_store_begin(st) : HQ_OK;
+    int rc = hq_store_begin(st);
+    bool began = rc == HQ_OK;
     sqlite3_stmt *q = NULL;
-    if (!rc && n &&
-        sqlite3_prepare_v2(hq_store_db(st),
-                           "INSERT INTO events(at, kind, window, data, actor) VALUES(?,?,?,?,?)",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (!rc && sqlite3_prepare_v2(hq_store_db(st),
+                                  "INSERT INTO events(at, kind, window, data, actor) "
+                                  "VALUES(?,?,?,?,?)",
+                                  -1, &q, NULL) != SQLITE_OK)
         rc = HQ_ERR_DB;
     for (size_t i = 0; i < n; i++) {
         if (!rc) {
@@ -338,18 +344,15 @@ static void admin__record(struct hq_admin *s, cJSON **recs, size_t n)
             if (by) sqlite3_bind_text(q, 5, by, -1, SQLITE_TRANSIENT);
             if (!rc && sqlite3_step(q) != SQLITE_DONE) rc = HQ_ERR_DB;
         }
-        if (!rc) {
-            rc = hq_store_outbox_add(st, "event", now, recs[i]);
-        } else {
+        if (!rc)
+            rc = hq_store_outbox_add(st, "event", now, recs[i]); /* takes recs[i] */
+        else
             cJSON_Delete(recs[i]);
-        }
         recs[i] = NULL;
     }
     sqlite3_finalize(q);
-    if (n && hq_store_end(st, rc) == HQ_OK && !rc) return;
-    if (n)
-        LOG_WARN("ADMIN", "%zu alarm record(s) not stored: %s", n,
-                 hq_strerror(rc ? rc : HQ_ERR_DB));
+    if (began && hq_store_end(st, rc) == HQ_OK && !rc) return;
+    LOG_WARN("ADMIN", "%zu alarm record(s) not stored: %s", n, hq_strerror(rc ? rc : HQ_ERR_DB));
 }
 
 /* Supervision alarms raised or ended since the last tick go to the central server; an
@@ -554,6 +557,7 @@ static int admin__overview(struct hq_admin *s, struct hq_api_req *req)
     cJSON_AddNumberToObject(lim, "wait_s", d->cfg.wait_alarm_s);
     cJSON_AddNumberToObject(lim, "idle_s", d->cfg.idle_alarm_s);
     cJSON_AddItemToObject(o, "windows", admin__windows_json(d, now));
+    cJSON_AddItemToObject(o, "evaluation", hqd_rating_coverage(d)); /* 评价覆盖率 (issue 17) */
     cJSON *qs = cJSON_AddArrayToObject(o, "queues");
     for (size_t i = 0; i < e->cfg->n_services; i++) {
         const struct hq_service_cfg *sc = &e->cfg->services[i];
@@ -582,6 +586,17 @@ static int admin__overview(struct hq_admin *s, struct hq_api_req *req)
     }
     cJSON_AddItemToObject(o, "alarms", admin__alarms(s, NULL, NULL, NULL));
     cJSON_AddItemToObject(o, "staffing", admin__staffing_json(d, now));
+    {
+        /* 回访率 and 整改率 of this month's bad ratings, as halls report monthly */
+        int32_t today = hq_engine_day_of(d->eng.cfg, now);
+        int y, m, dd;
+        hq_ymd_from_days(today, &y, &m, &dd);
+        cJSON *fu = hqd_callback_rates(d, hq_days_from_ymd(y, m, 1), today, now);
+        char from[11];
+        admin__ymd(hq_days_from_ymd(y, m, 1), from);
+        if (cJSON_IsObject(fu)) cJSON_AddStringToObject(fu, "since", from);
+        cJSON_AddItemToObject(o, "follow_up", fu);
+    }
     return hq_api_reply_json(req, MHD_HTTP_OK, o);
 }
 
@@ -638,6 +653,8 @@ static cJSON *admin__evaluation_row(struct hq_daemon *d, sqlite3_stmt *q, int64_
             cJSON_AddNullToObject(f, "note");
         admin__add_time(f, "at", sqlite3_column_int64(q, 14), off);
     }
+    /* 回访 due, the number's state (never the number), the appeal */
+    hqd_callback_row(d, o, admin__col(q, 0), level, sqlite3_column_int64(q, 10), now);
     return o;
 }
 
@@ -786,6 +803,11 @@ static int admin__follow_up(struct hq_admin *s, struct hq_api_req *req, const ch
     }
     sqlite3_finalize(q);
     q = NULL;
+    /* a closed follow-up needs the citizen's number no more */
+    if (to == ADMIN_FU_CLOSED && hqd_callback_on_close(d, canon, now)) {
+        cJSON_Delete(ev);
+        goto dbfail;
+    }
     /* the hall's own event log keeps every step, since the row keeps only
      * the latest note */
     char *json = cJSON_PrintUnformatted(ev);
@@ -971,10 +993,13 @@ static int admin__stats(struct hq_admin *s, struct hq_api_req *req)
         cJSON_Delete(o);
         return hq_api_reply_error(req, HQ_ERR_NOMEM, NULL);
     }
-    if (sqlite3_prepare_v2(db,
-                           "SELECT window, staff, level, count(*) FROM evaluations WHERE day=? "
-                           "GROUP BY window, staff, level ORDER BY window, staff",
-                           -1, &q, NULL) != SQLITE_OK) {
+    /* an upheld appeal (申诉成立) leaves these figures (hqd_callback.h) */
+    char rsql[320];
+    snprintf(rsql, sizeof rsql,
+             "SELECT window, staff, level, count(*) FROM evaluations WHERE day=? AND %s "
+             "GROUP BY window, staff, level ORDER BY window, staff",
+             hqd_callback_counted());
+    if (sqlite3_prepare_v2(db, rsql, -1, &q, NULL) != SQLITE_OK) {
         free(rw);
         free(rs);
         goto dbfail;
@@ -1019,6 +1044,8 @@ static int admin__stats(struct hq_admin *s, struct hq_api_req *req)
     admin__rating_fields(cJSON_AddObjectToObject(ratings, "total"), &all);
     free(rw);
     free(rs);
+    /* 回访率, 整改率 of the day's bad ratings */
+    cJSON_AddItemToObject(o, "follow_up", hqd_callback_rates(d, day, day, hq_loop_wall_s()));
 
     /* clerk performance: tickets finished, no-shows, average handling time */
     if (sqlite3_prepare_v2(
@@ -1068,8 +1095,8 @@ static const char *admin__status_zh(const char *s)
 
 static const char *admin__channel_zh(const char *s)
 {
-    static const char *const zh[HQ_CHAN__COUNT] = {"自助取号机", "取号按钮", "预约",
-                                                   "接口",       "评价器",   "平板"};
+    static const char *const zh[HQ_CHAN__COUNT] = {"自助取号机", "取号按钮", "预约",  "接口",
+                                                   "评价器",     "平板",     "二维码"};
     for (int i = 0; s && i < HQ_CHAN__COUNT; i++)
         if (strcmp(s, hq_channel_name(i)) == 0) return zh[i];
     return s;
@@ -1186,11 +1213,15 @@ static int admin__csv_evaluations(struct hq_admin *s, struct hq_api_req *req, in
     const struct hq_engine_cfg *c = d->eng.cfg;
     sqlite3 *db = hq_store_db(d->store);
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT " ADMIN_EVAL_COLS " FROM evaluations WHERE day=? ORDER BY at, "
-                           "rowid",
-                           -1, &q, NULL) != SQLITE_OK)
-        return admin__db_fail(req, db, q);
+    /* issue 17's columns, NULL while the call-back tables are not there */
+    char esql[512];
+    snprintf(esql, sizeof esql,
+             "SELECT " ADMIN_EVAL_COLS ", %s FROM evaluations WHERE day=? ORDER BY at, rowid",
+             hqd_callback_ready()
+                 ? "(SELECT 1 FROM eval_contacts c WHERE c.evaluation=evaluations.uuid), "
+                   "(SELECT state FROM eval_appeals a WHERE a.evaluation=evaluations.uuid)"
+                 : "NULL, NULL");
+    if (sqlite3_prepare_v2(db, esql, -1, &q, NULL) != SQLITE_OK) return admin__db_fail(req, db, q);
     sqlite3_bind_int(q, 1, day);
     struct admin_buf b = {0};
     char ymd[11];
@@ -1200,6 +1231,7 @@ static int admin__csv_evaluations(struct hq_admin *s, struct hq_api_req *req, in
                      "日期 Day,评价时间 Rated at,号码 Number,业务 Service,窗口 Window,"
                      "工号 Staff ID,姓名 Clerk,等级 Level,评价 Rating,渠道 Channel,原因 Reasons,"
                      "回访状态 Follow-up,回访期限 Due,回访记录 Note,回访时间 Followed up,"
+                     "回访时限 Call-back due,实名 Real-name,申诉 Appeal,计入满意率 Counted,"
                      "评价编号 Evaluation UUID\r\n");
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -1227,6 +1259,23 @@ static int admin__csv_evaluations(struct hq_admin *s, struct hq_api_req *req, in
         admin__csv_time(&b, q, 12, c->utc_offset_s, ',');
         admin_csv_field(&b, admin__col(q, 13), ',');
         admin__csv_time(&b, q, 14, c->utc_offset_s, ',');
+        /* issue 17: 回访 due (working days), real-name, the appeal and whether
+         * the rating counts in 满意率 (not when an appeal was upheld) */
+        char cbdue[24] = "";
+        if (level <= 2)
+            admin__local(
+                hq_workday_due(&d->cfg, sqlite3_column_int64(q, 10), d->cfg.eval_callback_workdays),
+                c->utc_offset_s, cbdue);
+        admin_csv_field(&b, cbdue, ',');
+        admin_csv_field(&b, sqlite3_column_type(q, 15) != SQLITE_NULL ? "是 yes" : "否 no", ',');
+        const char *ap = admin__col(q, 16);
+        admin_csv_field(&b,
+                        !ap                       ? ""
+                        : !strcmp(ap, "upheld")   ? "申诉成立 upheld"
+                        : !strcmp(ap, "rejected") ? "申诉驳回 rejected"
+                                                  : "待复核 pending",
+                        ',');
+        admin_csv_field(&b, ap && !strcmp(ap, "upheld") ? "否 no" : "是 yes", ',');
         admin_csv_field(&b, admin__col(q, 0), 0);
         admin_buf_add(&b, "\r\n", 2);
     }
@@ -1410,6 +1459,7 @@ static int admin__route(struct hq_api_req *req, void *arg)
         MHD_http_unescape(key); /* "help%3A3" from encodeURIComponent */
         return admin__ack(s, req, key);
     }
+    if (hqd_callback_admin_owns(t)) return hqd_callback_admin(req, t);
     if (strncmp(t, "evaluations/", 12) == 0) {
         const char *u = t + 12, *slash = strchr(u, '/');
         char uuid[40];

@@ -1226,10 +1226,13 @@ int hqd_devices_init(struct hq_daemon *d)
     s->n_links = (size_t)c->n_readers + (size_t)c->n_buses;
     s->links = calloc(s->n_links ? s->n_links : 1, sizeof *s->links);
     s->win = calloc(c->n_devwins ? c->n_devwins : 1, sizeof *s->win);
-    s->win_of = calloc(c->engine.n_windows ? c->engine.n_windows : 1, sizeof *s->win_of);
+    /* every slot of the window table, temporary windows' too (they have no devices) */
+    size_t nwo =
+        c->engine.max_windows > c->engine.n_windows ? c->engine.max_windows : c->engine.n_windows;
+    s->win_of = calloc(nwo ? nwo : 1, sizeof *s->win_of);
     int rc = HQ_ERR_NOMEM;
     if (!s->links || !s->win || !s->win_of) goto fail;
-    for (size_t i = 0; i < c->engine.n_windows; i++)
+    for (size_t i = 0; i < nwo; i++)
         s->win_of[i] = -1;
     size_t li = 0;
     for (int i = 0; i < c->n_readers; i++, li++) {

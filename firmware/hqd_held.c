@@ -1,7 +1,8 @@
 /*
  * hqd_held.c — re-registering a held number (issue 13).
  *
- *   POST /api/v1/tickets/reregister  {"number": "A012"}   clerk or manager token
+ *   POST /api/v1/tickets/reregister  {"number": "A012"}   staff sessions (the guide desk too),
+ *                                                          clerk or manager token
  *
  * When a corrupt database is moved aside, today's waiting queue is salvaged
  * from the readable part of the old file (store.c); a citizen whose ticket did
@@ -42,8 +43,8 @@ static int held__reregister(struct hq_api_req *req, void *arg)
     if (rc == HQ_ERR_STATE)
         return hq_api_reply_error(req, rc, "a ticket of that number is already in the queue");
     if (rc) return hq_api_reply_error(req, rc, NULL);
-    LOG_NOTICE("HELD", "持票号码 %s 已重新登记 / held number %s re-registered by staff (%s token)",
-               n->valuestring, n->valuestring, req->role >= HQ_ROLE_MANAGER ? "manager" : "clerk");
+    LOG_NOTICE("HELD", "持票号码 %s 已重新登记 / held number %s re-registered by %s",
+               n->valuestring, n->valuestring, req->who.actor);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "ticket", hq_api_ticket_json(d, d->res.ticket));
     return hq_api_reply_json(req, 201, o);

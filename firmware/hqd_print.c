@@ -687,9 +687,10 @@ static int print__api_reprint(struct hq_api_req *req, void *arg)
     if (hq_api_kiosk_arg(req, &at))
         return hq_api_reply_error(req, HQ_ERR_INVALID, "kiosk must be a kiosk id string");
     int rc = print__reprint(s, ti,
-                            kiosk                          ? "kiosk"
-                            : req->role >= HQ_ROLE_MANAGER ? "manager"
-                                                           : "clerk",
+                            kiosk                           ? "kiosk"
+                            : req->role >= HQ_ROLE_MANAGER  ? "manager"
+                            : req->who.auth == HQ_AUTH_DESK ? "desk"
+                                                            : "clerk",
                             hq_config_kiosk_printer(&d->cfg, at));
     if (rc) return rc;
     if (count) (*count)++;

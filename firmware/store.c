@@ -9,6 +9,7 @@
  * step at a time, each step in its own transaction.
  */
 #include "store.h"
+#include "workdays.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -26,9 +27,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <zlib.h>
-
-/* Days a 差评 has for its follow-up (回访整改) before it is overdue. */
-#define HQ_FOLLOW_UP_DAYS 15
 
 enum { ST_TICKET, ST_WINDOW, ST_SERVICE, ST_DAY, ST_EVENT, ST_OUTBOX, ST_EVAL, ST__COUNT };
 
@@ -51,8 +49,8 @@ static const char *const store_sql[ST__COUNT] = {
                  "VALUES(?,?,?,?,?,?,?,?)",
     [ST_OUTBOX] = "INSERT INTO outbox(uuid, type, at, data) VALUES(?,?,?,?)",
     [ST_EVAL] = "INSERT INTO evaluations(uuid, ticket, label, day, service, window, staff, level, "
-                "channel, reasons, at, follow_up_state, follow_up_due) "
-                "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "channel, reasons, at, follow_up_state, follow_up_due, case_no, item_code, "
+                "item_name, text) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
 };
 
 /* The numbers side file (see store__num_write). */
@@ -189,7 +187,19 @@ static const char *const store_migrations[HQ_STORE_SCHEMA_VERSION] = {
     "CREATE TABLE sessions(token_hash TEXT PRIMARY KEY, staff TEXT NOT NULL, role TEXT NOT NULL,"
     " window INTEGER NOT NULL, created_at INTEGER NOT NULL, last_seen INTEGER NOT NULL);"
     "ALTER TABLE events ADD COLUMN actor TEXT;",
-    /* 5: why a window is paused (a configured pause reason's code) and its clerk's help
+    /* 5: case binding (一事一评, hqd_rating.c): the cases (办件) the window's
+     * business system or clerk set on a ticket, and the case each evaluation
+     * row rates; one rating per ticket and case, enforced here too. */
+    "CREATE TABLE cases(ticket TEXT NOT NULL, idx INTEGER NOT NULL, case_no TEXT NOT NULL,"
+    " item_code TEXT NOT NULL, item_name TEXT NOT NULL, set_at INTEGER NOT NULL, set_by TEXT,"
+    " PRIMARY KEY(ticket, idx));"
+    "ALTER TABLE evaluations ADD COLUMN case_no TEXT;"
+    "ALTER TABLE evaluations ADD COLUMN item_code TEXT;"
+    "ALTER TABLE evaluations ADD COLUMN item_name TEXT;"
+    "ALTER TABLE evaluations ADD COLUMN text TEXT;"
+    "CREATE UNIQUE INDEX evaluations_case ON evaluations(ticket, case_no)"
+    " WHERE case_no IS NOT NULL;",
+    /* 6: why a window is paused (a configured pause reason's code) and its clerk's help
      * call still unanswered (Unix s, 0 = none): both survive a restart. */
     "ALTER TABLE windows ADD COLUMN pause_reason TEXT;"
     "ALTER TABLE windows ADD COLUMN help_at INTEGER NOT NULL DEFAULT 0;",
@@ -1408,7 +1418,16 @@ int hq_store_prune(struct hq_store *st, const struct hq_store_prune_at *at, int 
                               "evaluations WHERE day < ?1 AND (level > 2 OR follow_up_state IN "
                               "('none','closed')) ORDER BY day LIMIT ?2)",
                               at->history_day, limit, &out->evaluations);
-    out->more |= out->tickets == limit || out->evaluations == limit;
+    /* the cases bound to tickets (hqd_rating.c) go with the history: set
+     * before the first kept day's local midnight */
+    int64_t cases = 0;
+    if (!rc && at->history_day > 0)
+        rc = store__prune_one(st,
+                              "DELETE FROM cases WHERE rowid IN (SELECT rowid FROM cases WHERE "
+                              "set_at < ?1 LIMIT ?2)",
+                              (int64_t)at->history_day * 86400 - st->cfg->engine.utc_offset_s,
+                              limit, &cases);
+    out->more |= out->tickets == limit || out->evaluations == limit || cases == limit;
     if (rc) {
         hq_store_end(st, 1);
         memset(out, 0, sizeof *out);
@@ -1644,6 +1663,7 @@ static cJSON *store__ticket_json(const struct hq_engine *e, const struct hq_tick
     cJSON_AddNumberToObject(o, "requeues", t->requeues);
     cJSON_AddBoolToObject(o, "transferred", (t->flags & HQ_TF_TRANSFERRED) != 0);
     cJSON_AddBoolToObject(o, "real_name", (t->flags & HQ_TF_HAS_ID) != 0);
+    cJSON_AddBoolToObject(o, "assist", (t->flags & HQ_TF_ASSIST) != 0);
     if (t->window)
         cJSON_AddNumberToObject(o, "window", t->window);
     else
@@ -1868,6 +1888,8 @@ static cJSON *store__event_json(const struct hq_engine *e, const struct hq_recor
         cJSON_AddStringToObject(o, "service", c->services[t->service].code);
         cJSON_AddStringToObject(o, "priority", hq_priority_name(t->priority));
         cJSON_AddNumberToObject(o, "recalls", t->recalls);
+        /* 帮办/陪同 only when set: every other event keeps the shape it had */
+        if (t->flags & HQ_TF_ASSIST) cJSON_AddBoolToObject(o, "assist", 1);
     }
     if (r->event == HQ_EV_TRANSFER && r->aux >= 0 && (size_t)r->aux < c->n_services)
         cJSON_AddStringToObject(o, "to_service", c->services[r->aux].code);
@@ -1878,6 +1900,25 @@ static cJSON *store__event_json(const struct hq_engine *e, const struct hq_recor
         cJSON_AddStringToObject(o, "new_day", buf);
     }
     if (r->event == HQ_EV_RATE) cJSON_AddNumberToObject(o, "level", r->level);
+    /* The hall changed at run time: what changed, for the event log and the central server. */
+    if (r->event >= HQ_EV_SERVICE_HOURS && r->event <= HQ_EV_SERVICE_CLOSE &&
+        r->service < c->n_services)
+        cJSON_AddStringToObject(o, "service", c->services[r->service].code);
+    if (r->event == HQ_EV_SERVICE_HOURS) {
+        snprintf(buf, sizeof buf, "%02d:%02d-%02d:%02d", (r->aux >> 16) / 60, (r->aux >> 16) % 60,
+                 (r->aux & 0xffff) / 60, (r->aux & 0xffff) % 60);
+        cJSON_AddStringToObject(o, "hours", buf);
+    }
+    if (r->event == HQ_EV_SERVICE_QUOTA) cJSON_AddNumberToObject(o, "daily_quota", r->aux);
+    if (r->event == HQ_EV_WINDOW_CLOSE && r->aux > 0)
+        cJSON_AddNumberToObject(o, "reroute_to", r->aux);
+    if ((r->event == HQ_EV_WINDOW_OPEN || r->event == HQ_EV_WINDOW_SERVICES) && r->window) {
+        int wi = hq_engine_window_index(e, r->window);
+        cJSON *sv = cJSON_AddArrayToObject(o, "services");
+        for (size_t k = 0; wi >= 0 && k < c->windows[wi].n_services; k++)
+            cJSON_AddItemToArray(sv,
+                                 cJSON_CreateString(c->services[c->windows[wi].services[k]].code));
+    }
     if ((r->event == HQ_EV_PAUSE || r->event == HQ_EV_RESUME) && r->reason[0])
         cJSON_AddStringToObject(o, "reason", r->reason);
     if (r->event == HQ_EV_RESUME) cJSON_AddNumberToObject(o, "paused_s", r->aux);
@@ -1885,21 +1926,32 @@ static cJSON *store__event_json(const struct hq_engine *e, const struct hq_recor
     return o;
 }
 
-/* The 好差评 fields of PROTOCOLS.md §5. */
-static cJSON *store__evaluation_json(const struct hq_engine *e, const struct hq_record *r,
-                                     int64_t *due)
+/* One case (办件) bound to a ticket by the window's business system or the
+ * clerk (hqd_rating.c); a ticket without one is its own case. */
+struct store_case {
+    char case_no[65], item_code[65], item_name[129];
+};
+
+/* The 好差评 fields of PROTOCOLS.md §5, version 2 (docs/SYNC.md): one record
+ * per case; cs NULL = the ticket is its own case (as version 1 did). */
+static cJSON *store__evaluation_json(const struct hq_store *st, const struct hq_engine *e,
+                                     const struct hq_record *r, const struct hq_cmd *cmd,
+                                     const char *uuid, const struct store_case *cs, int64_t *due)
 {
     const struct hq_engine_cfg *c = e->cfg;
     const struct hq_ticket *t = &e->tickets[r->ticket];
     cJSON *o = cJSON_CreateObject();
     char buf[40];
-    hq_uuid_format(r->uuid, buf);
-    cJSON_AddStringToObject(o, "uuid", buf);
+    cJSON_AddNumberToObject(o, "version", 2);
+    cJSON_AddStringToObject(o, "uuid", uuid);
     hq_uuid_format(t->uuid, buf);
-    cJSON_AddStringToObject(o, "case_no", buf);
+    cJSON_AddStringToObject(o, "ticket_uuid", buf);
+    cJSON_AddStringToObject(o, "case_no", cs ? cs->case_no : buf);
     cJSON_AddStringToObject(o, "ticket", hq_ticket_label(e, t, buf, sizeof buf));
     cJSON_AddStringToObject(o, "service", c->services[t->service].code);
-    cJSON_AddStringToObject(o, "task_code", c->services[t->service].task_code);
+    cJSON_AddStringToObject(o, "task_code", cs ? cs->item_code : c->services[t->service].task_code);
+    cJSON_AddStringToObject(o, "task_name", cs ? cs->item_name : c->services[t->service].name);
+    cJSON_AddBoolToObject(o, "case_bound", cs != NULL);
     cJSON_AddNumberToObject(o, "window", r->window);
     const char *sid = store__staff_id(e, r->staff);
     if (sid)
@@ -1910,68 +1962,138 @@ static cJSON *store__evaluation_json(const struct hq_engine *e, const struct hq_
     /* GB/T 39046 A.8 numbers the levels the other way round: 1 = 非常满意. */
     cJSON_AddNumberToObject(o, "gbt39046_code", 6 - r->level);
     cJSON_AddStringToObject(o, "channel",
-                            r->channel == HQ_CHAN_TABLET ? "政务大厅平板电脑" : "政务大厅其他终端");
+                            r->channel == HQ_CHAN_TABLET ? "政务大厅平板电脑"
+                            : r->channel == HQ_CHAN_QR   ? "二维码"
+                                                         : "政务大厅其他终端");
+    cJSON_AddStringToObject(o, "channel_code", hq_channel_name(r->channel));
+    /* The national offline indicators: 整体满意度 is the level itself. */
+    cJSON *ind = cJSON_AddObjectToObject(o, "indicators");
+    cJSON_AddNumberToObject(ind, "overall", r->level);
+    static const char *const ind_names[3] = {"efficiency", "competence", "attitude"};
+    for (int i = 0; i < 3; i++)
+        if (cmd && cmd->type == HQ_CMD_RATE && cmd->u.rate.ind[i] >= 1 && cmd->u.rate.ind[i] <= 5)
+            cJSON_AddNumberToObject(ind, ind_names[i], cmd->u.rate.ind[i]);
     cJSON *reasons = cJSON_AddArrayToObject(o, "reasons");
     for (int b = 0; b < 32; b++)
         if (r->reasons & (1u << b)) cJSON_AddItemToArray(reasons, cJSON_CreateNumber(b + 1));
-    cJSON_AddStringToObject(o, "text", "");
+    cJSON_AddStringToObject(o, "reasons_version", st->cfg->eval_reasons_version);
+    cJSON_AddStringToObject(o, "text", cmd && cmd->type == HQ_CMD_RATE ? cmd->u.rate.text : "");
     cJSON_AddNumberToObject(o, "assess_number", 1);
     *due = 0;
     if (r->level <= 2) {
-        *due = r->at + (int64_t)HQ_FOLLOW_UP_DAYS * 86400;
+        /* working days of hall.calendar (workdays.h): follow_up_due is when
+         * the follow-up must be closed (整改), callback_due when the citizen
+         * must have been called (回访) */
+        const struct hq_config *cfg = st->cfg;
+        *due = hq_workday_due(cfg, r->at, cfg->eval_rectify_workdays);
         hq_time_rfc3339(*due, c->utc_offset_s, buf);
         cJSON_AddStringToObject(o, "follow_up_due", buf);
+        hq_time_rfc3339(hq_workday_due(cfg, r->at, cfg->eval_callback_workdays), c->utc_offset_s,
+                        buf);
+        cJSON_AddStringToObject(o, "callback_due", buf);
     }
     return o;
 }
 
-static int store__write_evaluation(struct hq_store *st, const struct hq_engine *e,
-                                   const struct hq_record *r)
+/* The cases bound to ticket tuuid, in the order they were set; at most max.
+ * A read that fails leaves the ticket as its own case (one record, as before
+ * case binding) rather than losing the rating. */
+static int store__cases(struct hq_store *st, const char *tuuid, struct store_case *out, int max)
 {
-    if (r->ticket < 0 || (size_t)r->ticket >= e->n_tickets) return HQ_ERR_INVALID;
-    const struct hq_ticket *t = &e->tickets[r->ticket];
-    int64_t due;
-    cJSON *o = store__evaluation_json(e, r, &due);
-    char uuid[37], tuuid[37], label[16];
-    hq_uuid_format(r->uuid, uuid);
-    hq_uuid_format(t->uuid, tuuid);
-    sqlite3_stmt *s = st->st[ST_EVAL];
-    sqlite3_bind_text(s, 1, uuid, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 2, tuuid, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(s, 3, hq_ticket_label(e, t, label, sizeof label), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int(s, 4, e->day);
-    sqlite3_bind_text(s, 5, e->cfg->services[t->service].code, -1, SQLITE_STATIC);
-    sqlite3_bind_int(s, 6, r->window);
-    store__bind_text_or_null(s, 7, store__staff_id(e, r->staff));
-    sqlite3_bind_int(s, 8, r->level);
-    sqlite3_bind_text(s, 9, hq_channel_name(r->channel), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(s, 10, r->reasons);
-    sqlite3_bind_int64(s, 11, r->at);
-    sqlite3_bind_text(s, 12, r->level <= 2 ? "open" : "none", -1, SQLITE_STATIC);
-    if (due)
-        sqlite3_bind_int64(s, 13, due);
-    else
-        sqlite3_bind_null(s, 13);
-    int rc = store__step_done(st, s);
-    if (rc) {
-        cJSON_Delete(o);
-        return rc;
+    sqlite3_stmt *q = NULL;
+    int n = 0;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT case_no, item_code, item_name FROM cases WHERE ticket=? "
+                           "ORDER BY idx",
+                           -1, &q, NULL) != SQLITE_OK) {
+        LOG_WARN("STORE", "reading the cases of ticket %s: %s", tuuid, sqlite3_errmsg(st->db));
+        return 0;
     }
-    return store__outbox(st, "evaluation", r->at, o);
+    sqlite3_bind_text(q, 1, tuuid, -1, SQLITE_STATIC);
+    while (n < max && sqlite3_step(q) == SQLITE_ROW) {
+        const char *a = (const char *)sqlite3_column_text(q, 0);
+        const char *b = (const char *)sqlite3_column_text(q, 1);
+        const char *c = (const char *)sqlite3_column_text(q, 2);
+        snprintf(out[n].case_no, sizeof out[n].case_no, "%s", a ? a : "");
+        snprintf(out[n].item_code, sizeof out[n].item_code, "%s", b ? b : "");
+        snprintf(out[n].item_name, sizeof out[n].item_name, "%s", c ? c : "");
+        n++;
+    }
+    sqlite3_finalize(q);
+    return n;
+}
+
+/* 一事一评: one evaluation row and outbox record per case of the ticket, each
+ * with its own uuid (the first keeps the command's). */
+static int store__write_evaluation(struct hq_store *st, const struct hq_engine *e,
+                                   const struct hq_record *r, const struct hq_cmd *cmd)
+{
+    if (r->ticket < 0 || (size_t)r->ticket >= e->n_tickets) return HQ_OK;
+    const struct hq_ticket *t = &e->tickets[r->ticket];
+    char tuuid[37], label[16];
+    hq_uuid_format(t->uuid, tuuid);
+    struct store_case cases[HQ_STORE_MAX_CASES];
+    int n = store__cases(st, tuuid, cases, HQ_STORE_MAX_CASES);
+    for (int i = 0; i < (n ? n : 1); i++) {
+        char uuid[37];
+        if (i == 0)
+            hq_uuid_format(r->uuid, uuid);
+        else
+            store__new_uuid(st, uuid);
+        int64_t due;
+        cJSON *o = store__evaluation_json(st, e, r, cmd, uuid, n ? &cases[i] : NULL, &due);
+        sqlite3_stmt *s = st->st[ST_EVAL];
+        sqlite3_bind_text(s, 1, uuid, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 2, tuuid, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 3, hq_ticket_label(e, t, label, sizeof label), -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(s, 4, e->day);
+        sqlite3_bind_text(s, 5, e->cfg->services[t->service].code, -1, SQLITE_STATIC);
+        sqlite3_bind_int(s, 6, r->window);
+        store__bind_text_or_null(s, 7, store__staff_id(e, r->staff));
+        sqlite3_bind_int(s, 8, r->level);
+        sqlite3_bind_text(s, 9, hq_channel_name(r->channel), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(s, 10, r->reasons);
+        sqlite3_bind_int64(s, 11, r->at);
+        sqlite3_bind_text(s, 12, r->level <= 2 ? "open" : "none", -1, SQLITE_STATIC);
+        if (due)
+            sqlite3_bind_int64(s, 13, due);
+        else
+            sqlite3_bind_null(s, 13);
+        sqlite3_bind_text(s, 14, n ? cases[i].case_no : tuuid, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 15, n ? cases[i].item_code : e->cfg->services[t->service].task_code,
+                          -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 16, n ? cases[i].item_name : e->cfg->services[t->service].name, -1,
+                          SQLITE_TRANSIENT);
+        store__bind_text_or_null(
+            s, 17,
+            cmd && cmd->type == HQ_CMD_RATE && cmd->u.rate.text[0] ? cmd->u.rate.text : NULL);
+        int rc = store__step_done(st, s);
+        if (rc) {
+            cJSON_Delete(o);
+            return rc;
+        }
+        rc = store__outbox(st, "evaluation", r->at, o);
+        if (rc) return rc;
+    }
+    return HQ_OK;
 }
 
 static int store__write_record(struct hq_store *st, const struct hq_engine *e,
-                               const struct hq_record *r, const char *actor)
+                               const struct hq_record *r, const struct hq_cmd *cmd)
 {
     switch (r->type) {
     case HQ_REC_TICKET:
         if (r->ticket < 0 || (size_t)r->ticket >= e->n_tickets) return HQ_OK;
         return store__outbox(st, "ticket", r->at, store__ticket_json(e, &e->tickets[r->ticket]));
     case HQ_REC_EVALUATION:
-        return store__write_evaluation(st, e, r);
+        return store__write_evaluation(st, e, r, cmd);
     case HQ_REC_EVENT: {
+        const char *actor = cmd->actor;
         cJSON *o = store__event_json(e, r);
         if (actor && *actor) cJSON_AddStringToObject(o, "actor", actor);
+        /* A cancellation's reason (the guide desk must give one) stays with its row. */
+        if (r->event == HQ_EV_CANCEL && cmd->type == HQ_CMD_CANCEL && cmd->u.cancel.reason[0])
+            cJSON_AddStringToObject(o, "reason", cmd->u.cancel.reason);
         char *json = cJSON_PrintUnformatted(o);
         if (!json) {
             cJSON_Delete(o);
@@ -2037,7 +2159,7 @@ static int store__write_cmd(struct hq_store *st, const struct hq_engine *e,
             if (rc) return rc;
         }
     for (size_t i = 0; i < res->n_rec; i++) {
-        rc = store__write_record(st, e, &res->rec[i], cmd->actor);
+        rc = store__write_record(st, e, &res->rec[i], cmd);
         if (rc) return rc;
     }
     return HQ_OK;

@@ -15,7 +15,8 @@
 #include "config.h"
 #include "engine.h"
 
-#define HQ_STORE_SCHEMA_VERSION 5
+#define HQ_STORE_SCHEMA_VERSION 6
+#define HQ_STORE_MAX_CASES 16 /* cases (办件) one ticket may carry */
 
 struct hq_store;
 

@@ -19,6 +19,9 @@ hq_unit_test(test_devices SOURCES unit/test_devices.c LIBS hqdevices)
 # hallqd with its hall devices, end to end: simulators over ptys and TCP (test_hallqd_devices.py).
 if(TARGET hallqd)
   hq_py_test(hallqd_devices test_hallqd_devices.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim>)
+  # 好差评 end to end (issue 17): cases bound by a business system, the FF 68 pad rates, one
+  # record per case at hallq-central; 已评价; /api/v1/pad/N bound to its window; the QR page
+  hq_py_test(rating test_rating.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hallq-central>)
   # the same against buses that misbehave in each of hallq-sim's fault modes
   hq_py_test(hallqd_device_faults test_hallqd_faults.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim>)
   # a TCP serial server that dies silently, in a private network namespace (skipped without one)

@@ -4,3 +4,5 @@ hq_unit_test(test_engine SOURCES unit/test_engine.c LIBS hqengine)
 if(TARGET hallqd)
   hq_py_test(service_windows test_service_windows.py TIMEOUT 60)
 endif()
+# The hall changed while it runs: the engine's window/service commands (issue 16).
+hq_unit_test(test_engine_admin SOURCES unit/test_engine_admin.c LIBS hqengine)

@@ -10,3 +10,7 @@ endif()
 if(TARGET hallqd)
   hq_py_test(test_console_api test_console_api.py TIMEOUT 120)
 endif()
+# The guide desk's typed ID numbers: never in the database, its WAL or the log (issue 16).
+if(TARGET hallqd)
+  hq_py_test(desk_id_privacy test_desk_id.py TIMEOUT 120 ARGS $<TARGET_FILE:hallq-sim>)
+endif()

@@ -8,7 +8,7 @@ if(TARGET hallqd)
   if(NOT HQ_NODE)
     set(HQ_NODE node) # the test then fails saying so: never skipped into green
   endif()
-  foreach(t test_display test_kiosk test_kiosk_words)
+  foreach(t test_display test_kiosk test_kiosk_words test_rating)
     if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/web/${t}.js)
       add_test(NAME web_${t} COMMAND ${HQ_NODE} --test --test-concurrency=1 ${CMAKE_CURRENT_SOURCE_DIR}/web/${t}.js
                WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
@@ -24,6 +24,16 @@ if(TARGET hallqd AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/web/test_console.js)
   add_test(NAME web_console COMMAND ${HQ_NODE} --test --test-concurrency=1 ${CMAKE_CURRENT_SOURCE_DIR}/web/test_console.js
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
   set_tests_properties(web_console PROPERTIES
+    ENVIRONMENT "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}"
+    TIMEOUT 300)
+endif()
+
+# The guide desk (/desk, issue 16): prints through a private cupsd to the printer simulator,
+# like web_print_reprint.
+if(TARGET hallqd AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/web/test_desk.js)
+  add_test(NAME web_desk COMMAND ${HQ_NODE} --test --test-concurrency=1 ${CMAKE_CURRENT_SOURCE_DIR}/web/test_desk.js
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
+  set_tests_properties(web_desk PROPERTIES
     ENVIRONMENT "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}"
     TIMEOUT 300)
 endif()

@@ -226,6 +226,13 @@ static void ctl__print_devices(cJSON *o)
            cJSON_IsNumber(f) ? f->valueint : 0, n, cJSON_IsNumber(f) ? f->valueint : 0);
 }
 
+static int ctl__window_arg(const char *s)
+{
+    char *end;
+    long n = strtol(s, &end, 10);
+    return (*end || n < 1 || n > 65535) ? -1 : (int)n;
+}
+
 static void ctl__print_commission(cJSON *o)
 {
     cJSON *w = cJSON_GetObjectItemCaseSensitive(o, "windows");
@@ -240,6 +247,127 @@ static void ctl__print_commission(cJSON *o)
                "address, its keypad beeps (%.0f s)\n",
                cJSON_GetObjectItemCaseSensitive(o, "window")->valueint, s,
                cJSON_GetObjectItemCaseSensitive(o, "window")->valueint, s);
+}
+
+/* hallqctl overrides (and the answer of every change): what differs from the file. */
+static void ctl__print_overrides(cJSON *o)
+{
+    cJSON *v, *list = cJSON_GetObjectItemCaseSensitive(o, "overrides");
+    int n = 0;
+    cJSON_ArrayForEach(v, list)
+    {
+        cJSON *id = cJSON_GetObjectItemCaseSensitive(v, "id");
+        char *val = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(v, "value"));
+        printf("  #%-4d %-7s %-5s %s  (%s, %s)\n", cJSON_IsNumber(id) ? id->valueint : 0,
+               ctl__str(v, "kind"), ctl__str(v, "target"), val ? val : "", ctl__str(v, "actor"),
+               ctl__str(v, "at"));
+        free(val);
+        n++;
+    }
+    printf("%d 项运行时变更 / %d run-time change(s) on the configuration\n", n, n);
+}
+
+/* "A,B" into a JSON array of codes. */
+static cJSON *ctl__codes(const char *list)
+{
+    cJSON *a = cJSON_CreateArray();
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+        cJSON_AddItemToArray(a, cJSON_CreateString(t));
+    return a;
+}
+
+/* hallqctl window|service|notice|overrides: the manager's run-time changes. -1 = usage. */
+static int ctl__admin(const char *cmd, char **args, int nargs, struct buf *b)
+{
+    char path[256];
+    cJSON *o = cJSON_CreateObject();
+    int ok = 1;
+    int reroute = 0;
+    path[0] = 0;
+    if (!strcmp(cmd, "window") && nargs >= 3 && !strcmp(args[0], "open") &&
+        ctl__window_arg(args[1]) > 0) {
+        snprintf(path, sizeof path, "/api/v1/admin/windows");
+        cJSON_AddNumberToObject(o, "number", ctl__window_arg(args[1]));
+        cJSON_AddItemToObject(o, "services", ctl__codes(args[2]));
+        for (int i = 3; i < nargs; i++) {
+            if (!strcmp(args[i], "--name") && i + 1 < nargs)
+                cJSON_AddStringToObject(o, "name", args[++i]);
+            else if (!strcmp(args[i], "--name-en") && i + 1 < nargs)
+                cJSON_AddStringToObject(o, "name_en", args[++i]);
+            else
+                ok = 0;
+        }
+    } else if (!strcmp(cmd, "window") && nargs >= 2 && !strcmp(args[0], "close") &&
+               ctl__window_arg(args[1]) > 0) {
+        snprintf(path, sizeof path, "/api/v1/admin/windows/%d/close", ctl__window_arg(args[1]));
+        reroute = 2;
+    } else if (!strcmp(cmd, "window") && nargs == 3 && !strcmp(args[0], "services") &&
+               ctl__window_arg(args[1]) > 0) {
+        snprintf(path, sizeof path, "/api/v1/admin/windows/%d/services", ctl__window_arg(args[1]));
+        cJSON_AddItemToObject(o, "services", ctl__codes(args[2]));
+    } else if (!strcmp(cmd, "service") && nargs >= 3) {
+        char *code = curl_easy_escape(NULL, args[0], 0);
+        snprintf(path, sizeof path, "/api/v1/admin/services/%s", code ? code : "");
+        curl_free(code);
+        char open[8] = "", close[8] = "";
+        if (!strcmp(args[1], "hours") && nargs == 3 &&
+            sscanf(args[2], "%5[0-9:]-%5[0-9:]", open, close) == 2) {
+            cJSON *h = cJSON_AddObjectToObject(o, "hours");
+            cJSON_AddStringToObject(h, "open", open);
+            cJSON_AddStringToObject(h, "close", close);
+        } else if (!strcmp(args[1], "quota") && nargs == 3) {
+            char *end;
+            long q = strtol(args[2], &end, 10);
+            ok = !*end;
+            cJSON_AddNumberToObject(o, "daily_quota", (double)q);
+        } else if (!strcmp(args[1], "close")) {
+            cJSON_AddBoolToObject(o, "close", 1);
+            cJSON_AddStringToObject(o, "message", args[2]);
+            for (int i = 3; i < nargs; i++) {
+                if (!strcmp(args[i], "--message-en") && i + 1 < nargs)
+                    cJSON_AddStringToObject(o, "message_en", args[++i]);
+                else if (!strcmp(args[i], "--reroute-to") && i + 1 < nargs)
+                    cJSON_AddNumberToObject(o, "reroute_to", atoi(args[++i]));
+                else
+                    ok = 0;
+            }
+        } else {
+            ok = 0;
+        }
+    } else if (!strcmp(cmd, "notice") && (nargs == 1 || nargs == 2)) {
+        snprintf(path, sizeof path, "/api/v1/admin/notice");
+        cJSON_AddStringToObject(o, "notice", args[0]);
+        if (nargs == 2) cJSON_AddStringToObject(o, "notice_en", args[1]);
+    } else if (!strcmp(cmd, "overrides") && nargs == 0) {
+        cJSON_Delete(o);
+        return ctl__finish(ctl__request("GET", "/api/v1/admin/overrides", NULL, b), b,
+                           ctl__print_overrides);
+    } else if (!strcmp(cmd, "overrides") && nargs >= 2 && !strcmp(args[0], "revert")) {
+        char *end;
+        long id = strtol(args[1], &end, 10);
+        ok = !*end && id > 0;
+        snprintf(path, sizeof path, "/api/v1/admin/overrides/%ld/revert", id);
+        reroute = 2;
+    } else {
+        ok = 0;
+    }
+    for (int i = reroute; reroute && i < nargs; i++) {
+        if (!strcmp(args[i], "--reroute-to") && i + 1 < nargs)
+            cJSON_AddNumberToObject(o, "reroute_to", atoi(args[++i]));
+        else
+            ok = 0;
+    }
+    if (!ok || !path[0]) {
+        cJSON_Delete(o);
+        return -1;
+    }
+    char *body = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    int ex = ctl__finish(ctl__request("POST", path, body, b), b, ctl__print_overrides);
+    free(body);
+    return ex;
 }
 
 static void ctl__human_pin(cJSON *o)
@@ -281,6 +409,57 @@ static int ctl__read_pin(char *pin, size_t len)
     return 0;
 }
 
+/* A passphrase from stdin: without echo at a terminal (asked twice when
+ * `confirm`), or the next line of a pipe; never an argument (ps, history). */
+static int ctl__read_secret(const char *prompt, char *out, size_t len, int confirm)
+{
+    int tty = isatty(STDIN_FILENO);
+    struct termios old, quiet;
+    char again[300];
+    for (int round = 0; round < (tty && confirm ? 2 : 1); round++) {
+        char *dst = round ? again : out;
+        size_t dl = round ? sizeof again : len;
+        if (tty) {
+            fprintf(stderr, "%s", round ? "再输入一次 (again): " : prompt);
+            tcgetattr(STDIN_FILENO, &old);
+            quiet = old;
+            quiet.c_lflag &= ~(tcflag_t)ECHO;
+            tcsetattr(STDIN_FILENO, TCSANOW, &quiet);
+        }
+        char *got = fgets(dst, (int)dl, stdin);
+        if (tty) {
+            tcsetattr(STDIN_FILENO, TCSANOW, &old);
+            fputc('\n', stderr);
+        }
+        if (!got) return -1;
+        dst[strcspn(dst, "\r\n")] = 0;
+    }
+    int differ = tty && confirm && strcmp(out, again) != 0;
+    memset(again, 0, sizeof again);
+    if (differ) {
+        fprintf(stderr, "hallqctl: 两次输入不一致 (the two passphrases differ)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void ctl__human_key(cJSON *o)
+{
+    cJSON *set = cJSON_GetObjectItemCaseSensitive(o, "set");
+    if (!cJSON_IsTrue(set)) {
+        printf("未设置回访密钥 (no follow-up key is set up)\n");
+        return;
+    }
+    const char *ch = ctl__str(o, "change");
+    printf("回访密钥%s (follow-up key %s), 公钥 public key %s, %s %s\n",
+           !*ch                     ? "已设置"
+           : !strcmp(ch, "created") ? "已创建"
+           : !strcmp(ch, "changed") ? "口令已更改"
+                                    : "已更换",
+           *ch ? ch : "set", ctl__str(o, "public_key"), ctl__str(o, "set_at"),
+           ctl__str(o, "set_by"));
+}
+
 static void ctl__usage(FILE *f)
 {
     fprintf(f,
@@ -303,6 +482,20 @@ static void ctl__usage(FILE *f)
             "  reregister NUMBER             put a held paper number (A012) back in the queue\n"
             "                                (after a database was moved aside; clerk token)\n"
             "  staff pin ID                  set a PIN (read from stdin; manager token)\n"
+            "  followup-key [set|change|reset]  the 差评 call-back key: show it, set it up,\n"
+            "                                change its passphrase (old, then new from stdin),\n"
+            "                                or replace it (stored numbers are erased)\n"
+            "run-time changes (manager token; 运行时变更，重启后保留):\n"
+            "  window open N A,B [--name NAME] [--name-en NAME]   open a (temporary) window\n"
+            "  window close N [--reroute-to M]   close it; who waits there goes to window M\n"
+            "  window services N A,B             its services, in order\n"
+            "  service CODE hours HH:MM-HH:MM    today's hours\n"
+            "  service CODE quota N              daily quota (0 = none)\n"
+            "  service CODE close MESSAGE [--message-en TEXT] [--reroute-to M]\n"
+            "                                    closed for the rest of today\n"
+            "  notice TEXT [TEXT_EN]             the wall display's notice\n"
+            "  overrides                         what differs from the configuration file\n"
+            "  overrides revert ID [--reroute-to M]   back to the file's value\n"
             "environment / 环境变量:\n"
             "  HALLQ_TOKEN   the clerk's or manager's API token, instead of --token\n"
             "                (窗口人员或管理员的接口令牌；叫号等窗口操作需要)\n"
@@ -310,13 +503,6 @@ static void ctl__usage(FILE *f)
             "a refusal prints its reason in Chinese and English, as the API gives it\n"
             "(拒绝时以中英文给出原因，如 无人等候 / nobody is waiting)\n"
             "exit: 0 done, 1 refused, 2 usage, 3 unreachable, 4 not authorised, 5 hallqd failed\n");
-}
-
-static int ctl__window_arg(const char *s)
-{
-    char *end;
-    long n = strtol(s, &end, 10);
-    return (*end || n < 1 || n > 65535) ? -1 : (int)n;
 }
 
 int main(int argc, char **argv)
@@ -408,6 +594,38 @@ int main(int argc, char **argv)
             free(body);
         }
         memset(pin, 0, sizeof pin);
+    } else if (strcmp(cmd, "followup-key") == 0 && nargs == 0) {
+        ex = ctl__finish(ctl__request("GET", "/api/v1/admin/followup-key", NULL, &b), &b,
+                         ctl__human_key);
+    } else if (strcmp(cmd, "followup-key") == 0 && nargs == 1 &&
+               (!strcmp(args[0], "set") || !strcmp(args[0], "change") ||
+                !strcmp(args[0], "reset"))) {
+        char oldp[300] = "", newp[300] = "";
+        int change = !strcmp(args[0], "change");
+        if ((change && ctl__read_secret("原口令 (old passphrase): ", oldp, sizeof oldp, 0)) ||
+            ctl__read_secret("新口令 (new passphrase): ", newp, sizeof newp, 1)) {
+            ex = EX_USAGE;
+        } else {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "passphrase", newp);
+            if (change) cJSON_AddStringToObject(o, "old_passphrase", oldp);
+            if (!strcmp(args[0], "reset")) cJSON_AddBoolToObject(o, "reset", 1);
+            char *body = cJSON_PrintUnformatted(o);
+            cJSON_Delete(o);
+            ex = ctl__finish(ctl__request("POST", "/api/v1/admin/followup-key", body, &b), &b,
+                             ctl__human_key);
+            if (body) memset(body, 0, strlen(body));
+            free(body);
+        }
+        memset(oldp, 0, sizeof oldp);
+        memset(newp, 0, sizeof newp);
+    } else if (!strcmp(cmd, "window") || !strcmp(cmd, "service") || !strcmp(cmd, "notice") ||
+               !strcmp(cmd, "overrides")) {
+        ex = ctl__admin(cmd, args, nargs, &b);
+        if (ex < 0) {
+            ctl__usage(stderr);
+            ex = EX_USAGE;
+        }
     } else if (strcmp(cmd, "cancel") == 0 && nargs == 1) {
         snprintf(path, sizeof path, "/api/v1/tickets/%s/cancel", args[0]);
         ex = ctl__finish(ctl__request("POST", path, "{}", &b), &b, ctl__human_action);

@@ -58,6 +58,13 @@ int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
     return hq_engine_apply(&d->eng, cmd, &d->res);
 }
 
+/* Cases and rate-request need the store (hqd_rating.c): not fuzzed here. */
+int hqd_rating_window(struct hq_api_req *req, int wi, const char *action)
+{
+    (void)req, (void)wi, (void)action;
+    return HQ_ERR_NOT_FOUND;
+}
+
 /* No store here: every command is "committed" when it is applied. */
 int hqd_batch_pending(const struct hq_daemon *d)
 {

@@ -2,7 +2,8 @@
  * fuzz_idcard.c — the SAM reader's answers (PROTOCOLS.md §1) are bytes from a USB serial
  * adapter: noise, cut frames, a counterfeit reader. Fuzzes the lexer at any split, the
  * response decoder and idcard_parse_read_response on every frame the lexer delivers and on
- * the raw input, the text-block parser on a 256-byte block, and the reader state machine.
+ * the raw input, the text-block parser on a 256-byte block, a number typed at the guide desk,
+ * and the reader state machine.
  */
 #include <string.h>
 
@@ -56,6 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     in[n] = 0;
     (void)idcard_mask_name(in, name, sizeof name);
     (void)idcard_gb11643_valid(in);
+    (void)idcard_typed_identity(in, key, sizeof key - 1, &id, NULL); /* typed at the desk */
 
     now = 0;
     idcard_reader_init(&rd, key, sizeof key - 1, size & 1, now);

@@ -211,7 +211,15 @@ def test_follow_up(h):
     u = ev["uuid"]
     with h.db() as db:
         due, at = db.execute("SELECT follow_up_due, at FROM evaluations WHERE uuid=?", (u,)).fetchone()
-    T.eq(due - at, 15 * 86400, "due 15 days after the rating")
+    # 15 working days (evaluation.rectify_workdays; no hall.calendar: Monday to Friday) after
+    # the local day of the rating, due at the end of that day
+    day = (at + OFFSET) // 86400
+    left = 15
+    while left:
+        day += 1
+        if (day + 3) % 7 < 5:  # 1970-01-01 was a Thursday: (day + 3) % 7 is 0 on Mondays
+            left -= 1
+    T.eq(due, (day + 1) * 86400 - OFFSET, "due at the end of the 15th working day")
 
     # validation
     T.eq(follow(h, u, "done", "x")[0], 400, "unknown state")

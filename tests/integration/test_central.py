@@ -197,6 +197,19 @@ class CentralTest(unittest.TestCase):
         return s
 
     # ---- records ----
+    def test_evaluation_versions(self):
+        """Evaluation records of version 1 (no "version") and 2 (one per case) are both held
+        as sent (docs/SYNC.md)."""
+        c = self.start("--token", "T0k")
+        v1 = {"uuid": "e1", "case_no": "t-uuid", "task_code": "X", "level": 5}
+        v2 = {"version": 2, "uuid": "e2", "case_no": "330100-2026-000123", "task_code": "330000-001",
+              "task_name": "社会保障卡申领", "case_bound": True, "level": 2,
+              "indicators": {"overall": 2, "attitude": 1}, "reasons_version": "hallq-2019.1"}
+        body = json.dumps({"hall_id": "H1", "records": [record(1, "evaluation", v1),
+                                                        record(2, "evaluation", v2)]}).encode()
+        self.assertEqual(post(c.port, "H1", body), (200, {"acked_through": 2}))
+        self.assertEqual([r["data"] for r in c.dump()], [v1, v2])
+
     def test_records_duplicates_and_gaps(self):
         c = self.start("--token", "T0k")
         self.assertEqual(post(c.port, "H1", batch("H1", [1, 2, 3])), (200, {"acked_through": 3}))
@@ -288,6 +301,8 @@ class CentralTest(unittest.TestCase):
             ("at without offset",
              json.dumps({"hall_id": "H1", "records": [dict(good, at="2026-11-23T09:00:00")]}).encode()),
             ("data not object", json.dumps({"hall_id": "H1", "records": [dict(good, data=[1])]}).encode()),
+            ("evaluation version 3", json.dumps({"hall_id": "H1", "records": [
+                dict(good, type="evaluation", data={"version": 3, "case_no": "x"})]}).encode()),
             ("no uuid", json.dumps({"hall_id": "H1", "records": [{k: v for k, v in good.items() if k != "uuid"}]}).encode()),
             ("empty body", b""),
             ("501 records", batch("H1", range(1, 502))),

@@ -77,8 +77,8 @@ def main():
         cur = b["window"]["current"]["number"]
         st, b = h.window(1, "transfer", {"window": 3}, token=c1)
         T.eq(st, 409, "a transfer to a closed window is refused")
-        T.eq(b.get("reason"), "window_closed", "named window_closed")
-        T.check("未开放" in b.get("message", "") and "closed" in b.get("message_en", ""),
+        T.eq(b.get("reason"), "window_unstaffed", "named window_unstaffed")
+        T.check("未开放" in b.get("message", "") and "not open" in b.get("message_en", ""),
                 f"in both languages: {b}")
         st, w = h.get("/api/v1/windows/1", token=c1)
         T.eq(w["current"]["number"], cur, "the ticket stayed at window 1")

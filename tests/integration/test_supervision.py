@@ -13,6 +13,7 @@ rules ask for") against the real hallqd:
 """
 import copy
 import json
+import signal
 import sys
 import threading
 
@@ -117,12 +118,15 @@ def main():
 
         # ---- over-long pause: an hour's lunch later (moved in the database, hallqd stopped)
         T.check("pause:1" not in alarm_keys(h), "no alarm within the hour")
+        T.eq(h.window(2, "help")[0], 200, "window 2 calls for help (machine token)")
         T.eq(h.stop(), 0, "clean stop")
         with h.db() as db:
             db.execute("UPDATE windows SET state_since = state_since - 3700 WHERE number = 1")
         h.start()
         w1 = h.status()["windows"][0]
         T.eq((w1["state"], w1["pause_reason"]), ("paused", "lunch"), "the reason survives")
+        T.check("help:2" in alarm_keys(h), "an unanswered help call survives the restart")
+        T.eq(h.post("/api/v1/admin/alarms/help:2/ack", token=MANAGER)[0], 200, "answered")
         a = alarm_keys(h).get("pause:1")
         T.check(a is not None and a["kind"] == "pause" and a["threshold"] == 3600
                 and a["value"] >= 3700 and a["acknowledged"] is False, f"pause:1 ({a})")
@@ -180,6 +184,22 @@ def main():
         T.check("overtime:2" not in alarm_keys(h), "finished: no alarm")
         T.check(wait_for(lambda: has_record(h, "overtime:2", "cleared"), timeout=12),
                 "overtime:2 cleared in the outbox")
+
+        # ---- SIGHUP: a new list applies; a running pause keeps its code
+        T.eq(h.window(1, "pause", {"reason": "errand"})[0], 200, "window 1 out on an errand")
+        h.config["pause_reasons"] = [{"code": "nap", "name": "小憩", "name_en": "Nap",
+                                      "max_min": 5}]
+        h.write_config()
+        h.proc.send_signal(signal.SIGHUP)
+        T.check(wait_for(lambda: [r["code"] for r in h.status()["pause_reasons"]]
+                         == ["nap", "other"], timeout=5), "SIGHUP: the new list, other appended")
+        w1 = h.status()["windows"][0]
+        T.eq((w1["pause_reason"], w1["pause_reason_name"]), ("errand", "errand"),
+             "a code gone from the list shows as itself")
+        T.eq(h.window(3, "pause", {"reason": "nap"})[0], 200, "the new reason is accepted")
+        T.eq(h.window(3, "resume")[0], 200, "resume 3")
+        T.eq(h.window(3, "pause", {"reason": "lunch"})[1].get("reason"), "no_pause_reason",
+             "the old one is not")
         T.check(h.alive(), "hallqd alive")
     finally:
         stop.set()

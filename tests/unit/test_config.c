@@ -117,6 +117,22 @@ static const struct bad_case bad_cases[] = {
      "x.json: $.queue.max_overtakes: must be an integer between 1 and 1000, got null"},
     {"services[0].id_required", "1", NULL,
      "x.json: $.services[0].id_required: must be true or false, got 1"},
+    /* pause reasons */
+    {"pause_reasons",
+     "[{\"code\": \"lunch\", \"name\": \"午休\"}, {\"code\": \"lunch\", "
+     "\"name\": \"午饭\"}]",
+     NULL,
+     "x.json: $.pause_reasons[1].code: pause reason \"lunch\" is already used by "
+     "$.pause_reasons[0]"},
+    {"pause_reasons", "[{\"code\": \"午休\", \"name\": \"午休\"}]", NULL,
+     "x.json: $.pause_reasons[0].code: may contain only letters A-Z a-z, digits, '_', '-' and "
+     "'.', got \"午休\""},
+    {"pause_reasons", "[{\"code\": \"lunch\", \"name\": \"午休\", \"max_min\": 1441}]", NULL,
+     "x.json: $.pause_reasons[0].max_min: must be an integer between 0 and 1440, got 1441"},
+    {"pause_reasons", "[{\"code\": \"lunch\"}]", NULL,
+     "x.json: $.pause_reasons[0].name: required key is missing"},
+    {"services[0].time_limit_s", "-1", NULL,
+     "x.json: $.services[0].time_limit_s: must be an integer between 0 and 86400, got -1"},
     {"http", "[]", NULL, "x.json: $.http: must be an object, got an array"},
     {"services", "{}", NULL, "x.json: $.services: must be an array, got an object"},
     {"services[0]", "\"A\"", NULL, "x.json: $.services[0]: must be an object, got \"A\""},
@@ -433,6 +449,15 @@ static void test_base_and_paths(void)
     CHECK_EQ_INT(cfg.http_max_body, 65536);
     CHECK_EQ_INT(cfg.wait_alarm_s, 1800);
     CHECK_EQ_INT(cfg.idle_alarm_s, 600);
+    CHECK_EQ_INT(cfg.unstaffed_alarm_s, 300);
+    CHECK_EQ_INT(cfg.engine.services[0].time_limit_s, 0);
+    /* the default pause reasons, Chinese first, "other" last */
+    CHECK_EQ_INT(cfg.engine.n_pause_reasons, 6);
+    CHECK_EQ_STR(cfg.engine.pause_reasons[0].code, "lunch");
+    CHECK_EQ_STR(cfg.engine.pause_reasons[0].name, "午休");
+    CHECK_EQ_STR(cfg.engine.pause_reasons[0].name_en, "Lunch break");
+    CHECK_EQ_INT(cfg.engine.pause_reasons[0].max_min, 60);
+    CHECK_EQ_STR(cfg.engine.pause_reasons[5].code, "other");
     CHECK_EQ_INT(cfg.engine.utc_offset_s, 28800);
     CHECK_EQ_INT(cfg.engine.recall_limit, 2);
     CHECK(cfg.engine.no_show_requeue);
@@ -838,6 +863,18 @@ static void test_reload(void)
     CHECK_EQ_INT(reload_one("sync.batch_max", "7", &cur, said), 0);
     CHECK_EQ_STR(said, "hook:$.sync.batch_max");
     CHECK_EQ_INT(cur.sync_batch_max, 500);
+    hq_config_free(&cur);
+    /* pause reasons: the whole list applies on SIGHUP; "other" is appended when missing */
+    CHECK_EQ_INT(reload_one("pause_reasons",
+                            "[{\"code\": \"nap\", \"name\": \"小憩\", \"max_min\": 5}]", &cur,
+                            said),
+                 0);
+    CHECK_EQ_STR(said, "applied:$.pause_reasons");
+    CHECK_EQ_INT(cur.engine.n_pause_reasons, 2);
+    CHECK_EQ_STR(cur.engine.pause_reasons[0].code, "nap");
+    CHECK_EQ_STR(cur.engine.pause_reasons[0].name_en, "nap"); /* absent: the code */
+    CHECK_EQ_STR(cur.engine.pause_reasons[1].code, "other");
+    CHECK_EQ_STR(cur.engine.pause_reasons[1].name, "其他");
     hq_config_free(&cur);
     /* the database: restart */
     CHECK_EQ_INT(reload_one("store.database", "\"/var/lib/hallq/other.db\"", &cur, said), 1);

@@ -817,6 +817,35 @@ static void test_reregister(void)
     hq_result_free(&r);
 }
 
+/* 帮办/陪同 (issue 16): the guide desk's flag rides on the ticket (HQ_TF_ASSIST), a new
+ * ticket and a re-registered one alike, through a transfer; a ticket without it has none. */
+static void test_assist(void)
+{
+    struct hq_engine e;
+    struct hq_result r = {0};
+    fresh(&e, &cfg);
+    struct hq_cmd c = {.type = HQ_CMD_ISSUE, .now = base0};
+    c.u.issue.service = SVC_B;
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_OK);
+    CHECK_EQ_INT(e.tickets[r.ticket].flags & HQ_TF_ASSIST, 0);
+    c.u.issue.assist = true;
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_OK);
+    int32_t ti = r.ticket;
+    CHECK(e.tickets[ti].flags & HQ_TF_ASSIST);
+    c.u.issue.held_number = 3;
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_OK);
+    CHECK(e.tickets[r.ticket].flags & HQ_TF_ASSIST);
+    /* a cancel's reason is for the log only: the engine takes it as any cancel */
+    struct hq_cmd x = {.type = HQ_CMD_CANCEL, .now = base0 + 1};
+    x.u.cancel.ticket = r.ticket;
+    snprintf(x.u.cancel.reason, sizeof x.u.cancel.reason, "%s", "群众改日再办");
+    CHECK_EQ_INT(hq_engine_apply(&e, &x, &r), HQ_OK);
+    CHECK_EQ_INT(e.tickets[x.u.cancel.ticket].status, HQ_TS_CANCELLED);
+    CHECK(e.tickets[ti].flags & HQ_TF_ASSIST); /* the other one keeps it */
+    hq_engine_free(&e);
+    hq_result_free(&r);
+}
+
 static void test_ranking(void)
 {
     struct hq_engine e;
@@ -1028,8 +1057,8 @@ static void test_transfer(void)
         XFER(17, 1, -1, 4, 0, HQ_ERR_STATE),
     };
     RUN("transfer to a closed window", &e, &r, base0, closed);
-    CHECK_EQ_INT(r.why, HQ_WHY_WINDOW_CLOSED);
-    CHECK_EQ_STR(hq_why_code(r.why), "window_closed");
+    CHECK_EQ_INT(r.why, HQ_WHY_WINDOW_UNSTAFFED);
+    CHECK_EQ_STR(hq_why_code(r.why), "window_unstaffed");
     CHECK_EQ_INT(tk(&e, "A002")->status, HQ_TS_CALLED);
     CHECK_EQ_INT(tk(&e, "A002")->window, 1);
     static const struct step open4[] = {
@@ -1980,6 +2009,80 @@ static void test_refusal_reasons(void)
     hq_result_free(&r);
 }
 
+/* Issue 17: the QR page rates its own ticket (by_ticket): finished, at its
+ * window, within qr_open_s, once; it closes the pad's invitation for it. */
+static struct hq_cmd qr_rate(int64_t t, uint16_t win, int32_t ticket, uint8_t level)
+{
+    struct hq_cmd c;
+    memset(&c, 0, sizeof c);
+    c.type = HQ_CMD_RATE;
+    c.now = base0 + t;
+    c.window = win;
+    c.u.rate.level = level;
+    c.u.rate.channel = HQ_CHAN_QR;
+    c.u.rate.by_ticket = true;
+    c.u.rate.ticket = ticket;
+    make_uuid(c.u.rate.uuid);
+    return c;
+}
+
+static void test_qr_rating(void)
+{
+    struct hq_engine e;
+    struct hq_result r = {0};
+    uint32_t keep = cfg.qr_open_s;
+    cfg.qr_open_s = 3600;
+    fresh(&e, &cfg);
+    static const struct step setup[] = {
+        LOGIN(0, 4, "1004", HQ_OK),
+        ISSUE(1, SVC_A, HQ_OK, "A001"),
+        ISSUE(2, SVC_A, HQ_OK, "A002"),
+        NEXT(3, 4, HQ_OK, "A001"),
+    };
+    RUN("qr setup", &e, &r, base0, setup);
+    int wi = hq_engine_window_index(&e, 4);
+    struct hq_cmd c = qr_rate(4, 4, 0, 5);
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_ERR_STATE); /* being served: not yet */
+    CHECK_EQ_INT(r.why, HQ_WHY_NO_RATING);
+    static const struct step fin[] = {WCMD(HQ_CMD_FINISH, 5, 4, HQ_OK)};
+    RUN("qr finish", &e, &r, base0, fin);
+    CHECK_EQ_INT(e.win[wi].rating_ticket, 0); /* the pad is invited */
+    c = qr_rate(6, 3, 0, 5);
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_ERR_STATE); /* another window's ticket */
+    c = qr_rate(6, 4, 99, 5);
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_ERR_NOT_FOUND);
+    c = qr_rate(6, 4, 0, 2);
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_OK);
+    CHECK(e.tickets[0].flags & HQ_TF_RATED);
+    CHECK_EQ_INT(e.win[wi].rating_ticket, -1); /* the pad's invitation ends */
+    bool closed = false;
+    for (size_t i = 0; i < r.n_fx; i++)
+        closed |= r.fx[i].type == HQ_FX_RATE_CLOSED;
+    CHECK(closed);
+    CHECK_EQ_INT(r.n_rec >= 1 && r.rec[0].type == HQ_REC_EVALUATION, 1);
+    CHECK_EQ_INT(r.rec[0].channel, HQ_CHAN_QR);
+    /* a second rating, from the pad or the page: 已评价 */
+    static const struct step again[] = {RATE(7, 4, 5, HQ_ERR_STATE)};
+    RUN("qr pad again", &e, &r, base0, again);
+    CHECK_EQ_INT(r.why, HQ_WHY_RATED);
+    c = qr_rate(7, 4, 0, 5);
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_ERR_STATE);
+    CHECK_EQ_INT(r.why, HQ_WHY_RATED);
+    /* open for qr_open_s after the finish, not a second longer */
+    static const struct step second[] = {NEXT(8, 4, HQ_OK, "A002"),
+                                         WCMD(HQ_CMD_FINISH, 9, 4, HQ_OK)};
+    RUN("qr second", &e, &r, base0, second);
+    c = qr_rate(9 + 3601, 4, 1, 4);
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_ERR_STATE);
+    CHECK_EQ_INT(r.why, HQ_WHY_NO_RATING);
+    CHECK(!(e.tickets[1].flags & HQ_TF_RATED));
+    c = qr_rate(9 + 3600, 4, 1, 4);
+    CHECK_EQ_INT(hq_engine_apply(&e, &c, &r), HQ_OK);
+    hq_engine_free(&e);
+    hq_result_free(&r);
+    cfg.qr_open_s = keep;
+}
+
 int main(void)
 {
     setup_cfg();
@@ -1989,6 +2092,7 @@ int main(void)
     test_issue_rules();
     test_number_range();
     test_reregister();
+    test_assist();
     test_ranking();
     test_anti_starvation();
     test_elderly();
@@ -2006,5 +2110,6 @@ int main(void)
     test_estimate_day();
     test_bad_config();
     test_refusal_reasons();
+    test_qr_rating();
     return check_report("test_engine");
 }

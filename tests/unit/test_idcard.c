@@ -391,6 +391,49 @@ static void test_card_y(void)
     CHECK_EQ_INT(id.birth_ymd, 19560820);
 }
 
+/* A number typed at the desk: the same hash as the card with that number (card_table[0]), its
+ * birth date; refused with the fault named for a wrong check character, a wrong length, a
+ * letter, a date that is no date. */
+static void test_typed(void)
+{
+    struct idcard_identity id;
+    enum idcard_fault fault;
+    char h[65];
+    const uint8_t *k = (const uint8_t *)TEST_KEY;
+    size_t kl = strlen(TEST_KEY);
+    CHECK_EQ_INT(idcard_typed_identity("110101194803120010", k, kl, &id, &fault), HQ_OK);
+    CHECK_EQ_INT(fault, IDCARD_FAULT_NONE);
+    hash_hex(id.id_hash, h);
+    CHECK_EQ_STR(h, card_table[0].hash);
+    CHECK_EQ_INT(id.birth_ymd, 19480312);
+    CHECK_EQ_STR(id.name_masked, "");
+    /* spaces as people group it, and a lowercase x */
+    CHECK_EQ_INT(idcard_typed_identity("110101 19480312 0010", k, kl, &id, &fault), HQ_OK);
+    hash_hex(id.id_hash, h);
+    CHECK_EQ_STR(h, card_table[0].hash);
+    CHECK_EQ_INT(idcard_typed_identity("11010519491231002x", k, kl, &id, &fault), HQ_OK);
+    CHECK_EQ_INT(id.birth_ymd, 19491231);
+    static const struct {
+        const char *typed;
+        int fault;
+    } bad[] = {
+        {"110101194803120011", IDCARD_FAULT_CHECK_CHAR},
+        {"11010519491231002Y", IDCARD_FAULT_CHECK_CHAR},
+        {"11010119480312001", IDCARD_FAULT_NUMBER},
+        {"1101011948031200100", IDCARD_FAULT_NUMBER},
+        {"11010119480312A010", IDCARD_FAULT_NUMBER},
+        {"", IDCARD_FAULT_NUMBER},
+        {NULL, IDCARD_FAULT_NUMBER},
+        {"110101194813320016", IDCARD_FAULT_BIRTH_DATE}, /* month 13, right check character */
+    };
+    for (size_t i = 0; i < HQ_ARRAY_LEN(bad); i++) {
+        memset(&id, 0x5a, sizeof id);
+        CHECK_EQ_INT(idcard_typed_identity(bad[i].typed, k, kl, &id, &fault), HQ_ERR_INVALID);
+        CHECK_EQ_INT(fault, bad[i].fault);
+        CHECK_EQ_INT(id.birth_ymd, 0); /* nothing of it is left in out */
+    }
+}
+
 static void test_gb11643(void)
 {
     static const struct {
@@ -647,6 +690,7 @@ int main(void)
     test_cards();
     test_card_y();
     test_gb11643();
+    test_typed();
     test_mask_and_status();
     test_reader();
     test_reader_retry();

@@ -196,8 +196,14 @@ static void test_migrate(void)
     sqlite3 *db;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db,
-                              "ALTER TABLE windows DROP COLUMN pause_reason;" /* schema 5 */
+                              "ALTER TABLE windows DROP COLUMN pause_reason;" /* schema 6 */
                               "ALTER TABLE windows DROP COLUMN help_at;"
+                              "DROP TABLE cases;" /* schema 5 */
+                              "DROP INDEX evaluations_case;"
+                              "ALTER TABLE evaluations DROP COLUMN case_no;"
+                              "ALTER TABLE evaluations DROP COLUMN item_code;"
+                              "ALTER TABLE evaluations DROP COLUMN item_name;"
+                              "ALTER TABLE evaluations DROP COLUMN text;"
                               "DROP TABLE staff_pins;" /* schema 4 */
                               "DROP TABLE sessions;"
                               "ALTER TABLE events DROP COLUMN actor;"
@@ -226,6 +232,9 @@ static void test_migrate(void)
     CHECK_EQ_INT(
         scalar(db, "SELECT count(*) FROM windows WHERE pause_reason IS NOT NULL OR help_at != 0"),
         0);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM cases"), 0);
+    /* rows rated before case binding keep no case (the ticket was the case) */
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations WHERE case_no IS NULL"), 2);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations WHERE uuid='e1' AND "
                             "follow_up_state='open' AND follow_up_due=1000+15*86400"),
                  1);
@@ -664,6 +673,12 @@ static void test_prune(void)
     CHECK(old_ev >= 10 && all_ev > old_ev);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM tickets"), 8);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations"), 2);
+    /* cases bound on day 0 and on day 10 (hqd_rating.c): the old one goes with the history */
+    snprintf(q, sizeof q,
+             "INSERT INTO cases VALUES('t-old',0,'C1','I1','N1',%lld,NULL),"
+             "('t-new',0,'C2','I2','N2',%lld,NULL)",
+             (long long)T0 + 50, (long long)T0 + 10 * 86400);
+    CHECK_EQ_INT(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
 
     /* A record and an event written while the clock was far ahead: they stay, and they do not
      * hold up the rows after them. */
@@ -708,6 +723,8 @@ static void test_prune(void)
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM events"), all_ev - old_ev + 1);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM tickets"), 2);
     CHECK_EQ_INT(scalar(db, "SELECT level FROM evaluations"), 1);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM cases WHERE ticket='t-new'"), 1);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM cases"), 1);
     /* the unsent figures (two index look-ups) agree with a count */
     int64_t bl, oldest, last;
     CHECK_EQ_INT(hq_store_outbox_stats(st, &bl, &oldest, &last), HQ_OK);

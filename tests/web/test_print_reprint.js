@@ -132,8 +132,11 @@ test('kiosk: 补打号票 prints once, a second tap shows the refusal, print_fai
 });
 
 test('dashboard: a manager reprints by number', async () => {
-    const hall = await new H.Hall(config()).start();
+    const cfg = config();
+    cfg.staff.push({ id: '9001', name: '赵主任', role: 'manager' }); /* the dashboard signs in as a person */
+    const hall = await new H.Hall(cfg).start();
     try {
+        assert.equal((await hall.setPin('9001', '2468-13579')).status, 200, 'manager PIN set');
         const base = fs.readdirSync(path.join(tmp, 'printer')).filter((f) => /^ticket-\d+\.json$/.test(f)).length + 1;
         const r = await hall.post('/api/v1/tickets', { service: 'A' });
         assert.equal(r.status, 201);
@@ -141,7 +144,8 @@ test('dashboard: a manager reprints by number', async () => {
         assert.ok(await until(() => fs.existsSync(printed(base)) && lines(base).includes(number), 10000));
         const page = await B.newPage({ width: 1920, height: 1080 });
         await page.goto(hall.url + '/admin');
-        await page.fill('#token', H.MANAGER);
+        await page.fill('#staff', '9001');
+        await page.fill('#pin', '2468-13579');
         await page.click('#login-form button[type=submit]');
         await page.waitForFunction(() => !document.getElementById('dash').hidden, null, { timeout: 8000 });
         await page.fill('#reprint-key', number.toLowerCase());

@@ -172,8 +172,16 @@ static const char *central__check_record(const cJSON *r, int64_t *seq)
         return "type must be ticket, evaluation or event";
     if (!sync_valid_rfc3339(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "at"))))
         return "at must be an RFC 3339 time with an offset";
-    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(r, "data")))
-        return "data must be an object";
+    const cJSON *data = cJSON_GetObjectItemCaseSensitive(r, "data");
+    if (!cJSON_IsObject(data)) return "data must be an object";
+    /* Evaluation records: version 1 (no "version", the ticket is the case)
+     * and 2 (one record per case, docs/SYNC.md); both stored as sent. */
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(data, "version");
+    if (v &&
+        strcmp(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "type")), "evaluation") ==
+            0 &&
+        !(cJSON_IsNumber(v) && (v->valuedouble == 1 || v->valuedouble == 2)))
+        return "an evaluation's data.version must be 1 or 2";
     return NULL;
 }
 

@@ -236,6 +236,84 @@
         renderWindows();
         renderQueues();
         renderStaffing();
+        renderRates();
+    }
+
+    /* 回访率 and 整改率 of this month's real-name 差评 (issue 17) */
+    function renderRates() {
+        const fu = overview && overview.follow_up;
+        const pct = (x) => (x === null || x === undefined ? '—' : Math.round(x * 100) + '%');
+        if (!fu || typeof fu !== 'object') {
+            HQ.text($('fu-rates'), '');
+            return;
+        }
+        HQ.fill($('fu-rates'), [
+            h('span', { class: 'rate', dataset: { rate: 'callback' } }, t('回访率 ', 'Call-back rate ') + pct(fu.callback_rate)),
+            h('span', { class: 'rate', dataset: { rate: 'rectify' } }, t('整改率 ', 'Rectification rate ') + pct(fu.rectify_rate)),
+            h('span', { class: 'rate-base' },
+                t('本月实名差评 ' + fu.real_name + ' 条，超期 ' + fu.overdue + ' 条',
+                    'this month: ' + fu.real_name + ' real-name, ' + fu.overdue + ' overdue')),
+        ]);
+    }
+
+    /* The citizen's number for the call-back: asked with the follow-up
+     * passphrase each time, shown in place, never kept by the page. */
+    function contactBox(e) {
+        const c = e.contact || {};
+        if (!c.given) return null;
+        if (c.erased)
+            return h('div', { class: 'fu-contact erased' }, t('回访电话已删除', 'Call-back number erased'));
+        const pass = h('input', { type: 'password', name: 'passphrase', autocomplete: 'off',
+            placeholder: t('回访密钥口令', 'Follow-up passphrase') });
+        const out = h('span', { class: 'phone', role: 'status' });
+        const btn = h('button', { type: 'submit', class: 'btn' }, t('查看回访电话', 'Show the number'));
+        const form = h('form', { class: 'fu-contact' }, pass, btn, out);
+        form.addEventListener('submit', async (ev) => {
+            ev.preventDefault();
+            btn.disabled = true;
+            const r = await api('POST', '/api/v1/admin/evaluations/' + encodeURIComponent(e.uuid) + '/contact', { passphrase: pass.value });
+            btn.disabled = false;
+            pass.value = '';
+            HQ.text(out, r.status === 200 ? r.body.phone : errText(r.body));
+            out.classList.toggle('error', r.status !== 200);
+        });
+        return form;
+    }
+
+    /* 申诉 and its 复核 */
+    function appealBox(e) {
+        const a = e.appeal;
+        if (!a) return null;
+        const kind = a.kind === 'malicious' ? t('恶意差评', 'malicious') : t('误评', 'mistaken');
+        const state = a.state === 'upheld' ? t('申诉成立（不计入满意率）', 'upheld (not counted)')
+            : a.state === 'rejected' ? t('申诉驳回', 'rejected') : t('申诉待复核', 'appeal to review');
+        const box = h('div', { class: 'fu-appeal', dataset: { state: a.state } },
+            h('span', { class: 'state-tag' }, state), ' ', kind + t('：', ': ') + a.reason,
+            a.review_reason ? h('div', null, t('复核意见：', 'Review: ') + a.review_reason) : null);
+        if (a.state !== 'pending') return box;
+        const reason = h('input', { type: 'text', name: 'review', maxlength: '500',
+            placeholder: t('复核意见（必填）', 'Reason (required)') });
+        const msg = h('span', { class: 'error', role: 'alert' });
+        const send = async (uphold) => {
+            if (!reason.value.trim()) {
+                HQ.text(msg, t('请填写复核意见', 'Please give a reason'));
+                return;
+            }
+            const r = await api('POST', '/api/v1/admin/evaluations/' + encodeURIComponent(e.uuid) + '/review',
+                { uphold: uphold, reason: reason.value.trim() });
+            if (r.status !== 200) {
+                HQ.text(msg, errText(r.body));
+                return;
+            }
+            loadFollowups();
+            loadOverview();
+        };
+        const up = h('button', { type: 'button', class: 'btn', dataset: { review: 'uphold' } }, t('申诉成立', 'Uphold'));
+        const no = h('button', { type: 'button', class: 'btn', dataset: { review: 'reject' } }, t('驳回', 'Reject'));
+        up.addEventListener('click', () => send(true));
+        no.addEventListener('click', () => send(false));
+        box.appendChild(h('div', { class: 'fu-review' }, reason, up, no, msg));
+        return box;
     }
 
     function renderAlarms() {
@@ -314,10 +392,20 @@
         return h('span', { class: 'ack-box' }, btn, msg);
     }
 
+    /* 评价覆盖率 (issue 17): rated / finished today, per window and for the hall */
+    function coverageText(c) {
+        if (!c || !c.finished) return t('评价 —', 'Rated —');
+        return t('评价 ', 'Rated ') + c.rated + '/' + c.finished + ' (' + Math.round((c.rated * 100) / c.finished) + '%)';
+    }
+
     function renderWindows() {
         const idle = {};
         const ALERT = { idle: 1, pause: 1, unstaffed: 1, overtime: 1, help: 1 };
         for (const a of alarms) if (ALERT[a.kind] && !a.acknowledged) idle[a.subject] = true;
+        const ev = overview.evaluation || {};
+        const cov = {};
+        for (const c of ev.windows || []) cov[c.window] = c;
+        HQ.text($('coverage'), coverageText(ev));
         HQ.fill(
             $('windows'),
             (overview.windows || []).map((w) => {
@@ -328,7 +416,8 @@
                             w.pause_reason ? ' · ' + t(w.pause_reason_name, w.pause_reason_name_en) : '')),
                     h('div', { class: 'wclerk' }, w.staff ? staffText(w.staff) : t('无人登录', 'nobody signed in')),
                     h('div', { class: 'wbottom' }, h('span', { class: 'wticket' }, cur),
-                        sinceCell('span', { class: 'wtime' }, w.time_in_state_s, dur)));
+                        sinceCell('span', { class: 'wtime' }, w.time_in_state_s, dur)),
+                    h('div', { class: 'wcov' }, coverageText(cov[w.number])));
             })
         );
     }
@@ -459,7 +548,11 @@
                         h('span', null, e.service + ' ' + t(e.service_name, e.service_name_en))),
                     h('div', { class: 'fu-state' },
                         h('span', { class: 'state-tag' }, tr(FU[f.state], f.state)),
+                        f.callback_due ? h('span', { class: 'cb-due' + (f.callback_overdue ? ' overdue' : '') },
+                            t('回访期限 ', 'Call back by ') + localTime(f.callback_due) + (f.callback_overdue ? t('（已逾期）', ' (overdue)') : '')) : null,
                         h('span', { class: 'due' }, t('期限 ', 'Due ') + '—')),
+                    contactBox(e),
+                    appealBox(e),
                     f.note ? h('div', { class: 'fu-note' }, h('span', { class: 'label' }, t('记录：', 'Note: ')), f.note) : null,
                     f.next ? followupForm(e) : null);
                 markDue(el);
@@ -655,7 +748,9 @@
         loadFollowups();
         if (live) live.close();
         /* kinds of our own on the shared stream */
-        for (const k of ['alarm', 'follow_up', 'staffing']) if (HQ.EVENT_KINDS.indexOf(k) < 0) HQ.EVENT_KINDS.push(k);
+        for (const k of ['alarm', 'follow_up', 'staffing', 'override', 'reroute']) if (HQ.EVENT_KINDS.indexOf(k) < 0) HQ.EVENT_KINDS.push(k);
+        /* the run-time changes section (admin-changes.js) follows the same stream */
+        document.dispatchEvent(new CustomEvent('hq-admin-start'));
         let connected = false;
         live = HQ.live({
             /* each (re)connection: what changed while the link was down */
@@ -680,6 +775,7 @@
                     return;
                 }
                 if (kind === 'follow_up' || kind === 'evaluation') loadFollowups();
+                if (kind === 'override') document.dispatchEvent(new CustomEvent('hq-admin-override'));
                 scheduleOverview();
             },
             onLink: HQ.linkBadge($('link')),

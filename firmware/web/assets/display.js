@@ -188,7 +188,8 @@
                 h('div', { class: 'svc-name' }, HQ.serviceName(s)),
                 HQ.lang() === 'en' ? h('div', { class: 'svc-wait' }, 'waiting', h('b', null, s.waiting))
                     : h('div', { class: 'svc-wait' }, '等候', h('b', null, s.waiting), '人'),
-                h('div', { class: 'svc-est' }, closed ? HQ.t('暂停取号', 'closed now') : HQ.serviceWait(s))));
+                h('div', { class: 'svc-est' }, closed ? (s.closed_message ? HQ.t(s.closed_message, s.closed_message_en || s.closed_message)
+                    : HQ.t('暂停取号', 'closed now')) : HQ.serviceWait(s))));
         }
         HQ.fill(box, tiles);
     }
@@ -344,6 +345,12 @@
 
     function onEvent(kind, d) {
         if (!status || kind === 'card') return;
+        if (kind === 'override' && status.hall) {
+            /* the manager changed the notice (or something else: the refresh below brings it) */
+            status.hall.notice = d.notice || '';
+            status.hall.notice_en = d.notice_en || '';
+            renderHall();
+        }
         if (d.window && typeof d.window.number === 'number') {
             const ws = status.windows || [];
             const i = ws.findIndex((w) => w.number === d.window.number);

@@ -264,6 +264,9 @@
     HQ.EVENT_KINDS = ['issue', 'call', 'recall', 'start', 'no_show', 'requeue', 'park', 'call_back', 'transfer', 'pause', 'resume',
         'finish', 'cancel', 'login', 'logout', 'rate', 'unrated', 'expire', 'rollover', 'evaluation', 'ticket_closed', 'card'];
     HQ.CALL_KINDS = { call: 1, recall: 1, call_back: 1 };
+    /* the manager's run-time changes (issue 16): windows opened/closed, services changed, holders re-routed */
+    HQ.EVENT_KINDS.push('window_open', 'window_close', 'window_services', 'service_hours', 'service_quota', 'service_close',
+        'reroute', 'override');
 
     /*
      * HQ.live({onStatus(status, fresh), onEvent(kind, data), onLink(up), kinds}):
@@ -413,6 +416,8 @@
             s.next_open = f.next_open;
             s.open = f.open;
             s.daily_quota = f.daily_quota;
+            s.closed_message = f.closed_message; /* the manager closed it early today */
+            s.closed_message_en = f.closed_message_en;
             s.issued = Math.max(s.issued || 0, f.issued || 0);
         }
         status.hall = fresh.hall || status.hall;

@@ -131,6 +131,11 @@
             return;
         }
         if (!ticket) return;
+        /* finished: the QR code now rates the service (/rate/{uuid}, issue 17) */
+        if (ticket.status === 'done' && ticket.uuid) {
+            location.replace('/rate/' + encodeURIComponent(ticket.uuid) + location.search);
+            return;
+        }
         HQ.text(HQ.$('tnum'), ticket.number);
         HQ.text(HQ.$('tsvc'), HQ.serviceName(ticket));
         const prio = HQ.$('tprio');
@@ -142,6 +147,10 @@
             : ticket.status === 'waiting' ? '' : 'gone');
         const waiting = ticket.status === 'waiting';
         HQ.$('tfacts').hidden = !waiting;
+        /* sent to one window (the manager closed a window or the service early): say which */
+        const rr = HQ.$('treroute');
+        rr.hidden = !(waiting && ticket.target_window);
+        if (!rr.hidden) HQ.text(rr, HQ.t('请到 ' + ticket.target_window + ' 号窗口办理', 'You will be served at window ' + ticket.target_window));
         HQ.text(HQ.$('tahead'), typeof ticket.ahead === 'number' ? HQ.t(ticket.ahead + ' 人', String(ticket.ahead)) : '—');
         HQ.text(HQ.$('twait'), HQ.waitText(ticket.estimated_wait_s));
         HQ.text(HQ.$('tupdated'), HQ.t('更新于 ', 'Updated ') + HQ.hhmm(HQ.hallNow(), true));

@@ -40,7 +40,9 @@
         if (cur) {
             HQ.text(n, cur.number);
             n.className = 'wnum ' + win.state;
-            HQ.text(HQ.$('wsvc'), HQ.serviceName(cur) + (cur.priority_label ? ' · ' + HQ.priorityText(cur) : ''));
+            /* 帮办/陪同: the guide desk asked the window to help this citizen through */
+            HQ.fill(HQ.$('wsvc'), HQ.serviceName(cur) + (cur.priority_label ? ' · ' + HQ.priorityText(cur) : ''),
+                cur.assist ? h('span', { class: 'assist', id: 'wassist' }, HQ.t('帮办 / 陪同', 'Assisted service')) : null);
         } else {
             HQ.text(n, win.state === 'closed' ? HQ.t('本窗口暂未开放', 'This window is closed') : HQ.t('欢迎光临', 'Welcome'));
             n.className = 'wnum none';
