@@ -2306,6 +2306,8 @@ int hq_api_init(struct hq_daemon *d)
     hq_api_route_for(api, "GET", "/kiosk", HQ_AUTH_ANY, api__page, "kiosk.html");
     hq_api_route_for(api, "GET", "/admin", HQ_AUTH_ANY, api__page, "admin.html");
     hq_api_route_for(api, "GET", "/console", HQ_AUTH_ANY, api__page, "console.html");
+    /* a clerk's printable monthly 考核 sheet (issue 18; its data needs the manager session) */
+    hq_api_route_for(api, "GET", "/admin/assessment", HQ_AUTH_ANY, api__page, "assessment.html");
     hq_api_route_for(api, "GET", "/desk", HQ_AUTH_ANY, api__page, "desk.html");
     hq_api_route_for(api, "GET", "/t/", HQ_AUTH_ANY, api__page, "ticket.html");
     hq_api_route_for(api, "GET", "/rate/", HQ_AUTH_ANY, api__page, "rate.html");

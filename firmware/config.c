@@ -256,6 +256,13 @@ static const struct cfg_key cfg_store_keys[] = {
      .max = 16777216, .def = 256},
 };
 
+static const struct cfg_key cfg_reports_keys[] = {
+    {.key = "keep_years", .flags = CF_RELOAD, .type = CT_INT, F_OFF(reports_keep_years), .min = 0,
+     .max = 100, .def = 5},
+    {.key = "wait_threshold_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(reports_wait_threshold_s),
+     .min = 60, .max = 86400, .def = 1800},
+};
+
 static const struct cfg_key cfg_display_keys[] = {
     {.key = "notice", .flags = CF_RELOAD, .type = CT_STR, F_OFF(notice)},
     {.key = "notice_en", .flags = CF_RELOAD, .type = CT_STR, F_OFF(notice_en)},
@@ -633,6 +640,7 @@ static const struct cfg_obj cfg_hall_obj = CFG_OBJ(cfg_hall_keys, NULL);
 static const struct cfg_obj cfg_http_obj = CFG_OBJ(cfg_http_keys, cfg__http_finish);
 static const struct cfg_obj cfg_session_obj = CFG_OBJ(cfg_session_keys, NULL);
 static const struct cfg_obj cfg_store_obj = CFG_OBJ(cfg_store_keys, NULL);
+static const struct cfg_obj cfg_reports_obj = CFG_OBJ(cfg_reports_keys, NULL);
 static const struct cfg_obj cfg_display_obj = CFG_OBJ(cfg_display_keys, NULL);
 static const struct cfg_obj cfg_alarm_obj = CFG_OBJ(cfg_alarm_keys, NULL);
 static const struct cfg_obj cfg_privacy_obj = CFG_OBJ(cfg_privacy_keys, NULL);
@@ -649,6 +657,7 @@ static const struct cfg_key cfg_top_keys[] = {
     {.key = "http", .type = CT_OBJECT, .sub = &cfg_http_obj},
     {.key = "sessions", .type = CT_OBJECT, .sub = &cfg_session_obj},
     {.key = "store", .type = CT_OBJECT, .sub = &cfg_store_obj},
+    {.key = "reports", .type = CT_OBJECT, .sub = &cfg_reports_obj},
     {.key = "display", .type = CT_OBJECT, .sub = &cfg_display_obj},
     {.key = "alarms", .type = CT_OBJECT, .sub = &cfg_alarm_obj},
     {.key = "privacy", .type = CT_OBJECT, .flags = CF_REQ, .sub = &cfg_privacy_obj},

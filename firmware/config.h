@@ -152,12 +152,14 @@ struct hq_config {
     uint32_t session_idle_s; /* a session unused this long is over */
 
     /* store */
-    char database[HQ_CFG_PATH_MAX]; /* absolute after loading */
-    char synchronous[8];            /* "full" or "normal" */
-    uint32_t store_backlog_max_kib; /* unsaved writes kept in RAM while the disk refuses them */
-    uint32_t store_history_days;    /* tickets and evaluations kept; 0 = for ever */
-    uint32_t store_event_log_days;  /* event log rows kept; 0 = for ever */
-    uint32_t store_disk_alarm_mib;  /* alarm when less is free on the database's disk; 0 = off */
+    char database[HQ_CFG_PATH_MAX];    /* absolute after loading */
+    char synchronous[8];               /* "full" or "normal" */
+    uint32_t store_backlog_max_kib;    /* unsaved writes kept in RAM while the disk refuses them */
+    uint32_t store_history_days;       /* tickets and evaluations kept; 0 = for ever */
+    uint32_t store_event_log_days;     /* event log rows kept; 0 = for ever */
+    uint32_t store_disk_alarm_mib;     /* alarm when less is free on the database's disk; 0 = off */
+    uint32_t reports_keep_years;       /* per-day report rollups kept; 0 = for ever */
+    uint32_t reports_wait_threshold_s; /* a wait over this counts in the reports' over-share */
 
     /* display (pages and texts) */
     char notice[512]; /* scrolling notice on the wall display */

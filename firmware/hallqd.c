@@ -36,6 +36,7 @@
 #include "hqd_held.h"
 #include "hqd_overrides.h"
 #include "hqd_print.h"
+#include "hqd_reports.h"
 #include "hqd_retention.h"
 #include "hqd_session.h"
 #include "hqd_voice.h"
@@ -67,6 +68,7 @@ static const struct hqd_module hqd_modules[] = {
     {.name = "overrides", .init = hqd_overrides_init, .fini = hqd_overrides_fini},
     {.name = "appointments", .init = hq_appointments_init, .fini = hq_appointments_fini},
     {.name = "retention", .init = hqd_retention_init, .fini = hqd_retention_fini},
+    {.name = "reports", .init = hqd_reports_init, .fini = hqd_reports_fini},
     {.name = "calls", .init = hqd_calls_init, .fini = hqd_calls_fini},
     {.name = "pages", .init = hqd_pages_init, .fini = hqd_pages_fini},
     {.name = "rating", .init = hqd_rating_init, .fini = hqd_rating_fini},

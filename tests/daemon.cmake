@@ -11,6 +11,8 @@ if(TARGET hallqd)
   if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/unit/test_store.c)
     hq_unit_test(test_store SOURCES unit/test_store.c LIBS hqstore)
   endif()
+  # the report figures of a scripted week, rebuild == live (firmware/figures.c)
+  hq_unit_test(test_figures SOURCES unit/test_figures.c LIBS hqstore)
 endif()
 # Disk full, read-only storage, corrupt database (issue 7): mounts a tmpfs and
 # an ext4 loop image, so it needs root (CI runs as root; elsewhere it fails

@@ -11,6 +11,7 @@
  */
 #include <cjson/cJSON.h>
 #include <curl/curl.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -409,6 +410,73 @@ static int ctl__read_pin(char *pin, size_t len)
     return 0;
 }
 
+/* hallqctl report: one line per row of the figures. */
+static void ctl__print_report(cJSON *o)
+{
+    printf("%s .. %s  (%s)\n", ctl__str(o, "from"), ctl__str(o, "to"), ctl__str(o, "by"));
+    printf("%-12s %-10s %8s %8s %10s %8s %8s %8s\n", "编号 Key", "名称 Name", "取号", "办结",
+           "平均等候s", "满意率", "空岗s", "暂停s");
+    cJSON *r;
+    cJSON_ArrayForEach(r, cJSON_GetObjectItemCaseSensitive(o, "rows"))
+    {
+        cJSON *w =
+            cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "wait"), "mean_s");
+        cJSON *sat = cJSON_GetObjectItemCaseSensitive(
+            cJSON_GetObjectItemCaseSensitive(r, "ratings"), "satisfaction");
+        cJSON *at = cJSON_GetObjectItemCaseSensitive(r, "attendance");
+        printf("%-12s %-10s %8d %8d %10.0f %8.2f %8.0f %8.0f\n", ctl__str(r, "key"),
+               ctl__str(r, "name"), cJSON_GetObjectItemCaseSensitive(r, "arrivals")->valueint,
+               cJSON_GetObjectItemCaseSensitive(r, "served")->valueint,
+               cJSON_IsNumber(w) ? w->valuedouble : 0, cJSON_IsNumber(sat) ? sat->valuedouble : 0,
+               cJSON_GetObjectItemCaseSensitive(at, "idle_s")->valuedouble,
+               cJSON_GetObjectItemCaseSensitive(at, "pause_s")->valuedouble);
+    }
+}
+
+/* hallqctl report ... --xlsx FILE: the bytes hallqd made, written as they came. */
+static int ctl__report(char **args, int nargs, struct buf *b)
+{
+    const char *from = NULL, *to = NULL, *by = "hall", *file = NULL, *fmt = NULL;
+    for (int i = 0; i < nargs; i++) {
+        const char *a = args[i], *v = i + 1 < nargs ? args[i + 1] : NULL;
+        if (!v) return EX_USAGE;
+        if (!strcmp(a, "--from"))
+            from = v;
+        else if (!strcmp(a, "--to"))
+            to = v;
+        else if (!strcmp(a, "--by"))
+            by = v;
+        else if (!strcmp(a, "--xlsx") || !strcmp(a, "--csv"))
+            file = v, fmt = a + 2;
+        else
+            return EX_USAGE;
+        i++;
+    }
+    if (!from) return EX_USAGE;
+    char path[256];
+    char *ef = curl_easy_escape(NULL, from, 0), *et = curl_easy_escape(NULL, to ? to : "", 0),
+         *eb = curl_easy_escape(NULL, by, 0);
+    snprintf(path, sizeof path, "/api/v1/admin/reports?from=%s&to=%s&by=%s%s%s", ef ? ef : "",
+             et ? et : "", eb ? eb : "", fmt ? "&format=" : "", fmt ? fmt : "");
+    curl_free(ef);
+    curl_free(et);
+    curl_free(eb);
+    long st = ctl__request("GET", path, NULL, b);
+    if (!file || st != 200) return ctl__finish(st, b, ctl__print_report);
+    FILE *f = fopen(file, "wb");
+    int ok = f && fwrite(b->p, 1, b->n, f) == b->n;
+    if (f && fclose(f)) ok = 0;
+    if (!ok) {
+        fprintf(stderr, "hallqctl: 无法写入 %s (cannot write %s): %s\n", file, file,
+                strerror(errno));
+        free(b->p);
+        return EX_SERVER;
+    }
+    if (!opt_json) printf("已保存 %s (%zu 字节) / saved %s (%zu bytes)\n", file, b->n, file, b->n);
+    free(b->p);
+    return EX_OK;
+}
+
 /* A passphrase from stdin: without echo at a terminal (asked twice when
  * `confirm`), or the next line of a pipe; never an argument (ps, history). */
 static int ctl__read_secret(const char *prompt, char *out, size_t len, int confirm)
@@ -482,6 +550,8 @@ static void ctl__usage(FILE *f)
             "  reregister NUMBER             put a held paper number (A012) back in the queue\n"
             "                                (after a database was moved aside; clerk token)\n"
             "  staff pin ID                  set a PIN (read from stdin; manager token)\n"
+            "  report --from DAY [--to DAY] [--by hall|service|window|clerk]\n"
+            "         [--xlsx FILE | --csv FILE]   figures of a period (manager token)\n"
             "  followup-key [set|change|reset]  the 差评 call-back key: show it, set it up,\n"
             "                                change its passphrase (old, then new from stdin),\n"
             "                                or replace it (stored numbers are erased)\n"
@@ -594,6 +664,9 @@ int main(int argc, char **argv)
             free(body);
         }
         memset(pin, 0, sizeof pin);
+    } else if (strcmp(cmd, "report") == 0) {
+        ex = ctl__report(args, nargs, &b);
+        if (ex == EX_USAGE) ctl__usage(stderr);
     } else if (strcmp(cmd, "followup-key") == 0 && nargs == 0) {
         ex = ctl__finish(ctl__request("GET", "/api/v1/admin/followup-key", NULL, &b), &b,
                          ctl__human_key);

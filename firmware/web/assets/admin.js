@@ -17,14 +17,13 @@
  * hints, which move when an arrival leaves the last hour, come with
  * hallqd's `staffing` event. Everything from hallqd — clerk names from the
  * configuration, notes typed by managers — reaches the DOM as text only
- * (HQ.h / textContent); charts are SVG built with createElementNS and text
- * nodes, never markup strings.
+ * (HQ.h / textContent); charts are Apache ECharts (SVG renderer) fed
+ * data, never markup strings.
  */
 'use strict';
 
 (function () {
     const TOKEN_KEY = 'hallq.admin.token';
-    const SVG = 'http://www.w3.org/2000/svg';
     const h = HQ.h;
     const $ = HQ.$;
     const t = HQ.t;
@@ -586,83 +585,83 @@
         renderStats();
     }
 
-    function svg(tag, attrs, text) {
-        const el = document.createElementNS(SVG, tag);
-        for (const k of Object.keys(attrs || {})) el.setAttribute(k, String(attrs[k]));
-        if (text !== undefined) el.textContent = String(text);
-        return el;
+    /* Charts are Apache ECharts (assets/vendor/echarts.min.js, a trimmed
+     * build: tools/echarts-build.sh) with its SVG renderer: names reach the
+     * chart as data and are drawn as SVG text nodes, never as markup. */
+    function chartOf(box, height) {
+        let c = echarts.getInstanceByDom(box);
+        if (c && c.getHeight() !== height) {
+            c.dispose();
+            c = null;
+        }
+        if (!c) {
+            HQ.fill(box);
+            c = echarts.init(box, null, { renderer: 'svg', height: height });
+        }
+        return c;
     }
 
     /* Vertical bars: labels along x, one value per label. */
     function barChart(box, labels, values, colour) {
-        const W = 720;
-        const H = 220;
-        const L = 36;
-        const B = 28;
-        const T = 12;
-        const max = Math.max(1, ...values);
-        const step = Math.max(1, Math.ceil(max / 4));
-        const top = step * Math.ceil(max / step);
-        const s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'bars', role: 'img' });
-        for (let y = 0; y <= top; y += step) {
-            const py = H - B - ((H - B - T) * y) / top;
-            s.appendChild(svg('line', { x1: L, x2: W, y1: py, y2: py, class: 'gridline' }));
-            s.appendChild(svg('text', { x: L - 6, y: py + 4, 'text-anchor': 'end', class: 'axis' }, y));
-        }
-        const bw = (W - L) / labels.length;
-        labels.forEach((lab, i) => {
-            const v = values[i] || 0;
-            const bh = ((H - B - T) * v) / top;
-            const x = L + i * bw;
-            const bar = svg('rect', { x: x + bw * 0.15, y: H - B - bh, width: bw * 0.7, height: Math.max(0, bh), fill: colour, class: 'bar' });
-            bar.appendChild(svg('title', {}, lab + ': ' + v));
-            s.appendChild(bar);
-            if (v) s.appendChild(svg('text', { x: x + bw / 2, y: H - B - bh - 3, 'text-anchor': 'middle', class: 'val' }, v));
-            s.appendChild(svg('text', { x: x + bw / 2, y: H - B + 16, 'text-anchor': 'middle', class: 'axis' }, lab));
-        });
-        HQ.fill(box, s);
+        chartOf(box, 220).setOption(
+            {
+                animation: false,
+                grid: { left: 40, right: 12, top: 24, bottom: 28 },
+                tooltip: { trigger: 'axis' },
+                xAxis: { type: 'category', data: labels.map(String) },
+                yAxis: { type: 'value', minInterval: 1 },
+                series: [{ type: 'bar', data: values.map((v) => v || 0), itemStyle: { color: colour }, label: { show: true, position: 'top', formatter: (p) => (p.value ? p.value : '') } }],
+            },
+            true
+        );
     }
 
     /* Horizontal bars stacked by level (1 red .. 5 green), one per row. */
     function ratingChart(box, rows) {
+        const old = echarts.getInstanceByDom(box);
         if (!rows.length) {
+            if (old) old.dispose();
             HQ.fill(box, h('p', { class: 'none' }, t('当日无评价', 'No ratings that day')));
             return;
         }
-        const W = 720;
-        const RH = 30;
-        const L = 150;
-        const R = 150;
-        const H = rows.length * RH + 24;
-        const max = Math.max(1, ...rows.map((r) => r.count));
-        const s = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, class: 'hbars', role: 'img' });
-        rows.forEach((r, i) => {
-            const y = i * RH + 4;
-            /* long names are cut; the whole one is the tooltip */
-            const name = svg('text', { x: L - 8, y: y + RH / 2 + 4, 'text-anchor': 'end', class: 'axis name' },
-                r.label.length > 16 ? r.label.slice(0, 15) + '…' : r.label);
-            name.appendChild(svg('title', {}, r.label));
-            s.appendChild(name);
-            let x = L;
-            for (let l = 1; l <= 5; l++) {
-                const n = (r.levels && r.levels[String(l)]) || 0;
-                if (!n) continue;
-                const w = ((W - L - R) * n) / max;
-                const seg = svg('rect', { x: x, y: y + 4, width: w, height: RH - 10, fill: LEVEL_COLOURS[l], class: 'seg' });
-                seg.appendChild(svg('title', {}, tr(LEVEL[l]) + ': ' + n));
-                s.appendChild(seg);
-                x += w;
-            }
-            const info = t('均分 ', 'avg ') + (r.average === null ? '—' : r.average) + t(' · 满意率 ', ' · satisfied ') + pct(r.satisfaction) + ' · ' + r.count;
-            s.appendChild(svg('text', { x: W - R + 8, y: y + RH / 2 + 4, class: 'axis' }, info));
-        });
-        let lx = L;
+        const labels = rows.map((r) => r.label.length > 16 ? r.label.slice(0, 15) + '…' : r.label);
+        const series = [];
         for (let l = 1; l <= 5; l++) {
-            s.appendChild(svg('rect', { x: lx, y: H - 14, width: 10, height: 10, fill: LEVEL_COLOURS[l] }));
-            s.appendChild(svg('text', { x: lx + 14, y: H - 5, class: 'legend' }, tr(LEVEL[l])));
-            lx += HQ.lang() === 'en' ? 125 : 80;
+            series.push({
+                type: 'bar',
+                stack: 'levels',
+                name: tr(LEVEL[l]),
+                itemStyle: { color: LEVEL_COLOURS[l] },
+                data: rows.map((r) => (r.levels && r.levels[String(l)]) || 0),
+            });
         }
-        HQ.fill(box, s);
+        chartOf(box, rows.length * 32 + 60).setOption(
+            {
+                animation: false,
+                legend: { bottom: 0 },
+                grid: { left: 150, right: 170, top: 8, bottom: 40 },
+                tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' } },
+                xAxis: { type: 'value', minInterval: 1 },
+                yAxis: {
+                    type: 'category',
+                    inverse: true,
+                    data: labels,
+                    axisLabel: { width: 140, overflow: 'truncate' },
+                },
+                series: series.concat([{
+                    /* the summary on the right of each bar */
+                    type: 'bar', stack: 'levels', data: rows.map(() => 0), silent: true,
+                    label: {
+                        show: true, position: 'right',
+                        formatter: (p) => {
+                            const r = rows[p.dataIndex];
+                            return t('均分 ', 'avg ') + (r.average === null ? '—' : r.average) + t(' · 满意率 ', ' · satisfied ') + pct(r.satisfaction) + ' · ' + r.count;
+                        },
+                    },
+                }]),
+            },
+            true
+        );
     }
 
     function renderStats() {
@@ -822,6 +821,12 @@
         $('csv-tickets').addEventListener('click', () => download('tickets'));
         $('csv-evals').addEventListener('click', () => download('evaluations'));
         setInterval(tick, 1000);
+        window.addEventListener('resize', () => {
+            for (const id of ['chart-arrivals', 'chart-waits', 'chart-win', 'chart-clerk']) {
+                const c = echarts.getInstanceByDom($(id));
+                if (c) c.resize();
+            }
+        });
         if (token) start();
         else showLogin('');
     }
