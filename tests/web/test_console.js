@@ -337,7 +337,9 @@ test('a clerk\'s morning at 1366x768 in Chinese: sign-in, calls, transfer refuse
 });
 
 test('1920x1080 in English: sign-in, the whole console reachable, a reload keeps the session', async () => {
-    const hall = await new H.Hall().start();
+    const cfg = H.baseConfig();
+    cfg.staff.push({ id: '1009', name: '周丽', role: 'desk' });
+    const hall = await new H.Hall(cfg).start();
     let line = null;
     try {
         assert.equal((await hall.setPin('1002', PIN)).status, 200);
@@ -386,9 +388,21 @@ test('1920x1080 in English: sign-in, the whole console reachable, a reload keeps
         await waitText(page, '#f-served', /^1$/); /* the ticket she called counts as hers */
         assert.equal(await page.locator('#login').isHidden(), true, 'still signed in after the drop');
 
+        /* a ticket the guide desk issued with 帮办 (assist) and a priority: the
+         * console shows both on the current ticket */
+        assert.equal((await hall.setPin('1009', PIN)).status, 200);
+        const desk = (await hall.signIn('1009', PIN, { desk: true })).body.token;
+        const ad = await hall.post('/api/v1/desk/issue', { service: 'A', priority: 'disabled', assist: true }, desk);
+        assert.equal(ad.status, 201, JSON.stringify(ad.body));
+        await page.click('#b-next');
+        await waitText(page, '#cur-num', new RegExp('^' + ad.body.ticket.number + '$'));
+        await waitText(page, '#cur-assist', /Assisted/);
+        assert.match(await text(page, '#cur-prio'), /\S/);
+        await H.artefact(page, 'console-1920-en-assist.png');
+
         /* a session ended elsewhere (the manager resets the PIN): back to the sign-in */
         assert.equal((await hall.setPin('1002', '1357')).status, 200);
-        await page.click('#b-next');
+        await key(page, 'n');
         await page.waitForFunction(() => !document.getElementById('login').hidden, null, { timeout: T(10000) });
         await waitText(page, '#login-error', /session ended/);
         await H.artefact(page, 'console-1920-en.png');
