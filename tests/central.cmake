@@ -12,6 +12,17 @@ if(TARGET hallq-central)
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   set_tests_properties(central_halls PROPERTIES TIMEOUT 300 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
+# Forwarding evaluations to the provincial 好差评 platform (docs/PROVINCE.md): the reference
+# province receiver validates each record against config/province/record.schema.json
+# (python3-jsonschema); exactly once across a SIGKILL and a platform outage, the alarm,
+# mapping-file errors. On SQLite here, on PostgreSQL with two processes below.
+if(TARGET hallq-central)
+  add_test(NAME central_province
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_province.py
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(central_province PROPERTIES TIMEOUT 300 ENVIRONMENT
+    "HQ_CENTRAL=$<TARGET_FILE:hallq-central>;PYTHONDONTWRITEBYTECODE=1")
+endif()
 # The view of every hall in headless Chromium (tests/web, playwright-core): sign-in, a city
 # manager's halls and not another city's, figures and alarms, live update, a hall's day.
 # Named web_* so tools/hallq's ASan pass leaves it out like the other page tests.
@@ -58,6 +69,12 @@ if(TARGET hallq-central AND HQ_CENTRAL_HAS_PG AND EXISTS ${HQ_PG_BIN}/initdb)
     set_tests_properties(central_pg_uplink PROPERTIES FIXTURES_REQUIRED postgres TIMEOUT 300
                          ENVIRONMENT "${_pg_env}")
   endif()
+  # Two hallq-central processes on one database both forwarding to the province receiver.
+  add_test(NAME central_pg_province
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_province.py
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(central_pg_province PROPERTIES FIXTURES_REQUIRED postgres TIMEOUT 300
+                       ENVIRONMENT "${_pg_env}")
   # Several receivers on one database: exactly once with batches alternating and racing
   # between two receivers, one killed and PostgreSQL restarted mid-run.
   add_test(NAME central_pg_receivers

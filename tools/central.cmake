@@ -11,7 +11,8 @@ add_executable(hallq-central
   ${CMAKE_CURRENT_SOURCE_DIR}/central/http.c
   ${CMAKE_CURRENT_SOURCE_DIR}/central/serial.c
   ${CMAKE_CURRENT_SOURCE_DIR}/central/halls.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/central/live.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/central/live.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/central/province.c)
 # The view of every hall (tools/central/web/central.html), built into the program so a
 # receiver needs no files beside it.
 add_custom_command(
@@ -25,7 +26,7 @@ add_custom_command(
 target_sources(hallq-central PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/central_page.c)
 # libsodium: hall tokens (BLAKE2b) and managers' passwords (crypto_pwhash_str).
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
-target_link_libraries(hallq-central PRIVATE hqsync PkgConfig::MHD PkgConfig::SQLITE3 PkgConfig::CJSON PkgConfig::SODIUM Threads::Threads)
+target_link_libraries(hallq-central PRIVATE hqsync PkgConfig::MHD PkgConfig::SQLITE3 PkgConfig::CJSON PkgConfig::SODIUM PkgConfig::CURL Threads::Threads m)
 if(NOT HQ_CENTRAL_PG STREQUAL "OFF")
   if(HQ_CENTRAL_PG STREQUAL "ON")
     pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)

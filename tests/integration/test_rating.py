@@ -53,10 +53,23 @@ def main():
     tc.CENTRAL = CENTRAL
     h = hallq.Hall()
     tmp = h.dir
-    central = tc.Central(tmp, "--token", SYNC_TOKEN)
+    # hallq-central forwards to the reference province receiver (docs/PROVINCE.md)
+    from province_receiver import ProvinceReceiver
+    rx = ProvinceReceiver().start()
+    with open(os.path.join(hallq.SOURCE, "config", "province", "mapping.example.json"),
+              encoding="utf-8") as f:
+        mapping = json.load(f)
+    mapping.update(endpoint=rx.url, retry={"first_s": 0.1, "max_s": 1})
+    with open(os.path.join(tmp, "province.json"), "w", encoding="utf-8") as f:
+        json.dump(mapping, f, ensure_ascii=False)
+    central = tc.Central(tmp, "--token", SYNC_TOKEN, "--province",
+                         os.path.join(tmp, "province.json"))
     cfg = copy.deepcopy(hallq.BASE_CONFIG)
     cfg["queue"]["rating_timeout_s"] = 60
     cfg["services"][0]["task_code"] = "11330000MB0000000X4000111000001"
+    # every service with its 事项编码: the province refuses a record without one
+    for i, s in enumerate(cfg["services"]):
+        s["task_code"] = s.get("task_code") or "11330000MB0000000X40001110000%02d" % i
     cfg["http"]["tokens"].append({"token": DEVICE2, "role": "device", "window": 2})
     # window 3's screen is known by an address no test client has
     cfg["evaluation"] = {"qr_open_h": 2, "pads": [{"window": 3, "address": "192.0.2.33"}]}
@@ -208,12 +221,21 @@ def main():
         F.check(hallq.wait_for(central_has, timeout=30), f"hallq-central has {len(got)} of "
                 f"{len(want)} evaluation records")
         F.eq(got, want, "hallq-central holds the records as the box sent them")
+        # ---- and forwards each, once, valid against the national items' schema
+        F.check(hallq.wait_for(lambda: set(rx.held()) >= set(want), timeout=30),
+                f"the province receiver has {len(rx.held())} of {len(want)} evaluations")
+        F.eq(set(rx.held()), set(want), "exactly the evaluations reach the province")
+        F.eq(rx.invalid, [], "every forwarded record valid against the schema")
+        F.eq(rx.duplicates, {}, "none delivered twice")
+        F.eq({u: r["projectNo"] for u, r in rx.held().items()},
+             {u: d["case_no"] for u, d in want.items()}, "办件编号 per evaluation")
         F.check(h.alive(), "hallqd still runs")
     finally:
         if bus:
             bus.stop()
         h.stop()
         central.stop()
+        rx.stop()
     return F.done()
 
 

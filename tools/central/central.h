@@ -37,6 +37,7 @@ struct central_batch {
 };
 
 struct central;
+struct central_province;
 /* One row of a query: ncol texts, NULL for SQL NULL. Non-zero stops the rows. */
 typedef int (*central_row_fn)(void *ctx, int ncol, const char *const *vals);
 
@@ -76,6 +77,7 @@ struct central {
      * the pty goes). 115200 baud 8N1 = 11520 B/s. */
     long serial_rate;
     uint64_t serial_rx, serial_tx, serial_frames; /* bytes and good frames on the line */
+    struct central_province *province;            /* forwarding to the platform, or NULL */
 };
 
 /* Parse one fault spec ("status 503", "off", ...) into f. HQ_OK or
@@ -183,6 +185,23 @@ int central_serial_fds(struct central_serial *s, int fds[2]);
 void central_serial_ready(struct central_serial *s, int fd);
 /* "stats serial_rx N serial_tx N serial_frames N records N" for the control line. */
 void central_stats(struct central *c, char *out, size_t cap);
+
+/* ---- province.c: forwarding evaluations to the provincial platform ---- */
+/* Read and check the mapping file (docs/PROVINCE.md); errors name the file and JSON path. */
+int central_province_load(const char *path, struct central_province **out, char *err,
+                          size_t errlen);
+void central_province_free(struct central_province *p);
+/* One record's data through the mapping: the platform's JSON (malloc'd), or NULL with err. */
+char *central_province_map(const struct central_province *p, const char *hall, const char *seq,
+                           const char *uuid, const char *at, const char *data_text, char *err,
+                           size_t errlen);
+/* Start the workers (pg: conninfo, NULL for SQLite); stop joins them. */
+int central_province_start(struct central_province *p, struct central *c, const char *pg);
+void central_province_stop(struct central_province *p);
+/* Queued before this (ms since the epoch) = overdue for the hall view's alarm; 0 when p is NULL. */
+long long central_province_alarm_before_ms(const struct central_province *p);
+/* The forwarding gauges for /metrics (p may be NULL), malloc'd; NULL when the database fails. */
+char *central_province_metrics(struct central *c, struct central_province *p);
 
 /* Shared helpers. */
 bool central_valid_hall(const char *s);

@@ -36,7 +36,19 @@ static const char central__schema[] =
     " pwhash TEXT NOT NULL, province TEXT NOT NULL, city TEXT NOT NULL DEFAULT '',"
     " district TEXT NOT NULL DEFAULT '');"
     "CREATE TABLE IF NOT EXISTS manager_sessions(token_hash TEXT PRIMARY KEY, login TEXT NOT"
-    " NULL, expires_at TEXT NOT NULL);";
+    " NULL, expires_at TEXT NOT NULL);"
+    /* Forwarding to the provincial platform: tools/central/sql/pg_003_province.sql, the
+     * same table and a trigger that queues each evaluation as it is stored. */
+    "CREATE TABLE IF NOT EXISTS province_forward(hall_id TEXT NOT NULL, uuid TEXT NOT NULL,"
+    " seq INTEGER NOT NULL, queued_at INTEGER NOT NULL DEFAULT"
+    " (CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)), next_at INTEGER NOT NULL"
+    " DEFAULT 0, attempts INTEGER NOT NULL DEFAULT 0, sent_at INTEGER, worker TEXT,"
+    " last_status INTEGER, last_error TEXT, PRIMARY KEY(hall_id, uuid));"
+    "CREATE TRIGGER IF NOT EXISTS records_province AFTER INSERT ON records"
+    " WHEN NEW.type = 'evaluation' BEGIN INSERT OR IGNORE INTO province_forward(hall_id, uuid,"
+    " seq) VALUES(NEW.hall_id, NEW.uuid, NEW.seq); END;"
+    "INSERT OR IGNORE INTO province_forward(hall_id, uuid, seq) SELECT hall_id, uuid, seq FROM"
+    " records WHERE type = 'evaluation';";
 /* After the column last_contact (added to older files, the error of a file that has
  * it ignored): PostgreSQL's hall_sync under the name halls.c queries. */
 static const char central__schema_view[] =

@@ -290,9 +290,10 @@ static int central__hall_row(void *ctx, int ncol, const char *const *vals)
 {
     cJSON *list = ctx, *o = cJSON_CreateObject();
     static const char *const keys[] = {
-        "hall_id",    "name",          "province",     "city",           "district",
-        "revoked_at", "acked_through", "last_contact", "max_seq",        "tickets_today",
-        "avg_wait_s", "ratings_today", "avg_level",    "followups_open", "followups_overdue"};
+        "hall_id",   "name",           "province",          "city",
+        "district",  "revoked_at",     "acked_through",     "last_contact",
+        "max_seq",   "tickets_today",  "avg_wait_s",        "ratings_today",
+        "avg_level", "followups_open", "followups_overdue", "province_overdue"};
     for (int i = 0; i < ncol && i < (int)(sizeof keys / sizeof *keys); i++) {
         if (!vals[i])
             cJSON_AddNullToObject(o, keys[i]);
@@ -313,8 +314,12 @@ int central_manager_halls(struct central *c, const struct central_manager *m, co
     struct tm tm;
     localtime_r(&t, &tm);
     strftime(today, sizeof today, "%Y-%m-%d", &tm);
-    const char *args[5] = {m->region.province, m->region.city, m->region.district, hall ? hall : "",
-                           today};
+    /* Evaluations waiting for the provincial platform longer than the alarm allows, when
+     * this receiver forwards (docs/PROVINCE.md); "0" (nothing is older) otherwise. */
+    char older[24];
+    snprintf(older, sizeof older, "%lld", central_province_alarm_before_ms(c->province));
+    const char *args[6] = {m->region.province, m->region.city, m->region.district,
+                           hall ? hall : "",   today,          older};
     /* JSON fields of a record's data, in each engine's words. */
     char wait[80], level[80], due[80], fu_eval[80], fu_state[80], kind[80];
     snprintf(wait, sizeof wait, c->store->json_field, "wait_s");
@@ -347,7 +352,9 @@ int central_manager_halls(struct central *c, const struct central_manager *m, co
         " (SELECT count(*) FROM records r WHERE r.hall_id = h.hall_id AND r.type = 'evaluation'"
         "  AND substr(%s, 1, 10) < CAST($5 AS text) AND NOT EXISTS (SELECT 1 FROM records f"
         "  WHERE f.hall_id = h.hall_id AND f.type = 'event' AND %s = 'follow_up' AND %s = r.uuid"
-        "  AND %s = 'closed'))"
+        "  AND %s = 'closed')),"
+        " (SELECT count(*) FROM province_forward p WHERE p.hall_id = h.hall_id"
+        "  AND p.sent_at IS NULL AND p.queued_at < CAST($6 AS bigint))"
         " FROM hall_registry h LEFT JOIN hall_sync s ON s.hall_id = h.hall_id"
         " WHERE h.province = $1 AND (CAST($2 AS text) = '' OR h.city = $2)"
         " AND (CAST($3 AS text) = '' OR h.district = $3)"
@@ -357,7 +364,7 @@ int central_manager_halls(struct central *c, const struct central_manager *m, co
     if (n < 0 || (size_t)n >= sizeof sql) return HQ_ERR_NOMEM;
     /* The field format names `data` unqualified: inside each subquery it is that
      * subquery's own record (r's, or f's in the innermost). */
-    return c->store->query(c, sql, 5, args, central__hall_row, list, err, sizeof err);
+    return c->store->query(c, sql, 6, args, central__hall_row, list, err, sizeof err);
 }
 
 static int central__day_row(void *ctx, int ncol, const char *const *vals)
@@ -479,5 +486,12 @@ char *central_metrics(struct central *c)
         free(b.p);
         return NULL;
     }
+    char *fw = central_province_metrics(c, c->province);
+    if (!fw) {
+        free(b.p);
+        return NULL;
+    }
+    central__mprintf(&b, "%s", fw);
+    free(fw);
     return b.p;
 }

@@ -7,7 +7,8 @@
  *   hallq-central --listen 127.0.0.1:PORT (--db FILE | --pg CONNINFO) [--token T]
  *                 [--tls-cert F --tls-key F] [--serial pty:LINK|tcp-listen:[HOST:]PORT]
  *                 [--appointments FILE.json] [--fault SPEC]... [--control FIFO]
- *                 [--serial-rate BYTES_PER_S]
+ *                 [--serial-rate BYTES_PER_S] [--province MAPPING.json]
+ *   hallq-central province-map MAPPING.json HALL_ID SEQ UUID AT DATA_JSON  (one record, printed)
  *   hallq-central dump (--db FILE | --pg CONNINFO)
  *   hallq-central import-appointments (--db FILE | --pg CONNINFO) FILE.json
  *   hallq-central hall add HALL_ID --region P[/C[/D]] [--name N] | hall rotate|revoke HALL_ID
@@ -216,7 +217,7 @@ static void central__usage(void)
             "usage: hallq-central --listen HOST:PORT (--db FILE | --pg CONNINFO) [--token T]\n"
             "         [--tls-cert F --tls-key F] [--serial pty:LINK|tcp-listen:[HOST:]PORT]\n"
             "         [--appointments FILE.json] [--fault SPEC]... [--control FIFO]\n"
-            "         [--serial-rate BYTES_PER_S]\n"
+            "         [--serial-rate BYTES_PER_S] [--province MAPPING.json]\n"
             "         [--log-level error|warn|notice|info|debug|hex]\n"
             "       hallq-central dump (--db FILE | --pg CONNINFO)\n"
             "       hallq-central import-appointments (--db FILE | --pg CONNINFO) FILE.json\n"
@@ -235,7 +236,7 @@ int main(int argc, char **argv)
     struct central *c = &central__c;
     struct central__run run = {.c = c};
     const char *listen = NULL, *db = NULL, *pg = NULL, *cert = NULL, *key = NULL, *serial = NULL;
-    const char *appts = NULL, *control = NULL;
+    const char *appts = NULL, *control = NULL, *province = NULL;
     struct central_serial *ser = NULL;
     struct central__lines in = {.fd = STDIN_FILENO}, fifo = {.fd = -1};
     int rc = 1;
@@ -255,10 +256,29 @@ int main(int argc, char **argv)
         {"log-level", required_argument, NULL, 'L'},
         {"serial-rate", required_argument, NULL, 'r'},
         {"provisioned-only", no_argument, NULL, 'p'},
+        {"province", required_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 8 && !strcmp(argv[1], "province-map")) {
+        /* Check a mapping file against one record without a database or a platform. */
+        char e[300] = "";
+        struct central_province *p = NULL;
+        if (central_province_load(argv[2], &p, e, sizeof e)) {
+            fprintf(stderr, "hallq-central: --province %s\n", e);
+            return 1;
+        }
+        char *s = central_province_map(p, argv[3], argv[4], argv[5], argv[6], argv[7], e, sizeof e);
+        central_province_free(p);
+        if (!s) {
+            fprintf(stderr, "hallq-central: province-map: %s\n", e);
+            return 1;
+        }
+        printf("%s\n", s);
+        free(s);
+        return 0;
+    }
     if (argc > 1 && (!strcmp(argv[1], "hall") || !strcmp(argv[1], "manager"))) {
         /* hall|manager ... with --db FILE or --pg CONNINFO anywhere among the words. */
         char *words[16];
@@ -317,6 +337,9 @@ int main(int argc, char **argv)
                 central__usage();
                 return 2;
             }
+            break;
+        case 'V':
+            province = optarg;
             break;
         case 'C':
             control = optarg;
@@ -393,7 +416,12 @@ int main(int argc, char **argv)
     sigaction(SIGTERM, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    if (province && central_province_load(province, &c->province, err, sizeof err)) {
+        fprintf(stderr, "hallq-central: --province %s\n", err);
+        goto out;
+    }
     if (central__open_store(c, db, pg)) goto out;
+    if (c->province && central_province_start(c->province, c, pg)) goto out;
     if (appts && central_appointments_load(c, appts, err, sizeof err)) {
         fprintf(stderr, "hallq-central: --appointments %s\n", err);
         goto out;
@@ -441,6 +469,7 @@ int main(int argc, char **argv)
     }
     rc = 0;
 out:
+    central_province_stop(c->province);
     central_live_stop(); /* ends the SSE streams, so the HTTP side can stop */
     central_http_stop(run.http);
     central_serial_close(ser);
@@ -448,5 +477,6 @@ out:
     central_db_close(c);
     free(run.cert);
     free(run.key);
+    central_province_free(c->province);
     return rc;
 }
