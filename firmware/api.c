@@ -13,6 +13,7 @@
  * 256 KiB) is dropped rather than letting it grow without bound.
  */
 #include "api.h"
+#include "hqd_console.h"
 #include "hqd_qr.h"
 #include "hqd_rating.h"
 
@@ -1511,6 +1512,8 @@ static int api__window(struct hq_api_req *req, void *arg)
         if (req->role < HQ_ROLE_CLERK && cJSON_IsObject(t)) hq_api_event_view(t, HQ_TS_CALLED);
         return hq_api_reply_json(req, MHD_HTTP_OK, o);
     }
+    if (strcmp(end, "/today") == 0 && strcmp(req->method, "GET") == 0)
+        return hqd_console_today(req, (size_t)wi);
     if (*end != '/' || strcmp(req->method, "POST") != 0) return HQ_ERR_NOT_FOUND;
     const char *action = end + 1;
     if (strcmp(action, "cases") == 0 || strcmp(action, "rate-request") == 0) {
@@ -2302,6 +2305,7 @@ int hq_api_init(struct hq_daemon *d)
     hq_api_route_for(api, "GET", "/display", HQ_AUTH_ANY, api__page, "display.html");
     hq_api_route_for(api, "GET", "/kiosk", HQ_AUTH_ANY, api__page, "kiosk.html");
     hq_api_route_for(api, "GET", "/admin", HQ_AUTH_ANY, api__page, "admin.html");
+    hq_api_route_for(api, "GET", "/console", HQ_AUTH_ANY, api__page, "console.html");
     /* a clerk's printable monthly 考核 sheet (issue 18; its data needs the manager session) */
     hq_api_route_for(api, "GET", "/admin/assessment", HQ_AUTH_ANY, api__page, "assessment.html");
     hq_api_route_for(api, "GET", "/desk", HQ_AUTH_ANY, api__page, "desk.html");

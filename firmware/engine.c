@@ -158,6 +158,8 @@ static const char *const engine__why[HQ_WHY__COUNT][3] = {
     [HQ_WHY_NO_PAUSE_REASON] = {"no_pause_reason", "没有这个暂停原因", "no such pause reason"},
     [HQ_WHY_NO_HELP_CALL] = {"no_help_call", "该窗口没有待处理的求助",
                              "this window has no open help call"},
+    [HQ_WHY_WINDOW_UNSTAFFED] = {"window_unstaffed", "目标窗口未开放（无人登录）",
+                                 "that window is not open (nobody signed in)"},
 };
 
 static const char *engine__why_text(int why, int k)
@@ -1470,6 +1472,11 @@ static int engine__cmd_transfer(struct engine__ctx *c)
         /* the manager closed it: whoever is sent there would wait for nobody */
         if (c->cfg->windows[ti].closed)
             return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_CLOSED);
+        /* Nobody signed in there: the ticket would wait for a clerk who may not come
+         * today (issue 16); the sender chooses another. A paused window resumes, so it
+         * may take one. */
+        if (c->e->win[ti].state == HQ_WS_CLOSED)
+            return ENGINE__REFUSE(c, HQ_ERR_STATE, HQ_WHY_WINDOW_UNSTAFFED);
     }
     struct hq_window_st *w = &c->e->win[c->wi];
     int32_t ti = w->current;

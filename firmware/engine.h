@@ -454,6 +454,7 @@ enum hq_why {
     HQ_WHY_NOT_TEMPORARY,       /* a window of the file cannot be removed, only closed */
     HQ_WHY_NO_PAUSE_REASON,     /* pause: no such pause reason configured */
     HQ_WHY_NO_HELP_CALL,        /* help acknowledgement: the window has no help call open */
+    HQ_WHY_WINDOW_UNSTAFFED,    /* transfer: nobody is signed in at the target window */
     HQ_WHY__COUNT
 };
 const char *hq_why_code(int why); /* "nobody_waiting"; "" for NONE */

@@ -14,6 +14,8 @@ static void pages__status(struct hq_daemon *d, cJSON *status, void *arg)
     cJSON *o = cJSON_AddObjectToObject(status, "pages");
     cJSON_AddNumberToObject(o, "ticket_alert_ahead", d->cfg.ticket_alert_ahead);
     cJSON_AddBoolToObject(o, "no_show_requeue", d->eng.cfg->no_show_requeue);
+    /* the window console shows "重呼 1/2" (issue 16) */
+    cJSON_AddNumberToObject(o, "recall_limit", d->eng.cfg->recall_limit);
 }
 
 int hqd_pages_init(struct hq_daemon *d)

@@ -5,7 +5,8 @@
  * API it adds: /api/v1/status "pages": {"ticket_alert_ahead": N (the ticket
  * page on a citizen's phone sounds and vibrates when N or fewer people are
  * ahead; 0 = only when called; display.ticket_alert_ahead), "no_show_requeue":
- * bool (what the ticket page says happens to a missed call)}.
+ * bool (what the ticket page says happens to a missed call), "recall_limit": N
+ * (the recalls a ticket may have: the window console shows them)}.
  */
 #ifndef HQD_PAGES_H
 #define HQD_PAGES_H

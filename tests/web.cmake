@@ -19,6 +19,15 @@ if(TARGET hallqd)
   endforeach()
 endif()
 
+# The window console (issue 16): named web_console as the issue names it.
+if(TARGET hallqd AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/web/test_console.js)
+  add_test(NAME web_console COMMAND ${HQ_NODE} --test --test-concurrency=1 ${CMAKE_CURRENT_SOURCE_DIR}/web/test_console.js
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
+  set_tests_properties(web_console PROPERTIES
+    ENVIRONMENT "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}"
+    TIMEOUT 300)
+endif()
+
 # The guide desk (/desk, issue 16): prints through a private cupsd to the printer simulator,
 # like web_print_reprint.
 if(TARGET hallqd AND EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/web/test_desk.js)

@@ -14,7 +14,8 @@
  * JSON is still built, so its code runs too.
  */
 #include "../../firmware/api.c"
-#include "../../firmware/hqd_qr.c" /* /t/{uuid}/qr.svg, routed from api__page */
+#include "../../firmware/hqd_qr.c"      /* /t/{uuid}/qr.svg, routed from api__page */
+#include "../../firmware/hqd_console.c" /* GET /api/v1/windows/N/today, routed from api__window */
 
 #include "fuzz.h"
 

@@ -1049,6 +1049,24 @@ static void test_transfer(void)
         NEXT(14, 2, HQ_OK, "B002"),
     };
     RUN("transfer", &e, &r, base0, steps);
+    /* Issue 16: a transfer to a window nobody is signed in at is refused, naming why;
+     * the ticket stays at the window. */
+    static const struct step closed[] = {
+        ISSUE(15, SVC_A, HQ_OK, "A002"),
+        NEXT(16, 1, HQ_OK, "A002"),
+        XFER(17, 1, -1, 4, 0, HQ_ERR_STATE),
+    };
+    RUN("transfer to a closed window", &e, &r, base0, closed);
+    CHECK_EQ_INT(r.why, HQ_WHY_WINDOW_UNSTAFFED);
+    CHECK_EQ_STR(hq_why_code(r.why), "window_unstaffed");
+    CHECK_EQ_INT(tk(&e, "A002")->status, HQ_TS_CALLED);
+    CHECK_EQ_INT(tk(&e, "A002")->window, 1);
+    static const struct step open4[] = {
+        LOGIN(18, 4, "1004", HQ_OK),
+        XFER(19, 1, -1, 4, 0, HQ_OK),
+        NEXT(20, 4, HQ_OK, "A002"),
+    };
+    RUN("transfer to an open window", &e, &r, base0, open4);
     const struct hq_ticket *t = tk(&e, "A001");
     CHECK_EQ_INT(t->service, SVC_B);
     CHECK_EQ_INT(t->orig_service, SVC_A);
