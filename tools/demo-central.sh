@@ -41,10 +41,12 @@ svcs = [s for s in c.get("services", []) if not s.get("id_required")] or c.get("
 people = ["张*", "李**", "王*", "陈**"]
 items, lines = [], []
 # Slots around now, inside hallqd's check-in window (sync.appointment_early_s before the
-# slot, appointment_grace_s after its start), clamped to today.
+# slot, appointment_grace_s after its start), clamped to today. The latest start is 23:58,
+# not a whole slot before midnight: late in the evening a slot clamped to 23:29 was already
+# past its grace, and every code checked in as a normal ticket (its end is then 23:59).
 for i, minutes in enumerate((-5, 5, 15, 25)):
     start = max(day0, min(now + datetime.timedelta(minutes=minutes),
-                          day0 + datetime.timedelta(hours=23, minutes=29)))
+                          day0 + datetime.timedelta(hours=23, minutes=58)))
     end = start + datetime.timedelta(minutes=30)
     s = svcs[i % len(svcs)]
     code = "DEMO%02d" % (i + 1)

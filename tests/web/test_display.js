@@ -756,7 +756,7 @@ test('the ticket page on a phone beeps, vibrates and says so in large type near 
         for (let i = 0; i < 3; i++) assert.equal((await hall.issue('A')).status, 201);
         const t = (await hall.issue('A')).body.ticket; /* 3 ahead */
         const st = await hall.status();
-        assert.deepEqual(st.pages, { ticket_alert_ahead: 2, no_show_requeue: false });
+        assert.deepEqual(st.pages, { ticket_alert_ahead: 2, no_show_requeue: false, recall_limit: cfg.queue.recall_limit ?? 2 });
         const page = await B.newPage({ width: 390, height: 844 });
         /* record what the page asks of the phone: vibrations and beeps */
         await page.addInitScript(() => {
