@@ -327,7 +327,7 @@ def test_concurrent():
                         f"conc {cycle}: the storage gave way under load")
                 time.sleep(1.0)  # the windows go on from memory
                 if cycle == 2:  # until the backlog is full: then every command is refused
-                    T.check(wait_for(lambda: storage(h)["backlog_full"], 20),
+                    T.check(wait_for(lambda: storage(h)["backlog_full"], 60),
                             "conc 2: the backlog filled up")
                     time.sleep(0.5)
                 os.unlink(filler)
@@ -357,6 +357,12 @@ def check_concurrent(h, clients, before):
     print(f"conc: answers {sorted(by.items())}", flush=True)
     allowed = {"issue": (201, 503), "call": (200, 409, 503), "finish": (200, 503),
                "rate": (200, 503)}
+    # A rating refused with 503 for longer than queue.rating_timeout_s (a slow machine, the
+    # backlog full) finds the invitation gone: 409 no_rating is the pad's own timeout, not
+    # a storage fault.
+    expired = [(a, st, body) for a, st, body in log
+               if a == "rate" and st == 409 and body.get("reason") == "no_rating"]
+    log = [e for e in log if e not in expired]
     odd = [(a, st, body) for a, st, body in log if st not in allowed[a]]
     T.eq(odd[:5], [], "conc: answers other than done, nobody waiting or the storage refusal")
     bad503 = [(a, body) for a, st, body in log if st == 503 and
