@@ -65,7 +65,7 @@ test('no window serving a service: 当前无窗口受理, not 无需等待; a cl
 
         /* English */
         await page.click('#lang');
-        await tileSays(page, 'B', /no window open now/);
+        await tileSays(page, 'B', /no window now/);
         assert.match(await tile(page, 'A'), /no wait/);
         assert.match(await tile(page, 'D'), /opens \w{3} \d+, 08:00/);
         await page.click('#lang');

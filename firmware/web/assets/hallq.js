@@ -194,7 +194,7 @@
      * (`next_open`, RFC 3339 local time), if hallqd knows. */
     HQ.serviceWait = function (s) {
         if (s.open === false) return HQ.nextOpenText(s.next_open);
-        if (s.windows_open === 0) return HQ.t('当前无窗口受理', 'no window open now');
+        if (s.windows_open === 0) return HQ.t('当前无窗口受理', 'no window now');
         return s.waiting === 0 ? HQ.t('无需等待', 'no wait') : HQ.waitText(s.estimated_wait_s);
     };
     /* "13:30 起办理" today, "3月9日 09:00 起办理" another day; '' when unknown. */

@@ -254,7 +254,7 @@
         HQ.text(HQ.$('tk-ahead'), typeof t.ahead === 'number' ? HQ.t(t.ahead + ' 人', String(t.ahead)) : '—');
         const svc = serviceOf(t.service);
         HQ.text(HQ.$('tk-wait'), svc && svc.windows_open === 0
-            ? HQ.t('当前无窗口受理', 'no window open now') : HQ.waitText(t.estimated_wait_s));
+            ? HQ.t('当前无窗口受理', 'no window now') : HQ.waitText(t.estimated_wait_s));
         shown = t;
         note(null);
         const rp = HQ.$('tk-reprint');
