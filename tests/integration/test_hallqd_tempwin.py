@@ -9,7 +9,7 @@ bad device entries are refused by the configuration file's own checks, each mess
 field, and nothing changes; once opened, the window's keypad logs in and calls for it, its bar
 shows the call, its pad rates it; closed, its bar is blanked and a key from its keypad gets no
 echo and is logged as ignored; opened again, it survives a restart of hallqd with its devices;
-hallqctl opens a window with devices too.
+hallqctl opens a window with devices too; both survive a SIGKILL.
 """
 import copy
 import os
@@ -218,6 +218,17 @@ def main():
                 f"hallqctl shows the refusal naming the field: {p.stderr}")
         F.check(CLERK not in p.stderr + p.stdout and MANAGER not in p.stderr + p.stdout,
                 "no token in hallqctl's output")
+
+        # ---- a power cut (SIGKILL) right after: both windows' devices come back
+        h.kill()
+        led.drain()
+        h.start()
+        wait_health(h, "bus:keys", "online")
+        F.check(hallq.wait_for(lambda: has_units(h, "keypad:keys:7", "rating_pad:keys:37",
+                                                 "bar:bars:7", "keypad:keys:8", "bar:bars:8"),
+                               10),
+                "after SIGKILL windows 7 and 8 have their devices again")
+        led.expect("bar 8 idle-text", what="bar 8 gets its idle text after SIGKILL")
     finally:
         hallq_devices.finish(h, sims)
     return F.done()
