@@ -598,7 +598,7 @@ static void devs__host_health(struct hq_dev *dev, int unit, int k, int health, i
     struct devs_link *l = devs__link_of(dev);
     if (unit == HQ_UNIT_LINE || k < 0 || (size_t)k >= l->dev.n_win || unit < 0 || unit > 3)
         devs__set_health(l, health, err, "%s", reason ? reason : "");
-    else
+    else if (l->win[k].window) /* not a place a closed temporary window left */
         devs__unit_health(l, unit, k, health, err, reason ? reason : "");
 }
 
@@ -1513,6 +1513,13 @@ int hqd_devices_attach(struct hq_daemon *d, const struct hq_devwin_cfg *dc)
     LOG_NOTICE("DEVICES", "window %u: devices attached (keypad %u, pad %u on %s; bar %u on %s)",
                dc->window, dc->keypad, dc->pad, bus ? bus->id : "-", dc->bar, led ? led->id : "-");
     if (w->led) devs__show(s, w);
+    /* pages that list devices hear of the new ones as of any device's change */
+    if (d->api && w->bus && dc->keypad)
+        hq_api_publish(d->api, "device", devs__unit_json(w->bus, HQ_UNIT_KEYPAD, w->bus_k));
+    if (d->api && w->bus && dc->pad)
+        hq_api_publish(d->api, "device", devs__unit_json(w->bus, HQ_UNIT_PAD, w->bus_k));
+    if (d->api && w->led)
+        hq_api_publish(d->api, "device", devs__unit_json(w->led, HQ_UNIT_BAR, w->led_k));
     return HQ_OK;
 }
 
