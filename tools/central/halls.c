@@ -111,10 +111,14 @@ int central_admin(struct central *c, int argc, char **argv, FILE *out)
     if (sodium_init() < 0) return HQ_ERR_IO;
     const char *what = argc > 1 ? argv[1] : "";
     const char *usage = "hall add HALL_ID --region PROVINCE[/CITY[/DISTRICT]] [--name NAME] |"
-                        " hall rotate HALL_ID | hall revoke HALL_ID | hall list |"
+                        " hall rotate HALL_ID | hall revoke HALL_ID | hall list | hall config HALL_ID FILE |"
                         " manager add LOGIN --region PROVINCE[/CITY[/DISTRICT]] [--name NAME]"
                         " (password on stdin)";
     const char *id = argc > 2 ? argv[2] : NULL, *region = NULL, *name = "";
+    if (!strcmp(argv[0], "hall") && !strcmp(what, "config")) {
+        if (argc != 4) goto usage;
+        return central_hall_config_set(c, argv[2], argv[3], out);
+    }
     for (int i = 3; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--region"))
             region = argv[i + 1];
