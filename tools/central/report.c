@@ -478,7 +478,7 @@ int central_figures(struct central *c, const struct central_manager *m, const ch
         return HQ_ERR_DB;
     }
     cJSON *doc = cJSON_CreateObject(), *rows = NULL;
-    int32_t threshold = -1;
+    int32_t threshold = -1, offset = 8 * 3600;
     const cJSON *h;
     cJSON_ArrayForEach(h, halls)
     {
@@ -534,6 +534,7 @@ int central_figures(struct central *c, const struct central_manager *m, const ch
             sqlite3_finalize(q);
             sqlite3_finalize(ins);
             if (threshold < 0) threshold = (int32_t)cfg.reports_wait_threshold_s;
+            offset = cfg.engine.utc_offset_s;
         }
         cJSON *flag = cJSON_CreateBool(has_config);
         cJSON_AddItemToObject((cJSON *)h, "config", flag);
@@ -552,7 +553,10 @@ int central_figures(struct central *c, const struct central_manager *m, const ch
         cJSON_ReplaceItemInObjectCaseSensitive(total, "name_en", cJSON_CreateString("Region total"));
     }
     if (!rc) {
-        cJSON_DeleteItemFromObjectCaseSensitive(doc, "live_days");
+        if (!hall) /* whether today (in the halls' own offset) is in the period */
+            cJSON_ReplaceItemInObjectCaseSensitive(
+                doc, "live_days",
+                cJSON_CreateNumber(from <= (now + offset) / 86400 && to >= (now + offset) / 86400));
         /* name each hall row after its hall; a hall without a record in the period
          * still has its row (zeros), so the list matches the halls the manager sees */
         cJSON *named = cJSON_CreateArray();
