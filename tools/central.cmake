@@ -29,6 +29,8 @@ target_sources(hallq-central PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/central_page.c)
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
 # hqstore for firmware/figures.c (and the box's configuration loader): the period figures
 # across halls are the box's own definitions, compiled in, never written twice (report.c).
+# The configuration loader brings the driver registry, hence libfreetype and libcrypto in
+# the package's dependencies (small, and still no libpq in the hall's package).
 target_link_libraries(hallq-central PRIVATE hqsync hqstore PkgConfig::MHD PkgConfig::SQLITE3 PkgConfig::CJSON PkgConfig::SODIUM PkgConfig::CURL Threads::Threads m)
 if(NOT HQ_CENTRAL_PG STREQUAL "OFF")
   if(HQ_CENTRAL_PG STREQUAL "ON")

@@ -110,10 +110,11 @@ int central_admin(struct central *c, int argc, char **argv, FILE *out)
     central__utc(time(NULL), now);
     if (sodium_init() < 0) return HQ_ERR_IO;
     const char *what = argc > 1 ? argv[1] : "";
-    const char *usage = "hall add HALL_ID --region PROVINCE[/CITY[/DISTRICT]] [--name NAME] |"
-                        " hall rotate HALL_ID | hall revoke HALL_ID | hall list | hall config HALL_ID FILE |"
-                        " manager add LOGIN --region PROVINCE[/CITY[/DISTRICT]] [--name NAME]"
-                        " (password on stdin)";
+    const char *usage =
+        "hall add HALL_ID --region PROVINCE[/CITY[/DISTRICT]] [--name NAME] |"
+        " hall rotate HALL_ID | hall revoke HALL_ID | hall list | hall config HALL_ID FILE |"
+        " manager add LOGIN --region PROVINCE[/CITY[/DISTRICT]] [--name NAME]"
+        " (password on stdin)";
     const char *id = argc > 2 ? argv[2] : NULL, *region = NULL, *name = "";
     if (!strcmp(argv[0], "hall") && !strcmp(what, "config")) {
         if (argc != 4) goto usage;

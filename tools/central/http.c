@@ -229,8 +229,8 @@ static bool central__signed_in(struct central *c, struct MHD_Connection *conn,
 {
     int rc = central_manager_session(c, central__session(conn), m);
     if (rc == HQ_ERR_AUTH)
-        *ret = central__error(conn, MHD_HTTP_UNAUTHORIZED, "auth", "请先登录 / sign in first",
-                              drop);
+        *ret =
+            central__error(conn, MHD_HTTP_UNAUTHORIZED, "auth", "请先登录 / sign in first", drop);
     else if (rc)
         *ret = central__error(conn, 503, "db", "database unavailable", drop);
     return rc == HQ_OK;
@@ -252,8 +252,7 @@ static int central__may_see(struct central *c, const struct central_manager *m, 
  * is stored. Importing the same body again changes nothing (an unchanged item keeps
  * its cursor position, so no box fetches it again). */
 static enum MHD_Result central__appts_import(struct central *c, struct MHD_Connection *conn,
-                                             const char *method, struct central__req *r,
-                                             bool drop)
+                                             const char *method, struct central__req *r, bool drop)
 {
     if (strcmp(method, "POST"))
         return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "use POST", drop);
@@ -261,8 +260,7 @@ static enum MHD_Result central__appts_import(struct central *c, struct MHD_Conne
     enum MHD_Result ret = MHD_NO;
     if (!central__signed_in(c, conn, &m, &ret, drop)) return ret;
     if (r->too_big)
-        return central__error(conn, 413, "too_large", "an import is at most 1 MiB; split it",
-                              drop);
+        return central__error(conn, 413, "too_large", "an import is at most 1 MiB; split it", drop);
     cJSON *list = NULL;
     struct central_appt_error e;
     int rc = central_appointments_check(r->body ? r->body : "", r->len, &list, &e);
@@ -334,8 +332,8 @@ static bool central__date_arg(struct MHD_Connection *conn, const char *key, int3
         return true;
     }
     int y, m, d, n = 0;
-    if (strlen(v) != 10 || sscanf(v, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 ||
-        m < 1 || m > 12 || d < 1 || d > 31)
+    if (strlen(v) != 10 || sscanf(v, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || m < 1 ||
+        m > 12 || d < 1 || d > 31)
         return false;
     *out = hq_days_from_ymd(y, m, d);
     int yy, mm, dd;
@@ -385,10 +383,11 @@ static char *central__figures_csv(const cJSON *doc)
     if (!buf) return NULL;
     len = (size_t)snprintf(buf, cap, "\xEF\xBB\xBF");
     static const char *const head[] = {
-        "大厅 hall_id", "名称 name",           "到达 arrivals",        "办结 served",
-        "过号 no_show", "平均等候 wait_mean_s", "P90等候 wait_p90_s",   "超时等候 wait_over",
-        "平均办理 handle_mean_s", "评价数 ratings", "满意率 satisfaction", "评价覆盖率 coverage",
-        "差评 bad",     "差评未整改 bad_open"};
+        "大厅 hall_id",       "名称 name",           "到达 arrivals",
+        "办结 served",        "过号 no_show",        "平均等候 wait_mean_s",
+        "P90等候 wait_p90_s", "超时等候 wait_over",  "平均办理 handle_mean_s",
+        "评价数 ratings",     "满意率 satisfaction", "评价覆盖率 coverage",
+        "差评 bad",           "差评未整改 bad_open"};
     size_t nh = sizeof head / sizeof head[0];
     for (size_t i = 0; i < nh; i++)
         central__csv_field(&buf, &len, &cap, head[i], i + 1 == nh);
@@ -559,7 +558,8 @@ static enum MHD_Result central__manager(struct central *c, struct MHD_Connection
         MHD_destroy_response(resp);
         return ret;
     }
-    if (!strcmp(url, "/v1/manager/appointments")) return central__appts_import(c, conn, method, r, drop);
+    if (!strcmp(url, "/v1/manager/appointments"))
+        return central__appts_import(c, conn, method, r, drop);
     if (!strcmp(url, "/v1/manager/figures")) return central__figures(c, conn, method, drop);
     bool events = !strcmp(url, "/v1/manager/events");
     const char *rest = events ? "" : !strncmp(url, "/v1/manager/halls", 17) ? url + 17 : NULL;

@@ -198,8 +198,7 @@ static int report__row(void *ctx, int ncol, const char *const *v)
             sqlite3_bind_int(s, 6, report__int(d, "window"));
             report__bind_text(s, 7, report__str(d, "staff"));
             sqlite3_bind_int(s, 8, level);
-            sqlite3_bind_text(s, 9, level >= 1 && level <= 2 ? "open" : "none", -1,
-                              SQLITE_STATIC);
+            sqlite3_bind_text(s, 9, level >= 1 && level <= 2 ? "open" : "none", -1, SQLITE_STATIC);
             stop = report__step(f, s);
         }
     } else if (!strcmp(v[1], "event") && timed) {
@@ -494,8 +493,8 @@ int central_figures(struct central *c, const struct central_manager *m, const ch
             struct hq_fig_opts o = {.wait_threshold_s = cfg.reports_wait_threshold_s};
             cJSON *r = NULL;
             int32_t today = (int32_t)((now + cfg.engine.utc_offset_s) / 86400);
-            rc = hq_fig_report(f.db, &cfg.engine, &o, from, to, scope, to + 1, now, &r, err,
-                               errlen);
+            rc =
+                hq_fig_report(f.db, &cfg.engine, &o, from, to, scope, to + 1, now, &r, err, errlen);
             if (!rc) {
                 cJSON_Delete(doc);
                 doc = r;
@@ -550,7 +549,8 @@ int central_figures(struct central *c, const struct central_manager *m, const ch
         if (!rc) rows = cJSON_GetObjectItemCaseSensitive(doc, "rows");
         cJSON *total = cJSON_GetObjectItemCaseSensitive(doc, "total");
         cJSON_ReplaceItemInObjectCaseSensitive(total, "name", cJSON_CreateString("辖区合计"));
-        cJSON_ReplaceItemInObjectCaseSensitive(total, "name_en", cJSON_CreateString("Region total"));
+        cJSON_ReplaceItemInObjectCaseSensitive(total, "name_en",
+                                               cJSON_CreateString("Region total"));
     }
     if (!rc) {
         if (!hall) /* whether today (in the halls' own offset) is in the period */
@@ -570,7 +570,8 @@ int central_figures(struct central *c, const struct central_manager *m, const ch
             }
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "hall_id", id);
-            cJSON_AddStringToObject(o, "name", report__str(h, "name") ? report__str(h, "name") : "");
+            cJSON_AddStringToObject(o, "name",
+                                    report__str(h, "name") ? report__str(h, "name") : "");
             cJSON_AddStringToObject(o, "province", report__str(h, "province"));
             cJSON_AddStringToObject(o, "city", report__str(h, "city"));
             cJSON_AddStringToObject(o, "district", report__str(h, "district"));
