@@ -236,14 +236,16 @@ static bool central__signed_in(struct central *c, struct MHD_Connection *conn,
     return rc == HQ_OK;
 }
 
-/* Whether m may see hall (its region and below). -1: the database failed. */
-static int central__may_see(struct central *c, const struct central_manager *m, const char *hall)
+/* Whether hall is in seen (the halls a manager may see, central_manager_halls()). */
+static bool central__in_list(const cJSON *seen, const char *hall)
 {
-    cJSON *list = cJSON_CreateArray();
-    int rc = central_manager_halls(c, m, hall, list);
-    int n = cJSON_GetArraySize(list);
-    cJSON_Delete(list);
-    return rc ? -1 : n == 1;
+    const cJSON *h;
+    cJSON_ArrayForEach(h, seen)
+    {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "hall_id"));
+        if (id && !strcmp(id, hall)) return true;
+    }
+    return false;
 }
 
 /* POST /v1/manager/appointments: the import route (docs/CENTRAL.md "Appointments").
@@ -271,18 +273,20 @@ static enum MHD_Result central__appts_import(struct central *c, struct MHD_Conne
     unsigned status = MHD_HTTP_BAD_REQUEST;
     const char *error = "invalid";
     if (!rc) {
+        /* the manager's halls once, not a query per item (an import may hold thousands) */
+        cJSON *seen = cJSON_CreateArray();
+        if (central_manager_halls(c, &m, NULL, seen)) {
+            cJSON_Delete(seen);
+            cJSON_Delete(list);
+            return central__error(conn, 503, "db", "database unavailable", drop);
+        }
         int i = 0;
         const cJSON *it;
         cJSON_ArrayForEach(it, list)
         {
             const char *hall =
                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "hall_id"));
-            int see = hall ? central__may_see(c, &m, hall) : 0;
-            if (see < 0) {
-                cJSON_Delete(list);
-                return central__error(conn, 503, "db", "database unavailable", drop);
-            }
-            if (!see) {
+            if (!hall || !central__in_list(seen, hall)) {
                 row = i;
                 field = "hall_id";
                 status = hall ? MHD_HTTP_FORBIDDEN : MHD_HTTP_BAD_REQUEST;
@@ -300,6 +304,7 @@ static enum MHD_Result central__appts_import(struct central *c, struct MHD_Conne
             }
             i++;
         }
+        cJSON_Delete(seen);
     }
     if (!rc) {
         char derr[200] = "";
@@ -375,6 +380,23 @@ static void central__csv_num(char **buf, size_t *len, size_t *cap, const cJSON *
     central__csv_field(buf, len, cap, t, last);
 }
 
+/* One line: id, the row's name, then the figures f. */
+static void central__csv_row(char **buf, size_t *len, size_t *cap, const char *id, const cJSON *row,
+                             const cJSON *f)
+{
+    static const char *const cols[][2] = {
+        {"arrivals", NULL},      {"served", NULL},     {"no_show", NULL},
+        {"wait", "mean_s"},      {"wait", "p90_s"},    {"wait", "over"},
+        {"handle", "mean_s"},    {"ratings", "count"}, {"ratings", "satisfaction"},
+        {"ratings", "coverage"}, {"ratings", "bad"},   {"ratings", "bad_open"}};
+    size_t n = sizeof cols / sizeof cols[0];
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "name"));
+    central__csv_field(buf, len, cap, id ? id : "", false);
+    central__csv_field(buf, len, cap, name ? name : "", false);
+    for (size_t i = 0; i < n; i++)
+        central__csv_num(buf, len, cap, f, cols[i][0], cols[i][1], i + 1 == n);
+}
+
 /* The period figures as CSV (UTF-8 with a BOM, so a spreadsheet reads the Chinese). */
 static char *central__figures_csv(const cJSON *doc)
 {
@@ -392,53 +414,18 @@ static char *central__figures_csv(const cJSON *doc)
     for (size_t i = 0; i < nh; i++)
         central__csv_field(&buf, &len, &cap, head[i], i + 1 == nh);
     const cJSON *rows = cJSON_GetObjectItemCaseSensitive(doc, "rows"), *r;
-    const cJSON *halls = cJSON_GetObjectItemCaseSensitive(doc, "halls");
-    for (int pass = 0; pass < 2; pass++) {
-        const cJSON *list = pass == 0 ? rows : NULL;
-        cJSON_ArrayForEach(r, list)
-        {
-            const cJSON *f = cJSON_GetObjectItemCaseSensitive(r, "figures");
-            const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "hall_id"));
-            if (!f) { /* one hall by a scope: the row is the figures, keyed by its scope */
-                f = r;
-                id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "key"));
-            }
-            const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "name"));
-            central__csv_field(&buf, &len, &cap, id ? id : "", false);
-            central__csv_field(&buf, &len, &cap, name ? name : "", false);
-            central__csv_num(&buf, &len, &cap, f, "arrivals", NULL, false);
-            central__csv_num(&buf, &len, &cap, f, "served", NULL, false);
-            central__csv_num(&buf, &len, &cap, f, "no_show", NULL, false);
-            central__csv_num(&buf, &len, &cap, f, "wait", "mean_s", false);
-            central__csv_num(&buf, &len, &cap, f, "wait", "p90_s", false);
-            central__csv_num(&buf, &len, &cap, f, "wait", "over", false);
-            central__csv_num(&buf, &len, &cap, f, "handle", "mean_s", false);
-            central__csv_num(&buf, &len, &cap, f, "ratings", "count", false);
-            central__csv_num(&buf, &len, &cap, f, "ratings", "satisfaction", false);
-            central__csv_num(&buf, &len, &cap, f, "ratings", "coverage", false);
-            central__csv_num(&buf, &len, &cap, f, "ratings", "bad", false);
-            central__csv_num(&buf, &len, &cap, f, "ratings", "bad_open", true);
+    cJSON_ArrayForEach(r, rows)
+    {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(r, "figures");
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "hall_id"));
+        if (!f) { /* one hall by a scope: the row is the figures, keyed by its scope */
+            f = r;
+            id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "key"));
         }
+        central__csv_row(&buf, &len, &cap, id, r, f);
     }
-    (void)halls;
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(doc, "total");
-    if (t) {
-        central__csv_field(&buf, &len, &cap, "total", false);
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "name"));
-        central__csv_field(&buf, &len, &cap, name ? name : "", false);
-        central__csv_num(&buf, &len, &cap, t, "arrivals", NULL, false);
-        central__csv_num(&buf, &len, &cap, t, "served", NULL, false);
-        central__csv_num(&buf, &len, &cap, t, "no_show", NULL, false);
-        central__csv_num(&buf, &len, &cap, t, "wait", "mean_s", false);
-        central__csv_num(&buf, &len, &cap, t, "wait", "p90_s", false);
-        central__csv_num(&buf, &len, &cap, t, "wait", "over", false);
-        central__csv_num(&buf, &len, &cap, t, "handle", "mean_s", false);
-        central__csv_num(&buf, &len, &cap, t, "ratings", "count", false);
-        central__csv_num(&buf, &len, &cap, t, "ratings", "satisfaction", false);
-        central__csv_num(&buf, &len, &cap, t, "ratings", "coverage", false);
-        central__csv_num(&buf, &len, &cap, t, "ratings", "bad", false);
-        central__csv_num(&buf, &len, &cap, t, "ratings", "bad_open", true);
-    }
+    if (t) central__csv_row(&buf, &len, &cap, "total", t, t);
     return buf;
 }
 
