@@ -184,6 +184,15 @@ test('the period figures of the city\'s halls and their total', async () => {
         assert.match(await page.locator('#fig-csv').getAttribute('href'), /format=csv/);
         assert.equal(await page.locator('#figures').innerText().then((x) => x.includes('南山')), false);
         await H.artefact(page, 'web_central_figures.png');
+        // The hall's page: its figures by service over the same period.
+        await page.locator('#halls tr[data-hall="GZ-YX"] a').click();
+        await page.waitForSelector('#hall:not([hidden]) #hall-fig-rows tr');
+        const svc = await page.locator('#hall-fig-rows tr[data-key="A"] td').allInnerTexts();
+        assert.match(svc[0], /^A\s+A$/); // no configuration file given: the code names it
+        assert.equal(svc[2], '2'); // served
+        assert.match(await page.locator('#hall-fig-total td').first().innerText(), /^全厅\s+Whole hall/);
+        assert.equal(await page.locator('#hall-fig-period').innerText(), `${day} — ${day}`);
+        await H.artefact(page, 'web_central_hall_figures.png');
         assert.deepEqual(page.hq.errors, []);
     } finally {
         await b.close();
