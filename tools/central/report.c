@@ -544,9 +544,14 @@ int central_figures(struct central *c, const struct central_manager *m, const ch
     if (!rc && !hall) {
         /* every hall side by side, and the region's total (hall scope over the halls) */
         struct hq_fig_opts o = {.wait_threshold_s = threshold < 0 ? 1800 : (uint32_t)threshold};
-        rc = hq_fig_report(all, &none.engine, &o, from, to, HQ_FIG_HALL, to + 1, now, &doc, err,
+        cJSON *r = NULL;
+        rc = hq_fig_report(all, &none.engine, &o, from, to, HQ_FIG_HALL, to + 1, now, &r, err,
                            errlen);
-        if (!rc) rows = cJSON_GetObjectItemCaseSensitive(doc, "rows");
+        if (!rc) {
+            cJSON_Delete(doc);
+            doc = r;
+            rows = cJSON_GetObjectItemCaseSensitive(doc, "rows");
+        }
         cJSON *total = cJSON_GetObjectItemCaseSensitive(doc, "total");
         cJSON_ReplaceItemInObjectCaseSensitive(total, "name", cJSON_CreateString("辖区合计"));
         cJSON_ReplaceItemInObjectCaseSensitive(total, "name_en",
