@@ -163,6 +163,9 @@ int central_manager_session(struct central *c, const char *session, struct centr
 int central_manager_halls(struct central *c, const struct central_manager *m, const char *hall,
                           cJSON *list);
 
+/* The same halls, only their id, name, region and revoked_at (no figures: cheap). */
+int central_manager_hall_ids(struct central *c, const struct central_manager *m, const char *hall,
+                             cJSON *list);
 /* The records of today of one hall (visibility checked by the caller). */
 int central_hall_day(struct central *c, const char *hall, cJSON *list);
 /* Prometheus text for /metrics, malloc'd; NULL when the database fails. */

@@ -275,7 +275,7 @@ static enum MHD_Result central__appts_import(struct central *c, struct MHD_Conne
     if (!rc) {
         /* the manager's halls once, not a query per item (an import may hold thousands) */
         cJSON *seen = cJSON_CreateArray();
-        if (central_manager_halls(c, &m, NULL, seen)) {
+        if (central_manager_hall_ids(c, &m, NULL, seen)) {
             cJSON_Delete(seen);
             cJSON_Delete(list);
             return central__error(conn, 503, "db", "database unavailable", drop);

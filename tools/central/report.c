@@ -390,25 +390,43 @@ static int report__derived(struct report_feed *f, struct hq_config *cfg)
 
 /* ------------------------------------------------------------ one hall */
 
-/* The hall's records that can touch [from, to] (a day's tickets end by the next
- * morning's rollover; follow-ups and appeals of its ratings may come any time after). */
+/* The hall's records that can touch [from, to]: those dated from the day before to the day
+ * after (a day's tickets end by the next morning's rollover); then, only when the period
+ * holds a 差评 (level 1-2, the ratings follow-ups and appeals are about), the follow-up and
+ * appeal events that came after it, which takes a pass over the hall's later records. */
 static int report__load(struct central *c, const char *hall, struct report_feed *f, char *err,
                         size_t errlen)
 {
     char lo[16], hi[16], kind[80], sql[800];
     report__ymd(f->from - 1, lo);
     report__ymd(f->to + 1, hi);
-    snprintf(kind, sizeof kind, c->store->json_field, "kind");
-    snprintf(sql, sizeof sql,
-             "SELECT seq, type, at, CAST(data AS text) FROM records WHERE hall_id = $1"
-             " AND substr(at, 1, 10) >= CAST($2 AS text) AND (substr(at, 1, 10) <="
-             " CAST($3 AS text) OR (type = 'event' AND %s IN ('follow_up', 'appeal',"
-             " 'appeal_review'))) ORDER BY seq",
-             kind);
     const char *args[3] = {hall, lo, hi};
     if (sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK) return HQ_ERR_DB;
-    int rc = c->store->query(c, sql, 3, args, report__row, f, err, errlen);
+    int rc = c->store->query(c,
+                             "SELECT seq, type, at, CAST(data AS text) FROM records WHERE"
+                             " hall_id = $1 AND substr(at, 1, 10) >= CAST($2 AS text) AND"
+                             " substr(at, 1, 10) <= CAST($3 AS text) ORDER BY seq",
+                             3, args, report__row, f, err, errlen);
     if (!rc) rc = f->rc;
+    int bad = 0;
+    sqlite3_stmt *q = NULL;
+    if (!rc &&
+        sqlite3_prepare_v2(f->db, "SELECT count(*) FROM evaluations WHERE level <= 2", -1, &q,
+                           NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        bad = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (!rc && bad) {
+        snprintf(kind, sizeof kind, c->store->json_field, "kind");
+        snprintf(sql, sizeof sql,
+                 "SELECT seq, type, at, CAST(data AS text) FROM records WHERE hall_id = $1"
+                 " AND substr(at, 1, 10) > CAST($2 AS text) AND type = 'event'"
+                 " AND %s IN ('follow_up', 'appeal', 'appeal_review') ORDER BY seq",
+                 kind);
+        const char *later[2] = {hall, hi};
+        rc = c->store->query(c, sql, 2, later, report__row, f, err, errlen);
+        if (!rc) rc = f->rc;
+    }
     sqlite3_exec(f->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
     if (rc && !*err) snprintf(err, errlen, "figures: %s", sqlite3_errmsg(f->db));
     return rc;
@@ -456,7 +474,7 @@ int central_figures(struct central *c, const struct central_manager *m, const ch
 {
     *out = NULL;
     cJSON *halls = cJSON_CreateArray();
-    int rc = central_manager_halls(c, m, hall, halls);
+    int rc = central_manager_hall_ids(c, m, hall, halls);
     if (rc) {
         cJSON_Delete(halls);
         snprintf(err, errlen, "database unavailable");
