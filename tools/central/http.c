@@ -470,7 +470,14 @@ static enum MHD_Result central__figures(struct central *c, struct MHD_Connection
     bool csv = format && !strcmp(format, "csv");
     cJSON *doc = NULL;
     char err[512] = "";
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = central_figures(c, &m, hall, from, to, scope, now, &doc, err, sizeof err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* who asked for what and what it cost: the figures are computed per request */
+    LOG_INFO("CENTRAL", "figures for %s: %d days of %s by %s in %ld ms", m.login, to - from + 1,
+             hall ? hall : "the region", hq_fig_scope_name(scope),
+             (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
     if (rc == HQ_ERR_NOT_FOUND)
         return central__error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such hall", drop);
     if (rc) {
