@@ -255,14 +255,23 @@ def main():
             import pgfix
             dbname = c.store[1].split("dbname=")[1].split()[0]
             pgfix.psql("DELETE FROM hall_config WHERE hall_id = 'GZ-YX'", dbname=dbname)
+            pgfix.psql("UPDATE hall_config SET config = '{\"services\": 3}' WHERE hall_id = 'SZ-NS'",
+                       dbname=dbname)
         else:
             with closing(__import__("sqlite3").connect(c.db)) as db:
                 db.execute("DELETE FROM hall_config WHERE hall_id = 'GZ-YX'")
+                db.execute("UPDATE hall_config SET config = '{\"services\": 3}' WHERE hall_id = 'SZ-NS'")
                 db.commit()
         st, reg = central_get(c, f"/v1/manager/figures?from={day}", gz)
         yx = [r for r in reg["rows"] if r["hall_id"] == "GZ-YX"][0]
         T.eq((yx["config"], yx["figures"]["served"]), (False, 5),
              "no file: counted from the records, said so")
+        # A stored file this server's loader no longer takes: the same, and the log says why.
+        st, reg = central_get(c, f"/v1/manager/figures?from={day}", sz)
+        T.eq((st, reg["rows"][0]["config"], reg["rows"][0]["figures"]["served"]), (200, False, 6),
+             "a file that no longer loads: from the records")
+        with open(c.log_path, encoding="utf-8") as f:
+            T.check("SZ-NS: its configuration no longer loads" in f.read(), "and the log says so")
         # A 差评 of an earlier day whose follow-up closed today (a record dated after the
         # period): counted closed for that day, as the box's own row would say by now.
         rc, out, err = admin(c, "hall", "add", "GZ-SYN", "--region", "广东省/广州市/海珠区")

@@ -441,7 +441,12 @@ static int report__hall(struct central *c, const char *hall, struct report_feed 
     if (rc) return rc;
     rc = report__config(c, hall, cfg, err, errlen);
     *has_config = rc == HQ_OK;
-    if (rc == HQ_ERR_NOT_FOUND) {
+    if (rc == HQ_ERR_CONFIG) /* stored, but this loader refuses it (a newer server's rules) */
+        LOG_WARN("CENTRAL",
+                 "hall %s: its configuration no longer loads (%s); figures from its"
+                 " records alone until `hall config` is run again",
+                 hall, err);
+    if (rc == HQ_ERR_NOT_FOUND || rc == HQ_ERR_CONFIG) {
         *err = 0;
         rc = report__derived(f, cfg);
     }
