@@ -22,6 +22,10 @@ if(TARGET hallqd)
   # 好差评 end to end (issue 17): cases bound by a business system, the FF 68 pad rates, one
   # record per case at hallq-central; 已评价; /api/v1/pad/N bound to its window; the QR page
   hq_py_test(rating test_rating.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hallq-central>)
+  # ... exactly once at the province receiver across a SIGKILL of hallqd (rating acknowledged,
+  # not yet synced) and of hallq-central (a delivery in flight); on PostgreSQL in central.cmake
+  hq_py_test(rating_crash test_rating_crash.py TIMEOUT 180
+             ARGS $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hallq-central>)
   # the same against buses that misbehave in each of hallq-sim's fault modes
   hq_py_test(hallqd_device_faults test_hallqd_faults.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim>)
   # a TCP serial server that dies silently, in a private network namespace (skipped without one)
