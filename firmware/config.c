@@ -334,7 +334,7 @@ static const struct cfg_key cfg_evaluation_keys[] = {
     {.key = "appeal_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_appeal_workdays), .min = 1, .max = 60, .def = 5},
     {.key = "contact_window_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_window_s), .min = 60, .max = 604800, .def = 1800},
     {.key = "contact_keep_days", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_keep_days), .min = 1, .max = 365, .def = 30},
-    {.key = "qr_open_h", .type = CT_INT, F_OFF(eval_qr_open_h), .min = 1, .max = 720, .def = 24},
+    {.key = "qr_open_h", .type = CT_INT, F_OFF(eval_qr_open_h), .min = 1, .max = 720, .def = 72},
     {.key = "reasons_version", .type = CT_ENUM, F_OFF(eval_reasons_version),
      .choices = cfg_reasons_versions, .def_str = "hallq-2019.1"},
     {.key = "pads", .type = CT_ARRAY, F_OFF(eval_pads), F_OFF2(n_eval_pads), .flags = CF_INLINE,

@@ -26,6 +26,9 @@ if(TARGET hallqd)
   # not yet synced) and of hallq-central (a delivery in flight); on PostgreSQL in central.cmake
   hq_py_test(rating_crash test_rating_crash.py TIMEOUT 180
              ARGS $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hallq-central>)
+  # the QR page of a ticket finished on an earlier business day: open for evaluation.qr_open_h,
+  # rated from the store, then refused rating_closed
+  hq_py_test(rating_days test_rating_days.py TIMEOUT 120)
   # the same against buses that misbehave in each of hallq-sim's fault modes
   hq_py_test(hallqd_device_faults test_hallqd_faults.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim>)
   # a TCP serial server that dies silently, in a private network namespace (skipped without one)
