@@ -758,6 +758,33 @@ static cJSON *cb__appeal_json(sqlite3 *db, const char *uuid, int32_t off)
     return o;
 }
 
+/* The end of an appeal or its review, in the transaction begun by the caller:
+ * the record (event log and outbox), the commit, the log line and the answer
+ * with the appeal as it now stands. */
+static int cb__appeal_commit(struct hq_api_req *req, const struct cb_eval *ev, const char *kind,
+                             cJSON *rec, int64_t now)
+{
+    struct hq_daemon *d = req->d;
+    sqlite3 *db = hq_store_db(d->store);
+    const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "appeal"));
+    char what[24];
+    snprintf(what, sizeof what, "%s", state ? state : kind);
+    if (cb__record(d, ev, kind, req->who.actor, now, rec, true)) {
+        LOG_ERR("CALLBACK", "%s of %s not saved: %s", kind, ev->uuid, sqlite3_errmsg(db));
+        hq_store_end(d->store, 1);
+        return hq_api_reply_error(req, HQ_ERR_DB, NULL);
+    }
+    int rc = hq_store_end(d->store, 0);
+    if (rc) return hq_api_reply_error(req, rc, NULL);
+    LOG_INFO("CALLBACK", "evaluation %s: %s (%s) by %s", ev->uuid, kind, what, req->who.actor);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", true);
+    cJSON_AddStringToObject(o, "evaluation", ev->uuid);
+    cJSON *a = cb__appeal_json(db, ev->uuid, d->eng.cfg->utc_offset_s);
+    cJSON_AddItemToObject(o, "appeal", a ? a : cJSON_CreateNull());
+    return hq_api_reply_json(req, 200, o);
+}
+
 /* POST /api/v1/evaluations/{uuid}/appeal {"kind", "reason"} */
 static int cb__appeal(struct hq_api_req *req, const char *uuid)
 {
@@ -827,16 +854,7 @@ static int cb__appeal(struct hq_api_req *req, const char *uuid)
     cJSON_AddStringToObject(rec, "reason", reason->valuestring);
     cJSON_AddStringToObject(rec, "state", "pending");
     cJSON_AddNumberToObject(rec, "level", ev.level);
-    if (cb__record(d, &ev, "appeal", req->who.actor, now, rec, true)) goto dbfail;
-    rc = hq_store_end(d->store, 0);
-    if (rc) return hq_api_reply_error(req, rc, NULL);
-    LOG_INFO("CALLBACK", "evaluation %s appealed as %s by %s", ev.uuid, k, req->who.actor);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddBoolToObject(o, "ok", true);
-    cJSON_AddStringToObject(o, "evaluation", ev.uuid);
-    cJSON *a = cb__appeal_json(db, ev.uuid, d->eng.cfg->utc_offset_s);
-    cJSON_AddItemToObject(o, "appeal", a ? a : cJSON_CreateNull());
-    return hq_api_reply_json(req, 200, o);
+    return cb__appeal_commit(req, &ev, "appeal", rec, now);
 dbfail:
     LOG_ERR("CALLBACK", "appeal of %s not saved: %s", ev.uuid, sqlite3_errmsg(db));
     sqlite3_finalize(q);
@@ -904,16 +922,7 @@ static int cb__review(struct hq_api_req *req, const char *uuid)
     cJSON_AddBoolToObject(rec, "excluded", uphold);
     cJSON_AddStringToObject(rec, "reason", reason->valuestring);
     cJSON_AddNumberToObject(rec, "level", ev.level);
-    if (cb__record(d, &ev, "appeal_review", req->who.actor, now, rec, true)) goto dbfail;
-    rc = hq_store_end(d->store, 0);
-    if (rc) return hq_api_reply_error(req, rc, NULL);
-    LOG_INFO("CALLBACK", "appeal of evaluation %s %s by %s", ev.uuid, state, req->who.actor);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddBoolToObject(o, "ok", true);
-    cJSON_AddStringToObject(o, "evaluation", ev.uuid);
-    cJSON *a = cb__appeal_json(db, ev.uuid, d->eng.cfg->utc_offset_s);
-    cJSON_AddItemToObject(o, "appeal", a ? a : cJSON_CreateNull());
-    return hq_api_reply_json(req, 200, o);
+    return cb__appeal_commit(req, &ev, "appeal_review", rec, now);
 dbfail:
     LOG_ERR("CALLBACK", "review of %s not saved: %s", ev.uuid, sqlite3_errmsg(db));
     sqlite3_finalize(q);
