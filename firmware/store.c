@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -203,6 +204,11 @@ static const char *const store_migrations[HQ_STORE_SCHEMA_VERSION] = {
      * call still unanswered (Unix s, 0 = none): both survive a restart. */
     "ALTER TABLE windows ADD COLUMN pause_reason TEXT;"
     "ALTER TABLE windows ADD COLUMN help_at INTEGER NOT NULL DEFAULT 0;",
+    /* 7: a card's ID number sealed to the provincial platform's public key (the driver
+     * sealed it at the card read; nothing here opens it), kept beside its ticket until
+     * the evaluation record carries it, or the rating period is long over. */
+    "CREATE TABLE ticket_ids(ticket TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+    " at INTEGER NOT NULL);",
 };
 
 static int store__migrate(struct hq_store *st, char *err, size_t errlen)
@@ -1427,7 +1433,15 @@ int hq_store_prune(struct hq_store *st, const struct hq_store_prune_at *at, int 
                               "set_at < ?1 LIMIT ?2)",
                               (int64_t)at->history_day * 86400 - st->cfg->engine.utc_offset_s,
                               limit, &cases);
-    out->more |= out->tickets == limit || out->evaluations == limit || cases == limit;
+    /* sealed ID numbers of tickets that were never rated, once no rating can come */
+    int64_t sealed = 0;
+    if (!rc && at->sealed_before > 0)
+        rc = store__prune_one(st,
+                              "DELETE FROM ticket_ids WHERE rowid IN (SELECT rowid FROM ticket_ids "
+                              "WHERE at < ?1 LIMIT ?2)",
+                              at->sealed_before, limit, &sealed);
+    out->more |=
+        out->tickets == limit || out->evaluations == limit || cases == limit || sealed == limit;
     if (rc) {
         hq_store_end(st, 1);
         memset(out, 0, sizeof *out);
@@ -2036,10 +2050,35 @@ static int store__cases(struct hq_store *st, const char *tuuid, struct store_cas
 
 /* 一事一评: one evaluation row and outbox record per case of the ticket, each
  * with its own uuid (the first keeps the command's). */
+/* The ticket's sealed ID number as base64 into out (empty: none). */
+static int store__sealed_id(struct hq_store *st, const char *tuuid, char *out, size_t cap)
+{
+    sqlite3_stmt *q = NULL;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(st->db, "SELECT sealed FROM ticket_ids WHERE ticket=?", -1, &q, NULL) !=
+        SQLITE_OK)
+        return store__err(st, sqlite3_errcode(st->db));
+    sqlite3_bind_text(q, 1, tuuid, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        const void *b = sqlite3_column_blob(q, 0);
+        int n = sqlite3_column_bytes(q, 0);
+        if (b && n > 0 && (size_t)n <= HQ_ID_SEALED_MAX &&
+            sodium_base64_ENCODED_LEN((size_t)n, sodium_base64_VARIANT_ORIGINAL) <= cap)
+            sodium_bin2base64(out, cap, b, (size_t)n, sodium_base64_VARIANT_ORIGINAL);
+    }
+    sqlite3_finalize(q);
+    return HQ_OK;
+}
+
 static int store__write_eval_src(struct hq_store *st, const struct store_eval_src *r)
 {
     struct store_case cases[HQ_STORE_MAX_CASES];
     int n = store__cases(st, r->tuuid, cases, HQ_STORE_MAX_CASES);
+    /* A card ticket's ID number, sealed to the provincial platform (the record's only
+     * personal number, opened by the platform alone): in every record of the rating. */
+    char sealed[sodium_base64_ENCODED_LEN(HQ_ID_SEALED_MAX, sodium_base64_VARIANT_ORIGINAL)];
+    int rc0 = store__sealed_id(st, r->tuuid, sealed, sizeof sealed);
+    if (rc0) return rc0;
     for (int i = 0; i < (n ? n : 1); i++) {
         char uuid[37];
         if (i == 0)
@@ -2048,6 +2087,8 @@ static int store__write_eval_src(struct hq_store *st, const struct store_eval_sr
             store__new_uuid(st, uuid);
         int64_t due;
         cJSON *o = store__evaluation_json(st, r, uuid, n ? &cases[i] : NULL, &due);
+        cJSON_AddBoolToObject(o, "real_name", sealed[0] != '\0');
+        if (sealed[0]) cJSON_AddStringToObject(o, "id_sealed", sealed);
         sqlite3_stmt *s = st->st[ST_EVAL];
         sqlite3_bind_text(s, 1, uuid, -1, SQLITE_TRANSIENT);
         sqlite3_bind_text(s, 2, r->tuuid, -1, SQLITE_TRANSIENT);
@@ -2078,6 +2119,17 @@ static int store__write_eval_src(struct hq_store *st, const struct store_eval_sr
             return rc;
         }
         rc = store__outbox(st, "evaluation", r->at, o);
+        if (rc) return rc;
+    }
+    if (sealed[0]) {
+        /* carried by the records now: the box keeps no copy of its own */
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(st->db, "DELETE FROM ticket_ids WHERE ticket=?", -1, &q, NULL) !=
+            SQLITE_OK)
+            return store__err(st, sqlite3_errcode(st->db));
+        sqlite3_bind_text(q, 1, r->tuuid, -1, SQLITE_TRANSIENT);
+        int rc = store__step_done(st, q);
+        sqlite3_finalize(q);
         if (rc) return rc;
     }
     return HQ_OK;
@@ -2159,6 +2211,27 @@ static int store__write_record(struct hq_store *st, const struct hq_engine *e,
 
 /* The writes of one command, inside a transaction the caller opened (or
  * captured into the backlog). */
+/* A card ticket's sealed ID number (evaluation.platform_pubkey set): kept as sealed bytes. */
+static int store__write_sealed_id(struct hq_store *st, const struct hq_ticket *t,
+                                  const struct hq_cmd *cmd)
+{
+    size_t n = cmd->u.issue.id_sealed_len;
+    if (n > sizeof cmd->u.issue.id_sealed) return HQ_ERR_INVALID;
+    char tuuid[37];
+    hq_uuid_format(t->uuid, tuuid);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT OR REPLACE INTO ticket_ids(ticket, sealed, at) VALUES(?,?,?)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store__err(st, sqlite3_errcode(st->db));
+    sqlite3_bind_text(q, 1, tuuid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(q, 2, cmd->u.issue.id_sealed, (int)n, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 3, cmd->now);
+    int rc = store__step_done(st, q);
+    sqlite3_finalize(q);
+    return rc;
+}
+
 static int store__write_cmd(struct hq_store *st, const struct hq_engine *e,
                             const struct hq_cmd *cmd, const struct hq_result *res)
 {
@@ -2178,6 +2251,11 @@ static int store__write_cmd(struct hq_store *st, const struct hq_engine *e,
         int32_t ti = res->dirty_tickets[i];
         if (ti < 0 || (size_t)ti >= e->n_tickets) continue;
         rc = store__write_ticket(st, e, &e->tickets[ti]);
+        if (rc) return rc;
+    }
+    if (cmd->type == HQ_CMD_ISSUE && cmd->u.issue.id_sealed_len && res->ticket >= 0 &&
+        (size_t)res->ticket < e->n_tickets) {
+        rc = store__write_sealed_id(st, &e->tickets[res->ticket], cmd);
         if (rc) return rc;
     }
     for (size_t i = 0; i < e->cfg->n_windows; i++)

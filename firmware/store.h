@@ -15,7 +15,7 @@
 #include "config.h"
 #include "engine.h"
 
-#define HQ_STORE_SCHEMA_VERSION 6
+#define HQ_STORE_SCHEMA_VERSION 7
 #define HQ_STORE_MAX_CASES 16 /* cases (办件) one ticket may carry */
 
 struct hq_store;
@@ -157,6 +157,7 @@ sqlite3 *hq_store_db(struct hq_store *st);
 struct hq_store_prune_at {
     int64_t outbox_before, events_before;
     int32_t history_day;
+    int64_t sealed_before; /* sealed ID numbers of tickets issued before (0: none) */
 };
 struct hq_store_prune_pos {
     int64_t outbox_seq, event_id;

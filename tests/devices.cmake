@@ -29,6 +29,10 @@ if(TARGET hallqd)
   # the QR page of a ticket finished on an earlier business day: open for evaluation.qr_open_h,
   # rated from the store, then refused rating_closed
   hq_py_test(rating_days test_rating_days.py TIMEOUT 120)
+  # a card ticket's ID number sealed to the platform's key at the read, passed through
+  # hallq-central unopened, opened by the province receiver; never in clear on the way
+  hq_py_test(rating_sealed_id test_rating_sealed_id.py TIMEOUT 180
+             ARGS $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hallq-central>)
   # the same against buses that misbehave in each of hallq-sim's fault modes
   hq_py_test(hallqd_device_faults test_hallqd_faults.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim>)
   # a TCP serial server that dies silently, in a private network namespace (skipped without one)
