@@ -84,6 +84,13 @@ if(TARGET hallq-central AND HQ_CENTRAL_HAS_PG AND EXISTS ${HQ_PG_BIN}/initdb)
              WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
     set_tests_properties(central_pg_rating_crash PROPERTIES FIXTURES_REQUIRED postgres TIMEOUT 300
                          ENVIRONMENT "${_pg_env}")
+    # the sealed ID number through hallq-central on PostgreSQL: not in its rows in clear
+    add_test(NAME central_pg_rating_sealed_id
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_rating_sealed_id.py
+                     $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hallq-central>
+             WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+    set_tests_properties(central_pg_rating_sealed_id PROPERTIES FIXTURES_REQUIRED postgres
+                         TIMEOUT 300 ENVIRONMENT "${_pg_env}")
   endif()
   # Several receivers on one database: exactly once with batches alternating and racing
   # between two receivers, one killed and PostgreSQL restarted mid-run.

@@ -172,6 +172,8 @@ def main():
         F.check(all(r.get("follow_up_due") and r["gbt39046_code"] == 4 for r in rec),
                 f"a bad rating: follow-up due, GB/T 39046 code 4: {rec}")
         F.check(all(r["indicators"].get("overall") == 2 for r in rec), "整体满意度 = the level")
+        F.check(all(r.get("real_name") is False and "id_sealed" not in r for r in rec),
+                "no evaluation.platform_pubkey, no card: anonymous, no ID number carried")
 
         # ---- a second rating of the same ticket, however it comes: 已评价
         st, b = h.post(f"/api/v1/rate/{tuuid}", {"level": 5})
