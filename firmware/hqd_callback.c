@@ -134,6 +134,18 @@ static int cb__eval_load(sqlite3 *db, const char *uuid_text, struct cb_eval *ev)
     return rc == SQLITE_ROW ? HQ_OK : rc == SQLITE_DONE ? HQ_ERR_NOT_FOUND : HQ_ERR_DB;
 }
 
+/* A write that failed inside a handler's transaction: logged, rolled back, answered 500. */
+static int cb__not_saved(struct hq_api_req *req, sqlite3_stmt *q, const char *what,
+                         const char *uuid)
+{
+    struct hq_daemon *d = req->d;
+    LOG_ERR("CALLBACK", "%s%s%s not saved: %s", what, uuid ? " " : "", uuid ? uuid : "",
+            sqlite3_errmsg(hq_store_db(d->store)));
+    sqlite3_finalize(q);
+    hq_store_end(d->store, 1);
+    return hq_api_reply_error(req, HQ_ERR_DB, NULL);
+}
+
 /* One event-log row and, when `outbox`, the same JSON as an outbox event,
  * inside the caller's transaction. data is consumed. Never carries a number. */
 static int cb__record(struct hq_daemon *d, const struct cb_eval *ev, const char *kind,
@@ -505,10 +517,7 @@ static int cb__key_route(struct hq_api_req *req)
     cJSON_AddNumberToObject(o, "erased", erased);
     return hq_api_reply_json(req, 200, o);
 dbfail:
-    LOG_ERR("CALLBACK", "follow-up key not saved: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(q);
-    hq_store_end(d->store, 1);
-    return hq_api_reply_error(req, HQ_ERR_DB, NULL);
+    return cb__not_saved(req, q, "follow-up key", NULL);
 }
 
 /* ------------------------------------------------------- the number */
@@ -619,10 +628,7 @@ static int cb__contact(struct hq_api_req *req, const char *uuid)
     cJSON_AddStringToObject(o, "message_en", "Thank you: the hall will call you back");
     return hq_api_reply_json(req, 200, o);
 dbfail:
-    LOG_ERR("CALLBACK", "number for %s not saved: %s", ev.uuid, sqlite3_errmsg(db));
-    sqlite3_finalize(q);
-    hq_store_end(d->store, 1);
-    return hq_api_reply_error(req, HQ_ERR_DB, NULL);
+    return cb__not_saved(req, q, "number for", ev.uuid);
 }
 
 /* POST /api/v1/admin/evaluations/{uuid}/contact {"passphrase"}: the number,
@@ -856,10 +862,7 @@ static int cb__appeal(struct hq_api_req *req, const char *uuid)
     cJSON_AddNumberToObject(rec, "level", ev.level);
     return cb__appeal_commit(req, &ev, "appeal", rec, now);
 dbfail:
-    LOG_ERR("CALLBACK", "appeal of %s not saved: %s", ev.uuid, sqlite3_errmsg(db));
-    sqlite3_finalize(q);
-    hq_store_end(d->store, 1);
-    return hq_api_reply_error(req, HQ_ERR_DB, NULL);
+    return cb__not_saved(req, q, "appeal of", ev.uuid);
 }
 
 /* POST /api/v1/admin/evaluations/{uuid}/review {"uphold", "reason"} (复核) */
@@ -924,10 +927,7 @@ static int cb__review(struct hq_api_req *req, const char *uuid)
     cJSON_AddNumberToObject(rec, "level", ev.level);
     return cb__appeal_commit(req, &ev, "appeal_review", rec, now);
 dbfail:
-    LOG_ERR("CALLBACK", "review of %s not saved: %s", ev.uuid, sqlite3_errmsg(db));
-    sqlite3_finalize(q);
-    hq_store_end(d->store, 1);
-    return hq_api_reply_error(req, HQ_ERR_DB, NULL);
+    return cb__not_saved(req, q, "review of", ev.uuid);
 }
 
 /* ------------------------------------------------------------- routes */
