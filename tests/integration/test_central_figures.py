@@ -340,6 +340,33 @@ def main():
         st, syn = central_get(c, f"/v1/manager/figures?from={past}&to={past}", gz)
         T.eq(sorted(x["hall_id"] for x in syn["rows"]), ["GZ-SYN", "GZ-TH", "GZ-YX"], "the new hall listed")
         T.eq(syn["total"]["served"], 1, "the region's total that day")
+        # Exclusion records as a box sends them, recorded after the day they are about: the
+        # test ticket (by uuid) leaves that day; a revocation that arrives before its exclusion
+        # still revokes it; one without its times is stored and changes nothing.
+        nxt = (today_local() - datetime.timedelta(days=1)).isoformat()
+        made = day + "T09:10:00+08:00"
+        span = {"from": past + "T00:00:00+08:00", "to": nxt + "T00:00:00+08:00"}
+        recs = [
+            {"seq": 4, "uuid": "x8", "type": "event", "at": made,
+             "data": {"kind": "exclusion", "exclusion": 8, "created_at": made, "exclusion_kind": "test",
+                      "ticket": "t1", "actor": "staff:9001/manager", **span}},
+            {"seq": 5, "uuid": "r9", "type": "event", "at": day + "T09:12:00+08:00",
+             "data": {"kind": "exclusion_revoked", "exclusion": 9, "created_at": made,
+                      "actor": "staff:9001/manager"}},
+            {"seq": 6, "uuid": "x9", "type": "event", "at": made,
+             "data": {"kind": "exclusion", "exclusion": 9, "created_at": made,
+                      "exclusion_kind": "absence", "staff": "1001", "actor": "staff:9001/manager", **span}},
+            {"seq": 7, "uuid": "x10", "type": "event", "at": made,
+             "data": {"kind": "exclusion", "exclusion": 10, "created_at": made,
+                      "exclusion_kind": "fault", "from": "soon"}},
+        ]
+        T.eq(tc.post(c.port, "GZ-SYN", json.dumps({"hall_id": "GZ-SYN", "records": recs}).encode(),
+                     token=syn_tok), (200, {"acked_through": 7}), "exclusion records stored")
+        st, syn = central_get(c, f"/v1/manager/figures?from={past}&to={past}&hall=GZ-SYN", gz)
+        r = syn["rows"][0]
+        T.eq((st, r["served"], r["excluded"]["test_tickets"], r["excluded"]["absence_s"],
+              r["excluded"]["fault_s"]), (200, 0, 1, 0, 0),
+             "a past day: the test ticket out, the revoked absence and the broken fault not counted")
         for hall, h in boxes.items():
             T.check(h.alive(), f"{hall}: hallqd still running")
     finally:
