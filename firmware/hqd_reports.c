@@ -6,6 +6,7 @@
  *   GET  /api/v1/admin/reports/exclusions?from=&to=
  *   POST /api/v1/admin/reports/exclusions  {"kind":"absence"|"test"|"fault", "staff", "window",
  *                                           "ticket", "from", "to", "reason", "note"}
+ *   POST /api/v1/admin/reports/exclusions/{id}/revoke
  *   POST /api/v1/admin/reports/rebuild?from=&to=
  *
  * The rollup job runs on the loop (first pass 10 s after start, then
@@ -360,6 +361,35 @@ static int rep__time(struct hq_daemon *d, const cJSON *v, int64_t *t, int end)
     return HQ_ERR_INVALID;
 }
 
+/* The outbox record of an exclusion or its revocation: the box's id and the
+ * time it was recorded name it (a database started over reuses ids). Only
+ * what the figures need and who did it: the reason and note are free text
+ * a manager typed (they may describe a person's health) and stay here. */
+static cJSON *rep__excl_record(struct hq_daemon *d, const char *kind, int64_t id,
+                               int64_t created_at, const char *actor)
+{
+    char ts[32];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", kind);
+    cJSON_AddNumberToObject(o, "exclusion", (double)id);
+    hq_time_rfc3339(created_at, d->cfg.engine.utc_offset_s, ts);
+    cJSON_AddStringToObject(o, "created_at", ts);
+    cJSON_AddStringToObject(o, "actor", actor ? actor : "");
+    return o;
+}
+
+/* The past days of [from, to) rolled up again (an exclusion changed them). */
+static int rep__rebuild_span(struct hq_daemon *d, int64_t from, int64_t to)
+{
+    int32_t today = rep__today(d);
+    int32_t d0 = hq_engine_day_of(&d->cfg.engine, from),
+            d1 = hq_engine_day_of(&d->cfg.engine, to - 1);
+    int rebuilt = 0;
+    for (int32_t day = d0; day <= d1 && day < today && rebuilt < REP_MAX_DAYS; day++)
+        if (rep__build(d, day) == HQ_OK) rebuilt++;
+    return rebuilt;
+}
+
 static int rep__exclusion_add(struct hq_api_req *req)
 {
     struct hq_daemon *d = req->d;
@@ -392,6 +422,7 @@ static int rep__exclusion_add(struct hq_api_req *req)
         return hq_api_reply_error(req, HQ_ERR_INVALID, "a test ticket names the ticket");
     if (note && (!cJSON_IsString(note) || strlen(note->valuestring) > 500))
         return hq_api_reply_error(req, HQ_ERR_INVALID, "note must be text of at most 500 bytes");
+    int64_t now = hq_loop_wall_s();
     int rc = hq_store_begin(d->store);
     if (rc) return hq_api_reply_error(req, rc, NULL);
     sqlite3 *db = hq_store_db(d->store);
@@ -410,22 +441,92 @@ static int rep__exclusion_add(struct hq_api_req *req)
         sqlite3_bind_text(q, 7, reason->valuestring, -1, SQLITE_STATIC);
         if (cJSON_IsString(note)) sqlite3_bind_text(q, 8, note->valuestring, -1, SQLITE_STATIC);
         sqlite3_bind_text(q, 9, req->who.actor, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(q, 10, hq_loop_wall_s());
+        sqlite3_bind_int64(q, 10, now);
         if (sqlite3_step(q) == SQLITE_DONE) rc = HQ_OK;
     }
     sqlite3_finalize(q);
     int64_t id = sqlite3_last_insert_rowid(db);
-    hq_store_end(d->store, rc != HQ_OK);
+    if (!rc) {
+        /* the central server applies it too (docs/SYNC.md "Exclusions") */
+        cJSON *o = rep__excl_record(d, "exclusion", id, now, req->who.actor);
+        cJSON_AddStringToObject(o, "exclusion_kind", kind->valuestring);
+        if (cJSON_IsString(staff)) cJSON_AddStringToObject(o, "staff", staff->valuestring);
+        if (cJSON_IsNumber(win) && win->valueint > 0)
+            cJSON_AddNumberToObject(o, "window", win->valueint);
+        if (cJSON_IsString(ticket)) cJSON_AddStringToObject(o, "ticket", ticket->valuestring);
+        char ts[32];
+        hq_time_rfc3339(from, d->cfg.engine.utc_offset_s, ts);
+        cJSON_AddStringToObject(o, "from", ts);
+        hq_time_rfc3339(to, d->cfg.engine.utc_offset_s, ts);
+        cJSON_AddStringToObject(o, "to", ts);
+        rc = hq_store_outbox_add(d->store, "event", now, o);
+    }
+    int erc = hq_store_end(d->store, rc != HQ_OK);
+    if (!rc) rc = erc;
     if (rc) return hq_api_reply_error(req, rc, NULL);
     /* the past days it touches are rolled up again, where their raw rows still are */
-    int32_t today = rep__today(d);
-    int32_t d0 = hq_engine_day_of(&d->cfg.engine, from),
-            d1 = hq_engine_day_of(&d->cfg.engine, to - 1);
-    int rebuilt = 0;
-    for (int32_t day = d0; day <= d1 && day < today && rebuilt < REP_MAX_DAYS; day++)
-        if (rep__build(d, day) == HQ_OK) rebuilt++;
+    int rebuilt = rep__rebuild_span(d, from, to);
     LOG_NOTICE("REPORT", "exclusion %lld (%s) recorded by %s; %d day(s) rolled up again",
                (long long)id, kind->valuestring, req->who.actor, rebuilt);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)id);
+    cJSON_AddNumberToObject(o, "rebuilt_days", rebuilt);
+    return hq_api_reply_json(req, MHD_HTTP_OK, o);
+}
+
+/* POST …/exclusions/{id}/revoke: the row stays (revoked_at, revoked_by), so
+ * a disputed 考核 can still be traced; the days it touched are rebuilt. */
+static int rep__exclusion_revoke(struct hq_api_req *req, const char *tail)
+{
+    struct hq_daemon *d = req->d;
+    char *end = NULL;
+    long long id = strtoll(tail, &end, 10);
+    if (id <= 0 || !end || strcmp(end, "/revoke") != 0)
+        return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, NULL);
+    int64_t now = hq_loop_wall_s(), created = 0, from = 0, to = 0;
+    int rc = hq_store_begin(d->store);
+    if (rc) return hq_api_reply_error(req, rc, NULL);
+    sqlite3 *db = hq_store_db(d->store);
+    sqlite3_stmt *q = NULL;
+    rc = HQ_ERR_DB;
+    if (sqlite3_prepare_v2(db,
+                           "SELECT created_at, from_at, to_at, revoked_at IS NOT NULL"
+                           " FROM fig_exclusions WHERE id = ?",
+                           -1, &q, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(q, 1, id);
+        int s = sqlite3_step(q);
+        rc = s == SQLITE_DONE           ? HQ_ERR_NOT_FOUND
+             : s != SQLITE_ROW          ? HQ_ERR_DB
+             : sqlite3_column_int(q, 3) ? HQ_ERR_STATE
+                                        : HQ_OK;
+        created = sqlite3_column_int64(q, 0);
+        from = sqlite3_column_int64(q, 1);
+        to = sqlite3_column_int64(q, 2);
+    }
+    sqlite3_finalize(q);
+    q = NULL;
+    if (!rc) {
+        rc = HQ_ERR_DB;
+        if (sqlite3_prepare_v2(db, "UPDATE fig_exclusions SET revoked_at = ? WHERE id = ?", -1, &q,
+                               NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(q, 1, now);
+            sqlite3_bind_int64(q, 2, id);
+            if (sqlite3_step(q) == SQLITE_DONE) rc = HQ_OK;
+        }
+        sqlite3_finalize(q);
+    }
+    if (!rc)
+        rc = hq_store_outbox_add(
+            d->store, "event", now,
+            rep__excl_record(d, "exclusion_revoked", id, created, req->who.actor));
+    int erc = hq_store_end(d->store, rc != HQ_OK);
+    if (!rc) rc = erc;
+    if (rc == HQ_ERR_STATE)
+        return hq_api_reply_error(req, rc, "this exclusion was revoked already");
+    if (rc) return hq_api_reply_error(req, rc, NULL);
+    int rebuilt = rep__rebuild_span(d, from, to);
+    LOG_NOTICE("REPORT", "exclusion %lld revoked by %s; %d day(s) rolled up again", id,
+               req->who.actor, rebuilt);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", (double)id);
     cJSON_AddNumberToObject(o, "rebuilt_days", rebuilt);
@@ -501,6 +602,7 @@ static int rep__route(struct hq_api_req *req, void *arg)
     if (get && (!*t || strcmp(t, "/") == 0)) return rep__report(req);
     if (get && strcmp(t, "/exclusions") == 0) return rep__exclusion_list(req);
     if (post && strcmp(t, "/exclusions") == 0) return rep__exclusion_add(req);
+    if (post && strncmp(t, "/exclusions/", 12) == 0) return rep__exclusion_revoke(req, t + 12);
     if (post && strcmp(t, "/rebuild") == 0) return rep__rebuild(req);
     return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, NULL);
 }

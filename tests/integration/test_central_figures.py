@@ -7,7 +7,9 @@ through their own routes and sync their records to hallq-central. For the same p
 hallq-central computes from those records (firmware/figures.c compiled into it, fed from its
 store) must equal what each box's own report route answers, by hall, service, window and
 clerk; a city manager sees the figures of the city's halls with the region's total and never
-another city's hall; the CSV carries the same numbers.
+another city's hall; the CSV carries the same numbers. A manager's exclusions on a box (a
+test ticket, an approved absence kept, another revoked) reach hallq-central as records and
+are applied there exactly as on the box.
 """
 import copy
 import csv
@@ -151,6 +153,42 @@ def main():
         for k, (hall, _) in enumerate(HALLS):
             work(boxes[hall], k)
 
+        # Exclusions on GZ-TH: its first finished ticket was a test (by its number), 李娜's
+        # absence for the day stands, 王芳's was recorded by mistake and revoked.
+        th = boxes["GZ-TH"]
+        with closing(th.db()) as db:
+            test_no = db.execute("SELECT label FROM tickets WHERE status = 'done'"
+                                 " ORDER BY id LIMIT 1").fetchone()[0]
+        day = today_local().isoformat()
+        ex = [{"kind": "test", "ticket": test_no, "from": day, "to": day, "reason": "测试号"},
+              {"kind": "absence", "staff": "1002", "from": day, "to": day, "reason": "病假",
+               "note": "住院 医院证明已交"},
+              {"kind": "absence", "staff": "1001", "from": day, "to": day, "reason": "误录"}]
+        ids = []
+        for e in ex:
+            st, b = th.post("/api/v1/admin/reports/exclusions", e, token=MANAGER)
+            T.eq(st, 200, f"exclusion {e['kind']}: {b}")
+            ids.append(b.get("id"))
+        st, b = th.post(f"/api/v1/admin/reports/exclusions/{ids[2]}/revoke", {}, token=MANAGER)
+        T.eq(st, 200, f"the mistaken absence revoked: {b}")
+        st, b = th.post(f"/api/v1/admin/reports/exclusions/{ids[2]}/revoke", {}, token=MANAGER)
+        T.eq(st, 409, "revoked once only")
+        st, b = th.post("/api/v1/admin/reports/exclusions/99999/revoke", {}, token=MANAGER)
+        T.eq(st, 404, "an unknown exclusion")
+        st, b = th.get(f"/api/v1/admin/reports/exclusions?from={day}&to={day}", token=MANAGER)
+        T.eq(sorted(x["id"] for x in b["exclusions"]), sorted(ids[:2]), "the revoked one is not listed")
+        with closing(th.db()) as db:
+            sent = [json.loads(r[0]) for r in db.execute(
+                "SELECT data FROM outbox WHERE type = 'event' AND data LIKE '%\"exclusion%'"
+                " ORDER BY seq")]
+        T.eq([(r["kind"], r["exclusion"]) for r in sent],
+             [("exclusion", ids[0]), ("exclusion", ids[1]), ("exclusion", ids[2]),
+              ("exclusion_revoked", ids[2])], "each exclusion and the revocation go up as records")
+        T.check(all("reason" not in r and "note" not in r for r in sent),
+                "the reason and note a manager typed stay on the box")
+        T.eq(box_report(th, f"from={day}")["rows"][0]["excluded"]["test_tickets"], 1,
+             "the box leaves the test ticket out")
+
         def all_acked(h):
             with closing(h.db()) as db:
                 return all(r[0] for r in db.execute("SELECT acked FROM outbox"))
@@ -202,7 +240,11 @@ def main():
              {"GZ-TH": (0, 0), "GZ-YX": (0, 1), "SZ-NS": (1, 0)}, "差评 closed and open (box)")
         # the numbers are not trivially equal: the halls differ
         served = {hall: box_report(h, f"from={day}")["rows"][0]["served"] for hall, h in boxes.items()}
-        T.eq(served, {"GZ-TH": 4, "GZ-YX": 5, "SZ-NS": 6}, "served per hall (box)")
+        T.eq(served, {"GZ-TH": 3, "GZ-YX": 5, "SZ-NS": 6}, "served per hall (box; GZ-TH's test ticket out)")
+        clerks = {r["key"]: r for r in box_report(th, f"from={day}&by=clerk")["rows"]}
+        T.check(clerks["1002"]["excluded"]["absence_s"] > 0 and
+                clerks["1001"]["excluded"]["absence_s"] == 0,
+                "the absence kept counts, the revoked one does not (box)")
 
         # The city's halls and their total; never another city's hall.
         st, reg = central_get(c, f"/v1/manager/figures?from={day}&to={day}", gz)
@@ -298,6 +340,33 @@ def main():
         st, syn = central_get(c, f"/v1/manager/figures?from={past}&to={past}", gz)
         T.eq(sorted(x["hall_id"] for x in syn["rows"]), ["GZ-SYN", "GZ-TH", "GZ-YX"], "the new hall listed")
         T.eq(syn["total"]["served"], 1, "the region's total that day")
+        # Exclusion records as a box sends them, recorded after the day they are about: the
+        # test ticket (by uuid) leaves that day; a revocation that arrives before its exclusion
+        # still revokes it; one without its times is stored and changes nothing.
+        nxt = (today_local() - datetime.timedelta(days=1)).isoformat()
+        made = day + "T09:10:00+08:00"
+        span = {"from": past + "T00:00:00+08:00", "to": nxt + "T00:00:00+08:00"}
+        recs = [
+            {"seq": 4, "uuid": "x8", "type": "event", "at": made,
+             "data": {"kind": "exclusion", "exclusion": 8, "created_at": made, "exclusion_kind": "test",
+                      "ticket": "t1", "actor": "staff:9001/manager", **span}},
+            {"seq": 5, "uuid": "r9", "type": "event", "at": day + "T09:12:00+08:00",
+             "data": {"kind": "exclusion_revoked", "exclusion": 9, "created_at": made,
+                      "actor": "staff:9001/manager"}},
+            {"seq": 6, "uuid": "x9", "type": "event", "at": made,
+             "data": {"kind": "exclusion", "exclusion": 9, "created_at": made,
+                      "exclusion_kind": "absence", "staff": "1001", "actor": "staff:9001/manager", **span}},
+            {"seq": 7, "uuid": "x10", "type": "event", "at": made,
+             "data": {"kind": "exclusion", "exclusion": 10, "created_at": made,
+                      "exclusion_kind": "fault", "from": "soon"}},
+        ]
+        T.eq(tc.post(c.port, "GZ-SYN", json.dumps({"hall_id": "GZ-SYN", "records": recs}).encode(),
+                     token=syn_tok), (200, {"acked_through": 7}), "exclusion records stored")
+        st, syn = central_get(c, f"/v1/manager/figures?from={past}&to={past}&hall=GZ-SYN", gz)
+        r = syn["rows"][0]
+        T.eq((st, r["served"], r["excluded"]["test_tickets"], r["excluded"]["absence_s"],
+              r["excluded"]["fault_s"]), (200, 0, 1, 0, 0),
+             "a past day: the test ticket out, the revoked absence and the broken fault not counted")
         for hall, h in boxes.items():
             T.check(h.alive(), f"{hall}: hallqd still running")
     finally:

@@ -38,6 +38,41 @@ static const char central__schema[] =
     /* Each hall's hallq.json, for its period figures (report.c; pg_004_hall_config.sql). */
     "CREATE TABLE IF NOT EXISTS hall_config(hall_id TEXT PRIMARY KEY, config TEXT NOT NULL,"
     " set_at TEXT NOT NULL);"
+    /* The managers' exclusions each hall sent (event records "exclusion" and
+     * "exclusion_revoked"), kept by a trigger in the storing transaction, so report.c
+     * applies them as the box does: tools/central/sql/pg_005_exclusions.sql. The
+     * trigger can never fail a batch: every column but the key takes NULL, a row
+     * without kind or times is skipped by the reader, a revocation that arrives first
+     * makes the row the exclusion then fills. */
+    "CREATE TABLE IF NOT EXISTS hall_exclusions(hall_id TEXT NOT NULL, exclusion TEXT NOT NULL,"
+    " created_at TEXT NOT NULL, excl_kind TEXT, staff TEXT, win INTEGER, ticket TEXT,"
+    " from_at TEXT, to_at TEXT, actor TEXT, seq INTEGER, revoked_at TEXT, revoked_by TEXT,"
+    " PRIMARY KEY(hall_id, exclusion, created_at));"
+    "CREATE TRIGGER IF NOT EXISTS records_exclusion AFTER INSERT ON records"
+    " WHEN NEW.type = 'event' AND instr(NEW.data, '\"exclusion') > 0"
+    " AND json_extract(NEW.data, '$.kind') IN ('exclusion', 'exclusion_revoked')"
+    " AND json_extract(NEW.data, '$.exclusion') IS NOT NULL"
+    " AND json_extract(NEW.data, '$.created_at') IS NOT NULL BEGIN"
+    " INSERT INTO hall_exclusions(hall_id, exclusion, created_at, excl_kind, staff, win, ticket,"
+    " from_at, to_at, actor, seq) SELECT NEW.hall_id,"
+    " CAST(json_extract(NEW.data, '$.exclusion') AS TEXT),"
+    " CAST(json_extract(NEW.data, '$.created_at') AS TEXT),"
+    " json_extract(NEW.data, '$.exclusion_kind'), json_extract(NEW.data, '$.staff'),"
+    " json_extract(NEW.data, '$.window'), json_extract(NEW.data, '$.ticket'),"
+    " json_extract(NEW.data, '$.from'), json_extract(NEW.data, '$.to'),"
+    " json_extract(NEW.data, '$.actor'), NEW.seq"
+    " WHERE json_extract(NEW.data, '$.kind') = 'exclusion'"
+    " ON CONFLICT(hall_id, exclusion, created_at) DO UPDATE SET excl_kind = excluded.excl_kind,"
+    " staff = excluded.staff, win = excluded.win, ticket = excluded.ticket,"
+    " from_at = excluded.from_at, to_at = excluded.to_at, actor = excluded.actor,"
+    " seq = excluded.seq;"
+    " INSERT INTO hall_exclusions(hall_id, exclusion, created_at, revoked_at, revoked_by)"
+    " SELECT NEW.hall_id, CAST(json_extract(NEW.data, '$.exclusion') AS TEXT),"
+    " CAST(json_extract(NEW.data, '$.created_at') AS TEXT), NEW.at,"
+    " json_extract(NEW.data, '$.actor') WHERE json_extract(NEW.data, '$.kind') ="
+    " 'exclusion_revoked' ON CONFLICT(hall_id, exclusion, created_at) DO UPDATE SET"
+    " revoked_at = coalesce(revoked_at, excluded.revoked_at),"
+    " revoked_by = coalesce(revoked_by, excluded.revoked_by); END;"
     "CREATE TABLE IF NOT EXISTS manager_sessions(token_hash TEXT PRIMARY KEY, login TEXT NOT"
     " NULL, expires_at TEXT NOT NULL);"
     /* Forwarding to the provincial platform: tools/central/sql/pg_003_province.sql, the

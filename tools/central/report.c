@@ -13,6 +13,11 @@
  * so its percentiles come from the summed histograms and not from averaging
  * the halls' answers (docs/DESIGN.md "Period figures on hallq-central").
  *
+ * The managers' exclusions (test tickets, approved absences, device faults)
+ * come as event records the store keeps in hall_exclusions (db.c,
+ * pg_005_exclusions.sql); those in force go into the box's fig_exclusions
+ * table, so figures.c applies them as on the box.
+ *
  * A hall's configuration (services and their handling limits, windows and
  * their services, the roster, the UTC offset, reports.wait_threshold_s) is the
  * box's own hallq.json, given to the server with `hallq-central hall config`
@@ -49,7 +54,7 @@ static const char report__schema[] =
 
 struct report_feed {
     sqlite3 *db;
-    sqlite3_stmt *ticket, *event, *eval, *follow, *appeal;
+    sqlite3_stmt *ticket, *event, *eval, *follow, *appeal, *excl;
     int32_t from, to;
     int32_t utc_offset_s;
     bool offset_known;
@@ -213,6 +218,8 @@ static int report__row(void *ctx, int ncol, const char *const *v)
             report__bind_text(f->appeal, 1, ev);
             report__bind_text(f->appeal, 2, st ? st : "pending");
             stop = report__step(f, f->appeal);
+        } else if (kind && (!strcmp(kind, "exclusion") || !strcmp(kind, "exclusion_revoked"))) {
+            /* not in the box's event log: the store's hall_exclusions has them */
         } else if (kind) {
             /* the event log as the box keeps it: its data is the record's data */
             sqlite3_stmt *s = f->event;
@@ -233,6 +240,28 @@ static int report__row(void *ctx, int ncol, const char *const *v)
     }
     cJSON_Delete(d);
     return stop;
+}
+
+/* One exclusion in force (kind, staff, window, ticket, from, to) into the box's
+ * fig_exclusions, where figures.c reads it; a row whose times do not read is skipped. */
+static int report__exclusion(void *ctx, int ncol, const char *const *v)
+{
+    struct report_feed *f = ctx;
+    int64_t a, b;
+    if (ncol < 6 || !v[0] || !report__time(v[4], &a, NULL) || !report__time(v[5], &b, NULL) ||
+        b <= a)
+        return 0;
+    sqlite3_stmt *s = f->excl;
+    report__bind_text(s, 1, v[0]);
+    report__bind_text(s, 2, v[1]);
+    if (v[2] && atoi(v[2]) > 0)
+        sqlite3_bind_int(s, 3, atoi(v[2]));
+    else
+        sqlite3_bind_null(s, 3);
+    report__bind_text(s, 4, v[3]);
+    sqlite3_bind_int64(s, 5, a);
+    sqlite3_bind_int64(s, 6, b);
+    return report__step(f, s);
 }
 
 static int report__open(struct report_feed *f, char *err, size_t errlen)
@@ -257,7 +286,11 @@ static int report__open(struct report_feed *f, char *err, size_t errlen)
         sqlite3_prepare_v2(f->db, "UPDATE evaluations SET follow_up_state=? WHERE uuid=?", -1,
                            &f->follow, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(f->db, "INSERT INTO eval_appeals(evaluation, state) VALUES(?,?)", -1,
-                           &f->appeal, NULL) != SQLITE_OK) {
+                           &f->appeal, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(f->db,
+                           "INSERT INTO fig_exclusions(kind, staff, window, ticket, from_at, to_at,"
+                           " reason, created_at) VALUES(?,?,?,?,?,?,'',0)",
+                           -1, &f->excl, NULL) != SQLITE_OK) {
         if (!*err)
             snprintf(err, errlen, "figures: scratch database: %s",
                      f->db ? sqlite3_errmsg(f->db) : "cannot open");
@@ -273,6 +306,7 @@ static void report__close(struct report_feed *f)
     sqlite3_finalize(f->eval);
     sqlite3_finalize(f->follow);
     sqlite3_finalize(f->appeal);
+    sqlite3_finalize(f->excl);
     sqlite3_close(f->db);
     free(f->codes);
     memset(f, 0, sizeof *f);
@@ -407,6 +441,15 @@ static int report__load(struct central *c, const char *hall, struct report_feed 
                              " hall_id = $1 AND substr(at, 1, 10) >= CAST($2 AS text) AND"
                              " substr(at, 1, 10) <= CAST($3 AS text) ORDER BY seq",
                              3, args, report__row, f, err, errlen);
+    if (!rc) rc = f->rc;
+    /* the managers' exclusions in force, whenever they were recorded (a hall has
+     * few; figures.c keeps those that touch each day) */
+    if (!rc)
+        rc = c->store->query(c,
+                             "SELECT excl_kind, staff, win, ticket, from_at, to_at FROM"
+                             " hall_exclusions WHERE hall_id = $1 AND revoked_at IS NULL"
+                             " AND excl_kind IS NOT NULL",
+                             1, args, report__exclusion, f, err, errlen);
     if (!rc) rc = f->rc;
     int bad = 0;
     sqlite3_stmt *q = NULL;
