@@ -131,8 +131,6 @@ struct hqd_devs {
     uint64_t n_lat;
 };
 
-static struct hqd_devs *devs__self;
-
 static uint64_t devs__now(struct hqd_devs *s)
 {
     return hq_loop_now_ms(s->d->loop);
@@ -1005,8 +1003,8 @@ static char *devs__metrics(struct hq_daemon *d, void *arg)
 
 int hqd_devices_faults(const struct hq_daemon *d)
 {
-    struct hqd_devs *s = devs__self;
-    if (!s || s->d != d) return 0;
+    struct hqd_devs *s = d->mod.devices;
+    if (!s) return 0;
     int n = 0;
     for (size_t i = 0; i < s->n_links; i++) {
         const struct devs_link *l = &s->links[i];
@@ -1292,7 +1290,7 @@ int hqd_devices_init(struct hq_daemon *d)
         d->card_hash_of = devs__card_hash_of;
         d->fill_card_arg = s;
     }
-    devs__self = s;
+    d->mod.devices = s;
     /* Open everything now; what is absent retries in the background. */
     for (size_t i = 0; i < s->n_links; i++)
         devs__try_open(&s->links[i]);
@@ -1309,7 +1307,7 @@ fail:
 
 void hqd_devices_fini(struct hq_daemon *d)
 {
-    struct hqd_devs *s = devs__self;
+    struct hqd_devs *s = d->mod.devices;
     if (!s) return;
     if (d->fill_card == devs__fill_card) {
         d->fill_card = NULL;
@@ -1329,5 +1327,5 @@ void hqd_devices_fini(struct hq_daemon *d)
         hq_serial_link_close(&l->sl);
     }
     devs__free(s);
-    devs__self = NULL;
+    d->mod.devices = NULL;
 }

@@ -107,8 +107,6 @@ struct hq_print {
     uint32_t kiosk_day;
 };
 
-static struct hq_print *print__self;
-
 static uint64_t print__now_us(void)
 {
     struct timespec ts;
@@ -593,8 +591,7 @@ static int print__reprint(struct hq_print *s, int32_t ticket, const char *by, in
 
 int hq_print_reprint(struct hq_daemon *d, int32_t ticket, const char *by)
 {
-    (void)d;
-    return print__self ? print__reprint(print__self, ticket, by, 0) : HQ_ERR_STATE;
+    return d->mod.print ? print__reprint(d->mod.print, ticket, by, 0) : HQ_ERR_STATE;
 }
 
 static int print__refuse(struct hq_api_req *req, unsigned status, const char *error, const char *zh,
@@ -631,8 +628,7 @@ static uint8_t *print__kiosk_count(struct hq_print *s, int32_t ti)
 
 int hq_print_set_sensor(struct hq_daemon *d, bool near_end)
 {
-    struct hq_print *s = print__self;
-    (void)d;
+    struct hq_print *s = d->mod.print;
     if (!s) return HQ_ERR_STATE;
     int before = print__health(&s->p[0]);
     s->p[0].sensor_near_end = near_end;
@@ -762,7 +758,7 @@ int hq_print_init(struct hq_daemon *d)
                                    print__api_reprint, s)))
             goto fail;
     }
-    print__self = s;
+    d->mod.print = s;
     print__poll(d->loop, s); /* ask at once; tickets are allowed until an answer says no */
     LOG_INFO("PRINT", "ticket printer %s%s%s, %d kiosk printers, %u mm",
              c->printer_queue[0] ? c->printer_queue : "(none)",
@@ -777,7 +773,7 @@ fail:
 
 void hq_print_fini(struct hq_daemon *d)
 {
-    struct hq_print *s = print__self;
+    struct hq_print *s = d->mod.print;
     if (!s) return;
     if (s->timer) hq_loop_timer_cancel(d->loop, s->timer);
     hq_loop_del_fd(d->loop, print_cups_fd(s->pc));
@@ -786,13 +782,13 @@ void hq_print_fini(struct hq_daemon *d)
         free(s->jobs[i].data);
     free(s->kiosk_reprints);
     free(s);
-    print__self = NULL;
+    d->mod.print = NULL;
 }
 
 int hq_print_faults(const struct hq_daemon *d)
 {
-    const struct hq_print *s = print__self;
-    if (!s || s->d != d) return 0;
+    const struct hq_print *s = d->mod.print;
+    if (!s) return 0;
     int n = 0;
     for (int i = 0; i < s->n_printers; i++)
         if (s->p[i].queue[0] && !print_health_can_print(print__health(&s->p[i]))) n++;
