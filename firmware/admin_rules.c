@@ -26,6 +26,7 @@ static const struct {
     {"cannot watch the port", "无法监视端口"},
     {"link lost (unplugged?)", "连接中断（线缆是否脱落？）"},
     {"the serial server closed the connection", "串口服务器断开了连接"},
+    {"the serial server stopped answering (connection timed out)", "串口服务器无应答（连接超时）"},
     {"write failed: link lost", "写入失败，连接中断"},
 };
 

@@ -589,6 +589,7 @@ unsigned hq_api_http_status(int err)
         return MHD_HTTP_CONFLICT;
     case HQ_ERR_DISK_FULL:
     case HQ_ERR_PRINTER:
+    case HQ_ERR_PRINTER_BUSY:
     case HQ_ERR_IO:
         return MHD_HTTP_SERVICE_UNAVAILABLE;
     default:

@@ -39,6 +39,8 @@ static const struct {
     [HQ_ERR_TIMEOUT] = {"timeout", "操作超时", "timed out"},
     [HQ_ERR_PROTO] = {"protocol", "设备通信错误", "device protocol error"},
     [HQ_ERR_LIMIT] = {"limit", "已达上限", "limit reached"},
+    [HQ_ERR_PRINTER_BUSY] = {"printer_busy", "取号人数较多，打印机正忙，请稍候再试",
+                             "the printer is busy, please try again in a moment"},
 };
 
 static int hq__valid(int err)

@@ -30,8 +30,9 @@ typedef enum {
     HQ_ERR_AUTH,      /* missing or wrong token */
     HQ_ERR_PRINTER,   /* no printer can print a ticket now */
     HQ_ERR_TIMEOUT,
-    HQ_ERR_PROTO, /* a device or peer broke its protocol */
-    HQ_ERR_LIMIT, /* a configured limit (recalls, sizes) was reached */
+    HQ_ERR_PROTO,        /* a device or peer broke its protocol */
+    HQ_ERR_LIMIT,        /* a configured limit (recalls, sizes) was reached */
+    HQ_ERR_PRINTER_BUSY, /* the printer works but every job slot is taken: try again soon */
     HQ_ERR__COUNT
 } hq_err;
 

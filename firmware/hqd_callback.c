@@ -133,6 +133,18 @@ static int cb__eval_load(sqlite3 *db, const char *uuid_text, struct cb_eval *ev)
     return rc == SQLITE_ROW ? HQ_OK : rc == SQLITE_DONE ? HQ_ERR_NOT_FOUND : HQ_ERR_DB;
 }
 
+/* A write that failed inside a handler's transaction: logged, rolled back, answered 500. */
+static int cb__not_saved(struct hq_api_req *req, sqlite3_stmt *q, const char *what,
+                         const char *uuid)
+{
+    struct hq_daemon *d = req->d;
+    LOG_ERR("CALLBACK", "%s%s%s not saved: %s", what, uuid ? " " : "", uuid ? uuid : "",
+            sqlite3_errmsg(hq_store_db(d->store)));
+    sqlite3_finalize(q);
+    hq_store_end(d->store, 1);
+    return hq_api_reply_error(req, HQ_ERR_DB, NULL);
+}
+
 /* One event-log row and, when `outbox`, the same JSON as an outbox event,
  * inside the caller's transaction. data is consumed. Never carries a number. */
 static int cb__record(struct hq_daemon *d, const struct cb_eval *ev, const char *kind,
@@ -504,10 +516,7 @@ static int cb__key_route(struct hq_api_req *req)
     cJSON_AddNumberToObject(o, "erased", erased);
     return hq_api_reply_json(req, 200, o);
 dbfail:
-    LOG_ERR("CALLBACK", "follow-up key not saved: %s", sqlite3_errmsg(db));
-    sqlite3_finalize(q);
-    hq_store_end(d->store, 1);
-    return hq_api_reply_error(req, HQ_ERR_DB, NULL);
+    return cb__not_saved(req, q, "follow-up key", NULL);
 }
 
 /* ------------------------------------------------------- the number */
@@ -618,10 +627,7 @@ static int cb__contact(struct hq_api_req *req, const char *uuid)
     cJSON_AddStringToObject(o, "message_en", "Thank you: the hall will call you back");
     return hq_api_reply_json(req, 200, o);
 dbfail:
-    LOG_ERR("CALLBACK", "number for %s not saved: %s", ev.uuid, sqlite3_errmsg(db));
-    sqlite3_finalize(q);
-    hq_store_end(d->store, 1);
-    return hq_api_reply_error(req, HQ_ERR_DB, NULL);
+    return cb__not_saved(req, q, "number for", ev.uuid);
 }
 
 /* POST /api/v1/admin/evaluations/{uuid}/contact {"passphrase"}: the number,
@@ -757,6 +763,33 @@ static cJSON *cb__appeal_json(sqlite3 *db, const char *uuid, int32_t off)
     return o;
 }
 
+/* The end of an appeal or its review, in the transaction begun by the caller:
+ * the record (event log and outbox), the commit, the log line and the answer
+ * with the appeal as it now stands. */
+static int cb__appeal_commit(struct hq_api_req *req, const struct cb_eval *ev, const char *kind,
+                             cJSON *rec, int64_t now)
+{
+    struct hq_daemon *d = req->d;
+    sqlite3 *db = hq_store_db(d->store);
+    const char *state = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "appeal"));
+    char what[24];
+    snprintf(what, sizeof what, "%s", state ? state : kind);
+    if (cb__record(d, ev, kind, req->who.actor, now, rec, true)) {
+        LOG_ERR("CALLBACK", "%s of %s not saved: %s", kind, ev->uuid, sqlite3_errmsg(db));
+        hq_store_end(d->store, 1);
+        return hq_api_reply_error(req, HQ_ERR_DB, NULL);
+    }
+    int rc = hq_store_end(d->store, 0);
+    if (rc) return hq_api_reply_error(req, rc, NULL);
+    LOG_INFO("CALLBACK", "evaluation %s: %s (%s) by %s", ev->uuid, kind, what, req->who.actor);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", true);
+    cJSON_AddStringToObject(o, "evaluation", ev->uuid);
+    cJSON *a = cb__appeal_json(db, ev->uuid, d->eng.cfg->utc_offset_s);
+    cJSON_AddItemToObject(o, "appeal", a ? a : cJSON_CreateNull());
+    return hq_api_reply_json(req, 200, o);
+}
+
 /* POST /api/v1/evaluations/{uuid}/appeal {"kind", "reason"} */
 static int cb__appeal(struct hq_api_req *req, const char *uuid)
 {
@@ -826,21 +859,9 @@ static int cb__appeal(struct hq_api_req *req, const char *uuid)
     cJSON_AddStringToObject(rec, "reason", reason->valuestring);
     cJSON_AddStringToObject(rec, "state", "pending");
     cJSON_AddNumberToObject(rec, "level", ev.level);
-    if (cb__record(d, &ev, "appeal", req->who.actor, now, rec, true)) goto dbfail;
-    rc = hq_store_end(d->store, 0);
-    if (rc) return hq_api_reply_error(req, rc, NULL);
-    LOG_INFO("CALLBACK", "evaluation %s appealed as %s by %s", ev.uuid, k, req->who.actor);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddBoolToObject(o, "ok", true);
-    cJSON_AddStringToObject(o, "evaluation", ev.uuid);
-    cJSON *a = cb__appeal_json(db, ev.uuid, d->eng.cfg->utc_offset_s);
-    cJSON_AddItemToObject(o, "appeal", a ? a : cJSON_CreateNull());
-    return hq_api_reply_json(req, 200, o);
+    return cb__appeal_commit(req, &ev, "appeal", rec, now);
 dbfail:
-    LOG_ERR("CALLBACK", "appeal of %s not saved: %s", ev.uuid, sqlite3_errmsg(db));
-    sqlite3_finalize(q);
-    hq_store_end(d->store, 1);
-    return hq_api_reply_error(req, HQ_ERR_DB, NULL);
+    return cb__not_saved(req, q, "appeal of", ev.uuid);
 }
 
 /* POST /api/v1/admin/evaluations/{uuid}/review {"uphold", "reason"} (复核) */
@@ -903,21 +924,9 @@ static int cb__review(struct hq_api_req *req, const char *uuid)
     cJSON_AddBoolToObject(rec, "excluded", uphold);
     cJSON_AddStringToObject(rec, "reason", reason->valuestring);
     cJSON_AddNumberToObject(rec, "level", ev.level);
-    if (cb__record(d, &ev, "appeal_review", req->who.actor, now, rec, true)) goto dbfail;
-    rc = hq_store_end(d->store, 0);
-    if (rc) return hq_api_reply_error(req, rc, NULL);
-    LOG_INFO("CALLBACK", "appeal of evaluation %s %s by %s", ev.uuid, state, req->who.actor);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddBoolToObject(o, "ok", true);
-    cJSON_AddStringToObject(o, "evaluation", ev.uuid);
-    cJSON *a = cb__appeal_json(db, ev.uuid, d->eng.cfg->utc_offset_s);
-    cJSON_AddItemToObject(o, "appeal", a ? a : cJSON_CreateNull());
-    return hq_api_reply_json(req, 200, o);
+    return cb__appeal_commit(req, &ev, "appeal_review", rec, now);
 dbfail:
-    LOG_ERR("CALLBACK", "review of %s not saved: %s", ev.uuid, sqlite3_errmsg(db));
-    sqlite3_finalize(q);
-    hq_store_end(d->store, 1);
-    return hq_api_reply_error(req, HQ_ERR_DB, NULL);
+    return cb__not_saved(req, q, "review of", ev.uuid);
 }
 
 /* ------------------------------------------------------------- routes */

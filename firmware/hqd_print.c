@@ -485,7 +485,7 @@ static int print__check(struct hq_daemon *d, const struct hq_cmd *cmd, void *arg
             if (!s->busy_logged)
                 LOG_WARN("PRINT", "tickets refused: %d are waiting to be printed", busy);
             s->busy_logged = true;
-            return HQ_ERR_PRINTER;
+            return HQ_ERR_PRINTER_BUSY;
         }
         if (busy < PRINT_MAX_JOBS / 2) s->busy_logged = false;
         s->reserved++;
@@ -583,7 +583,7 @@ static int print__reprint(struct hq_print *s, int32_t ticket, const char *by, in
 {
     if (ticket < 0 || (size_t)ticket >= s->d->eng.n_tickets) return HQ_ERR_NOT_FOUND;
     int rc = print__start(s, ticket, true, print__now_us(), kiosk);
-    if (rc == HQ_ERR_LIMIT) rc = HQ_ERR_PRINTER; /* every job slot taken: 503, try again */
+    if (rc == HQ_ERR_LIMIT) rc = HQ_ERR_PRINTER_BUSY; /* every job slot taken: 503, try again */
     if (rc) return rc;
     print__record_reprint(s, ticket, by);
     return HQ_OK;

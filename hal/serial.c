@@ -319,7 +319,12 @@ int hq_serial_read(struct hq_serial *s, void *buf, size_t cap, size_t *got)
         return HQ_ERR_IO;
     }
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return HQ_OK;
-    if (errno == ETIMEDOUT) return HQ_ERR_TIMEOUT; /* a TCP peer that stopped answering */
+    /* A TCP peer that stopped answering: the user timeout ends the connection with
+     * ETIMEDOUT, or with the soft error of the last probe when the peer's address became
+     * unreachable meanwhile (a pulled cable, a server gone from the network). */
+    if (errno == ETIMEDOUT || errno == EHOSTUNREACH || errno == ENETUNREACH || errno == EHOSTDOWN ||
+        errno == ENETDOWN)
+        return HQ_ERR_TIMEOUT;
     return HQ_ERR_IO; /* EIO/ENXIO: unplugged port or pty master gone; ECONNRESET */
 }
 

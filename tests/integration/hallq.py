@@ -336,6 +336,15 @@ def sse_reader(hall, events, stop):
     s.close()
 
 
+def read_text(path):
+    """A file's text ('' when it cannot be read): logs and state files of helpers."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
 def wait_for(pred, timeout=10.0, step=0.02):
     """True as soon as pred() is, False after timeout seconds (stretched by
     HQ_TIME_SCALE under valgrind)."""

@@ -21,19 +21,11 @@ import tempfile
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hallq import BUILD, HALLQD, SOURCE, Failures, Hall, free_port, sse_reader, wait_for  # noqa: E402
+from hallq import BUILD, Failures, HALLQD, Hall, SOURCE, free_port, read_text, sse_reader, wait_for  # noqa: E402
 
 f = Failures("test_demo_central")
 DEMO = os.path.join(SOURCE, "config", "demo-hall.json")
 SCRIPT = os.path.join(SOURCE, "tools", "demo-central.sh")
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except OSError:
-        return ""
 
 
 def port_open(port):
@@ -52,7 +44,7 @@ def main():
     sync = demo.get("sync", {})
     f.check(sync.get("url", "").startswith("http://127.0.0.1:"), "demo sync.url is local: %r" % sync)
     f.check(len(sync.get("token", "")) >= 16, "demo sync has a token")
-    script = read(os.path.join(SOURCE, "tools", "demo.sh"))
+    script = read_text(os.path.join(SOURCE, "tools", "demo.sh"))
     f.check("demo-central.sh" in script and "central-codes.txt" in script,
             "demo.sh starts the central server and prints the codes")
 
@@ -72,9 +64,9 @@ def main():
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)
         state = os.path.join(run, "central.state")
-        f.check(wait_for(lambda: read(state).strip() != "", 30), "demo-central.sh answered")
-        f.eq(read(state).strip(), "ready", "demo-central.sh ready (%s)" % read(os.path.join(run, "central.out")))
-        lines = [ln.split() for ln in read(os.path.join(run, "central-codes.txt")).splitlines() if ln]
+        f.check(wait_for(lambda: read_text(state).strip() != "", 30), "demo-central.sh answered")
+        f.eq(read_text(state).strip(), "ready", "demo-central.sh ready (%s)" % read_text(os.path.join(run, "central.out")))
+        lines = [ln.split() for ln in read_text(os.path.join(run, "central-codes.txt")).splitlines() if ln]
         codes = [ln[0] for ln in lines]
         f.check(len(codes) >= 3, "a few booking codes listed: %r" % lines)
         services = {s["name"]: s["code"] for s in demo["services"]}
@@ -115,8 +107,8 @@ def main():
         r = subprocess.run([SCRIPT, BUILD, bad_path], env=env, capture_output=True, text=True,
                            timeout=30)
         f.eq(r.returncode, 1, "no sync.url: exit 1")
-        f.check(read(state).startswith("failed: ") and "sync.url" in read(state),
-                "state says why: %r" % read(state))
+        f.check(read_text(state).startswith("failed: ") and "sync.url" in read_text(state),
+                "state says why: %r" % read_text(state))
     finally:
         if proc:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -21,7 +21,7 @@ import tempfile
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hallq import BUILD, SOURCE, Failures, free_port, wait_for  # noqa: E402
+from hallq import BUILD, Failures, SOURCE, free_port, read_text, wait_for  # noqa: E402
 
 f = Failures("test_demo_guard")
 
@@ -33,14 +33,6 @@ else echo none >"$run/found"; fi
 echo ready >"$run/printer.state"
 exec sleep 600
 """
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except OSError:
-        return ""
 
 
 def status(port):
@@ -99,11 +91,11 @@ def main():
                           stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         f.check(wait_for(lambda: status(port), 60), "the first demo answers")
-        f.eq(read(os.path.join(run1, "found")).strip(), "none",
+        f.eq(read_text(os.path.join(run1, "found")).strip(), "none",
              "printer.state was deleted before the printer simulator started")
         f.eq(issue(port), "A001", "first demo issues")
         ino = os.stat(db).st_ino
-        state1 = read(os.path.join(run1, "printer.state"))
+        state1 = read_text(os.path.join(run1, "printer.state"))
         # the second demo, even with another run dir
         r = subprocess.run([demo, BUILD], env=dict(os.environ, HALLQ_DEMO_RUN=run2),
                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
@@ -116,7 +108,7 @@ def main():
         c = sqlite3.connect(db)
         f.eq(c.execute("SELECT count(*) FROM tickets").fetchone()[0], 1, "its ticket is there")
         c.close()
-        f.eq(read(os.path.join(run1, "printer.state")), state1, "its printer.state untouched")
+        f.eq(read_text(os.path.join(run1, "printer.state")), state1, "its printer.state untouched")
         f.check(not os.path.exists(os.path.join(run2, "found")), "no second printer started")
         f.eq(issue(port), "A002", "the first demo goes on")
     finally:

@@ -24,20 +24,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hallq import BUILD, HALLQD, SOURCE, Failures, Hall, free_port, wait_for  # noqa: E402
+from hallq import BUILD, Failures, HALLQD, Hall, SOURCE, free_port, read_text, wait_for  # noqa: E402
 
 f = Failures("test_demo_print")
 DEMO = os.path.join(SOURCE, "config", "demo-hall.json")
 SCRIPT = os.path.join(SOURCE, "tools", "demo-printer.sh")
 CUPSD_PY = os.path.join(SOURCE, "tests", "integration", "cupsd.py")
-
-
-def read(path):
-    try:
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            return fh.read()
-    except OSError:
-        return ""
 
 
 def main():
@@ -66,8 +58,8 @@ def main():
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)
         state = os.path.join(run, "printer.state")
-        f.check(wait_for(lambda: read(state).strip() != "", 30), "demo-printer.sh answered")
-        f.eq(read(state).strip(), "ready", "demo-printer.sh ready (%s)" % read(os.path.join(run, "cups.out")))
+        f.check(wait_for(lambda: read_text(state).strip() != "", 30), "demo-printer.sh answered")
+        f.eq(read_text(state).strip(), "ready", "demo-printer.sh ready (%s)" % read_text(os.path.join(run, "cups.out")))
         with hall:
             st, body = hall.issue("A")
             f.eq(st, 201, "demo hall issues with its printer: %r" % body)
@@ -100,8 +92,8 @@ def main():
         r = subprocess.run([SCRIPT, BUILD, bad_path], env=env, capture_output=True, text=True,
                            timeout=30)
         f.eq(r.returncode, 1, "no printer section: exit 1")
-        f.check(read(state).startswith("failed: ") and "printer.queue" in read(state),
-                "state says why: %r" % read(state))
+        f.check(read_text(state).startswith("failed: ") and "printer.queue" in read_text(state),
+                "state says why: %r" % read_text(state))
         r = subprocess.run([sys.executable, CUPSD_PY, "serve", os.path.join(tmp, "c2"),
                             "--queue", "noequals"], capture_output=True, text=True, timeout=30)
         f.eq(r.returncode, 1, "bad --queue: exit 1")

@@ -108,10 +108,18 @@ def main():
             lost_answers = [b for st, b in refused if st is None]
             f.check(len(lost_answers) < BURST // 10, "few requests lost in transport (%d)"
                     % len(lost_answers))
+            # the printer is fine, only busy: the citizen is told to try again in a moment,
+            # not sent to the service desk for a printer fault
             f.eq([(st, b.get("error") if isinstance(b, dict) else b) for st, b in refused
                   if st is not None and (st != 503 or not isinstance(b, dict) or
-                                         b.get("error") != "printer")], [],
-                 "a refusal is 503 printer")
+                                         b.get("error") != "printer_busy")], [],
+                 "a refusal is 503 printer_busy")
+            f.eq(sorted({(b.get("message"), b.get("message_en")) for st, b in refused
+                         if st == 503 and isinstance(b, dict)}),
+                 [("取号人数较多，打印机正忙，请稍候再试",
+                   "the printer is busy, please try again in a moment")] if any(
+                     st == 503 for st, _ in refused) else [],
+                 "a busy printer's words")
 
             def failed_uuids():
                 return {d.get("uuid") for ev, d in list(events) if ev == "print_failed"}

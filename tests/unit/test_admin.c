@@ -355,6 +355,8 @@ static void test_reason_zh(void)
         {"cannot watch the port", "无法监视端口"},
         {"link lost (unplugged?)", "连接中断（线缆是否脱落？）"},
         {"the serial server closed the connection", "串口服务器断开了连接"},
+        {"the serial server stopped answering (connection timed out)",
+         "串口服务器无应答（连接超时）"},
         {"write failed: link lost", "写入失败，连接中断"},
         {"line 5 of gpiochip0 is busy (held by another program)",
          "gpiochip0 的 5 号线被其他程序占用"},

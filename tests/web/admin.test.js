@@ -21,19 +21,7 @@ const fs = require('node:fs');
 const http = require('node:http');
 const H = require('./harness');
 
-let checks = 0;
-let failed = 0;
-function check(cond, what) {
-    checks++;
-    if (!cond) {
-        failed++;
-        console.log('FAIL: ' + what);
-    }
-    return cond;
-}
-function eq(got, want, what) {
-    return check(JSON.stringify(got) === JSON.stringify(want), what + ': got ' + JSON.stringify(got) + ', want ' + JSON.stringify(want));
-}
+const { check, eq, done } = H.checks('admin.test.js');
 
 const EVIL = '<script>alert(1)</script>';
 /* The dashboard signs in a manager of the roster with a PIN (a session). */
@@ -223,8 +211,7 @@ async function main() {
     await supervision();
     await boxAlarms();
     await idleDashboard();
-    console.log('admin.test.js: ' + checks + ' checks, ' + failed + ' failed');
-    return failed ? 1 : 0;
+    return done();
 }
 
 const pinSet = new WeakSet(); /* a second setPin would end the first page's session */

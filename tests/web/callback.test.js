@@ -12,19 +12,7 @@
 const path = require('node:path');
 const H = require('./harness');
 
-let checks = 0;
-let failed = 0;
-function check(cond, what) {
-    checks++;
-    if (!cond) {
-        failed++;
-        console.log('FAIL: ' + what);
-    }
-    return cond;
-}
-function eq(got, want, what) {
-    return check(JSON.stringify(got) === JSON.stringify(want), what + ': got ' + JSON.stringify(got) + ', want ' + JSON.stringify(want));
-}
+const { check, eq, done } = H.checks('callback.test.js');
 
 const MGR = '9001';
 const MGR_PIN = '2468-13579';
@@ -113,8 +101,7 @@ async function main() {
         await br.close();
         await hall.close();
     }
-    console.log('callback.test.js: ' + checks + ' checks, ' + failed + ' failed');
-    return failed ? 1 : 0;
+    return done();
 }
 
 main().then(

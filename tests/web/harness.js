@@ -353,5 +353,26 @@ async function artefact(pageOrLocator, name) {
     return file;
 }
 
-module.exports = { BUILD, SOURCE, WEB_ROOT, ARTEFACTS, CLERK, MANAGER, ALL_DAY, baseConfig, offsetForMidnight, freePort, sleep, request, Hall, Proxy,
+/* Counted checks for a test script: check(cond, what) and eq(got, want, what)
+ * print FAIL lines and go on; done() prints the count and gives the exit code. */
+function checks(name) {
+    let n = 0;
+    let bad = 0;
+    const check = (cond, what) => {
+        n++;
+        if (!cond) {
+            bad++;
+            console.log('FAIL: ' + what);
+        }
+        return cond;
+    };
+    const eq = (got, want, what) => check(JSON.stringify(got) === JSON.stringify(want), what + ': got ' + JSON.stringify(got) + ', want ' + JSON.stringify(want));
+    const done = () => {
+        console.log(name + ': ' + n + ' checks, ' + bad + ' failed');
+        return bad ? 1 : 0;
+    };
+    return { check, eq, done };
+}
+
+module.exports = { checks, BUILD, SOURCE, WEB_ROOT, ARTEFACTS, CLERK, MANAGER, ALL_DAY, baseConfig, offsetForMidnight, freePort, sleep, request, Hall, Proxy,
     browser, launch, artefact };

@@ -13,19 +13,7 @@
 const fs = require('node:fs');
 const H = require('./harness');
 
-let checks = 0;
-let failed = 0;
-function check(cond, what) {
-    checks++;
-    if (!cond) {
-        failed++;
-        console.log('FAIL: ' + what);
-    }
-    return cond;
-}
-function eq(got, want, what) {
-    return check(JSON.stringify(got) === JSON.stringify(want), what + ': got ' + JSON.stringify(got) + ', want ' + JSON.stringify(want));
-}
+const { check, eq, done } = H.checks('test_reports.js');
 
 const MGR = '9001';
 const MGR_PIN = '2468-13579';
@@ -147,8 +135,7 @@ async function main() {
         await br.close();
         await hall.close();
     }
-    console.log('test_reports.js: ' + checks + ' checks, ' + failed + ' failed');
-    process.exit(failed ? 1 : 0);
+    process.exit(done());
 }
 
 main().catch((e) => {

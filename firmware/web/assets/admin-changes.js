@@ -25,33 +25,9 @@
     let overrides = [];
     let services = [];
 
-    const token = () => {
-        try {
-            return sessionStorage.getItem(TOKEN_KEY) || '';
-        } catch (e) {
-            return '';
-        }
-    };
+    const token = () => HQ.session(TOKEN_KEY);
 
-    async function api(method, url, body) {
-        const opt = { method: method, headers: { Authorization: 'Bearer ' + token() }, cache: 'no-store' };
-        if (body !== undefined) {
-            opt.headers['Content-Type'] = 'application/json';
-            opt.body = JSON.stringify(body);
-        }
-        try {
-            const res = await fetch(url, opt);
-            let data = {};
-            try {
-                data = await res.json();
-            } catch (e) {
-                data = {};
-            }
-            return { status: res.status, body: data || {} };
-        } catch (e) {
-            return { status: 0, body: { message: '网络连接中断', message_en: 'the connection is down' } };
-        }
-    }
+    const api = (method, url, body) => HQ.request(method, url, body, token());
 
     function say(ok, body) {
         const el = $('chg-msg');

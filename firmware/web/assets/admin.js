@@ -64,12 +64,7 @@
     };
     const tr = (pair, fallback) => (pair ? t(pair[0], pair[1]) : fallback || '');
 
-    let token = '';
-    try {
-        token = sessionStorage.getItem(TOKEN_KEY) || '';
-    } catch (e) {
-        token = '';
-    }
+    let token = HQ.session(TOKEN_KEY);
     let live = null;
     let overview = null;
     let overviewAt = 0; /* Date.now() when it arrived: time in state ticks from here */
@@ -84,25 +79,9 @@
     /* ------------------------------------------------------------ HTTP */
 
     async function api(method, url, body) {
-        const opt = { method: method, headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' };
-        if (body !== undefined) {
-            opt.headers['Content-Type'] = 'application/json';
-            opt.body = JSON.stringify(body);
-        }
-        let res;
-        try {
-            res = await fetch(url, opt);
-        } catch (e) {
-            return { status: 0, body: { message: '网络连接中断', message_en: 'the connection is down' } };
-        }
-        let data = null;
-        try {
-            data = await res.json();
-        } catch (e) {
-            data = null;
-        }
-        if (res.status === 401) signOut(true);
-        return { status: res.status, body: data || {} };
+        const r = await HQ.request(method, url, body, token);
+        if (r.status === 401) signOut(true);
+        return r;
     }
 
     const errText = (body) => t((body && body.message) || '操作失败', (body && body.message_en) || 'the request failed');

@@ -14,22 +14,9 @@
     const t = HQ.t;
     let data = null;
 
-    const token = () => {
-        try {
-            return sessionStorage.getItem(TOKEN_KEY) || '';
-        } catch (e) {
-            return '';
-        }
-    };
+    const token = () => HQ.session(TOKEN_KEY);
 
-    async function get(url) {
-        try {
-            const res = await fetch(url, { headers: { Authorization: 'Bearer ' + token() }, cache: 'no-store' });
-            return { status: res.status, body: await res.json() };
-        } catch (e) {
-            return { status: 0, body: {} };
-        }
-    }
+    const get = (url) => HQ.request('GET', url, undefined, token());
 
     const mins = (s) => (s === null || s === undefined ? '—' : t((s / 60).toFixed(1) + ' 分钟', (s / 60).toFixed(1) + ' min'));
     const hours = (s) => t(((s || 0) / 3600).toFixed(1) + ' 小时', ((s || 0) / 3600).toFixed(1) + ' h');

@@ -49,31 +49,12 @@
     /* ---------------------------------------------------------- HTTP */
 
     async function api(method, url, body) {
-        const opt = { method: method, headers: {}, cache: 'no-store' };
-        if (token) opt.headers.Authorization = 'Bearer ' + token;
-        if (body !== undefined) {
-            opt.headers['Content-Type'] = 'application/json';
-            opt.body = JSON.stringify(body);
-        }
-        let res;
-        try {
-            res = await fetch(url, opt);
-        } catch (e) {
-            return { status: 0, body: { error: 'network', message: '网络连接中断，请稍后再试', message_en: 'the connection is down, please try again' } };
-        }
-        let data = null;
-        try {
-            data = await res.json();
-        } catch (e) {
-            data = null;
-        }
-        if (!data || typeof data !== 'object')
-            data = res.ok ? {} : { error: 'http', message: '服务暂不可用（' + res.status + '）', message_en: 'service unavailable (' + res.status + ')' };
-        if (res.status === 401 && token && url !== '/api/v1/session') {
+        const r = await HQ.request(method, url, body, token);
+        if (r.status === 401 && token && url !== '/api/v1/session') {
             /* the session is over (signed out elsewhere, expired, PIN changed) */
             signedOut({ zh: '登录已失效，请重新登录', en: 'your session ended: please sign in again' });
         }
-        return { status: res.status, body: data };
+        return r;
     }
 
     function saveToken(t) {

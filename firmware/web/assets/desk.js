@@ -11,12 +11,7 @@
 (function () {
     const h = HQ.h;
     const TOKEN_KEY = 'hallq.desk.token';
-    let token = '';
-    try {
-        token = sessionStorage.getItem(TOKEN_KEY) || '';
-    } catch (e) {
-        token = '';
-    }
+    let token = HQ.session(TOKEN_KEY);
     let status = null;
     let service = '';
     let live = null;
@@ -33,25 +28,9 @@
     };
 
     async function api(method, url, body) {
-        const opt = { method: method, headers: { Authorization: 'Bearer ' + token }, cache: 'no-store' };
-        if (body !== undefined) {
-            opt.headers['Content-Type'] = 'application/json';
-            opt.body = JSON.stringify(body);
-        }
-        let res;
-        try {
-            res = await fetch(url, opt);
-        } catch (e) {
-            return { status: 0, body: { message: '网络连接中断，请稍后再试', message_en: 'the connection is down, please try again' } };
-        }
-        let data = null;
-        try {
-            data = await res.json();
-        } catch (e) {
-            data = {};
-        }
-        if (res.status === 401 && token) signedOut();
-        return { status: res.status, body: data || {} };
+        const r = await HQ.request(method, url, body, token);
+        if (r.status === 401 && token) signedOut();
+        return r;
     }
 
     function errText(b) {

@@ -225,9 +225,11 @@
     /* ------------------------------------------------------------- HTTP */
 
     /* JSON request; resolves {status, body} and never rejects on an HTTP
-     * error (the body then holds hallqd's {"error","message","message_en"}). */
-    HQ.request = async function (method, url, body) {
+     * error (the body then holds hallqd's {"error","message","message_en"}).
+     * A staff page passes its session token (HQ.session). */
+    HQ.request = async function (method, url, body, token) {
         const opt = { method: method, headers: {}, cache: 'no-store' };
+        if (token) opt.headers.Authorization = 'Bearer ' + token;
         if (body !== undefined) {
             opt.headers['Content-Type'] = 'application/json';
             opt.body = JSON.stringify(body);
@@ -250,6 +252,15 @@
         if (!data || typeof data !== 'object')
             data = res.ok ? {} : { error: 'http', message: '服务暂不可用（' + res.status + '）', message_en: 'service unavailable (' + res.status + ')' };
         return { status: res.status, body: data };
+    };
+    /* The staff session token a page keeps in sessionStorage under key
+     * ('' when there is none or storage is off). */
+    HQ.session = function (key) {
+        try {
+            return sessionStorage.getItem(key) || '';
+        } catch (e) {
+            return '';
+        }
     };
     /* The refusal text of an error body, in the page's language first. */
     HQ.errorText = function (body) {
