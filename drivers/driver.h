@@ -28,8 +28,10 @@
  *
  * Lifecycle: the host opens the line, then calls open(); input() with every bite it reads;
  * timer() when the driver's timer fires; effect() for what the hall does; close() when the
- * line is lost or hallqd stops (open() follows again once the line is back). input(), timer()
- * and effect() only ever come between a successful open() and close(). A lost or silent
+ * line is lost or hallqd stops (open() follows again once the line is back), and also when the
+ * line's windows change while it runs (a temporary window's devices attached or detached:
+ * close(), a new dev->win, open() on the same open line). input(), timer() and effect() only
+ * ever come between a successful open() and close(). A lost or silent
  * device is reported through host->health, never a reason to return an error or stop.
  *
  * Compatibility: this header only grows. New fields go at the end of the structs; new effect

@@ -45,6 +45,7 @@ struct ff68 {
     uint64_t bad_seen, garbage_seen;
     uint64_t repeats, unknown;
     int16_t who[256]; /* index into dev->win of the device at an address, -1 */
+    uint8_t told[32]; /* bit a: a frame from address a, no window's, was logged since open() */
     struct ff68_win *w;
     struct ff68_stage *stage;
     size_t n_stage, cap_stage;
@@ -282,6 +283,18 @@ static void hallbus_drv__refresh(struct ff68 *p, size_t k)
 
 /* ------------------------------------------------------------------- input */
 
+/* A frame from an address no window of this line has (a keypad left behind by a closed
+ * temporary window, a device set to the wrong address): ignored, counted, and said once per
+ * address until the line's windows change. */
+static void hallbus_drv__unknown(struct ff68 *p, uint8_t addr)
+{
+    p->unknown++;
+    if (p->told[addr / 8] & (1u << (addr % 8))) return;
+    p->told[addr / 8] |= (uint8_t)(1u << (addr % 8));
+    LOG_NOTICE("DEVICES", "%s: frame from address %u ignored: no window has a keypad or pad there",
+               p->dev->id, addr);
+}
+
 static void hallbus_drv__frame(const struct hallbus_frame *f, void *arg)
 {
     struct ff68 *p = arg;
@@ -296,7 +309,10 @@ static void hallbus_drv__frame(const struct hallbus_frame *f, void *arg)
     if (f->func == HALLBUS_FUNC_RATING) {
         uint8_t raw;
         if (!w || w->hw.pad != f->addr || hallbus_rating_decode(f, &raw)) {
-            p->unknown++;
+            if (!w)
+                hallbus_drv__unknown(p, f->addr);
+            else
+                p->unknown++;
             return;
         }
         w->pad_heard_ms = now;
@@ -325,7 +341,10 @@ static void hallbus_drv__frame(const struct hallbus_frame *f, void *arg)
         return;
     }
     if (!w || w->hw.keypad != f->addr) {
-        p->unknown++;
+        if (!w)
+            hallbus_drv__unknown(p, f->addr);
+        else
+            p->unknown++;
         return;
     }
     /* Echo first, a repeat too (§2: every key frame is echoed): the keypad resends until it
@@ -375,6 +394,7 @@ static int hallbus_drv_open(struct hq_dev *dev, uint64_t now_ms)
     hallbus_repeat_init(&p->rep);
     for (int a = 0; a < 256; a++)
         p->who[a] = -1;
+    memset(p->told, 0, sizeof p->told);
     p->w = calloc(dev->n_win ? dev->n_win : 1, sizeof *p->w);
     if (!p->w) return HQ_ERR_NOMEM;
     for (size_t k = 0; k < dev->n_win; k++) {

@@ -113,6 +113,10 @@ struct cfg_walk {
     char path[256]; /* "$.services[2].daily_quota" */
     size_t plen;
     const cJSON *json; /* the object whose finish hook runs (drivers' keys are read there) */
+    /* hq_config_devwin_parse: one window's devices given while hallqd runs; devices.windows
+     * entries from n_file_devwins on are temporary windows' (named by number, not path) */
+    bool runtime;
+    size_t n_file_devwins;
 };
 
 #define CFG_OBJ(keys, fin)                                                                         \
@@ -1946,19 +1950,33 @@ static bool cfg__padmap_ok(const char *s)
     return true;
 }
 
+/* How a message names devices.windows entry j: the file's by its JSON path, a temporary
+ * window's (given while hallqd runs) by its number. */
+static const char *cfg__devwin_name(const struct cfg_walk *w, const struct hq_devwin_cfg *all,
+                                    size_t j, char *buf, size_t cap)
+{
+    if (w->runtime && j >= w->n_file_devwins)
+        snprintf(buf, cap, "temporary window %u's", (unsigned)all[j].window);
+    else
+        snprintf(buf, cap, "$.devices.windows[%zu]", j);
+    return buf;
+}
+
 static int cfg__devwin_finish(struct cfg_walk *w, void *elems, size_t i)
 {
     struct hq_devwin_cfg *all = elems, *d = &all[i];
     const struct hq_engine_cfg *e = &w->cfg->engine;
+    char other[48];
     size_t k;
     for (k = 0; k < e->n_windows; k++)
         if (e->windows[k].number == d->window) break;
-    if (k == e->n_windows)
+    /* at run time the window is being opened: the open command checks its number */
+    if (k == e->n_windows && !w->runtime)
         return cfg__fail_at(w, "window", "window %u is not in $.windows", (unsigned)d->window);
     for (size_t j = 0; j < i; j++)
         if (all[j].window == d->window)
-            return cfg__fail_at(w, "window", "window %u is already $.devices.windows[%zu]",
-                                (unsigned)d->window, j);
+            return cfg__fail_at(w, "window", "window %u is already %s", (unsigned)d->window,
+                                cfg__devwin_name(w, all, j, other, sizeof other));
     d->bus_idx = d->led_bus_idx = -1;
     if (d->keypad || d->pad) {
         int rc = cfg__bus_resolve(w, "bus", d->bus, "hall", &d->bus_idx);
@@ -1983,15 +2001,14 @@ static int cfg__devwin_finish(struct cfg_walk *w, void *elems, size_t i)
                 for (int b = 0; b < 2; b++)
                     if (mine[a] && mine[a] == theirs[b])
                         return cfg__fail_at(w, a ? "pad" : "keypad",
-                                            "address %u on bus \"%s\" is already "
-                                            "$.devices.windows[%zu]",
-                                            (unsigned)mine[a], w->cfg->buses[d->bus_idx].id, j);
+                                            "address %u on bus \"%s\" is already %s",
+                                            (unsigned)mine[a], w->cfg->buses[d->bus_idx].id,
+                                            cfg__devwin_name(w, all, j, other, sizeof other));
         }
         if (d->bar && o->led_bus_idx == d->led_bus_idx && o->bar == d->bar)
-            return cfg__fail_at(w, "bar",
-                                "address %u on bus \"%s\" is already "
-                                "$.devices.windows[%zu]",
-                                (unsigned)d->bar, w->cfg->buses[d->led_bus_idx].id, j);
+            return cfg__fail_at(w, "bar", "address %u on bus \"%s\" is already %s",
+                                (unsigned)d->bar, w->cfg->buses[d->led_bus_idx].id,
+                                cfg__devwin_name(w, all, j, other, sizeof other));
     }
     if (d->pad_map[0] && strcmp(d->pad_type, "four") != 0)
         return cfg__fail_at(w, "pad_map",
@@ -2214,6 +2231,45 @@ int hq_config_parse(const char *name, const char *dir, const char *json, struct 
                     char *err, size_t errlen)
 {
     return cfg__parse(name, dir, NULL, json, cfg, err, errlen);
+}
+
+int hq_config_devwin_parse(const struct hq_config *cfg, const cJSON *json, uint16_t window,
+                           const struct hq_devwin_cfg *others, size_t n_others, size_t n_file,
+                           const char *name, struct hq_devwin_cfg *out, char *err, size_t errlen)
+{
+    /* The finish hook only reads the configuration (its buses, windows and texts). */
+    struct cfg_walk w = {.name = name,
+                         .dir = cfg->dir,
+                         .cfg = (struct hq_config *)cfg,
+                         .err = err,
+                         .errlen = errlen,
+                         .runtime = true,
+                         .n_file_devwins = n_file};
+    if (err && errlen) err[0] = '\0';
+    snprintf(w.path, sizeof w.path, "$.devices");
+    w.plen = strlen(w.path);
+    if (!cJSON_IsObject(json)) {
+        char got[96];
+        return cfg__fail(&w, "must be an object, got %s", cfg__got(json, got, sizeof got));
+    }
+    const cJSON *num = cJSON_GetObjectItemCaseSensitive(json, "window");
+    if (num && !(cJSON_IsNumber(num) && num->valuedouble == window))
+        return cfg__fail_at(&w, "window", "must be %u, the window being opened", (unsigned)window);
+    struct hq_devwin_cfg *all = calloc(n_others + 1, sizeof *all);
+    cJSON *copy = cJSON_Duplicate(json, 1);
+    if (!all || !copy) {
+        free(all);
+        cJSON_Delete(copy);
+        return cfg__fail(&w, "out of memory");
+    }
+    if (n_others) memcpy(all, others, n_others * sizeof *all);
+    cJSON_DeleteItemFromObjectCaseSensitive(copy, "window");
+    cJSON_AddNumberToObject(copy, "window", window);
+    int rc = cfg__walk_object(&w, &cfg_devwin_obj, copy, all, n_others, sizeof *all);
+    if (!rc) *out = all[n_others];
+    free(all);
+    cJSON_Delete(copy);
+    return rc;
 }
 
 int hq_config_load(const char *file, struct hq_config *cfg, char *err, size_t errlen)

@@ -267,6 +267,19 @@ int hq_config_parse(const char *name, const char *dir, const char *json, struct 
                     char *err, size_t errlen);
 void hq_config_free(struct hq_config *cfg);
 
+/* One window's devices given while hallqd runs (a temporary window's, issue 16): json is a
+ * devices.windows[] entry without "window" (or with the same number), read and checked by the
+ * same schema table and finish hook as the file's entries — the same bounds, bus lookups,
+ * driver keys and messages. others[0..n_others) are the windows that hold devices now (the
+ * file's first, then the temporary windows'); an address one of them has on the same bus is
+ * refused. cfg is the running configuration (its buses); the window itself need not be in
+ * cfg->engine.windows yet. HQ_OK with *out filled, or HQ_ERR_CONFIG and one line in err:
+ * "NAME: $.devices.keypad: address 5 on bus "keys" is already $.devices.windows[0]". */
+struct cJSON;
+int hq_config_devwin_parse(const struct hq_config *cfg, const struct cJSON *json, uint16_t window,
+                           const struct hq_devwin_cfg *others, size_t n_others, size_t n_file,
+                           const char *name, struct hq_devwin_cfg *out, char *err, size_t errlen);
+
 /* SIGHUP: compare next (a freshly loaded file) with the running cur key by
  * key, as the schema table flags each key. A changed key that may change at
  * run time is copied into cur (HQ_CFG_APPLIED) or left to its module's reload

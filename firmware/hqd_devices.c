@@ -110,6 +110,10 @@ struct devs_win {
     bool led_want;          /* its view changed in this result */
     uint64_t restore_at_ms; /* identify/test: show the view again from then, 0 = not */
     char idle[256];
+    /* A temporary window's devices, given while hallqd runs (hqd_devices_attach): c points
+     * here; kept after a detach (bus, led NULL) for the window's next opening. */
+    struct hq_devwin_cfg *own;
+    bool detach_want; /* the window closed: detach once the result is out (devs__detach_all) */
 };
 
 struct hqd_devs {
@@ -129,6 +133,8 @@ struct hqd_devs {
     /* key frame lexed → its frames written, microseconds, the last DEVS_LAT samples */
     uint32_t lat[DEVS_LAT];
     uint64_t n_lat;
+    size_t win_cap;        /* room in win[]: the file's windows and every window slot */
+    uint64_t detach_timer; /* devs__detach_all, armed by a window's close */
 };
 
 static uint64_t devs__now(struct hqd_devs *s)
@@ -516,6 +522,8 @@ static void devs__fx(struct devs_link *l, int type, int k)
     l->drv->effect(&l->dev, &ef, devs__now(l->s));
 }
 
+static void devs__close_want(struct hqd_devs *s, uint16_t window);
+
 static void devs__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
                             const struct hq_result *res, void *arg)
 {
@@ -544,6 +552,7 @@ static void devs__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
             s->win[k].led_want = false;
             devs__show(s, &s->win[k]);
         }
+    if (cmd->type == HQ_CMD_WINDOW_CLOSE) devs__close_want(s, cmd->window);
 }
 
 /* ------------------------------------------------------- the host for drivers */
@@ -587,7 +596,7 @@ static void devs__host_health(struct hq_dev *dev, int unit, int k, int health, i
     struct devs_link *l = devs__link_of(dev);
     if (unit == HQ_UNIT_LINE || k < 0 || (size_t)k >= l->dev.n_win || unit < 0 || unit > 3)
         devs__set_health(l, health, err, "%s", reason ? reason : "");
-    else
+    else if (l->win[k].window) /* not a place a closed temporary window left */
         devs__unit_health(l, unit, k, health, err, reason ? reason : "");
 }
 
@@ -1208,6 +1217,8 @@ static void devs__free(struct hqd_devs *s)
         free(l->units);
     }
     free(s->links);
+    for (size_t i = 0; s->win && i < s->n_win; i++)
+        free(s->win[i].own);
     free(s->win);
     free(s->win_of);
     free(s);
@@ -1223,10 +1234,12 @@ int hqd_devices_init(struct hq_daemon *d)
     s->test_next = -1;
     s->n_links = (size_t)c->n_readers + (size_t)c->n_buses;
     s->links = calloc(s->n_links ? s->n_links : 1, sizeof *s->links);
-    s->win = calloc(c->n_devwins ? c->n_devwins : 1, sizeof *s->win);
-    /* every slot of the window table, temporary windows' too (they have no devices) */
+    /* every slot of the window table, temporary windows' too (their devices come at run time:
+     * hqd_devices_attach) */
     size_t nwo =
         c->engine.max_windows > c->engine.n_windows ? c->engine.max_windows : c->engine.n_windows;
+    s->win_cap = c->n_devwins + nwo;
+    s->win = calloc(s->win_cap ? s->win_cap : 1, sizeof *s->win);
     s->win_of = calloc(nwo ? nwo : 1, sizeof *s->win_of);
     int rc = HQ_ERR_NOMEM;
     if (!s->links || !s->win || !s->win_of) goto fail;
@@ -1316,6 +1329,7 @@ void hqd_devices_fini(struct hq_daemon *d)
     }
     if (s->house_timer) hq_loop_timer_cancel(d->loop, s->house_timer);
     if (s->test_timer) hq_loop_timer_cancel(d->loop, s->test_timer);
+    if (s->detach_timer) hq_loop_timer_cancel(d->loop, s->detach_timer);
     for (size_t i = 0; i < s->n_links; i++) {
         struct devs_link *l = &s->links[i];
         if (l->up && l->drv->close) l->drv->close(&l->dev);
@@ -1328,4 +1342,229 @@ void hqd_devices_fini(struct hq_daemon *d)
     }
     devs__free(s);
     d->mod.devices = NULL;
+}
+
+/* ------------------------------------------- a temporary window's devices */
+
+/* The driver of line l stops for a change of its windows (the line itself stays open): the
+ * next devs__driver_restart() opens it again on the new dev.win, as after a reconnect. */
+static bool devs__driver_stop(struct devs_link *l)
+{
+    if (!l->up) return false;
+    devs__host_arm(&l->dev, HQ_DRV_TIMER_OFF);
+    if (l->drv->close) l->drv->close(&l->dev);
+    l->up = false;
+    return true;
+}
+
+static void devs__driver_restart(struct devs_link *l, bool was_up)
+{
+    struct hqd_devs *s = l->s;
+    if (!was_up || l->fd < 0 || l->connecting) return;
+    l->up = true;
+    int rc = l->drv->open(&l->dev, devs__now(s));
+    if (rc) {
+        if (l->drv->close) l->drv->close(&l->dev);
+        l->up = false;
+        devs__host_arm(&l->dev, HQ_DRV_TIMER_OFF);
+        devs__set_health(l, HQ_HEALTH_FAULTY, rc, "driver %s cannot start: %s", l->drv->name,
+                         hq_strerror(rc));
+        return;
+    }
+    /* An acknowledging bar line dropped what it had queued: every bar shows its view again. */
+    if (l->drv->role != HQ_DRV_ROLE_BAR) return;
+    if (s->blanked) devs__fx(l, HQ_DRV_FX_BLANK, -1);
+    for (size_t i = 0; i < s->n_win; i++)
+        if (s->win[i].led == l) devs__show(s, &s->win[i]);
+}
+
+/* Window w takes a place on line l: a free one (window 0, left by a detach) or a new one at
+ * the end, so the other windows keep their index (drivers keep counters by it). */
+static int devs__link_add(struct devs_link *l, struct devs_win *w, bool bus)
+{
+    struct hqd_devs *s = l->s;
+    size_t k;
+    for (k = 0; k < l->dev.n_win; k++)
+        if (l->win[k].window == 0) break;
+    if (k == l->dev.n_win && l->dev.n_win >= HQ_DEV_MAX_WIN) return HQ_ERR_LIMIT;
+    bool was_up = devs__driver_stop(l);
+    if (k == l->dev.n_win) {
+        size_t n = l->dev.n_win + 1;
+        struct hq_dev_window *nw = realloc(l->win, n * sizeof *nw);
+        if (nw) l->win = nw;
+        int *nd = nw ? realloc(l->win_devs, n * sizeof *nd) : NULL;
+        if (nd) l->win_devs = nd;
+        struct devs_unit *nu = nd ? realloc(l->units, n * 4 * sizeof *nu) : NULL;
+        if (nu) l->units = nu;
+        l->dev.win = l->win;
+        if (!nu) {
+            devs__driver_restart(l, was_up);
+            return HQ_ERR_NOMEM;
+        }
+        l->dev.n_win = n;
+    }
+    struct hq_dev_window *dw = &l->win[k];
+    memset(dw, 0, sizeof *dw);
+    memset(&l->units[k * 4], 0, 4 * sizeof *l->units);
+    dw->window = w->c->window;
+    dw->wi = w->wi;
+    if (bus) {
+        dw->keypad = w->c->keypad;
+        dw->pad = w->c->pad;
+        dw->pad_type = w->c->pad_type;
+        dw->pad_map = w->c->pad_map;
+        dw->cfg = l->drv->n_win_keys ? w->c->bus_drv : NULL;
+        w->bus_k = (int)k;
+    } else {
+        dw->bar = w->c->bar;
+        dw->idle_text = w->idle;
+        dw->idle_color = s->d->cfg.led_idle_color;
+        dw->cfg = l->drv->n_win_keys ? w->c->led_drv : NULL;
+        w->led_k = (int)k;
+    }
+    l->win_devs[k] = (int)(w - s->win);
+    devs__driver_restart(l, was_up);
+    return HQ_OK;
+}
+
+/* Window w leaves its place k on line l: the place is free (window 0, no address), so no
+ * key, rating or acknowledgement from its addresses reaches a window any more. A keys line's
+ * driver starts again on its windows (it routes by address); a bar line keeps running, so the
+ * blank frame just queued for the bar still goes out. */
+static void devs__link_remove(struct devs_link *l, int k, bool restart)
+{
+    bool was_up = restart && devs__driver_stop(l);
+    struct hq_dev_window *dw = &l->win[k];
+    memset(dw, 0, sizeof *dw);
+    memset(&l->units[k * 4], 0, 4 * sizeof *l->units);
+    l->win_devs[k] = -1;
+    devs__driver_restart(l, was_up);
+}
+
+int hqd_devices_check(const struct hq_daemon *d, uint16_t window, const cJSON *json,
+                      struct hq_devwin_cfg *out, char *err, size_t cap)
+{
+    struct hqd_devs *s = devs__self;
+    const struct hq_config *c = &d->cfg;
+    if (!s || s->d != d) {
+        snprintf(err, cap, "request: $.devices: the device host does not run");
+        return HQ_ERR_STATE;
+    }
+    /* The windows that hold devices now: the file's, then the temporary windows' (not this
+     * window's own earlier ones: they are replaced). */
+    struct hq_devwin_cfg *others = calloc(c->n_devwins + s->n_win + 1, sizeof *others);
+    if (!others) return HQ_ERR_NOMEM;
+    size_t n = c->n_devwins;
+    if (n) memcpy(others, c->devwins, n * sizeof *others);
+    for (size_t i = 0; i < s->n_win; i++) {
+        const struct devs_win *w = &s->win[i];
+        if (w->own && (w->bus || w->led) && w->own->window != window) others[n++] = *w->own;
+    }
+    int rc =
+        hq_config_devwin_parse(c, json, window, others, n, c->n_devwins, "request", out, err, cap);
+    free(others);
+    return rc;
+}
+
+int hqd_devices_attach(struct hq_daemon *d, const struct hq_devwin_cfg *dc)
+{
+    struct hqd_devs *s = devs__self;
+    if (!s || s->d != d) return HQ_ERR_STATE;
+    const struct hq_config *c = &d->cfg;
+    int wi = hq_engine_window_index(&d->eng, dc->window);
+    if (wi < 0 || !c->engine.windows[wi].temporary) return HQ_ERR_NOT_FOUND;
+    if (s->win_of[wi] >= 0) hqd_devices_detach(d, dc->window);
+    /* its entry from an earlier opening, or a new one */
+    struct devs_win *w = NULL;
+    for (size_t i = 0; i < s->n_win && !w; i++)
+        if (s->win[i].own && s->win[i].wi == wi) w = &s->win[i];
+    if (!w) {
+        if (s->n_win >= s->win_cap) return HQ_ERR_LIMIT;
+        w = &s->win[s->n_win];
+        memset(w, 0, sizeof *w);
+        if (!(w->own = malloc(sizeof *w->own))) return HQ_ERR_NOMEM;
+        s->n_win++;
+    }
+    *w->own = *dc;
+    w->c = w->own;
+    w->wi = wi;
+    w->bus = w->led = NULL;
+    w->bus_k = w->led_k = -1;
+    w->restore_at_ms = 0;
+    w->detach_want = false;
+    char num[8];
+    snprintf(num, sizeof num, "%u", dc->window);
+    const char *name = c->engine.windows[wi].name;
+    if (ledbar_template_expand(dc->idle_text[0] ? dc->idle_text : c->led_idle_text, "", num, name,
+                               w->idle, sizeof w->idle))
+        snprintf(w->idle, sizeof w->idle, "%s", name);
+    struct devs_link *bus = dc->bus_idx >= 0 ? &s->links[c->n_readers + dc->bus_idx] : NULL;
+    struct devs_link *led = dc->led_bus_idx >= 0 ? &s->links[c->n_readers + dc->led_bus_idx] : NULL;
+    int rc = HQ_OK;
+    if (bus && !(rc = devs__link_add(bus, w, true))) w->bus = bus;
+    if (!rc && led && !(rc = devs__link_add(led, w, false))) w->led = led;
+    s->win_of[wi] = (int16_t)(w - s->win);
+    if (rc) {
+        hqd_devices_detach(d, dc->window);
+        return rc;
+    }
+    LOG_NOTICE("DEVICES", "window %u: devices attached (keypad %u, pad %u on %s; bar %u on %s)",
+               dc->window, dc->keypad, dc->pad, bus ? bus->id : "-", dc->bar, led ? led->id : "-");
+    if (w->led) devs__show(s, w);
+    /* pages that list devices hear of the new ones as of any device's change */
+    if (d->api && w->bus && dc->keypad)
+        hq_api_publish(d->api, "device", devs__unit_json(w->bus, HQ_UNIT_KEYPAD, w->bus_k));
+    if (d->api && w->bus && dc->pad)
+        hq_api_publish(d->api, "device", devs__unit_json(w->bus, HQ_UNIT_PAD, w->bus_k));
+    if (d->api && w->led)
+        hq_api_publish(d->api, "device", devs__unit_json(w->led, HQ_UNIT_BAR, w->led_k));
+    return HQ_OK;
+}
+
+bool hqd_devices_detach(struct hq_daemon *d, uint16_t window)
+{
+    struct hqd_devs *s = devs__self;
+    if (!s || s->d != d) return false;
+    int wi = hq_engine_window_index(&d->eng, window);
+    if (wi < 0 || s->win_of[wi] < 0) return false;
+    struct devs_win *w = &s->win[s->win_of[wi]];
+    if (!w->own) return false; /* the file's devices stay with their window */
+    w->detach_want = false;
+    w->restore_at_ms = 0;
+    if (w->led) {
+        /* the bar goes dark: nobody is called there any more */
+        struct devs_link *l = w->led;
+        struct hq_view v = {.kind = HQ_VIEW_BLANK, .text = "", .color = d->cfg.led_idle_color};
+        struct hq_drv_effect ef = {.type = HQ_DRV_FX_SHOW, .wi = w->led_k, .view = &v};
+        if (l->up && l->drv->effect) l->drv->effect(&l->dev, &ef, devs__now(s));
+        devs__link_remove(l, w->led_k, false);
+    }
+    if (w->bus) devs__link_remove(w->bus, w->bus_k, true);
+    LOG_NOTICE("DEVICES", "window %u: devices detached (keypad %u, pad %u, bar %u)", window,
+               w->own->keypad, w->own->pad, w->own->bar);
+    w->bus = w->led = NULL;
+    w->bus_k = w->led_k = -1;
+    w->own->keypad = w->own->pad = w->own->bar = 0;
+    s->win_of[wi] = -1;
+    return true;
+}
+
+/* After a window's close is out (its bar showed the close): its own devices go. Not from
+ * inside the result listener: that may run while a driver is in input(), and a detach starts
+ * the keys line's driver again. */
+static void devs__detach_all(struct hq_loop *loop, void *arg)
+{
+    struct hqd_devs *s = arg;
+    (void)loop;
+    s->detach_timer = 0;
+    for (size_t i = 0; i < s->n_win; i++)
+        if (s->win[i].detach_want) hqd_devices_detach(s->d, s->win[i].c->window);
+}
+
+static void devs__close_want(struct hqd_devs *s, uint16_t window)
+{
+    int wi = hq_engine_window_index(&s->d->eng, window);
+    if (wi < 0 || s->win_of[wi] < 0 || !s->win[s->win_of[wi]].own) return;
+    s->win[s->win_of[wi]].detach_want = true;
+    if (!s->detach_timer) s->detach_timer = hq_loop_timer(s->d->loop, 0, devs__detach_all, s);
 }

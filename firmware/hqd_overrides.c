@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "hqd_devices.h"
 #include "loop.h"
 
 #define OVR_SQL_TABLE                                                                              \
@@ -467,7 +468,31 @@ static int ovr__save_window(struct hq_daemon *d, unsigned number, const char *ac
      * restart need not rebuild it. Its row goes, as does one back at the file's values. */
     if ((e->windows[wi].temporary && e->windows[wi].closed) || ovr__window_is_base(e, wi))
         return ovr__save(d, "window", target, NULL, actor, false);
-    return ovr__save(d, "window", target, ovr__window_value(e, wi), actor, false);
+    cJSON *v = ovr__window_value(e, wi);
+    /* a temporary window's devices stay with it through a change of its services */
+    for (size_t i = 0; i < ovr__s.n; i++)
+        if (!strcmp(ovr__s.v[i].kind, "window") && !strcmp(ovr__s.v[i].target, target)) {
+            const cJSON *dv = cJSON_GetObjectItemCaseSensitive(ovr__s.v[i].value, "devices");
+            if (cJSON_IsObject(dv)) cJSON_AddItemToObject(v, "devices", cJSON_Duplicate(dv, 1));
+        }
+    return ovr__save(d, "window", target, v, actor, false);
+}
+
+/* The devices a temporary window was opened with, into its row (after ovr__save_window). */
+static int ovr__save_devices(struct hq_daemon *d, unsigned number, const cJSON *devices,
+                             const char *actor)
+{
+    char target[16];
+    snprintf(target, sizeof target, "%u", number);
+    for (size_t i = 0; i < ovr__s.n; i++) {
+        if (strcmp(ovr__s.v[i].kind, "window") || strcmp(ovr__s.v[i].target, target)) continue;
+        cJSON *v = cJSON_Duplicate(ovr__s.v[i].value, 1);
+        if (!v) return HQ_ERR_NOMEM;
+        cJSON_DeleteItemFromObjectCaseSensitive(v, "devices");
+        if (devices) cJSON_AddItemToObject(v, "devices", cJSON_Duplicate(devices, 1));
+        return ovr__save(d, "window", target, v, actor, false);
+    }
+    return HQ_ERR_NOT_FOUND;
 }
 
 /* ----------------------------------------------------------------- routes */
@@ -562,11 +587,35 @@ static int ovr__window_open(struct hq_api_req *req)
         return hq_api_reply_error(req, HQ_ERR_INVALID, "name: at most 63 bytes");
     if (nm) snprintf(cmd.u.admin.name, sizeof cmd.u.admin.name, "%s", nm);
     if (ne) snprintf(cmd.u.admin.name_en, sizeof cmd.u.admin.name_en, "%s", ne);
+    /* Its own devices, as a devices.windows[] entry of the file declares them, checked by the
+     * same code before anything changes. Only a temporary window takes them: a window of the
+     * file has its devices in the file. */
+    const cJSON *devices = cJSON_GetObjectItemCaseSensitive(req->body, "devices");
+    struct hq_devwin_cfg dc;
+    if (devices && !cJSON_IsNull(devices)) {
+        int wi = ovr__window_idx(&d->cfg.engine, cmd.window);
+        if (wi >= 0 && !d->cfg.engine.windows[wi].temporary)
+            return hq_api_reply_error(req, HQ_ERR_INVALID,
+                                      "request: $.devices: this window's devices are in the "
+                                      "configuration file (devices.windows)");
+        char err[512];
+        int crc = hqd_devices_check(d, cmd.window, devices, &dc, err, sizeof err);
+        if (crc) return hq_api_reply_error(req, crc == HQ_ERR_CONFIG ? HQ_ERR_INVALID : crc, err);
+    } else {
+        devices = NULL;
+    }
     int rc = ovr__run(req, &cmd);
     if (rc || req->answered) return rc;
-    if ((rc = ovr__save_window(d, cmd.window, req->who.actor)))
+    if ((rc = ovr__save_window(d, cmd.window, req->who.actor)) ||
+        (devices && (rc = ovr__save_devices(d, cmd.window, devices, req->who.actor))))
         return hq_api_reply_error(req, rc, "opened, but the change could not be kept");
-    LOG_NOTICE("OVERRIDE", "window %u opened by %s", (unsigned)cmd.window, req->who.actor);
+    if (devices && (rc = hqd_devices_attach(d, &dc))) {
+        LOG_ERR("OVERRIDE", "window %u: its devices could not be attached: %s",
+                (unsigned)cmd.window, hq_strerror(rc));
+        return hq_api_reply_error(req, rc, "opened, but its devices could not be attached");
+    }
+    LOG_NOTICE("OVERRIDE", "window %u opened by %s%s", (unsigned)cmd.window, req->who.actor,
+               devices ? " with its own devices" : "");
     return ovr__done(req, "window_open");
 }
 
@@ -863,10 +912,39 @@ static void ovr__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
     }
 }
 
+/* At start (the device host runs already): each open temporary window gets its devices back,
+ * checked again against the file as it is now; devices that no longer fit (their bus left the
+ * file, another window has the address now) are dropped from the row with a log line and the
+ * window stays open without them. */
+static void ovr__attach_devices(struct hq_daemon *d)
+{
+    for (size_t i = 0; i < ovr__s.n; i++) {
+        struct ovr *o = &ovr__s.v[i];
+        const cJSON *dv = cJSON_GetObjectItemCaseSensitive(o->value, "devices");
+        if (strcmp(o->kind, "window") || !dv) continue;
+        unsigned number = (unsigned)strtoul(o->target, NULL, 10);
+        int wi = ovr__window_idx(&d->cfg.engine, number);
+        if (wi < 0 || !d->cfg.engine.windows[wi].temporary || d->cfg.engine.windows[wi].closed)
+            continue;
+        struct hq_devwin_cfg dc;
+        char err[512];
+        int rc = hqd_devices_check(d, (uint16_t)number, dv, &dc, err, sizeof err);
+        if (!rc) rc = hqd_devices_attach(d, &dc);
+        if (!rc) continue;
+        if (rc != HQ_ERR_CONFIG) snprintf(err, sizeof err, "%s", hq_strerror(rc));
+        LOG_NOTICE("OVERRIDE", "override %lld (window %u): its devices dropped: %s",
+                   (long long)o->id, number, err);
+        char actor[sizeof o->actor];
+        snprintf(actor, sizeof actor, "%s", o->actor);
+        ovr__save_devices(d, number, NULL, actor);
+    }
+}
+
 int hqd_overrides_init(struct hq_daemon *d)
 {
     ovr__s.d = d;
     ovr__s.inited = true;
+    ovr__attach_devices(d);
     int rc = hqd_on_result(d, ovr__on_result, NULL);
     if (rc) return rc;
     if (!d->api) return HQ_OK;

@@ -29,6 +29,13 @@ if(TARGET hallqd)
   set_tests_properties(web_admin_changes PROPERTIES TIMEOUT 120 ENVIRONMENT
     "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}")
 endif()
+# The same form opening a temporary window with its own keypad, pad and LED bar (issue 16).
+if(TARGET hallqd)
+  add_test(NAME web_admin_tempwin COMMAND ${HQ_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/web/admin_tempwin.test.js
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
+  set_tests_properties(web_admin_tempwin PROPERTIES TIMEOUT 120 ENVIRONMENT
+    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}")
+endif()
 # A wall clock behind the recorded data: status "clock", the dashboard's 时钟 alarm, the queue
 # stays on its business day.
 if(TARGET hallqd)

@@ -19,6 +19,9 @@ hq_unit_test(test_devices SOURCES unit/test_devices.c LIBS hqdevices)
 # hallqd with its hall devices, end to end: simulators over ptys and TCP (test_hallqd_devices.py).
 if(TARGET hallqd)
   hq_py_test(hallqd_devices test_hallqd_devices.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim>)
+  # a temporary window's own keypad, pad and bar, given at run time (issue 16): attached,
+  # detached on close, restored after a restart; refusals name the field
+  hq_py_test(hallqd_tempwin test_hallqd_tempwin.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim>)
   # 好差评 end to end (issue 17): cases bound by a business system, the FF 68 pad rates, one
   # record per case at hallq-central; 已评价; /api/v1/pad/N bound to its window; the QR page
   hq_py_test(rating test_rating.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hallq-central>)

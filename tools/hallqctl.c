@@ -227,6 +227,36 @@ static void ctl__print_devices(cJSON *o)
            cJSON_IsNumber(f) ? f->valueint : 0, n, cJSON_IsNumber(f) ? f->valueint : 0);
 }
 
+/* `window open … --keypad 7 --bar 7`: one key of the window's devices (a devices.windows[]
+ * entry, docs/CONFIG.md), numbers as numbers. 0 if opt is none of them or has no value. */
+static int ctl__window_device(cJSON *o, const char *opt, const char *val)
+{
+    static const char *const nums[] = {"keypad", "pad", "bar"};
+    static const char *const strs[] = {"bus", "led_bus", "pad_type", "pad_map", "idle_text"};
+    if (!val || strncmp(opt, "--", 2) != 0) return 0;
+    char key[32];
+    snprintf(key, sizeof key, "%s", opt + 2);
+    for (char *p = key; *p; p++)
+        if (*p == '-') *p = '_';
+    cJSON *dv = cJSON_GetObjectItemCaseSensitive(o, "devices");
+    for (size_t i = 0; i < sizeof nums / sizeof *nums; i++) {
+        if (strcmp(key, nums[i]) != 0) continue;
+        char *end;
+        long n = strtol(val, &end, 10);
+        if (*end || end == val) return 0;
+        if (!dv) dv = cJSON_AddObjectToObject(o, "devices");
+        cJSON_AddNumberToObject(dv, key, (double)n);
+        return 1;
+    }
+    for (size_t i = 0; i < sizeof strs / sizeof *strs; i++) {
+        if (strcmp(key, strs[i]) != 0) continue;
+        if (!dv) dv = cJSON_AddObjectToObject(o, "devices");
+        cJSON_AddStringToObject(dv, key, val);
+        return 1;
+    }
+    return 0;
+}
+
 static int ctl__window_arg(const char *s)
 {
     char *end;
@@ -297,8 +327,10 @@ static int ctl__admin(const char *cmd, char **args, int nargs, struct buf *b)
                 cJSON_AddStringToObject(o, "name", args[++i]);
             else if (!strcmp(args[i], "--name-en") && i + 1 < nargs)
                 cJSON_AddStringToObject(o, "name_en", args[++i]);
-            else
+            else if (!ctl__window_device(o, args[i], i + 1 < nargs ? args[i + 1] : NULL))
                 ok = 0;
+            else
+                i++;
         }
     } else if (!strcmp(cmd, "window") && nargs >= 2 && !strcmp(args[0], "close") &&
                ctl__window_arg(args[1]) > 0) {
@@ -557,6 +589,8 @@ static void ctl__usage(FILE *f)
             "                                or replace it (stored numbers are erased)\n"
             "run-time changes (manager token; 运行时变更，重启后保留):\n"
             "  window open N A,B [--name NAME] [--name-en NAME]   open a (temporary) window\n"
+            "      [--bus ID] [--keypad ADDR] [--pad ADDR] [--pad-type five|four] [--led-bus ID]\n"
+            "      [--bar ADDR] [--idle-text TEXT]   its own devices (devices.windows[] keys)\n"
             "  window close N [--reroute-to M]   close it; who waits there goes to window M\n"
             "  window services N A,B             its services, in order\n"
             "  service CODE hours HH:MM-HH:MM    today's hours\n"

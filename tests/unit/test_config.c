@@ -906,9 +906,69 @@ static void test_driver_keys(void)
     free(text);
 }
 
+/* A temporary window's devices given at run time (issue 16): the file's code, the file's
+ * messages, under "request: $.devices"; addresses of the file's and of other temporary
+ * windows refused. */
+static void test_devwin_runtime(void)
+{
+    struct hq_config cfg;
+    char err[512] = "";
+    char *text = patched("devices", "{\"buses\": [{\"id\": \"keys\", \"type\": \"hall\", "
+                                    "\"port\": \"/dev/ttyS2\"}, {\"id\": \"bars\", \"type\": "
+                                    "\"led\", \"port\": \"/dev/ttyS1\"}],"
+                                    " \"windows\": [{\"window\": 1, \"keypad\": 1, \"bar\": 1}]}");
+    int rc = hq_config_parse("x.json", "/etc/hallq", text, &cfg, err, sizeof err);
+    free(text);
+    CHECK_EQ_INT(rc, HQ_OK);
+    if (rc) return;
+    static const struct {
+        const char *json, *want;
+    } cases[] = {
+        {"{\"keypad\": 7, \"pad\": 37, \"bar\": 7}", ""},
+        {"{\"keypad\": 1}",
+         "request: $.devices.keypad: address 1 on bus \"keys\" is already $.devices.windows[0]"},
+        {"{\"keypad\": 8, \"bar\": 1}",
+         "request: $.devices.bar: address 1 on bus \"bars\" is already $.devices.windows[0]"},
+        {"{\"keypad\": 6, \"pad\": 9}",
+         "request: $.devices.pad: address 9 on bus \"keys\" is already temporary window 9's"},
+        {"{\"bus\": \"nope\", \"keypad\": 7}", "request: $.devices.bus: unknown bus \"nope\""},
+        {"{\"keypad\": 255}",
+         "request: $.devices.keypad: must be an integer between 0 and 254, got 255"},
+        {"{\"keypad\": 7, \"colour\": 1}", "request: $.devices.colour: unknown key"},
+        {"{\"window\": 3, \"keypad\": 7}",
+         "request: $.devices.window: must be 7, the window being opened"},
+        {"[]", "request: $.devices: must be an object, got an array"},
+    };
+    /* window 9, a temporary window opened earlier, has keypad 9 */
+    struct hq_devwin_cfg others[2] = {cfg.devwins[0]}, out;
+    memset(&others[1], 0, sizeof others[1]);
+    others[1].window = 9;
+    others[1].keypad = 9;
+    others[1].bus_idx = 0;
+    others[1].led_bus_idx = -1;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cJSON *j = cJSON_Parse(cases[i].json);
+        rc = hq_config_devwin_parse(&cfg, j, 7, others, 2, 1, "request", &out, err, sizeof err);
+        cJSON_Delete(j);
+        CHECK_EQ_STR(err, cases[i].want);
+        CHECK_EQ_INT(rc, cases[i].want[0] ? HQ_ERR_CONFIG : HQ_OK);
+        if (!cases[i].want[0]) {
+            CHECK_EQ_INT(out.window, 7);
+            CHECK_EQ_INT(out.keypad, 7);
+            CHECK_EQ_INT(out.pad, 37);
+            CHECK_EQ_INT(out.bar, 7);
+            CHECK_EQ_INT(out.bus_idx, 0);     /* the only hall bus */
+            CHECK_EQ_INT(out.led_bus_idx, 1); /* the only LED bus */
+            CHECK_EQ_STR(out.pad_type, "five");
+        }
+    }
+    hq_config_free(&cfg);
+}
+
 int main(void)
 {
     test_devices_section();
+    test_devwin_runtime();
     test_driver_keys();
     test_bad_cases();
     test_base_and_paths();

@@ -374,5 +374,64 @@ function checks(name) {
     return { check, eq, done };
 }
 
-module.exports = { checks, BUILD, SOURCE, WEB_ROOT, ARTEFACTS, CLERK, MANAGER, ALL_DAY, baseConfig, offsetForMidnight, freePort, sleep, request, Hall, Proxy,
+/* true as soon as fn() is (it may be async), false after ms. */
+async function until(fn, ms) {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+        if (await fn()) return true;
+        await sleep(50);
+    }
+    return false;
+}
+
+/* First match of re in a child's stdout, within ms. */
+function childLine(child, re, ms) {
+    return new Promise((resolve, reject) => {
+        let buf = '';
+        const t = setTimeout(() => reject(new Error('no ' + re + ' in ' + buf)), ms);
+        child.stdout.on('data', (c) => {
+            buf += c;
+            const m = buf.match(re);
+            if (m) {
+                clearTimeout(t);
+                resolve(m);
+            }
+        });
+    });
+}
+
+/* The ticket printer of a page test: the printer simulator (hallq-sim printer, which
+ * writes each ticket as DIR/printer/ticket-N.json) behind a private cupsd with a queue
+ * "kiosk". config(c) gives hallqd's config its printer section; paper(what) talks to
+ * the simulator; stop() ends both and removes the folder. */
+async function printerRig(prefix) {
+    const { spawn } = require('node:child_process');
+    const sim = [path.join(BUILD, 'tools', 'hallq-sim'), path.join(BUILD, 'hallq-sim')].find((p) => fs.existsSync(p));
+    const tmp = fs.mkdtempSync(path.join('/tmp', prefix));
+    fs.chmodSync(tmp, 0o755);
+    const out = path.join(tmp, 'printer');
+    const rig = { tmp: tmp };
+    rig.sim = spawn(sim, ['printer', '--out', out, '--port', '0', '--width', '80'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    rig.port = parseInt((await childLine(rig.sim, /listening on [\d.]+:(\d+)/, 5000))[1], 10);
+    rig.cups = spawn('python3', [path.join(SOURCE, 'tests/integration/cupsd.py'), 'serve', path.join(tmp, 'cups'),
+        '--queue', 'kiosk=socket://127.0.0.1:' + rig.port], { stdio: ['ignore', 'pipe', 'inherit'] });
+    rig.socket = (await childLine(rig.cups, /^ready (\S+)/m, 30000))[1];
+    rig.config = (c) => {
+        c.printer = { queue: 'kiosk', cups_server: rig.socket, status_link: 'tcp://127.0.0.1:' + rig.port, status_interval_s: 1,
+            job_timeout_s: 10 };
+        return c;
+    };
+    rig.path = (n) => path.join(out, 'ticket-' + n + '.json');
+    rig.count = () => fs.readdirSync(out).filter((f) => /^ticket-\d+\.json$/.test(f)).length;
+    rig.lines = (n) => JSON.parse(fs.readFileSync(rig.path(n), 'utf8')).lines.filter((l) => 'text' in l).map((l) => l.text);
+    rig.paper = (what) => rig.sim.stdin.write('paper ' + what + '\n');
+    rig.stop = async () => {
+        for (const p of [rig.cups, rig.sim]) if (p && p.exitCode === null) p.kill('SIGTERM');
+        await sleep(1500);
+        fs.rmSync(tmp, { recursive: true, force: true });
+    };
+    return rig;
+}
+
+module.exports = { checks, until, childLine, printerRig, BUILD, SOURCE, WEB_ROOT, ARTEFACTS, CLERK, MANAGER, ALL_DAY, baseConfig, offsetForMidnight, freePort, sleep, request, Hall, Proxy,
     browser, launch, artefact };

@@ -16,63 +16,31 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const H = require('./harness.js');
 
-const SIM = [path.join(H.BUILD, 'tools', 'hallq-sim'), path.join(H.BUILD, 'hallq-sim')].find((p) => fs.existsSync(p));
 const SIZES = [{ width: 1366, height: 768 }, { width: 1920, height: 1080 }];
 const GOOD_ID = '110101194803120010'; /* born 1948-03-12: elderly */
 const BAD_ID = '110101194803120011'; /* the same with a wrong check character */
-let B, tmp, sim, cups, simPort, socket;
+let B, rig;
+const until = H.until;
 
-function line(child, re, ms) {
-    return new Promise((resolve, reject) => {
-        let buf = '';
-        const t = setTimeout(() => reject(new Error('no ' + re + ' in ' + buf)), ms);
-        child.stdout.on('data', (c) => {
-            buf += c;
-            const m = buf.match(re);
-            if (m) {
-                clearTimeout(t);
-                resolve(m);
-            }
-        });
-    });
-}
-async function until(fn, ms) {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-        if (await fn()) return true;
-        await H.sleep(50);
-    }
-    return false;
-}
-const tickets = () => fs.readdirSync(path.join(tmp, 'printer')).filter((f) => /^ticket-\d+\.json$/.test(f)).length;
-const lines = (n) => JSON.parse(fs.readFileSync(path.join(tmp, 'printer', 'ticket-' + n + '.json'), 'utf8'))
-    .lines.filter((l) => 'text' in l).map((l) => l.text);
+const tickets = () => rig.count();
+const lines = (n) => rig.lines(n);
 
 test.before(async () => {
-    tmp = fs.mkdtempSync(path.join('/tmp', 'hq-web-desk-'));
-    fs.chmodSync(tmp, 0o755);
-    sim = spawn(SIM, ['printer', '--out', path.join(tmp, 'printer'), '--port', '0', '--width', '80'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    simPort = parseInt((await line(sim, /listening on [\d.]+:(\d+)/, 5000))[1], 10);
-    cups = spawn('python3', [path.join(H.SOURCE, 'tests/integration/cupsd.py'), 'serve', path.join(tmp, 'cups'),
-        '--queue', 'kiosk=socket://127.0.0.1:' + simPort], { stdio: ['ignore', 'pipe', 'inherit'] });
-    socket = (await line(cups, /^ready (\S+)/m, 30000))[1];
+    rig = await H.printerRig('hq-web-desk-');
     B = await H.browser();
 });
 test.after(async () => {
     if (B) await B.close();
-    for (const p of [cups, sim]) if (p && p.exitCode === null) p.kill('SIGTERM');
-    await H.sleep(1500);
-    fs.rmSync(tmp, { recursive: true, force: true });
+    if (rig) await rig.stop();
 });
 
 function config() {
     const c = H.baseConfig();
-    c.printer = { queue: 'kiosk', cups_server: socket, status_link: 'tcp://127.0.0.1:' + simPort, status_interval_s: 1, job_timeout_s: 10 };
+    rig.config(c);
     c.services[0].priorities = ['elderly', 'disabled', 'military', 'green'];
     c.services[2].priorities = ['elderly'];
     c.services[2].per_person_limit = 1;

@@ -15,63 +15,29 @@
 
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const H = require('./harness.js');
 
 const KIOSK = { width: 1080, height: 1920 };
-const SIM = [path.join(H.BUILD, 'tools', 'hallq-sim'), path.join(H.BUILD, 'hallq-sim')].find((p) => fs.existsSync(p));
-let B, tmp, sim, cups, simPort, socket;
+let B, rig;
+const until = H.until;
 
-/* First line of a child's stdout matching re. */
-function line(child, re, ms) {
-    return new Promise((resolve, reject) => {
-        let buf = '';
-        const t = setTimeout(() => reject(new Error('no ' + re + ' in ' + buf)), ms);
-        child.stdout.on('data', (c) => {
-            buf += c;
-            const m = buf.match(re);
-            if (m) {
-                clearTimeout(t);
-                resolve(m);
-            }
-        });
-    });
-}
-async function until(fn, ms) {
-    const end = Date.now() + ms;
-    while (Date.now() < end) {
-        if (await fn()) return true;
-        await H.sleep(50);
-    }
-    return false;
-}
-const printed = (n) => path.join(tmp, 'printer', 'ticket-' + n + '.json');
-const lines = (n) => JSON.parse(fs.readFileSync(printed(n), 'utf8')).lines.filter((l) => 'text' in l).map((l) => l.text);
+const printed = (n) => rig.path(n);
+const lines = (n) => rig.lines(n);
 
 test.before(async () => {
-    tmp = fs.mkdtempSync(path.join('/tmp', 'hq-web-reprint-'));
-    fs.chmodSync(tmp, 0o755);
-    sim = spawn(SIM, ['printer', '--out', path.join(tmp, 'printer'), '--port', '0', '--width', '80'], { stdio: ['pipe', 'pipe', 'ignore'] });
-    simPort = parseInt((await line(sim, /listening on [\d.]+:(\d+)/, 5000))[1], 10);
-    cups = spawn('python3', [path.join(H.SOURCE, 'tests/integration/cupsd.py'), 'serve', path.join(tmp, 'cups'),
-        '--queue', 'kiosk=socket://127.0.0.1:' + simPort], { stdio: ['ignore', 'pipe', 'inherit'] });
-    socket = (await line(cups, /^ready (\S+)/m, 30000))[1];
+    rig = await H.printerRig('hq-web-reprint-');
     B = await H.browser();
 });
 test.after(async () => {
     if (B) await B.close();
-    for (const p of [cups, sim]) if (p && p.exitCode === null) p.kill('SIGTERM');
-    await H.sleep(1500);
-    fs.rmSync(tmp, { recursive: true, force: true });
+    if (rig) await rig.stop();
 });
 
 function config() {
     const c = H.baseConfig();
-    c.printer = { queue: 'kiosk', cups_server: socket, status_link: 'tcp://127.0.0.1:' + simPort, status_interval_s: 1,
-        job_timeout_s: 10 };
+    rig.config(c);
     return c;
 }
 
@@ -79,7 +45,7 @@ test('kiosk: 补打号票 prints once, a second tap shows the refusal, print_fai
     const hall = await new H.Hall(config()).start();
     const proxy = await new H.Proxy(hall).start();
     try {
-        const base = fs.readdirSync(path.join(tmp, 'printer')).filter((f) => /^ticket-\d+\.json$/.test(f)).length;
+        const base = rig.count();
         const page = await B.newPage(KIOSK);
         await page.goto(proxy.url + '/kiosk');
         await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
@@ -137,7 +103,7 @@ test('dashboard: a manager reprints by number', async () => {
     const hall = await new H.Hall(cfg).start();
     try {
         assert.equal((await hall.setPin('9001', '2468-13579')).status, 200, 'manager PIN set');
-        const base = fs.readdirSync(path.join(tmp, 'printer')).filter((f) => /^ticket-\d+\.json$/.test(f)).length + 1;
+        const base = rig.count() + 1;
         const r = await hall.post('/api/v1/tickets', { service: 'A' });
         assert.equal(r.status, 201);
         const number = r.body.ticket.number;
@@ -168,7 +134,7 @@ test('dashboard: a manager reprints by number', async () => {
 test('kiosk: the printer out of paper is said large on screen, and nothing is issued', async () => {
     const hall = await new H.Hall(config()).start();
     const paper = async (what) => {
-        sim.stdin.write('paper ' + what + '\n');
+        rig.paper(what);
         const want = what === 'ok' ? 'ok' : 'end';
         assert.ok(await until(async () => ((await hall.status()).printers || []).some((p) => p.paper === want), 10000),
             'hallqd sees paper ' + want);
@@ -199,7 +165,7 @@ test('kiosk: the printer out of paper is said large on screen, and nothing is is
         assert.deepEqual(page.hq.errors, []);
         await page.close();
     } finally {
-        sim.stdin.write('paper ok\n');
+        rig.paper('ok');
         await hall.stop();
     }
 });

@@ -1,6 +1,7 @@
 /*
  * admin-changes.js — the dashboard's "运行时调整" section (issue 16): open and close a window,
- * a window's services, a service's hours / quota / early close today, the display's notice,
+ * (with its own keypad, rating pad and LED bar addresses, as a devices.windows[] entry of the
+ * file), a window's services, a service's hours / quota / early close today, the display's notice,
  * and the list of what differs from the configuration file with a 撤销 / Revert button each.
  *
  * Every change is a POST to /api/v1/admin/... with the manager's session token (the one
@@ -24,6 +25,7 @@
     };
     let overrides = [];
     let services = [];
+    let buses = []; /* the device lines from /api/v1/status: {id, type} (hall_bus, led_bus) */
 
     const token = () => HQ.session(TOKEN_KEY);
 
@@ -53,12 +55,56 @@
         return r.status === 200;
     }
 
+    /* A temporary window's own devices as its override row keeps them (a devices.windows[]
+     * entry): " · 呼叫器 7 · 评价器 37 · 窗口屏 7". */
+    function devicesText(d) {
+        if (!d) return '';
+        const part = (zh, en, addr, bus) => addr ? ' · ' + t(zh, en) + ' ' + addr + (bus ? ' (' + bus + ')' : '') : '';
+        return part('呼叫器', 'keypad', d.keypad, d.bus) + part('评价器', 'rating pad', d.pad, d.bus) +
+            part('窗口屏', 'LED bar', d.bar, d.led_bus);
+    }
+
+    /* The bus choices of the open form: "" is the only bus of that kind (as in the file). */
+    function renderBuses() {
+        const fill = (id, type) => {
+            const sel = $(id);
+            const keep = sel.value;
+            const mine = buses.filter((b) => b.type === type);
+            const opts = [h('option', { value: '' }, mine.length === 1 ? mine[0].id : t('（请选择）', '(choose)'))];
+            if (mine.length > 1) for (const b of mine) opts.push(h('option', { value: b.id }, b.id));
+            HQ.fill(sel, opts);
+            if (keep) sel.value = keep;
+        };
+        fill('chg-open-bus', 'hall_bus');
+        fill('chg-open-led-bus', 'led_bus');
+        $('chg-open-dev').hidden = !buses.length;
+    }
+
+    /* The device keys the form was given, as a devices.windows[] entry, or undefined. */
+    function openDevices() {
+        const d = {};
+        for (const k of ['keypad', 'pad', 'bar']) {
+            const v = num('chg-open-' + k);
+            if (v !== undefined) d[k] = v;
+        }
+        if (d.keypad || d.pad) {
+            const b = $('chg-open-bus').value;
+            if (b) d.bus = b;
+        }
+        if (d.bar) {
+            const b = $('chg-open-led-bus').value;
+            if (b) d.led_bus = b;
+        }
+        return Object.keys(d).length ? d : undefined;
+    }
+
     function valueText(o) {
         const v = o.value || {};
         if (o.kind === 'window') {
             const s = (v.services || []).join(', ');
             if (v.closed) return t('已关闭', 'closed');
-            return (v.temporary ? t('临时窗口 ', 'temporary ') : '') + (v.name ? v.name + ' · ' : '') + s;
+            return (v.temporary ? t('临时窗口 ', 'temporary ') : '') + (v.name ? v.name + ' · ' : '') + s +
+                devicesText(v.devices);
         }
         if (o.kind === 'hours') {
             if (v.closed) return t('提前停办：', 'closed early: ') + t(v.message || '', v.message_en || v.message || '');
@@ -97,6 +143,10 @@
     async function load() {
         const st = await api('GET', '/api/v1/status');
         if (st.status === 200 && Array.isArray(st.body.services)) services = st.body.services;
+        if (st.status === 200 && Array.isArray(st.body.devices))
+            buses = st.body.devices.filter((d) => d.type === 'hall_bus' || d.type === 'led_bus')
+                .map((d) => ({ id: String(d.id).replace(/^bus:/, ''), type: d.type }));
+        renderBuses();
         const r = await api('GET', '/api/v1/admin/overrides');
         if (r.status === 200) overrides = r.body.overrides || [];
         render();
@@ -119,6 +169,8 @@
             const body = { number: num('chg-open-number'), services: codes($('chg-open-services').value) };
             const name = $('chg-open-name').value.trim();
             if (name) body.name = name;
+            const dev = openDevices();
+            if (dev) body.devices = dev;
             send('/api/v1/admin/windows', body);
         });
         on('chg-close', () => {
@@ -144,7 +196,10 @@
         showFields();
         document.addEventListener('hq-admin-start', load);
         document.addEventListener('hq-admin-override', load);
-        HQ.onLang(render);
+        HQ.onLang(() => {
+            render();
+            renderBuses();
+        });
         if (token()) load();
     }
 
