@@ -1444,7 +1444,7 @@ static void devs__link_remove(struct devs_link *l, int k, bool restart)
 int hqd_devices_check(const struct hq_daemon *d, uint16_t window, const cJSON *json,
                       struct hq_devwin_cfg *out, char *err, size_t cap)
 {
-    struct hqd_devs *s = devs__self;
+    struct hqd_devs *s = d->mod.devices;
     const struct hq_config *c = &d->cfg;
     if (!s || s->d != d) {
         snprintf(err, cap, "request: $.devices: the device host does not run");
@@ -1468,7 +1468,7 @@ int hqd_devices_check(const struct hq_daemon *d, uint16_t window, const cJSON *j
 
 int hqd_devices_attach(struct hq_daemon *d, const struct hq_devwin_cfg *dc)
 {
-    struct hqd_devs *s = devs__self;
+    struct hqd_devs *s = d->mod.devices;
     if (!s || s->d != d) return HQ_ERR_STATE;
     const struct hq_config *c = &d->cfg;
     int wi = hq_engine_window_index(&d->eng, dc->window);
@@ -1523,7 +1523,7 @@ int hqd_devices_attach(struct hq_daemon *d, const struct hq_devwin_cfg *dc)
 
 bool hqd_devices_detach(struct hq_daemon *d, uint16_t window)
 {
-    struct hqd_devs *s = devs__self;
+    struct hqd_devs *s = d->mod.devices;
     if (!s || s->d != d) return false;
     int wi = hq_engine_window_index(&d->eng, window);
     if (wi < 0 || s->win_of[wi] < 0) return false;
