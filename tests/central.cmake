@@ -12,6 +12,16 @@ if(TARGET hallq-central)
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   set_tests_properties(central_halls PROPERTIES TIMEOUT 300 ENVIRONMENT "PYTHONDONTWRITEBYTECODE=1")
 endif()
+# The period figures across halls (firmware/figures.c compiled into hallq-central): three
+# real boxes sync; central's figures equal each box's own report route, by hall, service,
+# window and clerk; a city manager sees the city's halls and their total only.
+if(TARGET hallq-central AND TARGET hallqd)
+  add_test(NAME central_figures
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_central_figures.py
+           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+  set_tests_properties(central_figures PROPERTIES TIMEOUT 300 ENVIRONMENT
+    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR};HQ_CENTRAL=$<TARGET_FILE:hallq-central>;PYTHONDONTWRITEBYTECODE=1")
+endif()
 # Forwarding evaluations to the provincial 好差评 platform (docs/PROVINCE.md): the reference
 # province receiver validates each record against config/province/record.schema.json
 # (python3-jsonschema); exactly once across a SIGKILL and a platform outage, the alarm,
@@ -61,6 +71,13 @@ if(TARGET hallq-central AND HQ_CENTRAL_HAS_PG AND EXISTS ${HQ_PG_BIN}/initdb)
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   set_tests_properties(central_pg_halls PROPERTIES FIXTURES_REQUIRED postgres TIMEOUT 300
                        ENVIRONMENT "${_pg_env}")
+  if(TARGET hallqd)
+    add_test(NAME central_pg_figures
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_central_figures.py
+             WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+    set_tests_properties(central_pg_figures PROPERTIES FIXTURES_REQUIRED postgres TIMEOUT 300
+                         ENVIRONMENT "${_pg_env}")
+  endif()
   # hallqd's up-link (faults, SIGKILL, a server that lost its data, HTTPS) against it.
   if(TARGET hallqd)
     add_test(NAME central_pg_uplink

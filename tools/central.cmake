@@ -12,7 +12,8 @@ add_executable(hallq-central
   ${CMAKE_CURRENT_SOURCE_DIR}/central/serial.c
   ${CMAKE_CURRENT_SOURCE_DIR}/central/halls.c
   ${CMAKE_CURRENT_SOURCE_DIR}/central/live.c
-  ${CMAKE_CURRENT_SOURCE_DIR}/central/province.c)
+  ${CMAKE_CURRENT_SOURCE_DIR}/central/province.c
+  ${CMAKE_CURRENT_SOURCE_DIR}/central/report.c)
 # The view of every hall (tools/central/web/central.html), built into the program so a
 # receiver needs no files beside it.
 add_custom_command(
@@ -26,7 +27,11 @@ add_custom_command(
 target_sources(hallq-central PRIVATE ${CMAKE_CURRENT_BINARY_DIR}/central_page.c)
 # libsodium: hall tokens (BLAKE2b) and managers' passwords (crypto_pwhash_str).
 pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
-target_link_libraries(hallq-central PRIVATE hqsync PkgConfig::MHD PkgConfig::SQLITE3 PkgConfig::CJSON PkgConfig::SODIUM PkgConfig::CURL Threads::Threads m)
+# hqstore for firmware/figures.c (and the box's configuration loader): the period figures
+# across halls are the box's own definitions, compiled in, never written twice (report.c).
+# The configuration loader brings the driver registry, hence libfreetype and libcrypto in
+# the package's dependencies (small, and still no libpq in the hall's package).
+target_link_libraries(hallq-central PRIVATE hqsync hqstore PkgConfig::MHD PkgConfig::SQLITE3 PkgConfig::CJSON PkgConfig::SODIUM PkgConfig::CURL Threads::Threads m)
 if(NOT HQ_CENTRAL_PG STREQUAL "OFF")
   if(HQ_CENTRAL_PG STREQUAL "ON")
     pkg_check_modules(LIBPQ REQUIRED IMPORTED_TARGET libpq)

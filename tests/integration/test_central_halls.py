@@ -128,6 +128,102 @@ class HallsTest(unittest.TestCase):
         st, body = tc.request(c.port, "GET", "/v1/halls/H1/appointments", token=None)
         self.assertEqual(len(body["appointments"]), 2)
 
+    def urlopen(self, c, method, path, body=None, session=None, ctype="application/json"):
+        """A request as curl would send it (urllib): (status, parsed JSON)."""
+        import urllib.error
+        import urllib.request
+        req = urllib.request.Request("http://127.0.0.1:%d%s" % (c.port, path), data=body,
+                                     method=method)
+        if body is not None:
+            req.add_header("Content-Type", ctype)
+        if session:
+            req.add_header("Authorization", "Bearer " + session)
+        try:
+            with urllib.request.urlopen(req, timeout=30) as r:
+                return r.status, json.loads(r.read() or b"null")
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read() or b"null")
+
+    def test_import_route(self):
+        """POST /v1/manager/appointments (issue 19: an import route): a manager's credential,
+        only halls of the manager's region, idempotent, errors naming the row and the field,
+        and the boxes fetch what was imported as before."""
+        c = self.start("--provisioned-only")
+        toks = self.provision(c)
+        appt = tc.CentralTest.appt
+        st, body = self.login(c, "gz", "pass-gz-123")
+        gz = body["session"]
+        doc = {"appointments": [appt(self, 1, hall_id="GZ-TH"), appt(self, 2, hall_id="GZ-YX"),
+                                appt(self, 3, hall_id="GZ-TH", status="cancelled")]}
+        raw = json.dumps(doc, ensure_ascii=False).encode()
+        self.assertEqual(self.urlopen(c, "POST", "/v1/manager/appointments", raw)[0], 401)
+        self.assertEqual(self.urlopen(c, "POST", "/v1/manager/appointments", raw, "hq_" + "0" * 64)[0],
+                         401)
+        self.assertEqual(self.urlopen(c, "GET", "/v1/manager/appointments", None, gz)[0], 405)
+        self.assertEqual(self.urlopen(c, "POST", "/v1/manager/appointments", raw, gz),
+                         (200, {"imported": 3}))
+
+        def fetch(hall, since=None):
+            st, b = tc.request(c.port, "GET", "/v1/halls/%s/appointments%s" % (
+                hall, "" if since is None else "?since=" + since), token=toks[hall])
+            self.assertEqual(st, 200, b)
+            return b
+
+        th = fetch("GZ-TH")
+        self.assertEqual([(a["id"], a["status"]) for a in th["appointments"]],
+                         [("ap1", "booked"), ("ap3", "cancelled")])
+        self.assertEqual([a["id"] for a in fetch("GZ-YX")["appointments"]], ["ap2"])
+        self.assertEqual(fetch("SZ-NS")["appointments"], [])
+        # The same body again: nothing new for any box, nothing doubled.
+        self.assertEqual(self.urlopen(c, "POST", "/v1/manager/appointments", raw, gz),
+                         (200, {"imported": 3}))
+        self.assertEqual(fetch("GZ-TH", th["cursor"])["appointments"], [])
+        self.assertEqual(len(fetch("GZ-TH")["appointments"]), 2)
+        # A changed one comes again after the cursor, once.
+        doc["appointments"][0]["slot_end"] = "09:45"
+        self.assertEqual(self.urlopen(c, "POST", "/v1/manager/appointments",
+                                      json.dumps(doc).encode(), gz)[0], 200)
+        self.assertEqual([(a["id"], a["slot_end"]) for a in fetch("GZ-TH", th["cursor"])["appointments"]],
+                         [("ap1", "09:45")])
+        # Outside the region: refused whole (403), naming the row; the good row before it is
+        # not stored either.
+        bad = [appt(self, 7, hall_id="GZ-TH"), appt(self, 8, hall_id="SZ-NS")]
+        st, b = self.urlopen(c, "POST", "/v1/manager/appointments", json.dumps(bad).encode(), gz)
+        self.assertEqual((st, b["error"], b["row"], b["field"]), (403, "forbidden", 1, "hall_id"), b)
+        self.assertIn("SZ-NS", b["message"])
+        self.assertNotIn("ap7", [a["id"] for a in fetch("GZ-TH")["appointments"]])
+        # Unknown hall ids look the same as another region's (a manager learns nothing).
+        st, b = self.urlopen(c, "POST", "/v1/manager/appointments",
+                             json.dumps([appt(self, 9, hall_id="XX-NONE")]).encode(), gz)
+        self.assertEqual((st, b["row"]), (403, 0))
+        # An item for every hall is beyond a region manager: hall_id is required.
+        st, b = self.urlopen(c, "POST", "/v1/manager/appointments", json.dumps([appt(self, 9)]).encode(), gz)
+        self.assertEqual((st, b["row"], b["field"]), (400, 0, "hall_id"), b)
+        # Bad rows: which row, which field.
+        for item, field in ((appt(self, 9, hall_id="GZ-TH", date="soon"), "date"),
+                            (appt(self, 9, hall_id="GZ-TH", slot_start="10:00", slot_end="09:00"),
+                             "slot_start"),
+                            (appt(self, 9, hall_id="GZ-TH", status="maybe"), "status"),
+                            (appt(self, 9, hall_id="GZ-TH", service=""), "service"),
+                            (appt(self, 9, hall_id="GZ-TH", id_hash="xyz"), "id_hash"),
+                            (appt(self, 9, hall_id="not a hall!"), "hall_id")):
+            body = json.dumps({"appointments": [appt(self, 10, hall_id="GZ-TH"), item]}).encode()
+            st, b = self.urlopen(c, "POST", "/v1/manager/appointments", body, gz)
+            self.assertEqual((st, b["error"], b["row"], b["field"]), (400, "invalid", 1, field), b)
+            self.assertIn("appointments[1] (id ap9)", b["message"])
+        st, b = self.urlopen(c, "POST", "/v1/manager/appointments", b"{not json", gz)
+        self.assertEqual((st, b["error"]), (400, "invalid"))
+        self.assertNotIn("row", b)
+        st, b = self.urlopen(c, "POST", "/v1/manager/appointments", b'{"appointments": 3}', gz)
+        self.assertEqual(st, 400)
+        self.assertEqual(sorted(a["id"] for a in fetch("GZ-TH")["appointments"]), ["ap1", "ap3"])
+        # The province manager may import for Shenzhen.
+        st, body = self.login(c, "gd", "pass-gd-123")
+        self.assertEqual(self.urlopen(c, "POST", "/v1/manager/appointments",
+                                      json.dumps([appt(self, 8, hall_id="SZ-NS")]).encode(),
+                                      body["session"]), (200, {"imported": 1}))
+        self.assertEqual([a["id"] for a in fetch("SZ-NS")["appointments"]], ["ap8"])
+
     def test_serial_revoked(self):
         """Over the serial link (no token: a box wired to the server) a revoked hall is
         refused too: its frame is dropped, no acknowledgement, nothing stored."""

@@ -9,7 +9,9 @@
  *     a hall holding records above a gap is "积压 · falling behind", one never heard
  *     from is "失联 · silent";
  *   - a batch arriving updates the row live (SSE), without a reload;
- *   - a hall's page lists its day.
+ *   - a hall's page lists its day;
+ *   - the period figures (firmware/figures.c on the server) per hall of the city and the
+ *     region's total, Chinese first, another city's hall absent, a CSV link.
  */
 'use strict';
 
@@ -130,6 +132,67 @@ test('the city manager sees the halls of the city, live, and a hall\'s day', asy
         await page.goto(`http://127.0.0.1:${port}/#hall/SZ-NS`);
         await page.waitForSelector('#list:not([hidden]) tbody tr');
         assert.equal(await page.locator('body').innerText().then((t) => t.includes('南山')), false);
+        assert.deepEqual(page.hq.errors, []);
+    } finally {
+        await b.close();
+    }
+});
+
+test('the period figures of the city\'s halls and their total', async () => {
+    const day = today('00:00:00').slice(0, 10);
+    const t = (hms) => today(hms);
+    await push('GZ-YX', [
+        { seq: 1, uuid: 'y1', type: 'ticket', at: t('09:15:00'), data: { uuid: 'y1', day, number: 'A010', service: 'A', issued_for: 'A',
+            status: 'done', window: 1, staff: '1001', issued_at: t('09:00:00'), called_at: t('09:05:00'),
+            served_at: t('09:05:00'), finished_at: t('09:15:00'), wait_s: 300 } },
+        { seq: 2, uuid: 'y2', type: 'ticket', at: t('09:40:00'), data: { uuid: 'y2', day, number: 'A011', service: 'A', issued_for: 'A',
+            status: 'done', window: 1, staff: '1001', issued_at: t('09:10:00'), called_at: t('09:25:00'),
+            served_at: t('09:25:00'), finished_at: t('09:40:00'), wait_s: 900 } },
+        { seq: 3, uuid: 'ye1', type: 'evaluation', at: t('09:16:00'), data: { uuid: 'ye1', ticket_uuid: 'y1', ticket: 'A010', service: 'A', window: 1, staff: '1001', level: 5 } },
+    ]);
+    const b = await H.browser();
+    try {
+        const page = await b.newPage({ width: 1366, height: 768 });
+        await page.goto(`http://127.0.0.1:${port}/`);
+        await page.waitForSelector('#login:not([hidden])');
+        await page.fill('#user', 'gz');
+        await page.fill('#pass', 'gz-pass-1234');
+        await page.click('#login button');
+        await page.waitForSelector('#fig-rows tr');
+        assert.match(await page.locator('#figures h2').innerText(), /^期间指标\s+Figures over a period/);
+        const heads = await page.$$eval('#figures th', (ths) => ths.map((x) => x.innerText.replace(/\s+/g, ' ')));
+        assert.deepEqual(heads.slice(0, 3), ['大厅 Hall', '到达 Arrivals', '办结 Served']);
+        await page.fill('#fig-from', day);
+        await page.fill('#fig-to', day);
+        await page.click('#fig-form button');
+        await page.waitForFunction(() => {
+            const tr = document.querySelector('#fig-rows tr[data-hall="GZ-YX"]');
+            return tr && tr.querySelectorAll('td')[2].textContent === '2';
+        }, null, { timeout: 20000 });
+        const halls = await page.$$eval('#fig-rows tr', (trs) => trs.map((x) => x.dataset.hall));
+        assert.deepEqual(halls, ['GZ-TH', 'GZ-YX'], 'the city\'s halls, not Shenzhen');
+        const yx = await page.locator('#fig-rows tr[data-hall="GZ-YX"] td').allInnerTexts();
+        assert.equal(yx[0], '越秀政务服务中心');
+        assert.equal(yx[1], '2'); // arrivals
+        assert.equal(yx[4], '10.0 分钟'); // mean wait (5 + 15) / 2
+        assert.equal(yx[8], '1'); // ratings
+        assert.equal(yx[9], '100.0%'); // satisfaction
+        assert.equal(yx[10], '50.0%'); // one of two served rated
+        const total = await page.locator('#fig-total td').allInnerTexts();
+        assert.match(total[0], /^辖区合计\s+Region total/);
+        assert.equal(total[2], '2'); // GZ-TH's records carry no business day: counted nowhere
+        assert.match(await page.locator('#fig-csv').getAttribute('href'), /format=csv/);
+        assert.equal(await page.locator('#figures').innerText().then((x) => x.includes('南山')), false);
+        await H.artefact(page, 'web_central_figures.png');
+        // The hall's page: its figures by service over the same period.
+        await page.locator('#halls tr[data-hall="GZ-YX"] a').click();
+        await page.waitForSelector('#hall:not([hidden]) #hall-fig-rows tr');
+        const svc = await page.locator('#hall-fig-rows tr[data-key="A"] td').allInnerTexts();
+        assert.match(svc[0], /^A\s+A$/); // no configuration file given: the code names it
+        assert.equal(svc[2], '2'); // served
+        assert.match(await page.locator('#hall-fig-total td').first().innerText(), /^全厅\s+Whole hall/);
+        assert.equal(await page.locator('#hall-fig-period').innerText(), `${day} — ${day}`);
+        await H.artefact(page, 'web_central_hall_figures.png');
         assert.deepEqual(page.hq.errors, []);
     } finally {
         await b.close();

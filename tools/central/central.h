@@ -119,6 +119,20 @@ int central_dump(const char *path, FILE *out);
 int central_appointments_import(struct central *c, const char *source, const char *text, size_t len,
                                 char *err, size_t errlen);
 
+/* Where an appointments import is wrong: row -1 for the document itself. */
+struct central_appt_error {
+    int row;
+    char field[24];
+    char message[200];
+};
+/* Read and check an appointments import ({"appointments":[..]} or an array) item by
+ * item with the hall's own reader: HQ_OK with the list (the caller deletes it), or
+ * HQ_ERR_CONFIG with the row, field and a message naming them in e. */
+int central_appointments_check(const char *text, size_t len, cJSON **list,
+                               struct central_appt_error *e);
+/* Store a checked list (one transaction; an unchanged item keeps its cursor position). */
+int central_appointments_put(struct central *c, const cJSON *list, char *err, size_t errlen);
+
 /* ---- pg.c (built with HQ_HAVE_PG) ---- */
 /* Connect (conninfo as libpq takes it) and bring the schema up to date. */
 int central_pg_open(struct central *c, const char *conninfo);
@@ -149,10 +163,23 @@ int central_manager_session(struct central *c, const char *session, struct centr
 int central_manager_halls(struct central *c, const struct central_manager *m, const char *hall,
                           cJSON *list);
 
+/* The same halls, only their id, name, region and revoked_at (no figures: cheap). */
+int central_manager_hall_ids(struct central *c, const struct central_manager *m, const char *hall,
+                             cJSON *list);
 /* The records of today of one hall (visibility checked by the caller). */
 int central_hall_day(struct central *c, const char *hall, cJSON *list);
 /* Prometheus text for /metrics, malloc'd; NULL when the database fails. */
 char *central_metrics(struct central *c);
+
+/* ---- report.c: the period figures (firmware/figures.c) from the synced records ---- */
+/* `hallq-central hall config HALL_ID FILE`: the box's hallq.json, checked with its loader. */
+int central_hall_config_set(struct central *c, const char *hall, const char *file, FILE *out);
+/* The figures of [from, to] (days since the epoch): hall NULL, every hall m sees with the
+ * region's total ({rows:[{hall_id,..,figures}], total}); a hall, that hall by scope as its
+ * box answers. HQ_ERR_NOT_FOUND when m may not see hall. */
+int central_figures(struct central *c, const struct central_manager *m, const char *hall,
+                    int32_t from, int32_t to, int scope, int64_t now, cJSON **out, char *err,
+                    size_t errlen);
 
 /* ---- live.c ---- */
 /* A batch of hall was stored (SQLite: by this process; PostgreSQL: heard by LISTEN). */

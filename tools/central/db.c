@@ -35,6 +35,9 @@ static const char central__schema[] =
     "CREATE TABLE IF NOT EXISTS managers(login TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',"
     " pwhash TEXT NOT NULL, province TEXT NOT NULL, city TEXT NOT NULL DEFAULT '',"
     " district TEXT NOT NULL DEFAULT '');"
+    /* Each hall's hallq.json, for its period figures (report.c; pg_004_hall_config.sql). */
+    "CREATE TABLE IF NOT EXISTS hall_config(hall_id TEXT PRIMARY KEY, config TEXT NOT NULL,"
+    " set_at TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS manager_sessions(token_hash TEXT PRIMARY KEY, login TEXT NOT"
     " NULL, expires_at TEXT NOT NULL);"
     /* Forwarding to the provincial platform: tools/central/sql/pg_003_province.sql, the
@@ -567,47 +570,89 @@ int central_appointments_load(struct central *c, const char *file, char *err, si
     return rc;
 }
 
-int central_appointments_import(struct central *c, const char *source, const char *text, size_t len,
-                                char *err, size_t errlen)
+/* The field a reason of sync_proto's appointment reader names ("bad date" -> "date"). */
+static const char *central__appt_field(const char *why)
 {
-    int rc = HQ_ERR_CONFIG;
-    char *wrapped = NULL;
-    cJSON *j = NULL, *doc = NULL;
-    j = cJSON_ParseWithLength(text, len);
+    if (!strcmp(why, "bad slot")) return "slot_start";
+    if (!strcmp(why, "neither id_hash nor booking_code")) return "id_hash";
+    if (!strncmp(why, "bad ", 4)) return why + 4;
+    return "";
+}
+
+int central_appointments_check(const char *text, size_t len, cJSON **list_out,
+                               struct central_appt_error *e)
+{
+    memset(e, 0, sizeof *e);
+    e->row = -1;
+    *list_out = NULL;
+    cJSON *j = cJSON_ParseWithLength(text, len);
     cJSON *list = cJSON_IsArray(j) ? j : cJSON_GetObjectItemCaseSensitive(j, "appointments");
     if (!cJSON_IsArray(list)) {
-        snprintf(err, errlen, "%s: want {\"appointments\": [...]} or an array", source);
-        goto fail;
+        snprintf(e->message, sizeof e->message,
+                 j ? "want {\"appointments\": [...]} or an array" : "not JSON");
+        cJSON_Delete(j);
+        return HQ_ERR_CONFIG;
     }
-    /* Validate with the same reader hallq uses: what the server hands out
-     * must pass the hall's check. */
-    doc = cJSON_CreateObject();
-    cJSON_AddStringToObject(doc, "cursor", "0");
-    cJSON_AddItemReferenceToObject(doc, "appointments", list);
-    wrapped = cJSON_PrintUnformatted(doc);
-    struct sync_appointments parsed;
-    const char *why = NULL;
-    if (!wrapped || sync_appointments_parse(wrapped, strlen(wrapped), &parsed, &why) != HQ_OK) {
-        snprintf(err, errlen, "%s: %s", source, why ? why : "cannot be read");
-        goto fail;
+    if (list != j) {
+        cJSON_DetachItemViaPointer(j, list);
+        cJSON_Delete(j);
     }
-    sync_appointments_free(&parsed);
+    /* Each item with the same reader hallq uses (what the server hands out must pass
+     * the hall's check), one at a time so an error names its row and field. */
+    int i = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, list)
     {
+        cJSON *doc = cJSON_CreateObject(), *one = cJSON_AddArrayToObject(doc, "appointments");
+        cJSON_AddStringToObject(doc, "cursor", "0");
+        cJSON_AddItemReferenceToArray(one, (cJSON *)it);
+        char *wrapped = cJSON_PrintUnformatted(doc);
+        cJSON_Delete(doc);
+        struct sync_appointments parsed;
+        const char *why = NULL;
+        int prc = wrapped ? sync_appointments_parse(wrapped, strlen(wrapped), &parsed, &why)
+                          : HQ_ERR_NOMEM;
+        free(wrapped);
+        if (prc == HQ_OK) sync_appointments_free(&parsed);
         const cJSON *h = cJSON_GetObjectItemCaseSensitive(it, "hall_id");
-        if (h && !central_valid_hall(cJSON_GetStringValue(h))) {
-            snprintf(err, errlen, "%s: bad hall_id in an appointment", source);
-            goto fail;
+        if (prc == HQ_OK && h && !central_valid_hall(cJSON_GetStringValue(h))) {
+            prc = HQ_ERR_CONFIG;
+            why = "bad hall_id";
         }
+        if (prc != HQ_OK) {
+            const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "id"));
+            e->row = i;
+            snprintf(e->field, sizeof e->field, "%s", central__appt_field(why ? why : ""));
+            snprintf(e->message, sizeof e->message, "appointments[%d]%s%.64s%s: %s", i,
+                     id ? " (id " : "", id ? id : "", id ? ")" : "", why ? why : "cannot be read");
+            cJSON_Delete(list);
+            return HQ_ERR_CONFIG;
+        }
+        i++;
+    }
+    *list_out = list;
+    return HQ_OK;
+}
+
+int central_appointments_put(struct central *c, const cJSON *list, char *err, size_t errlen)
+{
+    return c->store->appts_put(c, list, err, errlen);
+}
+
+int central_appointments_import(struct central *c, const char *source, const char *text, size_t len,
+                                char *err, size_t errlen)
+{
+    cJSON *list = NULL;
+    struct central_appt_error e;
+    int rc = central_appointments_check(text, len, &list, &e);
+    if (rc) {
+        snprintf(err, errlen, "%s: %s", source, e.message);
+        return rc;
     }
     char derr[200] = "";
     rc = c->store->appts_put(c, list, derr, sizeof derr);
     if (rc) snprintf(err, errlen, "%s: %s", source, derr);
-fail:
-    free(wrapped);
-    cJSON_Delete(doc);
-    cJSON_Delete(j);
+    cJSON_Delete(list);
     return rc;
 }
 

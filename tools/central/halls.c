@@ -110,11 +110,16 @@ int central_admin(struct central *c, int argc, char **argv, FILE *out)
     central__utc(time(NULL), now);
     if (sodium_init() < 0) return HQ_ERR_IO;
     const char *what = argc > 1 ? argv[1] : "";
-    const char *usage = "hall add HALL_ID --region PROVINCE[/CITY[/DISTRICT]] [--name NAME] |"
-                        " hall rotate HALL_ID | hall revoke HALL_ID | hall list |"
-                        " manager add LOGIN --region PROVINCE[/CITY[/DISTRICT]] [--name NAME]"
-                        " (password on stdin)";
+    const char *usage =
+        "hall add HALL_ID --region PROVINCE[/CITY[/DISTRICT]] [--name NAME] |"
+        " hall rotate HALL_ID | hall revoke HALL_ID | hall list | hall config HALL_ID FILE |"
+        " manager add LOGIN --region PROVINCE[/CITY[/DISTRICT]] [--name NAME]"
+        " (password on stdin)";
     const char *id = argc > 2 ? argv[2] : NULL, *region = NULL, *name = "";
+    if (!strcmp(argv[0], "hall") && !strcmp(what, "config")) {
+        if (argc != 4) goto usage;
+        return central_hall_config_set(c, argv[2], argv[3], out);
+    }
     for (int i = 3; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--region"))
             region = argv[i + 1];
@@ -285,6 +290,14 @@ int central_manager_session(struct central *c, const char *session, struct centr
     return m->login[0] ? HQ_OK : HQ_ERR_AUTH;
 }
 
+/* Who sees which hall: the manager's region ($1 province, $2 city, $3 district, '' where a
+ * level is open) and below; $4 one hall or ''. Written once for every query that lists
+ * halls for a manager. */
+#define CENTRAL__REGION                                                                            \
+    " WHERE h.province = $1 AND (CAST($2 AS text) = '' OR h.city = $2)"                            \
+    " AND (CAST($3 AS text) = '' OR h.district = $3)"                                              \
+    " AND (CAST($4 AS text) = '' OR h.hall_id = $4)"
+
 /* The halls a manager may see, each as an object for the overview. */
 static int central__hall_row(void *ctx, int ncol, const char *const *vals)
 {
@@ -355,16 +368,26 @@ int central_manager_halls(struct central *c, const struct central_manager *m, co
         "  AND %s = 'closed')),"
         " (SELECT count(*) FROM province_forward p WHERE p.hall_id = h.hall_id"
         "  AND p.sent_at IS NULL AND p.queued_at < CAST($6 AS bigint))"
-        " FROM hall_registry h LEFT JOIN hall_sync s ON s.hall_id = h.hall_id"
-        " WHERE h.province = $1 AND (CAST($2 AS text) = '' OR h.city = $2)"
-        " AND (CAST($3 AS text) = '' OR h.district = $3)"
-        " AND (CAST($4 AS text) = '' OR h.hall_id = $4)"
+        " FROM hall_registry h LEFT JOIN hall_sync s ON s.hall_id = h.hall_id" CENTRAL__REGION
         " ORDER BY h.province, h.city, h.district, h.hall_id",
         wait, level, due, kind, fu_eval, fu_state, due, kind, fu_eval, fu_state);
     if (n < 0 || (size_t)n >= sizeof sql) return HQ_ERR_NOMEM;
     /* The field format names `data` unqualified: inside each subquery it is that
      * subquery's own record (r's, or f's in the innermost). */
     return c->store->query(c, sql, 6, args, central__hall_row, list, err, sizeof err);
+}
+
+int central_manager_hall_ids(struct central *c, const struct central_manager *m, const char *hall,
+                             cJSON *list)
+{
+    char err[256];
+    const char *args[4] = {m->region.province, m->region.city, m->region.district,
+                           hall ? hall : ""};
+    return c->store->query(c,
+                           "SELECT h.hall_id, h.name, h.province, h.city, h.district,"
+                           " h.revoked_at FROM hall_registry h" CENTRAL__REGION
+                           " ORDER BY h.province, h.city, h.district, h.hall_id",
+                           4, args, central__hall_row, list, err, sizeof err);
 }
 
 static int central__day_row(void *ctx, int ncol, const char *const *vals)

@@ -12,12 +12,15 @@
 
 #include "hq.h"
 #include "sync_proto.h"
+#include "engine.h"
+#include "figures.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 /* A batch is at most 1 MiB; allow a little for a hall that counts
@@ -220,6 +223,285 @@ static enum MHD_Result central__events(struct central *c, struct MHD_Connection 
     return ret;
 }
 
+/* The signed-in manager, or an error answer already queued (*ret). */
+static bool central__signed_in(struct central *c, struct MHD_Connection *conn,
+                               struct central_manager *m, enum MHD_Result *ret, bool drop)
+{
+    int rc = central_manager_session(c, central__session(conn), m);
+    if (rc == HQ_ERR_AUTH)
+        *ret =
+            central__error(conn, MHD_HTTP_UNAUTHORIZED, "auth", "请先登录 / sign in first", drop);
+    else if (rc)
+        *ret = central__error(conn, 503, "db", "database unavailable", drop);
+    return rc == HQ_OK;
+}
+
+/* Whether hall is in seen (the halls a manager may see, central_manager_halls()). */
+static bool central__in_list(const cJSON *seen, const char *hall)
+{
+    const cJSON *h;
+    cJSON_ArrayForEach(h, seen)
+    {
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(h, "hall_id"));
+        if (id && !strcmp(id, hall)) return true;
+    }
+    return false;
+}
+
+/* POST /v1/manager/appointments: the import route (docs/CENTRAL.md "Appointments").
+ * Every item names its hall_id, and the manager must see that hall: an item for
+ * every hall, or for a hall outside the region, is refused, and nothing of the body
+ * is stored. Importing the same body again changes nothing (an unchanged item keeps
+ * its cursor position, so no box fetches it again). */
+static enum MHD_Result central__appts_import(struct central *c, struct MHD_Connection *conn,
+                                             const char *method, struct central__req *r, bool drop)
+{
+    if (strcmp(method, "POST"))
+        return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "use POST", drop);
+    struct central_manager m;
+    enum MHD_Result ret = MHD_NO;
+    if (!central__signed_in(c, conn, &m, &ret, drop)) return ret;
+    if (r->too_big)
+        return central__error(conn, 413, "too_large", "an import is at most 1 MiB; split it", drop);
+    cJSON *list = NULL;
+    struct central_appt_error e;
+    int rc = central_appointments_check(r->body ? r->body : "", r->len, &list, &e);
+    int row = e.row;
+    const char *field = e.field;
+    char msg[300];
+    snprintf(msg, sizeof msg, "%s", e.message);
+    unsigned status = MHD_HTTP_BAD_REQUEST;
+    const char *error = "invalid";
+    if (!rc) {
+        /* the manager's halls once, not a query per item (an import may hold thousands) */
+        cJSON *seen = cJSON_CreateArray();
+        if (central_manager_hall_ids(c, &m, NULL, seen)) {
+            cJSON_Delete(seen);
+            cJSON_Delete(list);
+            return central__error(conn, 503, "db", "database unavailable", drop);
+        }
+        int i = 0;
+        const cJSON *it;
+        cJSON_ArrayForEach(it, list)
+        {
+            const char *hall =
+                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "hall_id"));
+            if (!hall || !central__in_list(seen, hall)) {
+                row = i;
+                field = "hall_id";
+                status = hall ? MHD_HTTP_FORBIDDEN : MHD_HTTP_BAD_REQUEST;
+                error = hall ? "forbidden" : "invalid";
+                if (hall)
+                    snprintf(msg, sizeof msg,
+                             "appointments[%d]: 大厅 %.64s 不在您的辖区 / hall %.64s is not in "
+                             "your region",
+                             i, hall, hall);
+                else
+                    snprintf(msg, sizeof msg,
+                             "appointments[%d]: hall_id 必填 / hall_id is required", i);
+                rc = HQ_ERR_AUTH;
+                break;
+            }
+            i++;
+        }
+        cJSON_Delete(seen);
+    }
+    if (!rc) {
+        char derr[200] = "";
+        rc = central_appointments_put(c, list, derr, sizeof derr);
+        int n = cJSON_GetArraySize(list);
+        cJSON_Delete(list);
+        if (rc) return central__error(conn, 503, "db", derr, drop);
+        char body[64];
+        snprintf(body, sizeof body, "{\"imported\":%d}", n);
+        LOG_INFO("CENTRAL", "manager %s imported %d appointments", m.login, n);
+        return central__send(conn, MHD_HTTP_OK, strdup(body), drop);
+    }
+    cJSON_Delete(list);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "error", error);
+    cJSON_AddStringToObject(o, "message", msg);
+    if (row >= 0) cJSON_AddNumberToObject(o, "row", row);
+    if (field && *field) cJSON_AddStringToObject(o, "field", field);
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return central__send(conn, status, text, drop);
+}
+
+static bool central__date_arg(struct MHD_Connection *conn, const char *key, int32_t def,
+                              int32_t *out)
+{
+    const char *v = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, key);
+    if (!v || !*v) {
+        *out = def;
+        return true;
+    }
+    int y, m, d, n = 0;
+    if (strlen(v) != 10 || sscanf(v, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || m < 1 ||
+        m > 12 || d < 1 || d > 31)
+        return false;
+    *out = hq_days_from_ymd(y, m, d);
+    int yy, mm, dd;
+    hq_ymd_from_days(*out, &yy, &mm, &dd);
+    return yy == y && mm == m && dd == d;
+}
+
+/* One CSV field: quoted when it holds a comma, a quote or a line break. */
+static void central__csv_field(char **buf, size_t *len, size_t *cap, const char *v, bool last)
+{
+    size_t need = 2 * strlen(v) + 4;
+    if (*len + need >= *cap) {
+        size_t nc = (*cap + need) * 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb) return;
+        *buf = nb;
+        *cap = nc;
+    }
+    bool q = strpbrk(v, ",\"\r\n") != NULL;
+    char *p = *buf + *len;
+    if (q) *p++ = '"';
+    for (; *v; v++) {
+        if (*v == '"') *p++ = '"';
+        *p++ = *v;
+    }
+    if (q) *p++ = '"';
+    *p++ = last ? '\n' : ',';
+    *p = 0;
+    *len = (size_t)(p - *buf);
+}
+
+static void central__csv_num(char **buf, size_t *len, size_t *cap, const cJSON *o, const char *a,
+                             const char *b, bool last)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
+    if (b) v = cJSON_GetObjectItemCaseSensitive(v, b);
+    char t[32] = "";
+    if (cJSON_IsNumber(v)) snprintf(t, sizeof t, "%.15g", v->valuedouble);
+    central__csv_field(buf, len, cap, t, last);
+}
+
+/* One line: id, the row's name, then the figures f. */
+static void central__csv_row(char **buf, size_t *len, size_t *cap, const char *id, const cJSON *row,
+                             const cJSON *f)
+{
+    static const char *const cols[][2] = {
+        {"arrivals", NULL},      {"served", NULL},     {"no_show", NULL},
+        {"wait", "mean_s"},      {"wait", "p90_s"},    {"wait", "over"},
+        {"handle", "mean_s"},    {"ratings", "count"}, {"ratings", "satisfaction"},
+        {"ratings", "coverage"}, {"ratings", "bad"},   {"ratings", "bad_open"}};
+    size_t n = sizeof cols / sizeof cols[0];
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(row, "name"));
+    central__csv_field(buf, len, cap, id ? id : "", false);
+    central__csv_field(buf, len, cap, name ? name : "", false);
+    for (size_t i = 0; i < n; i++)
+        central__csv_num(buf, len, cap, f, cols[i][0], cols[i][1], i + 1 == n);
+}
+
+/* The period figures as CSV (UTF-8 with a BOM, so a spreadsheet reads the Chinese). */
+static char *central__figures_csv(const cJSON *doc)
+{
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    if (!buf) return NULL;
+    len = (size_t)snprintf(buf, cap, "\xEF\xBB\xBF");
+    static const char *const head[] = {
+        "大厅 hall_id",       "名称 name",           "到达 arrivals",
+        "办结 served",        "过号 no_show",        "平均等候 wait_mean_s",
+        "P90等候 wait_p90_s", "超时等候 wait_over",  "平均办理 handle_mean_s",
+        "评价数 ratings",     "满意率 satisfaction", "评价覆盖率 coverage",
+        "差评 bad",           "差评未整改 bad_open"};
+    size_t nh = sizeof head / sizeof head[0];
+    for (size_t i = 0; i < nh; i++)
+        central__csv_field(&buf, &len, &cap, head[i], i + 1 == nh);
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(doc, "rows"), *r;
+    cJSON_ArrayForEach(r, rows)
+    {
+        const cJSON *f = cJSON_GetObjectItemCaseSensitive(r, "figures");
+        const char *id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "hall_id"));
+        if (!f) { /* one hall by a scope: the row is the figures, keyed by its scope */
+            f = r;
+            id = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "key"));
+        }
+        central__csv_row(&buf, &len, &cap, id, r, f);
+    }
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(doc, "total");
+    if (t) central__csv_row(&buf, &len, &cap, "total", t, t);
+    return buf;
+}
+
+/* GET /v1/manager/figures?from=&to=[&hall=&by=][&format=csv]: the period figures of the
+ * reports issue, per hall of the manager's region and the region's total, or one hall
+ * by service, window or clerk (report.c). */
+static enum MHD_Result central__figures(struct central *c, struct MHD_Connection *conn,
+                                        const char *method, bool drop)
+{
+    if (strcmp(method, "GET"))
+        return central__error(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method", "use GET", drop);
+    struct central_manager m;
+    enum MHD_Result ret = MHD_NO;
+    if (!central__signed_in(c, conn, &m, &ret, drop)) return ret;
+    int64_t now = time(NULL);
+    /* the default period: today in China's offset, the hall's own day */
+    int32_t today = (int32_t)((now + 8 * 3600) / 86400), from, to;
+    if (!central__date_arg(conn, "from", today, &from) || !central__date_arg(conn, "to", from, &to))
+        return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid",
+                              "from/to: 日期格式 YYYY-MM-DD / want dates as YYYY-MM-DD", drop);
+    if (from > to)
+        return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid",
+                              "from 晚于 to / from is after to", drop);
+    if (to - from > 366)
+        return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid",
+                              "最长一年 / at most a year (367 days) at a time", drop);
+    const char *hall = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "hall");
+    const char *by = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "by");
+    const char *format = MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "format");
+    if (hall && !*hall) hall = NULL;
+    int scope = by && *by ? hq_fig_scope_from(by) : HQ_FIG_HALL;
+    if (scope < 0)
+        return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid",
+                              "by: hall, service, window or clerk", drop);
+    if (scope != HQ_FIG_HALL && !hall)
+        return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid",
+                              "by=service|window|clerk 需指定 hall / needs hall=", drop);
+    if (hall && !central_valid_hall(hall))
+        return central__error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such hall", drop);
+    if (format && *format && strcmp(format, "json") && strcmp(format, "csv"))
+        return central__error(conn, MHD_HTTP_BAD_REQUEST, "invalid", "format: json or csv", drop);
+    bool csv = format && !strcmp(format, "csv");
+    cJSON *doc = NULL;
+    char err[512] = "";
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = central_figures(c, &m, hall, from, to, scope, now, &doc, err, sizeof err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* who asked for what and what it cost: the figures are computed per request */
+    LOG_INFO("CENTRAL", "figures for %s: %d days of %s by %s in %ld ms", m.login, to - from + 1,
+             hall ? hall : "the region", hq_fig_scope_name(scope),
+             (long)((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000));
+    if (rc == HQ_ERR_NOT_FOUND)
+        return central__error(conn, MHD_HTTP_NOT_FOUND, "not_found", "no such hall", drop);
+    if (rc) {
+        LOG_ERR("CENTRAL", "figures: %s", err);
+        return central__error(conn, 503, "db", err, drop);
+    }
+    char *out = csv ? central__figures_csv(doc) : cJSON_PrintUnformatted(doc);
+    cJSON_Delete(doc);
+    if (!csv) return central__send(conn, MHD_HTTP_OK, out, drop);
+    if (!out) return MHD_NO;
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(strlen(out), out, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(out);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "text/csv; charset=utf-8");
+    MHD_add_response_header(resp, "Content-Disposition",
+                            "attachment; filename=\"hallq-figures.csv\"");
+    ret = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
 /* /v1/manager/login, /v1/manager/halls[/{hall}], /v1/manager/events, /metrics */
 static enum MHD_Result central__manager(struct central *c, struct MHD_Connection *conn,
                                         const char *url, const char *method, struct central__req *r,
@@ -270,6 +552,9 @@ static enum MHD_Result central__manager(struct central *c, struct MHD_Connection
         MHD_destroy_response(resp);
         return ret;
     }
+    if (!strcmp(url, "/v1/manager/appointments"))
+        return central__appts_import(c, conn, method, r, drop);
+    if (!strcmp(url, "/v1/manager/figures")) return central__figures(c, conn, method, drop);
     bool events = !strcmp(url, "/v1/manager/events");
     const char *rest = events ? "" : !strncmp(url, "/v1/manager/halls", 17) ? url + 17 : NULL;
     /* /v1/manager/halls/{hall}/day: that hall's records of today */

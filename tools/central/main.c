@@ -223,6 +223,7 @@ static void central__usage(void)
             "       hallq-central import-appointments (--db FILE | --pg CONNINFO) FILE.json\n"
             "       hallq-central hall add HALL_ID --region PROVINCE[/CITY[/DISTRICT]] [--name N]\n"
             "       hallq-central hall rotate|revoke HALL_ID | hall list\n"
+            "       hallq-central hall config HALL_ID HALLQ.JSON  (the box's file: its figures)\n"
             "       hallq-central manager add LOGIN --region PROVINCE[/CITY[/DISTRICT]]"
             " [--name N]  (password on stdin)\n"
             "         (each with --db FILE or --pg CONNINFO)\n"
