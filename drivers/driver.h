@@ -136,6 +136,9 @@ struct hq_dev {
     /* The hall's key for hashing personal numbers (a card's ID number); never logged. */
     const uint8_t *secret;
     size_t secret_len;
+    /* The provincial platform's public key (32 bytes, evaluation.platform_pubkey) a card's ID
+     * number is sealed to as it is read; NULL: the number is not carried at all. */
+    const uint8_t *seal_pk;
     const char *port; /* the line's port as configured, for reasons ("port /dev/ttyUSB0 open") */
 };
 
@@ -184,6 +187,8 @@ struct hq_dev_card {
     uint8_t hash[32];  /* keyed hash of the number */
     int32_t birth_ymd; /* 19800101, 0 unknown */
     char name_masked[16];
+    uint8_t id_sealed[HQ_ID_SEALED_MAX]; /* sealed to dev->seal_pk; never readable here */
+    uint8_t id_sealed_len;               /* 0: none */
 };
 
 struct hq_dev_event {

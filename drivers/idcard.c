@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <sodium.h>
 #include <openssl/hmac.h>
 
 #include "lexbuf.h"
@@ -404,6 +405,13 @@ static int idcard__check18(const char *id, enum idcard_fault *f)
 int idcard_parse_text(const uint8_t text[IDCARD_TEXT_LEN], const uint8_t *key, size_t key_len,
                       struct idcard_identity *out, enum idcard_fault *fault)
 {
+    return idcard_parse_text_sealed(text, key, key_len, NULL, out, fault);
+}
+
+int idcard_parse_text_sealed(const uint8_t text[IDCARD_TEXT_LEN], const uint8_t *key,
+                             size_t key_len, const uint8_t *seal_pk, struct idcard_identity *out,
+                             enum idcard_fault *fault)
+{
     /* Every buffer that ever holds card data is wiped on the way out (the fail path too). */
     char name[4 * 60 + 1], cname[4 * 15 + 1], birth[4 * 8 + 1], id[4 * 18 + 1];
     uint8_t en[IDC_Y_LEN_EN_NAME + IDC_Y_LEN_EN_NAME2];
@@ -478,6 +486,19 @@ int idcard_parse_text(const uint8_t text[IDCARD_TEXT_LEN], const uint8_t *key, s
         f = IDCARD_FAULT_INTERNAL;
         goto fail;
     }
+    /* The provincial platform's record may need the number itself: sealed here, the only
+     * place it is in clear, to the platform's public key (crypto_box_seal), so nothing on
+     * the box can open it again (docs/DESIGN.md "The evaluator's ID number"). */
+    if (seal_pk) {
+        size_t idlen = strlen(id);
+        if (idlen > IDCARD_ID_MAX || sodium_init() < 0 ||
+            crypto_box_seal(out->id_sealed, (const unsigned char *)id, idlen, seal_pk) != 0) {
+            rc = HQ_ERR_INVALID;
+            f = IDCARD_FAULT_INTERNAL;
+            goto fail;
+        }
+        out->id_sealed_len = (uint8_t)(idlen + crypto_box_SEALBYTES);
+    }
     rc = HQ_OK;
     f = IDCARD_FAULT_NONE;
 fail:
@@ -536,6 +557,13 @@ fail:
 int idcard_parse_read_response(const uint8_t *frame, size_t len, const uint8_t *key, size_t key_len,
                                struct idcard_identity *out, enum idcard_fault *fault)
 {
+    return idcard_parse_read_response_sealed(frame, len, key, key_len, NULL, out, fault);
+}
+
+int idcard_parse_read_response_sealed(const uint8_t *frame, size_t len, const uint8_t *key,
+                                      size_t key_len, const uint8_t *seal_pk,
+                                      struct idcard_identity *out, enum idcard_fault *fault)
+{
     struct idcard_response r;
     enum idcard_fault dummy;
     if (!fault) fault = &dummy;
@@ -557,7 +585,7 @@ int idcard_parse_read_response(const uint8_t *frame, size_t len, const uint8_t *
         toff = 6;
     }
     if (tlen != IDCARD_TEXT_LEN || r.data_len != toff + tlen + plen + flen) return HQ_ERR_PROTO;
-    return idcard_parse_text(r.data + toff, key, key_len, out, fault);
+    return idcard_parse_text_sealed(r.data + toff, key, key_len, seal_pk, out, fault);
 }
 
 /* ------------------------------------------------------ reader machine */
@@ -573,6 +601,12 @@ void idcard_reader_init(struct idcard_reader *r, const uint8_t *key, size_t key_
     r->fingerprint = fingerprint;
     r->next_poll_ms = now_ms;
     r->last_rx_ms = now_ms;
+}
+
+void idcard_reader_set_seal_key(struct idcard_reader *r, const uint8_t pk[32])
+{
+    r->seal = pk != NULL;
+    if (pk) memcpy(r->seal_pk, pk, sizeof r->seal_pk);
 }
 
 void idcard_reader_free(struct idcard_reader *r)
@@ -679,7 +713,8 @@ static void idcard__on_frame(uint8_t *frame, size_t len, void *arg)
         }
         struct idcard_event ev = {.type = IDCARD_EV_CARD};
         enum idcard_fault fault = IDCARD_FAULT_NONE;
-        int rc = idcard_parse_read_response(frame, len, r->key, r->key_len, &ev.id, &fault);
+        int rc = idcard_parse_read_response_sealed(frame, len, r->key, r->key_len,
+                                                   r->seal ? r->seal_pk : NULL, &ev.id, &fault);
         if (rc) {
             /* SW3 said success: the text itself is wrong, so no SW3 goes with the fault */
             idcard__read_failed(r, rc, 0, fault, rx->now);

@@ -126,9 +126,15 @@ const char *idcard_type_name_zh(int type);
 #define IDCARD_NAME_MASKED_MAX 192
 
 /* Everything hallq keeps from a card read. */
+#define IDCARD_ID_MAX 18                       /* characters of the longest ID number */
+#define IDCARD_SEALED_MAX (IDCARD_ID_MAX + 48) /* + crypto_box_SEALBYTES */
 struct idcard_identity {
-    uint8_t type;                             /* enum idcard_type */
-    uint8_t id_hash[32];                      /* HMAC-SHA256(key, ID number as ASCII) */
+    uint8_t type;        /* enum idcard_type */
+    uint8_t id_hash[32]; /* HMAC-SHA256(key, ID number as ASCII) */
+    /* crypto_box_seal(ID number, the platform's public key) when a key was given: only the
+     * provincial platform opens it (0 length: none) */
+    uint8_t id_sealed[IDCARD_SEALED_MAX];
+    uint8_t id_sealed_len;
     int32_t birth_ymd;                        /* 19480312 */
     char name_masked[IDCARD_NAME_MASKED_MAX]; /* UTF-8: first character, then one '*' each */
 };
@@ -180,6 +186,13 @@ int idcard_parse_text(const uint8_t text[IDCARD_TEXT_LEN], const uint8_t *key, s
  * checks SW3 = 90 (else HQ_ERR_PROTO), the block lengths, then idcard_parse_text. */
 int idcard_parse_read_response(const uint8_t *frame, size_t len, const uint8_t *key, size_t key_len,
                                struct idcard_identity *out, enum idcard_fault *fault);
+/* The same, and with seal_pk (32 bytes, X25519) the number sealed to it into id_sealed. */
+int idcard_parse_read_response_sealed(const uint8_t *frame, size_t len, const uint8_t *key,
+                                      size_t key_len, const uint8_t *seal_pk,
+                                      struct idcard_identity *out, enum idcard_fault *fault);
+int idcard_parse_text_sealed(const uint8_t text[IDCARD_TEXT_LEN], const uint8_t *key,
+                             size_t key_len, const uint8_t *seal_pk, struct idcard_identity *out,
+                             enum idcard_fault *fault);
 
 /* ------------------------------------------------------ reader machine */
 
@@ -220,7 +233,9 @@ struct idcard_reader {
     struct idcard_lexer lx;
     uint8_t key[64];
     size_t key_len;
-    bool fingerprint;    /* read with 30 10 instead of 30 01 */
+    bool fingerprint; /* read with 30 10 instead of 30 01 */
+    bool seal;        /* seal each card's number to seal_pk (idcard_reader_set_seal_key) */
+    uint8_t seal_pk[32];
     uint8_t awaiting;    /* enum idcard_cmd + 1 of the command in flight, 0 = none */
     uint8_t pending;     /* enum idcard_cmd + 1 to send on the next step, 0 = none */
     uint8_t link;        /* enum idcard_link */
@@ -235,6 +250,8 @@ struct idcard_reader {
 /* Start a reader at now_ms; key (at most 64 bytes) is the HMAC key of the ID hash. */
 void idcard_reader_init(struct idcard_reader *r, const uint8_t *key, size_t key_len,
                         bool fingerprint, uint64_t now_ms);
+/* Seal every card's ID number to pk (the provincial platform's public key); NULL: none. */
+void idcard_reader_set_seal_key(struct idcard_reader *r, const uint8_t pk[32]);
 /* Wipe the key and any buffered bytes. */
 void idcard_reader_free(struct idcard_reader *r);
 /* Run timers. When a command is due, writes its frame to out and returns its length (the

@@ -51,6 +51,9 @@ static void idcard_drv__event(struct sam *p, struct idcard_event *ev)
         memcpy(card.hash, ev->id.id_hash, sizeof card.hash);
         card.birth_ymd = ev->id.birth_ymd;
         idcard_drv_cap_mask(ev->id.name_masked, card.name_masked);
+        _Static_assert(sizeof card.id_sealed == sizeof ev->id.id_sealed, "sealed ID sizes");
+        memcpy(card.id_sealed, ev->id.id_sealed, sizeof card.id_sealed);
+        card.id_sealed_len = ev->id.id_sealed_len;
         out.type = HQ_DEV_EV_CARD;
         out.card = &card;
         h->event(dev, &out);
@@ -115,6 +118,7 @@ static int idcard_drv_open(struct hq_dev *dev, uint64_t now_ms)
     p->bad_seen = p->garbage_seen = 0;
     if (!(p->rd = calloc(1, sizeof *p->rd))) return HQ_ERR_NOMEM;
     idcard_reader_init(p->rd, dev->secret, dev->secret_len, c && c->fingerprint, now_ms);
+    if (dev->seal_pk) idcard_reader_set_seal_key(p->rd, dev->seal_pk);
     /* The port is open but a reader is only online when it answers. */
     char why[160];
     snprintf(why, sizeof why, "port %s open, reader not answering yet", dev->port ? dev->port : "");

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #define CFG_FILE_MAX (1024 * 1024) /* a hall config is a few KiB; refuse a wrong file early */
@@ -338,7 +339,7 @@ static const struct cfg_key cfg_evaluation_keys[] = {
     {.key = "appeal_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_appeal_workdays), .min = 1, .max = 60, .def = 5},
     {.key = "contact_window_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_window_s), .min = 60, .max = 604800, .def = 1800},
     {.key = "contact_keep_days", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_keep_days), .min = 1, .max = 365, .def = 30},
-    {.key = "qr_open_h", .type = CT_INT, F_OFF(eval_qr_open_h), .min = 1, .max = 720, .def = 24},
+    {.key = "qr_open_h", .type = CT_INT, F_OFF(eval_qr_open_h), .min = 1, .max = 720, .def = 72},
     {.key = "reasons_version", .type = CT_ENUM, F_OFF(eval_reasons_version),
      .choices = cfg_reasons_versions, .def_str = "hallq-2019.1"},
     {.key = "pads", .type = CT_ARRAY, F_OFF(eval_pads), F_OFF2(n_eval_pads), .flags = CF_INLINE,
@@ -348,8 +349,11 @@ static const struct cfg_key cfg_evaluation_keys[] = {
     {.key = "appeal_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_appeal_workdays), .min = 1, .max = 60, .def = 5},
     {.key = "contact_window_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_window_s), .min = 60, .max = 604800, .def = 1800},
     {.key = "contact_keep_days", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_keep_days), .min = 1, .max = 365, .def = 30},
+    {.key = "platform_pubkey", .type = CT_STR, F_OFF(eval_platform_pubkey), .charset = CS_PRINTABLE},
 };
-static const struct cfg_obj cfg_evaluation_obj = CFG_OBJ(cfg_evaluation_keys, NULL);
+static int cfg__evaluation_finish(struct cfg_walk *w, void *elems, size_t i);
+static const struct cfg_obj cfg_evaluation_obj =
+    CFG_OBJ(cfg_evaluation_keys, cfg__evaluation_finish);
 
 
 static const struct cfg_key cfg_printer_keys[] = {
@@ -2060,6 +2064,25 @@ static int cfg__led_finish(struct cfg_walk *w, void *elems, size_t i)
         (strlen(b) != 5 || cfg__parse_hhmm(b, &min) || min >= 24 * 60))
         return cfg__fail_at(w, "blank_at",
                             "must be \"auto\", \"off\" or a time \"HH:MM\", got \"%s\"", b);
+    return HQ_OK;
+}
+
+/* evaluation.platform_pubkey: base64 of the provincial platform's 32-byte X25519 public key,
+ * which a card's ID number is sealed to as it is read (docs/DESIGN.md). */
+static int cfg__evaluation_finish(struct cfg_walk *w, void *elems, size_t i)
+{
+    struct hq_config *c = elems;
+    (void)i;
+    c->eval_platform_pk_set = false;
+    if (!c->eval_platform_pubkey[0]) return HQ_OK;
+    size_t n = 0;
+    if (sodium_base642bin(c->eval_platform_pk, sizeof c->eval_platform_pk, c->eval_platform_pubkey,
+                          strlen(c->eval_platform_pubkey), NULL, &n, NULL,
+                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        n != sizeof c->eval_platform_pk)
+        return cfg__fail_at(w, "platform_pubkey",
+                            "not a public key: base64 of 32 bytes (crypto_box) expected");
+    c->eval_platform_pk_set = true;
     return HQ_OK;
 }
 

@@ -145,6 +145,9 @@ struct hq_config {
     /* evaluation (好差评 pages, hqd_rating.c) */
     uint32_t eval_qr_open_h;       /* a finished ticket's QR rating page stays open this long */
     char eval_reasons_version[32]; /* the reason-code list in force (hqd_rating.c) */
+    char eval_platform_pubkey[64]; /* base64; "" = ID numbers are not carried */
+    uint8_t eval_platform_pk[32];  /* decoded (cfg__evaluation_finish) */
+    bool eval_platform_pk_set;
     struct hq_pad_cfg eval_pads[HQ_CFG_MAX_PADS];
     int n_eval_pads;
 

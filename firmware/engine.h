@@ -276,6 +276,9 @@ enum hq_cmd_type {
     HQ_CMD__COUNT
 };
 
+/* A sealed ID number: 18 characters + crypto_box_SEALBYTES (48). */
+#define HQ_ID_SEALED_MAX 66
+
 struct hq_cmd {
     uint8_t type;    /* enum hq_cmd_type */
     int64_t now;     /* Unix seconds */
@@ -302,6 +305,11 @@ struct hq_cmd {
              * ticket was lost (a database moved aside); not printed, no quota */
             uint16_t held_number;
             bool assist; /* 帮办/陪同 (HQ_TF_ASSIST): the guide desk's flag for the window */
+            /* The card's ID number sealed to the provincial platform's public key
+             * (evaluation.platform_pubkey) by the reader's driver; the engine does not
+             * look at it, the store keeps it beside the ticket for its evaluation record. */
+            uint8_t id_sealed_len;
+            uint8_t id_sealed[HQ_ID_SEALED_MAX];
         } issue;
         struct {
             char label[16]; /* "A012", or digits "012"/"12" within the window's services */

@@ -5,6 +5,7 @@
 #include "hq.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -95,4 +96,24 @@ void hq_log_hex(const char *tag, const char *legend, const void *buf, size_t len
         o += (size_t)snprintf(line + o, sizeof line - o, "%02X ", p[i]);
     if (len > n) snprintf(line + o, sizeof line - o, "...");
     hq_log_write(HQ_LOG_HEX, tag, "%s (%zu bytes): %s", legend, len, line);
+}
+
+void hq_text_put(struct hq_text *b, const char *s, size_t n)
+{
+    if (b->oom) return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np) {
+            b->oom = true;
+            return;
+        }
+        b->p = np;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+    b->p[b->len] = 0;
 }

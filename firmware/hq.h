@@ -6,6 +6,7 @@
 #define HQ_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -66,5 +67,14 @@ int hq_log_level_from_name(const char *name); /* -1 if unknown */
     } while (0)
 
 #define HQ_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A growing text buffer: p is NUL-terminated after every put; a failed allocation sets oom
+ * and later puts do nothing, so a caller checks once at the end. Start from {0}; free(p). */
+struct hq_text {
+    char *p;
+    size_t len, cap;
+    bool oom;
+};
+void hq_text_put(struct hq_text *b, const char *s, size_t n);
 
 #endif

@@ -60,6 +60,8 @@ struct devs_card {
     int32_t birth_ymd;
     char name[16];
     const char *type_en, *type_zh;
+    uint8_t id_sealed[HQ_ID_SEALED_MAX]; /* sealed by the driver; opened only by the platform */
+    uint8_t id_sealed_len;
 };
 
 struct hqd_devs;
@@ -483,6 +485,8 @@ static int devs__fill_card(struct hq_daemon *d, struct hq_cmd *cmd, const char *
     memcpy(cmd->u.issue.id_hash, found->cardid.hash, sizeof cmd->u.issue.id_hash);
     cmd->u.issue.birth_ymd = found->cardid.birth_ymd;
     memcpy(cmd->u.issue.name_masked, found->cardid.name, sizeof cmd->u.issue.name_masked);
+    memcpy(cmd->u.issue.id_sealed, found->cardid.id_sealed, sizeof cmd->u.issue.id_sealed);
+    cmd->u.issue.id_sealed_len = found->cardid.id_sealed_len;
     if (cmd->u.issue.channel == HQ_CHAN_API) cmd->u.issue.channel = HQ_CHAN_KIOSK;
     return HQ_OK;
 }
@@ -652,6 +656,8 @@ static void devs__host_event(struct hq_dev *dev, const struct hq_dev_event *ev)
         l->cardid.birth_ymd = ev->card->birth_ymd;
         memcpy(l->cardid.name, ev->card->name_masked, sizeof l->cardid.name);
         l->cardid.name[sizeof l->cardid.name - 1] = '\0';
+        memcpy(l->cardid.id_sealed, ev->card->id_sealed, sizeof l->cardid.id_sealed);
+        l->cardid.id_sealed_len = ev->card->id_sealed_len;
         LOG_INFO("DEVICES", "%s: %s card read", l->id, ev->card->type_en ? ev->card->type_en : "");
         devs__card_publish(l, true, NULL);
         return;
@@ -1162,6 +1168,7 @@ static int devs__link_init(struct hqd_devs *s, struct devs_link *l, const struct
     l->dev.port = port;
     l->dev.secret = (const uint8_t *)s->d->cfg.id_hash_key;
     l->dev.secret_len = strlen(s->d->cfg.id_hash_key);
+    l->dev.seal_pk = s->d->cfg.eval_platform_pk_set ? s->d->cfg.eval_platform_pk : NULL;
     if (drv->priv_size && !(l->dev.priv = calloc(1, drv->priv_size))) return HQ_ERR_NOMEM;
     return hq_serial_link_init(&l->sl, port, (int)(baud ? baud : drv->default_baud), flags);
 }

@@ -359,16 +359,86 @@ int hqd_rating_window(struct hq_api_req *req, int wi, const char *action)
 
 /* ------------------------------------------------------------ QR page */
 
+static int rating__closed(struct hq_api_req *req)
+{
+    char zh[96], en[96];
+    unsigned h = req->d->cfg.eval_qr_open_h;
+    snprintf(zh, sizeof zh, "评价期限已过（办结后 %u 小时内可评价）", h);
+    snprintf(en, sizeof en, "the rating period has ended (open %u hours after the service)", h);
+    return rating__refuse(req, HQ_ERR_STATE, "rating_closed", zh, en);
+}
+
+/* The QR page of a ticket finished on an earlier business day: the engine
+ * holds one day, so it is read and rated from the store (docs/DESIGN.md "QR
+ * rating across days"); the page sees the same answers as for today's. */
+static int rating__qr_past(struct hq_api_req *req, const char *tuuid)
+{
+    struct hq_daemon *d = req->d;
+    int64_t now = hq_loop_wall_s(), open_s = d->cfg.engine.qr_open_s;
+    struct hq_store_past p;
+    int rc = hq_store_ticket_past(d->store, tuuid, &p);
+    if (rc == HQ_ERR_NOT_FOUND)
+        return rating__refuse(req, HQ_ERR_NOT_FOUND, "no_ticket", "未找到该号，或评价已过期",
+                              "no such ticket, or its rating has closed");
+    if (rc) return hq_api_reply_error(req, rc, NULL);
+    int64_t until = p.done ? p.finished_at + open_s : 0;
+    if (strcmp(req->method, "GET") == 0) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "ticket", tuuid);
+        cJSON_AddStringToObject(o, "number", p.label);
+        cJSON_AddNumberToObject(o, "window", p.window);
+        cJSON_AddBoolToObject(o, "finished", p.done);
+        cJSON_AddBoolToObject(o, "rated", p.rated);
+        cJSON_AddBoolToObject(o, "open", p.done && !p.rated && now <= until);
+        if (until) {
+            char ts[32];
+            hq_time_rfc3339(until, d->cfg.engine.utc_offset_s, ts);
+            cJSON_AddStringToObject(o, "open_until", ts);
+        }
+        cJSON_AddItemToObject(o, "cases", rating__case_list(d, tuuid));
+        cJSON_AddItemToObject(o, "form", rating__form(d));
+        return hq_api_reply_json(req, MHD_HTTP_OK, o);
+    }
+    struct hq_cmd cmd = {.type = HQ_CMD_RATE, .window = p.window};
+    cmd.u.rate.channel = HQ_CHAN_QR;
+    cmd.u.rate.by_ticket = true;
+    const char *why = NULL;
+    rc = rating__body(req->body, &cmd, &why);
+    if (rc) return hq_api_reply_error(req, rc, why);
+    if (p.rated) return rating__refuse(req, HQ_ERR_STATE, "rated", "已评价", "already rated");
+    if (!p.done || !p.window)
+        return rating__refuse(req, HQ_ERR_STATE, "no_rating", "该号未办结，不能评价",
+                              "this ticket was not served to the end");
+    if (now > until) return rating__closed(req);
+    hqd_random(cmd.u.rate.uuid, 16);
+    cmd.u.rate.uuid[6] = (uint8_t)((cmd.u.rate.uuid[6] & 0x0f) | 0x40); /* version 4 */
+    cmd.u.rate.uuid[8] = (uint8_t)((cmd.u.rate.uuid[8] & 0x3f) | 0x80);
+    enum hq_why w = HQ_WHY_NONE;
+    rc = hq_store_rate_past(d->store, tuuid, &cmd, now, open_s, &w);
+    if (rc == HQ_ERR_STATE && w == HQ_WHY_RATED)
+        return rating__refuse(req, HQ_ERR_STATE, "rated", "已评价", "already rated");
+    if (rc == HQ_ERR_STATE) return rating__closed(req);
+    if (rc) return hq_api_reply_error(req, rc, NULL);
+    LOG_INFO("RATING", "ticket %s of day %d rated %d on its QR page (an earlier business day)",
+             p.label, p.day, cmd.u.rate.level);
+    return rating__reply_applied(req, HQ_OK, &cmd);
+}
+
 /* GET|POST /api/v1/rate/{ticket uuid} */
 static int rating__qr(struct hq_api_req *req, void *arg)
 {
     struct hq_daemon *d = req->d;
     (void)arg;
     uint8_t u[16];
-    int32_t ti = hq_uuid_parse(req->tail, u) == HQ_OK ? hq_engine_find_uuid(&d->eng, u) : -1;
-    if (ti < 0)
+    if (hq_uuid_parse(req->tail, u) != HQ_OK)
         return rating__refuse(req, HQ_ERR_NOT_FOUND, "no_ticket", "未找到该号，或评价已过期",
                               "no such ticket, or its rating has closed");
+    int32_t ti = hq_engine_find_uuid(&d->eng, u);
+    if (ti < 0) {
+        char tuuid[37];
+        hq_uuid_format(u, tuuid);
+        return rating__qr_past(req, tuuid);
+    }
     const struct hq_ticket *t = &d->eng.tickets[ti];
     if (strcmp(req->method, "GET") == 0) {
         char tuuid[37], label[16];
@@ -405,6 +475,9 @@ static int rating__qr(struct hq_api_req *req, void *arg)
     if (!t->window)
         return rating__refuse(req, HQ_ERR_STATE, "no_rating", "该号尚未办结",
                               "this ticket has not been served yet");
+    if (t->status == HQ_TS_DONE &&
+        hq_loop_wall_s() > (int64_t)t->finished_at + d->cfg.engine.qr_open_s)
+        return rating__closed(req);
     return rating__reply_applied(req, hqd_apply(d, &cmd), &cmd);
 }
 

@@ -42,6 +42,8 @@ static void ret__start_pass(struct hqd_retention *r)
     r->at.events_before =
         c->store_event_log_days ? now - (int64_t)c->store_event_log_days * 86400 : 0;
     r->at.history_day = 0;
+    /* a never-rated card ticket's sealed ID number: kept while its QR page may still rate it */
+    r->at.sealed_before = now - (int64_t)c->engine.qr_open_s - 86400;
     if (c->store_history_days)
         r->at.history_day = hq_engine_day_of(&c->engine, now) - (int32_t)c->store_history_days;
     r->pos = (struct hq_store_prune_pos){0};

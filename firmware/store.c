@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sodium.h>
 #include <stddef.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -203,6 +204,11 @@ static const char *const store_migrations[HQ_STORE_SCHEMA_VERSION] = {
      * call still unanswered (Unix s, 0 = none): both survive a restart. */
     "ALTER TABLE windows ADD COLUMN pause_reason TEXT;"
     "ALTER TABLE windows ADD COLUMN help_at INTEGER NOT NULL DEFAULT 0;",
+    /* 7: a card's ID number sealed to the provincial platform's public key (the driver
+     * sealed it at the card read; nothing here opens it), kept beside its ticket until
+     * the evaluation record carries it, or the rating period is long over. */
+    "CREATE TABLE ticket_ids(ticket TEXT PRIMARY KEY, sealed BLOB NOT NULL,"
+    " at INTEGER NOT NULL);",
 };
 
 static int store__migrate(struct hq_store *st, char *err, size_t errlen)
@@ -1427,7 +1433,15 @@ int hq_store_prune(struct hq_store *st, const struct hq_store_prune_at *at, int 
                               "set_at < ?1 LIMIT ?2)",
                               (int64_t)at->history_day * 86400 - st->cfg->engine.utc_offset_s,
                               limit, &cases);
-    out->more |= out->tickets == limit || out->evaluations == limit || cases == limit;
+    /* sealed ID numbers of tickets that were never rated, once no rating can come */
+    int64_t sealed = 0;
+    if (!rc && at->sealed_before > 0)
+        rc = store__prune_one(st,
+                              "DELETE FROM ticket_ids WHERE rowid IN (SELECT rowid FROM ticket_ids "
+                              "WHERE at < ?1 LIMIT ?2)",
+                              at->sealed_before, limit, &sealed);
+    out->more |=
+        out->tickets == limit || out->evaluations == limit || cases == limit || sealed == limit;
     if (rc) {
         hq_store_end(st, 1);
         memset(out, 0, sizeof *out);
@@ -1932,30 +1946,42 @@ struct store_case {
     char case_no[65], item_code[65], item_name[129];
 };
 
+/* What one evaluation rates, from the engine's day (a pad, the tablet, the QR
+ * page today) or from the tickets table (the QR page of a ticket finished on
+ * an earlier business day, hq_store_rate_past): everything the rows and the
+ * records need, apart from the case. */
+struct store_eval_src {
+    const char *tuuid, *label, *service, *task_code, *service_name, *staff;
+    int day;
+    uint16_t window;
+    uint8_t level, channel;
+    uint32_t reasons;
+    int64_t at;
+    const uint8_t *uuid;      /* the first record's uuid (the command's) */
+    const struct hq_cmd *cmd; /* indicators and words, when a rating command */
+};
+
 /* The 好差评 fields of PROTOCOLS.md §5, version 2 (docs/SYNC.md): one record
  * per case; cs NULL = the ticket is its own case (as version 1 did). */
-static cJSON *store__evaluation_json(const struct hq_store *st, const struct hq_engine *e,
-                                     const struct hq_record *r, const struct hq_cmd *cmd,
+static cJSON *store__evaluation_json(const struct hq_store *st, const struct store_eval_src *r,
                                      const char *uuid, const struct store_case *cs, int64_t *due)
 {
-    const struct hq_engine_cfg *c = e->cfg;
-    const struct hq_ticket *t = &e->tickets[r->ticket];
+    const struct hq_config *cfg = st->cfg;
+    const struct hq_cmd *cmd = r->cmd;
     cJSON *o = cJSON_CreateObject();
     char buf[40];
     cJSON_AddNumberToObject(o, "version", 2);
     cJSON_AddStringToObject(o, "uuid", uuid);
-    hq_uuid_format(t->uuid, buf);
-    cJSON_AddStringToObject(o, "ticket_uuid", buf);
-    cJSON_AddStringToObject(o, "case_no", cs ? cs->case_no : buf);
-    cJSON_AddStringToObject(o, "ticket", hq_ticket_label(e, t, buf, sizeof buf));
-    cJSON_AddStringToObject(o, "service", c->services[t->service].code);
-    cJSON_AddStringToObject(o, "task_code", cs ? cs->item_code : c->services[t->service].task_code);
-    cJSON_AddStringToObject(o, "task_name", cs ? cs->item_name : c->services[t->service].name);
+    cJSON_AddStringToObject(o, "ticket_uuid", r->tuuid);
+    cJSON_AddStringToObject(o, "case_no", cs ? cs->case_no : r->tuuid);
+    cJSON_AddStringToObject(o, "ticket", r->label);
+    cJSON_AddStringToObject(o, "service", r->service);
+    cJSON_AddStringToObject(o, "task_code", cs ? cs->item_code : r->task_code);
+    cJSON_AddStringToObject(o, "task_name", cs ? cs->item_name : r->service_name);
     cJSON_AddBoolToObject(o, "case_bound", cs != NULL);
     cJSON_AddNumberToObject(o, "window", r->window);
-    const char *sid = store__staff_id(e, r->staff);
-    if (sid)
-        cJSON_AddStringToObject(o, "staff", sid);
+    if (r->staff && *r->staff)
+        cJSON_AddStringToObject(o, "staff", r->staff);
     else
         cJSON_AddNullToObject(o, "staff");
     cJSON_AddNumberToObject(o, "level", r->level);
@@ -1976,7 +2002,7 @@ static cJSON *store__evaluation_json(const struct hq_store *st, const struct hq_
     cJSON *reasons = cJSON_AddArrayToObject(o, "reasons");
     for (int b = 0; b < 32; b++)
         if (r->reasons & (1u << b)) cJSON_AddItemToArray(reasons, cJSON_CreateNumber(b + 1));
-    cJSON_AddStringToObject(o, "reasons_version", st->cfg->eval_reasons_version);
+    cJSON_AddStringToObject(o, "reasons_version", cfg->eval_reasons_version);
     cJSON_AddStringToObject(o, "text", cmd && cmd->type == HQ_CMD_RATE ? cmd->u.rate.text : "");
     cJSON_AddNumberToObject(o, "assess_number", 1);
     *due = 0;
@@ -1984,12 +2010,11 @@ static cJSON *store__evaluation_json(const struct hq_store *st, const struct hq_
         /* working days of hall.calendar (workdays.h): follow_up_due is when
          * the follow-up must be closed (整改), callback_due when the citizen
          * must have been called (回访) */
-        const struct hq_config *cfg = st->cfg;
+        int32_t off = cfg->engine.utc_offset_s;
         *due = hq_workday_due(cfg, r->at, cfg->eval_rectify_workdays);
-        hq_time_rfc3339(*due, c->utc_offset_s, buf);
+        hq_time_rfc3339(*due, off, buf);
         cJSON_AddStringToObject(o, "follow_up_due", buf);
-        hq_time_rfc3339(hq_workday_due(cfg, r->at, cfg->eval_callback_workdays), c->utc_offset_s,
-                        buf);
+        hq_time_rfc3339(hq_workday_due(cfg, r->at, cfg->eval_callback_workdays), off, buf);
         cJSON_AddStringToObject(o, "callback_due", buf);
     }
     return o;
@@ -2025,15 +2050,35 @@ static int store__cases(struct hq_store *st, const char *tuuid, struct store_cas
 
 /* 一事一评: one evaluation row and outbox record per case of the ticket, each
  * with its own uuid (the first keeps the command's). */
-static int store__write_evaluation(struct hq_store *st, const struct hq_engine *e,
-                                   const struct hq_record *r, const struct hq_cmd *cmd)
+/* The ticket's sealed ID number as base64 into out (empty: none). */
+static int store__sealed_id(struct hq_store *st, const char *tuuid, char *out, size_t cap)
 {
-    if (r->ticket < 0 || (size_t)r->ticket >= e->n_tickets) return HQ_OK;
-    const struct hq_ticket *t = &e->tickets[r->ticket];
-    char tuuid[37], label[16];
-    hq_uuid_format(t->uuid, tuuid);
+    sqlite3_stmt *q = NULL;
+    out[0] = '\0';
+    if (sqlite3_prepare_v2(st->db, "SELECT sealed FROM ticket_ids WHERE ticket=?", -1, &q, NULL) !=
+        SQLITE_OK)
+        return store__err(st, sqlite3_errcode(st->db));
+    sqlite3_bind_text(q, 1, tuuid, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW) {
+        const void *b = sqlite3_column_blob(q, 0);
+        int n = sqlite3_column_bytes(q, 0);
+        if (b && n > 0 && (size_t)n <= HQ_ID_SEALED_MAX &&
+            sodium_base64_ENCODED_LEN((size_t)n, sodium_base64_VARIANT_ORIGINAL) <= cap)
+            sodium_bin2base64(out, cap, b, (size_t)n, sodium_base64_VARIANT_ORIGINAL);
+    }
+    sqlite3_finalize(q);
+    return HQ_OK;
+}
+
+static int store__write_eval_src(struct hq_store *st, const struct store_eval_src *r)
+{
     struct store_case cases[HQ_STORE_MAX_CASES];
-    int n = store__cases(st, tuuid, cases, HQ_STORE_MAX_CASES);
+    int n = store__cases(st, r->tuuid, cases, HQ_STORE_MAX_CASES);
+    /* A card ticket's ID number, sealed to the provincial platform (the record's only
+     * personal number, opened by the platform alone): in every record of the rating. */
+    char sealed[sodium_base64_ENCODED_LEN(HQ_ID_SEALED_MAX, sodium_base64_VARIANT_ORIGINAL)];
+    int rc0 = store__sealed_id(st, r->tuuid, sealed, sizeof sealed);
+    if (rc0) return rc0;
     for (int i = 0; i < (n ? n : 1); i++) {
         char uuid[37];
         if (i == 0)
@@ -2041,15 +2086,17 @@ static int store__write_evaluation(struct hq_store *st, const struct hq_engine *
         else
             store__new_uuid(st, uuid);
         int64_t due;
-        cJSON *o = store__evaluation_json(st, e, r, cmd, uuid, n ? &cases[i] : NULL, &due);
+        cJSON *o = store__evaluation_json(st, r, uuid, n ? &cases[i] : NULL, &due);
+        cJSON_AddBoolToObject(o, "real_name", sealed[0] != '\0');
+        if (sealed[0]) cJSON_AddStringToObject(o, "id_sealed", sealed);
         sqlite3_stmt *s = st->st[ST_EVAL];
         sqlite3_bind_text(s, 1, uuid, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(s, 2, tuuid, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(s, 3, hq_ticket_label(e, t, label, sizeof label), -1, SQLITE_TRANSIENT);
-        sqlite3_bind_int(s, 4, e->day);
-        sqlite3_bind_text(s, 5, e->cfg->services[t->service].code, -1, SQLITE_STATIC);
+        sqlite3_bind_text(s, 2, r->tuuid, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 3, r->label, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(s, 4, r->day);
+        sqlite3_bind_text(s, 5, r->service, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int(s, 6, r->window);
-        store__bind_text_or_null(s, 7, store__staff_id(e, r->staff));
+        store__bind_text_or_null(s, 7, r->staff);
         sqlite3_bind_int(s, 8, r->level);
         sqlite3_bind_text(s, 9, hq_channel_name(r->channel), -1, SQLITE_STATIC);
         sqlite3_bind_int64(s, 10, r->reasons);
@@ -2059,11 +2106,10 @@ static int store__write_evaluation(struct hq_store *st, const struct hq_engine *
             sqlite3_bind_int64(s, 13, due);
         else
             sqlite3_bind_null(s, 13);
-        sqlite3_bind_text(s, 14, n ? cases[i].case_no : tuuid, -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(s, 15, n ? cases[i].item_code : e->cfg->services[t->service].task_code,
-                          -1, SQLITE_TRANSIENT);
-        sqlite3_bind_text(s, 16, n ? cases[i].item_name : e->cfg->services[t->service].name, -1,
-                          SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 14, n ? cases[i].case_no : r->tuuid, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 15, n ? cases[i].item_code : r->task_code, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(s, 16, n ? cases[i].item_name : r->service_name, -1, SQLITE_TRANSIENT);
+        const struct hq_cmd *cmd = r->cmd;
         store__bind_text_or_null(
             s, 17,
             cmd && cmd->type == HQ_CMD_RATE && cmd->u.rate.text[0] ? cmd->u.rate.text : NULL);
@@ -2075,7 +2121,45 @@ static int store__write_evaluation(struct hq_store *st, const struct hq_engine *
         rc = store__outbox(st, "evaluation", r->at, o);
         if (rc) return rc;
     }
+    if (sealed[0]) {
+        /* carried by the records now: the box keeps no copy of its own */
+        sqlite3_stmt *q = NULL;
+        if (sqlite3_prepare_v2(st->db, "DELETE FROM ticket_ids WHERE ticket=?", -1, &q, NULL) !=
+            SQLITE_OK)
+            return store__err(st, sqlite3_errcode(st->db));
+        sqlite3_bind_text(q, 1, r->tuuid, -1, SQLITE_TRANSIENT);
+        int rc = store__step_done(st, q);
+        sqlite3_finalize(q);
+        if (rc) return rc;
+    }
     return HQ_OK;
+}
+
+static int store__write_evaluation(struct hq_store *st, const struct hq_engine *e,
+                                   const struct hq_record *r, const struct hq_cmd *cmd)
+{
+    if (r->ticket < 0 || (size_t)r->ticket >= e->n_tickets) return HQ_OK;
+    const struct hq_ticket *t = &e->tickets[r->ticket];
+    const struct hq_service_cfg *sv = &e->cfg->services[t->service];
+    char tuuid[37], label[16];
+    hq_uuid_format(t->uuid, tuuid);
+    struct store_eval_src src = {
+        .tuuid = tuuid,
+        .label = hq_ticket_label(e, t, label, sizeof label),
+        .service = sv->code,
+        .task_code = sv->task_code,
+        .service_name = sv->name,
+        .staff = store__staff_id(e, r->staff),
+        .day = e->day,
+        .window = r->window,
+        .level = r->level,
+        .channel = r->channel,
+        .reasons = r->reasons,
+        .at = r->at,
+        .uuid = r->uuid,
+        .cmd = cmd,
+    };
+    return store__write_eval_src(st, &src);
 }
 
 static int store__write_record(struct hq_store *st, const struct hq_engine *e,
@@ -2127,6 +2211,27 @@ static int store__write_record(struct hq_store *st, const struct hq_engine *e,
 
 /* The writes of one command, inside a transaction the caller opened (or
  * captured into the backlog). */
+/* A card ticket's sealed ID number (evaluation.platform_pubkey set): kept as sealed bytes. */
+static int store__write_sealed_id(struct hq_store *st, const struct hq_ticket *t,
+                                  const struct hq_cmd *cmd)
+{
+    size_t n = cmd->u.issue.id_sealed_len;
+    if (n > sizeof cmd->u.issue.id_sealed) return HQ_ERR_INVALID;
+    char tuuid[37];
+    hq_uuid_format(t->uuid, tuuid);
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT OR REPLACE INTO ticket_ids(ticket, sealed, at) VALUES(?,?,?)",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store__err(st, sqlite3_errcode(st->db));
+    sqlite3_bind_text(q, 1, tuuid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_blob(q, 2, cmd->u.issue.id_sealed, (int)n, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(q, 3, cmd->now);
+    int rc = store__step_done(st, q);
+    sqlite3_finalize(q);
+    return rc;
+}
+
 static int store__write_cmd(struct hq_store *st, const struct hq_engine *e,
                             const struct hq_cmd *cmd, const struct hq_result *res)
 {
@@ -2146,6 +2251,11 @@ static int store__write_cmd(struct hq_store *st, const struct hq_engine *e,
         int32_t ti = res->dirty_tickets[i];
         if (ti < 0 || (size_t)ti >= e->n_tickets) continue;
         rc = store__write_ticket(st, e, &e->tickets[ti]);
+        if (rc) return rc;
+    }
+    if (cmd->type == HQ_CMD_ISSUE && cmd->u.issue.id_sealed_len && res->ticket >= 0 &&
+        (size_t)res->ticket < e->n_tickets) {
+        rc = store__write_sealed_id(st, &e->tickets[res->ticket], cmd);
         if (rc) return rc;
     }
     for (size_t i = 0; i < e->cfg->n_windows; i++)
@@ -2450,4 +2560,115 @@ int hq_store_notice_ack(struct hq_store *st)
     free(st->notice);
     st->notice = NULL;
     return HQ_OK;
+}
+
+/* ------------------------------------------------- earlier days' QR ratings */
+
+static int store__past_row(struct hq_store *st, const char *tuuid, struct hq_store_past *out,
+                           char *service, size_t n_service, char *staff, size_t n_staff)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(st->db,
+                           "SELECT label, window, status, flags, finished_at, day, service, "
+                           "staff FROM tickets WHERE uuid=? ORDER BY day DESC LIMIT 1",
+                           -1, &q, NULL) != SQLITE_OK)
+        return store__err(st, sqlite3_errcode(st->db));
+    sqlite3_bind_text(q, 1, tuuid, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(q);
+    if (rc != SQLITE_ROW) {
+        sqlite3_finalize(q);
+        return rc == SQLITE_DONE ? HQ_ERR_NOT_FOUND : store__err(st, rc);
+    }
+    memset(out, 0, sizeof *out);
+    const char *label = (const char *)sqlite3_column_text(q, 0);
+    snprintf(out->label, sizeof out->label, "%s", label ? label : "");
+    out->window = (uint16_t)sqlite3_column_int(q, 1);
+    const char *status = (const char *)sqlite3_column_text(q, 2);
+    out->done = status && strcmp(status, "done") == 0;
+    out->rated = (sqlite3_column_int64(q, 3) & HQ_TF_RATED) != 0;
+    out->finished_at = sqlite3_column_int64(q, 4);
+    out->day = sqlite3_column_int(q, 5);
+    const char *sv = (const char *)sqlite3_column_text(q, 6);
+    const char *sf = (const char *)sqlite3_column_text(q, 7);
+    if (service) snprintf(service, n_service, "%s", sv ? sv : "");
+    if (staff) snprintf(staff, n_staff, "%s", sf ? sf : "");
+    sqlite3_finalize(q);
+    /* An evaluation row is the rating too (the flag is the engine's copy). */
+    if (sqlite3_prepare_v2(st->db, "SELECT 1 FROM evaluations WHERE ticket=? LIMIT 1", -1, &q,
+                           NULL) != SQLITE_OK)
+        return store__err(st, sqlite3_errcode(st->db));
+    sqlite3_bind_text(q, 1, tuuid, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW) out->rated = true;
+    sqlite3_finalize(q);
+    return HQ_OK;
+}
+
+int hq_store_ticket_past(struct hq_store *st, const char *tuuid, struct hq_store_past *out)
+{
+    return store__past_row(st, tuuid, out, NULL, 0, NULL, 0);
+}
+
+int hq_store_rate_past(struct hq_store *st, const char *tuuid, const struct hq_cmd *cmd,
+                       int64_t now, int64_t open_s, enum hq_why *why)
+{
+    *why = HQ_WHY_NONE;
+    int rc = hq_store_begin(st);
+    if (rc) return rc;
+    struct hq_store_past p;
+    char service[64], staff[64];
+    rc = store__past_row(st, tuuid, &p, service, sizeof service, staff, sizeof staff);
+    if (!rc && p.rated) {
+        *why = HQ_WHY_RATED;
+        rc = HQ_ERR_STATE;
+    } else if (!rc && (!p.done || !p.window || now > p.finished_at + open_s)) {
+        *why = HQ_WHY_NO_RATING;
+        rc = HQ_ERR_STATE;
+    }
+    if (rc) {
+        hq_store_end(st, 1);
+        return rc;
+    }
+    /* The service as configured now (a service dropped since keeps its code). */
+    const struct hq_engine_cfg *ec = &st->cfg->engine;
+    const char *task_code = "", *name = service;
+    for (size_t i = 0; i < ec->n_services; i++)
+        if (strcmp(ec->services[i].code, service) == 0) {
+            task_code = ec->services[i].task_code;
+            name = ec->services[i].name;
+        }
+    struct store_eval_src src = {
+        .tuuid = tuuid,
+        .label = p.label,
+        .service = service,
+        .task_code = task_code,
+        .service_name = name,
+        .staff = staff[0] ? staff : NULL,
+        .day = p.day,
+        .window = p.window,
+        .level = cmd->u.rate.level,
+        .channel = cmd->u.rate.channel,
+        .reasons = cmd->u.rate.reasons,
+        .at = now,
+        .uuid = cmd->u.rate.uuid,
+        .cmd = cmd,
+    };
+    rc = store__write_eval_src(st, &src);
+    if (!rc) {
+        sqlite3_stmt *u = NULL;
+        if (sqlite3_prepare_v2(st->db, "UPDATE tickets SET flags = flags | ?1 WHERE uuid=?2", -1,
+                               &u, NULL) != SQLITE_OK) {
+            rc = store__err(st, sqlite3_errcode(st->db));
+        } else {
+            sqlite3_bind_int(u, 1, HQ_TF_RATED);
+            sqlite3_bind_text(u, 2, tuuid, -1, SQLITE_STATIC);
+            rc = store__step_done(st, u);
+            sqlite3_finalize(u);
+        }
+    }
+    if (rc) {
+        hq_store_end(st, 1);
+        return rc;
+    }
+    st->outbox_added++;
+    return hq_store_end(st, 0);
 }

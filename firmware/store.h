@@ -15,7 +15,7 @@
 #include "config.h"
 #include "engine.h"
 
-#define HQ_STORE_SCHEMA_VERSION 6
+#define HQ_STORE_SCHEMA_VERSION 7
 #define HQ_STORE_MAX_CASES 16 /* cases (办件) one ticket may carry */
 
 struct hq_store;
@@ -101,6 +101,25 @@ int hq_store_end(struct hq_store *st, int rollback);
  * next idle poll (commands reach it through hqd_on_result already). */
 void hq_store_on_outbox(struct hq_store *st, void (*fn)(void *arg), void *arg);
 
+/* A ticket of an earlier business day (the engine holds one day), read from
+ * the tickets table for its QR rating page (docs/DESIGN.md "QR rating across
+ * days"). rated: flagged, or an evaluation row names it. */
+struct hq_store_past {
+    char label[16];
+    uint16_t window;
+    bool done, rated;
+    int64_t finished_at;
+    int day;
+};
+int hq_store_ticket_past(struct hq_store *st, const char *tuuid, struct hq_store_past *out);
+/* Rate that ticket (cmd: an HQ_CMD_RATE with its uuid, level, channel,
+ * reasons, indicators, words) in one transaction: refused HQ_ERR_STATE with
+ * *why HQ_WHY_RATED (rated already, however) or HQ_WHY_NO_RATING (not
+ * finished, or more than open_s after its finish); HQ_ERR_NOT_FOUND; else the
+ * rows and outbox records a rating of today's ticket writes, one per case. */
+int hq_store_rate_past(struct hq_store *st, const char *tuuid, const struct hq_cmd *cmd,
+                       int64_t now, int64_t open_s, enum hq_why *why);
+
 /* Append one outbox record (type "ticket", "evaluation", "event" or another
  * agreed with the central server); data is consumed. */
 int hq_store_outbox_add(struct hq_store *st, const char *type, int64_t at, cJSON *data);
@@ -138,6 +157,7 @@ sqlite3 *hq_store_db(struct hq_store *st);
 struct hq_store_prune_at {
     int64_t outbox_before, events_before;
     int32_t history_day;
+    int64_t sealed_before; /* sealed ID numbers of tickets issued before (0: none) */
 };
 struct hq_store_prune_pos {
     int64_t outbox_seq, event_id;

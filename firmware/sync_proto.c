@@ -15,71 +15,45 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- a growing text buffer ---- */
+/* ---- text (hq_text, hq.h) ---- */
 
-struct sync_proto__buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void sync_proto__put(struct sync_proto__buf *b, const char *s, size_t n)
+static void sync_proto__puts(struct hq_text *b, const char *s)
 {
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 1024;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
-static void sync_proto__puts(struct sync_proto__buf *b, const char *s)
-{
-    sync_proto__put(b, s, strlen(s));
+    hq_text_put(b, s, strlen(s));
 }
 
 /* A JSON string literal. Bytes >= 0x80 pass through: the text is UTF-8. */
-static void sync_proto__put_json_str(struct sync_proto__buf *b, const char *s)
+static void sync_proto__put_json_str(struct hq_text *b, const char *s)
 {
-    sync_proto__put(b, "\"", 1);
+    hq_text_put(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         char esc[8];
         switch (*p) {
         case '"':
-            sync_proto__put(b, "\\\"", 2);
+            hq_text_put(b, "\\\"", 2);
             break;
         case '\\':
-            sync_proto__put(b, "\\\\", 2);
+            hq_text_put(b, "\\\\", 2);
             break;
         case '\n':
-            sync_proto__put(b, "\\n", 2);
+            hq_text_put(b, "\\n", 2);
             break;
         case '\r':
-            sync_proto__put(b, "\\r", 2);
+            hq_text_put(b, "\\r", 2);
             break;
         case '\t':
-            sync_proto__put(b, "\\t", 2);
+            hq_text_put(b, "\\t", 2);
             break;
         default:
             if (*p < 0x20) {
                 snprintf(esc, sizeof esc, "\\u%04x", *p);
-                sync_proto__put(b, esc, 6);
+                hq_text_put(b, esc, 6);
             } else {
-                sync_proto__put(b, (const char *)p, 1);
+                hq_text_put(b, (const char *)p, 1);
             }
         }
     }
-    sync_proto__put(b, "\"", 1);
+    hq_text_put(b, "\"", 1);
 }
 
 /* ---- validators ---- */
@@ -254,8 +228,7 @@ static const char *sync_proto__json_value(const char *p, int depth)
 
 /* ---- records batch ---- */
 
-static int sync_proto__record_json(struct sync_proto__buf *b, const struct sync_record *r,
-                                   int64_t prev_seq)
+static int sync_proto__record_json(struct hq_text *b, const struct sync_record *r, int64_t prev_seq)
 {
     if (r->seq <= 0 || r->seq <= prev_seq || !r->uuid || !*r->uuid || !r->at ||
         !sync_valid_record_type(r->type) || !sync_valid_rfc3339(r->at) || !r->data)
@@ -275,7 +248,7 @@ static int sync_proto__record_json(struct sync_proto__buf *b, const struct sync_
     sync_proto__puts(b, ",\"at\":");
     sync_proto__put_json_str(b, r->at);
     sync_proto__puts(b, ",\"data\":");
-    sync_proto__put(b, text, (size_t)(end - text));
+    hq_text_put(b, text, (size_t)(end - text));
     sync_proto__puts(b, "}");
     return b->oom ? HQ_ERR_NOMEM : HQ_OK;
 }
@@ -284,7 +257,7 @@ int sync_batch_build(const char *hall_id, int64_t gone_through, const struct syn
                      size_t n, size_t max_records, size_t max_bytes, struct sync_batch *out,
                      size_t *bad)
 {
-    struct sync_proto__buf b = {0}, one = {0};
+    struct hq_text b = {0}, one = {0};
     int rc = HQ_OK;
     size_t i = 0;
     memset(out, 0, sizeof *out);
@@ -316,8 +289,8 @@ int sync_batch_build(const char *hall_id, int64_t gone_through, const struct syn
             }
             break;
         }
-        if (i) sync_proto__put(&b, ",", 1);
-        sync_proto__put(&b, one.p, one.len);
+        if (i) hq_text_put(&b, ",", 1);
+        hq_text_put(&b, one.p, one.len);
         prev = recs[i].seq;
     }
     sync_proto__puts(&b, "]}");

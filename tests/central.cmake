@@ -92,6 +92,23 @@ if(TARGET hallq-central AND HQ_CENTRAL_HAS_PG AND EXISTS ${HQ_PG_BIN}/initdb)
            WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
   set_tests_properties(central_pg_province PROPERTIES FIXTURES_REQUIRED postgres TIMEOUT 300
                        ENVIRONMENT "${_pg_env}")
+  # Issue 17's end to end on PostgreSQL: two cases rated 2 by a pad reach the province
+  # receiver exactly once across a SIGKILL of hallqd and of hallq-central (test_rating_crash.py).
+  if(TARGET hallqd AND TARGET hallq-sim)
+    add_test(NAME central_pg_rating_crash
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_rating_crash.py
+                     $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hallq-central>
+             WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+    set_tests_properties(central_pg_rating_crash PROPERTIES FIXTURES_REQUIRED postgres TIMEOUT 300
+                         ENVIRONMENT "${_pg_env}")
+    # the sealed ID number through hallq-central on PostgreSQL: not in its rows in clear
+    add_test(NAME central_pg_rating_sealed_id
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/integration/test_rating_sealed_id.py
+                     $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hallq-central>
+             WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/integration)
+    set_tests_properties(central_pg_rating_sealed_id PROPERTIES FIXTURES_REQUIRED postgres
+                         TIMEOUT 300 ENVIRONMENT "${_pg_env}")
+  endif()
   # Several receivers on one database: exactly once with batches alternating and racing
   # between two receivers, one killed and PostgreSQL restarted mid-run.
   add_test(NAME central_pg_receivers

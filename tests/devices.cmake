@@ -25,6 +25,17 @@ if(TARGET hallqd)
   # 好差评 end to end (issue 17): cases bound by a business system, the FF 68 pad rates, one
   # record per case at hallq-central; 已评价; /api/v1/pad/N bound to its window; the QR page
   hq_py_test(rating test_rating.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hallq-central>)
+  # ... exactly once at the province receiver across a SIGKILL of hallqd (rating acknowledged,
+  # not yet synced) and of hallq-central (a delivery in flight); on PostgreSQL in central.cmake
+  hq_py_test(rating_crash test_rating_crash.py TIMEOUT 180
+             ARGS $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hallq-central>)
+  # the QR page of a ticket finished on an earlier business day: open for evaluation.qr_open_h,
+  # rated from the store, then refused rating_closed
+  hq_py_test(rating_days test_rating_days.py TIMEOUT 120)
+  # a card ticket's ID number sealed to the platform's key at the read, passed through
+  # hallq-central unopened, opened by the province receiver; never in clear on the way
+  hq_py_test(rating_sealed_id test_rating_sealed_id.py TIMEOUT 180
+             ARGS $<TARGET_FILE:hallq-sim> $<TARGET_FILE:hallq-central>)
   # the same against buses that misbehave in each of hallq-sim's fault modes
   hq_py_test(hallqd_device_faults test_hallqd_faults.py TIMEOUT 180 ARGS $<TARGET_FILE:hallq-sim>)
   # a TCP serial server that dies silently, in a private network namespace (skipped without one)

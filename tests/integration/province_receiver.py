@@ -7,7 +7,9 @@ and keeps what it got: every delivery, the records by evaluation id (a second de
 an id already held is answered 200 and counted, never stored twice — what a platform does
 with the Idempotency-Key), and every record it refused with why. `fail` makes it answer that
 HTTP status to everything, storing nothing, as a platform in an outage does (with
-`fail_in_body`: HTTP 200 and that code in the body, as some platforms answer).
+`fail_in_body`: HTTP 200 and that code in the body, as some platforms answer). `gate.clear()`
+holds every request (body read) until `gate.set()`, so a test can kill the sender while a
+delivery is in flight.
 
 In a test: `rx = ProvinceReceiver(); rx.start(); ... rx.stop()`. Alone:
 `province_receiver.py [PORT]` prints "ready PORT" and a JSON line per record it keeps.
@@ -39,6 +41,9 @@ class ProvinceReceiver:
         self.duplicates = {}    # evaluationId -> deliveries after the first
         self.invalid = []       # (body text, reasons) refused with 400
         self.on_record = on_record
+        self.gate = threading.Event()  # cleared: a request waits here, body read, nothing kept
+        self.gate.set()
+        self.waiting = 0        # requests waiting at the closed gate now
         rx = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -67,6 +72,15 @@ class ProvinceReceiver:
         self.url = "http://127.0.0.1:%d/api/evaluation" % self.port
 
     def take(self, raw, headers):
+        if not self.gate.is_set():
+            # A platform that is slow to answer: the sender is mid-request (a test kills it
+            # now); what happens after the gate opens is what a platform does with a request
+            # whose sender went away — it keeps the record.
+            with self.lock:
+                self.waiting += 1
+            self.gate.wait()
+            with self.lock:
+                self.waiting -= 1
         with self.lock:
             if self.fail:
                 self.failed += 1

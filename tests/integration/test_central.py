@@ -54,7 +54,7 @@ def batch(hall, seqs, **kw):
 class Central:
     """One hallq-central process; stdout lines are collected by a thread."""
 
-    def __init__(self, tmp, *args, name="c"):
+    def __init__(self, tmp, *args, name="c", listen="127.0.0.1:0"):
         self.db = os.path.join(tmp, name + ".db")
         self.log_path = os.path.join(tmp, name + ".log")
         self.store = ["--db", self.db]
@@ -66,9 +66,13 @@ class Central:
                 pgfix.create_db(dbname)
                 _pg_made.add((tmp, name))
             self.store = ["--pg", pgfix.conninfo(dbname)]
+        self.args, self.listen = args, listen
+        self._spawn()
+
+    def _spawn(self):
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
-                [CENTRAL, "--listen", "127.0.0.1:0", *self.store, *args],
+                [CENTRAL, "--listen", self.listen, *self.store, *self.args],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=log,
@@ -81,6 +85,17 @@ class Central:
         addr = line.split()[2]
         self.port = int(addr.split(":")[1])
         self.refused_at_start = line.endswith("refused")
+
+    def kill(self):
+        """SIGKILL, as a power cut or the OOM killer would: no shutdown of any kind."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc.stdin.close()  # stdout: its reader thread ends at the end of the pipe
+
+    def restart(self):
+        """Start again on the same store, on the port it had (a hall's sync.url names it)."""
+        self.listen = "127.0.0.1:%d" % self.port
+        self._spawn()
 
     def _reader(self):
         for line in self.proc.stdout:

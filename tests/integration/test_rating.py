@@ -49,21 +49,23 @@ def outbox_evals(h):
             "SELECT data FROM outbox WHERE type='evaluation' ORDER BY seq")]
 
 
-def main():
-    tc.CENTRAL = CENTRAL
-    h = hallq.Hall()
-    tmp = h.dir
-    # hallq-central forwards to the reference province receiver (docs/PROVINCE.md)
-    from province_receiver import ProvinceReceiver
-    rx = ProvinceReceiver().start()
+def province_mapping(tmp, rx, **change):
+    """The example mapping file (config/province) pointed at the reference receiver `rx`."""
     with open(os.path.join(hallq.SOURCE, "config", "province", "mapping.example.json"),
               encoding="utf-8") as f:
         mapping = json.load(f)
-    mapping.update(endpoint=rx.url, retry={"first_s": 0.1, "max_s": 1})
-    with open(os.path.join(tmp, "province.json"), "w", encoding="utf-8") as f:
+    mapping.update(endpoint=rx.url, retry={"first_s": 0.1, "max_s": 1}, **change)
+    path = os.path.join(tmp, "province.json")
+    with open(path, "w", encoding="utf-8") as f:
         json.dump(mapping, f, ensure_ascii=False)
-    central = tc.Central(tmp, "--token", SYNC_TOKEN, "--province",
-                         os.path.join(tmp, "province.json"))
+    return path
+
+
+def rating_hall(h, central_port):
+    """Hall h's configuration for these tests: every service with its 事项编码, window 2's
+    tablet token, window 3's screen by address, the up-link to hallq-central on central_port,
+    a hall bus (keypad 1, rating pad 33 at window 1) on a pty in h.dir. Written, not started."""
+    tmp = h.dir
     cfg = copy.deepcopy(hallq.BASE_CONFIG)
     cfg["queue"]["rating_timeout_s"] = 60
     cfg["services"][0]["task_code"] = "11330000MB0000000X4000111000001"
@@ -73,7 +75,7 @@ def main():
     cfg["http"]["tokens"].append({"token": DEVICE2, "role": "device", "window": 2})
     # window 3's screen is known by an address no test client has
     cfg["evaluation"] = {"qr_open_h": 2, "pads": [{"window": 3, "address": "192.0.2.33"}]}
-    cfg["sync"] = {"url": f"http://127.0.0.1:{central.port}", "token": SYNC_TOKEN}
+    cfg["sync"] = {"url": f"http://127.0.0.1:{central_port}", "token": SYNC_TOKEN}
     cfg["devices"] = {
         "buses": [{"id": "keys", "type": "hall", "port": "pty:" + os.path.join(tmp, "bus.tty")}],
         "windows": [{"window": 1, "bus": "keys", "keypad": 1, "pad": 33}],
@@ -81,43 +83,77 @@ def main():
     cfg["http"]["listen"] = f"127.0.0.1:{h.port}"
     h.config = cfg
     h.write_config()
+
+
+def hall_bus(h):
+    """The hall bus simulator (keypad 1, pad 33) on rating_hall's pty, once hallqd has it."""
+    bus = Sim(h.dir, "bus", "bus", ["--pty", os.path.join(h.dir, "bus.tty")],
+              "--keypads", "1", "--pads", "33")
+    wait_health(h, "bus:keys", "online")
+    return bus
+
+
+CASES = [
+    {"case_no": "330100-2026-000123", "item_code": "330000-001-XK-01",
+     "item_name": "城乡居民养老保险参保登记"},
+    {"case_no": "330100-2026-000124", "item_code": "330000-001-XK-07",
+     "item_name": "社会保障卡申领"},
+]
+
+
+def serve_with_cases(h, cases=CASES):
+    """A ticket of A called and started at window 1, `cases` bound by the business system
+    (machine token). Returns the ticket's uuid."""
+    F.eq(h.window(1, "login", {"staff": "1001"})[0], 200, "login at window 1")
+    st, t = h.issue("A")
+    F.eq(st, 201, "issue A")
+    tuuid = t["ticket"]["uuid"] if "ticket" in t else t["uuid"]
+    F.eq(h.window(1, "call-next")[0], 200, "call at window 1")
+    F.eq(h.window(1, "start")[0], 200, "start at window 1")
+    st, b = h.window(1, "cases", {"cases": cases})
+    F.eq(st, 200, f"two cases bound: {b}")
+    F.eq(b.get("ticket"), tuuid, "bound to the ticket being served")
+    return tuuid
+
+
+def pad_rates(h, bus, level):
+    """The business system starts the rating (rate-request), the pad at window 1 is invited
+    and rates `level`; returns once hallqd acknowledged it on the bus."""
+    bus.drain()
+    st, b = h.window(1, "rate-request")
+    F.eq(st, 200, f"rate-request finishes and invites: {b}")
+    bus.expect("invite 33", what="pad invited after rate-request")
+    bus.cmd(f"rate 33 {level}")
+    F.eq(bus.expect("ack 33", what="the rating is acknowledged"), f"ack 33 {level}",
+         f"pad rated {level}")
+
+
+def main():
+    tc.CENTRAL = CENTRAL
+    h = hallq.Hall()
+    tmp = h.dir
+    # hallq-central forwards to the reference province receiver (docs/PROVINCE.md)
+    from province_receiver import ProvinceReceiver
+    rx = ProvinceReceiver().start()
+    central = tc.Central(tmp, "--token", SYNC_TOKEN, "--province", province_mapping(tmp, rx))
+    rating_hall(h, central.port)
     h.start()
     bus = None
     try:
-        bus = Sim(tmp, "bus", "bus", ["--pty", os.path.join(tmp, "bus.tty")],
-                  "--keypads", "1", "--pads", "33")
-        wait_health(h, "bus:keys", "online")
+        bus = hall_bus(h)
 
         # ---- a ticket served at window 1, two cases bound by the business system
-        F.eq(h.window(1, "login", {"staff": "1001"})[0], 200, "login at window 1")
-        st, t = h.issue("A")
-        F.eq(st, 201, "issue A")
-        tuuid = t["ticket"]["uuid"] if "ticket" in t else t["uuid"]
-        F.eq(h.window(1, "call-next")[0], 200, "call at window 1")
-        F.eq(h.window(1, "start")[0], 200, "start at window 1")
-        cases = [
-            {"case_no": "330100-2026-000123", "item_code": "330000-001-XK-01",
-             "item_name": "城乡居民养老保险参保登记"},
-            {"case_no": "330100-2026-000124", "item_code": "330000-001-XK-07",
-             "item_name": "社会保障卡申领"},
-        ]
+        cases = CASES
+        tuuid = serve_with_cases(h)
         st, b = h.window(1, "cases", {"cases": [{"case_no": "x"}]})
         F.eq(st, 400, f"a case without item_code/item_name is refused: {b}")
-        st, b = h.window(1, "cases", {"cases": cases})
-        F.eq(st, 200, f"two cases bound: {b}")
-        F.eq(b.get("ticket"), tuuid, "bound to the ticket being served")
         st, b = h.window(2, "cases", {"cases": cases})
         F.eq((st, b.get("reason")), (409, "no_ticket"), "no ticket at window 2: refused")
         st, b = h.request("POST", "/api/v1/windows/2/cases", {"cases": cases}, token=DEVICE2)
         F.eq(st, 401, "a window's tablet may not bind cases")
 
         # ---- the business system starts the rating: the pad is invited, rates 2
-        bus.drain()
-        st, b = h.window(1, "rate-request")
-        F.eq(st, 200, f"rate-request finishes and invites: {b}")
-        bus.expect("invite 33", what="pad invited after rate-request")
-        bus.cmd("rate 33 2")
-        F.eq(bus.expect("ack 33", what="the rating is acknowledged"), "ack 33 2", "pad rated 2")
+        pad_rates(h, bus, 2)
         ok = hallq.wait_for(lambda: len(evaluations(h)) == 2, timeout=5)
         ev = evaluations(h)
         F.check(ok, f"two evaluation rows: {ev}")
@@ -136,6 +172,8 @@ def main():
         F.check(all(r.get("follow_up_due") and r["gbt39046_code"] == 4 for r in rec),
                 f"a bad rating: follow-up due, GB/T 39046 code 4: {rec}")
         F.check(all(r["indicators"].get("overall") == 2 for r in rec), "整体满意度 = the level")
+        F.check(all(r.get("real_name") is False and "id_sealed" not in r for r in rec),
+                "no evaluation.platform_pubkey, no card: anonymous, no ID number carried")
 
         # ---- a second rating of the same ticket, however it comes: 已评价
         st, b = h.post(f"/api/v1/rate/{tuuid}", {"level": 5})

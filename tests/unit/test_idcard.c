@@ -7,6 +7,7 @@
 #include "check.h"
 #include "idcard.h"
 
+#include <sodium.h>
 #include <stdlib.h>
 
 /* Hex text ("AA AA 96") → bytes; returns the count. */
@@ -682,6 +683,42 @@ static void test_reader_retry(void)
     idcard_reader_free(&r);
 }
 
+/* With the provincial platform's public key the number is sealed where it is read: the box
+ * opens with the private key to exactly the card's number, a new box each read (an ephemeral
+ * key), the keyed hash unchanged; without a key nothing is sealed. */
+static void test_sealed(void)
+{
+    static uint8_t file[4096];
+    load("resident_adult.bin", file, sizeof file);
+    char number[19];
+    for (int i = 0; i < 18; i++)
+        number[i] = (char)file[14 + 122 + 2 * i]; /* UTF-16LE digits of the number */
+    number[18] = '\0';
+    CHECK(idcard_gb11643_valid(number));
+    CHECK(sodium_init() >= 0);
+    uint8_t pk[32], sk[32], out[18];
+    crypto_box_keypair(pk, sk);
+    struct idcard_identity a, b, plain;
+    const uint8_t *key = (const uint8_t *)TEST_KEY;
+    CHECK_EQ_INT(idcard_parse_read_response_sealed(file, 1295, key, strlen(TEST_KEY), pk, &a, NULL),
+                 HQ_OK);
+    CHECK_EQ_INT(a.id_sealed_len, 18 + crypto_box_SEALBYTES);
+    CHECK_EQ_INT(crypto_box_seal_open(out, a.id_sealed, a.id_sealed_len, pk, sk), 0);
+    CHECK(memcmp(out, number, 18) == 0);
+    CHECK_EQ_INT(idcard_parse_read_response_sealed(file, 1295, key, strlen(TEST_KEY), pk, &b, NULL),
+                 HQ_OK);
+    CHECK(memcmp(a.id_sealed, b.id_sealed, a.id_sealed_len) != 0);
+    CHECK(memcmp(a.id_hash, b.id_hash, sizeof a.id_hash) == 0);
+    CHECK_EQ_INT(idcard_parse_read_response(file, 1295, key, strlen(TEST_KEY), &plain, NULL),
+                 HQ_OK);
+    CHECK_EQ_INT(plain.id_sealed_len, 0);
+    CHECK(memcmp(plain.id_hash, a.id_hash, sizeof a.id_hash) == 0);
+    /* another key's private half does not open it */
+    uint8_t pk2[32], sk2[32];
+    crypto_box_keypair(pk2, sk2);
+    CHECK(crypto_box_seal_open(out, a.id_sealed, a.id_sealed_len, pk2, sk2) != 0);
+}
+
 int main(void)
 {
     hq_log_level = HQ_LOG_ERR;
@@ -694,5 +731,6 @@ int main(void)
     test_mask_and_status();
     test_reader();
     test_reader_retry();
+    test_sealed();
     return check_report("test_idcard");
 }

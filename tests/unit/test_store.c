@@ -196,6 +196,7 @@ static void test_migrate(void)
     sqlite3 *db;
     CHECK_EQ_INT(sqlite3_open(path, &db), SQLITE_OK);
     CHECK_EQ_INT(sqlite3_exec(db,
+                              "DROP TABLE ticket_ids;"                        /* schema 7 */
                               "ALTER TABLE windows DROP COLUMN pause_reason;" /* schema 6 */
                               "ALTER TABLE windows DROP COLUMN help_at;"
                               "DROP TABLE cases;" /* schema 5 */
@@ -233,6 +234,7 @@ static void test_migrate(void)
         scalar(db, "SELECT count(*) FROM windows WHERE pause_reason IS NOT NULL OR help_at != 0"),
         0);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM cases"), 0);
+    CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM ticket_ids"), 0);
     /* rows rated before case binding keep no case (the ticket was the case) */
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations WHERE case_no IS NULL"), 2);
     CHECK_EQ_INT(scalar(db, "SELECT count(*) FROM evaluations WHERE uuid='e1' AND "

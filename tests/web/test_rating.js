@@ -139,6 +139,57 @@ test('QR page on a phone in English: the national levels in English, a rating st
     }
 });
 
+/* A ticket finished yesterday (the business day has rolled over) is still rated on its QR
+ * page, from the store; one finished four days ago shows the closed state (评价已截止 /
+ * Rating has closed) with evaluation.qr_open_h 72. The day is moved as test_rating_days.py
+ * moves it: hallqd stopped, the tickets' rows shifted back, hallqd started again. */
+test('QR page across business days: yesterday\'s ticket rated (中文), four days ago closed (中文, English)', async () => {
+    const c = config();
+    c.evaluation = { qr_open_h: 72 };
+    const hall = await new H.Hall(c).start();
+    try {
+        const t1 = await serving(hall, 3, 'A', '1003');
+        assert.equal((await hall.window(3, 'finish')).status, 200);
+        const r = await hall.issue('A');
+        const t2 = r.body.ticket ? r.body.ticket.uuid : r.body.uuid;
+        assert.equal((await hall.window(3, 'call-next')).status, 200);
+        assert.equal((await hall.window(3, 'finish')).status, 200);
+        const today = hall.db(`SELECT day FROM tickets WHERE uuid='${t1}'`)[0].day;
+        await hall.stop();
+        const back = (uuid, s, days) => hall.db(`UPDATE tickets SET day=day-${days}, finished_at=finished_at-${s}, ` +
+            `issued_at=issued_at-${s}, queued_at=queued_at-${s}, called_at=called_at-${s} WHERE uuid='${uuid}'`);
+        back(t1, 26 * 3600, 2);
+        back(t2, 4 * 86400, 4);
+        hall.db('UPDATE windows SET rating_ticket=NULL, rating_deadline=0, current=NULL');
+        await hall.start();
+
+        const page = await B.newPage(PHONE);
+        await page.goto(hall.url + '/rate/' + t1);
+        await page.waitForSelector('#rlevels');
+        await page.click('.rlevel[data-level="4"]');
+        await page.click('#rsubmit');
+        await page.waitForFunction(() => document.getElementById('rstate').classList.contains('thanks'));
+        assert.deepEqual(hall.db(`SELECT day, level, channel FROM evaluations WHERE ticket='${t1}'`),
+            [{ day: today - 2, level: 4, channel: 'qr' }], 'rated on its own business day');
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+
+        for (const [lang, words] of [['zh', '评价已截止'], ['en', 'Rating has closed']]) {
+            const p = await B.newPage(PHONE);
+            await p.goto(hall.url + '/rate/' + t2 + '?lang=' + lang);
+            await p.waitForFunction((w) => document.body.innerText.includes(w), words);
+            assert.equal(await p.locator('#rlevels').count(), 0, 'no levels offered once closed');
+            await fits(p, PHONE.width);
+            await H.artefact(p, 'rate-closed-' + lang + '.png');
+            assert.deepEqual(p.hq.errors, []);
+            await p.close();
+        }
+        assert.deepEqual(hall.db(`SELECT count(*) AS n FROM evaluations WHERE ticket='${t2}'`), [{ n: 0 }]);
+    } finally {
+        await hall.close();
+    }
+});
+
 test('window screen /pad/2 on a tablet: idle, invitation, a rating in 中文 then in English; /pad/1 refused', async () => {
     const hall = await new H.Hall(config()).start();
     try {

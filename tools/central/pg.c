@@ -101,47 +101,20 @@ static bool central__pg_cmd(PGconn *c, const char *sql, char *err, size_t errlen
     return ok;
 }
 
-/* A growable text buffer for PostgreSQL array literals. */
-struct central__buf {
-    char *p;
-    size_t len, cap;
-    bool oom;
-};
-
-static void central__put(struct central__buf *b, const char *s, size_t n)
-{
-    if (b->oom) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->oom = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = 0;
-}
-
 /* One element of a text[] literal: quoted, with " and \ escaped. */
-static void central__put_elem(struct central__buf *b, const char *s, bool first)
+static void central__put_elem(struct hq_text *b, const char *s, bool first)
 {
-    central__put(b, first ? "\"" : ",\"", first ? 1 : 2);
+    hq_text_put(b, first ? "\"" : ",\"", first ? 1 : 2);
     const char *run = s;
     for (; *s; s++) {
         if (*s == '"' || *s == '\\') {
-            central__put(b, run, (size_t)(s - run));
-            central__put(b, "\\", 1);
+            hq_text_put(b, run, (size_t)(s - run));
+            hq_text_put(b, "\\", 1);
             run = s;
         }
     }
-    central__put(b, run, (size_t)(s - run));
-    central__put(b, "\"", 1);
+    hq_text_put(b, run, (size_t)(s - run));
+    hq_text_put(b, "\"", 1);
 }
 
 static int central__pg_put_batch(struct central *cen, const struct central_batch *b, int64_t *acked,
@@ -152,28 +125,28 @@ static int central__pg_put_batch(struct central *cen, const struct central_batch
     if (!c) return HQ_ERR_DB;
     int rc = HQ_ERR_DB;
     PGresult *r = NULL;
-    struct central__buf seqs = {0}, uuids = {0}, types = {0}, ats = {0}, datas = {0};
+    struct hq_text seqs = {0}, uuids = {0}, types = {0}, ats = {0}, datas = {0};
     char num[32], gone[32];
-    central__put(&seqs, "{", 1);
+    hq_text_put(&seqs, "{", 1);
     for (size_t i = 0; i < b->n; i++) {
         int n = snprintf(num, sizeof num, "%s%lld", i ? "," : "", (long long)b->seq[i]);
-        central__put(&seqs, num, (size_t)n);
+        hq_text_put(&seqs, num, (size_t)n);
     }
-    central__put(&seqs, "}", 1);
-    central__put(&uuids, "{", 1);
-    central__put(&types, "{", 1);
-    central__put(&ats, "{", 1);
-    central__put(&datas, "{", 1);
+    hq_text_put(&seqs, "}", 1);
+    hq_text_put(&uuids, "{", 1);
+    hq_text_put(&types, "{", 1);
+    hq_text_put(&ats, "{", 1);
+    hq_text_put(&datas, "{", 1);
     for (size_t i = 0; i < b->n; i++) {
         central__put_elem(&uuids, b->uuid[i], !i);
         central__put_elem(&types, b->type[i], !i);
         central__put_elem(&ats, b->at[i], !i);
         central__put_elem(&datas, b->data[i], !i);
     }
-    central__put(&uuids, "}", 1);
-    central__put(&types, "}", 1);
-    central__put(&ats, "}", 1);
-    central__put(&datas, "}", 1);
+    hq_text_put(&uuids, "}", 1);
+    hq_text_put(&types, "}", 1);
+    hq_text_put(&ats, "}", 1);
+    hq_text_put(&datas, "}", 1);
     if (seqs.oom || uuids.oom || types.oom || ats.oom || datas.oom) {
         snprintf(err, errlen, "out of memory");
         rc = HQ_ERR_NOMEM;
