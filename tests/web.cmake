@@ -8,7 +8,7 @@ if(TARGET hallqd)
   if(NOT HQ_NODE)
     set(HQ_NODE node) # the test then fails saying so: never skipped into green
   endif()
-  foreach(t test_display test_kiosk test_kiosk_words test_rating)
+  foreach(t test_display test_kiosk test_kiosk_words test_layout_words test_rating)
     if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/web/${t}.js)
       add_test(NAME web_${t} COMMAND ${HQ_NODE} --test --test-concurrency=1 ${CMAKE_CURRENT_SOURCE_DIR}/web/${t}.js
                WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)

@@ -176,7 +176,11 @@
                 h('span', { class: 'h-win' }, HQ.t(c.window + ' 号窗口', 'Window ' + c.window))));
         }
         if (!rows.length) rows.push(h('li', { class: 'h-empty' }, HQ.t('暂无', 'none yet')));
-        HQ.fill(HQ.$('history'), rows);
+        const ol = HQ.$('history');
+        HQ.fill(ol, rows);
+        /* only whole rows: the column is as tall as the services row leaves it */
+        const bottom = ol.getBoundingClientRect().top + ol.clientTop + ol.clientHeight;
+        while (ol.children.length > 1 && ol.lastElementChild.getBoundingClientRect().bottom > bottom + 1) ol.lastElementChild.remove();
     }
 
     function renderServices() {
@@ -192,6 +196,11 @@
                     : HQ.t('暂停取号', 'closed now')) : HQ.serviceWait(s))));
         }
         HQ.fill(box, tiles);
+        if (layout !== 'calls') return;
+        /* tiles that do not stand side by side under the latest call take the whole width */
+        const wrapped = () => tiles.length > 1 && tiles[tiles.length - 1].offsetTop > tiles[0].offsetTop;
+        document.body.classList.remove('svc-wide');
+        if (wrapped()) document.body.classList.add('svc-wide');
     }
 
     const STATE_TEXT = {
@@ -275,12 +284,21 @@
         body.style.removeProperty('--fit');
         const cs = getComputedStyle(body);
         const room = body.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+        const roomH = body.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom);
         let fit = 1;
         for (let i = 0; i < 3; i++) {
             let need = 0;
-            for (const c of body.children) need = Math.max(need, c.scrollWidth);
-            if (need <= room) break;
-            fit *= (room / need) * 0.99;
+            let high = 0;
+            for (const c of body.children) {
+                need = Math.max(need, c.scrollWidth);
+                high += c.offsetHeight;
+            }
+            high += parseFloat(cs.rowGap || '0') * Math.max(0, body.children.length - 1);
+            /* and in height (the calls layout's box has a set height: a second
+             * row of service tiles takes some of it) */
+            const k = Math.min(room / Math.max(need, 1), layout === 'windows' ? 1 : roomH / Math.max(high, 1));
+            if (k >= 1) break;
+            fit *= k * 0.99;
             body.style.setProperty('--fit', fit.toFixed(4));
         }
     }
@@ -378,9 +396,16 @@
 
     HQ.$('now').addEventListener('animationend', () => HQ.$('now').classList.remove('flash'));
     window.addEventListener('resize', () => {
+        if (layout === 'calls') renderServices(); /* another aspect: do they still stand side by side */
         fitNow();
         if (layout === 'windows') sizeGrid();
     });
+    /* the service tiles' height (a name or an estimate on a second line)
+     * sets what the latest call and the history have left */
+    if (window.ResizeObserver) {
+        new ResizeObserver(() => fitNow()).observe(HQ.$('now'));
+        if (layout === 'calls') new ResizeObserver(() => renderHistory()).observe(HQ.$('history-box'));
+    }
     HQ.langButton(HQ.$('lang'));
     HQ.onLang(() => {
         document.body.classList.toggle('lang-en', HQ.lang() === 'en');

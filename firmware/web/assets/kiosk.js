@@ -138,7 +138,7 @@
         const off = s.open === false || full;
         const badge = s.open === false ? HQ.t('暂停取号', 'Closed') : full ? HQ.t('今日已满', 'Full today')
             : s.id_required ? HQ.t('需刷身份证', 'ID card needed') : null;
-        const b = h('button', { class: 'svc-btn' + (off ? ' off' : ''), type: 'button', dataset: { code: s.code } },
+        const b = h('button', { class: 'svc-btn' + (off ? ' off' : '') + (badge ? ' badged' : ''), type: 'button', dataset: { code: s.code } },
             badge ? h('span', { class: 'svc-badge' }, badge) : null,
             h('span', { class: 'svc-name' }, HQ.serviceName(s)),
             HQ.lang() === 'en' ? h('span', { class: 'svc-sub' }, s.name) : null,
@@ -150,24 +150,36 @@
     }
     /* The page of tiles: perPage() of them, or as many whole rows as the
      * screen has room for when something took height (an ID card's banner
-     * on a small or landscape screen; kiosk.css gives a row its least
-     * height), so the tiles never run under the pager and the check-in button. */
+     * on a small or landscape screen; kiosk.css makes a row as tall as its
+     * tiles' content), so the tiles never run under the pager and the
+     * check-in button. Rows are as tall as their content, so a count is
+     * taken only if every page of it fits: one count for all pages, or a
+     * page would skip the services a fuller page before it showed. */
     function renderServices() {
         const svcs = (status && status.services) || [];
         const grid = HQ.$('services');
         const cols = Math.max(1, getComputedStyle(grid).gridTemplateColumns.split(' ').length);
-        const want = page; /* kept while trying: fewer per page means more pages */
-        for (let n = perPage(); ; n -= cols) {
+        const show = (n, p) => {
             const pages = Math.max(1, Math.ceil(svcs.length / n));
-            page = Math.min(want, pages - 1);
             grid.style.setProperty('--rows', String(Math.ceil(n / cols)));
-            HQ.fill(grid, svcs.slice(page * n, page * n + n).map(serviceButton));
+            HQ.fill(grid, svcs.slice(p * n, p * n + n).map(serviceButton));
             HQ.$('pager').hidden = pages < 2;
-            HQ.$('prev').disabled = page === 0;
-            HQ.$('next').disabled = page >= pages - 1;
-            HQ.text(HQ.$('page-no'), page + 1 + ' / ' + pages);
-            if (n <= cols || grid.scrollHeight <= grid.clientHeight + 1) break;
-        }
+            HQ.$('prev').disabled = p === 0;
+            HQ.$('next').disabled = p >= pages - 1;
+            HQ.text(HQ.$('page-no'), p + 1 + ' / ' + pages);
+            return pages;
+        };
+        const fits = (n) => {
+            for (let p = 0, pages = 1; p < pages; p++) {
+                pages = show(n, p);
+                if (grid.scrollHeight > grid.clientHeight + 1) return false;
+            }
+            return true;
+        };
+        let n = perPage();
+        while (n > cols && !fits(n)) n -= cols;
+        page = Math.min(page, Math.max(1, Math.ceil(svcs.length / n)) - 1);
+        show(n, page);
     }
     function renderCard() {
         const el = HQ.$('card');
