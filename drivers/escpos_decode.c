@@ -75,7 +75,7 @@ size_t escpos_decoder_pending(const struct escpos_decoder *d)
     return d->n_in;
 }
 
-static void escpos__reset_state(struct escpos_decoder *d)
+static void escpos_decode__reset_state(struct escpos_decoder *d)
 {
     d->align = 0;
     d->gs_w = d->gs_h = d->esc_w = d->esc_h = 1;
@@ -87,17 +87,17 @@ static void escpos__reset_state(struct escpos_decoder *d)
     d->qr_module = 3;
 }
 
-static int escpos__w(const struct escpos_decoder *d)
+static int escpos_decode__w(const struct escpos_decoder *d)
 {
     return d->gs_w > d->esc_w ? d->gs_w : d->esc_w;
 }
 
-static int escpos__h(const struct escpos_decoder *d)
+static int escpos_decode__h(const struct escpos_decoder *d)
 {
     return d->gs_h > d->esc_h ? d->gs_h : d->esc_h;
 }
 
-static struct escpos_dline *escpos__new_line(struct escpos_decoder *d)
+static struct escpos_dline *escpos_decode__new_line(struct escpos_decoder *d)
 {
     d->t_started = true;
     if (d->t.n_lines >= ESCPOS_DEC_MAX_LINES) {
@@ -108,7 +108,7 @@ static struct escpos_dline *escpos__new_line(struct escpos_decoder *d)
 }
 
 /* LF, ESC d, ESC J, cut: the buffered line goes onto the paper. */
-static void escpos__flush_line(struct escpos_decoder *d, bool count_blank)
+static void escpos_decode__flush_line(struct escpos_decoder *d, bool count_blank)
 {
     if (!d->line_started) {
         if (count_blank) {
@@ -117,7 +117,7 @@ static void escpos__flush_line(struct escpos_decoder *d, bool count_blank)
         }
         return;
     }
-    struct escpos_dline *l = escpos__new_line(d);
+    struct escpos_dline *l = escpos_decode__new_line(d);
     if (l) {
         *l = d->line;
         l->text[d->line_len] = 0;
@@ -127,14 +127,14 @@ static void escpos__flush_line(struct escpos_decoder *d, bool count_blank)
     d->line_len = 0;
 }
 
-static void escpos__append(struct escpos_decoder *d, const char *utf8, size_t n, int cols)
+static void escpos_decode__append(struct escpos_decoder *d, const char *utf8, size_t n, int cols)
 {
     if (!d->line_started) {
         memset(&d->line, 0, sizeof d->line);
         d->line.kind = ESCPOS_DLINE_TEXT;
         d->line.align = d->align;
-        d->line.w = (uint8_t)escpos__w(d);
-        d->line.h = (uint8_t)escpos__h(d);
+        d->line.w = (uint8_t)escpos_decode__w(d);
+        d->line.h = (uint8_t)escpos_decode__h(d);
         d->line.bold = d->bold || d->esc_bold;
         d->line_started = true;
         d->t_started = true;
@@ -145,14 +145,14 @@ static void escpos__append(struct escpos_decoder *d, const char *utf8, size_t n,
     }
     memcpy(d->line.text + d->line_len, utf8, n);
     d->line_len += n;
-    int w = escpos__w(d);
+    int w = escpos_decode__w(d);
     if (cols == 2 && d->fs_double && w < 2) w = 2;
     d->line.columns = (uint16_t)(d->line.columns + cols * w);
 }
 
-static void escpos__end_ticket(struct escpos_decoder *d, int cut)
+static void escpos_decode__end_ticket(struct escpos_decoder *d, int cut)
 {
-    escpos__flush_line(d, false);
+    escpos_decode__flush_line(d, false);
     d->t.cut = cut;
     if (d->on_ticket) d->on_ticket(&d->t, d->arg);
     memset(&d->t, 0, sizeof d->t);
@@ -160,20 +160,20 @@ static void escpos__end_ticket(struct escpos_decoder *d, int cut)
 }
 
 /* A printable character starting at p (n bytes available). */
-static size_t escpos__char(struct escpos_decoder *d, const uint8_t *p, size_t n)
+static size_t escpos_decode__char(struct escpos_decoder *d, const uint8_t *p, size_t n)
 {
     if (p[0] < 0x80) {
         char c = p[0] == 0x09 ? ' ' : (char)p[0];
-        escpos__append(d, &c, 1, 1);
+        escpos_decode__append(d, &c, 1, 1);
         return 1;
     }
     if (!d->chinese) {
         d->t.non_gb = true;
-        escpos__append(d, "?", 1, 1);
+        escpos_decode__append(d, "?", 1, 1);
         return 1;
     }
     if (p[0] == 0x80 || p[0] == 0xFF) {
-        escpos__append(d, "?", 1, 1);
+        escpos_decode__append(d, "?", 1, 1);
         return 1;
     }
     if (n < 2) return ESCPOS_NEED_MORE;
@@ -182,14 +182,14 @@ static size_t escpos__char(struct escpos_decoder *d, const uint8_t *p, size_t n)
     size_t il = 2, ol = sizeof out;
     iconv(d->cd, NULL, NULL, NULL, NULL);
     if (iconv(d->cd, &i, &il, &o, &ol) == (size_t)-1 || il)
-        escpos__append(d, "?", 1, 2);
+        escpos_decode__append(d, "?", 1, 2);
     else
-        escpos__append(d, out, sizeof out - ol, 2);
+        escpos_decode__append(d, out, sizeof out - ol, 2);
     return 2;
 }
 
 /* GS ( k: the QR function set (cn 0x31). */
-static void escpos__qr(struct escpos_decoder *d, const uint8_t *p, size_t plen)
+static void escpos_decode__qr(struct escpos_decoder *d, const uint8_t *p, size_t plen)
 {
     if (plen < 2 || p[0] != 0x31) return;
     uint8_t fn = p[1];
@@ -210,8 +210,8 @@ static void escpos__qr(struct escpos_decoder *d, const uint8_t *p, size_t plen)
         d->t.qr[k] = 0;
         d->t.qr_len = k;
     } else if (fn == 0x51) {
-        escpos__flush_line(d, false);
-        struct escpos_dline *l = escpos__new_line(d);
+        escpos_decode__flush_line(d, false);
+        struct escpos_dline *l = escpos_decode__new_line(d);
         if (!l) return;
         memset(l, 0, sizeof *l);
         l->kind = ESCPOS_DLINE_QR;
@@ -225,25 +225,25 @@ static void escpos__qr(struct escpos_decoder *d, const uint8_t *p, size_t plen)
 }
 
 /* Commands with a fixed length after ESC / FS / GS: {second byte, total}. */
-struct escpos__fixed {
+struct escpos_decode__fixed {
     uint8_t c, len;
 };
-static const struct escpos__fixed escpos__esc_fixed[] = {
+static const struct escpos_decode__fixed escpos_decode__esc_fixed[] = {
     {' ', 3}, {'!', 3}, {'-', 3}, {'2', 2}, {'3', 3}, {'<', 2}, {'=', 3},  {'?', 3}, {'@', 2},
     {'E', 3}, {'G', 3}, {'J', 3}, {'K', 3}, {'L', 2}, {'M', 3}, {'R', 3},  {'S', 2}, {'T', 3},
     {'U', 3}, {'V', 3}, {'a', 3}, {'c', 4}, {'d', 3}, {'e', 3}, {'i', 2},  {'m', 2}, {'p', 5},
     {'r', 3}, {'t', 3}, {'u', 3}, {'v', 2}, {'{', 3}, {'$', 4}, {'\\', 4},
 };
-static const struct escpos__fixed escpos__fs_fixed[] = {
+static const struct escpos_decode__fixed escpos_decode__fs_fixed[] = {
     {'&', 2}, {'.', 2}, {'!', 3}, {'-', 3}, {'C', 3}, {'S', 4}, {'W', 3}, {'p', 4}, {'2', 77},
 };
-static const struct escpos__fixed escpos__gs_fixed[] = {
+static const struct escpos_decode__fixed escpos_decode__gs_fixed[] = {
     {'!', 3},  {'B', 3}, {'H', 3}, {'I', 3}, {'L', 4}, {'P', 4}, {'W', 4},
     {'a', 3},  {'b', 3}, {'f', 3}, {'h', 3}, {'r', 3}, {'w', 3}, {'$', 4},
     {'\\', 4}, {'/', 3}, {':', 2}, {'E', 3}, {'^', 5}, {'T', 3},
 };
 
-static int escpos__fixed_len(const struct escpos__fixed *t, size_t n, uint8_t c)
+static int escpos_decode__fixed_len(const struct escpos_decode__fixed *t, size_t n, uint8_t c)
 {
     for (size_t i = 0; i < n; i++)
         if (t[i].c == c) return t[i].len;
@@ -252,7 +252,7 @@ static int escpos__fixed_len(const struct escpos__fixed *t, size_t n, uint8_t c)
 
 /* Length of the variable-length commands, or 0 if unknown; *more = 1 when
  * the bytes so far do not tell the length yet. */
-static size_t escpos__var_len(const uint8_t *p, size_t n, int *more)
+static size_t escpos_decode__var_len(const uint8_t *p, size_t n, int *more)
 {
     *more = 0;
     if (p[0] == 0x1B && p[1] == '*') { /* ESC * m nL nH d... */
@@ -297,7 +297,7 @@ static size_t escpos__var_len(const uint8_t *p, size_t n, int *more)
 }
 
 /* Act on one complete command p[0..len). */
-static void escpos__command(struct escpos_decoder *d, const uint8_t *p, size_t len)
+static void escpos_decode__command(struct escpos_decoder *d, const uint8_t *p, size_t len)
 {
     uint8_t a = len > 2 ? p[2] : 0;
     if (p[0] == 0x1B) {
@@ -305,7 +305,7 @@ static void escpos__command(struct escpos_decoder *d, const uint8_t *p, size_t l
         case '@':
             d->line_started = false;
             d->line_len = 0;
-            escpos__reset_state(d);
+            escpos_decode__reset_state(d);
             d->t.initialised++;
             d->t_started = true;
             break;
@@ -322,18 +322,18 @@ static void escpos__command(struct escpos_decoder *d, const uint8_t *p, size_t l
             d->esc_w = a & 0x20 ? 2 : 1;
             break;
         case 'd':
-            escpos__flush_line(d, false);
+            escpos_decode__flush_line(d, false);
             d->t.feed_lines += a;
             d->t_started = true;
             break;
         case 'J':
-            escpos__flush_line(d, false);
+            escpos_decode__flush_line(d, false);
             break;
         case 'i':
-            escpos__end_ticket(d, ESCPOS_CUT_FULL);
+            escpos_decode__end_ticket(d, ESCPOS_CUT_FULL);
             break;
         case 'm':
-            escpos__end_ticket(d, ESCPOS_CUT_PARTIAL);
+            escpos_decode__end_ticket(d, ESCPOS_CUT_PARTIAL);
             break;
         }
     } else if (p[0] == 0x1C) {
@@ -356,22 +356,22 @@ static void escpos__command(struct escpos_decoder *d, const uint8_t *p, size_t l
             break;
         case 'V': {
             int full = a == 0 || a == 48 || a == 65 || a == 97 || a == 103;
-            escpos__end_ticket(d, full ? ESCPOS_CUT_FULL : ESCPOS_CUT_PARTIAL);
+            escpos_decode__end_ticket(d, full ? ESCPOS_CUT_FULL : ESCPOS_CUT_PARTIAL);
             break;
         }
         case '(':
-            if (p[2] == 'k') escpos__qr(d, p + 5, len - 5);
+            if (p[2] == 'k') escpos_decode__qr(d, p + 5, len - 5);
             break;
         }
     }
 }
 
 /* One step at p: returns bytes consumed, or ESCPOS_NEED_MORE. */
-static size_t escpos__step(struct escpos_decoder *d, const uint8_t *p, size_t n)
+static size_t escpos_decode__step(struct escpos_decoder *d, const uint8_t *p, size_t n)
 {
     uint8_t c = p[0];
     if (c == 0x0A) {
-        escpos__flush_line(d, true);
+        escpos_decode__flush_line(d, true);
         return 1;
     }
     if (c == 0x10) { /* DLE: real-time commands */
@@ -388,16 +388,16 @@ static size_t escpos__step(struct escpos_decoder *d, const uint8_t *p, size_t n)
     if (c == 0x1B || c == 0x1C || c == 0x1D) {
         if (n < 2) return ESCPOS_NEED_MORE;
         int more;
-        size_t len = escpos__var_len(p, n, &more);
+        size_t len = escpos_decode__var_len(p, n, &more);
         if (more) return ESCPOS_NEED_MORE;
         if (!len) {
-            const struct escpos__fixed *t = c == 0x1B   ? escpos__esc_fixed
-                                            : c == 0x1C ? escpos__fs_fixed
-                                                        : escpos__gs_fixed;
-            size_t tn = c == 0x1B   ? HQ_ARRAY_LEN(escpos__esc_fixed)
-                        : c == 0x1C ? HQ_ARRAY_LEN(escpos__fs_fixed)
-                                    : HQ_ARRAY_LEN(escpos__gs_fixed);
-            len = (size_t)escpos__fixed_len(t, tn, p[1]);
+            const struct escpos_decode__fixed *t = c == 0x1B   ? escpos_decode__esc_fixed
+                                                   : c == 0x1C ? escpos_decode__fs_fixed
+                                                               : escpos_decode__gs_fixed;
+            size_t tn = c == 0x1B   ? HQ_ARRAY_LEN(escpos_decode__esc_fixed)
+                        : c == 0x1C ? HQ_ARRAY_LEN(escpos_decode__fs_fixed)
+                                    : HQ_ARRAY_LEN(escpos_decode__gs_fixed);
+            len = (size_t)escpos_decode__fixed_len(t, tn, p[1]);
         }
         if (!len) {
             LOG_DEBUG("ESCPOS", "unknown command %02X %02X skipped", p[0], p[1]);
@@ -406,11 +406,11 @@ static size_t escpos__step(struct escpos_decoder *d, const uint8_t *p, size_t n)
         }
         if (len > ESCPOS_DEC_BUF_MAX) len = ESCPOS_DEC_BUF_MAX; /* cannot happen: 16-bit fields */
         if (n < len) return ESCPOS_NEED_MORE;
-        escpos__command(d, p, len);
+        escpos_decode__command(d, p, len);
         return len;
     }
     if (c < 0x20 && c != 0x09) return 1; /* CR and other controls print nothing */
-    return escpos__char(d, p, n);
+    return escpos_decode__char(d, p, n);
 }
 
 int escpos_decoder_feed(struct escpos_decoder *d, const void *buf, size_t len)
@@ -431,7 +431,7 @@ int escpos_decoder_feed(struct escpos_decoder *d, const void *buf, size_t len)
     d->n_in += len;
     size_t pos = 0;
     while (pos < d->n_in) {
-        size_t k = escpos__step(d, d->in + pos, d->n_in - pos);
+        size_t k = escpos_decode__step(d, d->in + pos, d->n_in - pos);
         if (k == ESCPOS_NEED_MORE) break;
         pos += k;
     }
@@ -443,28 +443,28 @@ int escpos_decoder_feed(struct escpos_decoder *d, const void *buf, size_t len)
 void escpos_decoder_finish(struct escpos_decoder *d)
 {
     d->n_in = 0;
-    escpos__flush_line(d, false);
-    if (d->t.n_lines || d->t.qr_len) escpos__end_ticket(d, ESCPOS_CUT_NONE);
+    escpos_decode__flush_line(d, false);
+    if (d->t.n_lines || d->t.qr_len) escpos_decode__end_ticket(d, ESCPOS_CUT_NONE);
     memset(&d->t, 0, sizeof d->t);
     d->t_started = false;
 }
 
-struct escpos__first {
+struct escpos_decode__first {
     struct escpos_dticket *out;
     int n;
 };
 
-static void escpos__take_first(const struct escpos_dticket *t, void *arg)
+static void escpos_decode__take_first(const struct escpos_dticket *t, void *arg)
 {
-    struct escpos__first *f = arg;
+    struct escpos_decode__first *f = arg;
     if (f->n++ == 0) *f->out = *t;
 }
 
 int escpos_decode_buffer(const void *buf, size_t len, int width_dots, struct escpos_dticket *out)
 {
-    struct escpos__first f = {out, 0};
+    struct escpos_decode__first f = {out, 0};
     memset(out, 0, sizeof *out);
-    struct escpos_decoder *d = escpos_decoder_new(width_dots, escpos__take_first, NULL, &f);
+    struct escpos_decoder *d = escpos_decoder_new(width_dots, escpos_decode__take_first, NULL, &f);
     if (!d) return -1;
     if (escpos_decoder_feed(d, buf, len))
         f.n = -1;

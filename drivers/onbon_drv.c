@@ -104,26 +104,26 @@ struct onbon_drv {
     uint8_t frame[ONBON_FRAME_MAX], data[ONBON_MAX_DATA], lit[ONBON_MAX_W / 8 * ONBON_MAX_H];
 };
 
-static const struct onbon_win_cfg *onbon__wcfg(const struct hq_dev *dev, int wi)
+static const struct onbon_win_cfg *onbon_drv__wcfg(const struct hq_dev *dev, int wi)
 {
     return dev->win[wi].cfg;
 }
 
 /* The screen's address: its own key, else the window's bar address (which is what puts the
  * window on this line in the first place). */
-static uint16_t onbon__addr(const struct hq_dev *dev, int wi)
+static uint16_t onbon_drv__addr(const struct hq_dev *dev, int wi)
 {
-    const struct onbon_win_cfg *c = onbon__wcfg(dev, wi);
+    const struct onbon_win_cfg *c = onbon_drv__wcfg(dev, wi);
     return (uint16_t)(c->screen ? c->screen : dev->win[wi].bar);
 }
 
-static const struct onbon_bus_cfg *onbon__bcfg(const struct hq_dev *dev)
+static const struct onbon_bus_cfg *onbon_drv__bcfg(const struct hq_dev *dev)
 {
     static const struct onbon_bus_cfg def = {.font = "", .ping_s = 10, .answer_ms = 1000};
     return dev->cfg ? dev->cfg : &def;
 }
 
-static uint8_t onbon__color(const char *name)
+static uint8_t onbon_drv__color(const char *name)
 {
     if (!name || strcmp(name, "red") == 0) return ONBON_COLOR_RED;
     if (strcmp(name, "green") == 0) return ONBON_COLOR_GREEN;
@@ -131,7 +131,7 @@ static uint8_t onbon__color(const char *name)
     return ONBON_COLOR_RED;
 }
 
-static const char *onbon__error_name(uint16_t e)
+static const char *onbon_drv__error_name(uint16_t e)
 {
     static const char *const n[] = {"ERR_NO",
                                     "ERR_OUTOFGROUP",
@@ -156,7 +156,7 @@ static const char *onbon__error_name(uint16_t e)
     return e < HQ_ARRAY_LEN(n) ? n[e] : "unknown error";
 }
 
-static void onbon__health(struct hq_dev *dev, int wi, int health, int err, const char *reason)
+static void onbon_drv__health(struct hq_dev *dev, int wi, int health, int err, const char *reason)
 {
     struct onbon_drv *p = dev->priv;
     if (p->w[wi].health != health) dev->host->health(dev, HQ_UNIT_BAR, wi, health, err, reason);
@@ -174,14 +174,14 @@ static void onbon__health(struct hq_dev *dev, int wi, int health, int err, const
 }
 
 /* The font for window wi, opened once per (file, size) and line. */
-static struct onbon_font *onbon__font(struct hq_dev *dev, int wi)
+static struct onbon_font *onbon_drv__font(struct hq_dev *dev, int wi)
 {
     struct onbon_drv *p = dev->priv;
-    const struct onbon_win_cfg *c = onbon__wcfg(dev, wi);
+    const struct onbon_win_cfg *c = onbon_drv__wcfg(dev, wi);
     /* A bitmap font takes its strike nearest to this; an outline font fills the height. */
     unsigned px = (unsigned)c->height;
-    const char *path = onbon__bcfg(dev)->font[0] ? onbon__bcfg(dev)->font
-                                                 : onbon_default_font((unsigned)c->height);
+    const char *path = onbon_drv__bcfg(dev)->font[0] ? onbon_drv__bcfg(dev)->font
+                                                     : onbon_default_font((unsigned)c->height);
     for (int i = 0; i < ONBON_FONTS; i++)
         if (p->font[i].f && p->font[i].px == px && strcmp(p->font[i].path, path) == 0)
             return p->font[i].f;
@@ -201,11 +201,11 @@ static struct onbon_font *onbon__font(struct hq_dev *dev, int wi)
     return NULL;
 }
 
-static void onbon__send(struct hq_dev *dev, const uint8_t *data, size_t n, int wi, int req,
-                        uint64_t now_ms)
+static void onbon_drv__send(struct hq_dev *dev, const uint8_t *data, size_t n, int wi, int req,
+                            uint64_t now_ms)
 {
     struct onbon_drv *p = dev->priv;
-    struct onbon_packet pk = {.dst = onbon__addr(dev, wi),
+    struct onbon_packet pk = {.dst = onbon_drv__addr(dev, wi),
                               .src = ONBON_SRC_HOST,
                               .devtype = ONBON_TYPE_ANY,
                               .ver = ONBON_PROTO_VER,
@@ -217,15 +217,15 @@ static void onbon__send(struct hq_dev *dev, const uint8_t *data, size_t n, int w
     p->busy_wi = wi;
     p->busy_req = req;
     p->busy_gen = p->w[wi].gen;
-    p->deadline_ms = now_ms + (uint64_t)onbon__bcfg(dev)->answer_ms;
+    p->deadline_ms = now_ms + (uint64_t)onbon_drv__bcfg(dev)->answer_ms;
 }
 
 /* Window wi's page: its text rendered, or the test pattern, or dark. */
-static int onbon__page(struct hq_dev *dev, int wi, size_t *n)
+static int onbon_drv__page(struct hq_dev *dev, int wi, size_t *n)
 {
     struct onbon_drv *p = dev->priv;
     struct onbon_win *w = &p->w[wi];
-    const struct onbon_win_cfg *c = onbon__wcfg(dev, wi);
+    const struct onbon_win_cfg *c = onbon_drv__wcfg(dev, wi);
     struct onbon_area a = {
         .id = 0, .w = (uint16_t)c->width, .h = (uint16_t)c->height, .colors = (uint8_t)c->colors};
     size_t stride = ((size_t)c->width + 7) / 8;
@@ -235,7 +235,7 @@ static int onbon__page(struct hq_dev *dev, int wi, size_t *n)
             for (int x = 0; x < c->width; x++)
                 p->lit[(size_t)r * stride + (size_t)x / 8] |= (uint8_t)(0x80 >> (x % 8));
     } else if (w->color && w->text[0]) {
-        struct onbon_font *f = onbon__font(dev, wi);
+        struct onbon_font *f = onbon_drv__font(dev, wi);
         if (!f) return HQ_ERR_CONFIG;
         unsigned missing = 0, clipped = 0;
         int rc = onbon_render(f, w->text, (unsigned)c->width, (unsigned)c->height, p->lit, &missing,
@@ -244,7 +244,7 @@ static int onbon__page(struct hq_dev *dev, int wi, size_t *n)
         if (missing || clipped)
             dev->host->log(dev, HQ_LOG_WARN,
                            "screen %d: %u character(s) not in the font, %u column(s) cut",
-                           onbon__addr(dev, wi), missing, clipped);
+                           onbon_drv__addr(dev, wi), missing, clipped);
     }
     return onbon_make_area(&a, p->lit, w->color ? w->color : ONBON_COLOR_RED, p->data,
                            sizeof p->data, n);
@@ -252,7 +252,7 @@ static int onbon__page(struct hq_dev *dev, int wi, size_t *n)
 
 /* Send the next request if none is in flight: a changed page first, else a ping that is due;
  * then arm the timer for the earliest thing to wait for. */
-static void onbon__pump(struct hq_dev *dev, uint64_t now_ms)
+static void onbon_drv__pump(struct hq_dev *dev, uint64_t now_ms)
 {
     struct onbon_drv *p = dev->priv;
     if (p->busy_req == ONBON_REQ_NONE) {
@@ -265,17 +265,17 @@ static void onbon__pump(struct hq_dev *dev, uint64_t now_ms)
                 pick = (int)i, req = ONBON_REQ_PING;
         if (req == ONBON_REQ_AREA) {
             size_t n = 0;
-            int rc = onbon__page(dev, pick, &n);
+            int rc = onbon_drv__page(dev, pick, &n);
             if (rc == HQ_OK) {
-                onbon__send(dev, p->data, n, pick, req, now_ms);
+                onbon_drv__send(dev, p->data, n, pick, req, now_ms);
             } else {
                 /* Nothing this screen can be sent until the configuration changes. */
                 p->w[pick].dirty = false;
-                onbon__health(dev, pick, HQ_HEALTH_FAULTY, rc, "cannot render the text");
+                onbon_drv__health(dev, pick, HQ_HEALTH_FAULTY, rc, "cannot render the text");
             }
         } else if (req == ONBON_REQ_PING) {
             static const uint8_t ping[] = {0x01, ONBON_GROUP_SYS, 0x00, 0x00, 0x00};
-            onbon__send(dev, ping, sizeof ping, pick, req, now_ms);
+            onbon_drv__send(dev, ping, sizeof ping, pick, req, now_ms);
         }
     }
     uint64_t next = HQ_DRV_TIMER_OFF;
@@ -294,42 +294,42 @@ static void onbon__pump(struct hq_dev *dev, uint64_t now_ms)
         dev->host->arm(dev, next > now_ms ? next - now_ms : 0);
 }
 
-static void onbon__on_frame(const struct onbon_frame *f, void *arg)
+static void onbon_drv__on_frame(const struct onbon_frame *f, void *arg)
 {
     struct hq_dev *dev = arg;
     struct onbon_drv *p = dev->priv;
     int wi = p->busy_wi;
-    if (p->busy_req == ONBON_REQ_NONE || f->src != onbon__addr(dev, wi)) {
+    if (p->busy_req == ONBON_REQ_NONE || f->src != onbon_drv__addr(dev, wi)) {
         dev->host->log(dev, HQ_LOG_INFO, "answer from screen %u that was not asked", f->src);
         return;
     }
     dev->count->frames++;
     struct onbon_answer a;
-    uint64_t now = p->deadline_ms - (uint64_t)onbon__bcfg(dev)->answer_ms; /* the send time */
+    uint64_t now = p->deadline_ms - (uint64_t)onbon_drv__bcfg(dev)->answer_ms; /* the send time */
     struct onbon_win *w = &p->w[wi];
     int req = p->busy_req;
     p->busy_req = ONBON_REQ_NONE;
     w->heard = true;
     if (onbon_parse_answer(f->data, f->n, &a) != HQ_OK) {
-        onbon__health(dev, wi, HQ_HEALTH_FAULTY, HQ_ERR_PROTO, "answer too short");
+        onbon_drv__health(dev, wi, HQ_HEALTH_FAULTY, HQ_ERR_PROTO, "answer too short");
         return;
     }
     if (a.group == ONBON_GROUP_ACK && a.cmd == 0x01) {
         char why[96];
         w->nacks++;
         w->last_error = a.error;
-        snprintf(why, sizeof why, "NACK: error %u %s", a.error, onbon__error_name(a.error));
+        snprintf(why, sizeof why, "NACK: error %u %s", a.error, onbon_drv__error_name(a.error));
         /* Resending the same page cannot help; a newer view is still sent. */
         if (req == ONBON_REQ_AREA && p->busy_gen == w->gen) w->dirty = false;
-        onbon__health(dev, wi, HQ_HEALTH_FAULTY, HQ_ERR_PROTO, why);
+        onbon_drv__health(dev, wi, HQ_HEALTH_FAULTY, HQ_ERR_PROTO, why);
         return;
     }
     w->acks++;
     if (req == ONBON_REQ_AREA && p->busy_gen == w->gen) w->dirty = false;
-    w->next_ping_ms = now + (uint64_t)onbon__bcfg(dev)->ping_s * 1000;
+    w->next_ping_ms = now + (uint64_t)onbon_drv__bcfg(dev)->ping_s * 1000;
     /* A screen that refused a page stays faulty until a page is taken again. */
     if (req == ONBON_REQ_AREA || w->health != HQ_HEALTH_FAULTY)
-        onbon__health(dev, wi, HQ_HEALTH_ONLINE, HQ_OK, "");
+        onbon_drv__health(dev, wi, HQ_HEALTH_ONLINE, HQ_OK, "");
 }
 
 static int onbon_drv_open(struct hq_dev *dev, uint64_t now_ms)
@@ -353,20 +353,20 @@ static int onbon_drv_open(struct hq_dev *dev, uint64_t now_ms)
          * it was shown before the line went away is sent again. */
         if (w->gen) w->dirty = true, w->retry_ms = now_ms;
     }
-    onbon__pump(dev, now_ms);
+    onbon_drv__pump(dev, now_ms);
     return HQ_OK;
 }
 
 static void onbon_drv_input(struct hq_dev *dev, const uint8_t *b, size_t n, uint64_t now_ms)
 {
     struct onbon_drv *p = dev->priv;
-    onbon_lexer_feed(&p->lx, b, n, onbon__on_frame, dev);
+    onbon_lexer_feed(&p->lx, b, n, onbon_drv__on_frame, dev);
     uint32_t bad = onbon_lexer_bad(&p->lx);
     if (bad != p->bad_seen || p->lx.garbage != p->garbage_seen)
         dev->host->bad(dev, bad - p->bad_seen, p->lx.garbage - p->garbage_seen);
     p->bad_seen = bad;
     p->garbage_seen = p->lx.garbage;
-    onbon__pump(dev, now_ms);
+    onbon_drv__pump(dev, now_ms);
 }
 
 static void onbon_drv_timer(struct hq_dev *dev, uint64_t now_ms)
@@ -376,20 +376,20 @@ static void onbon_drv_timer(struct hq_dev *dev, uint64_t now_ms)
         struct onbon_win *w = &p->w[p->busy_wi];
         char why[64];
         w->timeouts++;
-        snprintf(why, sizeof why, "no answer within %d ms", onbon__bcfg(dev)->answer_ms);
+        snprintf(why, sizeof why, "no answer within %d ms", onbon_drv__bcfg(dev)->answer_ms);
         /* Try the page again after a ping interval, not at once: an unplugged screen would
          * otherwise hold the line for the others. */
         if (p->busy_req == ONBON_REQ_AREA)
-            w->retry_ms = now_ms + (uint64_t)onbon__bcfg(dev)->ping_s * 1000;
-        w->next_ping_ms = now_ms + (uint64_t)onbon__bcfg(dev)->ping_s * 1000;
+            w->retry_ms = now_ms + (uint64_t)onbon_drv__bcfg(dev)->ping_s * 1000;
+        w->next_ping_ms = now_ms + (uint64_t)onbon_drv__bcfg(dev)->ping_s * 1000;
         p->busy_req = ONBON_REQ_NONE;
-        onbon__health(dev, p->busy_wi, HQ_HEALTH_OFFLINE, HQ_ERR_TIMEOUT, why);
+        onbon_drv__health(dev, p->busy_wi, HQ_HEALTH_OFFLINE, HQ_ERR_TIMEOUT, why);
     }
-    onbon__pump(dev, now_ms);
+    onbon_drv__pump(dev, now_ms);
 }
 
-static void onbon__set(struct hq_dev *dev, int wi, const char *text, uint8_t color, bool all_lit,
-                       uint64_t now_ms)
+static void onbon_drv__set(struct hq_dev *dev, int wi, const char *text, uint8_t color,
+                           bool all_lit, uint64_t now_ms)
 {
     struct onbon_drv *p = dev->priv;
     if (wi < 0 || (size_t)wi >= dev->n_win || !dev->win[wi].cfg) return;
@@ -407,39 +407,41 @@ static void onbon_drv_effect(struct hq_dev *dev, const struct hq_drv_effect *ef,
     switch (ef->type) {
     case HQ_DRV_FX_SHOW:
         if (!ef->view || ef->view->kind == HQ_VIEW_BLANK) {
-            onbon__set(dev, ef->wi, "", 0, false, now_ms);
+            onbon_drv__set(dev, ef->wi, "", 0, false, now_ms);
         } else if (ef->view->kind == HQ_VIEW_IDLE && (!ef->view->text || !ef->view->text[0]) &&
                    ef->wi >= 0 && (size_t)ef->wi < dev->n_win) {
             /* The host leaves the idle text to the display (an A0 90 bar stores its own); a
              * 5E stores nothing, so it is drawn like any other text. */
             const struct hq_dev_window *w = &dev->win[ef->wi];
-            onbon__set(dev, ef->wi, w->idle_text,
-                       onbon__color(w->idle_color ? w->idle_color : ef->view->color), false,
-                       now_ms);
+            onbon_drv__set(dev, ef->wi, w->idle_text,
+                           onbon_drv__color(w->idle_color ? w->idle_color : ef->view->color), false,
+                           now_ms);
         } else {
-            onbon__set(dev, ef->wi, ef->view->text, onbon__color(ef->view->color), false, now_ms);
+            onbon_drv__set(dev, ef->wi, ef->view->text, onbon_drv__color(ef->view->color), false,
+                           now_ms);
         }
         break;
     case HQ_DRV_FX_BLANK:
         for (size_t i = 0; i < dev->n_win; i++)
-            onbon__set(dev, (int)i, "", 0, false, now_ms);
+            onbon_drv__set(dev, (int)i, "", 0, false, now_ms);
         break;
     case HQ_DRV_FX_IDENTIFY: {
         char t[48];
         if (ef->wi < 0 || (size_t)ef->wi >= dev->n_win || !dev->win[ef->wi].cfg) return;
         /* The address the screen answers to, as set with LedshowTW (屏号), like the A0 90 bars. */
-        snprintf(t, sizeof t, "%u号窗 屏号%u", dev->win[ef->wi].window, onbon__addr(dev, ef->wi));
-        onbon__set(dev, ef->wi, t, ONBON_COLOR_YELLOW, false, now_ms);
+        snprintf(t, sizeof t, "%u号窗 屏号%u", dev->win[ef->wi].window,
+                 onbon_drv__addr(dev, ef->wi));
+        onbon_drv__set(dev, ef->wi, t, ONBON_COLOR_YELLOW, false, now_ms);
         break;
     }
     case HQ_DRV_FX_TEST:
         /* Every pixel lit, in every colour: a dot-matrix screen's dead pixels and rows show. */
-        onbon__set(dev, ef->wi, "", ONBON_COLOR_YELLOW, true, now_ms);
+        onbon_drv__set(dev, ef->wi, "", ONBON_COLOR_YELLOW, true, now_ms);
         break;
     default:
         return; /* engine effects: the host turns them into views */
     }
-    onbon__pump(dev, now_ms);
+    onbon_drv__pump(dev, now_ms);
 }
 
 static void onbon_drv_status(struct hq_dev *dev, int unit, int wi, struct cJSON *o, uint64_t now_ms)
@@ -453,15 +455,15 @@ static void onbon_drv_status(struct hq_dev *dev, int unit, int wi, struct cJSON 
         return;
     }
     if (unit != HQ_UNIT_BAR || wi < 0 || (size_t)wi >= dev->n_win || !dev->win[wi].cfg) return;
-    const struct onbon_win_cfg *c = onbon__wcfg(dev, wi);
+    const struct onbon_win_cfg *c = onbon_drv__wcfg(dev, wi);
     const struct onbon_win *w = &p->w[wi];
-    cJSON_AddNumberToObject(o, "screen", onbon__addr(dev, wi));
+    cJSON_AddNumberToObject(o, "screen", onbon_drv__addr(dev, wi));
     cJSON_AddNumberToObject(o, "width", c->width);
     cJSON_AddNumberToObject(o, "height", c->height);
     cJSON_AddNumberToObject(o, "acks", w->acks);
     cJSON_AddNumberToObject(o, "nacks", w->nacks);
     cJSON_AddNumberToObject(o, "timeouts", w->timeouts);
-    if (w->nacks) cJSON_AddStringToObject(o, "last_error", onbon__error_name(w->last_error));
+    if (w->nacks) cJSON_AddStringToObject(o, "last_error", onbon_drv__error_name(w->last_error));
 }
 
 static void onbon_drv_close(struct hq_dev *dev)

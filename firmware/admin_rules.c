@@ -19,7 +19,7 @@
  * (strerror) are left out of the Chinese. */
 static const struct {
     const char *en, *zh;
-} admin__reasons_fixed[] = {
+} admin_rules__reasons_fixed[] = {
     {"no answer", "无应答"},
     {"out of memory", "内存不足"},
     {"connection refused", "连接被拒绝"},
@@ -38,41 +38,42 @@ bool admin_reason_zh(const char *en, char *buf, size_t len)
     size_t n = strlen(en);
     if (len) buf[0] = 0;
     if (!len) return false;
-    for (size_t k = 0; k < HQ_ARRAY_LEN(admin__reasons_fixed); k++)
-        if (strcmp(en, admin__reasons_fixed[k].en) == 0) {
-            snprintf(buf, len, "%s", admin__reasons_fixed[k].zh);
+    for (size_t k = 0; k < HQ_ARRAY_LEN(admin_rules__reasons_fixed); k++)
+        if (strcmp(en, admin_rules__reasons_fixed[k].en) == 0) {
+            snprintf(buf, len, "%s", admin_rules__reasons_fixed[k].zh);
             return true;
         }
-#define ADMIN__WHOLE(r) ((r) && end >= 0 && (size_t)end == n)
+#define ADMIN_RULES__WHOLE(r) ((r) && end >= 0 && (size_t)end == n)
     end = -1;
-    if (ADMIN__WHOLE(sscanf(en, "no answer for %u s%n", &x, &end) == 1)) {
+    if (ADMIN_RULES__WHOLE(sscanf(en, "no answer for %u s%n", &x, &end) == 1)) {
         snprintf(buf, len, "%u 秒无应答", x);
         return true;
     }
     end = -1;
-    if (ADMIN__WHOLE(sscanf(en, "no AA acknowledgement within %u ms%n", &x, &end) == 1)) {
+    if (ADMIN_RULES__WHOLE(sscanf(en, "no AA acknowledgement within %u ms%n", &x, &end) == 1)) {
         snprintf(buf, len, "%u 毫秒内未收到应答确认", x);
         return true;
     }
     end = -1;
-    if (ADMIN__WHOLE(sscanf(en, "%u bad frames or bursts of garbage within %u s%n", &x, &y, &end) ==
-                     2)) {
+    if (ADMIN_RULES__WHOLE(
+            sscanf(en, "%u bad frames or bursts of garbage within %u s%n", &x, &y, &end) == 2)) {
         snprintf(buf, len, "%u 秒内 %u 次错误帧或乱码", y, x);
         return true;
     }
     end = -1;
-    if (ADMIN__WHOLE(sscanf(en, "port %63s open, reader not answering yet%n", a, &end) == 1)) {
+    if (ADMIN_RULES__WHOLE(sscanf(en, "port %63s open, reader not answering yet%n", a, &end) ==
+                           1)) {
         snprintf(buf, len, "端口 %s 已打开，读卡器尚未应答", a);
         return true;
     }
     end = -1;
-    if (ADMIN__WHOLE(sscanf(en, "cannot open %63s (%*[^)]); next try in %u ms%n", a, &x, &end) ==
-                     2)) {
+    if (ADMIN_RULES__WHOLE(
+            sscanf(en, "cannot open %63s (%*[^)]); next try in %u ms%n", a, &x, &end) == 2)) {
         snprintf(buf, len, "无法打开 %s，%u 毫秒后重试", a, x);
         return true;
     }
     end = -1;
-    if (ADMIN__WHOLE(
+    if (ADMIN_RULES__WHOLE(
             sscanf(en, "line %u of %63s is busy (held by another program)%n", &x, a, &end) == 2)) {
         snprintf(buf, len, "%s 的 %u 号线被其他程序占用", a, x);
         return true;
@@ -99,7 +100,7 @@ bool admin_reason_zh(const char *en, char *buf, size_t len)
         snprintf(buf, len, "%s 的 %u 号线读取失败", a, x);
         return true;
     }
-#undef ADMIN__WHOLE
+#undef ADMIN_RULES__WHOLE
     return false;
 }
 
@@ -194,7 +195,7 @@ int64_t admin_oldest_wait(const struct hq_engine *e, size_t service, int64_t now
     return oldest;
 }
 
-static bool admin__serves(const struct hq_window_cfg *wc, size_t service)
+static bool admin_rules__serves(const struct hq_window_cfg *wc, size_t service)
 {
     for (size_t k = 0; k < wc->n_services; k++)
         if (wc->services[k] == service) return true;
@@ -207,18 +208,18 @@ unsigned admin_open_windows(const struct hq_engine *e, size_t service)
     for (size_t w = 0; w < e->cfg->n_windows; w++) {
         uint8_t st = e->win[w].state;
         if (st == HQ_WS_CLOSED || st == HQ_WS_PAUSED) continue;
-        if (admin__serves(&e->cfg->windows[w], service)) n++;
+        if (admin_rules__serves(&e->cfg->windows[w], service)) n++;
     }
     return n;
 }
 
-static int64_t admin__min_up(int64_t s)
+static int64_t admin_rules__min_up(int64_t s)
 {
     return (s + 59) / 60;
 }
 
 /* "12 分钟" / "12 min", or seconds under a minute (short test limits) */
-static void admin__dur(int64_t s, char *zh, size_t zl, char *en, size_t el)
+static void admin_rules__dur(int64_t s, char *zh, size_t zl, char *en, size_t el)
 {
     if (s < 60) {
         snprintf(zh, zl, "%lld 秒", (long long)s);
@@ -250,12 +251,12 @@ size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t i
         a->threshold = wait_s;
         char est_zh[48] = "无窗口受理", est_en[48] = "no window open";
         if (est >= 0) {
-            snprintf(est_zh, sizeof est_zh, "%lld 分钟", (long long)admin__min_up(est));
-            snprintf(est_en, sizeof est_en, "%lld min", (long long)admin__min_up(est));
+            snprintf(est_zh, sizeof est_zh, "%lld 分钟", (long long)admin_rules__min_up(est));
+            snprintf(est_en, sizeof est_en, "%lld min", (long long)admin_rules__min_up(est));
         }
         char old_zh[32], old_en[32], lim_zh[32], lim_en[32];
-        admin__dur(oldest, old_zh, sizeof old_zh, old_en, sizeof old_en);
-        admin__dur(wait_s, lim_zh, sizeof lim_zh, lim_en, sizeof lim_en);
+        admin_rules__dur(oldest, old_zh, sizeof old_zh, old_en, sizeof old_en);
+        admin_rules__dur(wait_s, lim_zh, sizeof lim_zh, lim_en, sizeof lim_en);
         snprintf(a->msg_zh, sizeof a->msg_zh,
                  "%s %s 等候超时：%zu 人等候，预计等候 %s，最久已等 %s（阈值 %s）", sc->code,
                  sc->name, waiting, est_zh, old_zh, lim_zh);
@@ -286,7 +287,7 @@ size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t i
         a->value = idle;
         a->threshold = idle_s;
         char zh[32], en[32];
-        admin__dur(idle, zh, sizeof zh, en, sizeof en);
+        admin_rules__dur(idle, zh, sizeof zh, en, sizeof en);
         snprintf(a->msg_zh, sizeof a->msg_zh, "%s 空岗：%s 已 %s未叫号，%zu 人等候", wc->name,
                  clerk, zh, waiting);
         snprintf(a->msg_en, sizeof a->msg_en, "%s idle: %s has called nobody for %s while %zu wait",
@@ -295,8 +296,8 @@ size_t admin_alarms_queue(const struct hq_engine *e, uint32_t wait_s, uint32_t i
     return n;
 }
 
-static struct admin_alarm *admin__new(struct admin_alarm *out, size_t *n, int kind,
-                                      const char *prefix, const struct hq_window_cfg *wc)
+static struct admin_alarm *admin_rules__new(struct admin_alarm *out, size_t *n, int kind,
+                                            const char *prefix, const struct hq_window_cfg *wc)
 {
     struct admin_alarm *a = &out[(*n)++];
     memset(a, 0, sizeof *a);
@@ -306,7 +307,7 @@ static struct admin_alarm *admin__new(struct admin_alarm *out, size_t *n, int ki
     return a;
 }
 
-static const char *admin__clerk(const struct hq_engine_cfg *c, uint16_t staff)
+static const char *admin_rules__clerk(const struct hq_engine_cfg *c, uint16_t staff)
 {
     return staff && staff <= c->n_staff ? c->staff[staff - 1].name : "";
 }
@@ -321,14 +322,14 @@ size_t admin_alarms_supervision(const struct hq_engine *e, uint32_t unstaffed_s,
         const struct hq_window_st *st = &e->win[w];
         const struct hq_window_cfg *wc = &c->windows[w];
         const char *wen = wc->name_en[0] ? wc->name_en : wc->name;
-        const char *clerk = admin__clerk(c, st->staff);
+        const char *clerk = admin_rules__clerk(c, st->staff);
         /* 求助: open until the manager acknowledges it (HQ_CMD_HELP_ACK). */
         if (st->help_at && n < max) {
-            struct admin_alarm *a = admin__new(out, &n, ADMIN_AL_HELP, "help", wc);
+            struct admin_alarm *a = admin_rules__new(out, &n, ADMIN_AL_HELP, "help", wc);
             a->since = st->help_at;
             a->value = now > st->help_at ? now - st->help_at : 0;
             a->threshold = -1;
-            admin__dur(a->value, dz, sizeof dz, de, sizeof de);
+            admin_rules__dur(a->value, dz, sizeof dz, de, sizeof de);
             snprintf(a->msg_zh, sizeof a->msg_zh, "%s 请求协助：%s呼叫大厅经理，已等 %s", wc->name,
                      *clerk ? clerk : "窗口", dz);
             snprintf(a->msg_en, sizeof a->msg_en,
@@ -340,12 +341,12 @@ size_t admin_alarms_supervision(const struct hq_engine *e, uint32_t unstaffed_s,
             st->state == HQ_WS_PAUSED ? hq_pause_reason(c, st->pause_reason) : NULL;
         if (pr && pr->max_min && st->state_since &&
             now - (int64_t)st->state_since > (int64_t)pr->max_min * 60 && n < max) {
-            struct admin_alarm *a = admin__new(out, &n, ADMIN_AL_PAUSE, "pause", wc);
+            struct admin_alarm *a = admin_rules__new(out, &n, ADMIN_AL_PAUSE, "pause", wc);
             a->since = st->state_since;
             a->value = now - st->state_since;
             a->threshold = (int64_t)pr->max_min * 60;
-            admin__dur(a->value, dz, sizeof dz, de, sizeof de);
-            admin__dur(a->threshold, lz, sizeof lz, le, sizeof le);
+            admin_rules__dur(a->value, dz, sizeof dz, de, sizeof de);
+            admin_rules__dur(a->threshold, lz, sizeof lz, le, sizeof le);
             snprintf(a->msg_zh, sizeof a->msg_zh, "%s 暂停超时：%s%s已暂停 %s（上限 %s）", wc->name,
                      clerk, pr->name, dz, lz);
             snprintf(a->msg_en, sizeof a->msg_en, "%s paused too long: %s%s%s for %s (limit %s)",
@@ -362,12 +363,13 @@ size_t admin_alarms_supervision(const struct hq_engine *e, uint32_t unstaffed_s,
             if (sc->time_limit_s && from && now - (int64_t)from > (int64_t)sc->time_limit_s) {
                 char label[16];
                 hq_ticket_label(e, t, label, sizeof label);
-                struct admin_alarm *a = admin__new(out, &n, ADMIN_AL_OVERTIME, "overtime", wc);
+                struct admin_alarm *a =
+                    admin_rules__new(out, &n, ADMIN_AL_OVERTIME, "overtime", wc);
                 a->since = from;
                 a->value = now - from;
                 a->threshold = sc->time_limit_s;
-                admin__dur(a->value, dz, sizeof dz, de, sizeof de);
-                admin__dur(a->threshold, lz, sizeof lz, le, sizeof le);
+                admin_rules__dur(a->value, dz, sizeof dz, de, sizeof de);
+                admin_rules__dur(a->threshold, lz, sizeof lz, le, sizeof le);
                 snprintf(a->msg_zh, sizeof a->msg_zh, "%s 超时办理：%s %s 已办理 %s（时限 %s）",
                          wc->name, label, sc->name, dz, lz);
                 snprintf(a->msg_en, sizeof a->msg_en,
@@ -390,11 +392,12 @@ size_t admin_alarms_supervision(const struct hq_engine *e, uint32_t unstaffed_s,
                 waiting += hq_engine_waiting(e, wc->services[k]);
             }
             if (open && waiting) {
-                struct admin_alarm *a = admin__new(out, &n, ADMIN_AL_UNSTAFFED, "unstaffed", wc);
+                struct admin_alarm *a =
+                    admin_rules__new(out, &n, ADMIN_AL_UNSTAFFED, "unstaffed", wc);
                 a->since = st->state_since;
                 a->value = now - st->state_since;
                 a->threshold = unstaffed_s;
-                admin__dur(a->value, dz, sizeof dz, de, sizeof de);
+                admin_rules__dur(a->value, dz, sizeof dz, de, sizeof de);
                 snprintf(a->msg_zh, sizeof a->msg_zh, "%s 空岗：已 %s无人登录，%zu 人等候",
                          wc->name, dz, waiting);
                 snprintf(a->msg_en, sizeof a->msg_en,
@@ -405,20 +408,20 @@ size_t admin_alarms_supervision(const struct hq_engine *e, uint32_t unstaffed_s,
     return n;
 }
 
-static const char *admin__str(const cJSON *o, const char *key)
+static const char *admin_rules__str(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static int64_t admin__num(const cJSON *o, const char *key, int64_t def)
+static int64_t admin_rules__num(const cJSON *o, const char *key, int64_t def)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : def;
 }
 
 /* "打印纸将尽 / paper low" → the two halves */
-static void admin__split_text(const char *text, char *zh, size_t zl, char *en, size_t el)
+static void admin_rules__split_text(const char *text, char *zh, size_t zl, char *en, size_t el)
 {
     const char *sep = strstr(text, " / ");
     if (!sep) {
@@ -430,18 +433,18 @@ static void admin__split_text(const char *text, char *zh, size_t zl, char *en, s
     snprintf(en, el, "%s", sep + 3);
 }
 
-#define ADMIN__MAX_BUSES 16 /* config.h allows 8 */
+#define ADMIN_RULES__MAX_BUSES 16 /* config.h allows 8 */
 
 /* The bus a window's device hangs on: its "bus" field, or the middle of
  * its id ("keypad:keys:1", "bar:bars:2", hqd_devices.c). */
-static bool admin__dev_bus(const cJSON *d, char *bus, size_t len)
+static bool admin_rules__dev_bus(const cJSON *d, char *bus, size_t len)
 {
-    const char *b = admin__str(d, "bus");
+    const char *b = admin_rules__str(d, "bus");
     if (b) {
         snprintf(bus, len, "%s", b);
         return true;
     }
-    const char *id = admin__str(d, "id");
+    const char *id = admin_rules__str(d, "id");
     const char *c1 = id ? strchr(id, ':') : NULL;
     const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
     if (!c2) return false;
@@ -451,7 +454,7 @@ static bool admin__dev_bus(const cJSON *d, char *bus, size_t len)
 
 /* One down bus and what hangs on it: the windows whose keypads, pads or
  * bars it carries (a bit each), and which kinds of device those are. */
-struct admin__bus {
+struct admin_rules__bus {
     const cJSON *dev; /* the bus's own entry, "bus:NAME" */
     const char *name;
     uint8_t wins[(999 + 8) / 8];
@@ -459,7 +462,7 @@ struct admin__bus {
 };
 
 /* "1–3、5号窗口" / "windows 1–3, 5": runs of windows in words. */
-static void admin__window_list(const uint8_t *wins, char *zh, size_t zl, char *en, size_t el)
+static void admin_rules__window_list(const uint8_t *wins, char *zh, size_t zl, char *en, size_t el)
 {
     size_t zn = 0, en_n = 0;
     int count = 0;
@@ -489,12 +492,12 @@ static void admin__window_list(const uint8_t *wins, char *zh, size_t zl, char *e
 }
 
 /* The alarm of a down bus: what stopped working, at which windows, why. */
-static size_t admin__bus_alarm(const struct admin__bus *b, bool faulty, struct admin_alarm *out,
-                               size_t n)
+static size_t admin_rules__bus_alarm(const struct admin_rules__bus *b, bool faulty,
+                                     struct admin_alarm *out, size_t n)
 {
     const cJSON *d = b->dev;
-    bool led = strcmp(admin__str(d, "type"), "led_bus") == 0;
-    const char *reason = admin__str(d, "reason");
+    bool led = strcmp(admin_rules__str(d, "type"), "led_bus") == 0;
+    const char *reason = admin_rules__str(d, "reason");
     if (reason && !*reason) reason = NULL;
     char reason_zh[96];
     bool has_zh = reason && admin_reason_zh(reason, reason_zh, sizeof reason_zh);
@@ -502,7 +505,7 @@ static size_t admin__bus_alarm(const struct admin__bus *b, bool faulty, struct a
     memset(a, 0, sizeof *a);
     a->kind = ADMIN_AL_DEVICE;
     snprintf(a->key, sizeof a->key, "device:%s:%s:%s", led ? "led_bus" : "hall_bus",
-             admin__str(d, "id"), faulty ? "faulty" : "offline");
+             admin_rules__str(d, "id"), faulty ? "faulty" : "offline");
     snprintf(a->subject, sizeof a->subject, "%s", b->name);
     a->value = a->threshold = -1;
     char what_zh[64] = "", what_en[96] = "";
@@ -517,7 +520,7 @@ static size_t admin__bus_alarm(const struct admin__bus *b, bool faulty, struct a
     }
     const char *bz = led ? "窗口屏总线" : "窗口设备总线", *be = led ? "LED bus" : "Hall bus";
     char wz[160], we[160];
-    admin__window_list(b->wins, wz, sizeof wz, we, sizeof we);
+    admin_rules__window_list(b->wins, wz, sizeof wz, we, sizeof we);
     snprintf(a->msg_zh, sizeof a->msg_zh, "%s %s %s：%s的%s不能使用%s%s", bz, b->name,
              faulty ? "故障" : "离线", wz, what_zh, has_zh ? "（" : "", has_zh ? reason_zh : "");
     if (has_zh) snprintf(a->msg_zh + strlen(a->msg_zh), sizeof a->msg_zh - strlen(a->msg_zh), "）");
@@ -536,26 +539,26 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
     /* A bus that is down takes every keypad, pad and bar on it down too:
      * one alarm for the bus, naming the windows it serves in words, instead
      * of one per device with its raw id (issue 14). First find those buses. */
-    struct admin__bus buses[ADMIN__MAX_BUSES];
+    struct admin_rules__bus buses[ADMIN_RULES__MAX_BUSES];
     size_t n_bus = 0;
     cJSON_ArrayForEach(d, devs)
     {
-        const char *type = admin__str(d, "type"), *id = admin__str(d, "id");
-        const char *health = admin__str(d, "health");
+        const char *type = admin_rules__str(d, "type"), *id = admin_rules__str(d, "id");
+        const char *health = admin_rules__str(d, "health");
         if (!type || !id || !health || n_bus >= HQ_ARRAY_LEN(buses)) continue;
         if (strcmp(type, "hall_bus") != 0 && strcmp(type, "led_bus") != 0) continue;
         if (strcmp(health, "offline") != 0 && strcmp(health, "faulty") != 0) continue;
-        struct admin__bus *b = &buses[n_bus++];
+        struct admin_rules__bus *b = &buses[n_bus++];
         memset(b, 0, sizeof *b);
         b->dev = d;
         b->name = strncmp(id, "bus:", 4) == 0 ? id + 4 : id;
     }
     cJSON_ArrayForEach(d, devs)
     {
-        const char *type = admin__str(d, "type");
-        int win = (int)admin__num(d, "window", 0);
+        const char *type = admin_rules__str(d, "type");
+        int win = (int)admin_rules__num(d, "window", 0);
         char bus[64];
-        if (!type || win < 1 || win > 999 || !admin__dev_bus(d, bus, sizeof bus)) continue;
+        if (!type || win < 1 || win > 999 || !admin_rules__dev_bus(d, bus, sizeof bus)) continue;
         unsigned kind = strcmp(type, "keypad") == 0       ? 1
                         : strcmp(type, "rating_pad") == 0 ? 2
                         : strcmp(type, "led_bar") == 0    ? 4
@@ -585,27 +588,27 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         if (n >= max) break;
         if (!cJSON_IsObject(d)) continue;
         /* "health": offline or faulty; or a plain "online": false */
-        const char *health = admin__str(d, "health");
+        const char *health = admin_rules__str(d, "health");
         bool faulty = health && strcmp(health, "faulty") == 0;
         bool offline = (health && strcmp(health, "offline") == 0) ||
                        cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(d, "online"));
         if (!faulty && !offline) continue;
-        const char *type = admin__str(d, "type");
-        if (!type) type = admin__str(d, "kind");
-        struct admin__bus *down = NULL; /* d is a down bus, or hangs on one */
+        const char *type = admin_rules__str(d, "type");
+        if (!type) type = admin_rules__str(d, "kind");
+        struct admin_rules__bus *down = NULL; /* d is a down bus, or hangs on one */
         char bus[64];
         for (size_t k = 0; k < n_bus; k++)
             if (buses[k].dev == d ||
-                (admin__num(d, "window", 0) > 0 && admin__dev_bus(d, bus, sizeof bus) &&
+                (admin_rules__num(d, "window", 0) > 0 && admin_rules__dev_bus(d, bus, sizeof bus) &&
                  strcmp(buses[k].name, bus) == 0))
                 down = &buses[k];
         if (down && down->dev != d) continue; /* said once, by its bus */
         if (down && down->kinds) {
-            n = admin__bus_alarm(down, faulty, out, n);
+            n = admin_rules__bus_alarm(down, faulty, out, n);
             continue;
         }
-        const char *name = admin__str(d, "name");
-        if (!name) name = admin__str(d, "id");
+        const char *name = admin_rules__str(d, "name");
+        if (!name) name = admin_rules__str(d, "id");
         char fallback[32];
         if (!name) {
             snprintf(fallback, sizeof fallback, "#%d", i);
@@ -617,11 +620,11 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
                 tzh = types[k].zh;
                 ten = types[k].en;
             }
-        const char *reason = admin__str(d, "reason");
+        const char *reason = admin_rules__str(d, "reason");
         if (reason && !*reason) reason = NULL;
         char reason_zh[96];
         bool has_zh = reason && admin_reason_zh(reason, reason_zh, sizeof reason_zh);
-        int win = (int)admin__num(d, "window", 0);
+        int win = (int)admin_rules__num(d, "window", 0);
         char where_zh[32] = "", where_en[32] = "";
         if (win > 0) {
             snprintf(where_zh, sizeof where_zh, "%d号窗口 ", win);
@@ -634,7 +637,7 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
                  faulty ? "faulty" : "offline");
         snprintf(a->subject, sizeof a->subject, "%s", name);
         /* A window's device is named by its bus address, in words, not its id. */
-        int64_t addr = admin__num(d, "address", -1);
+        int64_t addr = admin_rules__num(d, "address", -1);
         char addr_zh[48], addr_en[48];
         if (win > 0 && addr >= 0) {
             snprintf(addr_zh, sizeof addr_zh, "（地址 %lld）", (long long)addr);
@@ -653,15 +656,15 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
     cJSON_ArrayForEach(d, prs)
     {
         if (n >= max) break;
-        const char *health = admin__str(d, "health");
+        const char *health = admin_rules__str(d, "health");
         if (!health || strcmp(health, "ok") == 0 || strcmp(health, "unknown") == 0) continue;
-        const char *role = admin__str(d, "role");
-        const char *queue = admin__str(d, "queue");
-        const char *text = admin__str(d, "text");
+        const char *role = admin_rules__str(d, "role");
+        const char *queue = admin_rules__str(d, "queue");
+        const char *text = admin_rules__str(d, "text");
         struct admin_alarm *a = &out[n++];
         memset(a, 0, sizeof *a);
         a->kind = ADMIN_AL_PRINTER;
-        const char *kiosk = admin__str(d, "kiosk"); /* a kiosk's own printer */
+        const char *kiosk = admin_rules__str(d, "kiosk"); /* a kiosk's own printer */
         if (kiosk)
             snprintf(a->key, sizeof a->key, "printer:kiosk:%s:%s", kiosk, health);
         else
@@ -669,7 +672,7 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         snprintf(a->subject, sizeof a->subject, "%s", queue ? queue : role ? role : "");
         a->value = a->threshold = -1;
         char zh[128], en[128];
-        admin__split_text(text ? text : health, zh, sizeof zh, en, sizeof en);
+        admin_rules__split_text(text ? text : health, zh, sizeof zh, en, sizeof en);
         bool backup = role && strcmp(role, "backup") == 0;
         if (kiosk) {
             snprintf(a->msg_zh, sizeof a->msg_zh, "取号机 %s 打印机 %s：%s", kiosk, a->subject, zh);
@@ -695,7 +698,7 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         snprintf(a->msg_zh, sizeof a->msg_zh, "机柜门已打开");
         snprintf(a->msg_en, sizeof a->msg_en, "Cabinet door open");
     }
-    /* The store (hallqd.c, store.c): cannot write now, or a corrupt file
+    /* The store (hqd_command.c, store.c): cannot write now, or a corrupt file
      * was moved aside at start (until a manager acknowledges it). */
     const cJSON *sto = cJSON_GetObjectItemCaseSensitive(status, "storage");
     if (n < max && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sto, "degraded"))) {
@@ -704,11 +707,11 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         a->kind = ADMIN_AL_STORAGE;
         bool full = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sto, "backlog_full"));
         snprintf(a->key, sizeof a->key, "storage:%s", full ? "backlog_full" : "degraded");
-        const char *path = admin__str(sto, "path");
+        const char *path = admin_rules__str(sto, "path");
         snprintf(a->subject, sizeof a->subject, "%s", path ? path : "");
-        a->value = admin__num(sto, "backlog_commands", 0);
+        a->value = admin_rules__num(sto, "backlog_commands", 0);
         a->threshold = -1;
-        const char *zh = admin__str(sto, "alarm"), *en = admin__str(sto, "alarm_en");
+        const char *zh = admin_rules__str(sto, "alarm"), *en = admin_rules__str(sto, "alarm_en");
         snprintf(a->msg_zh, sizeof a->msg_zh, "%s", zh ? zh : "存储无法写入：暂停取号");
         snprintf(a->msg_en, sizeof a->msg_en, "%s", en ? en : "Storage cannot be written");
     }
@@ -717,10 +720,10 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         memset(a, 0, sizeof *a);
         a->kind = ADMIN_AL_STORAGE;
         snprintf(a->key, sizeof a->key, "storage:disk_low");
-        const char *path = admin__str(sto, "path");
+        const char *path = admin_rules__str(sto, "path");
         snprintf(a->subject, sizeof a->subject, "%s", path ? path : "");
-        a->value = admin__num(sto, "disk_free_bytes", 0) / 1048576;
-        a->threshold = admin__num(sto, "disk_alarm_bytes", 0) / 1048576;
+        a->value = admin_rules__num(sto, "disk_free_bytes", 0) / 1048576;
+        a->threshold = admin_rules__num(sto, "disk_alarm_bytes", 0) / 1048576;
         snprintf(a->msg_zh, sizeof a->msg_zh,
                  "存储空间不足：剩余 %lld MiB（低于 %lld MiB 告警），写满后将暂停取号，请联系运维",
                  (long long)a->value, (long long)a->threshold);
@@ -735,8 +738,8 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         memset(a, 0, sizeof *a);
         a->kind = ADMIN_AL_STORAGE;
         snprintf(a->key, sizeof a->key, "storage:corrupt");
-        const char *to = admin__str(cor, "moved_to"), *at = admin__str(cor, "at");
-        const char *why = admin__str(cor, "reason");
+        const char *to = admin_rules__str(cor, "moved_to"), *at = admin_rules__str(cor, "at");
+        const char *why = admin_rules__str(cor, "reason");
         bool offset = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cor, "numbers_offset"));
         snprintf(a->subject, sizeof a->subject, "%s", to ? to : "");
         a->value = a->threshold = -1;
@@ -760,9 +763,9 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
         memset(a, 0, sizeof *a);
         a->kind = ADMIN_AL_CLOCK;
         snprintf(a->key, sizeof a->key, "clock:behind");
-        const char *seen = admin__str(clk, "latest_seen");
+        const char *seen = admin_rules__str(clk, "latest_seen");
         snprintf(a->subject, sizeof a->subject, "%s", seen ? seen : "");
-        int64_t min = (admin__num(clk, "behind_s", 0) + 59) / 60;
+        int64_t min = (admin_rules__num(clk, "behind_s", 0) + 59) / 60;
         a->value = min;
         a->threshold = -1;
         snprintf(
@@ -780,10 +783,10 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
      * and sync.alarm_age_s; the dashboard shows its verdict and why. */
     if (cJSON_IsObject(sy) && n < max &&
         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(sy, "alarm"))) {
-        const char *tr = admin__str(sy, "transport");
-        int64_t backlog = admin__num(sy, "backlog", 0);
-        int64_t age = admin__num(sy, "oldest_unsent_age_s", 0);
-        const char *err = admin__str(sy, "last_error");
+        const char *tr = admin_rules__str(sy, "transport");
+        int64_t backlog = admin_rules__num(sy, "backlog", 0);
+        int64_t age = admin_rules__num(sy, "oldest_unsent_age_s", 0);
+        const char *err = admin_rules__str(sy, "last_error");
         static const struct {
             const char *name, *zh, *en;
         } reasons[] = {{"refused", "中心拒收", "refused by the server"},
@@ -808,7 +811,7 @@ size_t admin_alarms_status(const cJSON *status, struct admin_alarm *out, size_t 
             snprintf(en, sizeof en, "failing");
         }
         char age_zh[32], age_en[32];
-        admin__dur(age, age_zh, sizeof age_zh, age_en, sizeof age_en);
+        admin_rules__dur(age, age_zh, sizeof age_zh, age_en, sizeof age_en);
         struct admin_alarm *a = &out[n++];
         memset(a, 0, sizeof *a);
         a->kind = ADMIN_AL_SYNC;

@@ -18,6 +18,19 @@
 
 struct hq_daemon;
 struct hq_api;
+/* The modules' own state (each module's file defines its struct). */
+struct hqd_devs;
+struct hqd_calls;
+struct hq_print;
+struct hq_sync;
+struct hqd_gpio;
+struct hq_voice;
+struct hq_admin;
+struct hqd_appts;
+struct hq_callback;
+struct hqd_reports;
+struct hqd_retention;
+struct hq_sessions;
 
 /* Called after a command was committed; effects and records are in res. */
 typedef void (*hqd_result_cb)(struct hq_daemon *d, const struct hq_cmd *cmd,
@@ -38,6 +51,7 @@ struct hq_daemon {
     struct hq_result res;
     struct hq_api *api;
     int64_t started_at;
+    uint64_t watchdog_usec; /* systemd's WatchdogSec (hallqd.c pings at half of it), 0: none */
     /* The latest wall-clock time hallqd has seen: the newest event-log row at start, then
      * every command's time. A clock now behind it was reset or not yet synchronised (a box
      * without a battery-backed RTC after a power cut): /api/v1/status "clock". */
@@ -45,7 +59,7 @@ struct hq_daemon {
 #define HQD_CLOCK_SLACK_S 120 /* behind by less is a small step of NTP, not an alarm */
     bool storage_failed;      /* the last commit could not be written */
     uint64_t commands, refused, commit_failures;
-    /* Group commit (hallqd.c): the commands of this turn, written, not yet
+    /* Group commit (hqd_command.c): the commands of this turn, written, not yet
      * committed; their listeners run after the commit. */
     struct hqd_staged *staged;
     size_t n_staged, cap_staged;
@@ -96,6 +110,23 @@ struct hq_daemon {
      * full (d->cfg only takes what can change at run time; a module that
      * follows more, like the sign-in roster, reads it here). NULL otherwise. */
     const struct hq_config *reload_cfg;
+    /* Each module's state, set by its init and cleared by its fini (hallqd.c's module
+     * table): the functions that take the daemon reach their module through it, never
+     * through a file-scope singleton. NULL while the module is not running. */
+    struct {
+        struct hqd_devs *devices;
+        struct hqd_calls *calls;
+        struct hq_print *print;
+        struct hq_sync *sync;
+        struct hqd_gpio *gpio;
+        struct hq_voice *voice;
+        struct hq_admin *admin;
+        struct hqd_appts *appointments;
+        struct hq_callback *callback;
+        struct hqd_reports *reports;
+        struct hqd_retention *retention;
+        struct hq_sessions *sessions;
+    } mod;
 };
 
 /* Run one command: pre-checks, engine, commit, listeners. cmd->now is set
@@ -118,6 +149,16 @@ bool hqd_storage_alarm(const struct hq_daemon *d, char *zh, size_t zl, char *en,
 int hqd_on_result(struct hq_daemon *d, hqd_result_cb fn, void *arg);
 int hqd_on_check(struct hq_daemon *d, hqd_check_cb fn, void *arg);
 int hqd_on_reload(struct hq_daemon *d, hqd_reload_cb fn, void *arg);
+
+/* The command path's own start and stop (hqd_command.c), called by main:
+ * start hooks the group commit to the loop's turn and the store (before any
+ * module starts); watch arms the database file check (after they started);
+ * stop flushes the last group and tries to write a degraded backlog (before
+ * the modules stop); free releases the staging (after them). */
+void hqd_command_start(struct hq_daemon *d);
+void hqd_command_watch(struct hq_daemon *d);
+void hqd_command_stop(struct hq_daemon *d);
+void hqd_command_free(struct hq_daemon *d);
 
 /* Fill buf with random bytes (getrandom). */
 void hqd_random(void *buf, size_t len);

@@ -70,7 +70,6 @@ struct hq_admin {
 /* Static, not malloc'd: the API keeps the routes' argument until it stops
  * itself, after this module (modules stop in reverse order). */
 static struct hq_admin admin__state;
-static struct hq_admin *admin__self;
 
 /* -------------------------------------------------------------- helpers */
 
@@ -998,7 +997,7 @@ static int admin__stats(struct hq_admin *s, struct hq_api_req *req)
     snprintf(rsql, sizeof rsql,
              "SELECT window, staff, level, count(*) FROM evaluations WHERE day=? AND %s "
              "GROUP BY window, staff, level ORDER BY window, staff",
-             hqd_callback_counted());
+             hqd_callback_counted(s->d));
     if (sqlite3_prepare_v2(db, rsql, -1, &q, NULL) != SQLITE_OK) {
         free(rw);
         free(rs);
@@ -1217,7 +1216,7 @@ static int admin__csv_evaluations(struct hq_admin *s, struct hq_api_req *req, in
     char esql[512];
     snprintf(esql, sizeof esql,
              "SELECT " ADMIN_EVAL_COLS ", %s FROM evaluations WHERE day=? ORDER BY at, rowid",
-             hqd_callback_ready()
+             hqd_callback_ready(s->d)
                  ? "(SELECT 1 FROM eval_contacts c WHERE c.evaluation=evaluations.uuid), "
                    "(SELECT state FROM eval_appeals a WHERE a.evaluation=evaluations.uuid)"
                  : "NULL, NULL");
@@ -1489,13 +1488,13 @@ int hq_admin_init(struct hq_daemon *d)
     if (!rc) rc = hqd_on_check(d, admin__on_check, s);
     if (rc) return rc;
     s->timer = hq_loop_timer(d->loop, ADMIN_ALARM_MS, admin__alarm_tick, s);
-    admin__self = s;
+    d->mod.admin = s;
     return HQ_OK;
 }
 
 void hq_admin_fini(struct hq_daemon *d)
 {
-    struct hq_admin *s = admin__self;
+    struct hq_admin *s = d->mod.admin;
     if (!s) return;
     if (s->timer) hq_loop_timer_cancel(d->loop, s->timer);
     s->timer = 0;
@@ -1504,5 +1503,5 @@ void hq_admin_fini(struct hq_daemon *d)
     free(s->acked);
     free(s->reported);
     s->acked = s->reported = NULL;
-    admin__self = NULL;
+    d->mod.admin = NULL;
 }

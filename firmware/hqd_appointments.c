@@ -36,8 +36,6 @@ struct hqd_appts {
     bool claimed;
 };
 
-static struct hqd_appts *appts__self;
-
 /* {"error","message","message_en","detail"} with the check-in's own words. */
 static int appts__refuse(struct hq_api_req *req, int err, const char *zh, const char *en,
                          const char *detail)
@@ -381,7 +379,7 @@ int hq_appointments_init(struct hq_daemon *d)
     int rc;
     if (!a) return HQ_ERR_NOMEM;
     a->d = d;
-    appts__self = a;
+    d->mod.appointments = a;
     appts__recover(a);
     if ((rc = hqd_on_check(d, appts__check, a))) return rc;
     if (!d->api) return HQ_OK;
@@ -399,7 +397,6 @@ int hq_appointments_init(struct hq_daemon *d)
 
 void hq_appointments_fini(struct hq_daemon *d)
 {
-    (void)d;
-    free(appts__self);
-    appts__self = NULL;
+    free(d->mod.appointments);
+    d->mod.appointments = NULL;
 }

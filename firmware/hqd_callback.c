@@ -54,7 +54,6 @@ struct hq_callback {
 #define CB_LOCK_MAX_S 3600
 
 static struct hq_callback cb__state;
-static struct hq_callback *cb__self;
 
 static const char cb__schema[] =
     "CREATE TABLE IF NOT EXISTS eval_contacts(evaluation TEXT PRIMARY KEY,"
@@ -226,7 +225,7 @@ static int cb__erase(struct hq_daemon *d, const char *where, int64_t now, const 
     int n = sqlite3_changes(db);
     if (erased) *erased = n;
     sqlite3_finalize(q);
-    if (!rc && n > 0) cb__ckpt_soon(cb__self);
+    if (!rc && n > 0) cb__ckpt_soon(d->mod.callback);
     return rc;
 }
 
@@ -277,7 +276,7 @@ static int cb__wrong_pass(struct hq_api_req *req, const char *what_en)
 /* HQ_OK to try a passphrase now, or answered 429 with Retry-After. */
 static int cb__pass_gate(struct hq_api_req *req)
 {
-    struct hq_callback *s = cb__self;
+    struct hq_callback *s = req->d->mod.callback;
     uint64_t now = hq_loop_now_ms(req->d->loop);
     if (!s || now >= s->locked_until) return HQ_OK;
     unsigned wait = (unsigned)((s->locked_until - now + 999) / 1000);
@@ -294,7 +293,7 @@ static int cb__pass_gate(struct hq_api_req *req)
 /* After a passphrase was tried: a miss counts toward the lock, a hit clears it. */
 static void cb__pass_tried(struct hq_api_req *req, bool right)
 {
-    struct hq_callback *s = cb__self;
+    struct hq_callback *s = req->d->mod.callback;
     if (!s) return;
     if (right) {
         s->wrong = 0;
@@ -946,7 +945,7 @@ static bool cb__split(const char *tail, char uuid[40], const char **what)
 static int cb__public_route(struct hq_api_req *req, void *arg)
 {
     (void)arg;
-    if (!cb__self || !cb__self->ready) {
+    if (!hqd_callback_ready(req->d)) {
         cb__wipe(cJSON_GetObjectItemCaseSensitive(req->body, "phone"));
         return hq_api_reply_error(req, HQ_ERR_DISK_FULL, "the database cannot be written now");
     }
@@ -972,7 +971,7 @@ bool hqd_callback_admin_owns(const char *tail)
 
 int hqd_callback_admin(struct hq_api_req *req, const char *tail)
 {
-    if (!cb__self || !cb__self->ready) {
+    if (!hqd_callback_ready(req->d)) {
         cb__wipe(cJSON_GetObjectItemCaseSensitive(req->body, "passphrase"));
         cb__wipe(cJSON_GetObjectItemCaseSensitive(req->body, "old_passphrase"));
         return hq_api_reply_error(req, HQ_ERR_DISK_FULL, "the database cannot be written now");
@@ -991,14 +990,14 @@ int hqd_callback_admin(struct hq_api_req *req, const char *tail)
 
 int hqd_callback_on_close(struct hq_daemon *d, const char *evaluation, int64_t now)
 {
-    if (!cb__self || !cb__self->ready) return HQ_OK;
+    if (!hqd_callback_ready(d)) return HQ_OK;
     return cb__erase(d, "evaluation=?3", now, "follow_up_closed", evaluation, NULL);
 }
 
 void hqd_callback_row(struct hq_daemon *d, cJSON *row, const char *uuid, int level, int64_t at,
                       int64_t now)
 {
-    if (!cb__self || !cb__self->ready) return;
+    if (!hqd_callback_ready(d)) return;
     sqlite3 *db = hq_store_db(d->store);
     int32_t off = d->eng.cfg->utc_offset_s;
     cJSON *appeal = cb__appeal_json(db, uuid, off);
@@ -1086,8 +1085,7 @@ static int cb__count(struct hq_daemon *d, int32_t from, int32_t to, bool open_on
 size_t hqd_callback_alarms(struct hq_daemon *d, int64_t now, struct admin_alarm *out, size_t max)
 {
     struct cb_counts n;
-    if (!cb__self || !cb__self->ready || max == 0 || cb__count(d, 0, 0, true, now, &n) ||
-        n.overdue == 0)
+    if (!hqd_callback_ready(d) || max == 0 || cb__count(d, 0, 0, true, now, &n) || n.overdue == 0)
         return 0;
     struct admin_alarm *a = out;
     memset(a, 0, sizeof *a);
@@ -1115,7 +1113,7 @@ static void cb__rate(cJSON *o, const char *key, unsigned num, unsigned den)
 cJSON *hqd_callback_rates(struct hq_daemon *d, int32_t from_day, int32_t to_day, int64_t now)
 {
     struct cb_counts n;
-    if (!cb__self || !cb__self->ready || cb__count(d, from_day, to_day, false, now, &n))
+    if (!hqd_callback_ready(d) || cb__count(d, from_day, to_day, false, now, &n))
         return cJSON_CreateNull();
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "bad", n.bad);
@@ -1183,14 +1181,14 @@ static bool cb__tables(struct hq_daemon *d)
     return hq_store_end(d->store, 0) == HQ_OK;
 }
 
-bool hqd_callback_ready(void)
+bool hqd_callback_ready(const struct hq_daemon *d)
 {
-    return cb__self && cb__self->ready;
+    return d->mod.callback && d->mod.callback->ready;
 }
 
-const char *hqd_callback_counted(void)
+const char *hqd_callback_counted(const struct hq_daemon *d)
 {
-    return cb__self && cb__self->ready ? HQD_CALLBACK_COUNTED : "1";
+    return hqd_callback_ready(d) ? HQD_CALLBACK_COUNTED : "1";
 }
 
 int hqd_callback_init(struct hq_daemon *d)
@@ -1213,17 +1211,17 @@ int hqd_callback_init(struct hq_daemon *d)
                               s);
         if (rc) return rc;
     }
-    cb__self = s;
+    d->mod.callback = s;
     s->timer = hq_loop_timer(d->loop, 0, cb__sweep, s);
     return HQ_OK;
 }
 
 void hqd_callback_fini(struct hq_daemon *d)
 {
-    struct hq_callback *s = cb__self;
+    struct hq_callback *s = d->mod.callback;
     if (!s) return;
     if (s->timer) hq_loop_timer_cancel(d->loop, s->timer);
     if (s->ckpt_timer) hq_loop_timer_cancel(d->loop, s->ckpt_timer);
     s->timer = s->ckpt_timer = 0;
-    cb__self = NULL;
+    d->mod.callback = NULL;
 }

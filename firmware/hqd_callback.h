@@ -36,9 +36,9 @@ void hqd_callback_fini(struct hq_daemon *d);
 #define HQD_CALLBACK_COUNTED                                                                       \
     "uuid NOT IN (SELECT evaluation FROM eval_appeals WHERE state='upheld')"
 /* The same, or "1" while the module's tables do not exist yet. */
-const char *hqd_callback_counted(void);
+const char *hqd_callback_counted(const struct hq_daemon *d);
 /* The module runs and its tables exist. */
-bool hqd_callback_ready(void);
+bool hqd_callback_ready(const struct hq_daemon *d);
 
 /* The dashboard's routes under /api/v1/admin/ this module answers
  * ("followup-key", "evaluations/{uuid}/contact", "evaluations/{uuid}/review"). */

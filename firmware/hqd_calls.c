@@ -20,26 +20,28 @@ struct calls__call {
     char label[24];
 };
 
-/* A ring, newest at (head - 1). Static: a result listener cannot be taken
- * back, so its argument must outlive every command. */
-static struct {
+/* A ring, newest at (head - 1). Reached through d->mod.calls and the
+ * listeners' argument; its storage is static all the same: a result listener
+ * cannot be taken back, so its argument must outlive every command. */
+struct hqd_calls {
     struct hq_daemon *d;
     struct calls__call ring[HQD_CALLS_MAX];
     size_t head, n;
-} calls__self;
+};
+static struct hqd_calls calls__state;
 
-static void calls__push(int64_t at, int32_t day, uint16_t window, uint8_t event, const char *uuid,
-                        const char *label)
+static void calls__push(struct hqd_calls *s, int64_t at, int32_t day, uint16_t window,
+                        uint8_t event, const char *uuid, const char *label)
 {
-    struct calls__call *c = &calls__self.ring[calls__self.head];
+    struct calls__call *c = &s->ring[s->head];
     c->at = at;
     c->day = day;
     c->window = window;
     c->event = event;
     snprintf(c->uuid, sizeof c->uuid, "%s", uuid ? uuid : "");
     snprintf(c->label, sizeof c->label, "%s", label ? label : "");
-    calls__self.head = (calls__self.head + 1) % HQD_CALLS_MAX;
-    if (calls__self.n < HQD_CALLS_MAX) calls__self.n++;
+    s->head = (s->head + 1) % HQD_CALLS_MAX;
+    if (s->n < HQD_CALLS_MAX) s->n++;
 }
 
 static int calls__event(const char *kind)
@@ -55,7 +57,6 @@ static void calls__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
 {
     const struct hq_engine *e = &d->eng;
     (void)cmd;
-    (void)arg;
     for (size_t i = 0; i < res->n_rec; i++) {
         const struct hq_record *r = &res->rec[i];
         if (r->type != HQ_REC_EVENT || !r->window || r->ticket < 0 ||
@@ -66,7 +67,7 @@ static void calls__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
         const struct hq_ticket *t = &e->tickets[r->ticket];
         char uuid[37], label[24];
         hq_uuid_format(t->uuid, uuid);
-        calls__push(r->at, hq_engine_day_of(e->cfg, r->at), r->window, r->event, uuid,
+        calls__push(arg, r->at, hq_engine_day_of(e->cfg, r->at), r->window, r->event, uuid,
                     hq_ticket_label(e, t, label, sizeof label));
     }
 }
@@ -106,19 +107,18 @@ static void calls__load(struct hq_daemon *d)
     }
     sqlite3_finalize(q);
     for (size_t i = n; i-- > 0;)
-        calls__push(found[i].at, found[i].day, found[i].window, found[i].event, found[i].uuid,
-                    found[i].label);
+        calls__push(d->mod.calls, found[i].at, found[i].day, found[i].window, found[i].event,
+                    found[i].uuid, found[i].label);
     LOG_INFO("CALLS", "%zu of today's calls read back from the event log", n);
 }
 
 static void calls__status(struct hq_daemon *d, cJSON *status, void *arg)
 {
-    (void)arg;
+    const struct hqd_calls *s = arg;
     int32_t today = d->eng.day;
     cJSON *a = cJSON_AddArrayToObject(status, "recent_calls");
-    for (size_t k = 0; k < calls__self.n; k++) {
-        const struct calls__call *c =
-            &calls__self.ring[(calls__self.head + HQD_CALLS_MAX - 1 - k) % HQD_CALLS_MAX];
+    for (size_t k = 0; k < s->n; k++) {
+        const struct calls__call *c = &s->ring[(s->head + HQD_CALLS_MAX - 1 - k) % HQD_CALLS_MAX];
         if (c->day != today) continue; /* yesterday's calls are no one's to come to now */
         char ts[32];
         cJSON *o = cJSON_CreateObject();
@@ -135,16 +135,18 @@ static void calls__status(struct hq_daemon *d, cJSON *status, void *arg)
 int hqd_calls_init(struct hq_daemon *d)
 {
     int rc;
-    memset(&calls__self, 0, sizeof calls__self);
-    calls__self.d = d;
+    struct hqd_calls *s = &calls__state;
+    memset(s, 0, sizeof *s);
+    s->d = d;
+    d->mod.calls = s;
     calls__load(d);
-    if ((rc = hqd_on_result(d, calls__on_result, NULL))) return rc;
-    if (d->api && (rc = hq_api_status_part(d->api, calls__status, NULL))) return rc;
+    if ((rc = hqd_on_result(d, calls__on_result, s))) return rc;
+    if (d->api && (rc = hq_api_status_part(d->api, calls__status, s))) return rc;
     return HQ_OK;
 }
 
 void hqd_calls_fini(struct hq_daemon *d)
 {
-    (void)d;
-    calls__self.n = 0;
+    if (d->mod.calls) d->mod.calls->n = 0;
+    d->mod.calls = NULL;
 }

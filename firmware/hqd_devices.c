@@ -139,8 +139,6 @@ struct hqd_devs {
     uint64_t detach_timer; /* devs__detach_all, armed by a window's close */
 };
 
-static struct hqd_devs *devs__self;
-
 static uint64_t devs__now(struct hqd_devs *s)
 {
     return hq_loop_now_ms(s->d->loop);
@@ -1020,8 +1018,8 @@ static char *devs__metrics(struct hq_daemon *d, void *arg)
 
 int hqd_devices_faults(const struct hq_daemon *d)
 {
-    struct hqd_devs *s = devs__self;
-    if (!s || s->d != d) return 0;
+    struct hqd_devs *s = d->mod.devices;
+    if (!s) return 0;
     int n = 0;
     for (size_t i = 0; i < s->n_links; i++) {
         const struct devs_link *l = &s->links[i];
@@ -1312,7 +1310,7 @@ int hqd_devices_init(struct hq_daemon *d)
         d->card_hash_of = devs__card_hash_of;
         d->fill_card_arg = s;
     }
-    devs__self = s;
+    d->mod.devices = s;
     /* Open everything now; what is absent retries in the background. */
     for (size_t i = 0; i < s->n_links; i++)
         devs__try_open(&s->links[i]);
@@ -1329,7 +1327,7 @@ fail:
 
 void hqd_devices_fini(struct hq_daemon *d)
 {
-    struct hqd_devs *s = devs__self;
+    struct hqd_devs *s = d->mod.devices;
     if (!s) return;
     if (d->fill_card == devs__fill_card) {
         d->fill_card = NULL;
@@ -1350,7 +1348,7 @@ void hqd_devices_fini(struct hq_daemon *d)
         hq_serial_link_close(&l->sl);
     }
     devs__free(s);
-    devs__self = NULL;
+    d->mod.devices = NULL;
 }
 
 /* ------------------------------------------- a temporary window's devices */
@@ -1453,7 +1451,7 @@ static void devs__link_remove(struct devs_link *l, int k, bool restart)
 int hqd_devices_check(const struct hq_daemon *d, uint16_t window, const cJSON *json,
                       struct hq_devwin_cfg *out, char *err, size_t cap)
 {
-    struct hqd_devs *s = devs__self;
+    struct hqd_devs *s = d->mod.devices;
     const struct hq_config *c = &d->cfg;
     if (!s || s->d != d) {
         snprintf(err, cap, "request: $.devices: the device host does not run");
@@ -1477,7 +1475,7 @@ int hqd_devices_check(const struct hq_daemon *d, uint16_t window, const cJSON *j
 
 int hqd_devices_attach(struct hq_daemon *d, const struct hq_devwin_cfg *dc)
 {
-    struct hqd_devs *s = devs__self;
+    struct hqd_devs *s = d->mod.devices;
     if (!s || s->d != d) return HQ_ERR_STATE;
     const struct hq_config *c = &d->cfg;
     int wi = hq_engine_window_index(&d->eng, dc->window);
@@ -1532,7 +1530,7 @@ int hqd_devices_attach(struct hq_daemon *d, const struct hq_devwin_cfg *dc)
 
 bool hqd_devices_detach(struct hq_daemon *d, uint16_t window)
 {
-    struct hqd_devs *s = devs__self;
+    struct hqd_devs *s = d->mod.devices;
     if (!s || s->d != d) return false;
     int wi = hq_engine_window_index(&d->eng, window);
     if (wi < 0 || s->win_of[wi] < 0) return false;

@@ -70,8 +70,6 @@ struct hqd_gpio {
     bool want_printer, want_device; /* what the LEDs should show */
 };
 
-static struct hqd_gpio *hqd_gpio__self;
-
 /* ------------------------------------------------------------------ health */
 
 static cJSON *hqd_gpio__line_json(const struct gline *l)
@@ -444,7 +442,7 @@ int hqd_gpio_init(struct hq_daemon *d)
         free(s);
         return rc;
     }
-    hqd_gpio__self = s;
+    d->mod.gpio = s;
     for (size_t i = 0; i < s->n; i++)
         hqd_gpio__open(&s->l[i]);
     s->retry_timer = hq_loop_timer(d->loop, GPIO_RETRY_MS, hqd_gpio__retry, s);
@@ -459,12 +457,12 @@ int hqd_gpio_init(struct hq_daemon *d)
 
 void hqd_gpio_fini(struct hq_daemon *d)
 {
-    struct hqd_gpio *s = hqd_gpio__self;
+    struct hqd_gpio *s = d->mod.gpio;
     if (!s) return;
     if (s->retry_timer) hq_loop_timer_cancel(d->loop, s->retry_timer);
     if (s->led_timer) hq_loop_timer_cancel(d->loop, s->led_timer);
     for (size_t i = 0; i < s->n; i++)
         hqd_gpio__close(&s->l[i]);
     free(s);
-    hqd_gpio__self = NULL;
+    d->mod.gpio = NULL;
 }

@@ -35,6 +35,7 @@
 
 #include "api.h"
 #include "escpos.h"
+#include "health.h"
 #include "print_cups.h"
 #include "store.h"
 
@@ -68,6 +69,11 @@ struct print_printer {
     uint64_t moved_ms;    /* its last job result, or the hand-over of a job while it had none
                              in flight: what the stall watchdog measures from */
     char last_error[PRINT_DETAIL_MAX];
+    /* The printer on the one device health model (health.h) that the serial devices and GPIO
+     * lines use: online while it can print, offline, or faulty (paper, cover, a failed or
+     * stalled job), with the time it changed; its log lines share their rate limit. The
+     * printer's own, finer health (paper low, cover open) stays in link_/cups_health. */
+    struct hq_health_rec h;
 };
 
 struct print_job {
@@ -106,8 +112,6 @@ struct hq_print {
     size_t n_kiosk_reprints;
     uint32_t kiosk_day;
 };
-
-static struct hq_print *print__self;
 
 static uint64_t print__now_us(void)
 {
@@ -174,7 +178,7 @@ static bool print__prints(const struct hq_print *s, int kiosk)
     return (kiosk > 0 && 1 + kiosk < s->n_printers) || s->p[0].queue[0];
 }
 
-static cJSON *print__printer_json(const struct print_printer *p, int i)
+static cJSON *print__printer_json(const struct hq_print *s, const struct print_printer *p, int i)
 {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "role", i == 0 ? "primary" : i == 1 ? "backup" : "kiosk");
@@ -196,19 +200,50 @@ static cJSON *print__printer_json(const struct print_printer *p, int i)
     cJSON_AddNumberToObject(o, "not_printed", (double)p->not_printed);
     cJSON_AddBoolToObject(o, "stalled", p->stalled);
     if (p->last_error[0]) cJSON_AddStringToObject(o, "last_error", p->last_error);
+    /* the same printer on the shared device model, as /api/v1/devices shows a serial line */
+    cJSON *dev = cJSON_AddObjectToObject(o, "device");
+    hq_health_json(&p->h, dev);
+    if (p->h.since_wall) {
+        char ts[32];
+        hq_time_rfc3339(p->h.since_wall, s->d->cfg.engine.utc_offset_s, ts);
+        cJSON_AddStringToObject(dev, "since", ts);
+    }
     return o;
 }
 
-/* Tell the pages when a printer's health changed. */
+/* The printer's health on the shared model (health.h). */
+static void print__health_record(struct hq_print *s, struct print_printer *p)
+{
+    int now = print__health(p);
+    int dev = print_health_can_print(now)   ? HQ_HEALTH_ONLINE
+              : now == PRINT_HEALTH_OFFLINE ? HQ_HEALTH_OFFLINE
+                                            : HQ_HEALTH_FAULTY;
+    const char *why =
+        (p->fault || p->stalled) && p->last_error[0] ? p->last_error : print_health_name(now);
+    hq_health_set(&p->h, dev, dev == HQ_HEALTH_ONLINE ? HQ_OK : HQ_ERR_PRINTER, why,
+                  hq_loop_now_ms(s->d->loop), hq_loop_wall_s());
+}
+
+/* Tell the log and the pages when a printer's health changed. The log line goes through the
+ * shared rate limit: a printer that flaps (a loose cable, a sensor at the edge) is one line
+ * per HQ_HEALTH_LOG_MS with the count of the ones held back, as for the serial devices. */
 static void print__health_changed(struct hq_print *s, int i, int before)
 {
-    int now = print__health(&s->p[i]);
+    struct print_printer *p = &s->p[i];
+    int now = print__health(p);
     if (now == before) return;
-    if (print_health_can_print(now))
-        LOG_NOTICE("PRINT", "printer %s: %s", s->p[i].queue, print_health_text(now));
-    else
-        LOG_WARN("PRINT", "printer %s: %s", s->p[i].queue, print_health_text(now));
-    if (s->d->api) hq_api_publish(s->d->api, "printer", print__printer_json(&s->p[i], i));
+    print__health_record(s, p);
+    int level = print_health_can_print(now) ? HQ_LOG_NOTICE : HQ_LOG_WARN;
+    uint32_t quiet = 0;
+    if (level <= hq_log_level &&
+        hq_health_log_ok(&p->h, level, hq_loop_now_ms(s->d->loop), &quiet)) {
+        if (quiet)
+            hq_log_write(level, "PRINT", "printer %s: %s (%u similar messages suppressed)",
+                         p->queue, print_health_text(now), quiet);
+        else
+            hq_log_write(level, "PRINT", "printer %s: %s", p->queue, print_health_text(now));
+    }
+    if (s->d->api) hq_api_publish(s->d->api, "printer", print__printer_json(s, p, i));
 }
 
 static void print__status_part(struct hq_daemon *d, cJSON *status, void *arg)
@@ -217,7 +252,7 @@ static void print__status_part(struct hq_daemon *d, cJSON *status, void *arg)
     (void)d;
     cJSON *a = cJSON_AddArrayToObject(status, "printers");
     for (int i = 0; i < s->n_printers; i++)
-        if (s->p[i].queue[0]) cJSON_AddItemToArray(a, print__printer_json(&s->p[i], i));
+        if (s->p[i].queue[0]) cJSON_AddItemToArray(a, print__printer_json(s, &s->p[i], i));
     cJSON_AddItemToObject(status, "print_latency", print__latency_json(s));
 }
 
@@ -593,8 +628,7 @@ static int print__reprint(struct hq_print *s, int32_t ticket, const char *by, in
 
 int hq_print_reprint(struct hq_daemon *d, int32_t ticket, const char *by)
 {
-    (void)d;
-    return print__self ? print__reprint(print__self, ticket, by, 0) : HQ_ERR_STATE;
+    return d->mod.print ? print__reprint(d->mod.print, ticket, by, 0) : HQ_ERR_STATE;
 }
 
 static int print__refuse(struct hq_api_req *req, unsigned status, const char *error, const char *zh,
@@ -631,8 +665,7 @@ static uint8_t *print__kiosk_count(struct hq_print *s, int32_t ti)
 
 int hq_print_set_sensor(struct hq_daemon *d, bool near_end)
 {
-    struct hq_print *s = print__self;
-    (void)d;
+    struct hq_print *s = d->mod.print;
     if (!s) return HQ_ERR_STATE;
     int before = print__health(&s->p[0]);
     s->p[0].sensor_near_end = near_end;
@@ -748,6 +781,8 @@ int hq_print_init(struct hq_daemon *d)
                                              .link = c->kiosk_printers[k].status_link,
                                              .kiosk = c->kiosk_printers[k].kiosk};
     s->n_printers = 2 + c->n_kiosk_printers;
+    for (int i = 0; i < s->n_printers; i++)
+        if (s->p[i].queue[0]) print__health_record(s, &s->p[i]); /* online until asked */
     int rc = print__load_template(s, c);
     if (rc) goto fail;
     rc = HQ_ERR_IO;
@@ -762,7 +797,7 @@ int hq_print_init(struct hq_daemon *d)
                                    print__api_reprint, s)))
             goto fail;
     }
-    print__self = s;
+    d->mod.print = s;
     print__poll(d->loop, s); /* ask at once; tickets are allowed until an answer says no */
     LOG_INFO("PRINT", "ticket printer %s%s%s, %d kiosk printers, %u mm",
              c->printer_queue[0] ? c->printer_queue : "(none)",
@@ -777,7 +812,7 @@ fail:
 
 void hq_print_fini(struct hq_daemon *d)
 {
-    struct hq_print *s = print__self;
+    struct hq_print *s = d->mod.print;
     if (!s) return;
     if (s->timer) hq_loop_timer_cancel(d->loop, s->timer);
     hq_loop_del_fd(d->loop, print_cups_fd(s->pc));
@@ -786,15 +821,15 @@ void hq_print_fini(struct hq_daemon *d)
         free(s->jobs[i].data);
     free(s->kiosk_reprints);
     free(s);
-    print__self = NULL;
+    d->mod.print = NULL;
 }
 
 int hq_print_faults(const struct hq_daemon *d)
 {
-    const struct hq_print *s = print__self;
-    if (!s || s->d != d) return 0;
+    const struct hq_print *s = d->mod.print;
+    if (!s) return 0;
     int n = 0;
     for (int i = 0; i < s->n_printers; i++)
-        if (s->p[i].queue[0] && !print_health_can_print(print__health(&s->p[i]))) n++;
+        if (s->p[i].queue[0] && hq_health_is_fault(s->p[i].h.health)) n++;
     return n;
 }

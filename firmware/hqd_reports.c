@@ -44,7 +44,6 @@ struct hqd_reports {
 };
 
 static struct hqd_reports rep__state;
-static struct hqd_reports *rep__self;
 
 static struct hq_fig_opts rep__opts(struct hq_daemon *d)
 {
@@ -631,15 +630,15 @@ int hqd_reports_init(struct hq_daemon *d)
                                           rep__route, r)) ||
                    (rc = hq_api_status_part(d->api, rep__status, r))))
         return rc;
-    rep__self = r;
+    d->mod.reports = r;
     r->timer = hq_loop_timer(d->loop, REP_FIRST_MS, rep__step, r);
     return HQ_OK;
 }
 
 void hqd_reports_fini(struct hq_daemon *d)
 {
-    struct hqd_reports *r = rep__self;
+    struct hqd_reports *r = d->mod.reports;
     if (!r) return;
     if (r->timer) hq_loop_timer_cancel(d->loop, r->timer);
-    rep__self = NULL;
+    d->mod.reports = NULL;
 }

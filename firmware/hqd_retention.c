@@ -25,8 +25,6 @@ struct hqd_retention {
     struct hq_store_prune_pos pos; /* and how far it got */
 };
 
-static struct hqd_retention *ret__self;
-
 static void ret__add(struct hq_store_pruned *to, const struct hq_store_pruned *n)
 {
     to->outbox += n->outbox;
@@ -144,16 +142,16 @@ int hqd_retention_init(struct hq_daemon *d)
         free(r);
         return rc;
     }
-    ret__self = r;
+    d->mod.retention = r;
     r->timer = hq_loop_timer(d->loop, RET_FIRST_MS, ret__step, r);
     return HQ_OK;
 }
 
 void hqd_retention_fini(struct hq_daemon *d)
 {
-    struct hqd_retention *r = ret__self;
+    struct hqd_retention *r = d->mod.retention;
     if (!r) return;
     if (r->timer) hq_loop_timer_cancel(d->loop, r->timer);
     free(r);
-    ret__self = NULL;
+    d->mod.retention = NULL;
 }

@@ -70,16 +70,12 @@ struct hq_sessions {
     size_t n_undeleted;
 };
 
-static struct hq_sessions *sess__self;
-
 /* ------------------------------------------------------------ helpers */
 
 static struct hq_sessions sess__state;
 
-static const struct hq_staff_cfg *sess__staff(struct hq_daemon *d, const char *id)
+static const struct hq_staff_cfg *sess__staff(const struct hq_sessions *S, const char *id)
 {
-    const struct hq_sessions *S = &sess__state;
-    (void)d;
     for (size_t i = 0; i < S->n_roster; i++)
         if (strcmp(S->roster[i].id, id) == 0) return &S->roster[i];
     return NULL;
@@ -183,7 +179,7 @@ static void sess__prune(struct hq_sessions *S)
     int64_t now = hq_loop_wall_s();
     for (size_t i = 0; i < S->n;) {
         const struct sess *s = &S->s[i];
-        const struct hq_staff_cfg *st = sess__staff(d, s->staff);
+        const struct hq_staff_cfg *st = sess__staff(S, s->staff);
         const char *why = !st                             ? "no longer on the roster"
                           : !sess__may(st->role, s->role) ? "the roster role changed"
                           : s->window && hq_engine_window_index(&d->eng, s->window) < 0
@@ -203,7 +199,7 @@ static void sess__prune(struct hq_sessions *S)
     if (sqlite3_prepare_v2(db, "SELECT staff FROM staff_pins", -1, &q, NULL) == SQLITE_OK)
         while (sqlite3_step(q) == SQLITE_ROW && n_gone < HQ_ARRAY_LEN(gone)) {
             const char *id = (const char *)sqlite3_column_text(q, 0);
-            if (id && !sess__staff(d, id)) snprintf(gone[n_gone++], sizeof gone[0], "%s", id);
+            if (id && !sess__staff(S, id)) snprintf(gone[n_gone++], sizeof gone[0], "%s", id);
         }
     sqlite3_finalize(q);
     for (size_t i = 0; i < n_gone; i++) {
@@ -290,7 +286,7 @@ static int sess__check_pin(struct hq_sessions *S, struct hq_api_req *req, const 
         sess__reply_busy(req, "busy", 1, "系统繁忙，请稍后再试", "busy: try again in a moment");
         return HQ_ERR_AUTH;
     }
-    const struct hq_staff_cfg *st = sess__staff(S->d, staff);
+    const struct hq_staff_cfg *st = sess__staff(S, staff);
     char hash[HQ_PIN_HASH_MAX];
     if (st) sess__pin_of(S, staff, hash);
     /* An unknown id or a missing PIN costs the same hash as a wrong PIN, so
@@ -320,7 +316,7 @@ static cJSON *sess__json(struct hq_sessions *S, const struct sess *s)
 {
     struct hq_daemon *d = S->d;
     cJSON *o = cJSON_CreateObject();
-    const struct hq_staff_cfg *st = sess__staff(d, s->staff);
+    const struct hq_staff_cfg *st = sess__staff(S, s->staff);
     cJSON *p = cJSON_AddObjectToObject(o, "staff");
     cJSON_AddStringToObject(p, "id", s->staff);
     cJSON_AddStringToObject(p, "name", st ? st->name : "");
@@ -355,7 +351,7 @@ static int sess__resolve(struct hq_daemon *d, const char *token, struct hq_api_w
     struct sess *s = sess__find(S, hash);
     if (!s) return HQ_ERR_AUTH;
     int64_t now = hq_loop_wall_s();
-    const struct hq_staff_cfg *st = sess__staff(d, s->staff);
+    const struct hq_staff_cfg *st = sess__staff(S, s->staff);
     if (!st || !sess__may(st->role, s->role) ||
         now - s->last_seen > (int64_t)d->cfg.session_idle_s) {
         sess__drop_at(S, (size_t)(s - S->s), !st ? "no longer on the roster" : "idle");
@@ -381,8 +377,8 @@ static int sess__resolve(struct hq_daemon *d, const char *token, struct hq_api_w
 
 int hqd_session_sign_in(struct hq_api_req *req, const char *role, cJSON *extra)
 {
-    struct hq_sessions *S = sess__self;
     struct hq_daemon *d = req->d;
+    struct hq_sessions *S = d->mod.sessions;
     if (!S) {
         cJSON_Delete(extra);
         return hq_api_reply_error(req, HQ_ERR_STATE, "sessions are off");
@@ -420,7 +416,7 @@ int hqd_session_sign_in(struct hq_api_req *req, const char *role, cJSON *extra)
         cJSON_Delete(extra);
         return HQ_OK;
     }
-    const struct hq_staff_cfg *st = sess__staff(d, staff);
+    const struct hq_staff_cfg *st = sess__staff(S, staff);
     if (!sess__may(st->role, want)) {
         char why[96];
         snprintf(why, sizeof why, "staff %s (%s) may not sign in as %s", staff, st->role, want);
@@ -615,7 +611,7 @@ static int sess__admin_pin(struct hq_api_req *req, void *arg)
         (size_t)(slash - req->tail) >= sizeof id)
         return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such path");
     snprintf(id, sizeof id, "%.*s", (int)(slash - req->tail), req->tail);
-    if (!sess__staff(req->d, id))
+    if (!sess__staff(S, id))
         return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such staff number on the roster");
     cJSON *jp = cJSON_GetObjectItemCaseSensitive(req->body, "pin");
     if (!cJSON_IsString(jp) || hq_pin_check(jp->valuestring))
@@ -687,7 +683,7 @@ int hqd_session_init(struct hq_daemon *d)
     if (hq_pin_hash(seed + 4, S->dummy, HQ_PIN_OPSLIMIT, HQ_PIN_MEMLIMIT)) return HQ_ERR_NOMEM;
     if (sess__set_roster(S, &d->cfg.engine)) return HQ_ERR_NOMEM;
     sess__load(S);
-    sess__self = S;
+    d->mod.sessions = S;
     sess__prune(S);
     if (!d->api) return HQ_OK;
     int rc = 0;
@@ -718,5 +714,5 @@ void hqd_session_fini(struct hq_daemon *d)
     free(sess__state.roster);
     sess__state.roster = NULL;
     sess__state.n_roster = 0;
-    sess__self = NULL;
+    d->mod.sessions = NULL;
 }

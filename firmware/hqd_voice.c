@@ -42,8 +42,6 @@ struct hq_voice {
     char last_error[160];
 };
 
-static struct hq_voice *hqd_voice__self;
-
 static unsigned hqd_voice__langs(const char *language)
 {
     return strcmp(language, "zh+en") == 0 ? VOICE_LANG_ZH | VOICE_LANG_EN : VOICE_LANG_ZH;
@@ -298,7 +296,7 @@ int hq_voice_init(struct hq_daemon *d)
     v->repeat = c->voice_repeat;
     v->gap_ms = c->voice_gap_ms;
     v->pause_ms = c->voice_pause_ms;
-    hqd_voice__self = v;
+    d->mod.voice = v;
     if (d->api && (rc = hq_api_status_part(d->api, hqd_voice__status_part, v))) goto fail;
     if (!c->voice_enabled) {
         LOG_INFO("VOICE", "voice announcements are off (voice.enabled)");
@@ -325,13 +323,13 @@ fail:
     }
     voice_pack_free(&v->pack);
     free(v);
-    hqd_voice__self = NULL;
+    d->mod.voice = NULL;
     return rc;
 }
 
 void hq_voice_fini(struct hq_daemon *d)
 {
-    struct hq_voice *v = hqd_voice__self;
+    struct hq_voice *v = d->mod.voice;
     if (!v) return;
     if (v->au) {
         hq_loop_del_fd(d->loop, hq_audio_fd(v->au));
@@ -339,5 +337,5 @@ void hq_voice_fini(struct hq_daemon *d)
     }
     voice_pack_free(&v->pack);
     free(v);
-    hqd_voice__self = NULL;
+    d->mod.voice = NULL;
 }

@@ -115,8 +115,6 @@ struct hq_sync {
 
 enum { SYNC_ALARM_REFUSED = 1, SYNC_ALARM_BACKLOG = 2, SYNC_ALARM_AGE = 4 };
 
-static struct hq_sync *sync__self;
-
 static void sync__attempt(struct hq_loop *loop, void *arg);
 static void sync__check_alarm(struct hq_sync *s);
 static void sync__drop_next(struct hq_sync *s);
@@ -949,8 +947,7 @@ static void sync__appt_answer(struct hq_sync *s, const char *body, size_t len)
 
 int hq_sync_appointments_refresh(struct hq_daemon *d)
 {
-    struct hq_sync *s = sync__self;
-    (void)d;
+    struct hq_sync *s = d->mod.sync;
     if (!s || s->transport == SYNC_OFF) return HQ_ERR_STATE;
     if (!s->appt_busy) sync__appt_schedule(s, 0);
     return HQ_OK;
@@ -1023,8 +1020,7 @@ static void sync__attempt(struct hq_loop *loop, void *arg)
 
 void hq_sync_kick(struct hq_daemon *d)
 {
-    struct hq_sync *s = sync__self;
-    (void)d;
+    struct hq_sync *s = d->mod.sync;
     if (!s || s->transport == SYNC_OFF || s->in_flight || s->backing_off) return;
     sync__schedule(s, SYNC_KICK_MS, false);
 }
@@ -1364,7 +1360,7 @@ int hq_sync_init(struct hq_daemon *d)
     s->d = d;
     s->link_fd = -1;
     slip_decoder_init(&s->dec, 0);
-    sync__self = s;
+    d->mod.sync = s;
     if (d->api && ((rc = hq_api_status_part(d->api, sync__status, s)) ||
                    (rc = hq_api_metrics_part(d->api, sync__metrics, s))))
         return rc;
@@ -1398,7 +1394,7 @@ int hq_sync_init(struct hq_daemon *d)
 void hq_sync_fini(struct hq_daemon *d)
 {
     hq_store_on_outbox(d->store, NULL, NULL);
-    struct hq_sync *s = sync__self;
+    struct hq_sync *s = d->mod.sync;
     if (!s) return;
     sync__transport_stop(s);
     if (s->alarm_timer) hq_loop_timer_cancel(d->loop, s->alarm_timer);
@@ -1409,5 +1405,5 @@ void hq_sync_fini(struct hq_daemon *d)
     free(s->aresp);
     sqlite3_close(s->db);
     free(s);
-    sync__self = NULL;
+    d->mod.sync = NULL;
 }

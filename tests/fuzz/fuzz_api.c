@@ -37,7 +37,7 @@ static struct hq_daemon fd_d;
 static struct hq_api fd_api;
 static int64_t fd_now;
 
-/* The status page asks hallqd.c for its storage alarm; this harness has no store. */
+/* The status page asks hqd_command.c for its storage alarm; this harness has no store. */
 bool hqd_storage_alarm(const struct hq_daemon *d, char *zh, size_t zl, char *en, size_t el)
 {
     (void)d, (void)zh, (void)zl, (void)en, (void)el;

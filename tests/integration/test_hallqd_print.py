@@ -35,6 +35,14 @@ def printer_health(hall, role):
     return None
 
 
+def printer_device(hall, role):
+    """The printer on the shared device health model (health.h): {"health", "reason", ...}."""
+    for p in hall.status().get("printers", []):
+        if p["role"] == role:
+            return p.get("device") or {}
+    return {}
+
+
 def texts(sim, n):
     t = json.load(open(sim.ticket_path(n)))
     return [ln.get("text") for ln in t["lines"] if "text" in ln], t
@@ -77,11 +85,18 @@ def main():
             f.eq(joined.count("过号请重新取号"), 1, "the rule printed once (stock notice not repeated)")
             printers = hall.status().get("printers", [])
             f.eq([p["queue"] for p in printers], ["kiosk-a", "kiosk-b"], "status lists printers")
+            dev = printer_device(hall, "primary")
+            f.eq(dev.get("health"), "online", "primary online on the shared health model: %r" % dev)
+            f.check(dev.get("since"), "the time its health last changed: %r" % dev)
 
             # 2. primary out of paper: the backup prints
             a.command("paper end")
             f.check(wait_for(lambda: printer_health(hall, "primary") == "paper_end"),
                     "primary reported paper end")
+            dev = printer_device(hall, "primary")
+            f.eq(dev.get("health"), "faulty", "paper end is a fault on the shared model: %r" % dev)
+            f.eq(dev.get("reason"), "paper_end", "with its reason: %r" % dev)
+            f.eq(printer_device(hall, "backup").get("health"), "online", "the backup still online")
             st, body = hall.issue("A")
             f.eq(st, 201, "issue with the backup")
             t2 = body.get("ticket", {})
@@ -103,6 +118,7 @@ def main():
             a.command("paper ok")
             b.command("cover closed")
             f.check(wait_for(lambda: printer_health(hall, "primary") == "ok"), "primary ok again")
+            f.eq(printer_device(hall, "primary").get("health"), "online", "primary online again")
             st, _ = hall.issue("A")
             f.eq(st, 201, "issue after paper refill")
             f.check(a.wait_ticket(2), "printed after refill")
@@ -220,6 +236,8 @@ def main():
                 d.command("offline")
                 f.check(wait_for(lambda: printer_health(hall, "primary") == "offline"),
                         "a mute serial link is an offline printer")
+                f.eq(printer_device(hall, "primary").get("health"), "offline",
+                     "offline on the shared health model too")
                 d.command("online")
                 f.check(wait_for(lambda: printer_health(hall, "primary") == "ok"), "online again")
                 st, body = hall.issue("A", channel="kiosk")
