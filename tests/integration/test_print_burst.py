@@ -60,7 +60,9 @@ def burst(hall, n, clients):
                     return
                 left[0] -= 1
             try:
-                r = hall.post("/api/v1/tickets", {"service": "A"}, token=CLERK)
+                # 30 s, not the harness's 10: under a sanitizer build beside another test
+                # on two cores, CI saw 41 of 370 answers come after 10 s (counted as lost)
+                r = hall.post("/api/v1/tickets", {"service": "A"}, token=CLERK, timeout=30)
             except OSError as e:
                 r = (None, repr(e))
             with lock:
@@ -106,6 +108,8 @@ def main():
                     % len(issued))
             # a connection reset in the burst is no answer at all (counted, not judged)
             lost_answers = [b for st, b in refused if st is None]
+            if lost_answers:
+                print("no answer: %s" % sorted(set(lost_answers))[:5])
             f.check(len(lost_answers) < BURST // 10, "few requests lost in transport (%d)"
                     % len(lost_answers))
             # the printer is fine, only busy: the citizen is told to try again in a moment,
