@@ -344,11 +344,6 @@ static const struct cfg_key cfg_evaluation_keys[] = {
      .choices = cfg_reasons_versions, .def_str = "hallq-2019.1"},
     {.key = "pads", .type = CT_ARRAY, F_OFF(eval_pads), F_OFF2(n_eval_pads), .flags = CF_INLINE,
      .min = 0, .max = HQ_CFG_MAX_PADS, .sub = &cfg_pad_obj, .elem_size = sizeof(struct hq_pad_cfg)},
-    {.key = "callback_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_callback_workdays), .min = 1, .max = 60, .def = 3},
-    {.key = "rectify_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_rectify_workdays), .min = 1, .max = 60, .def = 15},
-    {.key = "appeal_workdays", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_appeal_workdays), .min = 1, .max = 60, .def = 5},
-    {.key = "contact_window_s", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_window_s), .min = 60, .max = 604800, .def = 1800},
-    {.key = "contact_keep_days", .flags = CF_RELOAD, .type = CT_INT, F_OFF(eval_contact_keep_days), .min = 1, .max = 365, .def = 30},
     {.key = "platform_pubkey", .type = CT_STR, F_OFF(eval_platform_pubkey), .charset = CS_PRINTABLE},
 };
 static int cfg__evaluation_finish(struct cfg_walk *w, void *elems, size_t i);

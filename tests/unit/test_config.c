@@ -711,6 +711,7 @@ struct doc_ctx {
     char *doc;
     int keys;
     int prio_keys;
+    char seen[1024][96]; /* every path walked: a key declared twice in a table is a bug */
 };
 
 static int doc_check(void *arg, const char *path, const char *type, const char *def,
@@ -718,6 +719,13 @@ static int doc_check(void *arg, const char *path, const char *type, const char *
 {
     struct doc_ctx *d = arg;
     char row[512];
+    for (int k = 0; k < d->keys && k < 1024; k++)
+        if (strcmp(d->seen[k], path) == 0) {
+            check_failures++;
+            fprintf(stderr, "the schema declares %s twice\n", path);
+        }
+    if (d->keys < 1024) snprintf(d->seen[d->keys], sizeof d->seen[0], "%s", path);
+    check_count++;
     d->keys++;
     snprintf(row, sizeof row, "| `%s` | %s | %s | %s |", path, type, def, reload);
     if (getenv("HQ_DOC_ROWS")) printf("%s\n", row); /* to write docs/CONFIG.md's rows */
@@ -743,7 +751,8 @@ static void test_docs(void)
     size_t n = fread(doc, 1, sizeof doc - 1, f);
     fclose(f);
     doc[n] = '\0';
-    struct doc_ctx d = {.doc = doc};
+    static struct doc_ctx d;
+    d.doc = doc;
     CHECK_EQ_INT(hq_config_schema_each(doc_check, &d), 0);
     CHECK(d.keys >= 70); /* the walk reached the nested tables */
     /* the "priority" object has one key per class the engine knows */
