@@ -91,6 +91,19 @@ async function main() {
         check((await page.textContent('#rep-excluded')).includes('测试号票 1 张'), 'the report says it left the test ticket out');
         eq((await page.locator('#rep-rows tr[data-key="hall"] td').allTextContents())[1], '2', 'and arrivals no longer count it');
 
+        /* marked by mistake: revoked from the list, and the ticket counts again */
+        await page.click('#excl-list li[data-kind="test"] button.excl-revoke');
+        await page.locator('#excl-list li[data-kind="test"]').waitFor({ state: 'detached', timeout: 5000 }).catch(() => {});
+        eq(await page.locator('#excl-list li').count(), 0, 'the revoked exclusion left the list');
+        await page.waitForFunction(() => document.querySelector('#rep-rows tr[data-key="hall"] td:nth-child(2)').textContent === '3', null, { timeout: 5000 }).catch(() => {});
+        eq((await page.locator('#rep-rows tr[data-key="hall"] td').allTextContents())[1], '3', 'arrivals count the test ticket again');
+        eq((await hall.get('/api/v1/admin/reports/exclusions?from=' + from + '&to=' + to, H.MANAGER)).body.exclusions, [], 'none left in force on hallqd');
+        /* marked again for the rest of the test */
+        await page.fill('#excl-ticket', test.body.ticket.number);
+        await page.fill('#excl-reason', '打印测试');
+        await page.click('#excl-form button[type=submit]');
+        await page.locator('#excl-list li[data-kind="test"]').waitFor({ timeout: 5000 });
+
         /* the XLSX download */
         const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 8000 }), page.click('#rep-xlsx')]);
         const file = fs.readFileSync(await dl.path());

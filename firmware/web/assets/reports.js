@@ -235,8 +235,22 @@
                     e.window ? t(e.window + '号窗口 ', 'window ' + e.window + ' ') : '',
                     e.ticket ? e.ticket + ' ' : '',
                     fmt(e.from) + ' – ' + fmt(e.to) + ' · ' + e.reason,
-                    h('span', { class: 'by' }, ' (' + (e.created_by || '') + ')')))
+                    h('span', { class: 'by' }, ' (' + (e.created_by || '') + ') '),
+                    h('button', { class: 'btn-ghost excl-revoke', type: 'button', dataset: { id: String(e.id) } }, t('撤销', 'Revoke'))))
         );
+    }
+
+    /* An exclusion recorded by mistake: revoked (kept on the box with who and when), and the
+     * days it touched are counted again. */
+    async function revokeExclusion(id) {
+        const r = await api('POST', '/api/v1/admin/reports/exclusions/' + encodeURIComponent(id) + '/revoke', {});
+        const msg = $('excl-msg');
+        if (r.status === 200) {
+            HQ.text(msg, t('已撤销', 'revoked'));
+            load();
+        } else {
+            HQ.text(msg, errText(r.body));
+        }
     }
 
     async function addExclusion(ev) {
@@ -292,6 +306,10 @@
         $('rep-xlsx').addEventListener('click', () => download('xlsx'));
         $('rep-csv').addEventListener('click', () => download('csv'));
         $('excl-form').addEventListener('submit', addExclusion);
+        $('excl-list').addEventListener('click', (ev) => {
+            const b = ev.target.closest('button.excl-revoke');
+            if (b) revokeExclusion(b.dataset.id);
+        });
         $('rep-crumbs').addEventListener('click', (ev) => {
             const b = ev.target.closest('button[data-by]');
             if (b) drill(b.dataset.by);
