@@ -727,14 +727,12 @@ static void devs__schedule_reopen(struct devs_link *l)
 
 static void devs__lost(struct devs_link *l, const char *why);
 
-/* The line is open (and connected): its driver starts talking. */
-static void devs__up(struct devs_link *l)
+/* The driver of an open line starts talking; a bar line then shows every bar's view (an
+ * acknowledging bar line that restarts has dropped what it had queued). */
+static void devs__driver_start(struct devs_link *l)
 {
     struct hqd_devs *s = l->s;
-    l->count.opens++;
-    l->bad_recent = 0;
     l->up = true;
-    l->dev.port = hq_serial_name(l->sl.s);
     int rc = l->drv->open(&l->dev, devs__now(s));
     if (rc) {
         /* The driver could not start (no memory, a window it cannot serve): the line stays
@@ -750,6 +748,15 @@ static void devs__up(struct devs_link *l)
     if (s->blanked) devs__fx(l, HQ_DRV_FX_BLANK, -1);
     for (size_t i = 0; i < s->n_win; i++)
         if (s->win[i].led == l) devs__show(s, &s->win[i]);
+}
+
+/* The line is open (and connected): its driver starts talking. */
+static void devs__up(struct devs_link *l)
+{
+    l->count.opens++;
+    l->bad_recent = 0;
+    l->dev.port = hq_serial_name(l->sl.s);
+    devs__driver_start(l);
 }
 
 static void devs__lost(struct devs_link *l, const char *why)
@@ -1366,23 +1373,8 @@ static bool devs__driver_stop(struct devs_link *l)
 
 static void devs__driver_restart(struct devs_link *l, bool was_up)
 {
-    struct hqd_devs *s = l->s;
     if (!was_up || l->fd < 0 || l->connecting) return;
-    l->up = true;
-    int rc = l->drv->open(&l->dev, devs__now(s));
-    if (rc) {
-        if (l->drv->close) l->drv->close(&l->dev);
-        l->up = false;
-        devs__host_arm(&l->dev, HQ_DRV_TIMER_OFF);
-        devs__set_health(l, HQ_HEALTH_FAULTY, rc, "driver %s cannot start: %s", l->drv->name,
-                         hq_strerror(rc));
-        return;
-    }
-    /* An acknowledging bar line dropped what it had queued: every bar shows its view again. */
-    if (l->drv->role != HQ_DRV_ROLE_BAR) return;
-    if (s->blanked) devs__fx(l, HQ_DRV_FX_BLANK, -1);
-    for (size_t i = 0; i < s->n_win; i++)
-        if (s->win[i].led == l) devs__show(s, &s->win[i]);
+    devs__driver_start(l);
 }
 
 /* Window w takes a place on line l: a free one (window 0, left by a detach) or a new one at
