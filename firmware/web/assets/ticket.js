@@ -54,6 +54,8 @@
             } catch (e) {
                 return null;
             }
+            /* the browser may allow or stop sound later: the button follows */
+            audio.addEventListener('statechange', () => soundButton());
         }
         return audio;
     }
