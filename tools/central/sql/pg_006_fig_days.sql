@@ -7,8 +7,11 @@
 -- can change it arrives: one dated from the day before to the day after (what report.c
 -- loads to build the day), a ticket of those days, a follow-up or an appeal of a rating
 -- given that day, an exclusion or its revocation whose span touches it. Days are texts
--- YYYY-MM-DD (prev_day and next_day, the day's neighbours, are written by report.c), so
--- the trigger only compares texts and never fails a batch over a badly dated record.
+-- YYYY-MM-DD (prev_day and next_day, the day's neighbours, are written by report.c): the
+-- trigger does date arithmetic only on the record's at (which the receiver checked is a
+-- real date), and compares texts for the rest, so it never fails a batch over a ticket's
+-- badly written day. The common case (any record: the days beside its date) goes through
+-- the primary key; the scans over a hall's kept days are for the rare kinds only.
 -- fig_rows NULL: a request is building the day; it writes its rows only if the row is
 -- still its own (tag), so a record stored meanwhile is never hidden by a stale day.
 CREATE TABLE hall_fig_days (
@@ -25,24 +28,33 @@ CREATE TABLE hall_fig_days (
 CREATE INDEX records_evaluation ON records (hall_id, (data->>'uuid')) WHERE type = 'evaluation';
 
 CREATE FUNCTION hall_fig_days_stale() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    d date := substr(NEW.at, 1, 10)::date;  -- the receiver checked at is a real date
 BEGIN
-    DELETE FROM hall_fig_days f WHERE f.hall_id = NEW.hall_id AND (
-        substr(NEW.at, 1, 10) BETWEEN f.prev_day AND f.next_day
-        OR (NEW.type = 'ticket' AND NEW.data->>'day' BETWEEN f.prev_day AND f.next_day)
-        OR (NEW.type = 'event' AND NEW.data->>'kind' IN ('follow_up', 'appeal', 'appeal_review')
+    -- every record: the days beside its own date, through the primary key
+    DELETE FROM hall_fig_days f WHERE f.hall_id = NEW.hall_id
+        AND f.day BETWEEN to_char(d - 1, 'YYYY-MM-DD') AND to_char(d + 1, 'YYYY-MM-DD');
+    IF NEW.type = 'ticket' AND NEW.data->>'day' IS DISTINCT FROM substr(NEW.at, 1, 10) THEN
+        DELETE FROM hall_fig_days f WHERE f.hall_id = NEW.hall_id
+            AND NEW.data->>'day' BETWEEN f.prev_day AND f.next_day;
+    ELSIF NEW.type = 'event' AND NEW.data->>'kind' IN ('follow_up', 'appeal', 'appeal_review') THEN
+        DELETE FROM hall_fig_days f WHERE f.hall_id = NEW.hall_id
             AND f.day IN (SELECT substr(r.at, 1, 10) FROM records r
                           WHERE r.hall_id = NEW.hall_id AND r.type = 'evaluation'
-                            AND r.data->>'uuid' = NEW.data->>'evaluation'))
-        OR (NEW.type = 'event' AND NEW.data->>'kind' = 'exclusion'
+                            AND r.data->>'uuid' = NEW.data->>'evaluation');
+    ELSIF NEW.type = 'event' AND NEW.data->>'kind' = 'exclusion' THEN
+        DELETE FROM hall_fig_days f WHERE f.hall_id = NEW.hall_id
             AND substr(NEW.data->>'from', 1, 10) <= f.next_day
-            AND substr(NEW.data->>'to', 1, 10) >= f.prev_day)
-        OR (NEW.type = 'event' AND NEW.data->>'kind' = 'exclusion_revoked'
+            AND substr(NEW.data->>'to', 1, 10) >= f.prev_day;
+    ELSIF NEW.type = 'event' AND NEW.data->>'kind' = 'exclusion_revoked' THEN
+        DELETE FROM hall_fig_days f WHERE f.hall_id = NEW.hall_id
             AND EXISTS (SELECT 1 FROM hall_exclusions x
                         WHERE x.hall_id = NEW.hall_id
                           AND x.exclusion = NEW.data->>'exclusion'
                           AND x.created_at = NEW.data->>'created_at'
                           AND substr(x.from_at, 1, 10) <= f.next_day
-                          AND substr(x.to_at, 1, 10) >= f.prev_day)));
+                          AND substr(x.to_at, 1, 10) >= f.prev_day);
+    END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER records_fig_stale AFTER INSERT ON records
