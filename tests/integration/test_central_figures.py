@@ -458,6 +458,17 @@ def main():
         T.eq((rv["total"]["served"], rv["total"]["excluded"]["test_tickets"]),
              (after["total"]["served"] + 1, 0), "revoked: t1 served again, nothing excluded")
         T.eq(rv["total"]["ratings"]["bad_closed"], 2, "and its 差评 counts again, closed")
+        # A ticket of `past` whose record is dated today (its life ended two days on): the
+        # record's own date touches only yesterday and today; its day field drops `past`.
+        st, rv2 = central_get(c, span_q, gz)
+        same(rv, rv2, "kept again after the revocation")
+        t3 = json.loads(json.dumps(late))
+        t3.update(seq=12, uuid="t3", at=day + "T08:00:00+08:00")
+        t3["data"].update(uuid="t3", number="A003", finished_at=day + "T08:00:00+08:00")
+        T.eq(tc.post(c.port, "GZ-SYN", json.dumps({"hall_id": "GZ-SYN", "records": [t3]}).encode(),
+                     token=syn_tok), (200, {"acked_through": 12}), "a ticket of past, dated today")
+        st, rv3 = central_get(c, span_q, gz)
+        T.eq(rv3["total"]["served"], rv["total"]["served"] + 1, "the ticket counted on its day")
         for hall, h in boxes.items():
             T.check(h.alive(), f"{hall}: hallqd still running")
     finally:
