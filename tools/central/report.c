@@ -520,7 +520,7 @@ static int report__tag(sqlite3 *db, uint64_t cfg_hash, char out[64])
 struct report_stored {
     sqlite3 *db;
     sqlite3_stmt *ins;
-    int32_t from;
+    int32_t from, last;
     bool *have; /* by day - from */
     int rc;
 };
@@ -531,7 +531,7 @@ static int report__stored_row(void *ctx, int ncol, const char *const *v)
 {
     struct report_stored *st = ctx;
     int32_t day;
-    if (ncol < 2 || !v[1] || !report__day(v[0], &day) || day < st->from) return 0;
+    if (ncol < 2 || !v[1] || !report__day(v[0], &day) || day < st->from || day > st->last) return 0;
     cJSON *rows = cJSON_Parse(v[1]);
     int n = sqlite3_bind_parameter_count(st->ins);
     bool ok = cJSON_IsArray(rows);
@@ -590,7 +590,7 @@ static void report__stored_read(struct central *c, const char *hall, struct repo
     char lo[16], hi[16], err[256];
     report__ymd(f->from, lo);
     report__ymd(last, hi);
-    struct report_stored st = {.db = f->db, .from = f->from, .have = have};
+    struct report_stored st = {.db = f->db, .from = f->from, .last = last, .have = have};
     sqlite3_stmt *q = NULL;
     char isql[1024];
     if (sqlite3_prepare_v2(f->db, "SELECT * FROM fig_day LIMIT 0", -1, &q, NULL) != SQLITE_OK)
