@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from contextlib import closing
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -281,7 +282,6 @@ def main():
         st, empty = central_get(c, "/v1/manager/figures?from=2026-01-01&to=2026-01-02", gz)
         T.eq((st, empty["total"]["served"], len(empty["rows"])), (200, 0, 2), "an empty period")
         # CSV: the same numbers, Chinese headers first.
-        import urllib.request
         req = urllib.request.Request(f"http://127.0.0.1:{c.port}/v1/manager/figures?from={day}&format=csv",
                                      headers={"Authorization": "Bearer " + gz})
         with urllib.request.urlopen(req, timeout=30) as r:
@@ -367,6 +367,108 @@ def main():
         T.eq((st, r["served"], r["excluded"]["test_tickets"], r["excluded"]["absence_s"],
               r["excluded"]["fault_s"]), (200, 0, 1, 0, 0),
              "a past day: the test ticket out, the revoked absence and the broken fault not counted")
+        # Stored day rows (hall_fig_days): a past period asked again is read from them, not
+        # rebuilt from the records, with the same numbers; a late record of a stored day drops
+        # it and the next answer counts that record.
+        def days_metric():
+            with urllib.request.urlopen(f"http://127.0.0.1:{c.port}/metrics", timeout=30) as r:
+                text = r.read().decode()
+            got = {}
+            for name in ("stored", "built"):
+                m = re.search(rf"^hallq_central_figure_days_{name}_total (\d+)$", text, re.M)
+                T.check(m is not None, f"/metrics has the figure days {name}")
+                got[name] = int(m.group(1)) if m else -1
+            return got["stored"], got["built"]
+
+        with open(boxes["GZ-TH"].cfg_path, encoding="utf-8") as f:
+            syn_cfg = json.load(f)
+        syn_cfg["hall"]["id"] = "GZ-SYN"
+        with open(os.path.join(tmp, "syn.json"), "w", encoding="utf-8") as f:
+            json.dump(syn_cfg, f, ensure_ascii=False)
+        T.eq(admin(c, "hall", "config", "GZ-SYN", os.path.join(tmp, "syn.json"))[0], 0,
+             "GZ-SYN's file (a hall without one is always built from its records)")
+        span_q = f"/v1/manager/figures?from={past}&to={nxt}&hall=GZ-SYN&by=clerk"
+        st, first = central_get(c, span_q, gz)
+        s0, b0 = days_metric()
+        st2, second = central_get(c, span_q, gz)
+        s1, b1 = days_metric()
+        T.eq((st, st2), (200, 200), "two past days, twice")
+        T.eq((s1 - s0, b1 - b0), (2, 0), "the second answer read both days from the stored rows")
+        same(first, second, "stored rows answer exactly as the records did")
+        # the region: GZ-TH's days were stored by the four-day request above, GZ-YX has no
+        # file any more (always built), GZ-SYN's were stored just now
+        st, reg1 = central_get(c, f"/v1/manager/figures?from={past}&to={nxt}", gz)
+        s2, b2 = days_metric()
+        T.eq((s2 - s1, b2 - b1), (4, 2), "the region: GZ-TH's and GZ-SYN's days read, GZ-YX's built")
+        st, reg2 = central_get(c, f"/v1/manager/figures?from={past}&to={nxt}", gz)
+        s3, b3 = days_metric()
+        T.eq((s3 - s2, b3 - b2), (4, 2), "the region again: the same")
+        same(reg1, reg2, "the region's answer from stored rows equals the built one")
+        T.eq([r["figures"]["served"] for r in reg2["rows"] if r["hall_id"] == "GZ-SYN"], [0],
+             "GZ-SYN's test ticket still out")
+        # A late ticket of the stored day `past` (a box that synced late): the day is dropped
+        # and built again with it; the other stored day stays stored.
+        late = {"seq": 8, "uuid": "t2", "type": "ticket", "at": past + "T11:05:00+08:00",
+                "data": {"uuid": "t2", "day": past, "number": "A002", "service": "A",
+                         "issued_for": "A", "status": "done", "window": 1, "staff": "1001",
+                         "issued_at": past + "T10:50:00+08:00", "called_at": past + "T11:00:00+08:00",
+                         "served_at": past + "T11:00:00+08:00",
+                         "finished_at": past + "T11:05:00+08:00"}}
+        T.eq(tc.post(c.port, "GZ-SYN", json.dumps({"hall_id": "GZ-SYN", "records": [late]}).encode(),
+                     token=syn_tok), (200, {"acked_through": 8}), "a late ticket of a stored day")
+        s4, b4 = days_metric()
+        st, after = central_get(c, span_q, gz)
+        s5, b5 = days_metric()
+        T.eq(st, 200, "after the late ticket")
+        T.eq(after["total"]["served"], first["total"]["served"] + 1, "the late ticket is counted")
+        T.eq(after["total"]["wait"]["count"], first["total"]["wait"]["count"] + 1,
+             "and its wait")
+        T.check(b5 - b4 >= 1, f"the day it belongs to was built again ({b5 - b4} built)")
+        # A 差评 of the stored day `past` closed today: the follow-up's own date touches only
+        # yesterday and today, so it is the rating's day, looked up, that is dropped.
+        recs = [{"seq": 9, "uuid": "e2", "type": "evaluation", "at": past + "T11:06:00+08:00",
+                 "data": {"uuid": "e2", "ticket_uuid": "t2", "ticket": "A002", "service": "A",
+                          "window": 1, "staff": "1001", "level": 2}}]
+        T.eq(tc.post(c.port, "GZ-SYN", json.dumps({"hall_id": "GZ-SYN", "records": recs}).encode(),
+                     token=syn_tok), (200, {"acked_through": 9}), "a second 差评 of that day")
+        one_q = f"/v1/manager/figures?from={past}&to={past}&hall=GZ-SYN"
+        st, a1 = central_get(c, one_q, gz)
+        s6, b6 = days_metric()
+        st, a2 = central_get(c, one_q, gz)
+        s7, b7 = days_metric()
+        T.eq((s7 - s6, b7 - b6), (1, 0), "the day stored again")
+        T.eq((a2["total"]["ratings"]["bad_open"], a2["total"]["ratings"]["bad_closed"]), (1, 0),
+             "stored: the new 差评 open (the earlier one's ticket is a test, left out)")
+        recs = [{"seq": 10, "uuid": "f2", "type": "event", "at": day + "T11:00:00+08:00",
+                 "data": {"kind": "follow_up", "evaluation": "e2", "state": "closed"}}]
+        T.eq(tc.post(c.port, "GZ-SYN", json.dumps({"hall_id": "GZ-SYN", "records": recs}).encode(),
+                     token=syn_tok), (200, {"acked_through": 10}), "its follow-up closed today")
+        st, a3 = central_get(c, one_q, gz)
+        s8, b8 = days_metric()
+        T.eq((s8 - s7, b8 - b7), (0, 1), "the follow-up dropped the rating's day")
+        T.eq((a3["total"]["ratings"]["bad_open"], a3["total"]["ratings"]["bad_closed"]), (0, 1),
+             "the new 差评 now closed")
+        # An exclusion revoked later (its span covers both days): the test ticket counts again.
+        recs = [{"seq": 11, "uuid": "r8", "type": "event", "at": day + "T11:10:00+08:00",
+                 "data": {"kind": "exclusion_revoked", "exclusion": 8, "created_at": made,
+                          "actor": "staff:9001/manager"}}]
+        T.eq(tc.post(c.port, "GZ-SYN", json.dumps({"hall_id": "GZ-SYN", "records": recs}).encode(),
+                     token=syn_tok), (200, {"acked_through": 11}), "the test-ticket exclusion revoked")
+        st, rv = central_get(c, span_q, gz)
+        T.eq((rv["total"]["served"], rv["total"]["excluded"]["test_tickets"]),
+             (after["total"]["served"] + 1, 0), "revoked: t1 served again, nothing excluded")
+        T.eq(rv["total"]["ratings"]["bad_closed"], 2, "and its 差评 counts again, closed")
+        # A ticket of `past` whose record is dated today (its life ended two days on): the
+        # record's own date touches only yesterday and today; its day field drops `past`.
+        st, rv2 = central_get(c, span_q, gz)
+        same(rv, rv2, "kept again after the revocation")
+        t3 = json.loads(json.dumps(late))
+        t3.update(seq=12, uuid="t3", at=day + "T08:00:00+08:00")
+        t3["data"].update(uuid="t3", number="A003", finished_at=day + "T08:00:00+08:00")
+        T.eq(tc.post(c.port, "GZ-SYN", json.dumps({"hall_id": "GZ-SYN", "records": [t3]}).encode(),
+                     token=syn_tok), (200, {"acked_through": 12}), "a ticket of past, dated today")
+        st, rv3 = central_get(c, span_q, gz)
+        T.eq(rv3["total"]["served"], rv["total"]["served"] + 1, "the ticket counted on its day")
         for hall, h in boxes.items():
             T.check(h.alive(), f"{hall}: hallqd still running")
     finally:

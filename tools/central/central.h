@@ -174,6 +174,9 @@ char *central_metrics(struct central *c);
 /* ---- report.c: the period figures (firmware/figures.c) from the synced records ---- */
 /* `hallq-central hall config HALL_ID FILE`: the box's hallq.json, checked with its loader. */
 int central_hall_config_set(struct central *c, const char *hall, const char *file, FILE *out);
+/* Days (hall-days) of a hall's figures read from hall_fig_days / built from records, since start.
+ */
+void central_figures_counts(unsigned long long *stored, unsigned long long *built);
 /* The figures of [from, to] (days since the epoch): hall NULL, every hall m sees with the
  * region's total ({rows:[{hall_id,..,figures}], total}); a hall, that hall by scope as its
  * box answers. HQ_ERR_NOT_FOUND when m may not see hall. */

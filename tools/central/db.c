@@ -73,6 +73,51 @@ static const char central__schema[] =
     " 'exclusion_revoked' ON CONFLICT(hall_id, exclusion, created_at) DO UPDATE SET"
     " revoked_at = coalesce(revoked_at, excluded.revoked_at),"
     " revoked_by = coalesce(revoked_by, excluded.revoked_by); END;"
+    /* Each hall's figure rows of a past day, as firmware/figures.c's fig_day holds them
+     * (report.c; tools/central/sql/pg_006_fig_days.sql): kept so a period request reads
+     * them instead of rebuilding the day from its records. The trigger drops a stored
+     * day when a record that can change it arrives: one dated from the day before to
+     * the day after (what report.c loads for the day), a ticket of those days, a
+     * follow-up or appeal of a rating of the day, an exclusion or its revocation that
+     * touches it. Days are texts YYYY-MM-DD (prev_day, next_day: the day's neighbours,
+     * written by report.c) so the trigger only compares texts and can never fail a
+     * batch. fig_rows NULL: a request is building the day (report.c). */
+    "CREATE TABLE IF NOT EXISTS hall_fig_days(hall_id TEXT NOT NULL, day TEXT NOT NULL,"
+    " prev_day TEXT NOT NULL, next_day TEXT NOT NULL, tag TEXT NOT NULL, fig_rows TEXT,"
+    " built_at TEXT NOT NULL, PRIMARY KEY(hall_id, day));"
+    "CREATE INDEX IF NOT EXISTS records_evaluation ON records(hall_id,"
+    " json_extract(data, '$.uuid')) WHERE type = 'evaluation';"
+    /* every record: the days beside its own date (through the primary key: this one
+     * runs for each record stored; the receiver checked that at is a real date) */
+    "CREATE TRIGGER IF NOT EXISTS records_fig_stale AFTER INSERT ON records BEGIN"
+    " DELETE FROM hall_fig_days WHERE hall_id = NEW.hall_id AND day BETWEEN"
+    " date(substr(NEW.at, 1, 10), '-1 day') AND date(substr(NEW.at, 1, 10), '+1 day'); END;"
+    /* the rare ones: a ticket dated away from its record, a rating's follow-up or appeal,
+     * an exclusion or its revocation */
+    "CREATE TRIGGER IF NOT EXISTS records_fig_stale_ticket AFTER INSERT ON records"
+    " WHEN NEW.type = 'ticket' AND CAST(json_extract(NEW.data, '$.day') AS TEXT) IS NOT"
+    " substr(NEW.at, 1, 10) BEGIN DELETE FROM hall_fig_days WHERE hall_id = NEW.hall_id AND"
+    " CAST(json_extract(NEW.data, '$.day') AS TEXT) BETWEEN prev_day AND next_day; END;"
+    "CREATE TRIGGER IF NOT EXISTS records_fig_stale_rating AFTER INSERT ON records"
+    " WHEN NEW.type = 'event' AND instr(NEW.data, '\"evaluation\"') > 0"
+    " AND json_extract(NEW.data, '$.kind') IN ('follow_up', 'appeal', 'appeal_review') BEGIN"
+    " DELETE FROM hall_fig_days WHERE hall_id = NEW.hall_id AND day IN (SELECT"
+    " substr(r.at, 1, 10) FROM records r WHERE r.hall_id = NEW.hall_id AND r.type ="
+    " 'evaluation' AND json_extract(r.data, '$.uuid') = json_extract(NEW.data,"
+    " '$.evaluation')); END;"
+    "CREATE TRIGGER IF NOT EXISTS records_fig_stale_exclusion AFTER INSERT ON records"
+    " WHEN NEW.type = 'event' AND instr(NEW.data, '\"exclusion') > 0"
+    " AND json_extract(NEW.data, '$.kind') IN ('exclusion', 'exclusion_revoked') BEGIN"
+    " DELETE FROM hall_fig_days WHERE hall_id = NEW.hall_id AND ("
+    " (json_extract(NEW.data, '$.kind') = 'exclusion'"
+    " AND substr(json_extract(NEW.data, '$.from'), 1, 10) <= next_day"
+    " AND substr(json_extract(NEW.data, '$.to'), 1, 10) >= prev_day)"
+    " OR (json_extract(NEW.data, '$.kind') = 'exclusion_revoked'"
+    " AND EXISTS (SELECT 1 FROM hall_exclusions x WHERE x.hall_id = NEW.hall_id"
+    " AND x.exclusion = CAST(json_extract(NEW.data, '$.exclusion') AS TEXT)"
+    " AND x.created_at = CAST(json_extract(NEW.data, '$.created_at') AS TEXT)"
+    " AND substr(x.from_at, 1, 10) <= next_day AND substr(x.to_at, 1, 10) >= prev_day)));"
+    " END;"
     "CREATE TABLE IF NOT EXISTS manager_sessions(token_hash TEXT PRIMARY KEY, login TEXT NOT"
     " NULL, expires_at TEXT NOT NULL);"
     /* Forwarding to the provincial platform: tools/central/sql/pg_003_province.sql, the

@@ -509,6 +509,18 @@ char *central_metrics(struct central *c)
         free(b.p);
         return NULL;
     }
+    unsigned long long stored, built;
+    central_figures_counts(&stored, &built);
+    central__mprintf(&b,
+                     "# HELP hallq_central_figure_days_stored_total Hall-days of period figures "
+                     "read from the stored day rows (hall_fig_days).\n"
+                     "# TYPE hallq_central_figure_days_stored_total counter\n"
+                     "hallq_central_figure_days_stored_total %llu\n"
+                     "# HELP hallq_central_figure_days_built_total Hall-days of period figures "
+                     "built from the records (firmware/figures.c).\n"
+                     "# TYPE hallq_central_figure_days_built_total counter\n"
+                     "hallq_central_figure_days_built_total %llu\n",
+                     stored, built);
     char *fw = central_province_metrics(c, c->province);
     if (!fw) {
         free(b.p);

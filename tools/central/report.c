@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "figures.h"
@@ -319,6 +320,14 @@ static void report__ymd(int32_t day, char out[16])
     snprintf(out, 16, "%04d-%02d-%02d", y, m, d);
 }
 
+/* FNV-1a: the tag of a stored day names what it was built from, not a secret. */
+static uint64_t report__fnv(uint64_t h, const char *s)
+{
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
 /* ----------------------------------------------------- configuration */
 
 static int report__text_row(void *ctx, int ncol, const char *const *v)
@@ -330,8 +339,8 @@ static int report__text_row(void *ctx, int ncol, const char *const *v)
 
 /* The hall's hallq.json as given with `hall config`: HQ_OK with *cfg loaded,
  * HQ_ERR_NOT_FOUND when there is none. */
-static int report__config(struct central *c, const char *hall, struct hq_config *cfg, char *err,
-                          size_t errlen)
+static int report__config(struct central *c, const char *hall, struct hq_config *cfg,
+                          uint64_t *hash, char *err, size_t errlen)
 {
     char *text = NULL;
     const char *args[1] = {hall};
@@ -342,6 +351,7 @@ static int report__config(struct central *c, const char *hall, struct hq_config 
     char name[96];
     snprintf(name, sizeof name, "hall_config[%s]", hall);
     rc = hq_config_parse(name, "/", text, cfg, err, errlen);
+    *hash = report__fnv(*hash, text);
     free(text);
     return rc;
 }
@@ -475,14 +485,234 @@ static int report__load(struct central *c, const char *hall, struct report_feed 
     return rc;
 }
 
+/* ------------------------------------------------------ stored day rows */
+
+/* Bump when figures.c changes what a day row means without changing its columns:
+ * every stored day then reads as missing and is built again. */
+#define REPORT_FORM "fig1"
+
+static unsigned long long report__stored_days, report__built_days;
+
+void central_figures_counts(unsigned long long *stored, unsigned long long *built)
+{
+    *stored = __atomic_load_n(&report__stored_days, __ATOMIC_RELAXED);
+    *built = __atomic_load_n(&report__built_days, __ATOMIC_RELAXED);
+}
+
+/* The tag a stored day must carry to be read: the row form (REPORT_FORM and fig_day's
+ * columns, in order) and the hall's configuration text it was built with. */
+static int report__tag(sqlite3 *db, uint64_t cfg_hash, char out[64])
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT * FROM fig_day LIMIT 0", -1, &q, NULL) != SQLITE_OK)
+        return HQ_ERR_DB;
+    uint64_t h = report__fnv(14695981039346656037ull, REPORT_FORM);
+    for (int i = 0; i < sqlite3_column_count(q); i++) {
+        h = report__fnv(h, sqlite3_column_name(q, i));
+        h = report__fnv(h, ",");
+    }
+    sqlite3_finalize(q);
+    snprintf(out, 64, "%s-%016llx-%016llx", REPORT_FORM, (unsigned long long)h,
+             (unsigned long long)cfg_hash);
+    return HQ_OK;
+}
+
+struct report_stored {
+    sqlite3 *db;
+    sqlite3_stmt *ins;
+    int32_t from, last;
+    bool *have; /* by day - from */
+    int rc;
+};
+
+/* One stored day (day, fig_rows) into the scratch fig_day: fig_rows is a JSON array of
+ * rows, each fig_day's columns in order (an integer, a text, null, or a blob as [hex]). */
+static int report__stored_row(void *ctx, int ncol, const char *const *v)
+{
+    struct report_stored *st = ctx;
+    int32_t day;
+    if (ncol < 2 || !v[1] || !report__day(v[0], &day) || day < st->from || day > st->last) return 0;
+    cJSON *rows = cJSON_Parse(v[1]);
+    int n = sqlite3_bind_parameter_count(st->ins);
+    bool ok = cJSON_IsArray(rows);
+    const cJSON *r;
+    if (ok) sqlite3_exec(st->db, "SAVEPOINT stored", NULL, NULL, NULL);
+    cJSON_ArrayForEach(r, rows)
+    {
+        if (!ok) break;
+        if (!cJSON_IsArray(r) || cJSON_GetArraySize(r) != n) {
+            ok = false;
+            break;
+        }
+        int i = 1;
+        const cJSON *x;
+        cJSON_ArrayForEach(x, r)
+        {
+            if (cJSON_IsNumber(x)) {
+                sqlite3_bind_int64(st->ins, i, (sqlite3_int64)x->valuedouble);
+            } else if (cJSON_IsString(x)) {
+                sqlite3_bind_text(st->ins, i, x->valuestring, -1, SQLITE_TRANSIENT);
+            } else if (cJSON_IsArray(x) && cJSON_IsString(cJSON_GetArrayItem(x, 0))) {
+                const char *hex = cJSON_GetArrayItem(x, 0)->valuestring;
+                size_t len = strlen(hex) / 2;
+                unsigned char *bl = malloc(len ? len : 1);
+                for (size_t k = 0; bl && k < len; k++) {
+                    unsigned int byte = 0;
+                    if (sscanf(hex + 2 * k, "%2x", &byte) != 1) ok = false;
+                    bl[k] = (unsigned char)byte;
+                }
+                if (!bl) ok = false;
+                if (bl) sqlite3_bind_blob(st->ins, i, bl, (int)len, free);
+            } else {
+                sqlite3_bind_null(st->ins, i);
+            }
+            i++;
+        }
+        if (ok && sqlite3_step(st->ins) != SQLITE_DONE) ok = false;
+        sqlite3_reset(st->ins);
+        sqlite3_clear_bindings(st->ins);
+    }
+    if (cJSON_IsArray(rows)) {
+        /* a stored day that does not read back is built again, never half used */
+        if (!ok) sqlite3_exec(st->db, "ROLLBACK TO stored", NULL, NULL, NULL);
+        sqlite3_exec(st->db, "RELEASE stored", NULL, NULL, NULL);
+    }
+    cJSON_Delete(rows);
+    if (ok) st->have[day - st->from] = true;
+    return 0;
+}
+
+/* The stored days of [from, last] whose tag matches into f->db's fig_day; have[] says
+ * which. A store that fails is no error: those days are built. */
+static void report__stored_read(struct central *c, const char *hall, struct report_feed *f,
+                                int32_t last, const char *tag, bool *have)
+{
+    char lo[16], hi[16], err[256];
+    report__ymd(f->from, lo);
+    report__ymd(last, hi);
+    struct report_stored st = {.db = f->db, .from = f->from, .last = last, .have = have};
+    sqlite3_stmt *q = NULL;
+    char isql[1024];
+    if (sqlite3_prepare_v2(f->db, "SELECT * FROM fig_day LIMIT 0", -1, &q, NULL) != SQLITE_OK)
+        return;
+    int ncol = sqlite3_column_count(q);
+    sqlite3_finalize(q);
+    size_t k = (size_t)snprintf(isql, sizeof isql, "INSERT INTO fig_day VALUES(?");
+    for (int i = 1; i < ncol && k < sizeof isql; i++)
+        k += (size_t)snprintf(isql + k, sizeof isql - k, ",?");
+    snprintf(isql + k, sizeof isql - k, ")");
+    if (sqlite3_prepare_v2(f->db, isql, -1, &st.ins, NULL) != SQLITE_OK) return;
+    const char *args[4] = {hall, lo, hi, tag};
+    sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL);
+    if (c->store->query(c,
+                        "SELECT day, fig_rows FROM hall_fig_days WHERE hall_id = $1 AND day >="
+                        " CAST($2 AS text) AND day <= CAST($3 AS text) AND tag = $4 AND"
+                        " fig_rows IS NOT NULL",
+                        4, args, report__stored_row, &st, err, sizeof err))
+        LOG_WARN("CENTRAL", "hall %s: stored figure days unreadable (%s); building them", hall,
+                 err);
+    sqlite3_exec(f->db, "COMMIT", NULL, NULL, NULL);
+    sqlite3_finalize(st.ins);
+}
+
+/* Claim a day about to be built: a row with fig_rows NULL and this request's own tag.
+ * The trigger drops it like a stored day when a record for the day arrives meanwhile,
+ * and report__stored_write() fills only a row still claimed, so rows built from records
+ * that missed a late one are never kept. On PostgreSQL the claim takes the hall's
+ * hall_sync row first, the lock every batch of the hall takes: a batch still storing
+ * ends before the claim, so the load that follows sees its records. */
+static bool report__claim(struct central *c, const char *hall, int32_t day, const char *claim)
+{
+    char d[16], p[16], n[16], at[32], err[256];
+    report__ymd(day, d);
+    report__ymd(day - 1, p);
+    report__ymd(day + 1, n);
+    snprintf(at, sizeof at, "%lld", (long long)time(NULL));
+    const char *args[6] = {hall, d, p, n, claim, at};
+    bool pg = strcmp(c->store->name, "sqlite") != 0;
+    int rc = c->store->query(
+        c,
+        pg ? "WITH l AS (SELECT hall_id FROM hall_sync WHERE hall_id = $1 FOR UPDATE)"
+             " INSERT INTO hall_fig_days(hall_id, day, prev_day, next_day, tag, fig_rows,"
+             " built_at) SELECT $1, $2, $3, $4, $5, NULL, $6 FROM l ON CONFLICT (hall_id, day)"
+             " DO UPDATE SET prev_day = EXCLUDED.prev_day, next_day = EXCLUDED.next_day,"
+             " tag = EXCLUDED.tag, fig_rows = NULL, built_at = EXCLUDED.built_at"
+           : "INSERT INTO hall_fig_days(hall_id, day, prev_day, next_day, tag, fig_rows,"
+             " built_at) VALUES($1, $2, $3, $4, $5, NULL, $6) ON CONFLICT (hall_id, day)"
+             " DO UPDATE SET prev_day = EXCLUDED.prev_day, next_day = EXCLUDED.next_day,"
+             " tag = EXCLUDED.tag, fig_rows = NULL, built_at = EXCLUDED.built_at",
+        6, args, NULL, NULL, err, sizeof err);
+    if (rc) LOG_WARN("CENTRAL", "hall %s: cannot claim a figure day (%s)", hall, err);
+    return rc == HQ_OK;
+}
+
+/* A built day's fig_day rows, as JSON, into its claimed row. */
+static void report__stored_write(struct central *c, const char *hall, sqlite3 *db, int32_t day,
+                                 const char *claim, const char *tag)
+{
+    sqlite3_stmt *q = NULL;
+    if (sqlite3_prepare_v2(db, "SELECT * FROM fig_day WHERE day = ?", -1, &q, NULL) != SQLITE_OK)
+        return;
+    sqlite3_bind_int(q, 1, day);
+    cJSON *rows = cJSON_CreateArray();
+    int ncol = sqlite3_column_count(q);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        cJSON *r = cJSON_CreateArray();
+        for (int i = 0; i < ncol; i++) {
+            switch (sqlite3_column_type(q, i)) {
+            case SQLITE_INTEGER:
+                cJSON_AddItemToArray(r, cJSON_CreateNumber((double)sqlite3_column_int64(q, i)));
+                break;
+            case SQLITE_TEXT:
+                cJSON_AddItemToArray(r,
+                                     cJSON_CreateString((const char *)sqlite3_column_text(q, i)));
+                break;
+            case SQLITE_BLOB: {
+                const unsigned char *bl = sqlite3_column_blob(q, i);
+                int len = sqlite3_column_bytes(q, i);
+                char *hex = malloc((size_t)len * 2 + 1);
+                if (!hex) break;
+                for (int k = 0; k < len; k++)
+                    snprintf(hex + 2 * k, 3, "%02x", bl[k]);
+                hex[len * 2] = 0;
+                cJSON *b = cJSON_CreateArray();
+                cJSON_AddItemToArray(b, cJSON_CreateString(hex));
+                cJSON_AddItemToArray(r, b);
+                free(hex);
+                break;
+            }
+            default:
+                cJSON_AddItemToArray(r, cJSON_CreateNull());
+            }
+        }
+        cJSON_AddItemToArray(rows, r);
+    }
+    sqlite3_finalize(q);
+    char *text = cJSON_PrintUnformatted(rows);
+    cJSON_Delete(rows);
+    if (!text) return;
+    char d[16], at[32], err[256];
+    report__ymd(day, d);
+    snprintf(at, sizeof at, "%lld", (long long)time(NULL));
+    const char *args[6] = {hall, d, claim, tag, text, at};
+    if (c->store->query(c,
+                        "UPDATE hall_fig_days SET tag = $4, fig_rows = $5, built_at = $6 WHERE"
+                        " hall_id = $1 AND day = $2 AND tag = $3",
+                        6, args, NULL, NULL, err, sizeof err))
+        LOG_WARN("CENTRAL", "hall %s: cannot store a figure day (%s)", hall, err);
+    free(text);
+}
+
 /* Build every day of [from, to] of one hall into f->db's fig_day (today with
- * `now`, as the box's live day is). *has_config says whether its file was there. */
+ * `now`, as the box's live day is). *has_config says whether its file was there.
+ * With the hall's file, a past day stored on the server with the same tag is read
+ * instead of built, and a past day built is stored; today is never stored. Without
+ * the file every day is built: the services named then come from the records. */
 static int report__hall(struct central *c, const char *hall, struct report_feed *f, int64_t now,
                         struct hq_config *cfg, bool *has_config, char *err, size_t errlen)
 {
-    int rc = report__load(c, hall, f, err, errlen);
-    if (rc) return rc;
-    rc = report__config(c, hall, cfg, err, errlen);
+    uint64_t cfg_hash = 14695981039346656037ull;
+    int rc = report__config(c, hall, cfg, &cfg_hash, err, errlen);
     *has_config = rc == HQ_OK;
     if (rc == HQ_ERR_CONFIG) /* stored, but this loader refuses it (a newer server's rules) */
         LOG_WARN("CENTRAL",
@@ -491,16 +721,62 @@ static int report__hall(struct central *c, const char *hall, struct report_feed 
                  hall, err);
     if (rc == HQ_ERR_NOT_FOUND || rc == HQ_ERR_CONFIG) {
         *err = 0;
-        rc = report__derived(f, cfg);
+        rc = HQ_OK;
+        memset(cfg, 0, sizeof *cfg);
     }
     if (rc) return rc;
-    struct hq_fig_opts o = {.wait_threshold_s = cfg->reports_wait_threshold_s};
-    int32_t today = (int32_t)((now + cfg->engine.utc_offset_s) / 86400);
-    int32_t last = f->to < today ? f->to : today;
-    sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL);
-    for (int32_t d = f->from; d <= last && !rc; d++)
-        rc = hq_fig_build_day(f->db, &cfg->engine, &o, d, now, "fig_day", err, errlen);
-    sqlite3_exec(f->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+    int32_t from = f->from, to = f->to;
+    int32_t ndays = to - from + 1;
+    bool *have = calloc((size_t)ndays, sizeof *have);
+    if (!have) return HQ_ERR_NOMEM;
+    char tag[64] = "", claim[96] = "";
+    int32_t today = INT32_MAX, last_past = from - 1;
+    if (*has_config && report__tag(f->db, cfg_hash, tag) == HQ_OK) {
+        today = (int32_t)((now + cfg->engine.utc_offset_s) / 86400);
+        last_past = to < today ? to : today - 1;
+        if (last_past >= from) report__stored_read(c, hall, f, last_past, tag, have);
+        static unsigned long long claims;
+        snprintf(claim, sizeof claim, "building-%ld-%llu-%lld", (long)getpid(),
+                 __atomic_add_fetch(&claims, 1, __ATOMIC_RELAXED), (long long)now);
+    }
+    /* the days still to build: from the first missing to the last */
+    int32_t lo = INT32_MAX, hi = INT32_MIN;
+    for (int32_t d = from; d <= to; d++) {
+        if (have[d - from]) {
+            __atomic_add_fetch(&report__stored_days, 1, __ATOMIC_RELAXED);
+            continue;
+        }
+        lo = d < lo ? d : lo;
+        hi = d;
+    }
+    bool *claimed = calloc((size_t)ndays, sizeof *claimed);
+    if (!claimed) rc = HQ_ERR_NOMEM;
+    for (int32_t d = lo; !rc && *tag && d <= hi && d <= last_past; d++)
+        if (!have[d - from]) claimed[d - from] = report__claim(c, hall, d, claim);
+    if (!rc && lo <= hi) {
+        f->from = lo;
+        f->to = hi;
+        rc = report__load(c, hall, f, err, errlen);
+        f->from = from;
+        f->to = to;
+    }
+    if (!rc && !*has_config) rc = report__derived(f, cfg);
+    if (!rc && lo <= hi) {
+        struct hq_fig_opts o = {.wait_threshold_s = cfg->reports_wait_threshold_s};
+        int32_t now_day = (int32_t)((now + cfg->engine.utc_offset_s) / 86400);
+        int32_t last = hi < now_day ? hi : now_day;
+        sqlite3_exec(f->db, "BEGIN", NULL, NULL, NULL);
+        for (int32_t d = lo; d <= last && !rc; d++) {
+            if (have[d - from]) continue;
+            rc = hq_fig_build_day(f->db, &cfg->engine, &o, d, now, "fig_day", err, errlen);
+            if (!rc) __atomic_add_fetch(&report__built_days, 1, __ATOMIC_RELAXED);
+        }
+        sqlite3_exec(f->db, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+        for (int32_t d = lo; !rc && d <= hi && d <= last_past; d++)
+            if (claimed[d - from]) report__stored_write(c, hall, f->db, d, claim, tag);
+    }
+    free(claimed);
+    free(have);
     return rc;
 }
 
