@@ -148,6 +148,31 @@
         b.addEventListener('click', () => choose(s.code));
         return b;
     }
+    /* A service's name is shown whole (issue 14: never an ellipsis): on as
+     * many lines as it takes. One that would take more than nameLines() of
+     * them (a long English name in a narrow tile) gets its type set a step
+     * smaller until it fits them, but never below NAME_MIN of the size
+     * kiosk.css gives it: from there it takes another line instead, and the
+     * row grows (renderServices then shows fewer rows if they do not fit). */
+    const NAME_MIN = 0.8;
+    let tight = false; /* renderServices: the page's tiles fit only with names on two lines */
+    function nameLines() {
+        return large || tight ? 2 : 3;
+    }
+    function fitNames(grid) {
+        /* its lines: the box's height over the line's (the glyphs' overhang
+         * below is the padding kiosk.css keeps for it, not a line) */
+        const lines = (e) => {
+            const cs = getComputedStyle(e);
+            return Math.round((e.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom)) / parseFloat(cs.lineHeight));
+        };
+        for (const e of grid.querySelectorAll('.svc-name')) {
+            e.style.fontSize = '';
+            const base = parseFloat(getComputedStyle(e).fontSize);
+            if (!(base > 0)) continue;
+            for (let px = base - 2; px >= base * NAME_MIN && !(lines(e) <= nameLines()); px -= 2) e.style.fontSize = px + 'px';
+        }
+    }
     /* The page of tiles: perPage() of them, or as many whole rows as the
      * screen has room for when something took height (an ID card's banner
      * on a small or landscape screen; kiosk.css makes a row as tall as its
@@ -163,6 +188,7 @@
             const pages = Math.max(1, Math.ceil(svcs.length / n));
             grid.style.setProperty('--rows', String(Math.ceil(n / cols)));
             HQ.fill(grid, svcs.slice(p * n, p * n + n).map(serviceButton));
+            fitNames(grid);
             HQ.$('pager').hidden = pages < 2;
             HQ.$('prev').disabled = p === 0;
             HQ.$('next').disabled = p >= pages - 1;
@@ -176,8 +202,17 @@
             }
             return true;
         };
+        /* A full page first: with names on up to three lines, else (normal
+         * mode) on two at a slightly smaller type, else one row fewer. */
         let n = perPage();
-        while (n > cols && !fits(n)) n -= cols;
+        for (;;) {
+            tight = false;
+            if (fits(n)) break;
+            tight = !large;
+            if (tight && fits(n)) break;
+            if (n <= cols) break;
+            n -= cols;
+        }
         page = Math.min(page, Math.max(1, Math.ceil(svcs.length / n)) - 1);
         show(n, page);
     }
