@@ -9,7 +9,13 @@
  *     1920x1080, 1366x768, 1280x800), normal and large text: the badge (需刷身份证 / ID card
  *     needed) never lies over the name, the Chinese line under an English name or the count;
  *     and the Chinese line under a two-line English name lies whole inside its tile (portrait
- *     and landscape), as does every line of a Chinese tile.
+ *     and landscape), as does every line of a Chinese tile;
+ *   - the kiosk's service names whole at every size, normal and large text, in both languages:
+ *     the demo hall's and the long English names ("Housing provident fund withdrawal") were
+ *     once clamped to two lines (one in large text) and ended in an ellipsis. Each name shows
+ *     its full text, no ellipsis or line clamp, its box holds it (scrollHeight <= clientHeight,
+ *     scrollWidth <= clientWidth), on at most three lines (two in large text), and every
+ *     service is on some page.
  */
 'use strict';
 
@@ -203,10 +209,9 @@ test('kiosk: the ID-card badge never covers a name, and the Chinese line under a
                             assert.deepEqual(m.over, [], at + 'badge overlaps');
                             badges += m.badges;
                             if (portrait && lang === 'en' && !large) for (const c of m.twoLine) twoLinePortraitEn.add(c);
-                            /* the Chinese line under the English name (and every line of a tile)
-                             * inside the tile and not clipped; a name clamped to one line in
-                             * large mode is issue 14's large-text matter, not measured here */
-                            const cut = (await page.evaluate(cutIn, '.svc-btn')).filter((p) => !(large && / svc-name /.test(p)));
+                            /* the Chinese line under the English name (and every line of a tile,
+                             * the name too, in large mode as well) inside the tile and not clipped */
+                            const cut = await page.evaluate(cutIn, '.svc-btn');
                             assert.deepEqual(cut, [], at + 'tile text cut');
                             if (lang === 'en') {
                                 const subs = await page.$$eval('.svc-btn', (ts) => ts.map((t) => {
@@ -236,6 +241,75 @@ test('kiosk: the ID-card badge never covers a name, and the Chinese line under a
             /* the case the issue saw: two-line English names under a badge, in portrait */
             assert.ok(['A', 'B', 'D'].some((c) => twoLinePortraitEn.has(c)), 'a real-name service with a two-line English name in portrait: ' +
                 Array.from(twoLinePortraitEn).join(','));
+        } finally {
+            await browser.close();
+            await hall.close();
+        }
+    });
+
+/* the demo hall's services and the long English names the kiosk test uses, three of them real-name */
+const LONG_SVCS = DEMO.concat([['E', '公积金提取', 'Housing provident fund withdrawal'], ['F', '医保报销', 'Medical insurance claims'],
+    ['G', '户籍办理', 'Household registration'], ['H', '出入境', 'Exit and entry']]);
+const LONG_ID = ['B', 'E', 'G'];
+
+/* In the page: each shown tile's name as {code, text, lines, why it is not whole}. */
+function namesShown() {
+    return Array.from(document.querySelectorAll('.svc-btn')).filter((t) => t.getClientRects().length).map((t) => {
+        const e = t.querySelector('.svc-name');
+        const cs = getComputedStyle(e);
+        const rg = document.createRange();
+        rg.selectNodeContents(e);
+        const lines = new Set(Array.from(rg.getClientRects()).filter((r) => r.width > 0).map((r) => Math.round(r.top + r.height / 2))).size;
+        const why = [];
+        if (cs.textOverflow === 'ellipsis') why.push('text-overflow: ellipsis');
+        if (cs.webkitLineClamp && cs.webkitLineClamp !== 'none') why.push('line-clamp ' + cs.webkitLineClamp);
+        if (e.scrollHeight > e.clientHeight) why.push('scrollHeight ' + e.scrollHeight + ' > clientHeight ' + e.clientHeight);
+        if (e.scrollWidth > e.clientWidth) why.push('scrollWidth ' + e.scrollWidth + ' > clientWidth ' + e.clientWidth);
+        if (e.clientHeight === 0 || e.clientWidth === 0) why.push('no size');
+        return { code: t.dataset.code, text: e.innerText.replace(/\s+/g, ' ').trim(), lines: lines, why: why };
+    });
+}
+
+test('kiosk: every service name whole (no ellipsis, nothing clipped) at every size, normal and large text, in both languages',
+    async () => {
+        const hall = await new H.Hall(hallWith(LONG_SVCS, LONG_ID)).start();
+        const browser = await H.launch();
+        try {
+            for (const size of KIOSK_SIZES) {
+                const context = await browser.newContext({ viewport: size });
+                for (const lang of ['zh', 'en']) {
+                    for (const large of [false, true]) {
+                        const where = size.width + 'x' + size.height + ' ' + lang + (large ? ' large' : '');
+                        const page = await context.newPage();
+                        const errors = [];
+                        page.on('pageerror', (e) => errors.push(String(e)));
+                        await page.goto(hall.url + '/kiosk?lang=' + lang + (large ? '&large=1' : ''));
+                        await linkUp(page);
+                        await frames(page);
+                        const seen = new Set();
+                        for (let pg = 1; ; pg++) {
+                            const at = where + ' page ' + pg + ': ';
+                            for (const n of await page.evaluate(namesShown)) {
+                                const s = LONG_SVCS.find((x) => x[0] === n.code);
+                                seen.add(n.code);
+                                assert.equal(n.text, lang === 'en' ? s[2] : s[1], at + n.code + ' the full name');
+                                assert.deepEqual(n.why, [], at + n.code + ' "' + n.text + '" not whole');
+                                assert.ok(n.lines >= 1 && n.lines <= (large ? 2 : 3), at + n.code + ' "' + n.text + '" on ' + n.lines + ' lines');
+                            }
+                            assert.deepEqual(await page.evaluate(cutIn, '.svc-btn'), [], at + 'tile text cut');
+                            if (pg === 1) await H.artefact(page, 'kiosk-names-' + where.replace(/ /g, '-') + '.png');
+                            if (!(await page.locator('#next').isVisible()) || !(await page.locator('#next').isEnabled())) break;
+                            await page.click('#next');
+                            await frames(page);
+                            assert.ok(pg < 9, at + 'pages end');
+                        }
+                        assert.deepEqual(Array.from(seen).sort(), LONG_SVCS.map((s) => s[0]), where + ': every service on some page');
+                        assert.deepEqual(errors, [], where);
+                        await page.close();
+                    }
+                }
+                await context.close();
+            }
         } finally {
             await browser.close();
             await hall.close();

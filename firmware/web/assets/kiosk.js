@@ -148,38 +148,76 @@
         b.addEventListener('click', () => choose(s.code));
         return b;
     }
-    /* The page of tiles: perPage() of them, or as many whole rows as the
-     * screen has room for when something took height (an ID card's banner
-     * on a small or landscape screen; kiosk.css makes a row as tall as its
-     * tiles' content), so the tiles never run under the pager and the
-     * check-in button. Rows are as tall as their content, so a count is
-     * taken only if every page of it fits: one count for all pages, or a
-     * page would skip the services a fuller page before it showed. */
+    /* A service's name is shown whole (issue 14: never an ellipsis): on as
+     * many lines as it takes. One that would take more than nameLines() of
+     * them (a long English name in a narrow tile) gets its type set a step
+     * smaller until it fits them, but never below NAME_MIN of the size
+     * kiosk.css gives it: from there it takes another line instead, and the
+     * row grows (renderServices then shows fewer rows if they do not fit). */
+    const NAME_MIN = 0.8;
+    let tight = false; /* renderServices: the page's tiles fit only with names on two lines */
+    function nameLines() {
+        return large || tight ? 2 : 3;
+    }
+    function fitNames(grid) {
+        /* its lines: the box's height over the line's (the glyphs' overhang
+         * below is the padding kiosk.css keeps for it, not a line) */
+        const lines = (e) => {
+            const cs = getComputedStyle(e);
+            return Math.round((e.clientHeight - parseFloat(cs.paddingTop) - parseFloat(cs.paddingBottom)) / parseFloat(cs.lineHeight));
+        };
+        for (const e of grid.querySelectorAll('.svc-name')) {
+            e.style.fontSize = '';
+            const base = parseFloat(getComputedStyle(e).fontSize);
+            if (!(base > 0)) continue;
+            for (let px = base - 2; px >= base * NAME_MIN && !(lines(e) <= nameLines()); px -= 2) e.style.fontSize = px + 'px';
+        }
+    }
+    /* The pages of tiles: each perPage() of them, or as many whole rows as
+     * the screen has room for (an ID card's banner on a small or landscape
+     * screen took height, or long names made rows taller: kiosk.css makes
+     * a row as tall as its tiles' content), so the tiles never run under
+     * the pager and the check-in button. Each page is filled in turn from
+     * where the one before it ended, so a page of short names is not cut
+     * to the count a page of long ones needs, and no service is skipped. */
     function renderServices() {
         const svcs = (status && status.services) || [];
         const grid = HQ.$('services');
         const cols = Math.max(1, getComputedStyle(grid).gridTemplateColumns.split(' ').length);
-        const show = (n, p) => {
-            const pages = Math.max(1, Math.ceil(svcs.length / n));
+        const show = (from, n, many) => {
             grid.style.setProperty('--rows', String(Math.ceil(n / cols)));
-            HQ.fill(grid, svcs.slice(p * n, p * n + n).map(serviceButton));
-            HQ.$('pager').hidden = pages < 2;
-            HQ.$('prev').disabled = p === 0;
-            HQ.$('next').disabled = p >= pages - 1;
-            HQ.text(HQ.$('page-no'), p + 1 + ' / ' + pages);
-            return pages;
+            HQ.fill(grid, svcs.slice(from, from + n).map(serviceButton));
+            fitNames(grid);
+            HQ.$('pager').hidden = !many;
         };
-        const fits = (n) => {
-            for (let p = 0, pages = 1; p < pages; p++) {
-                pages = show(n, p);
-                if (grid.scrollHeight > grid.clientHeight + 1) return false;
+        const fits = (from, n) => {
+            show(from, n, from > 0 || from + n < svcs.length);
+            return grid.scrollHeight <= grid.clientHeight + 1;
+        };
+        /* Each page as full as it fits: with names on up to three lines,
+         * else (normal mode) on two at a slightly smaller type, else one
+         * row fewer. */
+        const pages = [];
+        for (let from = 0; from < svcs.length || !pages.length;) {
+            let n = perPage();
+            for (;;) {
+                tight = false;
+                if (fits(from, n)) break;
+                tight = !large;
+                if (tight && fits(from, n)) break;
+                if (n <= cols) break;
+                n -= cols;
             }
-            return true;
-        };
-        let n = perPage();
-        while (n > cols && !fits(n)) n -= cols;
-        page = Math.min(page, Math.max(1, Math.ceil(svcs.length / n)) - 1);
-        show(n, page);
+            pages.push({ from: from, n: n, tight: tight });
+            from += n;
+        }
+        page = Math.min(page, pages.length - 1);
+        const pg = pages[page];
+        tight = pg.tight;
+        show(pg.from, pg.n, pages.length > 1);
+        HQ.$('prev').disabled = page === 0;
+        HQ.$('next').disabled = page >= pages.length - 1;
+        HQ.text(HQ.$('page-no'), page + 1 + ' / ' + pages.length);
     }
     function renderCard() {
         const el = HQ.$('card');
