@@ -31,6 +31,7 @@ struct hq_callback;
 struct hqd_reports;
 struct hqd_retention;
 struct hq_sessions;
+struct hqd_overrides;
 
 /* Called after a command was committed; effects and records are in res. */
 typedef void (*hqd_result_cb)(struct hq_daemon *d, const struct hq_cmd *cmd,
@@ -126,6 +127,7 @@ struct hq_daemon {
         struct hqd_reports *reports;
         struct hqd_retention *retention;
         struct hq_sessions *sessions;
+        struct hqd_overrides *overrides;
     } mod;
 };
 

@@ -41,7 +41,7 @@ struct ovr {
     char actor[40];
 };
 
-static struct ovr_state {
+struct hqd_overrides {
     struct hq_daemon *d;
     struct ovr *v;
     size_t n, cap;
@@ -52,37 +52,38 @@ static struct ovr_state {
     char base_notice[512], base_notice_en[512];
     /* the message of a service closed early today, by service index */
     bool inited;
-} ovr__s;
+};
 
 /* ------------------------------------------------------------ helpers */
 
-static void ovr__free_list(void)
+static void ovr__free_list(struct hqd_overrides *S)
 {
-    for (size_t i = 0; i < ovr__s.n; i++)
-        cJSON_Delete(ovr__s.v[i].value);
-    free(ovr__s.v);
-    ovr__s.v = NULL;
-    ovr__s.n = ovr__s.cap = 0;
+    for (size_t i = 0; i < S->n; i++)
+        cJSON_Delete(S->v[i].value);
+    free(S->v);
+    S->v = NULL;
+    S->n = S->cap = 0;
 }
 
 static void ovr__snapshot_base(struct hq_daemon *d)
 {
+    struct hqd_overrides *S = d->mod.overrides;
     const struct hq_engine_cfg *e = &d->cfg.engine;
     size_t nb = 0;
     while (nb < e->n_windows && !e->windows[nb].temporary)
         nb++;
-    struct hq_window_cfg *b = realloc(ovr__s.base_win, (nb ? nb : 1) * sizeof *b);
+    struct hq_window_cfg *b = realloc(S->base_win, (nb ? nb : 1) * sizeof *b);
     if (b) {
-        ovr__s.base_win = b;
+        S->base_win = b;
         memcpy(b, e->windows, nb * sizeof *b);
         for (size_t i = 0; i < nb; i++)
             b[i].closed = false;
-        ovr__s.n_base_win = nb;
+        S->n_base_win = nb;
     }
     for (size_t s = 0; s < e->n_services && s < HQ_MAX_SERVICES; s++)
-        ovr__s.base_quota[s] = e->services[s].daily_quota;
-    snprintf(ovr__s.base_notice, sizeof ovr__s.base_notice, "%s", d->cfg.notice);
-    snprintf(ovr__s.base_notice_en, sizeof ovr__s.base_notice_en, "%s", d->cfg.notice_en);
+        S->base_quota[s] = e->services[s].daily_quota;
+    snprintf(S->base_notice, sizeof S->base_notice, "%s", d->cfg.notice);
+    snprintf(S->base_notice_en, sizeof S->base_notice_en, "%s", d->cfg.notice_en);
 }
 
 static int ovr__window_idx(const struct hq_engine_cfg *e, unsigned number)
@@ -254,44 +255,46 @@ static void ovr__delete_row(struct hq_daemon *d, int64_t id)
 /* Apply the in-memory list; drop (and delete) what no longer fits. */
 static void ovr__apply_all(struct hq_daemon *d)
 {
+    struct hqd_overrides *S = d->mod.overrides;
     int32_t today = hq_engine_day_of(&d->cfg.engine, hq_loop_wall_s());
-    for (size_t i = 0; i < ovr__s.n;) {
+    for (size_t i = 0; i < S->n;) {
         char why[160];
-        if (ovr__apply(d, &ovr__s.v[i], today, why, sizeof why)) {
+        if (ovr__apply(d, &S->v[i], today, why, sizeof why)) {
             i++;
             continue;
         }
-        LOG_NOTICE("OVERRIDE", "override %lld (%s %s) dropped: %s", (long long)ovr__s.v[i].id,
-                   ovr__s.v[i].kind, ovr__s.v[i].target, why);
-        ovr__delete_row(d, ovr__s.v[i].id);
-        cJSON_Delete(ovr__s.v[i].value);
-        memmove(&ovr__s.v[i], &ovr__s.v[i + 1], (ovr__s.n - i - 1) * sizeof *ovr__s.v);
-        ovr__s.n--;
+        LOG_NOTICE("OVERRIDE", "override %lld (%s %s) dropped: %s", (long long)S->v[i].id,
+                   S->v[i].kind, S->v[i].target, why);
+        ovr__delete_row(d, S->v[i].id);
+        cJSON_Delete(S->v[i].value);
+        memmove(&S->v[i], &S->v[i + 1], (S->n - i - 1) * sizeof *S->v);
+        S->n--;
     }
 }
 
 static int ovr__read_rows(struct hq_daemon *d)
 {
+    struct hqd_overrides *S = d->mod.overrides;
     sqlite3 *db = hq_store_db(d->store);
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db,
                            "SELECT id, kind, target, value, at, actor FROM overrides ORDER BY id",
                            -1, &st, NULL) != SQLITE_OK)
         return HQ_ERR_DB;
-    ovr__free_list();
+    ovr__free_list(S);
     int rc = HQ_OK;
     while (sqlite3_step(st) == SQLITE_ROW) {
-        if (ovr__s.n == ovr__s.cap) {
-            size_t cap = ovr__s.cap ? ovr__s.cap * 2 : 16;
-            struct ovr *v = realloc(ovr__s.v, cap * sizeof *v);
+        if (S->n == S->cap) {
+            size_t cap = S->cap ? S->cap * 2 : 16;
+            struct ovr *v = realloc(S->v, cap * sizeof *v);
             if (!v) {
                 rc = HQ_ERR_NOMEM;
                 break;
             }
-            ovr__s.v = v;
-            ovr__s.cap = cap;
+            S->v = v;
+            S->cap = cap;
         }
-        struct ovr *o = &ovr__s.v[ovr__s.n];
+        struct ovr *o = &S->v[S->n];
         memset(o, 0, sizeof *o);
         o->id = sqlite3_column_int64(st, 0);
         snprintf(o->kind, sizeof o->kind, "%s", (const char *)sqlite3_column_text(st, 1));
@@ -303,7 +306,7 @@ static int ovr__read_rows(struct hq_daemon *d)
             cJSON_Delete(o->value);
             o->value = cJSON_CreateObject(); /* dropped by ovr__apply as a bad value */
         }
-        ovr__s.n++;
+        S->n++;
     }
     sqlite3_finalize(st);
     return rc;
@@ -311,6 +314,11 @@ static int ovr__read_rows(struct hq_daemon *d)
 
 int hqd_overrides_load(struct hq_daemon *d)
 {
+    /* load runs before the module table starts (the engine needs the windows first), so
+     * the state is made here; fini releases it */
+    if (!d->mod.overrides && !(d->mod.overrides = calloc(1, sizeof *d->mod.overrides)))
+        return HQ_ERR_NOMEM;
+    struct hqd_overrides *S = d->mod.overrides;
     struct hq_engine_cfg *e = &d->cfg.engine;
     size_t cap = e->max_windows > e->n_windows ? e->max_windows : e->n_windows;
     if (cap > HQ_MAX_WINDOWS) cap = HQ_MAX_WINDOWS;
@@ -324,28 +332,31 @@ int hqd_overrides_load(struct hq_daemon *d)
     if (hq_store_end(d->store, rc != SQLITE_OK) || rc != SQLITE_OK) return HQ_ERR_DB;
     if ((rc = ovr__read_rows(d))) return rc;
     ovr__apply_all(d);
-    if (ovr__s.n) LOG_NOTICE("OVERRIDE", "%zu run-time change(s) on the configuration", ovr__s.n);
+    if (S->n) LOG_NOTICE("OVERRIDE", "%zu run-time change(s) on the configuration", S->n);
     return HQ_OK;
 }
 
 void hqd_overrides_unapply(struct hq_daemon *d)
 {
+    struct hqd_overrides *S = d->mod.overrides;
+    if (!S) return;
     struct hq_engine_cfg *e = &d->cfg.engine;
-    for (size_t i = 0; i < ovr__s.n_base_win && i < e->n_windows; i++) {
-        memcpy(e->windows[i].services, ovr__s.base_win[i].services, HQ_MAX_WINDOW_SERVICES);
-        e->windows[i].n_services = ovr__s.base_win[i].n_services;
+    for (size_t i = 0; i < S->n_base_win && i < e->n_windows; i++) {
+        memcpy(e->windows[i].services, S->base_win[i].services, HQ_MAX_WINDOW_SERVICES);
+        e->windows[i].n_services = S->base_win[i].n_services;
         e->windows[i].closed = false;
     }
     for (size_t s = 0; s < e->n_services && s < HQ_MAX_SERVICES; s++) {
-        e->services[s].daily_quota = ovr__s.base_quota[s];
+        e->services[s].daily_quota = S->base_quota[s];
         e->services[s].today.day = 0;
     }
-    snprintf(d->cfg.notice, sizeof d->cfg.notice, "%s", ovr__s.base_notice);
-    snprintf(d->cfg.notice_en, sizeof d->cfg.notice_en, "%s", ovr__s.base_notice_en);
+    snprintf(d->cfg.notice, sizeof d->cfg.notice, "%s", S->base_notice);
+    snprintf(d->cfg.notice_en, sizeof d->cfg.notice_en, "%s", S->base_notice_en);
 }
 
 void hqd_overrides_reapply(struct hq_daemon *d)
 {
+    if (!d->mod.overrides) return;
     ovr__snapshot_base(d); /* the new file's values (the notice may have changed) */
     ovr__apply_all(d);
 }
@@ -367,11 +378,12 @@ static cJSON *ovr__window_value(const struct hq_engine_cfg *e, int wi)
 }
 
 /* Is window wi as the file has it? */
-static bool ovr__window_is_base(const struct hq_engine_cfg *e, int wi)
+static bool ovr__window_is_base(const struct hqd_overrides *S, const struct hq_engine_cfg *e,
+                                int wi)
 {
     const struct hq_window_cfg *wc = &e->windows[wi];
-    if (wc->temporary || wc->closed || (size_t)wi >= ovr__s.n_base_win) return false;
-    const struct hq_window_cfg *b = &ovr__s.base_win[wi];
+    if (wc->temporary || wc->closed || (size_t)wi >= S->n_base_win) return false;
+    const struct hq_window_cfg *b = &S->base_win[wi];
     return b->n_services == wc->n_services && !memcmp(b->services, wc->services, wc->n_services);
 }
 
@@ -380,6 +392,7 @@ static bool ovr__window_is_base(const struct hq_engine_cfg *e, int wi)
 static int ovr__save(struct hq_daemon *d, const char *kind, const char *target, cJSON *value,
                      const char *actor, bool in_tx)
 {
+    struct hqd_overrides *S = d->mod.overrides;
     int64_t now = hq_loop_wall_s();
     if (!in_tx && hq_store_begin(d->store)) {
         cJSON_Delete(value);
@@ -421,33 +434,33 @@ static int ovr__save(struct hq_daemon *d, const char *kind, const char *target, 
     }
     /* the list in memory */
     size_t i;
-    for (i = 0; i < ovr__s.n; i++)
-        if (!strcmp(ovr__s.v[i].kind, kind) && !strcmp(ovr__s.v[i].target, target)) break;
+    for (i = 0; i < S->n; i++)
+        if (!strcmp(S->v[i].kind, kind) && !strcmp(S->v[i].target, target)) break;
     if (!value) {
-        if (i < ovr__s.n) {
-            cJSON_Delete(ovr__s.v[i].value);
-            memmove(&ovr__s.v[i], &ovr__s.v[i + 1], (ovr__s.n - i - 1) * sizeof *ovr__s.v);
-            ovr__s.n--;
+        if (i < S->n) {
+            cJSON_Delete(S->v[i].value);
+            memmove(&S->v[i], &S->v[i + 1], (S->n - i - 1) * sizeof *S->v);
+            S->n--;
         }
         return HQ_OK;
     }
-    if (i == ovr__s.n) {
-        if (ovr__s.n == ovr__s.cap) {
-            size_t cap = ovr__s.cap ? ovr__s.cap * 2 : 16;
-            struct ovr *v = realloc(ovr__s.v, cap * sizeof *v);
+    if (i == S->n) {
+        if (S->n == S->cap) {
+            size_t cap = S->cap ? S->cap * 2 : 16;
+            struct ovr *v = realloc(S->v, cap * sizeof *v);
             if (!v) {
                 cJSON_Delete(value);
                 return HQ_ERR_NOMEM;
             }
-            ovr__s.v = v;
-            ovr__s.cap = cap;
+            S->v = v;
+            S->cap = cap;
         }
-        memset(&ovr__s.v[i], 0, sizeof ovr__s.v[i]);
-        ovr__s.n++;
+        memset(&S->v[i], 0, sizeof S->v[i]);
+        S->n++;
     } else {
-        cJSON_Delete(ovr__s.v[i].value);
+        cJSON_Delete(S->v[i].value);
     }
-    struct ovr *o = &ovr__s.v[i];
+    struct ovr *o = &S->v[i];
     o->id = id;
     snprintf(o->kind, sizeof o->kind, "%s", kind);
     snprintf(o->target, sizeof o->target, "%s", target);
@@ -459,6 +472,7 @@ static int ovr__save(struct hq_daemon *d, const char *kind, const char *target, 
 
 static int ovr__save_window(struct hq_daemon *d, unsigned number, const char *actor)
 {
+    struct hqd_overrides *S = d->mod.overrides;
     char target[16];
     snprintf(target, sizeof target, "%u", number);
     const struct hq_engine_cfg *e = &d->cfg.engine;
@@ -466,13 +480,13 @@ static int ovr__save_window(struct hq_daemon *d, unsigned number, const char *ac
     if (wi < 0) return HQ_ERR_NOT_FOUND;
     /* A closed temporary window is kept as a row until the day ends? No: closed is closed; a
      * restart need not rebuild it. Its row goes, as does one back at the file's values. */
-    if ((e->windows[wi].temporary && e->windows[wi].closed) || ovr__window_is_base(e, wi))
+    if ((e->windows[wi].temporary && e->windows[wi].closed) || ovr__window_is_base(S, e, wi))
         return ovr__save(d, "window", target, NULL, actor, false);
     cJSON *v = ovr__window_value(e, wi);
     /* a temporary window's devices stay with it through a change of its services */
-    for (size_t i = 0; i < ovr__s.n; i++)
-        if (!strcmp(ovr__s.v[i].kind, "window") && !strcmp(ovr__s.v[i].target, target)) {
-            const cJSON *dv = cJSON_GetObjectItemCaseSensitive(ovr__s.v[i].value, "devices");
+    for (size_t i = 0; i < S->n; i++)
+        if (!strcmp(S->v[i].kind, "window") && !strcmp(S->v[i].target, target)) {
+            const cJSON *dv = cJSON_GetObjectItemCaseSensitive(S->v[i].value, "devices");
             if (cJSON_IsObject(dv)) cJSON_AddItemToObject(v, "devices", cJSON_Duplicate(dv, 1));
         }
     return ovr__save(d, "window", target, v, actor, false);
@@ -482,11 +496,12 @@ static int ovr__save_window(struct hq_daemon *d, unsigned number, const char *ac
 static int ovr__save_devices(struct hq_daemon *d, unsigned number, const cJSON *devices,
                              const char *actor)
 {
+    struct hqd_overrides *S = d->mod.overrides;
     char target[16];
     snprintf(target, sizeof target, "%u", number);
-    for (size_t i = 0; i < ovr__s.n; i++) {
-        if (strcmp(ovr__s.v[i].kind, "window") || strcmp(ovr__s.v[i].target, target)) continue;
-        cJSON *v = cJSON_Duplicate(ovr__s.v[i].value, 1);
+    for (size_t i = 0; i < S->n; i++) {
+        if (strcmp(S->v[i].kind, "window") || strcmp(S->v[i].target, target)) continue;
+        cJSON *v = cJSON_Duplicate(S->v[i].value, 1);
         if (!v) return HQ_ERR_NOMEM;
         cJSON_DeleteItemFromObjectCaseSensitive(v, "devices");
         if (devices) cJSON_AddItemToObject(v, "devices", cJSON_Duplicate(devices, 1));
@@ -542,9 +557,10 @@ static cJSON *ovr__json(const struct ovr *o, int32_t utc_offset)
 
 static cJSON *ovr__list_json(struct hq_daemon *d)
 {
+    struct hqd_overrides *S = d->mod.overrides;
     cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; i < ovr__s.n; i++)
-        cJSON_AddItemToArray(a, ovr__json(&ovr__s.v[i], d->cfg.engine.utc_offset_s));
+    for (size_t i = 0; i < S->n; i++)
+        cJSON_AddItemToArray(a, ovr__json(&S->v[i], d->cfg.engine.utc_offset_s));
     return a;
 }
 
@@ -645,6 +661,7 @@ static int ovr__window_cmd(struct hq_api_req *req, unsigned number, const char *
 
 static int ovr__service(struct hq_api_req *req, const char *code)
 {
+    struct hqd_overrides *S = req->d->mod.overrides;
     struct hq_daemon *d = req->d;
     int s = ovr__service_idx(&d->cfg.engine, code);
     if (s < 0) return ovr__reply_why(req, HQ_ERR_NOT_FOUND, HQ_WHY_NO_SERVICE);
@@ -691,7 +708,7 @@ static int ovr__service(struct hq_api_req *req, const char *code)
     if (rc || req->answered) return rc;
     cJSON *v = NULL;
     if (cmd.type == HQ_CMD_SERVICE_QUOTA) {
-        if (cmd.u.admin.quota != ovr__s.base_quota[s]) {
+        if (cmd.u.admin.quota != S->base_quota[s]) {
             v = cJSON_CreateObject();
             cJSON_AddNumberToObject(v, "daily_quota", cmd.u.admin.quota);
         }
@@ -719,6 +736,7 @@ static int ovr__service(struct hq_api_req *req, const char *code)
  * transaction. */
 static int ovr__set_notice(struct hq_api_req *req, const char *zh, const char *en)
 {
+    struct hqd_overrides *S = req->d->mod.overrides;
     struct hq_daemon *d = req->d;
     int64_t now = hq_loop_wall_s();
     int rc = hq_store_begin(d->store);
@@ -749,7 +767,7 @@ static int ovr__set_notice(struct hq_api_req *req, const char *zh, const char *e
         rc = HQ_ERR_DB;
     }
     cJSON *v = NULL;
-    bool base = !strcmp(zh, ovr__s.base_notice) && !strcmp(en, ovr__s.base_notice_en);
+    bool base = !strcmp(zh, S->base_notice) && !strcmp(en, S->base_notice_en);
     if (!rc && !base) {
         v = cJSON_CreateObject();
         cJSON_AddStringToObject(v, "notice", zh);
@@ -784,17 +802,17 @@ static int ovr__notice(struct hq_api_req *req)
 
 static int ovr__revert(struct hq_api_req *req, int64_t id)
 {
+    struct hqd_overrides *S = req->d->mod.overrides;
     struct hq_daemon *d = req->d;
     struct ovr *o = NULL;
-    for (size_t i = 0; i < ovr__s.n; i++)
-        if (ovr__s.v[i].id == id) o = &ovr__s.v[i];
+    for (size_t i = 0; i < S->n; i++)
+        if (S->v[i].id == id) o = &S->v[i];
     if (!o) return hq_api_reply_error(req, HQ_ERR_NOT_FOUND, "no such override");
     char kind[8], target[16];
     snprintf(kind, sizeof kind, "%s", o->kind);
     snprintf(target, sizeof target, "%s", o->target);
     const struct hq_engine_cfg *e = &d->cfg.engine;
-    if (strcmp(kind, "notice") == 0)
-        return ovr__set_notice(req, ovr__s.base_notice, ovr__s.base_notice_en);
+    if (strcmp(kind, "notice") == 0) return ovr__set_notice(req, S->base_notice, S->base_notice_en);
     struct hq_cmd cmd = {0};
     if (strcmp(kind, "window") == 0) {
         unsigned number = (unsigned)strtoul(target, NULL, 10);
@@ -805,7 +823,7 @@ static int ovr__revert(struct hq_api_req *req, int64_t id)
             cmd.type = HQ_CMD_WINDOW_CLOSE;
             cmd.u.admin.reroute_to = ovr__reroute(req->body);
         } else {
-            const struct hq_window_cfg *b = &ovr__s.base_win[wi];
+            const struct hq_window_cfg *b = &S->base_win[wi];
             cmd.type = e->windows[wi].closed ? HQ_CMD_WINDOW_OPEN : HQ_CMD_WINDOW_SERVICES;
             memcpy(cmd.u.admin.services, b->services, b->n_services);
             cmd.u.admin.n_services = b->n_services;
@@ -816,7 +834,7 @@ static int ovr__revert(struct hq_api_req *req, int64_t id)
         cmd.u.admin.service = (uint8_t)s;
         if (strcmp(kind, "quota") == 0) {
             cmd.type = HQ_CMD_SERVICE_QUOTA;
-            cmd.u.admin.quota = ovr__s.base_quota[s];
+            cmd.u.admin.quota = S->base_quota[s];
         } else {
             cmd.type = HQ_CMD_SERVICE_HOURS; /* 0-0: the file's hours again */
         }
@@ -857,12 +875,13 @@ static int ovr__route(struct hq_api_req *req, void *arg)
 
 static void ovr__status(struct hq_daemon *d, cJSON *status, void *arg)
 {
+    struct hqd_overrides *S = d->mod.overrides;
     (void)arg;
     cJSON_AddItemToObject(status, "overrides", ovr__list_json(d));
     /* a service closed early today: its message for the display and the kiosk */
     cJSON *svcs = cJSON_GetObjectItemCaseSensitive(status, "services");
-    for (size_t i = 0; i < ovr__s.n; i++) {
-        const struct ovr *o = &ovr__s.v[i];
+    for (size_t i = 0; i < S->n; i++) {
+        const struct ovr *o = &S->v[i];
         if (strcmp(o->kind, "hours") || !cJSON_IsTrue(cJSON_GetObjectItem(o->value, "closed")))
             continue;
         cJSON *it;
@@ -893,11 +912,12 @@ static void ovr__status(struct hq_daemon *d, cJSON *status, void *arg)
 static void ovr__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
                            const struct hq_result *res, void *arg)
 {
+    struct hqd_overrides *S = d->mod.overrides;
     (void)cmd;
     (void)arg;
     if (!res->rollover) return;
-    for (size_t i = 0; i < ovr__s.n;) {
-        struct ovr *o = &ovr__s.v[i];
+    for (size_t i = 0; i < S->n;) {
+        struct ovr *o = &S->v[i];
         double day = 0;
         if (strcmp(o->kind, "hours") || (ovr__num(o->value, "day", &day) && day == d->eng.day)) {
             i++;
@@ -907,8 +927,8 @@ static void ovr__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
                  o->target);
         ovr__delete_row(d, o->id);
         cJSON_Delete(o->value);
-        memmove(o, o + 1, (ovr__s.n - i - 1) * sizeof *o);
-        ovr__s.n--;
+        memmove(o, o + 1, (S->n - i - 1) * sizeof *o);
+        S->n--;
     }
 }
 
@@ -918,8 +938,9 @@ static void ovr__on_result(struct hq_daemon *d, const struct hq_cmd *cmd,
  * window stays open without them. */
 static void ovr__attach_devices(struct hq_daemon *d)
 {
-    for (size_t i = 0; i < ovr__s.n; i++) {
-        struct ovr *o = &ovr__s.v[i];
+    struct hqd_overrides *S = d->mod.overrides;
+    for (size_t i = 0; i < S->n; i++) {
+        struct ovr *o = &S->v[i];
         const cJSON *dv = cJSON_GetObjectItemCaseSensitive(o->value, "devices");
         if (strcmp(o->kind, "window") || !dv) continue;
         unsigned number = (unsigned)strtoul(o->target, NULL, 10);
@@ -942,8 +963,11 @@ static void ovr__attach_devices(struct hq_daemon *d)
 
 int hqd_overrides_init(struct hq_daemon *d)
 {
-    ovr__s.d = d;
-    ovr__s.inited = true;
+    if (!d->mod.overrides && !(d->mod.overrides = calloc(1, sizeof *d->mod.overrides)))
+        return HQ_ERR_NOMEM;
+    struct hqd_overrides *S = d->mod.overrides;
+    S->d = d;
+    S->inited = true;
     ovr__attach_devices(d);
     int rc = hqd_on_result(d, ovr__on_result, NULL);
     if (rc) return rc;
@@ -959,9 +983,10 @@ int hqd_overrides_init(struct hq_daemon *d)
 
 void hqd_overrides_fini(struct hq_daemon *d)
 {
-    (void)d;
-    ovr__free_list();
-    free(ovr__s.base_win);
-    ovr__s.base_win = NULL;
-    ovr__s.n_base_win = 0;
+    struct hqd_overrides *S = d->mod.overrides;
+    if (!S) return;
+    ovr__free_list(S);
+    free(S->base_win);
+    free(S);
+    d->mod.overrides = NULL;
 }
