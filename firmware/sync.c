@@ -121,6 +121,7 @@ static void sync__drop_next(struct hq_sync *s);
 static void sync__appt_schedule(struct hq_sync *s, uint64_t delay_ms);
 static void sync__appt_answer(struct hq_sync *s, const char *body, size_t len);
 static void sync__appt_failed(struct hq_sync *s, const char *why);
+static void sync__appt_link_up(struct hq_sync *s);
 static void sync__appt_serial_timeout(struct hq_loop *loop, void *arg);
 
 /* --------------------------------------------------------------- helpers */
@@ -311,6 +312,9 @@ static void sync__done(struct hq_sync *s, enum sync_outcome outcome, int64_t ack
             if (s->attempt || s->alarm)
                 LOG_NOTICE("SYNC", "central server reachable again after %u failed attempts",
                            s->attempt);
+            /* the server answers (again, or for the first time since start): a pull that
+             * failed meanwhile goes now */
+            if (s->attempt || s->alarm || s->batches_ok == 1) sync__appt_link_up(s);
             s->attempt = 0;
             s->last_error[0] = 0;
             bool was_refused = s->alarm;
@@ -351,6 +355,7 @@ static void sync__done(struct hq_sync *s, enum sync_outcome outcome, int64_t ack
         if (s->attempt || s->alarm)
             LOG_NOTICE("SYNC", "central server reachable again after %u failed attempts",
                        s->attempt);
+        if (s->attempt || s->alarm || s->batches_ok == 0) sync__appt_link_up(s);
         s->attempt = 0;
         bool was_refused = s->alarm;
         s->alarm = false;
@@ -629,8 +634,9 @@ static void sync__http_send(struct hq_sync *s)
 
 static void sync__link_tick(struct hq_loop *loop, void *arg);
 
-/* A serial link (back) up: a pull that failed for want of it, or never
- * happened, goes now rather than at its retry. */
+/* A link (back) up — the serial link, or the central server answering the up-link again: a
+ * pull that failed for want of it, or never happened, goes now rather than at its retry (the
+ * demo's booking codes did not work for minutes when hallqd started before hallq-central). */
 static void sync__appt_link_up(struct hq_sync *s)
 {
     if (s->appt_busy || !s->d->cfg.sync_appointments_interval_s) return;

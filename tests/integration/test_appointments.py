@@ -27,7 +27,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import test_central as tc  # noqa: E402
-from hallq import BASE_CONFIG, CLERK, MANAGER, Hall  # noqa: E402
+from hallq import BASE_CONFIG, CLERK, MANAGER, Hall, free_port, read_text  # noqa: E402
 from test_sync_records import local_now, noon_offset, outbox, wait_for  # noqa: E402
 
 TOKEN = "central-token-0123456789"
@@ -202,6 +202,27 @@ class AppointmentsTest(unittest.TestCase):
         self.checkin(h, "CRASH2", 409, "state")
         self.assertEqual(self.checkin(h, "CRASH1", 201)["appointment"]["id"], "crash-open")
 
+    def test_pull_when_the_server_comes_up(self):
+        """hallqd started before hallq-central (the demo did): the first pull fails; when the
+        up-link reaches the server the pull goes at once, not at its 60 s retry (the demo's
+        booking codes were 'not found' for a minute)."""
+        path, n = self.appointments()
+        port = free_port()
+        h = self.hall({"url": "http://127.0.0.1:%d" % port, "token": TOKEN,
+                       "appointments_interval_s": 3600})
+        wait_for("the failed pull", lambda: h.status()["sync"]["appointments"]["last_error"])
+        self.assertEqual(h.post("/api/v1/tickets", {"service": "A"}, token=CLERK)[0], 201)
+        c = self.central("--token", TOKEN, "--appointments", path, listen="127.0.0.1:%d" % port)
+        self.assertEqual(c.port, port)
+        try:
+            wait_for("the pull once the server answers",
+                     lambda: h.status()["sync"]["appointments"]["received"] == n, timeout=30)
+        except AssertionError:
+            print(json.dumps(h.status()["sync"], ensure_ascii=False))
+            print(read_text(h.log_path)[-3000:])
+            raise
+        self.assertEqual(self.checkin(h, "ONTIME1", 201)["ticket"]["priority"], "appointment")
+
     def test_serial_pull_with_noise(self):
         path, n = self.appointments()
         link = os.path.join(self.tmp, "ttyGW")
@@ -259,8 +280,8 @@ class AppointmentsTest(unittest.TestCase):
                  ["received"] == n)
         self.assertEqual(self.checkin(good, "ONTIME1", 201)["ticket"]["priority"], "appointment")
 
-    def central(self, *args, name="c"):
-        c = tc.Central(self.tmp, *args, name=name)
+    def central(self, *args, name="c", listen="127.0.0.1:0"):
+        c = tc.Central(self.tmp, *args, name=name, listen=listen)
         self.servers.append(c)
         return c
 
