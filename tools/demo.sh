@@ -40,7 +40,9 @@ if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/" 2>/dev/null; then
     exit 1
 fi
 "$build/hallqd" --check-config "$cfg"
-rm -f "$db" "$db-wal" "$db-shm"
+# a fresh hall: the database and its numbers side file (hallqd keeps the day's numbers there
+# so they never repeat after a lost database; a new demo hall starts at 001)
+rm -f "$db" "$db-wal" "$db-shm" "$(dirname "$db")/.$(basename "$db").numbers"
 
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; }

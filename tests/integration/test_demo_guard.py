@@ -111,6 +111,16 @@ def main():
         f.eq(read_text(os.path.join(run1, "printer.state")), state1, "its printer.state untouched")
         f.check(not os.path.exists(os.path.join(run2, "found")), "no second printer started")
         f.eq(issue(port), "A002", "the first demo goes on")
+        # stopped, a new demo is a fresh hall: its numbers start again at A001 (the numbers
+        # side file of the old database goes with it; it used to continue above the old
+        # day's last block of 32, at A034)
+        stop(p1)
+        f.check(wait_for(lambda: not status(port), 20), "the first demo stopped")
+        p1 = subprocess.Popen([demo, BUILD], env=dict(os.environ, HALLQ_DEMO_RUN=run2),
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        f.check(wait_for(lambda: status(port), 60), "a new demo answers")
+        f.eq(issue(port), "A001", "a new demo starts its numbers afresh")
     finally:
         stop(p1)
         shutil.rmtree(tmp, ignore_errors=True)
