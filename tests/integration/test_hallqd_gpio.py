@@ -279,7 +279,13 @@ def run2(F):
 def run3(F):
     """The device-fault LED follows the serial devices too (the device host's faults): lit while
     an LED bus is unreachable, dark once it is up."""
-    port = free_port()
+    # The port is bound now and listened on later: connections are refused meanwhile, and no
+    # connect of hallqd's can take it as its own source port (a TCP self-connect to a free
+    # ephemeral port made the later bind fail with EADDRINUSE once under ASan).
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
     cfg = json.loads(json.dumps(BASE_CONFIG))
     cfg["gpio"] = {"chip": "gpiochip0", "leds": {"device_fault": 11}}
     cfg["devices"] = {"buses": [{"id": "bars", "type": "a090", "port": f"tcp://127.0.0.1:{port}"}],
@@ -288,15 +294,11 @@ def run3(F):
     chip = Chip(h.dir)
     h.env["HQ_GPIO_FAKE"] = chip.path
     chip.send("chip gpiochip0 32")
-    srv = None
     try:
         h.start()
         F.check(wait_for(lambda: health(h, "bus:bars") == "offline", 5), "LED bus offline")
         F.check(wait_for(lambda: chip.value(11) == 1, 5),
                 "device-fault LED lit while the LED bus is unreachable")
-        srv = socket.socket()
-        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        srv.bind(("127.0.0.1", port))
         srv.listen(1)
         F.check(wait_for(lambda: health(h, "bus:bars") == "online", 30), "LED bus comes up")
         F.check(wait_for(lambda: chip.value(11) == 0, 5), "device-fault LED dark once it is up")
