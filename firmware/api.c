@@ -590,6 +590,7 @@ unsigned hq_api_http_status(int err)
     case HQ_ERR_DISK_FULL:
     case HQ_ERR_PRINTER:
     case HQ_ERR_PRINTER_BUSY:
+    case HQ_ERR_STOPPING:
     case HQ_ERR_IO:
         return MHD_HTTP_SERVICE_UNAVAILABLE;
     default:

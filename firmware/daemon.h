@@ -73,6 +73,10 @@ struct hq_daemon {
      * written; no tickets are issued, everything else goes on from memory
      * and its writes wait in the store's backlog until a retry lands them. */
     bool storage_degraded;
+    /* Set when the command path stops (hqd_command_stop): the last group is committed and the
+     * modules are about to go, so a request the HTTP server still drains is refused
+     * (HQ_ERR_STOPPING) instead of reaching a module's freed state or staying uncommitted. */
+    bool stopping;
     bool storage_backlog_full; /* past store.backlog_max_kib: every command refused */
     int64_t storage_degraded_since;
     uint64_t storage_retry_timer;

@@ -42,6 +42,8 @@ static const struct {
     [HQ_ERR_LIMIT] = {"limit", "已达上限", "limit reached"},
     [HQ_ERR_PRINTER_BUSY] = {"printer_busy", "取号人数较多，打印机正忙，请稍候再试",
                              "the printer is busy, please try again in a moment"},
+    [HQ_ERR_STOPPING] = {"stopping", "系统正在重启，请稍候再试",
+                         "the system is restarting, please try again in a moment"},
 };
 
 static int hq__valid(int err)

@@ -34,6 +34,7 @@ typedef enum {
     HQ_ERR_PROTO,        /* a device or peer broke its protocol */
     HQ_ERR_LIMIT,        /* a configured limit (recalls, sizes) was reached */
     HQ_ERR_PRINTER_BUSY, /* the printer works but every job slot is taken: try again soon */
+    HQ_ERR_STOPPING,     /* hallqd is stopping: its modules are gone, try again after the restart */
     HQ_ERR__COUNT
 } hq_err;
 

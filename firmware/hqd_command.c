@@ -344,6 +344,7 @@ static int hqd_command__storage_check(const struct hq_daemon *d, const struct hq
 int hqd_apply(struct hq_daemon *d, struct hq_cmd *cmd)
 {
     d->res.why = HQ_WHY_NONE; /* a refusal before the engine has no engine reason */
+    if (d->stopping) return HQ_ERR_STOPPING;
     if (!cmd->now) cmd->now = hq_loop_wall_s();
     if (!cmd->actor[0] && d->actor[0]) memcpy(cmd->actor, d->actor, sizeof cmd->actor);
     if (cmd->now > d->clock_seen) d->clock_seen = cmd->now;
@@ -460,6 +461,7 @@ void hqd_command_stop(struct hq_daemon *d)
                     cmds, cmds, hq_store_why(d->store));
     }
     if (d->storage_retry_timer) hq_loop_timer_cancel(d->loop, d->storage_retry_timer);
+    d->stopping = true;
 }
 
 void hqd_command_free(struct hq_daemon *d)
