@@ -1850,6 +1850,9 @@ static int api__level(unsigned auth)
 
 static int api__dispatch(struct hq_api *api, struct hq_api_req *req)
 {
+    /* hallqd is stopping: the modules behind the routes (their state, their status parts)
+     * are going or gone, so what the server still drains is refused, never served */
+    if (req->d && req->d->stopping) return hq_api_reply_error(req, HQ_ERR_STOPPING, NULL);
     struct api_route *best = NULL;
     size_t best_len = 0;
     for (int i = 0; i < api->n_routes; i++) {
