@@ -189,6 +189,30 @@ static void hq_serial__tcp_dead_peer(int fd, const char *hostport)
                  hostport, strerror(errno));
 }
 
+/* A TCP connect to a port on this very box with nobody listening can connect to itself: the
+ * kernel may pick the destination port as the source port, and the two SYNs meet (a
+ * "simultaneous open"). The link would then look up and read its own writes back (a bus
+ * driver polling itself). Only a serial server on localhost can meet it (tests, the demo,
+ * a converter's software on the box); it is nobody listening, so it is refused as such. */
+static bool hq_serial__self_connected(int fd)
+{
+    struct sockaddr_storage a, b;
+    socklen_t la = sizeof a, lb = sizeof b;
+    if (getsockname(fd, (struct sockaddr *)&a, &la) < 0 ||
+        getpeername(fd, (struct sockaddr *)&b, &lb) < 0 || a.ss_family != b.ss_family)
+        return false;
+    if (a.ss_family == AF_INET) {
+        const struct sockaddr_in *x = (const void *)&a, *y = (const void *)&b;
+        return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+    }
+    if (a.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *x = (const void *)&a, *y = (const void *)&b;
+        return x->sin6_port == y->sin6_port &&
+               memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+    }
+    return false;
+}
+
 static int hq_serial__tcp(const char *hostport, struct hq_serial *s)
 {
     char host[256];
@@ -215,6 +239,10 @@ static int hq_serial__tcp(const char *hostport, struct hq_serial *s)
             goto fail;
         }
         s->connecting = true;
+    } else if (hq_serial__self_connected(fd)) {
+        LOG_WARN("SERIAL", "tcp://%s: connected to itself: nobody listens there", hostport);
+        close(fd);
+        goto fail;
     }
     s->fd = fd;
     s->kind = HQ_SERIAL_TCP;
@@ -299,6 +327,10 @@ int hq_serial_finish_connect(struct hq_serial *s)
     if (err == EINPROGRESS || err == EALREADY) return HQ_ERR_TIMEOUT;
     if (err) {
         LOG_WARN("SERIAL", "%s: connect failed: %s", s->name, strerror(err));
+        return HQ_ERR_IO;
+    }
+    if (hq_serial__self_connected(s->fd)) {
+        LOG_WARN("SERIAL", "%s: connected to itself: nobody listens there", s->name);
         return HQ_ERR_IO;
     }
     s->connecting = false;

@@ -2,18 +2,24 @@
  * test_serial.c — the serial HAL on real pseudo-terminals and a loopback TCP listener: raw
  * 8-bit transfer both ways, baud set, a vanished port reported as HQ_ERR_IO, TCP connect /
  * refused / peer closed and the keepalive / user-timeout options that notice a silent one, usb:
- * identities that are not plugged in, and the reopen backoff (0.5 s doubling to 30 s) bringing a
- * link back when its port reappears.
+ * identities that are not plugged in, the reopen backoff (0.5 s doubling to 30 s) bringing a
+ * link back when its port reappears, and a TCP connect that met itself refused (in a private
+ * network namespace whose only ephemeral port is the one connected to).
  */
 #include "check.h"
 #include "serial.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <net/if.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
@@ -233,6 +239,67 @@ static void test_link_backoff(void)
     rmdir(dir);
 }
 
+/* Nobody listens on 127.0.0.1:P, and P is the only ephemeral port there is: a connect there
+ * picks P as its source port and connects to itself (TCP's simultaneous open). The HAL must
+ * refuse that link (as nobody listening) rather than report it up and read its own writes.
+ * Run last: it moves this process into a private network namespace (root, as in CI). */
+static void test_tcp_self_connect(void)
+{
+    if (unshare(CLONE_NEWNET) != 0) {
+        fprintf(stderr, "test_serial: no private network namespace (%s): run as root\n",
+                strerror(errno));
+        CHECK(!"a private network namespace");
+        return;
+    }
+    int ctl = socket(AF_INET, SOCK_DGRAM, 0);
+    struct ifreq ifr = {0};
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    CHECK_EQ_INT(ioctl(ctl, SIOCGIFFLAGS, &ifr), 0);
+    ifr.ifr_flags |= IFF_UP;
+    CHECK_EQ_INT(ioctl(ctl, SIOCSIFFLAGS, &ifr), 0);
+    close(ctl);
+
+    int ls = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t alen = sizeof a;
+    CHECK_EQ_INT(bind(ls, (struct sockaddr *)&a, sizeof a), 0);
+    getsockname(ls, (struct sockaddr *)&a, &alen);
+    close(ls); /* nobody listens on it now */
+    unsigned port = ntohs(a.sin_port);
+    FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fprintf(f, "%u %u\n", port, port);
+    CHECK_EQ_INT(fclose(f), 0);
+
+    /* the situation is real: a plain connect there meets itself */
+    struct linger rst = {.l_onoff = 1, .l_linger = 0};
+    int raw = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK_EQ_INT(connect(raw, (struct sockaddr *)&a, sizeof a), 0);
+    struct sockaddr_in me = {0};
+    alen = sizeof me;
+    getsockname(raw, (struct sockaddr *)&me, &alen);
+    CHECK_EQ_INT(ntohs(me.sin_port), port);
+    CHECK_EQ_INT(write(raw, "x", 1), 1);
+    uint8_t b[4];
+    CHECK_EQ_INT(read_fd(raw, b, 1), 1); /* its own byte back */
+    setsockopt(raw, SOL_SOCKET, SO_LINGER, &rst, sizeof rst);
+    close(raw);
+
+    /* the HAL refuses it, at once or when the connect completes */
+    char spec[64];
+    snprintf(spec, sizeof spec, "tcp://127.0.0.1:%u", port);
+    struct hq_serial *s = NULL;
+    int rc = hq_serial_open(spec, 9600, 0, &s);
+    if (rc == HQ_OK && s) {
+        struct pollfd pf = {.fd = hq_serial_fd(s), .events = POLLOUT};
+        CHECK_EQ_INT(poll(&pf, 1, 2000), 1);
+        rc = hq_serial_finish_connect(s);
+        hq_serial_close(s);
+    }
+    CHECK_EQ_INT(rc, HQ_ERR_IO);
+}
+
 int main(void)
 {
     test_pty("pty:");
@@ -240,5 +307,6 @@ int main(void)
     test_tcp();
     test_not_found();
     test_link_backoff();
+    test_tcp_self_connect();
     return check_report("test_serial");
 }
