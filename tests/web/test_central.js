@@ -11,7 +11,10 @@
  *   - a batch arriving updates the row live (SSE), without a reload;
  *   - a hall's page lists its day;
  *   - the period figures (firmware/figures.c on the server) per hall of the city and the
- *     region's total, Chinese first, another city's hall absent, a CSV link.
+ *     region's total, Chinese first, another city's hall absent, a CSV link;
+ *   - a hall whose ratings wait for the provincial platform longer than the mapping's
+ *     alarm_after_s shows "省平台未送达 · province behind" (1920 and 1366 wide), and the
+ *     badge goes once the reference receiver holds the record.
  */
 'use strict';
 
@@ -196,5 +199,99 @@ test('the period figures of the city\'s halls and their total', async () => {
         assert.deepEqual(page.hq.errors, []);
     } finally {
         await b.close();
+    }
+});
+
+/* Open the view and sign in as the Guangzhou manager, unless the browser's session already is. */
+async function signIn(page, p) {
+    await page.goto(`http://127.0.0.1:${p}/`);
+    await page.waitForSelector('#login:not([hidden]), #list:not([hidden])');
+    if (await page.locator('#login:not([hidden])').count()) {
+        await page.fill('#user', 'gz');
+        await page.fill('#pass', 'gz-pass-1234');
+        await page.click('#login button');
+    }
+}
+
+test('a hall whose ratings have not reached the provincial platform shows it, until they do', async () => {
+    // Its own hallq-central (and database) forwarding to a platform that is not there yet.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hallq-web-province-'));
+    const pdb = path.join(dir, 'central.db');
+    const pcli = (args, input) => execFileSync(CENTRAL, [...args, '--db', pdb], { input: input || '', encoding: 'utf8' });
+    const ptok = {};
+    for (const [h, region, name] of [['GZ-TH', '广东省/广州市/天河区', '天河政务服务中心'], ['GZ-YX', '广东省/广州市/越秀区', '越秀政务服务中心']])
+        ptok[h] = pcli(['hall', 'add', h, '--region', region, '--name', name]).trim().split(' ').pop();
+    pcli(['manager', 'add', 'gz', '--region', '广东省/广州市', '--name', '广州市管理员'], 'gz-pass-1234\n');
+    const rxPort = await H.freePort();
+    const mapping = JSON.parse(fs.readFileSync(path.join(H.SOURCE, 'config', 'province', 'mapping.example.json'), 'utf8'));
+    Object.assign(mapping, { endpoint: `http://127.0.0.1:${rxPort}/api/evaluation`, alarm_after_s: 1, workers: 1,
+        retry: { first_s: 0.2, max_s: 1 }, timeout_s: 5 });
+    delete mapping.token_file;
+    fs.writeFileSync(path.join(dir, 'mapping.json'), JSON.stringify(mapping));
+    const central = spawn(CENTRAL, ['--listen', '127.0.0.1:0', '--db', pdb, '--provisioned-only', '--province', path.join(dir, 'mapping.json')],
+        { stdio: ['ignore', 'pipe', 'inherit'] });
+    let rx = null;
+    try {
+        const cport = await H.childLine(central, /ready http [\d.]+:(\d+)/, 15000).then((m) => Number(m[1]));
+        const day = today('00:00:00').slice(0, 10);
+        const eid = require('node:crypto').randomUUID(); // the platform's schema wants a UUID
+        const r = await H.request(cport, 'POST', '/v1/halls/GZ-TH/records', { hall_id: 'GZ-TH', records: [
+            { seq: 1, uuid: 'pe1-record', type: 'evaluation', at: today('09:20:00'),
+                data: { version: 2, uuid: eid, day, case_no: 'GZ-TH-0001', ticket: 'A001', service: 'A', task_code: 'TASK-1',
+                    window: 1, staff: '1001', level: 4, gbt39046_code: 2, channel: '政务大厅其他终端', reasons: [], text: '',
+                    assess_number: 1, case_bound: false } },
+        ] }, ptok['GZ-TH']);
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        const r2 = await H.request(cport, 'POST', '/v1/halls/GZ-YX/records', { hall_id: 'GZ-YX', records: [
+            { seq: 1, uuid: 'py1', type: 'ticket', at: today('09:00:00'), data: { number: 'A001' } }] }, ptok['GZ-YX']);
+        assert.equal(r2.status, 200, JSON.stringify(r2.body));
+
+        const b = await H.browser();
+        try {
+            for (const [w, h] of [[1920, 1080], [1366, 768]]) {
+                const page = await b.newPage({ width: w, height: h });
+                await signIn(page, cport);
+                // The evaluation waits longer than alarm_after_s: GZ-TH's row says so, Chinese first.
+                const badge = '#halls tr[data-hall="GZ-TH"] [data-alarm="province behind"]';
+                assert.ok(await H.until(async () => {
+                    await H.sleep(500);
+                    await page.reload();
+                    await page.waitForSelector('#list:not([hidden]) tbody tr');
+                    return (await page.locator(badge).count()) === 1;
+                }, 20000), 'the province badge on GZ-TH');
+                assert.equal(await page.locator(badge).innerText(), '省平台未送达 · province behind');
+                assert.equal(await page.locator('#halls tr[data-hall="GZ-YX"] [data-alarm="province behind"]').count(), 0,
+                    'a hall with nothing waiting for the platform has no such badge');
+                await H.artefact(page, `web_central_province_${w}.png`);
+                assert.deepEqual(page.hq.errors, []);
+                await page.close();
+            }
+            // The platform comes up: the record is delivered and the badge goes.
+            rx = spawn('python3', [path.join(H.SOURCE, 'tests', 'integration', 'province_receiver.py'), String(rxPort)],
+                { stdio: ['ignore', 'pipe', 'inherit'] });
+            const got = await H.childLine(rx, new RegExp(`^\\{.*"evaluationId": "${eid}".*\\}$`, 'm'), 30000);
+            assert.ok(got, 'the receiver holds the evaluation');
+            const page = await b.newPage({ width: 1366, height: 768 });
+            await signIn(page, cport);
+            // (the receiver prints the record before its answer reaches hallq-central)
+            assert.ok(await H.until(async () => {
+                await page.reload();
+                await page.waitForSelector('#list:not([hidden]) tbody tr[data-hall="GZ-TH"]');
+                if ((await page.locator('#halls tr[data-hall="GZ-TH"] [data-alarm="province behind"]').count()) === 0) return true;
+                await H.sleep(500);
+                return false;
+            }, 20000), 'the badge goes once the platform holds the record');
+            assert.deepEqual(page.hq.errors, []);
+        } finally {
+            await b.close();
+        }
+    } finally {
+        for (const p of [central, rx]) {
+            if (p && p.exitCode === null) {
+                p.kill('SIGTERM');
+                await new Promise((res) => p.on('exit', res));
+            }
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
     }
 });
