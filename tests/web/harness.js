@@ -345,6 +345,39 @@ async function launch() {
     });
 }
 
+/* One browser() for a whole node:test file: launched in test.before, closed in
+ * test.after (call this at the top level of the file). Returns a handle whose
+ * newPage(viewport) and context are the open browser's. */
+function sharedBrowser() {
+    const test = require('node:test');
+    let b = null;
+    test.before(async () => {
+        b = await browser();
+    });
+    test.after(async () => {
+        if (b) await b.close();
+    });
+    return {
+        get context() {
+            return b.context;
+        },
+        newPage(viewport) {
+            return b.newPage(viewport);
+        },
+    };
+}
+
+/* Wait until the page's live link is up (#link hidden: the first status
+ * arrived), within ms (10 s unless told). */
+async function linkUp(page, ms) {
+    await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: ms || 10000 });
+}
+
+/* Two animation frames: whatever the page laid out or drew last is on screen. */
+function frames(page) {
+    return page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+}
+
 /* Keep a screenshot as a test artefact in BUILD/artefacts. */
 async function artefact(pageOrLocator, name) {
     fs.mkdirSync(ARTEFACTS, { recursive: true });
@@ -434,4 +467,4 @@ async function printerRig(prefix) {
 }
 
 module.exports = { checks, until, childLine, printerRig, BUILD, SOURCE, WEB_ROOT, ARTEFACTS, CLERK, MANAGER, ALL_DAY, baseConfig, offsetForMidnight, freePort, sleep, request, Hall, Proxy,
-    browser, launch, artefact };
+    browser, launch, artefact, sharedBrowser, linkUp, frames };

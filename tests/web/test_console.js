@@ -33,17 +33,9 @@ const SMALL = { width: 1366, height: 768 };
 const LARGE = { width: 1920, height: 1080 };
 const PIN = '2468';
 
-let B;
-test.before(async () => {
-    B = await H.browser();
-});
-test.after(async () => {
-    if (B) await B.close();
-});
+const B = H.sharedBrowser();
 
-async function linkUp(page) {
-    await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: T(15000) });
-}
+const linkUp = (page) => H.linkUp(page, T(15000));
 const text = (page, sel) => page.locator(sel).innerText();
 async function waitText(page, sel, re) {
     await page.waitForFunction(([s, src]) => {

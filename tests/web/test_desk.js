@@ -23,7 +23,8 @@ const H = require('./harness.js');
 const SIZES = [{ width: 1366, height: 768 }, { width: 1920, height: 1080 }];
 const GOOD_ID = '110101194803120010'; /* born 1948-03-12: elderly */
 const BAD_ID = '110101194803120011'; /* the same with a wrong check character */
-let B, rig;
+const B = H.sharedBrowser(); /* closed before the printer rig stops, as it was */
+let rig;
 const until = H.until;
 
 const tickets = () => rig.count();
@@ -31,10 +32,8 @@ const lines = (n) => rig.lines(n);
 
 test.before(async () => {
     rig = await H.printerRig('hq-web-desk-');
-    B = await H.browser();
 });
 test.after(async () => {
-    if (B) await B.close();
     if (rig) await rig.stop();
 });
 
@@ -114,7 +113,7 @@ for (const size of SIZES) {
                 /* the window page shows the flag when the clerk calls it */
                 const win = await B.newPage({ width: 800, height: 480 });
                 await win.goto(hall.url + '/display/window/1?lang=' + lang);
-                await win.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
+                await H.linkUp(win);
                 assert.equal((await hall.window(1, 'call-next')).status, 200);
                 await win.waitForFunction(() => document.getElementById('wnum').textContent === 'A001', null, { timeout: 8000 });
                 assert.equal(await visibleText(win, '#wassist'), t.assist);
@@ -250,7 +249,7 @@ test('desk: the card on the desk\'s own reader is shown masked and used for the 
         await page.fill('#si-staff', '9101');
         await page.fill('#si-pin', '2468');
         await page.click('#si-go');
-        await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
+        await H.linkUp(page);
         await page.waitForFunction(() => /读卡器上没有证件/.test(document.getElementById('card-state').textContent), null, { timeout: 8000 });
         assert.equal(await page.locator('#usecard').isDisabled(), false);
         /* a card on a kiosk's reader is not the desk's */

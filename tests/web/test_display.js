@@ -24,18 +24,9 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const H = require('./harness.js');
 
-let B;
-test.before(async () => {
-    B = await H.browser();
-});
-test.after(async () => {
-    if (B) await B.close();
-});
+const B = H.sharedBrowser();
 
-/* Wait until the page's live link is up (the first status arrived). */
-async function linkUp(page) {
-    await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
-}
+const linkUp = H.linkUp;
 const text = (page, sel) => page.locator(sel).innerText();
 
 test('a call on the API shows on /display, flashes and goes to the history', async () => {
@@ -213,7 +204,7 @@ test('the layouts hold for halls of 8, 24 and 60 windows at 1920x1080 and 1280x7
                     if (w !== 1920) await p.setViewportSize({ width: w, height: h });
                     for (const lang of ['zh', 'en']) {
                         if (lang === 'en') await toggleLang(p);
-                        await p.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+                        await H.frames(p);
                         const m = await p.evaluate(measureLayout);
                         const what = n + ' windows, ' + layout + ', ' + w + 'x' + h + ', ' + lang + ': ';
                         t.diagnostic(what + 'call ' + m.callNum + ' px' + (layout === 'windows' ? ', tiles ' + m.tileNum + ' px, window no. ' +
@@ -679,7 +670,7 @@ test('the windows layout: whole service names, English without 人, every tile n
             await page.setViewportSize({ width: w, height: h });
             for (const lang of ['zh', 'en']) {
                 if (lang === 'en') await toggleLang(page);
-                await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+                await H.frames(page);
                 const what = w + 'x' + h + ' ' + lang + ': ';
                 const names = await page.evaluate(() => Array.from(document.querySelectorAll('.svc-name')).map((e) => ({
                     text: e.textContent, cut: e.scrollWidth > e.clientWidth + 1 || getComputedStyle(e).textOverflow === 'ellipsis' &&

@@ -20,7 +20,8 @@ const path = require('node:path');
 const H = require('./harness.js');
 
 const KIOSK = { width: 1080, height: 1920 };
-let B, rig;
+const B = H.sharedBrowser(); /* closed before the printer rig stops, as it was */
+let rig;
 const until = H.until;
 
 const printed = (n) => rig.path(n);
@@ -28,10 +29,8 @@ const lines = (n) => rig.lines(n);
 
 test.before(async () => {
     rig = await H.printerRig('hq-web-reprint-');
-    B = await H.browser();
 });
 test.after(async () => {
-    if (B) await B.close();
     if (rig) await rig.stop();
 });
 
@@ -48,7 +47,7 @@ test('kiosk: 补打号票 prints once, a second tap shows the refusal, print_fai
         const base = rig.count();
         const page = await B.newPage(KIOSK);
         await page.goto(proxy.url + '/kiosk');
-        await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
+        await H.linkUp(page);
         await page.click('.svc-btn[data-code="A"]');
         await page.waitForFunction(() => !document.getElementById('screen-ticket').hidden, null, { timeout: 8000 });
         const number = await page.locator('#tk-num').innerText();
@@ -142,7 +141,7 @@ test('kiosk: the printer out of paper is said large on screen, and nothing is is
     try {
         const page = await B.newPage(KIOSK);
         await page.goto(hall.url + '/kiosk');
-        await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
+        await H.linkUp(page);
         await paper('end');
         await page.click('.svc-btn[data-code="A"]');
         await page.waitForFunction(() => !document.getElementById('screen-error').hidden, null, { timeout: 8000 });

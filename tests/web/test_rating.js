@@ -21,14 +21,7 @@ const H = require('./harness.js');
 const PHONE = { width: 390, height: 844 };
 const TABLET = { width: 1280, height: 800 };
 const DEVICE2 = 'test-device-token-win2';
-let B;
-
-test.before(async () => {
-    B = await H.browser();
-});
-test.after(async () => {
-    if (B) await B.close();
-});
+const B = H.sharedBrowser();
 
 function config() {
     const c = H.baseConfig();
