@@ -25,18 +25,10 @@ const fs = require('node:fs');
 const path = require('node:path');
 const H = require('./harness.js');
 
-let B;
-test.before(async () => {
-    B = await H.browser();
-});
-test.after(async () => {
-    if (B) await B.close();
-});
+const B = H.sharedBrowser();
 
-async function linkUp(page) {
-    await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
-}
-const frames = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
+const linkUp = H.linkUp;
+const frames = H.frames;
 
 /* In the page: whatever of the boxes matching `sel` is cut. Each element in such a box (and
  * the box itself) that is shown: wider than its own box while it clips or ends in an ellipsis,
@@ -158,6 +150,47 @@ const KIOSK_ID = ['A', 'B', 'D', 'E', 'G'];
 const KIOSK_SIZES = [{ width: 1080, height: 1920 }, { width: 800, height: 1280 }, { width: 1920, height: 1080 }, { width: 1366, height: 768 },
     { width: 1280, height: 800 }];
 
+/* Each kiosk of KIOSK_SIZES x zh/en x normal and large text on the hall, in a browser of its
+ * own (a context per size): yields {page, where, size, lang, large} with the kiosk's live
+ * link up, then asserts the page met no script error and closes it. */
+async function* kiosks(hall) {
+    const browser = await H.launch();
+    try {
+        for (const size of KIOSK_SIZES) {
+            const context = await browser.newContext({ viewport: size });
+            for (const lang of ['zh', 'en']) {
+                for (const large of [false, true]) {
+                    const where = size.width + 'x' + size.height + ' ' + lang + (large ? ' large' : '');
+                    const page = await context.newPage();
+                    const errors = [];
+                    page.on('pageerror', (e) => errors.push(String(e)));
+                    await page.goto(hall.url + '/kiosk?lang=' + lang + (large ? '&large=1' : ''));
+                    await linkUp(page);
+                    await frames(page);
+                    yield { page: page, where: where, size: size, lang: lang, large: large };
+                    assert.deepEqual(errors, [], where);
+                    await page.close();
+                }
+            }
+            await context.close();
+        }
+    } finally {
+        await browser.close();
+    }
+}
+
+/* see(at, pg) on each of the kiosk's pages of services in turn (#next to the next), at most 9. */
+async function eachServicePage(k, see) {
+    for (let pg = 1; ; pg++) {
+        const at = k.where + ' page ' + pg + ': ';
+        await see(at, pg);
+        if (!(await k.page.locator('#next').isVisible()) || !(await k.page.locator('#next').isEnabled())) break;
+        await k.page.click('#next');
+        await frames(k.page);
+        assert.ok(pg < 9, at + 'pages end');
+    }
+}
+
 /* In the page: each shown tile's badge against the tile's text (each line's rectangles), as
  * "code: the badge over <what>"; and the two-line names seen. */
 function badgeOverText() {
@@ -187,62 +220,41 @@ function badgeOverText() {
 test('kiosk: the ID-card badge never covers a name, and the Chinese line under a two-line English name is whole, at every size',
     async () => {
         const hall = await new H.Hall(hallWith(KIOSK_SVCS, KIOSK_ID)).start();
-        const browser = await H.launch();
         try {
             const twoLinePortraitEn = new Set();
-            for (const size of KIOSK_SIZES) {
-                const context = await browser.newContext({ viewport: size });
-                const portrait = size.height > size.width;
-                for (const lang of ['zh', 'en']) {
-                    for (const large of [false, true]) {
-                        const where = size.width + 'x' + size.height + ' ' + lang + (large ? ' large' : '');
-                        const page = await context.newPage();
-                        const errors = [];
-                        page.on('pageerror', (e) => errors.push(String(e)));
-                        await page.goto(hall.url + '/kiosk?lang=' + lang + (large ? '&large=1' : ''));
-                        await linkUp(page);
-                        await frames(page);
-                        let badges = 0;
-                        for (let pg = 1; ; pg++) {
-                            const at = where + ' page ' + pg + ': ';
-                            const m = await page.evaluate(badgeOverText);
-                            assert.deepEqual(m.over, [], at + 'badge overlaps');
-                            badges += m.badges;
-                            if (portrait && lang === 'en' && !large) for (const c of m.twoLine) twoLinePortraitEn.add(c);
-                            /* the Chinese line under the English name (and every line of a tile,
-                             * the name too, in large mode as well) inside the tile and not clipped */
-                            const cut = await page.evaluate(cutIn, '.svc-btn');
-                            assert.deepEqual(cut, [], at + 'tile text cut');
-                            if (lang === 'en') {
-                                const subs = await page.$$eval('.svc-btn', (ts) => ts.map((t) => {
-                                    const s = t.querySelector('.svc-sub');
-                                    const a = s && s.getBoundingClientRect();
-                                    const b = t.getBoundingClientRect();
-                                    return t.dataset.code + ' ' + (s ? s.textContent + (a.height > 0 && a.top >= b.top - 0.5 && a.bottom <= b.bottom + 0.5 &&
-                                        s.scrollHeight <= s.clientHeight + 1 && t.scrollHeight <= t.clientHeight + 1 ? ' whole' : ' cut') : 'none');
-                                }));
-                                for (const s of subs) assert.match(s, /^[A-H] \S+ whole$/, at + 'the Chinese line: ' + s);
-                            } else {
-                                assert.equal(await page.locator('.svc-sub').count(), 0, at + 'no second line in Chinese');
-                            }
-                            if (pg === 1) await H.artefact(page, 'kiosk-words-' + where.replace(/ /g, '-') + '.png');
-                            if (!(await page.locator('#next').isVisible()) || !(await page.locator('#next').isEnabled())) break;
-                            await page.click('#next');
-                            await frames(page);
-                            assert.ok(pg < 9, at + 'pages end');
-                        }
-                        assert.equal(badges, KIOSK_ID.length, where + ': every real-name service shows its badge');
-                        assert.deepEqual(errors, [], where);
-                        await page.close();
+            for await (const k of kiosks(hall)) {
+                const { page, where, lang, large } = k;
+                const portrait = k.size.height > k.size.width;
+                let badges = 0;
+                await eachServicePage(k, async (at, pg) => {
+                    const m = await page.evaluate(badgeOverText);
+                    assert.deepEqual(m.over, [], at + 'badge overlaps');
+                    badges += m.badges;
+                    if (portrait && lang === 'en' && !large) for (const c of m.twoLine) twoLinePortraitEn.add(c);
+                    /* the Chinese line under the English name (and every line of a tile,
+                     * the name too, in large mode as well) inside the tile and not clipped */
+                    const cut = await page.evaluate(cutIn, '.svc-btn');
+                    assert.deepEqual(cut, [], at + 'tile text cut');
+                    if (lang === 'en') {
+                        const subs = await page.$$eval('.svc-btn', (ts) => ts.map((t) => {
+                            const s = t.querySelector('.svc-sub');
+                            const a = s && s.getBoundingClientRect();
+                            const b = t.getBoundingClientRect();
+                            return t.dataset.code + ' ' + (s ? s.textContent + (a.height > 0 && a.top >= b.top - 0.5 && a.bottom <= b.bottom + 0.5 &&
+                                s.scrollHeight <= s.clientHeight + 1 && t.scrollHeight <= t.clientHeight + 1 ? ' whole' : ' cut') : 'none');
+                        }));
+                        for (const s of subs) assert.match(s, /^[A-H] \S+ whole$/, at + 'the Chinese line: ' + s);
+                    } else {
+                        assert.equal(await page.locator('.svc-sub').count(), 0, at + 'no second line in Chinese');
                     }
-                }
-                await context.close();
+                    if (pg === 1) await H.artefact(page, 'kiosk-words-' + where.replace(/ /g, '-') + '.png');
+                });
+                assert.equal(badges, KIOSK_ID.length, where + ': every real-name service shows its badge');
             }
             /* the case the issue saw: two-line English names under a badge, in portrait */
             assert.ok(['A', 'B', 'D'].some((c) => twoLinePortraitEn.has(c)), 'a real-name service with a two-line English name in portrait: ' +
                 Array.from(twoLinePortraitEn).join(','));
         } finally {
-            await browser.close();
             await hall.close();
         }
     });
@@ -273,45 +285,24 @@ function namesShown() {
 test('kiosk: every service name whole (no ellipsis, nothing clipped) at every size, normal and large text, in both languages',
     async () => {
         const hall = await new H.Hall(hallWith(LONG_SVCS, LONG_ID)).start();
-        const browser = await H.launch();
         try {
-            for (const size of KIOSK_SIZES) {
-                const context = await browser.newContext({ viewport: size });
-                for (const lang of ['zh', 'en']) {
-                    for (const large of [false, true]) {
-                        const where = size.width + 'x' + size.height + ' ' + lang + (large ? ' large' : '');
-                        const page = await context.newPage();
-                        const errors = [];
-                        page.on('pageerror', (e) => errors.push(String(e)));
-                        await page.goto(hall.url + '/kiosk?lang=' + lang + (large ? '&large=1' : ''));
-                        await linkUp(page);
-                        await frames(page);
-                        const seen = new Set();
-                        for (let pg = 1; ; pg++) {
-                            const at = where + ' page ' + pg + ': ';
-                            for (const n of await page.evaluate(namesShown)) {
-                                const s = LONG_SVCS.find((x) => x[0] === n.code);
-                                seen.add(n.code);
-                                assert.equal(n.text, lang === 'en' ? s[2] : s[1], at + n.code + ' the full name');
-                                assert.deepEqual(n.why, [], at + n.code + ' "' + n.text + '" not whole');
-                                assert.ok(n.lines >= 1 && n.lines <= (large ? 2 : 3), at + n.code + ' "' + n.text + '" on ' + n.lines + ' lines');
-                            }
-                            assert.deepEqual(await page.evaluate(cutIn, '.svc-btn'), [], at + 'tile text cut');
-                            if (pg === 1) await H.artefact(page, 'kiosk-names-' + where.replace(/ /g, '-') + '.png');
-                            if (!(await page.locator('#next').isVisible()) || !(await page.locator('#next').isEnabled())) break;
-                            await page.click('#next');
-                            await frames(page);
-                            assert.ok(pg < 9, at + 'pages end');
-                        }
-                        assert.deepEqual(Array.from(seen).sort(), LONG_SVCS.map((s) => s[0]), where + ': every service on some page');
-                        assert.deepEqual(errors, [], where);
-                        await page.close();
+            for await (const k of kiosks(hall)) {
+                const { page, where, lang, large } = k;
+                const seen = new Set();
+                await eachServicePage(k, async (at, pg) => {
+                    for (const n of await page.evaluate(namesShown)) {
+                        const s = LONG_SVCS.find((x) => x[0] === n.code);
+                        seen.add(n.code);
+                        assert.equal(n.text, lang === 'en' ? s[2] : s[1], at + n.code + ' the full name');
+                        assert.deepEqual(n.why, [], at + n.code + ' "' + n.text + '" not whole');
+                        assert.ok(n.lines >= 1 && n.lines <= (large ? 2 : 3), at + n.code + ' "' + n.text + '" on ' + n.lines + ' lines');
                     }
-                }
-                await context.close();
+                    assert.deepEqual(await page.evaluate(cutIn, '.svc-btn'), [], at + 'tile text cut');
+                    if (pg === 1) await H.artefact(page, 'kiosk-names-' + where.replace(/ /g, '-') + '.png');
+                });
+                assert.deepEqual(Array.from(seen).sort(), LONG_SVCS.map((s) => s[0]), where + ': every service on some page');
             }
         } finally {
-            await browser.close();
             await hall.close();
         }
     });
