@@ -24,17 +24,9 @@ const path = require('node:path');
 const H = require('./harness.js');
 
 const KIOSK = { width: 1080, height: 1920 };
-let B;
-test.before(async () => {
-    B = await H.browser();
-});
-test.after(async () => {
-    if (B) await B.close();
-});
+const B = H.sharedBrowser();
 
-async function linkUp(page) {
-    await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
-}
+const linkUp = H.linkUp;
 async function visible(page, id) {
     await page.waitForFunction((x) => !document.getElementById(x).hidden, id, { timeout: 8000 });
 }
@@ -436,17 +428,7 @@ test('the per-person limit: a second ticket on the same ID card is refused on sc
     const sim = spawn(SIM, ['idcard', '--pty', tty, '--card', path.join(H.SOURCE, 'tests/data/idcard/resident_adult.bin'),
         '--log', path.join(hall.dir, 'card.log')], { stdio: ['pipe', 'pipe', 'ignore'] });
     try {
-        await new Promise((resolve, reject) => {
-            let buf = '';
-            const t = setTimeout(() => reject(new Error('hallq-sim idcard: ' + buf)), 5000);
-            sim.stdout.on('data', (c) => {
-                buf += c;
-                if (/^ready/m.test(buf)) {
-                    clearTimeout(t);
-                    resolve();
-                }
-            });
-        });
+        await H.childLine(sim, /^ready/m, 5000); /* hallq-sim idcard is up */
         const page = await B.newPage(KIOSK);
         await page.goto(hall.url + '/kiosk?kiosk=k1');
         await linkUp(page);

@@ -18,17 +18,9 @@ const path = require('node:path');
 const H = require('./harness.js');
 
 const KIOSK = { width: 1080, height: 1920 };
-let B;
-test.before(async () => {
-    B = await H.browser();
-});
-test.after(async () => {
-    if (B) await B.close();
-});
+const B = H.sharedBrowser();
 
-async function linkUp(page) {
-    await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: 10000 });
-}
+const linkUp = H.linkUp;
 const tile = (page, code) => page.locator('.svc-btn[data-code="' + code + '"] .svc-info').innerText();
 async function tileSays(page, code, re) {
     await page.waitForFunction(([c, src]) => {
@@ -87,17 +79,7 @@ test('a card that cannot be read: place it again, and why', async () => {
     const sim = spawn(SIM, ['idcard', '--pty', tty, '--log', path.join(hall.dir, 'card.log')],
         { stdio: ['pipe', 'pipe', 'ignore'] });
     try {
-        await new Promise((resolve, reject) => {
-            let buf = '';
-            const t = setTimeout(() => reject(new Error('hallq-sim idcard: ' + buf)), 5000);
-            sim.stdout.on('data', (c) => {
-                buf += c;
-                if (/^ready/m.test(buf)) {
-                    clearTimeout(t);
-                    resolve();
-                }
-            });
-        });
+        await H.childLine(sim, /^ready/m, 5000); /* hallq-sim idcard is up */
         const page = await B.newPage(KIOSK);
         await page.goto(hall.url + '/kiosk?kiosk=k1');
         await linkUp(page);
