@@ -25,22 +25,14 @@ const { check, eq, done } = H.checks('admin.test.js');
 
 const EVIL = '<script>alert(1)</script>';
 /* The dashboard signs in a manager of the roster with a PIN (a session). */
-const MGR = '9001';
-const MGR_PIN = '2468-13579';
-function withManager(cfg) {
-    cfg.staff.push({ id: MGR, name: '赵主任', role: 'manager' });
-    return cfg;
-}
+const { MGR, MGR_PIN } = H;
 
 async function main() {
     const cfg = H.baseConfig();
     cfg.alarms = { wait_s: 60, idle_s: 3600 };
     cfg.services[0].handle_s = 3600; /* A: an hour per citizen, so 3 waiting is a long wait */
     cfg.staff[2].name = EVIL;
-    const hall = new H.Hall(withManager(cfg));
-    await hall.start();
-    const br = await H.browser();
-    try {
+    await H.withDashboard(cfg, async (hall, br) => {
         eq((await hall.setPin(MGR, MGR_PIN)).status, 200, 'manager PIN set');
         eq((await hall.setPin('1001', '1111')).status, 200, 'clerk PIN set');
         /* before the page: two clerks at work, one 差评 for the <script> clerk */
@@ -63,9 +55,7 @@ async function main() {
         check((await page.textContent('#login-error')).includes('不是管理员'), 'clerk refused with a Chinese message');
         check(await page.locator('#dash').isHidden(), 'still signed out');
 
-        await page.fill('#staff', MGR);
-        await page.fill('#pin', MGR_PIN);
-        await page.click('#login-form button[type=submit]');
+        await H.adminSignIn(page);
         await page.locator('#dash').waitFor({ state: 'visible', timeout: 5000 });
         await page.locator('#windows .win').first().waitFor({ timeout: 5000 });
         eq(await page.locator('#windows .win').count(), 3, 'three window tiles');
@@ -203,10 +193,7 @@ async function main() {
 
         eq(page.hq.dialogs, [], 'no dialog ever opened (no script ran from data)');
         eq(page.hq.errors, [], 'no page errors');
-    } finally {
-        await br.close();
-        await hall.close();
-    }
+    });
     await storageAck();
     await supervision();
     await boxAlarms();
@@ -222,9 +209,7 @@ async function signIn(page, hall) {
     }
     await page.goto(hall.url + '/admin');
     await page.locator('#login-form').waitFor({ state: 'visible', timeout: 5000 });
-    await page.fill('#staff', MGR);
-    await page.fill('#pin', MGR_PIN);
-    await page.click('#login-form button[type=submit]');
+    await H.adminSignIn(page);
     await page.locator('#dash').waitFor({ state: 'visible', timeout: 5000 });
 }
 
@@ -234,10 +219,7 @@ async function signIn(page, hall) {
 async function supervision() {
     const cfg = H.baseConfig();
     cfg.alarms = { unstaffed_s: 1, wait_s: 0, idle_s: 0 };
-    const hall = new H.Hall(withManager(cfg));
-    await hall.start();
-    const br = await H.browser();
-    try {
+    await H.withDashboard(cfg, async (hall, br) => {
         const page = await br.newPage({ width: 1400, height: 900 });
         await signIn(page, hall);
         await page.locator('#alarms li.none').waitFor({ timeout: 5000 });
@@ -284,18 +266,12 @@ async function supervision() {
             null, { timeout: 5000 }).catch(() => {});
         eq(await st.textContent(), '暂停 · 会议', 'the tile says 暂停 · 会议');
         eq(page.hq.errors, [], 'no page errors');
-    } finally {
-        await br.close();
-        await hall.close();
-    }
+    });
 }
 
 /* The corrupt-database notice and its acknowledgement from the dashboard. */
 async function storageAck() {
-    const hall = new H.Hall(withManager(H.baseConfig()));
-    await hall.start();
-    const br = await H.browser();
-    try {
+    await H.withDashboard(H.baseConfig(), async (hall, br) => {
         for (let i = 0; i < 5; i++) eq((await hall.issue('A')).status, 201, 'issue before the damage');
         await hall.stop();
         /* garbage over the header: SQLite no longer knows the file */
@@ -349,10 +325,7 @@ async function storageAck() {
         await hall.start();
         eq((await hall.status()).storage.corrupt, null, 'still acknowledged after a restart');
         eq(page.hq.errors.concat(other.hq.errors), [], 'no page errors');
-    } finally {
-        await br.close();
-        await hall.close();
-    }
+    });
 }
 
 /* The box's own alarms: the database's disk below store.disk_alarm_mib (存储空间不足) and a
@@ -360,10 +333,7 @@ async function storageAck() {
 async function boxAlarms() {
     const cfg = H.baseConfig();
     cfg.store.disk_alarm_mib = 16777216; /* 16 TiB: more than any disk here has free */
-    const hall = new H.Hall(withManager(cfg));
-    await hall.start();
-    const br = await H.browser();
-    try {
+    await H.withDashboard(cfg, async (hall, br) => {
         eq((await hall.issue('A')).status, 201, 'issue');
         await hall.stop();
         hall.db('UPDATE events SET at = at + 3 * 3600'); /* recorded 3 h "in the future" */
@@ -401,10 +371,7 @@ async function boxAlarms() {
         }
         await page.click('#lang');
         eq(page.hq.errors, [], 'no page errors');
-    } finally {
-        await br.close();
-        await hall.close();
-    }
+    });
 }
 
 /* The next `event` on hallqd's public stream within ms (true), or false. */
@@ -428,10 +395,7 @@ function nextEvent(hall, event, ms) {
 }
 
 async function idleDashboard() {
-    const hall = new H.Hall(withManager(H.baseConfig()));
-    await hall.start();
-    const br = await H.browser();
-    try {
+    await H.withDashboard(H.baseConfig(), async (hall, br) => {
         /* a 差评 due 20 s from now, two citizens waiting for A, a clerk idle at window 1 */
         eq((await hall.window(2, 'login', { staff: '1003' })).status, 200, 'window 2 login');
         eq((await hall.issue('B')).status, 201, 'issue B');
@@ -487,16 +451,7 @@ async function idleDashboard() {
             { timeout: 8000 }).catch(() => {});
         eq(await arrivals(), '0', 'the staffing row follows without a reload');
         eq(page.hq.errors, [], 'no page errors');
-    } finally {
-        await br.close();
-        await hall.close();
-    }
+    });
 }
 
-main().then(
-    (rc) => process.exit(rc),
-    (e) => {
-        console.error(e);
-        process.exit(1);
-    }
-);
+H.exitWith(main());

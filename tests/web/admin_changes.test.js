@@ -11,22 +11,15 @@ const H = require('./harness');
 
 const { check, eq, done } = H.checks('admin_changes');
 
-const MGR = '9001';
-const MGR_PIN = '2468-13579';
+const { MGR, MGR_PIN } = H;
 
 async function main() {
     const cfg = H.baseConfig();
-    cfg.staff.push({ id: MGR, name: '赵主任', role: 'manager' });
-    const hall = new H.Hall(cfg);
-    await hall.start();
-    const br = await H.browser();
-    try {
+    await H.withDashboard(cfg, async (hall, br) => {
         eq((await hall.setPin(MGR, MGR_PIN)).status, 200, 'manager PIN set');
         const page = await br.newPage({ width: 1600, height: 1400 });
         await page.goto(hall.url + '/admin');
-        await page.fill('#staff', MGR);
-        await page.fill('#pin', MGR_PIN);
-        await page.click('#login-form button[type=submit]');
+        await H.adminSignIn(page);
         await page.locator('#dash').waitFor({ state: 'visible', timeout: 5000 });
         await page.locator('#overrides td.hint').waitFor({ timeout: 5000 });
         check((await page.textContent('#overrides')).includes('与配置文件一致'), 'no overrides at first');
@@ -108,17 +101,8 @@ async function main() {
         const w7b = (await hall.status()).windows.find((w) => w.number === 7);
         eq(w7b && w7b.closed, true, 'hallqd closed window 7');
         eq(page.hq.errors, [], 'no page errors');
-    } finally {
-        await br.close();
-        await hall.close();
-    }
+    });
     return done();
 }
 
-main().then(
-    (rc) => process.exit(rc),
-    (e) => {
-        console.error(e);
-        process.exit(1);
-    }
-);
+H.exitWith(main());

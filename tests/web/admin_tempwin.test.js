@@ -15,12 +15,10 @@ const H = require('./harness');
 
 const { check, eq, done } = H.checks('admin_tempwin');
 
-const MGR = '9001';
-const MGR_PIN = '2468-13579';
+const { MGR, MGR_PIN } = H;
 
 async function main() {
     const cfg = H.baseConfig();
-    cfg.staff.push({ id: MGR, name: '赵主任', role: 'manager' });
     cfg.queue.max_windows = 8;
     const absent = path.join(os.tmpdir(), 'hallq-web-tempwin-absent-' + process.pid);
     cfg.devices = {
@@ -30,19 +28,14 @@ async function main() {
         ],
         windows: [{ window: 1, keypad: 1, pad: 33, bar: 1 }],
     };
-    const hall = new H.Hall(cfg);
-    await hall.start();
-    const br = await H.browser();
-    try {
+    await H.withDashboard(cfg, async (hall, br) => {
         eq((await hall.setPin(MGR, MGR_PIN)).status, 200, 'manager PIN set');
         let n = 0;
         for (const [width, height] of [[1366, 768], [1280, 720], [1920, 1080]]) {
             const number = String(7 + n++);
             const page = await br.newPage({ width: width, height: height });
             await page.goto(hall.url + '/admin');
-            await page.fill('#staff', MGR);
-            await page.fill('#pin', MGR_PIN);
-            await page.click('#login-form button[type=submit]');
+            await H.adminSignIn(page);
             await page.locator('#dash').waitFor({ state: 'visible', timeout: 5000 });
             await page.locator('#chg-open-dev').waitFor({ state: 'visible', timeout: 5000 }).catch(() => {});
             check(await page.locator('#chg-open-dev').isVisible(), width + ': the device fields show (the hall has buses)');
@@ -102,17 +95,8 @@ async function main() {
             eq(page.hq.errors, [], width + ': no page errors');
             await page.close();
         }
-    } finally {
-        await br.close();
-        await hall.close();
-    }
+    });
     return done();
 }
 
-main().then(
-    (rc) => process.exit(rc),
-    (e) => {
-        console.error(e);
-        process.exit(1);
-    }
-);
+H.exitWith(main());

@@ -14,8 +14,7 @@ const H = require('./harness');
 
 const { check, eq, done } = H.checks('callback.test.js');
 
-const MGR = '9001';
-const MGR_PIN = '2468-13579';
+const { MGR, MGR_PIN } = H;
 const PASS = 'follow-up passphrase 2026';
 const PHONE = '13912345678';
 
@@ -28,11 +27,7 @@ async function rate(hall, level, token) {
 
 async function main() {
     const cfg = H.baseConfig();
-    cfg.staff.push({ id: MGR, name: '赵主任', role: 'manager' });
-    const hall = new H.Hall(cfg);
-    await hall.start();
-    const br = await H.browser();
-    try {
+    await H.withDashboard(cfg, async (hall, br) => {
         eq((await hall.setPin(MGR, MGR_PIN)).status, 200, 'manager PIN');
         eq((await hall.setPin('1001', '1111')).status, 200, 'clerk PIN');
         eq((await hall.post('/api/v1/admin/followup-key', { passphrase: PASS }, H.MANAGER)).status, 200, 'follow-up key set up');
@@ -47,9 +42,7 @@ async function main() {
 
         const page = await br.newPage({ width: 1400, height: 1300 });
         await page.goto(hall.url + '/admin');
-        await page.fill('#staff', MGR);
-        await page.fill('#pin', MGR_PIN);
-        await page.click('#login-form button[type=submit]');
+        await H.adminSignIn(page);
         await page.locator('#followups .fu').first().waitFor({ timeout: 5000 });
         await page.locator('#fu-rates .rate').first().waitFor({ timeout: 5000 });
         const rates = await page.textContent('#fu-rates');
@@ -97,17 +90,8 @@ async function main() {
         check((await page.locator('#followups .fu[data-uuid="' + appealed + '"] .fu-appeal').textContent()).includes('upheld'), 'appeal in English');
         await page.screenshot({ path: path.join(H.ARTEFACTS, 'callback-en.png'), fullPage: true });
         eq(page.hq ? page.hq.errors : [], [], 'no page errors');
-    } finally {
-        await br.close();
-        await hall.close();
-    }
+    });
     return done();
 }
 
-main().then(
-    (rc) => process.exit(rc),
-    (e) => {
-        console.error(e);
-        process.exit(1);
-    }
-);
+H.exitWith(main());

@@ -378,6 +378,47 @@ function frames(page) {
     return page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
 }
 
+/* The dashboard's manager: a member of the roster who signs in with a PIN (a session). */
+const MGR = '9001';
+const MGR_PIN = '2468-13579';
+function withManager(cfg) {
+    cfg.staff.push({ id: MGR, name: '赵主任', role: 'manager' });
+    return cfg;
+}
+
+/* Sign in on the dashboard's form (a page at /admin): the manager unless told. */
+async function adminSignIn(page, staff, pin) {
+    await page.fill('#staff', staff || MGR);
+    await page.fill('#pin', pin || MGR_PIN);
+    await page.click('#login-form button[type=submit]');
+}
+
+/* A dashboard script's hall and browser (scripts run as `node FILE` with counted checks):
+ * hallqd on cfg with the manager in its roster, and a browser(); body(hall, br) runs between
+ * them, and both are closed after it, whatever it did. */
+async function withDashboard(cfg, body) {
+    const hall = new Hall(withManager(cfg));
+    await hall.start();
+    const br = await browser();
+    try {
+        await body(hall, br);
+    } finally {
+        await br.close();
+        await hall.close();
+    }
+}
+
+/* End a script: the process exits with the code main resolves to, 1 when it throws. */
+function exitWith(main) {
+    main.then(
+        (rc) => process.exit(rc),
+        (e) => {
+            console.error(e);
+            process.exit(1);
+        }
+    );
+}
+
 /* Keep a screenshot as a test artefact in BUILD/artefacts. */
 async function artefact(pageOrLocator, name) {
     fs.mkdirSync(ARTEFACTS, { recursive: true });
@@ -467,4 +508,4 @@ async function printerRig(prefix) {
 }
 
 module.exports = { checks, until, childLine, printerRig, BUILD, SOURCE, WEB_ROOT, ARTEFACTS, CLERK, MANAGER, ALL_DAY, baseConfig, offsetForMidnight, freePort, sleep, request, Hall, Proxy,
-    browser, launch, artefact, sharedBrowser, linkUp, frames };
+    browser, launch, artefact, sharedBrowser, linkUp, frames, MGR, MGR_PIN, withManager, adminSignIn, withDashboard, exitWith };

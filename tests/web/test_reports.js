@@ -15,8 +15,7 @@ const H = require('./harness');
 
 const { check, eq, done } = H.checks('test_reports.js');
 
-const MGR = '9001';
-const MGR_PIN = '2468-13579';
+const { MGR, MGR_PIN } = H;
 
 async function serve(hall, w, level) {
     const r = await hall.issue('A');
@@ -28,11 +27,7 @@ async function serve(hall, w, level) {
 
 async function main() {
     const cfg = H.baseConfig();
-    cfg.staff.push({ id: MGR, name: '赵主任', role: 'manager' });
-    const hall = new H.Hall(cfg);
-    await hall.start();
-    const br = await H.browser();
-    try {
+    await H.withDashboard(cfg, async (hall, br) => {
         eq((await hall.setPin(MGR, MGR_PIN)).status, 200, 'manager PIN set');
         eq((await hall.window(1, 'login', { staff: '1001' })).status, 200, 'window 1 login');
         await serve(hall, 1, 5);
@@ -45,9 +40,7 @@ async function main() {
         const page = await br.newPage({ width: 1600, height: 1300 });
         await page.goto(hall.url + '/admin');
         await page.locator('#login-form').waitFor({ state: 'visible', timeout: 5000 });
-        await page.fill('#staff', MGR);
-        await page.fill('#pin', MGR_PIN);
-        await page.click('#login-form button[type=submit]');
+        await H.adminSignIn(page);
         await page.locator('#rep-rows tr[data-key="hall"]').waitFor({ timeout: 8000 });
         const token = await page.evaluate(() => sessionStorage.getItem('hallq.admin.token'));
         const from = await page.inputValue('#rep-from');
@@ -144,10 +137,7 @@ async function main() {
         const box = pdf.toString('latin1').match(/\/MediaBox\s*\[\s*0\s+0\s+([\d.]+)\s+([\d.]+)/);
         check(box && Math.abs(Number(box[1]) - 595.9) < 2 && Math.abs(Number(box[2]) - 842.9) < 2, 'A4 (595 x 842 pt): ' + (box && box.slice(1)));
         eq(page.hq.errors, [], 'no page errors');
-    } finally {
-        await br.close();
-        await hall.close();
-    }
+    });
     process.exit(done());
 }
 
