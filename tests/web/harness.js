@@ -373,6 +373,39 @@ async function linkUp(page, ms) {
     await page.waitForFunction(() => document.getElementById('link').hidden === true, null, { timeout: ms || 10000 });
 }
 
+/* Each kiosk of sizes x zh/en x normal and large text at url + '/kiosk', in a browser of its
+ * own (a context per size, given to opts.context(context) first when there is one): yields
+ * {page, where, size, lang, large} with the kiosk's live link up (and two frames drawn when
+ * opts.frames), then asserts the page met no script error and closes it. */
+async function* kiosks(url, sizes, opts) {
+    const assert = require('node:assert/strict');
+    opts = opts || {};
+    const b = await launch();
+    try {
+        for (const size of sizes) {
+            const context = await b.newContext({ viewport: size });
+            if (opts.context) await opts.context(context);
+            for (const lang of ['zh', 'en']) {
+                for (const large of [false, true]) {
+                    const where = size.width + 'x' + size.height + ' ' + lang + (large ? ' large' : '');
+                    const page = await context.newPage();
+                    const errors = [];
+                    page.on('pageerror', (e) => errors.push(String(e)));
+                    await page.goto(url + '/kiosk?lang=' + lang + (large ? '&large=1' : ''));
+                    await linkUp(page);
+                    if (opts.frames) await frames(page);
+                    yield { page: page, where: where, size: size, lang: lang, large: large };
+                    assert.deepEqual(errors, [], where);
+                    await page.close();
+                }
+            }
+            await context.close();
+        }
+    } finally {
+        await b.close();
+    }
+}
+
 /* Two animation frames: whatever the page laid out or drew last is on screen. */
 function frames(page) {
     return page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
@@ -508,4 +541,4 @@ async function printerRig(prefix) {
 }
 
 module.exports = { checks, until, childLine, printerRig, BUILD, SOURCE, WEB_ROOT, ARTEFACTS, CLERK, MANAGER, ALL_DAY, baseConfig, offsetForMidnight, freePort, sleep, request, Hall, Proxy,
-    browser, launch, artefact, sharedBrowser, linkUp, frames, MGR, MGR_PIN, withManager, adminSignIn, withDashboard, exitWith };
+    browser, launch, artefact, sharedBrowser, linkUp, frames, kiosks, MGR, MGR_PIN, withManager, adminSignIn, withDashboard, exitWith };

@@ -44,12 +44,35 @@ async function refusal(page, body) {
     assert.ok(await page.locator('#err-back').isVisible(), 'and a way back');
 }
 
-test('a touch issues a ticket that hallqd has, with a QR of its status page', async () => {
-    const hall = await new H.Hall().start();
+/* Tap sel and, once the ticket or the refusal screen shows, what the kiosk POSTed to url
+ * through the proxy since the tap. */
+async function tapPosts(page, proxy, sel, url) {
+    proxy.requests.length = 0;
+    await page.click(sel);
+    await page.waitForFunction(() => !document.getElementById('screen-ticket').hidden || !document.getElementById('screen-error').hidden,
+        null, { timeout: 8000 });
+    return proxy.requests.filter((r) => r.method === 'POST' && r.url === url);
+}
+
+/* hallqd on opts.cfg (the base configuration unless given), behind a proxy when opts.proxy
+ * (cards are injected there), and a kiosk page at /kiosk + opts.q on it with its link up:
+ * body(page, hall, proxy), then the proxy and hallqd are closed. */
+async function withKiosk(opts, body) {
+    const hall = await new H.Hall(opts.cfg).start();
+    const proxy = opts.proxy ? await new H.Proxy(hall).start() : undefined;
     try {
         const page = await B.newPage(KIOSK);
-        await page.goto(hall.url + '/kiosk');
+        await page.goto((proxy || hall).url + '/kiosk' + (opts.q || ''));
         await linkUp(page);
+        await body(page, hall, proxy);
+    } finally {
+        if (proxy) await proxy.close();
+        await hall.close();
+    }
+}
+
+test('a touch issues a ticket that hallqd has, with a QR of its status page', async () => {
+    await withKiosk({}, async (page, hall) => {
         assert.equal(await page.locator('.svc-btn').count(), 3);
         await H.artefact(page, 'kiosk-home.png');
 
@@ -84,9 +107,7 @@ test('a touch issues a ticket that hallqd has, with a QR of its status page', as
             { timeout: 5000 });
         assert.deepEqual(page.hq.errors, []);
         await page.close();
-    } finally {
-        await hall.close();
-    }
+    });
 });
 
 test('refusals show the message hallqd gives', async () => {
@@ -154,11 +175,7 @@ test('a card with an appointment today: the kiosk offers a one-tap check-in', as
         assert.ok(lookups >= 1);
         await H.artefact(page, 'kiosk-card-appointment.png');
 
-        proxy.requests.length = 0;
-        await page.click('#card-appt');
-        await page.waitForFunction(() => !document.getElementById('screen-ticket').hidden || !document.getElementById('screen-error').hidden,
-            null, { timeout: 8000 });
-        const posts = proxy.requests.filter((r) => r.method === 'POST' && r.url === '/api/v1/appointments/checkin');
+        const posts = await tapPosts(page, proxy, '#card-appt', '/api/v1/appointments/checkin');
         assert.equal(posts.length, 1);
         assert.deepEqual(JSON.parse(posts[0].body), { card: true });
         /* hallqd has no card on its own reader: its refusal is what the citizen reads */
@@ -172,12 +189,7 @@ test('a card with an appointment today: the kiosk offers a one-tap check-in', as
 });
 
 test('a kiosk with an id hears only its own reader and names itself in its requests', async () => {
-    const hall = await new H.Hall().start();
-    const proxy = await new H.Proxy(hall).start();
-    try {
-        const page = await B.newPage(KIOSK);
-        await page.goto(proxy.url + '/kiosk?kiosk=k2');
-        await linkUp(page);
+    await withKiosk({ proxy: true, q: '?kiosk=k2' }, async (page, hall, proxy) => {
         /* the card lies on kiosk k1's reader: not this kiosk's */
         assert.ok(proxy.inject('card', { kiosk: 'k1', present: true, name_masked: '张*', elderly: false }) >= 1);
         await new Promise((r) => setTimeout(r, 500));
@@ -195,26 +207,14 @@ test('a kiosk with an id hears only its own reader and names itself in its reque
         assert.ok(looks.length >= 1);
         assert.deepEqual([...new Set(looks.map((r) => r.url))], ['/api/v1/appointments/card?kiosk=k2']);
 
-        proxy.requests.length = 0;
-        await page.click('.svc-btn[data-code="A"]');
-        await page.waitForFunction(() => !document.getElementById('screen-ticket').hidden || !document.getElementById('screen-error').hidden,
-            null, { timeout: 8000 });
-        const posts = proxy.requests.filter((r) => r.method === 'POST' && r.url === '/api/v1/tickets');
+        const posts = await tapPosts(page, proxy, '.svc-btn[data-code="A"]', '/api/v1/tickets');
         assert.equal(posts.length, 1);
         assert.deepEqual(JSON.parse(posts[0].body), { service: 'A', channel: 'kiosk', kiosk: 'k2', card: true });
-    } finally {
-        await proxy.close();
-        await hall.close();
-    }
+    });
 });
 
 test('an ID card on the reader: announced, and tickets are asked for with it', async () => {
-    const hall = await new H.Hall().start();
-    const proxy = await new H.Proxy(hall).start();
-    try {
-        const page = await B.newPage(KIOSK);
-        await page.goto(proxy.url + '/kiosk');
-        await linkUp(page);
+    await withKiosk({ proxy: true }, async (page, hall, proxy) => {
         assert.ok(proxy.inject('card', { present: true, name_masked: '王*<img src=x onerror=alert(7)>', elderly: true }) >= 1);
         await visible(page, 'card');
         const banner = await text(page, '#card');
@@ -222,11 +222,7 @@ test('an ID card on the reader: announced, and tickets are asked for with it', a
         assert.match(banner, /老年人优先/);
         await H.artefact(page, 'kiosk-card.png');
 
-        proxy.requests.length = 0;
-        await page.click('.svc-btn[data-code="A"]');
-        await page.waitForFunction(() => !document.getElementById('screen-ticket').hidden || !document.getElementById('screen-error').hidden,
-            null, { timeout: 8000 });
-        const posts = proxy.requests.filter((r) => r.method === 'POST' && r.url === '/api/v1/tickets');
+        const posts = await tapPosts(page, proxy, '.svc-btn[data-code="A"]', '/api/v1/tickets');
         assert.equal(posts.length, 1);
         assert.deepEqual(JSON.parse(posts[0].body), { service: 'A', channel: 'kiosk', card: true });
         /* whatever hallqd answered (a ticket, or no card on its reader) is on screen */
@@ -257,18 +253,11 @@ test('an ID card on the reader: announced, and tickets are asked for with it', a
         assert.equal(await page.locator('img:not(#tk-qr)').count(), 0, 'no image from the name (the QR is the page\'s own)');
         assert.deepEqual(page.hq.errors, []);
         await page.close();
-    } finally {
-        await proxy.close();
-        await hall.close();
-    }
+    });
 });
 
 test('appointment check-in shows what the API answered', async () => {
-    const hall = await new H.Hall().start();
-    try {
-        const page = await B.newPage(KIOSK);
-        await page.goto(hall.url + '/kiosk');
-        await linkUp(page);
+    await withKiosk({}, async (page, hall) => {
         await page.click('#checkin-btn');
         await visible(page, 'screen-checkin');
         for (const k of ['9', '0', '7', '⌫', '1']) await page.click('.key[data-key="' + k + '"]');
@@ -287,9 +276,7 @@ test('appointment check-in shows what the API answered', async () => {
         }
         assert.deepEqual(page.hq.errors, []);
         await page.close();
-    } finally {
-        await hall.close();
-    }
+    });
 });
 
 test('large mode: bigger type, fewer buttons per screen', async () => {
@@ -297,11 +284,7 @@ test('large mode: bigger type, fewer buttons per screen', async () => {
     for (const code of ['D', 'E', 'F'])
         cfg.services.push({ code: code, name: '综合业务' + code, name_en: 'General ' + code, prefix: code, range: [1, 999], digits: 3,
             hours: H.ALL_DAY });
-    const hall = await new H.Hall(cfg).start();
-    try {
-        const page = await B.newPage(KIOSK);
-        await page.goto(hall.url + '/kiosk');
-        await linkUp(page);
+    await withKiosk({ cfg: cfg }, async (page, hall) => {
         const size = () => page.evaluate(() => parseFloat(getComputedStyle(document.querySelector('.svc-name')).fontSize));
         const cols = () => page.evaluate(() => getComputedStyle(document.getElementById('services')).gridTemplateColumns.split(' ').length);
         assert.equal(await page.locator('.svc-btn').count(), 6);
@@ -322,9 +305,7 @@ test('large mode: bigger type, fewer buttons per screen', async () => {
         assert.ok(Math.abs((await size()) - normal) < 0.5);
         assert.deepEqual(page.hq.errors, []);
         await page.close();
-    } finally {
-        await hall.close();
-    }
+    });
 });
 
 test('nothing on the kiosk leaves /kiosk, and it returns to the start when idle', async () => {
@@ -392,11 +373,7 @@ test('a service outside its opening hours: the kiosk says so, large, and issues 
     const hour = new Date(Date.now() + 8 * 3600000).getUTCHours();
     cfg.services.push({ code: 'D', name: '公积金', name_en: 'Housing fund', prefix: 'D', range: [1, 999], digits: 3,
         hours: { all: [hour < 12 ? '18:00-19:00' : '06:00-07:00'] } });
-    const hall = await new H.Hall(cfg).start();
-    try {
-        const page = await B.newPage(KIOSK);
-        await page.goto(hall.url + '/kiosk');
-        await linkUp(page);
+    await withKiosk({ cfg: cfg }, async (page, hall) => {
         assert.match(await text(page, '.svc-btn[data-code="D"]'), /暂停取号/);
         await page.click('.svc-btn[data-code="D"]');
         const direct = await hall.issue('D', { channel: 'kiosk' });
@@ -410,9 +387,7 @@ test('a service outside its opening hours: the kiosk says so, large, and issues 
         await visible(page, 'screen-home');
         assert.deepEqual(page.hq.errors, []);
         await page.close();
-    } finally {
-        await hall.close();
-    }
+    });
 });
 
 test('the per-person limit: a second ticket on the same ID card is refused on screen', async () => {
@@ -503,94 +478,80 @@ test('every control is visible and clickable at 1080x1920, 1920x1080, 1366x768, 
             cfg.services.push({ code: code, name: name, name_en: en, prefix: code, range: [1, 999], digits: 3, hours: H.ALL_DAY });
         const hall = await new H.Hall(cfg).start();
         const proxy = await new H.Proxy(hall).start(); /* an ID card on the reader, injected */
-        const browser = await H.launch();
         const problems = [];
         try {
             for (let i = 0; i < 3; i++) assert.equal((await hall.issue('B')).status, 201); /* B is full: the refusal screen */
-            for (const size of [{ width: 1080, height: 1920 }, { width: 1920, height: 1080 }, { width: 1366, height: 768 },
-                { width: 1280, height: 800 }, { width: 800, height: 1280 }]) {
-                const context = await browser.newContext({ viewport: size });
-                await context.route('**/api/v1/appointments/card', (route) => route.fulfill({ status: 200, contentType: 'application/json',
-                    body: JSON.stringify({ appointment: { service: 'A', service_name: '社保业务', service_name_en: 'Social insurance',
-                        slot_start: '09:00', slot_end: '09:30' } }) }));
-                for (const lang of ['zh', 'en']) {
-                    for (const large of [false, true]) {
-                        const where = size.width + 'x' + size.height + ' ' + lang + (large ? ' large' : '');
-                        const page = await context.newPage();
-                        const errors = [];
-                        page.on('pageerror', (e) => errors.push(String(e)));
-                        await page.goto(proxy.url + '/kiosk?lang=' + lang + (large ? '&large=1' : ''));
-                        await linkUp(page);
-                        const check = async (screen, sel) => {
-                            for (const p of await unreachable(page, sel || 'button')) problems.push(where + ' ' + screen + ': ' + p);
-                        };
-                        await check('home');
-                        await H.artefact(page, 'kiosk-' + where.replace(/ /g, '-') + '.png');
-                        /* every service on some page, every page's controls reachable */
-                        const codes = () => page.$$eval('.svc-btn', (bs) => bs.map((b) => b.dataset.code));
-                        const seen = new Set(await codes());
-                        const first = seen.size;
-                        assert.ok(first >= (large ? 2 : 6), where + ': ' + first + ' tiles on the first page');
-                        if (!large) assert.equal(first, 8, where + ': all eight on one page');
-                        let pages = 1;
-                        while (await page.locator('#next').isVisible() && await page.locator('#next').isEnabled()) {
-                            await page.click('#next');
-                            pages++;
-                            await check('home page ' + pages);
-                            for (const c of await codes()) seen.add(c);
-                            assert.ok(pages < 9, where + ': pages end');
-                        }
-                        assert.equal(seen.size, 8, where + ': every service reachable');
-                        while (await page.locator('#prev').isVisible() && await page.locator('#prev').isEnabled()) await page.click('#prev');
-                        /* a card on the reader with an appointment: its banner and button too */
-                        proxy.inject('card', { present: true, name_masked: '王**', elderly: true });
-                        await page.waitForSelector('#card-appt', { state: 'visible', timeout: 5000 });
-                        await check('home with a card', 'button, #card');
-                        await H.artefact(page, 'kiosk-card-' + where.replace(/ /g, '-') + '.png');
-                        proxy.inject('card', { present: false });
-                        await page.waitForFunction(() => document.getElementById('card').hidden, null, { timeout: 5000 });
-                        await page.click('#checkin-btn');
-                        await visible(page, 'screen-checkin');
-                        await page.click('.key[data-key="1"]');
-                        await check('check-in', 'button, #code');
-                        await page.click('.key[data-key="ABC"]');
-                        await check('check-in letters', 'button, #code');
-                        await page.click('#checkin-cancel');
-                        await visible(page, 'screen-home');
-                        /* a tile on whichever page holds it: a long English name takes two
-                         * lines in large mode now (issue 14: never cut to one with "…"),
-                         * so a large landscape page may hold two tiles and C is on the
-                         * second; every service on some page is asserted above */
-                        const tile = async (c) => {
-                            while (await page.locator('#prev').isVisible() && await page.locator('#prev').isEnabled()) await page.click('#prev');
-                            for (let i = 0; i < 9 && !(await page.locator('.svc-btn[data-code="' + c + '"]').count()); i++) await page.click('#next');
-                            await page.click('.svc-btn[data-code="' + c + '"]');
-                        };
-                        await tile('C');
-                        await visible(page, 'screen-card');
-                        await check('ID card');
-                        await page.click('#card-cancel');
-                        await visible(page, 'screen-home');
-                        await tile('B');
-                        await visible(page, 'screen-error');
-                        await check('refusal', 'button, #err-main');
-                        await page.click('#err-back');
-                        await visible(page, 'screen-home');
-                        await tile('A');
-                        await visible(page, 'screen-ticket');
-                        await check('ticket', 'button, #tk-num, #tk-qr, .tk-take');
-                        await H.artefact(page, 'kiosk-ticket-' + where.replace(/ /g, '-') + '.png');
-                        await page.click('#tk-done');
-                        await visible(page, 'screen-home');
-                        assert.deepEqual(errors, [], where);
-                        await page.close();
-                    }
+            const sizes = [{ width: 1080, height: 1920 }, { width: 1920, height: 1080 }, { width: 1366, height: 768 },
+                { width: 1280, height: 800 }, { width: 800, height: 1280 }];
+            /* each context finds an appointment for the card */
+            const appointment = (context) => context.route('**/api/v1/appointments/card', (route) => route.fulfill({ status: 200,
+                contentType: 'application/json', body: JSON.stringify({ appointment: { service: 'A', service_name: '社保业务',
+                    service_name_en: 'Social insurance', slot_start: '09:00', slot_end: '09:30' } }) }));
+            for await (const { page, where, large } of H.kiosks(proxy.url, sizes, { context: appointment })) {
+                const check = async (screen, sel) => {
+                    for (const p of await unreachable(page, sel || 'button')) problems.push(where + ' ' + screen + ': ' + p);
+                };
+                await check('home');
+                await H.artefact(page, 'kiosk-' + where.replace(/ /g, '-') + '.png');
+                /* every service on some page, every page's controls reachable */
+                const codes = () => page.$$eval('.svc-btn', (bs) => bs.map((b) => b.dataset.code));
+                const seen = new Set(await codes());
+                const first = seen.size;
+                assert.ok(first >= (large ? 2 : 6), where + ': ' + first + ' tiles on the first page');
+                if (!large) assert.equal(first, 8, where + ': all eight on one page');
+                let pages = 1;
+                while (await page.locator('#next').isVisible() && await page.locator('#next').isEnabled()) {
+                    await page.click('#next');
+                    pages++;
+                    await check('home page ' + pages);
+                    for (const c of await codes()) seen.add(c);
+                    assert.ok(pages < 9, where + ': pages end');
                 }
-                await context.close();
+                assert.equal(seen.size, 8, where + ': every service reachable');
+                while (await page.locator('#prev').isVisible() && await page.locator('#prev').isEnabled()) await page.click('#prev');
+                /* a card on the reader with an appointment: its banner and button too */
+                proxy.inject('card', { present: true, name_masked: '王**', elderly: true });
+                await page.waitForSelector('#card-appt', { state: 'visible', timeout: 5000 });
+                await check('home with a card', 'button, #card');
+                await H.artefact(page, 'kiosk-card-' + where.replace(/ /g, '-') + '.png');
+                proxy.inject('card', { present: false });
+                await page.waitForFunction(() => document.getElementById('card').hidden, null, { timeout: 5000 });
+                await page.click('#checkin-btn');
+                await visible(page, 'screen-checkin');
+                await page.click('.key[data-key="1"]');
+                await check('check-in', 'button, #code');
+                await page.click('.key[data-key="ABC"]');
+                await check('check-in letters', 'button, #code');
+                await page.click('#checkin-cancel');
+                await visible(page, 'screen-home');
+                /* a tile on whichever page holds it: a long English name takes two
+                 * lines in large mode now (issue 14: never cut to one with "…"),
+                 * so a large landscape page may hold two tiles and C is on the
+                 * second; every service on some page is asserted above */
+                const tile = async (c) => {
+                    while (await page.locator('#prev').isVisible() && await page.locator('#prev').isEnabled()) await page.click('#prev');
+                    for (let i = 0; i < 9 && !(await page.locator('.svc-btn[data-code="' + c + '"]').count()); i++) await page.click('#next');
+                    await page.click('.svc-btn[data-code="' + c + '"]');
+                };
+                await tile('C');
+                await visible(page, 'screen-card');
+                await check('ID card');
+                await page.click('#card-cancel');
+                await visible(page, 'screen-home');
+                await tile('B');
+                await visible(page, 'screen-error');
+                await check('refusal', 'button, #err-main');
+                await page.click('#err-back');
+                await visible(page, 'screen-home');
+                await tile('A');
+                await visible(page, 'screen-ticket');
+                await check('ticket', 'button, #tk-num, #tk-qr, .tk-take');
+                await H.artefact(page, 'kiosk-ticket-' + where.replace(/ /g, '-') + '.png');
+                await page.click('#tk-done');
+                await visible(page, 'screen-home');
             }
             assert.deepEqual(problems, []);
         } finally {
-            await browser.close();
             await proxy.close();
             await hall.close();
         }

@@ -150,35 +150,6 @@ const KIOSK_ID = ['A', 'B', 'D', 'E', 'G'];
 const KIOSK_SIZES = [{ width: 1080, height: 1920 }, { width: 800, height: 1280 }, { width: 1920, height: 1080 }, { width: 1366, height: 768 },
     { width: 1280, height: 800 }];
 
-/* Each kiosk of KIOSK_SIZES x zh/en x normal and large text on the hall, in a browser of its
- * own (a context per size): yields {page, where, size, lang, large} with the kiosk's live
- * link up, then asserts the page met no script error and closes it. */
-async function* kiosks(hall) {
-    const browser = await H.launch();
-    try {
-        for (const size of KIOSK_SIZES) {
-            const context = await browser.newContext({ viewport: size });
-            for (const lang of ['zh', 'en']) {
-                for (const large of [false, true]) {
-                    const where = size.width + 'x' + size.height + ' ' + lang + (large ? ' large' : '');
-                    const page = await context.newPage();
-                    const errors = [];
-                    page.on('pageerror', (e) => errors.push(String(e)));
-                    await page.goto(hall.url + '/kiosk?lang=' + lang + (large ? '&large=1' : ''));
-                    await linkUp(page);
-                    await frames(page);
-                    yield { page: page, where: where, size: size, lang: lang, large: large };
-                    assert.deepEqual(errors, [], where);
-                    await page.close();
-                }
-            }
-            await context.close();
-        }
-    } finally {
-        await browser.close();
-    }
-}
-
 /* see(at, pg) on each of the kiosk's pages of services in turn (#next to the next), at most 9. */
 async function eachServicePage(k, see) {
     for (let pg = 1; ; pg++) {
@@ -222,7 +193,7 @@ test('kiosk: the ID-card badge never covers a name, and the Chinese line under a
         const hall = await new H.Hall(hallWith(KIOSK_SVCS, KIOSK_ID)).start();
         try {
             const twoLinePortraitEn = new Set();
-            for await (const k of kiosks(hall)) {
+            for await (const k of H.kiosks(hall.url, KIOSK_SIZES, { frames: true })) {
                 const { page, where, lang, large } = k;
                 const portrait = k.size.height > k.size.width;
                 let badges = 0;
@@ -286,7 +257,7 @@ test('kiosk: every service name whole (no ellipsis, nothing clipped) at every si
     async () => {
         const hall = await new H.Hall(hallWith(LONG_SVCS, LONG_ID)).start();
         try {
-            for await (const k of kiosks(hall)) {
+            for await (const k of H.kiosks(hall.url, KIOSK_SIZES, { frames: true })) {
                 const { page, where, lang, large } = k;
                 const seen = new Set();
                 await eachServicePage(k, async (at, pg) => {
