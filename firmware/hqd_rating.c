@@ -368,6 +368,29 @@ static int rating__closed(struct hq_api_req *req)
     return rating__refuse(req, HQ_ERR_STATE, "rating_closed", zh, en);
 }
 
+/* The QR page's GET answer: the ticket, whether it can still be rated and until when (until:
+ * 0 for a ticket not finished), its cases and the form (levels, indicators, reasons). */
+static int rating__qr_state(struct hq_api_req *req, const char *tuuid, const char *label,
+                            int window, bool done, bool rated, int64_t until, int64_t now)
+{
+    struct hq_daemon *d = req->d;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "ticket", tuuid);
+    cJSON_AddStringToObject(o, "number", label);
+    cJSON_AddNumberToObject(o, "window", window);
+    cJSON_AddBoolToObject(o, "finished", done);
+    cJSON_AddBoolToObject(o, "rated", rated);
+    cJSON_AddBoolToObject(o, "open", done && !rated && now <= until);
+    if (until) {
+        char ts[32];
+        hq_time_rfc3339(until, d->cfg.engine.utc_offset_s, ts);
+        cJSON_AddStringToObject(o, "open_until", ts);
+    }
+    cJSON_AddItemToObject(o, "cases", rating__case_list(d, tuuid));
+    cJSON_AddItemToObject(o, "form", rating__form(d));
+    return hq_api_reply_json(req, MHD_HTTP_OK, o);
+}
+
 /* The QR page of a ticket finished on an earlier business day: the engine
  * holds one day, so it is read and rated from the store (docs/DESIGN.md "QR
  * rating across days"); the page sees the same answers as for today's. */
@@ -382,23 +405,8 @@ static int rating__qr_past(struct hq_api_req *req, const char *tuuid)
                               "no such ticket, or its rating has closed");
     if (rc) return hq_api_reply_error(req, rc, NULL);
     int64_t until = p.done ? p.finished_at + open_s : 0;
-    if (strcmp(req->method, "GET") == 0) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "ticket", tuuid);
-        cJSON_AddStringToObject(o, "number", p.label);
-        cJSON_AddNumberToObject(o, "window", p.window);
-        cJSON_AddBoolToObject(o, "finished", p.done);
-        cJSON_AddBoolToObject(o, "rated", p.rated);
-        cJSON_AddBoolToObject(o, "open", p.done && !p.rated && now <= until);
-        if (until) {
-            char ts[32];
-            hq_time_rfc3339(until, d->cfg.engine.utc_offset_s, ts);
-            cJSON_AddStringToObject(o, "open_until", ts);
-        }
-        cJSON_AddItemToObject(o, "cases", rating__case_list(d, tuuid));
-        cJSON_AddItemToObject(o, "form", rating__form(d));
-        return hq_api_reply_json(req, MHD_HTTP_OK, o);
-    }
+    if (strcmp(req->method, "GET") == 0)
+        return rating__qr_state(req, tuuid, p.label, p.window, p.done, p.rated, until, now);
     struct hq_cmd cmd = {.type = HQ_CMD_RATE, .window = p.window};
     cmd.u.rate.channel = HQ_CHAN_QR;
     cmd.u.rate.by_ticket = true;
@@ -443,25 +451,11 @@ static int rating__qr(struct hq_api_req *req, void *arg)
     if (strcmp(req->method, "GET") == 0) {
         char tuuid[37], label[16];
         hq_uuid_format(t->uuid, tuuid);
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "ticket", tuuid);
-        cJSON_AddStringToObject(o, "number", hq_ticket_label(&d->eng, t, label, sizeof label));
-        cJSON_AddNumberToObject(o, "window", t->window);
-        cJSON_AddBoolToObject(o, "finished", t->status == HQ_TS_DONE);
-        cJSON_AddBoolToObject(o, "rated", (t->flags & HQ_TF_RATED) != 0);
-        int64_t until =
-            t->status == HQ_TS_DONE ? (int64_t)t->finished_at + d->cfg.engine.qr_open_s : 0;
-        cJSON_AddBoolToObject(o, "open",
-                              t->status == HQ_TS_DONE && !(t->flags & HQ_TF_RATED) &&
-                                  hq_loop_wall_s() <= until);
-        if (until) {
-            char ts[32];
-            hq_time_rfc3339(until, d->cfg.engine.utc_offset_s, ts);
-            cJSON_AddStringToObject(o, "open_until", ts);
-        }
-        cJSON_AddItemToObject(o, "cases", rating__case_list(d, tuuid));
-        cJSON_AddItemToObject(o, "form", rating__form(d));
-        return hq_api_reply_json(req, MHD_HTTP_OK, o);
+        bool done = t->status == HQ_TS_DONE;
+        return rating__qr_state(req, tuuid, hq_ticket_label(&d->eng, t, label, sizeof label),
+                                t->window, done, (t->flags & HQ_TF_RATED) != 0,
+                                done ? (int64_t)t->finished_at + d->cfg.engine.qr_open_s : 0,
+                                hq_loop_wall_s());
     }
     struct hq_cmd cmd = {.type = HQ_CMD_RATE, .window = t->window};
     cmd.u.rate.channel = HQ_CHAN_QR;

@@ -389,6 +389,20 @@ static int rep__rebuild_span(struct hq_daemon *d, int64_t from, int64_t to)
     return rebuilt;
 }
 
+/* An exclusion recorded or revoked is committed: the past days [from, to) touches are rolled
+ * up again, where their raw rows still are, and the answer says how many. */
+static int rep__excl_committed(struct hq_api_req *req, int64_t id, int64_t from, int64_t to,
+                               const char *what)
+{
+    int rebuilt = rep__rebuild_span(req->d, from, to);
+    LOG_NOTICE("REPORT", "exclusion %lld %s by %s; %d day(s) rolled up again", (long long)id, what,
+               req->who.actor, rebuilt);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)id);
+    cJSON_AddNumberToObject(o, "rebuilt_days", rebuilt);
+    return hq_api_reply_json(req, MHD_HTTP_OK, o);
+}
+
 static int rep__exclusion_add(struct hq_api_req *req)
 {
     struct hq_daemon *d = req->d;
@@ -463,14 +477,9 @@ static int rep__exclusion_add(struct hq_api_req *req)
     int erc = hq_store_end(d->store, rc != HQ_OK);
     if (!rc) rc = erc;
     if (rc) return hq_api_reply_error(req, rc, NULL);
-    /* the past days it touches are rolled up again, where their raw rows still are */
-    int rebuilt = rep__rebuild_span(d, from, to);
-    LOG_NOTICE("REPORT", "exclusion %lld (%s) recorded by %s; %d day(s) rolled up again",
-               (long long)id, kind->valuestring, req->who.actor, rebuilt);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)id);
-    cJSON_AddNumberToObject(o, "rebuilt_days", rebuilt);
-    return hq_api_reply_json(req, MHD_HTTP_OK, o);
+    char what[32];
+    snprintf(what, sizeof what, "(%s) recorded", kind->valuestring);
+    return rep__excl_committed(req, id, from, to, what);
 }
 
 /* POST …/exclusions/{id}/revoke: the row stays (revoked_at, revoked_by), so
@@ -523,13 +532,7 @@ static int rep__exclusion_revoke(struct hq_api_req *req, const char *tail)
     if (rc == HQ_ERR_STATE)
         return hq_api_reply_error(req, rc, "this exclusion was revoked already");
     if (rc) return hq_api_reply_error(req, rc, NULL);
-    int rebuilt = rep__rebuild_span(d, from, to);
-    LOG_NOTICE("REPORT", "exclusion %lld revoked by %s; %d day(s) rolled up again", id,
-               req->who.actor, rebuilt);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)id);
-    cJSON_AddNumberToObject(o, "rebuilt_days", rebuilt);
-    return hq_api_reply_json(req, MHD_HTTP_OK, o);
+    return rep__excl_committed(req, id, from, to, "revoked");
 }
 
 static int rep__exclusion_list(struct hq_api_req *req)

@@ -12,29 +12,16 @@ if(TARGET hallqd)
 endif()
 # The page in the system's Chromium through tests/web's harness (playwright-core
 # from `npm ci` in tests/web); screenshots land in ${CMAKE_BINARY_DIR}/artefacts.
-find_program(HQ_NODE node)
-if(NOT HQ_NODE)
-  set(HQ_NODE node) # the test then fails saying so: never skipped into green
-endif()
 if(TARGET hallqd)
-  add_test(NAME web_admin COMMAND ${HQ_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/web/admin.test.js
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
-  set_tests_properties(web_admin PROPERTIES TIMEOUT 240 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}")
+  hq_web_test(web_admin admin.test.js TIMEOUT 240)
 endif()
 # The dashboard's run-time changes section (issue 16).
 if(TARGET hallqd)
-  add_test(NAME web_admin_changes COMMAND ${HQ_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/web/admin_changes.test.js
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
-  set_tests_properties(web_admin_changes PROPERTIES TIMEOUT 120 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}")
+  hq_web_test(web_admin_changes admin_changes.test.js TIMEOUT 120)
 endif()
 # The same form opening a temporary window with its own keypad, pad and LED bar (issue 16).
 if(TARGET hallqd)
-  add_test(NAME web_admin_tempwin COMMAND ${HQ_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/web/admin_tempwin.test.js
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
-  set_tests_properties(web_admin_tempwin PROPERTIES TIMEOUT 120 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}")
+  hq_web_test(web_admin_tempwin admin_tempwin.test.js TIMEOUT 120)
 endif()
 # A wall clock behind the recorded data: status "clock", the dashboard's 时钟 alarm, the queue
 # stays on its business day.

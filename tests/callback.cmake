@@ -12,12 +12,5 @@ if(TARGET hallqd AND TARGET hallq-central)
 endif()
 # The dashboard's rates, the number behind the passphrase and the appeal's review in Chromium.
 if(TARGET hallqd)
-  find_program(HQ_NODE node)
-  if(NOT HQ_NODE)
-    set(HQ_NODE node)
-  endif()
-  add_test(NAME web_callback COMMAND ${HQ_NODE} ${CMAKE_CURRENT_SOURCE_DIR}/web/callback.test.js
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
-  set_tests_properties(web_callback PROPERTIES TIMEOUT 180 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}")
+  hq_web_test(web_callback callback.test.js TIMEOUT 180)
 endif()

@@ -13,14 +13,6 @@ file(GENERATE OUTPUT ${CMAKE_BINARY_DIR}/bench/bench_print
      CONTENT "#!/bin/sh\nHQ_BUILD='${CMAKE_BINARY_DIR}' HQ_SOURCE='${CMAKE_SOURCE_DIR}' exec '${Python3_EXECUTABLE}' '${CMAKE_CURRENT_SOURCE_DIR}/bench/bench_print.py' \"$@\"\n"
      FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 # Reprints from the kiosk and the dashboard in headless Chromium (tests/web).
-find_program(HQ_NODE node)
-if(NOT HQ_NODE)
-  set(HQ_NODE node) # the test then fails saying so: never skipped into green
-endif()
 if(TARGET hallqd)
-  add_test(NAME web_print_reprint
-           COMMAND ${HQ_NODE} --test --test-concurrency=1 ${CMAKE_CURRENT_SOURCE_DIR}/web/test_print_reprint.js
-           WORKING_DIRECTORY ${CMAKE_CURRENT_SOURCE_DIR}/web)
-  set_tests_properties(web_print_reprint PROPERTIES TIMEOUT 180 ENVIRONMENT
-    "HQ_BUILD=${CMAKE_BINARY_DIR};HQ_SOURCE=${CMAKE_SOURCE_DIR}")
+  hq_web_test(web_print_reprint test_print_reprint.js TIMEOUT 180 NODE_TEST)
 endif()

@@ -87,6 +87,27 @@ class Sim:
         hallq.stop_process(self.p)
 
 
+def configured_hall(make_config, *args):
+    """A hallq.Hall (not started) on the configuration make_config(its folder, *args) gives,
+    listening on its own port."""
+    h = hallq.Hall()
+    h.config = make_config(h.dir, *args)
+    h.config["http"]["listen"] = f"127.0.0.1:{h.port}"
+    h.write_config()
+    return h
+
+
+def bus_and_bars(h, led_tcp, keypads, pads, bars):
+    """The hall bus simulator on the pty bus.tty of h's folder (these keypads and pads) and the
+    LED bus on TCP port led_tcp (these bars), both online in hallqd; returns (bus, led)."""
+    bus = Sim(h.dir, "bus", "bus", ["--pty", os.path.join(h.dir, "bus.tty")],
+              "--keypads", keypads, "--pads", pads)
+    led = Sim(h.dir, "led", "led", ["--tcp", str(led_tcp)], "--bars", bars)
+    wait_health(h, "bus:keys", "online")
+    wait_health(h, "bus:bars", "online")
+    return bus, led
+
+
 def device(st, dev_id):
     for d in st.get("devices", []):
         if d.get("id") == dev_id:

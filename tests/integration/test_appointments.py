@@ -22,7 +22,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -287,6 +286,5 @@ class AppointmentsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    tc.CENTRAL = os.environ.get("HQ_CENTRAL") or os.path.join(os.environ.get("HQ_BUILD", "."),
-                                                              "tools", "hallq-central")
+    tc.central_from_env()
     unittest.main(verbosity=2)

@@ -30,6 +30,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hallq import sanitizer_report, stop_process  # noqa: E402
 
 CENTRAL = None  # set from argv
+
+
+def central_from_env():
+    """For the tests that import this module: hallq-central from HQ_CENTRAL (ctest sets it),
+    else the build's (HQ_BUILD)."""
+    global CENTRAL
+    CENTRAL = os.environ.get("HQ_CENTRAL") or os.path.join(os.environ.get("HQ_BUILD", "."),
+                                                           "tools", "hallq-central")
 # HQ_CENTRAL_STORE=pg: every hallq-central of these tests (and of the tests that import
 # this module) runs on the private PostgreSQL of the fixture (pgfix.py, HQ_PG_DIR), one
 # database per test and server name, instead of a SQLite file.

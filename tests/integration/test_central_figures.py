@@ -481,6 +481,5 @@ def main():
 
 
 if __name__ == "__main__":
-    tc.CENTRAL = os.environ.get("HQ_CENTRAL") or os.path.join(os.environ.get("HQ_BUILD", "."),
-                                                              "tools", "hallq-central")
+    tc.central_from_env()
     sys.exit(main())

@@ -17,7 +17,7 @@ import sys
 sys.path.insert(0, os.path.dirname(__file__))
 import hallq  # noqa: E402
 import hallq_devices  # noqa: E402
-from hallq_devices import Sim, device, wait_health  # noqa: E402
+from hallq_devices import bus_and_bars, configured_hall, device, wait_health  # noqa: E402
 
 F = hallq_devices.failures("test_hallqd_commission")
 
@@ -29,10 +29,7 @@ def ctl(h, token, *args):
     return p.returncode, p.stdout, p.stderr
 
 
-def main():
-    led_tcp = hallq.free_port()
-    h = hallq.Hall()
-    tmp = h.dir
+def commission_config(tmp, led_tcp):
     cfg = copy.deepcopy(hallq.BASE_CONFIG)
     cfg["devices"] = {
         "buses": [
@@ -46,18 +43,17 @@ def main():
             {"window": 2, "keypad": 2, "pad": 34, "bar": 2},
         ],
     }
-    h.config = cfg
-    h.config["http"]["listen"] = f"127.0.0.1:{h.port}"
-    h.write_config()
+    return cfg
+
+
+def main():
+    led_tcp = hallq.free_port()
+    h = configured_hall(commission_config, led_tcp)
     h.start()
     sims = []
     try:
-        bus = Sim(tmp, "bus", "bus", ["--pty", os.path.join(tmp, "bus.tty")],
-                  "--keypads", "1,2", "--pads", "33,34")
-        led = Sim(tmp, "led", "led", ["--tcp", str(led_tcp)], "--bars", "1,2")
+        bus, led = bus_and_bars(h, led_tcp, "1,2", "33,34", "1,2")
         sims += [bus, led]
-        wait_health(h, "bus:keys", "online")
-        wait_health(h, "bus:bars", "online")
         wait_health(h, "bar:bars:2", "online")
 
         # ---- the list: every device with its health, human and JSON

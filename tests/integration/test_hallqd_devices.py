@@ -25,8 +25,8 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import hallq  # noqa: E402
 import hallq_devices  # noqa: E402
-from hallq_devices import (Sim, device, key, ticket, wait_health, wait_window,  # noqa: E402
-                           window)
+from hallq_devices import (Sim, configured_hall, device, key, ticket, wait_health,  # noqa: E402
+                           wait_window, window)
 
 # usage: test_hallqd_devices.py [HALLQ_SIM]  (ctest passes the simulator's path)
 DATA = os.path.join(hallq.SOURCE, "tests", "data", "idcard")
@@ -109,11 +109,8 @@ def devices_config(tmp, bus_tcp, led_tcp):
 def main():
     bus_tcp, led_tcp = hallq.free_port(), hallq.free_port()
     # hallqd starts first: absent devices are only offline
-    h = hallq.Hall()
+    h = configured_hall(devices_config, bus_tcp, led_tcp)
     tmp = h.dir
-    h.config = devices_config(tmp, bus_tcp, led_tcp)
-    h.config["http"]["listen"] = f"127.0.0.1:{h.port}"
-    h.write_config()
     h.start()
     sims = []
     ev = None

@@ -22,8 +22,8 @@ import time
 sys.path.insert(0, os.path.dirname(__file__))
 import hallq  # noqa: E402
 import hallq_devices  # noqa: E402
-from hallq_devices import (Sim, device, finish, key, wait_health, wait_window,  # noqa: E402
-                           window)
+from hallq_devices import (Sim, configured_hall, device, finish, key, wait_health,  # noqa: E402
+                           wait_window, window)
 
 F = hallq_devices.failures("test_hallqd_faults")
 
@@ -198,11 +198,8 @@ def led_bus(h, led):
 
 def main():
     led_tcp = hallq.free_port()
-    h = hallq.Hall()
+    h = configured_hall(config, led_tcp)
     tmp = h.dir
-    h.config = config(tmp, led_tcp)
-    h.config["http"]["listen"] = f"127.0.0.1:{h.port}"
-    h.write_config()
     bus = Sim(tmp, "bus", "bus", ["--pty", os.path.join(tmp, "bus.tty")], "--keypads", "1,2,3")
     led = Sim(tmp, "led", "led", ["--tcp", str(led_tcp)], "--bars", "1")
     h.start()

@@ -15,13 +15,13 @@ import copy
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(__file__))
 import hallq  # noqa: E402
 import hallq_devices  # noqa: E402
 from hallq import CLERK, MANAGER  # noqa: E402
-from hallq_devices import Sim, device, key, ticket, wait_health, wait_window  # noqa: E402
+from hallq_devices import (bus_and_bars, configured_hall, device, key, ticket,  # noqa: E402
+                           wait_health, wait_window)
 
 F = hallq_devices.failures("test_hallqd_tempwin")
 
@@ -61,20 +61,12 @@ def has_units(h, *ids):
 
 def main():
     led_tcp = hallq.free_port()
-    h = hallq.Hall()
-    tmp = h.dir
-    h.config = tempwin_config(tmp, led_tcp)
-    h.config["http"]["listen"] = f"127.0.0.1:{h.port}"
-    h.write_config()
+    h = configured_hall(tempwin_config, led_tcp)
     h.start()
     sims = []
     try:
-        bus = Sim(tmp, "bus", "bus", ["--pty", os.path.join(tmp, "bus.tty")],
-                  "--keypads", "1,7,8", "--pads", "33,37")
-        led = Sim(tmp, "led", "led", ["--tcp", str(led_tcp)], "--bars", "1,7,8")
+        bus, led = bus_and_bars(h, led_tcp, "1,7,8", "33,37", "1,7,8")
         sims += [bus, led]
-        wait_health(h, "bus:keys", "online")
-        wait_health(h, "bus:bars", "online")
         led.expect("bar 1 idle-text", what="the file's bar gets its idle text")
 
         # ---- refused by the configuration file's own checks, naming the field

@@ -391,6 +391,5 @@ class SyncRecordsTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    tc.CENTRAL = os.environ.get("HQ_CENTRAL") or os.path.join(os.environ.get("HQ_BUILD", "."),
-                                                              "tools", "hallq-central")
+    tc.central_from_env()
     unittest.main(verbosity=2)

@@ -14,7 +14,6 @@ import copy
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -435,6 +434,5 @@ class UplinkTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    tc.CENTRAL = os.environ.get("HQ_CENTRAL") or os.path.join(os.environ.get("HQ_BUILD", "."),
-                                                              "tools", "hallq-central")
+    tc.central_from_env()
     unittest.main(verbosity=2)
