@@ -29,12 +29,22 @@ const B = H.sharedBrowser();
 const linkUp = H.linkUp;
 const text = (page, sel) => page.locator(sel).innerText();
 
-test('a call on the API shows on /display, flashes and goes to the history', async () => {
-    const hall = await new H.Hall().start();
+/* hallqd on o.cfg (the base configuration unless given) and a page of o.viewport at o.path on
+ * it with its link up: body(page, hall), then hallqd closed. */
+async function onPage(o, body) {
+    const hall = await new H.Hall(o.cfg).start();
     try {
-        const page = await B.newPage({ width: 1920, height: 1080 });
-        await page.goto(hall.url + '/display?dwell=0.2');
+        const page = await B.newPage(o.viewport);
+        await page.goto(hall.url + o.path);
         await linkUp(page);
+        await body(page, hall);
+    } finally {
+        await hall.close();
+    }
+}
+
+test('a call on the API shows on /display, flashes and goes to the history', async () => {
+    await onPage({ path: '/display?dwell=0.2', viewport: { width: 1920, height: 1080 } }, async (page, hall) => {
         assert.match(await text(page, '#hall-name'), /测试大厅/);
         assert.match(await text(page, '#now-body'), /欢迎光临/);
 
@@ -84,9 +94,7 @@ test('a call on the API shows on /display, flashes and goes to the history', asy
         assert.deepEqual(page.hq.errors.concat(grid.hq.errors), []);
         await page.close();
         await grid.close();
-    } finally {
-        await hall.close();
-    }
+    });
 });
 
 /* A hall of n windows, all serving A; staff 2001.. (a few names longer
@@ -234,11 +242,7 @@ test('the layouts hold for halls of 8, 24 and 60 windows at 1920x1080 and 1280x7
 });
 
 test('the display shows 连接中断 while hallqd is down and live data after its restart', async () => {
-    const hall = await new H.Hall().start();
-    try {
-        const page = await B.newPage({ width: 1920, height: 1080 });
-        await page.goto(hall.url + '/display?dwell=0.2');
-        await linkUp(page);
+    await onPage({ path: '/display?dwell=0.2', viewport: { width: 1920, height: 1080 } }, async (page, hall) => {
         await hall.kill();
         await page.waitForFunction(() => !document.getElementById('link').hidden, null, { timeout: 10000 });
         assert.match(await text(page, '#link'), /连接中断/);
@@ -261,9 +265,7 @@ test('the display shows 连接中断 while hallqd is down and live data after it
         await page.waitForFunction((x) => document.getElementById('now-body').innerText.includes(x), m, { timeout: 5000 });
         assert.deepEqual(page.hq.errors, []);
         await page.close();
-    } finally {
-        await hall.close();
-    }
+    });
 });
 
 test('names from the configuration render as text, never markup', async () => {
@@ -326,11 +328,7 @@ test('names from the configuration render as text, never markup', async () => {
 });
 
 test('the window page shows the clerk, the current ticket and 暂停服务', async () => {
-    const hall = await new H.Hall().start();
-    try {
-        const page = await B.newPage({ width: 800, height: 480 });
-        await page.goto(hall.url + '/display/window/2');
-        await linkUp(page);
+    await onPage({ path: '/display/window/2', viewport: { width: 800, height: 480 } }, async (page, hall) => {
         assert.match(await text(page, '#wname'), /2号窗口/);
         assert.match(await text(page, '#wstaff'), /暂无工作人员/);
         /* nobody signed in: not open, which is not the paused wording */
@@ -371,9 +369,7 @@ test('the window page shows the clerk, the current ticket and 暂停服务', asy
         assert.deepEqual(page.hq.errors.concat(none.hq.errors), []);
         await page.close();
         await none.close();
-    } finally {
-        await hall.close();
-    }
+    });
 });
 
 test('the ticket page follows its ticket live', async () => {
@@ -510,11 +506,7 @@ test('a display that reconnects into a new business day shows none of the old on
      * zone moved from -10:00 to +14:00, the same instant one date later) */
     const cfg = H.baseConfig();
     cfg.hall.utc_offset = '-10:00';
-    const hall = await new H.Hall(cfg).start();
-    try {
-        const page = await B.newPage({ width: 1920, height: 1080 });
-        await page.goto(hall.url + '/display?dwell=0.2');
-        await linkUp(page);
+    await onPage({ path: '/display?dwell=0.2', viewport: { width: 1920, height: 1080 }, cfg: cfg }, async (page, hall) => {
         await hall.issue('B');
         await hall.issue('B');
         await hall.window(2, 'login', { staff: '1002' });
@@ -533,9 +525,7 @@ test('a display that reconnects into a new business day shows none of the old on
         await noCallOf(page, [a, b]);
         assert.deepEqual(page.hq.errors, []);
         await page.close();
-    } finally {
-        await hall.close();
-    }
+    });
 });
 
 test('a priority ticket says its priority in words, Chinese first and proper English', async () => {
