@@ -7,6 +7,8 @@
  *     the call-back step (留下电话以便回访) is shown and, with no contact route
  *     in this hallqd (404), ends in thanks; two records, one per case; the
  *     page opened again says 已评价;
+ *   - a ticket finished while its page's first fetch is on its way (answered with the
+ *     state from before the finish, after the finish event) still turns into its rating;
  *   - QR page in English: the national levels in English, a rating stored;
  *   - window screen /pad/2 on a tablet (1280×800) with window 2's device
  *     token: idle, then the invitation after finish, a rating in Chinese and
@@ -98,6 +100,38 @@ test('QR page on a phone (中文): finish → rating page, 不满意 with reason
         await page.goto(hall.url + '/rate/' + uuid);
         await page.waitForFunction(() => document.getElementById('rstate').classList.contains('done'));
         assert.equal(await page.locator('#rstate').innerText(), '已评价，感谢您的参与');
+        assert.deepEqual(page.hq.errors, []);
+        await page.close();
+    } finally {
+        await hall.close();
+    }
+});
+
+test('a ticket finished while its phone page is still fetching it switches to the rating all the same', async () => {
+    const hall = await new H.Hall(config()).start();
+    try {
+        const uuid = await serving(hall, 1, 'A', '1001');
+        const page = await B.newPage(PHONE);
+        // The page's first GET of the ticket is answered with the state from before the
+        // finish, and only after the finish event reached the page over its EventSource.
+        let first = true, fetched = false, release;
+        const held = new Promise((r) => { release = r; });
+        await page.route('**/api/v1/tickets/*', async (route) => {
+            if (!first) return route.continue();
+            first = false;
+            const response = await route.fetch();
+            fetched = true;
+            await held;
+            await route.fulfill({ response });
+        });
+        await page.goto(hall.url + '/t/' + uuid);
+        assert.ok(await H.until(() => fetched, 15000), 'the page fetched its ticket');
+        assert.equal((await hall.window(1, 'finish')).status, 200);
+        await H.sleep(1000); // the finish event reaches the page while its fetch is held
+        release();
+        await page.waitForURL(/\/rate\//, { timeout: 10000 });
+        assert.ok(page.url().endsWith('/rate/' + uuid), page.url());
+        await page.waitForSelector('#rlevels');
         assert.deepEqual(page.hq.errors, []);
         await page.close();
     } finally {

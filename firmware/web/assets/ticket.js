@@ -23,6 +23,7 @@
     let ticket = null;
     let missing = false;
     let fetchT = 0;
+    let loading = false; /* a GET of the ticket is on its way */
     let alertAhead = 3; /* pages.ticket_alert_ahead */
     let requeue = false; /* pages.no_show_requeue */
     let seen = null; /* the state the last render showed: {status, near} */
@@ -165,7 +166,13 @@
             render();
             return;
         }
-        const r = await HQ.request('GET', '/api/v1/tickets/' + encodeURIComponent(key));
+        loading = true;
+        let r;
+        try {
+            r = await HQ.request('GET', '/api/v1/tickets/' + encodeURIComponent(key));
+        } finally {
+            loading = false;
+        }
         if (r.status === 200) {
             ticket = r.body;
             missing = false;
@@ -191,7 +198,14 @@
         load();
     }
     function onEvent(kind, d) {
-        if (!ticket || kind === 'card') return;
+        if (kind === 'card') return;
+        if (!ticket) {
+            /* the first GET is on its way: it may answer with the state from before this
+             * event (a ticket finished as the phone opened its page would stay "serving",
+             * never switching to its rating): one more after it settles the page */
+            if (loading) loadSoon();
+            return;
+        }
         if (d.ticket && d.ticket.uuid === ticket.uuid) {
             if (kind === 'recall') seen = ''; /* called again: alert again */
             ticket = d.ticket;
