@@ -299,6 +299,24 @@ static bool sync__chain(struct hq_sync *s, int64_t acked)
     return true;
 }
 
+/* The central server took a batch (newly: records it acknowledged for the first time): the
+ * failure count, the last error and the alarm end, and — when it answers again, or for the first
+ * time since start — an appointments pull that failed meanwhile goes now. */
+static void sync__answered(struct hq_sync *s, int64_t newly)
+{
+    if (s->attempt || s->alarm)
+        LOG_NOTICE("SYNC", "central server reachable again after %u failed attempts", s->attempt);
+    if (s->attempt || s->alarm || s->batches_ok == 0) sync__appt_link_up(s);
+    s->attempt = 0;
+    s->last_error[0] = 0;
+    bool was_refused = s->alarm;
+    s->alarm = false;
+    if (was_refused) sync__check_alarm(s);
+    s->batches_ok++;
+    s->records_acked += (uint64_t)newly;
+    s->last_success = hq_loop_wall_s();
+}
+
 static void sync__done(struct hq_sync *s, enum sync_outcome outcome, int64_t acked,
                        const char *error)
 {
@@ -306,20 +324,7 @@ static void sync__done(struct hq_sync *s, enum sync_outcome outcome, int64_t ack
     bool rewound = false;
     if (outcome == SYNC_OUTCOME_OK && sync__chain(s, acked)) {
         if (sync__mark(s, acked, &newly, &rewound) == HQ_OK) {
-            s->records_acked += (uint64_t)newly;
-            s->batches_ok++;
-            s->last_success = hq_loop_wall_s();
-            if (s->attempt || s->alarm)
-                LOG_NOTICE("SYNC", "central server reachable again after %u failed attempts",
-                           s->attempt);
-            /* the server answers (again, or for the first time since start): a pull that
-             * failed meanwhile goes now */
-            if (s->attempt || s->alarm || s->batches_ok == 1) sync__appt_link_up(s);
-            s->attempt = 0;
-            s->last_error[0] = 0;
-            bool was_refused = s->alarm;
-            s->alarm = false;
-            if (was_refused) sync__check_alarm(s);
+            sync__answered(s, newly);
         } /* else: those rows stay unmarked and go again later; the server absorbs them */
         return;
     }
@@ -352,18 +357,7 @@ static void sync__done(struct hq_sync *s, enum sync_outcome outcome, int64_t ack
     s->resend_timer = 0;
 
     if (outcome == SYNC_OUTCOME_OK) {
-        if (s->attempt || s->alarm)
-            LOG_NOTICE("SYNC", "central server reachable again after %u failed attempts",
-                       s->attempt);
-        if (s->attempt || s->alarm || s->batches_ok == 0) sync__appt_link_up(s);
-        s->attempt = 0;
-        bool was_refused = s->alarm;
-        s->alarm = false;
-        s->last_error[0] = 0;
-        if (was_refused) sync__check_alarm(s);
-        s->batches_ok++;
-        s->records_acked += (uint64_t)newly;
-        s->last_success = hq_loop_wall_s();
+        sync__answered(s, newly);
         LOG_DEBUG("SYNC", "acked_through %lld (%lld new)", (long long)acked, (long long)newly);
         sync__schedule(s, 0, false); /* more may wait: the next attempt looks */
         return;
