@@ -166,13 +166,9 @@
             render();
             return;
         }
-        loading = true;
-        let r;
-        try {
-            r = await HQ.request('GET', '/api/v1/tickets/' + encodeURIComponent(key));
-        } finally {
-            loading = false;
-        }
+        loading = true; /* HQ.request never rejects */
+        const r = await HQ.request('GET', '/api/v1/tickets/' + encodeURIComponent(key));
+        loading = false;
         if (r.status === 200) {
             ticket = r.body;
             missing = false;
